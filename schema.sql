@@ -1,0 +1,125 @@
+-- gaslamp's one schema. Embedded in the binary and applied to a fresh database,
+-- after which `PRAGMA user_version` records the schema version (see src/store/schema.rs).
+-- Timestamps are UTC ISO-8601 text ("2026-11-23T12:35:12.123Z"), which sorts correctly.
+
+CREATE TABLE IF NOT EXISTS worlds (
+    id              TEXT PRIMARY KEY,
+    name            TEXT NOT NULL,
+    description     TEXT NOT NULL DEFAULT '',
+    access          TEXT NOT NULL DEFAULT 'open' CHECK (access IN ('open', 'invite')),
+    is_active       INTEGER NOT NULL DEFAULT 1,
+    inactive_reason TEXT,
+    items_seeded_at TEXT,
+    registered_at   TEXT NOT NULL,
+    updated_at      TEXT NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS users (
+    id               INTEGER PRIMARY KEY,
+    username         TEXT NOT NULL COLLATE NOCASE UNIQUE,
+    password_hash    TEXT NOT NULL,
+    email_hash       TEXT,
+    role             TEXT NOT NULL DEFAULT 'player'
+                     CHECK (role IN ('player', 'worldbuilder', 'admin', 'superuser')),
+    is_active        INTEGER NOT NULL DEFAULT 1,
+    is_guest         INTEGER NOT NULL DEFAULT 0,
+    guest_expires_at TEXT,
+    account_origin   TEXT NOT NULL DEFAULT 'telnet',
+    failed_attempts  INTEGER NOT NULL DEFAULT 0,
+    lockout_until    TEXT,
+    created_at       TEXT NOT NULL,
+    last_login       TEXT,
+    tombstoned_at    TEXT
+);
+CREATE INDEX IF NOT EXISTS users_guest_expiry ON users (guest_expires_at) WHERE is_guest = 1;
+
+-- A character belongs to one world. Deleting an account unlinks its characters
+-- (user_id becomes NULL) rather than deleting them.
+CREATE TABLE IF NOT EXISTS characters (
+    id               INTEGER PRIMARY KEY,
+    user_id          INTEGER REFERENCES users (id) ON DELETE SET NULL,
+    world_id         TEXT NOT NULL REFERENCES worlds (id),
+    name             TEXT NOT NULL COLLATE NOCASE,
+    is_guest_created INTEGER NOT NULL DEFAULT 0,
+    created_at       TEXT NOT NULL,
+    last_played_at   TEXT,
+    UNIQUE (world_id, name)
+);
+CREATE INDEX IF NOT EXISTS characters_by_user ON characters (user_id, world_id);
+
+CREATE TABLE IF NOT EXISTS character_locations (
+    character_id INTEGER PRIMARY KEY REFERENCES characters (id) ON DELETE CASCADE,
+    world_id     TEXT NOT NULL,
+    room         TEXT NOT NULL,
+    updated_at   TEXT NOT NULL
+);
+
+-- Item instances. An instance keeps its id when it moves between a room and a
+-- character, so it is in exactly one of these two tables at a time. New instances
+-- are only ever created in room_items (AUTOINCREMENT: ids are never reused).
+CREATE TABLE IF NOT EXISTS room_items (
+    id        INTEGER PRIMARY KEY AUTOINCREMENT,
+    world_id  TEXT NOT NULL REFERENCES worlds (id),
+    room      TEXT NOT NULL,
+    item_key  TEXT NOT NULL,
+    placed_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS room_items_by_room ON room_items (world_id, room);
+
+CREATE TABLE IF NOT EXISTS character_items (
+    id           INTEGER PRIMARY KEY,
+    character_id INTEGER NOT NULL REFERENCES characters (id) ON DELETE CASCADE,
+    world_id     TEXT NOT NULL,
+    item_key     TEXT NOT NULL,
+    acquired_at  TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS character_items_by_character ON character_items (character_id);
+
+-- One row per logged-in connection; the row is removed when the connection ends.
+CREATE TABLE IF NOT EXISTS sessions (
+    session_id    TEXT PRIMARY KEY,
+    user_id       INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    character_id  INTEGER REFERENCES characters (id) ON DELETE SET NULL,
+    world_id      TEXT,
+    peer_address  TEXT NOT NULL,
+    client_type   TEXT NOT NULL DEFAULT 'unknown',
+    created_at    TEXT NOT NULL,
+    last_activity TEXT NOT NULL,
+    expires_at    TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS sessions_by_user ON sessions (user_id);
+CREATE INDEX IF NOT EXISTS sessions_by_expiry ON sessions (expires_at);
+
+CREATE TABLE IF NOT EXISTS chat_messages (
+    id                     INTEGER PRIMARY KEY,
+    world_id               TEXT NOT NULL,
+    room                   TEXT NOT NULL,
+    character_id           INTEGER REFERENCES characters (id) ON DELETE SET NULL,
+    user_id                INTEGER REFERENCES users (id) ON DELETE SET NULL,
+    recipient_character_id INTEGER REFERENCES characters (id) ON DELETE SET NULL,
+    kind                   TEXT NOT NULL
+                           CHECK (kind IN ('say', 'emote', 'whisper', 'tell', 'yell', 'system')),
+    message                TEXT NOT NULL,
+    created_at             TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS chat_by_room ON chat_messages (world_id, room, id);
+CREATE INDEX IF NOT EXISTS chat_by_time ON chat_messages (created_at);
+
+CREATE TABLE IF NOT EXISTS world_permissions (
+    user_id    INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    world_id   TEXT NOT NULL REFERENCES worlds (id),
+    can_access INTEGER NOT NULL DEFAULT 1,
+    granted_by INTEGER REFERENCES users (id) ON DELETE SET NULL,
+    granted_at TEXT NOT NULL,
+    PRIMARY KEY (user_id, world_id)
+);
+
+CREATE TABLE IF NOT EXISTS audit_log (
+    id            INTEGER PRIMARY KEY,
+    actor_user_id INTEGER REFERENCES users (id) ON DELETE SET NULL,
+    action        TEXT NOT NULL,
+    target        TEXT,
+    detail        TEXT,
+    created_at    TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS audit_by_time ON audit_log (created_at);

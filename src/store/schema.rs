@@ -1,0 +1,155 @@
+//! Opening connections and keeping the schema current.
+//!
+//! `schema.sql` (at the repository root, embedded here) is the whole current schema
+//! and is applied to an empty database. `PRAGMA user_version` records which version a
+//! file holds; [`MIGRATIONS`] lists the steps that bring an older file forward, each
+//! run in its own transaction together with the version bump.
+
+use std::path::Path;
+use std::time::Duration;
+
+use rusqlite::Connection;
+
+use super::{StoreError, StoreResult, write_tx};
+
+/// The schema as shipped: the contents of `schema.sql`.
+pub const SCHEMA_SQL: &str = include_str!("../../schema.sql");
+
+/// Version number of [`SCHEMA_SQL`].
+pub const SCHEMA_VERSION: i64 = 1;
+
+/// Upgrade steps: `(version reached, SQL)`, in order. A database at version N runs
+/// every step whose version is above N. Version 1 is the initial schema, so the list
+/// starts empty; the next change to `schema.sql` adds its step here too.
+const MIGRATIONS: &[(i64, &str)] = &[];
+
+/// How long a statement waits for a lock before the caller hears `Busy`.
+pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Opens a connection with the settings every gaslamp connection uses: WAL,
+/// foreign keys, a busy timeout. Creates the parent directory if needed.
+pub fn open_connection(path: &Path) -> StoreResult<Connection> {
+    let open_error = |reason: String| StoreError::Open {
+        path: path.to_path_buf(),
+        reason,
+    };
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| open_error(e.to_string()))?;
+    }
+    let conn = Connection::open(path).map_err(|e| open_error(e.to_string()))?;
+    conn.busy_timeout(BUSY_TIMEOUT)
+        .map_err(|e| open_error(e.to_string()))?;
+    // journal_mode returns a row, so it is read rather than executed.
+    let mode: String = conn
+        .query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))
+        .map_err(|e| open_error(e.to_string()))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(open_error(format!("could not switch to WAL (got {mode})")));
+    }
+    conn.execute_batch("PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;")
+        .map_err(|e| open_error(e.to_string()))?;
+    Ok(conn)
+}
+
+/// Reads the schema version recorded in the file.
+pub fn user_version(conn: &Connection) -> StoreResult<i64> {
+    Ok(conn.query_row("PRAGMA user_version", [], |row| row.get(0))?)
+}
+
+/// Brings the database to [`SCHEMA_VERSION`]. Refuses a file written by a newer
+/// gaslamp rather than guessing.
+pub fn migrate(conn: &mut Connection) -> StoreResult<()> {
+    let current = user_version(conn)?;
+    if current > SCHEMA_VERSION {
+        return Err(StoreError::Open {
+            path: conn.path().unwrap_or("").into(),
+            reason: format!(
+                "schema version {current} is newer than this gaslamp understands ({SCHEMA_VERSION})"
+            ),
+        });
+    }
+    if current == 0 {
+        return write_tx(conn, |tx| {
+            tx.execute_batch(SCHEMA_SQL)?;
+            tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+            Ok(())
+        });
+    }
+    for (version, sql) in MIGRATIONS.iter().filter(|(v, _)| *v > current) {
+        write_tx(conn, |tx| {
+            tx.execute_batch(sql)?;
+            tx.pragma_update(None, "user_version", version)?;
+            Ok(())
+        })?;
+    }
+    Ok(())
+}
+
+/// Checks the file with SQLite's own `integrity_check`; `Ok(())` when it says "ok".
+pub fn integrity_check(conn: &Connection) -> StoreResult<Result<(), String>> {
+    let verdict: String = conn.query_row("PRAGMA integrity_check", [], |row| row.get(0))?;
+    Ok(if verdict == "ok" {
+        Ok(())
+    } else {
+        Err(verdict)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fresh_database_gets_every_table_and_the_version() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut conn = open_connection(&dir.path().join("sub/dir/g.db")).expect("open");
+        migrate(&mut conn).expect("migrate");
+        assert_eq!(user_version(&conn).expect("version"), SCHEMA_VERSION);
+        for table in [
+            "users",
+            "characters",
+            "character_locations",
+            "character_items",
+            "room_items",
+            "sessions",
+            "chat_messages",
+            "worlds",
+            "world_permissions",
+            "audit_log",
+        ] {
+            let n: i64 = conn
+                .query_row(
+                    "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?1",
+                    [table],
+                    |r| r.get(0),
+                )
+                .expect("query");
+            assert_eq!(n, 1, "table {table} missing");
+        }
+        // Running it again is a no-op, not an error.
+        migrate(&mut conn).expect("second migrate");
+    }
+
+    #[test]
+    fn newer_schema_is_refused() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut conn = open_connection(&dir.path().join("g.db")).expect("open");
+        conn.pragma_update(None, "user_version", SCHEMA_VERSION + 1)
+            .expect("set version");
+        assert!(matches!(migrate(&mut conn), Err(StoreError::Open { .. })));
+    }
+
+    #[test]
+    fn connections_use_wal_and_foreign_keys() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let conn = open_connection(&dir.path().join("g.db")).expect("open");
+        let mode: String = conn
+            .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+            .expect("mode");
+        let fk: i64 = conn
+            .query_row("PRAGMA foreign_keys", [], |r| r.get(0))
+            .expect("fk");
+        assert_eq!(mode, "wal");
+        assert_eq!(fk, 1);
+    }
+}
