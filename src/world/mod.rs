@@ -1,0 +1,125 @@
+//! Worlds: loading them from their files, validating them, and the immutable
+//! `World` the game plays in. A world is a directory holding `world.json` and
+//! `zones/<zone>.json`; room ids are scoped by zone (`zone:room`). Loading
+//! reports every problem of every world at once, each naming its file and field.
+//! This module knows nothing about players, sessions or the database: it only
+//! says what a world is.
+
+mod fields;
+mod json;
+mod load;
+mod model;
+mod raw;
+mod validate;
+
+#[cfg(test)]
+mod tests;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+pub use load::{load_world, load_worlds};
+pub use model::{Access, Exit, Item, Room, RoomId, World, Zone};
+
+/// One problem in a world's files.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WorldError {
+    pub file: PathBuf,
+    /// Dotted path of the field, like `rooms.spawn.exits.west`; empty when the
+    /// problem is with the whole file.
+    pub field: String,
+    pub message: String,
+}
+
+impl fmt::Display for WorldError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: ", self.file.display())?;
+        if !self.field.is_empty() {
+            write!(f, "{}: ", self.field)?;
+        }
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for WorldError {}
+
+/// All loaded worlds, ordered by id.
+#[derive(Clone, Debug, Default)]
+pub struct Worlds {
+    worlds: BTreeMap<String, Arc<World>>,
+}
+
+impl Worlds {
+    fn from_map(worlds: BTreeMap<String, Arc<World>>) -> Worlds {
+        Worlds { worlds }
+    }
+
+    pub fn get(&self, id: &str) -> Option<&Arc<World>> {
+        self.worlds.get(id)
+    }
+
+    /// Every world, ordered by id.
+    pub fn iter(&self) -> impl Iterator<Item = &Arc<World>> {
+        self.worlds.values()
+    }
+
+    pub fn ids(&self) -> Vec<String> {
+        self.worlds.keys().cloned().collect()
+    }
+
+    pub fn len(&self) -> usize {
+        self.worlds.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.worlds.is_empty()
+    }
+
+    /// The world with the smallest id: the default when none is configured.
+    pub fn first(&self) -> Option<&Arc<World>> {
+        self.worlds.values().next()
+    }
+}
+
+/// Builds a set of worlds from worlds made elsewhere (by tests, mostly); a
+/// later world with the same id replaces an earlier one.
+impl FromIterator<World> for Worlds {
+    fn from_iter<I: IntoIterator<Item = World>>(iter: I) -> Worlds {
+        Worlds::from_map(
+            iter.into_iter()
+                .map(|world| (world.id.clone(), Arc::new(world)))
+                .collect(),
+        )
+    }
+}
+
+/// One line about a world, as printed by `check-worlds` and at start-up.
+pub fn summary(world: &World) -> String {
+    let mut line = format!(
+        "{}: {} — {}, {}, {}, spawn {}",
+        world.id,
+        world.name,
+        count(world.zones.len(), "zone"),
+        count(world.room_count(), "room"),
+        count(world.item_count(), "item"),
+        world.default_spawn,
+    );
+    if world.access == Access::Invite {
+        line.push_str(", by invitation");
+    }
+    if !world.active {
+        line.push_str(", closed");
+    }
+    line
+}
+
+/// `1 room`, `2 rooms`.
+fn count(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}

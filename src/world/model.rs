@@ -1,0 +1,192 @@
+//! The loaded, validated shape of a world: rooms, exits, items and zones, and the
+//! look-ups the game makes on them. A `World` is immutable once built; nothing
+//! here reads files, tracks players or touches the database. Every reference in
+//! a `World` has been checked by the loader, so look-ups only fail on ids that
+//! come from outside (a player's typing, a saved location).
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::Arc;
+
+/// A room's full id, `zone:room`. Room ids are scoped by zone: two zones may
+/// each have a room called `spawn`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct RoomId(Arc<str>);
+
+impl RoomId {
+    /// Joins a zone id and a room id local to that zone.
+    pub fn new(zone: &str, room: &str) -> RoomId {
+        RoomId(Arc::from(format!("{zone}:{room}")))
+    }
+
+    /// Reads a full `zone:room` id (as saved for a character); `None` when
+    /// either half is missing. Whether the room exists is the world's business.
+    pub fn parse_full(text: &str) -> Option<RoomId> {
+        let (zone, room) = text.split_once(':')?;
+        if zone.is_empty() || room.is_empty() || room.contains(':') {
+            return None;
+        }
+        Some(RoomId(Arc::from(text)))
+    }
+
+    /// The zone half.
+    pub fn zone(&self) -> &str {
+        self.0.split_once(':').map_or("", |(zone, _)| zone)
+    }
+
+    /// The room half, unique only within its zone.
+    pub fn local(&self) -> &str {
+        self.0.split_once(':').map_or(&self.0, |(_, room)| room)
+    }
+
+    /// The full id as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for RoomId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A kind of thing that can lie in a room and be picked up.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Item {
+    /// Unique in the world: `zone:item` for a zone's items, `item` for global ones.
+    pub key: Arc<str>,
+    /// The id as written in its file.
+    pub id: String,
+    pub name: String,
+    pub description: String,
+}
+
+/// A way out of a room.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Exit {
+    /// Lowercased, so matching a typed direction needs no case folding.
+    pub name: String,
+    pub to: RoomId,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Room {
+    pub id: RoomId,
+    pub name: String,
+    pub description: String,
+    /// In file order, which is the order they are listed to players.
+    pub exits: Vec<Exit>,
+    /// Keys of the items placed here when the world is first set up.
+    pub items: Vec<Arc<str>>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Zone {
+    pub id: String,
+    pub name: String,
+    pub description: String,
+    pub spawn: RoomId,
+    /// In file order.
+    pub rooms: Vec<RoomId>,
+}
+
+/// Who may enter a world.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Access {
+    #[default]
+    Open,
+    /// Only accounts that were invited (and admins).
+    Invite,
+}
+
+#[derive(Clone, Debug)]
+pub struct World {
+    /// The name of the world's directory.
+    pub id: String,
+    pub name: String,
+    pub description: String,
+    pub version: Option<String>,
+    /// Shown on connect.
+    pub greeting: String,
+    pub default_spawn: RoomId,
+    pub access: Access,
+    pub active: bool,
+    pub inactive_reason: Option<String>,
+    /// In `world.json` order.
+    pub zones: Vec<Zone>,
+    pub rooms: HashMap<RoomId, Room>,
+    pub items: HashMap<Arc<str>, Item>,
+}
+
+impl World {
+    pub fn room(&self, id: &RoomId) -> Option<&Room> {
+        self.rooms.get(id)
+    }
+
+    pub fn zone(&self, id: &str) -> Option<&Zone> {
+        self.zones.iter().find(|zone| zone.id == id)
+    }
+
+    pub fn item(&self, key: &str) -> Option<&Item> {
+        self.items.get(key)
+    }
+
+    pub fn room_count(&self) -> usize {
+        self.rooms.len()
+    }
+
+    pub fn item_count(&self) -> usize {
+        self.items.len()
+    }
+
+    /// Finds a room from what someone typed: `zone:room`, or a bare `room`
+    /// looked up in `current_zone` first and then across all zones, where it
+    /// must be unambiguous. Case-insensitive, but an exact match wins.
+    pub fn resolve_room(&self, text: &str, current_zone: Option<&str>) -> Option<RoomId> {
+        let text = text.trim();
+        if let Some((zone, room)) = text.split_once(':') {
+            let zone = self
+                .zones
+                .iter()
+                .find(|z| same_ignoring_case(&z.id, zone))?;
+            return find_in_zone(zone, room);
+        }
+        if let Some(zone) = current_zone.and_then(|id| self.zone(id))
+            && let Some(found) = find_in_zone(zone, text)
+        {
+            return Some(found);
+        }
+        let mut found = self
+            .zones
+            .iter()
+            .filter_map(|zone| find_in_zone(zone, text));
+        match (found.next(), found.next()) {
+            (Some(only), None) => Some(only),
+            _ => None,
+        }
+    }
+}
+
+/// A room of `zone` by local id: the exact id if there is one, else the only
+/// id equal ignoring case.
+fn find_in_zone(zone: &Zone, room: &str) -> Option<RoomId> {
+    if let Some(exact) = zone.rooms.iter().find(|id| id.local() == room) {
+        return Some(exact.clone());
+    }
+    let mut folded = zone
+        .rooms
+        .iter()
+        .filter(|id| same_ignoring_case(id.local(), room));
+    match (folded.next(), folded.next()) {
+        (Some(only), None) => Some(only.clone()),
+        _ => None,
+    }
+}
+
+/// Compares two ids the way players type them: case does not matter.
+fn same_ignoring_case(a: &str, b: &str) -> bool {
+    a.chars()
+        .flat_map(char::to_lowercase)
+        .eq(b.chars().flat_map(char::to_lowercase))
+}

@@ -1,0 +1,314 @@
+//! What `world.json` and a zone file say, read field by field into plain
+//! structs before any cross-reference is checked. Every problem inside one
+//! file (missing field, wrong type, bad id, duplicate) is reported here and
+//! reading goes on, so one pass finds them all. Whether an exit's target or a
+//! spawn room exists is for `validate.rs`; reading files from disk is for
+//! `load.rs`.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+use super::fields::{Entry, Errors, Obj, collection, is_simple_id, join};
+use super::json::Json;
+use super::model::Access;
+
+/// `world.json`, with unreadable fields left at their defaults (an error has
+/// been recorded for each, so the world will not be built from them).
+pub(super) struct WorldFile {
+    pub(super) name: String,
+    pub(super) description: String,
+    pub(super) version: Option<String>,
+    pub(super) greeting: Option<String>,
+    pub(super) access: Access,
+    pub(super) active: bool,
+    pub(super) inactive_reason: Option<String>,
+    pub(super) spawn: Option<SpawnRef>,
+    /// `None` when `zones` itself could not be read, so nothing is known
+    /// about which zones exist.
+    pub(super) zones: Option<Vec<Listed>>,
+    pub(super) global_items: Vec<RawItem>,
+}
+
+/// Everything read for one world, ready to be cross-checked and built.
+pub(super) struct Parts {
+    pub(super) id: String,
+    /// The path of `world.json`, for messages about it.
+    pub(super) file: PathBuf,
+    pub(super) world: WorldFile,
+    /// The zones that could be read, in `world.json` order.
+    pub(super) zones: Vec<ZoneFile>,
+    /// Zones listed but unreadable: their own error has been reported, so
+    /// references into them are not reported again.
+    pub(super) broken: HashSet<String>,
+}
+
+/// `default_spawn`.
+pub(super) struct SpawnRef {
+    pub(super) zone: String,
+    pub(super) room: String,
+}
+
+/// A zone id as listed in `world.json`, with its field for messages.
+pub(super) struct Listed {
+    pub(super) id: String,
+    pub(super) field: String,
+}
+
+pub(super) struct ZoneFile {
+    pub(super) file: PathBuf,
+    /// The file's name, which is what `world.json` and exits refer to.
+    pub(super) id: String,
+    pub(super) name: String,
+    pub(super) description: String,
+    pub(super) spawn_room: Option<String>,
+    pub(super) rooms: Vec<RawRoom>,
+    pub(super) items: Vec<RawItem>,
+}
+
+pub(super) struct RawRoom {
+    pub(super) id: String,
+    pub(super) name: String,
+    pub(super) description: String,
+    pub(super) exits: Vec<RawExit>,
+    pub(super) items: Vec<Placed>,
+}
+
+pub(super) struct RawExit {
+    /// Trimmed and lowercased.
+    pub(super) name: String,
+    pub(super) target: String,
+    pub(super) field: String,
+}
+
+/// An item id listed in a room.
+pub(super) struct Placed {
+    pub(super) id: String,
+    pub(super) field: String,
+}
+
+pub(super) struct RawItem {
+    pub(super) id: String,
+    pub(super) name: String,
+    pub(super) description: String,
+}
+
+/// Reads `world.json`; `None` only when it is not an object at all.
+pub(super) fn world_file(json: &Json, file: &Path, errs: &mut Errors) -> Option<WorldFile> {
+    let obj = Obj::of(json, file, String::new(), errs)?;
+    let global_items = obj.get("global_items", errs);
+    Some(WorldFile {
+        name: obj.text("name", errs).unwrap_or_default(),
+        description: obj.string("description", errs).unwrap_or_default(),
+        version: version(&obj, errs),
+        greeting: obj.opt_string("greeting", errs),
+        access: access(&obj, errs),
+        active: obj.opt_bool("active", errs).unwrap_or(true),
+        inactive_reason: obj.opt_string("inactive_reason", errs),
+        spawn: spawn_ref(&obj, errs),
+        zones: listed_zones(&obj, errs),
+        global_items: global_items
+            .map_or_else(Vec::new, |json| items(json, file, "global_items", errs)),
+    })
+}
+
+/// `version` is meant to be a string, but a bare number is taken as its text:
+/// it is only ever shown, never compared.
+fn version(obj: &Obj, errs: &mut Errors) -> Option<String> {
+    match obj.get("version", errs)? {
+        Json::String(text) => Some(text.clone()),
+        Json::Number(n) => Some(n.to_string()),
+        other => {
+            let message = format!("expected a string, found {}", other.kind());
+            errs.add(obj.file, &obj.field("version"), message);
+            None
+        }
+    }
+}
+
+fn access(obj: &Obj, errs: &mut Errors) -> Access {
+    match obj.opt_string("access", errs).as_deref() {
+        None | Some("open") => Access::Open,
+        Some("invite") => Access::Invite,
+        Some(other) => {
+            let message = format!("expected \"open\" or \"invite\", found \"{other}\"");
+            errs.add(obj.file, &obj.field("access"), message);
+            Access::Open
+        }
+    }
+}
+
+fn spawn_ref(obj: &Obj, errs: &mut Errors) -> Option<SpawnRef> {
+    let spawn = obj.object("default_spawn", errs)?;
+    let zone = spawn.string("zone", errs);
+    let room = spawn.string("room", errs);
+    Some(SpawnRef {
+        zone: zone?,
+        room: room?,
+    })
+}
+
+/// `zones`: a non-empty list of simple, distinct zone ids.
+fn listed_zones(obj: &Obj, errs: &mut Errors) -> Option<Vec<Listed>> {
+    let path = obj.field("zones");
+    let json = obj.required("zones", errs)?;
+    let Json::Array(list) = json else {
+        let message = format!("expected a list of zone ids, found {}", json.kind());
+        errs.add(obj.file, &path, message);
+        return None;
+    };
+    if list.is_empty() {
+        errs.add(obj.file, &path, "a world needs at least one zone");
+    }
+    let mut seen = HashSet::new();
+    let mut zones = Vec::new();
+    for (index, json) in list.iter().enumerate() {
+        let field = join(&path, &index.to_string());
+        match listed_zone(json, &mut seen) {
+            Ok(id) => zones.push(Listed { id, field }),
+            Err(message) => errs.add(obj.file, &field, message),
+        }
+    }
+    Some(zones)
+}
+
+/// One entry of `zones`, or what is wrong with it.
+fn listed_zone<'a>(json: &'a Json, seen: &mut HashSet<&'a str>) -> Result<String, String> {
+    match json {
+        Json::String(id) if !is_simple_id(id) => Err(format!(
+            "zone id \"{id}\" may hold only letters, digits, '_' and '-'"
+        )),
+        Json::String(id) if !seen.insert(id) => {
+            Err(format!("zone \"{id}\" is listed more than once"))
+        }
+        Json::String(id) => Ok(id.clone()),
+        other => Err(format!("expected a zone id, found {}", other.kind())),
+    }
+}
+
+/// Reads a zone file; `expected_id` is its file name without `.json`.
+pub(super) fn zone_file(
+    json: &Json,
+    file: &Path,
+    expected_id: &str,
+    errs: &mut Errors,
+) -> Option<ZoneFile> {
+    let obj = Obj::of(json, file, String::new(), errs)?;
+    if let Some(id) = obj.string("id", errs)
+        && id != expected_id
+    {
+        let message =
+            format!("zone id \"{id}\" does not match the file name \"{expected_id}.json\"");
+        errs.add(file, "id", message);
+    }
+    let rooms = obj.required("rooms", errs);
+    let items_json = obj.get("items", errs);
+    Some(ZoneFile {
+        file: file.to_path_buf(),
+        id: expected_id.to_string(),
+        name: obj.text("name", errs).unwrap_or_default(),
+        description: obj.string("description", errs).unwrap_or_default(),
+        spawn_room: obj.string("spawn_room", errs),
+        rooms: rooms.map_or_else(Vec::new, |json| {
+            let entries = collection(json, file, "rooms", "room", errs);
+            entries.into_iter().map(|entry| room(entry, errs)).collect()
+        }),
+        items: items_json.map_or_else(Vec::new, |json| items(json, file, "items", errs)),
+    })
+}
+
+fn room(entry: Entry, errs: &mut Errors) -> RawRoom {
+    let obj = &entry.obj;
+    let exits = obj
+        .get("exits", errs)
+        .map_or_else(Vec::new, |json| exits(obj, json, errs));
+    let items = obj
+        .get("items", errs)
+        .map_or_else(Vec::new, |json| placed(obj, json, errs));
+    RawRoom {
+        name: obj.text("name", errs).unwrap_or_default(),
+        description: obj.string("description", errs).unwrap_or_default(),
+        exits,
+        items,
+        id: entry.id,
+    }
+}
+
+/// A room's `exits`: an object from exit name to target, names compared
+/// without case since that is how players type them.
+fn exits(room: &Obj, json: &Json, errs: &mut Errors) -> Vec<RawExit> {
+    let Some(obj) = Obj::of(json, room.file, room.field("exits"), errs) else {
+        return Vec::new();
+    };
+    let mut seen = HashSet::new();
+    let mut exits = Vec::new();
+    for (name, target) in obj.entries() {
+        let field = obj.field(name);
+        let name = name.trim().to_lowercase();
+        if name.is_empty() {
+            // `exits.` would be a confusing field name; the list itself is meant.
+            errs.add(obj.file, &obj.path, "an exit name must not be empty");
+            continue;
+        }
+        if !seen.insert(name.clone()) {
+            errs.add(
+                obj.file,
+                &field,
+                format!("exit \"{name}\" is given more than once"),
+            );
+            continue;
+        }
+        match target {
+            Json::String(target) => exits.push(RawExit {
+                name,
+                target: target.trim().to_string(),
+                field,
+            }),
+            other => errs.add(
+                obj.file,
+                &field,
+                format!("expected a room id, found {}", other.kind()),
+            ),
+        }
+    }
+    exits
+}
+
+/// A room's `items`: a list of item ids.
+fn placed(room: &Obj, json: &Json, errs: &mut Errors) -> Vec<Placed> {
+    let path = room.field("items");
+    let Json::Array(list) = json else {
+        errs.add(
+            room.file,
+            &path,
+            format!("expected a list of item ids, found {}", json.kind()),
+        );
+        return Vec::new();
+    };
+    let mut placed = Vec::new();
+    for (index, json) in list.iter().enumerate() {
+        let field = join(&path, &index.to_string());
+        match json {
+            Json::String(id) => placed.push(Placed {
+                id: id.clone(),
+                field,
+            }),
+            other => errs.add(
+                room.file,
+                &field,
+                format!("expected an item id, found {}", other.kind()),
+            ),
+        }
+    }
+    placed
+}
+
+/// A zone's `items` or the world's `global_items`.
+fn items(json: &Json, file: &Path, path: &str, errs: &mut Errors) -> Vec<RawItem> {
+    let entries = collection(json, file, path, "item", errs);
+    let read = |entry: Entry, errs: &mut Errors| RawItem {
+        name: entry.obj.text("name", errs).unwrap_or_default(),
+        description: entry.obj.string("description", errs).unwrap_or_default(),
+        id: entry.id,
+    };
+    entries.into_iter().map(|entry| read(entry, errs)).collect()
+}

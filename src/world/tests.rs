@@ -1,0 +1,884 @@
+//! Tests of loading and validation: the predecessor's worlds load unchanged,
+//! each kind of mistake in a world file is reported with its file and field,
+//! and the worlds shipped with the server are whole (every room reachable,
+//! every exit leading somewhere).
+
+use std::collections::{HashSet, VecDeque};
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use serde_json::{Value, json};
+
+use super::*;
+
+const FIXTURES: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/fixtures/pipeworks_worlds"
+);
+const SHIPPED: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/worlds");
+
+fn fixture(id: &str) -> World {
+    match load_world(&Path::new(FIXTURES).join(id)) {
+        Ok(world) => world,
+        Err(errs) => panic!("fixture {id} failed to load: {errs:#?}"),
+    }
+}
+
+fn room<'w>(world: &'w World, full: &str) -> &'w Room {
+    let id = RoomId::parse_full(full).expect("a full room id");
+    world.room(&id).unwrap_or_else(|| panic!("no room {full}"))
+}
+
+// ---- the predecessor's worlds ----
+
+#[test]
+fn daily_undertaking_loads_unchanged() {
+    let world = fixture("daily_undertaking");
+    assert_eq!(world.zones.len(), 6);
+    assert_eq!(world.room_count(), 27);
+    assert_eq!(world.item_count(), 16);
+    assert_eq!(world.default_spawn.as_str(), "crooked_pipe:spawn");
+    let zones: Vec<&str> = world.zones.iter().map(|zone| zone.id.as_str()).collect();
+    assert_eq!(zones[..2], ["crooked_pipe", "cobbled_street"]);
+    assert_eq!(
+        world.greeting,
+        format!("{}\n{}", world.name, world.description)
+    );
+    assert_eq!((world.access, world.active), (Access::Open, true));
+}
+
+#[test]
+fn pipeworks_web_has_one_room() {
+    let world = fixture("pipeworks_web");
+    assert_eq!(
+        (world.zones.len(), world.room_count(), world.item_count()),
+        (1, 1, 0)
+    );
+    assert!(room(&world, "pipeworks_web:spawn").exits.is_empty());
+    assert_eq!(world.version.as_deref(), Some("0.1.0"));
+}
+
+#[test]
+fn cross_zone_exit_resolves() {
+    let world = fixture("daily_undertaking");
+    let spawn = room(&world, "crooked_pipe:spawn");
+    let west = spawn
+        .exits
+        .iter()
+        .find(|exit| exit.name == "west")
+        .expect("a west exit");
+    assert_eq!(west.to, RoomId::new("cobbled_street", "street_middle"));
+    assert_eq!(
+        room(&world, "cobbled_street:street_middle").name,
+        "Cobbled Street"
+    );
+    let names: Vec<&str> = spawn.exits.iter().map(|exit| exit.name.as_str()).collect();
+    assert_eq!(names, ["north", "down", "west"], "exits keep file order");
+}
+
+#[test]
+fn rooms_with_the_same_local_id_stay_apart() {
+    let world = fixture("daily_undertaking");
+    let gardens = room(&world, "the_north_gardens:spawn");
+    let pub_room = room(&world, "crooked_pipe:spawn");
+    assert_ne!(gardens.id, pub_room.id);
+    assert_ne!(gardens.name, pub_room.name);
+    let spawns = world
+        .rooms
+        .keys()
+        .filter(|id| id.local() == "spawn")
+        .count();
+    assert_eq!(spawns, 5);
+}
+
+#[test]
+fn zone_items_are_keyed_by_zone() {
+    let world = fixture("daily_undertaking");
+    let keys: Vec<&str> = room(&world, "crooked_pipe:spawn")
+        .items
+        .iter()
+        .map(|k| &**k)
+        .collect();
+    assert_eq!(keys, ["crooked_pipe:ale_mug", "crooked_pipe:chalk"]);
+    let mug = world.item("crooked_pipe:ale_mug").expect("the mug");
+    assert_eq!(
+        (mug.id.as_str(), mug.name.as_str()),
+        ("ale_mug", "Battered Ale Mug")
+    );
+}
+
+#[test]
+fn load_worlds_orders_by_id() {
+    let worlds = load_worlds(Path::new(FIXTURES)).unwrap_or_else(|errs| panic!("{errs:#?}"));
+    assert_eq!(worlds.ids(), ["daily_undertaking", "pipeworks_web"]);
+    assert_eq!((worlds.len(), worlds.is_empty()), (2, false));
+    assert_eq!(
+        worlds.first().map(|w| w.id.as_str()),
+        Some("daily_undertaking")
+    );
+    assert!(worlds.get("pipeworks_web").is_some() && worlds.get("nope").is_none());
+    let ids: Vec<&str> = worlds.iter().map(|w| w.id.as_str()).collect();
+    assert_eq!(ids, ["daily_undertaking", "pipeworks_web"]);
+}
+
+#[test]
+fn summary_is_one_line() {
+    let world = fixture("daily_undertaking");
+    assert_eq!(
+        summary(&world),
+        "daily_undertaking: The Undertaking — 6 zones, 27 rooms, 16 items, spawn crooked_pipe:spawn"
+    );
+    let web = fixture("pipeworks_web");
+    assert_eq!(
+        summary(&web),
+        "pipeworks_web: Pipeworks Web — 1 zone, 1 room, 0 items, spawn pipeworks_web:spawn"
+    );
+}
+
+#[test]
+fn resolve_room_by_full_or_local_id() {
+    let world = fixture("daily_undertaking");
+    let street = Some(RoomId::new("cobbled_street", "street_middle"));
+    assert_eq!(
+        world.resolve_room("cobbled_street:street_middle", None),
+        street
+    );
+    assert_eq!(
+        world.resolve_room("Cobbled_Street:STREET_MIDDLE", None),
+        street
+    );
+    assert_eq!(
+        world.resolve_room("street_middle", None),
+        street,
+        "unique across zones"
+    );
+    assert_eq!(
+        world.resolve_room("spawn", None),
+        None,
+        "five zones have one"
+    );
+    let here = world.resolve_room("SPAWN", Some("the_north_gardens"));
+    assert_eq!(here, Some(RoomId::new("the_north_gardens", "spawn")));
+    assert_eq!(world.resolve_room("moon:spawn", None), None);
+    assert_eq!(world.resolve_room("attic", Some("crooked_pipe")), None);
+}
+
+#[test]
+fn room_id_parts() {
+    let id = RoomId::new("dock", "quay");
+    assert_eq!(
+        (id.zone(), id.local(), id.as_str()),
+        ("dock", "quay", "dock:quay")
+    );
+    assert_eq!(id.to_string(), "dock:quay");
+    assert_eq!(RoomId::parse_full("dock:quay"), Some(id));
+    for bad in ["quay", ":quay", "dock:", "a:b:c", ""] {
+        assert_eq!(RoomId::parse_full(bad), None, "{bad:?}");
+    }
+}
+
+#[test]
+fn world_error_display() {
+    let error = |field: &str| WorldError {
+        file: PathBuf::from("w/world.json"),
+        field: field.to_string(),
+        message: "broken".to_string(),
+    };
+    assert_eq!(
+        error("default_spawn.room").to_string(),
+        "w/world.json: default_spawn.room: broken"
+    );
+    assert_eq!(error("").to_string(), "w/world.json: broken");
+}
+
+#[test]
+fn worlds_from_iterator() {
+    let worlds: Worlds = [fixture("pipeworks_web"), fixture("daily_undertaking")]
+        .into_iter()
+        .collect();
+    assert_eq!(worlds.ids(), ["daily_undertaking", "pipeworks_web"]);
+    assert!(Worlds::default().is_empty());
+}
+
+// ---- a small world in a temporary directory, broken one way at a time ----
+
+/// The files of a valid world `w`: zone `town` written as maps, zone `dock`
+/// as lists, one global item.
+struct Files {
+    world: Value,
+    town: Value,
+    dock: Value,
+}
+
+fn files() -> Files {
+    Files {
+        world: json!({
+            "name": "Test", "description": "A world for tests.",
+            "default_spawn": {"zone": "town", "room": "square"},
+            "zones": ["town", "dock"],
+            "global_items": [{"id": "coin", "name": "a coin", "description": "Round."}],
+            "axis_engine": {"enabled": false}
+        }),
+        town: json!({
+            "id": "town", "name": "Town", "description": "Houses.", "spawn_room": "square",
+            "rooms": {
+                "square": {"name": "Square", "description": "Open.",
+                    "exits": {"north": "hall", "East": "dock:quay"}, "items": ["lamp", "coin"]},
+                "hall": {"id": "hall", "name": "Hall", "description": "Echoing.",
+                    "exits": {"south": "square"}}
+            },
+            "items": {"lamp": {"name": "a lamp", "description": "Brass."}}
+        }),
+        dock: json!({
+            "id": "dock", "name": "Dock", "description": "Wet.", "spawn_room": "quay",
+            "rooms": [{"id": "quay", "name": "Quay", "description": "Ropes.",
+                "exits": {"west": "town:square"}, "items": ["rope"], "metadata": {}}],
+            "items": [{"id": "rope", "name": "a rope", "description": "Coiled."}]
+        }),
+    }
+}
+
+fn remove(value: &mut Value, key: &str) {
+    value.as_object_mut().expect("an object").remove(key);
+}
+
+fn push(value: &mut Value, entry: Value) {
+    value.as_array_mut().expect("a list").push(entry);
+}
+
+fn write(path: &Path, text: &str) {
+    if let Some(parent) = path.parent() {
+        fs::create_dir_all(parent).expect("create directories");
+    }
+    fs::write(path, text).expect("write a file");
+}
+
+impl Files {
+    /// Writes the world into `root/<id>/`.
+    fn write_to(&self, root: &Path, id: &str) -> PathBuf {
+        let dir = root.join(id);
+        write(&dir.join("world.json"), &self.world.to_string());
+        write(&dir.join("zones/town.json"), &self.town.to_string());
+        write(&dir.join("zones/dock.json"), &self.dock.to_string());
+        dir
+    }
+
+    /// Loads the world, expecting it to fail.
+    fn errors(&self) -> Vec<WorldError> {
+        let root = tempfile::tempdir().expect("a temp dir");
+        let dir = self.write_to(root.path(), "w");
+        match load_world(&dir) {
+            Ok(_) => panic!("the world loaded but should not have"),
+            Err(errs) => errs,
+        }
+    }
+}
+
+/// Asserts that one of `errs` is about `file` (relative to the world) and
+/// `field`, with `words` in its message.
+#[track_caller]
+fn assert_error(errs: &[WorldError], file: &str, field: &str, words: &str) {
+    let found = errs.iter().any(|err| {
+        err.file.ends_with(Path::new("w").join(file))
+            && err.field == field
+            && err.message.contains(words)
+    });
+    assert!(
+        found,
+        "no error for {file} / {field:?} / {words:?} in {errs:#?}"
+    );
+}
+
+#[test]
+fn the_valid_world_loads_in_both_shapes() {
+    let root = tempfile::tempdir().expect("a temp dir");
+    let dir = files().write_to(root.path(), "w");
+    let world = load_world(&dir).unwrap_or_else(|errs| panic!("{errs:#?}"));
+    assert_eq!(world.id, "w");
+    assert_eq!((world.room_count(), world.item_count()), (3, 3));
+    let square = room(&world, "town:square");
+    let keys: Vec<&str> = square.items.iter().map(|k| &**k).collect();
+    assert_eq!(
+        keys,
+        ["town:lamp", "coin"],
+        "zone items first, then global ones"
+    );
+    assert_eq!(square.exits[1].name, "east", "exit names are lowercased");
+    assert_eq!(square.exits[1].to, RoomId::new("dock", "quay"));
+    assert_eq!(
+        room(&world, "dock:quay").items.first().map(|k| &**k),
+        Some("dock:rope")
+    );
+    assert_eq!(
+        world.zone("dock").map(|z| z.spawn.as_str()),
+        Some("dock:quay")
+    );
+}
+
+#[test]
+fn optional_world_keys() {
+    let mut f = files();
+    f.world["greeting"] = json!("Hello.");
+    f.world["access"] = json!("invite");
+    f.world["active"] = json!(false);
+    f.world["inactive_reason"] = json!("Being painted.");
+    f.world["version"] = json!(2);
+    let root = tempfile::tempdir().expect("a temp dir");
+    let world =
+        load_world(&f.write_to(root.path(), "w")).unwrap_or_else(|errs| panic!("{errs:#?}"));
+    assert_eq!(world.greeting, "Hello.");
+    assert_eq!((world.access, world.active), (Access::Invite, false));
+    assert_eq!(world.inactive_reason.as_deref(), Some("Being painted."));
+    assert_eq!(world.version.as_deref(), Some("2"));
+    assert!(summary(&world).ends_with("by invitation, closed"));
+}
+
+#[test]
+fn bad_access_value() {
+    let mut f = files();
+    f.world["access"] = json!("secret");
+    assert_error(
+        &f.errors(),
+        "world.json",
+        "access",
+        "\"open\" or \"invite\"",
+    );
+}
+
+#[test]
+fn bad_json_names_line_and_column() {
+    let root = tempfile::tempdir().expect("a temp dir");
+    let dir = files().write_to(root.path(), "w");
+    write(&dir.join("zones/dock.json"), "{\n  \"id\": \"dock\",\n}\n");
+    let errs = load_world(&dir).expect_err("bad JSON");
+    assert_error(&errs, "zones/dock.json", "", "line 3 column 1");
+    write(&dir.join("world.json"), "{\"name\": ");
+    let errs = load_world(&dir).expect_err("bad JSON");
+    assert_error(&errs, "world.json", "", "invalid JSON");
+}
+
+#[test]
+fn a_file_that_is_not_an_object() {
+    let mut f = files();
+    f.town = json!(["square"]);
+    assert_error(
+        &f.errors(),
+        "zones/town.json",
+        "",
+        "expected an object, found a list",
+    );
+}
+
+#[test]
+fn missing_required_fields() {
+    let mut f = files();
+    remove(&mut f.world, "name");
+    remove(&mut f.world["default_spawn"], "room");
+    remove(&mut f.town["rooms"]["hall"], "description");
+    remove(&mut f.dock["items"][0], "name");
+    remove(&mut f.dock["rooms"][0], "id");
+    let errs = f.errors();
+    assert_error(&errs, "world.json", "name", "missing required field");
+    assert_error(
+        &errs,
+        "world.json",
+        "default_spawn.room",
+        "missing required field",
+    );
+    assert_error(
+        &errs,
+        "zones/town.json",
+        "rooms.hall.description",
+        "missing required field",
+    );
+    assert_error(
+        &errs,
+        "zones/dock.json",
+        "items.rope.name",
+        "missing required field",
+    );
+    assert_error(
+        &errs,
+        "zones/dock.json",
+        "rooms.0.id",
+        "missing required field",
+    );
+}
+
+#[test]
+fn wrong_types() {
+    let mut f = files();
+    f.town["rooms"]["square"]["name"] = json!(5);
+    f.town["rooms"]["square"]["exits"]["north"] = json!(["hall"]);
+    f.town["rooms"]["hall"]["items"] = json!("lamp");
+    f.dock["rooms"] = json!(7);
+    let errs = f.errors();
+    assert_error(
+        &errs,
+        "zones/town.json",
+        "rooms.square.name",
+        "expected a string, found a number",
+    );
+    assert_error(
+        &errs,
+        "zones/town.json",
+        "rooms.square.exits.north",
+        "found a list",
+    );
+    assert_error(
+        &errs,
+        "zones/town.json",
+        "rooms.hall.items",
+        "expected a list of item ids",
+    );
+    assert_error(
+        &errs,
+        "zones/dock.json",
+        "rooms",
+        "expected a list or an object of rooms",
+    );
+}
+
+#[test]
+fn zones_not_a_list() {
+    let mut f = files();
+    f.world["zones"] = json!("town");
+    let errs = f.errors();
+    assert_error(
+        &errs,
+        "world.json",
+        "zones",
+        "expected a list of zone ids, found a string",
+    );
+    assert_eq!(
+        errs.len(),
+        1,
+        "the spawn is not reported as well: {errs:#?}"
+    );
+}
+
+#[test]
+fn zone_listed_without_a_file() {
+    let mut f = files();
+    f.world["zones"] = json!(["town", "dock", "cellar"]);
+    f.town["rooms"]["hall"]["exits"]["down"] = json!("cellar:stairs");
+    let errs = f.errors();
+    assert_error(&errs, "world.json", "zones.2", "unknown zone \"cellar\"");
+    assert_eq!(
+        errs.len(),
+        1,
+        "an exit into the missing zone is not reported again: {errs:#?}"
+    );
+}
+
+#[test]
+fn zone_list_problems() {
+    let mut f = files();
+    f.world["zones"] = json!(["town", "dock", "town", 4]);
+    let errs = f.errors();
+    assert_error(
+        &errs,
+        "world.json",
+        "zones.2",
+        "\"town\" is listed more than once",
+    );
+    assert_error(
+        &errs,
+        "world.json",
+        "zones.3",
+        "expected a zone id, found a number",
+    );
+    f.world["zones"] = json!([]);
+    assert_error(&f.errors(), "world.json", "zones", "at least one zone");
+}
+
+#[test]
+fn zone_id_must_match_file_name() {
+    let mut f = files();
+    f.town["id"] = json!("city");
+    assert_error(
+        &f.errors(),
+        "zones/town.json",
+        "id",
+        "does not match the file name",
+    );
+}
+
+#[test]
+fn bad_ids() {
+    let mut f = files();
+    f.world["zones"] = json!(["town", "dock", "sea side"]);
+    f.dock["rooms"][0]["id"] = json!("the:quay");
+    let errs = f.errors();
+    assert_error(&errs, "world.json", "zones.2", "letters, digits");
+    assert_error(
+        &errs,
+        "zones/dock.json",
+        "rooms.0.id",
+        "must not contain ':'",
+    );
+    let root = tempfile::tempdir().expect("a temp dir");
+    let dir = files().write_to(root.path(), "bad world");
+    let errs = load_world(&dir).expect_err("bad world id");
+    assert!(
+        errs.iter().any(|e| e.file == dir && e.field.is_empty()),
+        "{errs:#?}"
+    );
+}
+
+#[test]
+fn duplicate_room_ids() {
+    let mut f = files();
+    let quay = f.dock["rooms"][0].clone();
+    push(&mut f.dock["rooms"], quay);
+    assert_error(
+        &f.errors(),
+        "zones/dock.json",
+        "rooms.quay",
+        "duplicate room id \"quay\"",
+    );
+}
+
+#[test]
+fn duplicate_keys_in_a_map_are_caught() {
+    let root = tempfile::tempdir().expect("a temp dir");
+    let dir = files().write_to(root.path(), "w");
+    let text = files().town.to_string().replacen(
+        "\"rooms\":{",
+        "\"rooms\":{\"hall\":{\"name\":\"Other\",\"description\":\"\"},",
+        1,
+    );
+    write(&dir.join("zones/town.json"), &text);
+    let errs = load_world(&dir).expect_err("duplicate key");
+    assert_error(
+        &errs,
+        "zones/town.json",
+        "rooms.hall",
+        "duplicate room id \"hall\"",
+    );
+}
+
+#[test]
+fn map_entry_id_must_match_its_key() {
+    let mut f = files();
+    f.town["rooms"]["hall"]["id"] = json!("gallery");
+    let errs = f.errors();
+    assert_error(
+        &errs,
+        "zones/town.json",
+        "rooms.hall.id",
+        "does not match its key \"hall\"",
+    );
+    assert_eq!(
+        errs.len(),
+        1,
+        "exits to the hall are not reported too: {errs:#?}"
+    );
+}
+
+#[test]
+fn duplicate_item_ids() {
+    let mut f = files();
+    let rope = f.dock["items"][0].clone();
+    push(&mut f.dock["items"], rope);
+    let coin = f.world["global_items"][0].clone();
+    push(&mut f.world["global_items"], coin);
+    let errs = f.errors();
+    assert_error(
+        &errs,
+        "zones/dock.json",
+        "items.rope",
+        "duplicate item id \"rope\"",
+    );
+    assert_error(
+        &errs,
+        "world.json",
+        "global_items.coin",
+        "duplicate item id \"coin\"",
+    );
+}
+
+#[test]
+fn dangling_exits() {
+    let mut f = files();
+    f.town["rooms"]["square"]["exits"]["west"] = json!("nowhere");
+    f.town["rooms"]["square"]["exits"]["up"] = json!("moon:base");
+    f.dock["rooms"][0]["exits"]["south"] = json!("town:cellar");
+    f.dock["rooms"][0]["exits"]["down"] = json!("");
+    let errs = f.errors();
+    assert_error(
+        &errs,
+        "zones/town.json",
+        "rooms.square.exits.west",
+        "unknown room \"nowhere\"",
+    );
+    assert_error(
+        &errs,
+        "zones/town.json",
+        "rooms.square.exits.up",
+        "unknown zone \"moon\"",
+    );
+    assert_error(
+        &errs,
+        "zones/dock.json",
+        "rooms.quay.exits.south",
+        "unknown room \"cellar\" in zone \"town\"",
+    );
+    assert_error(
+        &errs,
+        "zones/dock.json",
+        "rooms.quay.exits.down",
+        "must name a room",
+    );
+}
+
+#[test]
+fn exits_need_names_and_no_repeats() {
+    let mut f = files();
+    f.town["rooms"]["square"]["exits"][" "] = json!("hall");
+    f.town["rooms"]["hall"]["exits"]["South"] = json!("square");
+    let errs = f.errors();
+    assert_error(
+        &errs,
+        "zones/town.json",
+        "rooms.square.exits",
+        "an exit name must not be empty",
+    );
+    assert_error(
+        &errs,
+        "zones/town.json",
+        "rooms.hall.exits.South",
+        "exit \"south\" is given more than once",
+    );
+}
+
+#[test]
+fn missing_spawns() {
+    let mut f = files();
+    f.world["default_spawn"]["room"] = json!("attic");
+    f.town["spawn_room"] = json!("attic");
+    let errs = f.errors();
+    assert_error(
+        &errs,
+        "world.json",
+        "default_spawn.room",
+        "no room \"attic\" in zone \"town\"",
+    );
+    assert_error(&errs, "zones/town.json", "spawn_room", "no room \"attic\"");
+    let mut f = files();
+    f.world["default_spawn"]["zone"] = json!("moon");
+    assert_error(
+        &f.errors(),
+        "world.json",
+        "default_spawn.zone",
+        "unknown zone \"moon\"",
+    );
+}
+
+#[test]
+fn unknown_room_items() {
+    let mut f = files();
+    f.town["rooms"]["square"]["items"] = json!(["lamp", "sword"]);
+    f.dock["rooms"][0]["items"] = json!(["lamp"]);
+    let errs = f.errors();
+    assert_error(
+        &errs,
+        "zones/town.json",
+        "rooms.square.items.1",
+        "unknown item \"sword\"",
+    );
+    // Another zone's item is not in scope.
+    assert_error(
+        &errs,
+        "zones/dock.json",
+        "rooms.quay.items.0",
+        "unknown item \"lamp\"",
+    );
+}
+
+#[test]
+fn every_error_of_every_world_is_reported() {
+    let root = tempfile::tempdir().expect("a temp dir");
+    let mut a = files();
+    a.world["default_spawn"]["room"] = json!("attic");
+    a.town["rooms"]["square"]["exits"]["west"] = json!("nowhere");
+    a.dock["items"][0]["name"] = json!(false);
+    a.write_to(root.path(), "alpha");
+    let mut b = files();
+    b.town["spawn_room"] = json!("attic");
+    b.write_to(root.path(), "beta");
+    files().write_to(root.path(), "gamma");
+    let errs = load_worlds(root.path()).expect_err("two broken worlds");
+    assert_eq!(errs.len(), 4, "{errs:#?}");
+    let in_world = |id: &str| {
+        errs.iter()
+            .filter(|e| e.file.starts_with(root.path().join(id)))
+            .count()
+    };
+    assert_eq!(
+        (in_world("alpha"), in_world("beta"), in_world("gamma")),
+        (3, 1, 0)
+    );
+}
+
+#[test]
+fn empty_or_missing_worlds_directory() {
+    let root = tempfile::tempdir().expect("a temp dir");
+    fs::create_dir(root.path().join("not_a_world")).expect("mkdir");
+    let errs = load_worlds(root.path()).expect_err("no worlds");
+    assert_eq!(errs.len(), 1);
+    assert_eq!(
+        (errs[0].file.as_path(), errs[0].field.as_str()),
+        (root.path(), "")
+    );
+    let missing = root.path().join("missing");
+    let errs = load_worlds(&missing).expect_err("no directory");
+    assert_eq!(errs[0].file, missing);
+}
+
+#[test]
+fn unlisted_zone_files_are_ignored() {
+    let root = tempfile::tempdir().expect("a temp dir");
+    let dir = files().write_to(root.path(), "w");
+    write(&dir.join("zones/draft.json"), "not even JSON");
+    write(&root.path().join("README.md"), "not a world");
+    let worlds = load_worlds(root.path()).unwrap_or_else(|errs| panic!("{errs:#?}"));
+    assert_eq!(worlds.ids(), ["w"]);
+}
+
+// ---- the worlds shipped with the server ----
+
+fn shipped() -> Worlds {
+    load_worlds(Path::new(SHIPPED)).unwrap_or_else(|errs| panic!("shipped worlds: {errs:#?}"))
+}
+
+/// Every room reachable from `world`'s default spawn by following exits.
+fn reachable(world: &World) -> HashSet<RoomId> {
+    let mut seen = HashSet::from([world.default_spawn.clone()]);
+    let mut queue = VecDeque::from([world.default_spawn.clone()]);
+    while let Some(id) = queue.pop_front() {
+        let exits = world
+            .room(&id)
+            .map(|room| room.exits.as_slice())
+            .unwrap_or_default();
+        for exit in exits {
+            if seen.insert(exit.to.clone()) {
+                queue.push_back(exit.to.clone());
+            }
+        }
+    }
+    seen
+}
+
+#[test]
+fn shipped_worlds_are_whole() {
+    let worlds = shipped();
+    assert!(!worlds.is_empty());
+    for world in worlds.iter() {
+        for room in world.rooms.values() {
+            for exit in &room.exits {
+                assert!(
+                    world.room(&exit.to).is_some(),
+                    "{}: {} leads nowhere",
+                    room.id,
+                    exit.name
+                );
+            }
+        }
+        let seen = reachable(world);
+        let mut unreachable: Vec<&RoomId> = world
+            .rooms
+            .keys()
+            .filter(|id| !seen.contains(*id))
+            .collect();
+        unreachable.sort();
+        assert!(
+            unreachable.is_empty(),
+            "{}: unreachable rooms {unreachable:?}",
+            world.id
+        );
+    }
+}
+
+/// The way back for a compass or vertical exit.
+fn opposite(name: &str) -> Option<&'static str> {
+    let pairs = [
+        ("north", "south"),
+        ("east", "west"),
+        ("northeast", "southwest"),
+        ("northwest", "southeast"),
+        ("ne", "sw"),
+        ("nw", "se"),
+        ("up", "down"),
+        ("in", "out"),
+    ];
+    pairs.iter().find_map(|&(a, b)| match name {
+        _ if name == a => Some(b),
+        _ if name == b => Some(a),
+        _ => None,
+    })
+}
+
+#[test]
+fn lanternfall_is_laid_out_as_promised() {
+    let worlds = shipped();
+    let world = worlds.get("lanternfall").expect("the lanternfall world");
+    assert!(world.zones.len() >= 4 && world.room_count() >= 14 && world.item_count() >= 10);
+    assert_ne!(
+        world.greeting,
+        format!("{}\n{}", world.name, world.description),
+        "it has its own greeting"
+    );
+    let mut names = HashSet::new();
+    for room in world.rooms.values() {
+        assert!(
+            room.description.len() > 60,
+            "{} needs a real description",
+            room.id
+        );
+        for exit in &room.exits {
+            names.insert(exit.name.as_str());
+            let back = opposite(&exit.name)
+                .unwrap_or_else(|| panic!("{}: odd exit {}", room.id, exit.name));
+            let there = world.room(&exit.to).expect("checked above");
+            let paired = there
+                .exits
+                .iter()
+                .any(|e| e.name == back && e.to == room.id);
+            assert!(
+                paired,
+                "{} --{}--> {} has no way {back} back",
+                room.id, exit.name, exit.to
+            );
+        }
+    }
+    for needed in ["up", "down", "ne", "sw"] {
+        assert!(names.contains(needed), "no {needed} exit anywhere");
+    }
+    let crossings = |room: &Room| {
+        room.exits
+            .iter()
+            .filter(|e| e.to.zone() != room.id.zone())
+            .count()
+    };
+    let cross: usize = world.rooms.values().map(crossings).sum();
+    assert!(cross >= 6, "only {cross} cross-zone exits");
+}
+
+#[test]
+fn lanternfall_uses_both_file_shapes() {
+    let zones = Path::new(SHIPPED).join("lanternfall/zones");
+    let (mut lists, mut maps) = (0, 0);
+    for entry in fs::read_dir(&zones).expect("zone files") {
+        let text = fs::read_to_string(entry.expect("an entry").path()).expect("readable");
+        let zone: Value = serde_json::from_str(&text).expect("JSON");
+        for key in ["rooms", "items"] {
+            match &zone[key] {
+                Value::Array(_) => lists += 1,
+                Value::Object(_) => maps += 1,
+                _ => {}
+            }
+        }
+    }
+    assert!(lists > 0 && maps > 0, "lists {lists}, maps {maps}");
+}

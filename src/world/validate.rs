@@ -1,0 +1,246 @@
+//! Cross-checks the parts of a world read by `raw.rs`: every exit leads to a
+//! room that exists, every spawn names a room, every item placed in a room is
+//! defined. Then it builds the `World`. It reports into the shared error list
+//! and never reads files; it only runs `assemble` on a world that passed.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use super::fields::Errors;
+use super::model::{Exit, Item, Room, RoomId, World, Zone};
+use super::raw::{Parts, RawRoom, ZoneFile};
+
+/// Which rooms and items exist, by zone, for checking references.
+struct Index<'a> {
+    rooms: HashMap<&'a str, HashSet<&'a str>>,
+    items: HashMap<&'a str, HashSet<&'a str>>,
+    global: HashSet<&'a str>,
+    broken: &'a HashSet<String>,
+}
+
+/// Where a reference leads.
+enum Lookup<T> {
+    Found(T),
+    /// Into a zone that could not be read: already reported.
+    Broken,
+    Missing(String),
+}
+
+impl<T> Lookup<T> {
+    fn found(self) -> Option<T> {
+        match self {
+            Lookup::Found(found) => Some(found),
+            Lookup::Broken | Lookup::Missing(_) => None,
+        }
+    }
+}
+
+impl<'a> Index<'a> {
+    fn new(parts: &'a Parts) -> Index<'a> {
+        let ids = |zone: &'a ZoneFile| zone.rooms.iter().map(|room| room.id.as_str()).collect();
+        let items = |zone: &'a ZoneFile| zone.items.iter().map(|item| item.id.as_str()).collect();
+        Index {
+            rooms: parts
+                .zones
+                .iter()
+                .map(|zone| (zone.id.as_str(), ids(zone)))
+                .collect(),
+            items: parts
+                .zones
+                .iter()
+                .map(|zone| (zone.id.as_str(), items(zone)))
+                .collect(),
+            global: parts
+                .world
+                .global_items
+                .iter()
+                .map(|item| item.id.as_str())
+                .collect(),
+            broken: &parts.broken,
+        }
+    }
+
+    /// A room given as `room` (in `here`) or `zone:room`.
+    fn room(&self, here: &str, target: &str) -> Lookup<RoomId> {
+        if target.is_empty() {
+            return Lookup::Missing("an exit must name a room".to_string());
+        }
+        let (zone, room) = target.split_once(':').unwrap_or((here, target));
+        self.room_in(zone, room)
+    }
+
+    fn room_in(&self, zone: &str, room: &str) -> Lookup<RoomId> {
+        let Some(rooms) = self.rooms.get(zone) else {
+            if self.broken.contains(zone) {
+                return Lookup::Broken;
+            }
+            return Lookup::Missing(format!(
+                "unknown zone \"{zone}\" (not listed in world.json)"
+            ));
+        };
+        if rooms.contains(room) {
+            Lookup::Found(RoomId::new(zone, room))
+        } else {
+            Lookup::Missing(format!("unknown room \"{room}\" in zone \"{zone}\""))
+        }
+    }
+
+    /// An item placed in a room of `zone`: the zone's own first, then global.
+    fn item(&self, zone: &str, id: &str) -> Lookup<Arc<str>> {
+        if self.items.get(zone).is_some_and(|items| items.contains(id)) {
+            Lookup::Found(Arc::from(format!("{zone}:{id}")))
+        } else if self.global.contains(id) {
+            Lookup::Found(Arc::from(id))
+        } else {
+            Lookup::Missing(format!(
+                "unknown item \"{id}\" (not in this zone's items or in global_items)"
+            ))
+        }
+    }
+}
+
+/// Reports every dangling reference in `parts`.
+pub(super) fn check(parts: &Parts, errs: &mut Errors) {
+    let index = Index::new(parts);
+    check_default_spawn(parts, &index, errs);
+    for zone in &parts.zones {
+        if let Some(spawn) = &zone.spawn_room
+            && let Lookup::Missing(_) = index.room_in(&zone.id, spawn)
+        {
+            errs.add(
+                &zone.file,
+                "spawn_room",
+                format!("no room \"{spawn}\" in this zone"),
+            );
+        }
+        for room in &zone.rooms {
+            check_room(zone, room, &index, errs);
+        }
+    }
+}
+
+fn check_default_spawn(parts: &Parts, index: &Index, errs: &mut Errors) {
+    // Without a readable `zones` list every zone would look unknown.
+    let (Some(spawn), Some(_)) = (&parts.world.spawn, &parts.world.zones) else {
+        return;
+    };
+    match index.room_in(&spawn.zone, &spawn.room) {
+        Lookup::Found(_) | Lookup::Broken => {}
+        Lookup::Missing(_) if !index.rooms.contains_key(spawn.zone.as_str()) => {
+            let message = format!("unknown zone \"{}\" (not listed in zones)", spawn.zone);
+            errs.add(&parts.file, "default_spawn.zone", message);
+        }
+        Lookup::Missing(_) => {
+            let message = format!("no room \"{}\" in zone \"{}\"", spawn.room, spawn.zone);
+            errs.add(&parts.file, "default_spawn.room", message);
+        }
+    }
+}
+
+fn check_room(zone: &ZoneFile, room: &RawRoom, index: &Index, errs: &mut Errors) {
+    for exit in &room.exits {
+        if let Lookup::Missing(why) = index.room(&zone.id, &exit.target) {
+            errs.add(
+                &zone.file,
+                &exit.field,
+                format!("exit leads nowhere: {why}"),
+            );
+        }
+    }
+    for placed in &room.items {
+        if let Lookup::Missing(why) = index.item(&zone.id, &placed.id) {
+            errs.add(&zone.file, &placed.field, why);
+        }
+    }
+}
+
+/// Builds the world from parts that passed `check` with no error at all;
+/// `None` if something it needs is missing after all.
+pub(super) fn assemble(parts: Parts) -> Option<World> {
+    let index = Index::new(&parts);
+    let spawn = parts.world.spawn.as_ref()?;
+    let default_spawn = RoomId::new(&spawn.zone, &spawn.room);
+    let mut rooms = HashMap::new();
+    let mut zones = Vec::new();
+    for zone in &parts.zones {
+        let built: Vec<Room> = zone
+            .rooms
+            .iter()
+            .map(|room| build_room(zone, room, &index))
+            .collect();
+        zones.push(Zone {
+            id: zone.id.clone(),
+            name: zone.name.clone(),
+            description: zone.description.clone(),
+            spawn: RoomId::new(&zone.id, zone.spawn_room.as_deref()?),
+            rooms: built.iter().map(|room| room.id.clone()).collect(),
+        });
+        rooms.extend(built.into_iter().map(|room| (room.id.clone(), room)));
+    }
+    let items = all_items(&parts);
+    let world = parts.world;
+    Some(World {
+        greeting: world
+            .greeting
+            .unwrap_or_else(|| format!("{}\n{}", world.name, world.description)),
+        id: parts.id,
+        name: world.name,
+        description: world.description,
+        version: world.version,
+        default_spawn,
+        access: world.access,
+        active: world.active,
+        inactive_reason: world.inactive_reason,
+        zones,
+        rooms,
+        items,
+    })
+}
+
+fn build_room(zone: &ZoneFile, room: &RawRoom, index: &Index) -> Room {
+    let exits = room.exits.iter().filter_map(|exit| {
+        let to = index.room(&zone.id, &exit.target).found()?;
+        Some(Exit {
+            name: exit.name.clone(),
+            to,
+        })
+    });
+    Room {
+        id: RoomId::new(&zone.id, &room.id),
+        name: room.name.clone(),
+        description: room.description.clone(),
+        exits: exits.collect(),
+        items: room
+            .items
+            .iter()
+            .filter_map(|placed| index.item(&zone.id, &placed.id).found())
+            .collect(),
+    }
+}
+
+/// Every item by key: `item` for global ones, `zone:item` for a zone's.
+fn all_items(parts: &Parts) -> HashMap<Arc<str>, Item> {
+    let global = parts
+        .world
+        .global_items
+        .iter()
+        .map(|item| (item.id.clone(), item));
+    let zoned = parts.zones.iter().flat_map(|zone| {
+        zone.items
+            .iter()
+            .map(move |item| (format!("{}:{}", zone.id, item.id), item))
+    });
+    global
+        .chain(zoned)
+        .map(|(key, item)| {
+            let key: Arc<str> = Arc::from(key);
+            let item = Item {
+                key: key.clone(),
+                id: item.id.clone(),
+                name: item.name.clone(),
+                description: item.description.clone(),
+            };
+            (key, item)
+        })
+        .collect()
+}
