@@ -1,0 +1,80 @@
+//! `who` and `help`.
+
+use std::fmt::Write;
+use std::time::Duration;
+
+use super::Ctx;
+use super::parse::{VERBS, lookup};
+
+/// A short idle time: `12s`, `4m`, `2h`.
+pub fn short_duration(d: Duration) -> String {
+    let s = d.as_secs();
+    match s {
+        0..60 => format!("{s}s"),
+        60..3600 => format!("{}m", s / 60),
+        3600..86_400 => format!("{}h", s / 3600),
+        _ => format!("{}d", s / 86_400),
+    }
+}
+
+/// `who`: everyone playing in the player's world, with idle times.
+pub fn who(ctx: &Ctx<'_>) {
+    let players = ctx.game.registry.players(Some(&ctx.me.world));
+    let world_name = ctx
+        .world()
+        .map_or_else(|| ctx.me.world.to_string(), |w| w.name.clone());
+    let mut text = format!("Players in {world_name}:");
+    for player in &players {
+        let _ = write!(
+            text,
+            "\n  {:<20} idle {}",
+            player.name,
+            short_duration(player.idle())
+        );
+    }
+    let n = players.len();
+    let _ = write!(
+        text,
+        "\n{n} {} online.",
+        if n == 1 { "player" } else { "players" }
+    );
+    ctx.reply(text);
+}
+
+/// `help`: the commands the player's role allows, or one command in detail.
+pub fn help(ctx: &Ctx<'_>, topic: Option<&str>) {
+    let role = ctx.me.role;
+    if let Some(topic) = topic {
+        let topic = topic.trim_start_matches('/');
+        return match lookup(topic) {
+            Ok(spec) if spec.min_role <= role => {
+                let aliases = if spec.aliases.is_empty() {
+                    String::new()
+                } else {
+                    format!("\nAlso: {}", spec.aliases.join(", "))
+                };
+                ctx.reply(format!("{}\n  {}{aliases}", spec.usage, spec.summary))
+            }
+            _ => ctx.reply(format!("There is no help on \"{topic}\".")),
+        };
+    }
+    let mut text =
+        String::from("Commands (a leading / is optional; \"help <command>\" explains one):");
+    for spec in VERBS.iter().filter(|spec| spec.min_role <= role) {
+        let _ = write!(text, "\n  {:<30} {}", spec.usage, spec.summary);
+    }
+    ctx.reply(text);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn idle_times_are_short() {
+        assert_eq!(short_duration(Duration::from_secs(5)), "5s");
+        assert_eq!(short_duration(Duration::from_secs(125)), "2m");
+        assert_eq!(short_duration(Duration::from_secs(7300)), "2h");
+        assert_eq!(short_duration(Duration::from_secs(200_000)), "2d");
+    }
+}

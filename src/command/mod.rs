@@ -1,0 +1,73 @@
+//! Player commands: what each one means and does once parsed.
+//!
+//! [`parse`] turns a line into a [`Command`]; [`execute`] carries it out for one
+//! playing connection, talking to other players only through the registry and to
+//! the database only through the store and the batching writer. Each command family
+//! has its own file: looking, moving, talking, and information (who, help).
+//!
+//! **Invariant:** handlers never block: store work goes through `Store::call`
+//! (the blocking pool) or the writer's queue, and fan-out never waits for anyone.
+
+pub mod info;
+pub mod look;
+pub mod movement;
+pub mod parse;
+pub mod talk;
+
+use std::sync::Arc;
+
+pub use parse::{Command, VERBS, is_command_word, parse};
+
+use crate::game::{Game, Player};
+use crate::world::World;
+
+/// What the session does after a command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flow {
+    /// Show the prompt and read the next command.
+    Continue,
+    /// The player quit; the connection closes.
+    Quit,
+}
+
+/// The reply to anything the parser does not know.
+pub const UNKNOWN_COMMAND: &str = "Huh? Type \"help\" for a list of commands.";
+
+/// What a handler works with: the game and the player who typed the command.
+pub struct Ctx<'a> {
+    pub game: &'a Arc<Game>,
+    pub me: &'a Arc<Player>,
+}
+
+impl Ctx<'_> {
+    /// The player's world. A world can only vanish in a reload, which moves its
+    /// players out first, so a missing world is answered, not assumed away.
+    pub fn world(&self) -> Option<Arc<World>> {
+        self.game.world(&self.me.world)
+    }
+
+    /// Sends the player a line.
+    pub fn reply(&self, text: impl Into<Arc<str>>) {
+        self.me.tell(text);
+    }
+}
+
+/// Carries out one command.
+pub async fn execute(ctx: &Ctx<'_>, command: Command) -> Flow {
+    match command {
+        Command::Empty => {}
+        Command::Look(None) => look::look_room(ctx),
+        Command::Look(Some(thing)) => look::look_at(ctx, &thing),
+        Command::Go(exit) => movement::go(ctx, &exit).await,
+        Command::Exits => look::exits(ctx),
+        Command::Say(text) => talk::say(ctx, &text).await,
+        Command::Emote(text) => talk::emote(ctx, &text).await,
+        Command::Who => info::who(ctx),
+        Command::Help(topic) => info::help(ctx, topic.as_deref()),
+        Command::Quit => return Flow::Quit,
+        Command::Usage(spec) => ctx.reply(format!("Usage: {}", spec.usage)),
+        Command::Ambiguous(names) => ctx.reply(format!("Which do you mean: {}?", names.join(", "))),
+        Command::Unknown => ctx.reply(UNKNOWN_COMMAND),
+    }
+    Flow::Continue
+}

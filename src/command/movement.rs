@@ -1,0 +1,68 @@
+//! Walking: the direction commands and `go <exit>`.
+
+use std::sync::Arc;
+
+use super::Ctx;
+use super::look::describe_room;
+use crate::store::now_iso;
+use crate::store::writer::LocationRow;
+use crate::world::{Exit, Room};
+
+/// Finds the exit a player means: the exact name, a direction's abbreviation
+/// (`go n`), or a prefix only one exit name starts with.
+pub fn find_exit<'r>(room: &'r Room, wanted: &str) -> Option<&'r Exit> {
+    let wanted = wanted.trim().to_lowercase();
+    if let Some(exit) = room.exits.iter().find(|e| e.name == wanted) {
+        return Some(exit);
+    }
+    if let Ok(spec) = super::parse::lookup(&wanted)
+        && let super::parse::Verb::Direction(direction) = spec.verb
+        && let Some(exit) = room.exits.iter().find(|e| e.name == direction)
+    {
+        return Some(exit);
+    }
+    let mut prefixed = room.exits.iter().filter(|e| e.name.starts_with(&wanted));
+    match (prefixed.next(), prefixed.next()) {
+        (Some(only), None) => Some(only),
+        _ => None,
+    }
+}
+
+/// Moves the player through an exit, telling both rooms, and queues the new
+/// location for the database.
+pub async fn go(ctx: &Ctx<'_>, wanted: &str) {
+    let Some(world) = ctx.world() else {
+        return ctx.reply("You are nowhere at all.");
+    };
+    let here = ctx.me.room();
+    let Some(exit) = world.room(&here).and_then(|room| find_exit(room, wanted)) else {
+        return ctx.reply("You can't go that way.");
+    };
+    if world.room(&exit.to).is_none() {
+        return ctx.reply("You can't go that way.");
+    }
+    let me = ctx.me;
+    let registry = &ctx.game.registry;
+    let leaving: Arc<str> = Arc::from(format!("{} leaves {}.", me.name, exit.name));
+    registry.say_to_room(&me.room_key(), &leaving, Some(me.conn_id));
+    if !registry.move_to(me, &exit.to) {
+        return;
+    }
+    let arriving: Arc<str> = Arc::from(format!("{} arrives.", me.name));
+    registry.say_to_room(&me.room_key(), &arriving, Some(me.conn_id));
+    ctx.reply(describe_room(ctx.game, &world, &exit.to, me.conn_id));
+    save_location(ctx).await;
+}
+
+/// Queues the player's current room for the batching writer.
+pub async fn save_location(ctx: &Ctx<'_>) {
+    let row = LocationRow {
+        character_id: ctx.me.character_id,
+        world_id: ctx.me.world.clone(),
+        room: Arc::from(ctx.me.room().as_str()),
+        updated_at: now_iso(),
+    };
+    if ctx.game.writer.location(row).await.is_err() {
+        tracing::warn!(character = %ctx.me.name, "location not saved: the writer has stopped");
+    }
+}

@@ -1,0 +1,303 @@
+//! Turning a typed line into a [`Command`], with nom.
+//!
+//! A line is an optional `/`, then either a one-character shortcut (`'` for say,
+//! `:` for emote) or a command word, then its argument text. Command words are
+//! matched without regard to case: an exact name or alias first, then a prefix
+//! that only one command name starts with (`inv`, `sa`). The verb table
+//! [`VERBS`] is also what `help` lists and what character names may not be.
+//!
+//! **Invariant:** parsing is pure and never fails: anything unrecognised becomes
+//! [`Command::Unknown`], so a typo never disconnects anyone.
+
+use nom::IResult;
+use nom::Parser;
+use nom::branch::alt;
+use nom::bytes::complete::take_till1;
+use nom::character::complete::{char, multispace0};
+use nom::combinator::{opt, rest};
+use nom::sequence::preceded;
+
+use crate::auth::Role;
+
+/// Which command a word names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verb {
+    Look,
+    Direction(&'static str),
+    Go,
+    Exits,
+    Say,
+    Emote,
+    Who,
+    Help,
+    Quit,
+}
+
+/// One entry of the command table.
+#[derive(Debug, PartialEq, Eq)]
+pub struct VerbSpec {
+    pub verb: Verb,
+    pub name: &'static str,
+    pub aliases: &'static [&'static str],
+    pub min_role: Role,
+    pub usage: &'static str,
+    pub summary: &'static str,
+}
+
+const fn player(
+    verb: Verb,
+    name: &'static str,
+    aliases: &'static [&'static str],
+    usage: &'static str,
+    summary: &'static str,
+) -> VerbSpec {
+    VerbSpec {
+        verb,
+        name,
+        aliases,
+        min_role: Role::Player,
+        usage,
+        summary,
+    }
+}
+
+const fn direction(name: &'static str, alias: &'static [&'static str]) -> VerbSpec {
+    player(
+        Verb::Direction(name),
+        name,
+        alias,
+        name,
+        "Walk through the exit of that name.",
+    )
+}
+
+/// Every command, in the order `help` lists them.
+pub static VERBS: &[VerbSpec] = &[
+    player(
+        Verb::Look,
+        "look",
+        &["l"],
+        "look [thing]",
+        "Describe the room, or a thing or person in it.",
+    ),
+    direction("north", &["n"]),
+    direction("south", &["s"]),
+    direction("east", &["e"]),
+    direction("west", &["w"]),
+    direction("northeast", &["ne"]),
+    direction("northwest", &["nw"]),
+    direction("southeast", &["se"]),
+    direction("southwest", &["sw"]),
+    direction("up", &["u"]),
+    direction("down", &["d"]),
+    player(
+        Verb::Go,
+        "go",
+        &[],
+        "go <exit>",
+        "Walk through any exit the room has, by name.",
+    ),
+    player(
+        Verb::Exits,
+        "exits",
+        &[],
+        "exits",
+        "List the exits and where they lead.",
+    ),
+    player(
+        Verb::Say,
+        "say",
+        &["'"],
+        "say <text>  or  '<text>",
+        "Say something to everyone in the room.",
+    ),
+    player(
+        Verb::Emote,
+        "emote",
+        &[":"],
+        "emote <action>  or  :<action>",
+        "Act something out: \"emote waves\" shows \"<Name> waves\".",
+    ),
+    player(
+        Verb::Who,
+        "who",
+        &[],
+        "who",
+        "List who is playing in this world, and how long they have been idle.",
+    ),
+    player(
+        Verb::Help,
+        "help",
+        &["?"],
+        "help [command]",
+        "List the commands, or explain one.",
+    ),
+    player(Verb::Quit, "quit", &[], "quit", "Save and leave the game."),
+];
+
+/// What the player asked for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    /// An empty line: just show the prompt again.
+    Empty,
+    Look(Option<String>),
+    /// Walk through the named exit (already lowercased).
+    Go(String),
+    Exits,
+    Say(String),
+    Emote(String),
+    Who,
+    Help(Option<String>),
+    Quit,
+    /// A required argument is missing; the spec says how to use the command.
+    Usage(&'static VerbSpec),
+    /// A prefix several command names start with.
+    Ambiguous(Vec<&'static str>),
+    Unknown,
+}
+
+/// Parses one input line.
+pub fn parse(line: &str) -> Command {
+    let line = line.trim();
+    match command_line(line) {
+        Ok((_, (word, argument))) => build(word, argument.trim()),
+        Err(_) => Command::Empty,
+    }
+}
+
+/// `[/] (shortcut | word) rest`
+fn command_line(input: &str) -> IResult<&str, (&str, &str)> {
+    let (input, _) = opt(char('/')).parse(input)?;
+    alt((shortcut, word_and_rest)).parse(input)
+}
+
+fn shortcut(input: &str) -> IResult<&str, (&str, &str)> {
+    let (rest_of_line, mark) = alt((char('\''), char(':'))).parse(input)?;
+    let word = if mark == '\'' { "'" } else { ":" };
+    Ok(("", (word, rest_of_line)))
+}
+
+fn word_and_rest(input: &str) -> IResult<&str, (&str, &str)> {
+    let (input, word) = take_till1(char::is_whitespace).parse(input)?;
+    let (input, argument) = preceded(multispace0, rest).parse(input)?;
+    Ok((input, (word, argument)))
+}
+
+/// Finds the command a word names: exact name or alias, else a unique prefix of a
+/// name. `Err` carries the candidates of an ambiguous prefix (empty if none).
+pub fn lookup(word: &str) -> Result<&'static VerbSpec, Vec<&'static str>> {
+    let word = word.to_lowercase();
+    if let Some(spec) = VERBS
+        .iter()
+        .find(|v| v.name == word || v.aliases.contains(&word.as_str()))
+    {
+        return Ok(spec);
+    }
+    // `quit` is never abbreviated: a stray "q" should not end anyone's evening.
+    let candidates: Vec<&'static VerbSpec> = VERBS
+        .iter()
+        .filter(|v| v.verb != Verb::Quit && v.name.starts_with(&word))
+        .collect();
+    match candidates.as_slice() {
+        [only] => Ok(only),
+        _ => Err(candidates.iter().map(|v| v.name).collect()),
+    }
+}
+
+/// Whether a word is one the parser would take as a command (for name rules).
+pub fn is_command_word(word: &str) -> bool {
+    let word = word.to_lowercase();
+    VERBS
+        .iter()
+        .any(|v| v.name == word || v.aliases.contains(&word.as_str()))
+}
+
+fn build(word: &str, argument: &str) -> Command {
+    let spec = match lookup(word) {
+        Ok(spec) => spec,
+        Err(candidates) if candidates.len() > 1 => return Command::Ambiguous(candidates),
+        Err(_) => return Command::Unknown,
+    };
+    let text = || argument.to_string();
+    let optional = || (!argument.is_empty()).then(text);
+    let required = |make: fn(String) -> Command| {
+        if argument.is_empty() {
+            Command::Usage(spec)
+        } else {
+            make(text())
+        }
+    };
+    match spec.verb {
+        Verb::Look => Command::Look(optional()),
+        Verb::Direction(name) => Command::Go(name.to_string()),
+        Verb::Go => required(|exit| Command::Go(exit.to_lowercase())),
+        Verb::Exits => Command::Exits,
+        Verb::Say => required(Command::Say),
+        Verb::Emote => required(Command::Emote),
+        Verb::Who => Command::Who,
+        Verb::Help => Command::Help(optional()),
+        Verb::Quit => Command::Quit,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn words_aliases_and_slashes() {
+        assert_eq!(parse("look"), Command::Look(None));
+        assert_eq!(parse("/LOOK"), Command::Look(None));
+        assert_eq!(parse("l lamp"), Command::Look(Some("lamp".into())));
+        assert_eq!(
+            parse("  Look   at the lamp "),
+            Command::Look(Some("at the lamp".into()))
+        );
+        assert_eq!(parse("n"), Command::Go("north".into()));
+        assert_eq!(parse("/sw"), Command::Go("southwest".into()));
+        assert_eq!(parse("w"), Command::Go("west".into()));
+        assert_eq!(parse("go Old Door"), Command::Go("old door".into()));
+        assert_eq!(parse("exits"), Command::Exits);
+        assert_eq!(parse("who"), Command::Who);
+        assert_eq!(parse("QUIT"), Command::Quit);
+        assert_eq!(parse(""), Command::Empty);
+        assert_eq!(parse("   "), Command::Empty);
+    }
+
+    #[test]
+    fn talk_keeps_its_text() {
+        assert_eq!(parse("say Hello there"), Command::Say("Hello there".into()));
+        assert_eq!(parse("'Hello there"), Command::Say("Hello there".into()));
+        assert_eq!(parse("/'hi"), Command::Say("hi".into()));
+        assert_eq!(parse("' spaced"), Command::Say("spaced".into()));
+        assert_eq!(parse(":waves."), Command::Emote("waves.".into()));
+        assert_eq!(parse("emote grins"), Command::Emote("grins".into()));
+    }
+
+    #[test]
+    fn missing_arguments_ask_for_usage() {
+        assert!(matches!(parse("say"), Command::Usage(spec) if spec.name == "say"));
+        assert!(matches!(parse("'"), Command::Usage(spec) if spec.name == "say"));
+        assert!(matches!(parse("go"), Command::Usage(spec) if spec.name == "go"));
+    }
+
+    #[test]
+    fn unique_prefixes_and_ambiguity() {
+        assert_eq!(parse("sa hi"), Command::Say("hi".into()));
+        assert_eq!(parse("exi"), Command::Exits);
+        assert_eq!(parse("he"), Command::Help(None));
+        assert!(
+            matches!(parse("so"), Command::Ambiguous(names) if names.contains(&"south") && names.contains(&"southeast"))
+        );
+        assert_eq!(parse("xyzzy"), Command::Unknown);
+        assert_eq!(parse("/"), Command::Empty);
+        assert_eq!(parse("q"), Command::Unknown);
+    }
+
+    #[test]
+    fn command_words_are_known() {
+        assert!(is_command_word("Look"));
+        assert!(is_command_word("n"));
+        assert!(!is_command_word("Alice"));
+    }
+}

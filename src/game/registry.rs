@@ -1,0 +1,355 @@
+//! Who is online and where they stand, in memory.
+//!
+//! The registry maps playing connections to [`Player`] handles, characters to the
+//! connection playing them, and rooms to their occupants. A room's occupant list is
+//! an immutable snapshot (`Arc<[..]>`) replaced whole when someone enters or leaves,
+//! so saying something to a room clones one `Arc` out of the map, lets go of the map
+//! and then queues the line to each occupant.
+//!
+//! **Invariant:** no dashmap guard is ever held across an `.await`; none of these
+//! methods is async, and none returns a guard.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use dashmap::DashMap;
+use tokio::sync::mpsc;
+
+use super::outbox::Outbox;
+use crate::auth::Role;
+use crate::world::RoomId;
+
+/// Identifies one TCP connection for its whole life.
+pub type ConnId = u64;
+
+/// A room within a world.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct RoomKey {
+    pub world: Arc<str>,
+    pub room: RoomId,
+}
+
+impl RoomKey {
+    pub fn new(world: &Arc<str>, room: &RoomId) -> RoomKey {
+        RoomKey {
+            world: world.clone(),
+            room: room.clone(),
+        }
+    }
+}
+
+/// Orders another connection's task to do something; sent over its control queue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Control {
+    /// Another connection took this character over: say so and close, quietly.
+    TakenOver,
+    /// An admin removed this player: show the reason and close.
+    Kick { reason: String },
+    /// An admin moved this character.
+    Teleport(RoomId),
+}
+
+/// A connection that is playing a character.
+#[derive(Debug)]
+pub struct Player {
+    pub conn_id: ConnId,
+    pub character_id: i64,
+    pub user_id: i64,
+    pub account: String,
+    pub name: Arc<str>,
+    pub role: Role,
+    pub world: Arc<str>,
+    pub peer: SocketAddr,
+    pub session_id: String,
+    pub outbox: Outbox,
+    pub control: mpsc::Sender<Control>,
+    pub connected_at: Instant,
+    room: Mutex<RoomId>,
+    /// Milliseconds after `connected_at` of the last command typed.
+    last_input_ms: AtomicU64,
+}
+
+/// Everything needed to make a [`Player`].
+pub struct PlayerInit {
+    pub conn_id: ConnId,
+    pub character_id: i64,
+    pub user_id: i64,
+    pub account: String,
+    pub name: Arc<str>,
+    pub role: Role,
+    pub world: Arc<str>,
+    pub peer: SocketAddr,
+    pub session_id: String,
+    pub outbox: Outbox,
+    pub control: mpsc::Sender<Control>,
+    pub room: RoomId,
+}
+
+impl Player {
+    pub fn new(init: PlayerInit) -> Arc<Player> {
+        Arc::new(Player {
+            conn_id: init.conn_id,
+            character_id: init.character_id,
+            user_id: init.user_id,
+            account: init.account,
+            name: init.name,
+            role: init.role,
+            world: init.world,
+            peer: init.peer,
+            session_id: init.session_id,
+            outbox: init.outbox,
+            control: init.control,
+            connected_at: Instant::now(),
+            room: Mutex::new(init.room),
+            last_input_ms: AtomicU64::new(0),
+        })
+    }
+
+    /// The room the character stands in now.
+    pub fn room(&self) -> RoomId {
+        match self.room.lock() {
+            Ok(room) => room.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    pub fn room_key(&self) -> RoomKey {
+        RoomKey::new(&self.world, &self.room())
+    }
+
+    fn set_room(&self, room: RoomId) {
+        match self.room.lock() {
+            Ok(mut current) => *current = room,
+            Err(poisoned) => *poisoned.into_inner() = room,
+        }
+    }
+
+    /// Notes that the player typed something now.
+    pub fn touch(&self) {
+        let ms = self.connected_at.elapsed().as_millis() as u64;
+        self.last_input_ms.store(ms, Ordering::Relaxed);
+    }
+
+    /// How long since the player last typed something.
+    pub fn idle(&self) -> std::time::Duration {
+        let last = std::time::Duration::from_millis(self.last_input_ms.load(Ordering::Relaxed));
+        self.connected_at.elapsed().saturating_sub(last)
+    }
+
+    /// Queues a line for this player; false if the connection is gone or too slow.
+    pub fn tell(&self, text: impl Into<Arc<str>>) -> bool {
+        self.outbox.line(text)
+    }
+}
+
+type Occupants = Arc<[Arc<Player>]>;
+
+/// The in-memory map of who is online and where.
+#[derive(Default)]
+pub struct Registry {
+    players: DashMap<ConnId, Arc<Player>>,
+    by_character: DashMap<i64, ConnId>,
+    rooms: DashMap<RoomKey, Occupants>,
+}
+
+impl Registry {
+    pub fn new() -> Registry {
+        Registry::default()
+    }
+
+    /// Puts a player into the game in its current room. If another connection was
+    /// playing the same character, that connection is removed from the game and
+    /// returned (the caller tells it it was taken over), and the newcomer stands
+    /// where the old one stood.
+    pub fn enter(&self, player: Arc<Player>) -> Option<Arc<Player>> {
+        let previous = self
+            .by_character
+            .insert(player.character_id, player.conn_id)
+            .filter(|old| *old != player.conn_id)
+            .and_then(|old| self.players.remove(&old))
+            .map(|(_, old)| old);
+        if let Some(old) = &previous {
+            self.remove_from_room(&old.room_key(), old.conn_id);
+            player.set_room(old.room());
+        }
+        self.players.insert(player.conn_id, player.clone());
+        self.add_to_room(&player.room_key(), player);
+        previous
+    }
+
+    /// Moves a player to another room of its world. Does nothing for a player
+    /// no longer in the game (taken over a moment ago).
+    pub fn move_to(&self, player: &Arc<Player>, to: &RoomId) -> bool {
+        if !self.players.contains_key(&player.conn_id) {
+            return false;
+        }
+        self.remove_from_room(&player.room_key(), player.conn_id);
+        player.set_room(to.clone());
+        self.add_to_room(&player.room_key(), player.clone());
+        true
+    }
+
+    /// Takes a connection out of the game. Returns the player if it was still
+    /// there (false after a takeover, whose newcomer keeps the character).
+    pub fn leave(&self, conn_id: ConnId) -> Option<Arc<Player>> {
+        let (_, player) = self.players.remove(&conn_id)?;
+        self.by_character
+            .remove_if(&player.character_id, |_, owner| *owner == conn_id);
+        self.remove_from_room(&player.room_key(), conn_id);
+        Some(player)
+    }
+
+    /// The players in a room, as a snapshot.
+    pub fn occupants(&self, room: &RoomKey) -> Occupants {
+        self.rooms
+            .get(room)
+            .map(|entry| entry.value().clone())
+            .unwrap_or_else(|| Arc::from(Vec::new()))
+    }
+
+    /// Sends a line to everyone in a room except `except`. Never waits.
+    pub fn say_to_room(&self, room: &RoomKey, line: &Arc<str>, except: Option<ConnId>) {
+        for player in self.occupants(room).iter() {
+            if Some(player.conn_id) != except {
+                player.outbox.line(line.clone());
+            }
+        }
+    }
+
+    /// The connection playing a character, if any.
+    pub fn by_character(&self, character_id: i64) -> Option<Arc<Player>> {
+        let conn_id = *self.by_character.get(&character_id)?;
+        self.get(conn_id)
+    }
+
+    pub fn get(&self, conn_id: ConnId) -> Option<Arc<Player>> {
+        self.players.get(&conn_id).map(|p| p.value().clone())
+    }
+
+    /// Every player, optionally only those of one world, sorted by name.
+    pub fn players(&self, world: Option<&str>) -> Vec<Arc<Player>> {
+        let mut list: Vec<Arc<Player>> = self
+            .players
+            .iter()
+            .filter(|p| world.is_none_or(|w| p.world.as_ref() == w))
+            .map(|p| p.value().clone())
+            .collect();
+        list.sort_by(|a, b| a.name.cmp(&b.name));
+        list
+    }
+
+    /// How many connections are playing.
+    pub fn len(&self) -> usize {
+        self.players.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.players.is_empty()
+    }
+
+    fn add_to_room(&self, room: &RoomKey, player: Arc<Player>) {
+        let mut entry = self
+            .rooms
+            .entry(room.clone())
+            .or_insert_with(|| Arc::from(Vec::new()));
+        let mut next: Vec<Arc<Player>> = entry.value().iter().cloned().collect();
+        next.push(player);
+        *entry.value_mut() = Arc::from(next);
+    }
+
+    fn remove_from_room(&self, room: &RoomKey, conn_id: ConnId) {
+        let emptied = match self.rooms.get_mut(room) {
+            Some(mut entry) => {
+                let next: Vec<Arc<Player>> = entry
+                    .value()
+                    .iter()
+                    .filter(|p| p.conn_id != conn_id)
+                    .cloned()
+                    .collect();
+                let empty = next.is_empty();
+                *entry.value_mut() = Arc::from(next);
+                empty
+            }
+            None => false,
+        };
+        if emptied {
+            self.rooms
+                .remove_if(room, |_, occupants| occupants.is_empty());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio_util::sync::CancellationToken;
+
+    fn player(conn_id: ConnId, character_id: i64, room: &str) -> Arc<Player> {
+        let (outbox, rx) = Outbox::new(16, CancellationToken::new());
+        std::mem::forget(rx);
+        let (control, crx) = mpsc::channel(4);
+        std::mem::forget(crx);
+        Player::new(PlayerInit {
+            conn_id,
+            character_id,
+            user_id: 1,
+            account: "a".into(),
+            name: format!("P{conn_id}").into(),
+            role: Role::Player,
+            world: "w".into(),
+            peer: "127.0.0.1:1".parse().expect("addr"),
+            session_id: String::new(),
+            outbox,
+            control,
+            room: RoomId::new("z", room),
+        })
+    }
+
+    fn key(room: &str) -> RoomKey {
+        RoomKey::new(&Arc::from("w"), &RoomId::new("z", room))
+    }
+
+    fn names(registry: &Registry, room: &str) -> Vec<ConnId> {
+        registry
+            .occupants(&key(room))
+            .iter()
+            .map(|p| p.conn_id)
+            .collect()
+    }
+
+    #[test]
+    fn players_enter_move_and_leave_rooms() {
+        let registry = Registry::new();
+        let a = player(1, 10, "hall");
+        let b = player(2, 20, "hall");
+        assert!(registry.enter(a.clone()).is_none());
+        assert!(registry.enter(b.clone()).is_none());
+        assert_eq!(names(&registry, "hall"), [1, 2]);
+        assert!(registry.move_to(&a, &RoomId::new("z", "yard")));
+        assert_eq!(names(&registry, "hall"), [2]);
+        assert_eq!(names(&registry, "yard"), [1]);
+        assert!(registry.leave(1).is_some());
+        assert!(names(&registry, "yard").is_empty());
+        assert_eq!(registry.len(), 1);
+    }
+
+    #[test]
+    fn a_second_connection_takes_the_character_over_where_it_stood() {
+        let registry = Registry::new();
+        let old = player(1, 10, "hall");
+        registry.enter(old.clone());
+        registry.move_to(&old, &RoomId::new("z", "yard"));
+        let new = player(2, 10, "hall");
+        let previous = registry.enter(new.clone()).expect("took over");
+        assert_eq!(previous.conn_id, 1);
+        assert_eq!(new.room(), RoomId::new("z", "yard"));
+        assert_eq!(names(&registry, "yard"), [2]);
+        // The old connection's own clean-up must not remove the newcomer.
+        assert!(registry.leave(1).is_none());
+        assert_eq!(registry.by_character(10).map(|p| p.conn_id), Some(2));
+        assert!(!registry.move_to(&old, &RoomId::new("z", "hall")));
+        assert_eq!(names(&registry, "yard"), [2]);
+    }
+}

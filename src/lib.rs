@@ -1,0 +1,33 @@
+//! gaslamp: a telnet MUD server.
+//!
+//! The layers, each looking only down: `telnet` (bytes ⇄ lines and option events)
+//! → `session` (Login ▶ CharacterMenu ▶ Playing) → `command` (nom parser and
+//! handlers) → `game` (worlds in play, registry, fan-out) and `store` (SQLite).
+//! `world` loads world files; `auth` holds the account rules; `server` runs it all.
+//! See ARCHITECTURE.md for the map and the invariants.
+
+pub mod auth;
+pub mod cli;
+pub mod command;
+pub mod config;
+pub mod game;
+pub mod ops;
+pub mod server;
+pub mod session;
+pub mod store;
+pub mod telnet;
+pub mod text;
+pub mod world;
+
+pub use config::ServerConfig;
+pub use server::{Server, StartError};
+
+/// Starts a server with `config` and runs it until `shutdown` resolves.
+pub async fn run(
+    config: ServerConfig,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> Result<(), StartError> {
+    let server = Server::start(config).await?;
+    server.run(shutdown).await?;
+    Ok(())
+}

@@ -1,0 +1,292 @@
+//! One connection as the session sees it: a stream of lines and control orders in,
+//! text and prompts out, with the telnet details handled underneath.
+//!
+//! [`Conn::next_event`] answers option negotiation itself, reports an over-long
+//! line and shows the prompt again, applies the command rate limit, and turns
+//! every way a connection can end (hang-up, overflow, timeout, shutdown, a full
+//! queue) into a [`Hangup`] value.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use tokio::net::tcp::OwnedReadHalf;
+use tokio::sync::mpsc;
+use tokio_util::codec::FramedRead;
+
+use crate::game::{ConnId, Control, Game, Outbox};
+use crate::telnet::{Input, OptionTable, Output, Policy, TelnetCodec, opt};
+
+/// Why the session must end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Hangup {
+    /// The client closed the connection (or the socket failed).
+    Closed,
+    /// 8 KiB arrived without a newline.
+    Overflow,
+    /// No login, or no command, within the allowed time.
+    Timeout,
+    /// The server is shutting down.
+    Shutdown,
+    /// The connection was ended from elsewhere (a full queue, a kick).
+    Dead,
+    /// Another connection took the character over.
+    TakenOver,
+    /// The player asked to leave.
+    Quit,
+}
+
+/// What the session receives.
+#[derive(Debug)]
+pub enum Event {
+    Line(String),
+    Control(Control),
+}
+
+/// Text sent when a line is over the cap (SPEC §8).
+pub const LINE_TOO_LONG: &str = "Line too long (max 1024 bytes).";
+/// Text sent before disconnecting a client that sent 8 KiB without a newline.
+pub const INPUT_OVERFLOW: &str = "Input overflow.";
+
+/// The live connection a session drives.
+pub struct Conn {
+    pub id: ConnId,
+    pub peer: SocketAddr,
+    pub game: Arc<Game>,
+    pub outbox: Outbox,
+    pub control_tx: mpsc::Sender<Control>,
+    control_rx: mpsc::Receiver<Control>,
+    reader: FramedRead<OwnedReadHalf, TelnetCodec>,
+    options: OptionTable,
+    limiter: RateLimiter,
+    /// The last prompt shown, shown again after an input error.
+    prompt: Arc<str>,
+}
+
+impl Conn {
+    pub fn new(
+        game: Arc<Game>,
+        id: ConnId,
+        peer: SocketAddr,
+        read: OwnedReadHalf,
+        outbox: Outbox,
+    ) -> Conn {
+        let (control_tx, control_rx) = mpsc::channel(8);
+        let limiter = RateLimiter::new(game.config.commands_per_second, game.config.command_burst);
+        Conn {
+            id,
+            peer,
+            game,
+            outbox,
+            control_tx,
+            control_rx,
+            reader: FramedRead::new(read, TelnetCodec::new()),
+            // Options we agree to when the client asks: suppress-go-ahead only.
+            // ECHO is switched on by us, for password prompts, never on request.
+            options: OptionTable::new(Policy::new().allow_local(opt::SGA)),
+            limiter,
+            prompt: Arc::from(""),
+        }
+    }
+
+    /// Sends the opening option offers.
+    pub fn offer_options(&mut self) {
+        if let Some((verb, option)) = self.options.enable_local(opt::SGA) {
+            self.outbox.send(Output::Negotiate(verb, option));
+        }
+    }
+
+    /// Sends a line of text.
+    pub fn line(&self, text: impl Into<Arc<str>>) {
+        self.outbox.line(text);
+    }
+
+    /// Shows a prompt (remembered, to be shown again after an input error).
+    pub fn prompt(&mut self, text: &str) {
+        if self.prompt.as_ref() != text {
+            self.prompt = Arc::from(text);
+        }
+        self.outbox.send(Output::Prompt(self.prompt.clone()));
+    }
+
+    /// Shows a prompt and waits for the answer line.
+    pub async fn ask(&mut self, prompt: &str, deadline: Instant) -> Result<String, Hangup> {
+        self.prompt(prompt);
+        loop {
+            match self.next_event(deadline).await? {
+                Event::Line(line) => return Ok(line),
+                // Orders for players in the game mean nothing before it.
+                Event::Control(_) => continue,
+            }
+        }
+    }
+
+    /// Asks for a password: the client is asked to stop echoing (IAC WILL ECHO)
+    /// before the prompt and to resume (IAC WONT ECHO) after the answer.
+    pub async fn ask_secret(&mut self, prompt: &str, deadline: Instant) -> Result<String, Hangup> {
+        if let Some((verb, option)) = self.options.enable_local(opt::ECHO) {
+            self.outbox.send(Output::Negotiate(verb, option));
+        }
+        let answer = self.ask(prompt, deadline).await;
+        if let Some((verb, option)) = self.options.disable_local(opt::ECHO) {
+            self.outbox.send(Output::Negotiate(verb, option));
+        }
+        // The client did not echo the newline either, so end the prompt's line.
+        if answer.is_ok() {
+            self.outbox.line("");
+        }
+        answer
+    }
+
+    /// Waits for the next line or control order, until `deadline`.
+    pub async fn next_event(&mut self, deadline: Instant) -> Result<Event, Hangup> {
+        let deadline = tokio::time::Instant::from_std(deadline);
+        loop {
+            let input = tokio::select! {
+                biased;
+                _ = self.outbox.dead().cancelled() => return Err(Hangup::Dead),
+                _ = self.game.shutdown.cancelled() => return Err(Hangup::Shutdown),
+                Some(order) = self.control_rx.recv() => return Ok(Event::Control(order)),
+                _ = tokio::time::sleep_until(deadline) => return Err(Hangup::Timeout),
+                input = self.reader.next() => input,
+            };
+            match input {
+                None | Some(Err(_)) => return Err(Hangup::Closed),
+                Some(Ok(input)) => {
+                    if let Some(line) = self.handle_input(input)? {
+                        return Ok(Event::Line(line));
+                    }
+                }
+            }
+        }
+    }
+
+    /// Deals with one decoded input; a line that may be acted on is returned.
+    fn handle_input(&mut self, input: Input) -> Result<Option<String>, Hangup> {
+        match input {
+            Input::Line(line) => Ok(self.admit_line(line)),
+            Input::LineTooLong => {
+                self.outbox.line(LINE_TOO_LONG);
+                self.outbox.send(Output::Prompt(self.prompt.clone()));
+                Ok(None)
+            }
+            Input::Overflow => {
+                self.outbox.line(INPUT_OVERFLOW);
+                Err(Hangup::Overflow)
+            }
+            Input::Negotiation { verb, option } => {
+                let negotiated = self.options.receive(verb, option);
+                if let Some((verb, option)) = negotiated.reply {
+                    self.outbox.send(Output::Negotiate(verb, option));
+                }
+                Ok(None)
+            }
+            Input::Subnegotiation { .. }
+            | Input::SubnegotiationTooLong { .. }
+            | Input::Command(_) => Ok(None),
+        }
+    }
+
+    /// Applies the rate limit: excess lines are dropped with `Slow down.`, said
+    /// at most once a second.
+    fn admit_line(&mut self, line: String) -> Option<String> {
+        match self.limiter.take(Instant::now()) {
+            Admit::Yes => Some(line),
+            Admit::NoAndWarn => {
+                self.outbox.line("Slow down.");
+                None
+            }
+            Admit::No => None,
+        }
+    }
+
+    /// Queues the connection's last words. The socket itself is closed by
+    /// [`crate::session::serve`] once the session's records are cleaned up, so a
+    /// client that sees the connection close can rely on that clean-up being done.
+    pub fn last_words(&self, text: &str) {
+        self.outbox.line(text);
+    }
+}
+
+/// The outcome of asking the rate limiter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Admit {
+    Yes,
+    NoAndWarn,
+    No,
+}
+
+/// A token bucket: `rate` tokens a second, holding at most `burst`.
+struct RateLimiter {
+    rate: f64,
+    burst: f64,
+    tokens: f64,
+    last: Instant,
+    last_warning: Option<Instant>,
+}
+
+impl RateLimiter {
+    fn new(rate: u32, burst: u32) -> RateLimiter {
+        let burst = f64::from(burst.max(1));
+        RateLimiter {
+            rate: f64::from(rate.max(1)),
+            burst,
+            tokens: burst,
+            last: Instant::now(),
+            last_warning: None,
+        }
+    }
+
+    fn take(&mut self, now: Instant) -> Admit {
+        let elapsed = now.saturating_duration_since(self.last).as_secs_f64();
+        self.last = now;
+        self.tokens = (self.tokens + elapsed * self.rate).min(self.burst);
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            return Admit::Yes;
+        }
+        let warned_recently = self
+            .last_warning
+            .is_some_and(|at| now.saturating_duration_since(at) < Duration::from_secs(1));
+        if warned_recently {
+            Admit::No
+        } else {
+            self.last_warning = Some(now);
+            Admit::NoAndWarn
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_burst_passes_then_excess_is_dropped_with_one_warning() {
+        let start = Instant::now();
+        let mut limiter = RateLimiter::new(20, 40);
+        limiter.last = start;
+        for _ in 0..40 {
+            assert_eq!(limiter.take(start), Admit::Yes);
+        }
+        assert_eq!(limiter.take(start), Admit::NoAndWarn);
+        assert_eq!(limiter.take(start), Admit::No);
+        // A tenth of a second refills two tokens at 20 a second.
+        let later = start + Duration::from_millis(100);
+        assert_eq!(limiter.take(later), Admit::Yes);
+        assert_eq!(limiter.take(later), Admit::Yes);
+        assert_eq!(limiter.take(later), Admit::No);
+    }
+
+    #[test]
+    fn a_steady_twenty_a_second_is_never_limited() {
+        let start = Instant::now();
+        let mut limiter = RateLimiter::new(20, 40);
+        limiter.last = start;
+        for i in 0..1000 {
+            let at = start + Duration::from_millis(50 * i);
+            assert_eq!(limiter.take(at), Admit::Yes, "command {i}");
+        }
+    }
+}

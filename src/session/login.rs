@@ -1,0 +1,317 @@
+//! The `Account: ` prompt: logging in, registering, and guest accounts (SPEC §3).
+//!
+//! Every path ends in a [`LoggedIn`] account or a [`Hangup`]. Wrong passwords and
+//! unknown accounts get the same answer after the same bcrypt work, and three of
+//! them on one connection end it.
+
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+
+use super::conn::{Conn, Hangup};
+use crate::auth::Role;
+use crate::auth::names::{check_account_name, check_character_name, display_character_name};
+use crate::auth::password::policy_problems;
+use crate::command::is_command_word;
+use crate::store::accounts::{self, Account, FirstCharacter, NewAccount};
+use crate::store::{StoreError, iso};
+
+/// The answer to a wrong password or an unknown account, alike.
+pub const WRONG_LOGIN: &str = "Wrong account name or password.";
+/// The answer when the database stayed locked.
+pub const RECORDS_BUSY: &str = "The game's records are busy; try again.";
+/// How many wrong logins one connection gets.
+pub const MAX_FAILURES: u32 = 3;
+/// How long a guest account lives.
+pub const GUEST_TTL: Duration = Duration::from_secs(24 * 3600);
+
+/// An account that has proven who it is.
+#[derive(Debug, Clone)]
+pub struct LoggedIn {
+    pub user_id: i64,
+    pub username: String,
+    pub role: Role,
+    pub is_guest: bool,
+}
+
+impl From<&Account> for LoggedIn {
+    fn from(account: &Account) -> Self {
+        LoggedIn {
+            user_id: account.id,
+            username: account.username.clone(),
+            role: account.role,
+            is_guest: account.is_guest,
+        }
+    }
+}
+
+/// The result of one attempt at the `Account: ` prompt.
+enum Attempt {
+    In(LoggedIn),
+    /// Wrong credentials: counts towards the limit.
+    Failed,
+    /// Anything else that sends the player back to the prompt.
+    Again,
+}
+
+/// Runs the `Account: ` prompt until someone is logged in.
+pub async fn login(conn: &mut Conn, deadline: Instant) -> Result<LoggedIn, Hangup> {
+    let mut failures = 0;
+    loop {
+        let line = conn.ask("Account: ", deadline).await?;
+        let line = line.trim();
+        let (word, rest) = line.split_once(char::is_whitespace).unwrap_or((line, ""));
+        let rest = rest.trim();
+        let attempt = match word.to_lowercase().as_str() {
+            "" => Attempt::Again,
+            "quit" if rest.is_empty() => {
+                conn.last_words("Goodbye.");
+                return Err(Hangup::Quit);
+            }
+            "new" if rest.is_empty() => register_interactively(conn, deadline).await?,
+            "guest" if rest.is_empty() => guest(conn, deadline).await?,
+            "connect" | "create" => one_line(conn, word, rest).await?,
+            _ if !rest.is_empty() => {
+                conn.line("Type an account name, \"new\", \"guest\", \"connect <account> <password>\" or \"quit\".");
+                Attempt::Again
+            }
+            _ => {
+                let password = conn.ask_secret("Password: ", deadline).await?;
+                check_credentials(conn, word, password).await?
+            }
+        };
+        match attempt {
+            Attempt::In(account) => return Ok(account),
+            Attempt::Again => {}
+            Attempt::Failed => {
+                failures += 1;
+                if failures >= MAX_FAILURES {
+                    return Err(Hangup::Quit);
+                }
+            }
+        }
+    }
+}
+
+/// `connect <account> <password>` and `create <account> <password>`.
+async fn one_line(conn: &mut Conn, word: &str, rest: &str) -> Result<Attempt, Hangup> {
+    let Some((name, password)) = rest.split_once(char::is_whitespace) else {
+        conn.line(format!(
+            "Usage: {} <account> <password>",
+            word.to_lowercase()
+        ));
+        return Ok(Attempt::Again);
+    };
+    let password = password.trim().to_string();
+    if word.eq_ignore_ascii_case("connect") {
+        check_credentials(conn, name, password).await
+    } else {
+        register(conn, name, password).await
+    }
+}
+
+/// Checks a name and password; always does the bcrypt work, even for no account.
+async fn check_credentials(
+    conn: &mut Conn,
+    name: &str,
+    password: String,
+) -> Result<Attempt, Hangup> {
+    let lookup = name.to_string();
+    let found = conn
+        .game
+        .store
+        .call(move |db| accounts::find_account(db, &lookup))
+        .await;
+    let account = match found {
+        Ok(account) => account.filter(|a| a.tombstoned_at.is_none()),
+        Err(err) => return Ok(store_trouble(conn, &err)),
+    };
+    let hash = account.as_ref().map(|a| a.password_hash.clone());
+    if !conn.game.store.verify_password(password, hash).await {
+        tracing::info!(account = name, "failed login");
+        conn.line(WRONG_LOGIN);
+        return Ok(Attempt::Failed);
+    }
+    let Some(account) = account else {
+        return Ok(Attempt::Failed);
+    };
+    if !account.is_active {
+        conn.line("This account is banned.");
+        return Ok(Attempt::Again);
+    }
+    if guest_expired(&account) {
+        conn.line("This guest account has expired.");
+        return Ok(Attempt::Again);
+    }
+    let id = account.id;
+    if let Err(err) = conn
+        .game
+        .store
+        .call(move |db| accounts::record_login_success(db, id))
+        .await
+    {
+        return Ok(store_trouble(conn, &err));
+    }
+    Ok(Attempt::In(LoggedIn::from(&account)))
+}
+
+fn guest_expired(account: &Account) -> bool {
+    account.is_guest
+        && account
+            .guest_expires_at
+            .as_deref()
+            .is_some_and(|at| at <= iso(Utc::now()).as_str())
+}
+
+/// Tells the player the store failed, in words fit for them; logs the cause.
+fn store_trouble(conn: &Conn, err: &StoreError) -> Attempt {
+    if !matches!(err, StoreError::Busy) {
+        tracing::error!(%err, "store error during login");
+    }
+    conn.line(RECORDS_BUSY);
+    Attempt::Again
+}
+
+/// `new`: name, password, repeat.
+async fn register_interactively(conn: &mut Conn, deadline: Instant) -> Result<Attempt, Hangup> {
+    let name = conn.ask("New account name: ", deadline).await?;
+    let name = name.trim().to_string();
+    if let Err(bad) = check_account_name(&name) {
+        conn.line(bad.0);
+        return Ok(Attempt::Again);
+    }
+    let password = conn.ask_secret("Password: ", deadline).await?;
+    let repeat = conn.ask_secret("Repeat password: ", deadline).await?;
+    if password != repeat {
+        conn.line("The passwords do not match.");
+        return Ok(Attempt::Again);
+    }
+    register(conn, &name, password).await
+}
+
+/// Creates an account (and its first character, named after it, when the name
+/// is a valid character name) in the default world.
+async fn register(conn: &mut Conn, name: &str, password: String) -> Result<Attempt, Hangup> {
+    if let Err(bad) = check_account_name(name) {
+        conn.line(bad.0);
+        return Ok(Attempt::Again);
+    }
+    let character = check_character_name(name, is_command_word)
+        .ok()
+        .map(|()| display_character_name(name));
+    let account = NewAccount {
+        username: name.to_string(),
+        password_hash: String::new(),
+        role: Role::Player,
+        is_guest: false,
+        guest_expires_at: None,
+        origin: "telnet".into(),
+    };
+    create(conn, account, character, password).await
+}
+
+/// `guest`: a character name and a password; the account is named for the player.
+async fn guest(conn: &mut Conn, deadline: Instant) -> Result<Attempt, Hangup> {
+    let character = conn.ask("Character name: ", deadline).await?;
+    let character = character.trim().to_string();
+    if let Err(bad) = check_character_name(&character, is_command_word) {
+        conn.line(bad.0);
+        return Ok(Attempt::Again);
+    }
+    let password = conn.ask_secret("Password: ", deadline).await?;
+    let repeat = conn.ask_secret("Repeat password: ", deadline).await?;
+    if password != repeat {
+        conn.line("The passwords do not match.");
+        return Ok(Attempt::Again);
+    }
+    let expires = Utc::now() + chrono::Duration::from_std(GUEST_TTL).unwrap_or_default();
+    let account = NewAccount {
+        username: guest_name(),
+        password_hash: String::new(),
+        role: Role::Player,
+        is_guest: true,
+        guest_expires_at: Some(iso(expires)),
+        origin: "guest".into(),
+    };
+    create(
+        conn,
+        account,
+        Some(display_character_name(&character)),
+        password,
+    )
+    .await
+}
+
+/// `guest_` and five digits.
+fn guest_name() -> String {
+    let n = uuid::Uuid::new_v4().as_u128() % 100_000;
+    format!("guest_{n:05}")
+}
+
+/// Checks the password policy, hashes it, and writes account and character.
+async fn create(
+    conn: &mut Conn,
+    mut account: NewAccount,
+    character: Option<String>,
+    password: String,
+) -> Result<Attempt, Hangup> {
+    let problems = policy_problems(&password);
+    if !problems.is_empty() {
+        conn.line(problems.join("\n"));
+        return Ok(Attempt::Again);
+    }
+    account.password_hash = match conn.game.store.hash_password(password).await {
+        Ok(hash) => hash,
+        Err(err) => return Ok(store_trouble(conn, &err)),
+    };
+    let world = conn.game.default_world();
+    let first = character.map(|name| FirstCharacter {
+        world_id: world.id.clone(),
+        name,
+        spawn_room: world.default_spawn.as_str().to_string(),
+    });
+    let to_write = account.clone();
+    let wanted_character = first.as_ref().map(|f| f.name.clone());
+    let result = conn
+        .game
+        .store
+        .call(move |db| accounts::create_account(db, &to_write, first.as_ref()))
+        .await;
+    let created = match result {
+        Ok(created) => created,
+        Err(StoreError::NameTaken) => {
+            conn.line("That account name is taken.");
+            return Ok(Attempt::Again);
+        }
+        Err(err) => return Ok(store_trouble(conn, &err)),
+    };
+    tracing::info!(account = %account.username, guest = account.is_guest, "account created");
+    announce_creation(
+        conn,
+        &account,
+        wanted_character,
+        created.character_id.is_some(),
+    );
+    Ok(Attempt::In(LoggedIn {
+        user_id: created.user_id,
+        username: account.username,
+        role: account.role,
+        is_guest: account.is_guest,
+    }))
+}
+
+fn announce_creation(conn: &Conn, account: &NewAccount, character: Option<String>, made: bool) {
+    if account.is_guest {
+        conn.line(format!(
+            "Guest account {} created; it expires in 24 hours.",
+            account.username
+        ));
+    } else {
+        conn.line(format!("Account {} created.", account.username));
+    }
+    if let (Some(name), false) = (character, made) {
+        conn.line(format!(
+            "The character name {name} is already taken in this world."
+        ));
+    }
+}

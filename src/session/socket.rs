@@ -1,0 +1,80 @@
+//! The task that drains a connection's outbound queue into its socket.
+//!
+//! It writes whatever is queued in one go and flushes, so a burst of lines costs
+//! one system call. Every write races the connection's `dead` token: a client
+//! that stopped reading cannot hold this task (or anyone) forever.
+
+use std::time::Duration;
+
+use futures::SinkExt;
+use tokio::io::AsyncWriteExt;
+use tokio::net::tcp::OwnedWriteHalf;
+use tokio::sync::mpsc;
+use tokio_util::codec::FramedWrite;
+use tokio_util::sync::CancellationToken;
+
+use crate::game::Outbound;
+use crate::telnet::TelnetCodec;
+
+/// How long a closing socket may take to send what is left.
+const CLOSE_GRACE: Duration = Duration::from_secs(5);
+
+/// Runs until the queue closes, a `Close` is written, the socket fails, or the
+/// connection is declared dead. Always cancels `dead` on the way out, so the
+/// reading side ends too.
+pub async fn write_loop(
+    write: OwnedWriteHalf,
+    mut queue: mpsc::Receiver<Outbound>,
+    dead: CancellationToken,
+) {
+    let mut sink = FramedWrite::new(write, TelnetCodec::new());
+    loop {
+        let first = tokio::select! {
+            biased;
+            _ = dead.cancelled() => break,
+            next = queue.recv() => match next {
+                Some(first) => first,
+                None => break,
+            },
+        };
+        let outcome = tokio::select! {
+            _ = dead.cancelled() => break,
+            outcome = write_batch(&mut sink, first, &mut queue) => outcome,
+        };
+        match outcome {
+            Ok(Batch::More) => {}
+            Ok(Batch::Closing) | Err(_) => {
+                let _ = tokio::time::timeout(CLOSE_GRACE, sink.get_mut().shutdown()).await;
+                break;
+            }
+        }
+    }
+    dead.cancel();
+}
+
+enum Batch {
+    More,
+    Closing,
+}
+
+/// Writes `first` and everything else already queued, then flushes.
+async fn write_batch(
+    sink: &mut FramedWrite<OwnedWriteHalf, TelnetCodec>,
+    first: Outbound,
+    queue: &mut mpsc::Receiver<Outbound>,
+) -> std::io::Result<Batch> {
+    let mut next = Some(first);
+    let mut batch = Batch::More;
+    while let Some(item) = next.take() {
+        match item {
+            Outbound::Frame(frame) => sink.feed(frame).await?,
+            Outbound::Close => {
+                batch = Batch::Closing;
+                break;
+            }
+        }
+        next = queue.try_recv().ok();
+    }
+    sink.flush().await?;
+    Ok(batch)
+}

@@ -1,0 +1,231 @@
+//! The `Account: ` prompt and the character menu (SPEC §3).
+
+use crate::support::*;
+
+#[tokio::test]
+async fn new_account_interactively_hides_the_password_and_makes_a_character() {
+    let dir = temp_dir();
+    let server = TestServer::start(dir.path()).await;
+    let mut c = server.connect().await;
+    c.expect("Account: ").await;
+    assert!(
+        c.go_aheads.contains(&c.all_text().len()),
+        "IAC GA follows the prompt"
+    );
+    c.send("new").await;
+    c.expect("New account name: ").await;
+    c.send("Alice").await;
+    c.expect("Password: ").await;
+    let prompt_at = c.all_text().rfind("Password: ").expect("prompt");
+    let will_echo = c
+        .negotiations
+        .iter()
+        .find(|n| n.verb == WILL && n.option == ECHO)
+        .expect("IAC WILL ECHO sent for the password")
+        .clone();
+    assert!(
+        will_echo.at_text_len <= prompt_at,
+        "WILL ECHO comes before the prompt text"
+    );
+    c.send_raw(&[IAC, DO, ECHO]).await;
+    c.send(PASSWORD).await;
+    c.expect("Repeat password: ").await;
+    c.send(PASSWORD).await;
+    c.expect("Account Alice created.").await;
+    let menu = c.expect("Character: ").await;
+    assert!(menu.contains("Characters of Alice in"), "{menu}");
+    assert!(menu.contains("1) Alice"), "{menu}");
+    assert!(
+        c.negotiations
+            .iter()
+            .any(|n| n.verb == WONT && n.option == ECHO),
+        "IAC WONT ECHO after the password"
+    );
+    assert_eq!(
+        server.count("SELECT count(*) FROM users WHERE username = 'Alice'"),
+        1
+    );
+    assert_eq!(
+        server.count("SELECT count(*) FROM characters WHERE name = 'Alice'"),
+        1
+    );
+    let hash: String = server
+        .db()
+        .query_row("SELECT password_hash FROM users", [], |r| r.get(0))
+        .expect("hash");
+    assert!(
+        hash.starts_with("$2"),
+        "stored as a bcrypt hash, not {hash}"
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn connect_and_interactive_login_work_and_wrong_answers_look_alike() {
+    let dir = temp_dir();
+    let server = TestServer::start(dir.path()).await;
+    let mut c = server.connect().await;
+    c.create("bob", PASSWORD).await;
+    c.send("quit").await;
+    c.expect("Goodbye.").await;
+    c.expect_closed().await;
+
+    let mut c = server.connect().await;
+    c.expect("Account: ").await;
+    c.send("bob").await;
+    c.expect("Password: ").await;
+    c.send("not the password").await;
+    let wrong = c.expect("Account: ").await;
+    assert!(wrong.contains("Wrong account name or password."), "{wrong}");
+    c.send("nobody").await;
+    c.expect("Password: ").await;
+    c.send(PASSWORD).await;
+    let unknown = c.expect("Account: ").await;
+    assert!(
+        unknown.contains("Wrong account name or password."),
+        "{unknown}"
+    );
+    c.send("BOB").await;
+    c.expect("Password: ").await;
+    c.send(PASSWORD).await;
+    let menu = c.expect("Character: ").await;
+    assert!(menu.contains("Characters of bob in"), "{menu}");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn three_failures_disconnect() {
+    let dir = temp_dir();
+    let server = TestServer::start(dir.path()).await;
+    let mut c = server.connect().await;
+    for _ in 0..2 {
+        c.expect("Account: ").await;
+        c.send("connect ghost wrong-password-here").await;
+        c.expect("Wrong account name or password.").await;
+    }
+    c.expect("Account: ").await;
+    c.send("connect ghost wrong-password-here").await;
+    let rest = c.expect_closed().await;
+    assert!(rest.contains("Wrong account name or password."), "{rest}");
+    assert!(!rest.contains("Account: "), "no fourth prompt: {rest}");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn registration_refuses_bad_names_taken_names_and_short_passwords() {
+    let dir = temp_dir();
+    let server = TestServer::start(dir.path()).await;
+    let mut c = server.connect().await;
+    c.create("Carol", PASSWORD).await;
+    let mut d = server.connect().await;
+    d.expect("Account: ").await;
+    d.send(&format!("create carol {PASSWORD}")).await;
+    assert!(
+        d.expect("Account: ")
+            .await
+            .contains("That account name is taken.")
+    );
+    d.send(&format!("create 9lives {PASSWORD}")).await;
+    assert!(
+        d.expect("Account: ")
+            .await
+            .contains("Account names start with a letter.")
+    );
+    d.send("create Dave short").await;
+    assert!(
+        d.expect("Account: ")
+            .await
+            .contains("at least 12 characters")
+    );
+    d.send("new").await;
+    d.expect("New account name: ").await;
+    d.send("Dave").await;
+    d.expect("Password: ").await;
+    d.send(PASSWORD).await;
+    d.expect("Repeat password: ").await;
+    d.send("something else entirely").await;
+    assert!(
+        d.expect("Account: ")
+            .await
+            .contains("The passwords do not match.")
+    );
+    assert_eq!(server.count("SELECT count(*) FROM users"), 1);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn an_account_name_that_is_no_character_name_gets_no_character() {
+    let dir = temp_dir();
+    let server = TestServer::start(dir.path()).await;
+    let mut c = server.connect().await;
+    c.expect("Account: ").await;
+    c.send(&format!("create erin_99 {PASSWORD}")).await;
+    let menu = c.expect("Character: ").await;
+    assert!(menu.contains("new <name>"), "{menu}");
+    assert_eq!(server.count("SELECT count(*) FROM characters"), 0);
+    c.send("new Erin").await;
+    let entered = c.expect("\r\n> ").await;
+    assert!(entered.contains("Exits:"), "{entered}");
+    assert_eq!(
+        server.count("SELECT count(*) FROM characters WHERE name = 'Erin'"),
+        1
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn guests_get_a_numbered_account_with_their_chosen_character() {
+    let dir = temp_dir();
+    let server = TestServer::start(dir.path()).await;
+    let mut c = server.connect().await;
+    c.expect("Account: ").await;
+    c.send("guest").await;
+    c.expect("Character name: ").await;
+    c.send("Wanderer").await;
+    c.expect("Password: ").await;
+    c.send(PASSWORD).await;
+    c.expect("Repeat password: ").await;
+    c.send(PASSWORD).await;
+    let created = c.expect("Character: ").await;
+    assert!(created.contains("Guest account guest_"), "{created}");
+    assert!(created.contains("1) Wanderer"), "{created}");
+    let (is_guest, expires): (bool, Option<String>) = server
+        .db()
+        .query_row("SELECT is_guest, guest_expires_at FROM users", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .expect("guest row");
+    assert!(is_guest);
+    assert!(expires.is_some());
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn quit_at_the_account_prompt_says_goodbye() {
+    let dir = temp_dir();
+    let server = TestServer::start(dir.path()).await;
+    let mut c = server.connect().await;
+    c.expect("Account: ").await;
+    c.send("quit").await;
+    assert!(c.expect_closed().await.contains("Goodbye."));
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_session_row_lives_exactly_as_long_as_the_login() {
+    let dir = temp_dir();
+    let server = TestServer::start(dir.path()).await;
+    let mut c = server.connect().await;
+    c.create("Fay", PASSWORD).await;
+    assert_eq!(server.count("SELECT count(*) FROM sessions"), 1);
+    c.enter("1").await;
+    assert_eq!(
+        server.count("SELECT count(*) FROM sessions WHERE character_id IS NOT NULL"),
+        1
+    );
+    c.send("quit").await;
+    c.expect_closed().await;
+    // The server closes the socket only after removing the row.
+    assert_eq!(server.count("SELECT count(*) FROM sessions"), 0);
+    server.stop().await;
+}

@@ -1,0 +1,155 @@
+//! Two players in one world: arriving, talking, moving, looking (SPEC §4).
+
+use crate::support::*;
+
+/// Two players, both in the game at the default spawn.
+async fn two_players(server: &TestServer) -> (Client, Client) {
+    let mut ann = server.connect().await;
+    ann.create("Ann", PASSWORD).await;
+    ann.enter("1").await;
+    let mut ben = server.connect().await;
+    ben.create("Ben", PASSWORD).await;
+    ben.enter("Ben").await;
+    ann.expect("Ben arrives.").await;
+    (ann, ben)
+}
+
+#[tokio::test]
+async fn players_see_each_other_arrive_talk_and_leave() {
+    let dir = temp_dir();
+    let server = TestServer::start(dir.path()).await;
+    let (mut ann, mut ben) = two_players(&server).await;
+
+    let look = ben.command("look").await;
+    assert!(look.contains("Exits: "), "{look}");
+    assert!(look.contains("Also here: Ann."), "{look}");
+
+    assert_eq!(
+        ben.command("say Good evening!").await,
+        "You say, \"Good evening!\""
+    );
+    ann.expect("Ben says, \"Good evening!\"").await;
+    ben.command("'Shorthand works too").await;
+    ann.expect("Ben says, \"Shorthand works too\"").await;
+    ann.command(":tips her hat.").await;
+    ben.expect("Ann tips her hat.").await;
+
+    let who = ann.command("who").await;
+    assert!(who.contains("Ann") && who.contains("Ben"), "{who}");
+    assert!(who.contains("2 players online."), "{who}");
+
+    let exit = first_exit(&look);
+    let moved = ben.command(&exit).await;
+    assert!(moved.contains("Exits: "), "the new room is shown: {moved}");
+    ann.expect(&format!("Ben leaves {exit}.")).await;
+    ann.command(&exit).await;
+    ben.expect("Ann arrives.").await;
+
+    ben.send("quit").await;
+    ben.expect("Goodbye.").await;
+    ben.expect_closed().await;
+    ann.expect("Ben leaves the game.").await;
+    server.stop().await;
+}
+
+/// The first exit named in a room description's `Exits:` line.
+fn first_exit(look: &str) -> String {
+    let line = look
+        .lines()
+        .find(|l| l.starts_with("Exits: "))
+        .expect("an Exits line");
+    line.trim_start_matches("Exits: ")
+        .trim_end_matches('.')
+        .split(", ")
+        .next()
+        .expect("an exit")
+        .to_string()
+}
+
+#[tokio::test]
+async fn commands_are_case_insensitive_slashed_and_unknown_ones_are_answered() {
+    let dir = temp_dir();
+    let server = TestServer::start(dir.path()).await;
+    let mut c = server.connect().await;
+    c.create("Cyd", PASSWORD).await;
+    c.enter("1").await;
+    assert!(c.command("/LOOK").await.contains("Exits: "));
+    assert_eq!(
+        c.command("dance wildly").await,
+        "Huh? Type \"help\" for a list of commands."
+    );
+    assert_eq!(c.command("say").await, "Usage: say <text>  or  '<text>");
+    let help = c.command("help").await;
+    assert!(help.contains("say") && help.contains("who"), "{help}");
+    assert!(c.command("help say").await.contains("Say something"));
+    let exits = c.command("exits").await;
+    assert!(exits.starts_with("Exits:"), "{exits}");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn walking_into_a_wall_is_refused() {
+    let dir = temp_dir();
+    let server = TestServer::start(dir.path()).await;
+    let mut c = server.connect().await;
+    c.create("Dot", PASSWORD).await;
+    let entered = c.enter("1").await;
+    let exits: Vec<String> = entered
+        .lines()
+        .find(|l| l.starts_with("Exits: "))
+        .map(|l| {
+            l.trim_start_matches("Exits: ")
+                .trim_end_matches('.')
+                .split(", ")
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default();
+    let blocked = ["north", "south", "east", "west", "up", "down"]
+        .into_iter()
+        .find(|d| !exits.iter().any(|e| e == d))
+        .expect("some direction without an exit");
+    assert_eq!(c.command(blocked).await, "You can't go that way.");
+    assert_eq!(
+        c.command("go nowhere-at-all").await,
+        "You can't go that way."
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn chat_and_moves_reach_the_database() {
+    let dir = temp_dir();
+    let server = TestServer::start(dir.path()).await;
+    let (mut ann, _ben) = two_players(&server).await;
+    ann.command("say Remember this line").await;
+    server.game.writer.flush().await.expect("flush");
+    assert_eq!(
+        server.count(
+            "SELECT count(*) FROM chat_messages WHERE kind = 'say' AND message = 'Remember this line'"
+        ),
+        1
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_second_connection_takes_the_character_over() {
+    let dir = temp_dir();
+    let server = TestServer::start(dir.path()).await;
+    let (mut ann, mut ben) = two_players(&server).await;
+    let mut again = server.connect().await;
+    again.connect_as("Ann", PASSWORD).await;
+    again.enter("1").await;
+    let rest = ann.expect_closed().await;
+    assert!(
+        rest.contains("Your character was taken over by a new connection."),
+        "{rest}"
+    );
+    // Ben still sees Ann (the new connection) and nobody "left".
+    ben.command("say still there?").await;
+    again.expect("Ben says, \"still there?\"").await;
+    assert!(!ben.all_text().contains("Ann leaves the game."));
+    assert_eq!(server.game.registry.len(), 2);
+    server.stop().await;
+}

@@ -1,0 +1,319 @@
+//! Test support: a real server on 127.0.0.1:0 with a temporary database, and a
+//! small telnet client that records option negotiation and waits for text.
+//!
+//! Waiting is always for an event (bytes arriving); the timeout only turns a hang
+//! into a failure message with everything received so far.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use gaslamp::game::Game;
+use gaslamp::{Server, ServerConfig};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+/// How long any single expectation may wait before the test fails.
+pub const PATIENCE: Duration = Duration::from_secs(15);
+
+pub const IAC: u8 = 255;
+pub const WILL: u8 = 251;
+pub const WONT: u8 = 252;
+pub const DO: u8 = 253;
+pub const DONT: u8 = 254;
+pub const SB: u8 = 250;
+pub const SE: u8 = 240;
+pub const GA: u8 = 249;
+pub const ECHO: u8 = 1;
+
+/// The repository's shipped worlds.
+pub fn shipped_worlds() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("worlds")
+}
+
+/// The predecessor's worlds, kept as test input.
+pub fn fixture_worlds() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/pipeworks_worlds")
+}
+
+/// A server running in the test's runtime.
+pub struct TestServer {
+    pub addr: std::net::SocketAddr,
+    pub game: Arc<Game>,
+    pub db_path: PathBuf,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<Result<(), gaslamp::store::StoreError>>>,
+}
+
+/// A temporary directory for a test's database, kept across restarts.
+pub fn temp_dir() -> tempfile::TempDir {
+    tempfile::tempdir().expect("temporary directory")
+}
+
+/// The test configuration: a database in `dir`, the shipped worlds.
+pub fn config(dir: &Path) -> ServerConfig {
+    ServerConfig::for_tests(dir.join("gaslamp.db"), shipped_worlds())
+}
+
+impl TestServer {
+    pub async fn start(dir: &Path) -> TestServer {
+        TestServer::start_with(config(dir)).await
+    }
+
+    pub async fn start_with(config: ServerConfig) -> TestServer {
+        let db_path = config.db_path.clone();
+        let server = Server::start(config).await.expect("server starts");
+        let addr = server.local_addr().expect("bound address");
+        let game = server.game();
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(server.run(async move {
+            let _ = stopped.await;
+        }));
+        TestServer {
+            addr,
+            game,
+            db_path,
+            stop: Some(stop),
+            task: Some(task),
+        }
+    }
+
+    /// Fires the shutdown future and waits for `run` to return.
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let result = tokio::time::timeout(PATIENCE, task)
+                .await
+                .expect("server stops in time")
+                .expect("server task did not panic");
+            result.expect("server run ends cleanly");
+        }
+    }
+
+    pub async fn connect(&self) -> Client {
+        Client::connect(self.addr).await
+    }
+
+    /// A direct read-only look at the database file.
+    pub fn db(&self) -> rusqlite::Connection {
+        rusqlite::Connection::open(&self.db_path).expect("open database")
+    }
+
+    pub fn count(&self, sql: &str) -> i64 {
+        self.db()
+            .query_row(sql, [], |r| r.get(0))
+            .expect("count query")
+    }
+}
+
+/// What the client saw of telnet option negotiation, in order, with the length
+/// of the text received before it (to check ordering against prompts).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Negotiation {
+    pub verb: u8,
+    pub option: u8,
+    pub at_text_len: usize,
+}
+
+/// A raw TCP client that speaks enough telnet to test the server.
+pub struct Client {
+    pub stream: TcpStream,
+    /// Everything received, as bytes, telnet commands included.
+    pub raw: Vec<u8>,
+    /// The text received, telnet commands removed, lossily decoded.
+    text: Vec<u8>,
+    /// How much of `text` earlier expectations consumed.
+    seen: usize,
+    pub negotiations: Vec<Negotiation>,
+    /// IAC GA markers: the text length at which each arrived.
+    pub go_aheads: Vec<usize>,
+    state: ParseState,
+    pub closed: bool,
+}
+
+#[derive(Clone, Copy)]
+enum ParseState {
+    Data,
+    Iac,
+    Verb(u8),
+    Sb,
+    SbIac,
+}
+
+impl Client {
+    pub async fn connect(addr: std::net::SocketAddr) -> Client {
+        let stream = TcpStream::connect(addr).await.expect("connect");
+        Client {
+            stream,
+            raw: Vec::new(),
+            text: Vec::new(),
+            seen: 0,
+            negotiations: Vec::new(),
+            go_aheads: Vec::new(),
+            state: ParseState::Data,
+            closed: false,
+        }
+    }
+
+    /// Sends a line ending in CRLF.
+    pub async fn send(&mut self, line: &str) {
+        let mut bytes = line.as_bytes().to_vec();
+        bytes.extend_from_slice(b"\r\n");
+        self.send_raw(&bytes).await;
+    }
+
+    pub async fn send_raw(&mut self, bytes: &[u8]) {
+        self.stream.write_all(bytes).await.expect("send");
+    }
+
+    /// Reads once; returns false at end of stream.
+    async fn read_some(&mut self) -> bool {
+        let mut buf = [0u8; 16 * 1024];
+        match self.stream.read(&mut buf).await {
+            Ok(0) | Err(_) => {
+                self.closed = true;
+                false
+            }
+            Ok(n) => {
+                self.raw.extend_from_slice(&buf[..n]);
+                for &byte in &buf[..n] {
+                    self.parse(byte);
+                }
+                true
+            }
+        }
+    }
+
+    fn parse(&mut self, byte: u8) {
+        self.state = match (self.state, byte) {
+            (ParseState::Data, IAC) => ParseState::Iac,
+            (ParseState::Data, b) => {
+                self.text.push(b);
+                ParseState::Data
+            }
+            (ParseState::Iac, IAC) => {
+                self.text.push(IAC);
+                ParseState::Data
+            }
+            (ParseState::Iac, v @ WILL..=DONT) => ParseState::Verb(v),
+            (ParseState::Iac, SB) => ParseState::Sb,
+            (ParseState::Iac, GA) => {
+                self.go_aheads.push(self.text.len());
+                ParseState::Data
+            }
+            (ParseState::Iac, _) => ParseState::Data,
+            (ParseState::Verb(verb), option) => {
+                self.negotiations.push(Negotiation {
+                    verb,
+                    option,
+                    at_text_len: self.text.len(),
+                });
+                ParseState::Data
+            }
+            (ParseState::Sb, IAC) => ParseState::SbIac,
+            (ParseState::Sb, _) => ParseState::Sb,
+            (ParseState::SbIac, SE) => ParseState::Data,
+            (ParseState::SbIac, _) => ParseState::Sb,
+        };
+    }
+
+    /// Text received and not yet consumed.
+    pub fn pending(&self) -> String {
+        String::from_utf8_lossy(&self.text[self.seen..]).into_owned()
+    }
+
+    /// All text received so far.
+    pub fn all_text(&self) -> String {
+        String::from_utf8_lossy(&self.text).into_owned()
+    }
+
+    /// Waits until `needle` appears in the unconsumed text; consumes up to its
+    /// end and returns the consumed text.
+    pub async fn expect(&mut self, needle: &str) -> String {
+        let found = tokio::time::timeout(PATIENCE, async {
+            loop {
+                if let Some(end) = self.find(needle) {
+                    return Some(end);
+                }
+                if !self.read_some().await {
+                    return self.find(needle);
+                }
+            }
+        })
+        .await;
+        match found {
+            Ok(Some(end)) => {
+                let consumed = String::from_utf8_lossy(&self.text[self.seen..end]).into_owned();
+                self.seen = end;
+                consumed
+            }
+            Ok(None) => panic!(
+                "connection closed before {needle:?} arrived; unconsumed text:\n{}",
+                self.pending()
+            ),
+            Err(_) => panic!(
+                "timed out waiting for {needle:?}; unconsumed text:\n{}",
+                self.pending()
+            ),
+        }
+    }
+
+    fn find(&self, needle: &str) -> Option<usize> {
+        let hay = &self.text[self.seen..];
+        let needle = needle.as_bytes();
+        hay.windows(needle.len())
+            .position(|w| w == needle)
+            .map(|at| self.seen + at + needle.len())
+    }
+
+    /// Waits for the server to close the connection; returns the text left.
+    pub async fn expect_closed(&mut self) -> String {
+        tokio::time::timeout(PATIENCE, async { while self.read_some().await {} })
+            .await
+            .unwrap_or_else(|_| {
+                panic!(
+                    "connection still open; unconsumed text:\n{}",
+                    self.pending()
+                )
+            });
+        let rest = self.pending();
+        self.seen = self.text.len();
+        rest
+    }
+
+    /// Sends a line and waits for the game prompt that follows its answer;
+    /// returns the answer.
+    pub async fn command(&mut self, line: &str) -> String {
+        self.send(line).await;
+        let answer = self.expect("\r\n> ").await;
+        answer.trim_end_matches("\r\n> ").to_string()
+    }
+
+    /// Registers an account with the one-line `create` and waits for the menu.
+    pub async fn create(&mut self, account: &str, password: &str) {
+        self.expect("Account: ").await;
+        self.send(&format!("create {account} {password}")).await;
+        self.expect(&format!("Account {account} created.")).await;
+        self.expect("Character: ").await;
+    }
+
+    /// Logs in with the one-line `connect` and waits for the menu.
+    pub async fn connect_as(&mut self, account: &str, password: &str) {
+        self.expect("Account: ").await;
+        self.send(&format!("connect {account} {password}")).await;
+        self.expect("Character: ").await;
+    }
+
+    /// Picks a character from the menu and waits for the first game prompt.
+    pub async fn enter(&mut self, choice: &str) -> String {
+        self.send(choice).await;
+        self.expect("\r\n> ").await
+    }
+}
+
+/// A password that satisfies the policy.
+pub const PASSWORD: &str = "correct horse battery";
