@@ -4,7 +4,7 @@ use std::fmt::Write;
 use std::time::Duration;
 
 use super::Ctx;
-use super::parse::{VERBS, lookup};
+use super::parse::{VERBS, Verb, lookup};
 
 /// A short idle time: `12s`, `4m`, `2h`.
 pub fn short_duration(d: Duration) -> String {
@@ -60,7 +60,15 @@ pub fn help(ctx: &Ctx<'_>, topic: Option<&str>) {
     }
     let mut text =
         String::from("Commands (a leading / is optional; \"help <command>\" explains one):");
+    let mut directions = Vec::new();
     for spec in VERBS.iter().filter(|spec| spec.min_role <= role) {
+        if let Verb::Direction(_) = spec.verb {
+            directions.push(spec.aliases.first().copied().unwrap_or(spec.name));
+            continue;
+        }
+        if spec.verb == Verb::Go {
+            let _ = write!(text, "\n  {:<30} Walk that way.", directions.join(" "));
+        }
         let _ = write!(text, "\n  {:<30} {}", spec.usage, spec.summary);
     }
     ctx.reply(text);

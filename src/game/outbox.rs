@@ -18,6 +18,9 @@ use crate::telnet::Output;
 #[derive(Debug)]
 pub enum Outbound {
     Frame(Output),
+    /// The client sent a line: its cursor is at the start of a fresh line, so
+    /// text arriving now needs no line break in front of it.
+    InputSeen,
     /// Write everything queued before this, then close the socket.
     Close,
 }
@@ -61,6 +64,12 @@ impl Outbox {
     /// Queues a prompt (followed by IAC GA/EOR, no newline).
     pub fn prompt(&self, text: impl Into<Arc<str>>) -> bool {
         self.send(Output::Prompt(text.into()))
+    }
+
+    /// Tells the writer the client has just ended a line of input.
+    pub fn input_seen(&self) {
+        // Losing this marker only costs a blank line, never correctness.
+        let _ = self.tx.try_send(Outbound::InputSeen);
     }
 
     /// Asks the writer to send what is queued and then close the socket.

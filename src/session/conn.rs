@@ -165,8 +165,12 @@ impl Conn {
     /// Deals with one decoded input; a line that may be acted on is returned.
     fn handle_input(&mut self, input: Input) -> Result<Option<String>, Hangup> {
         match input {
-            Input::Line(line) => Ok(self.admit_line(line)),
+            Input::Line(line) => {
+                self.outbox.input_seen();
+                Ok(self.admit_line(line))
+            }
             Input::LineTooLong => {
+                self.outbox.input_seen();
                 self.outbox.line(LINE_TOO_LONG);
                 self.outbox.send(Output::Prompt(self.prompt.clone()));
                 Ok(None)

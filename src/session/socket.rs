@@ -1,9 +1,12 @@
 //! The task that drains a connection's outbound queue into its socket.
 //!
 //! It writes whatever is queued in one go and flushes, so a burst of lines costs
-//! one system call. Every write races the connection's `dead` token: a client
+//! one system call. When text arrives for a player sitting at a prompt (someone
+//! else spoke), a line break goes first so the text does not run on after `> `.
+//! Every write races the connection's `dead` token: a client
 //! that stopped reading cannot hold this task (or anyone) forever.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures::SinkExt;
@@ -14,7 +17,7 @@ use tokio_util::codec::FramedWrite;
 use tokio_util::sync::CancellationToken;
 
 use crate::game::Outbound;
-use crate::telnet::TelnetCodec;
+use crate::telnet::{Output, TelnetCodec};
 
 /// How long a closing socket may take to send what is left.
 const CLOSE_GRACE: Duration = Duration::from_secs(5);
@@ -28,6 +31,7 @@ pub async fn write_loop(
     dead: CancellationToken,
 ) {
     let mut sink = FramedWrite::new(write, TelnetCodec::new());
+    let mut at_prompt = false;
     loop {
         let first = tokio::select! {
             biased;
@@ -39,7 +43,7 @@ pub async fn write_loop(
         };
         let outcome = tokio::select! {
             _ = dead.cancelled() => break,
-            outcome = write_batch(&mut sink, first, &mut queue) => outcome,
+            outcome = write_batch(&mut sink, first, &mut queue, &mut at_prompt) => outcome,
         };
         match outcome {
             Ok(Batch::More) => {}
@@ -62,12 +66,24 @@ async fn write_batch(
     sink: &mut FramedWrite<OwnedWriteHalf, TelnetCodec>,
     first: Outbound,
     queue: &mut mpsc::Receiver<Outbound>,
+    at_prompt: &mut bool,
 ) -> std::io::Result<Batch> {
     let mut next = Some(first);
     let mut batch = Batch::More;
     while let Some(item) = next.take() {
         match item {
-            Outbound::Frame(frame) => sink.feed(frame).await?,
+            Outbound::Frame(frame) => {
+                if matches!(frame, Output::Line(_)) && *at_prompt {
+                    sink.feed(Output::Line(Arc::from(""))).await?;
+                }
+                match frame {
+                    Output::Prompt(_) => *at_prompt = true,
+                    Output::Line(_) => *at_prompt = false,
+                    _ => {}
+                }
+                sink.feed(frame).await?;
+            }
+            Outbound::InputSeen => *at_prompt = false,
             Outbound::Close => {
                 batch = Batch::Closing;
                 break;

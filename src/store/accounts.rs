@@ -162,6 +162,45 @@ pub fn set_password_hash(conn: &mut Connection, user_id: i64, hash: &str) -> Sto
     })
 }
 
+/// Bans (`false`) or unbans (`true`) an account.
+pub fn set_active(conn: &mut Connection, user_id: i64, active: bool) -> StoreResult<()> {
+    write_tx(conn, |tx| {
+        let n = tx.execute(
+            "UPDATE users SET is_active = ?2 WHERE id = ?1",
+            params![user_id, active],
+        )?;
+        if n == 0 {
+            return Err(StoreError::NotFound("account"));
+        }
+        Ok(())
+    })
+}
+
+/// Changes an account's role.
+pub fn set_role(conn: &mut Connection, user_id: i64, role: Role) -> StoreResult<()> {
+    write_tx(conn, |tx| {
+        let n = tx.execute(
+            "UPDATE users SET role = ?2 WHERE id = ?1",
+            params![user_id, role.as_str()],
+        )?;
+        if n == 0 {
+            return Err(StoreError::NotFound("account"));
+        }
+        Ok(())
+    })
+}
+
+/// Accounts whose name contains `filter` (all when `None`), by name.
+pub fn list_accounts(conn: &Connection, filter: Option<&str>) -> StoreResult<Vec<Account>> {
+    let sql = format!(
+        "SELECT {ACCOUNT_COLUMNS} FROM users \
+         WHERE ?1 IS NULL OR instr(lower(username), lower(?1)) > 0 ORDER BY username"
+    );
+    let mut stmt = conn.prepare(&sql)?;
+    let rows = stmt.query_map([filter], account_from_row)?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
 /// How many accounts exist at all.
 pub fn count_accounts(conn: &Connection) -> StoreResult<i64> {
     Ok(conn.query_row("SELECT count(*) FROM users", [], |r| r.get(0))?)
@@ -221,6 +260,29 @@ mod tests {
         assert!(matches!(again, Err(StoreError::NameTaken)));
         let found = find_account(&conn, "ALICE").expect("query").expect("found");
         assert_eq!(found.username, "Alice");
+    }
+
+    #[test]
+    fn ban_role_and_listing() {
+        let (_dir, mut conn) = test_db();
+        let a = create_account(&mut conn, &new_account("Alice"), None).expect("alice");
+        create_account(&mut conn, &new_account("Bob"), None).expect("bob");
+        set_active(&mut conn, a.user_id, false).expect("ban");
+        set_role(&mut conn, a.user_id, Role::Admin).expect("role");
+        let alice = find_account(&conn, "alice").expect("q").expect("found");
+        assert!(!alice.is_active);
+        assert_eq!(alice.role, Role::Admin);
+        let names: Vec<String> = list_accounts(&conn, Some("LI"))
+            .expect("list")
+            .into_iter()
+            .map(|a| a.username)
+            .collect();
+        assert_eq!(names, ["Alice"]);
+        assert_eq!(list_accounts(&conn, None).expect("all").len(), 2);
+        assert!(matches!(
+            set_active(&mut conn, 999, true),
+            Err(StoreError::NotFound(_))
+        ));
     }
 
     #[test]

@@ -13,6 +13,7 @@
 //! parameters. The store knows nothing about telnet or sessions' state machines.
 
 pub mod accounts;
+pub mod audit;
 pub mod characters;
 pub mod schema;
 pub mod sessions;
