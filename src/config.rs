@@ -8,6 +8,8 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::store::lockout::LockoutPolicy;
+
 /// Everything `gaslamp run` needs to know.
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
@@ -38,6 +40,13 @@ pub struct ServerConfig {
     pub command_burst: u32,
     /// Characters one account may have in one world.
     pub character_slots: usize,
+    /// Failed-login lockout: threshold and back-off.
+    pub lockout: LockoutPolicy,
+    /// How long a guest account lives.
+    pub guest_ttl: Duration,
+    /// How often the upkeep job purges expired sessions and guests and closes
+    /// connections of accounts banned from elsewhere (the operator's shell).
+    pub upkeep_interval: Duration,
     /// A superuser to create when the database has no accounts at all
     /// (from `MUD_ADMIN_USER` / `MUD_ADMIN_PASSWORD`).
     pub bootstrap_admin: Option<(String, String)>,
@@ -63,6 +72,9 @@ impl ServerConfig {
             commands_per_second: 20,
             command_burst: 40,
             character_slots: 10,
+            lockout: LockoutPolicy::default(),
+            guest_ttl: Duration::from_secs(24 * 3600),
+            upkeep_interval: Duration::from_secs(30),
             bootstrap_admin: None,
         }
     }

@@ -15,6 +15,7 @@ use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio_util::task::TaskTracker;
 
+use crate::command::admin::pick_default_world;
 use crate::config::ServerConfig;
 use crate::game::Game;
 use crate::store::writer::{Writer, WriterThread};
@@ -57,10 +58,7 @@ pub struct Server {
 /// Loads the worlds and picks the default one.
 pub fn load_worlds(config: &ServerConfig) -> Result<(Worlds, Arc<World>), StartError> {
     let worlds = world::load_worlds(&config.worlds_dir).map_err(StartError::Worlds)?;
-    let default = match &config.default_world {
-        Some(id) => worlds.get(id).cloned(),
-        None => worlds.first().cloned(),
-    };
+    let default = pick_default_world(&worlds, config.default_world.as_deref());
     let default = default.ok_or_else(|| {
         StartError::NoDefaultWorld(
             config.default_world.clone().unwrap_or_default(),
@@ -142,6 +140,7 @@ impl Server {
             writer_thread,
         } = self;
         let tracker = TaskTracker::new();
+        tracker.spawn(crate::game::upkeep::run(game.clone()));
         tracing::info!(addr = ?listener.local_addr().ok(), "listening");
         tokio::pin!(shutdown);
         loop {

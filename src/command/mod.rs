@@ -8,6 +8,7 @@
 //! **Invariant:** handlers never block: store work goes through `Store::call`
 //! (the blocking pool) or the writer's queue, and fan-out never waits for anyone.
 
+pub mod admin;
 pub mod info;
 pub mod look;
 pub mod movement;
@@ -16,18 +17,26 @@ pub mod talk;
 
 use std::sync::Arc;
 
-pub use parse::{Command, VERBS, is_command_word, parse};
+pub use parse::{Command, VERBS, is_command_word, parse, parse_as};
 
 use crate::game::{Game, Player};
 use crate::world::World;
 
-/// What the session does after a command.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What the session does after a command. Commands that need to ask the player
+/// something (hidden password prompts) or to leave the game hand that back to the
+/// session, which owns the connection.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Flow {
     /// Show the prompt and read the next command.
     Continue,
     /// The player quit; the connection closes.
     Quit,
+    /// Back to the character menu.
+    Characters,
+    /// Ask for the old password and a new one.
+    ChangePassword,
+    /// An admin sets another account's password: ask for it.
+    SetPassword { account: String },
 }
 
 /// The reply to anything the parser does not know.
@@ -64,7 +73,11 @@ pub async fn execute(ctx: &Ctx<'_>, command: Command) -> Flow {
         Command::Emote(text) => talk::emote(ctx, &text).await,
         Command::Who => info::who(ctx),
         Command::Help(topic) => info::help(ctx, topic.as_deref()),
+        Command::Characters => return Flow::Characters,
+        Command::Password => return Flow::ChangePassword,
         Command::Quit => return Flow::Quit,
+        Command::Admin(verb, args) => return admin::execute(ctx, verb, &args).await,
+        Command::Forbidden(name) => ctx.reply(format!("You don't have permission to use /{name}.")),
         Command::Usage(spec) => ctx.reply(format!("Usage: {}", spec.usage)),
         Command::Ambiguous(names) => ctx.reply(format!("Which do you mean: {}?", names.join(", "))),
         Command::Unknown => ctx.reply(UNKNOWN_COMMAND),

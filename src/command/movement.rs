@@ -6,7 +6,7 @@ use super::Ctx;
 use super::look::describe_room;
 use crate::store::now_iso;
 use crate::store::writer::LocationRow;
-use crate::world::{Exit, Room};
+use crate::world::{Exit, Room, RoomId};
 
 /// Finds the exit a player means: the exact name, a direction's abbreviation
 /// (`go n`), or a prefix only one exit name starts with.
@@ -51,6 +51,29 @@ pub async fn go(ctx: &Ctx<'_>, wanted: &str) {
     let arriving: Arc<str> = Arc::from(format!("{} arrives.", me.name));
     registry.say_to_room(&me.room_key(), &arriving, Some(me.conn_id));
     ctx.reply(describe_room(ctx.game, &world, &exit.to, me.conn_id));
+    save_location(ctx).await;
+}
+
+/// Moves the player to `room` at once (an admin's doing, or a reload): the old
+/// room sees them vanish, the new one sees them appear.
+pub async fn teleport(ctx: &Ctx<'_>, room: &RoomId, by: &str) {
+    let Some(world) = ctx.world() else { return };
+    if world.room(room).is_none() {
+        return;
+    }
+    let me = ctx.me;
+    let registry = &ctx.game.registry;
+    let vanishing: Arc<str> = Arc::from(format!("{} vanishes.", me.name));
+    registry.say_to_room(&me.room_key(), &vanishing, Some(me.conn_id));
+    if !registry.move_to(me, room) {
+        return;
+    }
+    let appearing: Arc<str> = Arc::from(format!("{} appears.", me.name));
+    registry.say_to_room(&me.room_key(), &appearing, Some(me.conn_id));
+    if by != me.name.as_ref() {
+        ctx.reply(format!("{by} moves you elsewhere."));
+    }
+    ctx.reply(describe_room(ctx.game, &world, room, me.conn_id));
     save_location(ctx).await;
 }
 

@@ -30,7 +30,36 @@ pub enum Verb {
     Emote,
     Who,
     Help,
+    Characters,
+    Password,
     Quit,
+    Admin(Admin),
+}
+
+/// The administrative commands (SPEC §5); their arguments are parsed by
+/// `command::admin`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Admin {
+    Goto,
+    Teleport,
+    Reload,
+    Kick,
+    Ban,
+    Unban,
+    Wall,
+    Users,
+    Sessions,
+    Where,
+    Tables,
+    Rows,
+    Chatlog,
+    Grant,
+    Revoke,
+    Shutdown,
+    Role,
+    SetPassword,
+    Delete,
+    Prune,
 }
 
 /// One entry of the command table.
@@ -56,6 +85,23 @@ const fn player(
         name,
         aliases,
         min_role: Role::Player,
+        usage,
+        summary,
+    }
+}
+
+const fn admin(
+    verb: Admin,
+    name: &'static str,
+    min_role: Role,
+    usage: &'static str,
+    summary: &'static str,
+) -> VerbSpec {
+    VerbSpec {
+        verb: Verb::Admin(verb),
+        name,
+        aliases: &[],
+        min_role,
         usage,
         summary,
     }
@@ -132,7 +178,161 @@ pub static VERBS: &[VerbSpec] = &[
         "help [command]",
         "List the commands, or explain one.",
     ),
+    player(
+        Verb::Characters,
+        "characters",
+        &[],
+        "characters",
+        "Leave the game for the character menu.",
+    ),
+    player(
+        Verb::Password,
+        "password",
+        &[],
+        "password",
+        "Change your password.",
+    ),
     player(Verb::Quit, "quit", &[], "quit", "Save and leave the game."),
+    admin(
+        Admin::Goto,
+        "goto",
+        Role::Worldbuilder,
+        "/goto <room>",
+        "Go to a room (room, or zone:room).",
+    ),
+    admin(
+        Admin::Teleport,
+        "teleport",
+        Role::Worldbuilder,
+        "/teleport <character> <room>",
+        "Move a character to a room.",
+    ),
+    admin(
+        Admin::Reload,
+        "reload",
+        Role::Worldbuilder,
+        "/reload",
+        "Reload the world files; players in vanished rooms go to spawn.",
+    ),
+    admin(
+        Admin::Kick,
+        "kick",
+        Role::Admin,
+        "/kick <character> [reason]",
+        "Disconnect a player, showing the reason.",
+    ),
+    admin(
+        Admin::Ban,
+        "ban",
+        Role::Admin,
+        "/ban <account> [reason]",
+        "Deactivate an account and close its connections.",
+    ),
+    admin(
+        Admin::Unban,
+        "unban",
+        Role::Admin,
+        "/unban <account>",
+        "Reactivate a banned account.",
+    ),
+    admin(
+        Admin::Wall,
+        "wall",
+        Role::Admin,
+        "/wall <text>",
+        "Send a message to every connected player.",
+    ),
+    admin(
+        Admin::Users,
+        "users",
+        Role::Admin,
+        "/users [filter]",
+        "List accounts: role, guest, active, last login.",
+    ),
+    admin(
+        Admin::Sessions,
+        "sessions",
+        Role::Admin,
+        "/sessions",
+        "List live sessions: peer address, client, idle time.",
+    ),
+    admin(
+        Admin::Where,
+        "where",
+        Role::Admin,
+        "/where",
+        "Show where every character in play stands.",
+    ),
+    admin(
+        Admin::Tables,
+        "tables",
+        Role::Admin,
+        "/tables",
+        "List the database tables you may browse.",
+    ),
+    admin(
+        Admin::Rows,
+        "rows",
+        Role::Admin,
+        "/rows <table> [limit] [offset]",
+        "Show rows of a database table.",
+    ),
+    admin(
+        Admin::Chatlog,
+        "chatlog",
+        Role::Admin,
+        "/chatlog [n]",
+        "Show the latest stored chat lines of every room.",
+    ),
+    admin(
+        Admin::Grant,
+        "grant",
+        Role::Admin,
+        "/grant <account> <world>",
+        "Let an account into an invite-only world.",
+    ),
+    admin(
+        Admin::Revoke,
+        "revoke",
+        Role::Admin,
+        "/revoke <account> <world>",
+        "Withdraw an account's access to a world.",
+    ),
+    admin(
+        Admin::Shutdown,
+        "shutdown",
+        Role::Admin,
+        "/shutdown [seconds] [reason]  or  /shutdown cancel",
+        "Count down, then shut the server down gracefully.",
+    ),
+    admin(
+        Admin::Role,
+        "role",
+        Role::Superuser,
+        "/role <account> <role>",
+        "Change an account's role (to one below yours).",
+    ),
+    admin(
+        Admin::SetPassword,
+        "setpassword",
+        Role::Superuser,
+        "/setpassword <account>",
+        "Set an account's password (you are asked for it).",
+    ),
+    admin(
+        Admin::Delete,
+        "delete",
+        Role::Superuser,
+        "/delete <account>",
+        "Tombstone an account: login refused, characters kept but unlinked.",
+    ),
+    admin(
+        Admin::Prune,
+        "prune",
+        Role::Superuser,
+        "/prune <hours>",
+        "Delete stored chat older than that many hours.",
+    ),
 ];
 
 /// What the player asked for.
@@ -148,7 +348,13 @@ pub enum Command {
     Emote(String),
     Who,
     Help(Option<String>),
+    Characters,
+    Password,
     Quit,
+    /// An administrative command and its (unparsed) argument text.
+    Admin(Admin, String),
+    /// A command the player's role may not use (its name).
+    Forbidden(&'static str),
     /// A required argument is missing; the spec says how to use the command.
     Usage(&'static VerbSpec),
     /// A prefix several command names start with.
@@ -156,12 +362,26 @@ pub enum Command {
     Unknown,
 }
 
-/// Parses one input line.
+/// Parses one input line as a player sees the commands.
 pub fn parse(line: &str) -> Command {
+    parse_as(line, Role::Player)
+}
+
+/// Parses one input line for someone of `role`: abbreviations only reach the
+/// commands that role may use, and a forbidden command is named as such.
+pub fn parse_as(line: &str, role: Role) -> Command {
     let line = line.trim();
     match command_line(line) {
-        Ok((_, (word, argument))) => build(word, argument.trim()),
+        Ok((_, (word, argument))) => build(word, argument.trim(), role),
         Err(_) => Command::Empty,
+    }
+}
+
+/// Splits argument text into its first word and the rest (both trimmed).
+pub fn split_word(text: &str) -> (&str, &str) {
+    match word_and_rest(text.trim()) {
+        Ok((_, (word, rest))) => (word, rest.trim()),
+        Err(_) => ("", ""),
     }
 }
 
@@ -183,9 +403,15 @@ fn word_and_rest(input: &str) -> IResult<&str, (&str, &str)> {
     Ok((input, (word, argument)))
 }
 
-/// Finds the command a word names: exact name or alias, else a unique prefix of a
-/// name. `Err` carries the candidates of an ambiguous prefix (empty if none).
+/// Finds the command a word names for a player: see [`lookup_as`].
 pub fn lookup(word: &str) -> Result<&'static VerbSpec, Vec<&'static str>> {
+    lookup_as(word, Role::Player)
+}
+
+/// Finds the command a word names: exact name or alias (of any command), else a
+/// unique prefix of a name among the commands `role` may use. `Err` carries the
+/// candidates of an ambiguous prefix (empty if none).
+pub fn lookup_as(word: &str, role: Role) -> Result<&'static VerbSpec, Vec<&'static str>> {
     let word = word.to_lowercase();
     if let Some(spec) = VERBS
         .iter()
@@ -196,7 +422,7 @@ pub fn lookup(word: &str) -> Result<&'static VerbSpec, Vec<&'static str>> {
     // `quit` is never abbreviated: a stray "q" should not end anyone's evening.
     let candidates: Vec<&'static VerbSpec> = VERBS
         .iter()
-        .filter(|v| v.verb != Verb::Quit && v.name.starts_with(&word))
+        .filter(|v| v.verb != Verb::Quit && v.min_role <= role && v.name.starts_with(&word))
         .collect();
     match candidates.as_slice() {
         [only] => Ok(only),
@@ -212,12 +438,15 @@ pub fn is_command_word(word: &str) -> bool {
         .any(|v| v.name == word || v.aliases.contains(&word.as_str()))
 }
 
-fn build(word: &str, argument: &str) -> Command {
-    let spec = match lookup(word) {
+fn build(word: &str, argument: &str, role: Role) -> Command {
+    let spec = match lookup_as(word, role) {
         Ok(spec) => spec,
         Err(candidates) if candidates.len() > 1 => return Command::Ambiguous(candidates),
         Err(_) => return Command::Unknown,
     };
+    if spec.min_role > role {
+        return Command::Forbidden(spec.name);
+    }
     let text = || argument.to_string();
     let optional = || (!argument.is_empty()).then(text);
     let required = |make: fn(String) -> Command| {
@@ -236,7 +465,10 @@ fn build(word: &str, argument: &str) -> Command {
         Verb::Emote => required(Command::Emote),
         Verb::Who => Command::Who,
         Verb::Help => Command::Help(optional()),
+        Verb::Characters => Command::Characters,
+        Verb::Password => Command::Password,
         Verb::Quit => Command::Quit,
+        Verb::Admin(admin) => Command::Admin(admin, text()),
     }
 }
 
@@ -292,6 +524,38 @@ mod tests {
         assert_eq!(parse("xyzzy"), Command::Unknown);
         assert_eq!(parse("/"), Command::Empty);
         assert_eq!(parse("q"), Command::Unknown);
+    }
+
+    #[test]
+    fn admin_commands_are_forbidden_below_their_role_and_never_abbreviated_for_them() {
+        assert_eq!(parse("/kick bob"), Command::Forbidden("kick"));
+        assert_eq!(
+            parse_as("/kick bob rude", Role::Admin),
+            Command::Admin(Admin::Kick, "bob rude".into())
+        );
+        assert_eq!(
+            parse_as("/goto hall", Role::Worldbuilder),
+            Command::Admin(Admin::Goto, "hall".into())
+        );
+        assert_eq!(
+            parse_as("/role a b", Role::Admin),
+            Command::Forbidden("role")
+        );
+        // A player's "k" is no command at all, not a refused /kick.
+        assert_eq!(parse("k"), Command::Unknown);
+        assert_eq!(
+            parse_as("kic x", Role::Admin),
+            Command::Admin(Admin::Kick, "x".into())
+        );
+        assert_eq!(parse("wh"), Command::Who);
+        assert!(matches!(parse_as("wh", Role::Admin), Command::Ambiguous(_)));
+    }
+
+    #[test]
+    fn words_split_for_arguments() {
+        assert_eq!(split_word("  bob   was rude "), ("bob", "was rude"));
+        assert_eq!(split_word("bob"), ("bob", ""));
+        assert_eq!(split_word(""), ("", ""));
     }
 
     #[test]

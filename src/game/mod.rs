@@ -11,6 +11,7 @@
 pub mod items;
 pub mod outbox;
 pub mod registry;
+pub mod upkeep;
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -22,7 +23,7 @@ use tokio_util::sync::CancellationToken;
 
 pub use items::{ItemInstance, RoomItems};
 pub use outbox::{Outbound, Outbox};
-pub use registry::{ConnId, Control, Player, PlayerInit, Registry, RoomKey};
+pub use registry::{ConnId, Control, Player, PlayerInit, Registry, RoomKey, Session};
 
 use crate::config::ServerConfig;
 use crate::store::writer::Writer;
@@ -42,6 +43,8 @@ pub struct Game {
     pub shutdown: CancellationToken,
     pub connections: Arc<ConnectionCounter>,
     next_conn: AtomicU64,
+    /// A running `/shutdown` countdown, cancellable.
+    countdown: Mutex<Option<CancellationToken>>,
 }
 
 impl Game {
@@ -66,6 +69,7 @@ impl Game {
             shutdown: CancellationToken::new(),
             connections: Arc::default(),
             next_conn: AtomicU64::new(1),
+            countdown: Mutex::new(None),
         }
     }
 
@@ -94,6 +98,52 @@ impl Game {
     /// The world new accounts start in.
     pub fn default_world(&self) -> Arc<World> {
         self.loaded(|loaded| loaded.default.clone())
+    }
+
+    /// Swaps in a freshly loaded set of worlds (a reload).
+    pub fn replace_worlds(&self, worlds: Worlds, default: Arc<World>) {
+        let loaded = LoadedWorlds {
+            worlds: Arc::new(worlds),
+            default,
+        };
+        match self.worlds.write() {
+            Ok(mut current) => *current = loaded,
+            Err(poisoned) => *poisoned.into_inner() = loaded,
+        }
+    }
+
+    /// Sends a line to every logged-in connection.
+    pub fn announce(&self, text: &str) {
+        let line: Arc<str> = Arc::from(text);
+        for session in self.registry.sessions() {
+            session.outbox.line(line.clone());
+        }
+    }
+
+    /// Records a new shutdown countdown; false if one is already running.
+    pub fn start_countdown(&self, token: CancellationToken) -> bool {
+        let Ok(mut current) = self.countdown.lock() else {
+            return false;
+        };
+        if current.as_ref().is_some_and(|t| !t.is_cancelled()) {
+            return false;
+        }
+        *current = Some(token);
+        true
+    }
+
+    /// Stops a running countdown; false if there was none.
+    pub fn cancel_countdown(&self) -> bool {
+        let Ok(mut current) = self.countdown.lock() else {
+            return false;
+        };
+        match current.take() {
+            Some(token) if !token.is_cancelled() => {
+                token.cancel();
+                true
+            }
+            _ => false,
+        }
     }
 
     /// Where a character should appear: its saved room if the world still has it,

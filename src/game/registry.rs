@@ -1,7 +1,8 @@
 //! Who is online and where they stand, in memory.
 //!
-//! The registry maps playing connections to [`Player`] handles, characters to the
-//! connection playing them, and rooms to their occupants. A room's occupant list is
+//! The registry maps logged-in connections to [`Session`] handles, playing
+//! connections to [`Player`] handles, characters to the connection playing them,
+//! and rooms to their occupants. A room's occupant list is
 //! an immutable snapshot (`Arc<[..]>`) replaced whole when someone enters or leaves,
 //! so saying something to a room clones one `Arc` out of the map, lets go of the map
 //! and then queues the line to each occupant.
@@ -45,10 +46,97 @@ impl RoomKey {
 pub enum Control {
     /// Another connection took this character over: say so and close, quietly.
     TakenOver,
-    /// An admin removed this player: show the reason and close.
-    Kick { reason: String },
-    /// An admin moved this character.
-    Teleport(RoomId),
+    /// Close the connection after showing `message` (a kick, a ban, an expired
+    /// session or guest account).
+    Kick { message: String },
+    /// An admin moved this character; `by` names who.
+    Teleport { room: RoomId, by: Arc<str> },
+}
+
+/// A logged-in connection, in the character menu or playing. Its row in the
+/// `sessions` table lives exactly as long as this entry.
+#[derive(Debug)]
+pub struct Session {
+    pub conn_id: ConnId,
+    pub session_id: String,
+    pub user_id: i64,
+    pub account: String,
+    pub role: Role,
+    pub peer: SocketAddr,
+    pub client: String,
+    pub outbox: Outbox,
+    pub control: mpsc::Sender<Control>,
+    pub connected_at: Instant,
+    /// Milliseconds after `connected_at` of the last line typed.
+    last_input_ms: AtomicU64,
+    /// The character being played, if any.
+    character: Mutex<Option<Arc<str>>>,
+}
+
+impl Session {
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        conn_id: ConnId,
+        session_id: String,
+        user_id: i64,
+        account: String,
+        role: Role,
+        peer: SocketAddr,
+        outbox: Outbox,
+        control: mpsc::Sender<Control>,
+    ) -> Arc<Session> {
+        Arc::new(Session {
+            conn_id,
+            session_id,
+            user_id,
+            account,
+            role,
+            peer,
+            client: "unknown".into(),
+            outbox,
+            control,
+            connected_at: Instant::now(),
+            last_input_ms: AtomicU64::new(0),
+            character: Mutex::new(None),
+        })
+    }
+
+    /// Notes that the connection sent a line now.
+    pub fn touch(&self) {
+        let ms = self.connected_at.elapsed().as_millis() as u64;
+        self.last_input_ms.store(ms, Ordering::Relaxed);
+    }
+
+    /// How long since the connection last sent a line.
+    pub fn idle(&self) -> std::time::Duration {
+        let last = std::time::Duration::from_millis(self.last_input_ms.load(Ordering::Relaxed));
+        self.connected_at.elapsed().saturating_sub(last)
+    }
+
+    /// The character being played, if any.
+    pub fn character(&self) -> Option<Arc<str>> {
+        match self.character.lock() {
+            Ok(name) => name.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    fn set_character(&self, name: Option<Arc<str>>) {
+        match self.character.lock() {
+            Ok(mut current) => *current = name,
+            Err(poisoned) => *poisoned.into_inner() = name,
+        }
+    }
+
+    /// Orders the connection closed with `message`; never waits.
+    pub fn kick(&self, message: impl Into<String>) {
+        let order = Control::Kick {
+            message: message.into(),
+        };
+        if self.control.try_send(order).is_err() {
+            self.outbox.dead().cancel();
+        }
+    }
 }
 
 /// A connection that is playing a character.
@@ -65,10 +153,8 @@ pub struct Player {
     pub session_id: String,
     pub outbox: Outbox,
     pub control: mpsc::Sender<Control>,
-    pub connected_at: Instant,
+    pub session: Arc<Session>,
     room: Mutex<RoomId>,
-    /// Milliseconds after `connected_at` of the last command typed.
-    last_input_ms: AtomicU64,
 }
 
 /// Everything needed to make a [`Player`].
@@ -84,6 +170,7 @@ pub struct PlayerInit {
     pub session_id: String,
     pub outbox: Outbox,
     pub control: mpsc::Sender<Control>,
+    pub session: Arc<Session>,
     pub room: RoomId,
 }
 
@@ -101,9 +188,8 @@ impl Player {
             session_id: init.session_id,
             outbox: init.outbox,
             control: init.control,
-            connected_at: Instant::now(),
+            session: init.session,
             room: Mutex::new(init.room),
-            last_input_ms: AtomicU64::new(0),
         })
     }
 
@@ -126,16 +212,9 @@ impl Player {
         }
     }
 
-    /// Notes that the player typed something now.
-    pub fn touch(&self) {
-        let ms = self.connected_at.elapsed().as_millis() as u64;
-        self.last_input_ms.store(ms, Ordering::Relaxed);
-    }
-
     /// How long since the player last typed something.
     pub fn idle(&self) -> std::time::Duration {
-        let last = std::time::Duration::from_millis(self.last_input_ms.load(Ordering::Relaxed));
-        self.connected_at.elapsed().saturating_sub(last)
+        self.session.idle()
     }
 
     /// Queues a line for this player; false if the connection is gone or too slow.
@@ -149,6 +228,7 @@ type Occupants = Arc<[Arc<Player>]>;
 /// The in-memory map of who is online and where.
 #[derive(Default)]
 pub struct Registry {
+    sessions: DashMap<ConnId, Arc<Session>>,
     players: DashMap<ConnId, Arc<Player>>,
     by_character: DashMap<i64, ConnId>,
     rooms: DashMap<RoomKey, Occupants>,
@@ -157,6 +237,31 @@ pub struct Registry {
 impl Registry {
     pub fn new() -> Registry {
         Registry::default()
+    }
+
+    /// Records a logged-in connection.
+    pub fn log_in(&self, session: Arc<Session>) {
+        self.sessions.insert(session.conn_id, session);
+    }
+
+    /// Forgets a logged-in connection (it must have left the game already).
+    pub fn log_out(&self, conn_id: ConnId) -> Option<Arc<Session>> {
+        self.sessions.remove(&conn_id).map(|(_, session)| session)
+    }
+
+    /// Every logged-in connection, oldest first.
+    pub fn sessions(&self) -> Vec<Arc<Session>> {
+        let mut list: Vec<Arc<Session>> = self.sessions.iter().map(|s| s.value().clone()).collect();
+        list.sort_by_key(|s| s.conn_id);
+        list
+    }
+
+    /// The logged-in connections of one account.
+    pub fn sessions_of(&self, user_id: i64) -> Vec<Arc<Session>> {
+        self.sessions()
+            .into_iter()
+            .filter(|s| s.user_id == user_id)
+            .collect()
     }
 
     /// Puts a player into the game in its current room. If another connection was
@@ -174,6 +279,7 @@ impl Registry {
             self.remove_from_room(&old.room_key(), old.conn_id);
             player.set_room(old.room());
         }
+        player.session.set_character(Some(player.name.clone()));
         self.players.insert(player.conn_id, player.clone());
         self.add_to_room(&player.room_key(), player);
         previous
@@ -195,6 +301,7 @@ impl Registry {
     /// there (false after a takeover, whose newcomer keeps the character).
     pub fn leave(&self, conn_id: ConnId) -> Option<Arc<Player>> {
         let (_, player) = self.players.remove(&conn_id)?;
+        player.session.set_character(None);
         self.by_character
             .remove_if(&player.character_id, |_, owner| *owner == conn_id);
         self.remove_from_room(&player.room_key(), conn_id);
@@ -216,6 +323,14 @@ impl Registry {
                 player.outbox.line(line.clone());
             }
         }
+    }
+
+    /// The player of this world whose character is called `name` (any case).
+    pub fn find_by_name(&self, world: &str, name: &str) -> Option<Arc<Player>> {
+        self.players
+            .iter()
+            .find(|p| p.world.as_ref() == world && p.name.eq_ignore_ascii_case(name))
+            .map(|p| p.value().clone())
     }
 
     /// The connection playing a character, if any.
@@ -291,6 +406,17 @@ mod tests {
         std::mem::forget(rx);
         let (control, crx) = mpsc::channel(4);
         std::mem::forget(crx);
+        let peer: SocketAddr = "127.0.0.1:1".parse().expect("addr");
+        let session = Session::new(
+            conn_id,
+            String::new(),
+            1,
+            "a".into(),
+            Role::Player,
+            peer,
+            outbox.clone(),
+            control.clone(),
+        );
         Player::new(PlayerInit {
             conn_id,
             character_id,
@@ -303,6 +429,7 @@ mod tests {
             session_id: String::new(),
             outbox,
             control,
+            session,
             room: RoomId::new("z", room),
         })
     }

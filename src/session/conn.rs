@@ -15,7 +15,8 @@ use tokio::net::tcp::OwnedReadHalf;
 use tokio::sync::mpsc;
 use tokio_util::codec::FramedRead;
 
-use crate::game::{ConnId, Control, Game, Outbox};
+use crate::game::{ConnId, Control, Game, Outbox, Session};
+use crate::store::writer::SessionTouch;
 use crate::telnet::{Input, OptionTable, Output, Policy, TelnetCodec, opt};
 
 /// Why the session must end.
@@ -33,6 +34,9 @@ pub enum Hangup {
     Dead,
     /// Another connection took the character over.
     TakenOver,
+    /// An admin or the server's upkeep closed it (kick, ban, expiry); the
+    /// reason has been shown.
+    Kicked,
     /// The player asked to leave.
     Quit,
 }
@@ -62,7 +66,14 @@ pub struct Conn {
     limiter: RateLimiter,
     /// The last prompt shown, shown again after an input error.
     prompt: Arc<str>,
+    /// The logged-in session, once there is one.
+    pub session: Option<Arc<Session>>,
+    /// When the session row's expiry was last pushed forward.
+    last_renewal: Instant,
 }
+
+/// How often activity renews a session row (sliding expiry) at most.
+const RENEWAL_INTERVAL: Duration = Duration::from_secs(30);
 
 impl Conn {
     pub fn new(
@@ -87,6 +98,8 @@ impl Conn {
             options: OptionTable::new(Policy::new().allow_local(opt::SGA)),
             limiter,
             prompt: Arc::from(""),
+            session: None,
+            last_renewal: Instant::now(),
         }
     }
 
@@ -147,7 +160,13 @@ impl Conn {
                 biased;
                 _ = self.outbox.dead().cancelled() => return Err(Hangup::Dead),
                 _ = self.game.shutdown.cancelled() => return Err(Hangup::Shutdown),
-                Some(order) = self.control_rx.recv() => return Ok(Event::Control(order)),
+                Some(order) = self.control_rx.recv() => match order {
+                    Control::Kick { message } => {
+                        self.last_words(&message);
+                        return Err(Hangup::Kicked);
+                    }
+                    order => return Ok(Event::Control(order)),
+                },
                 _ = tokio::time::sleep_until(deadline) => return Err(Hangup::Timeout),
                 input = self.reader.next() => input,
             };
@@ -167,6 +186,7 @@ impl Conn {
         match input {
             Input::Line(line) => {
                 self.outbox.input_seen();
+                self.note_activity();
                 Ok(self.admit_line(line))
             }
             Input::LineTooLong => {
@@ -189,6 +209,20 @@ impl Conn {
             Input::Subnegotiation { .. }
             | Input::SubnegotiationTooLong { .. }
             | Input::Command(_) => Ok(None),
+        }
+    }
+
+    /// Marks the session active, and now and then slides its row's expiry.
+    fn note_activity(&mut self) {
+        let Some(session) = &self.session else {
+            return;
+        };
+        session.touch();
+        if self.last_renewal.elapsed() >= RENEWAL_INTERVAL {
+            self.last_renewal = Instant::now();
+            let touch = SessionTouch::now(&session.session_id, self.game.config.session_ttl);
+            // Renewal is best effort: a full writer queue only delays the slide.
+            self.game.writer.try_touch_session(touch);
         }
     }
 

@@ -4,7 +4,7 @@
 //! unknown accounts get the same answer after the same bcrypt work, and three of
 //! them on one connection end it.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use chrono::Utc;
 
@@ -14,6 +14,7 @@ use crate::auth::names::{check_account_name, check_character_name, display_chara
 use crate::auth::password::policy_problems;
 use crate::command::is_command_word;
 use crate::store::accounts::{self, Account, FirstCharacter, NewAccount};
+use crate::store::lockout::{self, is_locked};
 use crate::store::{StoreError, iso};
 
 /// The answer to a wrong password or an unknown account, alike.
@@ -22,8 +23,8 @@ pub const WRONG_LOGIN: &str = "Wrong account name or password.";
 pub const RECORDS_BUSY: &str = "The game's records are busy; try again.";
 /// How many wrong logins one connection gets.
 pub const MAX_FAILURES: u32 = 3;
-/// How long a guest account lives.
-pub const GUEST_TTL: Duration = Duration::from_secs(24 * 3600);
+/// The answer while an account is locked, even to the right password.
+pub const LOCKED_OUT: &str = "Too many failed logins; try again later.";
 
 /// An account that has proven who it is.
 #[derive(Debug, Clone)]
@@ -127,8 +128,21 @@ async fn check_credentials(
         Err(err) => return Ok(store_trouble(conn, &err)),
     };
     let hash = account.as_ref().map(|a| a.password_hash.clone());
-    if !conn.game.store.verify_password(password, hash).await {
+    // The bcrypt work is done whatever the account's state, so timing tells nothing.
+    let verified = conn.game.store.verify_password(password, hash).await;
+    let locked = account
+        .as_ref()
+        .is_some_and(|a| is_locked(a.lockout_until.as_deref(), Utc::now()));
+    if locked {
+        tracing::info!(account = name, "login refused: account locked");
+        conn.line(LOCKED_OUT);
+        return Ok(Attempt::Failed);
+    }
+    if !verified {
         tracing::info!(account = name, "failed login");
+        if let Some(account) = &account {
+            note_failure(conn, account.id).await;
+        }
         conn.line(WRONG_LOGIN);
         return Ok(Attempt::Failed);
     }
@@ -153,6 +167,21 @@ async fn check_credentials(
         return Ok(store_trouble(conn, &err));
     }
     Ok(Attempt::In(LoggedIn::from(&account)))
+}
+
+/// Counts a wrong password against the account (and locks it when due).
+async fn note_failure(conn: &Conn, user_id: i64) {
+    let policy = conn.game.config.lockout;
+    let result = conn
+        .game
+        .store
+        .call(move |db| lockout::record_failure(db, user_id, &policy, Utc::now()))
+        .await;
+    match result {
+        Ok(Some(until)) => tracing::warn!(user_id, %until, "account locked after failed logins"),
+        Ok(None) => {}
+        Err(err) => tracing::warn!(%err, "could not count a failed login"),
+    }
 }
 
 fn guest_expired(account: &Account) -> bool {
@@ -224,7 +253,8 @@ async fn guest(conn: &mut Conn, deadline: Instant) -> Result<Attempt, Hangup> {
         conn.line("The passwords do not match.");
         return Ok(Attempt::Again);
     }
-    let expires = Utc::now() + chrono::Duration::from_std(GUEST_TTL).unwrap_or_default();
+    let ttl = conn.game.config.guest_ttl;
+    let expires = Utc::now() + chrono::Duration::from_std(ttl).unwrap_or_default();
     let account = NewAccount {
         username: guest_name(),
         password_hash: String::new(),
@@ -302,8 +332,10 @@ async fn create(
 
 fn announce_creation(conn: &Conn, account: &NewAccount, character: Option<String>, made: bool) {
     if account.is_guest {
+        let hours = conn.game.config.guest_ttl.as_secs().div_ceil(3600);
+        let unit = if hours == 1 { "hour" } else { "hours" };
         conn.line(format!(
-            "Guest account {} created; it expires in 24 hours.",
+            "Guest account {} created; it expires in {hours} {unit}.",
             account.username
         ));
     } else {

@@ -232,7 +232,7 @@ async fn switch_world(conn: &Conn, account: &LoggedIn, current: &mut Arc<World>,
 }
 
 /// `password`: old, new, repeat; the new one must pass the policy.
-async fn change_password(
+pub async fn change_password(
     conn: &mut Conn,
     account: &LoggedIn,
     deadline: Instant,
@@ -279,5 +279,25 @@ async fn change_password(
             conn.line(RECORDS_BUSY);
         }
     }
+    Ok(())
+}
+
+/// `/setpassword <account>` after its checks: asks the admin for the new password
+/// twice with echo off, then sets it.
+pub async fn set_password_for(
+    conn: &mut Conn,
+    ctx: &crate::command::Ctx<'_>,
+    account: &str,
+    deadline: Instant,
+) -> Result<(), Hangup> {
+    let new = conn
+        .ask_secret(&format!("New password for {account}: "), deadline)
+        .await?;
+    let repeat = conn.ask_secret("Repeat password: ", deadline).await?;
+    if new != repeat {
+        conn.line("The passwords do not match.");
+        return Ok(());
+    }
+    crate::command::admin::apply_password(ctx, account, new).await;
     Ok(())
 }

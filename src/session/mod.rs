@@ -26,7 +26,7 @@ use tracing::Instrument;
 use conn::{Conn, Hangup};
 use login::LoggedIn;
 
-use crate::game::{Game, Outbox};
+use crate::game::{Game, Outbox, Session};
 use crate::store::sessions::{self, NewSession};
 
 /// Where in its life a connection was when it ended.
@@ -47,17 +47,11 @@ pub async fn serve(game: Arc<Game>, stream: TcpStream, peer: SocketAddr, tracker
         let (outbox, queue) = Outbox::new(game.config.outbound_queue, dead.clone());
         tracker.spawn(socket::write_loop(write, queue, dead).in_current_span());
         let mut conn = Conn::new(game.clone(), id, peer, read, outbox);
-        let mut session_id = None;
         tracing::info!("connected");
-        let (phase, hangup) = run(&mut conn, &mut session_id).await;
+        let (phase, hangup) = run(&mut conn).await;
         say_goodbye(&conn, phase, hangup);
-        if let Some(session_id) = session_id
-            && let Err(err) = game
-                .store
-                .call(move |db| sessions::remove_session(db, &session_id))
-                .await
-        {
-            tracing::warn!(%err, "could not remove the session row");
+        if let Some(session) = conn.session.take() {
+            end_session(&game, &session).await;
         }
         conn.outbox.close();
         tracing::info!(?phase, ?hangup, "disconnected");
@@ -66,8 +60,21 @@ pub async fn serve(game: Arc<Game>, stream: TcpStream, peer: SocketAddr, tracker
     .await
 }
 
+/// Takes a logged-in connection out of the registry and its row out of the table.
+async fn end_session(game: &Game, session: &Session) {
+    game.registry.log_out(session.conn_id);
+    let session_id = session.session_id.clone();
+    if let Err(err) = game
+        .store
+        .call(move |db| sessions::remove_session(db, &session_id))
+        .await
+    {
+        tracing::warn!(%err, "could not remove the session row");
+    }
+}
+
 /// The state machine; returns where and why it ended.
-async fn run(conn: &mut Conn, session_id: &mut Option<String>) -> (Phase, Hangup) {
+async fn run(conn: &mut Conn) -> (Phase, Hangup) {
     conn.offer_options();
     let world = conn.game.default_world();
     conn.line(format!("{}\n", world.greeting));
@@ -78,25 +85,24 @@ async fn run(conn: &mut Conn, session_id: &mut Option<String>) -> (Phase, Hangup
     };
     tracing::Span::current().record("account", account.username.as_str());
     tracing::info!("logged in");
-    match open_session(conn, &account).await {
-        Some(id) => *session_id = Some(id),
-        None => return (Phase::Login, Hangup::Closed),
-    }
+    let Some(session) = open_session(conn, &account).await else {
+        return (Phase::Login, Hangup::Closed);
+    };
     let mut world = world;
     loop {
         let chosen = match menu::character_menu(conn, &account, &mut world).await {
             Ok(chosen) => chosen,
             Err(hangup) => return (Phase::Menu, hangup),
         };
-        let session = session_id.as_deref().unwrap_or_default();
-        if let Err(hangup) = play::play(conn, &account, session, chosen).await {
+        if let Err(hangup) = play::play(conn, &account, &session, chosen).await {
             return (Phase::Playing, hangup);
         }
     }
 }
 
-/// Writes the session row for a logged-in connection.
-async fn open_session(conn: &Conn, account: &LoggedIn) -> Option<String> {
+/// Writes the session row for a logged-in connection and registers it; with
+/// `--allow-multiple-sessions=false`, the account's other connections are closed.
+async fn open_session(conn: &mut Conn, account: &LoggedIn) -> Option<Arc<Session>> {
     let row = NewSession {
         session_id: uuid::Uuid::new_v4().to_string(),
         user_id: account.user_id,
@@ -106,19 +112,34 @@ async fn open_session(conn: &Conn, account: &LoggedIn) -> Option<String> {
             .unwrap_or(chrono::Duration::hours(24)),
     };
     let id = row.session_id.clone();
-    match conn
+    if let Err(err) = conn
         .game
         .store
         .call(move |db| sessions::create_session(db, &row))
         .await
     {
-        Ok(()) => Some(id),
-        Err(err) => {
-            tracing::error!(%err, "could not record the session");
-            conn.last_words(login::RECORDS_BUSY);
-            None
+        tracing::error!(%err, "could not record the session");
+        conn.last_words(login::RECORDS_BUSY);
+        return None;
+    }
+    if !conn.game.config.allow_multiple_sessions {
+        for other in conn.game.registry.sessions_of(account.user_id) {
+            other.kick("Your account has logged in from another connection.");
         }
     }
+    let session = Session::new(
+        conn.id,
+        id,
+        account.user_id,
+        account.username.clone(),
+        account.role,
+        conn.peer,
+        conn.outbox.clone(),
+        conn.control_tx.clone(),
+    );
+    conn.game.registry.log_in(session.clone());
+    conn.session = Some(session.clone());
+    Some(session)
 }
 
 /// The last words for each way a connection can end (the ones not already said).
@@ -130,7 +151,7 @@ fn say_goodbye(conn: &Conn, phase: Phase, hangup: Hangup) {
             Some("You have been idle too long; your character is saved. Goodbye.")
         }
         // These have already said what there was to say.
-        (Hangup::Quit | Hangup::TakenOver | Hangup::Overflow, _) => None,
+        (Hangup::Quit | Hangup::TakenOver | Hangup::Overflow | Hangup::Kicked, _) => None,
         (Hangup::Closed | Hangup::Dead, _) => None,
     };
     if let Some(text) = text {

@@ -14,7 +14,7 @@ use super::conn::{Conn, Event, Hangup};
 use super::login::LoggedIn;
 use super::menu::Chosen;
 use crate::command::{self, Ctx, Flow};
-use crate::game::{Control, Game, Player, PlayerInit};
+use crate::game::{Control, Game, Player, PlayerInit, Session};
 use crate::store::{characters, sessions};
 
 /// Text the old connection sees when its character is taken over.
@@ -40,15 +40,16 @@ impl Drop for InGame {
     }
 }
 
-/// Plays a character until the connection ends.
+/// Plays a character until the connection ends (`Err`) or the player goes back
+/// to the character menu (`Ok`).
 pub async fn play(
     conn: &mut Conn,
     account: &LoggedIn,
-    session_id: &str,
+    session: &Arc<Session>,
     chosen: Chosen,
 ) -> Result<(), Hangup> {
     let game = conn.game.clone();
-    let player = enter(conn, account, session_id, &chosen).await;
+    let player = enter(conn, account, session, &chosen).await;
     let _in_game = InGame {
         game: game.clone(),
         player: player.clone(),
@@ -63,35 +64,65 @@ pub async fn play(
         let deadline = Instant::now() + game.config.idle_timeout;
         match conn.next_event(deadline).await? {
             Event::Line(line) => {
-                player.touch();
-                if command::execute(&ctx, command::parse(&line)).await == Flow::Quit {
-                    leave_game(&game, &player);
-                    conn.last_words("Goodbye.");
-                    return Err(Hangup::Quit);
+                let command = command::parse_as(&line, player.role);
+                match command::execute(&ctx, command).await {
+                    Flow::Continue => {}
+                    Flow::Quit => {
+                        leave_game(&game, &player);
+                        conn.last_words("Goodbye.");
+                        return Err(Hangup::Quit);
+                    }
+                    Flow::Characters => {
+                        leave_game(&game, &player);
+                        forget_character(&game, &player).await;
+                        return Ok(());
+                    }
+                    Flow::ChangePassword => {
+                        super::menu::change_password(conn, account, deadline).await?;
+                    }
+                    Flow::SetPassword { account: target } => {
+                        super::menu::set_password_for(conn, &ctx, &target, deadline).await?;
+                    }
                 }
             }
             Event::Control(Control::TakenOver) => {
                 conn.last_words(TAKEN_OVER);
                 return Err(Hangup::TakenOver);
             }
-            Event::Control(Control::Kick { reason }) => {
-                conn.last_words(&format!("You have been removed from the game: {reason}"));
-                return Err(Hangup::Dead);
+            Event::Control(Control::Kick { message }) => {
+                // Conn handles kicks itself; this arm only keeps the match whole.
+                conn.last_words(&message);
+                return Err(Hangup::Kicked);
             }
-            Event::Control(Control::Teleport(room)) => {
-                if game.registry.move_to(&player, &room) {
-                    command::movement::save_location(&ctx).await;
-                    command::look::look_room(&ctx);
-                }
+            Event::Control(Control::Teleport { room, by }) => {
+                command::movement::teleport(&ctx, &room, &by).await;
             }
         }
     }
 }
 
+/// Clears the session row's character when the player goes back to the menu.
+async fn forget_character(game: &Arc<Game>, player: &Arc<Player>) {
+    let session_id = player.session_id.clone();
+    if let Err(err) = game
+        .store
+        .call(move |db| sessions::attach_character(db, &session_id, None))
+        .await
+    {
+        tracing::warn!(%err, "could not clear the session's character");
+    }
+}
+
 /// Registers the player (taking the character over from another connection if
 /// needed), records the session's character, and tells the room.
-async fn enter(conn: &Conn, account: &LoggedIn, session_id: &str, chosen: &Chosen) -> Arc<Player> {
+async fn enter(
+    conn: &Conn,
+    account: &LoggedIn,
+    session: &Arc<Session>,
+    chosen: &Chosen,
+) -> Arc<Player> {
     let game = &conn.game;
+    let session_id = session.session_id.as_str();
     let world = &chosen.world;
     let room = game.arrival_room(world, chosen.character.room.as_deref());
     let player = Player::new(PlayerInit {
@@ -106,6 +137,7 @@ async fn enter(conn: &Conn, account: &LoggedIn, session_id: &str, chosen: &Chose
         session_id: session_id.to_string(),
         outbox: conn.outbox.clone(),
         control: conn.control_tx.clone(),
+        session: session.clone(),
         room,
     });
     match game.registry.enter(player.clone()) {

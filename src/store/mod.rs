@@ -13,8 +13,10 @@
 //! parameters. The store knows nothing about telnet or sessions' state machines.
 
 pub mod accounts;
+pub mod admin;
 pub mod audit;
 pub mod characters;
+pub mod lockout;
 pub mod schema;
 pub mod sessions;
 pub mod worlds;

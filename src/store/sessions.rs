@@ -71,6 +71,17 @@ pub fn remove_all_sessions(conn: &mut Connection) -> StoreResult<usize> {
     write_tx(conn, |tx| Ok(tx.execute("DELETE FROM sessions", [])?))
 }
 
+/// Deletes rows whose expiry has passed; returns their ids (the connections
+/// behind them, if any, are closed by the caller).
+pub fn purge_expired(conn: &mut Connection) -> StoreResult<Vec<String>> {
+    write_tx(conn, |tx| {
+        let mut stmt =
+            tx.prepare("DELETE FROM sessions WHERE expires_at <= ?1 RETURNING session_id")?;
+        let ids = stmt.query_map([now_iso()], |r| r.get(0))?;
+        Ok(ids.collect::<Result<_, _>>()?)
+    })
+}
+
 /// How many session rows exist.
 pub fn count_sessions(conn: &Connection) -> StoreResult<i64> {
     Ok(conn.query_row("SELECT count(*) FROM sessions", [], |r| r.get(0))?)

@@ -1,5 +1,5 @@
 //! The batching writer: one thread with its own connection that turns a stream of
-//! chat lines and location moves into a few large transactions.
+//! chat lines, location moves and session renewals into a few large transactions.
 //!
 //! Talk is delivered to players first and written here afterwards, so the fan-out
 //! never waits for the disk. The queue is bounded: when the disk falls behind, the
@@ -68,9 +68,31 @@ pub struct LocationRow {
     pub updated_at: String,
 }
 
+/// Activity on a session: its row's last activity and sliding expiry move on.
+#[derive(Debug, Clone)]
+pub struct SessionTouch {
+    pub session_id: String,
+    pub last_activity: String,
+    pub expires_at: String,
+}
+
+impl SessionTouch {
+    /// A touch for activity now, expiring `ttl` from now.
+    pub fn now(session_id: &str, ttl: Duration) -> SessionTouch {
+        let now = chrono::Utc::now();
+        let ttl = chrono::Duration::from_std(ttl).unwrap_or(chrono::Duration::hours(24));
+        SessionTouch {
+            session_id: session_id.to_string(),
+            last_activity: super::iso(now),
+            expires_at: super::iso(now + ttl),
+        }
+    }
+}
+
 enum Op {
     Chat(ChatRow),
     Location(LocationRow),
+    Touch(SessionTouch),
     Flush(oneshot::Sender<()>),
     Stop(oneshot::Sender<WriterStats>),
 }
@@ -135,6 +157,11 @@ impl Writer {
             .map_err(|_| WriterClosed)
     }
 
+    /// Queues a session renewal if there is room; never waits.
+    pub fn try_touch_session(&self, touch: SessionTouch) -> bool {
+        self.tx.try_send(Op::Touch(touch)).is_ok()
+    }
+
     /// Resolves when everything queued before this call is committed.
     pub async fn flush(&self) -> Result<(), WriterClosed> {
         let (done, wait) = oneshot::channel();
@@ -163,6 +190,8 @@ struct Batch {
     chats: Vec<ChatRow>,
     /// The last location per character: earlier moves in the batch are superseded.
     locations: HashMap<i64, LocationRow>,
+    /// The last renewal per session, likewise.
+    touches: HashMap<String, SessionTouch>,
     flushes: Vec<oneshot::Sender<()>>,
     stop: Option<oneshot::Sender<WriterStats>>,
 }
@@ -174,13 +203,16 @@ impl Batch {
             Op::Location(row) => {
                 self.locations.insert(row.character_id, row);
             }
+            Op::Touch(touch) => {
+                self.touches.insert(touch.session_id.clone(), touch);
+            }
             Op::Flush(done) => self.flushes.push(done),
             Op::Stop(done) => self.stop = Some(done),
         }
     }
 
     fn rows(&self) -> usize {
-        self.chats.len() + self.locations.len()
+        self.chats.len() + self.locations.len() + self.touches.len()
     }
 }
 
@@ -278,6 +310,12 @@ fn commit(conn: &mut Connection, batch: &Batch) -> StoreResult<()> {
                 row.room.as_ref(),
                 row.updated_at
             ])?;
+        }
+        let mut touch = tx.prepare_cached(
+            "UPDATE sessions SET last_activity = ?2, expires_at = ?3 WHERE session_id = ?1",
+        )?;
+        for row in batch.touches.values() {
+            touch.execute(params![row.session_id, row.last_activity, row.expires_at])?;
         }
         Ok(())
     })

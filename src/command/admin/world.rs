@@ -1,0 +1,254 @@
+//! Admin commands on the world and the server: goto, teleport, reload, wall,
+//! shutdown, prune.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use tokio_util::sync::CancellationToken;
+
+use super::super::Ctx;
+use super::super::movement;
+use super::super::parse::split_word;
+use super::{audit, entry, store_trouble};
+use crate::game::{Control, Game};
+use crate::store::{admin, worlds as world_rows};
+use crate::text::sanitize;
+use crate::world::{self, World, Worlds};
+
+/// The world new accounts start in: the configured one, else the first by id.
+pub fn pick_default_world(worlds: &Worlds, wanted: Option<&str>) -> Option<Arc<World>> {
+    match wanted {
+        Some(id) => worlds.get(id).cloned(),
+        None => worlds.first().cloned(),
+    }
+}
+
+/// `/goto <room>`: the admin moves themselves.
+pub async fn goto(ctx: &Ctx<'_>, args: &str) {
+    let Some(world) = ctx.world() else {
+        return ctx.reply("You are nowhere at all.");
+    };
+    let here = ctx.me.room();
+    let Some(room) = world.resolve_room(args, Some(here.zone())) else {
+        return ctx.reply(format!("There is no room \"{args}\" in {}.", world.name));
+    };
+    movement::teleport(ctx, &room, &ctx.me.name).await;
+    audit(ctx, "goto", Some(room.as_str()), None).await;
+}
+
+/// `/teleport <character> <room>`: moves a player of this world.
+pub async fn teleport(ctx: &Ctx<'_>, args: &str) {
+    let (name, room_text) = split_word(args);
+    if name.is_empty() || room_text.is_empty() {
+        return ctx.reply("Usage: /teleport <character> <room>");
+    }
+    let Some(target) = ctx.game.registry.find_by_name(&ctx.me.world, name) else {
+        return ctx.reply(format!("{name} is not playing in this world."));
+    };
+    let Some(world) = ctx.world() else {
+        return ctx.reply("You are nowhere at all.");
+    };
+    let Some(room) = world.resolve_room(room_text, Some(target.room().zone())) else {
+        return ctx.reply(format!(
+            "There is no room \"{room_text}\" in {}.",
+            world.name
+        ));
+    };
+    if target.conn_id == ctx.me.conn_id {
+        movement::teleport(ctx, &room, &ctx.me.name).await;
+    } else {
+        if super::manageable(ctx, &target.account).await.is_none() {
+            return;
+        }
+        let order = Control::Teleport {
+            room: room.clone(),
+            by: ctx.me.name.clone(),
+        };
+        if target.control.try_send(order).is_err() {
+            return ctx.reply(format!("{} is not answering; try again.", target.name));
+        }
+        let room_name = world.room(&room).map_or(room.as_str(), |r| r.name.as_str());
+        ctx.reply(format!("{} is on the way to {room_name}.", target.name));
+    }
+    audit(ctx, "teleport", Some(&target.name), Some(room.to_string())).await;
+}
+
+/// `/reload`: reads the world files again. Invalid files change nothing; a world
+/// still holding players may not vanish; players in rooms that vanished are sent
+/// to their world's spawn.
+pub async fn reload(ctx: &Ctx<'_>) {
+    let dir = ctx.game.config.worlds_dir.clone();
+    let loaded = tokio::task::spawn_blocking(move || world::load_worlds(&dir)).await;
+    let worlds = match loaded {
+        Ok(Ok(worlds)) => worlds,
+        Ok(Err(errors)) => {
+            let shown: Vec<String> = errors.iter().take(10).map(ToString::to_string).collect();
+            return ctx.reply(format!(
+                "The worlds were not reloaded; {} error(s):\n{}",
+                errors.len(),
+                shown.join("\n")
+            ));
+        }
+        Err(err) => return ctx.reply(format!("The reload failed: {err}")),
+    };
+    if let Some(problem) = reload_problem(ctx.game, &worlds) {
+        return ctx.reply(format!("The worlds were not reloaded: {problem}"));
+    }
+    for world in worlds.iter() {
+        let w = world.clone();
+        if let Err(err) = ctx
+            .game
+            .store
+            .call(move |db| world_rows::register_world(db, &w))
+            .await
+        {
+            return store_trouble(ctx, &err);
+        }
+    }
+    let Some(default) = pick_default_world(&worlds, ctx.game.config.default_world.as_deref())
+    else {
+        return ctx.reply("The worlds were not reloaded: the default world is gone.");
+    };
+    let summary = format!(
+        "{} world(s), {} room(s)",
+        worlds.len(),
+        worlds.iter().map(|w| w.room_count()).sum::<usize>()
+    );
+    ctx.game.replace_worlds(worlds, default);
+    for world in ctx.game.worlds().iter() {
+        if let Err(err) = ctx.game.load_items(&world.id).await {
+            tracing::error!(%err, world = %world.id, "could not load items after a reload");
+        }
+    }
+    let moved = rescue_stranded(ctx.game);
+    ctx.reply(format!(
+        "Worlds reloaded: {summary}; {moved} player(s) sent to spawn."
+    ));
+    audit(ctx, "reload", None, Some(summary)).await;
+}
+
+/// Why a new set of worlds may not replace the current one, if it may not.
+fn reload_problem(game: &Game, new: &Worlds) -> Option<String> {
+    game.registry
+        .players(None)
+        .iter()
+        .find(|p| new.get(&p.world).is_none())
+        .map(|p| format!("world {} is gone but {} is playing in it", p.world, p.name))
+}
+
+/// Sends every player whose room no longer exists to the world's spawn.
+fn rescue_stranded(game: &Game) -> usize {
+    let worlds = game.worlds();
+    let mut moved = 0;
+    for player in game.registry.players(None) {
+        let Some(world) = worlds.get(&player.world) else {
+            continue;
+        };
+        if world.room(&player.room()).is_some() {
+            continue;
+        }
+        let order = Control::Teleport {
+            room: world.default_spawn.clone(),
+            by: Arc::from("The world itself"),
+        };
+        if player.control.try_send(order).is_ok() {
+            moved += 1;
+        }
+    }
+    moved
+}
+
+/// `/wall <text>`: a message to every connected player.
+pub async fn wall(ctx: &Ctx<'_>, args: &str) {
+    let text = sanitize(args);
+    if text.is_empty() {
+        return ctx.reply("Usage: /wall <text>");
+    }
+    ctx.game
+        .announce(&format!("*** Announcement from {}: {text}", ctx.me.name));
+    audit(ctx, "wall", None, Some(text)).await;
+}
+
+/// `/shutdown [seconds] [reason]` or `/shutdown cancel`.
+pub async fn shutdown(ctx: &Ctx<'_>, args: &str) {
+    let (first, rest) = split_word(args);
+    if first.eq_ignore_ascii_case("cancel") {
+        if ctx.game.cancel_countdown() {
+            ctx.game.announce("*** The shutdown has been cancelled.");
+            audit(ctx, "shutdown.cancel", None, None).await;
+        } else {
+            ctx.reply("No shutdown is counting down.");
+        }
+        return;
+    }
+    let (seconds, reason) = match first.parse::<u64>() {
+        Ok(n) => (n, rest),
+        Err(_) if first.is_empty() => (10, ""),
+        Err(_) => (10, args),
+    };
+    let reason = sanitize(reason);
+    let countdown = CancellationToken::new();
+    if !ctx.game.start_countdown(countdown.clone()) {
+        return ctx.reply("A shutdown is already counting down (\"/shutdown cancel\" stops it).");
+    }
+    audit(ctx, "shutdown", None, Some(format!("{seconds}s {reason}"))).await;
+    tokio::spawn(count_down(ctx.game.clone(), seconds, reason, countdown));
+}
+
+/// Announces the shutdown at falling marks, then starts it.
+async fn count_down(game: Arc<Game>, seconds: u64, reason: String, cancelled: CancellationToken) {
+    let because = if reason.is_empty() {
+        String::new()
+    } else {
+        format!(": {reason}")
+    };
+    let mut left = seconds;
+    if left > 0 {
+        game.announce(&format!(
+            "*** The server will shut down in {left} seconds{because}."
+        ));
+    }
+    for mark in [60, 30, 10, 5, 3, 2, 1]
+        .into_iter()
+        .filter(|m| *m < seconds)
+    {
+        let wait = Duration::from_secs(left - mark);
+        tokio::select! {
+            _ = cancelled.cancelled() => return,
+            _ = game.shutdown.cancelled() => return,
+            _ = tokio::time::sleep(wait) => {}
+        }
+        left = mark;
+        game.announce(&format!(
+            "*** The server will shut down in {left} seconds{because}."
+        ));
+    }
+    tokio::select! {
+        _ = cancelled.cancelled() => return,
+        _ = tokio::time::sleep(Duration::from_secs(left)) => {}
+    }
+    tracing::info!("shutdown countdown finished");
+    game.shutdown.cancel();
+}
+
+/// `/prune <hours>`: deletes stored talk older than that.
+pub async fn prune(ctx: &Ctx<'_>, args: &str) {
+    let Ok(hours) = args.parse::<u32>() else {
+        return ctx.reply("Usage: /prune <hours>");
+    };
+    let before = Utc::now() - chrono::Duration::hours(i64::from(hours));
+    let row = entry(ctx, "prune", None, None);
+    let _ = ctx.game.writer.flush().await;
+    match ctx
+        .game
+        .store
+        .call(move |db| admin::prune_chat(db, before, &row))
+        .await
+    {
+        Ok(n) => ctx.reply(format!(
+            "{n} chat line(s) older than {hours} hour(s) deleted."
+        )),
+        Err(err) => store_trouble(ctx, &err),
+    }
+}
