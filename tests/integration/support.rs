@@ -290,7 +290,10 @@ impl Client {
     pub async fn command(&mut self, line: &str) -> String {
         self.send(line).await;
         let answer = self.expect("\r\n> ").await;
-        answer.trim_end_matches("\r\n> ").to_string()
+        answer
+            .trim_end_matches("\r\n> ")
+            .trim_start_matches("\r\n")
+            .to_string()
     }
 
     /// Registers an account with the one-line `create` and waits for the menu.
@@ -317,3 +320,59 @@ impl Client {
 
 /// A password that satisfies the policy.
 pub const PASSWORD: &str = "correct horse battery";
+
+impl TestServer {
+    /// Waits for the server to stop by itself (`/shutdown`).
+    pub async fn wait_stopped(mut self) {
+        if let Some(task) = self.task.take() {
+            let result = tokio::time::timeout(PATIENCE, task)
+                .await
+                .expect("server stops in time")
+                .expect("server task did not panic");
+            result.expect("server run ends cleanly");
+        }
+    }
+
+    /// Sets an account's role directly in the database (test set-up only).
+    pub fn set_role(&self, account: &str, role: &str) {
+        let n = self
+            .db()
+            .execute(
+                "UPDATE users SET role = ?2 WHERE username = ?1",
+                [account, role],
+            )
+            .expect("set role");
+        assert_eq!(n, 1, "no account {account}");
+    }
+
+    /// Creates an account over telnet, gives it `role`, logs in again and enters
+    /// the game with its first character.
+    pub async fn player_with_role(&self, account: &str, role: &str) -> Client {
+        let mut c = self.connect().await;
+        c.create(account, PASSWORD).await;
+        c.send("quit").await;
+        c.expect_closed().await;
+        if role != "player" {
+            self.set_role(account, role);
+        }
+        let mut c = self.connect().await;
+        c.connect_as(account, PASSWORD).await;
+        c.enter("1").await;
+        c
+    }
+
+    /// Audit rows as (actor account, action, target).
+    pub fn audit_rows(&self) -> Vec<(Option<String>, String, Option<String>)> {
+        let db = self.db();
+        let mut stmt = db
+            .prepare(
+                "SELECT u.username, a.action, a.target FROM audit_log a \
+                 LEFT JOIN users u ON u.id = a.actor_user_id ORDER BY a.id",
+            )
+            .expect("prepare");
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .expect("query")
+            .collect::<Result<_, _>>()
+            .expect("rows")
+    }
+}

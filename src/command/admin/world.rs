@@ -203,11 +203,15 @@ async fn count_down(game: Arc<Game>, seconds: u64, reason: String, cancelled: Ca
     } else {
         format!(": {reason}")
     };
+    let warn = |left: u64| {
+        let unit = if left == 1 { "second" } else { "seconds" };
+        game.announce(&format!(
+            "*** The server will shut down in {left} {unit}{because}."
+        ));
+    };
     let mut left = seconds;
     if left > 0 {
-        game.announce(&format!(
-            "*** The server will shut down in {left} seconds{because}."
-        ));
+        warn(left);
     }
     for mark in [60, 30, 10, 5, 3, 2, 1]
         .into_iter()
@@ -220,9 +224,7 @@ async fn count_down(game: Arc<Game>, seconds: u64, reason: String, cancelled: Ca
             _ = tokio::time::sleep(wait) => {}
         }
         left = mark;
-        game.announce(&format!(
-            "*** The server will shut down in {left} seconds{because}."
-        ));
+        warn(left);
     }
     tokio::select! {
         _ = cancelled.cancelled() => return,
