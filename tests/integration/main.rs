@@ -1,6 +1,7 @@
 //! Integration tests: the real server on 127.0.0.1:0 with a temporary SQLite
 //! database, driven over TCP the way a telnet client would.
 
+mod cli;
 mod limits;
 mod login;
 mod persistence;
