@@ -1,12 +1,21 @@
 //! The command line: raw flags as clap parses them (every flag also read from a
-//! `GASLAMP_*` environment variable), and their conversion into a validated
-//! [`ServerConfig`].
+//! `GASLAMP_*` environment variable, and from an optional TOML file given with
+//! `--config`), and their conversion into a validated [`ServerConfig`].
+//!
+//! Precedence is flag > environment > config file > built-in default. The file is
+//! layered in by [`parse_from`]: after a first parse, each setting of the file whose
+//! flag was neither typed nor set in the environment (clap reports where every
+//! value came from) is added to the command line, and the line is parsed again, so
+//! a file value goes through the same checks as a typed one.
 
+use std::collections::BTreeMap;
+use std::ffi::OsString;
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand};
+use clap::parser::ValueSource;
+use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use crate::config::{ServerConfig, parse_duration};
 
@@ -26,6 +35,9 @@ pub struct Cli {
 /// Flags every subcommand understands.
 #[derive(Debug, Args)]
 pub struct CommonArgs {
+    /// TOML file of settings (keys are the flag names), under flags and environment.
+    #[arg(long, global = true, env = "GASLAMP_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
     /// SQLite database file (its directory is created if needed).
     #[arg(
         long,
@@ -59,6 +71,34 @@ pub enum Command {
     CreateSuperuser,
     /// Load and validate every world; print a summary or every error.
     CheckWorlds,
+    /// Manage accounts from the shell (safe while the server runs).
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+}
+
+/// `gaslamp user ...`: account management for an operator locked out of the game.
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// List accounts: name, role, active or banned, guest, created, last login.
+    List {
+        /// Only accounts whose name contains this (without regard to case).
+        filter: Option<String>,
+    },
+    /// Ban an account: it can no longer log in.
+    Ban {
+        account: String,
+        /// Why, for the audit log (the rest of the line).
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        reason: Vec<String>,
+    },
+    /// Lift a ban.
+    Unban { account: String },
+    /// Give an account a role: player, worldbuilder, admin or superuser.
+    Role { account: String, role: String },
+    /// Set a new password (asked twice, or read from GASLAMP_NEW_PASSWORD).
+    Passwd { account: String },
 }
 
 /// Flags of `gaslamp run`.
@@ -108,6 +148,158 @@ impl CommonArgs {
             ..ServerConfig::new(self.db.clone(), self.worlds.clone())
         }
     }
+}
+
+/// Why the command line could not be turned into a [`Cli`].
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    /// clap's own report; also `--help` and `--version`, which are no failure
+    /// (see `clap::Error::use_stderr`).
+    #[error(transparent)]
+    Clap(#[from] clap::Error),
+    /// The config file could not be read, or holds a bad key or value.
+    #[error("config file {}: {message}", path.display())]
+    Config { path: PathBuf, message: String },
+}
+
+/// Parses a command line (the first item is the program name) the way the
+/// binary does: flags, then `GASLAMP_*` variables, then the `--config` file (or
+/// `GASLAMP_CONFIG`), then the defaults.
+pub fn parse_from<I, T>(args: I) -> Result<Cli, CliError>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString>,
+{
+    let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
+    let command = Cli::command();
+    let matches = command.clone().try_get_matches_from(&args)?;
+    let Some(path) = matches.get_one::<PathBuf>("config").cloned() else {
+        return Ok(Cli::from_arg_matches(&matches)?);
+    };
+    let config_error = |message: String| CliError::Config {
+        path: path.clone(),
+        message,
+    };
+    let settings = read_config_file(&path).map_err(config_error)?;
+    let layered = layer_settings(&command, &matches, &args, &settings).map_err(config_error)?;
+    // The line parsed once already, so a failure now comes from a file value.
+    let matches = command
+        .try_get_matches_from(&layered)
+        .map_err(|err| config_error(clap_message(&err)))?;
+    Ok(Cli::from_arg_matches(&matches)?)
+}
+
+/// The settings of a config file, keyed by flag name (`snake_case` keys are
+/// accepted and turned into the flags' `kebab-case`).
+fn read_config_file(path: &Path) -> Result<BTreeMap<String, toml::Value>, String> {
+    let text = std::fs::read_to_string(path).map_err(|err| format!("cannot read it: {err}"))?;
+    let table: toml::Table = text
+        .parse()
+        .map_err(|err: toml::de::Error| err.to_string().trim_end().to_string())?;
+    let mut settings = BTreeMap::new();
+    for (key, value) in table {
+        let flag = key.replace('_', "-");
+        if settings.insert(flag, value).is_some() {
+            return Err(format!(
+                "key {key:?} is given twice (in kebab-case and snake_case)"
+            ));
+        }
+    }
+    Ok(settings)
+}
+
+/// The flags of `command` a config file may set: long name to clap id.
+fn settable_flags(command: &clap::Command) -> BTreeMap<String, String> {
+    command
+        .get_arguments()
+        .filter(|arg| !matches!(arg.get_id().as_str(), "config" | "help" | "version"))
+        .filter_map(|arg| Some((arg.get_long()?.to_string(), arg.get_id().to_string())))
+        .collect()
+}
+
+/// Whether the value of `id` came from neither the command line nor the
+/// environment, so the config file may supply it.
+fn is_open_to_file(matches: &ArgMatches, id: &str) -> bool {
+    matches!(
+        matches.value_source(id),
+        None | Some(ValueSource::DefaultValue)
+    )
+}
+
+/// The command line with the file's settings added where they apply: flags of
+/// every subcommand right after the program name, `run`'s flags at the end (run
+/// takes no positional arguments). Settings for `run` are ignored by the other
+/// subcommands, so one file serves them all; a key that is no flag is an error.
+fn layer_settings(
+    command: &clap::Command,
+    matches: &ArgMatches,
+    args: &[OsString],
+    settings: &BTreeMap<String, toml::Value>,
+) -> Result<Vec<OsString>, String> {
+    let common = settable_flags(command);
+    let run = command
+        .find_subcommand("run")
+        .map(settable_flags)
+        .unwrap_or_default();
+    let run_matches = matches.subcommand_matches("run");
+    let (mut before, mut after) = (Vec::new(), Vec::new());
+    for (key, value) in settings {
+        // Which flag the key names, where that flag's value was decided, and
+        // where on the line the file's value goes.
+        let (id, scope, target) = if let Some(id) = common.get(key) {
+            (id, Some(matches), &mut before)
+        } else if let Some(id) = run.get(key) {
+            (id, run_matches, &mut after)
+        } else {
+            let known: Vec<&str> = common
+                .keys()
+                .chain(run.keys())
+                .map(String::as_str)
+                .collect();
+            return Err(format!(
+                "unknown key {key:?} (known keys: {})",
+                known.join(", ")
+            ));
+        };
+        let flag = setting_flag(key, value)?;
+        if scope.is_some_and(|m| is_open_to_file(m, id)) {
+            target.push(flag);
+        }
+    }
+    let (program, rest) = args
+        .split_first()
+        .map_or((None, args), |(p, r)| (Some(p), r));
+    Ok(program
+        .into_iter()
+        .cloned()
+        .chain(before)
+        .chain(rest.iter().cloned())
+        .chain(after)
+        .collect())
+}
+
+/// One setting as a `--flag=value` argument; the `=` keeps a value that starts
+/// with `-` from reading as a flag.
+fn setting_flag(key: &str, value: &toml::Value) -> Result<OsString, String> {
+    let text = match value {
+        toml::Value::String(text) => text.clone(),
+        toml::Value::Integer(n) => n.to_string(),
+        toml::Value::Boolean(b) => b.to_string(),
+        other => {
+            return Err(format!(
+                "key {key:?} must be a string, a whole number or true/false, not {}",
+                other.type_str()
+            ));
+        }
+    };
+    Ok(format!("--{key}={text}").into())
+}
+
+/// The first line of a clap error without its `error: ` label.
+fn clap_message(err: &clap::Error) -> String {
+    let text = err.to_string();
+    let first = text.lines().next().unwrap_or_default();
+    first.strip_prefix("error: ").unwrap_or(first).to_string()
 }
 
 #[cfg(test)]
@@ -160,5 +352,156 @@ mod tests {
     #[test]
     fn a_bcrypt_cost_out_of_range_is_refused() {
         assert!(Cli::try_parse_from(["gaslamp", "run", "--bcrypt-cost", "3"]).is_err());
+    }
+
+    /// A config file in a temporary directory (kept alive by the returned guard).
+    fn config_file(text: &str) -> (tempfile::TempDir, PathBuf) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("gaslamp.toml");
+        std::fs::write(&path, text).expect("write config");
+        (dir, path)
+    }
+
+    fn parse_with(path: &Path, rest: &[&str]) -> Result<Cli, CliError> {
+        let mut args = vec![
+            "gaslamp".into(),
+            "--config".into(),
+            path.as_os_str().to_owned(),
+        ];
+        args.extend(rest.iter().map(OsString::from));
+        parse_from(args)
+    }
+
+    fn run_config(cli: &Cli) -> ServerConfig {
+        let Command::Run(run) = &cli.command else {
+            panic!("expected run");
+        };
+        cli.common.server_config(run)
+    }
+
+    const FILE: &str = r#"
+        bind = "0.0.0.0:4100"
+        idle-timeout = "30m"
+        bcrypt_cost = 10
+        db = "from-file.db"
+        allow-multiple-sessions = false
+        max_connections = 77
+    "#;
+
+    #[test]
+    fn config_file_values_fill_what_no_flag_set() {
+        let (_dir, path) = config_file(FILE);
+        let config = run_config(&parse_with(&path, &["run"]).expect("parse"));
+        assert_eq!(config.bind.to_string(), "0.0.0.0:4100");
+        assert_eq!(config.idle_timeout, Duration::from_secs(1800));
+        assert_eq!(config.bcrypt_cost, 10);
+        assert_eq!(config.db_path, PathBuf::from("from-file.db"));
+        assert!(!config.allow_multiple_sessions);
+        assert_eq!(config.max_connections, 77);
+        // Untouched by the file: the built-in default.
+        assert_eq!(config.max_connections_per_ip, 50);
+    }
+
+    #[test]
+    fn flags_win_over_the_config_file_wherever_they_stand() {
+        let (_dir, path) = config_file(FILE);
+        let cli = parse_with(
+            &path,
+            &[
+                "--bcrypt-cost",
+                "5",
+                "run",
+                "--bind",
+                "127.0.0.1:5000",
+                "--db=flag.db",
+            ],
+        )
+        .expect("parse");
+        let config = run_config(&cli);
+        assert_eq!(config.bind.to_string(), "127.0.0.1:5000");
+        assert_eq!(config.bcrypt_cost, 5);
+        assert_eq!(config.db_path, PathBuf::from("flag.db"));
+        assert_eq!(config.idle_timeout, Duration::from_secs(1800));
+    }
+
+    #[test]
+    fn run_settings_in_the_file_do_not_trouble_other_subcommands() {
+        let (_dir, path) = config_file(FILE);
+        let cli =
+            parse_with(&path, &["user", "ban", "bob", "spamming", "--loudly"]).expect("parse");
+        assert_eq!(cli.common.db, PathBuf::from("from-file.db"));
+        let Command::User {
+            command: UserCommand::Ban { account, reason },
+        } = &cli.command
+        else {
+            panic!("expected user ban");
+        };
+        assert_eq!(account, "bob");
+        assert_eq!(reason, &["spamming", "--loudly"]);
+    }
+
+    fn config_error(text: &str, rest: &[&str]) -> String {
+        let (_dir, path) = config_file(text);
+        let err = parse_with(&path, rest).expect_err("refused");
+        let message = err.to_string();
+        assert!(matches!(err, CliError::Config { .. }), "{message}");
+        assert!(message.contains("gaslamp.toml"), "no file name: {message}");
+        message
+    }
+
+    #[test]
+    fn unknown_keys_are_named_with_the_file() {
+        let message = config_error("bind = \"0.0.0.0:1\"\ncolour = \"blue\"\n", &["run"]);
+        assert!(message.contains("unknown key \"colour\""), "{message}");
+        // A key unknown anywhere is refused even where no setting applies.
+        let message = config_error("[server]\nbind = \"0.0.0.0:1\"\n", &["init-db"]);
+        assert!(message.contains("unknown key \"server\""), "{message}");
+        let message = config_error("config = \"other.toml\"\n", &["init-db"]);
+        assert!(message.contains("unknown key \"config\""), "{message}");
+    }
+
+    #[test]
+    fn bad_values_in_the_file_are_named_with_the_file() {
+        let message = config_error("idle-timeout = \"soon\"\n", &["run"]);
+        assert!(message.contains("--idle-timeout"), "{message}");
+        let message = config_error("bcrypt-cost = 99\n", &["init-db"]);
+        assert!(message.contains("--bcrypt-cost"), "{message}");
+        let message = config_error("bind = [1, 2]\n", &["run"]);
+        assert!(message.contains("\"bind\" must be a string"), "{message}");
+        let message = config_error("bind = \"a\"\nbind_x = 1 = 2\n", &["run"]);
+        assert!(message.contains("line 2"), "{message}");
+        let message = config_error("db = \"a\"\n\"db\" = \"b\"\n", &["run"]);
+        assert!(message.contains("duplicate key"), "{message}");
+        let message = config_error("idle_timeout = \"1m\"\nidle-timeout = \"2m\"\n", &["run"]);
+        assert!(message.contains("given twice"), "{message}");
+    }
+
+    #[test]
+    fn a_missing_config_file_is_an_error_naming_it() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let err = parse_with(&dir.path().join("absent.toml"), &["init-db"]).expect_err("refused");
+        let message = err.to_string();
+        assert!(
+            message.contains("absent.toml") && message.contains("cannot read"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn user_subcommands_parse() {
+        let cli = parse_from(["gaslamp", "user", "role", "bob", "admin"]).expect("parse");
+        assert!(matches!(
+            &cli.command,
+            Command::User { command: UserCommand::Role { account, role } }
+                if account == "bob" && role == "admin"
+        ));
+        let cli = parse_from(["gaslamp", "user", "list"]).expect("parse");
+        assert!(matches!(
+            &cli.command,
+            Command::User {
+                command: UserCommand::List { filter: None }
+            }
+        ));
+        assert!(parse_from(["gaslamp", "user", "passwd"]).is_err());
     }
 }

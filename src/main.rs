@@ -1,25 +1,30 @@
 //! The `gaslamp` binary: parses flags, sets up logging, runs a subcommand, and
-//! turns its outcome into an exit code (0 fine, 1 failure, 2 database unusable).
+//! turns its outcome into an exit code: 0 fine, 1 failure (a bad request, a bad
+//! flag or config file, an invalid world), 2 database unusable.
 
 use std::io::{BufRead, Write};
 use std::process::ExitCode;
 
 use anyhow::Context;
-use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
-use gaslamp::cli::{Cli, Command, CommonArgs};
+use gaslamp::cli::{CliError, Command, CommonArgs, UserCommand};
+use gaslamp::ops::{self, OpsError};
 use gaslamp::store::{Store, StoreError, StoreOptions, schema};
 use gaslamp::{StartError, server, world};
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match gaslamp::cli::parse_from(std::env::args_os()) {
+        Ok(cli) => cli,
+        Err(err) => return report_cli_error(&err),
+    };
     init_logging(&cli.common.log_level);
     let outcome = match &cli.command {
         Command::Run(run) => run_server(&cli.common, run),
         Command::InitDb => init_db(&cli.common),
         Command::CreateSuperuser => create_superuser(&cli.common),
         Command::CheckWorlds => return check_worlds(&cli.common),
+        Command::User { command } => run_user(&cli.common, command),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
@@ -34,6 +39,25 @@ fn main() -> ExitCode {
     }
 }
 
+/// Prints why the command line was refused. `--help` and `--version` succeed;
+/// every other refusal is 1, not clap's usual 2, which here means the database.
+fn report_cli_error(err: &CliError) -> ExitCode {
+    match err {
+        CliError::Clap(clap_error) => {
+            let _ = clap_error.print();
+            if clap_error.use_stderr() {
+                ExitCode::FAILURE
+            } else {
+                ExitCode::SUCCESS
+            }
+        }
+        CliError::Config { .. } => {
+            eprintln!("gaslamp: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
 fn init_logging(level: &str) {
     let filter = EnvFilter::try_from_default_env()
         .or_else(|_| EnvFilter::try_new(level))
@@ -44,12 +68,18 @@ fn init_logging(level: &str) {
         .init();
 }
 
+/// Whether the failure was the database file itself (exit code 2).
 fn is_database_error(err: &anyhow::Error) -> bool {
     err.chain().any(|cause| {
-        cause.downcast_ref::<StoreError>().is_some()
+        cause
+            .downcast_ref::<StoreError>()
+            .is_some_and(ops::is_database_failure)
+            || cause
+                .downcast_ref::<OpsError>()
+                .is_some_and(OpsError::is_database_failure)
             || matches!(
                 cause.downcast_ref::<StartError>(),
-                Some(StartError::Store(_))
+                Some(StartError::Store(store)) if ops::is_database_failure(store)
             )
     })
 }
@@ -98,12 +128,15 @@ async fn shutdown_signal() {
     tracing::info!("shutdown signal received");
 }
 
-fn open_store(common: &CommonArgs) -> anyhow::Result<Store> {
-    let options = StoreOptions {
+fn store_options(common: &CommonArgs) -> StoreOptions {
+    StoreOptions {
         bcrypt_cost: common.bcrypt_cost,
         ..StoreOptions::default()
-    };
-    Ok(Store::open(&common.db, options)?)
+    }
+}
+
+fn open_store(common: &CommonArgs) -> anyhow::Result<Store> {
+    Ok(Store::open(&common.db, store_options(common))?)
 }
 
 fn init_db(common: &CommonArgs) -> anyhow::Result<()> {
@@ -150,7 +183,7 @@ fn create_superuser(common: &CommonArgs) -> anyhow::Result<()> {
         Some(credentials) => credentials,
         None => prompt_credentials()?,
     };
-    gaslamp::ops::create_superuser(&store, &default, &username, &password, "cli")?;
+    ops::create_superuser(&store, &default, &username, &password, "cli")?;
     println!("Superuser {username} created.");
     Ok(())
 }
@@ -164,4 +197,50 @@ fn prompt_credentials() -> anyhow::Result<(String, String)> {
     let repeat = rpassword::prompt_password("Repeat password: ")?;
     anyhow::ensure!(password == repeat, "the passwords do not match");
     Ok((username.trim().to_string(), password))
+}
+
+/// `gaslamp user ...`: one account task against an existing database.
+fn run_user(common: &CommonArgs, command: &UserCommand) -> anyhow::Result<()> {
+    let store = ops::open_existing_store(&common.db, store_options(common))?;
+    let report = match command {
+        UserCommand::List { filter } => {
+            let users = ops::list_users(&store, filter.as_deref())?;
+            if !users.is_empty() {
+                ops::user_table(&users)
+            } else if let Some(filter) = filter {
+                format!("No account names contain {filter:?}.")
+            } else {
+                "There are no accounts.".to_string()
+            }
+        }
+        UserCommand::Ban { account, reason } => {
+            let reason = reason.join(" ");
+            let reason = Some(reason.trim()).filter(|r| !r.is_empty());
+            ops::ban_user(&store, account, reason)?
+        }
+        UserCommand::Unban { account } => ops::unban_user(&store, account)?,
+        UserCommand::Role { account, role } => ops::set_user_role(&store, account, role)?,
+        UserCommand::Passwd { account } => {
+            // Refuse an unknown account before asking for a password.
+            let found = ops::find_user(&store, account)?;
+            let password = new_password(&found.username)?;
+            ops::set_user_password(&store, account, &password)?
+        }
+    };
+    println!("{}", report.trim_end());
+    Ok(())
+}
+
+/// The new password for `gaslamp user passwd`: from `GASLAMP_NEW_PASSWORD` (for
+/// scripts and tests), else asked twice without echo.
+fn new_password(account: &str) -> anyhow::Result<String> {
+    if let Ok(password) = std::env::var("GASLAMP_NEW_PASSWORD") {
+        return Ok(password);
+    }
+    let password = rpassword::prompt_password(format!("New password for {account}: "))
+        .context("cannot read the password from the terminal")?;
+    let repeat = rpassword::prompt_password("Repeat password: ")
+        .context("cannot read the password from the terminal")?;
+    anyhow::ensure!(password == repeat, "the passwords do not match");
+    Ok(password)
 }

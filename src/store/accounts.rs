@@ -216,6 +216,47 @@ pub fn superuser_exists(conn: &Connection) -> StoreResult<bool> {
     )?)
 }
 
+// The updates below run inside a write transaction the caller already holds, so
+// a change and its audit row commit together (the command-line `user` tools).
+
+/// Runs one `UPDATE users ... WHERE id = ?1`; no such row is `NotFound`.
+fn update_user(conn: &Connection, sql: &str, params: impl rusqlite::Params) -> StoreResult<()> {
+    if conn.execute(sql, params)? == 0 {
+        return Err(StoreError::NotFound("account"));
+    }
+    Ok(())
+}
+
+/// Bans (`false`) or unbans (`true`) an account within the caller's transaction.
+pub fn update_active_in(conn: &Connection, user_id: i64, active: bool) -> StoreResult<()> {
+    update_user(
+        conn,
+        "UPDATE users SET is_active = ?2 WHERE id = ?1",
+        params![user_id, active],
+    )
+}
+
+/// Changes an account's role within the caller's transaction.
+pub fn update_role_in(conn: &Connection, user_id: i64, role: Role) -> StoreResult<()> {
+    update_user(
+        conn,
+        "UPDATE users SET role = ?2 WHERE id = ?1",
+        params![user_id, role.as_str()],
+    )
+}
+
+/// Replaces an account's password hash within the caller's transaction and
+/// lifts any login lockout: an operator resetting a password is usually
+/// letting someone back in.
+pub fn reset_password_in(conn: &Connection, user_id: i64, hash: &str) -> StoreResult<()> {
+    update_user(
+        conn,
+        "UPDATE users SET password_hash = ?2, failed_attempts = 0, lockout_until = NULL \
+         WHERE id = ?1",
+        params![user_id, hash],
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -295,5 +336,40 @@ mod tests {
             .expect("bob still created");
         assert_eq!(b.character_id, None);
         assert!(find_account(&conn, "bob").expect("query").is_some());
+    }
+
+    #[test]
+    fn updates_inside_a_transaction_commit_with_it_or_not_at_all() {
+        let (_dir, mut conn) = test_db();
+        let a = create_account(&mut conn, &new_account("Alice"), None).expect("alice");
+        conn.execute(
+            "UPDATE users SET failed_attempts = 5, lockout_until = 'later' WHERE id = ?1",
+            [a.user_id],
+        )
+        .expect("lock out");
+        let refused: StoreResult<()> = write_tx(&mut conn, |tx| {
+            update_active_in(tx, a.user_id, false)?;
+            Err(StoreError::NotFound("something else"))
+        });
+        assert!(refused.is_err());
+        assert!(
+            find_account(&conn, "alice")
+                .expect("q")
+                .expect("found")
+                .is_active
+        );
+        write_tx(&mut conn, |tx| {
+            update_active_in(tx, a.user_id, false)?;
+            update_role_in(tx, a.user_id, Role::Admin)?;
+            reset_password_in(tx, a.user_id, "new hash")
+        })
+        .expect("commit");
+        let alice = find_account(&conn, "alice").expect("q").expect("found");
+        assert!(!alice.is_active);
+        assert_eq!(alice.role, Role::Admin);
+        assert_eq!(alice.password_hash, "new hash");
+        assert_eq!((alice.failed_attempts, alice.lockout_until), (0, None));
+        let missing = write_tx(&mut conn, |tx| update_role_in(tx, 999, Role::Admin));
+        assert!(matches!(missing, Err(StoreError::NotFound(_))));
     }
 }

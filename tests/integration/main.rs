@@ -1,8 +1,10 @@
 //! Integration tests: the real server on 127.0.0.1:0 with a temporary SQLite
-//! database, driven over TCP the way a telnet client would.
+//! database, driven over TCP the way a telnet client would (and the real binary,
+//! for the command line).
 
 mod accounts;
 mod admin;
+mod cli;
 mod limits;
 mod login;
 mod persistence;
