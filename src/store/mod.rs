@@ -15,6 +15,8 @@
 pub mod accounts;
 pub mod audit;
 pub mod characters;
+pub mod chat;
+pub mod items;
 pub mod schema;
 pub mod sessions;
 pub mod worlds;
