@@ -1,4 +1,4 @@
-//! Walking: the direction commands and `go <exit>`.
+//! Walking: the direction commands, `go <exit>` and `recall`.
 
 use std::sync::Arc;
 
@@ -6,7 +6,7 @@ use super::Ctx;
 use super::look::describe_room;
 use crate::store::now_iso;
 use crate::store::writer::LocationRow;
-use crate::world::{Exit, Room};
+use crate::world::{Exit, Room, RoomId, World};
 
 /// Finds the exit a player means: the exact name, a direction's abbreviation
 /// (`go n`), or a prefix only one exit name starts with.
@@ -41,16 +41,43 @@ pub async fn go(ctx: &Ctx<'_>, wanted: &str) {
     if world.room(&exit.to).is_none() {
         return ctx.reply("You can't go that way.");
     }
+    let leaving = format!("{} leaves {}.", ctx.me.name, exit.name);
+    move_player(ctx, &world, &exit.to, &leaving).await;
+}
+
+/// `recall`: back to the spawn room of the zone the player stands in, with the
+/// same leaves/arrives lines as walking.
+pub async fn recall(ctx: &Ctx<'_>) {
+    let Some(world) = ctx.world() else {
+        return ctx.reply("You are nowhere at all.");
+    };
+    let here = ctx.me.room();
+    let spawn = world
+        .zone(here.zone())
+        .map_or_else(|| world.default_spawn.clone(), |zone| zone.spawn.clone());
+    let Some(room) = world.room(&spawn) else {
+        return ctx.reply("There is nowhere to recall to.");
+    };
+    if spawn == here {
+        return ctx.reply(format!("You are already at {}.", room.name));
+    }
+    let leaving = format!("{} leaves.", ctx.me.name);
+    move_player(ctx, &world, &spawn, &leaving).await;
+}
+
+/// Takes the player from its room to `to`: the old room hears `leaving`, the new
+/// one `<Name> arrives.`, the player sees the new room, and the move is queued
+/// for the database.
+async fn move_player(ctx: &Ctx<'_>, world: &World, to: &RoomId, leaving: &str) {
     let me = ctx.me;
     let registry = &ctx.game.registry;
-    let leaving: Arc<str> = Arc::from(format!("{} leaves {}.", me.name, exit.name));
-    registry.say_to_room(&me.room_key(), &leaving, Some(me.conn_id));
-    if !registry.move_to(me, &exit.to) {
+    registry.say_to_room(&me.room_key(), &Arc::from(leaving), Some(me.conn_id));
+    if !registry.move_to(me, to) {
         return;
     }
     let arriving: Arc<str> = Arc::from(format!("{} arrives.", me.name));
     registry.say_to_room(&me.room_key(), &arriving, Some(me.conn_id));
-    ctx.reply(describe_room(ctx.game, &world, &exit.to, me.conn_id));
+    ctx.reply(describe_room(ctx.game, world, to, me.conn_id));
     save_location(ctx).await;
 }
 
