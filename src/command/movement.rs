@@ -4,20 +4,25 @@ use std::sync::Arc;
 
 use super::Ctx;
 use super::look::describe_room;
+use super::parse::{VERBS, Verb};
 use crate::store::now_iso;
 use crate::store::writer::LocationRow;
 use crate::world::{Exit, Room, RoomId, World};
 
-/// Finds the exit a player means: the exact name, a direction's abbreviation
-/// (`go n`), or a prefix only one exit name starts with.
+/// Finds the exit a player means: the exact name, the same direction however
+/// either is written (`se` typed or `southeast` typed finds an exit a world file
+/// calls `se` or `southeast`), or a prefix only one exit name starts with.
 pub fn find_exit<'r>(room: &'r Room, wanted: &str) -> Option<&'r Exit> {
     let wanted = wanted.trim().to_lowercase();
     if let Some(exit) = room.exits.iter().find(|e| e.name == wanted) {
         return Some(exit);
     }
     if let Ok(spec) = super::parse::lookup(&wanted)
-        && let super::parse::Verb::Direction(direction) = spec.verb
-        && let Some(exit) = room.exits.iter().find(|e| e.name == direction)
+        && let Verb::Direction(direction) = spec.verb
+        && let Some(exit) = room
+            .exits
+            .iter()
+            .find(|e| direction_named(&e.name) == Some(direction))
     {
         return Some(exit);
     }
@@ -26,6 +31,15 @@ pub fn find_exit<'r>(room: &'r Room, wanted: &str) -> Option<&'r Exit> {
         (Some(only), None) => Some(only),
         _ => None,
     }
+}
+
+/// The direction a word names exactly, by full name or abbreviation (`ne` is
+/// `northeast`); `None` for any other exit name (`door`, `in`).
+pub fn direction_named(word: &str) -> Option<&'static str> {
+    VERBS.iter().find_map(|spec| match spec.verb {
+        Verb::Direction(name) if spec.name == word || spec.aliases.contains(&word) => Some(name),
+        _ => None,
+    })
 }
 
 /// Moves the player through an exit, telling both rooms, and queues the new
@@ -91,5 +105,50 @@ pub async fn save_location(ctx: &Ctx<'_>) {
     };
     if ctx.game.writer.location(row).await.is_err() {
         tracing::warn!(character = %ctx.me.name, "location not saved: the writer has stopped");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn room(exits: &[&str]) -> Room {
+        Room {
+            id: RoomId::new("z", "here"),
+            name: "Here".into(),
+            description: String::new(),
+            exits: exits
+                .iter()
+                .map(|name| Exit {
+                    name: name.to_string(),
+                    to: RoomId::new("z", name),
+                })
+                .collect(),
+            items: Vec::new(),
+        }
+    }
+
+    fn found(room: &Room, wanted: &str) -> Option<String> {
+        find_exit(room, wanted).map(|exit| exit.name.clone())
+    }
+
+    #[test]
+    fn directions_match_however_either_side_writes_them() {
+        let abbreviated = room(&["se", "north", "trapdoor"]);
+        assert_eq!(found(&abbreviated, "southeast").as_deref(), Some("se"));
+        assert_eq!(found(&abbreviated, "se").as_deref(), Some("se"));
+        assert_eq!(found(&abbreviated, "n").as_deref(), Some("north"));
+        assert_eq!(found(&abbreviated, "trap").as_deref(), Some("trapdoor"));
+        assert_eq!(found(&abbreviated, "up"), None);
+        let spelled = room(&["southwest"]);
+        assert_eq!(found(&spelled, "sw").as_deref(), Some("southwest"));
+    }
+
+    #[test]
+    fn only_exact_direction_words_are_directions() {
+        assert_eq!(direction_named("ne"), Some("northeast"));
+        assert_eq!(direction_named("down"), Some("down"));
+        assert_eq!(direction_named("do"), None);
+        assert_eq!(direction_named("door"), None);
     }
 }

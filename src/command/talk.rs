@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use super::Ctx;
 use super::look::same_name;
-use super::parse::{VERBS, Verb};
+use super::movement::direction_named;
 use crate::game::{ConnId, Player, RoomKey};
 use crate::store::now_iso;
 use crate::store::writer::{ChatKind, ChatRow};
@@ -112,7 +112,11 @@ pub async fn yell(ctx: &Ctx<'_>, raw: &str) {
 /// The rooms one exit away from `room`, each once, never `room` itself.
 fn neighbours(world: &World, room: &RoomId) -> Vec<RoomId> {
     let mut found: Vec<RoomId> = Vec::new();
-    for exit in world.room(room).map(|r| r.exits.as_slice()).unwrap_or_default() {
+    for exit in world
+        .room(room)
+        .map(|r| r.exits.as_slice())
+        .unwrap_or_default()
+    {
         if exit.to != *room && !found.contains(&exit.to) && world.room(&exit.to).is_some() {
             found.push(exit.to.clone());
         }
@@ -126,16 +130,7 @@ fn direction_from(world: &World, listener: &RoomId, source: &RoomId) -> String {
     let exit = world
         .room(listener)
         .and_then(|room| room.exits.iter().find(|e| e.to == *source));
-    let direction = exit.and_then(|exit| {
-        VERBS.iter().find_map(|spec| match spec.verb {
-            Verb::Direction(name)
-                if spec.name == exit.name || spec.aliases.contains(&exit.name.as_str()) =>
-            {
-                Some(name)
-            }
-            _ => None,
-        })
-    });
+    let direction = exit.and_then(|exit| direction_named(&exit.name));
     match direction {
         Some("up") => "above".to_string(),
         Some("down") => "below".to_string(),
