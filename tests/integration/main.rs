@@ -1,10 +1,12 @@
 //! Integration tests: the real server on 127.0.0.1:0 with a temporary SQLite
 //! database, driven over TCP the way a telnet client would.
 
+mod items;
 mod limits;
 mod login;
 mod persistence;
 mod play;
 mod shutdown;
 mod support;
+mod talk;
 mod worlds;
