@@ -184,8 +184,10 @@ pub fn match_items<'a>(items: &[&'a Item], wanted: &str) -> Vec<&'a Item> {
         return Vec::new();
     }
     let id = wanted.trim().to_lowercase();
-    let named: Vec<(&Item, Vec<String>)> =
-        items.iter().map(|&item| (item, words(&item.name))).collect();
+    let named: Vec<(&Item, Vec<String>)> = items
+        .iter()
+        .map(|&item| (item, words(&item.name)))
+        .collect();
     for fit in [Fit::Whole, Fit::Words, Fit::Prefixes] {
         let mut found: Vec<&Item> = Vec::new();
         for (item, name) in &named {
@@ -277,7 +279,10 @@ mod tests {
         let glass = item("z:spyglass", "a brass spyglass");
         let log = item("z:keepers_log", "a keeper's logbook");
         let all = [&brass, &clock, &glass, &log];
-        assert_eq!(names(match_items(&all, "key")), ["a brass key", "a clock key"]);
+        assert_eq!(
+            names(match_items(&all, "key")),
+            ["a brass key", "a clock key"]
+        );
         assert_eq!(names(match_items(&all, "BRASS KEY")), ["a brass key"]);
         assert_eq!(names(match_items(&all, "the clock key")), ["a clock key"]);
         assert_eq!(
@@ -286,7 +291,10 @@ mod tests {
         );
         assert_eq!(names(match_items(&all, "spy")), ["a brass spyglass"]);
         assert_eq!(names(match_items(&all, "keepers")), ["a keeper's logbook"]);
-        assert_eq!(names(match_items(&all, "keeper's log")), ["a keeper's logbook"]);
+        assert_eq!(
+            names(match_items(&all, "keeper's log")),
+            ["a keeper's logbook"]
+        );
         assert_eq!(names(match_items(&all, "clock_key")), ["a clock key"]);
         assert!(match_items(&all, "a").is_empty());
         assert!(match_items(&all, "lantern").is_empty());

@@ -463,7 +463,10 @@ mod tests {
     #[test]
     fn talk_commands_history_and_recall() {
         assert_eq!(parse("w"), Command::Go("west".into()));
-        assert_eq!(parse("whisper Ben psst"), Command::Whisper("Ben psst".into()));
+        assert_eq!(
+            parse("whisper Ben psst"),
+            Command::Whisper("Ben psst".into())
+        );
         assert_eq!(parse("whis Ben psst"), Command::Whisper("Ben psst".into()));
         assert!(matches!(parse("wh"), Command::Ambiguous(names) if names.contains(&"whisper")));
         assert_eq!(parse("tell Ben hi"), Command::Tell("Ben hi".into()));

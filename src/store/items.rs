@@ -175,7 +175,10 @@ mod tests {
         assert!(!drop_in_room(&mut conn, 1, 1, "w", "z:yard").expect("drop by the giver"));
         assert!(drop_in_room(&mut conn, 1, 2, "w", "z:yard").expect("drop"));
         assert_eq!(
-            count(&conn, "SELECT count(*) FROM room_items WHERE id = 1 AND room = 'z:yard'"),
+            count(
+                &conn,
+                "SELECT count(*) FROM room_items WHERE id = 1 AND room = 'z:yard'"
+            ),
             1
         );
         assert_eq!(count(&conn, "SELECT count(*) FROM character_items"), 0);
