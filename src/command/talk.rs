@@ -197,3 +197,50 @@ pub async fn store_chat(ctx: &Ctx<'_>, kind: ChatKind, message: String, to: Opti
         tracing::warn!(character = %me.name, "chat not stored: the writer has stopped");
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::auth::Role;
+    use crate::game::{Outbox, PlayerInit};
+    use tokio::sync::mpsc;
+    use tokio_util::sync::CancellationToken;
+
+    fn named(conn_id: ConnId, name: &str) -> Arc<Player> {
+        let (outbox, queue) = Outbox::new(4, CancellationToken::new());
+        std::mem::forget(queue);
+        let (control, orders) = mpsc::channel(1);
+        std::mem::forget(orders);
+        Player::new(PlayerInit {
+            conn_id,
+            character_id: conn_id as i64,
+            user_id: 1,
+            account: "a".into(),
+            name: name.into(),
+            role: Role::Player,
+            world: "w".into(),
+            peer: "127.0.0.1:1".parse().expect("address"),
+            session_id: String::new(),
+            outbox,
+            control,
+            room: RoomId::new("z", "r"),
+        })
+    }
+
+    fn split<'a>(candidates: &[Arc<Player>], argument: &'a str) -> Result<(u64, &'a str), &'a str> {
+        addressee(candidates, argument).map(|(player, text)| (player.conn_id, text))
+    }
+
+    #[test]
+    fn the_longest_name_at_the_start_is_the_addressee() {
+        let people = [named(1, "Mary"), named(2, "Mary Ann"), named(3, "Élodie")];
+        assert_eq!(
+            split(&people, "mary ann  hello there"),
+            Ok((2, "hello there"))
+        );
+        assert_eq!(split(&people, "MARY hello"), Ok((1, "hello")));
+        assert_eq!(split(&people, "élodie ça va"), Ok((3, "ça va")));
+        assert_eq!(split(&people, "  Mary"), Ok((1, "")));
+        assert_eq!(split(&people, "Zed hi"), Err("Zed"));
+    }
+}
