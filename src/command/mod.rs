@@ -3,13 +3,16 @@
 //! [`parse`] turns a line into a [`Command`]; [`execute`] carries it out for one
 //! playing connection, talking to other players only through the registry and to
 //! the database only through the store and the batching writer. Each command family
-//! has its own file: looking, moving, talking, and information (who, help).
+//! has its own file: looking, moving, talking, items, history, and information
+//! (who, help).
 //!
 //! **Invariant:** handlers never block: store work goes through `Store::call`
 //! (the blocking pool) or the writer's queue, and fan-out never waits for anyone.
 
 pub mod admin;
+pub mod history;
 pub mod info;
+pub mod items;
 pub mod look;
 pub mod movement;
 pub mod parse;
@@ -66,7 +69,7 @@ pub async fn execute(ctx: &Ctx<'_>, command: Command) -> Flow {
     match command {
         Command::Empty => {}
         Command::Look(None) => look::look_room(ctx),
-        Command::Look(Some(thing)) => look::look_at(ctx, &thing),
+        Command::Look(Some(thing)) => look::look_at(ctx, &thing).await,
         Command::Go(exit) => movement::go(ctx, &exit).await,
         Command::Exits => look::exits(ctx),
         Command::Say(text) => talk::say(ctx, &text).await,
@@ -78,6 +81,15 @@ pub async fn execute(ctx: &Ctx<'_>, command: Command) -> Flow {
         Command::Quit => return Flow::Quit,
         Command::Admin(verb, args) => return admin::execute(ctx, verb, &args).await,
         Command::Forbidden(name) => ctx.reply(format!("You don't have permission to use /{name}.")),
+        Command::Inventory => items::inventory(ctx).await,
+        Command::Get(item) => items::get(ctx, &item).await,
+        Command::Drop(item) => items::drop(ctx, &item).await,
+        Command::Give { item, target } => items::give(ctx, &item, &target).await,
+        Command::Whisper(argument) => talk::whisper(ctx, &argument).await,
+        Command::Tell(argument) => talk::tell(ctx, &argument).await,
+        Command::Yell(text) => talk::yell(ctx, &text).await,
+        Command::History(n) => history::history(ctx, n).await,
+        Command::Recall => movement::recall(ctx).await,
         Command::Usage(spec) => ctx.reply(format!("Usage: {}", spec.usage)),
         Command::Ambiguous(names) => ctx.reply(format!("Which do you mean: {}?", names.join(", "))),
         Command::Unknown => ctx.reply(UNKNOWN_COMMAND),

@@ -26,6 +26,16 @@ pub enum Verb {
     Direction(&'static str),
     Go,
     Exits,
+    Examine,
+    Inventory,
+    Get,
+    Drop,
+    Give,
+    Whisper,
+    Tell,
+    Yell,
+    History,
+    Recall,
     Say,
     Emote,
     Who,
@@ -149,6 +159,77 @@ pub static VERBS: &[VerbSpec] = &[
         &[],
         "exits",
         "List the exits and where they lead.",
+    ),
+    player(
+        Verb::Examine,
+        "examine",
+        &["x"],
+        "examine <thing>",
+        "Look closely at a thing you carry or see here, or at someone here.",
+    ),
+    player(
+        Verb::Inventory,
+        "inventory",
+        &["inv", "i"],
+        "inventory",
+        "List what you are carrying.",
+    ),
+    player(
+        Verb::Get,
+        "get",
+        &["take"],
+        "get <item>",
+        "Pick up something lying here. Any word of its name will do.",
+    ),
+    player(
+        Verb::Drop,
+        "drop",
+        &[],
+        "drop <item>",
+        "Put down something you carry; it stays here for anyone to find.",
+    ),
+    player(
+        Verb::Give,
+        "give",
+        &[],
+        "give <item> to <name>",
+        "Hand something you carry to someone standing here.",
+    ),
+    // No one-letter alias: "w" is west (the predecessor let it mean both).
+    player(
+        Verb::Whisper,
+        "whisper",
+        &[],
+        "whisper <name> <text>",
+        "Say something only one person here hears; the others see that you whispered.",
+    ),
+    player(
+        Verb::Tell,
+        "tell",
+        &[],
+        "tell <name> <text>",
+        "Send a private message to someone playing anywhere in this world.",
+    ),
+    player(
+        Verb::Yell,
+        "yell",
+        &[],
+        "yell <text>",
+        "Shout to this room and every room one exit away.",
+    ),
+    player(
+        Verb::History,
+        "history",
+        &[],
+        "history [n]",
+        "Show the last n lines said in this room (default 20, at most 100).",
+    ),
+    player(
+        Verb::Recall,
+        "recall",
+        &[],
+        "recall",
+        "Go back to the starting room of the zone you are in.",
     ),
     player(
         Verb::Say,
@@ -355,6 +436,24 @@ pub enum Command {
     Admin(Admin, String),
     /// A command the player's role may not use (its name).
     Forbidden(&'static str),
+    Inventory,
+    /// Pick up the item the words name.
+    Get(String),
+    Drop(String),
+    /// `give <item> to <target>`.
+    Give {
+        item: String,
+        target: String,
+    },
+    /// `<name> <text>`, split by the handler, which knows whose names are one
+    /// word and whose are two.
+    Whisper(String),
+    /// `<name> <text>`, split like [`Command::Whisper`].
+    Tell(String),
+    Yell(String),
+    /// How many lines, already held between 1 and [`MAX_HISTORY`].
+    History(usize),
+    Recall,
     /// A required argument is missing; the spec says how to use the command.
     Usage(&'static VerbSpec),
     /// A prefix several command names start with.
@@ -461,6 +560,16 @@ fn build(word: &str, argument: &str, role: Role) -> Command {
         Verb::Direction(name) => Command::Go(name.to_string()),
         Verb::Go => required(|exit| Command::Go(exit.to_lowercase())),
         Verb::Exits => Command::Exits,
+        Verb::Examine => required(|thing| Command::Look(Some(thing))),
+        Verb::Inventory => Command::Inventory,
+        Verb::Get => required(Command::Get),
+        Verb::Drop => required(Command::Drop),
+        Verb::Give => give(spec, argument),
+        Verb::Whisper => required(Command::Whisper),
+        Verb::Tell => required(Command::Tell),
+        Verb::Yell => required(Command::Yell),
+        Verb::History => history(spec, argument),
+        Verb::Recall => Command::Recall,
         Verb::Say => required(Command::Say),
         Verb::Emote => required(Command::Emote),
         Verb::Who => Command::Who,
@@ -470,6 +579,39 @@ fn build(word: &str, argument: &str, role: Role) -> Command {
         Verb::Quit => Command::Quit,
         Verb::Admin(admin) => Command::Admin(admin, text()),
     }
+}
+
+/// Lines `history` shows when no number is given, and the most it shows.
+pub const DEFAULT_HISTORY: usize = 20;
+pub const MAX_HISTORY: usize = 100;
+
+/// `give <item> to <name>`: split at the last word "to", so an item whose name
+/// has a "to" in it still works.
+fn give(spec: &'static VerbSpec, argument: &str) -> Command {
+    let words: Vec<&str> = argument.split_whitespace().collect();
+    let at = words
+        .iter()
+        .rposition(|word| word.eq_ignore_ascii_case("to"))
+        .filter(|&at| at > 0 && at + 1 < words.len());
+    match at {
+        Some(at) => Command::Give {
+            item: words[..at].join(" "),
+            target: words[at + 1..].join(" "),
+        },
+        None => Command::Usage(spec),
+    }
+}
+
+/// `history [n]`: a number out of range is held to 1..=100 rather than refused.
+fn history(spec: &'static VerbSpec, argument: &str) -> Command {
+    if argument.is_empty() {
+        return Command::History(DEFAULT_HISTORY);
+    }
+    if !argument.chars().all(|c| c.is_ascii_digit()) {
+        return Command::Usage(spec);
+    }
+    let n = argument.parse::<usize>().unwrap_or(MAX_HISTORY);
+    Command::History(n.clamp(1, MAX_HISTORY))
 }
 
 #[cfg(test)]
@@ -547,8 +689,11 @@ mod tests {
             parse_as("kic x", Role::Admin),
             Command::Admin(Admin::Kick, "x".into())
         );
-        assert_eq!(parse("wh"), Command::Who);
-        assert!(matches!(parse_as("wh", Role::Admin), Command::Ambiguous(_)));
+        assert_eq!(parse("wher"), Command::Unknown);
+        assert_eq!(
+            parse_as("wher", Role::Admin),
+            Command::Admin(Admin::Where, String::new())
+        );
     }
 
     #[test]
@@ -556,6 +701,54 @@ mod tests {
         assert_eq!(split_word("  bob   was rude "), ("bob", "was rude"));
         assert_eq!(split_word("bob"), ("bob", ""));
         assert_eq!(split_word(""), ("", ""));
+    }
+
+    #[test]
+    fn item_commands_and_their_aliases() {
+        assert_eq!(parse("i"), Command::Inventory);
+        assert_eq!(parse("inv"), Command::Inventory);
+        assert_eq!(parse("INVENTORY"), Command::Inventory);
+        assert_eq!(parse("get penny"), Command::Get("penny".into()));
+        assert_eq!(parse("take brass key"), Command::Get("brass key".into()));
+        assert_eq!(parse("drop penny"), Command::Drop("penny".into()));
+        assert_eq!(parse("x penny"), Command::Look(Some("penny".into())));
+        assert_eq!(parse("examine Ben"), Command::Look(Some("Ben".into())));
+        assert!(matches!(parse("x"), Command::Usage(spec) if spec.name == "examine"));
+        assert!(matches!(parse("take"), Command::Usage(spec) if spec.name == "get"));
+        assert_eq!(
+            parse("give a tin of wicks TO Mary Ann"),
+            Command::Give {
+                item: "a tin of wicks".into(),
+                target: "Mary Ann".into()
+            }
+        );
+        assert!(matches!(parse("give penny"), Command::Usage(spec) if spec.name == "give"));
+        assert!(matches!(parse("give to Ben"), Command::Usage(spec) if spec.name == "give"));
+        assert!(matches!(parse("give penny to"), Command::Usage(spec) if spec.name == "give"));
+    }
+
+    #[test]
+    fn talk_commands_history_and_recall() {
+        assert_eq!(parse("w"), Command::Go("west".into()));
+        assert_eq!(
+            parse("whisper Ben psst"),
+            Command::Whisper("Ben psst".into())
+        );
+        assert_eq!(parse("whis Ben psst"), Command::Whisper("Ben psst".into()));
+        assert!(matches!(parse("wh"), Command::Ambiguous(names) if names.contains(&"whisper")));
+        assert_eq!(parse("tell Ben hi"), Command::Tell("Ben hi".into()));
+        assert_eq!(parse("yell Fire!"), Command::Yell("Fire!".into()));
+        assert!(matches!(parse("yell"), Command::Usage(spec) if spec.name == "yell"));
+        assert_eq!(parse("history"), Command::History(DEFAULT_HISTORY));
+        assert_eq!(parse("history 5"), Command::History(5));
+        assert_eq!(parse("history 0"), Command::History(1));
+        assert_eq!(parse("history 5000"), Command::History(MAX_HISTORY));
+        assert_eq!(
+            parse("history 99999999999999999999999"),
+            Command::History(MAX_HISTORY)
+        );
+        assert!(matches!(parse("history lots"), Command::Usage(spec) if spec.name == "history"));
+        assert_eq!(parse("recall"), Command::Recall);
     }
 
     #[test]

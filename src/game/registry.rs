@@ -396,42 +396,57 @@ impl Registry {
     }
 }
 
+/// A player in world `w` whose queues nobody reads, for unit tests.
+#[cfg(test)]
+pub(crate) fn test_player(
+    conn_id: ConnId,
+    character_id: i64,
+    name: &str,
+    room: RoomId,
+) -> Arc<Player> {
+    let (outbox, queue) = Outbox::new(16, tokio_util::sync::CancellationToken::new());
+    std::mem::forget(queue);
+    let (control, orders) = mpsc::channel(4);
+    std::mem::forget(orders);
+    let peer: SocketAddr = SocketAddr::from(([127, 0, 0, 1], 1));
+    let session = Session::new(
+        conn_id,
+        String::new(),
+        1,
+        "a".into(),
+        Role::Player,
+        peer,
+        outbox.clone(),
+        control.clone(),
+    );
+    Player::new(PlayerInit {
+        conn_id,
+        character_id,
+        user_id: 1,
+        account: "a".into(),
+        name: Arc::from(name),
+        role: Role::Player,
+        world: "w".into(),
+        peer,
+        session_id: String::new(),
+        outbox,
+        control,
+        session,
+        room,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tokio_util::sync::CancellationToken;
 
     fn player(conn_id: ConnId, character_id: i64, room: &str) -> Arc<Player> {
-        let (outbox, rx) = Outbox::new(16, CancellationToken::new());
-        std::mem::forget(rx);
-        let (control, crx) = mpsc::channel(4);
-        std::mem::forget(crx);
-        let peer: SocketAddr = "127.0.0.1:1".parse().expect("addr");
-        let session = Session::new(
-            conn_id,
-            String::new(),
-            1,
-            "a".into(),
-            Role::Player,
-            peer,
-            outbox.clone(),
-            control.clone(),
-        );
-        Player::new(PlayerInit {
+        test_player(
             conn_id,
             character_id,
-            user_id: 1,
-            account: "a".into(),
-            name: format!("P{conn_id}").into(),
-            role: Role::Player,
-            world: "w".into(),
-            peer: "127.0.0.1:1".parse().expect("addr"),
-            session_id: String::new(),
-            outbox,
-            control,
-            session,
-            room: RoomId::new("z", room),
-        })
+            &format!("P{conn_id}"),
+            RoomId::new("z", room),
+        )
     }
 
     fn key(room: &str) -> RoomKey {

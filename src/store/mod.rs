@@ -16,6 +16,8 @@ pub mod accounts;
 pub mod admin;
 pub mod audit;
 pub mod characters;
+pub mod chat;
+pub mod items;
 pub mod lockout;
 pub mod schema;
 pub mod sessions;

@@ -5,10 +5,12 @@
 mod accounts;
 mod admin;
 mod cli;
+mod items;
 mod limits;
 mod login;
 mod persistence;
 mod play;
 mod shutdown;
 mod support;
+mod talk;
 mod worlds;

@@ -1,0 +1,205 @@
+//! Picking things up, putting them down, handing them over, and the inventory.
+//!
+//! The database is the truth about where an item instance is. Each move is one
+//! conditional transaction in [`crate::store::items`]; the room cache
+//! (`game.items`) changes only after that transaction committed, and the player
+//! is told only then. When the transaction finds the instance gone (another player
+//! was quicker) nothing changes and the player hears so. What a character carries
+//! is not cached: it is read from the database when needed.
+
+use std::sync::Arc;
+
+use super::Ctx;
+use super::look::{Found, NOT_HERE, find_item, person_here, which_one};
+use super::talk::tell_room;
+use crate::game::{ItemInstance, Player};
+use crate::store::StoreError;
+use crate::store::items as rows;
+use crate::text::sanitize;
+
+/// The reply when the player names something they do not carry.
+pub const NOT_CARRIED: &str = "You aren't carrying that.";
+
+/// What a player hears when a store call failed; the transaction rolled back.
+pub fn report_store_error(ctx: &Ctx<'_>, err: &StoreError) {
+    if matches!(err, StoreError::Busy) {
+        ctx.reply("The game's records are busy; try again.");
+    } else {
+        tracing::error!(%err, character = %ctx.me.name, "store call failed during a command");
+        ctx.reply("Something went wrong; nothing was changed.");
+    }
+}
+
+/// The instances the player carries, oldest first; `None` (after telling the
+/// player) when the database could not be read.
+pub async fn carried(ctx: &Ctx<'_>) -> Option<Vec<ItemInstance>> {
+    let character_id = ctx.me.character_id;
+    let result = ctx
+        .game
+        .store
+        .call(move |db| rows::carried_items(db, character_id))
+        .await;
+    match result {
+        Ok(carried) => Some(
+            carried
+                .into_iter()
+                .map(|row| ItemInstance {
+                    id: row.id,
+                    key: Arc::from(row.item_key),
+                })
+                .collect(),
+        ),
+        Err(err) => {
+            report_store_error(ctx, &err);
+            None
+        }
+    }
+}
+
+/// `inventory`: `You are carrying: a brass key, a copper penny (2).`
+pub async fn inventory(ctx: &Ctx<'_>) {
+    let Some(world) = ctx.world() else {
+        return ctx.reply("You are nowhere at all.");
+    };
+    let Some(instances) = carried(ctx).await else {
+        return;
+    };
+    // Same kinds are counted on one entry, in the order first acquired.
+    let mut counted: Vec<(&str, usize)> = Vec::new();
+    for instance in &instances {
+        let name = world
+            .item(&instance.key)
+            .map_or("something unrecognisable", |item| item.name.as_str());
+        match counted.iter_mut().find(|(seen, _)| *seen == name) {
+            Some((_, n)) => *n += 1,
+            None => counted.push((name, 1)),
+        }
+    }
+    if counted.is_empty() {
+        return ctx.reply("You are carrying nothing.");
+    }
+    let listed: Vec<String> = counted
+        .iter()
+        .map(|(name, n)| match n {
+            1 => name.to_string(),
+            n => format!("{name} ({n})"),
+        })
+        .collect();
+    ctx.reply(format!("You are carrying: {}.", listed.join(", ")));
+}
+
+/// `get <item>`: moves an item lying here into the player's hands.
+pub async fn get(ctx: &Ctx<'_>, wanted: &str) {
+    let Some(world) = ctx.world() else {
+        return ctx.reply("You are nowhere at all.");
+    };
+    let here = ctx.me.room_key();
+    let lying = ctx.game.items.in_room(&here);
+    let (item, instances) = match find_item(&world, &lying, wanted) {
+        Found::Nothing => return ctx.reply(NOT_HERE),
+        Found::Several(names) => return ctx.reply(which_one(&names)),
+        Found::One(item, instances) => (item, instances),
+    };
+    // Any instance of the kind will do: if a quicker player took the first, the
+    // next one lying here is just as good.
+    for instance in instances {
+        let (world_id, room) = (here.world.to_string(), here.room.to_string());
+        let character_id = ctx.me.character_id;
+        let id = instance.id;
+        let taken = ctx
+            .game
+            .store
+            .call(move |db| rows::take_from_room(db, id, &world_id, &room, character_id))
+            .await;
+        match taken {
+            Ok(true) => {
+                ctx.game.items.remove(&here, id);
+                ctx.reply(format!("You pick up {}.", item.name));
+                let line = format!("{} picks up {}.", ctx.me.name, item.name);
+                return tell_room(ctx, &line, &[]);
+            }
+            Ok(false) => continue,
+            Err(err) => return report_store_error(ctx, &err),
+        }
+    }
+    ctx.reply("Someone else got to it first.");
+}
+
+/// `drop <item>`: puts something the player carries down here.
+pub async fn drop(ctx: &Ctx<'_>, wanted: &str) {
+    let Some((item_name, instance)) = carried_one(ctx, wanted).await else {
+        return;
+    };
+    let here = ctx.me.room_key();
+    let (world_id, room) = (here.world.to_string(), here.room.to_string());
+    let character_id = ctx.me.character_id;
+    let id = instance.id;
+    let dropped = ctx
+        .game
+        .store
+        .call(move |db| rows::drop_in_room(db, id, character_id, &world_id, &room))
+        .await;
+    match dropped {
+        Ok(true) => {
+            ctx.game.items.put(&here, instance);
+            ctx.reply(format!("You drop {item_name}."));
+            tell_room(ctx, &format!("{} drops {item_name}.", ctx.me.name), &[]);
+        }
+        Ok(false) => ctx.reply(NOT_CARRIED),
+        Err(err) => report_store_error(ctx, &err),
+    }
+}
+
+/// `give <item> to <name>`: hands something to a player standing here.
+pub async fn give(ctx: &Ctx<'_>, wanted: &str, target: &str) {
+    let Some(to) = person_here(ctx, target) else {
+        return ctx.reply(format!("{} isn't here.", sanitize(target)));
+    };
+    if to.character_id == ctx.me.character_id {
+        return ctx.reply("You can't give things to yourself.");
+    }
+    let Some((item_name, instance)) = carried_one(ctx, wanted).await else {
+        return;
+    };
+    let (from_id, to_id, id) = (ctx.me.character_id, to.character_id, instance.id);
+    let given = ctx
+        .game
+        .store
+        .call(move |db| rows::give_item(db, id, from_id, to_id))
+        .await;
+    match given {
+        Ok(true) => handed_over(ctx, &to, &item_name),
+        Ok(false) => ctx.reply(NOT_CARRIED),
+        Err(err) => report_store_error(ctx, &err),
+    }
+}
+
+/// Tells the giver, the receiver and the rest of the room about a gift.
+fn handed_over(ctx: &Ctx<'_>, to: &Arc<Player>, item_name: &str) {
+    let me = ctx.me;
+    ctx.reply(format!("You give {item_name} to {}.", to.name));
+    to.tell(format!("{} gives you {item_name}.", me.name));
+    let line = format!("{} gives {item_name} to {}.", me.name, to.name);
+    tell_room(ctx, &line, &[to.conn_id]);
+}
+
+/// The one carried instance the player's words name, with its item's name.
+/// Replies and answers `None` when there is none, or several kinds match.
+async fn carried_one(ctx: &Ctx<'_>, wanted: &str) -> Option<(String, ItemInstance)> {
+    let Some(world) = ctx.world() else {
+        ctx.reply("You are nowhere at all.");
+        return None;
+    };
+    let instances = carried(ctx).await?;
+    match find_item(&world, &instances, wanted) {
+        Found::One(item, of_kind) => Some((item.name.clone(), of_kind.into_iter().next()?)),
+        Found::Several(names) => {
+            ctx.reply(which_one(&names));
+            None
+        }
+        Found::Nothing => {
+            ctx.reply(NOT_CARRIED);
+            None
+        }
+    }
+}

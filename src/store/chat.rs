@@ -1,0 +1,131 @@
+//! Reading stored talk back: the history of one room as one character may see it.
+//!
+//! Rows are written by the batching writer (the only writer of `chat_messages`
+//! while the server runs); this module only reads. Private kinds (`whisper`,
+//! `tell`) are filtered in the query itself, so a row meant for two people never
+//! leaves the database for anyone else.
+
+use rusqlite::{Connection, params};
+
+use super::StoreResult;
+use super::writer::ChatKind;
+
+/// One stored line of talk, with the names of its speaker and recipient.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HistoryLine {
+    pub kind: ChatKind,
+    /// `None` when the speaking character has since been deleted.
+    pub speaker: Option<String>,
+    pub recipient: Option<String>,
+    pub message: String,
+    pub created_at: String,
+}
+
+/// The last `limit` lines said in a room, oldest first. Whispers and tells appear
+/// only when `viewer` (a character id) sent or received them.
+pub fn room_history(
+    conn: &Connection,
+    world_id: &str,
+    room: &str,
+    viewer: i64,
+    limit: usize,
+) -> StoreResult<Vec<HistoryLine>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT m.kind, s.name, r.name, m.message, m.created_at FROM chat_messages m \
+         LEFT JOIN characters s ON s.id = m.character_id \
+         LEFT JOIN characters r ON r.id = m.recipient_character_id \
+         WHERE m.world_id = ?1 AND m.room = ?2 \
+           AND (m.kind NOT IN ('whisper', 'tell') \
+                OR m.character_id = ?3 OR m.recipient_character_id = ?3) \
+         ORDER BY m.id DESC LIMIT ?4",
+    )?;
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    let rows = stmt.query_map(params![world_id, room, viewer, limit], |row| {
+        let kind: String = row.get(0)?;
+        Ok(HistoryLine {
+            kind: kind_from_str(&kind),
+            speaker: row.get(1)?,
+            recipient: row.get(2)?,
+            message: row.get(3)?,
+            created_at: row.get(4)?,
+        })
+    })?;
+    let mut lines: Vec<HistoryLine> = rows.collect::<Result<_, _>>()?;
+    lines.reverse();
+    Ok(lines)
+}
+
+/// The kind a stored row names. The schema's CHECK allows only known kinds; an
+/// unexpected one is shown as a plain system line rather than refused.
+fn kind_from_str(kind: &str) -> ChatKind {
+    match kind {
+        "say" => ChatKind::Say,
+        "emote" => ChatKind::Emote,
+        "whisper" => ChatKind::Whisper,
+        "tell" => ChatKind::Tell,
+        "yell" => ChatKind::Yell,
+        _ => ChatKind::System,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::schema;
+
+    fn seeded() -> (tempfile::TempDir, Connection) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut conn = schema::open_connection(&dir.path().join("t.db")).expect("open");
+        schema::migrate(&mut conn).expect("migrate");
+        conn.execute_batch(
+            "INSERT INTO worlds (id, name, registered_at, updated_at) VALUES ('w', 'W', '', '');
+             INSERT INTO characters (id, world_id, name, created_at) VALUES (1, 'w', 'Ann', '');
+             INSERT INTO characters (id, world_id, name, created_at) VALUES (2, 'w', 'Ben', '');
+             INSERT INTO characters (id, world_id, name, created_at) VALUES (3, 'w', 'Cyd', '');",
+        )
+        .expect("seed");
+        let rows: [(&str, i64, Option<i64>, &str, &str); 5] = [
+            ("z:a", 1, None, "say", "hello"),
+            ("z:a", 1, Some(2), "whisper", "psst"),
+            ("z:b", 3, None, "say", "elsewhere"),
+            ("z:a", 2, Some(1), "tell", "noted"),
+            ("z:a", 3, None, "emote", "waves"),
+        ];
+        for (room, from, to, kind, message) in rows {
+            conn.execute(
+                "INSERT INTO chat_messages (world_id, room, character_id, \
+                 recipient_character_id, kind, message, created_at) \
+                 VALUES ('w', ?1, ?2, ?3, ?4, ?5, '2026-01-01T00:00:00.000Z')",
+                params![room, from, to, kind, message],
+            )
+            .expect("chat row");
+        }
+        (dir, conn)
+    }
+
+    fn messages(conn: &Connection, viewer: i64, limit: usize) -> Vec<String> {
+        room_history(conn, "w", "z:a", viewer, limit)
+            .expect("history")
+            .into_iter()
+            .map(|line| line.message)
+            .collect()
+    }
+
+    #[test]
+    fn private_lines_show_only_to_their_two_people() {
+        let (_dir, conn) = seeded();
+        assert_eq!(messages(&conn, 1, 20), ["hello", "psst", "noted", "waves"]);
+        assert_eq!(messages(&conn, 2, 20), ["hello", "psst", "noted", "waves"]);
+        assert_eq!(messages(&conn, 3, 20), ["hello", "waves"]);
+    }
+
+    #[test]
+    fn the_limit_keeps_the_latest_lines_in_order() {
+        let (_dir, conn) = seeded();
+        assert_eq!(messages(&conn, 1, 2), ["noted", "waves"]);
+        let lines = room_history(&conn, "w", "z:a", 1, 20).expect("history");
+        assert_eq!(lines[1].kind, ChatKind::Whisper);
+        assert_eq!(lines[1].speaker.as_deref(), Some("Ann"));
+        assert_eq!(lines[1].recipient.as_deref(), Some("Ben"));
+    }
+}
