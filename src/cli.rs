@@ -18,6 +18,7 @@ use clap::parser::ValueSource;
 use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use crate::config::{ServerConfig, parse_duration};
+use crate::store::lockout::LockoutPolicy;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -129,6 +130,22 @@ pub struct RunArgs {
     /// Characters one account may have in one world.
     #[arg(long, env = "GASLAMP_CHARACTER_SLOTS", default_value_t = 10)]
     pub character_slots: usize,
+    /// How long a guest account lives.
+    #[arg(long, env = "GASLAMP_GUEST_TTL", default_value = "24h", value_parser = parse_duration)]
+    pub guest_ttl: Duration,
+    /// Consecutive wrong passwords before an account is locked.
+    #[arg(long, env = "GASLAMP_LOCKOUT_THRESHOLD", default_value_t = 5)]
+    pub lockout_threshold: u32,
+    /// The first lock's length; each further failure doubles it.
+    #[arg(long, env = "GASLAMP_LOCKOUT_BASE", default_value = "1m", value_parser = parse_duration)]
+    pub lockout_base: Duration,
+    /// The longest lock.
+    #[arg(long, env = "GASLAMP_LOCKOUT_MAX", default_value = "1h", value_parser = parse_duration)]
+    pub lockout_max: Duration,
+    /// How often expired sessions and guests are cleaned up (and accounts banned
+    /// from the shell are disconnected).
+    #[arg(long, env = "GASLAMP_UPKEEP_INTERVAL", default_value = "30s", value_parser = parse_duration)]
+    pub upkeep_interval: Duration,
 }
 
 impl CommonArgs {
@@ -145,6 +162,13 @@ impl CommonArgs {
             session_ttl: run.session_ttl,
             allow_multiple_sessions: run.allow_multiple_sessions,
             character_slots: run.character_slots,
+            guest_ttl: run.guest_ttl,
+            lockout: LockoutPolicy {
+                threshold: run.lockout_threshold,
+                base: run.lockout_base,
+                max: run.lockout_max,
+            },
+            upkeep_interval: run.upkeep_interval.max(Duration::from_millis(100)),
             ..ServerConfig::new(self.db.clone(), self.worlds.clone())
         }
     }
