@@ -63,7 +63,8 @@ pub struct Session {
     pub account: String,
     pub role: Role,
     pub peer: SocketAddr,
-    pub client: String,
+    /// The client's name as it gave it (telnet TTYPE), or "unknown".
+    client: Mutex<String>,
     pub outbox: Outbox,
     pub control: mpsc::Sender<Control>,
     pub connected_at: Instant,
@@ -92,7 +93,7 @@ impl Session {
             account,
             role,
             peer,
-            client: "unknown".into(),
+            client: Mutex::new("unknown".into()),
             outbox,
             control,
             connected_at: Instant::now(),
@@ -111,6 +112,22 @@ impl Session {
     pub fn idle(&self) -> std::time::Duration {
         let last = std::time::Duration::from_millis(self.last_input_ms.load(Ordering::Relaxed));
         self.connected_at.elapsed().saturating_sub(last)
+    }
+
+    /// The client's name (from telnet TTYPE) or "unknown".
+    pub fn client(&self) -> String {
+        match self.client.lock() {
+            Ok(client) => client.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// Records the client's name.
+    pub fn set_client(&self, name: &str) {
+        match self.client.lock() {
+            Ok(mut client) => *client = name.to_string(),
+            Err(poisoned) => *poisoned.into_inner() = name.to_string(),
+        }
     }
 
     /// The character being played, if any.

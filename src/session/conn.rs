@@ -16,8 +16,9 @@ use tokio::sync::mpsc;
 use tokio_util::codec::FramedRead;
 
 use crate::game::{ConnId, Control, Game, Outbox, Session};
+use crate::store::sessions;
 use crate::store::writer::SessionTouch;
-use crate::telnet::{Input, OptionTable, Output, Policy, TelnetCodec, opt};
+use crate::telnet::{Input, OptionChange, OptionTable, Output, Policy, TelnetCodec, opt};
 
 /// Why the session must end.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,6 +71,8 @@ pub struct Conn {
     pub session: Option<Arc<Session>>,
     /// When the session row's expiry was last pushed forward.
     last_renewal: Instant,
+    /// The client's name, once it said it (telnet TTYPE).
+    pub client: Option<String>,
 }
 
 /// How often activity renews a session row (sliding expiry) at most.
@@ -93,19 +96,26 @@ impl Conn {
             control_tx,
             control_rx,
             reader: FramedRead::new(read, TelnetCodec::new()),
-            // Options we agree to when the client asks: suppress-go-ahead only.
-            // ECHO is switched on by us, for password prompts, never on request.
-            options: OptionTable::new(Policy::new().allow_local(opt::SGA)),
+            // Options we agree to when the client asks: suppress-go-ahead, and
+            // the client telling us its name. ECHO is switched on by us, for
+            // password prompts, never on request.
+            options: OptionTable::new(Policy::new().allow_local(opt::SGA).allow_remote(opt::TTYPE)),
             limiter,
             prompt: Arc::from(""),
             session: None,
             last_renewal: Instant::now(),
+            client: None,
         }
     }
 
-    /// Sends the opening option offers.
+    /// Sends the opening option offers: we will suppress go-ahead, and we would
+    /// like the client to tell us its name.
     pub fn offer_options(&mut self) {
-        if let Some((verb, option)) = self.options.enable_local(opt::SGA) {
+        let offers = [
+            self.options.enable_local(opt::SGA),
+            self.options.enable_remote(opt::TTYPE),
+        ];
+        for (verb, option) in offers.into_iter().flatten() {
             self.outbox.send(Output::Negotiate(verb, option));
         }
     }
@@ -204,11 +214,51 @@ impl Conn {
                 if let Some((verb, option)) = negotiated.reply {
                     self.outbox.send(Output::Negotiate(verb, option));
                 }
+                if negotiated.change == Some(OptionChange::RemoteEnabled(opt::TTYPE)) {
+                    // TTYPE SEND: "tell us your terminal type".
+                    let send = bytes::Bytes::from_static(&[1]);
+                    self.outbox.send(Output::Subnegotiate(opt::TTYPE, send));
+                }
+                Ok(None)
+            }
+            Input::Subnegotiation { option, data } if option == opt::TTYPE => {
+                self.note_client(&data);
                 Ok(None)
             }
             Input::Subnegotiation { .. }
             | Input::SubnegotiationTooLong { .. }
             | Input::Command(_) => Ok(None),
+        }
+    }
+
+    /// Records the first name a client gives in `TTYPE IS <name>` (later answers
+    /// are terminal types and MTTS bits, which nothing here uses yet).
+    fn note_client(&mut self, data: &[u8]) {
+        let Some((&0, name)) = data.split_first() else {
+            return;
+        };
+        if self.client.is_some() {
+            return;
+        }
+        let name: String = crate::text::sanitize(&String::from_utf8_lossy(name))
+            .chars()
+            .take(40)
+            .collect();
+        if name.is_empty() {
+            return;
+        }
+        tracing::debug!(client = %name, "client named itself");
+        self.client = Some(name.clone());
+        if let Some(session) = &self.session {
+            session.set_client(&name);
+            let session_id = session.session_id.clone();
+            let store = self.game.store.clone();
+            // Best effort and off this task: the name is a courtesy for /sessions.
+            tokio::spawn(async move {
+                let _ = store
+                    .call(move |db| sessions::set_client_type(db, &session_id, &name))
+                    .await;
+            });
         }
     }
 

@@ -107,7 +107,7 @@ async fn open_session(conn: &mut Conn, account: &LoggedIn) -> Option<Arc<Session
         session_id: uuid::Uuid::new_v4().to_string(),
         user_id: account.user_id,
         peer_address: conn.peer.to_string(),
-        client_type: "unknown".into(),
+        client_type: conn.client.clone().unwrap_or_else(|| "unknown".into()),
         ttl: chrono::Duration::from_std(conn.game.config.session_ttl)
             .unwrap_or(chrono::Duration::hours(24)),
     };
@@ -137,6 +137,9 @@ async fn open_session(conn: &mut Conn, account: &LoggedIn) -> Option<Arc<Session
         conn.outbox.clone(),
         conn.control_tx.clone(),
     );
+    if let Some(client) = &conn.client {
+        session.set_client(client);
+    }
     conn.game.registry.log_in(session.clone());
     conn.session = Some(session.clone());
     Some(session)

@@ -58,6 +58,17 @@ pub fn attach_character(
     })
 }
 
+/// Records the client name a connection announced (telnet TTYPE).
+pub fn set_client_type(conn: &mut Connection, session_id: &str, client: &str) -> StoreResult<()> {
+    write_tx(conn, |tx| {
+        tx.execute(
+            "UPDATE sessions SET client_type = ?2 WHERE session_id = ?1",
+            params![session_id, client],
+        )?;
+        Ok(())
+    })
+}
+
 /// Deletes one connection's row.
 pub fn remove_session(conn: &mut Connection, session_id: &str) -> StoreResult<bool> {
     write_tx(conn, |tx| {

@@ -229,3 +229,37 @@ async fn a_session_row_lives_exactly_as_long_as_the_login() {
     assert_eq!(server.count("SELECT count(*) FROM sessions"), 0);
     server.stop().await;
 }
+
+#[tokio::test]
+async fn the_client_name_from_ttype_lands_in_the_session_row() {
+    let dir = temp_dir();
+    let server = TestServer::start(dir.path()).await;
+    let mut c = server.connect().await;
+    c.expect("Account: ").await;
+    assert!(
+        c.negotiations
+            .iter()
+            .any(|n| n.verb == DO && n.option == 24),
+        "the server asks DO TTYPE: {:?}",
+        c.negotiations
+    );
+    c.send_raw(&[IAC, WILL, 24]).await;
+    // The server's answer to WILL is SB TTYPE SEND; reply with our name.
+    let mut reply = vec![IAC, SB, 24, 0];
+    reply.extend_from_slice(b"Mudlet");
+    reply.extend_from_slice(&[IAC, SE]);
+    c.send_raw(&reply).await;
+    c.send(&format!("create Tia {PASSWORD}")).await;
+    c.expect("Character: ").await;
+    let client: String = server
+        .db()
+        .query_row("SELECT client_type FROM sessions", [], |r| r.get(0))
+        .expect("session row");
+    assert_eq!(client, "Mudlet");
+    let sb_send = [IAC, SB, 24, 1, IAC, SE];
+    assert!(
+        c.raw.windows(sb_send.len()).any(|w| w == sb_send),
+        "TTYPE SEND was asked"
+    );
+    server.stop().await;
+}

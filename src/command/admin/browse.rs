@@ -75,7 +75,7 @@ pub async fn sessions(ctx: &Ctx<'_>) {
                 s.character()
                     .map_or_else(|| "(menu)".into(), |c| c.to_string()),
                 s.peer.to_string(),
-                s.client.clone(),
+                s.client(),
                 short_duration(s.idle()),
             ]
         })
