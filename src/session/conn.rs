@@ -268,7 +268,9 @@ impl Conn {
             return;
         };
         session.touch();
-        if self.last_renewal.elapsed() >= RENEWAL_INTERVAL {
+        // Renew often enough that a short TTL still slides.
+        let every = RENEWAL_INTERVAL.min(self.game.config.session_ttl / 4);
+        if self.last_renewal.elapsed() >= every {
             self.last_renewal = Instant::now();
             let touch = SessionTouch::now(&session.session_id, self.game.config.session_ttl);
             // Renewal is best effort: a full writer queue only delays the slide.

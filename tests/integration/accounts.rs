@@ -323,3 +323,71 @@ async fn reload_picks_up_changed_worlds_and_rescues_stranded_players() {
     p.expect(spawn_name).await;
     server.stop().await;
 }
+
+#[tokio::test]
+async fn sessions_slide_while_used_and_expire_when_not() {
+    let dir = temp_dir();
+    let config = ServerConfig {
+        session_ttl: Duration::from_millis(1200),
+        upkeep_interval: Duration::from_millis(100),
+        ..config(dir.path())
+    };
+    let server = TestServer::start_with(config).await;
+    let mut p = server.player_with_role("Pat", "player").await;
+    // Busy for three TTLs: every command slides the expiry, so nothing expires.
+    let until = std::time::Instant::now() + Duration::from_millis(3600);
+    while std::time::Instant::now() < until {
+        assert!(p.command("look").await.contains("Exits:"));
+        tokio::time::sleep(Duration::from_millis(150)).await;
+    }
+    // Then silence: the upkeep job removes the row and closes the connection.
+    let rest = p.expect_closed().await;
+    assert!(rest.contains("Your session has expired."), "{rest}");
+    assert_eq!(server.count("SELECT count(*) FROM sessions"), 0);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn an_inactive_world_is_refused_with_its_reason() {
+    let dir = temp_dir();
+    let worlds = dir.path().join("worlds");
+    copy_dir(&shipped_worlds(), &worlds);
+    let closed = worlds.join("zz_closed");
+    std::fs::create_dir_all(closed.join("zones")).expect("dirs");
+    std::fs::write(
+        closed.join("world.json"),
+        r#"{"name": "The Old Mill", "description": "", "active": false,
+            "inactive_reason": "the mill wheel is being rebuilt",
+            "default_spawn": {"zone": "mill", "room": "yard"}, "zones": ["mill"]}"#,
+    )
+    .expect("world.json");
+    std::fs::write(
+        closed.join("zones/mill.json"),
+        r#"{"id": "mill", "name": "Mill", "description": "", "spawn_room": "yard",
+            "rooms": [{"id": "yard", "name": "Mill Yard", "description": "Quiet.", "exits": {}}]}"#,
+    )
+    .expect("zone");
+    let config = ServerConfig {
+        worlds_dir: worlds,
+        ..config(dir.path())
+    };
+    let server = TestServer::start_with(config).await;
+    let mut p = server.connect().await;
+    p.create("Pat", PASSWORD).await;
+    p.send("world zz_closed").await;
+    let refused = p.expect("Character: ").await;
+    assert!(
+        refused.contains("The Old Mill is closed: the mill wheel is being rebuilt"),
+        "{refused}"
+    );
+    let mut root = server.player_with_role("Root", "superuser").await;
+    root.send("characters").await;
+    root.expect("Character: ").await;
+    root.send("world zz_closed").await;
+    assert!(
+        root.expect("Character: ")
+            .await
+            .contains("Characters of Root in The Old Mill:")
+    );
+    server.stop().await;
+}
