@@ -5,6 +5,7 @@
 mod accounts;
 mod admin;
 mod cli;
+mod crash;
 mod items;
 mod limits;
 mod login;

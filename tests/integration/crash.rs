@@ -1,0 +1,140 @@
+//! The real binary, killed: SIGKILL leaves a database that passes
+//! `integrity_check`, keeps every committed write, and whose stale session rows
+//! are removed at the next start; SIGTERM shuts down cleanly with exit code 0
+//! (SPEC §10).
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use tokio::io::{AsyncBufReadExt, BufReader};
+
+use crate::support::*;
+
+/// A `gaslamp run` child process on a free port.
+struct Running {
+    child: tokio::process::Child,
+    addr: std::net::SocketAddr,
+}
+
+/// Starts the binary on port 0 and reads the bound address from its log.
+async fn start(db: &Path) -> Running {
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_gaslamp"))
+        .args(["--bcrypt-cost", "4", "--log-level", "info", "--db"])
+        .arg(db)
+        .arg("--worlds")
+        .arg(shipped_worlds())
+        .args(["run", "--bind", "127.0.0.1:0"])
+        .env_remove("RUST_LOG")
+        .env("NO_COLOR", "1")
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("gaslamp starts");
+    let stderr = child.stderr.take().expect("stderr");
+    let mut lines = BufReader::new(stderr).lines();
+    let addr = tokio::time::timeout(PATIENCE, async {
+        while let Some(line) = lines.next_line().await.expect("log line") {
+            if let Some(addr) = listening_address(&line) {
+                return addr;
+            }
+        }
+        panic!("the server exited without listening");
+    })
+    .await
+    .expect("the server listens in time");
+    // Keep draining the log so the child never blocks on a full pipe.
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    Running { child, addr }
+}
+
+/// The address in the `listening addr=Some(127.0.0.1:PORT)` log line.
+fn listening_address(line: &str) -> Option<std::net::SocketAddr> {
+    if !line.contains("listening") {
+        return None;
+    }
+    let start = line.find("Some(")? + "Some(".len();
+    let end = start + line[start..].find(')')?;
+    let text: String = line[start..end]
+        .chars()
+        .filter(|c| !c.is_control())
+        .collect();
+    text.trim_start_matches(|c: char| !c.is_ascii_digit())
+        .parse()
+        .ok()
+}
+
+fn count(db: &Path, sql: &str) -> i64 {
+    let conn = rusqlite::Connection::open(db).expect("open");
+    conn.query_row(sql, [], |r| r.get(0)).expect("count")
+}
+
+#[tokio::test]
+async fn sigkill_loses_nothing_committed_and_stale_sessions_go_at_restart() {
+    let dir = temp_dir();
+    let db = dir.path().join("gaslamp.db");
+    let mut server = start(&db).await;
+    let mut c = Client::connect(server.addr).await;
+    c.create("Kit", PASSWORD).await;
+    c.enter("1").await;
+    for n in 0..20 {
+        c.command(&format!("say line {n}")).await;
+    }
+    // `history` flushes the writer before reading, so once line 19 shows there it
+    // is committed.
+    assert!(c.command("history 1").await.contains("line 19"));
+    server.child.start_kill().expect("SIGKILL");
+    let _ = server.child.wait().await;
+    assert_eq!(
+        count(&db, "SELECT count(*) FROM sessions"),
+        1,
+        "the crash left its row"
+    );
+    let conn = rusqlite::Connection::open(&db).expect("open");
+    let check: String = conn
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .expect("check");
+    assert_eq!(check, "ok");
+    drop(conn);
+    assert_eq!(
+        count(&db, "SELECT count(*) FROM chat_messages WHERE kind = 'say'"),
+        20
+    );
+    let mut server = start(&db).await;
+    assert_eq!(count(&db, "SELECT count(*) FROM sessions"), 0);
+    let mut c = Client::connect(server.addr).await;
+    c.connect_as("Kit", PASSWORD).await;
+    server.child.start_kill().expect("kill");
+    let _ = server.child.wait().await;
+}
+
+#[tokio::test]
+async fn sigterm_shuts_down_gracefully_with_exit_code_zero() {
+    let dir = temp_dir();
+    let db = dir.path().join("gaslamp.db");
+    let mut server = start(&db).await;
+    let mut c = Client::connect(server.addr).await;
+    c.create("Kit", PASSWORD).await;
+    c.enter("1").await;
+    c.command("say goodnight").await;
+    let pid = server.child.id().expect("pid");
+    let status = Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(status.success());
+    let rest = c.expect_closed().await;
+    assert!(rest.contains("The server is shutting down."), "{rest}");
+    let exit = tokio::time::timeout(PATIENCE, server.child.wait())
+        .await
+        .expect("exits in time")
+        .expect("exit status");
+    assert_eq!(exit.code(), Some(0));
+    assert_eq!(count(&db, "SELECT count(*) FROM sessions"), 0);
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) FROM chat_messages WHERE message = 'goodnight'"
+        ),
+        1
+    );
+}
