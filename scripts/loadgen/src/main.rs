@@ -260,20 +260,31 @@ async fn run(args: Args) -> anyhow::Result<bool> {
     let mut scenarios = Map::new();
     for scenario in chosen {
         let title = scenario.title(&args);
-        eprintln!("[{:>5.0} s] {title}", started.elapsed().as_secs_f64());
+        let background = scenario::background_load().await?;
+        eprintln!(
+            "[{:>5.0} s] {title} (machine busy {background:.0}% of a core beforehand)",
+            started.elapsed().as_secs_f64()
+        );
         let begun = Instant::now();
-        let result = scenario::run(scenario, &ctx).await;
+        let mut result = scenario::run(scenario, &ctx).await;
         let secs = begun.elapsed().as_secs_f64();
-        let entry = match &result {
-            Ok(outcome) => {
-                let mut json = outcome.json.clone();
-                if let Value::Object(map) = &mut json {
-                    map.insert("wall_secs".into(), json!(stats::round3(secs)));
-                }
-                json
-            }
-            Err(err) => json!({ "error": format!("{err:#}"), "wall_secs": stats::round3(secs) }),
+        if let Ok(outcome) = &mut result {
+            outcome.figures.push(report::Figure::info(
+                "machine busy before start",
+                format!("{background:.0}% of a core"),
+            ));
+        }
+        let mut entry = match &result {
+            Ok(outcome) => outcome.json.clone(),
+            Err(err) => json!({ "error": format!("{err:#}") }),
         };
+        if let Value::Object(map) = &mut entry {
+            map.insert("wall_secs".into(), json!(stats::round3(secs)));
+            map.insert(
+                "machine_busy_before_pct".into(),
+                json!(stats::round3(background)),
+            );
+        }
         if let Err(err) = &result {
             eprintln!("    FAILED: {err:#}");
         }

@@ -62,11 +62,14 @@ impl Site {
     }
 }
 
-/// CPU use of the server and of the load generator over a window.
+/// CPU use over a window: the server's, the load generator's, and the whole
+/// machine's (from `/proc/stat`), so that other work on the machine — builds,
+/// other test runs — shows up in the report instead of hiding in the latencies.
 pub struct CpuWindow {
     started: Instant,
     server: f64,
     own: f64,
+    machine: MachineCpu,
 }
 
 impl CpuWindow {
@@ -75,27 +78,76 @@ impl CpuWindow {
             started: Instant::now(),
             server: server.cpu_seconds()?,
             own: own_cpu_seconds()?,
+            machine: MachineCpu::read()?,
         })
     }
 
-    /// Percent of one core each process used since `start` (200 % is both cores).
+    /// Percent of one core used since `start` (200 % is both cores of a
+    /// two-core machine): by the server, by the load generator, and by anything
+    /// else on the machine (kernel softirq work not charged to either included).
     pub fn finish(&self, server: &ServerProcess) -> anyhow::Result<Value> {
         let secs = self.started.elapsed().as_secs_f64().max(1e-3);
         let server_pct = (server.cpu_seconds()? - self.server) / secs * 100.0;
         let own_pct = (own_cpu_seconds()? - self.own) / secs * 100.0;
+        let machine_pct = MachineCpu::read()?.busy_pct_since(&self.machine);
         Ok(json!({
             "window_secs": round3(secs),
             "server_cpu_pct": round3(server_pct),
             "loadgen_cpu_pct": round3(own_pct),
+            "machine_cpu_pct": round3(machine_pct),
+            "other_cpu_pct": round3((machine_pct - server_pct - own_pct).max(0.0)),
         }))
     }
 }
 
-/// `server x% / loadgen y%` for the table.
+/// `server x% / loadgen y% / other z%` for the table.
 pub fn cpu_brief(cpu: &Value) -> String {
+    let pct = |key: &str| cpu[key].as_f64().unwrap_or(0.0);
     format!(
-        "server {:.0}% / loadgen {:.0}%",
-        cpu["server_cpu_pct"].as_f64().unwrap_or(0.0),
-        cpu["loadgen_cpu_pct"].as_f64().unwrap_or(0.0)
+        "server {:.0}% / loadgen {:.0}% / other {:.0}%",
+        pct("server_cpu_pct"),
+        pct("loadgen_cpu_pct"),
+        pct("other_cpu_pct")
     )
+}
+
+/// The machine-wide CPU counters of `/proc/stat`, in clock ticks.
+pub struct MachineCpu {
+    busy: u64,
+    total: u64,
+}
+
+impl MachineCpu {
+    pub fn read() -> anyhow::Result<MachineCpu> {
+        let stat = std::fs::read_to_string("/proc/stat")?;
+        let line = stat.lines().next().unwrap_or_default();
+        let ticks: Vec<u64> = line
+            .split_whitespace()
+            .skip(1)
+            .map(|f| f.parse().unwrap_or(0))
+            .collect();
+        anyhow::ensure!(ticks.len() >= 8, "unexpected /proc/stat: {line}");
+        // user nice system idle iowait irq softirq steal
+        let idle = ticks[3] + ticks[4];
+        let busy = ticks[0] + ticks[1] + ticks[2] + ticks[5] + ticks[6] + ticks[7];
+        Ok(MachineCpu {
+            busy,
+            total: busy + idle,
+        })
+    }
+
+    /// Busy percent of one core since `earlier`, over all cores.
+    pub fn busy_pct_since(&self, earlier: &MachineCpu) -> f64 {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
+        let total = self.total.saturating_sub(earlier.total).max(1) as f64;
+        self.busy.saturating_sub(earlier.busy) as f64 / total * 100.0 * cores
+    }
+}
+
+/// How busy the machine is with other work before a scenario starts: one
+/// second of `/proc/stat`, in percent of one core.
+pub async fn background_load() -> anyhow::Result<f64> {
+    let before = MachineCpu::read()?;
+    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    Ok(MachineCpu::read()?.busy_pct_since(&before))
 }
