@@ -57,6 +57,10 @@ pub struct Args {
     /// temporary directory, removed at the end].
     #[arg(long)]
     pub work_dir: Option<PathBuf>,
+    /// Extra environment for the server, KEY=VALUE (repeatable), for experiments
+    /// such as MALLOC_ARENA_MAX=2.
+    #[arg(long, value_parser = parse_env)]
+    pub server_env: Vec<(String, String)>,
     /// Worker threads of the load generator's runtime.
     #[arg(long, default_value_t = 2)]
     pub threads: usize,
@@ -125,6 +129,12 @@ pub struct Args {
     /// logins: seconds of talk before the storm, for a baseline.
     #[arg(long, default_value_t = 5)]
     pub login_baseline_secs: u64,
+}
+
+fn parse_env(text: &str) -> Result<(String, String), String> {
+    text.split_once('=')
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .ok_or_else(|| format!("{text:?} is not KEY=VALUE"))
 }
 
 /// The scenarios, in the order they run.
@@ -295,6 +305,7 @@ async fn run(args: Args) -> anyhow::Result<bool> {
     let document = json!({
         "machine": machine(),
         "quick": args.quick,
+        "server_env": args.server_env.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>(),
         "total_wall_secs": stats::round3(started.elapsed().as_secs_f64()),
         "scenarios": scenarios,
     });

@@ -22,6 +22,8 @@ pub struct Launch<'a> {
     pub bcrypt_cost: u32,
     /// Raised above the defaults: every client comes from 127.0.0.1.
     pub max_connections: usize,
+    /// Extra environment for the server process (`--server-env KEY=VALUE`).
+    pub env: &'a [(String, String)],
 }
 
 /// A running server process.
@@ -61,6 +63,7 @@ impl ServerProcess {
             .arg("--max-connections-per-ip")
             .arg(launch.max_connections.to_string())
             .env_remove("RUST_LOG")
+            .envs(launch.env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(log_file)

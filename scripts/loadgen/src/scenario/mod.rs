@@ -57,6 +57,7 @@ impl Site {
             worlds: &self.worlds,
             bcrypt_cost,
             max_connections: connections + 1_000,
+            env: &ctx.args.server_env,
         })
         .await
     }
