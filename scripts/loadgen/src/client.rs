@@ -170,16 +170,23 @@ impl Client {
                         if self.recent.len() == 4 {
                             self.recent.pop_front();
                         }
-                        self.recent.push_back(String::from_utf8_lossy(text).into_owned());
+                        self.recent
+                            .push_back(String::from_utf8_lossy(text).into_owned());
                     }
                     Event::Line(_) => {}
                 }
             }
             match tokio::time::timeout_at(deadline, self.reader.fill()).await {
                 Ok(Ok(true)) => {}
-                Ok(Ok(false)) => bail!("server closed the connection; last lines: {:?}", self.recent),
+                Ok(Ok(false)) => bail!(
+                    "server closed the connection; last lines: {:?}",
+                    self.recent
+                ),
                 Ok(Err(err)) => bail!("read failed ({err}); last lines: {:?}", self.recent),
-                Err(_) => bail!("no {prompts:?} prompt in time; last lines: {:?}", self.recent),
+                Err(_) => bail!(
+                    "no {prompts:?} prompt in time; last lines: {:?}",
+                    self.recent
+                ),
             }
         }
     }
@@ -248,7 +255,10 @@ pub fn name(prefix: &str, n: usize) -> String {
         *slot = b'a' + (rest % 26) as u8;
         rest /= 26;
     }
-    format!("{prefix}{}", std::str::from_utf8(&letters).unwrap_or("aaaa"))
+    format!(
+        "{prefix}{}",
+        std::str::from_utf8(&letters).unwrap_or("aaaa")
+    )
 }
 
 #[cfg(test)]

@@ -324,9 +324,11 @@ fn record(
     let now = now_us();
     let rest = &line[at + MARK.len()..];
     let rest = rest.strip_suffix(b"\"").unwrap_or(rest);
-    let mut fields = rest
-        .split(|&b| b == b' ')
-        .map(|f| std::str::from_utf8(f).ok().and_then(|s| s.parse::<u64>().ok()));
+    let mut fields = rest.split(|&b| b == b' ').map(|f| {
+        std::str::from_utf8(f)
+            .ok()
+            .and_then(|s| s.parse::<u64>().ok())
+    });
     let (Some(Some(id)), Some(Some(seq)), Some(Some(sent_us))) =
         (fields.next(), fields.next(), fields.next())
     else {
@@ -406,8 +408,18 @@ mod tests {
         let mut result = MemberResult::default();
         let mut next = HashMap::new();
         let delivered = AtomicU64::new(0);
-        record(b"Zqaaab says, \"m 3 0 5\"", &mut result, &mut next, &delivered);
-        record(b"Zqaaab says, \"m 3 2 6\"", &mut result, &mut next, &delivered);
+        record(
+            b"Zqaaab says, \"m 3 0 5\"",
+            &mut result,
+            &mut next,
+            &delivered,
+        );
+        record(
+            b"Zqaaab says, \"m 3 2 6\"",
+            &mut result,
+            &mut next,
+            &delivered,
+        );
         record(b"Someone arrives.", &mut result, &mut next, &delivered);
         record(b"Slow down.", &mut result, &mut next, &delivered);
         assert_eq!(result.received[&3], 2);

@@ -36,7 +36,6 @@ use std::time::Instant;
 use clap::{Parser, ValueEnum};
 use serde_json::{Map, Value, json};
 
-
 /// Measures gaslamp against SPEC §11 (see scripts/bench).
 #[derive(Debug, Clone, Parser)]
 #[command(name = "loadgen")]
@@ -254,7 +253,11 @@ async fn run(args: Args) -> anyhow::Result<bool> {
     };
     let temp = match &args.work_dir {
         Some(_) => None,
-        None => Some(tempfile::Builder::new().prefix("gaslamp-bench-").tempdir()?),
+        None => Some(
+            tempfile::Builder::new()
+                .prefix("gaslamp-bench-")
+                .tempdir()?,
+        ),
     };
     let work_dir = match (&args.work_dir, &temp) {
         (Some(dir), _) => dir.clone(),

@@ -155,7 +155,10 @@ impl Talk {
                 format!("{} / {}", t.slow_downs, t.closed_early),
             ),
             Figure::info("CPU while talking", cpu_brief(&self.cpu)),
-            Figure::info("setup (create+enter+walk)", format!("{:.0} s", self.setup_secs)),
+            Figure::info(
+                "setup (create+enter+walk)",
+                format!("{:.0} s", self.setup_secs),
+            ),
         ]
     }
 

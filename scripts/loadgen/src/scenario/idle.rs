@@ -74,7 +74,10 @@ pub async fn run(ctx: &Ctx) -> anyhow::Result<Outcome> {
             "< 200 MiB",
             mib(memory.rss_kib) < TARGET_MIB,
         ),
-        Figure::info("server peak RSS (VmHWM)", format!("{:.1} MiB", mib(memory.hwm_kib))),
+        Figure::info(
+            "server peak RSS (VmHWM)",
+            format!("{:.1} MiB", mib(memory.hwm_kib)),
+        ),
         Figure::info("RSS per connection", format!("{per_conn_kib:.1} KiB")),
         Figure::info("connections dropped", dropped.to_string()),
         Figure::info(

@@ -52,7 +52,10 @@ pub async fn run(ctx: &Ctx) -> anyhow::Result<Outcome> {
     server.stop().await?;
     created?;
 
-    eprintln!("    re-hashing the storm's accounts at cost {}", args.login_cost);
+    eprintln!(
+        "    re-hashing the storm's accounts at cost {}",
+        args.login_cost
+    );
     rehash(&site.db, args.login_cost, args.logins).await?;
 
     let server = site.serve(ctx, args.login_cost, connections).await?;
@@ -238,11 +241,15 @@ async fn storm(addr: SocketAddr, logins: usize, concurrency: usize) -> anyhow::R
         match task.await? {
             Ok(took) => {
                 storm.ok += 1;
-                storm.times_us.push(took.as_micros().min(u128::from(u32::MAX)) as u32);
+                storm
+                    .times_us
+                    .push(took.as_micros().min(u128::from(u32::MAX)) as u32);
             }
             Err(err) => {
                 storm.failures += 1;
-                storm.first_failure.get_or_insert_with(|| format!("{err:#}"));
+                storm
+                    .first_failure
+                    .get_or_insert_with(|| format!("{err:#}"));
             }
         }
     }
