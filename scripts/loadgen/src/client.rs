@@ -1,0 +1,274 @@
+//! A small telnet client for many connections at once.
+//!
+//! It understands just enough telnet to follow gaslamp: option negotiation and
+//! subnegotiations are skipped, a line ends at LF (a trailing CR is dropped), and
+//! IAC GA or IAC EOR marks a prompt (the text since the last line). Parsing works
+//! straight out of a small fixed read buffer and hands out borrowed events, so a
+//! listener receiving tens of thousands of lines a second allocates nothing per
+//! line. The reader and the writer are separate halves so one task can wait for
+//! input and for its next send at the same time.
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::time::Instant;
+
+/// A password that passes the server's policy.
+pub const PASSWORD: &str = "correct horse battery";
+
+/// How long one setup step (a prompt to appear) may take before it is an error.
+pub const STEP_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// Read buffer per connection: lines are short, and 10,000 idle connections
+/// should not cost the load generator much memory.
+const READ_BUFFER: usize = 2048;
+
+const IAC: u8 = 255;
+const SB: u8 = 250;
+const SE: u8 = 240;
+const GA: u8 = 249;
+const EOR: u8 = 239;
+const WILL: u8 = 251;
+const DONT: u8 = 254;
+
+/// Something the server said: a whole line, or a prompt (text then IAC GA/EOR).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Event<'a> {
+    Line(&'a [u8]),
+    Prompt(&'a [u8]),
+}
+
+#[derive(Debug, Clone, Copy)]
+enum State {
+    Data,
+    Iac,
+    Verb,
+    Sb,
+    SbIac,
+}
+
+/// The reading half: a fixed buffer and a resumable telnet parser.
+pub struct Reader {
+    half: OwnedReadHalf,
+    buf: Box<[u8]>,
+    start: usize,
+    end: usize,
+    state: State,
+    line: Vec<u8>,
+    /// The last event borrowed `line`; clear it before parsing on.
+    emitted: bool,
+}
+
+impl Reader {
+    /// The next complete event in what has been read so far, if any.
+    pub fn next_event(&mut self) -> Option<Event<'_>> {
+        if self.emitted {
+            self.line.clear();
+            self.emitted = false;
+        }
+        while self.start < self.end {
+            let byte = self.buf[self.start];
+            self.start += 1;
+            match (self.state, byte) {
+                (State::Data, IAC) => self.state = State::Iac,
+                (State::Data, b'\n') => {
+                    if self.line.last() == Some(&b'\r') {
+                        self.line.pop();
+                    }
+                    self.emitted = true;
+                    return Some(Event::Line(&self.line));
+                }
+                (State::Data, b) => self.line.push(b),
+                (State::Iac, GA | EOR) => {
+                    self.state = State::Data;
+                    self.emitted = true;
+                    return Some(Event::Prompt(&self.line));
+                }
+                (State::Iac, IAC) => {
+                    self.line.push(IAC);
+                    self.state = State::Data;
+                }
+                (State::Iac, WILL..=DONT) => self.state = State::Verb,
+                (State::Iac, SB) => self.state = State::Sb,
+                (State::Iac, _) | (State::Verb, _) => self.state = State::Data,
+                (State::Sb, IAC) => self.state = State::SbIac,
+                (State::Sb, _) => {}
+                (State::SbIac, SE) => self.state = State::Data,
+                (State::SbIac, _) => self.state = State::Sb,
+            }
+        }
+        None
+    }
+
+    /// Reads more bytes once everything buffered has been parsed. Returns false
+    /// at end of stream. Cancel-safe: nothing is consumed unless it completes.
+    pub async fn fill(&mut self) -> std::io::Result<bool> {
+        debug_assert!(self.start == self.end, "parse what is buffered first");
+        let n = self.half.read(&mut self.buf).await?;
+        self.start = 0;
+        self.end = n;
+        Ok(n > 0)
+    }
+}
+
+/// One connection to the server.
+pub struct Client {
+    pub reader: Reader,
+    pub writer: OwnedWriteHalf,
+    /// The last few lines seen while waiting, for error messages.
+    recent: VecDeque<String>,
+}
+
+impl Client {
+    pub async fn connect(addr: SocketAddr) -> anyhow::Result<Client> {
+        let stream = TcpStream::connect(addr)
+            .await
+            .with_context(|| format!("connecting to {addr}"))?;
+        stream.set_nodelay(true)?;
+        let (half, writer) = stream.into_split();
+        Ok(Client {
+            reader: Reader {
+                half,
+                buf: vec![0; READ_BUFFER].into_boxed_slice(),
+                start: 0,
+                end: 0,
+                state: State::Data,
+                line: Vec::new(),
+                emitted: false,
+            },
+            writer,
+            recent: VecDeque::new(),
+        })
+    }
+
+    /// Sends one line, CRLF added.
+    pub async fn send(&mut self, line: &str) -> std::io::Result<()> {
+        let mut bytes = Vec::with_capacity(line.len() + 2);
+        bytes.extend_from_slice(line.as_bytes());
+        bytes.extend_from_slice(b"\r\n");
+        self.writer.write_all(&bytes).await
+    }
+
+    /// Waits for one of `prompts` and returns its index; lines in between are
+    /// skipped. A closed connection or a timeout is an error naming what came last.
+    pub async fn wait_prompt(&mut self, prompts: &[&str]) -> anyhow::Result<usize> {
+        let deadline = Instant::now() + STEP_TIMEOUT;
+        loop {
+            while let Some(event) = self.reader.next_event() {
+                match event {
+                    Event::Prompt(text) => {
+                        if let Some(i) = prompts.iter().position(|p| p.as_bytes() == text) {
+                            return Ok(i);
+                        }
+                    }
+                    Event::Line(text) if !text.is_empty() => {
+                        if self.recent.len() == 4 {
+                            self.recent.pop_front();
+                        }
+                        self.recent
+                            .push_back(String::from_utf8_lossy(text).into_owned());
+                    }
+                    Event::Line(_) => {}
+                }
+            }
+            match tokio::time::timeout_at(deadline, self.reader.fill()).await {
+                Ok(Ok(true)) => {}
+                Ok(Ok(false)) => bail!(
+                    "server closed the connection; last lines: {:?}",
+                    self.recent
+                ),
+                Ok(Err(err)) => bail!("read failed ({err}); last lines: {:?}", self.recent),
+                Err(_) => bail!(
+                    "no {prompts:?} prompt in time; last lines: {:?}",
+                    self.recent
+                ),
+            }
+        }
+    }
+
+    /// Sends a line and waits for one of `prompts`.
+    pub async fn command(&mut self, line: &str, prompts: &[&str]) -> anyhow::Result<usize> {
+        self.send(line).await?;
+        self.wait_prompt(prompts).await
+    }
+
+    /// The last lines seen, for error messages.
+    pub fn recent(&self) -> Vec<String> {
+        self.recent.iter().cloned().collect()
+    }
+
+    /// `create <account> <password>` at the `Account: ` prompt; waits for the
+    /// character menu.
+    pub async fn create_account(&mut self, account: &str) -> anyhow::Result<()> {
+        self.wait_prompt(&["Account: "]).await?;
+        let line = format!("create {account} {PASSWORD}");
+        if self.command(&line, &["Character: ", "Account: "]).await? != 0 {
+            bail!("creating {account} was refused: {:?}", self.recent());
+        }
+        Ok(())
+    }
+
+    /// `connect <account> <password>` at the `Account: ` prompt; waits for the
+    /// character menu.
+    pub async fn log_in(&mut self, account: &str) -> anyhow::Result<()> {
+        self.wait_prompt(&["Account: "]).await?;
+        let line = format!("connect {account} {PASSWORD}");
+        if self.command(&line, &["Character: ", "Account: "]).await? != 0 {
+            bail!("logging in as {account} was refused: {:?}", self.recent());
+        }
+        Ok(())
+    }
+
+    /// Picks the first character and waits for the game prompt.
+    pub async fn enter_game(&mut self) -> anyhow::Result<()> {
+        if self.command("1", &["> ", "Character: "]).await? != 0 {
+            bail!("could not enter the game: {:?}", self.recent());
+        }
+        Ok(())
+    }
+
+    /// Walks through a named exit and waits for the prompt.
+    pub async fn go(&mut self, exit: &str) -> anyhow::Result<()> {
+        self.command(&format!("go {exit}"), &["> "]).await?;
+        if self
+            .recent
+            .back()
+            .is_some_and(|l| l.contains("can't go that way"))
+        {
+            bail!("no exit {exit:?} here: {:?}", self.recent());
+        }
+        Ok(())
+    }
+}
+
+/// An account (and character) name for client `n`: letters only, because a
+/// character is named after its account and character names are letters.
+pub fn name(prefix: &str, n: usize) -> String {
+    let mut letters = [b'a'; 4];
+    let mut rest = n;
+    for slot in letters.iter_mut().rev() {
+        *slot = b'a' + (rest % 26) as u8;
+        rest /= 26;
+    }
+    format!(
+        "{prefix}{}",
+        std::str::from_utf8(&letters).unwrap_or("aaaa")
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_letters_and_distinct() {
+        assert_eq!(name("zq", 0), "zqaaaa");
+        assert_eq!(name("zq", 27), "zqaabb");
+        assert_ne!(name("zq", 9_999), name("zq", 9_998));
+    }
+}

@@ -1,0 +1,459 @@
+//! A crowd of simulated players: the engine every server scenario runs on.
+//!
+//! Each member is one tokio task with one connection. It logs in (creating its
+//! account, or connecting to one made earlier), enters the game, walks to its room,
+//! and reports ready; from then on it keeps reading, so the server never sees a
+//! client that stopped reading. Speakers also `say` a line every `period` while the
+//! crowd is in [`Phase::Run`] — at most 10 a second, well under the server's limit of
+//! 20 commands a second per connection.
+//!
+//! A spoken line is `m <speaker> <seq> <sent_us>`. Every listener in the room
+//! counts, per speaker, the lines it got, notes gaps in the sequence, and takes a
+//! latency sample from the embedded send time. [`tally`] turns the members'
+//! results into losses (lines a speaker sent that a listener in its room never
+//! got), duplicates and the samples.
+//!
+//! Logins are done with bounded concurrency (a semaphore) so the accept backlog
+//! never overflows and the server's login work stays the same shape at any size.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use anyhow::Context;
+use tokio::sync::{Semaphore, mpsc, watch};
+use tokio::task::JoinHandle;
+use tokio::time::{Instant, Interval, MissedTickBehavior};
+
+use crate::client::{Client, Event};
+use crate::stats::{Sample, now_us};
+use crate::world::exit_to;
+
+/// How a member gets into its account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Login {
+    /// `create <account> <password>` (a new account and its first character).
+    Create,
+    /// `connect <account> <password>`, then `go hub` before walking to the
+    /// room, since the character stands wherever it was left last time.
+    Reconnect,
+}
+
+/// One simulated player.
+#[derive(Debug, Clone)]
+pub struct Member {
+    pub account: String,
+    pub login: Login,
+    /// The room to walk to (`go r<k>` from the hub).
+    pub room: usize,
+    /// A speaker's id; `None` for a member that only listens.
+    pub speaker: Option<u32>,
+}
+
+/// What the crowd is doing; members watch it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    Setup,
+    /// Speakers talk.
+    Run,
+    /// Speakers are quiet; the last lines are still arriving.
+    Drain,
+    /// Members return their results and hang up.
+    Stop,
+}
+
+/// What one member saw.
+#[derive(Debug, Default)]
+pub struct MemberResult {
+    pub room: usize,
+    pub speaker: Option<u32>,
+    /// Lines this member said.
+    pub sent: u32,
+    /// Lines received, per speaker.
+    pub received: HashMap<u32, u32>,
+    /// Lines that arrived with a sequence number other than the next expected.
+    pub out_of_order: u32,
+    pub samples: Vec<Sample>,
+    /// `Slow down.` answers: the rate limit was hit (it should never be).
+    pub slow_downs: u32,
+    /// The server closed the connection before the end.
+    pub closed_early: bool,
+}
+
+/// A crowd that has logged in and is waiting for [`Crowd::run`].
+pub struct Crowd {
+    phase: watch::Sender<Phase>,
+    tasks: Vec<JoinHandle<MemberResult>>,
+    /// Chat lines received by anyone so far.
+    pub delivered: Arc<AtomicU64>,
+    /// Seconds the logins took.
+    pub setup_secs: f64,
+}
+
+impl Crowd {
+    /// Starts every member and waits until all are in their rooms. The first
+    /// member that fails to get there fails the whole crowd.
+    pub async fn assemble(
+        addr: SocketAddr,
+        members: Vec<Member>,
+        concurrency: usize,
+        period: Duration,
+    ) -> anyhow::Result<Crowd> {
+        let started = Instant::now();
+        let total = members.len();
+        let (phase, phase_rx) = watch::channel(Phase::Setup);
+        let (ready_tx, mut ready_rx) = mpsc::channel(1024);
+        let permits = Arc::new(Semaphore::new(concurrency.max(1)));
+        let delivered = Arc::new(AtomicU64::new(0));
+        let tasks = members
+            .into_iter()
+            .map(|member| {
+                let ctx = MemberCtx {
+                    addr,
+                    permits: permits.clone(),
+                    ready: ready_tx.clone(),
+                    phase: phase_rx.clone(),
+                    period,
+                    delivered: delivered.clone(),
+                };
+                tokio::spawn(play(member, ctx))
+            })
+            .collect();
+        drop(ready_tx);
+        let mut crowd = Crowd {
+            phase,
+            tasks,
+            delivered,
+            setup_secs: 0.0,
+        };
+        let mut ready = 0;
+        let mut last_report = Instant::now();
+        while ready < total {
+            match ready_rx.recv().await {
+                Some(Ok(())) => ready += 1,
+                Some(Err(err)) => {
+                    crowd.abort();
+                    return Err(err.context(format!("after {ready} of {total} logged in")));
+                }
+                None => {
+                    crowd.abort();
+                    anyhow::bail!("members ended before logging in ({ready} of {total})");
+                }
+            }
+            if last_report.elapsed() > Duration::from_secs(10) {
+                eprintln!("    {ready}/{total} logged in");
+                last_report = Instant::now();
+            }
+        }
+        crowd.setup_secs = started.elapsed().as_secs_f64();
+        Ok(crowd)
+    }
+
+    /// Speakers start talking.
+    pub fn run(&self) {
+        self.phase.send_replace(Phase::Run);
+    }
+
+    /// Speakers stop; waits until no line has arrived for half a second (at most
+    /// `limit`), so lines still in flight are counted as delivered, not lost.
+    pub async fn drain(&self, limit: Duration) {
+        self.phase.send_replace(Phase::Drain);
+        let deadline = Instant::now() + limit;
+        let mut last = self.delivered.load(Ordering::Relaxed);
+        let mut quiet_since = Instant::now();
+        while Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            let now = self.delivered.load(Ordering::Relaxed);
+            if now != last {
+                last = now;
+                quiet_since = Instant::now();
+            } else if quiet_since.elapsed() >= Duration::from_millis(500) {
+                return;
+            }
+        }
+    }
+
+    /// Members hang up and hand in what they saw.
+    pub async fn finish(self) -> anyhow::Result<Vec<MemberResult>> {
+        self.phase.send_replace(Phase::Stop);
+        let mut results = Vec::with_capacity(self.tasks.len());
+        for task in self.tasks {
+            results.push(task.await.context("a member task panicked")?);
+        }
+        Ok(results)
+    }
+
+    fn abort(&self) {
+        self.phase.send_replace(Phase::Stop);
+        for task in &self.tasks {
+            task.abort();
+        }
+    }
+}
+
+/// What every member task shares.
+struct MemberCtx {
+    addr: SocketAddr,
+    permits: Arc<Semaphore>,
+    ready: mpsc::Sender<anyhow::Result<()>>,
+    phase: watch::Receiver<Phase>,
+    period: Duration,
+    delivered: Arc<AtomicU64>,
+}
+
+async fn play(member: Member, ctx: MemberCtx) -> MemberResult {
+    let mut result = MemberResult {
+        room: member.room,
+        speaker: member.speaker,
+        ..MemberResult::default()
+    };
+    let client = match arrive(&member, &ctx).await {
+        Ok(client) => {
+            let _ = ctx.ready.send(Ok(())).await;
+            client
+        }
+        Err(err) => {
+            let err = err.context(format!("member {}", member.account));
+            let _ = ctx.ready.send(Err(err)).await;
+            result.closed_early = true;
+            return result;
+        }
+    };
+    talk_and_listen(client, &member, ctx, &mut result).await;
+    result
+}
+
+/// Logs in, enters the game and walks to the member's room.
+async fn arrive(member: &Member, ctx: &MemberCtx) -> anyhow::Result<Client> {
+    let _permit = ctx.permits.acquire().await?;
+    let mut client = Client::connect(ctx.addr).await?;
+    match member.login {
+        Login::Create => client.create_account(&member.account).await?,
+        Login::Reconnect => client.log_in(&member.account).await?,
+    }
+    client.enter_game().await?;
+    if member.login == Login::Reconnect {
+        // Back to the hub first; from the hub itself this is only refused.
+        client.command("go hub", &["> "]).await?;
+    }
+    client.go(&exit_to(member.room)).await?;
+    Ok(client)
+}
+
+/// The member's life after arriving: read everything, speak on schedule.
+async fn talk_and_listen(
+    mut client: Client,
+    member: &Member,
+    mut ctx: MemberCtx,
+    result: &mut MemberResult,
+) {
+    let mut next_seq: HashMap<u32, u32> = HashMap::new();
+    let mut ticker: Option<Interval> = None;
+    loop {
+        while let Some(event) = client.reader.next_event() {
+            if let Event::Line(line) = event {
+                record(line, result, &mut next_seq, &ctx.delivered);
+            }
+        }
+        let phase = *ctx.phase.borrow_and_update();
+        match (phase, member.speaker, ticker.is_some()) {
+            (Phase::Stop, _, _) => return,
+            (Phase::Run, Some(id), false) => ticker = Some(speaker_ticker(id, ctx.period)),
+            (Phase::Setup | Phase::Drain, _, true) => ticker = None,
+            _ => {}
+        }
+        tokio::select! {
+            changed = ctx.phase.changed() => {
+                if changed.is_err() {
+                    return;
+                }
+            }
+            read = client.reader.fill() => {
+                if !matches!(read, Ok(true)) {
+                    result.closed_early = true;
+                    return;
+                }
+            }
+            _ = next_tick(&mut ticker) => {
+                let id = member.speaker.unwrap_or(0);
+                let line = format!("say m {id} {} {}", result.sent, now_us());
+                if client.send(&line).await.is_err() {
+                    result.closed_early = true;
+                    return;
+                }
+                result.sent += 1;
+            }
+        }
+    }
+}
+
+/// Speakers are spread evenly over the period so the room hears a steady stream
+/// rather than ten lines at once.
+fn speaker_ticker(id: u32, period: Duration) -> Interval {
+    let offset = period.mul_f64((f64::from(id) * 0.618_034).fract());
+    let mut ticker = tokio::time::interval_at(Instant::now() + offset, period);
+    ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    ticker
+}
+
+async fn next_tick(ticker: &mut Option<Interval>) {
+    match ticker {
+        Some(ticker) => {
+            ticker.tick().await;
+        }
+        None => std::future::pending().await,
+    }
+}
+
+/// Notes a received line if it is a benchmark line (`... says, "m id seq t"`).
+fn record(
+    line: &[u8],
+    result: &mut MemberResult,
+    next_seq: &mut HashMap<u32, u32>,
+    delivered: &AtomicU64,
+) {
+    const MARK: &[u8] = b"says, \"m ";
+    let Some(at) = line.windows(MARK.len()).position(|w| w == MARK) else {
+        if line == b"Slow down." {
+            result.slow_downs += 1;
+        }
+        return;
+    };
+    let now = now_us();
+    let rest = &line[at + MARK.len()..];
+    let rest = rest.strip_suffix(b"\"").unwrap_or(rest);
+    let mut fields = rest.split(|&b| b == b' ').map(|f| {
+        std::str::from_utf8(f)
+            .ok()
+            .and_then(|s| s.parse::<u64>().ok())
+    });
+    let (Some(Some(id)), Some(Some(seq)), Some(Some(sent_us))) =
+        (fields.next(), fields.next(), fields.next())
+    else {
+        return;
+    };
+    let (id, seq) = (id as u32, seq as u32);
+    *result.received.entry(id).or_insert(0) += 1;
+    let expected = next_seq.entry(id).or_insert(0);
+    if seq != *expected {
+        result.out_of_order += 1;
+    }
+    *expected = seq + 1;
+    result.samples.push(Sample {
+        sent_us,
+        latency_us: now.saturating_sub(sent_us).min(u64::from(u32::MAX)) as u32,
+    });
+    delivered.fetch_add(1, Ordering::Relaxed);
+}
+
+/// Everything the crowd saw, added up.
+#[derive(Debug, Default)]
+pub struct Totals {
+    pub members: usize,
+    pub speakers: usize,
+    pub sent: u64,
+    /// Lines that should have arrived: each line times the others in its room.
+    pub expected: u64,
+    pub delivered: u64,
+    pub lost: u64,
+    pub duplicates: u64,
+    pub out_of_order: u64,
+    pub slow_downs: u64,
+    pub closed_early: usize,
+    pub samples: Vec<Sample>,
+}
+
+/// Adds up the members' results: every speaker's line should reach every other
+/// member of its room exactly once.
+pub fn tally(results: Vec<MemberResult>) -> Totals {
+    let mut sent_by: HashMap<u32, (usize, u32)> = HashMap::new();
+    for r in &results {
+        if let Some(id) = r.speaker {
+            sent_by.insert(id, (r.room, r.sent));
+        }
+    }
+    let mut totals = Totals {
+        members: results.len(),
+        speakers: sent_by.len(),
+        sent: sent_by.values().map(|&(_, n)| u64::from(n)).sum(),
+        ..Totals::default()
+    };
+    for mut r in results {
+        for (&id, &(room, sent)) in &sent_by {
+            if room != r.room || Some(id) == r.speaker {
+                continue;
+            }
+            let got = r.received.get(&id).copied().unwrap_or(0);
+            totals.expected += u64::from(sent);
+            totals.delivered += u64::from(got);
+            totals.lost += u64::from(sent.saturating_sub(got));
+            totals.duplicates += u64::from(got.saturating_sub(sent));
+        }
+        totals.out_of_order += u64::from(r.out_of_order);
+        totals.slow_downs += u64::from(r.slow_downs);
+        totals.closed_early += usize::from(r.closed_early);
+        totals.samples.append(&mut r.samples);
+    }
+    totals
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_benchmark_line_is_counted_and_timed() {
+        let mut result = MemberResult::default();
+        let mut next = HashMap::new();
+        let delivered = AtomicU64::new(0);
+        record(
+            b"Zqaaab says, \"m 3 0 5\"",
+            &mut result,
+            &mut next,
+            &delivered,
+        );
+        record(
+            b"Zqaaab says, \"m 3 2 6\"",
+            &mut result,
+            &mut next,
+            &delivered,
+        );
+        record(b"Someone arrives.", &mut result, &mut next, &delivered);
+        record(b"Slow down.", &mut result, &mut next, &delivered);
+        assert_eq!(result.received[&3], 2);
+        assert_eq!(result.out_of_order, 1);
+        assert_eq!(result.samples.len(), 2);
+        assert_eq!(result.slow_downs, 1);
+        assert_eq!(delivered.load(Ordering::Relaxed), 2);
+    }
+
+    #[test]
+    fn losses_are_counted_per_listener_and_speaker() {
+        let speaker = MemberResult {
+            room: 1,
+            speaker: Some(0),
+            sent: 10,
+            ..MemberResult::default()
+        };
+        let heard_all = MemberResult {
+            room: 1,
+            received: HashMap::from([(0, 10)]),
+            ..MemberResult::default()
+        };
+        let heard_some = MemberResult {
+            room: 1,
+            received: HashMap::from([(0, 7)]),
+            ..MemberResult::default()
+        };
+        let elsewhere = MemberResult {
+            room: 2,
+            ..MemberResult::default()
+        };
+        let totals = tally(vec![speaker, heard_all, heard_some, elsewhere]);
+        assert_eq!(totals.expected, 20);
+        assert_eq!(totals.delivered, 17);
+        assert_eq!(totals.lost, 3);
+    }
+}

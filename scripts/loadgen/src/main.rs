@@ -1,0 +1,345 @@
+//! `loadgen`: the load generator behind `scripts/bench`, measuring gaslamp
+//! against the performance targets of SPEC §11.
+//!
+//! It starts the real release binary as a child process on a free 127.0.0.1 port
+//! with a fresh database per scenario, talks telnet to it over loopback TCP from
+//! one tokio runtime, and reports one JSON document (a file and stdout) plus a
+//! table. Benchmarks report figures; a missed target is a finding, not a failure:
+//! the exit code is non-zero only when a scenario could not run at all.
+//!
+//! The scenarios (each in [`scenario`]):
+//! - `idle`: 10,000 players logged in and idle — the server's resident memory.
+//! - `room`: 500 players in one room, 10 of them talking at 10 lines a second —
+//!   losses and delivery latency.
+//! - `rooms`: 2,000 players over 100 rooms, all talking — delivered lines a second
+//!   and latency.
+//! - `writer`: chat rows a second through the batching writer into SQLite,
+//!   in-process, without a server.
+//! - `logins`: logins a second at bcrypt cost 12 while other players talk, and
+//!   their latency during the storm.
+//!
+//! The machine has two cores and this process competes with the server for them,
+//! so the latencies include the load generator's own scheduling; the report gives
+//! both processes' CPU use for each scenario.
+
+mod client;
+mod crowd;
+mod report;
+mod scenario;
+mod server;
+mod stats;
+mod world;
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use clap::{Parser, ValueEnum};
+use serde_json::{Map, Value, json};
+
+/// Measures gaslamp against SPEC §11 (see scripts/bench).
+#[derive(Debug, Clone, Parser)]
+#[command(name = "loadgen")]
+pub struct Args {
+    /// The server binary to test.
+    #[arg(long, default_value = "target/release/gaslamp")]
+    pub server: PathBuf,
+    /// Scenarios to run (comma-separated); all by default.
+    #[arg(long, value_delimiter = ',')]
+    pub only: Vec<Scenario>,
+    /// Small sizes everywhere, for a quick check that the benchmark works.
+    #[arg(long)]
+    pub quick: bool,
+    /// Where the JSON report goes.
+    #[arg(long, default_value = "scripts/bench-results.json")]
+    pub out: PathBuf,
+    /// Directory for the scenarios' databases and logs [default: a new
+    /// temporary directory, removed at the end].
+    #[arg(long)]
+    pub work_dir: Option<PathBuf>,
+    /// Extra environment for the server, KEY=VALUE (repeatable), for experiments
+    /// such as MALLOC_ARENA_MAX=2.
+    #[arg(long, value_parser = parse_env)]
+    pub server_env: Vec<(String, String)>,
+    /// Worker threads of the load generator's runtime.
+    #[arg(long, default_value_t = 2)]
+    pub threads: usize,
+    /// Logins in flight at once while setting a scenario up.
+    #[arg(long, default_value_t = 64)]
+    pub setup_concurrency: usize,
+
+    /// idle: connections logged in and idle.
+    #[arg(long, default_value_t = 10_000)]
+    pub idle_connections: usize,
+    /// idle: seconds to wait after the last login before reading the memory.
+    #[arg(long, default_value_t = 5)]
+    pub idle_settle_secs: u64,
+
+    /// room: players in the one room (speakers included).
+    #[arg(long, default_value_t = 500)]
+    pub room_players: usize,
+    /// room: how many of them talk.
+    #[arg(long, default_value_t = 10)]
+    pub room_speakers: usize,
+    /// room: lines a second per speaker (the server allows 20 commands a second).
+    #[arg(long, default_value_t = 10.0)]
+    pub room_rate: f64,
+    /// room: seconds of talk.
+    #[arg(long, default_value_t = 10)]
+    pub room_secs: u64,
+
+    /// rooms: players, spread evenly over the rooms; every one talks.
+    #[arg(long, default_value_t = 2_000)]
+    pub rooms_players: usize,
+    /// rooms: rooms in use.
+    #[arg(long, default_value_t = 100)]
+    pub rooms_count: usize,
+    /// rooms: lines a second per player.
+    #[arg(long, default_value_t = 1.0)]
+    pub rooms_rate: f64,
+    /// rooms: seconds of talk.
+    #[arg(long, default_value_t = 10)]
+    pub rooms_secs: u64,
+
+    /// writer: chat rows to push through the batching writer.
+    #[arg(long, default_value_t = 500_000)]
+    pub writer_rows: usize,
+    /// writer: tasks pushing rows at once.
+    #[arg(long, default_value_t = 4)]
+    pub writer_tasks: usize,
+    /// writer: the writer's queue capacity (the server's default).
+    #[arg(long, default_value_t = 65_536)]
+    pub writer_queue: usize,
+
+    /// logins: bcrypt cost of the server and of the accounts logging in.
+    #[arg(long, default_value_t = 12)]
+    pub login_cost: u32,
+    /// logins: accounts that log in during the storm.
+    #[arg(long, default_value_t = 100)]
+    pub logins: usize,
+    /// logins: logins in flight at once during the storm.
+    #[arg(long, default_value_t = 16)]
+    pub login_concurrency: usize,
+    /// logins: players talking meanwhile (20 to a room).
+    #[arg(long, default_value_t = 200)]
+    pub login_chatters: usize,
+    /// logins: lines a second per talking player.
+    #[arg(long, default_value_t = 1.0)]
+    pub login_chat_rate: f64,
+    /// logins: seconds of talk before the storm, for a baseline.
+    #[arg(long, default_value_t = 5)]
+    pub login_baseline_secs: u64,
+}
+
+fn parse_env(text: &str) -> Result<(String, String), String> {
+    text.split_once('=')
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .ok_or_else(|| format!("{text:?} is not KEY=VALUE"))
+}
+
+/// The scenarios, in the order they run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Scenario {
+    Idle,
+    Room,
+    Rooms,
+    Writer,
+    Logins,
+}
+
+impl Scenario {
+    const ALL: [Scenario; 5] = [
+        Scenario::Idle,
+        Scenario::Room,
+        Scenario::Rooms,
+        Scenario::Writer,
+        Scenario::Logins,
+    ];
+
+    fn name(self) -> &'static str {
+        match self {
+            Scenario::Idle => "idle",
+            Scenario::Room => "room",
+            Scenario::Rooms => "rooms",
+            Scenario::Writer => "writer",
+            Scenario::Logins => "logins",
+        }
+    }
+
+    fn title(self, args: &Args) -> String {
+        match self {
+            Scenario::Idle => format!("idle: {} players logged in and idle", args.idle_connections),
+            Scenario::Room => format!(
+                "room: {} players in one room, {} speakers at {}/s for {} s",
+                args.room_players, args.room_speakers, args.room_rate, args.room_secs
+            ),
+            Scenario::Rooms => format!(
+                "rooms: {} players over {} rooms, each at {}/s for {} s",
+                args.rooms_players, args.rooms_count, args.rooms_rate, args.rooms_secs
+            ),
+            Scenario::Writer => format!(
+                "writer: {} chat rows through the batching writer",
+                args.writer_rows
+            ),
+            Scenario::Logins => format!(
+                "logins: {} logins at bcrypt cost {} while {} players talk",
+                args.logins, args.login_cost, args.login_chatters
+            ),
+        }
+    }
+}
+
+impl Args {
+    /// `--quick`: every size cut down so the whole run takes about a minute.
+    fn scaled(mut self) -> Args {
+        if self.quick {
+            self.idle_connections = self.idle_connections.min(1_000);
+            self.idle_settle_secs = self.idle_settle_secs.min(2);
+            self.room_players = self.room_players.min(100);
+            self.room_secs = self.room_secs.min(3);
+            self.rooms_players = self.rooms_players.min(200);
+            self.rooms_count = self.rooms_count.min(20);
+            self.rooms_secs = self.rooms_secs.min(3);
+            self.writer_rows = self.writer_rows.min(50_000);
+            self.logins = self.logins.min(10);
+            self.login_chatters = self.login_chatters.min(40);
+            self.login_baseline_secs = self.login_baseline_secs.min(2);
+        }
+        self
+    }
+}
+
+/// What every scenario needs: the flags and a place for its files.
+pub struct Ctx {
+    pub args: Args,
+    pub work_dir: PathBuf,
+}
+
+impl Ctx {
+    /// A fresh directory for one scenario.
+    pub fn dir(&self, name: &str) -> anyhow::Result<PathBuf> {
+        let dir = self.work_dir.join(name);
+        if dir.exists() {
+            std::fs::remove_dir_all(&dir)?;
+        }
+        std::fs::create_dir_all(&dir)?;
+        Ok(dir)
+    }
+}
+
+fn main() -> anyhow::Result<()> {
+    let args = Args::parse().scaled();
+    stats::start_clock();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(args.threads.max(1))
+        .enable_all()
+        .build()?;
+    let failed = runtime.block_on(run(args))?;
+    if failed {
+        std::process::exit(1);
+    }
+    Ok(())
+}
+
+/// Runs the chosen scenarios and reports them; true when one could not run.
+async fn run(args: Args) -> anyhow::Result<bool> {
+    let started = Instant::now();
+    let chosen: Vec<Scenario> = if args.only.is_empty() {
+        Scenario::ALL.to_vec()
+    } else {
+        Scenario::ALL
+            .into_iter()
+            .filter(|s| args.only.contains(s))
+            .collect()
+    };
+    let temp = match &args.work_dir {
+        Some(_) => None,
+        None => Some(
+            tempfile::Builder::new()
+                .prefix("gaslamp-bench-")
+                .tempdir()?,
+        ),
+    };
+    let work_dir = match (&args.work_dir, &temp) {
+        (Some(dir), _) => dir.clone(),
+        (None, Some(t)) => t.path().to_path_buf(),
+        (None, None) => unreachable!("a temporary directory exists when none was given"),
+    };
+    std::fs::create_dir_all(&work_dir)?;
+    let ctx = Ctx {
+        args: args.clone(),
+        work_dir,
+    };
+    let mut rows = Vec::new();
+    let mut scenarios = Map::new();
+    for scenario in chosen {
+        let title = scenario.title(&args);
+        let background = scenario::background_load().await?;
+        eprintln!(
+            "[{:>5.0} s] {title} (machine busy {background:.0}% of a core beforehand)",
+            started.elapsed().as_secs_f64()
+        );
+        let begun = Instant::now();
+        let mut result = scenario::run(scenario, &ctx).await;
+        let secs = begun.elapsed().as_secs_f64();
+        if let Ok(outcome) = &mut result {
+            outcome.figures.push(report::Figure::info(
+                "machine busy before start",
+                format!("{background:.0}% of a core"),
+            ));
+        }
+        let mut entry = match &result {
+            Ok(outcome) => outcome.json.clone(),
+            Err(err) => json!({ "error": format!("{err:#}") }),
+        };
+        if let Value::Object(map) = &mut entry {
+            map.insert("wall_secs".into(), json!(stats::round3(secs)));
+            map.insert(
+                "machine_busy_before_pct".into(),
+                json!(stats::round3(background)),
+            );
+        }
+        if let Err(err) = &result {
+            eprintln!("    FAILED: {err:#}");
+        }
+        scenarios.insert(scenario.name().into(), entry);
+        rows.push((title, result.map_err(|e| format!("{e:#}"))));
+    }
+    let failed = rows.iter().any(|(_, r)| r.is_err());
+    let document = json!({
+        "machine": machine(),
+        "quick": args.quick,
+        "server_env": args.server_env.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>(),
+        "total_wall_secs": stats::round3(started.elapsed().as_secs_f64()),
+        "scenarios": scenarios,
+    });
+    let text = serde_json::to_string_pretty(&document)?;
+    if let Some(parent) = args.out.parent()
+        && !parent.as_os_str().is_empty()
+    {
+        std::fs::create_dir_all(parent)?;
+    }
+    std::fs::write(&args.out, format!("{text}\n"))?;
+    println!("{text}");
+    println!("{}", report::table(&rows));
+    println!(
+        "Total {:.0} s; JSON written to {}",
+        started.elapsed().as_secs_f64(),
+        args.out.display()
+    );
+    Ok(failed)
+}
+
+/// What the figures were measured on.
+fn machine() -> Value {
+    let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let model = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|info| {
+            info.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split_once(':'))
+                .map(|(_, m)| m.trim().to_string())
+        })
+        .unwrap_or_default();
+    json!({ "cpus": cpus, "cpu_model": model })
+}

@@ -1,0 +1,185 @@
+//! `room` and `rooms`: players talking, every line checked at every listener.
+//!
+//! `room` (SPEC §11): 500 players in one room, 10 of them saying 10 lines a second
+//! for 10 s. Every line must reach the 499 others (target: zero lost) and the
+//! delivery latency's p99 must stay under 10 ms.
+//!
+//! `rooms` (SPEC §11): 2,000 players spread evenly over the generated world's 100
+//! rooms (20 to a room), every one of them saying a line a second for 10 s;
+//! reported are the lines delivered a second and the latency (no target).
+//!
+//! Both use the [`crowd`](crate::crowd) engine: accounts are created over telnet
+//! at bcrypt cost 4, the players walk to their rooms, and the talk starts once
+//! everyone is in. Latency is measured from just before the speaker's write to
+//! the listener's parse of the line, so it includes the load generator's own
+//! scheduling on the same two cores as the server.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use super::{CpuWindow, Site, cpu_brief};
+use crate::Ctx;
+use crate::client::name;
+use crate::crowd::{Crowd, Login, Member, Totals, tally};
+use crate::report::{Figure, Outcome};
+use crate::server::ServerProcess;
+use crate::stats::{Summary, round3};
+
+/// SPEC §11: p99 delivery latency under 10 ms.
+const TARGET_P99_MS: f64 = 10.0;
+
+pub async fn one_room(ctx: &Ctx) -> anyhow::Result<Outcome> {
+    let args = &ctx.args;
+    let site = Site::new(ctx, "room", 1)?;
+    let server = site.serve(ctx, 4, args.room_players).await?;
+    let members = (0..args.room_players)
+        .map(|i| Member {
+            account: name("ro", i),
+            login: Login::Create,
+            room: 0,
+            speaker: (i < args.room_speakers).then_some(i as u32),
+        })
+        .collect();
+    let talk = talk(ctx, &server, members, args.room_rate, args.room_secs).await;
+    server.stop().await?;
+    let mut talk = talk?;
+    let latency = latency(&mut talk.totals);
+    let mut figures = vec![
+        Figure::target(
+            "lines lost",
+            format!("{} of {}", talk.totals.lost, talk.totals.expected),
+            "0",
+            talk.totals.lost == 0 && talk.totals.expected > 0,
+        ),
+        Figure::target(
+            "latency p50 / p99 / max",
+            latency.brief(),
+            "p99 < 10 ms",
+            latency.p99_ms < TARGET_P99_MS,
+        ),
+    ];
+    figures.extend(talk.common_figures());
+    let json = talk.json(latency);
+    Ok(Outcome { json, figures })
+}
+
+pub async fn many_rooms(ctx: &Ctx) -> anyhow::Result<Outcome> {
+    let args = &ctx.args;
+    let rooms = args.rooms_count.max(1);
+    let site = Site::new(ctx, "rooms", rooms)?;
+    let server = site.serve(ctx, 4, args.rooms_players).await?;
+    let members = (0..args.rooms_players)
+        .map(|i| Member {
+            account: name("rs", i),
+            login: Login::Create,
+            room: i % rooms,
+            speaker: Some(i as u32),
+        })
+        .collect();
+    let talk = talk(ctx, &server, members, args.rooms_rate, args.rooms_secs).await;
+    server.stop().await?;
+    let mut talk = talk?;
+    let latency = latency(&mut talk.totals);
+    let per_sec = talk.totals.delivered as f64 / talk.window_secs;
+    let mut figures = vec![
+        Figure::info("delivered lines/s", format!("{per_sec:.0}")),
+        Figure::info("latency p50 / p99 / max", latency.brief()),
+        Figure::info(
+            "lines lost",
+            format!("{} of {}", talk.totals.lost, talk.totals.expected),
+        ),
+    ];
+    figures.extend(talk.common_figures());
+    let mut json = talk.json(latency);
+    json["rooms"] = json!(rooms);
+    json["delivered_per_sec"] = json!(round3(per_sec));
+    Ok(Outcome { json, figures })
+}
+
+/// What a round of talk produced.
+struct Talk {
+    totals: Totals,
+    cpu: Value,
+    window_secs: f64,
+    setup_secs: f64,
+}
+
+/// Assembles the crowd, lets it talk for `secs`, drains and tallies.
+async fn talk(
+    ctx: &Ctx,
+    server: &ServerProcess,
+    members: Vec<Member>,
+    rate: f64,
+    secs: u64,
+) -> anyhow::Result<Talk> {
+    let period = Duration::from_secs_f64(1.0 / rate.max(0.01));
+    let crowd = Crowd::assemble(server.addr, members, ctx.args.setup_concurrency, period).await?;
+    // Let the last arrivals' announcements settle before talking starts.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let cpu = CpuWindow::start(server)?;
+    crowd.run();
+    tokio::time::sleep(Duration::from_secs(secs)).await;
+    let cpu = cpu.finish(server)?;
+    let window_secs = cpu["window_secs"].as_f64().unwrap_or(secs as f64);
+    crowd.drain(Duration::from_secs(15)).await;
+    let setup_secs = crowd.setup_secs;
+    let totals = tally(crowd.finish().await?);
+    Ok(Talk {
+        totals,
+        cpu,
+        window_secs,
+        setup_secs,
+    })
+}
+
+fn latency(totals: &mut Totals) -> Summary {
+    let mut latencies: Vec<u32> = totals.samples.iter().map(|s| s.latency_us).collect();
+    Summary::of(&mut latencies)
+}
+
+impl Talk {
+    fn common_figures(&self) -> Vec<Figure> {
+        let t = &self.totals;
+        vec![
+            Figure::info(
+                "lines said / delivered",
+                format!("{} / {}", t.sent, t.delivered),
+            ),
+            Figure::info(
+                "duplicates / out of order",
+                format!("{} / {}", t.duplicates, t.out_of_order),
+            ),
+            Figure::info(
+                "Slow down. / dropped conns",
+                format!("{} / {}", t.slow_downs, t.closed_early),
+            ),
+            Figure::info("CPU while talking", cpu_brief(&self.cpu)),
+            Figure::info(
+                "setup (create+enter+walk)",
+                format!("{:.0} s", self.setup_secs),
+            ),
+        ]
+    }
+
+    fn json(&self, latency: Summary) -> Value {
+        let t = &self.totals;
+        json!({
+            "players": t.members,
+            "speakers": t.speakers,
+            "talk_secs": round3(self.window_secs),
+            "lines_said": t.sent,
+            "deliveries_expected": t.expected,
+            "deliveries": t.delivered,
+            "lost": t.lost,
+            "duplicates": t.duplicates,
+            "out_of_order": t.out_of_order,
+            "slow_downs": t.slow_downs,
+            "connections_dropped": t.closed_early,
+            "latency": latency.json(),
+            "cpu": self.cpu,
+            "setup_secs": round3(self.setup_secs),
+            "target_p99_ms": TARGET_P99_MS,
+        })
+    }
+}

@@ -1,0 +1,89 @@
+//! `idle`: 10,000 players logged in and idle; the server's resident memory.
+//!
+//! Every player creates its account over telnet (`create`, at bcrypt cost 4 so
+//! the setup takes seconds, not hours), enters the game and walks to one of the
+//! world's 100 rooms (100 to a room), then sits there reading nothing but what
+//! the server sends. Once everyone is in and the server has been quiet for a few
+//! seconds, VmRSS (now) and VmHWM (the peak, reached during the logins) are read
+//! from `/proc/<pid>/status`. Target (SPEC §11): RSS under 200 MiB.
+
+use std::time::Duration;
+
+use serde_json::json;
+
+use super::Site;
+use crate::Ctx;
+use crate::client::name;
+use crate::crowd::{Crowd, Login, Member};
+use crate::report::{Figure, Outcome};
+use crate::stats::round3;
+
+const ROOMS: usize = 100;
+const TARGET_MIB: f64 = 200.0;
+
+pub async fn run(ctx: &Ctx) -> anyhow::Result<Outcome> {
+    let args = &ctx.args;
+    let n = args.idle_connections;
+    let site = Site::new(ctx, "idle", ROOMS)?;
+    let server = site.serve(ctx, 4, n).await?;
+    let empty = server.memory()?;
+    let members = (0..n)
+        .map(|i| Member {
+            account: name("id", i),
+            login: Login::Create,
+            room: i % ROOMS,
+            speaker: None,
+        })
+        .collect();
+    // Idle members never speak, so the period is irrelevant.
+    let crowd = Crowd::assemble(
+        server.addr,
+        members,
+        args.setup_concurrency,
+        Duration::from_secs(1),
+    )
+    .await?;
+    tokio::time::sleep(Duration::from_secs(args.idle_settle_secs)).await;
+    let memory = server.memory()?;
+    let threads = server.threads()?;
+    let setup_secs = crowd.setup_secs;
+    let results = crowd.finish().await?;
+    let dropped = results.iter().filter(|r| r.closed_early).count();
+    server.stop().await?;
+
+    let mib = |kib: u64| kib as f64 / 1024.0;
+    let per_conn_kib = (memory.rss_kib.saturating_sub(empty.rss_kib)) as f64 / n.max(1) as f64;
+    let creations_per_sec = n as f64 / setup_secs.max(1e-3);
+    let json = json!({
+        "connections": n,
+        "rooms": ROOMS,
+        "rss_mib": round3(mib(memory.rss_kib)),
+        "hwm_mib": round3(mib(memory.hwm_kib)),
+        "rss_empty_mib": round3(mib(empty.rss_kib)),
+        "rss_per_connection_kib": round3(per_conn_kib),
+        "server_threads": threads,
+        "setup_secs": round3(setup_secs),
+        "account_creations_per_sec_cost4": round3(creations_per_sec),
+        "dropped_by_server": dropped,
+        "target_rss_mib": TARGET_MIB,
+    });
+    let figures = vec![
+        Figure::target(
+            "server RSS, all idle",
+            format!("{:.1} MiB", mib(memory.rss_kib)),
+            "< 200 MiB",
+            mib(memory.rss_kib) < TARGET_MIB,
+        ),
+        Figure::info(
+            "server peak RSS (VmHWM)",
+            format!("{:.1} MiB", mib(memory.hwm_kib)),
+        ),
+        Figure::info("RSS per connection", format!("{per_conn_kib:.1} KiB")),
+        Figure::info("connections dropped", dropped.to_string()),
+        Figure::info(
+            "setup: create+enter+walk (cost 4)",
+            format!("{creations_per_sec:.0}/s, {setup_secs:.0} s"),
+        ),
+    ];
+    Ok(Outcome { json, figures })
+}
