@@ -6,7 +6,9 @@
 //! every way a connection can end (hang-up, overflow, timeout, shutdown, a full
 //! queue) into a [`Hangup`] value.
 
+use std::future::Future;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -14,6 +16,7 @@ use futures::StreamExt;
 use tokio::net::tcp::OwnedReadHalf;
 use tokio::sync::mpsc;
 use tokio_util::codec::FramedRead;
+use tokio_util::sync::CancellationToken;
 
 use crate::game::{ConnId, Control, Game, Outbox, Session};
 use crate::store::sessions;
@@ -73,7 +76,18 @@ pub struct Conn {
     last_renewal: Instant,
     /// The client's name, once it said it (telnet TTYPE).
     pub client: Option<String>,
+    /// Resolves when the connection is declared dead or the server shuts down.
+    /// Made once per connection: re-creating the waits on every input would
+    /// register and unregister with both tokens each time.
+    ended: Pin<Box<dyn Future<Output = Hangup> + Send + Sync>>,
+    /// How `ended` resolved, once it has (a finished future is not polled again).
+    ended_with: Option<Hangup>,
+    /// The input deadline, reset for each wait.
+    timer: Pin<Box<tokio::time::Sleep>>,
 }
+
+/// Initial size of a connection's read buffer.
+const READ_BUFFER: usize = 512;
 
 /// How often activity renews a session row (sliding expiry) at most.
 const RENEWAL_INTERVAL: Duration = Duration::from_secs(30);
@@ -87,6 +101,7 @@ impl Conn {
         outbox: Outbox,
     ) -> Conn {
         let (control_tx, control_rx) = mpsc::channel(8);
+        let (dead, shutdown) = (outbox.dead().clone(), game.shutdown.clone());
         let limiter = RateLimiter::new(game.config.commands_per_second, game.config.command_burst);
         Conn {
             id,
@@ -95,7 +110,9 @@ impl Conn {
             outbox,
             control_tx,
             control_rx,
-            reader: FramedRead::new(read, TelnetCodec::new()),
+            // Most lines are short: start small (the buffer grows up to the
+            // codec's caps when needed), which matters at 10,000 connections.
+            reader: FramedRead::with_capacity(read, TelnetCodec::new(), READ_BUFFER),
             // Options we agree to when the client asks: suppress-go-ahead, and
             // the client telling us its name. ECHO is switched on by us, for
             // password prompts, never on request.
@@ -105,6 +122,9 @@ impl Conn {
             session: None,
             last_renewal: Instant::now(),
             client: None,
+            ended: Box::pin(ended(dead, shutdown)),
+            ended_with: None,
+            timer: Box::pin(tokio::time::sleep(Duration::ZERO)),
         }
     }
 
@@ -164,12 +184,19 @@ impl Conn {
 
     /// Waits for the next line or control order, until `deadline`.
     pub async fn next_event(&mut self, deadline: Instant) -> Result<Event, Hangup> {
-        let deadline = tokio::time::Instant::from_std(deadline);
+        if let Some(hangup) = self.ended_with {
+            return Err(hangup);
+        }
+        self.timer
+            .as_mut()
+            .reset(tokio::time::Instant::from_std(deadline));
         loop {
             let input = tokio::select! {
                 biased;
-                _ = self.outbox.dead().cancelled() => return Err(Hangup::Dead),
-                _ = self.game.shutdown.cancelled() => return Err(Hangup::Shutdown),
+                hangup = &mut self.ended => {
+                    self.ended_with = Some(hangup);
+                    return Err(hangup);
+                }
                 Some(order) = self.control_rx.recv() => match order {
                     Control::Kick { message } => {
                         self.last_words(&message);
@@ -177,7 +204,7 @@ impl Conn {
                     }
                     order => return Ok(Event::Control(order)),
                 },
-                _ = tokio::time::sleep_until(deadline) => return Err(Hangup::Timeout),
+                _ = &mut self.timer => return Err(Hangup::Timeout),
                 input = self.reader.next() => input,
             };
             match input {
@@ -296,6 +323,15 @@ impl Conn {
     /// client that sees the connection close can rely on that clean-up being done.
     pub fn last_words(&self, text: &str) {
         self.outbox.line(text);
+    }
+}
+
+/// Waits for the connection's end: declared dead, or the server shutting down.
+async fn ended(dead: CancellationToken, shutdown: CancellationToken) -> Hangup {
+    tokio::select! {
+        biased;
+        _ = dead.cancelled() => Hangup::Dead,
+        _ = shutdown.cancelled() => Hangup::Shutdown,
     }
 }
 

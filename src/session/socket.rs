@@ -19,6 +19,11 @@ use tokio_util::sync::CancellationToken;
 use crate::game::Outbound;
 use crate::telnet::{Output, TelnetCodec};
 
+/// Initial size of a connection's write buffer.
+const WRITE_BUFFER: usize = 1024;
+/// Buffered bytes at which a batch is written out before the next frame.
+const FLUSH_AT: usize = 8 * 1024;
+
 /// How long a closing socket may take to send what is left.
 const CLOSE_GRACE: Duration = Duration::from_secs(5);
 
@@ -30,7 +35,10 @@ pub async fn write_loop(
     mut queue: mpsc::Receiver<Outbound>,
     dead: CancellationToken,
 ) {
-    let mut sink = FramedWrite::new(write, TelnetCodec::new());
+    // A small initial buffer keeps idle connections cheap; it grows for bursts,
+    // and writes are still flushed in batches of up to 8 KiB.
+    let mut sink = FramedWrite::with_capacity(write, TelnetCodec::new(), WRITE_BUFFER);
+    sink.set_backpressure_boundary(FLUSH_AT);
     let mut at_prompt = false;
     loop {
         let first = tokio::select! {

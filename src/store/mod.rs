@@ -106,7 +106,7 @@ pub fn write_tx<T>(
 #[derive(Debug, Clone)]
 pub struct StoreOptions {
     pub bcrypt_cost: u32,
-    /// How many password hashes may run at once (normally the core count).
+    /// How many password hashes may run at once (the core count less one).
     pub hash_concurrency: usize,
 }
 
@@ -114,7 +114,10 @@ impl Default for StoreOptions {
     fn default() -> Self {
         StoreOptions {
             bcrypt_cost: 12,
-            hash_concurrency: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            // One core is left to the game: a storm of logins must not starve
+            // the players already playing.
+            hash_concurrency: std::thread::available_parallelism()
+                .map_or(1, |n| n.get().saturating_sub(1).max(1)),
         }
     }
 }
@@ -129,6 +132,11 @@ struct Inner {
     path: PathBuf,
     /// Idle connections; a call takes one (or opens a new one) and puts it back.
     idle: Mutex<Vec<Connection>>,
+    /// Bounds the calls running at once. Without it, a burst (10,000 players
+    /// leaving together, each removing its session row) fills the blocking pool
+    /// with hundreds of threads, each opening its own SQLite connection, only to
+    /// queue for the one write lock.
+    calls: Semaphore,
     hashing: Semaphore,
     bcrypt_cost: u32,
     /// A real hash of a random secret, verified against when an account does not
@@ -152,6 +160,7 @@ impl Store {
             inner: Arc::new(Inner {
                 path: path.to_path_buf(),
                 idle: Mutex::new(vec![conn]),
+                calls: Semaphore::new(MAX_IDLE_CONNECTIONS),
                 hashing: Semaphore::new(options.hash_concurrency.max(1)),
                 bcrypt_cost: options.bcrypt_cost,
                 dummy_hash,
@@ -169,6 +178,12 @@ impl Store {
         T: Send + 'static,
         F: FnOnce(&mut Connection) -> StoreResult<T> + Send + 'static,
     {
+        let _permit = self
+            .inner
+            .calls
+            .acquire()
+            .await
+            .map_err(|e| StoreError::Task(e.to_string()))?;
         let store = self.clone();
         tokio::task::spawn_blocking(move || store.call_blocking(f))
             .await

@@ -412,16 +412,19 @@ impl Encoder<Output> for TelnetCodec {
 /// Writes text with every `'\n'` as CRLF (a `'\r'` already before it is
 /// kept, not doubled) and any 255 byte doubled.
 fn put_text(text: &str, dst: &mut BytesMut) {
-    dst.reserve(text.len() + 2);
-    let mut previous = 0u8;
-    for &byte in text.as_bytes() {
-        match byte {
-            b'\n' if previous != b'\r' => dst.put_slice(b"\r\n"),
-            IAC => dst.put_slice(&[IAC, IAC]),
-            _ => dst.put_u8(byte),
+    let bytes = text.as_bytes();
+    dst.reserve(bytes.len() + 2);
+    // Copy runs of ordinary bytes in one go; only a newline needs work (UTF-8
+    // text never holds 255, so nothing else does).
+    let mut start = 0;
+    for (at, _) in bytes.iter().enumerate().filter(|(_, b)| **b == b'\n') {
+        dst.put_slice(&bytes[start..at]);
+        if at == 0 || bytes[at - 1] != b'\r' {
+            dst.put_u8(b'\r');
         }
-        previous = byte;
+        start = at;
     }
+    dst.put_slice(&bytes[start..]);
 }
 
 /// Writes bytes with every 255 doubled, as telnet requires inside data.
