@@ -182,6 +182,22 @@ impl Conn {
         answer
     }
 
+    /// Asks for a new password and its repetition, both hidden. `None` (after
+    /// telling the player) when the two differ.
+    pub async fn ask_new_password(
+        &mut self,
+        prompt: &str,
+        deadline: Instant,
+    ) -> Result<Option<String>, Hangup> {
+        let first = self.ask_secret(prompt, deadline).await?;
+        let repeat = self.ask_secret("Repeat password: ", deadline).await?;
+        if first != repeat {
+            self.line("The passwords do not match.");
+            return Ok(None);
+        }
+        Ok(Some(first))
+    }
+
     /// Waits for the next line or control order, until `deadline`.
     pub async fn next_event(&mut self, deadline: Instant) -> Result<Event, Hangup> {
         if let Some(hangup) = self.ended_with {

@@ -209,12 +209,9 @@ async fn register_interactively(conn: &mut Conn, deadline: Instant) -> Result<At
         conn.line(bad.0);
         return Ok(Attempt::Again);
     }
-    let password = conn.ask_secret("Password: ", deadline).await?;
-    let repeat = conn.ask_secret("Repeat password: ", deadline).await?;
-    if password != repeat {
-        conn.line("The passwords do not match.");
+    let Some(password) = conn.ask_new_password("Password: ", deadline).await? else {
         return Ok(Attempt::Again);
-    }
+    };
     register(conn, &name, password).await
 }
 
@@ -247,12 +244,9 @@ async fn guest(conn: &mut Conn, deadline: Instant) -> Result<Attempt, Hangup> {
         conn.line(bad.0);
         return Ok(Attempt::Again);
     }
-    let password = conn.ask_secret("Password: ", deadline).await?;
-    let repeat = conn.ask_secret("Repeat password: ", deadline).await?;
-    if password != repeat {
-        conn.line("The passwords do not match.");
+    let Some(password) = conn.ask_new_password("Password: ", deadline).await? else {
         return Ok(Attempt::Again);
-    }
+    };
     let ttl = conn.game.config.guest_ttl;
     let expires = Utc::now() + chrono::Duration::from_std(ttl).unwrap_or_default();
     let account = NewAccount {

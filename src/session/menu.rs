@@ -238,8 +238,9 @@ pub async fn change_password(
     deadline: Instant,
 ) -> Result<(), Hangup> {
     let old = conn.ask_secret("Old password: ", deadline).await?;
-    let new = conn.ask_secret("New password: ", deadline).await?;
-    let repeat = conn.ask_secret("Repeat password: ", deadline).await?;
+    let Some(new) = conn.ask_new_password("New password: ", deadline).await? else {
+        return Ok(());
+    };
     let lookup = account.username.clone();
     let hash = conn
         .game
@@ -251,10 +252,6 @@ pub async fn change_password(
         .map(|a| a.password_hash);
     if !conn.game.store.verify_password(old, hash).await {
         conn.line("That is not your current password.");
-        return Ok(());
-    }
-    if new != repeat {
-        conn.line("The passwords do not match.");
         return Ok(());
     }
     let problems = policy_problems(&new);
@@ -290,14 +287,10 @@ pub async fn set_password_for(
     account: &str,
     deadline: Instant,
 ) -> Result<(), Hangup> {
-    let new = conn
-        .ask_secret(&format!("New password for {account}: "), deadline)
-        .await?;
-    let repeat = conn.ask_secret("Repeat password: ", deadline).await?;
-    if new != repeat {
-        conn.line("The passwords do not match.");
+    let prompt = format!("New password for {account}: ");
+    let Some(new) = conn.ask_new_password(&prompt, deadline).await? else {
         return Ok(());
-    }
+    };
     crate::command::admin::apply_password(ctx, account, new).await;
     Ok(())
 }

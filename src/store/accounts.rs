@@ -263,15 +263,7 @@ mod tests {
     use crate::store::schema;
 
     pub(crate) fn test_db() -> (tempfile::TempDir, Connection) {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let mut conn = schema::open_connection(&dir.path().join("t.db")).expect("open");
-        schema::migrate(&mut conn).expect("migrate");
-        conn.execute(
-            "INSERT INTO worlds (id, name, registered_at, updated_at) VALUES ('w', 'W', '', '')",
-            [],
-        )
-        .expect("world");
-        (dir, conn)
+        schema::test_db(schema::ONE_WORLD)
     }
 
     fn new_account(name: &str) -> NewAccount {

@@ -127,14 +127,7 @@ mod tests {
 
     #[test]
     fn characters_are_listed_with_their_last_room() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let mut conn = schema::open_connection(&dir.path().join("t.db")).expect("open");
-        schema::migrate(&mut conn).expect("migrate");
-        conn.execute(
-            "INSERT INTO worlds (id, name, registered_at, updated_at) VALUES ('w', 'W', '', '')",
-            [],
-        )
-        .expect("world");
+        let (_dir, mut conn) = schema::test_db(schema::ONE_WORLD);
         let account = NewAccount {
             username: "alice".into(),
             password_hash: "x".into(),

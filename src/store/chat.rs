@@ -74,16 +74,12 @@ mod tests {
     use crate::store::schema;
 
     fn seeded() -> (tempfile::TempDir, Connection) {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let mut conn = schema::open_connection(&dir.path().join("t.db")).expect("open");
-        schema::migrate(&mut conn).expect("migrate");
-        conn.execute_batch(
+        let (dir, conn) = schema::test_db(
             "INSERT INTO worlds (id, name, registered_at, updated_at) VALUES ('w', 'W', '', '');
              INSERT INTO characters (id, world_id, name, created_at) VALUES (1, 'w', 'Ann', '');
              INSERT INTO characters (id, world_id, name, created_at) VALUES (2, 'w', 'Ben', '');
              INSERT INTO characters (id, world_id, name, created_at) VALUES (3, 'w', 'Cyd', '');",
-        )
-        .expect("seed");
+        );
         let rows: [(&str, i64, Option<i64>, &str, &str); 5] = [
             ("z:a", 1, None, "say", "hello"),
             ("z:a", 1, Some(2), "whisper", "psst"),

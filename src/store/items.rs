@@ -123,17 +123,13 @@ mod tests {
     /// A database with one world, two characters (1 and 2) and a penny (id 1)
     /// lying in `z:square`.
     fn seeded() -> (tempfile::TempDir, Connection) {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let mut conn = schema::open_connection(&dir.path().join("t.db")).expect("open");
-        schema::migrate(&mut conn).expect("migrate");
-        conn.execute_batch(
+        let (dir, conn) = schema::test_db(
             "INSERT INTO worlds (id, name, registered_at, updated_at) VALUES ('w', 'W', '', '');
              INSERT INTO characters (id, world_id, name, created_at) VALUES (1, 'w', 'Ann', '');
              INSERT INTO characters (id, world_id, name, created_at) VALUES (2, 'w', 'Ben', '');
              INSERT INTO room_items (world_id, room, item_key, placed_at)
                  VALUES ('w', 'z:square', 'penny', '');",
-        )
-        .expect("seed");
+        );
         (dir, conn)
     }
 

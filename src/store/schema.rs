@@ -95,6 +95,22 @@ pub fn integrity_check(conn: &Connection) -> StoreResult<Result<(), String>> {
     })
 }
 
+/// A fresh, migrated database in a temporary directory, with `seed` SQL run on
+/// it (store unit tests).
+#[cfg(test)]
+pub(crate) fn test_db(seed: &str) -> (tempfile::TempDir, Connection) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut conn = open_connection(&dir.path().join("t.db")).expect("open");
+    migrate(&mut conn).expect("migrate");
+    conn.execute_batch(seed).expect("seed");
+    (dir, conn)
+}
+
+/// The seed most store tests need: one world, `w`.
+#[cfg(test)]
+pub(crate) const ONE_WORLD: &str =
+    "INSERT INTO worlds (id, name, registered_at, updated_at) VALUES ('w', 'W', '', '');";
+
 #[cfg(test)]
 mod tests {
     use super::*;

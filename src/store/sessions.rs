@@ -105,14 +105,9 @@ mod tests {
 
     #[test]
     fn session_rows_come_and_go() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let mut conn = schema::open_connection(&dir.path().join("t.db")).expect("open");
-        schema::migrate(&mut conn).expect("migrate");
-        conn.execute(
+        let (_dir, mut conn) = schema::test_db(
             "INSERT INTO users (username, password_hash, created_at) VALUES ('a', 'x', '')",
-            [],
-        )
-        .expect("user");
+        );
         let session = NewSession {
             session_id: "s1".into(),
             user_id: 1,
