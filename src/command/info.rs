@@ -43,7 +43,7 @@ pub fn who(ctx: &Ctx<'_>) {
 
 /// `help`: the commands the player's role allows, or one command in detail.
 pub fn help(ctx: &Ctx<'_>, topic: Option<&str>) {
-    let role = ctx.me.role;
+    let role = ctx.me.role();
     if let Some(topic) = topic {
         let topic = topic.trim_start_matches('/');
         return match lookup(topic) {

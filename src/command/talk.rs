@@ -187,7 +187,7 @@ pub async fn store_chat(ctx: &Ctx<'_>, kind: ChatKind, message: String, to: Opti
         world_id: me.world.clone(),
         room: Arc::from(me.room().as_str()),
         character_id: Some(me.character_id),
-        user_id: Some(me.user_id),
+        user_id: Some(me.user_id()),
         recipient_character_id: to,
         kind,
         message,

@@ -156,37 +156,23 @@ impl Session {
     }
 }
 
-/// A connection that is playing a character.
+/// A connection that is playing a character. Who is behind it (account, role,
+/// address, queues) is its [`Session`].
 #[derive(Debug)]
 pub struct Player {
     pub conn_id: ConnId,
     pub character_id: i64,
-    pub user_id: i64,
-    pub account: String,
     pub name: Arc<str>,
-    pub role: Role,
     pub world: Arc<str>,
-    pub peer: SocketAddr,
-    pub session_id: String,
-    pub outbox: Outbox,
-    pub control: mpsc::Sender<Control>,
     pub session: Arc<Session>,
     room: Mutex<RoomId>,
 }
 
 /// Everything needed to make a [`Player`].
 pub struct PlayerInit {
-    pub conn_id: ConnId,
     pub character_id: i64,
-    pub user_id: i64,
-    pub account: String,
     pub name: Arc<str>,
-    pub role: Role,
     pub world: Arc<str>,
-    pub peer: SocketAddr,
-    pub session_id: String,
-    pub outbox: Outbox,
-    pub control: mpsc::Sender<Control>,
     pub session: Arc<Session>,
     pub room: RoomId,
 }
@@ -194,20 +180,23 @@ pub struct PlayerInit {
 impl Player {
     pub fn new(init: PlayerInit) -> Arc<Player> {
         Arc::new(Player {
-            conn_id: init.conn_id,
+            conn_id: init.session.conn_id,
             character_id: init.character_id,
-            user_id: init.user_id,
-            account: init.account,
             name: init.name,
-            role: init.role,
             world: init.world,
-            peer: init.peer,
-            session_id: init.session_id,
-            outbox: init.outbox,
-            control: init.control,
             session: init.session,
             room: Mutex::new(init.room),
         })
+    }
+
+    /// The account playing this character.
+    pub fn user_id(&self) -> i64 {
+        self.session.user_id
+    }
+
+    /// The account's role (as it was at login).
+    pub fn role(&self) -> Role {
+        self.session.role
     }
 
     /// The room the character stands in now.
@@ -236,7 +225,7 @@ impl Player {
 
     /// Queues a line for this player; false if the connection is gone or too slow.
     pub fn tell(&self, text: impl Into<Arc<str>>) -> bool {
-        self.outbox.line(text)
+        self.session.outbox.line(text)
     }
 }
 
@@ -337,7 +326,7 @@ impl Registry {
     pub fn say_to_room(&self, room: &RoomKey, line: &Arc<str>, except: Option<ConnId>) {
         for player in self.occupants(room).iter() {
             if Some(player.conn_id) != except {
-                player.outbox.line(line.clone());
+                player.session.outbox.line(line.clone());
             }
         }
     }
@@ -433,21 +422,13 @@ pub(crate) fn test_player(
         "a".into(),
         Role::Player,
         peer,
-        outbox.clone(),
-        control.clone(),
-    );
-    Player::new(PlayerInit {
-        conn_id,
-        character_id,
-        user_id: 1,
-        account: "a".into(),
-        name: Arc::from(name),
-        role: Role::Player,
-        world: "w".into(),
-        peer,
-        session_id: String::new(),
         outbox,
         control,
+    );
+    Player::new(PlayerInit {
+        character_id,
+        name: Arc::from(name),
+        world: "w".into(),
         session,
         room,
     })

@@ -49,7 +49,7 @@ pub async fn play(
     chosen: Chosen,
 ) -> Result<(), Hangup> {
     let game = conn.game.clone();
-    let player = enter(conn, account, session, &chosen).await;
+    let player = enter(conn, session, &chosen).await;
     let _in_game = InGame {
         game: game.clone(),
         player: player.clone(),
@@ -64,7 +64,7 @@ pub async fn play(
         let deadline = Instant::now() + game.config.idle_timeout;
         match conn.next_event(deadline).await? {
             Event::Line(line) => {
-                let command = command::parse_as(&line, player.role);
+                let command = command::parse_as(&line, player.role());
                 match command::execute(&ctx, command).await {
                     Flow::Continue => {}
                     Flow::Quit => {
@@ -103,7 +103,7 @@ pub async fn play(
 
 /// Clears the session row's character when the player goes back to the menu.
 async fn forget_character(game: &Arc<Game>, player: &Arc<Player>) {
-    let session_id = player.session_id.clone();
+    let session_id = player.session.session_id.clone();
     if let Err(err) = game
         .store
         .call(move |db| sessions::attach_character(db, &session_id, None))
@@ -115,36 +115,22 @@ async fn forget_character(game: &Arc<Game>, player: &Arc<Player>) {
 
 /// Registers the player (taking the character over from another connection if
 /// needed), records the session's character, and tells the room.
-async fn enter(
-    conn: &Conn,
-    account: &LoggedIn,
-    session: &Arc<Session>,
-    chosen: &Chosen,
-) -> Arc<Player> {
+async fn enter(conn: &Conn, session: &Arc<Session>, chosen: &Chosen) -> Arc<Player> {
     let game = &conn.game;
-    let session_id = session.session_id.as_str();
     let world = &chosen.world;
     let room = game.arrival_room(world, chosen.character.room.as_deref());
     let player = Player::new(PlayerInit {
-        conn_id: conn.id,
         character_id: chosen.character.id,
-        user_id: account.user_id,
-        account: account.username.clone(),
         name: Arc::from(chosen.character.name.as_str()),
-        role: account.role,
         world: Arc::from(world.id.as_str()),
-        peer: conn.peer,
-        session_id: session_id.to_string(),
-        outbox: conn.outbox.clone(),
-        control: conn.control_tx.clone(),
         session: session.clone(),
         room,
     });
     match game.registry.enter(player.clone()) {
         Some(old) => {
             tracing::info!(character = %player.name, "character taken over by a new connection");
-            if old.control.try_send(Control::TakenOver).is_err() {
-                old.outbox.dead().cancel();
+            if old.session.control.try_send(Control::TakenOver).is_err() {
+                old.session.outbox.dead().cancel();
             }
         }
         None => {
@@ -159,7 +145,7 @@ async fn enter(
 
 /// Notes in the database which character the session plays and where it stands.
 async fn record_entry(game: &Arc<Game>, player: &Arc<Player>) {
-    let (session_id, character_id) = (player.session_id.clone(), player.character_id);
+    let (session_id, character_id) = (player.session.session_id.clone(), player.character_id);
     let world = player.world.clone();
     let result = game
         .store

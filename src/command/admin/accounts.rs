@@ -25,7 +25,7 @@ pub async fn kick(ctx: &Ctx<'_>, args: &str) {
     let Some(target) = target else {
         return ctx.reply(format!("{name} is not playing."));
     };
-    let user_id = target.user_id;
+    let user_id = target.user_id();
     let account = match ctx
         .game
         .store
@@ -104,7 +104,7 @@ pub async fn grant(ctx: &Ctx<'_>, args: &str, allow: bool) {
     };
     let action = if allow { "grant" } else { "revoke" };
     let row = entry(ctx, action, Some(&account.username), Some(world.id.clone()));
-    let (user_id, granted_by, world_key) = (account.id, ctx.me.user_id, world.id.clone());
+    let (user_id, granted_by, world_key) = (account.id, ctx.me.user_id(), world.id.clone());
     if let Err(err) = ctx
         .game
         .store
@@ -132,10 +132,10 @@ pub async fn role(ctx: &Ctx<'_>, args: &str) {
     let Ok(role) = role_text.parse::<Role>() else {
         return ctx.reply("Usage: /role <account> <player|worldbuilder|admin|superuser>");
     };
-    if role >= ctx.me.role {
+    if role >= ctx.me.role() {
         return ctx.reply(format!(
             "You can only give roles below your own ({}).",
-            ctx.me.role
+            ctx.me.role()
         ));
     }
     let Some(account) = manageable(ctx, name).await else {

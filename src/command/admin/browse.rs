@@ -111,7 +111,7 @@ pub async fn locations(ctx: &Ctx<'_>) {
                 .unwrap_or_default();
             vec![
                 p.name.to_string(),
-                p.account.clone(),
+                p.session.account.clone(),
                 p.world.to_string(),
                 format!("{room_name} ({room})"),
             ]

@@ -55,7 +55,7 @@ pub async fn execute(ctx: &Ctx<'_>, verb: Admin, args: &str) -> Flow {
 /// An audit row for an action by the acting player.
 fn entry(ctx: &Ctx<'_>, action: &str, target: Option<&str>, detail: Option<String>) -> AuditEntry {
     AuditEntry {
-        actor_user_id: Some(ctx.me.user_id),
+        actor_user_id: Some(ctx.me.user_id()),
         action: action.to_string(),
         target: target.map(str::to_string),
         detail,
@@ -106,11 +106,11 @@ pub async fn manageable(ctx: &Ctx<'_>, name: &str) -> Option<Account> {
 
 /// The hierarchy rule, replying when it refuses.
 fn may_manage(ctx: &Ctx<'_>, account: &Account) -> bool {
-    if account.id == ctx.me.user_id {
+    if account.id == ctx.me.user_id() {
         ctx.reply("You can't do that to your own account.");
         return false;
     }
-    if account.role >= ctx.me.role {
+    if account.role >= ctx.me.role() {
         ctx.reply(format!(
             "You can't manage {}: their role ({}) is not below yours.",
             account.username, account.role

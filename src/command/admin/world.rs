@@ -58,14 +58,17 @@ pub async fn teleport(ctx: &Ctx<'_>, args: &str) {
     if target.conn_id == ctx.me.conn_id {
         movement::teleport(ctx, &room, &ctx.me.name).await;
     } else {
-        if super::manageable(ctx, &target.account).await.is_none() {
+        if super::manageable(ctx, &target.session.account)
+            .await
+            .is_none()
+        {
             return;
         }
         let order = Control::Teleport {
             room: room.clone(),
             by: ctx.me.name.clone(),
         };
-        if target.control.try_send(order).is_err() {
+        if target.session.control.try_send(order).is_err() {
             return ctx.reply(format!("{} is not answering; try again.", target.name));
         }
         let room_name = world.room(&room).map_or(room.as_str(), |r| r.name.as_str());
@@ -152,7 +155,7 @@ fn rescue_stranded(game: &Game) -> usize {
             room: world.default_spawn.clone(),
             by: Arc::from("The world itself"),
         };
-        if player.control.try_send(order).is_ok() {
+        if player.session.control.try_send(order).is_ok() {
             moved += 1;
         }
     }
