@@ -148,46 +148,9 @@ pub fn record_login_success(conn: &mut Connection, user_id: i64) -> StoreResult<
     })
 }
 
-/// Replaces an account's password hash.
+/// Replaces an account's password hash (the player's own `password`).
 pub fn set_password_hash(conn: &mut Connection, user_id: i64, hash: &str) -> StoreResult<()> {
-    write_tx(conn, |tx| {
-        let n = tx.execute(
-            "UPDATE users SET password_hash = ?2 WHERE id = ?1",
-            params![user_id, hash],
-        )?;
-        if n == 0 {
-            return Err(StoreError::NotFound("account"));
-        }
-        Ok(())
-    })
-}
-
-/// Bans (`false`) or unbans (`true`) an account.
-pub fn set_active(conn: &mut Connection, user_id: i64, active: bool) -> StoreResult<()> {
-    write_tx(conn, |tx| {
-        let n = tx.execute(
-            "UPDATE users SET is_active = ?2 WHERE id = ?1",
-            params![user_id, active],
-        )?;
-        if n == 0 {
-            return Err(StoreError::NotFound("account"));
-        }
-        Ok(())
-    })
-}
-
-/// Changes an account's role.
-pub fn set_role(conn: &mut Connection, user_id: i64, role: Role) -> StoreResult<()> {
-    write_tx(conn, |tx| {
-        let n = tx.execute(
-            "UPDATE users SET role = ?2 WHERE id = ?1",
-            params![user_id, role.as_str()],
-        )?;
-        if n == 0 {
-            return Err(StoreError::NotFound("account"));
-        }
-        Ok(())
-    })
+    write_tx(conn, |tx| reset_password_in(tx, user_id, hash))
 }
 
 /// Accounts whose name contains `filter` (all when `None`), by name.
@@ -217,7 +180,8 @@ pub fn superuser_exists(conn: &Connection) -> StoreResult<bool> {
 }
 
 // The updates below run inside a write transaction the caller already holds, so
-// a change and its audit row commit together (the command-line `user` tools).
+// a change and its audit row commit together (the admin commands and the
+// command-line `user` tools, through `admin::audited`).
 
 /// Runs one `UPDATE users ... WHERE id = ?1`; no such row is `NotFound`.
 fn update_user(conn: &Connection, sql: &str, params: impl rusqlite::Params) -> StoreResult<()> {
@@ -300,8 +264,11 @@ mod tests {
         let (_dir, mut conn) = test_db();
         let a = create_account(&mut conn, &new_account("Alice"), None).expect("alice");
         create_account(&mut conn, &new_account("Bob"), None).expect("bob");
-        set_active(&mut conn, a.user_id, false).expect("ban");
-        set_role(&mut conn, a.user_id, Role::Admin).expect("role");
+        write_tx(&mut conn, |tx| {
+            update_active_in(tx, a.user_id, false)?;
+            update_role_in(tx, a.user_id, Role::Admin)
+        })
+        .expect("ban and promote");
         let alice = find_account(&conn, "alice").expect("q").expect("found");
         assert!(!alice.is_active);
         assert_eq!(alice.role, Role::Admin);
@@ -313,7 +280,7 @@ mod tests {
         assert_eq!(names, ["Alice"]);
         assert_eq!(list_accounts(&conn, None).expect("all").len(), 2);
         assert!(matches!(
-            set_active(&mut conn, 999, true),
+            write_tx(&mut conn, |tx| update_active_in(tx, 999, true)),
             Err(StoreError::NotFound(_))
         ));
     }

@@ -7,7 +7,7 @@
 
 use chrono::{DateTime, Utc};
 use rusqlite::types::ValueRef;
-use rusqlite::{Connection, params};
+use rusqlite::{Connection, Transaction, params};
 
 use super::audit::{self, AuditEntry};
 use super::{StoreError, StoreResult, iso, now_iso, write_tx};
@@ -135,115 +135,68 @@ pub fn recent_chat(conn: &Connection, limit: i64) -> StoreResult<Vec<ChatLine>> 
     Ok(lines)
 }
 
+/// Runs `change` and writes its audit row in one `BEGIN IMMEDIATE` transaction:
+/// either both are stored or neither is.
+pub fn audited<T>(
+    conn: &mut Connection,
+    entry: &AuditEntry,
+    change: impl FnOnce(&Transaction<'_>) -> StoreResult<T>,
+) -> StoreResult<T> {
+    write_tx(conn, |tx| {
+        let value = change(tx)?;
+        audit::record(tx, entry)?;
+        Ok(value)
+    })
+}
+
 /// Deletes chat older than `before`; returns how many lines went.
-pub fn prune_chat(
-    conn: &mut Connection,
-    before: DateTime<Utc>,
-    audit: &AuditEntry,
-) -> StoreResult<usize> {
-    write_tx(conn, |tx| {
-        let n = tx.execute(
-            "DELETE FROM chat_messages WHERE created_at < ?1",
-            [iso(before)],
-        )?;
-        let detail = AuditEntry {
-            detail: Some(format!("{n} lines older than {}", iso(before))),
-            ..audit.clone()
-        };
-        audit::record(tx, &detail)?;
-        Ok(n)
-    })
-}
-
-/// Bans (`active == false`) or unbans an account, audited in the same transaction.
-pub fn set_active(
-    conn: &mut Connection,
-    user_id: i64,
-    active: bool,
-    audit: &AuditEntry,
-) -> StoreResult<()> {
-    write_tx(conn, |tx| {
-        tx.execute(
-            "UPDATE users SET is_active = ?2 WHERE id = ?1",
-            params![user_id, active],
-        )?;
-        audit::record(tx, audit)
-    })
-}
-
-/// Changes an account's role, audited.
-pub fn set_role(
-    conn: &mut Connection,
-    user_id: i64,
-    role: crate::auth::Role,
-    audit: &AuditEntry,
-) -> StoreResult<()> {
-    write_tx(conn, |tx| {
-        tx.execute(
-            "UPDATE users SET role = ?2 WHERE id = ?1",
-            params![user_id, role.as_str()],
-        )?;
-        audit::record(tx, audit)
-    })
-}
-
-/// Replaces an account's password hash (and lifts any lockout), audited.
-pub fn set_password_hash(
-    conn: &mut Connection,
-    user_id: i64,
-    hash: &str,
-    audit: &AuditEntry,
-) -> StoreResult<()> {
-    write_tx(conn, |tx| {
-        tx.execute(
-            "UPDATE users SET password_hash = ?2, failed_attempts = 0, lockout_until = NULL \
-             WHERE id = ?1",
-            params![user_id, hash],
-        )?;
-        audit::record(tx, audit)
-    })
+pub fn prune_chat(conn: &Connection, before: DateTime<Utc>) -> StoreResult<usize> {
+    Ok(conn.execute(
+        "DELETE FROM chat_messages WHERE created_at < ?1",
+        [iso(before)],
+    )?)
 }
 
 /// Tombstones an account: login refused from now on, its characters kept but
 /// unlinked, its session rows gone.
-pub fn tombstone(conn: &mut Connection, user_id: i64, audit: &AuditEntry) -> StoreResult<()> {
-    write_tx(conn, |tx| {
-        let n = tx.execute(
-            "UPDATE users SET tombstoned_at = ?2, is_active = 0 WHERE id = ?1 \
-             AND tombstoned_at IS NULL",
-            params![user_id, now_iso()],
-        )?;
-        if n == 0 {
-            return Err(StoreError::NotFound("account"));
-        }
-        tx.execute(
-            "UPDATE characters SET user_id = NULL WHERE user_id = ?1",
-            [user_id],
-        )?;
-        tx.execute("DELETE FROM sessions WHERE user_id = ?1", [user_id])?;
-        audit::record(tx, audit)
-    })
+pub fn tombstone(conn: &Connection, user_id: i64) -> StoreResult<()> {
+    let n = conn.execute(
+        "UPDATE users SET tombstoned_at = ?2, is_active = 0 WHERE id = ?1 \
+         AND tombstoned_at IS NULL",
+        params![user_id, now_iso()],
+    )?;
+    if n == 0 {
+        return Err(StoreError::NotFound("account"));
+    }
+    unlink_and_log_out(conn, user_id)
+}
+
+/// Unlinks an account's characters (they are kept) and drops its session rows.
+fn unlink_and_log_out(conn: &Connection, user_id: i64) -> StoreResult<()> {
+    conn.execute(
+        "UPDATE characters SET user_id = NULL WHERE user_id = ?1",
+        [user_id],
+    )?;
+    conn.execute("DELETE FROM sessions WHERE user_id = ?1", [user_id])?;
+    Ok(())
 }
 
 /// Grants (`true`) or revokes (`false`) an account's access to a world.
 pub fn set_world_access(
-    conn: &mut Connection,
+    conn: &Connection,
     user_id: i64,
     world_id: &str,
     granted_by: i64,
     allow: bool,
-    audit: &AuditEntry,
 ) -> StoreResult<()> {
-    write_tx(conn, |tx| {
-        tx.execute(
-            "INSERT INTO world_permissions (user_id, world_id, can_access, granted_by, granted_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (user_id, world_id) DO UPDATE SET \
-             can_access = excluded.can_access, granted_by = excluded.granted_by, \
-             granted_at = excluded.granted_at",
-            params![user_id, world_id, allow, granted_by, now_iso()],
-        )?;
-        audit::record(tx, audit)
-    })
+    conn.execute(
+        "INSERT INTO world_permissions (user_id, world_id, can_access, granted_by, granted_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (user_id, world_id) DO UPDATE SET \
+         can_access = excluded.can_access, granted_by = excluded.granted_by, \
+         granted_at = excluded.granted_at",
+        params![user_id, world_id, allow, granted_by, now_iso()],
+    )?;
+    Ok(())
 }
 
 /// Guest accounts whose time is up: (id, name).
@@ -258,11 +211,7 @@ pub fn expired_guests(conn: &Connection, now: DateTime<Utc>) -> StoreResult<Vec<
 /// grants removed, the account row deleted.
 pub fn delete_guest(conn: &mut Connection, user_id: i64) -> StoreResult<()> {
     write_tx(conn, |tx| {
-        tx.execute(
-            "UPDATE characters SET user_id = NULL WHERE user_id = ?1",
-            [user_id],
-        )?;
-        tx.execute("DELETE FROM sessions WHERE user_id = ?1", [user_id])?;
+        unlink_and_log_out(tx, user_id)?;
         tx.execute(
             "DELETE FROM users WHERE id = ?1 AND is_guest = 1",
             [user_id],
@@ -290,6 +239,33 @@ pub fn unwelcome_accounts(conn: &Connection, user_ids: &[i64]) -> StoreResult<Ve
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_audited_change_and_its_row_commit_together_or_not_at_all() {
+        let (_dir, mut conn) = crate::store::schema::test_db(
+            "INSERT INTO users (id, username, password_hash, created_at) VALUES (1, 'a', 'x', '')",
+        );
+        let entry = AuditEntry {
+            actor_user_id: None,
+            action: "ban".into(),
+            target: Some("a".into()),
+            detail: None,
+        };
+        let count = |conn: &Connection| -> i64 {
+            conn.query_row("SELECT count(*) FROM audit_log", [], |r| r.get(0))
+                .expect("count")
+        };
+        let missing = audited(&mut conn, &entry, |tx| {
+            crate::store::accounts::update_active_in(tx, 99, false)
+        });
+        assert!(matches!(missing, Err(StoreError::NotFound(_))));
+        assert_eq!(count(&conn), 0);
+        audited(&mut conn, &entry, |tx| {
+            crate::store::accounts::update_active_in(tx, 1, false)
+        })
+        .expect("ban");
+        assert_eq!(count(&conn), 1);
+    }
 
     #[test]
     fn only_allowlisted_tables_are_browsable() {

@@ -75,7 +75,9 @@ pub async fn ban(ctx: &Ctx<'_>, args: &str, unban: bool) {
     if let Err(err) = ctx
         .game
         .store
-        .call(move |db| admin::set_active(db, id, unban, &row))
+        .call(move |db| {
+            admin::audited(db, &row, |tx| account_rows::update_active_in(tx, id, unban))
+        })
         .await
     {
         return store_trouble(ctx, &err);
@@ -108,7 +110,11 @@ pub async fn grant(ctx: &Ctx<'_>, args: &str, allow: bool) {
     if let Err(err) = ctx
         .game
         .store
-        .call(move |db| admin::set_world_access(db, user_id, &world_key, granted_by, allow, &row))
+        .call(move |db| {
+            admin::audited(db, &row, |tx| {
+                admin::set_world_access(tx, user_id, &world_key, granted_by, allow)
+            })
+        })
         .await
     {
         return store_trouble(ctx, &err);
@@ -151,7 +157,7 @@ pub async fn role(ctx: &Ctx<'_>, args: &str) {
     if let Err(err) = ctx
         .game
         .store
-        .call(move |db| admin::set_role(db, id, role, &row))
+        .call(move |db| admin::audited(db, &row, |tx| account_rows::update_role_in(tx, id, role)))
         .await
     {
         return store_trouble(ctx, &err);
@@ -176,7 +182,7 @@ pub async fn delete(ctx: &Ctx<'_>, args: &str) {
     if let Err(err) = ctx
         .game
         .store
-        .call(move |db| admin::tombstone(db, id, &row))
+        .call(move |db| admin::audited(db, &row, |tx| admin::tombstone(tx, id)))
         .await
     {
         return store_trouble(ctx, &err);
@@ -225,7 +231,11 @@ pub async fn apply_password(ctx: &Ctx<'_>, name: &str, password: String) {
     match ctx
         .game
         .store
-        .call(move |db| admin::set_password_hash(db, id, &hash, &row))
+        .call(move |db| {
+            admin::audited(db, &row, |tx| {
+                account_rows::reset_password_in(tx, id, &hash)
+            })
+        })
         .await
     {
         Ok(()) => ctx.reply(format!("The password of {} is changed.", account.username)),

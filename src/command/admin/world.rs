@@ -12,7 +12,8 @@ use super::super::movement;
 use super::super::parse::split_word;
 use super::{audit, entry, store_trouble};
 use crate::game::{Control, Game};
-use crate::store::{admin, worlds as world_rows};
+use crate::store::audit::record as record_audit;
+use crate::store::{admin, iso, worlds as world_rows, write_tx};
 use crate::text::sanitize;
 use crate::world::{self, World, Worlds};
 
@@ -243,14 +244,19 @@ pub async fn prune(ctx: &Ctx<'_>, args: &str) {
         return ctx.reply("Usage: /prune <hours>");
     };
     let before = Utc::now() - chrono::Duration::hours(i64::from(hours));
-    let row = entry(ctx, "prune", None, None);
+    let mut row = entry(ctx, "prune", None, None);
     let _ = ctx.game.writer.flush().await;
-    match ctx
-        .game
-        .store
-        .call(move |db| admin::prune_chat(db, before, &row))
-        .await
-    {
+    // The audit row records how many lines went, so it is written in the same
+    // transaction once the count is known.
+    let pruned = ctx.game.store.call(move |db| {
+        write_tx(db, |tx| {
+            let n = admin::prune_chat(tx, before)?;
+            row.detail = Some(format!("{n} lines older than {}", iso(before)));
+            record_audit(tx, &row)?;
+            Ok(n)
+        })
+    });
+    match pruned.await {
         Ok(n) => ctx.reply(format!(
             "{n} chat line(s) older than {hours} hour(s) deleted."
         )),
