@@ -182,34 +182,18 @@ async fn characters_goes_back_to_the_menu_and_password_changes_it() {
 fn worlds_with_a_private_one(dir: &std::path::Path) -> std::path::PathBuf {
     let worlds = dir.join("worlds");
     copy_dir(&shipped_worlds(), &worlds);
-    let private = worlds.join("zz_private");
-    std::fs::create_dir_all(private.join("zones")).expect("dirs");
-    std::fs::write(
-        private.join("world.json"),
+    write_world(
+        &worlds,
+        "zz_private",
         r#"{"name": "The Private Club", "description": "Members only.", "access": "invite",
             "default_spawn": {"zone": "club", "room": "hall"}, "zones": ["club"]}"#,
-    )
-    .expect("world.json");
-    std::fs::write(
-        private.join("zones/club.json"),
-        r#"{"id": "club", "name": "Club", "description": "", "spawn_room": "hall",
-            "rooms": [{"id": "hall", "name": "Club Hall", "description": "Leather chairs.", "exits": {}}]}"#,
-    )
-    .expect("zone");
+        &[(
+            "club",
+            r#"{"id": "club", "name": "Club", "description": "", "spawn_room": "hall",
+                "rooms": [{"id": "hall", "name": "Club Hall", "description": "Leather chairs.", "exits": {}}]}"#,
+        )],
+    );
     worlds
-}
-
-fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
-    std::fs::create_dir_all(to).expect("mkdir");
-    for entry in std::fs::read_dir(from).expect("read dir") {
-        let entry = entry.expect("entry");
-        let target = to.join(entry.file_name());
-        if entry.file_type().expect("type").is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).expect("copy");
-        }
-    }
 }
 
 #[tokio::test]
@@ -352,21 +336,18 @@ async fn an_inactive_world_is_refused_with_its_reason() {
     let dir = temp_dir();
     let worlds = dir.path().join("worlds");
     copy_dir(&shipped_worlds(), &worlds);
-    let closed = worlds.join("zz_closed");
-    std::fs::create_dir_all(closed.join("zones")).expect("dirs");
-    std::fs::write(
-        closed.join("world.json"),
+    write_world(
+        &worlds,
+        "zz_closed",
         r#"{"name": "The Old Mill", "description": "", "active": false,
             "inactive_reason": "the mill wheel is being rebuilt",
             "default_spawn": {"zone": "mill", "room": "yard"}, "zones": ["mill"]}"#,
-    )
-    .expect("world.json");
-    std::fs::write(
-        closed.join("zones/mill.json"),
-        r#"{"id": "mill", "name": "Mill", "description": "", "spawn_room": "yard",
-            "rooms": [{"id": "yard", "name": "Mill Yard", "description": "Quiet.", "exits": {}}]}"#,
-    )
-    .expect("zone");
+        &[(
+            "mill",
+            r#"{"id": "mill", "name": "Mill", "description": "", "spawn_room": "yard",
+                "rooms": [{"id": "yard", "name": "Mill Yard", "description": "Quiet.", "exits": {}}]}"#,
+        )],
+    );
     let config = ServerConfig {
         worlds_dir: worlds,
         ..config(dir.path())

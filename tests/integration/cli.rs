@@ -141,19 +141,7 @@ fn check_worlds_summarises_the_shipped_and_fixture_worlds() {
 #[test]
 fn check_worlds_names_the_file_and_field_of_each_error() {
     let dir = temp_dir();
-    let world = dir.path().join("worlds/broken");
-    std::fs::create_dir_all(world.join("zones")).expect("dirs");
-    std::fs::write(
-        world.join("world.json"),
-        r#"{"name": "Broken", "description": "", "default_spawn": {"zone": "z", "room": "a"}, "zones": ["z"]}"#,
-    )
-    .expect("world.json");
-    std::fs::write(
-        world.join("zones/z.json"),
-        r#"{"id": "z", "name": "Z", "description": "", "spawn_room": "a",
-            "rooms": [{"id": "a", "name": "A", "description": "", "exits": {"north": "b"}, "items": []}]}"#,
-    )
-    .expect("zone");
+    write_broken_world(&dir.path().join("worlds"), "a");
     let worlds = dir.path().join("worlds").to_string_lossy().into_owned();
     let out = gaslamp(&["--worlds", &worlds, "check-worlds"], &[]);
     out.assert_code(1);

@@ -63,6 +63,23 @@ fn listening_address(line: &str) -> Option<std::net::SocketAddr> {
         .ok()
 }
 
+impl Running {
+    /// SIGKILL, and wait for the process to be gone.
+    async fn kill(mut self) {
+        self.child.start_kill().expect("SIGKILL");
+        let _ = self.child.wait().await;
+    }
+}
+
+/// A server on `db` with the player Kit in the game.
+async fn start_with_player(db: &Path) -> (Running, Client) {
+    let server = start(db).await;
+    let mut c = Client::connect(server.addr).await;
+    c.create("Kit", PASSWORD).await;
+    c.enter("1").await;
+    (server, c)
+}
+
 fn count(db: &Path, sql: &str) -> i64 {
     let conn = rusqlite::Connection::open(db).expect("open");
     conn.query_row(sql, [], |r| r.get(0)).expect("count")
@@ -72,18 +89,14 @@ fn count(db: &Path, sql: &str) -> i64 {
 async fn sigkill_loses_nothing_committed_and_stale_sessions_go_at_restart() {
     let dir = temp_dir();
     let db = dir.path().join("gaslamp.db");
-    let mut server = start(&db).await;
-    let mut c = Client::connect(server.addr).await;
-    c.create("Kit", PASSWORD).await;
-    c.enter("1").await;
+    let (server, mut c) = start_with_player(&db).await;
     for n in 0..20 {
         c.command(&format!("say line {n}")).await;
     }
     // `history` flushes the writer before reading, so once line 19 shows there it
     // is committed.
     assert!(c.command("history 1").await.contains("line 19"));
-    server.child.start_kill().expect("SIGKILL");
-    let _ = server.child.wait().await;
+    server.kill().await;
     assert_eq!(
         count(&db, "SELECT count(*) FROM sessions"),
         1,
@@ -99,22 +112,18 @@ async fn sigkill_loses_nothing_committed_and_stale_sessions_go_at_restart() {
         count(&db, "SELECT count(*) FROM chat_messages WHERE kind = 'say'"),
         20
     );
-    let mut server = start(&db).await;
+    let server = start(&db).await;
     assert_eq!(count(&db, "SELECT count(*) FROM sessions"), 0);
     let mut c = Client::connect(server.addr).await;
     c.connect_as("Kit", PASSWORD).await;
-    server.child.start_kill().expect("kill");
-    let _ = server.child.wait().await;
+    server.kill().await;
 }
 
 #[tokio::test]
 async fn sigterm_shuts_down_gracefully_with_exit_code_zero() {
     let dir = temp_dir();
     let db = dir.path().join("gaslamp.db");
-    let mut server = start(&db).await;
-    let mut c = Client::connect(server.addr).await;
-    c.create("Kit", PASSWORD).await;
-    c.enter("1").await;
+    let (mut server, mut c) = start_with_player(&db).await;
     c.command("say goodnight").await;
     let pid = server.child.id().expect("pid");
     let status = Command::new("kill")

@@ -85,13 +85,7 @@ impl TestServer {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
-        if let Some(task) = self.task.take() {
-            let result = tokio::time::timeout(PATIENCE, task)
-                .await
-                .expect("server stops in time")
-                .expect("server task did not panic");
-            result.expect("server run ends cleanly");
-        }
+        self.wait_stopped().await;
     }
 
     pub async fn connect(&self) -> Client {
@@ -374,5 +368,47 @@ impl TestServer {
             .expect("query")
             .collect::<Result<_, _>>()
             .expect("rows")
+    }
+}
+
+/// Writes a world `id` into `worlds_dir`: its `world.json` and each zone file.
+pub fn write_world(worlds_dir: &Path, id: &str, world_json: &str, zones: &[(&str, &str)]) {
+    let world = worlds_dir.join(id);
+    std::fs::create_dir_all(world.join("zones")).expect("world directories");
+    std::fs::write(world.join("world.json"), world_json).expect("world.json");
+    for (zone, json) in zones {
+        std::fs::write(world.join("zones").join(format!("{zone}.json")), json).expect("zone file");
+    }
+}
+
+/// A world whose only room has an exit to a room that does not exist, and
+/// whose `default_spawn` names `spawn` (pass a missing room to break it too).
+pub fn write_broken_world(worlds_dir: &Path, spawn: &str) {
+    let world_json = format!(
+        r#"{{"name": "Broken", "description": "", "default_spawn": {{"zone": "z", "room": "{spawn}"}}, "zones": ["z"]}}"#
+    );
+    write_world(
+        worlds_dir,
+        "broken",
+        &world_json,
+        &[(
+            "z",
+            r#"{"id": "z", "name": "Z", "description": "", "spawn_room": "a",
+                "rooms": [{"id": "a", "name": "A", "description": "", "exits": {"north": "b"}, "items": []}]}"#,
+        )],
+    );
+}
+
+/// Copies a directory tree (a world set to change in a test).
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for entry in std::fs::read_dir(from).expect("read dir") {
+        let entry = entry.expect("entry");
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("type").is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).expect("copy");
+        }
     }
 }

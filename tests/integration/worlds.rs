@@ -64,19 +64,7 @@ async fn the_fixture_zones_spawn_rooms_are_distinct() {
 #[tokio::test]
 async fn a_broken_world_stops_the_server_from_starting() {
     let dir = temp_dir();
-    let worlds = dir.path().join("worlds/broken");
-    std::fs::create_dir_all(worlds.join("zones")).expect("dirs");
-    std::fs::write(
-        worlds.join("world.json"),
-        r#"{"name": "Broken", "description": "", "default_spawn": {"zone": "z", "room": "nowhere"}, "zones": ["z"]}"#,
-    )
-    .expect("world.json");
-    std::fs::write(
-        worlds.join("zones/z.json"),
-        r#"{"id": "z", "name": "Z", "description": "", "spawn_room": "a",
-            "rooms": [{"id": "a", "name": "A", "description": "", "exits": {"north": "b"}, "items": []}]}"#,
-    )
-    .expect("zone");
+    write_broken_world(&dir.path().join("worlds"), "nowhere");
     let config = ServerConfig::for_tests(dir.path().join("g.db"), dir.path().join("worlds"));
     let err = match gaslamp::Server::start(config).await {
         Ok(_) => panic!("an invalid world must not start"),
