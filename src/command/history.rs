@@ -10,7 +10,6 @@
 use std::fmt::Write;
 
 use super::Ctx;
-use super::items::report_store_error;
 use crate::store::chat::{HistoryLine, room_history};
 use crate::store::writer::ChatKind;
 use crate::text::sanitize;
@@ -33,7 +32,7 @@ pub async fn history(ctx: &Ctx<'_>, n: usize) {
         .await;
     let lines = match read {
         Ok(lines) => lines,
-        Err(err) => return report_store_error(ctx, &err),
+        Err(err) => return ctx.store_trouble(&err),
     };
     if lines.is_empty() {
         return ctx.reply("Nothing has been said here yet.");

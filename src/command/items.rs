@@ -13,22 +13,11 @@ use super::Ctx;
 use super::look::{Found, NOT_HERE, find_item, person_here, which_one};
 use super::talk::tell_room;
 use crate::game::{ItemInstance, Player};
-use crate::store::StoreError;
 use crate::store::items as rows;
 use crate::text::sanitize;
 
 /// The reply when the player names something they do not carry.
 pub const NOT_CARRIED: &str = "You aren't carrying that.";
-
-/// What a player hears when a store call failed; the transaction rolled back.
-pub fn report_store_error(ctx: &Ctx<'_>, err: &StoreError) {
-    if matches!(err, StoreError::Busy) {
-        ctx.reply("The game's records are busy; try again.");
-    } else {
-        tracing::error!(%err, character = %ctx.me.name, "store call failed during a command");
-        ctx.reply("Something went wrong; nothing was changed.");
-    }
-}
 
 /// The instances the player carries, oldest first; `None` (after telling the
 /// player) when the database could not be read.
@@ -50,7 +39,7 @@ pub async fn carried(ctx: &Ctx<'_>) -> Option<Vec<ItemInstance>> {
                 .collect(),
         ),
         Err(err) => {
-            report_store_error(ctx, &err);
+            ctx.store_trouble(&err);
             None
         }
     }
@@ -119,7 +108,7 @@ pub async fn get(ctx: &Ctx<'_>, wanted: &str) {
                 return tell_room(ctx, &line, &[]);
             }
             Ok(false) => continue,
-            Err(err) => return report_store_error(ctx, &err),
+            Err(err) => return ctx.store_trouble(&err),
         }
     }
     ctx.reply("Someone else got to it first.");
@@ -146,7 +135,7 @@ pub async fn drop(ctx: &Ctx<'_>, wanted: &str) {
             tell_room(ctx, &format!("{} drops {item_name}.", ctx.me.name), &[]);
         }
         Ok(false) => ctx.reply(NOT_CARRIED),
-        Err(err) => report_store_error(ctx, &err),
+        Err(err) => ctx.store_trouble(&err),
     }
 }
 
@@ -170,7 +159,7 @@ pub async fn give(ctx: &Ctx<'_>, wanted: &str, target: &str) {
     match given {
         Ok(true) => handed_over(ctx, &to, &item_name),
         Ok(false) => ctx.reply(NOT_CARRIED),
-        Err(err) => report_store_error(ctx, &err),
+        Err(err) => ctx.store_trouble(&err),
     }
 }
 

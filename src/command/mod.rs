@@ -42,6 +42,22 @@ pub enum Flow {
     SetPassword { account: String },
 }
 
+/// The answer when the database stayed locked past its busy timeout.
+pub const RECORDS_BUSY: &str = "The game's records are busy; try again.";
+/// The answer when a store call failed for any other reason (rolled back).
+pub const STORE_FAILED: &str = "Something went wrong; nothing was changed.";
+
+/// The sentence a player gets for a failed store call; the cause of anything but
+/// a busy database is logged, since it is a bug or a broken disk.
+pub fn store_error_reply(err: &crate::store::StoreError) -> &'static str {
+    if matches!(err, crate::store::StoreError::Busy) {
+        RECORDS_BUSY
+    } else {
+        tracing::error!(%err, "store call failed");
+        STORE_FAILED
+    }
+}
+
 /// The reply to anything the parser does not know.
 pub const UNKNOWN_COMMAND: &str = "Huh? Type \"help\" for a list of commands.";
 
@@ -61,6 +77,11 @@ impl Ctx<'_> {
     /// Sends the player a line.
     pub fn reply(&self, text: impl Into<Arc<str>>) {
         self.me.tell(text);
+    }
+
+    /// Tells the player a store call failed (see [`store_error_reply`]).
+    pub fn store_trouble(&self, err: &crate::store::StoreError) {
+        self.reply(store_error_reply(err));
     }
 }
 

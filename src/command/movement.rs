@@ -85,12 +85,12 @@ pub async fn recall(ctx: &Ctx<'_>) {
 async fn move_player(ctx: &Ctx<'_>, world: &World, to: &RoomId, leaving: &str) {
     let me = ctx.me;
     let registry = &ctx.game.registry;
-    registry.say_to_room(&me.room_key(), &Arc::from(leaving), Some(me.conn_id));
+    registry.say_to_room(&me.room_key(), &Arc::from(leaving), &[me.conn_id]);
     if !registry.move_to(me, to) {
         return;
     }
     let arriving: Arc<str> = Arc::from(format!("{} arrives.", me.name));
-    registry.say_to_room(&me.room_key(), &arriving, Some(me.conn_id));
+    registry.say_to_room(&me.room_key(), &arriving, &[me.conn_id]);
     ctx.reply(describe_room(ctx.game, world, to, me.conn_id));
     save_location(ctx).await;
 }
@@ -105,12 +105,12 @@ pub async fn teleport(ctx: &Ctx<'_>, room: &RoomId, by: &str) {
     let me = ctx.me;
     let registry = &ctx.game.registry;
     let vanishing: Arc<str> = Arc::from(format!("{} vanishes.", me.name));
-    registry.say_to_room(&me.room_key(), &vanishing, Some(me.conn_id));
+    registry.say_to_room(&me.room_key(), &vanishing, &[me.conn_id]);
     if !registry.move_to(me, room) {
         return;
     }
     let appearing: Arc<str> = Arc::from(format!("{} appears.", me.name));
-    registry.say_to_room(&me.room_key(), &appearing, Some(me.conn_id));
+    registry.say_to_room(&me.room_key(), &appearing, &[me.conn_id]);
     if by != me.name.as_ref() {
         ctx.reply(format!("{by} moves you elsewhere."));
     }

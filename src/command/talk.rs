@@ -11,6 +11,7 @@ use std::sync::Arc;
 use super::Ctx;
 use super::look::same_name;
 use super::movement::direction_named;
+use super::parse::split_word;
 use crate::game::{ConnId, Player, RoomKey};
 use crate::store::now_iso;
 use crate::store::writer::{ChatKind, ChatRow};
@@ -28,7 +29,7 @@ pub async fn say(ctx: &Ctx<'_>, raw: &str) {
     let line: Arc<str> = Arc::from(format!("{} says, \"{text}\"", me.name));
     ctx.game
         .registry
-        .say_to_room(&me.room_key(), &line, Some(me.conn_id));
+        .say_to_room(&me.room_key(), &line, &[me.conn_id]);
     store_chat(ctx, ChatKind::Say, text, None).await;
 }
 
@@ -40,7 +41,7 @@ pub async fn emote(ctx: &Ctx<'_>, raw: &str) {
     }
     let me = ctx.me;
     let line: Arc<str> = Arc::from(format!("{} {text}", me.name));
-    ctx.game.registry.say_to_room(&me.room_key(), &line, None);
+    ctx.game.registry.say_to_room(&me.room_key(), &line, &[]);
     store_chat(ctx, ChatKind::Emote, text, None).await;
 }
 
@@ -104,7 +105,7 @@ pub async fn yell(ctx: &Ctx<'_>, raw: &str) {
         let from = direction_from(&world, &neighbour, &here);
         let line: Arc<str> = Arc::from(format!("{} yells from {from}, \"{text}\"", me.name));
         let key = RoomKey::new(&me.world, &neighbour);
-        ctx.game.registry.say_to_room(&key, &line, Some(me.conn_id));
+        ctx.game.registry.say_to_room(&key, &line, &[me.conn_id]);
     }
     store_chat(ctx, ChatKind::Yell, text, None).await;
 }
@@ -160,24 +161,14 @@ fn addressee<'a>(
     }
 }
 
-/// The first word of `text` and what follows it, both trimmed at the front.
-fn split_word(text: &str) -> (&str, &str) {
-    let text = text.trim_start();
-    match text.split_once(char::is_whitespace) {
-        Some((word, rest)) => (word, rest.trim_start()),
-        None => (text, ""),
-    }
-}
-
 /// Sends a line to everyone in the player's room but the player and `also_not`.
 /// Never waits.
 pub fn tell_room(ctx: &Ctx<'_>, line: &str, also_not: &[ConnId]) {
-    let line: Arc<str> = Arc::from(line);
-    for player in ctx.game.registry.occupants(&ctx.me.room_key()).iter() {
-        if player.conn_id != ctx.me.conn_id && !also_not.contains(&player.conn_id) {
-            player.tell(line.clone());
-        }
-    }
+    let mut except = vec![ctx.me.conn_id];
+    except.extend_from_slice(also_not);
+    ctx.game
+        .registry
+        .say_to_room(&ctx.me.room_key(), &Arc::from(line), &except);
 }
 
 /// Queues a line of talk for `chat_messages`.

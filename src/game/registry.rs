@@ -322,10 +322,11 @@ impl Registry {
             .unwrap_or_else(|| Arc::from(Vec::new()))
     }
 
-    /// Sends a line to everyone in a room except `except`. Never waits.
-    pub fn say_to_room(&self, room: &RoomKey, line: &Arc<str>, except: Option<ConnId>) {
+    /// Sends a line to everyone in a room but the connections in `except`.
+    /// Never waits.
+    pub fn say_to_room(&self, room: &RoomKey, line: &Arc<str>, except: &[ConnId]) {
         for player in self.occupants(room).iter() {
-            if Some(player.conn_id) != except {
+            if !except.contains(&player.conn_id) {
                 player.session.outbox.line(line.clone());
             }
         }

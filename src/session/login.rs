@@ -12,15 +12,13 @@ use super::conn::{Conn, Hangup};
 use crate::auth::Role;
 use crate::auth::names::{check_account_name, check_character_name, display_character_name};
 use crate::auth::password::policy_problems;
-use crate::command::is_command_word;
+use crate::command::{is_command_word, store_error_reply};
 use crate::store::accounts::{self, Account, FirstCharacter, NewAccount};
 use crate::store::lockout::{self, is_locked};
 use crate::store::{StoreError, iso};
 
 /// The answer to a wrong password or an unknown account, alike.
 pub const WRONG_LOGIN: &str = "Wrong account name or password.";
-/// The answer when the database stayed locked.
-pub const RECORDS_BUSY: &str = "The game's records are busy; try again.";
 /// How many wrong logins one connection gets.
 pub const MAX_FAILURES: u32 = 3;
 /// The answer while an account is locked, even to the right password.
@@ -194,10 +192,7 @@ fn guest_expired(account: &Account) -> bool {
 
 /// Tells the player the store failed, in words fit for them; logs the cause.
 fn store_trouble(conn: &Conn, err: &StoreError) -> Attempt {
-    if !matches!(err, StoreError::Busy) {
-        tracing::error!(%err, "store error during login");
-    }
-    conn.line(RECORDS_BUSY);
+    conn.line(store_error_reply(err));
     Attempt::Again
 }
 

@@ -6,11 +6,11 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use super::conn::{Conn, Hangup};
-use super::login::{LoggedIn, RECORDS_BUSY};
+use super::login::LoggedIn;
 use crate::auth::Role;
 use crate::auth::names::{check_character_name, display_character_name};
 use crate::auth::password::policy_problems;
-use crate::command::is_command_word;
+use crate::command::{is_command_word, store_error_reply};
 use crate::store::accounts::{self, FirstCharacter};
 use crate::store::characters::{self, CharacterSummary};
 use crate::store::{StoreError, worlds};
@@ -82,8 +82,7 @@ async fn show_menu(conn: &Conn, account: &LoggedIn, world: &World) -> Vec<Charac
     {
         Ok(list) => list,
         Err(err) => {
-            tracing::error!(%err, "could not list characters");
-            conn.line(RECORDS_BUSY);
+            conn.line(store_error_reply(&err));
             Vec::new()
         }
     };
@@ -169,8 +168,7 @@ async fn new_character(
             None
         }
         Err(err) => {
-            tracing::error!(%err, "could not create a character");
-            conn.line(RECORDS_BUSY);
+            conn.line(store_error_reply(&err));
             None
         }
     }
@@ -272,8 +270,7 @@ pub async fn change_password(
     match saved {
         Ok(()) => conn.line("Password changed."),
         Err(err) => {
-            tracing::error!(%err, "could not change a password");
-            conn.line(RECORDS_BUSY);
+            conn.line(store_error_reply(&err));
         }
     }
     Ok(())

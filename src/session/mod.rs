@@ -119,7 +119,7 @@ async fn open_session(conn: &mut Conn, account: &LoggedIn) -> Option<Arc<Session
         .await
     {
         tracing::error!(%err, "could not record the session");
-        conn.last_words(login::RECORDS_BUSY);
+        conn.last_words(crate::command::RECORDS_BUSY);
         return None;
     }
     if !conn.game.config.allow_multiple_sessions {

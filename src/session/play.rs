@@ -35,7 +35,7 @@ impl Drop for InGame {
             let line: Arc<str> = Arc::from(format!("{} leaves the game.", player.name));
             self.game
                 .registry
-                .say_to_room(&player.room_key(), &line, None);
+                .say_to_room(&player.room_key(), &line, &[]);
         }
     }
 }
@@ -136,7 +136,7 @@ async fn enter(conn: &Conn, session: &Arc<Session>, chosen: &Chosen) -> Arc<Play
         None => {
             let line: Arc<str> = Arc::from(format!("{} arrives.", player.name));
             game.registry
-                .say_to_room(&player.room_key(), &line, Some(player.conn_id));
+                .say_to_room(&player.room_key(), &line, &[player.conn_id]);
         }
     }
     record_entry(game, &player).await;
@@ -165,6 +165,6 @@ async fn record_entry(game: &Arc<Game>, player: &Arc<Player>) {
 fn leave_game(game: &Game, player: &Player) {
     if game.registry.leave(player.conn_id).is_some() {
         let line: Arc<str> = Arc::from(format!("{} leaves the game.", player.name));
-        game.registry.say_to_room(&player.room_key(), &line, None);
+        game.registry.say_to_room(&player.room_key(), &line, &[]);
     }
 }

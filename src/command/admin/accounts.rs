@@ -3,7 +3,7 @@
 
 use super::super::parse::split_word;
 use super::super::{Ctx, Flow};
-use super::{entry, manageable, may_manage, store_trouble};
+use super::{entry, manageable, may_manage};
 use crate::auth::Role;
 use crate::auth::password::policy_problems;
 use crate::store::accounts::{self as account_rows};
@@ -34,7 +34,7 @@ pub async fn kick(ctx: &Ctx<'_>, args: &str) {
     {
         Ok(Some(account)) => account,
         Ok(None) => return ctx.reply(format!("{name} has no account any more.")),
-        Err(err) => return store_trouble(ctx, &err),
+        Err(err) => return ctx.store_trouble(&err),
     };
     if !may_manage(ctx, &account) {
         return;
@@ -80,7 +80,7 @@ pub async fn ban(ctx: &Ctx<'_>, args: &str, unban: bool) {
         })
         .await
     {
-        return store_trouble(ctx, &err);
+        return ctx.store_trouble(&err);
     }
     if unban {
         return ctx.reply(format!("{} may log in again.", account.username));
@@ -117,7 +117,7 @@ pub async fn grant(ctx: &Ctx<'_>, args: &str, allow: bool) {
         })
         .await
     {
-        return store_trouble(ctx, &err);
+        return ctx.store_trouble(&err);
     }
     if allow {
         ctx.reply(format!(
@@ -160,7 +160,7 @@ pub async fn role(ctx: &Ctx<'_>, args: &str) {
         .call(move |db| admin::audited(db, &row, |tx| account_rows::update_role_in(tx, id, role)))
         .await
     {
-        return store_trouble(ctx, &err);
+        return ctx.store_trouble(&err);
     }
     ctx.reply(format!(
         "{} is now {role} (from their next login).",
@@ -185,7 +185,7 @@ pub async fn delete(ctx: &Ctx<'_>, args: &str) {
         .call(move |db| admin::audited(db, &row, |tx| admin::tombstone(tx, id)))
         .await
     {
-        return store_trouble(ctx, &err);
+        return ctx.store_trouble(&err);
     }
     for session in ctx.game.registry.sessions_of(account.id) {
         session.kick("This account has been deleted.");
@@ -224,7 +224,7 @@ pub async fn apply_password(ctx: &Ctx<'_>, name: &str, password: String) {
     };
     let hash = match ctx.game.store.hash_password(password).await {
         Ok(hash) => hash,
-        Err(err) => return store_trouble(ctx, &err),
+        Err(err) => return ctx.store_trouble(&err),
     };
     let row = entry(ctx, "setpassword", Some(&account.username), None);
     let id = account.id;
@@ -239,6 +239,6 @@ pub async fn apply_password(ctx: &Ctx<'_>, name: &str, password: String) {
         .await
     {
         Ok(()) => ctx.reply(format!("The password of {} is changed.", account.username)),
-        Err(err) => store_trouble(ctx, &err),
+        Err(err) => ctx.store_trouble(&err),
     }
 }

@@ -4,7 +4,7 @@
 use super::super::Ctx;
 use super::super::info::short_duration;
 use super::super::parse::split_word;
-use super::{audit, count_arg, store_trouble, table};
+use super::{audit, count_arg, table};
 use crate::store::accounts as account_rows;
 use crate::store::{admin, sessions as session_rows};
 
@@ -34,7 +34,7 @@ pub async fn users(ctx: &Ctx<'_>, filter: &str) {
         .await
     {
         Ok(list) => list,
-        Err(err) => return store_trouble(ctx, &err),
+        Err(err) => return ctx.store_trouble(&err),
     };
     let rows: Vec<Vec<String>> = list
         .iter()
@@ -127,7 +127,7 @@ pub async fn locations(ctx: &Ctx<'_>) {
 pub async fn tables(ctx: &Ctx<'_>) {
     let counts = match ctx.game.store.call(|db| admin::table_counts(db)).await {
         Ok(counts) => counts,
-        Err(err) => return store_trouble(ctx, &err),
+        Err(err) => return ctx.store_trouble(&err),
     };
     let rows: Vec<Vec<String>> = counts
         .iter()
@@ -158,7 +158,7 @@ pub async fn rows(ctx: &Ctx<'_>, args: &str) {
         .await;
     let found = match found {
         Ok(found) => found,
-        Err(err) => return store_trouble(ctx, &err),
+        Err(err) => return ctx.store_trouble(&err),
     };
     let headers: Vec<&str> = found.columns.iter().map(String::as_str).collect();
     let cells: Vec<Vec<String>> = found
@@ -194,7 +194,7 @@ pub async fn chatlog(ctx: &Ctx<'_>, args: &str) {
         .await
     {
         Ok(lines) => lines,
-        Err(err) => return store_trouble(ctx, &err),
+        Err(err) => return ctx.store_trouble(&err),
     };
     let rows: Vec<Vec<String>> = lines
         .iter()

@@ -17,7 +17,6 @@ use std::fmt::Write;
 
 use super::parse::Admin;
 use super::{Ctx, Flow};
-use crate::store::StoreError;
 use crate::store::accounts::{self as account_rows, Account};
 use crate::store::audit::{self, AuditEntry};
 
@@ -70,14 +69,6 @@ async fn audit(ctx: &Ctx<'_>, action: &str, target: Option<&str>, detail: Option
     }
 }
 
-/// Tells the admin the store failed; logs the cause.
-fn store_trouble(ctx: &Ctx<'_>, err: &StoreError) {
-    if !matches!(err, StoreError::Busy) {
-        tracing::error!(%err, "store error in an admin command");
-    }
-    ctx.reply("The game's records are busy; try again.");
-}
-
 /// Finds an account the acting player may manage: it exists, is not their own,
 /// and its role is strictly below theirs. Otherwise replies why and gives `None`.
 pub async fn manageable(ctx: &Ctx<'_>, name: &str) -> Option<Account> {
@@ -94,7 +85,7 @@ pub async fn manageable(ctx: &Ctx<'_>, name: &str) -> Option<Account> {
             return None;
         }
         Err(err) => {
-            store_trouble(ctx, &err);
+            ctx.store_trouble(&err);
             return None;
         }
     };

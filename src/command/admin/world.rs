@@ -10,7 +10,7 @@ use tokio_util::sync::CancellationToken;
 use super::super::Ctx;
 use super::super::movement;
 use super::super::parse::split_word;
-use super::{audit, entry, store_trouble};
+use super::{audit, entry};
 use crate::game::{Control, Game};
 use crate::store::audit::record as record_audit;
 use crate::store::{admin, iso, worlds as world_rows, write_tx};
@@ -107,7 +107,7 @@ pub async fn reload(ctx: &Ctx<'_>) {
             .call(move |db| world_rows::register_world(db, &w))
             .await
         {
-            return store_trouble(ctx, &err);
+            return ctx.store_trouble(&err);
         }
     }
     let Some(default) = pick_default_world(&worlds, ctx.game.config.default_world.as_deref())
@@ -260,6 +260,6 @@ pub async fn prune(ctx: &Ctx<'_>, args: &str) {
         Ok(n) => ctx.reply(format!(
             "{n} chat line(s) older than {hours} hour(s) deleted."
         )),
-        Err(err) => store_trouble(ctx, &err),
+        Err(err) => ctx.store_trouble(&err),
     }
 }
