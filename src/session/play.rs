@@ -29,14 +29,7 @@ struct InGame {
 
 impl Drop for InGame {
     fn drop(&mut self) {
-        if let Some(player) = self.game.registry.leave(self.player.conn_id)
-            && !self.game.shutdown.is_cancelled()
-        {
-            let line: Arc<str> = Arc::from(format!("{} leaves the game.", player.name));
-            self.game
-                .registry
-                .say_to_room(&player.room_key(), &line, &[]);
-        }
+        leave_game(&self.game, &self.player);
     }
 }
 
@@ -161,9 +154,11 @@ async fn record_entry(game: &Arc<Game>, player: &Arc<Player>) {
     command::movement::save_location(&ctx).await;
 }
 
-/// `quit`: the room hears it, and the player is out of the registry.
+/// Takes the player out of the registry and tells the room, unless it was taken
+/// over (the newcomer stands there now) or everyone is being told the server
+/// stops. Doing it twice is harmless: the second time finds nobody to remove.
 fn leave_game(game: &Game, player: &Player) {
-    if game.registry.leave(player.conn_id).is_some() {
+    if game.registry.leave(player.conn_id).is_some() && !game.shutdown.is_cancelled() {
         let line: Arc<str> = Arc::from(format!("{} leaves the game.", player.name));
         game.registry.say_to_room(&player.room_key(), &line, &[]);
     }
