@@ -16,6 +16,8 @@ pub mod server;
 pub mod session;
 pub mod store;
 pub mod telnet;
+#[cfg(test)]
+mod test_rng;
 pub mod text;
 pub mod world;
 

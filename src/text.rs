@@ -155,15 +155,11 @@ mod tests {
             "\u{1b}[]0;m\u{7}\u{9b}\u{9d}\u{9c}\\aZ\u{202e}\u{200b}\u{0}\u{7f}P"
                 .chars()
                 .collect();
-        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut rng = crate::test_rng::Rng(0x9e37_79b9_7f4a_7c15);
         for _ in 0..2000 {
-            let mut s = String::new();
-            for _ in 0..40 {
-                seed ^= seed << 13;
-                seed ^= seed >> 7;
-                seed ^= seed << 17;
-                s.push(alphabet[(seed % alphabet.len() as u64) as usize]);
-            }
+            let s: String = (0..40)
+                .map(|_| alphabet[rng.below(alphabet.len())])
+                .collect();
             let clean = sanitize(&s);
             assert!(
                 !clean.chars().any(|c| c.is_control() || is_stripped(c)),

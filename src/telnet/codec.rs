@@ -442,6 +442,7 @@ fn put_escaped(data: &[u8], dst: &mut BytesMut) {
 mod tests {
     use super::super::{AYT, DO, NOP, WILL, opt};
     use super::*;
+    use crate::test_rng::Rng;
 
     /// Feeds `chunks` to one decoder the way FramedRead does: each chunk is
     /// appended to the buffer and `decode` is called until it returns `None`,
@@ -712,22 +713,6 @@ mod tests {
         check(&[b'x', IAC, WILL], &[]);
         check(&[IAC, SB, 24, 1, 2, IAC], &[]);
         check(b"partial line", &[]);
-    }
-
-    /// A tiny xorshift generator so the garbage is random but repeatable.
-    struct Rng(u64);
-
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            self.0
-        }
-
-        fn below(&mut self, n: usize) -> usize {
-            (self.next() % n as u64) as usize
-        }
     }
 
     /// Random bytes weighted towards the ones the state machine cares about.

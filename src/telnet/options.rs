@@ -361,6 +361,7 @@ impl OptionTable {
 mod tests {
     use super::super::opt::{ECHO, NAWS, SGA, TTYPE};
     use super::*;
+    use crate::test_rng::Rng;
 
     fn neg(reply: Option<(Verb, u8)>, change: Option<OptionChange>) -> Negotiated {
         Negotiated { reply, change }
@@ -562,22 +563,6 @@ mod tests {
         assert_eq!(got, neg(None, Some(OptionChange::LocalEnabled(SGA))));
     }
 
-    /// A tiny xorshift generator so the simulation is random but repeatable.
-    struct Rng(u64);
-
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            self.0
-        }
-
-        fn below(&mut self, n: u64) -> u64 {
-            self.next() % n
-        }
-    }
-
     const SIM_OPTIONS: [u8; 3] = [ECHO, SGA, NAWS];
 
     fn random_policy(rng: &mut Rng) -> Policy {
@@ -595,7 +580,7 @@ mod tests {
 
     /// Makes one side ask for a random change of a random option.
     fn random_request(rng: &mut Rng, table: &mut OptionTable) -> Option<(Verb, u8)> {
-        let option = SIM_OPTIONS[rng.below(SIM_OPTIONS.len() as u64) as usize];
+        let option = SIM_OPTIONS[rng.below(SIM_OPTIONS.len())];
         match rng.below(4) {
             0 => table.enable_local(option),
             1 => table.disable_local(option),
@@ -672,7 +657,7 @@ mod tests {
             };
             let mut requests = 0;
             for _ in 0..40 {
-                let side = rng.below(2) as usize;
+                let side = rng.below(2);
                 if rng.below(3) == 0 {
                     requests += 1;
                     let message = random_request(&mut rng, &mut link.ends[side]);
@@ -689,7 +674,7 @@ mod tests {
             while !link.idle() {
                 steps += 1;
                 assert!(steps <= 10_000, "seed {seed}: negotiation does not end");
-                link.deliver(rng.below(2) as usize);
+                link.deliver(rng.below(2));
             }
             assert!(
                 link.sent <= 2 * requests,
@@ -710,7 +695,7 @@ mod tests {
         let mut table = OptionTable::new(random_policy(&mut rng));
         let verbs = [Verb::Will, Verb::Wont, Verb::Do, Verb::Dont];
         for step in 0..20_000 {
-            let option = SIM_OPTIONS[rng.below(SIM_OPTIONS.len() as u64) as usize];
+            let option = SIM_OPTIONS[rng.below(SIM_OPTIONS.len())];
             if rng.below(4) == 0 {
                 random_request(&mut rng, &mut table);
                 continue;
