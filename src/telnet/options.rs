@@ -700,7 +700,7 @@ mod tests {
                 random_request(&mut rng, &mut table);
                 continue;
             }
-            let verb = verbs[rng.below(4) as usize];
+            let verb = verbs[rng.below(4)];
             let i = usize::from(option);
             let before = (table.us[i], table.him[i]);
             let got = table.receive(verb, option);
