@@ -83,6 +83,7 @@ CREATE TABLE IF NOT EXISTS sessions (
     world_id      TEXT,
     peer_address  TEXT NOT NULL,
     client_type   TEXT NOT NULL DEFAULT 'unknown',
+    transport     TEXT NOT NULL DEFAULT 'plain',
     created_at    TEXT NOT NULL,
     last_activity TEXT NOT NULL,
     expires_at    TEXT NOT NULL

@@ -17,8 +17,7 @@ use std::time::Duration;
 use clap::parser::ValueSource;
 use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
-use crate::config::{ServerConfig, parse_duration};
-use crate::store::lockout::LockoutPolicy;
+use crate::config::{LockoutPolicy, ServerConfig, parse_duration};
 
 #[derive(Debug, Parser)]
 #[command(

@@ -8,7 +8,6 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::store::lockout::LockoutPolicy;
 
 /// Everything `gaslamp run` needs to know.
 #[derive(Debug, Clone)]
@@ -89,6 +88,38 @@ impl ServerConfig {
     }
 }
 
+/// The failed-login lockout rule (SPEC §6): consecutive failures per account are
+/// counted; from the `threshold`-th on, each failure locks the account for
+/// `base`, doubling with every further failure up to `max`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LockoutPolicy {
+    /// Failures in a row before the first lock.
+    pub threshold: u32,
+    /// Length of the first lock.
+    pub base: Duration,
+    /// The longest lock.
+    pub max: Duration,
+}
+
+impl Default for LockoutPolicy {
+    fn default() -> Self {
+        LockoutPolicy {
+            threshold: 5,
+            base: Duration::from_secs(60),
+            max: Duration::from_secs(3600),
+        }
+    }
+}
+
+impl LockoutPolicy {
+    /// How long the `failures`-th failure in a row locks the account, if at all.
+    pub fn lock_for(&self, failures: u32) -> Option<Duration> {
+        let over = failures.checked_sub(self.threshold)?;
+        let factor = 1u32.checked_shl(over.min(31)).unwrap_or(u32::MAX);
+        Some(self.base.saturating_mul(factor).min(self.max))
+    }
+}
+
 /// Reads a duration written as a number of seconds or with a unit: `90`, `90s`,
 /// `15m`, `1h`, `2d`.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
@@ -113,6 +144,17 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn locks_start_at_the_threshold_and_double_to_the_cap() {
+        let policy = LockoutPolicy::default();
+        assert_eq!(policy.lock_for(4), None);
+        assert_eq!(policy.lock_for(5), Some(Duration::from_secs(60)));
+        assert_eq!(policy.lock_for(6), Some(Duration::from_secs(120)));
+        assert_eq!(policy.lock_for(7), Some(Duration::from_secs(240)));
+        assert_eq!(policy.lock_for(11), Some(Duration::from_secs(3600)));
+        assert_eq!(policy.lock_for(500), Some(Duration::from_secs(3600)));
+    }
 
     #[test]
     fn durations_with_and_without_units() {

@@ -12,6 +12,7 @@ pub mod command;
 pub mod config;
 pub mod game;
 pub mod ops;
+pub mod replies;
 pub mod server;
 pub mod session;
 pub mod store;

@@ -10,7 +10,7 @@ use tracing_subscriber::EnvFilter;
 
 use gaslamp::cli::{CliError, Command, CommonArgs, UserCommand};
 use gaslamp::ops::{self, OpsError};
-use gaslamp::store::{Store, StoreError, StoreOptions, schema};
+use gaslamp::store::{Store, StoreError, StoreOptions};
 use gaslamp::{StartError, server, world};
 
 fn main() -> ExitCode {
@@ -19,13 +19,25 @@ fn main() -> ExitCode {
         Err(err) => return report_cli_error(&err),
     };
     init_logging(&cli.common.log_level);
-    let outcome = match &cli.command {
-        Command::Run(run) => run_server(&cli.common, run),
-        Command::InitDb => init_db(&cli.common),
-        Command::CreateSuperuser => create_superuser(&cli.common),
-        Command::CheckWorlds => return check_worlds(&cli.common),
-        Command::User { command } => run_user(&cli.common, command),
+    if let Command::CheckWorlds = &cli.command {
+        return check_worlds(&cli.common);
+    }
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("gaslamp: cannot start the async runtime: {err}");
+            return ExitCode::FAILURE;
+        }
     };
+    let outcome = runtime.block_on(async {
+        match &cli.command {
+            Command::Run(run) => run_server(&cli.common, run).await,
+            Command::InitDb => init_db(&cli.common).await,
+            Command::CreateSuperuser => create_superuser(&cli.common).await,
+            Command::User { command } => run_user(&cli.common, command).await,
+            Command::CheckWorlds => Ok(()),
+        }
+    });
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
@@ -92,15 +104,11 @@ fn admin_from_env() -> Option<(String, String)> {
     Some((user, password))
 }
 
-fn run_server(common: &CommonArgs, run: &gaslamp::cli::RunArgs) -> anyhow::Result<()> {
+async fn run_server(common: &CommonArgs, run: &gaslamp::cli::RunArgs) -> anyhow::Result<()> {
     let mut config = common.server_config(run);
     config.bootstrap_admin = admin_from_env();
-    let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
-    runtime.block_on(async {
-        let server = gaslamp::Server::start(config).await?;
-        server.run(shutdown_signal()).await?;
-        Ok::<(), StartError>(())
-    })?;
+    let server = gaslamp::Server::start(config).await?;
+    server.run(shutdown_signal()).await?;
     Ok(())
 }
 
@@ -136,13 +144,18 @@ fn store_options(common: &CommonArgs) -> StoreOptions {
     }
 }
 
-fn open_store(common: &CommonArgs) -> anyhow::Result<Store> {
-    Ok(Store::open(&common.db, store_options(common))?)
+/// Opens (creating if need be) the database, off the async workers.
+async fn open_store(common: &CommonArgs) -> anyhow::Result<Store> {
+    let (path, options) = (common.db.clone(), store_options(common));
+    let store = tokio::task::spawn_blocking(move || Store::open(&path, options))
+        .await
+        .context("the database could not be opened")??;
+    Ok(store)
 }
 
-fn init_db(common: &CommonArgs) -> anyhow::Result<()> {
-    let store = open_store(common)?;
-    let version = store.call_blocking(|db| schema::user_version(db))?;
+async fn init_db(common: &CommonArgs) -> anyhow::Result<()> {
+    let store = open_store(common).await?;
+    let version = store.schema_version().await?;
     println!(
         "Database {} is ready (schema version {version}).",
         common.db.display()
@@ -169,22 +182,20 @@ fn check_worlds(common: &CommonArgs) -> ExitCode {
     }
 }
 
-fn create_superuser(common: &CommonArgs) -> anyhow::Result<()> {
+async fn create_superuser(common: &CommonArgs) -> anyhow::Result<()> {
     let config = gaslamp::ServerConfig::new(common.db.clone(), common.worlds.clone());
     let config = gaslamp::ServerConfig {
         default_world: common.default_world.clone(),
         ..config
     };
     let (worlds, default) = server::load_worlds(&config)?;
-    let store = open_store(common)?;
-    for w in worlds.iter() {
-        store.call_blocking(|db| gaslamp::store::worlds::register_world(db, w))?;
-    }
+    let store = open_store(common).await?;
+    server::register_worlds(&store, &worlds).await?;
     let (username, password) = match admin_from_env() {
         Some(credentials) => credentials,
-        None => prompt_credentials()?,
+        None => tokio::task::spawn_blocking(prompt_credentials).await??,
     };
-    ops::create_superuser(&store, &default, &username, &password, "cli")?;
+    ops::create_superuser(&store, &default, &username, &password, "cli").await?;
     println!("Superuser {username} created.");
     Ok(())
 }
@@ -201,11 +212,14 @@ fn prompt_credentials() -> anyhow::Result<(String, String)> {
 }
 
 /// `gaslamp user ...`: one account task against an existing database.
-fn run_user(common: &CommonArgs, command: &UserCommand) -> anyhow::Result<()> {
-    let store = ops::open_existing_store(&common.db, store_options(common))?;
+async fn run_user(common: &CommonArgs, command: &UserCommand) -> anyhow::Result<()> {
+    let (path, options) = (common.db.clone(), store_options(common));
+    let store = tokio::task::spawn_blocking(move || ops::open_existing_store(&path, options))
+        .await
+        .context("the database could not be opened")??;
     let report = match command {
         UserCommand::List { filter } => {
-            let users = ops::list_users(&store, filter.as_deref())?;
+            let users = ops::list_users(&store, filter.as_deref()).await?;
             if !users.is_empty() {
                 ops::user_table(&users)
             } else if let Some(filter) = filter {
@@ -217,15 +231,16 @@ fn run_user(common: &CommonArgs, command: &UserCommand) -> anyhow::Result<()> {
         UserCommand::Ban { account, reason } => {
             let reason = reason.join(" ");
             let reason = Some(reason.trim()).filter(|r| !r.is_empty());
-            ops::ban_user(&store, account, reason)?
+            ops::ban_user(&store, account, reason).await?
         }
-        UserCommand::Unban { account } => ops::unban_user(&store, account)?,
-        UserCommand::Role { account, role } => ops::set_user_role(&store, account, role)?,
+        UserCommand::Unban { account } => ops::unban_user(&store, account).await?,
+        UserCommand::Role { account, role } => ops::set_user_role(&store, account, role).await?,
         UserCommand::Passwd { account } => {
             // Refuse an unknown account before asking for a password.
-            let found = ops::find_user(&store, account)?;
-            let password = new_password(&found.username)?;
-            ops::set_user_password(&store, account, &password)?
+            let found = ops::find_user(&store, account).await?;
+            let name = found.username.clone();
+            let password = tokio::task::spawn_blocking(move || new_password(&name)).await??;
+            ops::set_user_password(&store, account, &password).await?
         }
     };
     println!("{}", report.trim_end());

@@ -3,26 +3,23 @@
 //! passwd) for an operator locked out of the game.
 //!
 //! The account tools are safe while the server runs on the same file: each change
-//! is one `BEGIN IMMEDIATE` transaction (the database is in WAL mode and every
-//! connection waits out `busy_timeout`), and its `audit_log` row commits in that
-//! same transaction, so there is never a change without its record. They only
-//! change the database; a running server notices banned accounts on its own.
-//!
-//! **Invariant:** these functions are blocking (they run before the server serves,
-//! or in the command-line tools); nothing here is called from a connection task.
+//! is `store.accounts().change` — the same one path the in-game admin commands
+//! take — one `BEGIN IMMEDIATE` transaction (the database is in WAL mode and every
+//! connection waits out `busy_timeout`) whose `audit_log` row commits with it, so
+//! there is never a change without its record. They only change the database; a
+//! running server brings bans and role changes to live connections on its own.
 
 use std::fmt::Write as _;
 use std::path::Path;
 
-use rusqlite::Connection;
-
 use crate::auth::Role;
 use crate::auth::names::{check_account_name, check_character_name, display_character_name};
-use crate::auth::password::policy_problems;
 use crate::command::is_command_word;
-use crate::store::accounts::{self, Account, Created, FirstCharacter, NewAccount};
-use crate::store::audit::{self, AuditEntry};
-use crate::store::{Store, StoreError, StoreOptions, StoreResult, write_tx};
+use crate::store::accounts::{
+    Account, AccountChange, Actor, ChangeRefused, Created, NewAccount, PasswordRefused,
+};
+use crate::store::characters::NewCharacter;
+use crate::store::{Store, StoreError, StoreOptions};
 use crate::world::World;
 
 /// Why an operator task could not be done.
@@ -50,6 +47,27 @@ impl OpsError {
     }
 }
 
+impl From<PasswordRefused> for OpsError {
+    fn from(refused: PasswordRefused) -> Self {
+        match refused {
+            PasswordRefused::Weak(problems) => OpsError::WeakPassword(problems),
+            PasswordRefused::Store(err) => OpsError::Store(err),
+        }
+    }
+}
+
+impl From<ChangeRefused> for OpsError {
+    fn from(refused: ChangeRefused) -> Self {
+        match refused {
+            ChangeRefused::NoAccount(name) => OpsError::UnknownAccount(name),
+            ChangeRefused::Deleted(name) => OpsError::Deleted(name),
+            ChangeRefused::Store(err) => OpsError::Store(err),
+            // The operator is under no hierarchy; anything else is a request to fix.
+            other => OpsError::Invalid(other.to_string()),
+        }
+    }
+}
+
 /// Whether a store error means the database file is unusable: it cannot be
 /// opened, stays locked, or SQLite itself failed.
 pub fn is_database_failure(err: &StoreError) -> bool {
@@ -73,7 +91,7 @@ pub fn open_existing_store(path: &Path, options: StoreOptions) -> Result<Store, 
 
 /// Creates a superuser (and its first character in `world`), applying the same
 /// name and password rules as everywhere else.
-pub fn create_superuser(
+pub async fn create_superuser(
     store: &Store,
     world: &World,
     username: &str,
@@ -81,10 +99,9 @@ pub fn create_superuser(
     origin: &str,
 ) -> Result<Created, OpsError> {
     check_account_name(username).map_err(|bad| OpsError::Invalid(bad.0))?;
-    check_password(password)?;
     let account = NewAccount {
         username: username.to_string(),
-        password_hash: store.hash_password_blocking(password)?,
+        password_hash: store.accounts().hash_new_password(password).await?,
         role: Role::Superuser,
         is_guest: false,
         guest_expires_at: None,
@@ -92,13 +109,15 @@ pub fn create_superuser(
     };
     let first = check_character_name(username, is_command_word)
         .ok()
-        .map(|()| FirstCharacter {
+        .map(|()| NewCharacter {
             world_id: world.id.clone(),
             name: display_character_name(username),
             spawn_room: world.default_spawn.as_str().to_string(),
         });
     store
-        .call_blocking(|db| accounts::create_account(db, &account, first.as_ref()))
+        .accounts()
+        .create(account, first)
+        .await
         .map_err(|err| match err {
             StoreError::NameTaken => OpsError::Exists(username.to_string()),
             other => OpsError::Store(other),
@@ -107,7 +126,7 @@ pub fn create_superuser(
 
 /// At start-up: when no account exists at all and credentials were given (from
 /// `MUD_ADMIN_USER` / `MUD_ADMIN_PASSWORD`), creates that superuser.
-pub fn bootstrap_superuser(
+pub async fn bootstrap_superuser(
     store: &Store,
     world: &World,
     credentials: Option<&(String, String)>,
@@ -115,34 +134,26 @@ pub fn bootstrap_superuser(
     let Some((username, password)) = credentials else {
         return Ok(false);
     };
-    if store.call_blocking(|db| accounts::count_accounts(db))? > 0 {
+    if store.accounts().count().await? > 0 {
         return Ok(false);
     }
-    create_superuser(store, world, username, password, "env")?;
+    create_superuser(store, world, username, password, "env").await?;
     tracing::info!(account = %username, "superuser created from MUD_ADMIN_USER");
     Ok(true)
 }
 
-/// Refuses a password that breaks the policy, naming every broken rule.
-fn check_password(password: &str) -> Result<(), OpsError> {
-    let problems = policy_problems(password);
-    if problems.is_empty() {
-        Ok(())
-    } else {
-        Err(OpsError::WeakPassword(problems))
-    }
-}
-
 /// The account called `name` (without regard to case).
-pub fn find_user(store: &Store, name: &str) -> Result<Account, OpsError> {
+pub async fn find_user(store: &Store, name: &str) -> Result<Account, OpsError> {
     store
-        .call_blocking(|db| accounts::find_account(db, name))?
+        .accounts()
+        .find(name)
+        .await?
         .ok_or_else(|| OpsError::UnknownAccount(name.to_string()))
 }
 
 /// Accounts whose name contains `filter` (all without one), by name.
-pub fn list_users(store: &Store, filter: Option<&str>) -> Result<Vec<Account>, OpsError> {
-    Ok(store.call_blocking(|db| accounts::list_accounts(db, filter))?)
+pub async fn list_users(store: &Store, filter: Option<&str>) -> Result<Vec<Account>, OpsError> {
+    Ok(store.accounts().list(filter).await?)
 }
 
 /// The accounts as a table for the terminal: name, role, status, guest, created,
@@ -201,62 +212,27 @@ fn short_time(iso: &str) -> String {
     }
 }
 
-/// What the operator asked for, as the audit log records it.
-struct Audited<'a> {
-    action: &'a str,
-    detail: Option<String>,
-}
-
-/// Finds `name` and runs `apply` on it in one write transaction; when `apply`
-/// reports a change, the audit row is written in that same transaction. Returns
-/// the account as it was before and whether anything changed.
-fn change_account(
+/// Makes one change as the operator (audited as `action` when it changed
+/// something); returns the account as it was and whether anything changed.
+async fn change(
     store: &Store,
     name: &str,
-    audited: Audited<'_>,
-    apply: impl FnOnce(&Connection, &Account) -> StoreResult<bool>,
+    change: AccountChange,
+    action: &str,
 ) -> Result<(Account, bool), OpsError> {
-    let found = store.call_blocking(|db| {
-        write_tx(db, |tx| {
-            let Some(account) = accounts::find_account(tx, name)? else {
-                return Ok(None);
-            };
-            if account.tombstoned_at.is_some() {
-                return Ok(Some((account, None)));
-            }
-            let changed = apply(tx, &account)?;
-            if changed {
-                let entry = AuditEntry {
-                    actor_user_id: None,
-                    action: audited.action.to_string(),
-                    target: Some(account.username.clone()),
-                    detail: audited.detail,
-                };
-                audit::record(tx, &entry)?;
-            }
-            Ok(Some((account, Some(changed))))
-        })
-    })?;
-    match found {
-        None => Err(OpsError::UnknownAccount(name.to_string())),
-        Some((account, None)) => Err(OpsError::Deleted(account.username)),
-        Some((account, Some(changed))) => Ok((account, changed)),
-    }
+    let done = store
+        .accounts()
+        .change(Actor::Operator, name, change, action)
+        .await?;
+    Ok((done.account, done.changed))
 }
 
 /// Bans an account (it can no longer log in); `reason` goes to the audit log.
-pub fn ban_user(store: &Store, name: &str, reason: Option<&str>) -> Result<String, OpsError> {
-    let audited = Audited {
-        action: "cli.ban",
-        detail: reason.map(str::to_string),
+pub async fn ban_user(store: &Store, name: &str, reason: Option<&str>) -> Result<String, OpsError> {
+    let ban = AccountChange::Ban {
+        reason: reason.map(str::to_string),
     };
-    let (account, changed) = change_account(store, name, audited, |tx, account| {
-        if !account.is_active {
-            return Ok(false);
-        }
-        accounts::update_active_in(tx, account.id, false)?;
-        Ok(true)
-    })?;
+    let (account, changed) = change(store, name, ban, "cli.ban").await?;
     Ok(if changed {
         format!("Account {} banned.", account.username)
     } else {
@@ -265,18 +241,8 @@ pub fn ban_user(store: &Store, name: &str, reason: Option<&str>) -> Result<Strin
 }
 
 /// Lifts a ban.
-pub fn unban_user(store: &Store, name: &str) -> Result<String, OpsError> {
-    let audited = Audited {
-        action: "cli.unban",
-        detail: None,
-    };
-    let (account, changed) = change_account(store, name, audited, |tx, account| {
-        if account.is_active {
-            return Ok(false);
-        }
-        accounts::update_active_in(tx, account.id, true)?;
-        Ok(true)
-    })?;
+pub async fn unban_user(store: &Store, name: &str) -> Result<String, OpsError> {
+    let (account, changed) = change(store, name, AccountChange::Unban, "cli.unban").await?;
     Ok(if changed {
         format!("Account {} unbanned.", account.username)
     } else {
@@ -285,22 +251,11 @@ pub fn unban_user(store: &Store, name: &str) -> Result<String, OpsError> {
 }
 
 /// Gives an account another role; `role` is the role's name.
-pub fn set_user_role(store: &Store, name: &str, role: &str) -> Result<String, OpsError> {
+pub async fn set_user_role(store: &Store, name: &str, role: &str) -> Result<String, OpsError> {
     let role: Role = role
         .parse()
         .map_err(|err: crate::auth::UnknownRole| OpsError::Invalid(err.to_string()))?;
-    // The audit detail is the role given; the reply also says the one it replaced.
-    let audited = Audited {
-        action: "cli.role",
-        detail: Some(role.to_string()),
-    };
-    let (account, changed) = change_account(store, name, audited, |tx, account| {
-        if account.role == role {
-            return Ok(false);
-        }
-        accounts::update_role_in(tx, account.id, role)?;
-        Ok(true)
-    })?;
+    let (account, changed) = change(store, name, AccountChange::Role(role), "cli.role").await?;
     Ok(if changed {
         format!(
             "Account {} is now {role} (was {}).",
@@ -312,25 +267,22 @@ pub fn set_user_role(store: &Store, name: &str, role: &str) -> Result<String, Op
 }
 
 /// Sets a new password (policy applied) and lifts any login lockout.
-pub fn set_user_password(store: &Store, name: &str, password: &str) -> Result<String, OpsError> {
-    check_password(password)?;
+pub async fn set_user_password(
+    store: &Store,
+    name: &str,
+    password: &str,
+) -> Result<String, OpsError> {
     // Hashing is slow on purpose; it happens before the write transaction so the
     // running server is never kept waiting for it.
-    let hash = store.hash_password_blocking(password)?;
-    let audited = Audited {
-        action: "cli.passwd",
-        detail: None,
-    };
-    let (account, _) = change_account(store, name, audited, |tx, account| {
-        accounts::reset_password_in(tx, account.id, &hash)?;
-        Ok(true)
-    })?;
+    let hash = store.accounts().hash_new_password(password).await?;
+    let (account, _) = change(store, name, AccountChange::Password { hash }, "cli.passwd").await?;
     Ok(format!("Password of {} changed.", account.username))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::LockoutPolicy;
 
     const GOOD: &str = "correct horse battery";
 
@@ -344,110 +296,110 @@ mod tests {
         (dir, store)
     }
 
-    fn add(store: &Store, name: &str, role: Role) -> i64 {
+    async fn add(store: &Store, name: &str, role: Role) {
         let account = NewAccount {
             username: name.into(),
-            password_hash: store.hash_password_blocking(GOOD).expect("hash"),
+            password_hash: store.accounts().hash_new_password(GOOD).await.expect("hash"),
             role,
             is_guest: false,
             guest_expires_at: None,
             origin: "test".into(),
         };
-        store
-            .call_blocking(|db| accounts::create_account(db, &account, None))
-            .expect("create")
-            .user_id
+        store.accounts().create(account, None).await.expect("create");
     }
 
-    fn audit_rows(store: &Store) -> Vec<(Option<i64>, String, String, Option<String>)> {
-        store
-            .call_blocking(|db| {
-                let mut stmt = db.prepare(
-                    "SELECT actor_user_id, action, target, detail FROM audit_log ORDER BY id",
-                )?;
-                let rows =
-                    stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?;
-                Ok(rows.collect::<Result<Vec<_>, _>>()?)
-            })
-            .expect("audit rows")
+    /// The audit log as (actor, action, target, detail), through the admin's
+    /// own table browser.
+    async fn audit_rows(store: &Store) -> Vec<[String; 4]> {
+        let rows = store
+            .admin()
+            .table_rows("audit_log", 100, 0)
+            .await
+            .expect("audit rows");
+        let column = |name: &str| rows.columns.iter().position(|c| c == name).expect(name);
+        let picked = ["actor_user_id", "action", "target", "detail"].map(column);
+        rows.rows
+            .iter()
+            .map(|row| picked.map(|i| row[i].clone()))
+            .collect()
     }
 
-    #[test]
-    fn ban_and_unban_change_the_account_and_are_audited_once() {
+    fn row(actor: &str, action: &str, target: &str, detail: &str) -> [String; 4] {
+        [actor, action, target, detail].map(String::from)
+    }
+
+    #[tokio::test]
+    async fn ban_and_unban_change_the_account_and_are_audited_once() {
         let (_dir, store) = store();
-        add(&store, "Alice", Role::Player);
+        add(&store, "Alice", Role::Player).await;
         assert_eq!(
-            ban_user(&store, "alice", Some("spam")).expect("ban"),
+            ban_user(&store, "alice", Some("spam")).await.expect("ban"),
             "Account Alice banned."
         );
-        assert!(!find_user(&store, "Alice").expect("found").is_active);
-        let again = ban_user(&store, "ALICE", None).expect("ban again");
+        assert!(!find_user(&store, "Alice").await.expect("found").is_active);
+        let again = ban_user(&store, "ALICE", None).await.expect("ban again");
         assert_eq!(again, "Account Alice was already banned.");
         assert_eq!(
-            unban_user(&store, "alice").expect("unban"),
+            unban_user(&store, "alice").await.expect("unban"),
             "Account Alice unbanned."
         );
-        assert!(find_user(&store, "Alice").expect("found").is_active);
+        assert!(find_user(&store, "Alice").await.expect("found").is_active);
         assert_eq!(
-            audit_rows(&store),
+            audit_rows(&store).await,
             [
-                (None, "cli.ban".into(), "Alice".into(), Some("spam".into())),
-                (None, "cli.unban".into(), "Alice".into(), None),
+                row("NULL", "cli.ban", "Alice", "spam"),
+                row("NULL", "cli.unban", "Alice", "NULL"),
             ]
         );
     }
 
-    #[test]
-    fn role_changes_name_the_new_role_and_refuse_unknown_ones() {
+    #[tokio::test]
+    async fn role_changes_name_the_new_role_and_refuse_unknown_ones() {
         let (_dir, store) = store();
-        add(&store, "Bob", Role::Player);
-        let said = set_user_role(&store, "bob", "Admin").expect("role");
+        add(&store, "Bob", Role::Player).await;
+        let said = set_user_role(&store, "bob", "Admin").await.expect("role");
         assert_eq!(said, "Account Bob is now admin (was player).");
-        assert_eq!(find_user(&store, "bob").expect("found").role, Role::Admin);
-        let err = set_user_role(&store, "bob", "wizard").expect_err("bad role");
+        assert_eq!(find_user(&store, "bob").await.expect("found").role, Role::Admin);
+        let err = set_user_role(&store, "bob", "wizard").await.expect_err("bad role");
         assert!(err.to_string().contains("unknown role \"wizard\""), "{err}");
         assert!(!err.is_database_failure());
         assert_eq!(
-            audit_rows(&store),
-            [(None, "cli.role".into(), "Bob".into(), Some("admin".into()))]
+            audit_rows(&store).await,
+            [row("NULL", "cli.role", "Bob", "player -> admin")]
         );
     }
 
-    #[test]
-    fn unknown_and_deleted_accounts_are_refused_without_an_audit_row() {
+    #[tokio::test]
+    async fn unknown_and_deleted_accounts_are_refused() {
         let (_dir, store) = store();
-        let id = add(&store, "Gone", Role::Player);
+        add(&store, "Gone", Role::Player).await;
         store
-            .call_blocking(|db| {
-                db.execute(
-                    "UPDATE users SET tombstoned_at = 'then' WHERE id = ?1",
-                    [id],
-                )?;
-                Ok(())
-            })
+            .accounts()
+            .change(Actor::Operator, "gone", AccountChange::Delete, "cli.delete")
+            .await
             .expect("tombstone");
-        let unknown = ban_user(&store, "nobody", None).expect_err("unknown");
+        let unknown = ban_user(&store, "nobody", None).await.expect_err("unknown");
         assert!(matches!(unknown, OpsError::UnknownAccount(_)), "{unknown}");
         assert_eq!(unknown.to_string(), "no account named \"nobody\"");
-        let deleted = unban_user(&store, "gone").expect_err("deleted");
+        let deleted = unban_user(&store, "gone").await.expect_err("deleted");
         assert!(matches!(deleted, OpsError::Deleted(_)), "{deleted}");
-        assert!(audit_rows(&store).is_empty());
+        assert_eq!(audit_rows(&store).await.len(), 1, "only the deletion");
     }
 
-    #[test]
-    fn passwd_applies_the_policy_and_lifts_a_lockout() {
+    #[tokio::test]
+    async fn passwd_applies_the_policy_and_lifts_a_lockout() {
         let (_dir, store) = store();
-        let id = add(&store, "Cy", Role::Player);
-        store
-            .call_blocking(|db| {
-                db.execute(
-                    "UPDATE users SET failed_attempts = 7, lockout_until = 'x' WHERE id = ?1",
-                    [id],
-                )?;
-                Ok(())
-            })
-            .expect("lock out");
-        let weak = set_user_password(&store, "cy", "password").expect_err("weak");
+        add(&store, "Cy", Role::Player).await;
+        let policy = LockoutPolicy::default();
+        for _ in 0..policy.threshold {
+            store
+                .accounts()
+                .check_login("cy", "not it".into(), policy)
+                .await
+                .expect("guess");
+        }
+        assert!(find_user(&store, "cy").await.expect("found").lockout_until.is_some());
+        let weak = set_user_password(&store, "cy", "password").await.expect_err("weak");
         let text = weak.to_string();
         assert!(
             text.contains("at least 12") && text.contains("common"),
@@ -455,25 +407,25 @@ mod tests {
         );
         let new = "lamplighter on fog street";
         assert_eq!(
-            set_user_password(&store, "cy", new).expect("passwd"),
+            set_user_password(&store, "cy", new).await.expect("passwd"),
             "Password of Cy changed."
         );
-        let cy = find_user(&store, "cy").expect("found");
+        let cy = find_user(&store, "cy").await.expect("found");
         assert!(bcrypt::verify(new, &cy.password_hash).expect("verify"));
         assert_eq!((cy.failed_attempts, cy.lockout_until), (0, None));
         assert_eq!(
-            audit_rows(&store),
-            [(None, "cli.passwd".into(), "Cy".into(), None)]
+            audit_rows(&store).await,
+            [row("NULL", "cli.passwd", "Cy", "NULL")]
         );
     }
 
-    #[test]
-    fn the_table_lists_every_column() {
+    #[tokio::test]
+    async fn the_table_lists_every_column() {
         let (_dir, store) = store();
-        add(&store, "Alice", Role::Superuser);
-        add(&store, "Bob", Role::Player);
-        ban_user(&store, "bob", None).expect("ban");
-        let table = user_table(&list_users(&store, None).expect("list"));
+        add(&store, "Alice", Role::Superuser).await;
+        add(&store, "Bob", Role::Player).await;
+        ban_user(&store, "bob", None).await.expect("ban");
+        let table = user_table(&list_users(&store, None).await.expect("list"));
         let lines: Vec<&str> = table.lines().collect();
         assert_eq!(lines.len(), 3, "{table}");
         assert!(lines[0].starts_with("NAME   ROLE"), "{table}");
@@ -487,7 +439,7 @@ mod tests {
             "{table}"
         );
         assert!(lines[2].ends_with("never"), "{table}");
-        assert_eq!(list_users(&store, Some("LI")).expect("filter").len(), 1);
+        assert_eq!(list_users(&store, Some("LI")).await.expect("filter").len(), 1);
     }
 
     #[test]

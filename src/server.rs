@@ -15,11 +15,10 @@ use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio_util::task::TaskTracker;
 
-use crate::command::admin::pick_default_world;
 use crate::config::ServerConfig;
-use crate::game::Game;
+use crate::game::{Game, Peer, Transport};
 use crate::store::writer::{Writer, WriterThread};
-use crate::store::{Store, StoreError, StoreOptions, accounts, sessions, worlds as world_rows};
+use crate::store::{Store, StoreError, StoreOptions};
 use crate::world::{self, World, WorldError, Worlds};
 
 /// Why the server could not start; the binary turns each into an exit code.
@@ -55,10 +54,28 @@ pub struct Server {
     writer_thread: WriterThread,
 }
 
+/// Registers every loaded world in the database (the catalogue, and the first
+/// placement of its items), logging each.
+pub async fn register_worlds(store: &Store, worlds: &Worlds) -> Result<(), StoreError> {
+    let placed = store
+        .worlds()
+        .register_all(worlds.iter().cloned().collect(), None)
+        .await
+        .map_err(|refused| match refused {
+            crate::store::accounts::ChangeRefused::Store(err) => err,
+            other => StoreError::Task(other.to_string()),
+        })?;
+    for (id, placed) in placed {
+        let rooms = worlds.get(&id).map_or(0, |w| w.room_count());
+        tracing::info!(world = %id, rooms, placed, "world ready");
+    }
+    Ok(())
+}
+
 /// Loads the worlds and picks the default one.
 pub fn load_worlds(config: &ServerConfig) -> Result<(Worlds, Arc<World>), StartError> {
     let worlds = world::load_worlds(&config.worlds_dir).map_err(StartError::Worlds)?;
-    let default = pick_default_world(&worlds, config.default_world.as_deref());
+    let default = worlds.default_world(config.default_world.as_deref());
     let default = default.ok_or_else(|| {
         StartError::NoDefaultWorld(
             config.default_world.clone().unwrap_or_default(),
@@ -80,28 +97,13 @@ impl Server {
         let store = tokio::task::spawn_blocking(move || Store::open(&path, options))
             .await
             .map_err(|e| StoreError::Task(e.to_string()))??;
-        let stale = store.call(sessions::remove_all_sessions).await?;
+        let stale = store.sessions().remove_all().await?;
         if stale > 0 {
             tracing::info!(stale, "removed session rows left by an earlier run");
         }
-        for world in worlds.iter() {
-            let w = world.clone();
-            let placed = store
-                .call(move |db| world_rows::register_world(db, &w))
-                .await?;
-            tracing::info!(world = %world.id, rooms = world.room_count(), placed, "world ready");
-        }
+        register_worlds(&store, &worlds).await?;
         // Worlds first: the superuser's first character refers to one.
-        let bootstrap = (
-            store.clone(),
-            default.clone(),
-            config.bootstrap_admin.clone(),
-        );
-        tokio::task::spawn_blocking(move || {
-            crate::ops::bootstrap_superuser(&bootstrap.0, &bootstrap.1, bootstrap.2.as_ref())
-        })
-        .await
-        .map_err(|e| StoreError::Task(e.to_string()))??;
+        crate::ops::bootstrap_superuser(&store, &default, config.bootstrap_admin.as_ref()).await?;
         let (writer, writer_thread) = Writer::start(&config.db_path, config.writer_queue)?;
         let listener = TcpListener::bind(config.bind)
             .await
@@ -113,7 +115,7 @@ impl Server {
         for world in game.worlds().iter() {
             game.load_items(&world.id).await?;
         }
-        report_superuser(&game.store).await;
+        report_superuser(game.store()).await;
         Ok(Server {
             listener,
             game,
@@ -146,7 +148,7 @@ impl Server {
         loop {
             tokio::select! {
                 _ = &mut shutdown => break,
-                _ = game.shutdown.cancelled() => break,
+                _ = game.shutdown_token().cancelled() => break,
                 accepted = listener.accept() => match accepted {
                     Ok((stream, peer)) => admit(&game, &tracker, stream, peer),
                     Err(err) => {
@@ -165,8 +167,8 @@ impl Server {
 /// Starts serving an accepted connection, or turns it away over the limits.
 fn admit(game: &Arc<Game>, tracker: &TaskTracker, stream: TcpStream, peer: SocketAddr) {
     let _ = stream.set_nodelay(true);
-    let config = &game.config;
-    let slot = game.connections.admit(
+    let config = game.config();
+    let slot = game.connections().admit(
         peer.ip(),
         config.max_connections,
         config.max_connections_per_ip,
@@ -184,6 +186,10 @@ fn admit(game: &Arc<Game>, tracker: &TaskTracker, stream: TcpStream, peer: Socke
         return;
     };
     let (game, inner_tracker) = (game.clone(), tracker.clone());
+    let peer = Peer {
+        addr: peer,
+        transport: Transport::Plain,
+    };
     tracker.spawn(async move {
         let _slot = slot;
         crate::session::serve(game, stream, peer, inner_tracker).await;
@@ -196,8 +202,8 @@ async fn stop(
     tracker: TaskTracker,
     writer_thread: WriterThread,
 ) -> Result<(), StoreError> {
-    tracing::info!(players = game.registry.len(), "shutting down");
-    game.shutdown.cancel();
+    tracing::info!(players = game.registry().len(), "shutting down");
+    game.begin_shutdown();
     tracker.close();
     if tokio::time::timeout(DRAIN_TIMEOUT, tracker.wait())
         .await
@@ -205,16 +211,16 @@ async fn stop(
     {
         tracing::warn!("some connections did not finish in time");
     }
-    let stats = game.writer.stop().await;
+    let stats = game.writer().stop().await;
     writer_thread.join().await;
-    let removed = game.store.call(sessions::remove_all_sessions).await?;
+    let removed = game.store().sessions().remove_all().await?;
     tracing::info!(?stats, removed, "stopped");
     Ok(())
 }
 
 /// Logs how to create a superuser when there is none.
 async fn report_superuser(store: &Store) {
-    match store.call(|db| accounts::superuser_exists(db)).await {
+    match store.accounts().superuser_exists().await {
         Ok(true) => {}
         Ok(false) => tracing::warn!(
             "no superuser exists; create one with `gaslamp create-superuser` \

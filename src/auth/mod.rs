@@ -59,9 +59,64 @@ impl FromStr for Role {
     }
 }
 
+/// Why one account may not manage another.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// Nobody manages their own account.
+    Yourself,
+    /// The target's role is not strictly below the actor's.
+    NotBelow,
+    /// A role may only be given below the giver's own.
+    RoleTooHigh,
+}
+
+/// The hierarchy of SPEC §5: managing an account needs a role strictly above its
+/// role, nobody manages themselves, and a role given must be below the giver's.
+/// Accounts are `(id, role)`.
+pub fn may_manage(
+    actor: (i64, Role),
+    target: (i64, Role),
+    giving: Option<Role>,
+) -> Result<(), Refusal> {
+    if actor.0 == target.0 {
+        return Err(Refusal::Yourself);
+    }
+    if target.1 >= actor.1 {
+        return Err(Refusal::NotBelow);
+    }
+    if giving.is_some_and(|role| role >= actor.1) {
+        return Err(Refusal::RoleTooHigh);
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_hierarchy_in_a_table() {
+        use Role::*;
+        let cases: &[((i64, Role), (i64, Role), Option<Role>, Result<(), Refusal>)] = &[
+            ((1, Admin), (2, Player), None, Ok(())),
+            ((1, Admin), (2, Worldbuilder), None, Ok(())),
+            ((1, Admin), (2, Admin), None, Err(Refusal::NotBelow)),
+            ((1, Admin), (2, Superuser), None, Err(Refusal::NotBelow)),
+            ((1, Superuser), (1, Superuser), None, Err(Refusal::Yourself)),
+            ((1, Admin), (1, Player), None, Err(Refusal::Yourself)),
+            ((1, Superuser), (2, Player), Some(Admin), Ok(())),
+            ((1, Superuser), (2, Player), Some(Superuser), Err(Refusal::RoleTooHigh)),
+            ((1, Admin), (2, Player), Some(Admin), Err(Refusal::RoleTooHigh)),
+            ((1, Admin), (2, Worldbuilder), Some(Player), Ok(())),
+        ];
+        for (actor, target, giving, want) in cases {
+            assert_eq!(
+                may_manage(*actor, *target, *giving),
+                *want,
+                "{actor:?} on {target:?} giving {giving:?}"
+            );
+        }
+    }
 
     #[test]
     fn roles_are_ordered_by_power() {

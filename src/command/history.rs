@@ -10,25 +10,26 @@
 use std::fmt::Write;
 
 use super::Ctx;
-use crate::store::chat::{HistoryLine, room_history};
+use crate::store::chat::HistoryLine;
 use crate::store::writer::ChatKind;
 use crate::text::sanitize;
 
 /// `history [n]`: the last `n` lines of this room, oldest first.
 pub async fn history(ctx: &Ctx<'_>, n: usize) {
-    if ctx.game.writer.flush().await.is_err() {
+    if ctx.game.writer().flush().await.is_err() {
         tracing::warn!("history read without a flush: the writer has stopped");
     }
     let me = ctx.me;
-    let (world, room, viewer) = (me.world.to_string(), me.room(), me.character_id);
+    let room = me.room();
     let room_name = ctx
         .world()
         .and_then(|w| w.room(&room).map(|r| r.name.clone()))
         .unwrap_or_else(|| "this place".to_string());
     let read = ctx
         .game
-        .store
-        .call(move |db| room_history(db, &world, room.as_str(), viewer, n))
+        .store()
+        .chat()
+        .history(&me.world, room.as_str(), me.character_id, n)
         .await;
     let lines = match read {
         Ok(lines) => lines,

@@ -19,7 +19,7 @@ pub fn short_duration(d: Duration) -> String {
 
 /// `who`: everyone playing in the player's world, with idle times.
 pub fn who(ctx: &Ctx<'_>) {
-    let players = ctx.game.registry.players(Some(&ctx.me.world));
+    let players = ctx.game.registry().players(Some(&ctx.me.world));
     let world_name = ctx
         .world()
         .map_or_else(|| ctx.me.world.to_string(), |w| w.name.clone());

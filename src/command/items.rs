@@ -10,40 +10,12 @@
 use std::sync::Arc;
 
 use super::Ctx;
-use super::look::{Found, NOT_HERE, find_item, person_here, which_one};
-use super::talk::tell_room;
+use super::common::{Found, NOT_HERE, carried, find_item, person_here, tell_room, which_one};
 use crate::game::{ItemInstance, Player};
-use crate::store::items as rows;
 use crate::text::sanitize;
 
 /// The reply when the player names something they do not carry.
 pub const NOT_CARRIED: &str = "You aren't carrying that.";
-
-/// The instances the player carries, oldest first; `None` (after telling the
-/// player) when the database could not be read.
-pub async fn carried(ctx: &Ctx<'_>) -> Option<Vec<ItemInstance>> {
-    let character_id = ctx.me.character_id;
-    let result = ctx
-        .game
-        .store
-        .call(move |db| rows::carried_items(db, character_id))
-        .await;
-    match result {
-        Ok(carried) => Some(
-            carried
-                .into_iter()
-                .map(|row| ItemInstance {
-                    id: row.id,
-                    key: Arc::from(row.item_key),
-                })
-                .collect(),
-        ),
-        Err(err) => {
-            ctx.store_trouble(&err);
-            None
-        }
-    }
-}
 
 /// `inventory`: `You are carrying: a brass key, a copper penny (2).`
 pub async fn inventory(ctx: &Ctx<'_>) {
@@ -83,7 +55,7 @@ pub async fn get(ctx: &Ctx<'_>, wanted: &str) {
         return ctx.reply("You are nowhere at all.");
     };
     let here = ctx.me.room_key();
-    let lying = ctx.game.items.in_room(&here);
+    let lying = ctx.game.items().in_room(&here);
     let (item, instances) = match find_item(&world, &lying, wanted) {
         Found::Nothing => return ctx.reply(NOT_HERE),
         Found::Several(names) => return ctx.reply(which_one(&names)),
@@ -92,17 +64,16 @@ pub async fn get(ctx: &Ctx<'_>, wanted: &str) {
     // Any instance of the kind will do: if a quicker player took the first, the
     // next one lying here is just as good.
     for instance in instances {
-        let (world_id, room) = (here.world.to_string(), here.room.to_string());
-        let character_id = ctx.me.character_id;
         let id = instance.id;
         let taken = ctx
             .game
-            .store
-            .call(move |db| rows::take_from_room(db, id, &world_id, &room, character_id))
+            .store()
+            .items()
+            .take(id, &here.world, here.room.as_str(), ctx.me.character_id)
             .await;
         match taken {
             Ok(true) => {
-                ctx.game.items.remove(&here, id);
+                ctx.game.items().remove(&here, id);
                 ctx.reply(format!("You pick up {}.", item.name));
                 let line = format!("{} picks up {}.", ctx.me.name, item.name);
                 return tell_room(ctx, &line, &[]);
@@ -120,17 +91,15 @@ pub async fn drop(ctx: &Ctx<'_>, wanted: &str) {
         return;
     };
     let here = ctx.me.room_key();
-    let (world_id, room) = (here.world.to_string(), here.room.to_string());
-    let character_id = ctx.me.character_id;
-    let id = instance.id;
     let dropped = ctx
         .game
-        .store
-        .call(move |db| rows::drop_in_room(db, id, character_id, &world_id, &room))
+        .store()
+        .items()
+        .put_down(instance.id, ctx.me.character_id, &here.world, here.room.as_str())
         .await;
     match dropped {
         Ok(true) => {
-            ctx.game.items.put(&here, instance);
+            ctx.game.items().put(&here, instance);
             ctx.reply(format!("You drop {item_name}."));
             tell_room(ctx, &format!("{} drops {item_name}.", ctx.me.name), &[]);
         }
@@ -150,11 +119,11 @@ pub async fn give(ctx: &Ctx<'_>, wanted: &str, target: &str) {
     let Some((item_name, instance)) = carried_one(ctx, wanted).await else {
         return;
     };
-    let (from_id, to_id, id) = (ctx.me.character_id, to.character_id, instance.id);
     let given = ctx
         .game
-        .store
-        .call(move |db| rows::give_item(db, id, from_id, to_id))
+        .store()
+        .items()
+        .give(instance.id, ctx.me.character_id, to.character_id)
         .await;
     match given {
         Ok(true) => handed_over(ctx, &to, &item_name),

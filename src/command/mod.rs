@@ -6,10 +6,14 @@
 //! has its own file: looking, moving, talking, items, history, and information
 //! (who, help).
 //!
-//! **Invariant:** handlers never block: store work goes through `Store::call`
-//! (the blocking pool) or the writer's queue, and fan-out never waits for anyone.
+//! **Invariant:** handlers never block: store work goes through the store's typed
+//! fronts (the blocking pool) or the writer's queue, and fan-out never waits for
+//! anyone.
+//! **Invariant:** handlers borrow shared helpers from `common`, never from each
+//! other.
 
 pub mod admin;
+pub mod common;
 pub mod history;
 pub mod info;
 pub mod items;
@@ -23,6 +27,7 @@ use std::sync::Arc;
 pub use parse::{Command, VERBS, is_command_word, parse, parse_as};
 
 use crate::game::{Game, Player};
+use crate::replies;
 use crate::world::World;
 
 /// What the session does after a command. Commands that need to ask the player
@@ -42,32 +47,17 @@ pub enum Flow {
     SetPassword { account: String },
 }
 
-/// The answer when the database stayed locked past its busy timeout.
-pub const RECORDS_BUSY: &str = "The game's records are busy; try again.";
-/// The answer when a store call failed for any other reason (rolled back).
-pub const STORE_FAILED: &str = "Something went wrong; nothing was changed.";
-
-/// The sentence a player gets for a failed store call; the cause of anything but
-/// a busy database is logged, since it is a bug or a broken disk.
-pub fn store_error_reply(err: &crate::store::StoreError) -> &'static str {
-    if matches!(err, crate::store::StoreError::Busy) {
-        RECORDS_BUSY
-    } else {
-        tracing::error!(%err, "store call failed");
-        STORE_FAILED
-    }
-}
-
-/// The reply to anything the parser does not know.
-pub const UNKNOWN_COMMAND: &str = "Huh? Type \"help\" for a list of commands.";
-
 /// What a handler works with: the game and the player who typed the command.
 pub struct Ctx<'a> {
     pub game: &'a Arc<Game>,
     pub me: &'a Arc<Player>,
 }
 
-impl Ctx<'_> {
+impl<'a> Ctx<'a> {
+    pub fn new(game: &'a Arc<Game>, me: &'a Arc<Player>) -> Ctx<'a> {
+        Ctx { game, me }
+    }
+
     /// The player's world. A world can only vanish in a reload, which moves its
     /// players out first, so a missing world is answered, not assumed away.
     pub fn world(&self) -> Option<Arc<World>> {
@@ -79,9 +69,9 @@ impl Ctx<'_> {
         self.me.tell(text);
     }
 
-    /// Tells the player a store call failed (see [`store_error_reply`]).
+    /// Tells the player a store call failed (see [`replies::store_error`]).
     pub fn store_trouble(&self, err: &crate::store::StoreError) {
-        self.reply(store_error_reply(err));
+        self.reply(replies::store_error(err));
     }
 }
 
@@ -101,7 +91,7 @@ pub async fn execute(ctx: &Ctx<'_>, command: Command) -> Flow {
         Command::Password => return Flow::ChangePassword,
         Command::Quit => return Flow::Quit,
         Command::Admin(verb, args) => return admin::execute(ctx, verb, &args).await,
-        Command::Forbidden(name) => ctx.reply(format!("You don't have permission to use /{name}.")),
+        Command::Forbidden(name) => ctx.reply(replies::no_permission(name)),
         Command::Inventory => items::inventory(ctx).await,
         Command::Get(item) => items::get(ctx, &item).await,
         Command::Drop(item) => items::drop(ctx, &item).await,
@@ -113,7 +103,7 @@ pub async fn execute(ctx: &Ctx<'_>, command: Command) -> Flow {
         Command::Recall => movement::recall(ctx).await,
         Command::Usage(spec) => ctx.reply(format!("Usage: {}", spec.usage)),
         Command::Ambiguous(names) => ctx.reply(format!("Which do you mean: {}?", names.join(", "))),
-        Command::Unknown => ctx.reply(UNKNOWN_COMMAND),
+        Command::Unknown => ctx.reply(replies::UNKNOWN_COMMAND),
     }
     Flow::Continue
 }

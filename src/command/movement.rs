@@ -3,10 +3,9 @@
 use std::sync::Arc;
 
 use super::Ctx;
-use super::look::describe_room;
-use super::parse::{VERBS, Verb};
-use crate::store::now_iso;
-use crate::store::writer::LocationRow;
+use super::common::{describe_room, direction_named, save_location};
+use super::parse::Verb;
+use crate::game::RoomKey;
 use crate::world::{Exit, Room, RoomId, World};
 
 /// Finds the exit a player means: the exact name, the same direction however
@@ -31,15 +30,6 @@ pub fn find_exit<'r>(room: &'r Room, wanted: &str) -> Option<&'r Exit> {
         (Some(only), None) => Some(only),
         _ => None,
     }
-}
-
-/// The direction a word names exactly, by full name or abbreviation (`ne` is
-/// `northeast`); `None` for any other exit name (`door`, `in`).
-pub fn direction_named(word: &str) -> Option<&'static str> {
-    VERBS.iter().find_map(|spec| match spec.verb {
-        Verb::Direction(name) if spec.name == word || spec.aliases.contains(&word) => Some(name),
-        _ => None,
-    })
 }
 
 /// Moves the player through an exit, telling both rooms, and queues the new
@@ -84,51 +74,15 @@ pub async fn recall(ctx: &Ctx<'_>) {
 /// for the database.
 async fn move_player(ctx: &Ctx<'_>, world: &World, to: &RoomId, leaving: &str) {
     let me = ctx.me;
-    let registry = &ctx.game.registry;
-    registry.say_to_room(&me.room_key(), &Arc::from(leaving), &[me.conn_id]);
-    if !registry.move_to(me, to) {
+    let registry = ctx.game.registry();
+    let Some(left) = registry.move_to(me, to) else {
         return;
-    }
+    };
+    registry.say_to_room(&RoomKey::new(&me.world, &left), &Arc::from(leaving), &[]);
     let arriving: Arc<str> = Arc::from(format!("{} arrives.", me.name));
     registry.say_to_room(&me.room_key(), &arriving, &[me.conn_id]);
     ctx.reply(describe_room(ctx.game, world, to, me.conn_id));
-    save_location(ctx).await;
-}
-
-/// Moves the player to `room` at once (an admin's doing, or a reload): the old
-/// room sees them vanish, the new one sees them appear.
-pub async fn teleport(ctx: &Ctx<'_>, room: &RoomId, by: &str) {
-    let Some(world) = ctx.world() else { return };
-    if world.room(room).is_none() {
-        return;
-    }
-    let me = ctx.me;
-    let registry = &ctx.game.registry;
-    let vanishing: Arc<str> = Arc::from(format!("{} vanishes.", me.name));
-    registry.say_to_room(&me.room_key(), &vanishing, &[me.conn_id]);
-    if !registry.move_to(me, room) {
-        return;
-    }
-    let appearing: Arc<str> = Arc::from(format!("{} appears.", me.name));
-    registry.say_to_room(&me.room_key(), &appearing, &[me.conn_id]);
-    if by != me.name.as_ref() {
-        ctx.reply(format!("{by} moves you elsewhere."));
-    }
-    ctx.reply(describe_room(ctx.game, &world, room, me.conn_id));
-    save_location(ctx).await;
-}
-
-/// Queues the player's current room for the batching writer.
-pub async fn save_location(ctx: &Ctx<'_>) {
-    let row = LocationRow {
-        character_id: ctx.me.character_id,
-        world_id: ctx.me.world.clone(),
-        room: Arc::from(ctx.me.room().as_str()),
-        updated_at: now_iso(),
-    };
-    if ctx.game.writer.location(row).await.is_err() {
-        tracing::warn!(character = %ctx.me.name, "location not saved: the writer has stopped");
-    }
+    save_location(ctx.game, me).await;
 }
 
 #[cfg(test)]

@@ -476,6 +476,11 @@ pub fn parse_as(line: &str, role: Role) -> Command {
     }
 }
 
+/// The table entry of an admin command (every one is in the table).
+pub fn admin_spec(verb: Admin) -> Option<&'static VerbSpec> {
+    VERBS.iter().find(|spec| spec.verb == Verb::Admin(verb))
+}
+
 /// Splits argument text into its first word and the rest (both trimmed).
 pub fn split_word(text: &str) -> (&str, &str) {
     match word_and_rest(text.trim()) {

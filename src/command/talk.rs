@@ -9,10 +9,9 @@
 use std::sync::Arc;
 
 use super::Ctx;
-use super::look::same_name;
-use super::movement::direction_named;
+use super::common::{direction_named, same_name, tell_room};
 use super::parse::split_word;
-use crate::game::{ConnId, Player, RoomKey};
+use crate::game::{Player, RoomKey};
 use crate::store::now_iso;
 use crate::store::writer::{ChatKind, ChatRow};
 use crate::text::sanitize;
@@ -28,7 +27,7 @@ pub async fn say(ctx: &Ctx<'_>, raw: &str) {
     ctx.reply(format!("You say, \"{text}\""));
     let line: Arc<str> = Arc::from(format!("{} says, \"{text}\"", me.name));
     ctx.game
-        .registry
+        .registry()
         .say_to_room(&me.room_key(), &line, &[me.conn_id]);
     store_chat(ctx, ChatKind::Say, text, None).await;
 }
@@ -41,14 +40,14 @@ pub async fn emote(ctx: &Ctx<'_>, raw: &str) {
     }
     let me = ctx.me;
     let line: Arc<str> = Arc::from(format!("{} {text}", me.name));
-    ctx.game.registry.say_to_room(&me.room_key(), &line, &[]);
+    ctx.game.registry().say_to_room(&me.room_key(), &line, &[]);
     store_chat(ctx, ChatKind::Emote, text, None).await;
 }
 
 /// `whisper <name> <text>`: the target hears the words, the rest of the room only
 /// sees that something was whispered.
 pub async fn whisper(ctx: &Ctx<'_>, argument: &str) {
-    let here = ctx.game.registry.occupants(&ctx.me.room_key());
+    let here = ctx.game.registry().occupants(&ctx.me.room_key());
     let (to, raw) = match addressee(&here, argument) {
         Ok(found) => found,
         Err(name) => return ctx.reply(format!("{} isn't here.", sanitize(name))),
@@ -70,7 +69,7 @@ pub async fn whisper(ctx: &Ctx<'_>, argument: &str) {
 
 /// `tell <name> <text>`: a private line to anyone playing in the same world.
 pub async fn tell(ctx: &Ctx<'_>, argument: &str) {
-    let online = ctx.game.registry.players(Some(&ctx.me.world));
+    let online = ctx.game.registry().players(Some(&ctx.me.world));
     let (to, raw) = match addressee(&online, argument) {
         Ok(found) => found,
         Err(name) => return ctx.reply(format!("{} isn't online.", sanitize(name))),
@@ -105,7 +104,7 @@ pub async fn yell(ctx: &Ctx<'_>, raw: &str) {
         let from = direction_from(&world, &neighbour, &here);
         let line: Arc<str> = Arc::from(format!("{} yells from {from}, \"{text}\"", me.name));
         let key = RoomKey::new(&me.world, &neighbour);
-        ctx.game.registry.say_to_room(&key, &line, &[me.conn_id]);
+        ctx.game.registry().say_to_room(&key, &line, &[me.conn_id]);
     }
     store_chat(ctx, ChatKind::Yell, text, None).await;
 }
@@ -161,16 +160,6 @@ fn addressee<'a>(
     }
 }
 
-/// Sends a line to everyone in the player's room but the player and `also_not`.
-/// Never waits.
-pub fn tell_room(ctx: &Ctx<'_>, line: &str, also_not: &[ConnId]) {
-    let mut except = vec![ctx.me.conn_id];
-    except.extend_from_slice(also_not);
-    ctx.game
-        .registry
-        .say_to_room(&ctx.me.room_key(), &Arc::from(line), &except);
-}
-
 /// Queues a line of talk for `chat_messages`.
 pub async fn store_chat(ctx: &Ctx<'_>, kind: ChatKind, message: String, to: Option<i64>) {
     let me = ctx.me;
@@ -184,7 +173,7 @@ pub async fn store_chat(ctx: &Ctx<'_>, kind: ChatKind, message: String, to: Opti
         message,
         created_at: now_iso(),
     };
-    if ctx.game.writer.chat(row).await.is_err() {
+    if ctx.game.writer().chat(row).await.is_err() {
         tracing::warn!(character = %me.name, "chat not stored: the writer has stopped");
     }
 }

@@ -22,26 +22,31 @@ use std::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 pub use items::{ItemInstance, RoomItems};
-pub use outbox::{Outbound, Outbox};
-pub use registry::{ConnId, Control, Player, PlayerInit, Registry, RoomKey, Session};
+pub use outbox::{Message, Outbound, Outbox};
+pub use registry::{
+    ConnId, Control, Peer, Player, PlayerInit, Registry, RoomKey, Session, SessionInit, Transport,
+};
 
+use crate::auth::Role;
 use crate::config::ServerConfig;
+use crate::replies;
+use crate::store::accounts::AccountChange;
 use crate::store::writer::Writer;
-use crate::store::{Store, StoreResult, characters};
+use crate::store::{Store, StoreResult};
 use crate::world::{RoomId, World, Worlds};
 
 /// The state every connection task shares.
 pub struct Game {
-    pub config: ServerConfig,
+    config: ServerConfig,
     worlds: RwLock<LoadedWorlds>,
-    pub registry: Registry,
-    pub items: RoomItems,
-    pub store: Store,
-    pub writer: Writer,
-    pub started_at: Instant,
+    registry: Registry,
+    items: RoomItems,
+    store: Store,
+    writer: Writer,
+    started_at: Instant,
     /// Cancelled to begin a graceful shutdown (a signal, or `/shutdown`).
-    pub shutdown: CancellationToken,
-    pub connections: Arc<ConnectionCounter>,
+    shutdown: CancellationToken,
+    connections: Arc<ConnectionCounter>,
     next_conn: AtomicU64,
     /// A running `/shutdown` countdown, cancellable.
     countdown: Mutex<Option<CancellationToken>>,
@@ -71,6 +76,56 @@ impl Game {
             next_conn: AtomicU64::new(1),
             countdown: Mutex::new(None),
         }
+    }
+
+    /// The settings the server runs with.
+    pub fn config(&self) -> &ServerConfig {
+        &self.config
+    }
+
+    /// Who is online and where.
+    pub fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
+    /// What lies in each room.
+    pub fn items(&self) -> &RoomItems {
+        &self.items
+    }
+
+    /// The database.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// The batching writer of chat lines, moves and session renewals.
+    pub fn writer(&self) -> &Writer {
+        &self.writer
+    }
+
+    /// When the server started.
+    pub fn started_at(&self) -> Instant {
+        self.started_at
+    }
+
+    /// The token cancelled when the server begins to shut down.
+    pub fn shutdown_token(&self) -> &CancellationToken {
+        &self.shutdown
+    }
+
+    /// Whether a graceful shutdown has begun.
+    pub fn is_shutting_down(&self) -> bool {
+        self.shutdown.is_cancelled()
+    }
+
+    /// Begins the graceful shutdown (a signal, or the end of a countdown).
+    pub fn begin_shutdown(&self) {
+        self.shutdown.cancel();
+    }
+
+    /// The open connections, for the connection limits.
+    pub fn connections(&self) -> &Arc<ConnectionCounter> {
+        &self.connections
     }
 
     /// A fresh connection id.
@@ -155,13 +210,42 @@ impl Game {
             .unwrap_or_else(|| world.default_spawn.clone())
     }
 
+    /// Brings a committed change to an account to its live connections: a ban
+    /// or a deletion closes them (those still logging in too, since a login is
+    /// registered before its last check), a new role reaches them at once.
+    pub fn account_changed(&self, user_id: i64, change: &AccountChange) {
+        let sessions = self.registry.sessions_of(user_id);
+        match change {
+            AccountChange::Ban { .. } => {
+                for session in sessions {
+                    session.kick(replies::BANNED);
+                }
+            }
+            AccountChange::Delete => {
+                for session in sessions {
+                    session.kick(replies::DELETED);
+                }
+            }
+            AccountChange::Role(role) => {
+                for session in sessions {
+                    self.give_role(&session, *role);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Gives a live session its account's new role and tells the player.
+    pub fn give_role(&self, session: &Session, role: Role) {
+        if session.role() != role {
+            session.set_role(role);
+            session.outbox.line(format!("Your role is now {role}."));
+        }
+    }
+
     /// Fills the room item cache of a world from the database.
     pub async fn load_items(&self, world_id: &str) -> StoreResult<usize> {
-        let id = world_id.to_string();
-        let rows = self
-            .store
-            .call(move |conn| characters::room_items(conn, &id))
-            .await?;
+        let rows = self.store.items().in_world(world_id).await?;
         let world: Arc<str> = Arc::from(world_id);
         self.items.clear_world(world_id);
         let count = rows.len();

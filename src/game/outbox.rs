@@ -1,27 +1,42 @@
 //! A connection's outbound queue, as everyone else sees it.
 //!
-//! Each connection has one bounded queue drained by its own socket-writer task.
-//! Anyone may put text in it with [`Outbox::send`], which never waits: if the queue
-//! is full the client has stopped reading, so the connection is marked dead (its
-//! tasks end and the socket closes) and the sender moves on. One slow client can
-//! therefore never hold up a room.
+//! Each connection has one bounded queue drained by its own writer task. Anyone
+//! may put a [`Message`] in it with [`Outbox::send`], which never waits: if the
+//! queue is full the client has stopped reading, so the connection is marked dead
+//! (its tasks end and the socket closes) and the sender moves on. One slow client
+//! can therefore never hold up a room.
+//!
+//! The queue carries game-level messages (a line of text, a prompt). The session
+//! that owns the connection also queues the bytes of its own protocol (telnet
+//! negotiation) in the same queue, so they stay in order with the text; to the
+//! game those bytes are opaque ([`Outbound::Wire`]).
 
 use std::sync::Arc;
 
+use bytes::Bytes;
 use tokio::sync::mpsc;
 use tokio::sync::mpsc::error::TrySendError;
 use tokio_util::sync::CancellationToken;
 
-use crate::telnet::Output;
+/// What the game says to one player.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Message {
+    /// A line (or several, separated by `\n`) of text.
+    Line(Arc<str>),
+    /// A prompt: text the player answers on the same line.
+    Prompt(Arc<str>),
+}
 
-/// What travels through the queue to the socket writer.
+/// What travels through the queue to the connection's writer.
 #[derive(Debug)]
 pub enum Outbound {
-    Frame(Output),
+    Message(Message),
+    /// Bytes of the connection's own protocol, written as they are.
+    Wire(Bytes),
     /// The client sent a line: its cursor is at the start of a fresh line, so
     /// text arriving now needs no line break in front of it.
     InputSeen,
-    /// Write everything queued before this, then close the socket.
+    /// Write everything queued before this, then close the connection.
     Close,
 }
 
@@ -33,17 +48,36 @@ pub struct Outbox {
 }
 
 impl Outbox {
-    /// Makes a queue of `capacity` messages; `dead` is cancelled when the queue
+    /// Makes a queue of `capacity` entries; `dead` is cancelled when the queue
     /// overflows (and by whoever else ends the connection).
     pub fn new(capacity: usize, dead: CancellationToken) -> (Outbox, mpsc::Receiver<Outbound>) {
         let (tx, rx) = mpsc::channel(capacity.max(1));
         (Outbox { tx, dead }, rx)
     }
 
-    /// Queues one frame. Returns false when the connection is gone or was just
+    /// Queues one message. Returns false when the connection is gone or was just
     /// found too slow (and is now being dropped).
-    pub fn send(&self, output: Output) -> bool {
-        match self.tx.try_send(Outbound::Frame(output)) {
+    pub fn send(&self, message: Message) -> bool {
+        self.queue(Outbound::Message(message))
+    }
+
+    /// Queues a line of text.
+    pub fn line(&self, text: impl Into<Arc<str>>) -> bool {
+        self.send(Message::Line(text.into()))
+    }
+
+    /// Queues a prompt.
+    pub fn prompt(&self, text: impl Into<Arc<str>>) -> bool {
+        self.send(Message::Prompt(text.into()))
+    }
+
+    /// Queues bytes of the connection's own protocol.
+    pub fn wire(&self, bytes: Bytes) -> bool {
+        self.queue(Outbound::Wire(bytes))
+    }
+
+    fn queue(&self, item: Outbound) -> bool {
+        match self.tx.try_send(item) {
             Ok(()) => true,
             Err(TrySendError::Full(_)) => {
                 if !self.dead.is_cancelled() {
@@ -56,23 +90,13 @@ impl Outbox {
         }
     }
 
-    /// Queues a line of text (CRLF is added by the encoder).
-    pub fn line(&self, text: impl Into<Arc<str>>) -> bool {
-        self.send(Output::Line(text.into()))
-    }
-
-    /// Queues a prompt (followed by IAC GA/EOR, no newline).
-    pub fn prompt(&self, text: impl Into<Arc<str>>) -> bool {
-        self.send(Output::Prompt(text.into()))
-    }
-
     /// Tells the writer the client has just ended a line of input.
     pub fn input_seen(&self) {
         // Losing this marker only costs a blank line, never correctness.
         let _ = self.tx.try_send(Outbound::InputSeen);
     }
 
-    /// Asks the writer to send what is queued and then close the socket.
+    /// Asks the writer to send what is queued and then close the connection.
     pub fn close(&self) {
         if self.tx.try_send(Outbound::Close).is_err() {
             self.dead.cancel();

@@ -11,7 +11,7 @@
 //! methods is async, and none returns a guard.
 
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -41,7 +41,9 @@ impl RoomKey {
     }
 }
 
-/// Orders another connection's task to do something; sent over its control queue.
+/// Orders another connection's task to end; sent over its control queue and
+/// obeyed in every state, sub-prompts included. (Moving a character needs no
+/// order: whoever moves it does so through [`Registry::move_to`].)
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Control {
     /// Another connection took this character over: say so and close, quietly.
@@ -49,24 +51,59 @@ pub enum Control {
     /// Close the connection after showing `message` (a kick, a ban, an expired
     /// session or guest account).
     Kick { message: String },
-    /// An admin moved this character; `by` names who.
-    Teleport { room: RoomId, by: Arc<str> },
+}
+
+/// How a connection reached the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Transport {
+    /// Telnet over plain TCP.
+    Plain,
+    /// Telnet over TLS.
+    Tls,
+    /// Telnet over a WebSocket.
+    WebSocket,
+}
+
+impl Transport {
+    /// The name recorded on the session row and shown by `/sessions`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Transport::Plain => "plain",
+            Transport::Tls => "tls",
+            Transport::WebSocket => "websocket",
+        }
+    }
+}
+
+/// Who is at the other end of a connection: an address and a transport.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Peer {
+    pub addr: SocketAddr,
+    pub transport: Transport,
+}
+
+/// Locks a mutex, recovering the value if another thread panicked holding it
+/// (every value kept under these mutexes is valid at all times).
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// A logged-in connection, in the character menu or playing. Its row in the
-/// `sessions` table lives exactly as long as this entry.
+/// `sessions` table lives within this entry's life.
 #[derive(Debug)]
 pub struct Session {
     pub conn_id: ConnId,
     pub session_id: String,
     pub user_id: i64,
     pub account: String,
-    pub role: Role,
-    pub peer: SocketAddr,
+    /// The account's role, kept current: a role change reaches live sessions at
+    /// once, so a demoted admin loses the commands with the next line typed.
+    role: AtomicU8,
+    pub peer: Peer,
     /// The client's name as it gave it (telnet TTYPE), or "unknown".
     client: Mutex<String>,
     pub outbox: Outbox,
-    pub control: mpsc::Sender<Control>,
+    control: mpsc::Sender<Control>,
     pub connected_at: Instant,
     /// Milliseconds after `connected_at` of the last line typed.
     last_input_ms: AtomicU64,
@@ -74,32 +111,46 @@ pub struct Session {
     character: Mutex<Option<Arc<str>>>,
 }
 
+/// Everything needed to make a [`Session`].
+pub struct SessionInit {
+    pub conn_id: ConnId,
+    pub session_id: String,
+    pub user_id: i64,
+    pub account: String,
+    pub role: Role,
+    pub peer: Peer,
+    pub client: Option<String>,
+    pub outbox: Outbox,
+    pub control: mpsc::Sender<Control>,
+}
+
 impl Session {
-    #[allow(clippy::too_many_arguments)]
-    pub fn new(
-        conn_id: ConnId,
-        session_id: String,
-        user_id: i64,
-        account: String,
-        role: Role,
-        peer: SocketAddr,
-        outbox: Outbox,
-        control: mpsc::Sender<Control>,
-    ) -> Arc<Session> {
+    pub fn new(init: SessionInit) -> Arc<Session> {
         Arc::new(Session {
-            conn_id,
-            session_id,
-            user_id,
-            account,
-            role,
-            peer,
-            client: Mutex::new("unknown".into()),
-            outbox,
-            control,
+            conn_id: init.conn_id,
+            session_id: init.session_id,
+            user_id: init.user_id,
+            account: init.account,
+            role: AtomicU8::new(role_index(init.role)),
+            peer: init.peer,
+            client: Mutex::new(init.client.unwrap_or_else(|| "unknown".into())),
+            outbox: init.outbox,
+            control: init.control,
             connected_at: Instant::now(),
             last_input_ms: AtomicU64::new(0),
             character: Mutex::new(None),
         })
+    }
+
+    /// The account's role now.
+    pub fn role(&self) -> Role {
+        let index = usize::from(self.role.load(Ordering::Acquire));
+        Role::ALL.get(index).copied().unwrap_or(Role::Player)
+    }
+
+    /// Gives the session the account's new role.
+    pub fn set_role(&self, role: Role) {
+        self.role.store(role_index(role), Ordering::Release);
     }
 
     /// Notes that the connection sent a line now.
@@ -116,44 +167,41 @@ impl Session {
 
     /// The client's name (from telnet TTYPE) or "unknown".
     pub fn client(&self) -> String {
-        match self.client.lock() {
-            Ok(client) => client.clone(),
-            Err(poisoned) => poisoned.into_inner().clone(),
-        }
+        lock(&self.client).clone()
     }
 
     /// Records the client's name.
     pub fn set_client(&self, name: &str) {
-        match self.client.lock() {
-            Ok(mut client) => *client = name.to_string(),
-            Err(poisoned) => *poisoned.into_inner() = name.to_string(),
-        }
+        *lock(&self.client) = name.to_string();
     }
 
     /// The character being played, if any.
     pub fn character(&self) -> Option<Arc<str>> {
-        match self.character.lock() {
-            Ok(name) => name.clone(),
-            Err(poisoned) => poisoned.into_inner().clone(),
-        }
+        lock(&self.character).clone()
     }
 
     fn set_character(&self, name: Option<Arc<str>>) {
-        match self.character.lock() {
-            Ok(mut current) => *current = name,
-            Err(poisoned) => *poisoned.into_inner() = name,
-        }
+        *lock(&self.character) = name;
     }
 
     /// Orders the connection closed with `message`; never waits.
     pub fn kick(&self, message: impl Into<String>) {
-        let order = Control::Kick {
+        self.order(Control::Kick {
             message: message.into(),
-        };
+        });
+    }
+
+    /// Sends the connection's task an order; if its queue is full the
+    /// connection is ended outright, so an order is never lost.
+    pub fn order(&self, order: Control) {
         if self.control.try_send(order).is_err() {
             self.outbox.dead().cancel();
         }
     }
+}
+
+fn role_index(role: Role) -> u8 {
+    Role::ALL.iter().position(|r| *r == role).unwrap_or(0) as u8
 }
 
 /// A connection that is playing a character. Who is behind it (account, role,
@@ -165,6 +213,9 @@ pub struct Player {
     pub name: Arc<str>,
     pub world: Arc<str>,
     pub session: Arc<Session>,
+    /// The room it stands in. Every change of a player's place in the room
+    /// map is made holding this lock, so two movers (the player walking, an
+    /// admin teleporting it) cannot leave it in two rooms.
     room: Mutex<RoomId>,
 }
 
@@ -194,28 +245,18 @@ impl Player {
         self.session.user_id
     }
 
-    /// The account's role (as it was at login).
+    /// The account's role now.
     pub fn role(&self) -> Role {
-        self.session.role
+        self.session.role()
     }
 
     /// The room the character stands in now.
     pub fn room(&self) -> RoomId {
-        match self.room.lock() {
-            Ok(room) => room.clone(),
-            Err(poisoned) => poisoned.into_inner().clone(),
-        }
+        lock(&self.room).clone()
     }
 
     pub fn room_key(&self) -> RoomKey {
         RoomKey::new(&self.world, &self.room())
-    }
-
-    fn set_room(&self, room: RoomId) {
-        match self.room.lock() {
-            Ok(mut current) => *current = room,
-            Err(poisoned) => *poisoned.into_inner() = room,
-        }
     }
 
     /// How long since the player last typed something.
@@ -281,26 +322,30 @@ impl Registry {
             .filter(|old| *old != player.conn_id)
             .and_then(|old| self.players.remove(&old))
             .map(|(_, old)| old);
+        let mut room = lock(&player.room);
         if let Some(old) = &previous {
-            self.remove_from_room(&old.room_key(), old.conn_id);
-            player.set_room(old.room());
+            let old_room = lock(&old.room);
+            self.remove_from_room(&RoomKey::new(&old.world, &old_room), old.conn_id);
+            *room = old_room.clone();
         }
         player.session.set_character(Some(player.name.clone()));
         self.players.insert(player.conn_id, player.clone());
-        self.add_to_room(&player.room_key(), player);
+        self.add_to_room(&RoomKey::new(&player.world, &room), player.clone());
         previous
     }
 
-    /// Moves a player to another room of its world. Does nothing for a player
-    /// no longer in the game (taken over a moment ago).
-    pub fn move_to(&self, player: &Arc<Player>, to: &RoomId) -> bool {
+    /// Moves a player to another room of its world; returns the room it left.
+    /// Does nothing (`None`) for a player no longer in the game (taken over, or
+    /// gone a moment ago).
+    pub fn move_to(&self, player: &Arc<Player>, to: &RoomId) -> Option<RoomId> {
+        let mut room = lock(&player.room);
         if !self.players.contains_key(&player.conn_id) {
-            return false;
+            return None;
         }
-        self.remove_from_room(&player.room_key(), player.conn_id);
-        player.set_room(to.clone());
-        self.add_to_room(&player.room_key(), player.clone());
-        true
+        self.remove_from_room(&RoomKey::new(&player.world, &room), player.conn_id);
+        let left = std::mem::replace(&mut *room, to.clone());
+        self.add_to_room(&RoomKey::new(&player.world, to), player.clone());
+        Some(left)
     }
 
     /// Takes a connection out of the game. Returns the player if it was still
@@ -310,7 +355,9 @@ impl Registry {
         player.session.set_character(None);
         self.by_character
             .remove_if(&player.character_id, |_, owner| *owner == conn_id);
-        self.remove_from_room(&player.room_key(), conn_id);
+        let room = lock(&player.room);
+        self.remove_from_room(&RoomKey::new(&player.world, &room), conn_id);
+        drop(room);
         Some(player)
     }
 
@@ -415,17 +462,20 @@ pub(crate) fn test_player(
     std::mem::forget(queue);
     let (control, orders) = mpsc::channel(4);
     std::mem::forget(orders);
-    let peer: SocketAddr = SocketAddr::from(([127, 0, 0, 1], 1));
-    let session = Session::new(
+    let session = Session::new(SessionInit {
         conn_id,
-        String::new(),
-        1,
-        "a".into(),
-        Role::Player,
-        peer,
+        session_id: String::new(),
+        user_id: 1,
+        account: "a".into(),
+        role: Role::Player,
+        peer: Peer {
+            addr: SocketAddr::from(([127, 0, 0, 1], 1)),
+            transport: Transport::Plain,
+        },
+        client: None,
         outbox,
         control,
-    );
+    });
     Player::new(PlayerInit {
         character_id,
         name: Arc::from(name),
@@ -468,7 +518,10 @@ mod tests {
         assert!(registry.enter(a.clone()).is_none());
         assert!(registry.enter(b.clone()).is_none());
         assert_eq!(names(&registry, "hall"), [1, 2]);
-        assert!(registry.move_to(&a, &RoomId::new("z", "yard")));
+        assert_eq!(
+            registry.move_to(&a, &RoomId::new("z", "yard")),
+            Some(RoomId::new("z", "hall"))
+        );
         assert_eq!(names(&registry, "hall"), [2]);
         assert_eq!(names(&registry, "yard"), [1]);
         assert!(registry.leave(1).is_some());
@@ -490,7 +543,40 @@ mod tests {
         // The old connection's own clean-up must not remove the newcomer.
         assert!(registry.leave(1).is_none());
         assert_eq!(registry.by_character(10).map(|p| p.conn_id), Some(2));
-        assert!(!registry.move_to(&old, &RoomId::new("z", "hall")));
+        assert_eq!(registry.move_to(&old, &RoomId::new("z", "hall")), None);
         assert_eq!(names(&registry, "yard"), [2]);
+    }
+
+    #[test]
+    fn movers_on_two_threads_leave_a_player_in_exactly_one_room() {
+        let registry = Arc::new(Registry::new());
+        let p = player(1, 10, "r0");
+        registry.enter(p.clone());
+        let threads: Vec<_> = (0..2)
+            .map(|t| {
+                let (registry, p) = (registry.clone(), p.clone());
+                std::thread::spawn(move || {
+                    for i in 0..2000 {
+                        registry.move_to(&p, &RoomId::new("z", &format!("r{}", (i + t) % 7)));
+                    }
+                })
+            })
+            .collect();
+        for thread in threads {
+            thread.join().expect("mover");
+        }
+        let rooms: Vec<String> = (0..7)
+            .map(|i| format!("r{i}"))
+            .filter(|room| names(&registry, room) == [1])
+            .collect();
+        assert_eq!(rooms, [p.room().local().to_string()]);
+    }
+
+    #[test]
+    fn a_session_role_change_is_seen_at_once() {
+        let p = player(1, 10, "hall");
+        assert_eq!(p.role(), Role::Player);
+        p.session.set_role(Role::Admin);
+        assert_eq!(p.role(), Role::Admin);
     }
 }

@@ -2,24 +2,29 @@
 //!
 //! Every `upkeep_interval` it removes expired session rows (and closes the
 //! connections behind them), deletes expired guest accounts (closing their
-//! connections, keeping their characters unlinked), and closes the connections of
-//! accounts banned or deleted from outside the game (the operator's shell).
+//! connections, keeping their characters unlinked), and brings changes made from
+//! outside the game (the operator's shell) to live connections: a banned or
+//! deleted account's connections are closed, a changed role reaches its
+//! sessions. Changes made in the game reach live connections at once (see
+//! `Game::account_changed`); this is the catch-up for the shell, which never
+//! talks to a running server.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use chrono::Utc;
 
 use super::Game;
-use crate::store::{StoreResult, admin, sessions};
+use crate::replies;
+use crate::store::StoreResult;
 
 /// Runs until the game shuts down.
 pub async fn run(game: Arc<Game>) {
-    let mut ticker = tokio::time::interval(game.config.upkeep_interval);
+    let mut ticker = tokio::time::interval(game.config().upkeep_interval);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
-            _ = game.shutdown.cancelled() => return,
+            _ = game.shutdown_token().cancelled() => return,
             _ = ticker.tick() => {}
         }
         if let Err(err) = tick(&game).await {
@@ -32,13 +37,14 @@ pub async fn run(game: Arc<Game>) {
 pub async fn tick(game: &Arc<Game>) -> StoreResult<()> {
     expire_sessions(game).await?;
     expire_guests(game).await?;
-    close_unwelcome(game).await
+    catch_up_with_the_shell(game).await
 }
 
 async fn expire_sessions(game: &Game) -> StoreResult<()> {
     let expired: HashSet<String> = game
-        .store
-        .call(sessions::purge_expired)
+        .store()
+        .sessions()
+        .purge_expired()
         .await?
         .into_iter()
         .collect();
@@ -46,7 +52,7 @@ async fn expire_sessions(game: &Game) -> StoreResult<()> {
         return Ok(());
     }
     tracing::info!(count = expired.len(), "expired sessions removed");
-    for session in game.registry.sessions() {
+    for session in game.registry().sessions() {
         if expired.contains(&session.session_id) {
             session.kick("Your session has expired.");
         }
@@ -55,36 +61,33 @@ async fn expire_sessions(game: &Game) -> StoreResult<()> {
 }
 
 async fn expire_guests(game: &Game) -> StoreResult<()> {
-    let guests = game
-        .store
-        .call(|db| admin::expired_guests(db, Utc::now()))
-        .await?;
+    let guests = game.store().admin().expired_guests(Utc::now()).await?;
     for (user_id, name) in guests {
-        for session in game.registry.sessions_of(user_id) {
+        for session in game.registry().sessions_of(user_id) {
             session.kick("Your guest account has expired. Thank you for visiting.");
         }
-        game.store
-            .call(move |db| admin::delete_guest(db, user_id))
-            .await?;
+        game.store().admin().delete_guest(user_id).await?;
         tracing::info!(account = %name, "expired guest account deleted");
     }
     Ok(())
 }
 
-async fn close_unwelcome(game: &Game) -> StoreResult<()> {
-    let mut live: Vec<i64> = game.registry.sessions().iter().map(|s| s.user_id).collect();
+/// Closes the connections of accounts banned or deleted from the shell, and
+/// gives live sessions a role changed there.
+async fn catch_up_with_the_shell(game: &Game) -> StoreResult<()> {
+    let sessions = game.registry().sessions();
+    let mut live: Vec<i64> = sessions.iter().map(|s| s.user_id).collect();
     live.sort_unstable();
     live.dedup();
     if live.is_empty() {
         return Ok(());
     }
-    let unwelcome = game
-        .store
-        .call(move |db| admin::unwelcome_accounts(db, &live))
-        .await?;
-    for user_id in unwelcome {
-        for session in game.registry.sessions_of(user_id) {
-            session.kick("This account is banned.");
+    let standing: HashMap<i64, crate::auth::Role> =
+        game.store().accounts().standing(live).await?.into_iter().collect();
+    for session in sessions {
+        match standing.get(&session.user_id) {
+            None => session.kick(replies::BANNED),
+            Some(role) => game.give_role(&session, *role),
         }
     }
     Ok(())

@@ -1,27 +1,31 @@
-//! One connection as the session sees it: a stream of lines and control orders in,
-//! text and prompts out, with the telnet details handled underneath.
+//! One connection as the session sees it underneath: bytes in, turned into lines
+//! by the telnet codec, with the telnet details, the caps, the rate limit, the
+//! timeouts and the control orders handled here.
 //!
-//! [`Conn::next_event`] answers option negotiation itself, reports an over-long
-//! line and shows the prompt again, applies the command rate limit, and turns
-//! every way a connection can end (hang-up, overflow, timeout, shutdown, a full
-//! queue) into a [`Hangup`] value.
+//! [`Conn::next`] answers option negotiation itself, reports an over-long line and
+//! shows the prompt again, applies the command rate limit, obeys control orders
+//! (a takeover or a kick ends the connection whatever it was waiting for), and
+//! turns every way a connection can end into a [`Hangup`] value. It knows nothing
+//! of accounts or rows: what it learns that the session records (the client's
+//! name) it reports as an [`Input`].
+//!
+//! **Invariant:** `Conn` touches no store and no registry entry; it reads bytes
+//! and queues output on its own connection only.
 
 use std::future::Future;
-use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
-use tokio::net::tcp::OwnedReadHalf;
+use tokio::io::AsyncRead;
 use tokio::sync::mpsc;
 use tokio_util::codec::FramedRead;
 use tokio_util::sync::CancellationToken;
 
-use crate::game::{ConnId, Control, Game, Outbox, Session};
-use crate::store::sessions;
-use crate::store::writer::SessionTouch;
-use crate::telnet::{Input, OptionChange, OptionTable, Output, Policy, TelnetCodec, opt};
+use crate::game::{ConnId, Control, Outbox, Peer};
+use crate::replies;
+use crate::telnet::{self, OptionChange, OptionTable, Output, Policy, TelnetCodec, opt};
 
 /// Why the session must end.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,7 +38,7 @@ pub enum Hangup {
     Timeout,
     /// The server is shutting down.
     Shutdown,
-    /// The connection was ended from elsewhere (a full queue, a kick).
+    /// The connection was ended from elsewhere (a full queue).
     Dead,
     /// Another connection took the character over.
     TakenOver,
@@ -46,36 +50,40 @@ pub enum Hangup {
 }
 
 /// What the session receives.
-#[derive(Debug)]
-pub enum Event {
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Input {
+    /// A line the player typed (within the rate limit).
     Line(String),
-    Control(Control),
+    /// The client named itself (telnet TTYPE), once per connection.
+    ClientNamed(String),
 }
 
-/// Text sent when a line is over the cap (SPEC §8).
-pub const LINE_TOO_LONG: &str = "Line too long (max 1024 bytes).";
-/// Text sent before disconnecting a client that sent 8 KiB without a newline.
-pub const INPUT_OVERFLOW: &str = "Input overflow.";
+/// The limits a connection reads under.
+#[derive(Debug, Clone, Copy)]
+pub struct ReadLimits {
+    /// Sustained commands per second.
+    pub per_second: u32,
+    /// Commands allowed in a burst above the sustained rate.
+    pub burst: u32,
+}
+
+/// A connection's reading half, whatever carries it.
+pub type Reader = Box<dyn AsyncRead + Send + Unpin>;
 
 /// The live connection a session drives.
 pub struct Conn {
-    pub id: ConnId,
-    pub peer: SocketAddr,
-    pub game: Arc<Game>,
-    pub outbox: Outbox,
-    pub control_tx: mpsc::Sender<Control>,
+    id: ConnId,
+    peer: Peer,
+    outbox: Outbox,
+    control_tx: mpsc::Sender<Control>,
     control_rx: mpsc::Receiver<Control>,
-    reader: FramedRead<OwnedReadHalf, TelnetCodec>,
+    reader: FramedRead<Reader, TelnetCodec>,
     options: OptionTable,
     limiter: RateLimiter,
     /// The last prompt shown, shown again after an input error.
     prompt: Arc<str>,
-    /// The logged-in session, once there is one.
-    pub session: Option<Arc<Session>>,
-    /// When the session row's expiry was last pushed forward.
-    last_renewal: Instant,
-    /// The client's name, once it said it (telnet TTYPE).
-    pub client: Option<String>,
+    /// Whether the client has named itself yet.
+    named: bool,
     /// Resolves when the connection is declared dead or the server shuts down.
     /// Made once per connection: re-creating the waits on every input would
     /// register and unregister with both tokens each time.
@@ -89,43 +97,55 @@ pub struct Conn {
 /// Initial size of a connection's read buffer.
 const READ_BUFFER: usize = 512;
 
-/// How often activity renews a session row (sliding expiry) at most.
-const RENEWAL_INTERVAL: Duration = Duration::from_secs(30);
-
 impl Conn {
     pub fn new(
-        game: Arc<Game>,
         id: ConnId,
-        peer: SocketAddr,
-        read: OwnedReadHalf,
+        peer: Peer,
+        reader: Reader,
         outbox: Outbox,
+        shutdown: CancellationToken,
+        limits: ReadLimits,
     ) -> Conn {
         let (control_tx, control_rx) = mpsc::channel(8);
-        let (dead, shutdown) = (outbox.dead().clone(), game.shutdown.clone());
-        let limiter = RateLimiter::new(game.config.commands_per_second, game.config.command_burst);
+        let dead = outbox.dead().clone();
         Conn {
             id,
             peer,
-            game,
             outbox,
             control_tx,
             control_rx,
             // Most lines are short: start small (the buffer grows up to the
             // codec's caps when needed), which matters at 10,000 connections.
-            reader: FramedRead::with_capacity(read, TelnetCodec::new(), READ_BUFFER),
+            reader: FramedRead::with_capacity(reader, TelnetCodec::new(), READ_BUFFER),
             // Options we agree to when the client asks: suppress-go-ahead, and
             // the client telling us its name. ECHO is switched on by us, for
             // password prompts, never on request.
             options: OptionTable::new(Policy::new().allow_local(opt::SGA).allow_remote(opt::TTYPE)),
-            limiter,
+            limiter: RateLimiter::new(limits.per_second, limits.burst),
             prompt: Arc::from(""),
-            session: None,
-            last_renewal: Instant::now(),
-            client: None,
+            named: false,
             ended: Box::pin(ended(dead, shutdown)),
             ended_with: None,
             timer: Box::pin(tokio::time::sleep(Duration::ZERO)),
         }
+    }
+
+    pub fn id(&self) -> ConnId {
+        self.id
+    }
+
+    pub fn peer(&self) -> Peer {
+        self.peer
+    }
+
+    /// The connection's outbound queue (the registry keeps a clone).
+    pub fn outbox(&self) -> &Outbox {
+        &self.outbox
+    }
+
+    /// Where others send this connection orders (the registry keeps a clone).
+    pub fn control_sender(&self) -> mpsc::Sender<Control> {
+        self.control_tx.clone()
     }
 
     /// Sends the opening option offers: we will suppress go-ahead, and we would
@@ -136,8 +156,13 @@ impl Conn {
             self.options.enable_remote(opt::TTYPE),
         ];
         for (verb, option) in offers.into_iter().flatten() {
-            self.outbox.send(Output::Negotiate(verb, option));
+            self.negotiate(verb, option);
         }
+    }
+
+    fn negotiate(&self, verb: telnet::Verb, option: u8) {
+        self.outbox
+            .wire(telnet::command_bytes(Output::Negotiate(verb, option)));
     }
 
     /// Sends a line of text.
@@ -150,56 +175,34 @@ impl Conn {
         if self.prompt.as_ref() != text {
             self.prompt = Arc::from(text);
         }
-        self.outbox.send(Output::Prompt(self.prompt.clone()));
+        self.outbox.prompt(self.prompt.clone());
     }
 
-    /// Shows a prompt and waits for the answer line.
-    pub async fn ask(&mut self, prompt: &str, deadline: Instant) -> Result<String, Hangup> {
-        self.prompt(prompt);
-        loop {
-            match self.next_event(deadline).await? {
-                Event::Line(line) => return Ok(line),
-                // Orders for players in the game mean nothing before it.
-                Event::Control(_) => continue,
-            }
-        }
-    }
-
-    /// Asks for a password: the client is asked to stop echoing (IAC WILL ECHO)
-    /// before the prompt and to resume (IAC WONT ECHO) after the answer.
-    pub async fn ask_secret(&mut self, prompt: &str, deadline: Instant) -> Result<String, Hangup> {
+    /// Asks the client to stop echoing what is typed (a password follows).
+    pub fn hide_typing(&mut self) {
         if let Some((verb, option)) = self.options.enable_local(opt::ECHO) {
-            self.outbox.send(Output::Negotiate(verb, option));
+            self.negotiate(verb, option);
         }
-        let answer = self.ask(prompt, deadline).await;
+    }
+
+    /// Lets the client echo again.
+    pub fn show_typing(&mut self) {
         if let Some((verb, option)) = self.options.disable_local(opt::ECHO) {
-            self.outbox.send(Output::Negotiate(verb, option));
+            self.negotiate(verb, option);
         }
-        // The client did not echo the newline either, so end the prompt's line.
-        if answer.is_ok() {
-            self.outbox.line("");
-        }
-        answer
     }
 
-    /// Asks for a new password and its repetition, both hidden. `None` (after
-    /// telling the player) when the two differ.
-    pub async fn ask_new_password(
-        &mut self,
-        prompt: &str,
-        deadline: Instant,
-    ) -> Result<Option<String>, Hangup> {
-        let first = self.ask_secret(prompt, deadline).await?;
-        let repeat = self.ask_secret("Repeat password: ", deadline).await?;
-        if first != repeat {
-            self.line("The passwords do not match.");
-            return Ok(None);
-        }
-        Ok(Some(first))
+    /// Queues the connection's last words. The connection itself is closed by
+    /// [`crate::session::serve`] once the session's records are cleaned up, so a
+    /// client that sees the connection close can rely on that clean-up being done.
+    pub fn last_words(&self, text: &str) {
+        self.outbox.line(text);
     }
 
-    /// Waits for the next line or control order, until `deadline`.
-    pub async fn next_event(&mut self, deadline: Instant) -> Result<Event, Hangup> {
+    /// Waits for the next line (or news of the client), until `deadline`. A
+    /// control order ends the wait whatever the session was asking: a takeover
+    /// or a kick is a [`Hangup`], with its last words already queued.
+    pub async fn next(&mut self, deadline: Instant) -> Result<Input, Hangup> {
         if let Some(hangup) = self.ended_with {
             return Err(hangup);
         }
@@ -213,112 +216,95 @@ impl Conn {
                     self.ended_with = Some(hangup);
                     return Err(hangup);
                 }
-                Some(order) = self.control_rx.recv() => match order {
-                    Control::Kick { message } => {
-                        self.last_words(&message);
-                        return Err(Hangup::Kicked);
-                    }
-                    order => return Ok(Event::Control(order)),
-                },
+                Some(order) = self.control_rx.recv() => return Err(self.obey(order)),
                 _ = &mut self.timer => return Err(Hangup::Timeout),
                 input = self.reader.next() => input,
             };
             match input {
                 None | Some(Err(_)) => return Err(Hangup::Closed),
                 Some(Ok(input)) => {
-                    if let Some(line) = self.handle_input(input)? {
-                        return Ok(Event::Line(line));
+                    if let Some(input) = self.handle_input(input)? {
+                        return Ok(input);
                     }
                 }
             }
         }
     }
 
-    /// Deals with one decoded input; a line that may be acted on is returned.
-    fn handle_input(&mut self, input: Input) -> Result<Option<String>, Hangup> {
-        match input {
-            Input::Line(line) => {
-                self.outbox.input_seen();
-                self.note_activity();
-                Ok(self.admit_line(line))
+    /// Carries out a control order; every order ends the connection.
+    fn obey(&mut self, order: Control) -> Hangup {
+        let hangup = match order {
+            Control::TakenOver => {
+                self.last_words(replies::TAKEN_OVER);
+                Hangup::TakenOver
             }
-            Input::LineTooLong => {
+            Control::Kick { message } => {
+                self.last_words(&message);
+                Hangup::Kicked
+            }
+        };
+        self.ended_with = Some(hangup);
+        hangup
+    }
+
+    /// Deals with one decoded input; what the session should see is returned.
+    fn handle_input(&mut self, input: telnet::Input) -> Result<Option<Input>, Hangup> {
+        match input {
+            telnet::Input::Line(line) => {
                 self.outbox.input_seen();
-                self.outbox.line(LINE_TOO_LONG);
-                self.outbox.send(Output::Prompt(self.prompt.clone()));
+                Ok(self.admit_line(line).map(Input::Line))
+            }
+            telnet::Input::LineTooLong => {
+                self.outbox.input_seen();
+                self.outbox.line(replies::LINE_TOO_LONG);
+                self.outbox.prompt(self.prompt.clone());
                 Ok(None)
             }
-            Input::Overflow => {
-                self.outbox.line(INPUT_OVERFLOW);
+            telnet::Input::Overflow => {
+                self.outbox.line(replies::INPUT_OVERFLOW);
                 Err(Hangup::Overflow)
             }
-            Input::Negotiation { verb, option } => {
+            telnet::Input::Negotiation { verb, option } => {
                 let negotiated = self.options.receive(verb, option);
                 if let Some((verb, option)) = negotiated.reply {
-                    self.outbox.send(Output::Negotiate(verb, option));
+                    self.negotiate(verb, option);
                 }
                 if negotiated.change == Some(OptionChange::RemoteEnabled(opt::TTYPE)) {
                     // TTYPE SEND: "tell us your terminal type".
                     let send = bytes::Bytes::from_static(&[1]);
-                    self.outbox.send(Output::Subnegotiate(opt::TTYPE, send));
+                    self.outbox
+                        .wire(telnet::command_bytes(Output::Subnegotiate(opt::TTYPE, send)));
                 }
                 Ok(None)
             }
-            Input::Subnegotiation { option, data } if option == opt::TTYPE => {
-                self.note_client(&data);
-                Ok(None)
+            telnet::Input::Subnegotiation { option, data } if option == opt::TTYPE => {
+                Ok(self.client_name(&data).map(Input::ClientNamed))
             }
-            Input::Subnegotiation { .. }
-            | Input::SubnegotiationTooLong { .. }
-            | Input::Command(_) => Ok(None),
+            telnet::Input::Subnegotiation { .. }
+            | telnet::Input::SubnegotiationTooLong { .. }
+            | telnet::Input::Command(_) => Ok(None),
         }
     }
 
-    /// Records the first name a client gives in `TTYPE IS <name>` (later answers
-    /// are terminal types and MTTS bits, which nothing here uses yet).
-    fn note_client(&mut self, data: &[u8]) {
-        let Some((&0, name)) = data.split_first() else {
-            return;
+    /// The first name a client gives in `TTYPE IS <name>` (later answers are
+    /// terminal types and MTTS bits, which nothing here uses yet), cleaned.
+    fn client_name(&mut self, data: &[u8]) -> Option<String> {
+        let (&0, name) = data.split_first()? else {
+            return None;
         };
-        if self.client.is_some() {
-            return;
+        if self.named {
+            return None;
         }
         let name: String = crate::text::sanitize(&String::from_utf8_lossy(name))
             .chars()
             .take(40)
             .collect();
         if name.is_empty() {
-            return;
+            return None;
         }
         tracing::debug!(client = %name, "client named itself");
-        self.client = Some(name.clone());
-        if let Some(session) = &self.session {
-            session.set_client(&name);
-            let session_id = session.session_id.clone();
-            let store = self.game.store.clone();
-            // Best effort and off this task: the name is a courtesy for /sessions.
-            tokio::spawn(async move {
-                let _ = store
-                    .call(move |db| sessions::set_client_type(db, &session_id, &name))
-                    .await;
-            });
-        }
-    }
-
-    /// Marks the session active, and now and then slides its row's expiry.
-    fn note_activity(&mut self) {
-        let Some(session) = &self.session else {
-            return;
-        };
-        session.touch();
-        // Renew often enough that a short TTL still slides.
-        let every = RENEWAL_INTERVAL.min(self.game.config.session_ttl / 4);
-        if self.last_renewal.elapsed() >= every {
-            self.last_renewal = Instant::now();
-            let touch = SessionTouch::now(&session.session_id, self.game.config.session_ttl);
-            // Renewal is best effort: a full writer queue only delays the slide.
-            self.game.writer.try_touch_session(touch);
-        }
+        self.named = true;
+        Some(name)
     }
 
     /// Applies the rate limit: excess lines are dropped with `Slow down.`, said
@@ -327,18 +313,11 @@ impl Conn {
         match self.limiter.take(Instant::now()) {
             Admit::Yes => Some(line),
             Admit::NoAndWarn => {
-                self.outbox.line("Slow down.");
+                self.outbox.line(replies::SLOW_DOWN);
                 None
             }
             Admit::No => None,
         }
-    }
-
-    /// Queues the connection's last words. The socket itself is closed by
-    /// [`crate::session::serve`] once the session's records are cleaned up, so a
-    /// client that sees the connection close can rely on that clean-up being done.
-    pub fn last_words(&self, text: &str) {
-        self.outbox.line(text);
     }
 }
 

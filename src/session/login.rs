@@ -1,34 +1,34 @@
 //! The `Account: ` prompt: logging in, registering, and guest accounts (SPEC §3).
 //!
-//! Every path ends in a [`LoggedIn`] account or a [`Hangup`]. Wrong passwords and
-//! unknown accounts get the same answer after the same bcrypt work, and three of
-//! them on one connection end it.
+//! Every path ends in a [`LoggedIn`] account with an open session, or a
+//! [`Hangup`]. The password check and the lockout are one decision per account
+//! (`store.accounts().check_login`); the ban check and the session row are one
+//! more (`Link::open_session`). Wrong passwords and unknown accounts get the same
+//! answer after the same bcrypt work, and three of them on one connection end it.
 
 use std::time::Instant;
 
 use chrono::Utc;
 
-use super::conn::{Conn, Hangup};
+use super::Link;
+use super::conn::Hangup;
 use crate::auth::Role;
 use crate::auth::names::{check_account_name, check_character_name, display_character_name};
-use crate::auth::password::policy_problems;
-use crate::command::{is_command_word, store_error_reply};
-use crate::store::accounts::{self, Account, FirstCharacter, NewAccount};
-use crate::store::lockout::{self, is_locked};
+use crate::command::is_command_word;
+use crate::replies;
+use crate::store::accounts::{Account, LoginCheck, NewAccount, PasswordRefused};
+use crate::store::characters::NewCharacter;
 use crate::store::{StoreError, iso};
 
-/// The answer to a wrong password or an unknown account, alike.
-pub const WRONG_LOGIN: &str = "Wrong account name or password.";
 /// How many wrong logins one connection gets.
 pub const MAX_FAILURES: u32 = 3;
-/// The answer while an account is locked, even to the right password.
-pub const LOCKED_OUT: &str = "Too many failed logins; try again later.";
 
 /// An account that has proven who it is.
 #[derive(Debug, Clone)]
 pub struct LoggedIn {
     pub user_id: i64,
     pub username: String,
+    /// The role at login; the live role is the session's.
     pub role: Role,
     pub is_guest: bool,
 }
@@ -44,6 +44,49 @@ impl From<&Account> for LoggedIn {
     }
 }
 
+/// What a line typed at `Account: ` asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum AccountLine<'a> {
+    Empty,
+    Quit,
+    New,
+    Guest,
+    Connect { name: &'a str, password: &'a str },
+    Create { name: &'a str, password: &'a str },
+    /// `connect` or `create` without both an account and a password.
+    Usage(&'static str),
+    /// An account name: its password is asked next.
+    Name(&'a str),
+    /// More than one word that is no command.
+    Unclear,
+}
+
+/// Reads a line typed at `Account: ` (a pure decision, tested in a table).
+fn read_account_line(line: &str) -> AccountLine<'_> {
+    let line = line.trim();
+    let (word, rest) = line.split_once(char::is_whitespace).unwrap_or((line, ""));
+    let rest = rest.trim();
+    let name_and_password = rest
+        .split_once(char::is_whitespace)
+        .map(|(name, password)| (name, password.trim()));
+    match word.to_lowercase().as_str() {
+        "" => AccountLine::Empty,
+        "quit" if rest.is_empty() => AccountLine::Quit,
+        "new" if rest.is_empty() => AccountLine::New,
+        "guest" if rest.is_empty() => AccountLine::Guest,
+        "connect" => match name_and_password {
+            Some((name, password)) => AccountLine::Connect { name, password },
+            None => AccountLine::Usage("connect"),
+        },
+        "create" => match name_and_password {
+            Some((name, password)) => AccountLine::Create { name, password },
+            None => AccountLine::Usage("create"),
+        },
+        _ if !rest.is_empty() => AccountLine::Unclear,
+        _ => AccountLine::Name(word),
+    }
+}
+
 /// The result of one attempt at the `Account: ` prompt.
 enum Attempt {
     In(LoggedIn),
@@ -53,34 +96,46 @@ enum Attempt {
     Again,
 }
 
-/// Runs the `Account: ` prompt until someone is logged in.
-pub async fn login(conn: &mut Conn, deadline: Instant) -> Result<LoggedIn, Hangup> {
+/// Runs the `Account: ` prompt until someone is logged in with an open session.
+pub async fn login(link: &mut Link, deadline: Instant) -> Result<LoggedIn, Hangup> {
     let mut failures = 0;
     loop {
-        let line = conn.ask("Account: ", deadline).await?;
-        let line = line.trim();
-        let (word, rest) = line.split_once(char::is_whitespace).unwrap_or((line, ""));
-        let rest = rest.trim();
-        let attempt = match word.to_lowercase().as_str() {
-            "" => Attempt::Again,
-            "quit" if rest.is_empty() => {
-                conn.last_words("Goodbye.");
+        let line = link.ask("Account: ", deadline).await?;
+        let attempt = match read_account_line(&line) {
+            AccountLine::Empty => Attempt::Again,
+            AccountLine::Quit => {
+                link.last_words(replies::GOODBYE);
                 return Err(Hangup::Quit);
             }
-            "new" if rest.is_empty() => register_interactively(conn, deadline).await?,
-            "guest" if rest.is_empty() => guest(conn, deadline).await?,
-            "connect" | "create" => one_line(conn, word, rest).await?,
-            _ if !rest.is_empty() => {
-                conn.line("Type an account name, \"new\", \"guest\", \"connect <account> <password>\" or \"quit\".");
+            AccountLine::New => register_interactively(link, deadline).await?,
+            AccountLine::Guest => guest(link, deadline).await?,
+            AccountLine::Connect { name, password } => {
+                check_credentials(link, name, password.to_string()).await
+            }
+            AccountLine::Create { name, password } => {
+                register(link, name, password.to_string()).await
+            }
+            AccountLine::Usage(word) => {
+                link.line(format!("Usage: {word} <account> <password>"));
                 Attempt::Again
             }
-            _ => {
-                let password = conn.ask_secret("Password: ", deadline).await?;
-                check_credentials(conn, word, password).await?
+            AccountLine::Unclear => {
+                link.line(
+                    "Type an account name, \"new\", \"guest\", \"connect <account> <password>\" or \"quit\".",
+                );
+                Attempt::Again
+            }
+            AccountLine::Name(name) => {
+                let name = name.to_string();
+                let password = link.ask_secret("Password: ", deadline).await?;
+                check_credentials(link, &name, password).await
             }
         };
         match attempt {
-            Attempt::In(account) => return Ok(account),
+            Attempt::In(account) => match link.open_session(&account).await {
+                Ok(()) => return Ok(account),
+                Err(refusal) => link.line(refusal),
+            },
             Attempt::Again => {}
             Attempt::Failed => {
                 failures += 1;
@@ -92,130 +147,58 @@ pub async fn login(conn: &mut Conn, deadline: Instant) -> Result<LoggedIn, Hangu
     }
 }
 
-/// `connect <account> <password>` and `create <account> <password>`.
-async fn one_line(conn: &mut Conn, word: &str, rest: &str) -> Result<Attempt, Hangup> {
-    let Some((name, password)) = rest.split_once(char::is_whitespace) else {
-        conn.line(format!(
-            "Usage: {} <account> <password>",
-            word.to_lowercase()
-        ));
-        return Ok(Attempt::Again);
-    };
-    let password = password.trim().to_string();
-    if word.eq_ignore_ascii_case("connect") {
-        check_credentials(conn, name, password).await
-    } else {
-        register(conn, name, password).await
-    }
-}
-
-/// Checks a name and password; always does the bcrypt work, even for no account.
-async fn check_credentials(
-    conn: &mut Conn,
-    name: &str,
-    password: String,
-) -> Result<Attempt, Hangup> {
-    let lookup = name.to_string();
-    let found = conn
-        .game
-        .store
-        .call(move |db| accounts::find_account(db, &lookup))
+/// Checks a name and password as one decision on the account (see
+/// `Accounts::check_login`).
+async fn check_credentials(link: &mut Link, name: &str, password: String) -> Attempt {
+    let policy = link.game().config().lockout;
+    let checked = link
+        .game()
+        .store()
+        .accounts()
+        .check_login(name, password, policy)
         .await;
-    let account = match found {
-        Ok(account) => account.filter(|a| a.tombstoned_at.is_none()),
-        Err(err) => return Ok(store_trouble(conn, &err)),
-    };
-    let hash = account.as_ref().map(|a| a.password_hash.clone());
-    // The bcrypt work is done whatever the account's state, so timing tells nothing.
-    let verified = conn.game.store.verify_password(password, hash).await;
-    let locked = account
-        .as_ref()
-        .is_some_and(|a| is_locked(a.lockout_until.as_deref(), Utc::now()));
-    if locked {
-        tracing::info!(account = name, "login refused: account locked");
-        conn.line(LOCKED_OUT);
-        return Ok(Attempt::Failed);
-    }
-    if !verified {
-        tracing::info!(account = name, "failed login");
-        if let Some(account) = &account {
-            note_failure(conn, account.id).await;
+    match checked {
+        Ok(LoginCheck::Verified(account)) => Attempt::In(LoggedIn::from(&account)),
+        Ok(LoginCheck::Wrong) => {
+            tracing::info!(account = name, "failed login");
+            link.line(replies::WRONG_LOGIN);
+            Attempt::Failed
         }
-        conn.line(WRONG_LOGIN);
-        return Ok(Attempt::Failed);
+        Ok(LoginCheck::Locked) => {
+            tracing::info!(account = name, "login refused: account locked");
+            link.line(replies::LOCKED_OUT);
+            Attempt::Failed
+        }
+        Err(err) => store_trouble(link, &err),
     }
-    let Some(account) = account else {
-        return Ok(Attempt::Failed);
-    };
-    if !account.is_active {
-        conn.line("This account is banned.");
-        return Ok(Attempt::Again);
-    }
-    if guest_expired(&account) {
-        conn.line("This guest account has expired.");
-        return Ok(Attempt::Again);
-    }
-    let id = account.id;
-    if let Err(err) = conn
-        .game
-        .store
-        .call(move |db| accounts::record_login_success(db, id))
-        .await
-    {
-        return Ok(store_trouble(conn, &err));
-    }
-    Ok(Attempt::In(LoggedIn::from(&account)))
-}
-
-/// Counts a wrong password against the account (and locks it when due).
-async fn note_failure(conn: &Conn, user_id: i64) {
-    let policy = conn.game.config.lockout;
-    let result = conn
-        .game
-        .store
-        .call(move |db| lockout::record_failure(db, user_id, &policy, Utc::now()))
-        .await;
-    match result {
-        Ok(Some(until)) => tracing::warn!(user_id, %until, "account locked after failed logins"),
-        Ok(None) => {}
-        Err(err) => tracing::warn!(%err, "could not count a failed login"),
-    }
-}
-
-fn guest_expired(account: &Account) -> bool {
-    account.is_guest
-        && account
-            .guest_expires_at
-            .as_deref()
-            .is_some_and(|at| at <= iso(Utc::now()).as_str())
 }
 
 /// Tells the player the store failed, in words fit for them; logs the cause.
-fn store_trouble(conn: &Conn, err: &StoreError) -> Attempt {
-    conn.line(store_error_reply(err));
+fn store_trouble(link: &Link, err: &StoreError) -> Attempt {
+    link.line(replies::store_error(err));
     Attempt::Again
 }
 
 /// `new`: name, password, repeat.
-async fn register_interactively(conn: &mut Conn, deadline: Instant) -> Result<Attempt, Hangup> {
-    let name = conn.ask("New account name: ", deadline).await?;
+async fn register_interactively(link: &mut Link, deadline: Instant) -> Result<Attempt, Hangup> {
+    let name = link.ask("New account name: ", deadline).await?;
     let name = name.trim().to_string();
     if let Err(bad) = check_account_name(&name) {
-        conn.line(bad.0);
+        link.line(bad.0);
         return Ok(Attempt::Again);
     }
-    let Some(password) = conn.ask_new_password("Password: ", deadline).await? else {
+    let Some(password) = link.ask_new_password("Password: ", deadline).await? else {
         return Ok(Attempt::Again);
     };
-    register(conn, &name, password).await
+    Ok(register(link, &name, password).await)
 }
 
 /// Creates an account (and its first character, named after it, when the name
 /// is a valid character name) in the default world.
-async fn register(conn: &mut Conn, name: &str, password: String) -> Result<Attempt, Hangup> {
+async fn register(link: &mut Link, name: &str, password: String) -> Attempt {
     if let Err(bad) = check_account_name(name) {
-        conn.line(bad.0);
-        return Ok(Attempt::Again);
+        link.line(bad.0);
+        return Attempt::Again;
     }
     let character = check_character_name(name, is_command_word)
         .ok()
@@ -228,21 +211,21 @@ async fn register(conn: &mut Conn, name: &str, password: String) -> Result<Attem
         guest_expires_at: None,
         origin: "telnet".into(),
     };
-    create(conn, account, character, password).await
+    create(link, account, character, password).await
 }
 
 /// `guest`: a character name and a password; the account is named for the player.
-async fn guest(conn: &mut Conn, deadline: Instant) -> Result<Attempt, Hangup> {
-    let character = conn.ask("Character name: ", deadline).await?;
+async fn guest(link: &mut Link, deadline: Instant) -> Result<Attempt, Hangup> {
+    let character = link.ask("Character name: ", deadline).await?;
     let character = character.trim().to_string();
     if let Err(bad) = check_character_name(&character, is_command_word) {
-        conn.line(bad.0);
+        link.line(bad.0);
         return Ok(Attempt::Again);
     }
-    let Some(password) = conn.ask_new_password("Password: ", deadline).await? else {
+    let Some(password) = link.ask_new_password("Password: ", deadline).await? else {
         return Ok(Attempt::Again);
     };
-    let ttl = conn.game.config.guest_ttl;
+    let ttl = link.game().config().guest_ttl;
     let expires = Utc::now() + chrono::Duration::from_std(ttl).unwrap_or_default();
     let account = NewAccount {
         username: guest_name(),
@@ -252,13 +235,7 @@ async fn guest(conn: &mut Conn, deadline: Instant) -> Result<Attempt, Hangup> {
         guest_expires_at: Some(iso(expires)),
         origin: "guest".into(),
     };
-    create(
-        conn,
-        account,
-        Some(display_character_name(&character)),
-        password,
-    )
-    .await
+    Ok(create(link, account, Some(display_character_name(&character)), password).await)
 }
 
 /// `guest_` and five digits.
@@ -267,72 +244,108 @@ fn guest_name() -> String {
     format!("guest_{n:05}")
 }
 
-/// Checks the password policy, hashes it, and writes account and character.
+/// Hashes the password (policy first), and writes account and character.
 async fn create(
-    conn: &mut Conn,
+    link: &mut Link,
     mut account: NewAccount,
     character: Option<String>,
     password: String,
-) -> Result<Attempt, Hangup> {
-    let problems = policy_problems(&password);
-    if !problems.is_empty() {
-        conn.line(problems.join("\n"));
-        return Ok(Attempt::Again);
-    }
-    account.password_hash = match conn.game.store.hash_password(password).await {
+) -> Attempt {
+    let store = link.game().store().clone();
+    account.password_hash = match store.accounts().hash_new_password(&password).await {
         Ok(hash) => hash,
-        Err(err) => return Ok(store_trouble(conn, &err)),
+        Err(PasswordRefused::Weak(problems)) => {
+            link.line(problems.join("\n"));
+            return Attempt::Again;
+        }
+        Err(PasswordRefused::Store(err)) => return store_trouble(link, &err),
     };
-    let world = conn.game.default_world();
-    let first = character.map(|name| FirstCharacter {
+    let world = link.game().default_world();
+    let first = character.map(|name| NewCharacter {
         world_id: world.id.clone(),
         name,
         spawn_room: world.default_spawn.as_str().to_string(),
     });
-    let to_write = account.clone();
     let wanted_character = first.as_ref().map(|f| f.name.clone());
-    let result = conn
-        .game
-        .store
-        .call(move |db| accounts::create_account(db, &to_write, first.as_ref()))
-        .await;
-    let created = match result {
+    let created = match store.accounts().create(account.clone(), first).await {
         Ok(created) => created,
         Err(StoreError::NameTaken) => {
-            conn.line("That account name is taken.");
-            return Ok(Attempt::Again);
+            link.line("That account name is taken.");
+            return Attempt::Again;
         }
-        Err(err) => return Ok(store_trouble(conn, &err)),
+        Err(err) => return store_trouble(link, &err),
     };
     tracing::info!(account = %account.username, guest = account.is_guest, "account created");
     announce_creation(
-        conn,
+        link,
         &account,
         wanted_character,
         created.character_id.is_some(),
     );
-    Ok(Attempt::In(LoggedIn {
+    Attempt::In(LoggedIn {
         user_id: created.user_id,
         username: account.username,
         role: account.role,
         is_guest: account.is_guest,
-    }))
+    })
 }
 
-fn announce_creation(conn: &Conn, account: &NewAccount, character: Option<String>, made: bool) {
+fn announce_creation(link: &Link, account: &NewAccount, character: Option<String>, made: bool) {
     if account.is_guest {
-        let hours = conn.game.config.guest_ttl.as_secs().div_ceil(3600);
+        let hours = link.game().config().guest_ttl.as_secs().div_ceil(3600);
         let unit = if hours == 1 { "hour" } else { "hours" };
-        conn.line(format!(
+        link.line(format!(
             "Guest account {} created; it expires in {hours} {unit}.",
             account.username
         ));
     } else {
-        conn.line(format!("Account {} created.", account.username));
+        link.line(format!("Account {} created.", account.username));
     }
     if let (Some(name), false) = (character, made) {
-        conn.line(format!(
+        link.line(format!(
             "The character name {name} is already taken in this world."
         ));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn account_lines_in_a_table() {
+        use AccountLine::*;
+        let cases = [
+            ("", Empty),
+            ("   ", Empty),
+            ("quit", Quit),
+            ("QUIT", Quit),
+            ("new", New),
+            ("guest", Guest),
+            ("alice", Name("alice")),
+            ("  Alice  ", Name("Alice")),
+            (
+                "connect alice correct horse",
+                Connect {
+                    name: "alice",
+                    password: "correct horse",
+                },
+            ),
+            (
+                "CREATE bob battery staple x",
+                Create {
+                    name: "bob",
+                    password: "battery staple x",
+                },
+            ),
+            ("connect alice", Usage("connect")),
+            ("create", Usage("create")),
+            ("alice secret", Unclear),
+            ("new alice", Unclear),
+            ("quit now", Unclear),
+        ];
+        for (line, want) in cases {
+            assert_eq!(read_account_line(line), want, "{line:?}");
+        }
     }
 }

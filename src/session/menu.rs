@@ -5,15 +5,15 @@ use std::fmt::Write;
 use std::sync::Arc;
 use std::time::Instant;
 
-use super::conn::{Conn, Hangup};
+use super::Link;
+use super::conn::Hangup;
 use super::login::LoggedIn;
 use crate::auth::Role;
 use crate::auth::names::{check_character_name, display_character_name};
-use crate::auth::password::policy_problems;
-use crate::command::{is_command_word, store_error_reply};
-use crate::store::accounts::{self, FirstCharacter};
-use crate::store::characters::{self, CharacterSummary};
-use crate::store::{StoreError, worlds};
+use crate::command::is_command_word;
+use crate::replies;
+use crate::store::accounts::PasswordRefused;
+use crate::store::characters::{CharacterSummary, CreateRefused, NewCharacter};
 use crate::world::{Access, World};
 
 /// A character chosen to play, with its world.
@@ -24,65 +24,89 @@ pub struct Chosen {
 
 /// Shows the menu and handles it until a character is chosen.
 pub async fn character_menu(
-    conn: &mut Conn,
+    link: &mut Link,
     account: &LoggedIn,
     world: &mut Arc<World>,
 ) -> Result<Chosen, Hangup> {
-    let mut characters = show_menu(conn, account, world).await;
+    let mut characters = show_menu(link, account, world).await;
     loop {
-        let deadline = Instant::now() + conn.game.config.idle_timeout;
-        let line = conn.ask("Character: ", deadline).await?;
-        let line = line.trim();
-        let (word, rest) = line.split_once(char::is_whitespace).unwrap_or((line, ""));
-        let rest = rest.trim();
-        match word.to_lowercase().as_str() {
-            "" => {}
-            "quit" if rest.is_empty() => {
-                conn.last_words("Goodbye.");
+        let deadline = Instant::now() + link.game().config().idle_timeout;
+        let line = link.ask("Character: ", deadline).await?;
+        match read_menu_line(&line) {
+            MenuLine::Empty => {}
+            MenuLine::Quit => {
+                link.last_words(replies::GOODBYE);
                 return Err(Hangup::Quit);
             }
-            "new" if !rest.is_empty() => {
-                if let Some(made) =
-                    new_character(conn, account, world, rest, characters.len()).await
-                {
+            MenuLine::New(name) => {
+                if let Some(made) = new_character(link, account, world, name).await {
                     return Ok(Chosen {
                         character: made,
                         world: world.clone(),
                     });
                 }
             }
-            "worlds" if rest.is_empty() => list_worlds(conn, world),
-            "world" if !rest.is_empty() => {
-                if switch_world(conn, account, world, rest).await {
-                    characters = show_menu(conn, account, world).await;
+            MenuLine::Worlds => list_worlds(link, world),
+            MenuLine::World(id) => {
+                if switch_world(link, account, world, id).await {
+                    characters = show_menu(link, account, world).await;
                 }
             }
-            "password" if rest.is_empty() => change_password(conn, account, deadline).await?,
-            _ => match pick(&characters, line) {
+            MenuLine::Password => change_password(link, account, deadline).await?,
+            MenuLine::Pick(wanted) => match pick(&characters, wanted) {
                 Some(character) => {
                     return Ok(Chosen {
                         character: character.clone(),
                         world: world.clone(),
                     });
                 }
-                None => conn.line(format!("You have no character called \"{line}\" here.")),
+                None => link.line(format!("You have no character called \"{wanted}\" here.")),
             },
         }
     }
 }
 
+/// What a line typed at `Character: ` asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum MenuLine<'a> {
+    Empty,
+    Quit,
+    New(&'a str),
+    Worlds,
+    World(&'a str),
+    Password,
+    /// A number or a name from the list (or anything else, answered as such).
+    Pick(&'a str),
+}
+
+/// Reads a line typed at `Character: ` (a pure decision, tested in a table).
+fn read_menu_line(line: &str) -> MenuLine<'_> {
+    let line = line.trim();
+    let (word, rest) = line.split_once(char::is_whitespace).unwrap_or((line, ""));
+    let rest = rest.trim();
+    match (word.to_lowercase().as_str(), rest.is_empty()) {
+        ("", _) => MenuLine::Empty,
+        ("quit", true) => MenuLine::Quit,
+        ("new", false) => MenuLine::New(rest),
+        ("worlds", true) => MenuLine::Worlds,
+        ("world", false) => MenuLine::World(rest),
+        ("password", true) => MenuLine::Password,
+        _ => MenuLine::Pick(line),
+    }
+}
+
 /// Lists the account's characters in `world` and the menu's instructions.
-async fn show_menu(conn: &Conn, account: &LoggedIn, world: &World) -> Vec<CharacterSummary> {
-    let (user_id, world_id) = (account.user_id, world.id.clone());
-    let characters = match conn
-        .game
-        .store
-        .call(move |db| characters::list_characters(db, user_id, &world_id))
-        .await
-    {
+async fn show_menu(link: &mut Link, account: &LoggedIn, world: &World) -> Vec<CharacterSummary> {
+    let listed = link
+        .game()
+        .store()
+        .characters()
+        .list(account.user_id, &world.id)
+        .await;
+    let characters = match listed {
         Ok(list) => list,
         Err(err) => {
-            conn.line(store_error_reply(&err));
+            link.line(replies::store_error(&err));
             Vec::new()
         }
     };
@@ -108,7 +132,7 @@ async fn show_menu(conn: &Conn, account: &LoggedIn, world: &World) -> Vec<Charac
         "\nType a number or a name to play, \"new <name>\" for a new character,\n\
          \"worlds\" to list worlds, \"world <id>\" to switch, \"password\" to change it, \"quit\" to leave.",
     );
-    conn.line(text);
+    link.line(text);
     characters
 }
 
@@ -122,61 +146,64 @@ fn pick<'a>(characters: &'a [CharacterSummary], wanted: &str) -> Option<&'a Char
         .find(|c| c.name.eq_ignore_ascii_case(wanted))
 }
 
-/// `new <name>`: checks the name and the slot limit, then creates it at spawn.
+/// `new <name>`: checks the name, then creates it at spawn if the account has
+/// a free slot in this world (counted in the same transaction as the insert).
 async fn new_character(
-    conn: &Conn,
+    link: &mut Link,
     account: &LoggedIn,
     world: &World,
     name: &str,
-    existing: usize,
 ) -> Option<CharacterSummary> {
     if let Err(bad) = check_character_name(name, is_command_word) {
-        conn.line(bad.0);
+        link.line(bad.0);
         return None;
     }
-    if existing >= conn.game.config.character_slots {
-        conn.line(format!(
-            "You already have {existing} characters in {}, the most allowed.",
-            world.name
-        ));
-        return None;
-    }
-    let first = FirstCharacter {
+    let character = NewCharacter {
         world_id: world.id.clone(),
         name: display_character_name(name),
         spawn_room: world.default_spawn.as_str().to_string(),
     };
-    let user_id = account.user_id;
-    let to_write = first.clone();
-    match conn
-        .game
-        .store
-        .call(move |db| characters::create_character(db, user_id, &to_write))
-        .await
-    {
+    let made = link
+        .game()
+        .store()
+        .characters()
+        .create(
+            account.user_id,
+            character.clone(),
+            link.game().config().character_slots,
+        )
+        .await;
+    match made {
         Ok(id) => Some(CharacterSummary {
             id,
-            name: first.name,
-            world_id: first.world_id,
-            room: Some(first.spawn_room),
+            name: character.name,
+            world_id: character.world_id,
+            room: Some(character.spawn_room),
         }),
-        Err(StoreError::NameTaken) => {
-            conn.line(format!(
-                "The name {} is already taken in this world.",
-                first.name
+        Err(CreateRefused::SlotsFull { limit }) => {
+            link.line(format!(
+                "You already have {limit} characters in {}, the most allowed.",
+                world.name
             ));
             None
         }
-        Err(err) => {
-            conn.line(store_error_reply(&err));
+        Err(CreateRefused::NameTaken) => {
+            link.line(format!(
+                "The name {} is already taken in this world.",
+                character.name
+            ));
+            None
+        }
+        Err(CreateRefused::Store(err)) => {
+            link.line(replies::store_error(&err));
             None
         }
     }
 }
 
 /// `worlds`: every world, with how it may be entered.
-fn list_worlds(conn: &Conn, current: &World) {
-    let worlds = conn.game.worlds();
+fn list_worlds(link: &Link, current: &World) {
+    let worlds = link.game().worlds();
     let mut text = String::from("Worlds:");
     for world in worlds.iter() {
         let marker = if world.id == current.id { "*" } else { " " };
@@ -193,101 +220,125 @@ fn list_worlds(conn: &Conn, current: &World) {
             world.id, world.name
         );
     }
-    conn.line(text);
+    link.line(text);
 }
 
 /// `world <id>`: switches the menu to another world if the account may enter it.
-async fn switch_world(conn: &Conn, account: &LoggedIn, current: &mut Arc<World>, id: &str) -> bool {
-    let Some(world) = conn.game.world(id) else {
-        conn.line(format!(
+async fn switch_world(link: &mut Link, account: &LoggedIn, current: &mut Arc<World>, id: &str) -> bool {
+    let Some(world) = link.game().world(id) else {
+        link.line(format!(
             "There is no world \"{id}\". Type \"worlds\" to list them."
         ));
         return false;
     };
-    if !world.active && account.role < Role::Admin {
+    let role = link.session().map_or(account.role, |s| s.role());
+    if !world.active && role < Role::Admin {
         let reason = world
             .inactive_reason
             .as_deref()
             .unwrap_or("it is closed for now");
-        conn.line(format!("{} is closed: {reason}", world.name));
+        link.line(format!("{} is closed: {reason}", world.name));
         return false;
     }
-    if matches!(world.access, Access::Invite) && account.role < Role::Admin {
-        let (user_id, world_id) = (account.user_id, world.id.clone());
-        let allowed = conn
-            .game
-            .store
-            .call(move |db| worlds::has_world_access(db, user_id, &world_id))
-            .await
-            .unwrap_or(false);
-        if !allowed {
-            conn.line(format!("{} is open by invitation only.", world.name));
-            return false;
+    if matches!(world.access, Access::Invite) && role < Role::Admin {
+        let allowed = link
+            .game()
+            .store()
+            .worlds()
+            .has_access(account.user_id, &world.id)
+            .await;
+        match allowed {
+            Ok(true) => {}
+            Ok(false) => {
+                link.line(format!("{} is open by invitation only.", world.name));
+                return false;
+            }
+            Err(err) => {
+                link.line(replies::store_error(&err));
+                return false;
+            }
         }
     }
     *current = world;
     true
 }
 
-/// `password`: old, new, repeat; the new one must pass the policy.
+/// `password`: the old password is checked first, then the new one is asked
+/// twice and must pass the policy.
 pub async fn change_password(
-    conn: &mut Conn,
+    link: &mut Link,
     account: &LoggedIn,
     deadline: Instant,
 ) -> Result<(), Hangup> {
-    let old = conn.ask_secret("Old password: ", deadline).await?;
-    let Some(new) = conn.ask_new_password("New password: ", deadline).await? else {
+    let store = link.game().store().clone();
+    let old = link.ask_secret("Old password: ", deadline).await?;
+    match store.accounts().verify_password_of(account.user_id, old).await {
+        Ok(true) => {}
+        Ok(false) => {
+            link.line("That is not your current password.");
+            return Ok(());
+        }
+        Err(err) => {
+            link.line(replies::store_error(&err));
+            return Ok(());
+        }
+    }
+    let Some(new) = link.ask_new_password("New password: ", deadline).await? else {
         return Ok(());
     };
-    let lookup = account.username.clone();
-    let hash = conn
-        .game
-        .store
-        .call(move |db| accounts::find_account(db, &lookup))
-        .await
-        .ok()
-        .flatten()
-        .map(|a| a.password_hash);
-    if !conn.game.store.verify_password(old, hash).await {
-        conn.line("That is not your current password.");
-        return Ok(());
-    }
-    let problems = policy_problems(&new);
-    if !problems.is_empty() {
-        conn.line(problems.join("\n"));
-        return Ok(());
-    }
-    let store = conn.game.store.clone();
-    let user_id = account.user_id;
-    let saved = match store.hash_password(new).await {
-        Ok(hash) => {
-            store
-                .call(move |db| accounts::set_password_hash(db, user_id, &hash))
-                .await
+    let saved = match store.accounts().hash_new_password(&new).await {
+        Ok(hash) => store.accounts().set_own_password(account.user_id, hash).await,
+        Err(PasswordRefused::Weak(problems)) => {
+            link.line(problems.join("\n"));
+            return Ok(());
         }
-        Err(err) => Err(err),
+        Err(PasswordRefused::Store(err)) => Err(err),
     };
     match saved {
-        Ok(()) => conn.line("Password changed."),
-        Err(err) => {
-            conn.line(store_error_reply(&err));
-        }
+        Ok(()) => link.line("Password changed."),
+        Err(err) => link.line(replies::store_error(&err)),
     }
     Ok(())
 }
 
 /// `/setpassword <account>` after its checks: asks the admin for the new password
-/// twice with echo off, then sets it.
+/// twice with echo off, then sets it (the hierarchy is checked again there).
 pub async fn set_password_for(
-    conn: &mut Conn,
+    link: &mut Link,
     ctx: &crate::command::Ctx<'_>,
     account: &str,
     deadline: Instant,
 ) -> Result<(), Hangup> {
     let prompt = format!("New password for {account}: ");
-    let Some(new) = conn.ask_new_password(&prompt, deadline).await? else {
+    let Some(new) = link.ask_new_password(&prompt, deadline).await? else {
         return Ok(());
     };
     crate::command::admin::apply_password(ctx, account, new).await;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn menu_lines_in_a_table() {
+        use MenuLine::*;
+        let cases = [
+            ("", Empty),
+            ("quit", Quit),
+            ("new Bram", New("Bram")),
+            ("NEW  Mary Ann ", New("Mary Ann")),
+            ("new", Pick("new")),
+            ("worlds", Worlds),
+            ("world pipeworks", World("pipeworks")),
+            ("password", Password),
+            ("2", Pick("2")),
+            ("Mary Ann", Pick("Mary Ann")),
+            ("quit now", Pick("quit now")),
+        ];
+        for (line, want) in cases {
+            assert_eq!(read_menu_line(line), want, "{line:?}");
+        }
+    }
 }

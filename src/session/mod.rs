@@ -1,12 +1,15 @@
 //! One connection's life: greeting, login, character menu, play, and the end.
 //!
-//! [`serve`] is what the accept loop spawns per connection. It starts the socket
-//! writer task, drives the state machine (Login ▶ CharacterMenu ▶ Playing), and on
-//! the way out says the right last words for how the connection ended and removes
-//! its session row.
+//! [`serve`] is what every transport's accept loop spawns per connection. It
+//! takes any byte stream (`AsyncRead + AsyncWrite`: plain TCP, TLS, a WebSocket
+//! adapter) and a [`Peer`], starts the writer task, drives the state machine
+//! (Login ▶ CharacterMenu ▶ Playing) through a [`Link`], and on the way out says
+//! the right last words for how the connection ended and removes its session
+//! row.
 //!
-//! **Invariant:** the session never touches SQL or telnet bytes directly; it goes
-//! through the store's functions and [`conn::Conn`].
+//! **Invariant:** the session never writes SQL or telnet bytes directly; it goes
+//! through the store's typed fronts and [`conn::Conn`]. The session layer — not
+//! `Conn` — writes the session rows.
 
 pub mod conn;
 pub mod login;
@@ -14,20 +17,20 @@ pub mod menu;
 pub mod play;
 pub mod socket;
 
-use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use tokio::net::TcpStream;
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::Instrument;
 
-use conn::{Conn, Hangup};
+use conn::{Conn, Hangup, Input, ReadLimits};
 use login::LoggedIn;
 
-use crate::game::{Game, Outbox, Session};
-use crate::store::sessions::{self, NewSession};
+use crate::game::{Game, Outbox, Peer, Session};
+use crate::replies;
+use crate::store::writer::SessionTouch;
 
 /// Where in its life a connection was when it ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,118 +40,270 @@ enum Phase {
     Playing,
 }
 
-/// Serves one accepted connection until it ends.
-pub async fn serve(game: Arc<Game>, stream: TcpStream, peer: SocketAddr, tracker: TaskTracker) {
+/// Serves one accepted connection, whatever carries its bytes, until it ends.
+pub async fn serve<S>(game: Arc<Game>, stream: S, peer: Peer, tracker: TaskTracker)
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
     let id = game.next_conn_id();
-    let span = tracing::info_span!("conn", id, %peer, account = tracing::field::Empty);
+    let span = tracing::info_span!(
+        "conn",
+        id,
+        addr = %peer.addr,
+        transport = peer.transport.as_str(),
+        account = tracing::field::Empty
+    );
     async move {
-        let (read, write) = stream.into_split();
+        let (read, write) = tokio::io::split(stream);
         let dead = CancellationToken::new();
-        let (outbox, queue) = Outbox::new(game.config.outbound_queue, dead.clone());
+        let (outbox, queue) = Outbox::new(game.config().outbound_queue, dead.clone());
         tracker.spawn(socket::write_loop(write, queue, dead).in_current_span());
-        let mut conn = Conn::new(game.clone(), id, peer, read, outbox);
+        let limits = ReadLimits {
+            per_second: game.config().commands_per_second,
+            burst: game.config().command_burst,
+        };
+        let shutdown = game.shutdown_token().clone();
+        let conn = Conn::new(id, peer, Box::new(read), outbox, shutdown, limits);
+        let mut link = Link::new(game, conn);
         tracing::info!("connected");
-        let (phase, hangup) = run(&mut conn).await;
-        say_goodbye(&conn, phase, hangup);
-        if let Some(session) = conn.session.take() {
-            end_session(&game, &session).await;
-        }
-        conn.outbox.close();
+        let (phase, hangup) = run(&mut link).await;
+        link.finish(phase, hangup).await;
         tracing::info!(?phase, ?hangup, "disconnected");
     }
     .instrument(span)
     .await
 }
 
-/// Takes a logged-in connection out of the registry and its row out of the table.
-async fn end_session(game: &Game, session: &Session) {
-    game.registry.log_out(session.conn_id);
-    let session_id = session.session_id.clone();
-    if let Err(err) = game
-        .store
-        .call(move |db| sessions::remove_session(db, &session_id))
-        .await
-    {
-        tracing::warn!(%err, "could not remove the session row");
-    }
-}
-
 /// The state machine; returns where and why it ended.
-async fn run(conn: &mut Conn) -> (Phase, Hangup) {
-    conn.offer_options();
-    let world = conn.game.default_world();
-    conn.line(format!("{}\n", world.greeting));
-    let deadline = Instant::now() + conn.game.config.login_timeout;
-    let account = match login::login(conn, deadline).await {
+async fn run(link: &mut Link) -> (Phase, Hangup) {
+    link.conn.offer_options();
+    let mut world = link.game.default_world();
+    link.line(format!("{}\n", world.greeting));
+    let deadline = Instant::now() + link.game.config().login_timeout;
+    let account = match login::login(link, deadline).await {
         Ok(account) => account,
         Err(hangup) => return (Phase::Login, hangup),
     };
-    tracing::Span::current().record("account", account.username.as_str());
-    tracing::info!("logged in");
-    let Some(session) = open_session(conn, &account).await else {
-        return (Phase::Login, Hangup::Closed);
-    };
-    let mut world = world;
     loop {
-        let chosen = match menu::character_menu(conn, &account, &mut world).await {
+        let chosen = match menu::character_menu(link, &account, &mut world).await {
             Ok(chosen) => chosen,
             Err(hangup) => return (Phase::Menu, hangup),
         };
-        if let Err(hangup) = play::play(conn, &account, &session, chosen).await {
+        if let Err(hangup) = play::play(link, &account, chosen).await {
             return (Phase::Playing, hangup);
         }
     }
 }
 
-/// Writes the session row for a logged-in connection and registers it; with
-/// `--allow-multiple-sessions=false`, the account's other connections are closed.
-async fn open_session(conn: &mut Conn, account: &LoggedIn) -> Option<Arc<Session>> {
-    let row = NewSession {
-        session_id: uuid::Uuid::new_v4().to_string(),
-        user_id: account.user_id,
-        peer_address: conn.peer.to_string(),
-        client_type: conn.client.clone().unwrap_or_else(|| "unknown".into()),
-        ttl: chrono::Duration::from_std(conn.game.config.session_ttl)
-            .unwrap_or(chrono::Duration::hours(24)),
-    };
-    let id = row.session_id.clone();
-    if let Err(err) = conn
-        .game
-        .store
-        .call(move |db| sessions::create_session(db, &row))
-        .await
-    {
-        tracing::error!(%err, "could not record the session");
-        conn.last_words(crate::command::RECORDS_BUSY);
-        return None;
-    }
-    if !conn.game.config.allow_multiple_sessions {
-        for other in conn.game.registry.sessions_of(account.user_id) {
-            other.kick("Your account has logged in from another connection.");
+/// How often activity renews a session row (sliding expiry) at most.
+const RENEWAL_INTERVAL: Duration = Duration::from_secs(30);
+
+/// The session's hold on its connection: the lines in and out ([`Conn`]), and
+/// once logged in, the registry [`Session`] and its row, kept current (the
+/// client's name, sliding expiry).
+pub struct Link {
+    game: Arc<Game>,
+    conn: Conn,
+    session: Option<Arc<Session>>,
+    /// The client's name, once it gave it (telnet TTYPE).
+    client: Option<String>,
+    /// When the session row's expiry was last pushed forward.
+    last_renewal: Instant,
+}
+
+impl Link {
+    fn new(game: Arc<Game>, conn: Conn) -> Link {
+        Link {
+            game,
+            conn,
+            session: None,
+            client: None,
+            last_renewal: Instant::now(),
         }
     }
-    let session = Session::new(
-        conn.id,
-        id,
-        account.user_id,
-        account.username.clone(),
-        account.role,
-        conn.peer,
-        conn.outbox.clone(),
-        conn.control_tx.clone(),
-    );
-    if let Some(client) = &conn.client {
-        session.set_client(client);
+
+    pub fn game(&self) -> &Arc<Game> {
+        &self.game
     }
-    conn.game.registry.log_in(session.clone());
-    conn.session = Some(session.clone());
-    Some(session)
+
+    /// The logged-in session, once there is one.
+    pub fn session(&self) -> Option<&Arc<Session>> {
+        self.session.as_ref()
+    }
+
+    /// Sends a line of text.
+    pub fn line(&self, text: impl Into<Arc<str>>) {
+        self.conn.line(text);
+    }
+
+    /// Shows a prompt.
+    pub fn prompt(&mut self, text: &str) {
+        self.conn.prompt(text);
+    }
+
+    /// Queues the connection's last words.
+    pub fn last_words(&self, text: &str) {
+        self.conn.last_words(text);
+    }
+
+    /// Waits for the next line the player types, until `deadline`. Control
+    /// orders end the wait (see [`Conn::next`]); news of the client is recorded.
+    pub async fn next_line(&mut self, deadline: Instant) -> Result<String, Hangup> {
+        loop {
+            match self.conn.next(deadline).await? {
+                Input::Line(line) => {
+                    self.note_activity();
+                    return Ok(line);
+                }
+                Input::ClientNamed(name) => self.note_client(name),
+            }
+        }
+    }
+
+    /// Shows a prompt and waits for the answer line.
+    pub async fn ask(&mut self, prompt: &str, deadline: Instant) -> Result<String, Hangup> {
+        self.conn.prompt(prompt);
+        self.next_line(deadline).await
+    }
+
+    /// Asks for a password: the client is asked to stop echoing (IAC WILL ECHO)
+    /// before the prompt and to resume (IAC WONT ECHO) after the answer.
+    pub async fn ask_secret(&mut self, prompt: &str, deadline: Instant) -> Result<String, Hangup> {
+        self.conn.hide_typing();
+        let answer = self.ask(prompt, deadline).await;
+        self.conn.show_typing();
+        // The client did not echo the newline either, so end the prompt's line.
+        if answer.is_ok() {
+            self.conn.line("");
+        }
+        answer
+    }
+
+    /// Asks for a new password and its repetition, both hidden. `None` (after
+    /// telling the player) when the two differ.
+    pub async fn ask_new_password(
+        &mut self,
+        prompt: &str,
+        deadline: Instant,
+    ) -> Result<Option<String>, Hangup> {
+        let first = self.ask_secret(prompt, deadline).await?;
+        let repeat = self.ask_secret("Repeat password: ", deadline).await?;
+        if first != repeat {
+            self.line("The passwords do not match.");
+            return Ok(None);
+        }
+        Ok(Some(first))
+    }
+
+    /// Records the client's name on the live session and its row.
+    fn note_client(&mut self, name: String) {
+        if let Some(session) = &self.session {
+            session.set_client(&name);
+            let (game, session_id, client) =
+                (self.game.clone(), session.session_id.clone(), name.clone());
+            // Best effort and off this task: the name is a courtesy for /sessions.
+            tokio::spawn(async move {
+                if let Err(err) = game.store().sessions().set_client(&session_id, &client).await {
+                    tracing::debug!(%err, "could not record the client's name");
+                }
+            });
+        }
+        self.client = Some(name);
+    }
+
+    /// Marks the session active, and now and then slides its row's expiry.
+    fn note_activity(&mut self) {
+        let Some(session) = &self.session else {
+            return;
+        };
+        session.touch();
+        // Renew often enough that a short TTL still slides.
+        let ttl = self.game.config().session_ttl;
+        if self.last_renewal.elapsed() >= RENEWAL_INTERVAL.min(ttl / 4) {
+            self.last_renewal = Instant::now();
+            // Renewal is best effort: a full writer queue only delays the slide.
+            self.game
+                .writer()
+                .try_touch_session(SessionTouch::now(&session.session_id, ttl));
+        }
+    }
+
+    /// Registers the logged-in connection and writes its session row, refusing
+    /// an account banned, deleted or expired a moment ago. The registry entry
+    /// comes first: a ban that commits after the row's check still finds this
+    /// connection in the registry and closes it; one that commits before is seen
+    /// by the check. Returns the sentence of a refusal.
+    async fn open_session(&mut self, account: &LoggedIn) -> Result<(), &'static str> {
+        let game = self.game.clone();
+        let session = Session::new(crate::game::SessionInit {
+            conn_id: self.conn.id(),
+            session_id: uuid::Uuid::new_v4().to_string(),
+            user_id: account.user_id,
+            account: account.username.clone(),
+            role: account.role,
+            peer: self.conn.peer(),
+            client: self.client.clone(),
+            outbox: self.conn.outbox().clone(),
+            control: self.conn.control_sender(),
+        });
+        game.registry().log_in(session.clone());
+        let row = crate::store::sessions::NewSession {
+            session_id: session.session_id.clone(),
+            user_id: account.user_id,
+            peer_address: session.peer.addr.to_string(),
+            client_type: session.client(),
+            transport: session.peer.transport.as_str().to_string(),
+            ttl: chrono::Duration::from_std(game.config().session_ttl)
+                .unwrap_or(chrono::Duration::hours(24)),
+        };
+        use crate::store::sessions::OpenRefused;
+        let refused = match game.store().sessions().open(row).await {
+            Ok(opened) => {
+                session.set_role(opened.role);
+                None
+            }
+            Err(OpenRefused::Banned) => Some(replies::BANNED),
+            Err(OpenRefused::Deleted) => Some(replies::WRONG_LOGIN),
+            Err(OpenRefused::GuestExpired) => Some(replies::GUEST_EXPIRED),
+            Err(OpenRefused::Store(err)) => Some(replies::store_error(&err)),
+        };
+        if let Some(sentence) = refused {
+            game.registry().log_out(session.conn_id);
+            return Err(sentence);
+        }
+        tracing::Span::current().record("account", account.username.as_str());
+        tracing::info!("logged in");
+        if !game.config().allow_multiple_sessions {
+            for other in game.registry().sessions_of(account.user_id) {
+                if other.conn_id != session.conn_id {
+                    other.kick("Your account has logged in from another connection.");
+                }
+            }
+        }
+        self.session = Some(session);
+        Ok(())
+    }
+
+    /// Says the last words for how the connection ended, removes the session
+    /// row and the registry entry, then lets the writer close the connection.
+    async fn finish(mut self, phase: Phase, hangup: Hangup) {
+        if let Some(text) = last_words(phase, hangup) {
+            self.last_words(text);
+        }
+        if let Some(session) = self.session.take() {
+            if let Err(err) = self.game.store().sessions().close(&session.session_id).await {
+                tracing::warn!(%err, "could not remove the session row");
+            }
+            self.game.registry().log_out(session.conn_id);
+        }
+        self.conn.outbox().close();
+    }
 }
 
 /// The last words for each way a connection can end (the ones not already said).
-fn say_goodbye(conn: &Conn, phase: Phase, hangup: Hangup) {
-    let text = match (hangup, phase) {
-        (Hangup::Shutdown, _) => Some("The server is shutting down."),
+fn last_words(phase: Phase, hangup: Hangup) -> Option<&'static str> {
+    match (hangup, phase) {
+        (Hangup::Shutdown, _) => Some(replies::SHUTTING_DOWN),
         (Hangup::Timeout, Phase::Login) => Some("Login timed out."),
         (Hangup::Timeout, _) => {
             Some("You have been idle too long; your character is saved. Goodbye.")
@@ -156,8 +311,31 @@ fn say_goodbye(conn: &Conn, phase: Phase, hangup: Hangup) {
         // These have already said what there was to say.
         (Hangup::Quit | Hangup::TakenOver | Hangup::Overflow | Hangup::Kicked, _) => None,
         (Hangup::Closed | Hangup::Dead, _) => None,
-    };
-    if let Some(text) = text {
-        conn.last_words(text);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn last_words_in_a_table() {
+        let cases = [
+            (Phase::Login, Hangup::Shutdown, Some(replies::SHUTTING_DOWN)),
+            (Phase::Playing, Hangup::Shutdown, Some(replies::SHUTTING_DOWN)),
+            (Phase::Login, Hangup::Timeout, Some("Login timed out.")),
+            (
+                Phase::Menu,
+                Hangup::Timeout,
+                Some("You have been idle too long; your character is saved. Goodbye."),
+            ),
+            (Phase::Playing, Hangup::Kicked, None),
+            (Phase::Playing, Hangup::TakenOver, None),
+            (Phase::Menu, Hangup::Quit, None),
+            (Phase::Login, Hangup::Closed, None),
+        ];
+        for (phase, hangup, want) in cases {
+            assert_eq!(last_words(phase, hangup), want, "{phase:?} {hangup:?}");
+        }
     }
 }

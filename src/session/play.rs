@@ -10,15 +10,13 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use super::conn::{Conn, Event, Hangup};
+use super::Link;
+use super::conn::Hangup;
 use super::login::LoggedIn;
 use super::menu::Chosen;
 use crate::command::{self, Ctx, Flow};
 use crate::game::{Control, Game, Player, PlayerInit, Session};
-use crate::store::{characters, sessions};
-
-/// Text the old connection sees when its character is taken over.
-pub const TAKEN_OVER: &str = "Your character was taken over by a new connection.";
+use crate::replies;
 
 /// Removes the player from the game when dropped; tells the room unless the
 /// character was taken over (the newcomer stands there now) or the server stops.
@@ -35,81 +33,51 @@ impl Drop for InGame {
 
 /// Plays a character until the connection ends (`Err`) or the player goes back
 /// to the character menu (`Ok`).
-pub async fn play(
-    conn: &mut Conn,
-    account: &LoggedIn,
-    session: &Arc<Session>,
-    chosen: Chosen,
-) -> Result<(), Hangup> {
-    let game = conn.game.clone();
-    let player = enter(conn, session, &chosen).await;
+pub async fn play(link: &mut Link, account: &LoggedIn, chosen: Chosen) -> Result<(), Hangup> {
+    let game = link.game().clone();
+    let Some(session) = link.session().cloned() else {
+        // The menu is only reached with a session; nothing to play without one.
+        return Err(Hangup::Closed);
+    };
+    let player = enter(&game, &session, &chosen).await;
     let _in_game = InGame {
         game: game.clone(),
         player: player.clone(),
     };
-    let ctx = Ctx {
-        game: &game,
-        me: &player,
-    };
+    let ctx = Ctx::new(&game, &player);
     command::look::look_room(&ctx);
     loop {
-        conn.prompt("> ");
-        let deadline = Instant::now() + game.config.idle_timeout;
-        match conn.next_event(deadline).await? {
-            Event::Line(line) => {
-                let command = command::parse_as(&line, player.role());
-                match command::execute(&ctx, command).await {
-                    Flow::Continue => {}
-                    Flow::Quit => {
-                        leave_game(&game, &player);
-                        conn.last_words("Goodbye.");
-                        return Err(Hangup::Quit);
-                    }
-                    Flow::Characters => {
-                        leave_game(&game, &player);
-                        forget_character(&game, &player).await;
-                        return Ok(());
-                    }
-                    Flow::ChangePassword => {
-                        super::menu::change_password(conn, account, deadline).await?;
-                    }
-                    Flow::SetPassword { account: target } => {
-                        super::menu::set_password_for(conn, &ctx, &target, deadline).await?;
-                    }
+        link.prompt("> ");
+        let deadline = Instant::now() + game.config().idle_timeout;
+        let line = link.next_line(deadline).await?;
+        let command = command::parse_as(&line, player.role());
+        match command::execute(&ctx, command).await {
+            Flow::Continue => {}
+            Flow::Quit => {
+                leave_game(&game, &player);
+                link.last_words(replies::GOODBYE);
+                return Err(Hangup::Quit);
+            }
+            Flow::Characters => {
+                leave_game(&game, &player);
+                if let Err(err) = game.store().sessions().attach(&session.session_id, None).await {
+                    tracing::warn!(%err, "could not clear the session's character");
                 }
+                return Ok(());
             }
-            Event::Control(Control::TakenOver) => {
-                conn.last_words(TAKEN_OVER);
-                return Err(Hangup::TakenOver);
+            Flow::ChangePassword => {
+                super::menu::change_password(link, account, deadline).await?;
             }
-            Event::Control(Control::Kick { message }) => {
-                // Conn handles kicks itself; this arm only keeps the match whole.
-                conn.last_words(&message);
-                return Err(Hangup::Kicked);
-            }
-            Event::Control(Control::Teleport { room, by }) => {
-                command::movement::teleport(&ctx, &room, &by).await;
+            Flow::SetPassword { account: target } => {
+                super::menu::set_password_for(link, &ctx, &target, deadline).await?;
             }
         }
     }
 }
 
-/// Clears the session row's character when the player goes back to the menu.
-async fn forget_character(game: &Arc<Game>, player: &Arc<Player>) {
-    let session_id = player.session.session_id.clone();
-    if let Err(err) = game
-        .store
-        .call(move |db| sessions::attach_character(db, &session_id, None))
-        .await
-    {
-        tracing::warn!(%err, "could not clear the session's character");
-    }
-}
-
 /// Registers the player (taking the character over from another connection if
 /// needed), records the session's character, and tells the room.
-async fn enter(conn: &Conn, session: &Arc<Session>, chosen: &Chosen) -> Arc<Player> {
-    let game = &conn.game;
+async fn enter(game: &Arc<Game>, session: &Arc<Session>, chosen: &Chosen) -> Arc<Player> {
     let world = &chosen.world;
     let room = game.arrival_room(world, chosen.character.room.as_deref());
     let player = Player::new(PlayerInit {
@@ -119,47 +87,35 @@ async fn enter(conn: &Conn, session: &Arc<Session>, chosen: &Chosen) -> Arc<Play
         session: session.clone(),
         room,
     });
-    match game.registry.enter(player.clone()) {
+    match game.registry().enter(player.clone()) {
         Some(old) => {
             tracing::info!(character = %player.name, "character taken over by a new connection");
-            if old.session.control.try_send(Control::TakenOver).is_err() {
-                old.session.outbox.dead().cancel();
-            }
+            old.session.order(Control::TakenOver);
         }
         None => {
             let line: Arc<str> = Arc::from(format!("{} arrives.", player.name));
-            game.registry
+            game.registry()
                 .say_to_room(&player.room_key(), &line, &[player.conn_id]);
         }
     }
-    record_entry(game, &player).await;
-    player
-}
-
-/// Notes in the database which character the session plays and where it stands.
-async fn record_entry(game: &Arc<Game>, player: &Arc<Player>) {
-    let (session_id, character_id) = (player.session.session_id.clone(), player.character_id);
-    let world = player.world.clone();
-    let result = game
-        .store
-        .call(move |db| {
-            sessions::attach_character(db, &session_id, Some((character_id, &world)))?;
-            characters::mark_played(db, character_id)
-        })
+    let entered = game
+        .store()
+        .characters()
+        .enter_play(&session.session_id, player.character_id, &player.world)
         .await;
-    if let Err(err) = result {
+    if let Err(err) = entered {
         tracing::warn!(%err, "could not record the character entering play");
     }
-    let ctx = Ctx { game, me: player };
-    command::movement::save_location(&ctx).await;
+    command::common::save_location(game, &player).await;
+    player
 }
 
 /// Takes the player out of the registry and tells the room, unless it was taken
 /// over (the newcomer stands there now) or everyone is being told the server
 /// stops. Doing it twice is harmless: the second time finds nobody to remove.
 fn leave_game(game: &Game, player: &Player) {
-    if game.registry.leave(player.conn_id).is_some() && !game.shutdown.is_cancelled() {
+    if game.registry().leave(player.conn_id).is_some() && !game.is_shutting_down() {
         let line: Arc<str> = Arc::from(format!("{} leaves the game.", player.name));
-        game.registry.say_to_room(&player.room_key(), &line, &[]);
+        game.registry().say_to_room(&player.room_key(), &line, &[]);
     }
 }

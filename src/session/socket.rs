@@ -1,4 +1,6 @@
-//! The task that drains a connection's outbound queue into its socket.
+//! The task that drains a connection's outbound queue into its stream (a TCP or
+//! TLS socket, or a WebSocket adapter: anything `AsyncWrite`), encoding the
+//! game's messages as telnet.
 //!
 //! It writes whatever is queued in one go and flushes, so a burst of lines costs
 //! one system call. When text arrives for a player sitting at a prompt (someone
@@ -10,13 +12,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::SinkExt;
-use tokio::io::AsyncWriteExt;
-use tokio::net::tcp::OwnedWriteHalf;
+use tokio::io::{AsyncWrite, AsyncWriteExt};
 use tokio::sync::mpsc;
 use tokio_util::codec::FramedWrite;
 use tokio_util::sync::CancellationToken;
 
-use crate::game::Outbound;
+use crate::game::{Message, Outbound};
 use crate::telnet::{Output, TelnetCodec};
 
 /// Initial size of a connection's write buffer.
@@ -30,8 +31,8 @@ const CLOSE_GRACE: Duration = Duration::from_secs(5);
 /// Runs until the queue closes, a `Close` is written, the socket fails, or the
 /// connection is declared dead. Always cancels `dead` on the way out, so the
 /// reading side ends too.
-pub async fn write_loop(
-    write: OwnedWriteHalf,
+pub async fn write_loop<W: AsyncWrite + Unpin>(
+    write: W,
     mut queue: mpsc::Receiver<Outbound>,
     dead: CancellationToken,
 ) {
@@ -70,8 +71,8 @@ enum Batch {
 }
 
 /// Writes `first` and everything else already queued, then flushes.
-async fn write_batch(
-    sink: &mut FramedWrite<OwnedWriteHalf, TelnetCodec>,
+async fn write_batch<W: AsyncWrite + Unpin>(
+    sink: &mut FramedWrite<W, TelnetCodec>,
     first: Outbound,
     queue: &mut mpsc::Receiver<Outbound>,
     at_prompt: &mut bool,
@@ -80,17 +81,18 @@ async fn write_batch(
     let mut batch = Batch::More;
     while let Some(item) = next.take() {
         match item {
-            Outbound::Frame(frame) => {
-                if matches!(frame, Output::Line(_)) && *at_prompt {
+            Outbound::Message(Message::Line(text)) => {
+                if *at_prompt {
                     sink.feed(Output::Line(Arc::from(""))).await?;
                 }
-                match frame {
-                    Output::Prompt(_) => *at_prompt = true,
-                    Output::Line(_) => *at_prompt = false,
-                    _ => {}
-                }
-                sink.feed(frame).await?;
+                *at_prompt = false;
+                sink.feed(Output::Line(text)).await?;
             }
+            Outbound::Message(Message::Prompt(text)) => {
+                *at_prompt = true;
+                sink.feed(Output::Prompt(text)).await?;
+            }
+            Outbound::Wire(bytes) => sink.feed(Output::Raw(bytes)).await?,
             Outbound::InputSeen => *at_prompt = false,
             Outbound::Close => {
                 batch = Batch::Closing;

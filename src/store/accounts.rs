@@ -1,11 +1,17 @@
-//! Accounts (`users` rows): creation with a first character, lookup for login,
-//! and the login bookkeeping.
+//! Accounts (`users` rows): creation with a first character, the login check
+//! under a per-account lock, the player's own password, and the one path by which
+//! anybody — an admin in the game or the operator's shell — changes an account.
 
+use chrono::Utc;
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
-use super::characters::insert_character;
-use super::{StoreError, StoreResult, now_iso, write_tx};
-use crate::auth::Role;
+use super::audit::{self, AuditEntry};
+use super::characters::{NewCharacter, insert_character};
+use super::lockout::{self, is_locked};
+use super::{Store, StoreError, StoreResult, now_iso, write_tx};
+use crate::auth::password::policy_problems;
+use crate::auth::{self, Refusal, Role};
+use crate::config::LockoutPolicy;
 
 /// An account as login and administration see it.
 #[derive(Debug, Clone)]
@@ -58,15 +64,7 @@ pub struct NewAccount {
     pub origin: String,
 }
 
-/// The character made together with an account.
-#[derive(Debug, Clone)]
-pub struct FirstCharacter {
-    pub world_id: String,
-    pub name: String,
-    pub spawn_room: String,
-}
-
-/// The ids of what [`create_account`] made.
+/// The ids of what [`Accounts::create`] made.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Created {
     pub user_id: i64,
@@ -74,13 +72,458 @@ pub struct Created {
     pub character_id: Option<i64>,
 }
 
+/// The outcome of a login attempt at the password check.
+#[derive(Debug, Clone)]
+pub enum LoginCheck {
+    /// The password is right and the account was not locked.
+    Verified(Account),
+    /// A wrong password, or no such account (after the same bcrypt work).
+    Wrong,
+    /// The account is locked; the password was not checked.
+    Locked,
+}
+
+/// Why a new password was not hashed.
+#[derive(Debug, thiserror::Error)]
+pub enum PasswordRefused {
+    /// It breaks the policy; every broken rule is named.
+    #[error("{}", .0.join(" "))]
+    Weak(Vec<String>),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Who asks for a change to an account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Actor {
+    /// An account acting in the game. It must still hold `needs` and be active
+    /// (both read fresh in the change's own transaction), and the hierarchy
+    /// applies to what it may do to whom.
+    Account { user_id: i64, needs: Role },
+    /// The operator's shell: no hierarchy.
+    Operator,
+}
+
+/// A change to one account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AccountChange {
+    /// Deactivate: login refused, live connections closed by the caller.
+    Ban { reason: Option<String> },
+    Unban,
+    Role(Role),
+    /// A new password hash (see [`Accounts::hash_new_password`]); also lifts any
+    /// login lockout, since a reset usually lets someone back in.
+    Password { hash: String },
+    /// Tombstone: login refused, characters kept but unlinked, sessions dropped.
+    Delete,
+    /// Grant (`allow`) or revoke access to an invite-only world.
+    Access { world_id: String, allow: bool },
+    /// Nothing stored changes; the hierarchy is checked and the action audited
+    /// (a kick or a teleport, carried out by the caller).
+    Oversee { detail: Option<String> },
+}
+
+/// A change that was allowed.
+#[derive(Debug, Clone)]
+pub struct Changed {
+    /// The account as it was before the change.
+    pub account: Account,
+    /// False when there was nothing to do (already banned, already that role).
+    pub changed: bool,
+}
+
+/// Why a change was refused; nothing was written.
+#[derive(Debug, thiserror::Error)]
+pub enum ChangeRefused {
+    /// The acting account no longer holds the role the command needs (or was
+    /// banned or deleted meanwhile).
+    #[error("the acting account may not do this")]
+    NotAllowed,
+    #[error("no account named {0:?}")]
+    NoAccount(String),
+    #[error("the account {0:?} was deleted")]
+    Deleted(String),
+    #[error("nobody manages their own account")]
+    Yourself,
+    #[error("the role of {account} ({role}) is not below the actor's")]
+    NotBelow { account: String, role: Role },
+    #[error("only roles below {yours} may be given")]
+    RoleTooHigh { yours: Role },
+    #[error("there is no world {0:?}")]
+    NoWorld(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The typed front for accounts (see [`Store::accounts`]).
+pub struct Accounts<'s> {
+    store: &'s Store,
+}
+
+impl<'s> Accounts<'s> {
+    pub(super) fn new(store: &'s Store) -> Self {
+        Accounts { store }
+    }
+
+    /// Creates an account and, if asked, its first character, in one
+    /// transaction. A taken account name is [`StoreError::NameTaken`]; a taken
+    /// character name only means no character is made.
+    pub async fn create(
+        &self,
+        account: NewAccount,
+        first: Option<NewCharacter>,
+    ) -> StoreResult<Created> {
+        self.store
+            .call(move |db| create_account(db, &account, first.as_ref()))
+            .await
+    }
+
+    /// Finds an account by name, without regard to case.
+    pub async fn find(&self, name: &str) -> StoreResult<Option<Account>> {
+        let name = name.to_string();
+        self.store.call(move |db| find_account(db, &name)).await
+    }
+
+    /// Accounts whose name contains `filter` (all when `None`), by name.
+    pub async fn list(&self, filter: Option<&str>) -> StoreResult<Vec<Account>> {
+        let filter = filter.map(str::to_string);
+        self.store
+            .call(move |db| list_accounts(db, filter.as_deref()))
+            .await
+    }
+
+    /// How many accounts exist at all.
+    pub async fn count(&self) -> StoreResult<i64> {
+        self.store
+            .call(|db| Ok(db.query_row("SELECT count(*) FROM users", [], |r| r.get(0))?))
+            .await
+    }
+
+    /// Whether any active superuser exists.
+    pub async fn superuser_exists(&self) -> StoreResult<bool> {
+        self.store
+            .call(|db| {
+                Ok(db.query_row(
+                    "SELECT EXISTS (SELECT 1 FROM users WHERE role = 'superuser'                      AND is_active = 1 AND tombstoned_at IS NULL)",
+                    [],
+                    |r| r.get(0),
+                )?)
+            })
+            .await
+    }
+
+    /// Policy, then hash: the one way a new password becomes a hash, for every
+    /// path that sets one (registration, guests, `password`, `/setpassword`,
+    /// the shell's `user passwd`, `create-superuser`).
+    pub async fn hash_new_password(&self, password: &str) -> Result<String, PasswordRefused> {
+        let problems = policy_problems(password);
+        if !problems.is_empty() {
+            return Err(PasswordRefused::Weak(problems));
+        }
+        Ok(self.store.hash_password(password.to_string()).await?)
+    }
+
+    /// Decides a login attempt on fresh state, one attempt per account at a
+    /// time: under the account's login lock it reads the account, refuses a
+    /// locked one without checking the password, checks the password (against a
+    /// dummy hash for no account, so timing tells nothing), and records the
+    /// outcome — a failure counts towards the lock, a success clears the count —
+    /// before the next attempt on that account may read it. So parallel guesses
+    /// get no more password checks than the threshold allows, and a right
+    /// password arriving after the lock is refused.
+    pub async fn check_login(
+        &self,
+        name: &str,
+        password: String,
+        policy: LockoutPolicy,
+    ) -> StoreResult<LoginCheck> {
+        let lock = self.store.login_lock(name);
+        let checked = {
+            let _turn = lock.lock().await;
+            self.check_login_in_turn(name, password, policy).await
+        };
+        self.store.release_login_lock(name, lock);
+        checked
+    }
+
+    async fn check_login_in_turn(
+        &self,
+        name: &str,
+        password: String,
+        policy: LockoutPolicy,
+    ) -> StoreResult<LoginCheck> {
+        let account = self.find(name).await?.filter(|a| a.tombstoned_at.is_none());
+        let Some(account) = account else {
+            self.store.verify_password(password, None).await;
+            return Ok(LoginCheck::Wrong);
+        };
+        if is_locked(account.lockout_until.as_deref(), Utc::now()) {
+            return Ok(LoginCheck::Locked);
+        }
+        let verified = self
+            .store
+            .verify_password(password, Some(account.password_hash.clone()))
+            .await;
+        let user_id = account.id;
+        if verified {
+            self.store
+                .call(move |db| lockout::record_success(db, user_id))
+                .await?;
+            return Ok(LoginCheck::Verified(account));
+        }
+        let locked = self
+            .store
+            .call(move |db| lockout::record_failure(db, user_id, &policy, Utc::now()))
+            .await?;
+        if let Some(until) = locked {
+            tracing::warn!(account = %account.username, %until, "account locked after failed logins");
+        }
+        Ok(LoginCheck::Wrong)
+    }
+
+    /// Whether `password` is the account's current one (the player changing it).
+    pub async fn verify_password_of(&self, user_id: i64, password: String) -> StoreResult<bool> {
+        let hash = self
+            .store
+            .call(move |db| {
+                Ok(db
+                    .query_row(
+                        "SELECT password_hash FROM users WHERE id = ?1",
+                        [user_id],
+                        |r| r.get::<_, String>(0),
+                    )
+                    .optional()?)
+            })
+            .await?;
+        let known = hash.is_some();
+        Ok(self.store.verify_password(password, hash).await && known)
+    }
+
+    /// Replaces the player's own password hash (after they gave the old one).
+    pub async fn set_own_password(&self, user_id: i64, hash: String) -> StoreResult<()> {
+        self.store
+            .call(move |db| write_tx(db, |tx| reset_password_in(tx, user_id, &hash)))
+            .await
+    }
+
+    /// The one path that changes an account. In one `BEGIN IMMEDIATE`
+    /// transaction it reads the actor fresh (it must still hold the role it
+    /// needs), finds the target, applies the hierarchy, makes the change and
+    /// writes the audit row (`action`, e.g. `ban` or `cli.ban`). The caller then
+    /// acts on live connections (closing a banned account's, a new role for
+    /// its sessions).
+    pub async fn change(
+        &self,
+        actor: Actor,
+        target: &str,
+        change: AccountChange,
+        action: &str,
+    ) -> Result<Changed, ChangeRefused> {
+        let (target, action) = (target.to_string(), action.to_string());
+        refusable(self.store, move |tx| {
+            change_in(tx, actor, &target, &change, &action)
+        })
+        .await
+    }
+
+    /// Whether `actor` may make `change` to `target` now, without making it (to
+    /// refuse before asking an admin for a new password; the change itself
+    /// checks again).
+    pub async fn check_change(
+        &self,
+        actor: Actor,
+        target: &str,
+        change: AccountChange,
+    ) -> Result<Account, ChangeRefused> {
+        let target = target.to_string();
+        refusable(self.store, move |tx| {
+            permitted_in(tx, actor, &target, &change).map(|(_, account)| account)
+        })
+        .await
+    }
+
+    /// For each given account still allowed to be logged in, its role now;
+    /// accounts banned, deleted or gone are left out (the upkeep job closes
+    /// their connections, and brings changed roles to live sessions).
+    pub async fn standing(&self, user_ids: Vec<i64>) -> StoreResult<Vec<(i64, Role)>> {
+        self.store
+            .call(move |db| {
+                let mut stmt = db.prepare_cached(
+                    "SELECT role FROM users WHERE id = ?1 AND is_active = 1                      AND tombstoned_at IS NULL",
+                )?;
+                let mut welcome = Vec::new();
+                for id in user_ids {
+                    let role: Option<String> = stmt.query_row([id], |r| r.get(0)).optional()?;
+                    if let Some(role) = role {
+                        welcome.push((id, role.parse().unwrap_or(Role::Player)));
+                    }
+                }
+                Ok(welcome)
+            })
+            .await
+    }
+}
+
+/// The checks of a change, inside the caller's transaction: the actor read
+/// fresh, the target found, the hierarchy applied. Returns both accounts.
+fn permitted_in(
+    tx: &Connection,
+    actor: Actor,
+    target: &str,
+    change: &AccountChange,
+) -> Result<(Option<Account>, Account), ChangeRefused> {
+    let acting = acting_account(tx, actor)?;
+    let account = find_account(tx, target)?.ok_or_else(|| ChangeRefused::NoAccount(target.into()))?;
+    if account.tombstoned_at.is_some() {
+        return Err(ChangeRefused::Deleted(account.username));
+    }
+    if let Some(acting) = &acting {
+        let giving = match change {
+            AccountChange::Role(role) => Some(*role),
+            _ => None,
+        };
+        auth::may_manage((acting.id, acting.role), (account.id, account.role), giving).map_err(
+            |refusal| match refusal {
+                Refusal::Yourself => ChangeRefused::Yourself,
+                Refusal::NotBelow => ChangeRefused::NotBelow {
+                    account: account.username.clone(),
+                    role: account.role,
+                },
+                Refusal::RoleTooHigh => ChangeRefused::RoleTooHigh { yours: acting.role },
+            },
+        )?;
+    }
+    Ok((acting, account))
+}
+
+/// The body of [`Accounts::change`], inside its transaction.
+fn change_in(
+    tx: &Connection,
+    actor: Actor,
+    target: &str,
+    change: &AccountChange,
+    action: &str,
+) -> Result<Changed, ChangeRefused> {
+    let (acting, account) = permitted_in(tx, actor, target, change)?;
+    let (changed, detail) = apply(tx, &account, change, acting.as_ref().map(|a| a.id))?;
+    // An in-game admin's every permitted command is on record; the shell's
+    // only when it changed something.
+    if changed || acting.is_some() {
+        audit::record(
+            tx,
+            &AuditEntry {
+                actor_user_id: acting.as_ref().map(|a| a.id),
+                action: action.to_string(),
+                target: Some(account.username.clone()),
+                detail,
+            },
+        )?;
+    }
+    Ok(Changed { account, changed })
+}
+
+/// The acting account read fresh inside the caller's transaction: `None` for
+/// the operator; refused when the account no longer holds the role it needs,
+/// or was banned or deleted meanwhile.
+pub(super) fn acting_account(tx: &Connection, actor: Actor) -> Result<Option<Account>, ChangeRefused> {
+    match actor {
+        Actor::Account { user_id, needs } => {
+            let account = account_by_id(tx, user_id)?.ok_or(ChangeRefused::NotAllowed)?;
+            if !account.is_active || account.tombstoned_at.is_some() || account.role < needs {
+                return Err(ChangeRefused::NotAllowed);
+            }
+            Ok(Some(account))
+        }
+        Actor::Operator => Ok(None),
+    }
+}
+
+/// Runs `f` in one `BEGIN IMMEDIATE` transaction on the blocking pool, keeping a
+/// refusal apart from a store failure: a refusal rolls the transaction back
+/// like an error does, but reaches the caller as the refusal it is.
+pub(super) async fn refusable<T: Send + 'static>(
+    store: &Store,
+    f: impl FnOnce(&Connection) -> Result<T, ChangeRefused> + Send + 'static,
+) -> Result<T, ChangeRefused> {
+    store
+        .call(move |db| {
+            let mut refused = None;
+            let done = write_tx(db, |tx| match f(tx) {
+                Ok(value) => Ok(Some(value)),
+                Err(ChangeRefused::Store(err)) => Err(err),
+                Err(other) => {
+                    refused = Some(other);
+                    Ok(None)
+                }
+            })?;
+            Ok(done.ok_or(refused))
+        })
+        .await?
+        .map_err(|refused| refused.unwrap_or(ChangeRefused::NotAllowed))
+}
+
+/// Makes one change; returns whether anything changed and the audit detail.
+fn apply(
+    tx: &Connection,
+    account: &Account,
+    change: &AccountChange,
+    granted_by: Option<i64>,
+) -> Result<(bool, Option<String>), ChangeRefused> {
+    let id = account.id;
+    Ok(match change {
+        AccountChange::Ban { reason } => {
+            if account.is_active {
+                update_user(tx, "UPDATE users SET is_active = 0 WHERE id = ?1", params![id])?;
+            }
+            (account.is_active, reason.clone())
+        }
+        AccountChange::Unban => {
+            if !account.is_active {
+                update_user(tx, "UPDATE users SET is_active = 1 WHERE id = ?1", params![id])?;
+            }
+            (!account.is_active, None)
+        }
+        AccountChange::Role(role) => {
+            if account.role != *role {
+                update_user(
+                    tx,
+                    "UPDATE users SET role = ?2 WHERE id = ?1",
+                    params![id, role.as_str()],
+                )?;
+            }
+            (account.role != *role, Some(format!("{} -> {role}", account.role)))
+        }
+        AccountChange::Password { hash } => {
+            reset_password_in(tx, id, hash)?;
+            (true, None)
+        }
+        AccountChange::Delete => {
+            super::admin::tombstone(tx, id)?;
+            (true, None)
+        }
+        AccountChange::Access { world_id, allow } => {
+            let known: bool = tx
+                .query_row("SELECT EXISTS (SELECT 1 FROM worlds WHERE id = ?1)", [world_id], |r| {
+                    r.get(0)
+                })
+                .map_err(StoreError::from)?;
+            if !known {
+                return Err(ChangeRefused::NoWorld(world_id.clone()));
+            }
+            super::admin::set_world_access(tx, id, world_id, granted_by, *allow)?;
+            (true, Some(world_id.clone()))
+        }
+        AccountChange::Oversee { detail } => (false, detail.clone()),
+    })
+}
+
 /// Creates an account and, if asked, its first character, in one transaction.
 /// A taken account name is [`StoreError::NameTaken`]; a taken character name only
 /// means no character is made.
-pub fn create_account(
+fn create_account(
     conn: &mut Connection,
     account: &NewAccount,
-    first: Option<&FirstCharacter>,
+    first: Option<&NewCharacter>,
 ) -> StoreResult<Created> {
     write_tx(conn, |tx| {
         tx.execute(
@@ -123,7 +566,7 @@ pub fn create_account(
 }
 
 /// Finds an account by name, without regard to case.
-pub fn find_account(conn: &Connection, username: &str) -> StoreResult<Option<Account>> {
+pub(super) fn find_account(conn: &Connection, username: &str) -> StoreResult<Option<Account>> {
     let sql = format!("SELECT {ACCOUNT_COLUMNS} FROM users WHERE username = ?1");
     Ok(conn
         .query_row(&sql, [username], account_from_row)
@@ -131,30 +574,13 @@ pub fn find_account(conn: &Connection, username: &str) -> StoreResult<Option<Acc
 }
 
 /// Finds an account by id.
-pub fn account_by_id(conn: &Connection, id: i64) -> StoreResult<Option<Account>> {
+fn account_by_id(conn: &Connection, id: i64) -> StoreResult<Option<Account>> {
     let sql = format!("SELECT {ACCOUNT_COLUMNS} FROM users WHERE id = ?1");
     Ok(conn.query_row(&sql, [id], account_from_row).optional()?)
 }
 
-/// Records a successful login: last_login now, failure count cleared.
-pub fn record_login_success(conn: &mut Connection, user_id: i64) -> StoreResult<()> {
-    write_tx(conn, |tx| {
-        tx.execute(
-            "UPDATE users SET last_login = ?2, failed_attempts = 0, lockout_until = NULL \
-             WHERE id = ?1",
-            params![user_id, now_iso()],
-        )?;
-        Ok(())
-    })
-}
-
-/// Replaces an account's password hash (the player's own `password`).
-pub fn set_password_hash(conn: &mut Connection, user_id: i64, hash: &str) -> StoreResult<()> {
-    write_tx(conn, |tx| reset_password_in(tx, user_id, hash))
-}
-
 /// Accounts whose name contains `filter` (all when `None`), by name.
-pub fn list_accounts(conn: &Connection, filter: Option<&str>) -> StoreResult<Vec<Account>> {
+fn list_accounts(conn: &Connection, filter: Option<&str>) -> StoreResult<Vec<Account>> {
     let sql = format!(
         "SELECT {ACCOUNT_COLUMNS} FROM users \
          WHERE ?1 IS NULL OR instr(lower(username), lower(?1)) > 0 ORDER BY username"
@@ -164,24 +590,8 @@ pub fn list_accounts(conn: &Connection, filter: Option<&str>) -> StoreResult<Vec
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
-/// How many accounts exist at all.
-pub fn count_accounts(conn: &Connection) -> StoreResult<i64> {
-    Ok(conn.query_row("SELECT count(*) FROM users", [], |r| r.get(0))?)
-}
-
-/// Whether any active superuser exists.
-pub fn superuser_exists(conn: &Connection) -> StoreResult<bool> {
-    Ok(conn.query_row(
-        "SELECT EXISTS (SELECT 1 FROM users WHERE role = 'superuser' AND is_active = 1 \
-         AND tombstoned_at IS NULL)",
-        [],
-        |r| r.get(0),
-    )?)
-}
-
-// The updates below run inside a write transaction the caller already holds, so
-// a change and its audit row commit together (the admin commands and the
-// command-line `user` tools, through `admin::audited`).
+// The updates below run inside the write transaction of `Accounts::change` (or
+// `set_own_password`), so a change and its audit row commit together.
 
 /// Runs one `UPDATE users ... WHERE id = ?1`; no such row is `NotFound`.
 fn update_user(conn: &Connection, sql: &str, params: impl rusqlite::Params) -> StoreResult<()> {
@@ -191,28 +601,10 @@ fn update_user(conn: &Connection, sql: &str, params: impl rusqlite::Params) -> S
     Ok(())
 }
 
-/// Bans (`false`) or unbans (`true`) an account within the caller's transaction.
-pub fn update_active_in(conn: &Connection, user_id: i64, active: bool) -> StoreResult<()> {
-    update_user(
-        conn,
-        "UPDATE users SET is_active = ?2 WHERE id = ?1",
-        params![user_id, active],
-    )
-}
-
-/// Changes an account's role within the caller's transaction.
-pub fn update_role_in(conn: &Connection, user_id: i64, role: Role) -> StoreResult<()> {
-    update_user(
-        conn,
-        "UPDATE users SET role = ?2 WHERE id = ?1",
-        params![user_id, role.as_str()],
-    )
-}
-
 /// Replaces an account's password hash within the caller's transaction and
 /// lifts any login lockout: an operator resetting a password is usually
 /// letting someone back in.
-pub fn reset_password_in(conn: &Connection, user_id: i64, hash: &str) -> StoreResult<()> {
+fn reset_password_in(conn: &Connection, user_id: i64, hash: &str) -> StoreResult<()> {
     update_user(
         conn,
         "UPDATE users SET password_hash = ?2, failed_attempts = 0, lockout_until = NULL \
@@ -224,111 +616,165 @@ pub fn reset_password_in(conn: &Connection, user_id: i64, hash: &str) -> StoreRe
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::schema;
+    use crate::store::test_store;
 
-    pub(crate) fn test_db() -> (tempfile::TempDir, Connection) {
-        schema::test_db(schema::ONE_WORLD)
-    }
-
-    fn new_account(name: &str) -> NewAccount {
+    fn new_account(name: &str, role: Role) -> NewAccount {
         NewAccount {
             username: name.into(),
             password_hash: "x".into(),
-            role: Role::Player,
+            role,
             is_guest: false,
             guest_expires_at: None,
             origin: "test".into(),
         }
     }
 
-    fn first(name: &str) -> FirstCharacter {
-        FirstCharacter {
+    fn first(name: &str) -> NewCharacter {
+        NewCharacter {
             world_id: "w".into(),
             name: name.into(),
             spawn_room: "z:spawn".into(),
         }
     }
 
-    #[test]
-    fn account_names_are_unique_without_regard_to_case() {
-        let (_dir, mut conn) = test_db();
-        create_account(&mut conn, &new_account("Alice"), None).expect("first");
-        let again = create_account(&mut conn, &new_account("alice"), None);
-        assert!(matches!(again, Err(StoreError::NameTaken)));
-        let found = find_account(&conn, "ALICE").expect("query").expect("found");
-        assert_eq!(found.username, "Alice");
+    async fn add(store: &Store, name: &str, role: Role) -> i64 {
+        store
+            .accounts()
+            .create(new_account(name, role), None)
+            .await
+            .expect("create")
+            .user_id
     }
 
-    #[test]
-    fn ban_role_and_listing() {
-        let (_dir, mut conn) = test_db();
-        let a = create_account(&mut conn, &new_account("Alice"), None).expect("alice");
-        create_account(&mut conn, &new_account("Bob"), None).expect("bob");
-        write_tx(&mut conn, |tx| {
-            update_active_in(tx, a.user_id, false)?;
-            update_role_in(tx, a.user_id, Role::Admin)
-        })
-        .expect("ban and promote");
-        let alice = find_account(&conn, "alice").expect("q").expect("found");
-        assert!(!alice.is_active);
-        assert_eq!(alice.role, Role::Admin);
-        let names: Vec<String> = list_accounts(&conn, Some("LI"))
+    async fn audit_count(store: &Store) -> i64 {
+        store
+            .call(|db| Ok(db.query_row("SELECT count(*) FROM audit_log", [], |r| r.get(0))?))
+            .await
+            .expect("count")
+    }
+
+    #[tokio::test]
+    async fn account_names_are_unique_without_regard_to_case() {
+        let (_dir, store, _) = test_store("Alice").await;
+        let again = store.accounts().create(new_account("alice", Role::Player), None).await;
+        assert!(matches!(again, Err(StoreError::NameTaken)));
+        let found = store.accounts().find("ALICE").await.expect("query").expect("found");
+        assert_eq!(found.username, "Alice");
+        let names: Vec<String> = store
+            .accounts()
+            .list(Some("LI"))
+            .await
             .expect("list")
             .into_iter()
             .map(|a| a.username)
             .collect();
         assert_eq!(names, ["Alice"]);
-        assert_eq!(list_accounts(&conn, None).expect("all").len(), 2);
-        assert!(matches!(
-            write_tx(&mut conn, |tx| update_active_in(tx, 999, true)),
-            Err(StoreError::NotFound(_))
-        ));
     }
 
-    #[test]
-    fn first_character_is_made_unless_its_name_is_taken() {
-        let (_dir, mut conn) = test_db();
-        let a =
-            create_account(&mut conn, &new_account("Alice"), Some(&first("Alice"))).expect("alice");
+    #[tokio::test]
+    async fn first_character_is_made_unless_its_name_is_taken() {
+        let (_dir, store, _) = test_store("someone").await;
+        let accounts = store.accounts();
+        let a = accounts
+            .create(new_account("Alice", Role::Player), Some(first("Alice")))
+            .await
+            .expect("alice");
         assert!(a.character_id.is_some());
-        let b = create_account(&mut conn, &new_account("Bob"), Some(&first("ALICE")))
+        let b = accounts
+            .create(new_account("Bob", Role::Player), Some(first("ALICE")))
+            .await
             .expect("bob still created");
         assert_eq!(b.character_id, None);
-        assert!(find_account(&conn, "bob").expect("query").is_some());
+        assert!(accounts.find("bob").await.expect("query").is_some());
     }
 
-    #[test]
-    fn updates_inside_a_transaction_commit_with_it_or_not_at_all() {
-        let (_dir, mut conn) = test_db();
-        let a = create_account(&mut conn, &new_account("Alice"), None).expect("alice");
-        conn.execute(
-            "UPDATE users SET failed_attempts = 5, lockout_until = 'later' WHERE id = ?1",
-            [a.user_id],
-        )
-        .expect("lock out");
-        let refused: StoreResult<()> = write_tx(&mut conn, |tx| {
-            update_active_in(tx, a.user_id, false)?;
-            Err(StoreError::NotFound("something else"))
-        });
-        assert!(refused.is_err());
-        assert!(
-            find_account(&conn, "alice")
-                .expect("q")
-                .expect("found")
-                .is_active
-        );
-        write_tx(&mut conn, |tx| {
-            update_active_in(tx, a.user_id, false)?;
-            update_role_in(tx, a.user_id, Role::Admin)?;
-            reset_password_in(tx, a.user_id, "new hash")
-        })
-        .expect("commit");
-        let alice = find_account(&conn, "alice").expect("q").expect("found");
-        assert!(!alice.is_active);
-        assert_eq!(alice.role, Role::Admin);
-        assert_eq!(alice.password_hash, "new hash");
-        assert_eq!((alice.failed_attempts, alice.lockout_until), (0, None));
-        let missing = write_tx(&mut conn, |tx| update_role_in(tx, 999, Role::Admin));
-        assert!(matches!(missing, Err(StoreError::NotFound(_))));
+    #[tokio::test]
+    async fn changes_check_the_actor_fresh_and_the_hierarchy_in_one_transaction() {
+        let (_dir, store, _) = test_store("someone").await;
+        let admin = add(&store, "Ada", Role::Admin).await;
+        add(&store, "Pat", Role::Player).await;
+        add(&store, "Sue", Role::Superuser).await;
+        let accounts = store.accounts();
+        let as_admin = Actor::Account { user_id: admin, needs: Role::Admin };
+        let ban = AccountChange::Ban { reason: Some("spam".into()) };
+        let done = accounts.change(as_admin, "pat", ban.clone(), "ban").await.expect("ban");
+        assert!(done.changed);
+        assert!(!accounts.find("pat").await.expect("q").expect("found").is_active);
+        let again = accounts.change(as_admin, "pat", ban.clone(), "ban").await.expect("again");
+        assert!(!again.changed);
+        let up = accounts.change(as_admin, "sue", ban.clone(), "ban").await;
+        assert!(matches!(up, Err(ChangeRefused::NotBelow { .. })), "{up:?}");
+        let me = accounts.change(as_admin, "ada", ban.clone(), "ban").await;
+        assert!(matches!(me, Err(ChangeRefused::Yourself)), "{me:?}");
+        let nobody = accounts.change(as_admin, "zed", AccountChange::Unban, "unban").await;
+        assert!(matches!(nobody, Err(ChangeRefused::NoAccount(_))), "{nobody:?}");
+        assert_eq!(audit_count(&store).await, 2);
+        // Demoted: the same request is now refused, on fresh state.
+        store
+            .call(move |db| {
+                db.execute("UPDATE users SET role = 'player' WHERE id = ?1", [admin])?;
+                Ok(())
+            })
+            .await
+            .expect("demote");
+        let demoted = accounts.change(as_admin, "pat", AccountChange::Unban, "unban").await;
+        assert!(matches!(demoted, Err(ChangeRefused::NotAllowed)), "{demoted:?}");
+        assert!(!accounts.find("pat").await.expect("q").expect("found").is_active);
+        assert_eq!(audit_count(&store).await, 2);
+    }
+
+    #[tokio::test]
+    async fn the_operator_changes_anyone_and_is_audited_only_for_changes() {
+        let (_dir, store, _) = test_store("someone").await;
+        add(&store, "Sue", Role::Superuser).await;
+        let accounts = store.accounts();
+        let role = AccountChange::Role(Role::Admin);
+        let done = accounts.change(Actor::Operator, "sue", role.clone(), "cli.role").await;
+        assert!(done.expect("role").changed);
+        let same = accounts.change(Actor::Operator, "sue", role, "cli.role").await;
+        assert!(!same.expect("same").changed);
+        assert_eq!(audit_count(&store).await, 1);
+        let lock = store
+            .call(|db| {
+                db.execute("UPDATE users SET failed_attempts = 9, lockout_until = 'x'", [])?;
+                Ok(())
+            })
+            .await;
+        lock.expect("lock out");
+        let hash = accounts.hash_new_password("lamplighter on fog street").await.expect("hash");
+        accounts
+            .change(Actor::Operator, "sue", AccountChange::Password { hash }, "cli.passwd")
+            .await
+            .expect("passwd");
+        let sue = accounts.find("sue").await.expect("q").expect("found");
+        assert_eq!((sue.failed_attempts, sue.lockout_until), (0, None));
+        let weak = accounts.hash_new_password("password").await;
+        assert!(matches!(weak, Err(PasswordRefused::Weak(_))), "{weak:?}");
+    }
+
+    #[tokio::test]
+    async fn parallel_wrong_passwords_get_at_most_the_threshold_of_checks() {
+        let (_dir, store, _) = test_store("someone").await;
+        let hash = store.hash_password("the right one here".into()).await.expect("hash");
+        let mut account = new_account("Lou", Role::Player);
+        account.password_hash = hash;
+        store.accounts().create(account, None).await.expect("create");
+        let policy = LockoutPolicy::default();
+        let tries = futures::future::join_all((0..30).map(|n| {
+            let store = store.clone();
+            let password = if n == 29 { "the right one here" } else { "wrong" };
+            async move { store.accounts().check_login("lou", password.into(), policy).await }
+        }))
+        .await;
+        let wrong = tries.iter().filter(|t| matches!(t, Ok(LoginCheck::Wrong))).count();
+        let locked = tries.iter().filter(|t| matches!(t, Ok(LoginCheck::Locked))).count();
+        let verified = tries.iter().filter(|t| matches!(t, Ok(LoginCheck::Verified(_)))).count();
+        assert_eq!(wrong + locked + verified, 30);
+        if verified == 1 {
+            assert!(wrong <= 2 * 5 - 1, "wrong {wrong}");
+        } else {
+            assert!(wrong <= 5, "wrong {wrong}");
+        }
+        assert!(store.inner.login_locks.is_empty(), "login locks are forgotten");
     }
 }

@@ -1,5 +1,7 @@
-//! What the admin commands read and change beyond single accounts: tombstones,
-//! world grants, chat pruning, guest clean-up, and read-only table browsing.
+//! What the admin commands read beyond single accounts, the audit gate every
+//! admin command passes, and the upkeep job's clean-ups (expired guests); plus
+//! the in-transaction steps of tombstoning and world grants that
+//! `accounts::Accounts::change` uses.
 //!
 //! Table browsing takes a table name typed by an admin. It is only ever matched
 //! against [`BROWSABLE_TABLES`]; the SQL is built from the allowlisted constant,
@@ -7,10 +9,74 @@
 
 use chrono::{DateTime, Utc};
 use rusqlite::types::ValueRef;
-use rusqlite::{Connection, Transaction, params};
+use rusqlite::{Connection, params};
 
+use super::accounts::{Actor, ChangeRefused, acting_account, refusable};
 use super::audit::{self, AuditEntry};
-use super::{StoreError, StoreResult, iso, now_iso, write_tx};
+use super::{Store, StoreError, StoreResult, iso, now_iso, write_tx};
+
+/// The typed front for the admin's views and upkeep (see [`Store::admin`]).
+pub struct Admin<'s> {
+    store: &'s Store,
+}
+
+impl<'s> Admin<'s> {
+    pub(super) fn new(store: &'s Store) -> Self {
+        Admin { store }
+    }
+
+    /// The gate of an admin command that changes no account: in one
+    /// transaction the actor's role is read fresh (a demoted or banned admin is
+    /// refused) and the audit row is written. The command acts only after.
+    pub async fn authorize(&self, actor: Actor, entry: AuditEntry) -> Result<(), ChangeRefused> {
+        refusable(self.store, move |tx| {
+            let acting = acting_account(tx, actor)?;
+            let entry = AuditEntry {
+                actor_user_id: acting.map(|a| a.id),
+                ..entry
+            };
+            audit::record(tx, &entry)?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// Each browsable table with its row count.
+    pub async fn table_counts(&self) -> StoreResult<Vec<(&'static str, i64)>> {
+        self.store.call(|db| table_counts(db)).await
+    }
+
+    /// Rows of an allowlisted table (see [`browsable`]), oldest first, as text.
+    pub async fn table_rows(
+        &self,
+        table: &'static str,
+        limit: i64,
+        offset: i64,
+    ) -> StoreResult<TableRows> {
+        self.store
+            .call(move |db| table_rows(db, table, limit, offset))
+            .await
+    }
+
+    /// Guest accounts whose time is up: (id, name).
+    pub async fn expired_guests(&self, now: DateTime<Utc>) -> StoreResult<Vec<(i64, String)>> {
+        self.store.call(move |db| expired_guests(db, now)).await
+    }
+
+    /// Deletes an expired guest account: characters unlinked (kept), sessions
+    /// and grants removed, the account row deleted.
+    pub async fn delete_guest(&self, user_id: i64) -> StoreResult<()> {
+        self.store
+            .call(move |db| {
+                write_tx(db, |tx| {
+                    unlink_and_log_out(tx, user_id)?;
+                    tx.execute("DELETE FROM users WHERE id = ?1 AND is_guest = 1", [user_id])?;
+                    Ok(())
+                })
+            })
+            .await
+    }
+}
 
 /// Tables an admin may browse with `/rows`.
 pub const BROWSABLE_TABLES: &[&str] = &[
@@ -45,7 +111,7 @@ pub fn browsable(wanted: &str) -> Option<&'static str> {
 }
 
 /// Each browsable table with its row count.
-pub fn table_counts(conn: &Connection) -> StoreResult<Vec<(&'static str, i64)>> {
+fn table_counts(conn: &Connection) -> StoreResult<Vec<(&'static str, i64)>> {
     BROWSABLE_TABLES
         .iter()
         .map(|table| {
@@ -57,7 +123,7 @@ pub fn table_counts(conn: &Connection) -> StoreResult<Vec<(&'static str, i64)>> 
 }
 
 /// Reads rows of an allowlisted table, oldest first, as text.
-pub fn table_rows(
+fn table_rows(
     conn: &Connection,
     table: &'static str,
     limit: i64,
@@ -98,68 +164,9 @@ fn value_text(value: ValueRef<'_>) -> String {
     }
 }
 
-/// One stored line of talk, for `/chatlog`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ChatLine {
-    pub created_at: String,
-    pub world_id: String,
-    pub room: String,
-    pub kind: String,
-    pub speaker: Option<String>,
-    pub recipient: Option<String>,
-    pub message: String,
-}
-
-/// The latest `limit` chat lines of every room, oldest first.
-pub fn recent_chat(conn: &Connection, limit: i64) -> StoreResult<Vec<ChatLine>> {
-    let mut stmt = conn.prepare(
-        "SELECT m.created_at, m.world_id, m.room, m.kind, s.name, r.name, m.message \
-         FROM chat_messages m \
-         LEFT JOIN characters s ON s.id = m.character_id \
-         LEFT JOIN characters r ON r.id = m.recipient_character_id \
-         ORDER BY m.id DESC LIMIT ?1",
-    )?;
-    let rows = stmt.query_map([limit], |r| {
-        Ok(ChatLine {
-            created_at: r.get(0)?,
-            world_id: r.get(1)?,
-            room: r.get(2)?,
-            kind: r.get(3)?,
-            speaker: r.get(4)?,
-            recipient: r.get(5)?,
-            message: r.get(6)?,
-        })
-    })?;
-    let mut lines: Vec<ChatLine> = rows.collect::<Result<_, _>>()?;
-    lines.reverse();
-    Ok(lines)
-}
-
-/// Runs `change` and writes its audit row in one `BEGIN IMMEDIATE` transaction:
-/// either both are stored or neither is.
-pub fn audited<T>(
-    conn: &mut Connection,
-    entry: &AuditEntry,
-    change: impl FnOnce(&Transaction<'_>) -> StoreResult<T>,
-) -> StoreResult<T> {
-    write_tx(conn, |tx| {
-        let value = change(tx)?;
-        audit::record(tx, entry)?;
-        Ok(value)
-    })
-}
-
-/// Deletes chat older than `before`; returns how many lines went.
-pub fn prune_chat(conn: &Connection, before: DateTime<Utc>) -> StoreResult<usize> {
-    Ok(conn.execute(
-        "DELETE FROM chat_messages WHERE created_at < ?1",
-        [iso(before)],
-    )?)
-}
-
 /// Tombstones an account: login refused from now on, its characters kept but
 /// unlinked, its session rows gone.
-pub fn tombstone(conn: &Connection, user_id: i64) -> StoreResult<()> {
+pub(super) fn tombstone(conn: &Connection, user_id: i64) -> StoreResult<()> {
     let n = conn.execute(
         "UPDATE users SET tombstoned_at = ?2, is_active = 0 WHERE id = ?1 \
          AND tombstoned_at IS NULL",
@@ -182,11 +189,11 @@ fn unlink_and_log_out(conn: &Connection, user_id: i64) -> StoreResult<()> {
 }
 
 /// Grants (`true`) or revokes (`false`) an account's access to a world.
-pub fn set_world_access(
+pub(super) fn set_world_access(
     conn: &Connection,
     user_id: i64,
     world_id: &str,
-    granted_by: i64,
+    granted_by: Option<i64>,
     allow: bool,
 ) -> StoreResult<()> {
     conn.execute(
@@ -200,71 +207,42 @@ pub fn set_world_access(
 }
 
 /// Guest accounts whose time is up: (id, name).
-pub fn expired_guests(conn: &Connection, now: DateTime<Utc>) -> StoreResult<Vec<(i64, String)>> {
+fn expired_guests(conn: &Connection, now: DateTime<Utc>) -> StoreResult<Vec<(i64, String)>> {
     let mut stmt = conn
         .prepare("SELECT id, username FROM users WHERE is_guest = 1 AND guest_expires_at <= ?1")?;
     let rows = stmt.query_map([iso(now)], |r| Ok((r.get(0)?, r.get(1)?)))?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
-/// Deletes an expired guest account: characters unlinked (kept), sessions and
-/// grants removed, the account row deleted.
-pub fn delete_guest(conn: &mut Connection, user_id: i64) -> StoreResult<()> {
-    write_tx(conn, |tx| {
-        unlink_and_log_out(tx, user_id)?;
-        tx.execute(
-            "DELETE FROM users WHERE id = ?1 AND is_guest = 1",
-            [user_id],
-        )?;
-        Ok(())
-    })
-}
-
-/// Of the given accounts, those that may no longer be logged in (banned,
-/// tombstoned or deleted).
-pub fn unwelcome_accounts(conn: &Connection, user_ids: &[i64]) -> StoreResult<Vec<i64>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT count(*) FROM users WHERE id = ?1 AND is_active = 1 AND tombstoned_at IS NULL",
-    )?;
-    let mut unwelcome = Vec::new();
-    for &id in user_ids {
-        let ok: i64 = stmt.query_row([id], |r| r.get(0))?;
-        if ok == 0 {
-            unwelcome.push(id);
-        }
-    }
-    Ok(unwelcome)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::auth::Role;
+    use crate::store::test_store;
 
-    #[test]
-    fn an_audited_change_and_its_row_commit_together_or_not_at_all() {
-        let (_dir, mut conn) = crate::store::schema::test_db(
-            "INSERT INTO users (id, username, password_hash, created_at) VALUES (1, 'a', 'x', '')",
-        );
+    #[tokio::test]
+    async fn the_gate_refuses_an_actor_without_the_role_and_writes_nothing() {
+        let (_dir, store, user_id) = test_store("ada").await;
         let entry = AuditEntry {
             actor_user_id: None,
-            action: "ban".into(),
-            target: Some("a".into()),
+            action: "wall".into(),
+            target: None,
             detail: None,
         };
-        let count = |conn: &Connection| -> i64 {
-            conn.query_row("SELECT count(*) FROM audit_log", [], |r| r.get(0))
-                .expect("count")
-        };
-        let missing = audited(&mut conn, &entry, |tx| {
-            crate::store::accounts::update_active_in(tx, 99, false)
-        });
-        assert!(matches!(missing, Err(StoreError::NotFound(_))));
-        assert_eq!(count(&conn), 0);
-        audited(&mut conn, &entry, |tx| {
-            crate::store::accounts::update_active_in(tx, 1, false)
-        })
-        .expect("ban");
-        assert_eq!(count(&conn), 1);
+        let as_admin = Actor::Account { user_id, needs: Role::Admin };
+        let refused = store.admin().authorize(as_admin, entry.clone()).await;
+        assert!(matches!(refused, Err(ChangeRefused::NotAllowed)), "{refused:?}");
+        let as_player = Actor::Account { user_id, needs: Role::Player };
+        store.admin().authorize(as_player, entry).await.expect("allowed");
+        let rows: Vec<(Option<i64>, String)> = store
+            .call(|db| {
+                let mut stmt = db.prepare("SELECT actor_user_id, action FROM audit_log")?;
+                let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+                Ok(rows.collect::<Result<_, _>>()?)
+            })
+            .await
+            .expect("rows");
+        assert_eq!(rows, [(Some(user_id), "wall".to_string())]);
     }
 
     #[test]

@@ -14,8 +14,8 @@ pub struct AuditEntry {
     pub detail: Option<String>,
 }
 
-/// Writes an audit row inside the caller's transaction (or on its own).
-pub fn record(conn: &Connection, entry: &AuditEntry) -> StoreResult<()> {
+/// Writes an audit row inside the caller's transaction.
+pub(super) fn record(conn: &Connection, entry: &AuditEntry) -> StoreResult<()> {
     conn.execute(
         "INSERT INTO audit_log (actor_user_id, action, target, detail, created_at) \
          VALUES (?1, ?2, ?3, ?4, ?5)",

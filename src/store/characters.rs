@@ -1,9 +1,111 @@
-//! Characters, where they stand, and the item instances in rooms and pockets.
+//! Characters: making them (within the per-account, per-world slot limit), the
+//! character menu's list, and noting that one entered play.
 
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, params};
 
-use super::accounts::FirstCharacter;
-use super::{StoreResult, now_iso, write_tx};
+use super::{Store, StoreError, StoreResult, now_iso, write_tx};
+
+/// A character to make, in a world, standing at first in `spawn_room`.
+#[derive(Debug, Clone)]
+pub struct NewCharacter {
+    pub world_id: String,
+    pub name: String,
+    pub spawn_room: String,
+}
+
+/// Why a character was not made.
+#[derive(Debug, thiserror::Error)]
+pub enum CreateRefused {
+    /// The account already has `limit` characters in that world.
+    #[error("the account already has {limit} characters in that world")]
+    SlotsFull { limit: usize },
+    /// Another character of that world has the name (any case).
+    #[error("that character name is taken")]
+    NameTaken,
+    #[error(transparent)]
+    Store(StoreError),
+}
+
+impl From<StoreError> for CreateRefused {
+    fn from(err: StoreError) -> Self {
+        match err {
+            StoreError::NameTaken => CreateRefused::NameTaken,
+            other => CreateRefused::Store(other),
+        }
+    }
+}
+
+/// The typed front for characters (see [`Store::characters`]).
+pub struct Characters<'s> {
+    store: &'s Store,
+}
+
+impl<'s> Characters<'s> {
+    pub(super) fn new(store: &'s Store) -> Self {
+        Characters { store }
+    }
+
+    /// Makes a character for an account unless it already has `limit` in that
+    /// world: the count and the insert are one `BEGIN IMMEDIATE` transaction, so
+    /// parallel requests cannot pass the limit together.
+    pub async fn create(
+        &self,
+        user_id: i64,
+        character: NewCharacter,
+        limit: usize,
+    ) -> Result<i64, CreateRefused> {
+        self.store
+            .call(move |db| {
+                write_tx(db, |tx| {
+                    let have: i64 = tx.query_row(
+                        "SELECT count(*) FROM characters WHERE user_id = ?1 AND world_id = ?2",
+                        params![user_id, character.world_id],
+                        |r| r.get(0),
+                    )?;
+                    if usize::try_from(have).unwrap_or(usize::MAX) >= limit {
+                        return Ok(Err(CreateRefused::SlotsFull { limit }));
+                    }
+                    Ok(Ok(insert_character(tx, user_id, &character, false)?))
+                })
+            })
+            .await?
+    }
+
+    /// The characters an account has in one world, oldest first.
+    pub async fn list(&self, user_id: i64, world_id: &str) -> StoreResult<Vec<CharacterSummary>> {
+        let world_id = world_id.to_string();
+        self.store
+            .call(move |db| list_characters(db, user_id, &world_id))
+            .await
+    }
+
+    /// Notes that a session now plays a character: the session row names it and
+    /// the character's last-played time is now, in one transaction.
+    pub async fn enter_play(
+        &self,
+        session_id: &str,
+        character_id: i64,
+        world_id: &str,
+    ) -> StoreResult<()> {
+        let (session_id, world_id) = (session_id.to_string(), world_id.to_string());
+        self.store
+            .call(move |db| {
+                write_tx(db, |tx| {
+                    super::sessions::attach_character_in(
+                        tx,
+                        &session_id,
+                        Some((character_id, &world_id)),
+                    )?;
+                    tx.execute(
+                        "UPDATE characters SET last_played_at = ?2 WHERE id = ?1",
+                        params![character_id, now_iso()],
+                    )?;
+                    Ok(())
+                })
+            })
+            .await
+    }
+}
 
 /// A character as the character menu lists it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,7 +121,7 @@ pub struct CharacterSummary {
 pub(crate) fn insert_character(
     conn: &Connection,
     user_id: i64,
-    character: &FirstCharacter,
+    character: &NewCharacter,
     is_guest_created: bool,
 ) -> StoreResult<i64> {
     let now = now_iso();
@@ -43,17 +145,8 @@ pub(crate) fn insert_character(
     Ok(id)
 }
 
-/// Creates a character for an existing account.
-pub fn create_character(
-    conn: &mut Connection,
-    user_id: i64,
-    character: &FirstCharacter,
-) -> StoreResult<i64> {
-    write_tx(conn, |tx| insert_character(tx, user_id, character, false))
-}
-
 /// The characters an account has in one world, oldest first.
-pub fn list_characters(
+fn list_characters(
     conn: &Connection,
     user_id: i64,
     world_id: &str,
@@ -74,87 +167,52 @@ pub fn list_characters(
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
-/// The room a character last stood in.
-pub fn character_room(conn: &Connection, character_id: i64) -> StoreResult<Option<String>> {
-    Ok(conn
-        .query_row(
-            "SELECT room FROM character_locations WHERE character_id = ?1",
-            [character_id],
-            |r| r.get(0),
-        )
-        .optional()?)
-}
-
-/// Notes that a character entered play now.
-pub fn mark_played(conn: &mut Connection, character_id: i64) -> StoreResult<()> {
-    write_tx(conn, |tx| {
-        tx.execute(
-            "UPDATE characters SET last_played_at = ?2 WHERE id = ?1",
-            params![character_id, now_iso()],
-        )?;
-        Ok(())
-    })
-}
-
-/// One item instance lying in a room.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RoomItem {
-    pub id: i64,
-    pub room: String,
-    pub item_key: String,
-}
-
-/// Every item instance lying in the rooms of a world.
-pub fn room_items(conn: &Connection, world_id: &str) -> StoreResult<Vec<RoomItem>> {
-    let mut stmt =
-        conn.prepare("SELECT id, room, item_key FROM room_items WHERE world_id = ?1 ORDER BY id")?;
-    let rows = stmt.query_map([world_id], |row| {
-        Ok(RoomItem {
-            id: row.get(0)?,
-            room: row.get(1)?,
-            item_key: row.get(2)?,
-        })
-    })?;
-    Ok(rows.collect::<Result<_, _>>()?)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::auth::Role;
-    use crate::store::accounts::{NewAccount, create_account};
-    use crate::store::schema;
+    use crate::store::test_store;
 
-    #[test]
-    fn characters_are_listed_with_their_last_room() {
-        let (_dir, mut conn) = schema::test_db(schema::ONE_WORLD);
-        let account = NewAccount {
-            username: "alice".into(),
-            password_hash: "x".into(),
-            role: Role::Player,
-            is_guest: false,
-            guest_expires_at: None,
-            origin: "test".into(),
-        };
-        let first = FirstCharacter {
+    fn named(name: &str) -> NewCharacter {
+        NewCharacter {
             world_id: "w".into(),
-            name: "Alice".into(),
+            name: name.into(),
             spawn_room: "z:spawn".into(),
-        };
-        let created = create_account(&mut conn, &account, Some(&first)).expect("create");
-        let second = FirstCharacter {
-            name: "Alys".into(),
-            ..first.clone()
-        };
-        create_character(&mut conn, created.user_id, &second).expect("second");
-        let list = list_characters(&conn, created.user_id, "w").expect("list");
+        }
+    }
+
+    #[tokio::test]
+    async fn characters_are_listed_with_their_last_room() {
+        let (_dir, store, user_id) = test_store("alice").await;
+        let characters = store.characters();
+        characters.create(user_id, named("Alice"), 10).await.expect("first");
+        characters.create(user_id, named("Alys"), 10).await.expect("second");
+        let list = characters.list(user_id, "w").await.expect("list");
         let names: Vec<_> = list.iter().map(|c| c.name.as_str()).collect();
         assert_eq!(names, ["Alice", "Alys"]);
         assert_eq!(list[0].room.as_deref(), Some("z:spawn"));
-        assert!(
-            list_characters(&conn, created.user_id, "other")
-                .expect("list")
-                .is_empty()
-        );
+        assert!(characters.list(user_id, "other").await.expect("list").is_empty());
+        let taken = characters.create(user_id, named("ALICE"), 10).await;
+        assert!(matches!(taken, Err(CreateRefused::NameTaken)), "{taken:?}");
+    }
+
+    #[tokio::test]
+    async fn parallel_creations_never_pass_the_slot_limit() {
+        let (_dir, store, user_id) = test_store("slot1").await;
+        let names = [
+            "Alpha", "Bravo", "Charlie", "Delta", "Echo", "Foxtrot", "Golf", "Hotel", "India",
+            "Juliett", "Kilo", "Lima", "Mike", "November", "Oscar", "Papa",
+        ];
+        let made = futures::future::join_all(names.iter().map(|name| {
+            let store = store.clone();
+            async move { store.characters().create(user_id, named(name), 10).await }
+        }))
+        .await;
+        let ok = made.iter().filter(|r| r.is_ok()).count();
+        let full = made
+            .iter()
+            .filter(|r| matches!(r, Err(CreateRefused::SlotsFull { limit: 10 })))
+            .count();
+        assert_eq!((ok, full), (10, 6));
+        assert_eq!(store.characters().list(user_id, "w").await.expect("list").len(), 10);
     }
 }

@@ -1,14 +1,109 @@
-//! Reading stored talk back: the history of one room as one character may see it.
+//! Stored talk: the history of one room as one character may see it, the
+//! admin's chat log, and pruning old lines.
 //!
-//! Rows are written by the batching writer (the only writer of `chat_messages`
-//! while the server runs); this module only reads. Private kinds (`whisper`,
-//! `tell`) are filtered in the query itself, so a row meant for two people never
-//! leaves the database for anyone else.
+//! Rows are inserted by the batching writer (the only code that inserts into
+//! `chat_messages`); this module reads them, and `/prune` deletes old ones.
+//! Private kinds (`whisper`, `tell`) are filtered in the query itself, so a row
+//! meant for two people never leaves the database for anyone else.
 
+use chrono::{DateTime, Utc};
 use rusqlite::{Connection, params};
 
-use super::StoreResult;
+use super::accounts::{Actor, ChangeRefused, acting_account, refusable};
+use super::audit::{self, AuditEntry};
 use super::writer::ChatKind;
+use super::{Store, StoreResult, iso};
+
+/// The typed front for stored talk (see [`Store::chat`]).
+pub struct Chat<'s> {
+    store: &'s Store,
+}
+
+impl<'s> Chat<'s> {
+    pub(super) fn new(store: &'s Store) -> Self {
+        Chat { store }
+    }
+
+    /// The last `limit` lines said in a room, oldest first, as `viewer` (a
+    /// character id) may see them.
+    pub async fn history(
+        &self,
+        world_id: &str,
+        room: &str,
+        viewer: i64,
+        limit: usize,
+    ) -> StoreResult<Vec<HistoryLine>> {
+        let (world_id, room) = (world_id.to_string(), room.to_string());
+        self.store
+            .call(move |db| room_history(db, &world_id, &room, viewer, limit))
+            .await
+    }
+
+    /// The latest `limit` chat lines of every room, oldest first (`/chatlog`).
+    pub async fn recent(&self, limit: i64) -> StoreResult<Vec<ChatLine>> {
+        self.store.call(move |db| recent_chat(db, limit)).await
+    }
+
+    /// Deletes chat older than `before`; the actor's role is checked fresh and
+    /// the audit row (with the count) is written in the same transaction.
+    pub async fn prune(
+        &self,
+        actor: Actor,
+        before: DateTime<Utc>,
+        mut entry: AuditEntry,
+    ) -> Result<usize, ChangeRefused> {
+        refusable(self.store, move |tx| {
+            let acting = acting_account(tx, actor)?;
+            let n = tx
+                .execute("DELETE FROM chat_messages WHERE created_at < ?1", [iso(before)])
+                .map_err(super::StoreError::from)?;
+            entry.actor_user_id = acting.map(|a| a.id);
+            entry.detail = Some(format!("{n} lines older than {}", iso(before)));
+            audit::record(tx, &entry)?;
+            Ok(n)
+        })
+        .await
+    }
+}
+
+/// One stored line of talk, for `/chatlog`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChatLine {
+    pub created_at: String,
+    pub world_id: String,
+    pub room: String,
+    pub kind: String,
+    pub speaker: Option<String>,
+    pub recipient: Option<String>,
+    pub message: String,
+}
+
+
+/// The latest `limit` chat lines of every room, oldest first.
+fn recent_chat(conn: &Connection, limit: i64) -> StoreResult<Vec<ChatLine>> {
+    let mut stmt = conn.prepare(
+        "SELECT m.created_at, m.world_id, m.room, m.kind, s.name, r.name, m.message \
+         FROM chat_messages m \
+         LEFT JOIN characters s ON s.id = m.character_id \
+         LEFT JOIN characters r ON r.id = m.recipient_character_id \
+         ORDER BY m.id DESC LIMIT ?1",
+    )?;
+    let rows = stmt.query_map([limit], |r| {
+        Ok(ChatLine {
+            created_at: r.get(0)?,
+            world_id: r.get(1)?,
+            room: r.get(2)?,
+            kind: r.get(3)?,
+            speaker: r.get(4)?,
+            recipient: r.get(5)?,
+            message: r.get(6)?,
+        })
+    })?;
+    let mut lines: Vec<ChatLine> = rows.collect::<Result<_, _>>()?;
+    lines.reverse();
+    Ok(lines)
+}
+
 
 /// One stored line of talk, with the names of its speaker and recipient.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,7 +118,7 @@ pub struct HistoryLine {
 
 /// The last `limit` lines said in a room, oldest first. Whispers and tells appear
 /// only when `viewer` (a character id) sent or received them.
-pub fn room_history(
+fn room_history(
     conn: &Connection,
     world_id: &str,
     room: &str,

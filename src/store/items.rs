@@ -13,7 +13,78 @@
 
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
-use super::{StoreResult, now_iso, write_tx};
+use super::{Store, StoreResult, now_iso, write_tx};
+
+/// The typed front for item instances (see [`Store::items`]).
+pub struct Items<'s> {
+    store: &'s Store,
+}
+
+impl<'s> Items<'s> {
+    pub(super) fn new(store: &'s Store) -> Self {
+        Items { store }
+    }
+
+    /// What a character carries, in the order it came by the things.
+    pub async fn carried(&self, character_id: i64) -> StoreResult<Vec<CarriedItem>> {
+        self.store
+            .call(move |db| carried_items(db, character_id))
+            .await
+    }
+
+    /// Every item instance lying in the rooms of a world.
+    pub async fn in_world(&self, world_id: &str) -> StoreResult<Vec<RoomItem>> {
+        let world_id = world_id.to_string();
+        self.store.call(move |db| room_items(db, &world_id)).await
+    }
+
+    /// Moves an instance lying in `room` of `world_id` into a character's hands;
+    /// false (nothing written) when it no longer lies there.
+    pub async fn take(&self, item_id: i64, world_id: &str, room: &str, character_id: i64) -> StoreResult<bool> {
+        let (world_id, room) = (world_id.to_string(), room.to_string());
+        self.store
+            .call(move |db| take_from_room(db, item_id, &world_id, &room, character_id))
+            .await
+    }
+
+    /// Puts an instance a character carries down in `room`; false when the
+    /// character no longer carries it.
+    pub async fn put_down(&self, item_id: i64, character_id: i64, world_id: &str, room: &str) -> StoreResult<bool> {
+        let (world_id, room) = (world_id.to_string(), room.to_string());
+        self.store
+            .call(move |db| drop_in_room(db, item_id, character_id, &world_id, &room))
+            .await
+    }
+
+    /// Hands an instance from one character to another; false when `from` no
+    /// longer carries it.
+    pub async fn give(&self, item_id: i64, from: i64, to: i64) -> StoreResult<bool> {
+        self.store
+            .call(move |db| give_item(db, item_id, from, to))
+            .await
+    }
+}
+
+/// One item instance lying in a room.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoomItem {
+    pub id: i64,
+    pub room: String,
+    pub item_key: String,
+}
+
+fn room_items(conn: &Connection, world_id: &str) -> StoreResult<Vec<RoomItem>> {
+    let mut stmt =
+        conn.prepare("SELECT id, room, item_key FROM room_items WHERE world_id = ?1 ORDER BY id")?;
+    let rows = stmt.query_map([world_id], |row| {
+        Ok(RoomItem {
+            id: row.get(0)?,
+            room: row.get(1)?,
+            item_key: row.get(2)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
 
 /// One item instance a character carries.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,7 +94,7 @@ pub struct CarriedItem {
 }
 
 /// What a character carries, in the order it came by the things.
-pub fn carried_items(conn: &Connection, character_id: i64) -> StoreResult<Vec<CarriedItem>> {
+fn carried_items(conn: &Connection, character_id: i64) -> StoreResult<Vec<CarriedItem>> {
     let mut stmt = conn.prepare_cached(
         "SELECT id, item_key FROM character_items WHERE character_id = ?1 \
          ORDER BY acquired_at, id",
@@ -38,7 +109,7 @@ pub fn carried_items(conn: &Connection, character_id: i64) -> StoreResult<Vec<Ca
 }
 
 /// Moves an instance lying in `room` of `world_id` into a character's hands.
-pub fn take_from_room(
+fn take_from_room(
     conn: &mut Connection,
     item_id: i64,
     world_id: &str,
@@ -67,7 +138,7 @@ pub fn take_from_room(
 }
 
 /// Puts an instance a character carries down in `room` of `world_id`.
-pub fn drop_in_room(
+fn drop_in_room(
     conn: &mut Connection,
     item_id: i64,
     character_id: i64,
@@ -89,7 +160,7 @@ pub fn drop_in_room(
 }
 
 /// Hands an instance from one character to another.
-pub fn give_item(conn: &mut Connection, item_id: i64, from: i64, to: i64) -> StoreResult<bool> {
+fn give_item(conn: &mut Connection, item_id: i64, from: i64, to: i64) -> StoreResult<bool> {
     write_tx(conn, |tx| {
         let changed = tx.execute(
             "UPDATE character_items SET character_id = ?3, acquired_at = ?4 \

@@ -1,46 +1,16 @@
 //! Account lockout after repeated wrong passwords (the seed's `failed_attempts`
-//! and `lockout_until`).
+//! and `lockout_until`), as SQL on one account row.
 //!
-//! Consecutive failures are counted per account. From the `threshold`-th failure
-//! on, each failure locks the account for `base`, doubling with every further
-//! failure up to `max`. A success clears both.
-
-use std::time::Duration;
+//! The rule itself ([`LockoutPolicy`]) lives in `config`. The decision that uses
+//! these functions — read the lock, check the password, record the outcome — is
+//! made under the account's login lock in `accounts::Accounts::check_login`, so
+//! parallel attempts on one account are taken one at a time.
 
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, params};
 
 use super::{StoreResult, iso, write_tx};
-
-/// The lockout rule.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct LockoutPolicy {
-    /// Failures in a row before the first lock.
-    pub threshold: u32,
-    /// Length of the first lock.
-    pub base: Duration,
-    /// The longest lock.
-    pub max: Duration,
-}
-
-impl Default for LockoutPolicy {
-    fn default() -> Self {
-        LockoutPolicy {
-            threshold: 5,
-            base: Duration::from_secs(60),
-            max: Duration::from_secs(3600),
-        }
-    }
-}
-
-impl LockoutPolicy {
-    /// How long the `failures`-th failure in a row locks the account, if at all.
-    pub fn lock_for(&self, failures: u32) -> Option<Duration> {
-        let over = failures.checked_sub(self.threshold)?;
-        let factor = 1u32.checked_shl(over.min(31)).unwrap_or(u32::MAX);
-        Some(self.base.saturating_mul(factor).min(self.max))
-    }
-}
+use crate::config::LockoutPolicy;
 
 /// Whether an account's `lockout_until` is still in the future.
 pub fn is_locked(lockout_until: Option<&str>, now: DateTime<Utc>) -> bool {
@@ -48,7 +18,7 @@ pub fn is_locked(lockout_until: Option<&str>, now: DateTime<Utc>) -> bool {
 }
 
 /// Counts a failed login; returns the new lock's end when this failure locks.
-pub fn record_failure(
+pub(super) fn record_failure(
     conn: &mut Connection,
     user_id: i64,
     policy: &LockoutPolicy,
@@ -73,20 +43,20 @@ pub fn record_failure(
     })
 }
 
+/// Clears the failure count and any lock after a right password.
+pub(super) fn record_success(conn: &mut Connection, user_id: i64) -> StoreResult<()> {
+    write_tx(conn, |tx| {
+        tx.execute(
+            "UPDATE users SET failed_attempts = 0, lockout_until = NULL WHERE id = ?1",
+            [user_id],
+        )?;
+        Ok(())
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn locks_start_at_the_threshold_and_double_to_the_cap() {
-        let policy = LockoutPolicy::default();
-        assert_eq!(policy.lock_for(4), None);
-        assert_eq!(policy.lock_for(5), Some(Duration::from_secs(60)));
-        assert_eq!(policy.lock_for(6), Some(Duration::from_secs(120)));
-        assert_eq!(policy.lock_for(7), Some(Duration::from_secs(240)));
-        assert_eq!(policy.lock_for(11), Some(Duration::from_secs(3600)));
-        assert_eq!(policy.lock_for(500), Some(Duration::from_secs(3600)));
-    }
 
     #[test]
     fn a_lock_in_the_future_holds() {
@@ -96,5 +66,28 @@ mod tests {
         assert!(is_locked(Some(&later), now));
         assert!(!is_locked(Some(&earlier), now));
         assert!(!is_locked(None, now));
+    }
+
+    #[test]
+    fn the_threshold_th_failure_locks_and_a_success_clears() {
+        let (_dir, mut conn) = crate::store::schema::test_db(
+            "INSERT INTO users (id, username, password_hash, created_at) VALUES (1, 'a', 'x', '')",
+        );
+        let policy = LockoutPolicy::default();
+        let now = Utc::now();
+        for _ in 0..4 {
+            assert_eq!(record_failure(&mut conn, 1, &policy, now).expect("fail"), None);
+        }
+        let until = record_failure(&mut conn, 1, &policy, now).expect("fifth");
+        assert!(until.is_some_and(|u| is_locked(Some(&u), now)));
+        record_success(&mut conn, 1).expect("success");
+        let (n, lock): (i64, Option<String>) = conn
+            .query_row(
+                "SELECT failed_attempts, lockout_until FROM users WHERE id = 1",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .expect("row");
+        assert_eq!((n, lock), (0, None));
     }
 }

@@ -1,13 +1,17 @@
 //! The store: every byte gaslamp keeps on disk lives in one SQLite file, and this
-//! module is the only code that speaks SQL.
+//! module is the only code that speaks SQL or names rusqlite.
 //!
-//! [`Store`] is a cheap, cloneable handle. Its async methods run their SQLite work on
-//! tokio's blocking pool ([`Store::call`]), never on an async worker, each call in one
+//! [`Store`] is a cheap, cloneable handle. Callers reach the data through typed
+//! fronts — `store.accounts()`, `store.characters()`, `store.sessions()`,
+//! `store.worlds()`, `store.items()`, `store.chat()`, `store.admin()` — whose async
+//! methods run their SQLite work on tokio's blocking pool, each call one
 //! transaction; writes use `BEGIN IMMEDIATE` so a busy database is noticed at the
-//! start of a transaction instead of half-way through it. Password hashing runs
-//! there too, behind a semaphore, so a flood of logins cannot starve everything else.
-//! Chat lines and location moves do not come through here one by one: they go to the
-//! batching [`writer`], which owns its own connection.
+//! start of a transaction instead of half-way through it. A check that guards a
+//! change is made inside the transaction that makes it (the account hierarchy, a
+//! ban, a slot limit, an item's place). Password hashing runs on the blocking pool
+//! too, behind a semaphore, so a flood of logins cannot starve everything else.
+//! Chat lines and location moves do not come through here one by one: they go to
+//! the batching [`writer`], which owns its own connection.
 //!
 //! **Invariant:** no SQL text is ever built from user input; values are bound as
 //! parameters. The store knows nothing about telnet or sessions' state machines.
@@ -27,6 +31,7 @@ pub mod writer;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
+use dashmap::DashMap;
 use rusqlite::{Connection, ErrorCode, Transaction, TransactionBehavior};
 use tokio::sync::Semaphore;
 
@@ -92,7 +97,7 @@ pub fn iso(t: chrono::DateTime<chrono::Utc>) -> String {
 
 /// Runs `f` in a `BEGIN IMMEDIATE` transaction and commits it; on error the
 /// transaction rolls back when dropped, so nothing is half-written.
-pub fn write_tx<T>(
+pub(in crate::store) fn write_tx<T>(
     conn: &mut Connection,
     f: impl FnOnce(&Transaction<'_>) -> StoreResult<T>,
 ) -> StoreResult<T> {
@@ -142,6 +147,9 @@ struct Inner {
     /// A real hash of a random secret, verified against when an account does not
     /// exist, so a wrong name costs as much time as a wrong password.
     dummy_hash: String,
+    /// One lock per account name being logged into, so the attempts on one
+    /// account are decided one at a time (see `accounts::Accounts::check_login`).
+    login_locks: DashMap<String, Arc<tokio::sync::Mutex<()>>>,
 }
 
 /// Idle connections kept for reuse; more may exist briefly under load.
@@ -153,9 +161,7 @@ impl Store {
     pub fn open(path: &Path, options: StoreOptions) -> StoreResult<Store> {
         let mut conn = schema::open_connection(path)?;
         schema::migrate(&mut conn)?;
-        let dummy_hash =
-            bcrypt::non_truncating_hash(uuid::Uuid::new_v4().to_string(), options.bcrypt_cost)
-                .map_err(|e| StoreError::Hash(e.to_string()))?;
+        let dummy_hash = hash_with_cost(&uuid::Uuid::new_v4().to_string(), options.bcrypt_cost)?;
         Ok(Store {
             inner: Arc::new(Inner {
                 path: path.to_path_buf(),
@@ -164,6 +170,7 @@ impl Store {
                 hashing: Semaphore::new(options.hash_concurrency.max(1)),
                 bcrypt_cost: options.bcrypt_cost,
                 dummy_hash,
+                login_locks: DashMap::new(),
             }),
         })
     }
@@ -172,8 +179,49 @@ impl Store {
         &self.inner.path
     }
 
-    /// Runs `f` with a connection on the blocking pool.
-    pub async fn call<T, F>(&self, f: F) -> StoreResult<T>
+    /// Accounts: creation, login checks, and every change to an account.
+    pub fn accounts(&self) -> accounts::Accounts<'_> {
+        accounts::Accounts::new(self)
+    }
+
+    /// Characters: creation under the slot limit, the menu's list, entering play.
+    pub fn characters(&self) -> characters::Characters<'_> {
+        characters::Characters::new(self)
+    }
+
+    /// Session rows: opened together with the login's last checks, closed at the end.
+    pub fn sessions(&self) -> sessions::Sessions<'_> {
+        sessions::Sessions::new(self)
+    }
+
+    /// The world catalogue, first item placement, and world access.
+    pub fn worlds(&self) -> worlds::WorldRows<'_> {
+        worlds::WorldRows::new(self)
+    }
+
+    /// Item instances: what lies in rooms, what characters carry, and moves.
+    pub fn items(&self) -> items::Items<'_> {
+        items::Items::new(self)
+    }
+
+    /// Stored talk: a room's history, the admin's chat log, pruning.
+    pub fn chat(&self) -> chat::Chat<'_> {
+        chat::Chat::new(self)
+    }
+
+    /// The admin's views and the upkeep job's clean-ups.
+    pub fn admin(&self) -> admin::Admin<'_> {
+        admin::Admin::new(self)
+    }
+
+    /// The schema version the file holds.
+    pub async fn schema_version(&self) -> StoreResult<i64> {
+        self.call(|db| schema::user_version(db)).await
+    }
+
+    /// Runs `f` with a connection on the blocking pool. Private to the store: the
+    /// rest of the program uses the typed fronts above.
+    pub(in crate::store) async fn call<T, F>(&self, f: F) -> StoreResult<T>
     where
         T: Send + 'static,
         F: FnOnce(&mut Connection) -> StoreResult<T> + Send + 'static,
@@ -190,12 +238,7 @@ impl Store {
             .map_err(|e| StoreError::Task(e.to_string()))?
     }
 
-    /// The same as [`Store::call`] for code that is already off the async workers
-    /// (the command-line tools).
-    pub fn call_blocking<T>(
-        &self,
-        f: impl FnOnce(&mut Connection) -> StoreResult<T>,
-    ) -> StoreResult<T> {
+    fn call_blocking<T>(&self, f: impl FnOnce(&mut Connection) -> StoreResult<T>) -> StoreResult<T> {
         let mut conn = self.take_connection()?;
         let result = f(&mut conn);
         self.return_connection(conn);
@@ -220,8 +263,9 @@ impl Store {
     }
 
     /// Hashes a password with bcrypt at the configured cost, refusing (never
-    /// truncating) input over 72 bytes.
-    pub async fn hash_password(&self, password: String) -> StoreResult<String> {
+    /// truncating) input over 72 bytes. Callers go through
+    /// `accounts().hash_new_password`, which applies the policy first.
+    async fn hash_password(&self, password: String) -> StoreResult<String> {
         let _permit = self
             .inner
             .hashing
@@ -229,15 +273,14 @@ impl Store {
             .await
             .map_err(|e| StoreError::Task(e.to_string()))?;
         let cost = self.inner.bcrypt_cost;
-        tokio::task::spawn_blocking(move || bcrypt::non_truncating_hash(password, cost))
+        tokio::task::spawn_blocking(move || hash_with_cost(&password, cost))
             .await
             .map_err(|e| StoreError::Task(e.to_string()))?
-            .map_err(|e| StoreError::Hash(e.to_string()))
     }
 
     /// Checks a password against a stored hash; with no hash (unknown account) it
     /// checks against the dummy hash and answers false, at the same cost.
-    pub async fn verify_password(&self, password: String, hash: Option<String>) -> bool {
+    async fn verify_password(&self, password: String, hash: Option<String>) -> bool {
         let Ok(_permit) = self.inner.hashing.acquire().await else {
             return false;
         };
@@ -251,9 +294,50 @@ impl Store {
         known && verified
     }
 
-    /// Blocking variant of [`Store::hash_password`] for the command-line tools.
-    pub fn hash_password_blocking(&self, password: &str) -> StoreResult<String> {
-        bcrypt::non_truncating_hash(password, self.inner.bcrypt_cost)
-            .map_err(|e| StoreError::Hash(e.to_string()))
+    /// The lock that serialises login attempts on one account name.
+    fn login_lock(&self, name: &str) -> Arc<tokio::sync::Mutex<()>> {
+        self.inner
+            .login_locks
+            .entry(name.to_ascii_lowercase())
+            .or_default()
+            .clone()
     }
+
+    /// Forgets an account's login lock once nobody holds or waits for it.
+    fn release_login_lock(&self, name: &str, lock: Arc<tokio::sync::Mutex<()>>) {
+        drop(lock);
+        self.inner
+            .login_locks
+            .remove_if(&name.to_ascii_lowercase(), |_, l| Arc::strong_count(l) == 1);
+    }
+}
+
+/// bcrypt at `cost`, refusing rather than truncating what bcrypt cannot read.
+fn hash_with_cost(password: &str, cost: u32) -> StoreResult<String> {
+    bcrypt::non_truncating_hash(password, cost).map_err(|e| StoreError::Hash(e.to_string()))
+}
+
+/// A store on a fresh database in a temporary directory, with the world `w` and
+/// one player account named `account`, whose id is returned (store unit tests).
+#[cfg(test)]
+pub(crate) async fn test_store(account: &str) -> (tempfile::TempDir, Store, i64) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let options = StoreOptions {
+        bcrypt_cost: 4,
+        hash_concurrency: 1,
+    };
+    let store = Store::open(&dir.path().join("t.db"), options).expect("open");
+    let name = account.to_string();
+    let user_id = store
+        .call(move |db| {
+            db.execute_batch(schema::ONE_WORLD)?;
+            db.execute(
+                "INSERT INTO users (username, password_hash, created_at) VALUES (?1, 'x', '')",
+                [name],
+            )?;
+            Ok(db.last_insert_rowid())
+        })
+        .await
+        .expect("seed");
+    (dir, store, user_id)
 }

@@ -16,12 +16,15 @@ use super::{StoreError, StoreResult, write_tx};
 pub const SCHEMA_SQL: &str = include_str!("../../schema.sql");
 
 /// Version number of [`SCHEMA_SQL`].
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 /// Upgrade steps: `(version reached, SQL)`, in order. A database at version N runs
-/// every step whose version is above N. Version 1 is the initial schema, so the list
-/// starts empty; the next change to `schema.sql` adds its step here too.
-const MIGRATIONS: &[(i64, &str)] = &[];
+/// every step whose version is above N. Version 1 is the initial schema; each
+/// change to `schema.sql` since adds its step here too.
+const MIGRATIONS: &[(i64, &str)] = &[(
+    2,
+    "ALTER TABLE sessions ADD COLUMN transport TEXT NOT NULL DEFAULT 'plain';",
+)];
 
 /// How long a statement waits for a lock before the caller hears `Busy`.
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -144,6 +147,39 @@ mod tests {
         }
         // Running it again is a no-op, not an error.
         migrate(&mut conn).expect("second migrate");
+    }
+
+    #[test]
+    fn a_version_1_file_is_migrated_to_the_current_schema() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut conn = open_connection(&dir.path().join("g.db")).expect("open");
+        let version_1 = SCHEMA_SQL.replace(
+            "    transport     TEXT NOT NULL DEFAULT 'plain',\n",
+            "",
+        );
+        assert_ne!(version_1, SCHEMA_SQL, "the v1 schema is derived by removing the column");
+        conn.execute_batch(&version_1).expect("v1 schema");
+        conn.pragma_update(None, "user_version", 1).expect("v1");
+        migrate(&mut conn).expect("migrate");
+        assert_eq!(user_version(&conn).expect("version"), SCHEMA_VERSION);
+        let transport: String = conn
+            .query_row(
+                "INSERT INTO users (username, password_hash, created_at) VALUES ('a', 'x', '') \
+                 RETURNING 'plain'",
+                [],
+                |r| r.get(0),
+            )
+            .expect("user");
+        conn.execute(
+            "INSERT INTO sessions (session_id, user_id, peer_address, created_at, \
+             last_activity, expires_at) VALUES ('s', 1, 'p', '', '', '')",
+            [],
+        )
+        .expect("session");
+        let stored: String = conn
+            .query_row("SELECT transport FROM sessions", [], |r| r.get(0))
+            .expect("transport");
+        assert_eq!(stored, transport);
     }
 
     #[test]

@@ -1,11 +1,17 @@
 //! Session rows: one per logged-in connection, from login until the connection
 //! ends. The registry in memory says who is online; these rows mirror it so an
 //! operator (or `/sessions`) can see the same in the database.
+//!
+//! A row is opened by [`Sessions::open`], which is also the login's last check:
+//! in the same transaction it reads the account fresh (banned, deleted, an
+//! expired guest are refused), notes the login time and writes the row. A ban
+//! committed a moment earlier is therefore always seen.
 
 use chrono::{Duration, Utc};
-use rusqlite::{Connection, params};
+use rusqlite::{Connection, OptionalExtension, params};
 
-use super::{StoreResult, iso, now_iso, write_tx};
+use super::{Store, StoreError, StoreResult, iso, now_iso, write_tx};
+use crate::auth::Role;
 
 /// The facts recorded when a connection logs in.
 #[derive(Debug, Clone)]
@@ -14,112 +20,243 @@ pub struct NewSession {
     pub user_id: i64,
     pub peer_address: String,
     pub client_type: String,
+    /// How the connection reached us: `plain`, `tls`, `websocket`.
+    pub transport: String,
     pub ttl: Duration,
 }
 
-/// Writes the row for a freshly logged-in connection.
-pub fn create_session(conn: &mut Connection, session: &NewSession) -> StoreResult<()> {
+/// Why a login was refused at its last step.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenRefused {
+    #[error("the account is banned")]
+    Banned,
+    #[error("the account was deleted")]
+    Deleted,
+    #[error("the guest account has expired")]
+    GuestExpired,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The account as it stood when its session was opened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Opened {
+    pub role: Role,
+}
+
+/// The typed front for session rows (see [`Store::sessions`]).
+pub struct Sessions<'s> {
+    store: &'s Store,
+}
+
+impl<'s> Sessions<'s> {
+    pub(super) fn new(store: &'s Store) -> Self {
+        Sessions { store }
+    }
+
+    /// Opens a session for an account that proved who it is, if it may still log
+    /// in: one transaction reads the account, refuses a ban, a deletion or an
+    /// expired guest, sets `last_login` and writes the row.
+    pub async fn open(&self, session: NewSession) -> Result<Opened, OpenRefused> {
+        self.store
+            .call(move |db| write_tx(db, |tx| Ok(open_in(tx, &session))))
+            .await?
+    }
+
+    /// Names the character and world the session plays, or clears them (`None`).
+    pub async fn attach(&self, session_id: &str, character: Option<(i64, &str)>) -> StoreResult<()> {
+        let session_id = session_id.to_string();
+        let character = character.map(|(id, world)| (id, world.to_string()));
+        self.store
+            .call(move |db| {
+                write_tx(db, |tx| {
+                    let character = character.as_ref().map(|(id, w)| (*id, w.as_str()));
+                    attach_character_in(tx, &session_id, character)
+                })
+            })
+            .await
+    }
+
+    /// Records the client name a connection announced (telnet TTYPE).
+    pub async fn set_client(&self, session_id: &str, client: &str) -> StoreResult<()> {
+        let (session_id, client) = (session_id.to_string(), client.to_string());
+        self.store
+            .call(move |db| {
+                write_tx(db, |tx| {
+                    tx.execute(
+                        "UPDATE sessions SET client_type = ?2 WHERE session_id = ?1",
+                        params![session_id, client],
+                    )?;
+                    Ok(())
+                })
+            })
+            .await
+    }
+
+    /// Deletes one connection's row; false if it was already gone.
+    pub async fn close(&self, session_id: &str) -> StoreResult<bool> {
+        let session_id = session_id.to_string();
+        self.store
+            .call(move |db| {
+                write_tx(db, |tx| {
+                    Ok(tx.execute("DELETE FROM sessions WHERE session_id = ?1", [session_id])? > 0)
+                })
+            })
+            .await
+    }
+
+    /// Deletes every row. At start-up no connection is alive, so every row left
+    /// is from a crash or a kill; at the end of a shutdown none should be left.
+    pub async fn remove_all(&self) -> StoreResult<usize> {
+        self.store
+            .call(|db| write_tx(db, |tx| Ok(tx.execute("DELETE FROM sessions", [])?)))
+            .await
+    }
+
+    /// Deletes rows whose expiry has passed; returns their ids (the connections
+    /// behind them, if any, are closed by the caller).
+    pub async fn purge_expired(&self) -> StoreResult<Vec<String>> {
+        self.store
+            .call(|db| {
+                write_tx(db, |tx| {
+                    let mut stmt = tx
+                        .prepare("DELETE FROM sessions WHERE expires_at <= ?1 RETURNING session_id")?;
+                    let ids = stmt.query_map([now_iso()], |r| r.get(0))?;
+                    Ok(ids.collect::<Result<_, _>>()?)
+                })
+            })
+            .await
+    }
+
+    /// How many session rows exist.
+    pub async fn count(&self) -> StoreResult<i64> {
+        self.store
+            .call(|db| Ok(db.query_row("SELECT count(*) FROM sessions", [], |r| r.get(0))?))
+            .await
+    }
+}
+
+/// The account facts the last login check needs.
+struct Standing {
+    active: bool,
+    deleted: bool,
+    guest_expires_at: Option<String>,
+    role: Role,
+}
+
+fn open_in(tx: &Connection, session: &NewSession) -> Result<Opened, OpenRefused> {
+    let standing = tx
+        .query_row(
+            "SELECT is_active, tombstoned_at IS NOT NULL, \
+             CASE WHEN is_guest = 1 THEN guest_expires_at END, role FROM users WHERE id = ?1",
+            [session.user_id],
+            |r| {
+                let role: String = r.get(3)?;
+                Ok(Standing {
+                    active: r.get(0)?,
+                    deleted: r.get(1)?,
+                    guest_expires_at: r.get(2)?,
+                    // The CHECK constraint keeps the column to the four names.
+                    role: role.parse().unwrap_or(Role::Player),
+                })
+            },
+        )
+        .optional()
+        .map_err(StoreError::from)?;
     let now = Utc::now();
-    write_tx(conn, |tx| {
-        tx.execute(
-            "INSERT INTO sessions (session_id, user_id, peer_address, client_type, created_at, \
-             last_activity, expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6)",
-            params![
-                session.session_id,
-                session.user_id,
-                session.peer_address,
-                session.client_type,
-                iso(now),
-                iso(now + session.ttl)
-            ],
-        )?;
-        Ok(())
+    let standing = match standing {
+        None => return Err(OpenRefused::Deleted),
+        Some(s) if s.deleted => return Err(OpenRefused::Deleted),
+        Some(s) if !s.active => return Err(OpenRefused::Banned),
+        Some(s) if s.guest_expires_at.as_deref().is_some_and(|at| at <= iso(now).as_str()) => {
+            return Err(OpenRefused::GuestExpired);
+        }
+        Some(s) => s,
+    };
+    tx.execute(
+        "UPDATE users SET last_login = ?2 WHERE id = ?1",
+        params![session.user_id, iso(now)],
+    )
+    .map_err(StoreError::from)?;
+    tx.execute(
+        "INSERT INTO sessions (session_id, user_id, peer_address, client_type, transport, \
+         created_at, last_activity, expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7)",
+        params![
+            session.session_id,
+            session.user_id,
+            session.peer_address,
+            session.client_type,
+            session.transport,
+            iso(now),
+            iso(now + session.ttl)
+        ],
+    )
+    .map_err(StoreError::from)?;
+    Ok(Opened {
+        role: standing.role,
     })
 }
 
-/// Binds the character and world the connection chose (or clears them with None).
-pub fn attach_character(
-    conn: &mut Connection,
+/// Binds the character and world a session chose (or clears them with `None`),
+/// inside the caller's transaction.
+pub(super) fn attach_character_in(
+    conn: &Connection,
     session_id: &str,
     character: Option<(i64, &str)>,
 ) -> StoreResult<()> {
-    write_tx(conn, |tx| {
-        tx.execute(
-            "UPDATE sessions SET character_id = ?2, world_id = ?3, last_activity = ?4 \
-             WHERE session_id = ?1",
-            params![
-                session_id,
-                character.map(|c| c.0),
-                character.map(|c| c.1),
-                now_iso()
-            ],
-        )?;
-        Ok(())
-    })
-}
-
-/// Records the client name a connection announced (telnet TTYPE).
-pub fn set_client_type(conn: &mut Connection, session_id: &str, client: &str) -> StoreResult<()> {
-    write_tx(conn, |tx| {
-        tx.execute(
-            "UPDATE sessions SET client_type = ?2 WHERE session_id = ?1",
-            params![session_id, client],
-        )?;
-        Ok(())
-    })
-}
-
-/// Deletes one connection's row.
-pub fn remove_session(conn: &mut Connection, session_id: &str) -> StoreResult<bool> {
-    write_tx(conn, |tx| {
-        Ok(tx.execute("DELETE FROM sessions WHERE session_id = ?1", [session_id])? > 0)
-    })
-}
-
-/// Deletes every row. At start-up no connection is alive, so every row left is
-/// from a crash or a kill.
-pub fn remove_all_sessions(conn: &mut Connection) -> StoreResult<usize> {
-    write_tx(conn, |tx| Ok(tx.execute("DELETE FROM sessions", [])?))
-}
-
-/// Deletes rows whose expiry has passed; returns their ids (the connections
-/// behind them, if any, are closed by the caller).
-pub fn purge_expired(conn: &mut Connection) -> StoreResult<Vec<String>> {
-    write_tx(conn, |tx| {
-        let mut stmt =
-            tx.prepare("DELETE FROM sessions WHERE expires_at <= ?1 RETURNING session_id")?;
-        let ids = stmt.query_map([now_iso()], |r| r.get(0))?;
-        Ok(ids.collect::<Result<_, _>>()?)
-    })
-}
-
-/// How many session rows exist.
-pub fn count_sessions(conn: &Connection) -> StoreResult<i64> {
-    Ok(conn.query_row("SELECT count(*) FROM sessions", [], |r| r.get(0))?)
+    conn.execute(
+        "UPDATE sessions SET character_id = ?2, world_id = ?3, last_activity = ?4 \
+         WHERE session_id = ?1",
+        params![
+            session_id,
+            character.map(|c| c.0),
+            character.map(|c| c.1),
+            now_iso()
+        ],
+    )?;
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::schema;
+    use crate::store::test_store;
 
-    #[test]
-    fn session_rows_come_and_go() {
-        let (_dir, mut conn) = schema::test_db(
-            "INSERT INTO users (username, password_hash, created_at) VALUES ('a', 'x', '')",
-        );
-        let session = NewSession {
-            session_id: "s1".into(),
-            user_id: 1,
+    fn row(id: &str, user_id: i64) -> NewSession {
+        NewSession {
+            session_id: id.into(),
+            user_id,
             peer_address: "127.0.0.1:5".into(),
             client_type: "unknown".into(),
+            transport: "plain".into(),
             ttl: Duration::hours(1),
-        };
-        create_session(&mut conn, &session).expect("create");
-        assert_eq!(count_sessions(&conn).expect("count"), 1);
-        assert!(remove_session(&mut conn, "s1").expect("remove"));
-        assert!(!remove_session(&mut conn, "s1").expect("remove again"));
-        create_session(&mut conn, &session).expect("create");
-        assert_eq!(remove_all_sessions(&mut conn).expect("purge"), 1);
+        }
+    }
+
+    #[tokio::test]
+    async fn session_rows_come_and_go() {
+        let (_dir, store, user_id) = test_store("alice").await;
+        let sessions = store.sessions();
+        sessions.open(row("s1", user_id)).await.expect("open");
+        assert_eq!(sessions.count().await.expect("count"), 1);
+        assert!(sessions.close("s1").await.expect("close"));
+        assert!(!sessions.close("s1").await.expect("close again"));
+        sessions.open(row("s1", user_id)).await.expect("open");
+        assert_eq!(sessions.remove_all().await.expect("purge"), 1);
+    }
+
+    #[tokio::test]
+    async fn a_banned_account_gets_no_session() {
+        let (_dir, store, user_id) = test_store("alice").await;
+        store
+            .call(move |db| {
+                db.execute("UPDATE users SET is_active = 0 WHERE id = ?1", [user_id])?;
+                Ok(())
+            })
+            .await
+            .expect("ban");
+        let refused = store.sessions().open(row("s1", user_id)).await;
+        assert!(matches!(refused, Err(OpenRefused::Banned)), "{refused:?}");
+        assert_eq!(store.sessions().count().await.expect("count"), 0);
     }
 }

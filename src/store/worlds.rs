@@ -4,15 +4,68 @@
 //! is registered its placements are copied into `room_items`; from then on the
 //! database is the truth about where every item instance is.
 
+use std::sync::Arc;
+
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::{StoreResult, now_iso, write_tx};
+use super::accounts::{Actor, ChangeRefused, acting_account, refusable};
+use super::audit::{self, AuditEntry};
+use super::{Store, StoreResult, now_iso};
 use crate::world::{Access, World};
 
-/// Records (or refreshes) a world in the catalogue, seeding its items the first
-/// time. Returns how many item instances were placed.
-pub fn register_world(conn: &mut Connection, world: &World) -> StoreResult<usize> {
-    write_tx(conn, |tx| {
+/// The typed front for the world catalogue (see [`Store::worlds`]).
+pub struct WorldRows<'s> {
+    store: &'s Store,
+}
+
+impl<'s> WorldRows<'s> {
+    pub(super) fn new(store: &'s Store) -> Self {
+        WorldRows { store }
+    }
+
+    /// Registers every world in one transaction (the one way worlds are
+    /// registered: at start, by `create-superuser`, and by `/reload`, whose
+    /// `audit` — the actor checked fresh — goes in the same transaction).
+    /// Returns, per world id, how many item instances were placed for the first
+    /// time.
+    pub async fn register_all(
+        &self,
+        worlds: Vec<Arc<World>>,
+        audit: Option<(Actor, AuditEntry)>,
+    ) -> Result<Vec<(String, usize)>, ChangeRefused> {
+        refusable(self.store, move |tx| {
+            if let Some((actor, entry)) = audit {
+                let acting = acting_account(tx, actor)?;
+                let entry = AuditEntry {
+                    actor_user_id: acting.map(|a| a.id),
+                    ..entry
+                };
+                audit::record(tx, &entry)?;
+            }
+            let mut placed = Vec::new();
+            for world in &worlds {
+                placed.push((world.id.clone(), register_world(tx, world)?));
+            }
+            Ok(placed)
+        })
+        .await
+    }
+
+    /// Whether an account has been granted a world, or already has a character
+    /// in it (either opens an invite-only world to a player).
+    pub async fn has_access(&self, user_id: i64, world_id: &str) -> StoreResult<bool> {
+        let world_id = world_id.to_string();
+        self.store
+            .call(move |db| has_world_access(db, user_id, &world_id))
+            .await
+    }
+}
+
+/// Records (or refreshes) a world in the catalogue inside the caller's
+/// transaction, seeding its items the first time. Returns how many item
+/// instances were placed.
+fn register_world(tx: &Connection, world: &World) -> StoreResult<usize> {
+    {
         let now = now_iso();
         let access = match world.access {
             Access::Open => "open",
@@ -64,12 +117,12 @@ pub fn register_world(conn: &mut Connection, world: &World) -> StoreResult<usize
             params![world.id, now],
         )?;
         Ok(placed)
-    })
+    }
 }
 
 /// Whether an account has been granted a world, or already has a character in it
 /// (either opens an invite-only world to a player).
-pub fn has_world_access(conn: &Connection, user_id: i64, world_id: &str) -> StoreResult<bool> {
+fn has_world_access(conn: &Connection, user_id: i64, world_id: &str) -> StoreResult<bool> {
     let granted: Option<bool> = conn
         .query_row(
             "SELECT can_access FROM world_permissions WHERE user_id = ?1 AND world_id = ?2",

@@ -71,6 +71,17 @@ pub mod opt {
     pub const GMCP: u8 = 201;
 }
 
+/// The bytes of one telnet command (a negotiation or a subnegotiation), for a
+/// caller that queues them beside other output. Prompts and lines are encoded by
+/// the connection's own encoder, which keeps the prompt mark.
+pub fn command_bytes(output: Output) -> bytes::Bytes {
+    use tokio_util::codec::Encoder;
+    let mut buf = bytes::BytesMut::new();
+    // Encoding into memory cannot fail.
+    let _ = TelnetCodec::new().encode(output, &mut buf);
+    buf.freeze()
+}
+
 /// The most bytes one input line may hold; longer lines are dropped whole.
 pub const MAX_LINE: usize = 1024;
 /// How many data bytes may arrive without a line terminator before the

@@ -81,6 +81,15 @@ impl Worlds {
     pub fn first(&self) -> Option<&Arc<World>> {
         self.worlds.values().next()
     }
+
+    /// The world new accounts start in: the one named `wanted`, else the first
+    /// by id. `None` when `wanted` names no loaded world (or there is none).
+    pub fn default_world(&self, wanted: Option<&str>) -> Option<Arc<World>> {
+        match wanted {
+            Some(id) => self.get(id).cloned(),
+            None => self.first().cloned(),
+        }
+    }
 }
 
 /// Builds a set of worlds from worlds made elsewhere (by tests, mostly); a

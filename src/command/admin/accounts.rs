@@ -1,13 +1,12 @@
 //! Admin commands on accounts and players: kick, ban/unban, grant/revoke, role,
-//! delete, setpassword.
+//! delete, setpassword. Each is one `store.accounts().change`: the actor's role
+//! read fresh, the hierarchy, the change and its audit row in one transaction.
 
-use super::super::parse::split_word;
+use super::super::parse::{Admin, split_word};
 use super::super::{Ctx, Flow};
-use super::{entry, manageable, may_manage};
+use super::{actor, change, refuse};
 use crate::auth::Role;
-use crate::auth::password::policy_problems;
-use crate::store::accounts::{self as account_rows};
-use crate::store::admin;
+use crate::store::accounts::{AccountChange, PasswordRefused};
 
 /// `/kick <character> [reason]`: closes that player's connection, reason shown.
 pub async fn kick(ctx: &Ctx<'_>, args: &str) {
@@ -15,7 +14,7 @@ pub async fn kick(ctx: &Ctx<'_>, args: &str) {
     if name.is_empty() {
         return ctx.reply("Usage: /kick <character> [reason]");
     }
-    let registry = &ctx.game.registry;
+    let registry = ctx.game.registry();
     let target = registry.find_by_name(&ctx.me.world, name).or_else(|| {
         registry
             .players(None)
@@ -25,29 +24,23 @@ pub async fn kick(ctx: &Ctx<'_>, args: &str) {
     let Some(target) = target else {
         return ctx.reply(format!("{name} is not playing."));
     };
-    let user_id = target.user_id();
-    let account = match ctx
-        .game
-        .store
-        .call(move |db| account_rows::account_by_id(db, user_id))
-        .await
-    {
-        Ok(Some(account)) => account,
-        Ok(None) => return ctx.reply(format!("{name} has no account any more.")),
-        Err(err) => return ctx.store_trouble(&err),
-    };
-    if !may_manage(ctx, &account) {
-        return;
-    }
     let reason = if reason.is_empty() {
         "no reason given"
     } else {
         reason
     };
+    let oversee = AccountChange::Oversee {
+        detail: Some(format!("{}: {reason}", target.name)),
+    };
+    if change(ctx, Admin::Kick, &target.session.account, oversee)
+        .await
+        .is_none()
+    {
+        return;
+    }
     target
         .session
         .kick(format!("You have been kicked from the game: {reason}"));
-    super::audit(ctx, "kick", Some(&target.name), Some(reason.to_string())).await;
     ctx.reply(format!("{} has been kicked.", target.name));
 }
 
@@ -61,111 +54,68 @@ pub async fn ban(ctx: &Ctx<'_>, args: &str, unban: bool) {
             "Usage: /ban <account> [reason]"
         });
     }
-    let Some(account) = manageable(ctx, name).await else {
+    let (verb, order) = if unban {
+        (Admin::Unban, AccountChange::Unban)
+    } else {
+        let reason = (!reason.is_empty()).then(|| reason.to_string());
+        (Admin::Ban, AccountChange::Ban { reason })
+    };
+    let Some(done) = change(ctx, verb, name, order).await else {
         return;
     };
-    let action = if unban { "unban" } else { "ban" };
-    let row = entry(
-        ctx,
-        action,
-        Some(&account.username),
-        (!reason.is_empty()).then(|| reason.to_string()),
-    );
-    let id = account.id;
-    if let Err(err) = ctx
-        .game
-        .store
-        .call(move |db| {
-            admin::audited(db, &row, |tx| account_rows::update_active_in(tx, id, unban))
-        })
-        .await
-    {
-        return ctx.store_trouble(&err);
-    }
-    if unban {
-        return ctx.reply(format!("{} may log in again.", account.username));
-    }
-    for session in ctx.game.registry.sessions_of(account.id) {
-        session.kick("This account is banned.");
-    }
-    ctx.reply(format!("{} is banned.", account.username));
+    let account = &done.account.username;
+    ctx.reply(match (unban, done.changed) {
+        (true, true) => format!("{account} may log in again."),
+        (true, false) => format!("{account} is not banned."),
+        (false, true) => format!("{account} is banned."),
+        (false, false) => format!("{account} is already banned."),
+    });
 }
 
 /// `/grant <account> <world>` and `/revoke <account> <world>`.
 pub async fn grant(ctx: &Ctx<'_>, args: &str, allow: bool) {
     let (name, world_id) = split_word(args);
+    let verb = if allow { Admin::Grant } else { Admin::Revoke };
     if name.is_empty() || world_id.is_empty() {
-        let verb = if allow { "grant" } else { "revoke" };
-        return ctx.reply(format!("Usage: /{verb} <account> <world>"));
+        return ctx.reply(format!("Usage: /{} <account> <world>", super::name(verb)));
     }
     let Some(world) = ctx.game.world(world_id) else {
         return ctx.reply(format!("There is no world \"{world_id}\"."));
     };
-    let Some(account) = manageable(ctx, name).await else {
+    let access = AccountChange::Access {
+        world_id: world.id.clone(),
+        allow,
+    };
+    let Some(done) = change(ctx, verb, name, access).await else {
         return;
     };
-    let action = if allow { "grant" } else { "revoke" };
-    let row = entry(ctx, action, Some(&account.username), Some(world.id.clone()));
-    let (user_id, granted_by, world_key) = (account.id, ctx.me.user_id(), world.id.clone());
-    if let Err(err) = ctx
-        .game
-        .store
-        .call(move |db| {
-            admin::audited(db, &row, |tx| {
-                admin::set_world_access(tx, user_id, &world_key, granted_by, allow)
-            })
-        })
-        .await
-    {
-        return ctx.store_trouble(&err);
-    }
+    let account = &done.account.username;
     if allow {
-        ctx.reply(format!(
-            "{} may now enter {}.",
-            account.username, world.name
-        ));
+        ctx.reply(format!("{account} may now enter {}.", world.name));
     } else {
         ctx.reply(format!(
-            "{} may no longer enter {} by invitation.",
-            account.username, world.name
+            "{account} may no longer enter {} by invitation.",
+            world.name
         ));
     }
 }
 
-/// `/role <account> <role>`: only to a role below the acting player's own.
+/// `/role <account> <role>`: only to a role below the acting player's own. The
+/// account's live sessions get the new role at once.
 pub async fn role(ctx: &Ctx<'_>, args: &str) {
     let (name, role_text) = split_word(args);
     let Ok(role) = role_text.parse::<Role>() else {
         return ctx.reply("Usage: /role <account> <player|worldbuilder|admin|superuser>");
     };
-    if role >= ctx.me.role() {
-        return ctx.reply(format!(
-            "You can only give roles below your own ({}).",
-            ctx.me.role()
-        ));
-    }
-    let Some(account) = manageable(ctx, name).await else {
+    let Some(done) = change(ctx, Admin::Role, name, AccountChange::Role(role)).await else {
         return;
     };
-    let row = entry(
-        ctx,
-        "role",
-        Some(&account.username),
-        Some(format!("{} -> {role}", account.role)),
-    );
-    let id = account.id;
-    if let Err(err) = ctx
-        .game
-        .store
-        .call(move |db| admin::audited(db, &row, |tx| account_rows::update_role_in(tx, id, role)))
-        .await
-    {
-        return ctx.store_trouble(&err);
-    }
-    ctx.reply(format!(
-        "{} is now {role} (from their next login).",
-        account.username
-    ));
+    let account = &done.account.username;
+    ctx.reply(if done.changed {
+        format!("{account} is now {role}.")
+    } else {
+        format!("{account} already is {role}.")
+    });
 }
 
 /// `/delete <account>`: tombstone; characters kept but unlinked, sessions closed.
@@ -174,26 +124,12 @@ pub async fn delete(ctx: &Ctx<'_>, args: &str) {
     if name.is_empty() {
         return ctx.reply("Usage: /delete <account>");
     }
-    let Some(account) = manageable(ctx, name).await else {
-        return;
-    };
-    let row = entry(ctx, "delete", Some(&account.username), None);
-    let id = account.id;
-    if let Err(err) = ctx
-        .game
-        .store
-        .call(move |db| admin::audited(db, &row, |tx| admin::tombstone(tx, id)))
-        .await
-    {
-        return ctx.store_trouble(&err);
+    if let Some(done) = change(ctx, Admin::Delete, name, AccountChange::Delete).await {
+        ctx.reply(format!(
+            "{} is deleted; its characters are kept, unlinked.",
+            done.account.username
+        ));
     }
-    for session in ctx.game.registry.sessions_of(account.id) {
-        session.kick("This account has been deleted.");
-    }
-    ctx.reply(format!(
-        "{} is deleted; its characters are kept, unlinked.",
-        account.username
-    ));
 }
 
 /// `/setpassword <account>`: checks the hierarchy, then the session asks for the
@@ -204,41 +140,40 @@ pub async fn set_password(ctx: &Ctx<'_>, args: &str) -> Flow {
         ctx.reply("Usage: /setpassword <account>");
         return Flow::Continue;
     }
-    match manageable(ctx, name).await {
-        Some(account) => Flow::SetPassword {
+    // Any password will do for the check; the change itself checks again.
+    let probe = AccountChange::Password {
+        hash: String::new(),
+    };
+    let checked = ctx
+        .game
+        .store()
+        .accounts()
+        .check_change(actor(ctx, Admin::SetPassword), name, probe)
+        .await;
+    match checked {
+        Ok(account) => Flow::SetPassword {
             account: account.username,
         },
-        None => Flow::Continue,
+        Err(refusal) => {
+            refuse(ctx, Admin::SetPassword, &refusal);
+            Flow::Continue
+        }
     }
 }
 
-/// Sets another account's password after the policy check; audited.
+/// Sets another account's password: policy, hash, then the change (hierarchy
+/// checked again, audited).
 pub async fn apply_password(ctx: &Ctx<'_>, name: &str, password: String) {
-    let problems = policy_problems(&password);
-    if !problems.is_empty() {
-        return ctx.reply(problems.join("\n"));
-    }
-    // The hierarchy is checked again: the account may have changed meanwhile.
-    let Some(account) = manageable(ctx, name).await else {
-        return;
-    };
-    let hash = match ctx.game.store.hash_password(password).await {
+    let hash = match ctx.game.store().accounts().hash_new_password(&password).await {
         Ok(hash) => hash,
-        Err(err) => return ctx.store_trouble(&err),
+        Err(PasswordRefused::Weak(problems)) => return ctx.reply(problems.join("\n")),
+        Err(PasswordRefused::Store(err)) => return ctx.store_trouble(&err),
     };
-    let row = entry(ctx, "setpassword", Some(&account.username), None);
-    let id = account.id;
-    match ctx
-        .game
-        .store
-        .call(move |db| {
-            admin::audited(db, &row, |tx| {
-                account_rows::reset_password_in(tx, id, &hash)
-            })
-        })
-        .await
-    {
-        Ok(()) => ctx.reply(format!("The password of {} is changed.", account.username)),
-        Err(err) => ctx.store_trouble(&err),
+    let order = AccountChange::Password { hash };
+    if let Some(done) = change(ctx, Admin::SetPassword, name, order).await {
+        ctx.reply(format!(
+            "The password of {} is changed.",
+            done.account.username
+        ));
     }
 }

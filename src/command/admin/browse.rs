@@ -3,10 +3,9 @@
 
 use super::super::Ctx;
 use super::super::info::short_duration;
-use super::super::parse::split_word;
-use super::{audit, count_arg, table};
-use crate::store::accounts as account_rows;
-use crate::store::{admin, sessions as session_rows};
+use super::super::parse::{Admin, split_word};
+use super::{authorize, count_arg, table};
+use crate::store::admin;
 
 /// Longest cell shown by `/rows` and `/chatlog`.
 const MAX_CELL: usize = 60;
@@ -27,12 +26,10 @@ fn yes_no(flag: bool) -> String {
 /// `/users [filter]`: accounts with role, guest, active and last login.
 pub async fn users(ctx: &Ctx<'_>, filter: &str) {
     let wanted = (!filter.is_empty()).then(|| filter.to_string());
-    let list = match ctx
-        .game
-        .store
-        .call(move |db| account_rows::list_accounts(db, wanted.as_deref()))
-        .await
-    {
+    if !authorize(ctx, Admin::Users, None, wanted.clone()).await {
+        return;
+    }
+    let list = match ctx.game.store().accounts().list(wanted.as_deref()).await {
         Ok(list) => list,
         Err(err) => return ctx.store_trouble(&err),
     };
@@ -55,18 +52,14 @@ pub async fn users(ctx: &Ctx<'_>, filter: &str) {
     let n = rows.len();
     let text = table(&["account", "role", "guest", "active", "last login"], &rows);
     ctx.reply(format!("{text}\n{n} account(s)."));
-    audit(
-        ctx,
-        "users",
-        None,
-        (!filter.is_empty()).then(|| filter.to_string()),
-    )
-    .await;
 }
 
 /// `/sessions`: every logged-in connection, and the table's row count beside it.
 pub async fn sessions(ctx: &Ctx<'_>) {
-    let live = ctx.game.registry.sessions();
+    if !authorize(ctx, Admin::Sessions, None, None).await {
+        return;
+    }
+    let live = ctx.game.registry().sessions();
     let rows: Vec<Vec<String>> = live
         .iter()
         .map(|s| {
@@ -74,33 +67,35 @@ pub async fn sessions(ctx: &Ctx<'_>) {
                 s.account.clone(),
                 s.character()
                     .map_or_else(|| "(menu)".into(), |c| c.to_string()),
-                s.peer.to_string(),
+                s.peer.addr.to_string(),
+                s.peer.transport.as_str().to_string(),
                 s.client(),
                 short_duration(s.idle()),
             ]
         })
         .collect();
-    let stored = ctx
-        .game
-        .store
-        .call(|db| session_rows::count_sessions(db))
-        .await;
-    let mut text = table(&["account", "character", "peer", "client", "idle"], &rows);
+    let stored = ctx.game.store().sessions().count().await;
+    let mut text = table(
+        &["account", "character", "peer", "transport", "client", "idle"],
+        &rows,
+    );
     text.push_str(&format!("\n{} live session(s)", live.len()));
     if let Ok(stored) = stored {
         text.push_str(&format!("; {stored} row(s) in the sessions table"));
     }
     text.push('.');
     ctx.reply(text);
-    audit(ctx, "sessions", None, None).await;
 }
 
 /// `/where`: every character in play and where it stands.
 pub async fn locations(ctx: &Ctx<'_>) {
+    if !authorize(ctx, Admin::Where, None, None).await {
+        return;
+    }
     let worlds = ctx.game.worlds();
     let rows: Vec<Vec<String>> = ctx
         .game
-        .registry
+        .registry()
         .players(None)
         .iter()
         .map(|p| {
@@ -120,12 +115,14 @@ pub async fn locations(ctx: &Ctx<'_>) {
     let n = rows.len();
     let text = table(&["character", "account", "world", "room"], &rows);
     ctx.reply(format!("{text}\n{n} character(s) in play."));
-    audit(ctx, "where", None, None).await;
 }
 
 /// `/tables`: the tables `/rows` may show, with their sizes.
 pub async fn tables(ctx: &Ctx<'_>) {
-    let counts = match ctx.game.store.call(|db| admin::table_counts(db)).await {
+    if !authorize(ctx, Admin::Tables, None, None).await {
+        return;
+    }
+    let counts = match ctx.game.store().admin().table_counts().await {
         Ok(counts) => counts,
         Err(err) => return ctx.store_trouble(&err),
     };
@@ -134,7 +131,6 @@ pub async fn tables(ctx: &Ctx<'_>) {
         .map(|(name, n)| vec![name.to_string(), n.to_string()])
         .collect();
     ctx.reply(table(&["table", "rows"], &rows));
-    audit(ctx, "tables", None, None).await;
 }
 
 /// `/rows <table> [limit] [offset]`.
@@ -151,10 +147,15 @@ pub async fn rows(ctx: &Ctx<'_>, args: &str) {
     else {
         return ctx.reply("Usage: /rows <table> [limit] [offset]");
     };
+    let detail = Some(format!("limit {limit} offset {offset}"));
+    if !authorize(ctx, Admin::Rows, Some(table_name), detail).await {
+        return;
+    }
     let found = ctx
         .game
-        .store
-        .call(move |db| admin::table_rows(db, table_name, limit, offset))
+        .store()
+        .admin()
+        .table_rows(table_name, limit, offset)
         .await;
     let found = match found {
         Ok(found) => found,
@@ -171,13 +172,6 @@ pub async fn rows(ctx: &Ctx<'_>, args: &str) {
         "{}\n{n} row(s) of {table_name} from offset {offset}.",
         table(&headers, &cells)
     ));
-    audit(
-        ctx,
-        "rows",
-        Some(table_name),
-        Some(format!("limit {limit} offset {offset}")),
-    )
-    .await;
 }
 
 /// `/chatlog [n]`: the latest stored talk of every room, whispers included.
@@ -185,14 +179,12 @@ pub async fn chatlog(ctx: &Ctx<'_>, args: &str) {
     let Some(limit) = count_arg(args, 20, 200) else {
         return ctx.reply("Usage: /chatlog [n]");
     };
+    if !authorize(ctx, Admin::Chatlog, None, Some(format!("{limit} lines"))).await {
+        return;
+    }
     // Lines said a moment ago may still be on their way to the disk.
-    let _ = ctx.game.writer.flush().await;
-    let lines = match ctx
-        .game
-        .store
-        .call(move |db| admin::recent_chat(db, limit))
-        .await
-    {
+    let _ = ctx.game.writer().flush().await;
+    let lines = match ctx.game.store().chat().recent(limit).await {
         Ok(lines) => lines,
         Err(err) => return ctx.store_trouble(&err),
     };
@@ -214,5 +206,4 @@ pub async fn chatlog(ctx: &Ctx<'_>, args: &str) {
         })
         .collect();
     ctx.reply(table(&["time", "room", "kind", "who", "message"], &rows));
-    audit(ctx, "chatlog", None, Some(format!("{limit} lines"))).await;
 }

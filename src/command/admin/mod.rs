@@ -1,10 +1,14 @@
 //! The administrative slash commands (SPEC §5).
 //!
 //! Who may use which command is in the verb table (`parse::VERBS`); the parser
-//! already refused anything above the player's role. What this module adds is the
-//! account hierarchy — managing an account needs a role strictly above its role,
-//! and nobody manages themselves — and the audit trail: every admin command, read
-//! or write, leaves a row in `audit_log` (changes in the same transaction).
+//! already refused anything above the player's live role. Every command is then
+//! decided again on fresh state in the store: a change to an account goes
+//! through `store.accounts().change`, which reads the acting account's role,
+//! applies the hierarchy (a role strictly above the target's, never yourself),
+//! changes and audits in one transaction; every other command passes the audit
+//! gate `store.admin().authorize` (the actor's role read fresh, the audit row
+//! written) before it acts. A demoted admin is therefore refused even when a
+//! command was already typed.
 //!
 //! Commands that must ask the admin something (a hidden password) hand back a
 //! [`Flow`] to the session, which owns the connection.
@@ -15,13 +19,14 @@ mod world;
 
 use std::fmt::Write;
 
-use super::parse::Admin;
+use super::parse::{Admin, admin_spec};
 use super::{Ctx, Flow};
-use crate::store::accounts::{self as account_rows, Account};
-use crate::store::audit::{self, AuditEntry};
+use crate::auth::Role;
+use crate::replies;
+use crate::store::accounts::{AccountChange, Actor, ChangeRefused, Changed};
+use crate::store::audit::AuditEntry;
 
 pub use accounts::apply_password;
-pub use world::pick_default_world;
 
 /// Carries out one admin command.
 pub async fn execute(ctx: &Ctx<'_>, verb: Admin, args: &str) -> Flow {
@@ -51,64 +56,95 @@ pub async fn execute(ctx: &Ctx<'_>, verb: Admin, args: &str) -> Flow {
     Flow::Continue
 }
 
-/// An audit row for an action by the acting player.
-fn entry(ctx: &Ctx<'_>, action: &str, target: Option<&str>, detail: Option<String>) -> AuditEntry {
+/// The command's name as typed (`ban`), from the verb table.
+fn name(verb: Admin) -> &'static str {
+    admin_spec(verb).map_or("admin", |spec| spec.name)
+}
+
+/// The acting player, who must still hold the role the command needs.
+fn actor(ctx: &Ctx<'_>, verb: Admin) -> Actor {
+    Actor::Account {
+        user_id: ctx.me.user_id(),
+        needs: admin_spec(verb).map_or(Role::Superuser, |spec| spec.min_role),
+    }
+}
+
+/// An audit row for this command by the acting player (the store fills in the
+/// actor from its fresh read).
+fn entry(verb: Admin, target: Option<&str>, detail: Option<String>) -> AuditEntry {
     AuditEntry {
-        actor_user_id: Some(ctx.me.user_id()),
-        action: action.to_string(),
+        actor_user_id: None,
+        action: name(verb).to_string(),
         target: target.map(str::to_string),
         detail,
     }
 }
 
-/// Writes an audit row on its own (for actions that change nothing stored).
-async fn audit(ctx: &Ctx<'_>, action: &str, target: Option<&str>, detail: Option<String>) {
-    let row = entry(ctx, action, target, detail);
-    if let Err(err) = ctx.game.store.call(move |db| audit::record(db, &row)).await {
-        tracing::error!(%err, "could not write an audit row");
-    }
-}
-
-/// Finds an account the acting player may manage: it exists, is not their own,
-/// and its role is strictly below theirs. Otherwise replies why and gives `None`.
-pub async fn manageable(ctx: &Ctx<'_>, name: &str) -> Option<Account> {
-    let wanted = name.to_string();
-    let found = ctx
+/// The audit gate of a command that changes no account: the actor's role is
+/// read fresh and the audit row written, in one transaction. Replies and
+/// answers false when refused.
+async fn authorize(ctx: &Ctx<'_>, verb: Admin, target: Option<&str>, detail: Option<String>) -> bool {
+    let gate = ctx
         .game
-        .store
-        .call(move |db| account_rows::find_account(db, &wanted))
+        .store()
+        .admin()
+        .authorize(actor(ctx, verb), entry(verb, target, detail))
         .await;
-    let account = match found {
-        Ok(Some(account)) if account.tombstoned_at.is_none() => account,
-        Ok(_) => {
-            ctx.reply(format!("There is no account \"{name}\"."));
-            return None;
+    match gate {
+        Ok(()) => true,
+        Err(refusal) => {
+            refuse(ctx, verb, &refusal);
+            false
         }
-        Err(err) => {
-            ctx.store_trouble(&err);
-            return None;
-        }
-    };
-    if !may_manage(ctx, &account) {
-        return None;
     }
-    Some(account)
 }
 
-/// The hierarchy rule, replying when it refuses.
-fn may_manage(ctx: &Ctx<'_>, account: &Account) -> bool {
-    if account.id == ctx.me.user_id() {
-        ctx.reply("You can't do that to your own account.");
-        return false;
+/// Asks the store to change an account on this command's behalf; the live
+/// connections follow when it was allowed. Replies and answers `None` when
+/// refused.
+async fn change(ctx: &Ctx<'_>, verb: Admin, target: &str, change: AccountChange) -> Option<Changed> {
+    let result = ctx
+        .game
+        .store()
+        .accounts()
+        .change(actor(ctx, verb), target, change.clone(), name(verb))
+        .await;
+    match result {
+        Ok(changed) => {
+            tracing::info!(
+                actor = %ctx.me.session.account,
+                action = name(verb),
+                target = %changed.account.username,
+                changed = changed.changed,
+                "admin action"
+            );
+            ctx.game.account_changed(changed.account.id, &change);
+            Some(changed)
+        }
+        Err(refusal) => {
+            refuse(ctx, verb, &refusal);
+            None
+        }
     }
-    if account.role >= ctx.me.role() {
-        ctx.reply(format!(
-            "You can't manage {}: their role ({}) is not below yours.",
-            account.username, account.role
-        ));
-        return false;
-    }
-    true
+}
+
+/// Tells the admin why the store refused, in the command's words.
+fn refuse(ctx: &Ctx<'_>, verb: Admin, refusal: &ChangeRefused) {
+    ctx.reply(match refusal {
+        ChangeRefused::NotAllowed => replies::no_permission(name(verb)),
+        ChangeRefused::NoAccount(account) | ChangeRefused::Deleted(account) => {
+            format!("There is no account \"{account}\".")
+        }
+        ChangeRefused::Yourself => "You can't do that to your own account.".to_string(),
+        ChangeRefused::NotBelow { account, role } => {
+            format!("You can't manage {account}: their role ({role}) is not below yours.")
+        }
+        ChangeRefused::RoleTooHigh { yours } => {
+            format!("You can only give roles below your own ({yours}).")
+        }
+        ChangeRefused::NoWorld(world) => format!("There is no world \"{world}\"."),
+        ChangeRefused::Store(err) => replies::store_error(err).to_string(),
+    });
 }
 
 /// Formats rows as aligned columns under a header.
@@ -169,5 +205,16 @@ mod tests {
         assert_eq!(count_arg("7", 20, 100), Some(7));
         assert_eq!(count_arg("-1", 20, 100), None);
         assert_eq!(count_arg("lots", 20, 100), None);
+    }
+
+    #[test]
+    fn every_admin_command_has_a_table_entry() {
+        use Admin::*;
+        for verb in [
+            Goto, Teleport, Reload, Kick, Ban, Unban, Wall, Users, Sessions, Where, Tables, Rows,
+            Chatlog, Grant, Revoke, Shutdown, Role, SetPassword, Delete, Prune,
+        ] {
+            assert!(admin_spec(verb).is_some(), "{verb:?}");
+        }
     }
 }

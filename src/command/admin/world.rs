@@ -8,22 +8,13 @@ use chrono::Utc;
 use tokio_util::sync::CancellationToken;
 
 use super::super::Ctx;
-use super::super::movement;
-use super::super::parse::split_word;
-use super::{audit, entry};
-use crate::game::{Control, Game};
-use crate::store::audit::record as record_audit;
-use crate::store::{admin, iso, worlds as world_rows, write_tx};
+use super::super::common::place;
+use super::super::parse::{Admin, split_word};
+use super::{actor, authorize, change, entry, refuse};
+use crate::game::Game;
+use crate::store::accounts::AccountChange;
 use crate::text::sanitize;
-use crate::world::{self, World, Worlds};
-
-/// The world new accounts start in: the configured one, else the first by id.
-pub fn pick_default_world(worlds: &Worlds, wanted: Option<&str>) -> Option<Arc<World>> {
-    match wanted {
-        Some(id) => worlds.get(id).cloned(),
-        None => worlds.first().cloned(),
-    }
-}
+use crate::world::{self, Worlds};
 
 /// `/goto <room>`: the admin moves themselves.
 pub async fn goto(ctx: &Ctx<'_>, args: &str) {
@@ -34,17 +25,19 @@ pub async fn goto(ctx: &Ctx<'_>, args: &str) {
     let Some(room) = world.resolve_room(args, Some(here.zone())) else {
         return ctx.reply(format!("There is no room \"{args}\" in {}.", world.name));
     };
-    movement::teleport(ctx, &room, &ctx.me.name).await;
-    audit(ctx, "goto", Some(room.as_str()), None).await;
+    if authorize(ctx, Admin::Goto, Some(room.as_str()), None).await {
+        place(ctx.game, ctx.me, &room, &ctx.me.name).await;
+    }
 }
 
-/// `/teleport <character> <room>`: moves a player of this world.
+/// `/teleport <character> <room>`: moves a player of this world, at once,
+/// whatever the player is doing (the move is the admin's own registry step).
 pub async fn teleport(ctx: &Ctx<'_>, args: &str) {
     let (name, room_text) = split_word(args);
     if name.is_empty() || room_text.is_empty() {
         return ctx.reply("Usage: /teleport <character> <room>");
     }
-    let Some(target) = ctx.game.registry.find_by_name(&ctx.me.world, name) else {
+    let Some(target) = ctx.game.registry().find_by_name(&ctx.me.world, name) else {
         return ctx.reply(format!("{name} is not playing in this world."));
     };
     let Some(world) = ctx.world() else {
@@ -57,32 +50,34 @@ pub async fn teleport(ctx: &Ctx<'_>, args: &str) {
         ));
     };
     if target.conn_id == ctx.me.conn_id {
-        movement::teleport(ctx, &room, &ctx.me.name).await;
-    } else {
-        if super::manageable(ctx, &target.session.account)
-            .await
-            .is_none()
-        {
-            return;
+        if authorize(ctx, Admin::Teleport, Some(&target.name), Some(room.to_string())).await {
+            place(ctx.game, ctx.me, &room, &ctx.me.name).await;
         }
-        let order = Control::Teleport {
-            room: room.clone(),
-            by: ctx.me.name.clone(),
-        };
-        if target.session.control.try_send(order).is_err() {
-            return ctx.reply(format!("{} is not answering; try again.", target.name));
-        }
-        let room_name = world.room(&room).map_or(room.as_str(), |r| r.name.as_str());
-        ctx.reply(format!("{} is on the way to {room_name}.", target.name));
+        return;
     }
-    audit(ctx, "teleport", Some(&target.name), Some(room.to_string())).await;
+    let oversee = AccountChange::Oversee {
+        detail: Some(format!("{} to {room}", target.name)),
+    };
+    if change(ctx, Admin::Teleport, &target.session.account, oversee)
+        .await
+        .is_none()
+    {
+        return;
+    }
+    let room_name = world.room(&room).map_or(room.as_str(), |r| r.name.as_str());
+    if place(ctx.game, &target, &room, &ctx.me.name).await {
+        ctx.reply(format!("{} is on the way to {room_name}.", target.name));
+    } else {
+        ctx.reply(format!("{} is no longer playing.", target.name));
+    }
 }
 
 /// `/reload`: reads the world files again. Invalid files change nothing; a world
 /// still holding players may not vanish; players in rooms that vanished are sent
-/// to their world's spawn.
+/// to their world's spawn. The registration and its audit row are one
+/// transaction.
 pub async fn reload(ctx: &Ctx<'_>) {
-    let dir = ctx.game.config.worlds_dir.clone();
+    let dir = ctx.game.config().worlds_dir.clone();
     let loaded = tokio::task::spawn_blocking(move || world::load_worlds(&dir)).await;
     let worlds = match loaded {
         Ok(Ok(worlds)) => worlds,
@@ -99,19 +94,7 @@ pub async fn reload(ctx: &Ctx<'_>) {
     if let Some(problem) = reload_problem(ctx.game, &worlds) {
         return ctx.reply(format!("The worlds were not reloaded: {problem}"));
     }
-    for world in worlds.iter() {
-        let w = world.clone();
-        if let Err(err) = ctx
-            .game
-            .store
-            .call(move |db| world_rows::register_world(db, &w))
-            .await
-        {
-            return ctx.store_trouble(&err);
-        }
-    }
-    let Some(default) = pick_default_world(&worlds, ctx.game.config.default_world.as_deref())
-    else {
+    let Some(default) = worlds.default_world(ctx.game.config().default_world.as_deref()) else {
         return ctx.reply("The worlds were not reloaded: the default world is gone.");
     };
     let summary = format!(
@@ -119,22 +102,34 @@ pub async fn reload(ctx: &Ctx<'_>) {
         worlds.len(),
         worlds.iter().map(|w| w.room_count()).sum::<usize>()
     );
+    let audit = (
+        actor(ctx, Admin::Reload),
+        entry(Admin::Reload, None, Some(summary.clone())),
+    );
+    let registered = ctx
+        .game
+        .store()
+        .worlds()
+        .register_all(worlds.iter().cloned().collect(), Some(audit))
+        .await;
+    if let Err(refusal) = registered {
+        return refuse(ctx, Admin::Reload, &refusal);
+    }
     ctx.game.replace_worlds(worlds, default);
     for world in ctx.game.worlds().iter() {
         if let Err(err) = ctx.game.load_items(&world.id).await {
             tracing::error!(%err, world = %world.id, "could not load items after a reload");
         }
     }
-    let moved = rescue_stranded(ctx.game);
+    let moved = rescue_stranded(ctx.game).await;
     ctx.reply(format!(
         "Worlds reloaded: {summary}; {moved} player(s) sent to spawn."
     ));
-    audit(ctx, "reload", None, Some(summary)).await;
 }
 
 /// Why a new set of worlds may not replace the current one, if it may not.
 fn reload_problem(game: &Game, new: &Worlds) -> Option<String> {
-    game.registry
+    game.registry()
         .players(None)
         .iter()
         .find(|p| new.get(&p.world).is_none())
@@ -142,21 +137,17 @@ fn reload_problem(game: &Game, new: &Worlds) -> Option<String> {
 }
 
 /// Sends every player whose room no longer exists to the world's spawn.
-fn rescue_stranded(game: &Game) -> usize {
+async fn rescue_stranded(game: &Game) -> usize {
     let worlds = game.worlds();
     let mut moved = 0;
-    for player in game.registry.players(None) {
+    for player in game.registry().players(None) {
         let Some(world) = worlds.get(&player.world) else {
             continue;
         };
         if world.room(&player.room()).is_some() {
             continue;
         }
-        let order = Control::Teleport {
-            room: world.default_spawn.clone(),
-            by: Arc::from("The world itself"),
-        };
-        if player.session.control.try_send(order).is_ok() {
+        if place(game, &player, &world.default_spawn, "The world itself").await {
             moved += 1;
         }
     }
@@ -169,18 +160,21 @@ pub async fn wall(ctx: &Ctx<'_>, args: &str) {
     if text.is_empty() {
         return ctx.reply("Usage: /wall <text>");
     }
-    ctx.game
-        .announce(&format!("*** Announcement from {}: {text}", ctx.me.name));
-    audit(ctx, "wall", None, Some(text)).await;
+    if authorize(ctx, Admin::Wall, None, Some(text.clone())).await {
+        ctx.game
+            .announce(&format!("*** Announcement from {}: {text}", ctx.me.name));
+    }
 }
 
 /// `/shutdown [seconds] [reason]` or `/shutdown cancel`.
 pub async fn shutdown(ctx: &Ctx<'_>, args: &str) {
     let (first, rest) = split_word(args);
     if first.eq_ignore_ascii_case("cancel") {
+        if !authorize(ctx, Admin::Shutdown, None, Some("cancel".into())).await {
+            return;
+        }
         if ctx.game.cancel_countdown() {
             ctx.game.announce("*** The shutdown has been cancelled.");
-            audit(ctx, "shutdown.cancel", None, None).await;
         } else {
             ctx.reply("No shutdown is counting down.");
         }
@@ -192,11 +186,14 @@ pub async fn shutdown(ctx: &Ctx<'_>, args: &str) {
         Err(_) => (10, args),
     };
     let reason = sanitize(reason);
+    let detail = Some(format!("{seconds}s {reason}"));
+    if !authorize(ctx, Admin::Shutdown, None, detail).await {
+        return;
+    }
     let countdown = CancellationToken::new();
     if !ctx.game.start_countdown(countdown.clone()) {
         return ctx.reply("A shutdown is already counting down (\"/shutdown cancel\" stops it).");
     }
-    audit(ctx, "shutdown", None, Some(format!("{seconds}s {reason}"))).await;
     tokio::spawn(count_down(ctx.game.clone(), seconds, reason, countdown));
 }
 
@@ -224,7 +221,7 @@ async fn count_down(game: Arc<Game>, seconds: u64, reason: String, cancelled: Ca
         let wait = Duration::from_secs(left - mark);
         tokio::select! {
             _ = cancelled.cancelled() => return,
-            _ = game.shutdown.cancelled() => return,
+            _ = game.shutdown_token().cancelled() => return,
             _ = tokio::time::sleep(wait) => {}
         }
         left = mark;
@@ -235,31 +232,28 @@ async fn count_down(game: Arc<Game>, seconds: u64, reason: String, cancelled: Ca
         _ = tokio::time::sleep(Duration::from_secs(left)) => {}
     }
     tracing::info!("shutdown countdown finished");
-    game.shutdown.cancel();
+    game.begin_shutdown();
 }
 
-/// `/prune <hours>`: deletes stored talk older than that.
+/// `/prune <hours>`: deletes stored talk older than that; the count goes in the
+/// audit row, written in the same transaction.
 pub async fn prune(ctx: &Ctx<'_>, args: &str) {
     let Ok(hours) = args.parse::<u32>() else {
         return ctx.reply("Usage: /prune <hours>");
     };
     let before = Utc::now() - chrono::Duration::hours(i64::from(hours));
-    let mut row = entry(ctx, "prune", None, None);
-    let _ = ctx.game.writer.flush().await;
-    // The audit row records how many lines went, so it is written in the same
-    // transaction once the count is known.
-    let pruned = ctx.game.store.call(move |db| {
-        write_tx(db, |tx| {
-            let n = admin::prune_chat(tx, before)?;
-            row.detail = Some(format!("{n} lines older than {}", iso(before)));
-            record_audit(tx, &row)?;
-            Ok(n)
-        })
-    });
-    match pruned.await {
+    // Lines said a moment ago may still be on their way to the disk.
+    let _ = ctx.game.writer().flush().await;
+    let pruned = ctx
+        .game
+        .store()
+        .chat()
+        .prune(actor(ctx, Admin::Prune), before, entry(Admin::Prune, None, None))
+        .await;
+    match pruned {
         Ok(n) => ctx.reply(format!(
             "{n} chat line(s) older than {hours} hour(s) deleted."
         )),
-        Err(err) => ctx.store_trouble(&err),
+        Err(refusal) => refuse(ctx, Admin::Prune, &refusal),
     }
 }

@@ -1,0 +1,54 @@
+//! The sentences players see that more than one layer says, in one place.
+//!
+//! Many of them are quoted in SPEC.md and are part of the contract: players
+//! write client triggers on them, so they change only with the spec.
+//!
+//! **Invariant:** plain constants and pure functions; nothing here knows who
+//! says them.
+
+use crate::store::StoreError;
+
+/// The answer to a wrong password or an unknown account, alike.
+pub const WRONG_LOGIN: &str = "Wrong account name or password.";
+/// The answer while an account is locked, to every password, right or wrong.
+pub const LOCKED_OUT: &str = "Too many failed logins; try again later.";
+/// A banned account's login, and the last words of its live connections.
+pub const BANNED: &str = "This account is banned.";
+/// The last words of a deleted account's live connections.
+pub const DELETED: &str = "This account has been deleted.";
+/// A guest account past its time.
+pub const GUEST_EXPIRED: &str = "This guest account has expired.";
+/// What the old connection sees when its character is taken over.
+pub const TAKEN_OVER: &str = "Your character was taken over by a new connection.";
+/// What everyone sees when the server stops.
+pub const SHUTTING_DOWN: &str = "The server is shutting down.";
+/// The last word of a player who leaves.
+pub const GOODBYE: &str = "Goodbye.";
+/// The answer when the database stayed locked past its busy timeout.
+pub const RECORDS_BUSY: &str = "The game's records are busy; try again.";
+/// The answer when a store call failed for any other reason (rolled back).
+pub const STORE_FAILED: &str = "Something went wrong; nothing was changed.";
+/// The reply to anything the parser does not know.
+pub const UNKNOWN_COMMAND: &str = "Huh? Type \"help\" for a list of commands.";
+/// Text sent when a line is over the cap (SPEC §8).
+pub const LINE_TOO_LONG: &str = "Line too long (max 1024 bytes).";
+/// Text sent before disconnecting a client that sent 8 KiB without a newline.
+pub const INPUT_OVERFLOW: &str = "Input overflow.";
+/// Text sent when a client types faster than the rate limit allows.
+pub const SLOW_DOWN: &str = "Slow down.";
+
+/// `You don't have permission to use /<command>.`
+pub fn no_permission(command: &str) -> String {
+    format!("You don't have permission to use /{command}.")
+}
+
+/// The sentence a player gets for a failed store call; the cause of anything but
+/// a busy database is logged, since it is a bug or a broken disk.
+pub fn store_error(err: &StoreError) -> &'static str {
+    if matches!(err, StoreError::Busy) {
+        RECORDS_BUSY
+    } else {
+        tracing::error!(%err, "store call failed");
+        STORE_FAILED
+    }
+}
