@@ -264,6 +264,61 @@ impl Client {
             .map(|at| self.seen + at + needle.len())
     }
 
+    /// Waits until one of `needles` appears in the unconsumed text; consumes up
+    /// to the end of the one that starts first and returns its index and the
+    /// consumed text.
+    pub async fn expect_any(&mut self, needles: &[&str]) -> (usize, String) {
+        match self.expect_any_or_closed(needles).await {
+            Some(found) => found,
+            None => panic!(
+                "connection closed before any of {needles:?} arrived; unconsumed text:\n{}",
+                self.pending()
+            ),
+        }
+    }
+
+    /// Like [`Client::expect_any`], but a close before any of `needles` arrived
+    /// is an answer too (`None`, with the rest left unconsumed).
+    pub async fn expect_any_or_closed(&mut self, needles: &[&str]) -> Option<(usize, String)> {
+        let found = tokio::time::timeout(PATIENCE, async {
+            loop {
+                if let Some(hit) = self.find_first(needles) {
+                    return Some(hit);
+                }
+                if !self.read_some().await {
+                    return self.find_first(needles);
+                }
+            }
+        })
+        .await
+        .unwrap_or_else(|_| {
+            panic!(
+                "timed out waiting for any of {needles:?}; unconsumed text:\n{}",
+                self.pending()
+            )
+        });
+        let (index, end) = found?;
+        let consumed = String::from_utf8_lossy(&self.text[self.seen..end]).into_owned();
+        self.seen = end;
+        Some((index, consumed))
+    }
+
+    /// The needle that starts first in the unconsumed text: its index and end.
+    fn find_first(&self, needles: &[&str]) -> Option<(usize, usize)> {
+        let hay = &self.text[self.seen..];
+        needles
+            .iter()
+            .enumerate()
+            .filter_map(|(index, needle)| {
+                let needle = needle.as_bytes();
+                hay.windows(needle.len())
+                    .position(|w| w == needle)
+                    .map(|at| (at, index, self.seen + at + needle.len()))
+            })
+            .min()
+            .map(|(_, index, end)| (index, end))
+    }
+
     /// Waits for the server to close the connection; returns the text left.
     pub async fn expect_closed(&mut self) -> String {
         tokio::time::timeout(PATIENCE, async { while self.read_some().await {} })
@@ -411,4 +466,15 @@ pub fn copy_dir(from: &Path, to: &Path) {
             std::fs::copy(entry.path(), target).expect("copy");
         }
     }
+}
+
+/// Sends each client its line at the same moment: all the writes are started
+/// together, so the server receives them as one burst.
+pub async fn send_together(sends: Vec<(&mut Client, String)>) {
+    futures::future::join_all(
+        sends
+            .into_iter()
+            .map(|(client, line)| async move { client.send(&line).await }),
+    )
+    .await;
 }
