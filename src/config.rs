@@ -8,7 +8,6 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-
 /// Everything `gaslamp run` needs to know.
 #[derive(Debug, Clone)]
 pub struct ServerConfig {

@@ -299,13 +299,21 @@ mod tests {
     async fn add(store: &Store, name: &str, role: Role) {
         let account = NewAccount {
             username: name.into(),
-            password_hash: store.accounts().hash_new_password(GOOD).await.expect("hash"),
+            password_hash: store
+                .accounts()
+                .hash_new_password(GOOD)
+                .await
+                .expect("hash"),
             role,
             is_guest: false,
             guest_expires_at: None,
             origin: "test".into(),
         };
-        store.accounts().create(account, None).await.expect("create");
+        store
+            .accounts()
+            .create(account, None)
+            .await
+            .expect("create");
     }
 
     /// The audit log as (actor, action, target, detail), through the admin's
@@ -359,8 +367,13 @@ mod tests {
         add(&store, "Bob", Role::Player).await;
         let said = set_user_role(&store, "bob", "Admin").await.expect("role");
         assert_eq!(said, "Account Bob is now admin (was player).");
-        assert_eq!(find_user(&store, "bob").await.expect("found").role, Role::Admin);
-        let err = set_user_role(&store, "bob", "wizard").await.expect_err("bad role");
+        assert_eq!(
+            find_user(&store, "bob").await.expect("found").role,
+            Role::Admin
+        );
+        let err = set_user_role(&store, "bob", "wizard")
+            .await
+            .expect_err("bad role");
         assert!(err.to_string().contains("unknown role \"wizard\""), "{err}");
         assert!(!err.is_database_failure());
         assert_eq!(
@@ -398,8 +411,16 @@ mod tests {
                 .await
                 .expect("guess");
         }
-        assert!(find_user(&store, "cy").await.expect("found").lockout_until.is_some());
-        let weak = set_user_password(&store, "cy", "password").await.expect_err("weak");
+        assert!(
+            find_user(&store, "cy")
+                .await
+                .expect("found")
+                .lockout_until
+                .is_some()
+        );
+        let weak = set_user_password(&store, "cy", "password")
+            .await
+            .expect_err("weak");
         let text = weak.to_string();
         assert!(
             text.contains("at least 12") && text.contains("common"),
@@ -439,7 +460,10 @@ mod tests {
             "{table}"
         );
         assert!(lines[2].ends_with("never"), "{table}");
-        assert_eq!(list_users(&store, Some("LI")).await.expect("filter").len(), 1);
+        assert_eq!(
+            list_users(&store, Some("LI")).await.expect("filter").len(),
+            1
+        );
     }
 
     #[test]

@@ -94,10 +94,13 @@ pub fn may_manage(
 mod tests {
     use super::*;
 
+    /// Actor, target, role given, and the verdict.
+    type Case = ((i64, Role), (i64, Role), Option<Role>, Result<(), Refusal>);
+
     #[test]
     fn the_hierarchy_in_a_table() {
         use Role::*;
-        let cases: &[((i64, Role), (i64, Role), Option<Role>, Result<(), Refusal>)] = &[
+        let cases: &[Case] = &[
             ((1, Admin), (2, Player), None, Ok(())),
             ((1, Admin), (2, Worldbuilder), None, Ok(())),
             ((1, Admin), (2, Admin), None, Err(Refusal::NotBelow)),
@@ -105,8 +108,18 @@ mod tests {
             ((1, Superuser), (1, Superuser), None, Err(Refusal::Yourself)),
             ((1, Admin), (1, Player), None, Err(Refusal::Yourself)),
             ((1, Superuser), (2, Player), Some(Admin), Ok(())),
-            ((1, Superuser), (2, Player), Some(Superuser), Err(Refusal::RoleTooHigh)),
-            ((1, Admin), (2, Player), Some(Admin), Err(Refusal::RoleTooHigh)),
+            (
+                (1, Superuser),
+                (2, Player),
+                Some(Superuser),
+                Err(Refusal::RoleTooHigh),
+            ),
+            (
+                (1, Admin),
+                (2, Player),
+                Some(Admin),
+                Err(Refusal::RoleTooHigh),
+            ),
             ((1, Admin), (2, Worldbuilder), Some(Player), Ok(())),
         ];
         for (actor, target, giving, want) in cases {

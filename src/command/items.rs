@@ -95,7 +95,12 @@ pub async fn drop(ctx: &Ctx<'_>, wanted: &str) {
         .game
         .store()
         .items()
-        .put_down(instance.id, ctx.me.character_id, &here.world, here.room.as_str())
+        .put_down(
+            instance.id,
+            ctx.me.character_id,
+            &here.world,
+            here.room.as_str(),
+        )
         .await;
     match dropped {
         Ok(true) => {

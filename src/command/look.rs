@@ -73,4 +73,3 @@ pub fn exits(ctx: &Ctx<'_>) {
     }
     ctx.reply(text);
 }
-

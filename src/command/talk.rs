@@ -181,6 +181,7 @@ pub async fn store_chat(ctx: &Ctx<'_>, kind: ChatKind, message: String, to: Opti
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::game::ConnId;
     use crate::game::registry::test_player;
 
     fn named(conn_id: ConnId, name: &str) -> Arc<Player> {

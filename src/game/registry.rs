@@ -11,7 +11,7 @@
 //! methods is async, and none returns a guard.
 
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -85,7 +85,9 @@ pub struct Peer {
 /// Locks a mutex, recovering the value if another thread panicked holding it
 /// (every value kept under these mutexes is valid at all times).
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// A logged-in connection, in the character menu or playing. Its row in the

@@ -82,8 +82,13 @@ async fn catch_up_with_the_shell(game: &Game) -> StoreResult<()> {
     if live.is_empty() {
         return Ok(());
     }
-    let standing: HashMap<i64, crate::auth::Role> =
-        game.store().accounts().standing(live).await?.into_iter().collect();
+    let standing: HashMap<i64, crate::auth::Role> = game
+        .store()
+        .accounts()
+        .standing(live)
+        .await?
+        .into_iter()
+        .collect();
     for session in sessions {
         match standing.get(&session.user_id) {
             None => session.kick(replies::BANNED),

@@ -272,8 +272,10 @@ impl Conn {
                 if negotiated.change == Some(OptionChange::RemoteEnabled(opt::TTYPE)) {
                     // TTYPE SEND: "tell us your terminal type".
                     let send = bytes::Bytes::from_static(&[1]);
-                    self.outbox
-                        .wire(telnet::command_bytes(Output::Subnegotiate(opt::TTYPE, send)));
+                    self.outbox.wire(telnet::command_bytes(Output::Subnegotiate(
+                        opt::TTYPE,
+                        send,
+                    )));
                 }
                 Ok(None)
             }

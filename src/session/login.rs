@@ -51,8 +51,14 @@ enum AccountLine<'a> {
     Quit,
     New,
     Guest,
-    Connect { name: &'a str, password: &'a str },
-    Create { name: &'a str, password: &'a str },
+    Connect {
+        name: &'a str,
+        password: &'a str,
+    },
+    Create {
+        name: &'a str,
+        password: &'a str,
+    },
     /// `connect` or `create` without both an account and a password.
     Usage(&'static str),
     /// An account name: its password is asked next.
@@ -235,7 +241,13 @@ async fn guest(link: &mut Link, deadline: Instant) -> Result<Attempt, Hangup> {
         guest_expires_at: Some(iso(expires)),
         origin: "guest".into(),
     };
-    Ok(create(link, account, Some(display_character_name(&character)), password).await)
+    Ok(create(
+        link,
+        account,
+        Some(display_character_name(&character)),
+        password,
+    )
+    .await)
 }
 
 /// `guest_` and five digits.

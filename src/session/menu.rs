@@ -224,7 +224,12 @@ fn list_worlds(link: &Link, current: &World) {
 }
 
 /// `world <id>`: switches the menu to another world if the account may enter it.
-async fn switch_world(link: &mut Link, account: &LoggedIn, current: &mut Arc<World>, id: &str) -> bool {
+async fn switch_world(
+    link: &mut Link,
+    account: &LoggedIn,
+    current: &mut Arc<World>,
+    id: &str,
+) -> bool {
     let Some(world) = link.game().world(id) else {
         link.line(format!(
             "There is no world \"{id}\". Type \"worlds\" to list them."
@@ -272,7 +277,11 @@ pub async fn change_password(
 ) -> Result<(), Hangup> {
     let store = link.game().store().clone();
     let old = link.ask_secret("Old password: ", deadline).await?;
-    match store.accounts().verify_password_of(account.user_id, old).await {
+    match store
+        .accounts()
+        .verify_password_of(account.user_id, old)
+        .await
+    {
         Ok(true) => {}
         Ok(false) => {
             link.line("That is not your current password.");
@@ -287,7 +296,12 @@ pub async fn change_password(
         return Ok(());
     };
     let saved = match store.accounts().hash_new_password(&new).await {
-        Ok(hash) => store.accounts().set_own_password(account.user_id, hash).await,
+        Ok(hash) => {
+            store
+                .accounts()
+                .set_own_password(account.user_id, hash)
+                .await
+        }
         Err(PasswordRefused::Weak(problems)) => {
             link.line(problems.join("\n"));
             return Ok(());

@@ -203,7 +203,12 @@ impl Link {
                 (self.game.clone(), session.session_id.clone(), name.clone());
             // Best effort and off this task: the name is a courtesy for /sessions.
             tokio::spawn(async move {
-                if let Err(err) = game.store().sessions().set_client(&session_id, &client).await {
+                if let Err(err) = game
+                    .store()
+                    .sessions()
+                    .set_client(&session_id, &client)
+                    .await
+                {
                     tracing::debug!(%err, "could not record the client's name");
                 }
             });
@@ -291,7 +296,13 @@ impl Link {
             self.last_words(text);
         }
         if let Some(session) = self.session.take() {
-            if let Err(err) = self.game.store().sessions().close(&session.session_id).await {
+            if let Err(err) = self
+                .game
+                .store()
+                .sessions()
+                .close(&session.session_id)
+                .await
+            {
                 tracing::warn!(%err, "could not remove the session row");
             }
             self.game.registry().log_out(session.conn_id);
@@ -322,7 +333,11 @@ mod tests {
     fn last_words_in_a_table() {
         let cases = [
             (Phase::Login, Hangup::Shutdown, Some(replies::SHUTTING_DOWN)),
-            (Phase::Playing, Hangup::Shutdown, Some(replies::SHUTTING_DOWN)),
+            (
+                Phase::Playing,
+                Hangup::Shutdown,
+                Some(replies::SHUTTING_DOWN),
+            ),
             (Phase::Login, Hangup::Timeout, Some("Login timed out.")),
             (
                 Phase::Menu,

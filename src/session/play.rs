@@ -60,7 +60,12 @@ pub async fn play(link: &mut Link, account: &LoggedIn, chosen: Chosen) -> Result
             }
             Flow::Characters => {
                 leave_game(&game, &player);
-                if let Err(err) = game.store().sessions().attach(&session.session_id, None).await {
+                if let Err(err) = game
+                    .store()
+                    .sessions()
+                    .attach(&session.session_id, None)
+                    .await
+                {
                     tracing::warn!(%err, "could not clear the session's character");
                 }
                 return Ok(());

@@ -70,7 +70,10 @@ impl<'s> Admin<'s> {
             .call(move |db| {
                 write_tx(db, |tx| {
                     unlink_and_log_out(tx, user_id)?;
-                    tx.execute("DELETE FROM users WHERE id = ?1 AND is_guest = 1", [user_id])?;
+                    tx.execute(
+                        "DELETE FROM users WHERE id = ?1 AND is_guest = 1",
+                        [user_id],
+                    )?;
                     Ok(())
                 })
             })
@@ -229,11 +232,24 @@ mod tests {
             target: None,
             detail: None,
         };
-        let as_admin = Actor::Account { user_id, needs: Role::Admin };
+        let as_admin = Actor::Account {
+            user_id,
+            needs: Role::Admin,
+        };
         let refused = store.admin().authorize(as_admin, entry.clone()).await;
-        assert!(matches!(refused, Err(ChangeRefused::NotAllowed)), "{refused:?}");
-        let as_player = Actor::Account { user_id, needs: Role::Player };
-        store.admin().authorize(as_player, entry).await.expect("allowed");
+        assert!(
+            matches!(refused, Err(ChangeRefused::NotAllowed)),
+            "{refused:?}"
+        );
+        let as_player = Actor::Account {
+            user_id,
+            needs: Role::Player,
+        };
+        store
+            .admin()
+            .authorize(as_player, entry)
+            .await
+            .expect("allowed");
         let rows: Vec<(Option<i64>, String)> = store
             .call(|db| {
                 let mut stmt = db.prepare("SELECT actor_user_id, action FROM audit_log")?;

@@ -184,13 +184,25 @@ mod tests {
     async fn characters_are_listed_with_their_last_room() {
         let (_dir, store, user_id) = test_store("alice").await;
         let characters = store.characters();
-        characters.create(user_id, named("Alice"), 10).await.expect("first");
-        characters.create(user_id, named("Alys"), 10).await.expect("second");
+        characters
+            .create(user_id, named("Alice"), 10)
+            .await
+            .expect("first");
+        characters
+            .create(user_id, named("Alys"), 10)
+            .await
+            .expect("second");
         let list = characters.list(user_id, "w").await.expect("list");
         let names: Vec<_> = list.iter().map(|c| c.name.as_str()).collect();
         assert_eq!(names, ["Alice", "Alys"]);
         assert_eq!(list[0].room.as_deref(), Some("z:spawn"));
-        assert!(characters.list(user_id, "other").await.expect("list").is_empty());
+        assert!(
+            characters
+                .list(user_id, "other")
+                .await
+                .expect("list")
+                .is_empty()
+        );
         let taken = characters.create(user_id, named("ALICE"), 10).await;
         assert!(matches!(taken, Err(CreateRefused::NameTaken)), "{taken:?}");
     }
@@ -213,6 +225,14 @@ mod tests {
             .filter(|r| matches!(r, Err(CreateRefused::SlotsFull { limit: 10 })))
             .count();
         assert_eq!((ok, full), (10, 6));
-        assert_eq!(store.characters().list(user_id, "w").await.expect("list").len(), 10);
+        assert_eq!(
+            store
+                .characters()
+                .list(user_id, "w")
+                .await
+                .expect("list")
+                .len(),
+            10
+        );
     }
 }

@@ -55,7 +55,10 @@ impl<'s> Chat<'s> {
         refusable(self.store, move |tx| {
             let acting = acting_account(tx, actor)?;
             let n = tx
-                .execute("DELETE FROM chat_messages WHERE created_at < ?1", [iso(before)])
+                .execute(
+                    "DELETE FROM chat_messages WHERE created_at < ?1",
+                    [iso(before)],
+                )
                 .map_err(super::StoreError::from)?;
             entry.actor_user_id = acting.map(|a| a.id);
             entry.detail = Some(format!("{n} lines older than {}", iso(before)));
@@ -77,7 +80,6 @@ pub struct ChatLine {
     pub recipient: Option<String>,
     pub message: String,
 }
-
 
 /// The latest `limit` chat lines of every room, oldest first.
 fn recent_chat(conn: &Connection, limit: i64) -> StoreResult<Vec<ChatLine>> {
@@ -103,7 +105,6 @@ fn recent_chat(conn: &Connection, limit: i64) -> StoreResult<Vec<ChatLine>> {
     lines.reverse();
     Ok(lines)
 }
-
 
 /// One stored line of talk, with the names of its speaker and recipient.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -40,7 +40,13 @@ impl<'s> Items<'s> {
 
     /// Moves an instance lying in `room` of `world_id` into a character's hands;
     /// false (nothing written) when it no longer lies there.
-    pub async fn take(&self, item_id: i64, world_id: &str, room: &str, character_id: i64) -> StoreResult<bool> {
+    pub async fn take(
+        &self,
+        item_id: i64,
+        world_id: &str,
+        room: &str,
+        character_id: i64,
+    ) -> StoreResult<bool> {
         let (world_id, room) = (world_id.to_string(), room.to_string());
         self.store
             .call(move |db| take_from_room(db, item_id, &world_id, &room, character_id))
@@ -49,7 +55,13 @@ impl<'s> Items<'s> {
 
     /// Puts an instance a character carries down in `room`; false when the
     /// character no longer carries it.
-    pub async fn put_down(&self, item_id: i64, character_id: i64, world_id: &str, room: &str) -> StoreResult<bool> {
+    pub async fn put_down(
+        &self,
+        item_id: i64,
+        character_id: i64,
+        world_id: &str,
+        room: &str,
+    ) -> StoreResult<bool> {
         let (world_id, room) = (world_id.to_string(), room.to_string());
         self.store
             .call(move |db| drop_in_room(db, item_id, character_id, &world_id, &room))

@@ -76,7 +76,10 @@ mod tests {
         let policy = LockoutPolicy::default();
         let now = Utc::now();
         for _ in 0..4 {
-            assert_eq!(record_failure(&mut conn, 1, &policy, now).expect("fail"), None);
+            assert_eq!(
+                record_failure(&mut conn, 1, &policy, now).expect("fail"),
+                None
+            );
         }
         let until = record_failure(&mut conn, 1, &policy, now).expect("fifth");
         assert!(until.is_some_and(|u| is_locked(Some(&u), now)));

@@ -238,7 +238,10 @@ impl Store {
             .map_err(|e| StoreError::Task(e.to_string()))?
     }
 
-    fn call_blocking<T>(&self, f: impl FnOnce(&mut Connection) -> StoreResult<T>) -> StoreResult<T> {
+    fn call_blocking<T>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> StoreResult<T>,
+    ) -> StoreResult<T> {
         let mut conn = self.take_connection()?;
         let result = f(&mut conn);
         self.return_connection(conn);

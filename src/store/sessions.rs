@@ -64,7 +64,11 @@ impl<'s> Sessions<'s> {
     }
 
     /// Names the character and world the session plays, or clears them (`None`).
-    pub async fn attach(&self, session_id: &str, character: Option<(i64, &str)>) -> StoreResult<()> {
+    pub async fn attach(
+        &self,
+        session_id: &str,
+        character: Option<(i64, &str)>,
+    ) -> StoreResult<()> {
         let session_id = session_id.to_string();
         let character = character.map(|(id, world)| (id, world.to_string()));
         self.store
@@ -119,8 +123,9 @@ impl<'s> Sessions<'s> {
         self.store
             .call(|db| {
                 write_tx(db, |tx| {
-                    let mut stmt = tx
-                        .prepare("DELETE FROM sessions WHERE expires_at <= ?1 RETURNING session_id")?;
+                    let mut stmt = tx.prepare(
+                        "DELETE FROM sessions WHERE expires_at <= ?1 RETURNING session_id",
+                    )?;
                     let ids = stmt.query_map([now_iso()], |r| r.get(0))?;
                     Ok(ids.collect::<Result<_, _>>()?)
                 })
@@ -168,7 +173,11 @@ fn open_in(tx: &Connection, session: &NewSession) -> Result<Opened, OpenRefused>
         None => return Err(OpenRefused::Deleted),
         Some(s) if s.deleted => return Err(OpenRefused::Deleted),
         Some(s) if !s.active => return Err(OpenRefused::Banned),
-        Some(s) if s.guest_expires_at.as_deref().is_some_and(|at| at <= iso(now).as_str()) => {
+        Some(s)
+            if s.guest_expires_at
+                .as_deref()
+                .is_some_and(|at| at <= iso(now).as_str()) =>
+        {
             return Err(OpenRefused::GuestExpired);
         }
         Some(s) => s,

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use gaslamp::ServerConfig;
-use gaslamp::store::lockout::LockoutPolicy;
+use gaslamp::config::LockoutPolicy;
 
 use crate::support::*;
 

@@ -105,12 +105,13 @@ fn init_db_creates_the_schema_and_its_directory() {
     let db = Db::new();
     let out = db.run(&["init-db"], &[]);
     out.assert_code(0);
-    assert!(out.stdout.contains("schema version 1"), "{out:#?}");
+    let want = format!("schema version {}", gaslamp::store::schema::SCHEMA_VERSION);
+    assert!(out.stdout.contains(&want), "{out:#?}");
     let conn = db.conn();
     let version: i64 = conn
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .expect("version");
-    assert_eq!(version, 1);
+    assert_eq!(version, gaslamp::store::schema::SCHEMA_VERSION);
     let tables: i64 = conn
         .query_row(
             "SELECT count(*) FROM sqlite_master WHERE type = 'table' \
@@ -263,7 +264,7 @@ fn user_role_changes_the_role_and_refuses_bad_ones() {
             None,
             "cli.role".into(),
             Some("Root".into()),
-            Some("admin".into())
+            Some("superuser -> admin".into())
         )]
     );
 }

@@ -122,7 +122,7 @@ async fn a_client_that_stops_reading_is_dropped_and_nobody_waits() {
     for round in 0..20_000 {
         talker.command(&format!("say {round} {long}")).await;
         listener.expect(&format!("Talker says, \"{round} ")).await;
-        if server.game.registry.len() == 2 {
+        if server.game.registry().len() == 2 {
             dropped = true;
             break;
         }

@@ -123,7 +123,7 @@ async fn chat_and_moves_reach_the_database() {
     let server = TestServer::start(dir.path()).await;
     let (mut ann, _ben) = two_players(&server).await;
     ann.command("say Remember this line").await;
-    server.game.writer.flush().await.expect("flush");
+    server.game.writer().flush().await.expect("flush");
     assert_eq!(
         server.count(
             "SELECT count(*) FROM chat_messages WHERE kind = 'say' AND message = 'Remember this line'"
@@ -150,6 +150,6 @@ async fn a_second_connection_takes_the_character_over() {
     ben.command("say still there?").await;
     again.expect("Ben says, \"still there?\"").await;
     assert!(!ben.all_text().contains("Ann leaves the game."));
-    assert_eq!(server.game.registry.len(), 2);
+    assert_eq!(server.game.registry().len(), 2);
     server.stop().await;
 }

@@ -82,7 +82,7 @@ async fn a_whisper_reaches_only_its_target_and_stays_private_in_history() {
     ask(&mut ben, "south").await;
     ann.expect("Ben leaves south.").await;
     assert_eq!(ask(&mut ann, "whisper Ben psst").await, "Ben isn't here.");
-    server.game.writer.flush().await.expect("flush");
+    server.game.writer().flush().await.expect("flush");
     assert_eq!(
         server.count(
             "SELECT count(*) FROM chat_messages m JOIN characters r \
@@ -116,7 +116,7 @@ async fn a_tell_crosses_rooms_to_its_target_only() {
         cyd.all_text()
     );
     assert!(!ask(&mut cyd, "history").await.contains("fog"));
-    server.game.writer.flush().await.expect("flush");
+    server.game.writer().flush().await.expect("flush");
     assert_eq!(
         server.count(
             "SELECT count(*) FROM chat_messages m JOIN characters r \
@@ -158,7 +158,7 @@ async fn a_yell_reaches_the_next_room_across_zones_but_not_two_exits_away() {
     ask(&mut dee, "east").await;
     ask(&mut ann, "yell Anyone there?").await;
     dee.expect("Ann yells from above, \"Anyone there?\"").await;
-    server.game.writer.flush().await.expect("flush");
+    server.game.writer().flush().await.expect("flush");
     assert_eq!(
         server.count("SELECT count(*) FROM chat_messages WHERE kind = 'yell'"),
         2
@@ -246,7 +246,7 @@ async fn recall_goes_back_to_the_zone_spawn_with_leaves_and_arrives() {
     ann.expect("Ben arrives.").await;
     ask(&mut ann, "recall").await;
     ben.expect("Ann leaves.").await;
-    server.game.writer.flush().await.expect("flush");
+    server.game.writer().flush().await.expect("flush");
     assert_eq!(
         server.count(
             "SELECT count(*) FROM character_locations l JOIN characters c \
@@ -403,7 +403,7 @@ async fn hostile_text_reaches_a_listener_as_plain_words_only() {
         .collect();
     assert!(bad.is_empty(), "controls reached the listener: {bad:?}");
 
-    server.game.writer.flush().await.expect("flush");
+    server.game.writer().flush().await.expect("flush");
     assert_eq!(
         server.count(
             "SELECT count(*) FROM chat_messages WHERE instr(message, char(27)) \

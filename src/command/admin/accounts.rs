@@ -164,7 +164,13 @@ pub async fn set_password(ctx: &Ctx<'_>, args: &str) -> Flow {
 /// Sets another account's password: policy, hash, then the change (hierarchy
 /// checked again, audited).
 pub async fn apply_password(ctx: &Ctx<'_>, name: &str, password: String) {
-    let hash = match ctx.game.store().accounts().hash_new_password(&password).await {
+    let hash = match ctx
+        .game
+        .store()
+        .accounts()
+        .hash_new_password(&password)
+        .await
+    {
         Ok(hash) => hash,
         Err(PasswordRefused::Weak(problems)) => return ctx.reply(problems.join("\n")),
         Err(PasswordRefused::Store(err)) => return ctx.store_trouble(&err),

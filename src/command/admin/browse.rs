@@ -76,7 +76,14 @@ pub async fn sessions(ctx: &Ctx<'_>) {
         .collect();
     let stored = ctx.game.store().sessions().count().await;
     let mut text = table(
-        &["account", "character", "peer", "transport", "client", "idle"],
+        &[
+            "account",
+            "character",
+            "peer",
+            "transport",
+            "client",
+            "idle",
+        ],
         &rows,
     );
     text.push_str(&format!("\n{} live session(s)", live.len()));

@@ -83,7 +83,12 @@ fn entry(verb: Admin, target: Option<&str>, detail: Option<String>) -> AuditEntr
 /// The audit gate of a command that changes no account: the actor's role is
 /// read fresh and the audit row written, in one transaction. Replies and
 /// answers false when refused.
-async fn authorize(ctx: &Ctx<'_>, verb: Admin, target: Option<&str>, detail: Option<String>) -> bool {
+async fn authorize(
+    ctx: &Ctx<'_>,
+    verb: Admin,
+    target: Option<&str>,
+    detail: Option<String>,
+) -> bool {
     let gate = ctx
         .game
         .store()
@@ -102,7 +107,12 @@ async fn authorize(ctx: &Ctx<'_>, verb: Admin, target: Option<&str>, detail: Opt
 /// Asks the store to change an account on this command's behalf; the live
 /// connections follow when it was allowed. Replies and answers `None` when
 /// refused.
-async fn change(ctx: &Ctx<'_>, verb: Admin, target: &str, change: AccountChange) -> Option<Changed> {
+async fn change(
+    ctx: &Ctx<'_>,
+    verb: Admin,
+    target: &str,
+    change: AccountChange,
+) -> Option<Changed> {
     let result = ctx
         .game
         .store()
@@ -211,8 +221,26 @@ mod tests {
     fn every_admin_command_has_a_table_entry() {
         use Admin::*;
         for verb in [
-            Goto, Teleport, Reload, Kick, Ban, Unban, Wall, Users, Sessions, Where, Tables, Rows,
-            Chatlog, Grant, Revoke, Shutdown, Role, SetPassword, Delete, Prune,
+            Goto,
+            Teleport,
+            Reload,
+            Kick,
+            Ban,
+            Unban,
+            Wall,
+            Users,
+            Sessions,
+            Where,
+            Tables,
+            Rows,
+            Chatlog,
+            Grant,
+            Revoke,
+            Shutdown,
+            Role,
+            SetPassword,
+            Delete,
+            Prune,
         ] {
             assert!(admin_spec(verb).is_some(), "{verb:?}");
         }

@@ -50,7 +50,14 @@ pub async fn teleport(ctx: &Ctx<'_>, args: &str) {
         ));
     };
     if target.conn_id == ctx.me.conn_id {
-        if authorize(ctx, Admin::Teleport, Some(&target.name), Some(room.to_string())).await {
+        if authorize(
+            ctx,
+            Admin::Teleport,
+            Some(&target.name),
+            Some(room.to_string()),
+        )
+        .await
+        {
             place(ctx.game, ctx.me, &room, &ctx.me.name).await;
         }
         return;
@@ -248,7 +255,11 @@ pub async fn prune(ctx: &Ctx<'_>, args: &str) {
         .game
         .store()
         .chat()
-        .prune(actor(ctx, Admin::Prune), before, entry(Admin::Prune, None, None))
+        .prune(
+            actor(ctx, Admin::Prune),
+            before,
+            entry(Admin::Prune, None, None),
+        )
         .await;
     match pruned {
         Ok(n) => ctx.reply(format!(
