@@ -5,6 +5,7 @@
 
 use std::fmt::Write;
 use std::sync::Arc;
+use std::time::Duration;
 
 use super::Ctx;
 use super::parse::{VERBS, Verb};
@@ -232,6 +233,17 @@ pub async fn carried(ctx: &Ctx<'_>) -> Option<Vec<ItemInstance>> {
     }
 }
 
+/// A short idle time: `12s`, `4m`, `2h`.
+pub fn short_duration(d: Duration) -> String {
+    let s = d.as_secs();
+    match s {
+        0..60 => format!("{s}s"),
+        60..3600 => format!("{}m", s / 60),
+        3600..86_400 => format!("{}h", s / 3600),
+        _ => format!("{}d", s / 86_400),
+    }
+}
+
 /// Moves a player to `room` at once (an admin's doing, a reload, or the admin
 /// themselves): the room left sees them vanish, the new one sees them appear.
 /// Whoever calls it — the player's own task or an admin's — the move is one
@@ -340,5 +352,13 @@ mod tests {
         assert!(same_name("Ann", "ann"));
         assert!(same_name("Élodie", "éLODIE "));
         assert!(!same_name("Ann", "Anne"));
+    }
+
+    #[test]
+    fn idle_times_are_short() {
+        assert_eq!(short_duration(Duration::from_secs(5)), "5s");
+        assert_eq!(short_duration(Duration::from_secs(125)), "2m");
+        assert_eq!(short_duration(Duration::from_secs(7300)), "2h");
+        assert_eq!(short_duration(Duration::from_secs(200_000)), "2d");
     }
 }

@@ -1,21 +1,10 @@
 //! `who` and `help`.
 
 use std::fmt::Write;
-use std::time::Duration;
 
 use super::Ctx;
+use super::common::short_duration;
 use super::parse::{VERBS, Verb, lookup};
-
-/// A short idle time: `12s`, `4m`, `2h`.
-pub fn short_duration(d: Duration) -> String {
-    let s = d.as_secs();
-    match s {
-        0..60 => format!("{s}s"),
-        60..3600 => format!("{}m", s / 60),
-        3600..86_400 => format!("{}h", s / 3600),
-        _ => format!("{}d", s / 86_400),
-    }
-}
 
 /// `who`: everyone playing in the player's world, with idle times.
 pub fn who(ctx: &Ctx<'_>) {
@@ -72,17 +61,4 @@ pub fn help(ctx: &Ctx<'_>, topic: Option<&str>) {
         let _ = write!(text, "\n  {:<30} {}", spec.usage, spec.summary);
     }
     ctx.reply(text);
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn idle_times_are_short() {
-        assert_eq!(short_duration(Duration::from_secs(5)), "5s");
-        assert_eq!(short_duration(Duration::from_secs(125)), "2m");
-        assert_eq!(short_duration(Duration::from_secs(7300)), "2h");
-        assert_eq!(short_duration(Duration::from_secs(200_000)), "2d");
-    }
 }

@@ -522,7 +522,7 @@ fn apply(
             (true, None)
         }
         AccountChange::Delete => {
-            super::admin::tombstone(tx, id)?;
+            tombstone(tx, id)?;
             (true, None)
         }
         AccountChange::Access { world_id, allow } => {
@@ -536,7 +536,7 @@ fn apply(
             if !known {
                 return Err(ChangeRefused::NoWorld(world_id.clone()));
             }
-            super::admin::set_world_access(tx, id, world_id, granted_by, *allow)?;
+            set_world_access(tx, id, world_id, granted_by, *allow)?;
             (true, Some(world_id.clone()))
         }
         AccountChange::Oversee { detail } => (false, detail.clone()),
@@ -637,6 +637,48 @@ fn reset_password_in(conn: &Connection, user_id: i64, hash: &str) -> StoreResult
          WHERE id = ?1",
         params![user_id, hash],
     )
+}
+
+/// Tombstones an account: login refused from now on, its characters kept but
+/// unlinked, its session rows gone.
+pub(super) fn tombstone(conn: &Connection, user_id: i64) -> StoreResult<()> {
+    let n = conn.execute(
+        "UPDATE users SET tombstoned_at = ?2, is_active = 0 WHERE id = ?1 \
+         AND tombstoned_at IS NULL",
+        params![user_id, now_iso()],
+    )?;
+    if n == 0 {
+        return Err(StoreError::NotFound("account"));
+    }
+    unlink_and_log_out(conn, user_id)
+}
+
+/// Unlinks an account's characters (they are kept) and drops its session rows.
+pub(super) fn unlink_and_log_out(conn: &Connection, user_id: i64) -> StoreResult<()> {
+    conn.execute(
+        "UPDATE characters SET user_id = NULL WHERE user_id = ?1",
+        [user_id],
+    )?;
+    conn.execute("DELETE FROM sessions WHERE user_id = ?1", [user_id])?;
+    Ok(())
+}
+
+/// Grants (`true`) or revokes (`false`) an account's access to a world.
+pub(super) fn set_world_access(
+    conn: &Connection,
+    user_id: i64,
+    world_id: &str,
+    granted_by: Option<i64>,
+    allow: bool,
+) -> StoreResult<()> {
+    conn.execute(
+        "INSERT INTO world_permissions (user_id, world_id, can_access, granted_by, granted_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (user_id, world_id) DO UPDATE SET \
+         can_access = excluded.can_access, granted_by = excluded.granted_by, \
+         granted_at = excluded.granted_at",
+        params![user_id, world_id, allow, granted_by, now_iso()],
+    )?;
+    Ok(())
 }
 
 #[cfg(test)]

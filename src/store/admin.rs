@@ -11,9 +11,9 @@ use chrono::{DateTime, Utc};
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, params};
 
-use super::accounts::{Actor, ChangeRefused, acting_account, refusable};
+use super::accounts::{Actor, ChangeRefused, acting_account, refusable, unlink_and_log_out};
 use super::audit::{self, AuditEntry};
-use super::{Store, StoreError, StoreResult, iso, now_iso, write_tx};
+use super::{Store, StoreResult, iso, write_tx};
 
 /// The typed front for the admin's views and upkeep (see [`Store::admin`]).
 pub struct Admin<'s> {
@@ -165,48 +165,6 @@ fn value_text(value: ValueRef<'_>) -> String {
         ValueRef::Text(t) => String::from_utf8_lossy(t).into_owned(),
         ValueRef::Blob(b) => format!("<{} bytes>", b.len()),
     }
-}
-
-/// Tombstones an account: login refused from now on, its characters kept but
-/// unlinked, its session rows gone.
-pub(super) fn tombstone(conn: &Connection, user_id: i64) -> StoreResult<()> {
-    let n = conn.execute(
-        "UPDATE users SET tombstoned_at = ?2, is_active = 0 WHERE id = ?1 \
-         AND tombstoned_at IS NULL",
-        params![user_id, now_iso()],
-    )?;
-    if n == 0 {
-        return Err(StoreError::NotFound("account"));
-    }
-    unlink_and_log_out(conn, user_id)
-}
-
-/// Unlinks an account's characters (they are kept) and drops its session rows.
-fn unlink_and_log_out(conn: &Connection, user_id: i64) -> StoreResult<()> {
-    conn.execute(
-        "UPDATE characters SET user_id = NULL WHERE user_id = ?1",
-        [user_id],
-    )?;
-    conn.execute("DELETE FROM sessions WHERE user_id = ?1", [user_id])?;
-    Ok(())
-}
-
-/// Grants (`true`) or revokes (`false`) an account's access to a world.
-pub(super) fn set_world_access(
-    conn: &Connection,
-    user_id: i64,
-    world_id: &str,
-    granted_by: Option<i64>,
-    allow: bool,
-) -> StoreResult<()> {
-    conn.execute(
-        "INSERT INTO world_permissions (user_id, world_id, can_access, granted_by, granted_at) \
-         VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (user_id, world_id) DO UPDATE SET \
-         can_access = excluded.can_access, granted_by = excluded.granted_by, \
-         granted_at = excluded.granted_at",
-        params![user_id, world_id, allow, granted_by, now_iso()],
-    )?;
-    Ok(())
 }
 
 /// Guest accounts whose time is up: (id, name).

@@ -58,8 +58,8 @@ async fn five_failures_lock_the_account_until_the_back_off_ends() {
         locked.contains("Too many failed logins; try again later."),
         "{locked}"
     );
-    // The one-second lock is over once its recorded end has passed.
-    let until: String = server
+    // The lock lasts the base back-off (one second here) from the fifth failure.
+    let until_text: String = server
         .db()
         .query_row(
             "SELECT lockout_until FROM users WHERE username = 'Lou'",
@@ -67,11 +67,22 @@ async fn five_failures_lock_the_account_until_the_back_off_ends() {
             |r| r.get(0),
         )
         .expect("locked until");
-    let until = chrono::DateTime::parse_from_rfc3339(&until).expect("timestamp");
-    let wait = (until.with_timezone(&chrono::Utc) - chrono::Utc::now())
-        .to_std()
-        .unwrap_or_default();
-    tokio::time::sleep(wait + Duration::from_millis(50)).await;
+    let until = chrono::DateTime::parse_from_rfc3339(&until_text).expect("timestamp");
+    let left = until.with_timezone(&chrono::Utc) - chrono::Utc::now();
+    assert!(
+        left > chrono::Duration::zero() && left <= chrono::Duration::seconds(1),
+        "locked until {until_text}"
+    );
+    // Rather than wait for that second to pass, its end is moved to just now:
+    // the server reads the lock fresh at the next attempt.
+    let past = gaslamp::store::iso(chrono::Utc::now() - chrono::Duration::milliseconds(1));
+    server
+        .db()
+        .execute(
+            "UPDATE users SET lockout_until = ?1 WHERE username = 'Lou'",
+            [past],
+        )
+        .expect("end the lock");
     let mut c = server.connect().await;
     c.connect_as("Lou", PASSWORD).await;
     assert_eq!(
@@ -311,19 +322,31 @@ async fn reload_picks_up_changed_worlds_and_rescues_stranded_players() {
 #[tokio::test]
 async fn sessions_slide_while_used_and_expire_when_not() {
     let dir = temp_dir();
+    // Commands come as fast as the server answers: the rate limit is raised.
     let config = ServerConfig {
         session_ttl: Duration::from_millis(1200),
         upkeep_interval: Duration::from_millis(100),
+        commands_per_second: 100_000,
+        command_burst: 100_000,
         ..config(dir.path())
     };
     let server = TestServer::start_with(config).await;
     let mut p = server.player_with_role("Pat", "player").await;
-    // Busy for three TTLs: every command slides the expiry, so nothing expires.
-    let until = std::time::Instant::now() + Duration::from_millis(3600);
-    while std::time::Instant::now() < until {
+    let expiry = || -> String {
+        server
+            .db()
+            .query_row("SELECT expires_at FROM sessions", [], |r| r.get(0))
+            .expect("session row")
+    };
+    let first_expiry = expiry();
+    let first = chrono::DateTime::parse_from_rfc3339(&first_expiry).expect("timestamp");
+    // Busy past the first expiry, command after command: each one slides it, so
+    // the session outlives the time it was first given.
+    while chrono::Utc::now() < first + chrono::Duration::milliseconds(300) {
         assert!(p.command("look").await.contains("Exits:"));
-        tokio::time::sleep(Duration::from_millis(150)).await;
     }
+    server.game.writer().flush().await.expect("flush");
+    assert!(expiry() > first_expiry, "the expiry slid forward");
     // Then silence: the upkeep job removes the row and closes the connection.
     let rest = p.expect_closed().await;
     assert!(rest.contains("Your session has expired."), "{rest}");

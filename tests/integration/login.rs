@@ -263,3 +263,44 @@ async fn the_client_name_from_ttype_lands_in_the_session_row() {
     );
     server.stop().await;
 }
+
+/// The session does not care what carries its bytes: a login, play and quit
+/// through an in-memory `tokio::io::duplex` pipe, served by the same
+/// `session::serve` the TCP listener uses, with the transport on the row.
+#[tokio::test]
+async fn a_whole_session_runs_over_an_in_memory_duplex_stream() {
+    use gaslamp::game::{Peer, Transport};
+    let dir = temp_dir();
+    let server = TestServer::start(dir.path()).await;
+    let (ours, theirs) = tokio::io::duplex(4096);
+    let peer = Peer {
+        addr: "192.0.2.7:4242".parse().expect("address"),
+        transport: Transport::WebSocket,
+    };
+    let served = tokio::spawn(gaslamp::session::serve(
+        server.game.clone(),
+        theirs,
+        peer,
+        tokio_util::task::TaskTracker::new(),
+    ));
+    let mut c = Client::over(ours);
+    c.create("Dora", PASSWORD).await;
+    let stored: (String, String) = server
+        .db()
+        .query_row("SELECT peer_address, transport FROM sessions", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .expect("session row");
+    assert_eq!(stored, ("192.0.2.7:4242".into(), "websocket".into()));
+    let room = c.enter("1").await;
+    assert!(room.contains("Exits:"), "{room}");
+    assert_eq!(
+        c.command("say over the pipe").await,
+        "You say, \"over the pipe\""
+    );
+    c.send("quit").await;
+    assert!(c.expect_closed().await.contains("Goodbye."));
+    served.await.expect("the session task ends cleanly");
+    assert_eq!(server.count("SELECT count(*) FROM sessions"), 0);
+    server.stop().await;
+}

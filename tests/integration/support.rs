@@ -113,9 +113,13 @@ pub struct Negotiation {
     pub at_text_len: usize,
 }
 
-/// A raw TCP client that speaks enough telnet to test the server.
+/// Any byte stream a client can talk over (TCP, an in-memory duplex, TLS).
+pub trait ByteStream: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send {}
+impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send> ByteStream for T {}
+
+/// A raw client that speaks enough telnet to test the server.
 pub struct Client {
-    pub stream: TcpStream,
+    stream: Box<dyn ByteStream>,
     /// Everything received, as bytes, telnet commands included.
     pub raw: Vec<u8>,
     /// The text received, telnet commands removed, lossily decoded.
@@ -141,8 +145,13 @@ enum ParseState {
 impl Client {
     pub async fn connect(addr: std::net::SocketAddr) -> Client {
         let stream = TcpStream::connect(addr).await.expect("connect");
+        Client::over(stream)
+    }
+
+    /// A client over any byte stream.
+    pub fn over(stream: impl ByteStream + 'static) -> Client {
         Client {
-            stream,
+            stream: Box::new(stream),
             raw: Vec::new(),
             text: Vec::new(),
             seen: 0,

@@ -2,7 +2,7 @@
 //! tables (through an allowlist).
 
 use super::super::Ctx;
-use super::super::info::short_duration;
+use super::super::common::short_duration;
 use super::super::parse::{Admin, split_word};
 use super::{authorize, count_arg, table};
 use crate::store::admin;
