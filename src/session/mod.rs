@@ -291,7 +291,7 @@ impl Link {
 
     /// Says the last words for how the connection ended, removes the session
     /// row and the registry entry, then lets the writer close the connection.
-    async fn finish(mut self, phase: Phase, hangup: Hangup) {
+    async fn finish(&mut self, phase: Phase, hangup: Hangup) {
         if let Some(text) = last_words(phase, hangup) {
             self.last_words(text);
         }

@@ -23,6 +23,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use gaslamp::store::accounts::{AccountChange, Actor};
 use gaslamp::store::{Store, StoreOptions};
 use serde_json::json;
 use tokio::sync::Semaphore;
@@ -176,29 +177,31 @@ async fn create_everyone(ctx: &Ctx, addr: SocketAddr, rooms: usize) -> anyhow::R
     Ok(())
 }
 
-/// Step 2: the storm's accounts get a hash made at `cost`.
+/// Step 2: the storm's accounts get a hash made at `cost`, through the same
+/// account change an operator's `gaslamp user passwd` makes.
 async fn rehash(db: &std::path::Path, cost: u32, expected: usize) -> anyhow::Result<()> {
     let db = db.to_path_buf();
-    let changed = tokio::task::spawn_blocking(move || -> anyhow::Result<usize> {
+    let store = tokio::task::spawn_blocking(move || {
         let options = StoreOptions {
             bcrypt_cost: cost,
             hash_concurrency: 1,
         };
-        let store = Store::open(&db, options)?;
-        let hash = store.hash_password_blocking(PASSWORD)?;
-        let pattern = format!("{STORMER}%");
-        Ok(store.call_blocking(|conn| {
-            Ok(conn.execute(
-                "UPDATE users SET password_hash = ?1 WHERE username LIKE ?2",
-                [hash.as_str(), pattern.as_str()],
-            )?)
-        })?)
+        Store::open(&db, options)
     })
     .await??;
-    anyhow::ensure!(
-        changed == expected,
-        "re-hashed {changed} accounts, expected {expected}"
-    );
+    let hash = store
+        .accounts()
+        .hash_new_password(PASSWORD)
+        .await
+        .map_err(|err| anyhow::anyhow!("{err}"))?;
+    for i in 0..expected {
+        let change = AccountChange::Password { hash: hash.clone() };
+        store
+            .accounts()
+            .change(Actor::Operator, &name(STORMER, i), change, "bench.rehash")
+            .await
+            .map_err(|err| anyhow::anyhow!("re-hashing {}: {err}", name(STORMER, i)))?;
+    }
     Ok(())
 }
 
