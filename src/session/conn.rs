@@ -148,14 +148,12 @@ impl Conn {
         self.control_tx.clone()
     }
 
-    /// Sends the opening option offers: we will suppress go-ahead, and we would
-    /// like the client to tell us its name.
+    /// Sends the opening option offers: we would like the client to tell us its
+    /// name. Suppress-go-ahead is never offered (only accepted when the client
+    /// asks): an unasked WILL SGA puts plain `telnet` into character mode, and
+    /// its user then sees `^M` and `^?` instead of a line editor.
     pub fn offer_options(&mut self) {
-        let offers = [
-            self.options.enable_local(opt::SGA),
-            self.options.enable_remote(opt::TTYPE),
-        ];
-        for (verb, option) in offers.into_iter().flatten() {
+        if let Some((verb, option)) = self.options.enable_remote(opt::TTYPE) {
             self.negotiate(verb, option);
         }
     }

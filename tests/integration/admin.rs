@@ -139,6 +139,7 @@ async fn sessions_who_and_the_table_agree() {
     let server = TestServer::start(dir.path()).await;
     let mut admin = server.player_with_role("Ada", "admin").await;
     let mut p = server.player_with_role("Pat", "player").await;
+    admin.expect("Pat arrives.").await;
     let mut menu_only = server.connect().await;
     menu_only.create("Mel", PASSWORD).await;
     let sessions = admin.command("/sessions").await;

@@ -304,3 +304,52 @@ async fn a_whole_session_runs_over_an_in_memory_duplex_stream() {
     assert_eq!(server.count("SELECT count(*) FROM sessions"), 0);
     server.stop().await;
 }
+
+/// Plain `telnet` must stay in line mode: the server never offers SGA (an
+/// unasked WILL SGA switches netkit/inetutils `telnet` to character mode). What
+/// it offers unasked is only what SPEC §8 lists, each of which a client that
+/// refuses everything declines; a refusing client then sees no further
+/// negotiation and logs in as usual.
+#[tokio::test]
+async fn only_declinable_offers_are_sent_unasked_and_never_sga() {
+    const SGA: u8 = 3;
+    // ECHO (1, at password prompts), TTYPE (24), EOR (25), NAWS (31),
+    // CHARSET (42), MSSP (70), MCCP2 (86), GMCP (201).
+    const OFFERABLE: [u8; 8] = [1, 24, 25, 31, 42, 70, 86, 201];
+    let dir = temp_dir();
+    let server = TestServer::start(dir.path()).await;
+    let mut c = server.connect().await;
+    c.expect("Account: ").await;
+    let offers = c.negotiations.clone();
+    assert!(
+        !offers.iter().any(|n| n.option == SGA),
+        "SGA is never offered: {offers:?}"
+    );
+    for offer in &offers {
+        assert!(
+            OFFERABLE.contains(&offer.option) && [WILL, DO].contains(&offer.verb),
+            "unexpected offer {offer:?}"
+        );
+    }
+    // Refuse every offer, as plain telnet and nc do.
+    for offer in &offers {
+        let refusal = if offer.verb == WILL { DONT } else { WONT };
+        c.send_raw(&[IAC, refusal, offer.option]).await;
+    }
+    c.send("create Plainly correct horse battery").await;
+    c.expect("Character: ").await;
+    assert_eq!(
+        c.negotiations.len(),
+        offers.len(),
+        "no reply to a refusal: {:?}",
+        c.negotiations
+    );
+    // A client that asks for SGA itself gets it, once.
+    c.send_raw(&[IAC, DO, SGA]).await;
+    c.send("worlds").await;
+    c.expect("Character: ").await;
+    let sga: Vec<_> = c.negotiations.iter().filter(|n| n.option == SGA).collect();
+    assert_eq!(sga.len(), 1, "{sga:?}");
+    assert_eq!(sga[0].verb, WILL);
+    server.stop().await;
+}

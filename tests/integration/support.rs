@@ -265,6 +265,37 @@ impl Client {
         }
     }
 
+    /// Consumes unconsumed text up to the end of the last complete game prompt
+    /// in it, if any (reading first whatever has already arrived).
+    pub fn skip_shown_prompts(&mut self) {
+        self.read_arrived();
+        let hay = &self.text[self.seen..];
+        let prompt = b"\r\n> ";
+        if let Some(at) = hay.windows(prompt.len()).rposition(|w| w == prompt) {
+            self.seen += at + prompt.len();
+        }
+    }
+
+    /// Reads whatever has already arrived, without waiting for more.
+    fn read_arrived(&mut self) {
+        use futures::FutureExt;
+        let mut buf = [0u8; 16 * 1024];
+        while let Some(result) = self.stream.read(&mut buf).now_or_never() {
+            match result {
+                Ok(0) | Err(_) => {
+                    self.closed = true;
+                    return;
+                }
+                Ok(n) => {
+                    self.raw.extend_from_slice(&buf[..n]);
+                    for &byte in &buf[..n] {
+                        self.parse(byte);
+                    }
+                }
+            }
+        }
+    }
+
     fn find(&self, needle: &str) -> Option<usize> {
         let hay = &self.text[self.seen..];
         let needle = needle.as_bytes();
@@ -344,8 +375,11 @@ impl Client {
     }
 
     /// Sends a line and waits for the game prompt that follows its answer;
-    /// returns the answer.
+    /// returns the answer. A prompt already received before the line was sent
+    /// (shown again after someone else's line) ends no answer of this command:
+    /// unconsumed text up to the last such prompt is consumed first.
     pub async fn command(&mut self, line: &str) -> String {
+        self.skip_shown_prompts();
         self.send(line).await;
         let answer = self.expect("\r\n> ").await;
         answer

@@ -133,8 +133,11 @@ async fn a_yell_reaches_the_next_room_across_zones_but_not_two_exits_away() {
     let server = TestServer::start(dir.path()).await;
     let (mut ann, mut ben, mut cyd) = three_players(&server).await;
     let mut dee = player(&server, "Dee").await;
+    cyd.expect("Dee arrives.").await;
     ask(&mut ben, "south").await;
+    cyd.expect("Ben leaves south.").await;
     ask(&mut cyd, "south").await;
+    ben.expect("Cyd arrives.").await;
     let market = ask(&mut cyd, "east").await;
     assert!(market.contains("The Fish Market"), "{market}");
     for news in ["Dee arrives.", "Ben leaves south.", "Cyd leaves south."] {
@@ -232,6 +235,7 @@ async fn recall_goes_back_to_the_zone_spawn_with_leaves_and_arrives() {
         "You are already at Lantern Square."
     );
     ask(&mut ann, "south").await;
+    ben.expect("Ann leaves south.").await;
     ask(&mut ben, "south").await;
     ann.expect("Ben arrives.").await;
     ask(&mut ben, "south").await;
