@@ -145,6 +145,30 @@ pub struct RunArgs {
     /// from the shell are disconnected).
     #[arg(long, env = "GASLAMP_UPKEEP_INTERVAL", default_value = "30s", value_parser = parse_duration)]
     pub upkeep_interval: Duration,
+    /// Whether players may register accounts with `new` and `create` (closed:
+    /// operators add accounts with `gaslamp user create`).
+    #[arg(long, env = "GASLAMP_REGISTRATION", default_value = "open")]
+    pub registration: Registration,
+    /// Whether `guest` makes guest accounts.
+    #[arg(long, env = "GASLAMP_GUESTS", default_value = "on")]
+    pub guests: Switch,
+    /// Whether players make their own characters (off: admins use /newchar).
+    #[arg(long, env = "GASLAMP_PLAYER_CHARACTERS", default_value = "on")]
+    pub player_characters: Switch,
+}
+
+/// `--registration open|closed`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Registration {
+    Open,
+    Closed,
+}
+
+/// An `on|off` switch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Switch {
+    On,
+    Off,
 }
 
 impl CommonArgs {
@@ -168,6 +192,9 @@ impl CommonArgs {
                 max: run.lockout_max,
             },
             upkeep_interval: run.upkeep_interval.max(Duration::from_millis(100)),
+            registration_open: run.registration == Registration::Open,
+            guests: run.guests == Switch::On,
+            player_characters: run.player_characters == Switch::On,
             ..ServerConfig::new(self.db.clone(), self.worlds.clone())
         }
     }

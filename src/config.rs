@@ -48,6 +48,13 @@ pub struct ServerConfig {
     /// A superuser to create when the database has no accounts at all
     /// (from `MUD_ADMIN_USER` / `MUD_ADMIN_PASSWORD`).
     pub bootstrap_admin: Option<(String, String)>,
+    /// Whether `new` and `create` may register accounts (`--registration`).
+    pub registration_open: bool,
+    /// Whether `guest` may make guest accounts (`--guests`).
+    pub guests: bool,
+    /// Whether players make their own characters (`--player-characters`); when
+    /// not, admins make them with `/newchar`.
+    pub player_characters: bool,
 }
 
 impl ServerConfig {
@@ -74,6 +81,9 @@ impl ServerConfig {
             guest_ttl: Duration::from_secs(24 * 3600),
             upkeep_interval: Duration::from_secs(30),
             bootstrap_admin: None,
+            registration_open: true,
+            guests: true,
+            player_characters: true,
         }
     }
 
@@ -119,25 +129,25 @@ impl LockoutPolicy {
     }
 }
 
-/// Reads a duration written as a number of seconds or with a unit: `90`, `90s`,
-/// `15m`, `1h`, `2d`.
+/// The forms a duration may take, for messages that refuse one.
+pub const DURATION_FORMS: &str =
+    "a positive number of seconds (90) or a duration with units (90s, 15m, 1h30m, 2d)";
+
+/// Reads a duration, the one way every flag and command does: plain seconds
+/// (`90`) or units as `humantime` reads them (`90s`, `2m`, `1h30m`, `2d`). Zero,
+/// negative and malformed durations are refused with the accepted forms.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
-    let split = text
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(text.len());
-    let (digits, unit) = text.split_at(split);
-    let n: u64 = digits
-        .parse()
-        .map_err(|_| format!("{text:?} is not a duration (try 90s, 15m, 1h)"))?;
-    let scale = match unit.trim() {
-        "" | "s" => 1,
-        "m" => 60,
-        "h" => 3600,
-        "d" => 86_400,
-        other => return Err(format!("unknown time unit {other:?} (use s, m, h or d)")),
+    let refused = || format!("{text:?} is not {DURATION_FORMS}");
+    let duration = if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
+        Duration::from_secs(text.parse().map_err(|_| refused())?)
+    } else {
+        humantime::parse_duration(text).map_err(|_| refused())?
     };
-    Ok(Duration::from_secs(n.saturating_mul(scale)))
+    if duration.is_zero() {
+        return Err(refused());
+    }
+    Ok(duration)
 }
 
 #[cfg(test)]
@@ -156,12 +166,25 @@ mod tests {
     }
 
     #[test]
-    fn durations_with_and_without_units() {
-        assert_eq!(parse_duration("90"), Ok(Duration::from_secs(90)));
-        assert_eq!(parse_duration("15m"), Ok(Duration::from_secs(900)));
-        assert_eq!(parse_duration("1h"), Ok(Duration::from_secs(3600)));
-        assert_eq!(parse_duration("2d"), Ok(Duration::from_secs(172_800)));
-        assert!(parse_duration("soon").is_err());
-        assert!(parse_duration("5y").is_err());
+    fn durations_in_a_table() {
+        let secs = |n| Ok(Duration::from_secs(n));
+        let cases = [
+            ("90", secs(90)),
+            ("90s", secs(90)),
+            ("15m", secs(900)),
+            ("2m", secs(120)),
+            ("1h", secs(3600)),
+            ("1h30m", secs(5400)),
+            ("1h 30m", secs(5400)),
+            ("2d", secs(172_800)),
+            (" 45 ", secs(45)),
+        ];
+        for (text, want) in cases {
+            assert_eq!(parse_duration(text), want, "{text:?}");
+        }
+        for bad in ["", "0", "0s", "-5", "-5s", "soon", "1.5.3m", "m"] {
+            let refused = parse_duration(bad).expect_err(bad);
+            assert!(refused.contains("90s, 15m, 1h30m"), "{bad:?}: {refused}");
+        }
     }
 }

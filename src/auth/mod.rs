@@ -4,6 +4,7 @@
 //! **Invariant:** nothing here touches the network or the database; the session
 //! layer and the command-line tools both call it before asking the store to write.
 
+pub mod generate;
 pub mod names;
 pub mod password;
 

@@ -77,7 +77,10 @@ pub struct Conn {
     outbox: Outbox,
     control_tx: mpsc::Sender<Control>,
     control_rx: mpsc::Receiver<Control>,
-    reader: FramedRead<Reader, TelnetCodec>,
+    /// The decoded input. Only ever used through `&mut self` (`Mutex::get_mut`
+    /// takes no lock); the mutex is there so that `Conn` is `Sync` whatever
+    /// stream it reads, and a session may hold `&Link` across an await.
+    reader: std::sync::Mutex<FramedRead<Reader, TelnetCodec>>,
     options: OptionTable,
     limiter: RateLimiter,
     /// The last prompt shown, shown again after an input error.
@@ -116,7 +119,11 @@ impl Conn {
             control_rx,
             // Most lines are short: start small (the buffer grows up to the
             // codec's caps when needed), which matters at 10,000 connections.
-            reader: FramedRead::with_capacity(reader, TelnetCodec::new(), READ_BUFFER),
+            reader: std::sync::Mutex::new(FramedRead::with_capacity(
+                reader,
+                TelnetCodec::new(),
+                READ_BUFFER,
+            )),
             // Options we agree to when the client asks: suppress-go-ahead, and
             // the client telling us its name. ECHO is switched on by us, for
             // password prompts, never on request.
@@ -208,6 +215,10 @@ impl Conn {
             .as_mut()
             .reset(tokio::time::Instant::from_std(deadline));
         loop {
+            let reader = self
+                .reader
+                .get_mut()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
             let input = tokio::select! {
                 biased;
                 hangup = &mut self.ended => {
@@ -216,7 +227,7 @@ impl Conn {
                 }
                 Some(order) = self.control_rx.recv() => return Err(self.obey(order)),
                 _ = &mut self.timer => return Err(Hangup::Timeout),
-                input = self.reader.next() => input,
+                input = reader.next() => input,
             };
             match input {
                 None | Some(Err(_)) => return Err(Hangup::Closed),

@@ -5,6 +5,10 @@
 //! (`store.accounts().check_login`); the ban check and the session row are one
 //! more (`Link::open_session`). Wrong passwords and unknown accounts get the same
 //! answer after the same bcrypt work, and three of them on one connection end it.
+//!
+//! Sign-up never throws work away: each answer is checked as soon as it is
+//! given and asked again with the reason, and `quit` or an empty line at any
+//! step goes back to `Account: `.
 
 use std::time::Instant;
 
@@ -13,15 +17,25 @@ use chrono::Utc;
 use super::Link;
 use super::conn::Hangup;
 use crate::auth::Role;
+use crate::auth::generate::{self, Entropy};
 use crate::auth::names::{check_account_name, check_character_name, display_character_name};
+use crate::auth::password::policy_problems;
 use crate::command::is_command_word;
 use crate::replies;
 use crate::store::accounts::{Account, LoginCheck, NewAccount, PasswordRefused};
-use crate::store::characters::NewCharacter;
+use crate::store::characters::{CharacterSummary, NewCharacter};
 use crate::store::{StoreError, iso};
+use crate::world::{Naming, World};
 
 /// How many wrong logins one connection gets.
 pub const MAX_FAILURES: u32 = 3;
+
+/// What to type at `Account: `, shown after the greeting and on `help` or `?`.
+pub const HOW_TO_LOG_IN: &str = "Type \"new\" to create an account, \"connect <name> <password>\" \
+     (or just your account name) to log in,\n\"guest\" to look around as a guest, or \"quit\" to leave.";
+
+/// The answer to `new` and `create` while registration is closed.
+pub const REGISTRATION_CLOSED: &str = "Registration is closed.";
 
 /// An account that has proven who it is.
 #[derive(Debug, Clone)]
@@ -31,6 +45,8 @@ pub struct LoggedIn {
     /// The role at login; the live role is the session's.
     pub role: Role,
     pub is_guest: bool,
+    /// A character to play at once, skipping the menu (a new guest's).
+    pub play_at_once: Option<CharacterSummary>,
 }
 
 impl From<&Account> for LoggedIn {
@@ -40,6 +56,7 @@ impl From<&Account> for LoggedIn {
             username: account.username.clone(),
             role: account.role,
             is_guest: account.is_guest,
+            play_at_once: None,
         }
     }
 }
@@ -48,6 +65,7 @@ impl From<&Account> for LoggedIn {
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum AccountLine<'a> {
     Empty,
+    Help,
     Quit,
     New,
     Guest,
@@ -77,6 +95,7 @@ fn read_account_line(line: &str) -> AccountLine<'_> {
         .map(|(name, password)| (name, password.trim()));
     match word.to_lowercase().as_str() {
         "" => AccountLine::Empty,
+        "help" | "?" if rest.is_empty() => AccountLine::Help,
         "quit" if rest.is_empty() => AccountLine::Quit,
         "new" if rest.is_empty() => AccountLine::New,
         "guest" if rest.is_empty() => AccountLine::Guest,
@@ -93,6 +112,13 @@ fn read_account_line(line: &str) -> AccountLine<'_> {
     }
 }
 
+/// Whether an answer to a sign-up question means "never mind": back to
+/// `Account: `.
+fn backs_out(answer: &str) -> bool {
+    let answer = answer.trim();
+    answer.is_empty() || answer.eq_ignore_ascii_case("quit")
+}
+
 /// The result of one attempt at the `Account: ` prompt.
 enum Attempt {
     In(LoggedIn),
@@ -104,11 +130,16 @@ enum Attempt {
 
 /// Runs the `Account: ` prompt until someone is logged in with an open session.
 pub async fn login(link: &mut Link, deadline: Instant) -> Result<LoggedIn, Hangup> {
+    link.line(HOW_TO_LOG_IN);
     let mut failures = 0;
     loop {
         let line = link.ask("Account: ", deadline).await?;
         let attempt = match read_account_line(&line) {
             AccountLine::Empty => Attempt::Again,
+            AccountLine::Help => {
+                link.line(HOW_TO_LOG_IN);
+                Attempt::Again
+            }
             AccountLine::Quit => {
                 link.last_words(replies::GOODBYE);
                 return Err(Hangup::Quit);
@@ -126,9 +157,7 @@ pub async fn login(link: &mut Link, deadline: Instant) -> Result<LoggedIn, Hangu
                 Attempt::Again
             }
             AccountLine::Unclear => {
-                link.line(
-                    "Type an account name, \"new\", \"guest\", \"connect <account> <password>\" or \"quit\".",
-                );
+                link.line(HOW_TO_LOG_IN);
                 Attempt::Again
             }
             AccountLine::Name(name) => {
@@ -185,30 +214,94 @@ fn store_trouble(link: &Link, err: &StoreError) -> Attempt {
     Attempt::Again
 }
 
-/// `new`: name, password, repeat.
+/// `new`: the name (checked at once: valid, not taken), the password (checked
+/// against the policy at once), and its repetition (a mismatch asks for both
+/// again). `quit` or an empty line at any step goes back to `Account: `.
 async fn register_interactively(link: &mut Link, deadline: Instant) -> Result<Attempt, Hangup> {
-    let name = link.ask("New account name: ", deadline).await?;
-    let name = name.trim().to_string();
-    if let Err(bad) = check_account_name(&name) {
-        link.line(bad.0);
+    if !link.game().config().registration_open {
+        link.line(REGISTRATION_CLOSED);
         return Ok(Attempt::Again);
     }
-    let Some(password) = link.ask_new_password("Password: ", deadline).await? else {
+    let Some(name) = ask_free_account_name(link, deadline).await? else {
+        return Ok(Attempt::Again);
+    };
+    let Some(password) = ask_good_password(link, "Password: ", deadline).await? else {
         return Ok(Attempt::Again);
     };
     Ok(register(link, &name, password).await)
 }
 
-/// Creates an account (and its first character, named after it, when the name
-/// is a valid character name) in the default world.
+/// Asks for an account name until it is valid and free; `None` to back out.
+async fn ask_free_account_name(
+    link: &mut Link,
+    deadline: Instant,
+) -> Result<Option<String>, Hangup> {
+    loop {
+        let name = link.ask("New account name: ", deadline).await?;
+        if backs_out(&name) {
+            return Ok(None);
+        }
+        let name = name.trim().to_string();
+        if let Err(bad) = check_account_name(&name) {
+            link.line(bad.0);
+            continue;
+        }
+        match link.game().store().accounts().find(&name).await {
+            Ok(None) => return Ok(Some(name)),
+            Ok(Some(_)) => link.line("That account name is taken."),
+            Err(err) => link.line(replies::store_error(&err)),
+        }
+    }
+}
+
+/// Asks for a new password until it passes the policy and is repeated alike;
+/// `None` to back out.
+pub async fn ask_good_password(
+    link: &mut Link,
+    prompt: &str,
+    deadline: Instant,
+) -> Result<Option<String>, Hangup> {
+    loop {
+        let password = link.ask_secret(prompt, deadline).await?;
+        if backs_out(&password) {
+            return Ok(None);
+        }
+        let problems = policy_problems(&password);
+        if !problems.is_empty() {
+            link.line(problems.join("\n"));
+            continue;
+        }
+        let repeat = link.ask_secret("Repeat password: ", deadline).await?;
+        if backs_out(&repeat) {
+            return Ok(None);
+        }
+        if repeat != password {
+            link.line("The passwords do not match; once more, please.");
+            continue;
+        }
+        return Ok(Some(password));
+    }
+}
+
+/// Creates an account (and its first character, named after it when the name is
+/// a valid character name — or a given name in a world that gives names) in the
+/// default world.
 async fn register(link: &mut Link, name: &str, password: String) -> Attempt {
+    if !link.game().config().registration_open {
+        link.line(REGISTRATION_CLOSED);
+        return Attempt::Again;
+    }
     if let Err(bad) = check_account_name(name) {
         link.line(bad.0);
         return Attempt::Again;
     }
-    let character = check_character_name(name, is_command_word)
-        .ok()
-        .map(|()| display_character_name(name));
+    let world = link.game().default_world();
+    let character = match world.naming {
+        Naming::Chosen => check_character_name(name, is_command_word)
+            .ok()
+            .map(|()| display_character_name(name)),
+        Naming::Generated => free_generated_name(link, &world).await,
+    };
     let account = NewAccount {
         username: name.to_string(),
         password_hash: String::new(),
@@ -217,19 +310,28 @@ async fn register(link: &mut Link, name: &str, password: String) -> Attempt {
         guest_expires_at: None,
         origin: "telnet".into(),
     };
-    create(link, account, character, password).await
+    match create(link, account, character, &password).await {
+        Some((logged_in, _)) => Attempt::In(logged_in),
+        None => Attempt::Again,
+    }
 }
 
-/// `guest`: a character name and a password; the account is named for the player.
+/// `guest`: one question — the character's name (an empty line takes a free one
+/// the game suggests; a world that gives names asks nothing) — then a guest
+/// account with a made-up password, told to the player, and straight into the
+/// game.
 async fn guest(link: &mut Link, deadline: Instant) -> Result<Attempt, Hangup> {
-    let character = link.ask("Character name: ", deadline).await?;
-    let character = character.trim().to_string();
-    if let Err(bad) = check_character_name(&character, is_command_word) {
-        link.line(bad.0);
+    if !link.game().config().guests {
+        link.line("Guest accounts are not available here.");
         return Ok(Attempt::Again);
     }
-    let Some(password) = link.ask_new_password("Password: ", deadline).await? else {
-        return Ok(Attempt::Again);
+    let world = link.game().default_world();
+    let character = match world.naming {
+        Naming::Generated => free_generated_name(link, &world).await,
+        Naming::Chosen => match ask_guest_character(link, &world, deadline).await? {
+            Some(name) => Some(name),
+            None => return Ok(Attempt::Again),
+        },
     };
     let ttl = link.game().config().guest_ttl;
     let expires = Utc::now() + chrono::Duration::from_std(ttl).unwrap_or_default();
@@ -241,13 +343,78 @@ async fn guest(link: &mut Link, deadline: Instant) -> Result<Attempt, Hangup> {
         guest_expires_at: Some(iso(expires)),
         origin: "guest".into(),
     };
-    Ok(create(
-        link,
-        account,
-        Some(display_character_name(&character)),
-        password,
-    )
-    .await)
+    let password = generate::password(&mut Entropy);
+    let Some((mut logged_in, character)) = create(link, account, character, &password).await else {
+        return Ok(Attempt::Again);
+    };
+    link.line(format!(
+        "Your password is: {password}\nTo come back within that time: connect {} {password}",
+        logged_in.username
+    ));
+    if let Some(character) = &character {
+        link.line(format!("You play {}.", character.name));
+    }
+    logged_in.play_at_once = character;
+    Ok(Attempt::In(logged_in))
+}
+
+/// Asks a guest for a character name until it is valid and free in `world`; an
+/// empty line takes a free generated one. `None` when the guest types `quit`.
+async fn ask_guest_character(
+    link: &mut Link,
+    world: &World,
+    deadline: Instant,
+) -> Result<Option<String>, Hangup> {
+    loop {
+        let answer = link.ask("Character name: ", deadline).await?;
+        let answer = answer.trim();
+        if answer.eq_ignore_ascii_case("quit") {
+            return Ok(None);
+        }
+        if answer.is_empty() {
+            if let Some(name) = free_generated_name(link, world).await {
+                return Ok(Some(name));
+            }
+            continue;
+        }
+        if let Err(bad) = check_character_name(answer, is_command_word) {
+            link.line(bad.0);
+            continue;
+        }
+        let name = display_character_name(answer);
+        match link
+            .game()
+            .store()
+            .characters()
+            .name_taken(&world.id, &name)
+            .await
+        {
+            Ok(false) => return Ok(Some(name)),
+            Ok(true) => link.line(format!("The name {name} is already taken in this world.")),
+            Err(err) => link.line(replies::store_error(&err)),
+        }
+    }
+}
+
+/// A generated name nobody in `world` has yet (`None`, told, if the store fails).
+pub async fn free_generated_name(link: &Link, world: &World) -> Option<String> {
+    loop {
+        let name = generate::character_name(&mut Entropy, is_command_word);
+        match link
+            .game()
+            .store()
+            .characters()
+            .name_taken(&world.id, &name)
+            .await
+        {
+            Ok(false) => return Some(name),
+            Ok(true) => continue,
+            Err(err) => {
+                link.line(replies::store_error(&err));
+                return None;
+            }
+        }
+    }
 }
 
 /// `guest_` and five digits.
@@ -257,20 +424,24 @@ fn guest_name() -> String {
 }
 
 /// Hashes the password (policy first), and writes account and character.
+/// `None` (after telling the player) when that could not be done.
 async fn create(
     link: &mut Link,
     mut account: NewAccount,
     character: Option<String>,
-    password: String,
-) -> Attempt {
+    password: &str,
+) -> Option<(LoggedIn, Option<CharacterSummary>)> {
     let store = link.game().store().clone();
-    account.password_hash = match store.accounts().hash_new_password(&password).await {
+    account.password_hash = match store.accounts().hash_new_password(password).await {
         Ok(hash) => hash,
         Err(PasswordRefused::Weak(problems)) => {
             link.line(problems.join("\n"));
-            return Attempt::Again;
+            return None;
         }
-        Err(PasswordRefused::Store(err)) => return store_trouble(link, &err),
+        Err(PasswordRefused::Store(err)) => {
+            store_trouble(link, &err);
+            return None;
+        }
     };
     let world = link.game().default_world();
     let first = character.map(|name| NewCharacter {
@@ -278,31 +449,52 @@ async fn create(
         name,
         spawn_room: world.default_spawn.as_str().to_string(),
     });
-    let wanted_character = first.as_ref().map(|f| f.name.clone());
-    let created = match store.accounts().create(account.clone(), first).await {
+    let created = match store
+        .accounts()
+        .create(account.clone(), first.clone())
+        .await
+    {
         Ok(created) => created,
         Err(StoreError::NameTaken) => {
             link.line("That account name is taken.");
-            return Attempt::Again;
+            return None;
         }
-        Err(err) => return store_trouble(link, &err),
+        Err(err) => {
+            store_trouble(link, &err);
+            return None;
+        }
     };
     tracing::info!(account = %account.username, guest = account.is_guest, "account created");
     announce_creation(
         link,
         &account,
-        wanted_character,
+        first.as_ref(),
         created.character_id.is_some(),
     );
-    Attempt::In(LoggedIn {
+    let character = first
+        .zip(created.character_id)
+        .map(|(first, id)| CharacterSummary {
+            id,
+            name: first.name,
+            world_id: first.world_id,
+            room: Some(first.spawn_room),
+        });
+    let logged_in = LoggedIn {
         user_id: created.user_id,
         username: account.username,
         role: account.role,
         is_guest: account.is_guest,
-    })
+        play_at_once: None,
+    };
+    Some((logged_in, character))
 }
 
-fn announce_creation(link: &Link, account: &NewAccount, character: Option<String>, made: bool) {
+fn announce_creation(
+    link: &Link,
+    account: &NewAccount,
+    character: Option<&NewCharacter>,
+    made: bool,
+) {
     if account.is_guest {
         let hours = link.game().config().guest_ttl.as_secs().div_ceil(3600);
         let unit = if hours == 1 { "hour" } else { "hours" };
@@ -313,9 +505,10 @@ fn announce_creation(link: &Link, account: &NewAccount, character: Option<String
     } else {
         link.line(format!("Account {} created.", account.username));
     }
-    if let (Some(name), false) = (character, made) {
+    if let (Some(character), false) = (character, made) {
         link.line(format!(
-            "The character name {name} is already taken in this world."
+            "The character name {} is already taken in this world.",
+            character.name
         ));
     }
 }
@@ -330,6 +523,9 @@ mod tests {
         let cases = [
             ("", Empty),
             ("   ", Empty),
+            ("help", Help),
+            ("?", Help),
+            ("HELP", Help),
             ("quit", Quit),
             ("QUIT", Quit),
             ("new", New),
@@ -355,9 +551,20 @@ mod tests {
             ("alice secret", Unclear),
             ("new alice", Unclear),
             ("quit now", Unclear),
+            ("help me", Unclear),
         ];
         for (line, want) in cases {
             assert_eq!(read_account_line(line), want, "{line:?}");
+        }
+    }
+
+    #[test]
+    fn an_empty_answer_or_quit_backs_out_of_sign_up() {
+        for answer in ["", "  ", "quit", "QUIT", " Quit "] {
+            assert!(backs_out(answer), "{answer:?}");
+        }
+        for answer in ["quite", "Alice", "q"] {
+            assert!(!backs_out(answer), "{answer:?}");
         }
     }
 }

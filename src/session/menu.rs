@@ -14,7 +14,7 @@ use crate::command::is_command_word;
 use crate::replies;
 use crate::store::accounts::PasswordRefused;
 use crate::store::characters::{CharacterSummary, CreateRefused, NewCharacter};
-use crate::world::{Access, World};
+use crate::world::{Access, Naming, World};
 
 /// A character chosen to play, with its world.
 pub struct Chosen {
@@ -87,7 +87,7 @@ fn read_menu_line(line: &str) -> MenuLine<'_> {
     match (word.to_lowercase().as_str(), rest.is_empty()) {
         ("", _) => MenuLine::Empty,
         ("quit", true) => MenuLine::Quit,
-        ("new", false) => MenuLine::New(rest),
+        ("new", _) => MenuLine::New(rest),
         ("worlds", true) => MenuLine::Worlds,
         ("world", false) => MenuLine::World(rest),
         ("password", true) => MenuLine::Password,
@@ -146,21 +146,45 @@ fn pick<'a>(characters: &'a [CharacterSummary], wanted: &str) -> Option<&'a Char
         .find(|c| c.name.eq_ignore_ascii_case(wanted))
 }
 
-/// `new <name>`: checks the name, then creates it at spawn if the account has
-/// a free slot in this world (counted in the same transaction as the insert).
+/// `new <name>` (or `new` in a world that gives names): checks the name, then
+/// creates it at spawn if the account has a free slot in this world (counted in
+/// the same transaction as the insert). Where players do not make characters
+/// (`--player-characters off`), only admins may.
 async fn new_character(
     link: &mut Link,
     account: &LoggedIn,
     world: &World,
     name: &str,
 ) -> Option<CharacterSummary> {
-    if let Err(bad) = check_character_name(name, is_command_word) {
-        link.line(bad.0);
+    let role = link.session().map_or(account.role, |s| s.role());
+    if !link.game().config().player_characters && role < Role::Admin {
+        link.line("Characters here are made by the admins; ask one for a new character.");
         return None;
     }
+    let name = match (world.naming, name.is_empty()) {
+        (Naming::Generated, true) => super::login::free_generated_name(link, world).await?,
+        (Naming::Generated, false) if role < Role::Admin => {
+            link.line(format!(
+                "Names in {} are given, not chosen: type \"new\" alone for a new character.",
+                world.name
+            ));
+            return None;
+        }
+        (Naming::Chosen, true) => {
+            link.line("Usage: new <name>");
+            return None;
+        }
+        (_, false) => {
+            if let Err(bad) = check_character_name(name, is_command_word) {
+                link.line(bad.0);
+                return None;
+            }
+            display_character_name(name)
+        }
+    };
     let character = NewCharacter {
         world_id: world.id.clone(),
-        name: display_character_name(name),
+        name,
         spawn_room: world.default_spawn.as_str().to_string(),
     };
     let made = link
@@ -343,7 +367,7 @@ mod tests {
             ("quit", Quit),
             ("new Bram", New("Bram")),
             ("NEW  Mary Ann ", New("Mary Ann")),
-            ("new", Pick("new")),
+            ("new", New("")),
             ("worlds", Worlds),
             ("world pipeworks", World("pipeworks")),
             ("password", Password),

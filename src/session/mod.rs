@@ -80,14 +80,22 @@ async fn run(link: &mut Link) -> (Phase, Hangup) {
     let mut world = link.game.default_world();
     link.line(format!("{}\n", world.greeting));
     let deadline = Instant::now() + link.game.config().login_timeout;
-    let account = match login::login(link, deadline).await {
+    let mut account = match login::login(link, deadline).await {
         Ok(account) => account,
         Err(hangup) => return (Phase::Login, hangup),
     };
+    // A new guest goes straight into the game with the character it named.
+    let mut at_once = account.play_at_once.take().map(|character| menu::Chosen {
+        character,
+        world: world.clone(),
+    });
     loop {
-        let chosen = match menu::character_menu(link, &account, &mut world).await {
-            Ok(chosen) => chosen,
-            Err(hangup) => return (Phase::Menu, hangup),
+        let chosen = match at_once.take() {
+            Some(chosen) => chosen,
+            None => match menu::character_menu(link, &account, &mut world).await {
+                Ok(chosen) => chosen,
+                Err(hangup) => return (Phase::Menu, hangup),
+            },
         };
         if let Err(hangup) = play::play(link, &account, chosen).await {
             return (Phase::Playing, hangup);

@@ -71,6 +71,20 @@ impl<'s> Characters<'s> {
             .await?
     }
 
+    /// Whether a character of that world already has the name (any case).
+    pub async fn name_taken(&self, world_id: &str, name: &str) -> StoreResult<bool> {
+        let (world_id, name) = (world_id.to_string(), name.to_string());
+        self.store
+            .call(move |db| {
+                Ok(db.query_row(
+                    "SELECT EXISTS (SELECT 1 FROM characters WHERE world_id = ?1 AND name = ?2)",
+                    params![world_id, name],
+                    |r| r.get(0),
+                )?)
+            })
+            .await
+    }
+
     /// The characters an account has in one world, oldest first.
     pub async fn list(&self, user_id: i64, world_id: &str) -> StoreResult<Vec<CharacterSummary>> {
         let world_id = world_id.to_string();

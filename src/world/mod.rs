@@ -21,7 +21,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 pub use load::{load_world, load_worlds};
-pub use model::{Access, Exit, Item, Room, RoomId, World, Zone};
+pub use model::{Access, Exit, Item, Naming, Room, RoomId, World, Zone};
 
 /// One problem in a world's files.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -117,6 +117,9 @@ pub fn summary(world: &World) -> String {
     );
     if world.access == Access::Invite {
         line.push_str(", by invitation");
+    }
+    if world.naming == Naming::Generated {
+        line.push_str(", names given");
     }
     if !world.active {
         line.push_str(", closed");

@@ -91,6 +91,17 @@ pub struct Zone {
     pub rooms: Vec<RoomId>,
 }
 
+/// How characters of a world get their names (`"naming"` in `world.json`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Naming {
+    /// Players choose (the default).
+    #[default]
+    Chosen,
+    /// The game gives each new character a pronounceable, unique name; only
+    /// admins may choose.
+    Generated,
+}
+
 /// Who may enter a world.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum Access {
@@ -111,6 +122,7 @@ pub struct World {
     pub greeting: String,
     pub default_spawn: RoomId,
     pub access: Access,
+    pub naming: Naming,
     pub active: bool,
     pub inactive_reason: Option<String>,
     /// In `world.json` order.

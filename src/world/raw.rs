@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use super::fields::{Entry, Errors, Obj, collection, is_simple_id, join};
 use super::json::Json;
-use super::model::Access;
+use super::model::{Access, Naming};
 
 /// `world.json`, with unreadable fields left at their defaults (an error has
 /// been recorded for each, so the world will not be built from them).
@@ -20,6 +20,7 @@ pub(super) struct WorldFile {
     pub(super) version: Option<String>,
     pub(super) greeting: Option<String>,
     pub(super) access: Access,
+    pub(super) naming: Naming,
     pub(super) active: bool,
     pub(super) inactive_reason: Option<String>,
     pub(super) spawn: Option<SpawnRef>,
@@ -102,6 +103,7 @@ pub(super) fn world_file(json: &Json, file: &Path, errs: &mut Errors) -> Option<
         version: version(&obj, errs),
         greeting: obj.opt_string("greeting", errs),
         access: access(&obj, errs),
+        naming: naming(&obj, errs),
         active: obj.opt_bool("active", errs).unwrap_or(true),
         inactive_reason: obj.opt_string("inactive_reason", errs),
         spawn: spawn_ref(&obj, errs),
@@ -133,6 +135,18 @@ fn access(obj: &Obj, errs: &mut Errors) -> Access {
             let message = format!("expected \"open\" or \"invite\", found \"{other}\"");
             errs.add(obj.file, &obj.field("access"), message);
             Access::Open
+        }
+    }
+}
+
+fn naming(obj: &Obj, errs: &mut Errors) -> Naming {
+    match obj.opt_string("naming", errs).as_deref() {
+        None | Some("chosen") => Naming::Chosen,
+        Some("generated") => Naming::Generated,
+        Some(other) => {
+            let message = format!("expected \"chosen\" or \"generated\", found \"{other}\"");
+            errs.add(obj.file, &obj.field("naming"), message);
+            Naming::Chosen
         }
     }
 }

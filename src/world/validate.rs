@@ -189,6 +189,7 @@ pub(super) fn assemble(parts: Parts) -> Option<World> {
         version: world.version,
         default_spawn,
         access: world.access,
+        naming: world.naming,
         active: world.active,
         inactive_reason: world.inactive_reason,
         zones,

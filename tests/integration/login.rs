@@ -137,18 +137,6 @@ async fn registration_refuses_bad_names_taken_names_and_short_passwords() {
             .await
             .contains("at least 12 characters")
     );
-    d.send("new").await;
-    d.expect("New account name: ").await;
-    d.send("Dave").await;
-    d.expect("Password: ").await;
-    d.send(PASSWORD).await;
-    d.expect("Repeat password: ").await;
-    d.send("something else entirely").await;
-    assert!(
-        d.expect("Account: ")
-            .await
-            .contains("The passwords do not match.")
-    );
     assert_eq!(server.count("SELECT count(*) FROM users"), 1);
     server.stop().await;
 }
@@ -182,13 +170,30 @@ async fn guests_get_a_numbered_account_with_their_chosen_character() {
     c.send("guest").await;
     c.expect("Character name: ").await;
     c.send("Wanderer").await;
-    c.expect("Password: ").await;
-    c.send(PASSWORD).await;
-    c.expect("Repeat password: ").await;
-    c.send(PASSWORD).await;
-    let created = c.expect("Character: ").await;
+    // One question, then the account, its made-up password, and the game.
+    let created = c.expect("\r\n> ").await;
     assert!(created.contains("Guest account guest_"), "{created}");
-    assert!(created.contains("1) Wanderer"), "{created}");
+    assert!(
+        created.contains("Lantern Square"),
+        "in the game at once: {created}"
+    );
+    let account = created
+        .split("Guest account ")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .map(|name| name.trim_end_matches(';').to_string())
+        .expect("the account's name");
+    let password = created
+        .split("Your password is: ")
+        .nth(1)
+        .and_then(|rest| rest.lines().next())
+        .expect("the password")
+        .to_string();
+    assert_eq!(password.split(' ').count(), 4, "four words: {password}");
+    assert!(
+        created.contains(&format!("connect {account} {password}")),
+        "{created}"
+    );
     let (is_guest, expires): (bool, Option<String>) = server
         .db()
         .query_row("SELECT is_guest, guest_expires_at FROM users", [], |r| {
@@ -197,6 +202,169 @@ async fn guests_get_a_numbered_account_with_their_chosen_character() {
         .expect("guest row");
     assert!(is_guest);
     assert!(expires.is_some());
+    c.send("quit").await;
+    c.expect_closed().await;
+    // The guest can come back with what it was told.
+    let mut again = server.connect().await;
+    again.connect_as(&account, &password).await;
+    assert!(again.enter("Wanderer").await.contains("Lantern Square"));
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_guest_who_names_nobody_gets_a_free_name_and_taken_names_are_asked_again() {
+    let dir = temp_dir();
+    let server = TestServer::start(dir.path()).await;
+    let mut first = server.connect().await;
+    first.create("Rowan", PASSWORD).await;
+    let mut c = server.connect().await;
+    c.expect("Account: ").await;
+    c.send("guest").await;
+    c.expect("Character name: ").await;
+    c.send("rowan").await;
+    let taken = c.expect("Character name: ").await;
+    assert!(
+        taken.contains("The name Rowan is already taken in this world."),
+        "{taken}"
+    );
+    c.send("look").await;
+    assert!(c.expect("Character name: ").await.contains("command word"));
+    c.send("").await;
+    let entered = c.expect("\r\n> ").await;
+    assert!(entered.contains("Guest account guest_"), "{entered}");
+    let name: String = server
+        .db()
+        .query_row(
+            "SELECT c.name FROM characters c JOIN users u ON u.id = c.user_id \
+             WHERE u.is_guest = 1",
+            [],
+            |r| r.get(0),
+        )
+        .expect("the guest's character");
+    assert!(
+        entered.contains(&name),
+        "{name} stands in the room: {entered}"
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn quit_at_a_guest_question_goes_back_to_the_account_prompt() {
+    let dir = temp_dir();
+    let server = TestServer::start(dir.path()).await;
+    let mut c = server.connect().await;
+    c.expect("Account: ").await;
+    c.send("guest").await;
+    c.expect("Character name: ").await;
+    c.send("quit").await;
+    c.expect("Account: ").await;
+    assert_eq!(server.count("SELECT count(*) FROM users"), 0);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn the_greeting_says_what_to_type_and_help_shows_it_again() {
+    let dir = temp_dir();
+    let server = TestServer::start(dir.path()).await;
+    let mut c = server.connect().await;
+    let greeting = c.expect("Account: ").await;
+    let block = "Type \"new\" to create an account";
+    let welcome_at = greeting.find("Welcome to Lanternfall").expect("greeting");
+    let block_at = greeting.find(block).expect("what to type");
+    assert!(welcome_at < block_at, "{greeting}");
+    for needle in ["connect <name> <password>", "\"guest\"", "\"quit\""] {
+        assert!(greeting.contains(needle), "{needle}: {greeting}");
+    }
+    // help and ? show it again, as often as asked, and are no failed login.
+    for ask in ["help", "?", "HELP", "?"] {
+        c.send(ask).await;
+        assert!(c.expect("Account: ").await.contains(block), "{ask}");
+    }
+    assert!(!c.closed);
+    c.send(&format!("create Helped {PASSWORD}")).await;
+    c.expect("Character: ").await;
+    assert_eq!(
+        server.count("SELECT count(*) FROM users WHERE username = 'help'"),
+        0
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn sign_up_checks_each_answer_at_once_and_never_throws_work_away() {
+    let dir = temp_dir();
+    let server = TestServer::start(dir.path()).await;
+    let mut taken = server.connect().await;
+    taken.create("Carol", PASSWORD).await;
+    let mut c = server.connect().await;
+    c.expect("Account: ").await;
+    c.send("new").await;
+    c.expect("New account name: ").await;
+    // A taken name and an invalid one are refused at once, with the rule.
+    c.send("carol").await;
+    let refused = c.expect("New account name: ").await;
+    assert!(refused.contains("That account name is taken."), "{refused}");
+    c.send("9lives").await;
+    let refused = c.expect("New account name: ").await;
+    assert!(
+        refused.contains("Account names start with a letter."),
+        "{refused}"
+    );
+    c.send("Dave").await;
+    // A weak password is refused before the repeat, every broken rule named.
+    c.expect("Password: ").await;
+    c.send("abcdefg").await;
+    let weak = c.expect("Password: ").await;
+    assert!(weak.contains("at least 12"), "{weak}");
+    assert!(weak.contains("in a row"), "{weak}");
+    assert!(!weak.contains("Repeat password: "), "{weak}");
+    c.send(PASSWORD).await;
+    c.expect("Repeat password: ").await;
+    // A mismatch asks for both again, still for Dave.
+    c.send("something else entirely").await;
+    let mismatch = c.expect("Password: ").await;
+    assert!(
+        mismatch.contains("The passwords do not match"),
+        "{mismatch}"
+    );
+    c.send(PASSWORD).await;
+    c.expect("Repeat password: ").await;
+    c.send(PASSWORD).await;
+    c.expect("Account Dave created.").await;
+    c.expect("Character: ").await;
+    assert_eq!(server.count("SELECT count(*) FROM users"), 2);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn quit_or_an_empty_line_at_any_sign_up_step_goes_back() {
+    let dir = temp_dir();
+    let server = TestServer::start(dir.path()).await;
+    let mut c = server.connect().await;
+    c.expect("Account: ").await;
+    for (step, prompt, answer) in [
+        (0, "New account name: ", ""),
+        (0, "New account name: ", "quit"),
+        (1, "Password: ", ""),
+        (1, "Password: ", "QUIT"),
+        (2, "Repeat password: ", ""),
+    ] {
+        c.send("new").await;
+        c.expect("New account name: ").await;
+        if step >= 1 {
+            c.send("Erin").await;
+            c.expect("Password: ").await;
+        }
+        if step >= 2 {
+            c.send(PASSWORD).await;
+            c.expect("Repeat password: ").await;
+        }
+        c.send(answer).await;
+        let back = c.expect("Account: ").await;
+        assert!(!back.contains("created"), "{prompt} {answer:?}: {back}");
+    }
+    assert!(!c.closed, "backing out is no failure");
+    assert_eq!(server.count("SELECT count(*) FROM users"), 0);
     server.stop().await;
 }
 
