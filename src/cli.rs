@@ -86,6 +86,14 @@ pub enum UserCommand {
         /// Only accounts whose name contains this (without regard to case).
         filter: Option<String>,
     },
+    /// Create an account (password asked twice, or read from
+    /// GASLAMP_NEW_PASSWORD), with its first character in the default world.
+    Create {
+        account: String,
+        /// Its role: player (default), worldbuilder, admin or superuser.
+        #[arg(long, default_value = "player")]
+        role: String,
+    },
     /// Ban an account: it can no longer log in.
     Ban {
         account: String,
@@ -397,6 +405,34 @@ mod tests {
         assert_eq!(config.bcrypt_cost, 4);
         assert_eq!(config.idle_timeout, Duration::from_secs(900));
         assert!(!config.allow_multiple_sessions);
+    }
+
+    #[test]
+    fn the_registration_switches_reach_the_config() {
+        let config = |args: &[&str]| {
+            let cli = Cli::try_parse_from(args).expect("parse");
+            let Command::Run(run) = &cli.command else {
+                panic!("expected run");
+            };
+            cli.common.server_config(run)
+        };
+        let open = config(&["gaslamp", "run"]);
+        assert!(open.registration_open && open.guests && open.player_characters);
+        let closed = config(&[
+            "gaslamp",
+            "run",
+            "--registration",
+            "closed",
+            "--guests",
+            "off",
+            "--player-characters",
+            "off",
+        ]);
+        assert!(!closed.registration_open && !closed.guests && !closed.player_characters);
+        assert!(Cli::try_parse_from(["gaslamp", "run", "--guests", "maybe"]).is_err());
+        assert!(Cli::try_parse_from(["gaslamp", "run", "--idle-timeout", "0"]).is_err());
+        let long = config(&["gaslamp", "run", "--idle-timeout", "1h30m"]);
+        assert_eq!(long.idle_timeout, Duration::from_secs(5400));
     }
 
     #[test]

@@ -234,6 +234,19 @@ async fn run_user(common: &CommonArgs, command: &UserCommand) -> anyhow::Result<
             ops::ban_user(&store, account, reason).await?
         }
         UserCommand::Unban { account } => ops::unban_user(&store, account).await?,
+        UserCommand::Create { account, role } => {
+            let role: gaslamp::auth::Role = role.parse()?;
+            let config = gaslamp::ServerConfig {
+                default_world: common.default_world.clone(),
+                ..gaslamp::ServerConfig::new(common.db.clone(), common.worlds.clone())
+            };
+            let (worlds, default) = server::load_worlds(&config)?;
+            server::register_worlds(&store, &worlds).await?;
+            let name = account.clone();
+            let password = tokio::task::spawn_blocking(move || new_password(&name)).await??;
+            ops::create_account(&store, &default, account, &password, role, "cli").await?;
+            format!("Account {account} created ({role}).")
+        }
         UserCommand::Role { account, role } => ops::set_user_role(&store, account, role).await?,
         UserCommand::Passwd { account } => {
             // Refuse an unknown account before asking for a password.

@@ -98,11 +98,26 @@ pub async fn create_superuser(
     password: &str,
     origin: &str,
 ) -> Result<Created, OpsError> {
+    create_account(store, world, username, password, Role::Superuser, origin).await
+}
+
+/// Creates an account with `role` (and its first character in `world`, named
+/// after it when that is a valid character name), applying the same name and
+/// password rules as everywhere else: `gaslamp user create`, the operator's way
+/// to add accounts while registration is closed.
+pub async fn create_account(
+    store: &Store,
+    world: &World,
+    username: &str,
+    password: &str,
+    role: Role,
+    origin: &str,
+) -> Result<Created, OpsError> {
     check_account_name(username).map_err(|bad| OpsError::Invalid(bad.0))?;
     let account = NewAccount {
         username: username.to_string(),
         password_hash: store.accounts().hash_new_password(password).await?,
-        role: Role::Superuser,
+        role,
         is_guest: false,
         guest_expires_at: None,
         origin: origin.to_string(),

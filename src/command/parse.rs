@@ -70,6 +70,7 @@ pub enum Admin {
     SetPassword,
     Delete,
     Prune,
+    NewChar,
 }
 
 /// One entry of the command table.
@@ -364,6 +365,13 @@ pub static VERBS: &[VerbSpec] = &[
         Role::Admin,
         "/chatlog [n]",
         "Show the latest stored chat lines of every room.",
+    ),
+    admin(
+        Admin::NewChar,
+        "newchar",
+        Role::Admin,
+        "/newchar <account> <name>",
+        "Make a character for an account in this world.",
     ),
     admin(
         Admin::Grant,

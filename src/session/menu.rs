@@ -54,6 +54,28 @@ pub async fn character_menu(
             }
             MenuLine::Password => change_password(link, account, deadline).await?,
             MenuLine::Pick(wanted) => match pick(&characters, wanted) {
+                // A number means the list shown; a name may be a character made
+                // since (by an admin, or on another connection): look again.
+                None if wanted.parse::<usize>().is_err() => {
+                    let fresh = link
+                        .game()
+                        .store()
+                        .characters()
+                        .list(account.user_id, &world.id)
+                        .await
+                        .unwrap_or_default();
+                    match pick(&fresh, wanted) {
+                        Some(character) => {
+                            return Ok(Chosen {
+                                character: character.clone(),
+                                world: world.clone(),
+                            });
+                        }
+                        None => {
+                            link.line(format!("You have no character called \"{wanted}\" here."))
+                        }
+                    }
+                }
                 Some(character) => {
                     return Ok(Chosen {
                         character: character.clone(),

@@ -125,6 +125,12 @@ pub enum AccountChange {
         world_id: String,
         allow: bool,
     },
+    /// A new character for the account, within `slots` characters per world
+    /// (`/newchar`, where players do not make their own).
+    NewCharacter {
+        character: NewCharacter,
+        slots: usize,
+    },
     /// Nothing stored changes; the hierarchy is checked and the action audited
     /// (a kick or a teleport, carried out by the caller).
     Oversee {
@@ -160,6 +166,12 @@ pub enum ChangeRefused {
     RoleTooHigh { yours: Role },
     #[error("there is no world {0:?}")]
     NoWorld(String),
+    /// `NewCharacter` refused: the account has `limit` characters in the world.
+    #[error("the account already has {limit} characters in that world")]
+    SlotsFull { limit: usize },
+    /// `NewCharacter` refused: a character of that world has the name.
+    #[error("that character name is taken")]
+    NameTaken,
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -538,6 +550,27 @@ fn apply(
             }
             set_world_access(tx, id, world_id, granted_by, *allow)?;
             (true, Some(world_id.clone()))
+        }
+        AccountChange::NewCharacter { character, slots } => {
+            let have: i64 = tx
+                .query_row(
+                    "SELECT count(*) FROM characters WHERE user_id = ?1 AND world_id = ?2",
+                    params![id, character.world_id],
+                    |r| r.get(0),
+                )
+                .map_err(StoreError::from)?;
+            if usize::try_from(have).unwrap_or(usize::MAX) >= *slots {
+                return Err(ChangeRefused::SlotsFull { limit: *slots });
+            }
+            match insert_character(tx, id, character, false) {
+                Ok(_) => {}
+                Err(StoreError::NameTaken) => return Err(ChangeRefused::NameTaken),
+                Err(err) => return Err(err.into()),
+            }
+            (
+                true,
+                Some(format!("{} in {}", character.name, character.world_id)),
+            )
         }
         AccountChange::Oversee { detail } => (false, detail.clone()),
     })

@@ -6,7 +6,7 @@ use rusqlite::{Connection, params};
 use super::{Store, StoreError, StoreResult, now_iso, write_tx};
 
 /// A character to make, in a world, standing at first in `spawn_room`.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewCharacter {
     pub world_id: String,
     pub name: String,

@@ -407,3 +407,74 @@ async fn banning_from_the_shell_while_the_server_runs_refuses_the_next_login() {
     assert_eq!(server.count("SELECT count(*) FROM audit_log"), 2);
     server.stop().await;
 }
+
+#[test]
+fn check_worlds_validates_a_worlds_naming() {
+    let dir = temp_dir();
+    let worlds = dir.path().join("worlds");
+    write_world(
+        &worlds,
+        "named",
+        r#"{"name": "Named", "description": "", "naming": "random",
+            "default_spawn": {"zone": "z", "room": "a"}, "zones": ["z"]}"#,
+        &[(
+            "z",
+            r#"{"id": "z", "name": "Z", "description": "", "spawn_room": "a",
+                "rooms": [{"id": "a", "name": "A", "description": "", "exits": {}}]}"#,
+        )],
+    );
+    let path = worlds.to_string_lossy().into_owned();
+    let out = gaslamp(&["--worlds", &path, "check-worlds"], &[]);
+    out.assert_code(1);
+    assert!(out.stderr.contains("world.json"), "{out:#?}");
+    assert!(out.stderr.contains("naming"), "{out:#?}");
+    assert!(
+        out.stderr.contains("\"chosen\" or \"generated\""),
+        "{out:#?}"
+    );
+    let fixed = std::fs::read_to_string(worlds.join("named/world.json"))
+        .expect("world.json")
+        .replace("\"random\"", "\"generated\"");
+    std::fs::write(worlds.join("named/world.json"), fixed).expect("write");
+    let out = gaslamp(&["--worlds", &path, "check-worlds"], &[]);
+    out.assert_code(0);
+    assert!(out.stdout.contains("names given"), "{out:#?}");
+}
+
+#[test]
+fn user_create_adds_an_account_with_its_first_character() {
+    let db = Db::new();
+    db.run(&["init-db"], &[]).assert_code(0);
+    let out = db.run(
+        &["user", "create", "Opal"],
+        &[("GASLAMP_NEW_PASSWORD", PASSWORD)],
+    );
+    out.assert_code(0);
+    assert!(
+        out.stdout.contains("Account Opal created (player)."),
+        "{out:#?}"
+    );
+    assert_eq!(db.column::<String>("role", "opal"), "player");
+    let characters: i64 = db
+        .conn()
+        .query_row(
+            "SELECT count(*) FROM characters c JOIN users u ON u.id = c.user_id \
+             WHERE u.username = 'Opal' AND c.name = 'Opal'",
+            [],
+            |r| r.get(0),
+        )
+        .expect("count");
+    assert_eq!(characters, 1);
+    let again = db.run(
+        &["user", "create", "opal", "--role", "admin"],
+        &[("GASLAMP_NEW_PASSWORD", PASSWORD)],
+    );
+    again.assert_code(1);
+    assert!(again.stderr.contains("already exists"), "{again:#?}");
+    let weak = db.run(
+        &["user", "create", "Quartz"],
+        &[("GASLAMP_NEW_PASSWORD", "password")],
+    );
+    weak.assert_code(1);
+    assert!(weak.stderr.contains("at least 12"), "{weak:#?}");
+}

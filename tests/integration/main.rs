@@ -11,6 +11,7 @@ mod limits;
 mod login;
 mod persistence;
 mod play;
+mod policy;
 mod races;
 mod shutdown;
 mod support;

@@ -6,7 +6,12 @@ use super::super::parse::{Admin, split_word};
 use super::super::{Ctx, Flow};
 use super::{actor, change, refuse};
 use crate::auth::Role;
+use crate::auth::generate::{self, Entropy};
+use crate::auth::names::{check_character_name, display_character_name};
+use crate::command::is_command_word;
 use crate::store::accounts::{AccountChange, PasswordRefused};
+use crate::store::characters::NewCharacter;
+use crate::world::Naming;
 
 /// `/kick <character> [reason]`: closes that player's connection, reason shown.
 pub async fn kick(ctx: &Ctx<'_>, args: &str) {
@@ -180,6 +185,40 @@ pub async fn apply_password(ctx: &Ctx<'_>, name: &str, password: String) {
         ctx.reply(format!(
             "The password of {} is changed.",
             done.account.username
+        ));
+    }
+}
+
+/// `/newchar <account> [name]`: a character for that account in this world,
+/// for servers where players do not make their own (`--player-characters off`).
+/// Without a name, a world that gives names makes one up.
+pub async fn new_character(ctx: &Ctx<'_>, args: &str) {
+    let (account, name) = split_word(args);
+    let Some(world) = ctx.world() else {
+        return ctx.reply("You are nowhere at all.");
+    };
+    if account.is_empty() || (name.is_empty() && world.naming == Naming::Chosen) {
+        return ctx.reply("Usage: /newchar <account> <name>");
+    }
+    let name = if name.is_empty() {
+        generate::character_name(&mut Entropy, is_command_word)
+    } else {
+        if let Err(bad) = check_character_name(name, is_command_word) {
+            return ctx.reply(bad.0);
+        }
+        display_character_name(name)
+    };
+    let character = NewCharacter {
+        world_id: world.id.clone(),
+        name: name.clone(),
+        spawn_room: world.default_spawn.as_str().to_string(),
+    };
+    let slots = ctx.game.config().character_slots;
+    let order = AccountChange::NewCharacter { character, slots };
+    if let Some(done) = change(ctx, Admin::NewChar, account, order).await {
+        ctx.reply(format!(
+            "{} now has a character called {name} in {}.",
+            done.account.username, world.name
         ));
     }
 }

@@ -46,6 +46,7 @@ pub async fn execute(ctx: &Ctx<'_>, verb: Admin, args: &str) -> Flow {
         Admin::Role => accounts::role(ctx, args).await,
         Admin::Delete => accounts::delete(ctx, args).await,
         Admin::SetPassword => return accounts::set_password(ctx, args).await,
+        Admin::NewChar => accounts::new_character(ctx, args).await,
         Admin::Users => browse::users(ctx, args).await,
         Admin::Sessions => browse::sessions(ctx).await,
         Admin::Where => browse::locations(ctx).await,
@@ -153,6 +154,10 @@ fn refuse(ctx: &Ctx<'_>, verb: Admin, refusal: &ChangeRefused) {
             format!("You can only give roles below your own ({yours}).")
         }
         ChangeRefused::NoWorld(world) => format!("There is no world \"{world}\"."),
+        ChangeRefused::SlotsFull { limit } => {
+            format!("That account already has {limit} characters in this world, the most allowed.")
+        }
+        ChangeRefused::NameTaken => "That name is already taken in this world.".to_string(),
         ChangeRefused::Store(err) => replies::store_error(err).to_string(),
     });
 }
