@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::Ctx;
-use super::parse::{VERBS, Verb};
+use super::parse::{VERBS, Verb, split_word};
 use crate::game::{ConnId, Game, ItemInstance, Player, RoomKey};
 use crate::store::now_iso;
 use crate::store::writer::LocationRow;
@@ -69,14 +69,90 @@ pub fn exits_line(world: &World, room_id: &RoomId) -> String {
 /// The reply when no item or person matches what was named.
 pub const NOT_HERE: &str = "You don't see that here.";
 
-/// The player standing in the same room whose name is `name` (any case).
-pub fn person_here(ctx: &Ctx<'_>, name: &str) -> Option<Arc<Player>> {
-    ctx.game
-        .registry()
-        .occupants(&ctx.me.room_key())
-        .iter()
-        .find(|p| same_name(&p.name, name))
-        .cloned()
+/// Whom a player's words name among some people.
+#[derive(Debug)]
+pub enum Named {
+    One(Arc<Player>),
+    /// Several people fit; their names, for `Which do you mean: ...?`.
+    Several(Vec<Arc<str>>),
+    Nobody,
+}
+
+/// Finds the person `wanted` names among `people`, as items are found: `me` and
+/// `self` are the player; a whole name (any case) wins; else every typed word
+/// must start a word of the name ("ann" finds "Mary Ann", "ma an" too). More
+/// than one fit is for the player to settle.
+pub fn find_person(people: &[Arc<Player>], me: &Arc<Player>, wanted: &str) -> Named {
+    let wanted = wanted.trim();
+    if wanted.eq_ignore_ascii_case("me") || wanted.eq_ignore_ascii_case("self") {
+        return Named::One(me.clone());
+    }
+    if let Some(person) = people.iter().find(|p| same_name(&p.name, wanted)) {
+        return Named::One(person.clone());
+    }
+    let typed = name_words(wanted);
+    if typed.is_empty() {
+        return Named::Nobody;
+    }
+    let mut fits: Vec<&Arc<Player>> = Vec::new();
+    for person in people {
+        let words = name_words(&person.name);
+        let fit = typed
+            .iter()
+            .all(|t| words.iter().any(|w| w.starts_with(t.as_str())));
+        if fit && !fits.iter().any(|f| f.character_id == person.character_id) {
+            fits.push(person);
+        }
+    }
+    match fits.as_slice() {
+        [] => Named::Nobody,
+        [one] => Named::One((*one).clone()),
+        several => Named::Several(several.iter().map(|p| p.name.clone()).collect()),
+    }
+}
+
+/// The lowercased words of a name, split at spaces, apostrophes and hyphens.
+fn name_words(name: &str) -> Vec<String> {
+    name.split([' ', '\'', '-'])
+        .filter(|w| !w.is_empty())
+        .map(|w| w.chars().flat_map(char::to_lowercase).collect())
+        .collect()
+}
+
+/// Splits `<name> <text>` where the name is one of `people` (see
+/// [`find_person`]): a two-word name is tried before a one-word one.
+/// `Err` says why nobody was named, with the first word for `<name> isn't here.`
+pub fn addressee<'a>(
+    people: &[Arc<Player>],
+    me: &Arc<Player>,
+    argument: &'a str,
+) -> Result<(Arc<Player>, &'a str), (Named, &'a str)> {
+    let (first, rest) = split_word(argument);
+    let (second, after_second) = split_word(rest);
+    if !second.is_empty()
+        && let Named::One(person) = find_person(people, me, &format!("{first} {second}"))
+    {
+        return Ok((person, after_second));
+    }
+    match find_person(people, me, first) {
+        Named::One(person) => Ok((person, rest)),
+        other => Err((other, first)),
+    }
+}
+
+/// Tells the player who `wanted` did not name: nobody (`<name> isn't <where>.`)
+/// or several (`Which do you mean: ...?`).
+pub fn not_named(ctx: &Ctx<'_>, named: Named, wanted: &str, place: &str) {
+    match named {
+        Named::Several(names) => ctx.reply(which_names(&names)),
+        _ => ctx.reply(format!("{} isn't {place}.", crate::text::sanitize(wanted))),
+    }
+}
+
+/// The person standing in the same room whom `name` names (see [`find_person`]).
+pub fn person_here(ctx: &Ctx<'_>, name: &str) -> Named {
+    let here = ctx.game.registry().occupants(&ctx.me.room_key());
+    find_person(&here, ctx.me, name)
 }
 
 /// Whether two character names are the same without regard to case (names may
@@ -85,6 +161,12 @@ pub fn same_name(a: &str, b: &str) -> bool {
     a.chars()
         .flat_map(char::to_lowercase)
         .eq(b.trim().chars().flat_map(char::to_lowercase))
+}
+
+/// `Which do you mean: Mary, Mary Ann?` for the names of people.
+pub fn which_names(names: &[Arc<str>]) -> String {
+    let names: Vec<&str> = names.iter().map(|n| n.as_ref()).collect();
+    which_one(&names)
 }
 
 /// `Which do you mean: a brass key, a clock key?`
@@ -360,5 +442,69 @@ mod tests {
         assert_eq!(short_duration(Duration::from_secs(125)), "2m");
         assert_eq!(short_duration(Duration::from_secs(7300)), "2h");
         assert_eq!(short_duration(Duration::from_secs(200_000)), "2d");
+    }
+
+    fn people(names: &[&str]) -> Vec<Arc<Player>> {
+        names
+            .iter()
+            .enumerate()
+            .map(|(i, name)| {
+                crate::game::registry::test_player(
+                    i as u64 + 1,
+                    i as i64 + 1,
+                    name,
+                    RoomId::new("z", "r"),
+                )
+            })
+            .collect()
+    }
+
+    fn who(people: &[Arc<Player>], wanted: &str) -> String {
+        match find_person(people, &people[0], wanted) {
+            Named::One(p) => p.name.to_string(),
+            Named::Several(names) => format!("several: {}", names.join(", ")),
+            Named::Nobody => "nobody".into(),
+        }
+    }
+
+    #[test]
+    fn people_are_named_like_items_in_a_table() {
+        let here = people(&["Ann", "Mary Ann", "Mary", "Mike", "Élodie", "O'Brien"]);
+        let cases = [
+            ("ann", "Ann"),
+            ("ANN", "Ann"),
+            ("mary ann", "Mary Ann"),
+            ("mary", "Mary"),
+            ("ma an", "Mary Ann"),
+            ("mi", "Mike"),
+            ("m", "several: Mary Ann, Mary, Mike"),
+            ("é", "Élodie"),
+            ("brien", "O'Brien"),
+            ("me", "Ann"),
+            ("SELF", "Ann"),
+            ("zed", "nobody"),
+            ("", "nobody"),
+        ];
+        for (wanted, want) in cases {
+            assert_eq!(who(&here, wanted), want, "{wanted:?}");
+        }
+    }
+
+    #[test]
+    fn the_addressee_takes_two_words_before_one() {
+        let here = people(&["Mary", "Mary Ann", "Bo"]);
+        let split = |argument| {
+            addressee(&here, &here[2], argument)
+                .map(|(p, text)| (p.name.to_string(), text.to_string()))
+                .map_err(|(_, word)| word.to_string())
+        };
+        assert_eq!(
+            split("mary ann  hello there"),
+            Ok(("Mary Ann".into(), "hello there".into()))
+        );
+        assert_eq!(split("MARY hello"), Ok(("Mary".into(), "hello".into())));
+        assert_eq!(split("ann hi"), Ok(("Mary Ann".into(), "hi".into())));
+        assert_eq!(split("me hush"), Ok(("Bo".into(), "hush".into())));
+        assert_eq!(split("Zed hi"), Err("Zed".into()));
     }
 }

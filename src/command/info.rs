@@ -4,7 +4,8 @@ use std::fmt::Write;
 
 use super::Ctx;
 use super::common::short_duration;
-use super::parse::{VERBS, Verb, lookup};
+use super::parse::{Group, VERBS, Verb, VerbSpec, lookup};
+use crate::auth::Role;
 
 /// `who`: everyone playing in the player's world, with idle times.
 pub fn who(ctx: &Ctx<'_>) {
@@ -30,35 +31,98 @@ pub fn who(ctx: &Ctx<'_>) {
     ctx.reply(text);
 }
 
-/// `help`: the commands the player's role allows, or one command in detail.
+/// `help`: the commands the player's role allows, grouped, or one command in
+/// detail: its usage, every other name, what it does, and an example.
 pub fn help(ctx: &Ctx<'_>, topic: Option<&str>) {
     let role = ctx.me.role();
-    if let Some(topic) = topic {
-        let topic = topic.trim_start_matches('/');
-        return match lookup(topic) {
-            Ok(spec) if spec.min_role <= role => {
-                let aliases = if spec.aliases.is_empty() {
-                    String::new()
-                } else {
-                    format!("\nAlso: {}", spec.aliases.join(", "))
-                };
-                ctx.reply(format!("{}\n  {}{aliases}", spec.usage, spec.summary))
+    match topic {
+        Some(topic) => {
+            let topic = topic.trim().trim_start_matches('/');
+            match lookup(topic) {
+                Ok(spec) if spec.min_role <= role => ctx.reply(command_help(spec)),
+                _ => ctx.reply(format!(
+                    "There is no help on \"{topic}\". Type \"help\" for the list of commands."
+                )),
             }
-            _ => ctx.reply(format!("There is no help on \"{topic}\".")),
-        };
+        }
+        None => ctx.reply(command_list(role)),
     }
+}
+
+/// One command's help.
+fn command_help(spec: &VerbSpec) -> String {
+    let mut text = String::from(spec.usage);
+    if !spec.aliases.is_empty() {
+        let _ = write!(text, "\nAlso: {}", spec.aliases.join(", "));
+    }
+    let _ = write!(text, "\n{}\nExample: {}", spec.details, spec.example);
+    text
+}
+
+/// Every command `role` may use, by group, the directions on one line.
+fn command_list(role: Role) -> String {
     let mut text =
         String::from("Commands (a leading / is optional; \"help <command>\" explains one):");
-    let mut directions = Vec::new();
-    for spec in VERBS.iter().filter(|spec| spec.min_role <= role) {
-        if let Verb::Direction(_) = spec.verb {
-            directions.push(spec.aliases.first().copied().unwrap_or(spec.name));
+    for group in Group::ALL {
+        let specs: Vec<&VerbSpec> = VERBS
+            .iter()
+            .filter(|spec| spec.group == group && spec.min_role <= role)
+            .collect();
+        if specs.is_empty() {
             continue;
         }
-        if spec.verb == Verb::Go {
+        let _ = write!(text, "\n{}:", group.title());
+        let directions: Vec<&str> = specs
+            .iter()
+            .filter(|spec| matches!(spec.verb, Verb::Direction(_)))
+            .map(|spec| spec.aliases.first().copied().unwrap_or(spec.name))
+            .collect();
+        if !directions.is_empty() {
             let _ = write!(text, "\n  {:<30} Walk that way.", directions.join(" "));
         }
-        let _ = write!(text, "\n  {:<30} {}", spec.usage, spec.summary);
+        for spec in specs
+            .iter()
+            .filter(|spec| !matches!(spec.verb, Verb::Direction(_)))
+        {
+            let _ = write!(text, "\n  {:<30} {}", spec.usage, spec.summary);
+        }
     }
-    ctx.reply(text);
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_command_has_real_help() {
+        for spec in VERBS {
+            let help = command_help(spec);
+            assert!(help.starts_with(spec.usage), "{help}");
+            assert!(help.contains("Example: "), "{help}");
+            assert!(spec.details.len() > 20, "{}: {}", spec.name, spec.details);
+            for alias in spec.aliases {
+                assert!(help.contains(alias), "{help}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_list_is_grouped_and_follows_the_role() {
+        let players = command_list(Role::Player);
+        for title in ["Looking:", "Moving:", "Talking:", "Items:", "Your account:"] {
+            assert!(players.contains(title), "{title}: {players}");
+        }
+        assert!(!players.contains("/kick"), "{players}");
+        assert!(!players.contains("Admin"), "{players}");
+        let supers = command_list(Role::Superuser);
+        assert!(
+            supers.contains("/kick") && supers.contains("/role"),
+            "{supers}"
+        );
+        let moving = players.find("Moving:").expect("moving");
+        let talking = players.find("Talking:").expect("talking");
+        let directions = players.find("n s e w ne nw se sw u d").expect("directions");
+        assert!(moving < directions && directions < talking, "{players}");
+    }
 }

@@ -10,9 +10,10 @@
 use std::sync::Arc;
 
 use super::Ctx;
-use super::common::{Found, NOT_HERE, carried, find_item, person_here, tell_room, which_one};
+use super::common::{
+    Found, NOT_HERE, Named, carried, find_item, not_named, person_here, tell_room, which_one,
+};
 use crate::game::{ItemInstance, Player};
-use crate::text::sanitize;
 
 /// The reply when the player names something they do not carry.
 pub const NOT_CARRIED: &str = "You aren't carrying that.";
@@ -115,8 +116,9 @@ pub async fn drop(ctx: &Ctx<'_>, wanted: &str) {
 
 /// `give <item> to <name>`: hands something to a player standing here.
 pub async fn give(ctx: &Ctx<'_>, wanted: &str, target: &str) {
-    let Some(to) = person_here(ctx, target) else {
-        return ctx.reply(format!("{} isn't here.", sanitize(target)));
+    let to = match person_here(ctx, target) {
+        Named::One(to) => to,
+        other => return not_named(ctx, other, target, "here"),
     };
     if to.character_id == ctx.me.character_id {
         return ctx.reply("You can't give things to yourself.");

@@ -5,7 +5,9 @@
 use std::fmt::Write;
 
 use super::Ctx;
-use super::common::{Found, NOT_HERE, carried, describe_room, find_item, person_here, which_one};
+use super::common::{
+    Found, NOT_HERE, Named, carried, describe_room, find_item, person_here, which_names, which_one,
+};
 
 /// `look` with no argument.
 pub fn look_room(ctx: &Ctx<'_>) {
@@ -27,23 +29,29 @@ pub async fn look_at(ctx: &Ctx<'_>, thing: &str) {
         return ctx.reply("You are nowhere at all.");
     };
     let thing = thing.strip_prefix("at ").unwrap_or(thing).trim();
-    if let Some(person) = person_here(ctx, thing) {
-        let text = if person.conn_id == ctx.me.conn_id {
-            "You look yourself over. Presentable enough.".to_string()
-        } else {
-            format!("{} is here, looking back at you.", person.name)
-        };
-        return ctx.reply(text);
-    }
-    let Some(mut instances) = carried(ctx).await else {
-        return;
+    // People first, as items are: a thing is only looked for when nobody here
+    // answers to the words.
+    let person = match person_here(ctx, thing) {
+        Named::One(person) => person,
+        Named::Several(names) => return ctx.reply(which_names(&names)),
+        Named::Nobody => {
+            let Some(mut instances) = carried(ctx).await else {
+                return;
+            };
+            instances.extend(ctx.game.items().in_room(&ctx.me.room_key()));
+            return match find_item(&world, &instances, thing) {
+                Found::Nothing => ctx.reply(NOT_HERE),
+                Found::One(item, _) => ctx.reply(format!("{}\n{}", item.name, item.description)),
+                Found::Several(names) => ctx.reply(which_one(&names)),
+            };
+        }
     };
-    instances.extend(ctx.game.items().in_room(&ctx.me.room_key()));
-    match find_item(&world, &instances, thing) {
-        Found::Nothing => ctx.reply(NOT_HERE),
-        Found::One(item, _) => ctx.reply(format!("{}\n{}", item.name, item.description)),
-        Found::Several(names) => ctx.reply(which_one(&names)),
-    }
+    let text = if person.conn_id == ctx.me.conn_id {
+        "You look yourself over. Presentable enough.".to_string()
+    } else {
+        format!("{} is here, looking back at you.", person.name)
+    };
+    ctx.reply(text);
 }
 
 /// `exits`: each exit and the room it leads to.

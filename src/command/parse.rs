@@ -82,6 +82,69 @@ pub struct VerbSpec {
     pub min_role: Role,
     pub usage: &'static str,
     pub summary: &'static str,
+    /// Where `help` lists it.
+    pub group: Group,
+    /// Two or three lines of what it does, for `help <command>`.
+    pub details: &'static str,
+    /// A line to type, for `help <command>`.
+    pub example: &'static str,
+}
+
+/// The groups `help` lists commands in (as the README groups them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Group {
+    Looking,
+    Moving,
+    Talking,
+    Items,
+    Information,
+    Account,
+    Building,
+    Admin,
+    Superuser,
+}
+
+impl Group {
+    pub const ALL: [Group; 9] = [
+        Group::Looking,
+        Group::Moving,
+        Group::Talking,
+        Group::Items,
+        Group::Information,
+        Group::Account,
+        Group::Building,
+        Group::Admin,
+        Group::Superuser,
+    ];
+
+    pub fn title(self) -> &'static str {
+        match self {
+            Group::Looking => "Looking",
+            Group::Moving => "Moving",
+            Group::Talking => "Talking",
+            Group::Items => "Items",
+            Group::Information => "Information",
+            Group::Account => "Your account",
+            Group::Building => "World building (worldbuilder+)",
+            Group::Admin => "Admin (admin+)",
+            Group::Superuser => "Superuser",
+        }
+    }
+}
+
+/// The help text of a table entry: group, a few lines, an example.
+struct Help {
+    group: Group,
+    details: &'static str,
+    example: &'static str,
+}
+
+const fn help(group: Group, details: &'static str, example: &'static str) -> Help {
+    Help {
+        group,
+        details,
+        example,
+    }
 }
 
 const fn player(
@@ -90,6 +153,7 @@ const fn player(
     aliases: &'static [&'static str],
     usage: &'static str,
     summary: &'static str,
+    help: Help,
 ) -> VerbSpec {
     VerbSpec {
         verb,
@@ -98,6 +162,9 @@ const fn player(
         min_role: Role::Player,
         usage,
         summary,
+        group: help.group,
+        details: help.details,
+        example: help.example,
     }
 }
 
@@ -107,6 +174,7 @@ const fn admin(
     min_role: Role,
     usage: &'static str,
     summary: &'static str,
+    help: Help,
 ) -> VerbSpec {
     VerbSpec {
         verb: Verb::Admin(verb),
@@ -115,6 +183,9 @@ const fn admin(
         min_role,
         usage,
         summary,
+        group: help.group,
+        details: help.details,
+        example: help.example,
     }
 }
 
@@ -125,6 +196,11 @@ const fn direction(name: &'static str, alias: &'static [&'static str]) -> VerbSp
         alias,
         name,
         "Walk through the exit of that name.",
+        help(
+            Group::Moving,
+            "Walks through the exit of that name, if the room has one; the room you leave\nsees you go, the one you reach sees you arrive.",
+            name,
+        ),
     )
 }
 
@@ -136,6 +212,11 @@ pub static VERBS: &[VerbSpec] = &[
         &["l"],
         "look [thing]",
         "Describe the room, or a thing or person in it.",
+        help(
+            Group::Looking,
+            "Shows the room: its name, description, exits, what lies here and who is here.\nWith a word, looks at a person here or a thing here or in your hands.",
+            "look, look lamp, look Ann",
+        ),
     ),
     direction("north", &["n"]),
     direction("south", &["s"]),
@@ -153,6 +234,11 @@ pub static VERBS: &[VerbSpec] = &[
         &[],
         "go <exit>",
         "Walk through any exit the room has, by name.",
+        help(
+            Group::Moving,
+            "Walks through an exit by any name the room gives it (door, stairs, in).\nThe directions have their own short commands: n, e, s, w, ne, nw, se, sw, u, d.",
+            "go stairs",
+        ),
     ),
     player(
         Verb::Exits,
@@ -160,6 +246,11 @@ pub static VERBS: &[VerbSpec] = &[
         &[],
         "exits",
         "List the exits and where they lead.",
+        help(
+            Group::Moving,
+            "Lists every way out of the room and the room each one leads to.",
+            "exits",
+        ),
     ),
     player(
         Verb::Examine,
@@ -167,6 +258,11 @@ pub static VERBS: &[VerbSpec] = &[
         &["x"],
         "examine <thing>",
         "Look closely at a thing you carry or see here, or at someone here.",
+        help(
+            Group::Looking,
+            "Looks closely at a thing you carry or see here, or at someone here.\nAny word of a thing's name will do.",
+            "examine key",
+        ),
     ),
     player(
         Verb::Inventory,
@@ -174,6 +270,11 @@ pub static VERBS: &[VerbSpec] = &[
         &["inv", "i"],
         "inventory",
         "List what you are carrying.",
+        help(
+            Group::Items,
+            "Lists what you carry; several of a kind are counted.",
+            "inventory",
+        ),
     ),
     player(
         Verb::Get,
@@ -181,6 +282,11 @@ pub static VERBS: &[VerbSpec] = &[
         &["take"],
         "get <item>",
         "Pick up something lying here. Any word of its name will do.",
+        help(
+            Group::Items,
+            "Picks up something lying here. Any word of its name, or its start, will do;\nwhen several things fit you are asked which.",
+            "get penny",
+        ),
     ),
     player(
         Verb::Drop,
@@ -188,13 +294,23 @@ pub static VERBS: &[VerbSpec] = &[
         &[],
         "drop <item>",
         "Put down something you carry; it stays here for anyone to find.",
+        help(
+            Group::Items,
+            "Puts down something you carry; it stays here, for anyone to find.",
+            "drop penny",
+        ),
     ),
     player(
         Verb::Give,
         "give",
         &[],
-        "give <item> to <name>",
+        "give <item> [to] <name>",
         "Hand something you carry to someone standing here.",
+        help(
+            Group::Items,
+            "Hands something you carry to someone standing here. The \"to\" may be left out;\npeople are named by any word of their name, or its start.",
+            "give penny to Ann",
+        ),
     ),
     // No one-letter alias: "w" is west (the predecessor let it mean both).
     player(
@@ -203,6 +319,11 @@ pub static VERBS: &[VerbSpec] = &[
         &[],
         "whisper <name> <text>",
         "Say something only one person here hears; the others see that you whispered.",
+        help(
+            Group::Talking,
+            "Says something only one person in the room hears; the others see that you whispered.",
+            "whisper Ann meet me at the quay",
+        ),
     ),
     player(
         Verb::Tell,
@@ -210,6 +331,11 @@ pub static VERBS: &[VerbSpec] = &[
         &[],
         "tell <name> <text>",
         "Send a private message to someone playing anywhere in this world.",
+        help(
+            Group::Talking,
+            "Sends a private line to someone playing anywhere in this world.",
+            "tell Ann where are you?",
+        ),
     ),
     player(
         Verb::Yell,
@@ -217,6 +343,11 @@ pub static VERBS: &[VerbSpec] = &[
         &[],
         "yell <text>",
         "Shout to this room and every room one exit away.",
+        help(
+            Group::Talking,
+            "Shouts to this room and every room one exit away; they hear which way it came from.",
+            "yell Fire at the harbour!",
+        ),
     ),
     player(
         Verb::History,
@@ -224,6 +355,11 @@ pub static VERBS: &[VerbSpec] = &[
         &[],
         "history [n]",
         "Show the last n lines said in this room (default 20, at most 100).",
+        help(
+            Group::Information,
+            "Shows what was said in this room lately (20 lines, or as many as asked, up to 100).\nWhispers and tells show only to the two people they were between.",
+            "history 50",
+        ),
     ),
     player(
         Verb::Recall,
@@ -231,6 +367,11 @@ pub static VERBS: &[VerbSpec] = &[
         &[],
         "recall",
         "Go back to the starting room of the zone you are in.",
+        help(
+            Group::Moving,
+            "Goes back to the starting room of the zone you are in.",
+            "recall",
+        ),
     ),
     player(
         Verb::Say,
@@ -238,6 +379,11 @@ pub static VERBS: &[VerbSpec] = &[
         &["'"],
         "say <text>  or  '<text>",
         "Say something to everyone in the room.",
+        help(
+            Group::Talking,
+            "Says something to everyone in the room.",
+            "say Good evening!",
+        ),
     ),
     player(
         Verb::Emote,
@@ -245,6 +391,11 @@ pub static VERBS: &[VerbSpec] = &[
         &[":"],
         "emote <action>  or  :<action>",
         "Act something out: \"emote waves\" shows \"<Name> waves\".",
+        help(
+            Group::Talking,
+            "Acts something out: the room sees your name followed by the text.",
+            "emote tips her hat.",
+        ),
     ),
     player(
         Verb::Who,
@@ -252,6 +403,11 @@ pub static VERBS: &[VerbSpec] = &[
         &[],
         "who",
         "List who is playing in this world, and how long they have been idle.",
+        help(
+            Group::Information,
+            "Lists who is playing in this world, and how long each has been idle.",
+            "who",
+        ),
     ),
     player(
         Verb::Help,
@@ -259,6 +415,11 @@ pub static VERBS: &[VerbSpec] = &[
         &["?"],
         "help [command]",
         "List the commands, or explain one.",
+        help(
+            Group::Information,
+            "Lists the commands, or explains one: its usage, other names, what it does, and an example.",
+            "help give",
+        ),
     ),
     player(
         Verb::Characters,
@@ -266,6 +427,11 @@ pub static VERBS: &[VerbSpec] = &[
         &[],
         "characters",
         "Leave the game for the character menu.",
+        help(
+            Group::Account,
+            "Leaves the game for the character menu, to play another character or switch worlds.",
+            "characters",
+        ),
     ),
     player(
         Verb::Password,
@@ -273,14 +439,35 @@ pub static VERBS: &[VerbSpec] = &[
         &[],
         "password",
         "Change your password.",
+        help(
+            Group::Account,
+            "Changes your password: the old one first, then the new one twice (hidden).",
+            "password",
+        ),
     ),
-    player(Verb::Quit, "quit", &[], "quit", "Save and leave the game."),
+    player(
+        Verb::Quit,
+        "quit",
+        &[],
+        "quit",
+        "Save and leave the game.",
+        help(
+            Group::Account,
+            "Saves your character and leaves the game.",
+            "quit",
+        ),
+    ),
     admin(
         Admin::Goto,
         "goto",
         Role::Worldbuilder,
         "/goto <room>",
         "Go to a room (room, or zone:room).",
+        help(
+            Group::Building,
+            "Takes you to a room of this world at once: its id, or zone:room.",
+            "/goto harbour_gate",
+        ),
     ),
     admin(
         Admin::Teleport,
@@ -288,6 +475,11 @@ pub static VERBS: &[VerbSpec] = &[
         Role::Worldbuilder,
         "/teleport <character> <room>",
         "Move a character to a room.",
+        help(
+            Group::Building,
+            "Moves a character of this world to a room at once, whatever they are doing.",
+            "/teleport Ann quayside:long_quay",
+        ),
     ),
     admin(
         Admin::Reload,
@@ -295,6 +487,11 @@ pub static VERBS: &[VerbSpec] = &[
         Role::Worldbuilder,
         "/reload",
         "Reload the world files; players in vanished rooms go to spawn.",
+        help(
+            Group::Building,
+            "Reads the world files again. Invalid files change nothing; players in rooms\nthat vanished are sent to the spawn. \"/reload tls\" reloads the TLS certificate.",
+            "/reload",
+        ),
     ),
     admin(
         Admin::Kick,
@@ -302,6 +499,11 @@ pub static VERBS: &[VerbSpec] = &[
         Role::Admin,
         "/kick <character> [reason]",
         "Disconnect a player, showing the reason.",
+        help(
+            Group::Admin,
+            "Disconnects a player, showing the reason; they may log in again.",
+            "/kick Ann flooding the square",
+        ),
     ),
     admin(
         Admin::Ban,
@@ -309,6 +511,11 @@ pub static VERBS: &[VerbSpec] = &[
         Role::Admin,
         "/ban <account> [reason]",
         "Deactivate an account and close its connections.",
+        help(
+            Group::Admin,
+            "Bans an account: its connections close and it cannot log in. The reason is shown to them.",
+            "/ban Ann repeated abuse",
+        ),
     ),
     admin(
         Admin::Unban,
@@ -316,6 +523,11 @@ pub static VERBS: &[VerbSpec] = &[
         Role::Admin,
         "/unban <account>",
         "Reactivate a banned account.",
+        help(
+            Group::Admin,
+            "Lifts a ban: the account may log in again. An account that is not banned\nis said so.",
+            "/unban Ann",
+        ),
     ),
     admin(
         Admin::Wall,
@@ -323,6 +535,11 @@ pub static VERBS: &[VerbSpec] = &[
         Role::Admin,
         "/wall <text>",
         "Send a message to every connected player.",
+        help(
+            Group::Admin,
+            "Sends a message to every connected player.",
+            "/wall Restart in ten minutes.",
+        ),
     ),
     admin(
         Admin::Users,
@@ -330,6 +547,11 @@ pub static VERBS: &[VerbSpec] = &[
         Role::Admin,
         "/users [filter]",
         "List accounts: role, guest, active, last login.",
+        help(
+            Group::Admin,
+            "Lists accounts: role, guest, status, created and last login; a word filters by name.",
+            "/users ann",
+        ),
     ),
     admin(
         Admin::Sessions,
@@ -337,6 +559,11 @@ pub static VERBS: &[VerbSpec] = &[
         Role::Admin,
         "/sessions",
         "List live sessions: peer address, client, idle time.",
+        help(
+            Group::Admin,
+            "Lists live sessions: peer address, transport, client and idle time.",
+            "/sessions",
+        ),
     ),
     admin(
         Admin::Where,
@@ -344,6 +571,11 @@ pub static VERBS: &[VerbSpec] = &[
         Role::Admin,
         "/where",
         "Show where every character in play stands.",
+        help(
+            Group::Admin,
+            "Shows where every character in play stands.",
+            "/where",
+        ),
     ),
     admin(
         Admin::Tables,
@@ -351,6 +583,11 @@ pub static VERBS: &[VerbSpec] = &[
         Role::Admin,
         "/tables",
         "List the database tables you may browse.",
+        help(
+            Group::Admin,
+            "Lists the database tables you may browse, with their sizes.",
+            "/tables",
+        ),
     ),
     admin(
         Admin::Rows,
@@ -358,6 +595,11 @@ pub static VERBS: &[VerbSpec] = &[
         Role::Admin,
         "/rows <table> [limit] [offset]",
         "Show rows of a database table.",
+        help(
+            Group::Admin,
+            "Shows rows of a table, one record per block (password hashes hidden).",
+            "/rows users 5 10",
+        ),
     ),
     admin(
         Admin::Chatlog,
@@ -365,6 +607,11 @@ pub static VERBS: &[VerbSpec] = &[
         Role::Admin,
         "/chatlog [n]",
         "Show the latest stored chat lines of every room.",
+        help(
+            Group::Admin,
+            "Shows the latest stored talk of every room, whispers and tells included.",
+            "/chatlog 50",
+        ),
     ),
     admin(
         Admin::NewChar,
@@ -372,6 +619,11 @@ pub static VERBS: &[VerbSpec] = &[
         Role::Admin,
         "/newchar <account> <name>",
         "Make a character for an account in this world.",
+        help(
+            Group::Admin,
+            "Makes a character for an account in this world (for servers where players do not\nmake their own). In a world that gives names, the name may be left out.",
+            "/newchar ann Wren",
+        ),
     ),
     admin(
         Admin::Grant,
@@ -379,6 +631,11 @@ pub static VERBS: &[VerbSpec] = &[
         Role::Admin,
         "/grant <account> <world>",
         "Let an account into an invite-only world.",
+        help(
+            Group::Admin,
+            "Lets an account into an invite-only world.",
+            "/grant ann lanternfall",
+        ),
     ),
     admin(
         Admin::Revoke,
@@ -386,6 +643,11 @@ pub static VERBS: &[VerbSpec] = &[
         Role::Admin,
         "/revoke <account> <world>",
         "Withdraw an account's access to a world.",
+        help(
+            Group::Admin,
+            "Withdraws an account's access to an invite-only world.",
+            "/revoke ann lanternfall",
+        ),
     ),
     admin(
         Admin::Shutdown,
@@ -393,6 +655,11 @@ pub static VERBS: &[VerbSpec] = &[
         Role::Admin,
         "/shutdown [seconds] [reason]  or  /shutdown cancel",
         "Count down, then shut the server down gracefully.",
+        help(
+            Group::Admin,
+            "Counts down (default 10 seconds; 90, 90s, 2m, 1h30m) with warnings to everyone,\nthen shuts the server down gracefully. \"/shutdown cancel\" stops the countdown.",
+            "/shutdown 2m upgrading the lamps",
+        ),
     ),
     admin(
         Admin::Role,
@@ -400,6 +667,11 @@ pub static VERBS: &[VerbSpec] = &[
         Role::Superuser,
         "/role <account> <role>",
         "Change an account's role (to one below yours).",
+        help(
+            Group::Superuser,
+            "Changes an account's role, to one below your own; it takes effect at once.",
+            "/role ann worldbuilder",
+        ),
     ),
     admin(
         Admin::SetPassword,
@@ -407,6 +679,11 @@ pub static VERBS: &[VerbSpec] = &[
         Role::Superuser,
         "/setpassword <account>",
         "Set an account's password (you are asked for it).",
+        help(
+            Group::Superuser,
+            "Sets an account's password; you are asked for it twice, hidden.",
+            "/setpassword ann",
+        ),
     ),
     admin(
         Admin::Delete,
@@ -414,6 +691,11 @@ pub static VERBS: &[VerbSpec] = &[
         Role::Superuser,
         "/delete <account>",
         "Tombstone an account: login refused, characters kept but unlinked.",
+        help(
+            Group::Superuser,
+            "Tombstones an account: login refused, characters kept but unlinked.",
+            "/delete ann",
+        ),
     ),
     admin(
         Admin::Prune,
@@ -421,6 +703,11 @@ pub static VERBS: &[VerbSpec] = &[
         Role::Superuser,
         "/prune <hours>",
         "Delete stored chat older than that many hours.",
+        help(
+            Group::Superuser,
+            "Deletes stored talk older than that many hours.",
+            "/prune 720",
+        ),
     ),
 ];
 
@@ -600,18 +887,23 @@ pub const MAX_HISTORY: usize = 100;
 
 /// `give <item> to <name>`: split at the last word "to", so an item whose name
 /// has a "to" in it still works.
+/// `give <item> to <name>`, or `give <item> <name>`: without `to`, the last
+/// word names the person (any word of a name will do, as people are found).
 fn give(spec: &'static VerbSpec, argument: &str) -> Command {
     let words: Vec<&str> = argument.split_whitespace().collect();
-    let at = words
+    let to = words
         .iter()
-        .rposition(|word| word.eq_ignore_ascii_case("to"))
-        .filter(|&at| at > 0 && at + 1 < words.len());
-    match at {
-        Some(at) => Command::Give {
+        .rposition(|word| word.eq_ignore_ascii_case("to"));
+    match (to, words.len()) {
+        (Some(at), n) if at > 0 && at + 1 < n => Command::Give {
             item: words[..at].join(" "),
             target: words[at + 1..].join(" "),
         },
-        None => Command::Usage(spec),
+        (None, n) if n >= 2 => Command::Give {
+            item: words[..n - 1].join(" "),
+            target: words[n - 1].to_string(),
+        },
+        _ => Command::Usage(spec),
     }
 }
 
@@ -736,6 +1028,13 @@ mod tests {
             }
         );
         assert!(matches!(parse("give penny"), Command::Usage(spec) if spec.name == "give"));
+        assert_eq!(
+            parse("give copper penny ben"),
+            Command::Give {
+                item: "copper penny".into(),
+                target: "ben".into()
+            }
+        );
         assert!(matches!(parse("give to Ben"), Command::Usage(spec) if spec.name == "give"));
         assert!(matches!(parse("give penny to"), Command::Usage(spec) if spec.name == "give"));
     }

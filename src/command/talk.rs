@@ -9,9 +9,8 @@
 use std::sync::Arc;
 
 use super::Ctx;
-use super::common::{direction_named, same_name, tell_room};
-use super::parse::split_word;
-use crate::game::{Player, RoomKey};
+use super::common::{addressee, direction_named, not_named, tell_room};
+use crate::game::RoomKey;
 use crate::store::now_iso;
 use crate::store::writer::{ChatKind, ChatRow};
 use crate::text::sanitize;
@@ -48,9 +47,9 @@ pub async fn emote(ctx: &Ctx<'_>, raw: &str) {
 /// sees that something was whispered.
 pub async fn whisper(ctx: &Ctx<'_>, argument: &str) {
     let here = ctx.game.registry().occupants(&ctx.me.room_key());
-    let (to, raw) = match addressee(&here, argument) {
+    let (to, raw) = match addressee(&here, ctx.me, argument) {
         Ok(found) => found,
-        Err(name) => return ctx.reply(format!("{} isn't here.", sanitize(name))),
+        Err((named, word)) => return not_named(ctx, named, word, "here"),
     };
     if to.character_id == ctx.me.character_id {
         return ctx.reply("You can't whisper to yourself.");
@@ -70,9 +69,9 @@ pub async fn whisper(ctx: &Ctx<'_>, argument: &str) {
 /// `tell <name> <text>`: a private line to anyone playing in the same world.
 pub async fn tell(ctx: &Ctx<'_>, argument: &str) {
     let online = ctx.game.registry().players(Some(&ctx.me.world));
-    let (to, raw) = match addressee(&online, argument) {
+    let (to, raw) = match addressee(&online, ctx.me, argument) {
         Ok(found) => found,
-        Err(name) => return ctx.reply(format!("{} isn't online.", sanitize(name))),
+        Err((named, word)) => return not_named(ctx, named, word, "online"),
     };
     if to.character_id == ctx.me.character_id {
         return ctx.reply("You can't tell yourself anything.");
@@ -139,27 +138,6 @@ fn direction_from(world: &World, listener: &RoomId, source: &RoomId) -> String {
     }
 }
 
-/// Splits `<name> <text>` where the name is one of `candidates`: a two-word name
-/// ("Mary Ann") is tried before a one-word one, case ignored. `Err` carries the
-/// first word, for "<name> isn't here.".
-fn addressee<'a>(
-    candidates: &[Arc<Player>],
-    argument: &'a str,
-) -> Result<(Arc<Player>, &'a str), &'a str> {
-    let (first, rest) = split_word(argument);
-    let (second, after_second) = split_word(rest);
-    if !second.is_empty() {
-        let two = format!("{first} {second}");
-        if let Some(player) = candidates.iter().find(|p| same_name(&p.name, &two)) {
-            return Ok((player.clone(), after_second));
-        }
-    }
-    match candidates.iter().find(|p| same_name(&p.name, first)) {
-        Some(player) => Ok((player.clone(), rest)),
-        None => Err(first),
-    }
-}
-
 /// Queues a line of talk for `chat_messages`.
 pub async fn store_chat(ctx: &Ctx<'_>, kind: ChatKind, message: String, to: Option<i64>) {
     let me = ctx.me;
@@ -175,33 +153,5 @@ pub async fn store_chat(ctx: &Ctx<'_>, kind: ChatKind, message: String, to: Opti
     };
     if ctx.game.writer().chat(row).await.is_err() {
         tracing::warn!(character = %me.name, "chat not stored: the writer has stopped");
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::game::ConnId;
-    use crate::game::registry::test_player;
-
-    fn named(conn_id: ConnId, name: &str) -> Arc<Player> {
-        test_player(conn_id, conn_id as i64, name, RoomId::new("z", "r"))
-    }
-
-    fn split<'a>(candidates: &[Arc<Player>], argument: &'a str) -> Result<(u64, &'a str), &'a str> {
-        addressee(candidates, argument).map(|(player, text)| (player.conn_id, text))
-    }
-
-    #[test]
-    fn the_longest_name_at_the_start_is_the_addressee() {
-        let people = [named(1, "Mary"), named(2, "Mary Ann"), named(3, "Élodie")];
-        assert_eq!(
-            split(&people, "mary ann  hello there"),
-            Ok((2, "hello there"))
-        );
-        assert_eq!(split(&people, "MARY hello"), Ok((1, "hello")));
-        assert_eq!(split(&people, "élodie ça va"), Ok((3, "ça va")));
-        assert_eq!(split(&people, "  Mary"), Ok((1, "")));
-        assert_eq!(split(&people, "Zed hi"), Err("Zed"));
     }
 }

@@ -381,14 +381,6 @@ impl Registry {
         }
     }
 
-    /// The player of this world whose character is called `name` (any case).
-    pub fn find_by_name(&self, world: &str, name: &str) -> Option<Arc<Player>> {
-        self.players
-            .iter()
-            .find(|p| p.world.as_ref() == world && p.name.eq_ignore_ascii_case(name))
-            .map(|p| p.value().clone())
-    }
-
     /// The connection playing a character, if any.
     pub fn by_character(&self, character_id: i64) -> Option<Arc<Player>> {
         let conn_id = *self.by_character.get(&character_id)?;

@@ -153,7 +153,7 @@ async fn give_hands_an_item_over_and_refuses_people_not_here() {
 
     assert_eq!(
         ask(&mut ann, "give penny").await,
-        "Usage: give <item> to <name>"
+        "Usage: give <item> [to] <name>"
     );
     assert_eq!(ask(&mut ann, "give penny to Zed").await, "Zed isn't here.");
     assert_eq!(

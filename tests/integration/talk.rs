@@ -272,7 +272,7 @@ async fn help_explains_the_new_commands_and_abbreviations_work() {
         "inventory",
         "get <item>",
         "drop <item>",
-        "give <item> to <name>",
+        "give <item> [to] <name>",
         "whisper <name> <text>",
         "tell <name> <text>",
         "yell <text>",
@@ -281,11 +281,19 @@ async fn help_explains_the_new_commands_and_abbreviations_work() {
     ] {
         assert!(list.contains(usage), "{usage} missing from:\n{list}");
     }
-    assert!(
-        ask(&mut ann, "help whisper")
-            .await
-            .starts_with("whisper <name> <text>")
-    );
+    let whisper = ask(&mut ann, "help whisper").await;
+    assert!(whisper.starts_with("whisper <name> <text>"), "{whisper}");
+    assert!(whisper.contains("\r\nExample: whisper Ann"), "{whisper}");
+    for group in [
+        "Looking:",
+        "Moving:",
+        "Talking:",
+        "Items:",
+        "Information:",
+        "Your account:",
+    ] {
+        assert!(list.contains(group), "{group} missing from:\n{list}");
+    }
     assert!(ask(&mut ann, "help x").await.starts_with("examine <thing>"));
     assert!(ask(&mut ann, "help take").await.starts_with("get <item>"));
     assert!(ask(&mut ann, "help i").await.contains("Also: inv, i"));
@@ -420,5 +428,65 @@ async fn hostile_text_reaches_a_listener_as_plain_words_only() {
         server.count("SELECT count(*) FROM chat_messages WHERE message LIKE 'vis1%'"),
         5
     );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn people_are_named_like_items_by_any_word_prefix_or_me() {
+    let dir = temp_dir();
+    let server = TestServer::start(dir.path()).await;
+    let mut ann = player(&server, "Ann").await;
+    let mut mary = server.connect().await;
+    mary.create("Marylou", PASSWORD).await;
+    mary.send("new Mary Lou").await;
+    mary.expect("\r\n> ").await;
+    ann.expect("Mary Lou arrives.").await;
+    let mut mike = player(&server, "Mike").await;
+    ann.expect("Mike arrives.").await;
+    mary.expect("Mike arrives.").await;
+    // A unique prefix of any word, in any case; the reply spells the name.
+    assert_eq!(
+        ask(&mut ann, "tell LOU hello").await,
+        "You tell Mary Lou, \"hello\""
+    );
+    mary.expect("Ann tells you, \"hello\"").await;
+    assert_eq!(
+        ask(&mut ann, "whisper mi psst").await,
+        "You whisper to Mike, \"psst\""
+    );
+    mike.expect("Ann whispers to you, \"psst\"").await;
+    // Ambiguous names are asked back.
+    assert_eq!(
+        ask(&mut ann, "tell m hi").await,
+        "Which do you mean: Mary Lou, Mike?"
+    );
+    assert_eq!(
+        ask(&mut ann, "look m").await,
+        "Which do you mean: Mary Lou, Mike?"
+    );
+    assert_eq!(
+        ask(&mut ann, "look mary").await,
+        "Mary Lou is here, looking back at you."
+    );
+    // me and self are the player.
+    assert_eq!(
+        ask(&mut ann, "look me").await,
+        "You look yourself over. Presentable enough."
+    );
+    assert_eq!(
+        ask(&mut ann, "tell self hi").await,
+        "You can't tell yourself anything."
+    );
+    assert_eq!(ask(&mut ann, "tell zed hi").await, "zed isn't online.");
+    // give without "to", the person by a prefix.
+    assert_eq!(
+        ask(&mut ann, "get penny").await,
+        "You pick up a copper penny."
+    );
+    assert_eq!(
+        ask(&mut ann, "give penny mik").await,
+        "You give a copper penny to Mike."
+    );
+    mike.expect("Ann gives you a copper penny.").await;
     server.stop().await;
 }

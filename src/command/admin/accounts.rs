@@ -2,6 +2,7 @@
 //! delete, setpassword. Each is one `store.accounts().change`: the actor's role
 //! read fresh, the hierarchy, the change and its audit row in one transaction.
 
+use super::super::common::{Named, find_person, which_names};
 use super::super::parse::{Admin, split_word};
 use super::super::{Ctx, Flow};
 use super::{actor, change, refuse};
@@ -19,15 +20,16 @@ pub async fn kick(ctx: &Ctx<'_>, args: &str) {
     if name.is_empty() {
         return ctx.reply("Usage: /kick <character> [reason]");
     }
+    // Players of this world first, then of every world.
     let registry = ctx.game.registry();
-    let target = registry.find_by_name(&ctx.me.world, name).or_else(|| {
-        registry
-            .players(None)
-            .into_iter()
-            .find(|p| p.name.eq_ignore_ascii_case(name))
-    });
-    let Some(target) = target else {
-        return ctx.reply(format!("{name} is not playing."));
+    let target = match find_person(&registry.players(Some(&ctx.me.world)), ctx.me, name) {
+        Named::Nobody => find_person(&registry.players(None), ctx.me, name),
+        named => named,
+    };
+    let target = match target {
+        Named::One(target) => target,
+        Named::Several(names) => return ctx.reply(which_names(&names)),
+        Named::Nobody => return ctx.reply(format!("{name} is not playing.")),
     };
     let reason = if reason.is_empty() {
         "no reason given"

@@ -8,7 +8,7 @@ use chrono::Utc;
 use tokio_util::sync::CancellationToken;
 
 use super::super::Ctx;
-use super::super::common::place;
+use super::super::common::{Named, find_person, place, which_names};
 use super::super::parse::{Admin, split_word};
 use super::{actor, authorize, change, entry, refuse};
 use crate::game::Game;
@@ -37,8 +37,11 @@ pub async fn teleport(ctx: &Ctx<'_>, args: &str) {
     if name.is_empty() || room_text.is_empty() {
         return ctx.reply("Usage: /teleport <character> <room>");
     }
-    let Some(target) = ctx.game.registry().find_by_name(&ctx.me.world, name) else {
-        return ctx.reply(format!("{name} is not playing in this world."));
+    let here = ctx.game.registry().players(Some(&ctx.me.world));
+    let target = match find_person(&here, ctx.me, name) {
+        Named::One(target) => target,
+        Named::Several(names) => return ctx.reply(which_names(&names)),
+        Named::Nobody => return ctx.reply(format!("{name} is not playing in this world.")),
     };
     let Some(world) = ctx.world() else {
         return ctx.reply("You are nowhere at all.");
