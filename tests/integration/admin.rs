@@ -299,7 +299,43 @@ async fn a_shutdown_countdown_can_be_cancelled() {
     let mut admin = server.player_with_role("Ada", "admin").await;
     admin.send("/shutdown 600").await;
     admin
-        .expect("*** The server will shut down in 600 seconds.")
+        .expect("*** The server will shut down in 10 minutes.")
+        .await;
+    admin.send("/shutdown cancel").await;
+    admin.expect("*** The shutdown has been cancelled.").await;
+    assert!(!server.game.is_shutting_down());
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn shutdown_takes_durations_and_refuses_bad_ones_without_a_reason() {
+    let dir = temp_dir();
+    let server = TestServer::start(dir.path()).await;
+    let mut admin = server.player_with_role("Ada", "admin").await;
+    for bad in ["/shutdown 0 now", "/shutdown -5m oops", "/shutdown 5x typo", "/shutdown 0s"] {
+        let refused = admin.command(bad).await;
+        assert!(
+            refused.contains("Usage: /shutdown [duration] [reason]")
+                && refused.contains("90s, 15m, 1h30m"),
+            "{bad}: {refused}"
+        );
+    }
+    assert!(!server.game.is_shutting_down());
+    for (typed, heard) in [
+        ("/shutdown 2m new lamps", "in 2 minutes: new lamps."),
+        ("/shutdown 1h30m", "in 1 hour 30 minutes."),
+        ("/shutdown 90s", "in 1 minute 30 seconds."),
+        ("/shutdown 45 tea", "in 45 seconds: tea."),
+    ] {
+        admin.send(typed).await;
+        admin.expect(&format!("*** The server will shut down {heard}")).await;
+        admin.send("/shutdown cancel").await;
+        admin.expect("*** The shutdown has been cancelled.").await;
+    }
+    // A first word that is no duration is all reason, after ten seconds.
+    admin.send("/shutdown lamps need oil").await;
+    admin
+        .expect("*** The server will shut down in 10 seconds: lamps need oil.")
         .await;
     admin.send("/shutdown cancel").await;
     admin.expect("*** The shutdown has been cancelled.").await;

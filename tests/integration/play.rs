@@ -81,7 +81,11 @@ async fn commands_are_case_insensitive_slashed_and_unknown_ones_are_answered() {
     assert_eq!(c.command("say").await, "Usage: say <text>  or  '<text>");
     let help = c.command("help").await;
     assert!(help.contains("say") && help.contains("who"), "{help}");
-    assert!(c.command("help say").await.contains("Says something to everyone"));
+    assert!(
+        c.command("help say")
+            .await
+            .contains("Says something to everyone")
+    );
     let exits = c.command("exits").await;
     assert!(exits.starts_with("Exits:"), "{exits}");
     server.stop().await;

@@ -11,6 +11,7 @@ use super::super::Ctx;
 use super::super::common::{Named, find_person, place, which_names};
 use super::super::parse::{Admin, split_word};
 use super::{actor, authorize, change, entry, refuse};
+use crate::config::{DURATION_FORMS, parse_duration};
 use crate::game::Game;
 use crate::store::accounts::AccountChange;
 use crate::text::sanitize;
@@ -190,10 +191,22 @@ pub async fn shutdown(ctx: &Ctx<'_>, args: &str) {
         }
         return;
     }
-    let (seconds, reason) = match first.parse::<u64>() {
-        Ok(n) => (n, rest),
-        Err(_) if first.is_empty() => (10, ""),
-        Err(_) => (10, args),
+    // A first word that starts like a number is the duration, and must be one;
+    // anything else is the reason, after the default ten seconds.
+    let looks_like_duration =
+        first.starts_with(|c: char| c.is_ascii_digit() || c == '-' || c == '+');
+    let (seconds, reason) = if looks_like_duration {
+        match parse_duration(first) {
+            Ok(wait) => (wait.as_secs_f64().ceil() as u64, rest),
+            Err(_) => {
+                return ctx.reply(format!(
+                    "Usage: /shutdown [duration] [reason], the duration being {DURATION_FORMS}; \
+                     or /shutdown cancel."
+                ));
+            }
+        }
+    } else {
+        (10, args)
     };
     let reason = sanitize(reason);
     let detail = Some(format!("{seconds}s {reason}"));
@@ -207,6 +220,28 @@ pub async fn shutdown(ctx: &Ctx<'_>, args: &str) {
     tokio::spawn(count_down(ctx.game.clone(), seconds, reason, countdown));
 }
 
+/// Seconds before the end at which a countdown warns again.
+const COUNTDOWN_MARKS: [u64; 13] = [3600, 1800, 900, 600, 300, 120, 60, 30, 10, 5, 3, 2, 1];
+
+/// `1 hour 30 minutes`, `2 minutes`, `45 seconds`, `1 minute 5 seconds`.
+fn spoken_duration(seconds: u64) -> String {
+    let parts = [
+        (seconds / 3600, "hour"),
+        (seconds / 60 % 60, "minute"),
+        (seconds % 60, "second"),
+    ];
+    let spoken: Vec<String> = parts
+        .iter()
+        .filter(|(n, _)| *n > 0)
+        .map(|(n, unit)| format!("{n} {unit}{}", if *n == 1 { "" } else { "s" }))
+        .collect();
+    if spoken.is_empty() {
+        "0 seconds".to_string()
+    } else {
+        spoken.join(" ")
+    }
+}
+
 /// Announces the shutdown at falling marks, then starts it.
 async fn count_down(game: Arc<Game>, seconds: u64, reason: String, cancelled: CancellationToken) {
     let because = if reason.is_empty() {
@@ -215,19 +250,16 @@ async fn count_down(game: Arc<Game>, seconds: u64, reason: String, cancelled: Ca
         format!(": {reason}")
     };
     let warn = |left: u64| {
-        let unit = if left == 1 { "second" } else { "seconds" };
         game.announce(&format!(
-            "*** The server will shut down in {left} {unit}{because}."
+            "*** The server will shut down in {}{because}.",
+            spoken_duration(left)
         ));
     };
     let mut left = seconds;
     if left > 0 {
         warn(left);
     }
-    for mark in [60, 30, 10, 5, 3, 2, 1]
-        .into_iter()
-        .filter(|m| *m < seconds)
-    {
+    for mark in COUNTDOWN_MARKS.into_iter().filter(|m| *m < seconds) {
         let wait = Duration::from_secs(left - mark);
         tokio::select! {
             _ = cancelled.cancelled() => return,
@@ -269,5 +301,19 @@ pub async fn prune(ctx: &Ctx<'_>, args: &str) {
             "{n} chat line(s) older than {hours} hour(s) deleted."
         )),
         Err(refusal) => refuse(ctx, Admin::Prune, &refusal),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn countdowns_speak_in_hours_minutes_and_seconds() {
+        assert_eq!(spoken_duration(5400), "1 hour 30 minutes");
+        assert_eq!(spoken_duration(120), "2 minutes");
+        assert_eq!(spoken_duration(65), "1 minute 5 seconds");
+        assert_eq!(spoken_duration(1), "1 second");
+        assert_eq!(spoken_duration(10), "10 seconds");
     }
 }
