@@ -9,7 +9,6 @@
 //! there is never a change without its record. They only change the database; a
 //! running server brings bans and role changes to live connections on its own.
 
-use std::fmt::Write as _;
 use std::path::Path;
 
 use crate::auth::Role;
@@ -171,60 +170,10 @@ pub async fn list_users(store: &Store, filter: Option<&str>) -> Result<Vec<Accou
     Ok(store.accounts().list(filter).await?)
 }
 
-/// The accounts as a table for the terminal: name, role, status, guest, created,
-/// last login.
+/// The accounts as a table for the terminal, in the same columns and date format
+/// as the in-game `/users`.
 pub fn user_table(users: &[Account]) -> String {
-    let header = ["NAME", "ROLE", "STATUS", "GUEST", "CREATED", "LAST LOGIN"].map(String::from);
-    let rows: Vec<[String; 6]> = users
-        .iter()
-        .map(|user| {
-            [
-                user.username.clone(),
-                user.role.to_string(),
-                status(user).to_string(),
-                if user.is_guest { "yes" } else { "no" }.to_string(),
-                short_time(&user.created_at),
-                user.last_login
-                    .as_deref()
-                    .map_or("never".into(), short_time),
-            ]
-        })
-        .collect();
-    let mut widths = header.clone().map(|h| h.chars().count());
-    for row in &rows {
-        for (width, cell) in widths.iter_mut().zip(row) {
-            *width = (*width).max(cell.chars().count());
-        }
-    }
-    let mut table = String::new();
-    for row in std::iter::once(&header).chain(&rows) {
-        let cells: Vec<String> = row
-            .iter()
-            .zip(widths)
-            .map(|(cell, width)| format!("{cell:<width$}"))
-            .collect();
-        let _ = writeln!(table, "{}", cells.join("  ").trim_end());
-    }
-    table
-}
-
-/// How an account stands, in one word.
-fn status(user: &Account) -> &'static str {
-    if user.tombstoned_at.is_some() {
-        "deleted"
-    } else if !user.is_active {
-        "banned"
-    } else {
-        "active"
-    }
-}
-
-/// `2024-05-01T12:34:56.789Z` as `2024-05-01 12:34` (UTC); anything else as is.
-fn short_time(iso: &str) -> String {
-    match iso.get(..16) {
-        Some(minutes) if iso.ends_with('Z') => minutes.replacen('T', " ", 1),
-        _ => iso.to_string(),
-    }
+    crate::command::admin::account_table(users)
 }
 
 /// Makes one change as the operator (audited as `action` when it changed
@@ -479,12 +428,6 @@ mod tests {
             list_users(&store, Some("LI")).await.expect("filter").len(),
             1
         );
-    }
-
-    #[test]
-    fn times_are_shortened_to_the_minute() {
-        assert_eq!(short_time("2024-05-01T12:34:56.789Z"), "2024-05-01 12:34");
-        assert_eq!(short_time("then"), "then");
     }
 
     #[test]

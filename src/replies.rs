@@ -37,6 +37,14 @@ pub const INPUT_OVERFLOW: &str = "Input overflow.";
 /// Text sent when a client types faster than the rate limit allows.
 pub const SLOW_DOWN: &str = "Slow down.";
 
+/// [`BANNED`], and on a second line the reason the ban was given, if any.
+pub fn banned(reason: Option<&str>) -> String {
+    match reason.map(crate::text::sanitize).filter(|r| !r.is_empty()) {
+        Some(reason) => format!("{BANNED}\nThe reason given: {reason}"),
+        None => BANNED.to_string(),
+    }
+}
+
 /// `You don't have permission to use /<command>.`
 pub fn no_permission(command: &str) -> String {
     format!("You don't have permission to use /{command}.")

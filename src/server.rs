@@ -214,7 +214,11 @@ async fn stop(
     let stats = game.writer().stop().await;
     writer_thread.join().await;
     let removed = game.store().sessions().remove_all().await?;
-    tracing::info!(?stats, removed, "stopped");
+    tracing::info!(
+        writer_stopped = stats.is_ok(),
+        sessions_removed = removed,
+        "stopped"
+    );
     Ok(())
 }
 
@@ -223,8 +227,9 @@ async fn report_superuser(store: &Store) {
     match store.accounts().superuser_exists().await {
         Ok(true) => {}
         Ok(false) => tracing::warn!(
-            "no superuser exists; create one with `gaslamp create-superuser` \
-             (or set MUD_ADMIN_USER and MUD_ADMIN_PASSWORD before the first start)"
+            "no superuser exists; make the first admin with \
+             `cargo run --release -- create-superuser` (or `target/release/gaslamp \
+             create-superuser`, or set MUD_ADMIN_USER and MUD_ADMIN_PASSWORD before a start)"
         ),
         Err(err) => tracing::warn!(%err, "could not check for a superuser"),
     }

@@ -216,9 +216,10 @@ impl Game {
     pub fn account_changed(&self, user_id: i64, change: &AccountChange) {
         let sessions = self.registry.sessions_of(user_id);
         match change {
-            AccountChange::Ban { .. } => {
+            AccountChange::Ban { reason } => {
+                let words = replies::banned(reason.as_deref());
                 for session in sessions {
-                    session.kick(replies::BANNED);
+                    session.kick(words.clone());
                 }
             }
             AccountChange::Delete => {

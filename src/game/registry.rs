@@ -11,7 +11,7 @@
 //! methods is async, and none returns a guard.
 
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicU16, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -111,7 +111,12 @@ pub struct Session {
     last_input_ms: AtomicU64,
     /// The character being played, if any.
     character: Mutex<Option<Arc<str>>>,
+    /// The client's window width in columns, when it said (telnet NAWS).
+    width: AtomicU16,
 }
+
+/// Columns assumed when a client has not said its width.
+pub const DEFAULT_WIDTH: u16 = 80;
 
 /// Everything needed to make a [`Session`].
 pub struct SessionInit {
@@ -141,7 +146,18 @@ impl Session {
             connected_at: Instant::now(),
             last_input_ms: AtomicU64::new(0),
             character: Mutex::new(None),
+            width: AtomicU16::new(DEFAULT_WIDTH),
         })
+    }
+
+    /// The client's window width in columns (80 until it says otherwise).
+    pub fn width(&self) -> usize {
+        usize::from(self.width.load(Ordering::Relaxed))
+    }
+
+    /// Records the client's window width.
+    pub fn set_width(&self, columns: u16) {
+        self.width.store(columns, Ordering::Relaxed);
     }
 
     /// The account's role now.

@@ -246,7 +246,7 @@ impl Link {
     /// comes first: a ban that commits after the row's check still finds this
     /// connection in the registry and closes it; one that commits before is seen
     /// by the check. Returns the sentence of a refusal.
-    async fn open_session(&mut self, account: &LoggedIn) -> Result<(), &'static str> {
+    async fn open_session(&mut self, account: &LoggedIn) -> Result<(), String> {
         let game = self.game.clone();
         let session = Session::new(crate::game::SessionInit {
             conn_id: self.conn.id(),
@@ -275,10 +275,10 @@ impl Link {
                 session.set_role(opened.role);
                 None
             }
-            Err(OpenRefused::Banned) => Some(replies::BANNED),
-            Err(OpenRefused::Deleted) => Some(replies::WRONG_LOGIN),
-            Err(OpenRefused::GuestExpired) => Some(replies::GUEST_EXPIRED),
-            Err(OpenRefused::Store(err)) => Some(replies::store_error(&err)),
+            Err(OpenRefused::Banned { reason }) => Some(replies::banned(reason.as_deref())),
+            Err(OpenRefused::Deleted) => Some(replies::WRONG_LOGIN.to_string()),
+            Err(OpenRefused::GuestExpired) => Some(replies::GUEST_EXPIRED.to_string()),
+            Err(OpenRefused::Store(err)) => Some(replies::store_error(&err).to_string()),
         };
         if let Some(sentence) = refused {
             game.registry().log_out(session.conn_id);

@@ -28,8 +28,9 @@ pub struct NewSession {
 /// Why a login was refused at its last step.
 #[derive(Debug, thiserror::Error)]
 pub enum OpenRefused {
+    /// With the reason the ban was given, if any (from its audit row).
     #[error("the account is banned")]
-    Banned,
+    Banned { reason: Option<String> },
     #[error("the account was deleted")]
     Deleted,
     #[error("the guest account has expired")]
@@ -172,7 +173,11 @@ fn open_in(tx: &Connection, session: &NewSession) -> Result<Opened, OpenRefused>
     let standing = match standing {
         None => return Err(OpenRefused::Deleted),
         Some(s) if s.deleted => return Err(OpenRefused::Deleted),
-        Some(s) if !s.active => return Err(OpenRefused::Banned),
+        Some(s) if !s.active => {
+            return Err(OpenRefused::Banned {
+                reason: ban_reason(tx, session.user_id)?,
+            });
+        }
         Some(s)
             if s.guest_expires_at
                 .as_deref()
@@ -204,6 +209,20 @@ fn open_in(tx: &Connection, session: &NewSession) -> Result<Opened, OpenRefused>
     Ok(Opened {
         role: standing.role,
     })
+}
+
+/// The reason of an account's latest ban, as its audit row recorded it.
+fn ban_reason(tx: &Connection, user_id: i64) -> Result<Option<String>, OpenRefused> {
+    let reason: Option<Option<String>> = tx
+        .query_row(
+            "SELECT a.detail FROM audit_log a JOIN users u ON u.username = a.target \
+             WHERE u.id = ?1 AND a.action IN ('ban', 'cli.ban') ORDER BY a.id DESC LIMIT 1",
+            [user_id],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(StoreError::from)?;
+    Ok(reason.flatten())
 }
 
 /// Binds the character and world a session chose (or clears them with `None`),
@@ -265,7 +284,10 @@ mod tests {
             .await
             .expect("ban");
         let refused = store.sessions().open(row("s1", user_id)).await;
-        assert!(matches!(refused, Err(OpenRefused::Banned)), "{refused:?}");
+        assert!(
+            matches!(refused, Err(OpenRefused::Banned { reason: None })),
+            "{refused:?}"
+        );
         assert_eq!(store.sessions().count().await.expect("count"), 0);
     }
 }

@@ -240,7 +240,13 @@ fn run(mut conn: Connection, mut rx: mpsc::Receiver<Op>) {
             let _ = done.send(());
         }
         if let Some(done) = batch.stop.take() {
-            tracing::info!(?stats, "writer drained and stopped");
+            tracing::info!(
+                chat_rows = stats.chat_rows,
+                location_rows = stats.location_rows,
+                transactions = stats.transactions,
+                failed_rows = stats.failed_rows,
+                "writer drained and stopped"
+            );
             let _ = done.send(stats);
             return;
         }

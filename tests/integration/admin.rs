@@ -68,7 +68,7 @@ async fn ban_closes_live_connections_and_refuses_the_next_login() {
         victim
             .expect_closed()
             .await
-            .contains("This account is banned.")
+            .contains("This account is banned.\r\nThe reason given: cheating")
     );
     assert!(
         in_menu
@@ -79,18 +79,19 @@ async fn ban_closes_live_connections_and_refuses_the_next_login() {
     let mut again = server.connect().await;
     again.expect("Account: ").await;
     again.send(&format!("connect Vic {PASSWORD}")).await;
+    let refused = again.expect("Account: ").await;
     assert!(
-        again
-            .expect("Account: ")
-            .await
-            .contains("This account is banned.")
+        refused.contains("This account is banned.\r\nThe reason given: cheating"),
+        "the banned player sees why: {refused}"
     );
+    assert_eq!(admin.command("/ban vic").await, "Vic is already banned.");
     assert!(
         admin
             .command("/unban Vic")
             .await
             .ends_with("Vic may log in again.")
     );
+    assert_eq!(admin.command("/unban vic").await, "Vic is not banned.");
     again.send(&format!("connect Vic {PASSWORD}")).await;
     again.expect("Character: ").await;
     let actions: Vec<String> = server.audit_rows().into_iter().map(|r| r.1).collect();
@@ -195,8 +196,12 @@ async fn browsing_the_database_uses_the_allowlist_and_hides_hashes() {
     );
     let users = admin.command("/rows users").await;
     assert!(
-        users.contains("Ada") && users.contains("(hidden)"),
-        "{users}"
+        users.contains("username        : Ada") && users.contains("password_hash   : (hidden)"),
+        "one record per block, column: value: {users}"
+    );
+    assert!(
+        users.lines().all(|line| line.chars().count() <= 80),
+        "cut at the client's width: {users}"
     );
     assert!(!users.contains("$2"), "no bcrypt hash shown: {users}");
     let refused = admin.command("/rows sqlite_master").await;
@@ -312,7 +317,12 @@ async fn shutdown_takes_durations_and_refuses_bad_ones_without_a_reason() {
     let dir = temp_dir();
     let server = TestServer::start(dir.path()).await;
     let mut admin = server.player_with_role("Ada", "admin").await;
-    for bad in ["/shutdown 0 now", "/shutdown -5m oops", "/shutdown 5x typo", "/shutdown 0s"] {
+    for bad in [
+        "/shutdown 0 now",
+        "/shutdown -5m oops",
+        "/shutdown 5x typo",
+        "/shutdown 0s",
+    ] {
         let refused = admin.command(bad).await;
         assert!(
             refused.contains("Usage: /shutdown [duration] [reason]")
@@ -328,7 +338,9 @@ async fn shutdown_takes_durations_and_refuses_bad_ones_without_a_reason() {
         ("/shutdown 45 tea", "in 45 seconds: tea."),
     ] {
         admin.send(typed).await;
-        admin.expect(&format!("*** The server will shut down {heard}")).await;
+        admin
+            .expect(&format!("*** The server will shut down {heard}"))
+            .await;
         admin.send("/shutdown cancel").await;
         admin.expect("*** The shutdown has been cancelled.").await;
     }

@@ -478,3 +478,48 @@ fn user_create_adds_an_account_with_its_first_character() {
     weak.assert_code(1);
     assert!(weak.stderr.contains("at least 12"), "{weak:#?}");
 }
+
+/// Every login path sets `last_login`: an account that registered and played
+/// is not listed as "never", in the shell's list or in /users, which share
+/// their columns.
+#[tokio::test]
+async fn last_login_is_set_by_every_login_path_and_both_lists_agree() {
+    let dir = temp_dir();
+    let server = TestServer::start(dir.path()).await;
+    let mut c = server.connect().await;
+    c.create("Fresh", PASSWORD).await;
+    c.enter("1").await;
+    let mut g = server.connect().await;
+    g.expect("Account: ").await;
+    g.send("guest").await;
+    g.expect("Character name: ").await;
+    g.send("Roamer").await;
+    g.expect("\r\n> ").await;
+    let mut admin = server.player_with_role("Ada", "admin").await;
+    let in_game = admin.command("/users").await;
+    let db = server.db_path.to_string_lossy().into_owned();
+    let out = gaslamp(&["--db", &db, "user", "list"], &[]);
+    out.assert_code(0);
+    let shell = out.stdout.clone();
+    server.stop().await;
+    for (list, name) in [(&in_game, "in game"), (&shell, "shell")] {
+        let header = list.lines().next().unwrap_or_default();
+        assert!(
+            header.starts_with("NAME") && header.ends_with("LAST LOGIN"),
+            "{name}: {list}"
+        );
+        for line in list
+            .lines()
+            .filter(|l| l.starts_with("Fresh") || l.starts_with("guest_"))
+        {
+            assert!(!line.ends_with("never"), "{name}: {line}");
+        }
+    }
+    let rows = |list: &str| -> Vec<String> {
+        list.lines()
+            .filter(|l| !l.contains("account(s)"))
+            .map(|l| l.trim_end().to_string())
+            .collect()
+    };
+    assert_eq!(rows(&in_game), rows(&shell), "the same table in both");
+}

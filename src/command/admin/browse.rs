@@ -5,22 +5,55 @@ use super::super::Ctx;
 use super::super::common::short_duration;
 use super::super::parse::{Admin, split_word};
 use super::{authorize, count_arg, table};
+use crate::store::accounts::Account;
 use crate::store::admin;
 
-/// Longest cell shown by `/rows` and `/chatlog`.
+/// Longest message shown by `/chatlog`.
 const MAX_CELL: usize = 60;
 
-fn cut(text: &str) -> String {
-    if text.chars().count() <= MAX_CELL {
-        return text.to_string();
-    }
-    let mut cut: String = text.chars().take(MAX_CELL - 1).collect();
-    cut.push('…');
-    cut
+/// Accounts as a table: name, role, status, guest, created, last login (UTC,
+/// to the minute). The one format of `/users` and `gaslamp user list`.
+pub fn account_table(accounts: &[Account]) -> String {
+    let rows: Vec<Vec<String>> = accounts
+        .iter()
+        .map(|user| {
+            vec![
+                user.username.clone(),
+                user.role.to_string(),
+                status(user).to_string(),
+                if user.is_guest { "yes" } else { "no" }.to_string(),
+                short_time(&user.created_at),
+                user.last_login
+                    .as_deref()
+                    .map_or("never".into(), short_time),
+            ]
+        })
+        .collect();
+    let mut text = table(
+        &["NAME", "ROLE", "STATUS", "GUEST", "CREATED", "LAST LOGIN"],
+        &rows,
+    );
+    text.push('\n');
+    text
 }
 
-fn yes_no(flag: bool) -> String {
-    if flag { "yes" } else { "no" }.to_string()
+/// How an account stands, in one word.
+fn status(user: &Account) -> &'static str {
+    if user.tombstoned_at.is_some() {
+        "deleted"
+    } else if !user.is_active {
+        "banned"
+    } else {
+        "active"
+    }
+}
+
+/// `2024-05-01T12:34:56.789Z` as `2024-05-01 12:34` (UTC); anything else as is.
+fn short_time(iso: &str) -> String {
+    match iso.get(..16) {
+        Some(minutes) if iso.ends_with('Z') => minutes.replacen('T', " ", 1),
+        _ => iso.to_string(),
+    }
 }
 
 /// `/users [filter]`: accounts with role, guest, active and last login.
@@ -33,25 +66,9 @@ pub async fn users(ctx: &Ctx<'_>, filter: &str) {
         Ok(list) => list,
         Err(err) => return ctx.store_trouble(&err),
     };
-    let rows: Vec<Vec<String>> = list
-        .iter()
-        .map(|a| {
-            vec![
-                a.username.clone(),
-                a.role.to_string(),
-                yes_no(a.is_guest),
-                if a.tombstoned_at.is_some() {
-                    "deleted".into()
-                } else {
-                    yes_no(a.is_active)
-                },
-                a.last_login.clone().unwrap_or_else(|| "never".into()),
-            ]
-        })
-        .collect();
-    let n = rows.len();
-    let text = table(&["account", "role", "guest", "active", "last login"], &rows);
-    ctx.reply(format!("{text}\n{n} account(s)."));
+    let n = list.len();
+    let text = account_table(&list);
+    ctx.reply(format!("{}\n{n} account(s).", text.trim_end()));
 }
 
 /// `/sessions`: every logged-in connection, and the table's row count beside it.
@@ -168,17 +185,38 @@ pub async fn rows(ctx: &Ctx<'_>, args: &str) {
         Ok(found) => found,
         Err(err) => return ctx.store_trouble(&err),
     };
-    let headers: Vec<&str> = found.columns.iter().map(String::as_str).collect();
-    let cells: Vec<Vec<String>> = found
-        .rows
-        .iter()
-        .map(|row| row.iter().map(|c| cut(c)).collect())
-        .collect();
-    let n = cells.len();
+    let n = found.rows.len();
+    let blocks = records(&found.columns, &found.rows, ctx.me.session.width());
     ctx.reply(format!(
-        "{}\n{n} row(s) of {table_name} from offset {offset}.",
-        table(&headers, &cells)
+        "{blocks}{n} row(s) of {table_name} from offset {offset}."
     ));
+}
+
+/// Rows as one block each: a `column: value` line per column, each line cut to
+/// `width` characters, a blank line after every block.
+fn records(columns: &[String], rows: &[Vec<String>], width: usize) -> String {
+    let label = columns.iter().map(|c| c.chars().count()).max().unwrap_or(0);
+    let mut text = String::new();
+    for row in rows {
+        for (column, value) in columns.iter().zip(row) {
+            let line = format!("{column:<label$}: {value}");
+            text.push_str(&cut_to(&line, width));
+            text.push('\n');
+        }
+        text.push('\n');
+    }
+    text
+}
+
+/// `text` cut to `width` characters, an ellipsis marking the cut.
+fn cut_to(text: &str, width: usize) -> String {
+    let width = width.max(2);
+    if text.chars().count() <= width {
+        return text.to_string();
+    }
+    let mut cut: String = text.chars().take(width - 1).collect();
+    cut.push('…');
+    cut
 }
 
 /// `/chatlog [n]`: the latest stored talk of every room, whispers included.
@@ -208,9 +246,81 @@ pub async fn chatlog(ctx: &Ctx<'_>, args: &str) {
                 format!("{}/{}", l.world_id, l.room),
                 l.kind.clone(),
                 who,
-                cut(&l.message),
+                cut_to(&l.message, MAX_CELL),
             ]
         })
         .collect();
     ctx.reply(table(&["time", "room", "kind", "who", "message"], &rows));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::auth::Role;
+
+    fn account(name: &str, role: Role, active: bool, last_login: Option<&str>) -> Account {
+        Account {
+            id: 1,
+            username: name.into(),
+            password_hash: String::new(),
+            role,
+            is_active: active,
+            is_guest: false,
+            guest_expires_at: None,
+            failed_attempts: 0,
+            lockout_until: None,
+            created_at: "2026-11-29T10:00:00.000Z".into(),
+            last_login: last_login.map(str::to_string),
+            tombstoned_at: None,
+        }
+    }
+
+    #[test]
+    fn the_account_table_has_every_column() {
+        let table = account_table(&[
+            account(
+                "Alice",
+                Role::Superuser,
+                true,
+                Some("2026-11-29T12:34:56.789Z"),
+            ),
+            account("Bob", Role::Player, false, None),
+        ]);
+        let lines: Vec<&str> = table.lines().collect();
+        assert_eq!(lines.len(), 3, "{table}");
+        assert!(lines[0].starts_with("NAME   ROLE"), "{table}");
+        assert!(lines[0].ends_with("LAST LOGIN"), "{table}");
+        assert!(
+            lines[1].starts_with("Alice  superuser  active  no"),
+            "{table}"
+        );
+        assert!(lines[1].ends_with("2026-11-29 12:34"), "{table}");
+        assert!(
+            lines[2].starts_with("Bob    player     banned  no"),
+            "{table}"
+        );
+        assert!(lines[2].ends_with("never"), "{table}");
+    }
+
+    #[test]
+    fn rows_are_blocks_of_column_value_lines_cut_at_the_width() {
+        let columns = vec!["id".to_string(), "username".to_string()];
+        let rows = vec![
+            vec!["1".to_string(), "Alice".to_string()],
+            vec!["2".to_string(), "B".repeat(50)],
+        ];
+        let text = records(&columns, &rows, 30);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[0], "id      : 1");
+        assert_eq!(lines[1], "username: Alice");
+        assert_eq!(lines[2], "");
+        assert_eq!(lines[4].chars().count(), 30, "{text}");
+        assert!(lines[4].ends_with('…'), "{text}");
+    }
+
+    #[test]
+    fn times_are_shortened_to_the_minute() {
+        assert_eq!(short_time("2024-05-01T12:34:56.789Z"), "2024-05-01 12:34");
+        assert_eq!(short_time("then"), "then");
+    }
 }

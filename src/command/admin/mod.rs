@@ -27,6 +27,7 @@ use crate::store::accounts::{AccountChange, Actor, ChangeRefused, Changed};
 use crate::store::audit::AuditEntry;
 
 pub use accounts::apply_password;
+pub use browse::account_table;
 
 /// Carries out one admin command.
 pub async fn execute(ctx: &Ctx<'_>, verb: Admin, args: &str) -> Flow {
@@ -97,7 +98,15 @@ async fn authorize(
         .authorize(actor(ctx, verb), entry(verb, target, detail))
         .await;
     match gate {
-        Ok(()) => true,
+        Ok(()) => {
+            tracing::info!(
+                actor = %ctx.me.session.account,
+                action = name(verb),
+                target = target.unwrap_or("-"),
+                "admin action"
+            );
+            true
+        }
         Err(refusal) => {
             refuse(ctx, verb, &refusal);
             false
