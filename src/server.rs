@@ -143,7 +143,10 @@ impl Server {
         } = self;
         let tracker = TaskTracker::new();
         tracker.spawn(crate::game::upkeep::run(game.clone()));
-        tracing::info!(addr = ?listener.local_addr().ok(), "listening");
+        match listener.local_addr() {
+            Ok(addr) => tracing::info!(%addr, "listening"),
+            Err(err) => tracing::info!(%err, "listening on an address the system cannot name"),
+        }
         tokio::pin!(shutdown);
         loop {
             tokio::select! {

@@ -50,7 +50,7 @@ where
         "conn",
         id,
         addr = %peer.addr,
-        transport = peer.transport.as_str(),
+        transport = %peer.transport.as_str(),
         account = tracing::field::Empty
     );
     async move {

@@ -14,6 +14,8 @@ use crate::support::*;
 struct Running {
     child: tokio::process::Child,
     addr: std::net::SocketAddr,
+    /// Every log line so far, and a wake-up for each new one.
+    log: std::sync::Arc<(std::sync::Mutex<Vec<String>>, tokio::sync::Notify)>,
 }
 
 /// Starts the binary on port 0 and reads the bound address from its log.
@@ -42,28 +44,57 @@ async fn start(db: &Path) -> Running {
     })
     .await
     .expect("the server listens in time");
-    // Keep draining the log so the child never blocks on a full pipe.
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    Running { child, addr }
+    // Keep draining the log so the child never blocks on a full pipe, and keep
+    // the lines for tests that look for one.
+    let log = std::sync::Arc::new((
+        std::sync::Mutex::new(Vec::new()),
+        tokio::sync::Notify::new(),
+    ));
+    let kept = log.clone();
+    tokio::spawn(async move {
+        while let Ok(Some(line)) = lines.next_line().await {
+            kept.0.lock().expect("log lines").push(line);
+            kept.1.notify_waiters();
+        }
+    });
+    Running { child, addr, log }
 }
 
-/// The address in the `listening addr=Some(127.0.0.1:PORT)` log line.
+/// The address in the `listening addr=127.0.0.1:PORT` log line.
 fn listening_address(line: &str) -> Option<std::net::SocketAddr> {
     if !line.contains("listening") {
         return None;
     }
-    let start = line.find("Some(")? + "Some(".len();
-    let end = start + line[start..].find(')')?;
-    let text: String = line[start..end]
-        .chars()
-        .filter(|c| !c.is_control())
-        .collect();
-    text.trim_start_matches(|c: char| !c.is_ascii_digit())
-        .parse()
-        .ok()
+    let start = line.find("addr=")? + "addr=".len();
+    line[start..].split_whitespace().next()?.parse().ok()
 }
 
 impl Running {
+    /// Waits for a log line containing every one of `needles`; returns it.
+    async fn expect_log(&self, needles: &[&str]) -> String {
+        let found = tokio::time::timeout(PATIENCE, async {
+            loop {
+                let woken = self.log.1.notified();
+                if let Some(line) = self
+                    .log
+                    .0
+                    .lock()
+                    .expect("log lines")
+                    .iter()
+                    .find(|line| needles.iter().all(|n| line.contains(n)))
+                {
+                    return line.clone();
+                }
+                woken.await;
+            }
+        })
+        .await;
+        found.unwrap_or_else(|_| {
+            let log = self.log.0.lock().expect("log lines").join("\n");
+            panic!("no log line with {needles:?}:\n{log}")
+        })
+    }
+
     /// SIGKILL, and wait for the process to be gone.
     async fn kill(mut self) {
         self.child.start_kill().expect("SIGKILL");
@@ -146,4 +177,48 @@ async fn sigterm_shuts_down_gracefully_with_exit_code_zero() {
         ),
         1
     );
+}
+
+/// Admin actions reach the server log at info level with actor and target, and
+/// log fields read plainly (`addr=127.0.0.1:PORT`, not `Some(...)`).
+#[tokio::test]
+async fn admin_actions_are_logged_with_actor_and_target_in_readable_fields() {
+    let dir = temp_dir();
+    let db = dir.path().join("gaslamp.db");
+    let server = start(&db).await;
+    let mut root = Client::connect(server.addr).await;
+    root.create("Root", PASSWORD).await;
+    root.send("quit").await;
+    root.expect_closed().await;
+    let conn = rusqlite::Connection::open(&db).expect("open");
+    conn.execute(
+        "UPDATE users SET role = 'superuser' WHERE username = 'Root'",
+        [],
+    )
+    .expect("superuser");
+    let mut vic = Client::connect(server.addr).await;
+    vic.create("Vic", PASSWORD).await;
+    vic.enter("1").await;
+    let mut root = Client::connect(server.addr).await;
+    root.connect_as("Root", PASSWORD).await;
+    root.enter("1").await;
+    vic.expect("Root arrives.").await;
+    root.command("/wall lamps out at ten").await;
+    root.command("/role vic worldbuilder").await;
+    root.command("/ban vic rude").await;
+    for (action, target) in [("wall", "-"), ("role", "Vic"), ("ban", "Vic")] {
+        let line = server
+            .expect_log(&[
+                "admin action",
+                "actor=Root",
+                &format!("action={action} "),
+                &format!("target={target}"),
+            ])
+            .await;
+        assert!(line.contains(" INFO "), "{line}");
+    }
+    let connected = server.expect_log(&["connected"]).await;
+    assert!(!connected.contains("Some("), "{connected}");
+    assert!(connected.contains("addr=127.0.0.1:"), "{connected}");
+    server.kill().await;
 }

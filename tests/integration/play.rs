@@ -157,3 +157,26 @@ async fn a_second_connection_takes_the_character_over() {
     assert_eq!(server.game.registry().len(), 2);
     server.stop().await;
 }
+
+/// Lines that reach a player sitting at `> ` come on a line of their own and
+/// are followed, in the same write, by the prompt again (with its GA), so the
+/// player's next typing starts at a prompt.
+#[tokio::test]
+async fn the_prompt_comes_back_after_other_peoples_lines() {
+    let dir = temp_dir();
+    let server = TestServer::start(dir.path()).await;
+    let (mut ann, mut ben) = two_players(&server).await;
+    ann.skip_shown_prompts();
+    let gas_before = ann.go_aheads.len();
+    ben.command("say lamps are lit").await;
+    let shown = ann.expect("Ben says, \"lamps are lit\"\r\n> ").await;
+    assert!(shown.starts_with("\r\n"), "a line of its own: {shown:?}");
+    let end = ann.all_text().len();
+    assert!(
+        ann.go_aheads[gas_before..].contains(&end),
+        "IAC GA follows the prompt shown again"
+    );
+    // Typing now answers at a prompt, and is not prompted twice.
+    assert_eq!(ann.command("say aye").await, "You say, \"aye\"");
+    server.stop().await;
+}

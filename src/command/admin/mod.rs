@@ -101,8 +101,8 @@ async fn authorize(
         Ok(()) => {
             tracing::info!(
                 actor = %ctx.me.session.account,
-                action = name(verb),
-                target = target.unwrap_or("-"),
+                action = %name(verb),
+                target = %target.unwrap_or("-"),
                 "admin action"
             );
             true
@@ -133,7 +133,7 @@ async fn change(
         Ok(changed) => {
             tracing::info!(
                 actor = %ctx.me.session.account,
-                action = name(verb),
+                action = %name(verb),
                 target = %changed.account.username,
                 changed = changed.changed,
                 "admin action"
