@@ -338,7 +338,7 @@ pub async fn change_password(
             return Ok(());
         }
     }
-    let Some(new) = link.ask_new_password("New password: ", deadline).await? else {
+    let Some(new) = super::login::ask_good_password(link, "New password: ", deadline).await? else {
         return Ok(());
     };
     let saved = match store.accounts().hash_new_password(&new).await {
@@ -370,7 +370,7 @@ pub async fn set_password_for(
     deadline: Instant,
 ) -> Result<(), Hangup> {
     let prompt = format!("New password for {account}: ");
-    let Some(new) = link.ask_new_password(&prompt, deadline).await? else {
+    let Some(new) = super::login::ask_good_password(link, &prompt, deadline).await? else {
         return Ok(());
     };
     crate::command::admin::apply_password(ctx, account, new).await;

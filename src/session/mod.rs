@@ -187,22 +187,6 @@ impl Link {
         answer
     }
 
-    /// Asks for a new password and its repetition, both hidden. `None` (after
-    /// telling the player) when the two differ.
-    pub async fn ask_new_password(
-        &mut self,
-        prompt: &str,
-        deadline: Instant,
-    ) -> Result<Option<String>, Hangup> {
-        let first = self.ask_secret(prompt, deadline).await?;
-        let repeat = self.ask_secret("Repeat password: ", deadline).await?;
-        if first != repeat {
-            self.line("The passwords do not match.");
-            return Ok(None);
-        }
-        Ok(Some(first))
-    }
-
     /// Records the client's name on the live session and its row.
     fn note_client(&mut self, name: String) {
         if let Some(session) = &self.session {

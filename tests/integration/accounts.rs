@@ -172,6 +172,16 @@ async fn characters_goes_back_to_the_menu_and_password_changes_it() {
         1
     );
     p.enter("1").await;
+    // The old password is checked before a new one is asked for.
+    p.send("password").await;
+    p.expect("Old password: ").await;
+    p.send("not my password at all").await;
+    let refused = p.expect("\r\n> ").await;
+    assert!(
+        refused.contains("That is not your current password."),
+        "{refused}"
+    );
+    assert!(!refused.contains("New password: "), "{refused}");
     p.send("password").await;
     p.expect("Old password: ").await;
     p.send(PASSWORD).await;
