@@ -17,7 +17,7 @@ use std::time::Duration;
 use clap::parser::ValueSource;
 use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
-use crate::config::{LockoutPolicy, ServerConfig, parse_duration};
+use crate::config::{LockoutPolicy, ServerConfig, TlsSettings, parse_duration};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -76,6 +76,24 @@ pub enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
+    /// Write a self-signed TLS certificate and key (cert.pem, key.pem) for local
+    /// use and tests.
+    GenCert(GenCertArgs),
+}
+
+/// Flags of `gaslamp gen-cert`.
+#[derive(Debug, Args)]
+pub struct GenCertArgs {
+    /// A host name or IP address the certificate is for; repeat for more
+    /// [default: localhost, 127.0.0.1, ::1].
+    #[arg(long = "host", value_name = "NAME")]
+    pub hosts: Vec<String>,
+    /// Directory to write cert.pem and key.pem into (created if needed).
+    #[arg(long, value_name = "DIR", default_value = "data/tls")]
+    pub out: PathBuf,
+    /// Replace cert.pem and key.pem if they exist.
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// `gaslamp user ...`: account management for an operator locked out of the game.
@@ -145,6 +163,49 @@ pub struct RunArgs {
     /// from the shell are disconnected).
     #[arg(long, env = "GASLAMP_UPKEEP_INTERVAL", default_value = "30s", value_parser = parse_duration)]
     pub upkeep_interval: Duration,
+    /// Address of the TLS listener (telnet over TLS), e.g. 0.0.0.0:4443
+    /// [default: none, no TLS].
+    #[arg(long, env = "GASLAMP_TLS_BIND", value_name = "ADDR",
+          requires_all = ["tls_cert", "tls_key"])]
+    pub tls_bind: Option<SocketAddr>,
+    /// PEM file with the TLS certificate chain, the server's certificate first.
+    #[arg(
+        long,
+        env = "GASLAMP_TLS_CERT",
+        value_name = "FILE",
+        requires = "tls_bind"
+    )]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM file with the TLS private key (PKCS#8, RSA or EC).
+    #[arg(
+        long,
+        env = "GASLAMP_TLS_KEY",
+        value_name = "FILE",
+        requires = "tls_bind"
+    )]
+    pub tls_key: Option<PathBuf>,
+    /// Open only the TLS listener, not the plain telnet one.
+    #[arg(long, env = "GASLAMP_TLS_ONLY", default_value_t = false,
+          num_args = 0..=1, require_equals = true, default_missing_value = "true",
+          action = clap::ArgAction::Set, requires_if("true", "tls_bind"))]
+    pub tls_only: bool,
+    /// Time a client has to finish the TLS handshake before it is disconnected.
+    #[arg(long, env = "GASLAMP_TLS_HANDSHAKE_TIMEOUT", default_value = "10s",
+          value_parser = parse_duration)]
+    pub tls_handshake_timeout: Duration,
+}
+
+impl RunArgs {
+    /// The TLS listener these flags describe, if any (clap saw to it that the
+    /// certificate and key come with the address).
+    fn tls_settings(&self) -> Option<TlsSettings> {
+        Some(TlsSettings {
+            bind: self.tls_bind?,
+            cert: self.tls_cert.clone()?,
+            key: self.tls_key.clone()?,
+            handshake_timeout: self.tls_handshake_timeout.max(Duration::from_millis(100)),
+        })
+    }
 }
 
 impl CommonArgs {
@@ -152,6 +213,8 @@ impl CommonArgs {
     pub fn server_config(&self, run: &RunArgs) -> ServerConfig {
         ServerConfig {
             bind: run.bind,
+            plain: !run.tls_only,
+            tls: run.tls_settings(),
             default_world: self.default_world.clone(),
             bcrypt_cost: self.bcrypt_cost,
             idle_timeout: run.idle_timeout,
@@ -508,6 +571,98 @@ mod tests {
             message.contains("absent.toml") && message.contains("cannot read"),
             "{message}"
         );
+    }
+
+    #[test]
+    fn tls_flags_make_a_tls_listener_and_need_each_other() {
+        let config = run_config(
+            &parse_from([
+                "gaslamp",
+                "run",
+                "--tls-bind",
+                "0.0.0.0:4443",
+                "--tls-cert",
+                "c.pem",
+                "--tls-key",
+                "k.pem",
+                "--tls-only",
+            ])
+            .expect("parse"),
+        );
+        let tls = config.tls.as_ref().expect("tls");
+        assert_eq!(tls.bind.to_string(), "0.0.0.0:4443");
+        assert_eq!(tls.cert, PathBuf::from("c.pem"));
+        assert_eq!(tls.key, PathBuf::from("k.pem"));
+        assert_eq!(tls.handshake_timeout, Duration::from_secs(10));
+        assert!(!config.plain);
+        assert_eq!(config.tls_port(), Some(4443));
+        assert_eq!(config.plain_port(), None);
+
+        let plain = run_config(&parse_from(["gaslamp", "run"]).expect("parse"));
+        assert!(plain.plain && plain.tls.is_none());
+        assert_eq!(plain.tls_port(), None);
+        assert_eq!(plain.plain_port(), Some(4000));
+
+        for refused in [
+            &["run", "--tls-bind", "0.0.0.0:4443"][..],
+            &["run", "--tls-bind", "0.0.0.0:4443", "--tls-cert", "c.pem"],
+            &["run", "--tls-cert", "c.pem", "--tls-key", "k.pem"],
+            &["run", "--tls-only"],
+        ] {
+            let args = std::iter::once("gaslamp").chain(refused.iter().copied());
+            assert!(parse_from(args).is_err(), "{refused:?} was accepted");
+        }
+        // An explicit "false" needs no TLS listener.
+        assert!(parse_from(["gaslamp", "run", "--tls-only=false"]).is_ok());
+    }
+
+    #[test]
+    fn tls_settings_come_from_the_config_file_too() {
+        let (_dir, path) = config_file(
+            r#"
+            tls-bind = "127.0.0.1:4443"
+            tls_cert = "file.crt"
+            tls-key = "file.key"
+            tls-only = true
+            tls-handshake-timeout = "3s"
+        "#,
+        );
+        let config = run_config(&parse_with(&path, &["run"]).expect("parse"));
+        let tls = config.tls.as_ref().expect("tls");
+        assert_eq!(tls.cert, PathBuf::from("file.crt"));
+        assert_eq!(tls.handshake_timeout, Duration::from_secs(3));
+        assert!(!config.plain);
+        // A flag still wins over the file.
+        let config = run_config(
+            &parse_with(
+                &path,
+                &["run", "--tls-only=false", "--tls-cert", "flag.crt"],
+            )
+            .expect("parse"),
+        );
+        assert!(config.plain);
+        assert_eq!(config.tls.expect("tls").cert, PathBuf::from("flag.crt"));
+    }
+
+    #[test]
+    fn gen_cert_takes_hosts_and_a_directory() {
+        let cli = parse_from([
+            "gaslamp",
+            "gen-cert",
+            "--host",
+            "mud.example",
+            "--host",
+            "10.0.0.7",
+            "--out",
+            "certs",
+        ])
+        .expect("parse");
+        let Command::GenCert(args) = &cli.command else {
+            panic!("expected gen-cert");
+        };
+        assert_eq!(args.hosts, ["mud.example", "10.0.0.7"]);
+        assert_eq!(args.out, PathBuf::from("certs"));
+        assert!(!args.force);
     }
 
     #[test]

@@ -292,8 +292,8 @@ pub static VERBS: &[VerbSpec] = &[
         Admin::Reload,
         "reload",
         Role::Worldbuilder,
-        "/reload",
-        "Reload the world files; players in vanished rooms go to spawn.",
+        "/reload [tls]",
+        "Reload the world files, or (admin+) the TLS certificate.",
     ),
     admin(
         Admin::Kick,
