@@ -61,6 +61,8 @@ pub struct CommonArgs {
     pub log_level: String,
 }
 
+// One value, parsed once at start: the size of `run`'s flags costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Start the server (creates the database on first run).
@@ -165,29 +167,18 @@ pub struct RunArgs {
     pub upkeep_interval: Duration,
     /// Address of the TLS listener (telnet over TLS), e.g. 0.0.0.0:4443
     /// [default: none, no TLS].
-    #[arg(long, env = "GASLAMP_TLS_BIND", value_name = "ADDR",
-          requires_all = ["tls_cert", "tls_key"])]
+    #[arg(long, env = "GASLAMP_TLS_BIND", value_name = "ADDR")]
     pub tls_bind: Option<SocketAddr>,
     /// PEM file with the TLS certificate chain, the server's certificate first.
-    #[arg(
-        long,
-        env = "GASLAMP_TLS_CERT",
-        value_name = "FILE",
-        requires = "tls_bind"
-    )]
+    #[arg(long, env = "GASLAMP_TLS_CERT", value_name = "FILE")]
     pub tls_cert: Option<PathBuf>,
     /// PEM file with the TLS private key (PKCS#8, RSA or EC).
-    #[arg(
-        long,
-        env = "GASLAMP_TLS_KEY",
-        value_name = "FILE",
-        requires = "tls_bind"
-    )]
+    #[arg(long, env = "GASLAMP_TLS_KEY", value_name = "FILE")]
     pub tls_key: Option<PathBuf>,
     /// Open only the TLS listener, not the plain telnet one.
     #[arg(long, env = "GASLAMP_TLS_ONLY", default_value_t = false,
           num_args = 0..=1, require_equals = true, default_missing_value = "true",
-          action = clap::ArgAction::Set, requires_if("true", "tls_bind"))]
+          action = clap::ArgAction::Set)]
     pub tls_only: bool,
     /// Time a client has to finish the TLS handshake before it is disconnected.
     #[arg(long, env = "GASLAMP_TLS_HANDSHAKE_TIMEOUT", default_value = "10s",
@@ -196,7 +187,24 @@ pub struct RunArgs {
 }
 
 impl RunArgs {
-    /// The TLS listener these flags describe, if any (clap saw to it that the
+    /// Checks the flags that only make sense together. It runs on the final
+    /// line, config file included (clap's own `requires` would judge the typed
+    /// line alone, before the file's values are in).
+    pub fn check(&self) -> Result<(), String> {
+        match (&self.tls_bind, &self.tls_cert, &self.tls_key) {
+            (Some(_), Some(_), Some(_)) | (None, None, None) => {}
+            (Some(_), _, _) => return Err("--tls-bind needs both --tls-cert and --tls-key".into()),
+            (None, _, _) => {
+                return Err("--tls-cert and --tls-key need --tls-bind (the TLS listener)".into());
+            }
+        }
+        if self.tls_only && self.tls_bind.is_none() {
+            return Err("--tls-only needs --tls-bind, or no listener would be open".into());
+        }
+        Ok(())
+    }
+
+    /// The TLS listener these flags describe, if any (`check` saw to it that the
     /// certificate and key come with the address).
     fn tls_settings(&self) -> Option<TlsSettings> {
         Some(TlsSettings {
@@ -246,6 +254,9 @@ pub enum CliError {
     /// The config file could not be read, or holds a bad key or value.
     #[error("config file {}: {message}", path.display())]
     Config { path: PathBuf, message: String },
+    /// Settings that do not fit together (wherever each came from).
+    #[error("{0}")]
+    Invalid(String),
 }
 
 /// Parses a command line (the first item is the program name) the way the
@@ -260,7 +271,7 @@ where
     let command = Cli::command();
     let matches = command.clone().try_get_matches_from(&args)?;
     let Some(path) = matches.get_one::<PathBuf>("config").cloned() else {
-        return Ok(Cli::from_arg_matches(&matches)?);
+        return checked(Cli::from_arg_matches(&matches)?);
     };
     let config_error = |message: String| CliError::Config {
         path: path.clone(),
@@ -272,7 +283,15 @@ where
     let matches = command
         .try_get_matches_from(&layered)
         .map_err(|err| config_error(clap_message(&err)))?;
-    Ok(Cli::from_arg_matches(&matches)?)
+    checked(Cli::from_arg_matches(&matches)?)
+}
+
+/// The parsed line, once the settings that belong together are checked.
+fn checked(cli: Cli) -> Result<Cli, CliError> {
+    if let Command::Run(run) = &cli.command {
+        run.check().map_err(CliError::Invalid)?;
+    }
+    Ok(cli)
 }
 
 /// The settings of a config file, keyed by flag name (`snake_case` keys are

@@ -68,7 +68,7 @@ fn report_cli_error(err: &CliError) -> ExitCode {
                 ExitCode::SUCCESS
             }
         }
-        CliError::Config { .. } => {
+        CliError::Config { .. } | CliError::Invalid(_) => {
             eprintln!("gaslamp: {err}");
             ExitCode::FAILURE
         }
