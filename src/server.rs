@@ -216,6 +216,7 @@ async fn bind_listeners(
             let handshake = transport::Tls {
                 certificates,
                 deadline: settings.handshake_timeout,
+                plain_port: plain.is_some().then_some(config.bind.port()),
             };
             let listener = Listener::bind(settings.bind, handshake)
                 .await

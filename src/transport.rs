@@ -71,7 +71,12 @@ impl Handshake for Plain {
 pub struct Tls {
     pub certificates: Arc<Certificates>,
     pub deadline: Duration,
+    /// The plain telnet port, to point a plain-text client at.
+    pub plain_port: Option<u16>,
 }
+
+/// The first byte of every TLS connection: a handshake record.
+const TLS_HANDSHAKE_RECORD: u8 = 0x16;
 
 impl Handshake for Tls {
     type Stream = tokio_rustls::server::TlsStream<TcpStream>;
@@ -80,15 +85,43 @@ impl Handshake for Tls {
         Transport::Tls
     }
 
-    async fn handshake(&self, tcp: TcpStream) -> io::Result<Self::Stream> {
-        let accepting = self.certificates.acceptor().accept(tcp);
-        match tokio::time::timeout(self.deadline, accepting).await {
+    async fn handshake(&self, mut tcp: TcpStream) -> io::Result<Self::Stream> {
+        let handshake = async {
+            // Someone typing at this port with plain telnet is told in words
+            // rather than with a binary TLS alert.
+            let mut first = [0u8; 1];
+            match tcp.peek(&mut first).await? {
+                0 => return Err(io::ErrorKind::UnexpectedEof.into()),
+                _ if first[0] != TLS_HANDSHAKE_RECORD => {
+                    tcp.write_all(self.not_tls_message().as_bytes()).await?;
+                    return Err(io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        "a plain-text client on the TLS port",
+                    ));
+                }
+                _ => {}
+            }
+            self.certificates.acceptor().accept(tcp).await
+        };
+        match tokio::time::timeout(self.deadline, handshake).await {
             Ok(handshake) => handshake,
             Err(_) => Err(io::Error::new(
                 io::ErrorKind::TimedOut,
                 format!("no TLS handshake within {:?}", self.deadline),
             )),
         }
+    }
+}
+
+impl Tls {
+    fn not_tls_message(&self) -> String {
+        let plain = match self.plain_port {
+            Some(port) => format!(", or plain telnet on port {port}"),
+            None => String::new(),
+        };
+        format!(
+            "This port speaks telnet over TLS: connect with your client's TLS (SSL) option{plain}.\r\n"
+        )
     }
 }
 

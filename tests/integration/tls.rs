@@ -280,6 +280,13 @@ async fn the_handshake_deadline_closes_plain_text_half_handshakes_garbage_and_si
     garbage.send_raw(&noise).await;
     let mut silent = Client::over(TcpStream::connect(tls_addr).await.expect("connect"));
 
+    // Plain text is told where it went wrong, in words.
+    let told = plain_text.expect_closed().await;
+    assert!(
+        told.contains("This port speaks telnet over TLS")
+            && told.contains(&format!("plain telnet on port {}", server.addr.port())),
+        "{told}"
+    );
     // None of them is ever served a session, and each is closed: the silent and
     // the half one only by the deadline, as nothing else would close them.
     for client in [&mut plain_text, &mut half, &mut garbage, &mut silent] {
