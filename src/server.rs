@@ -93,7 +93,7 @@ pub fn load_worlds(config: &ServerConfig) -> Result<(Worlds, Arc<World>), StartE
 }
 
 impl Server {
-    /// Prepares everything and binds the listener.
+    /// Prepares everything and binds the listeners.
     pub async fn start(mut config: ServerConfig) -> Result<Server, StartError> {
         // The certificate first: a bad one should stop the start before anything
         // is touched.
