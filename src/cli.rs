@@ -17,7 +17,7 @@ use std::time::Duration;
 use clap::parser::ValueSource;
 use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
-use crate::config::{LockoutPolicy, ServerConfig, parse_duration};
+use crate::config::{LockoutPolicy, ServerConfig, TlsSettings, parse_duration};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -61,6 +61,8 @@ pub struct CommonArgs {
     pub log_level: String,
 }
 
+// One value, parsed once at start: the size of `run`'s flags costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Start the server (creates the database on first run).
@@ -76,6 +78,24 @@ pub enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
+    /// Write a self-signed TLS certificate and key (cert.pem, key.pem) for local
+    /// use and tests.
+    GenCert(GenCertArgs),
+}
+
+/// Flags of `gaslamp gen-cert`.
+#[derive(Debug, Args)]
+pub struct GenCertArgs {
+    /// A host name or IP address the certificate is for; repeat for more
+    /// [default: localhost, 127.0.0.1, ::1].
+    #[arg(long = "host", value_name = "NAME")]
+    pub hosts: Vec<String>,
+    /// Directory to write cert.pem and key.pem into (created if needed).
+    #[arg(long, value_name = "DIR", default_value = "data/tls")]
+    pub out: PathBuf,
+    /// Replace cert.pem and key.pem if they exist.
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// `gaslamp user ...`: account management for an operator locked out of the game.
@@ -163,6 +183,55 @@ pub struct RunArgs {
     /// Whether players make their own characters (off: admins use /newchar).
     #[arg(long, env = "GASLAMP_PLAYER_CHARACTERS", default_value = "on")]
     pub player_characters: Switch,
+    /// Address of the TLS listener (telnet over TLS), e.g. 0.0.0.0:4443
+    /// [default: none, no TLS].
+    #[arg(long, env = "GASLAMP_TLS_BIND", value_name = "ADDR")]
+    pub tls_bind: Option<SocketAddr>,
+    /// PEM file with the TLS certificate chain, the server's certificate first.
+    #[arg(long, env = "GASLAMP_TLS_CERT", value_name = "FILE")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM file with the TLS private key (PKCS#8, RSA or EC).
+    #[arg(long, env = "GASLAMP_TLS_KEY", value_name = "FILE")]
+    pub tls_key: Option<PathBuf>,
+    /// Open only the TLS listener, not the plain telnet one.
+    #[arg(long, env = "GASLAMP_TLS_ONLY", default_value_t = false,
+          num_args = 0..=1, require_equals = true, default_missing_value = "true",
+          action = clap::ArgAction::Set)]
+    pub tls_only: bool,
+    /// Time a client has to finish the TLS handshake before it is disconnected.
+    #[arg(long, env = "GASLAMP_TLS_HANDSHAKE_TIMEOUT", default_value = "10s",
+          value_parser = parse_duration)]
+    pub tls_handshake_timeout: Duration,
+}
+
+impl RunArgs {
+    /// Checks the flags that only make sense together. It runs on the final
+    /// line, config file included (clap's own `requires` would judge the typed
+    /// line alone, before the file's values are in).
+    pub fn check(&self) -> Result<(), String> {
+        match (&self.tls_bind, &self.tls_cert, &self.tls_key) {
+            (Some(_), Some(_), Some(_)) | (None, None, None) => {}
+            (Some(_), _, _) => return Err("--tls-bind needs both --tls-cert and --tls-key".into()),
+            (None, _, _) => {
+                return Err("--tls-cert and --tls-key need --tls-bind (the TLS listener)".into());
+            }
+        }
+        if self.tls_only && self.tls_bind.is_none() {
+            return Err("--tls-only needs --tls-bind, or no listener would be open".into());
+        }
+        Ok(())
+    }
+
+    /// The TLS listener these flags describe, if any (`check` saw to it that the
+    /// certificate and key come with the address).
+    fn tls_settings(&self) -> Option<TlsSettings> {
+        Some(TlsSettings {
+            bind: self.tls_bind?,
+            cert: self.tls_cert.clone()?,
+            key: self.tls_key.clone()?,
+            handshake_timeout: self.tls_handshake_timeout.max(Duration::from_millis(100)),
+        })
+    }
 }
 
 /// `--registration open|closed`.
@@ -184,6 +253,8 @@ impl CommonArgs {
     pub fn server_config(&self, run: &RunArgs) -> ServerConfig {
         ServerConfig {
             bind: run.bind,
+            plain: !run.tls_only,
+            tls: run.tls_settings(),
             default_world: self.default_world.clone(),
             bcrypt_cost: self.bcrypt_cost,
             idle_timeout: run.idle_timeout,
@@ -218,6 +289,9 @@ pub enum CliError {
     /// The config file could not be read, or holds a bad key or value.
     #[error("config file {}: {message}", path.display())]
     Config { path: PathBuf, message: String },
+    /// Settings that do not fit together (wherever each came from).
+    #[error("{0}")]
+    Invalid(String),
 }
 
 /// Parses a command line (the first item is the program name) the way the
@@ -232,7 +306,7 @@ where
     let command = Cli::command();
     let matches = command.clone().try_get_matches_from(&args)?;
     let Some(path) = matches.get_one::<PathBuf>("config").cloned() else {
-        return Ok(Cli::from_arg_matches(&matches)?);
+        return checked(Cli::from_arg_matches(&matches)?);
     };
     let config_error = |message: String| CliError::Config {
         path: path.clone(),
@@ -244,7 +318,15 @@ where
     let matches = command
         .try_get_matches_from(&layered)
         .map_err(|err| config_error(clap_message(&err)))?;
-    Ok(Cli::from_arg_matches(&matches)?)
+    checked(Cli::from_arg_matches(&matches)?)
+}
+
+/// The parsed line, once the settings that belong together are checked.
+fn checked(cli: Cli) -> Result<Cli, CliError> {
+    if let Command::Run(run) = &cli.command {
+        run.check().map_err(CliError::Invalid)?;
+    }
+    Ok(cli)
 }
 
 /// The settings of a config file, keyed by flag name (`snake_case` keys are
@@ -571,6 +653,98 @@ mod tests {
             message.contains("absent.toml") && message.contains("cannot read"),
             "{message}"
         );
+    }
+
+    #[test]
+    fn tls_flags_make_a_tls_listener_and_need_each_other() {
+        let config = run_config(
+            &parse_from([
+                "gaslamp",
+                "run",
+                "--tls-bind",
+                "0.0.0.0:4443",
+                "--tls-cert",
+                "c.pem",
+                "--tls-key",
+                "k.pem",
+                "--tls-only",
+            ])
+            .expect("parse"),
+        );
+        let tls = config.tls.as_ref().expect("tls");
+        assert_eq!(tls.bind.to_string(), "0.0.0.0:4443");
+        assert_eq!(tls.cert, PathBuf::from("c.pem"));
+        assert_eq!(tls.key, PathBuf::from("k.pem"));
+        assert_eq!(tls.handshake_timeout, Duration::from_secs(10));
+        assert!(!config.plain);
+        assert_eq!(config.tls_port(), Some(4443));
+        assert_eq!(config.plain_port(), None);
+
+        let plain = run_config(&parse_from(["gaslamp", "run"]).expect("parse"));
+        assert!(plain.plain && plain.tls.is_none());
+        assert_eq!(plain.tls_port(), None);
+        assert_eq!(plain.plain_port(), Some(4000));
+
+        for refused in [
+            &["run", "--tls-bind", "0.0.0.0:4443"][..],
+            &["run", "--tls-bind", "0.0.0.0:4443", "--tls-cert", "c.pem"],
+            &["run", "--tls-cert", "c.pem", "--tls-key", "k.pem"],
+            &["run", "--tls-only"],
+        ] {
+            let args = std::iter::once("gaslamp").chain(refused.iter().copied());
+            assert!(parse_from(args).is_err(), "{refused:?} was accepted");
+        }
+        // An explicit "false" needs no TLS listener.
+        assert!(parse_from(["gaslamp", "run", "--tls-only=false"]).is_ok());
+    }
+
+    #[test]
+    fn tls_settings_come_from_the_config_file_too() {
+        let (_dir, path) = config_file(
+            r#"
+            tls-bind = "127.0.0.1:4443"
+            tls_cert = "file.crt"
+            tls-key = "file.key"
+            tls-only = true
+            tls-handshake-timeout = "3s"
+        "#,
+        );
+        let config = run_config(&parse_with(&path, &["run"]).expect("parse"));
+        let tls = config.tls.as_ref().expect("tls");
+        assert_eq!(tls.cert, PathBuf::from("file.crt"));
+        assert_eq!(tls.handshake_timeout, Duration::from_secs(3));
+        assert!(!config.plain);
+        // A flag still wins over the file.
+        let config = run_config(
+            &parse_with(
+                &path,
+                &["run", "--tls-only=false", "--tls-cert", "flag.crt"],
+            )
+            .expect("parse"),
+        );
+        assert!(config.plain);
+        assert_eq!(config.tls.expect("tls").cert, PathBuf::from("flag.crt"));
+    }
+
+    #[test]
+    fn gen_cert_takes_hosts_and_a_directory() {
+        let cli = parse_from([
+            "gaslamp",
+            "gen-cert",
+            "--host",
+            "mud.example",
+            "--host",
+            "10.0.0.7",
+            "--out",
+            "certs",
+        ])
+        .expect("parse");
+        let Command::GenCert(args) = &cli.command else {
+            panic!("expected gen-cert");
+        };
+        assert_eq!(args.hosts, ["mud.example", "10.0.0.7"]);
+        assert_eq!(args.out, PathBuf::from("certs"));
+        assert!(!args.force);
     }
 
     #[test]

@@ -11,7 +11,13 @@ use std::time::Duration;
 /// Everything `gaslamp run` needs to know.
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
+    /// The plain telnet listener's address. After `Server::start` it is the
+    /// address actually bound (port 0 becomes a real port).
     pub bind: SocketAddr,
+    /// Whether the plain telnet listener is opened (`--tls-only` turns it off).
+    pub plain: bool,
+    /// The TLS listener, if there is one.
+    pub tls: Option<TlsSettings>,
     pub db_path: PathBuf,
     pub worlds_dir: PathBuf,
     /// The world new accounts start in; `None` means the first world by id.
@@ -62,6 +68,8 @@ impl ServerConfig {
     pub fn new(db_path: PathBuf, worlds_dir: PathBuf) -> ServerConfig {
         ServerConfig {
             bind: SocketAddr::from(([127, 0, 0, 1], 4000)),
+            plain: true,
+            tls: None,
             db_path,
             worlds_dir,
             default_world: None,
@@ -95,6 +103,36 @@ impl ServerConfig {
             ..ServerConfig::new(db_path, worlds_dir)
         }
     }
+
+    /// The port of the plain telnet listener, if it is open (for MSSP's `PORT`).
+    /// After `Server::start`, the port actually bound.
+    pub fn plain_port(&self) -> Option<u16> {
+        self.plain.then_some(self.bind.port())
+    }
+
+    /// The port of the TLS listener, if there is one (for MSSP's `SSL`). After
+    /// `Server::start`, the port actually bound.
+    pub fn tls_port(&self) -> Option<u16> {
+        self.tls.as_ref().map(|tls| tls.bind.port())
+    }
+}
+
+/// The TLS listener's settings (`--tls-*`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsSettings {
+    /// The TLS listener's address; after `Server::start`, the address bound.
+    pub bind: SocketAddr,
+    /// PEM file with the certificate chain, the server's own certificate first.
+    pub cert: PathBuf,
+    /// PEM file with the private key (PKCS#8, RSA or EC).
+    pub key: PathBuf,
+    /// How long a client has to finish the TLS handshake.
+    pub handshake_timeout: Duration,
+}
+
+impl TlsSettings {
+    /// The default handshake deadline.
+    pub const DEFAULT_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 }
 
 /// The failed-login lockout rule (SPEC §6): consecutive failures per account are

@@ -3,7 +3,8 @@
 //! The layers, each looking only down: `telnet` (bytes ⇄ lines and option events)
 //! → `session` (Login ▶ CharacterMenu ▶ Playing) → `command` (nom parser and
 //! handlers) → `game` (worlds in play, registry, fan-out) and `store` (SQLite).
-//! `world` loads world files; `auth` holds the account rules; `server` runs it all.
+//! `world` loads world files; `auth` holds the account rules; `tls` loads
+//! certificates; `transport` runs the listeners; `server` runs it all.
 //! See ARCHITECTURE.md for the map and the invariants.
 
 pub mod auth;
@@ -20,6 +21,8 @@ pub mod telnet;
 #[cfg(test)]
 mod test_rng;
 pub mod text;
+pub mod tls;
+pub mod transport;
 pub mod world;
 
 pub use config::ServerConfig;

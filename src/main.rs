@@ -1,6 +1,8 @@
 //! The `gaslamp` binary: parses flags, sets up logging, runs a subcommand, and
 //! turns its outcome into an exit code: 0 fine, 1 failure (a bad request, a bad
-//! flag or config file, an invalid world), 2 database unusable.
+//! flag or config file, an invalid world), 2 the database or the TLS certificate
+//! or key unusable. It also owns the process's signals: SIGINT and SIGTERM shut
+//! the server down, SIGHUP reloads its TLS certificate.
 
 use std::io::{BufRead, Write};
 use std::process::ExitCode;
@@ -8,7 +10,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use tracing_subscriber::EnvFilter;
 
-use gaslamp::cli::{CliError, Command, CommonArgs, UserCommand};
+use gaslamp::cli::{CliError, Command, CommonArgs, GenCertArgs, UserCommand};
 use gaslamp::ops::{self, OpsError};
 use gaslamp::store::{Store, StoreError, StoreOptions};
 use gaslamp::{StartError, server, world};
@@ -21,6 +23,9 @@ fn main() -> ExitCode {
     init_logging(&cli.common.log_level);
     if let Command::CheckWorlds = &cli.command {
         return check_worlds(&cli.common);
+    }
+    if let Command::GenCert(args) = &cli.command {
+        return gen_cert(args);
     }
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
@@ -35,14 +40,14 @@ fn main() -> ExitCode {
             Command::InitDb => init_db(&cli.common).await,
             Command::CreateSuperuser => create_superuser(&cli.common).await,
             Command::User { command } => run_user(&cli.common, command).await,
-            Command::CheckWorlds => Ok(()),
+            Command::CheckWorlds | Command::GenCert(_) => Ok(()),
         }
     });
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("gaslamp: {err:#}");
-            if is_database_error(&err) {
+            if is_unusable_file(&err) {
                 ExitCode::from(2)
             } else {
                 ExitCode::FAILURE
@@ -63,7 +68,7 @@ fn report_cli_error(err: &CliError) -> ExitCode {
                 ExitCode::SUCCESS
             }
         }
-        CliError::Config { .. } => {
+        CliError::Config { .. } | CliError::Invalid(_) => {
             eprintln!("gaslamp: {err}");
             ExitCode::FAILURE
         }
@@ -81,8 +86,9 @@ fn init_logging(level: &str) {
         .init();
 }
 
-/// Whether the failure was the database file itself (exit code 2).
-fn is_database_error(err: &anyhow::Error) -> bool {
+/// Whether the failure was the database file itself, or the TLS certificate or
+/// key (exit code 2).
+fn is_unusable_file(err: &anyhow::Error) -> bool {
     err.chain().any(|cause| {
         cause
             .downcast_ref::<StoreError>()
@@ -94,6 +100,7 @@ fn is_database_error(err: &anyhow::Error) -> bool {
                 cause.downcast_ref::<StartError>(),
                 Some(StartError::Store(store)) if ops::is_database_failure(store)
             )
+            || matches!(cause.downcast_ref::<StartError>(), Some(StartError::Tls(_)))
     })
 }
 
@@ -108,8 +115,35 @@ async fn run_server(common: &CommonArgs, run: &gaslamp::cli::RunArgs) -> anyhow:
     let mut config = common.server_config(run);
     config.bootstrap_admin = admin_from_env();
     let server = gaslamp::Server::start(config).await?;
-    server.run(shutdown_signal()).await?;
+    let reloading = tokio::spawn(reload_on_hangup(server.game()));
+    let outcome = server.run(shutdown_signal()).await;
+    reloading.abort();
+    outcome?;
     Ok(())
+}
+
+/// Reloads the TLS certificate on every SIGHUP, for renewed certificates. The
+/// outcome goes to the log (`Certificates::reload` writes it); without a TLS
+/// listener there is nothing to reload, and the server keeps running.
+async fn reload_on_hangup(game: std::sync::Arc<gaslamp::game::Game>) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let Ok(mut hangups) = signal(SignalKind::hangup()) else {
+            tracing::warn!(
+                "cannot listen for SIGHUP; the TLS certificate reloads only by /reload tls"
+            );
+            return;
+        };
+        while hangups.recv().await.is_some() {
+            tracing::info!("SIGHUP received");
+            if game.reload_tls().await.is_none() {
+                tracing::info!("no TLS listener, so no certificate to reload");
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = game;
 }
 
 /// Resolves on SIGINT (Ctrl-C) or SIGTERM.
@@ -177,6 +211,31 @@ fn check_worlds(common: &CommonArgs) -> ExitCode {
                 eprintln!("{error}");
             }
             eprintln!("{} error(s).", errors.len());
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `gaslamp gen-cert`: a self-signed certificate for local use.
+fn gen_cert(args: &GenCertArgs) -> ExitCode {
+    match gaslamp::tls::dev_cert::write_self_signed(&args.hosts, &args.out, args.force) {
+        Ok(made) => {
+            println!(
+                "Wrote {} and {} (self-signed for {}, valid until {}).",
+                made.cert.display(),
+                made.key.display(),
+                made.hosts.join(", "),
+                made.valid_until
+            );
+            println!(
+                "Start the server with: gaslamp run --tls-bind 127.0.0.1:4443 --tls-cert {} --tls-key {}",
+                made.cert.display(),
+                made.key.display()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(err) => {
+            eprintln!("gaslamp: {err}");
             ExitCode::FAILURE
         }
     }

@@ -1,24 +1,27 @@
 //! Starting, running and stopping the server.
 //!
-//! [`Server::start`] opens the database, loads and registers the worlds, starts the
-//! batching writer and binds the listener; [`Server::run`] accepts connections
-//! until the shutdown future resolves (or an admin's `/shutdown` cancels the game's
-//! token) and then stops in order: stop accepting, tell every connection, wait for
-//! their tasks, drain the writer, remove the session rows.
+//! [`Server::start`] loads the TLS certificate (if any), opens the database,
+//! loads and registers the worlds, starts the batching writer and binds the
+//! listeners (plain telnet unless `--tls-only`, TLS when configured);
+//! [`Server::run`] runs their accept loops (`transport`) until the shutdown
+//! future resolves (or an admin's `/shutdown` cancels the game's token) and then
+//! stops in order: stop accepting, tell every connection, wait for their tasks,
+//! drain the writer, remove the session rows.
 
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::io::AsyncWriteExt;
-use tokio::net::{TcpListener, TcpStream};
+use futures::future::BoxFuture;
 use tokio_util::task::TaskTracker;
 
 use crate::config::ServerConfig;
-use crate::game::{Game, Peer, Transport};
+use crate::game::Game;
 use crate::store::writer::{Writer, WriterThread};
 use crate::store::{Store, StoreError, StoreOptions};
+use crate::tls::{Certificates, TlsError};
+use crate::transport::{self, Listener};
 use crate::world::{self, World, WorldError, Worlds};
 
 /// Why the server could not start; the binary turns each into an exit code.
@@ -32,6 +35,9 @@ pub enum StartError {
     Store(#[from] StoreError),
     #[error("cannot create the superuser from MUD_ADMIN_USER: {0}")]
     Bootstrap(#[from] crate::ops::OpsError),
+    /// The TLS certificate or key is missing, unreadable, or they do not match.
+    #[error(transparent)]
+    Tls(#[from] TlsError),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: SocketAddr,
@@ -49,7 +55,8 @@ const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A started server, not yet accepting.
 pub struct Server {
-    listener: TcpListener,
+    plain: Option<Listener<transport::Plain>>,
+    tls: Option<Listener<transport::Tls>>,
     game: Arc<Game>,
     writer_thread: WriterThread,
 }
@@ -86,8 +93,14 @@ pub fn load_worlds(config: &ServerConfig) -> Result<(Worlds, Arc<World>), StartE
 }
 
 impl Server {
-    /// Prepares everything and binds the listener.
-    pub async fn start(config: ServerConfig) -> Result<Server, StartError> {
+    /// Prepares everything and binds the listeners.
+    pub async fn start(mut config: ServerConfig) -> Result<Server, StartError> {
+        // The certificate first: a bad one should stop the start before anything
+        // is touched.
+        let certificates = match &config.tls {
+            Some(tls) => Some(Arc::new(Certificates::load(&tls.cert, &tls.key)?)),
+            None => None,
+        };
         let (worlds, default) = load_worlds(&config)?;
         let options = StoreOptions {
             bcrypt_cost: config.bcrypt_cost,
@@ -105,27 +118,41 @@ impl Server {
         // Worlds first: the superuser's first character refers to one.
         crate::ops::bootstrap_superuser(&store, &default, config.bootstrap_admin.as_ref()).await?;
         let (writer, writer_thread) = Writer::start(&config.db_path, config.writer_queue)?;
-        let listener = TcpListener::bind(config.bind)
-            .await
-            .map_err(|source| StartError::Bind {
-                addr: config.bind,
-                source,
-            })?;
-        let game = Arc::new(Game::new(config, worlds, default, store, writer));
+        let (plain, tls) = bind_listeners(&mut config, certificates.clone()).await?;
+        let game = Game::new(config, worlds, default, store, writer);
+        let game = Arc::new(match certificates {
+            Some(certificates) => game.with_tls(certificates),
+            None => game,
+        });
+        if let Some(tls) = &game.config().tls {
+            let certificate = game.tls().map(|c| c.info().to_string());
+            tracing::info!(addr = %tls.bind, certificate, "TLS certificate loaded");
+        }
         for world in game.worlds().iter() {
             game.load_items(&world.id).await?;
         }
         report_superuser(game.store()).await;
         Ok(Server {
-            listener,
+            plain,
+            tls,
             game,
             writer_thread,
         })
     }
 
-    /// The address actually bound (port 0 becomes a real port).
+    /// The plain listener's address (port 0 becomes a real port); with
+    /// `--tls-only`, the TLS listener's.
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
-        self.listener.local_addr()
+        match (&self.plain, &self.tls) {
+            (Some(plain), _) => plain.local_addr(),
+            (None, Some(tls)) => tls.local_addr(),
+            (None, None) => Err(std::io::Error::other("no listener is open")),
+        }
+    }
+
+    /// The TLS listener's address, if there is one.
+    pub fn tls_addr(&self) -> Option<SocketAddr> {
+        self.tls.as_ref().and_then(|tls| tls.local_addr().ok())
     }
 
     /// The shared game state (tests look inside it).
@@ -137,66 +164,69 @@ impl Server {
     /// is cancelled, then shuts down gracefully.
     pub async fn run(self, shutdown: impl Future<Output = ()>) -> Result<(), StoreError> {
         let Server {
-            listener,
+            plain,
+            tls,
             game,
             writer_thread,
         } = self;
         let tracker = TaskTracker::new();
         tracker.spawn(crate::game::upkeep::run(game.clone()));
-        match listener.local_addr() {
-            Ok(addr) => tracing::info!(%addr, "listening"),
-            Err(err) => tracing::info!(%err, "listening on an address the system cannot name"),
+        let mut accepting: Vec<BoxFuture<'static, ()>> = Vec::new();
+        if let Some(plain) = plain {
+            accepting.push(Box::pin(plain.run(game.clone(), tracker.clone())));
         }
-        tokio::pin!(shutdown);
-        loop {
-            tokio::select! {
-                _ = &mut shutdown => break,
-                _ = game.shutdown_token().cancelled() => break,
-                accepted = listener.accept() => match accepted {
-                    Ok((stream, peer)) => admit(&game, &tracker, stream, peer),
-                    Err(err) => {
-                        // Usually out of file descriptors: back off instead of spinning.
-                        tracing::warn!(%err, "accept failed");
-                        tokio::time::sleep(Duration::from_millis(100)).await;
-                    }
-                },
-            }
+        if let Some(tls) = tls {
+            accepting.push(Box::pin(tls.run(game.clone(), tracker.clone())));
         }
-        drop(listener);
+        tokio::select! {
+            _ = shutdown => {},
+            _ = game.shutdown_token().cancelled() => {},
+            // The accept loops never end by themselves.
+            _ = futures::future::join_all(accepting) => {},
+        }
+        // The listeners were dropped with the accept loops: nothing new comes in.
         stop(game, tracker, writer_thread).await
     }
 }
 
-/// Starts serving an accepted connection, or turns it away over the limits.
-fn admit(game: &Arc<Game>, tracker: &TaskTracker, stream: TcpStream, peer: SocketAddr) {
-    let _ = stream.set_nodelay(true);
-    let config = game.config();
-    let slot = game.connections().admit(
-        peer.ip(),
-        config.max_connections,
-        config.max_connections_per_ip,
-    );
-    let Some(slot) = slot else {
-        tracing::warn!(%peer, "connection refused: too many connections");
-        tracker.spawn(async move {
-            let mut stream = stream;
-            let _ = tokio::time::timeout(
-                Duration::from_secs(2),
-                stream.write_all(b"Too many connections.\r\n"),
-            )
-            .await;
-        });
-        return;
+/// Binds the configured listeners and writes the addresses actually bound back
+/// into `config` (so `plain_port` and `tls_port` give real ports).
+async fn bind_listeners(
+    config: &mut ServerConfig,
+    certificates: Option<Arc<Certificates>>,
+) -> Result<
+    (
+        Option<Listener<transport::Plain>>,
+        Option<Listener<transport::Tls>>,
+    ),
+    StartError,
+> {
+    let bind_failed = |addr| move |source| StartError::Bind { addr, source };
+    let plain = if config.plain {
+        let listener = Listener::bind(config.bind, transport::Plain)
+            .await
+            .map_err(bind_failed(config.bind))?;
+        config.bind = listener.local_addr().map_err(bind_failed(config.bind))?;
+        Some(listener)
+    } else {
+        None
     };
-    let (game, inner_tracker) = (game.clone(), tracker.clone());
-    let peer = Peer {
-        addr: peer,
-        transport: Transport::Plain,
+    let tls = match (config.tls.as_mut(), certificates) {
+        (Some(settings), Some(certificates)) => {
+            let handshake = transport::Tls {
+                certificates,
+                deadline: settings.handshake_timeout,
+                plain_port: plain.is_some().then_some(config.bind.port()),
+            };
+            let listener = Listener::bind(settings.bind, handshake)
+                .await
+                .map_err(bind_failed(settings.bind))?;
+            settings.bind = listener.local_addr().map_err(bind_failed(settings.bind))?;
+            Some(listener)
+        }
+        _ => None,
     };
-    tracker.spawn(async move {
-        let _slot = slot;
-        crate::session::serve(game, stream, peer, inner_tracker).await;
-    });
+    Ok((plain, tls))
 }
 
 /// The ordered shutdown: tell, wait, drain, clean up.

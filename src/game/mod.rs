@@ -33,6 +33,7 @@ use crate::replies;
 use crate::store::accounts::AccountChange;
 use crate::store::writer::Writer;
 use crate::store::{Store, StoreResult};
+use crate::tls::{CertificateInfo, Certificates, TlsError};
 use crate::world::{RoomId, World, Worlds};
 
 /// The state every connection task shares.
@@ -50,6 +51,8 @@ pub struct Game {
     next_conn: AtomicU64,
     /// A running `/shutdown` countdown, cancellable.
     countdown: Mutex<Option<CancellationToken>>,
+    /// The TLS listener's certificate, when there is one (reloadable).
+    tls: Option<Arc<Certificates>>,
 }
 
 impl Game {
@@ -75,7 +78,28 @@ impl Game {
             connections: Arc::default(),
             next_conn: AtomicU64::new(1),
             countdown: Mutex::new(None),
+            tls: None,
         }
+    }
+
+    /// The same game, with the certificate its TLS listener presents.
+    pub fn with_tls(self, certificates: Arc<Certificates>) -> Game {
+        Game {
+            tls: Some(certificates),
+            ..self
+        }
+    }
+
+    /// The TLS listener's certificate, if the server has one.
+    pub fn tls(&self) -> Option<&Arc<Certificates>> {
+        self.tls.as_ref()
+    }
+
+    /// Loads the TLS certificate files again (SIGHUP, `/reload tls`): new
+    /// handshakes use the new certificate, open connections stay. Bad files
+    /// leave the old certificate in use. `None` when there is no TLS listener.
+    pub async fn reload_tls(&self) -> Option<Result<CertificateInfo, TlsError>> {
+        Some(self.tls.as_ref()?.reload().await)
     }
 
     /// The settings the server runs with.

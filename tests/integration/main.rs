@@ -16,4 +16,5 @@ mod races;
 mod shutdown;
 mod support;
 mod talk;
+mod tls;
 mod worlds;

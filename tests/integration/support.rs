@@ -41,6 +41,8 @@ pub fn fixture_worlds() -> PathBuf {
 /// A server running in the test's runtime.
 pub struct TestServer {
     pub addr: std::net::SocketAddr,
+    /// The TLS listener's address, when the configuration has one.
+    pub tls_addr: Option<std::net::SocketAddr>,
     pub game: Arc<Game>,
     pub db_path: PathBuf,
     stop: Option<oneshot::Sender<()>>,
@@ -66,6 +68,7 @@ impl TestServer {
         let db_path = config.db_path.clone();
         let server = Server::start(config).await.expect("server starts");
         let addr = server.local_addr().expect("bound address");
+        let tls_addr = server.tls_addr();
         let game = server.game();
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(server.run(async move {
@@ -73,6 +76,7 @@ impl TestServer {
         }));
         TestServer {
             addr,
+            tls_addr,
             game,
             db_path,
             stop: Some(stop),

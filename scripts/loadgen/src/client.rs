@@ -7,16 +7,23 @@
 //! listener receiving tens of thousands of lines a second allocates nothing per
 //! line. The reader and the writer are separate halves so one task can wait for
 //! input and for its next send at the same time.
+//!
+//! A [`Target`] says where to connect and whether over TLS; the halves are boxed
+//! streams, so the plain and the TLS client are the same code above the socket.
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::{CertificateDer, ServerName};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::time::Instant;
+use tokio_rustls::TlsConnector;
 
 /// A password that passes the server's policy.
 pub const PASSWORD: &str = "correct horse battery";
@@ -52,9 +59,43 @@ enum State {
     SbIac,
 }
 
+/// Where a client connects: an address, and TLS settings for the TLS port.
+#[derive(Clone)]
+pub struct Target {
+    pub addr: SocketAddr,
+    pub tls: Option<TlsConnector>,
+}
+
+impl From<SocketAddr> for Target {
+    fn from(addr: SocketAddr) -> Target {
+        Target { addr, tls: None }
+    }
+}
+
+impl Target {
+    /// The TLS port at `addr`, trusting only the certificate in `cert_pem`.
+    /// Session resumption is off, so every connection makes a full handshake.
+    pub fn tls(addr: SocketAddr, cert_pem: &Path) -> anyhow::Result<Target> {
+        let cert = CertificateDer::from_pem_file(cert_pem)
+            .with_context(|| format!("reading {}", cert_pem.display()))?;
+        let mut roots = rustls::RootCertStore::empty();
+        roots.add(cert)?;
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let mut config = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()?
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        config.resumption = rustls::client::Resumption::disabled();
+        Ok(Target {
+            addr,
+            tls: Some(TlsConnector::from(Arc::new(config))),
+        })
+    }
+}
+
 /// The reading half: a fixed buffer and a resumable telnet parser.
 pub struct Reader {
-    half: OwnedReadHalf,
+    half: Box<dyn AsyncRead + Unpin + Send>,
     buf: Box<[u8]>,
     start: usize,
     end: usize,
@@ -119,18 +160,38 @@ impl Reader {
 /// One connection to the server.
 pub struct Client {
     pub reader: Reader,
-    pub writer: OwnedWriteHalf,
+    pub writer: Box<dyn AsyncWrite + Unpin + Send>,
     /// The last few lines seen while waiting, for error messages.
     recent: VecDeque<String>,
 }
 
 impl Client {
-    pub async fn connect(addr: SocketAddr) -> anyhow::Result<Client> {
+    /// Connects (and for a TLS target, makes the handshake).
+    pub async fn connect(target: impl Into<Target>) -> anyhow::Result<Client> {
+        let target = target.into();
+        let addr = target.addr;
         let stream = TcpStream::connect(addr)
             .await
             .with_context(|| format!("connecting to {addr}"))?;
         stream.set_nodelay(true)?;
-        let (half, writer) = stream.into_split();
+        let (half, writer): (
+            Box<dyn AsyncRead + Unpin + Send>,
+            Box<dyn AsyncWrite + Unpin + Send>,
+        ) = match &target.tls {
+            None => {
+                let (read, write) = stream.into_split();
+                (Box::new(read), Box::new(write))
+            }
+            Some(connector) => {
+                let name = ServerName::try_from("localhost")?;
+                let tls = connector
+                    .connect(name, stream)
+                    .await
+                    .with_context(|| format!("TLS handshake with {addr}"))?;
+                let (read, write) = tokio::io::split(tls);
+                (Box::new(read), Box::new(write))
+            }
+        };
         Ok(Client {
             reader: Reader {
                 half,

@@ -17,7 +17,6 @@
 //! never overflows and the server's login work stays the same shape at any size.
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -27,7 +26,7 @@ use tokio::sync::{Semaphore, mpsc, watch};
 use tokio::task::JoinHandle;
 use tokio::time::{Instant, Interval, MissedTickBehavior};
 
-use crate::client::{Client, Event};
+use crate::client::{Client, Event, Target};
 use crate::stats::{Sample, now_us};
 use crate::world::exit_to;
 
@@ -96,12 +95,13 @@ impl Crowd {
     /// Starts every member and waits until all are in their rooms. The first
     /// member that fails to get there fails the whole crowd.
     pub async fn assemble(
-        addr: SocketAddr,
+        target: impl Into<Target>,
         members: Vec<Member>,
         concurrency: usize,
         period: Duration,
     ) -> anyhow::Result<Crowd> {
         let started = Instant::now();
+        let target = target.into();
         let total = members.len();
         let (phase, phase_rx) = watch::channel(Phase::Setup);
         let (ready_tx, mut ready_rx) = mpsc::channel(1024);
@@ -111,7 +111,7 @@ impl Crowd {
             .into_iter()
             .map(|member| {
                 let ctx = MemberCtx {
-                    addr,
+                    target: target.clone(),
                     permits: permits.clone(),
                     ready: ready_tx.clone(),
                     phase: phase_rx.clone(),
@@ -195,7 +195,7 @@ impl Crowd {
 
 /// What every member task shares.
 struct MemberCtx {
-    addr: SocketAddr,
+    target: Target,
     permits: Arc<Semaphore>,
     ready: mpsc::Sender<anyhow::Result<()>>,
     phase: watch::Receiver<Phase>,
@@ -228,7 +228,7 @@ async fn play(member: Member, ctx: MemberCtx) -> MemberResult {
 /// Logs in, enters the game and walks to the member's room.
 async fn arrive(member: &Member, ctx: &MemberCtx) -> anyhow::Result<Client> {
     let _permit = ctx.permits.acquire().await?;
-    let mut client = Client::connect(ctx.addr).await?;
+    let mut client = Client::connect(ctx.target.clone()).await?;
     match member.login {
         Login::Create => client.create_account(&member.account).await?,
         Login::Reconnect => client.log_in(&member.account).await?,

@@ -17,6 +17,9 @@
 //!   in-process, without a server.
 //! - `logins`: logins a second at bcrypt cost 12 while other players talk, and
 //!   their latency during the storm.
+//! - `room-tls`: `room` with every player connected over TLS.
+//! - `tls-handshakes`: full TLS handshakes a second, to the `Account: ` prompt.
+//! - `tls-idle`: resident memory per idle TLS connection, beside plain.
 //!
 //! The machine has two cores and this process competes with the server for them,
 //! so the latencies include the load generator's own scheduling; the report gives
@@ -128,6 +131,16 @@ pub struct Args {
     /// logins: seconds of talk before the storm, for a baseline.
     #[arg(long, default_value_t = 5)]
     pub login_baseline_secs: u64,
+
+    /// tls-handshakes: connections made (once plain, once over TLS).
+    #[arg(long, default_value_t = 2_000)]
+    pub tls_handshakes: usize,
+    /// tls-handshakes: connections in flight at once.
+    #[arg(long, default_value_t = 32)]
+    pub tls_handshake_concurrency: usize,
+    /// tls-idle: idle players (once plain, once over TLS).
+    #[arg(long, default_value_t = 2_000)]
+    pub tls_idle_connections: usize,
 }
 
 fn parse_env(text: &str) -> Result<(String, String), String> {
@@ -144,15 +157,21 @@ pub enum Scenario {
     Rooms,
     Writer,
     Logins,
+    RoomTls,
+    TlsHandshakes,
+    TlsIdle,
 }
 
 impl Scenario {
-    const ALL: [Scenario; 5] = [
+    const ALL: [Scenario; 8] = [
         Scenario::Idle,
         Scenario::Room,
         Scenario::Rooms,
         Scenario::Writer,
         Scenario::Logins,
+        Scenario::RoomTls,
+        Scenario::TlsHandshakes,
+        Scenario::TlsIdle,
     ];
 
     fn name(self) -> &'static str {
@@ -162,6 +181,9 @@ impl Scenario {
             Scenario::Rooms => "rooms",
             Scenario::Writer => "writer",
             Scenario::Logins => "logins",
+            Scenario::RoomTls => "room-tls",
+            Scenario::TlsHandshakes => "tls-handshakes",
+            Scenario::TlsIdle => "tls-idle",
         }
     }
 
@@ -184,6 +206,18 @@ impl Scenario {
                 "logins: {} logins at bcrypt cost {} while {} players talk",
                 args.logins, args.login_cost, args.login_chatters
             ),
+            Scenario::RoomTls => format!(
+                "room-tls: {} players in one room over TLS, {} speakers at {}/s for {} s",
+                args.room_players, args.room_speakers, args.room_rate, args.room_secs
+            ),
+            Scenario::TlsHandshakes => format!(
+                "tls-handshakes: {} connections to Account:, {} at a time, plain then TLS",
+                args.tls_handshakes, args.tls_handshake_concurrency
+            ),
+            Scenario::TlsIdle => format!(
+                "tls-idle: {} players logged in and idle, plain then TLS",
+                args.tls_idle_connections
+            ),
         }
     }
 }
@@ -203,6 +237,8 @@ impl Args {
             self.logins = self.logins.min(10);
             self.login_chatters = self.login_chatters.min(40);
             self.login_baseline_secs = self.login_baseline_secs.min(2);
+            self.tls_handshakes = self.tls_handshakes.min(200);
+            self.tls_idle_connections = self.tls_idle_connections.min(300);
         }
         self
     }

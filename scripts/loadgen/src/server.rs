@@ -4,7 +4,8 @@
 //! database (so one scenario's accounts, rows and memory never colour another's),
 //! reads its memory and CPU time from `/proc`, and stops it with SIGTERM, the
 //! graceful way an operator would. The server's log goes to a file beside the
-//! database, named in any error.
+//! database, named in any error. A scenario may also give it a TLS listener with
+//! a certificate made by `gaslamp::tls::dev_cert`.
 
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
@@ -13,6 +14,8 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use tokio::process::{Child, Command};
+
+use crate::client::Target;
 
 /// How the server is started.
 pub struct Launch<'a> {
@@ -24,6 +27,9 @@ pub struct Launch<'a> {
     pub max_connections: usize,
     /// Extra environment for the server process (`--server-env KEY=VALUE`).
     pub env: &'a [(String, String)],
+    /// A directory holding `cert.pem` and `key.pem`: the server also listens
+    /// for TLS, on a port of its own.
+    pub tls_dir: Option<&'a Path>,
 }
 
 /// A running server process.
@@ -32,6 +38,8 @@ pub struct ServerProcess {
     pub pid: u32,
     pub addr: SocketAddr,
     pub log: PathBuf,
+    /// The TLS listener and the certificate to trust, when launched with one.
+    tls: Option<(SocketAddr, PathBuf)>,
 }
 
 /// Resident memory of a process, in KiB.
@@ -48,7 +56,12 @@ impl ServerProcess {
         let log = launch.db.with_extension("log");
         let log_file = std::fs::File::create(&log)
             .with_context(|| format!("creating the server log {}", log.display()))?;
-        let child = Command::new(launch.binary)
+        let tls = match launch.tls_dir {
+            Some(dir) => Some((free_port()?, dir.to_path_buf())),
+            None => None,
+        };
+        let mut command = Command::new(launch.binary);
+        command
             .arg("--db")
             .arg(launch.db)
             .arg("--worlds")
@@ -61,7 +74,17 @@ impl ServerProcess {
             .arg("--max-connections")
             .arg(launch.max_connections.to_string())
             .arg("--max-connections-per-ip")
-            .arg(launch.max_connections.to_string())
+            .arg(launch.max_connections.to_string());
+        if let Some((tls_addr, dir)) = &tls {
+            command
+                .arg("--tls-bind")
+                .arg(tls_addr.to_string())
+                .arg("--tls-cert")
+                .arg(dir.join("cert.pem"))
+                .arg("--tls-key")
+                .arg(dir.join("key.pem"));
+        }
+        let child = command
             .env_remove("RUST_LOG")
             .envs(launch.env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
@@ -76,6 +99,7 @@ impl ServerProcess {
             pid,
             addr,
             log,
+            tls: tls.map(|(addr, dir)| (addr, dir.join("cert.pem"))),
         };
         server.wait_ready().await?;
         Ok(server)
@@ -101,6 +125,16 @@ impl ServerProcess {
                 );
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Where players connect: the TLS port (trusting the server's certificate,
+    /// no session resumption) when `tls`, else the plain one.
+    pub fn target(&self, tls: bool) -> anyhow::Result<Target> {
+        match (&self.tls, tls) {
+            (_, false) => Ok(Target::from(self.addr)),
+            (Some((addr, cert)), true) => Target::tls(*addr, cert),
+            (None, true) => bail!("this server was started without a TLS listener"),
         }
     }
 

@@ -1,5 +1,5 @@
-//! Admin commands on the world and the server: goto, teleport, reload, wall,
-//! shutdown, prune.
+//! Admin commands on the world and the server: goto, teleport, reload (of the
+//! worlds, or of the TLS certificate), wall, shutdown, prune.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,10 +10,12 @@ use tokio_util::sync::CancellationToken;
 use super::super::Ctx;
 use super::super::common::{Named, find_person, place, which_names};
 use super::super::parse::{Admin, split_word};
-use super::{actor, authorize, change, entry, refuse};
+use super::{actor, authorize, authorize_as, change, entry, refuse};
+use crate::auth::Role;
 use crate::config::{DURATION_FORMS, parse_duration};
 use crate::game::Game;
-use crate::store::accounts::AccountChange;
+use crate::replies;
+use crate::store::accounts::{AccountChange, Actor};
 use crate::text::sanitize;
 use crate::world::{self, Worlds};
 
@@ -83,11 +85,51 @@ pub async fn teleport(ctx: &Ctx<'_>, args: &str) {
     }
 }
 
+/// `/reload` (the worlds) or `/reload tls` (the TLS certificate).
+pub async fn reload(ctx: &Ctx<'_>, args: &str) {
+    match args.to_ascii_lowercase().as_str() {
+        "" | "worlds" => reload_worlds(ctx).await,
+        "tls" => reload_tls(ctx).await,
+        _ => ctx.reply("Usage: /reload [tls]"),
+    }
+}
+
+/// Who may reload the TLS certificate: it is the server's, not the world's.
+const RELOAD_TLS_ROLE: Role = Role::Admin;
+
+/// `/reload tls`: reads the certificate files again (as SIGHUP does). New
+/// handshakes use the new certificate and open connections stay; bad files
+/// leave the old one in use, and the admin is told why.
+async fn reload_tls(ctx: &Ctx<'_>) {
+    if ctx.me.role() < RELOAD_TLS_ROLE {
+        return ctx.reply(replies::no_permission("reload tls"));
+    }
+    if ctx.game.tls().is_none() {
+        return ctx.reply("This server has no TLS listener, so there is no certificate to reload.");
+    }
+    let actor = Actor::Account {
+        user_id: ctx.me.user_id(),
+        needs: RELOAD_TLS_ROLE,
+    };
+    if !authorize_as(ctx, actor, Admin::Reload, None, Some("tls".into())).await {
+        return;
+    }
+    match ctx.game.reload_tls().await {
+        Some(Ok(info)) => ctx.reply(format!(
+            "TLS certificate reloaded: {info}. New connections use it; open ones keep theirs."
+        )),
+        Some(Err(err)) => ctx.reply(format!(
+            "The TLS certificate was not reloaded; the old one stays in use. {err}"
+        )),
+        None => ctx.reply("This server has no TLS listener, so there is no certificate to reload."),
+    }
+}
+
 /// `/reload`: reads the world files again. Invalid files change nothing; a world
 /// still holding players may not vanish; players in rooms that vanished are sent
 /// to their world's spawn. The registration and its audit row are one
 /// transaction.
-pub async fn reload(ctx: &Ctx<'_>) {
+async fn reload_worlds(ctx: &Ctx<'_>) {
     let dir = ctx.game.config().worlds_dir.clone();
     let loaded = tokio::task::spawn_blocking(move || world::load_worlds(&dir)).await;
     let worlds = match loaded {

@@ -8,6 +8,9 @@
 //! rooms (20 to a room), every one of them saying a line a second for 10 s;
 //! reported are the lines delivered a second and the latency (no target).
 //!
+//! `room-tls` is `room` with every player connected over TLS, for its p99 beside
+//! the plain one's.
+//!
 //! Both use the [`crowd`](crate::crowd) engine: accounts are created over telnet
 //! at bcrypt cost 4, the players walk to their rooms, and the talk starts once
 //! everyone is in. Latency is measured from just before the speaker's write to
@@ -20,7 +23,7 @@ use serde_json::{Value, json};
 
 use super::{CpuWindow, Site, cpu_brief};
 use crate::Ctx;
-use crate::client::name;
+use crate::client::{Target, name};
 use crate::crowd::{Crowd, Login, Member, Totals, tally};
 use crate::report::{Figure, Outcome};
 use crate::server::ServerProcess;
@@ -29,10 +32,12 @@ use crate::stats::{Summary, round3};
 /// SPEC §11: p99 delivery latency under 10 ms.
 const TARGET_P99_MS: f64 = 10.0;
 
-pub async fn one_room(ctx: &Ctx) -> anyhow::Result<Outcome> {
+/// `room`, or `room-tls` with `tls`: every player connected over TLS.
+pub async fn one_room(ctx: &Ctx, tls: bool) -> anyhow::Result<Outcome> {
     let args = &ctx.args;
-    let site = Site::new(ctx, "room", 1)?;
-    let server = site.serve(ctx, 4, args.room_players).await?;
+    let site = Site::new(ctx, if tls { "room-tls" } else { "room" }, 1)?;
+    let server = site.serve_over(ctx, 4, args.room_players, tls).await?;
+    let target = server.target(tls)?;
     let members = (0..args.room_players)
         .map(|i| Member {
             account: name("ro", i),
@@ -41,7 +46,15 @@ pub async fn one_room(ctx: &Ctx) -> anyhow::Result<Outcome> {
             speaker: (i < args.room_speakers).then_some(i as u32),
         })
         .collect();
-    let talk = talk(ctx, &server, members, args.room_rate, args.room_secs).await;
+    let talk = talk(
+        ctx,
+        &server,
+        target,
+        members,
+        args.room_rate,
+        args.room_secs,
+    )
+    .await;
     server.stop().await?;
     let mut talk = talk?;
     let latency = latency(&mut talk.totals);
@@ -77,7 +90,16 @@ pub async fn many_rooms(ctx: &Ctx) -> anyhow::Result<Outcome> {
             speaker: Some(i as u32),
         })
         .collect();
-    let talk = talk(ctx, &server, members, args.rooms_rate, args.rooms_secs).await;
+    let target = server.target(false)?;
+    let talk = talk(
+        ctx,
+        &server,
+        target,
+        members,
+        args.rooms_rate,
+        args.rooms_secs,
+    )
+    .await;
     server.stop().await?;
     let mut talk = talk?;
     let latency = latency(&mut talk.totals);
@@ -109,12 +131,13 @@ struct Talk {
 async fn talk(
     ctx: &Ctx,
     server: &ServerProcess,
+    target: Target,
     members: Vec<Member>,
     rate: f64,
     secs: u64,
 ) -> anyhow::Result<Talk> {
     let period = Duration::from_secs_f64(1.0 / rate.max(0.01));
-    let crowd = Crowd::assemble(server.addr, members, ctx.args.setup_concurrency, period).await?;
+    let crowd = Crowd::assemble(target, members, ctx.args.setup_concurrency, period).await?;
     // Let the last arrivals' announcements settle before talking starts.
     tokio::time::sleep(Duration::from_secs(1)).await;
     let cpu = CpuWindow::start(server)?;

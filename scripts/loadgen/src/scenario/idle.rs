@@ -16,41 +16,21 @@ use crate::Ctx;
 use crate::client::name;
 use crate::crowd::{Crowd, Login, Member};
 use crate::report::{Figure, Outcome};
+use crate::server::Memory;
 use crate::stats::round3;
 
 const ROOMS: usize = 100;
 const TARGET_MIB: f64 = 200.0;
 
 pub async fn run(ctx: &Ctx) -> anyhow::Result<Outcome> {
-    let args = &ctx.args;
-    let n = args.idle_connections;
-    let site = Site::new(ctx, "idle", ROOMS)?;
-    let server = site.serve(ctx, 4, n).await?;
-    let empty = server.memory()?;
-    let members = (0..n)
-        .map(|i| Member {
-            account: name("id", i),
-            login: Login::Create,
-            room: i % ROOMS,
-            speaker: None,
-        })
-        .collect();
-    // Idle members never speak, so the period is irrelevant.
-    let crowd = Crowd::assemble(
-        server.addr,
-        members,
-        args.setup_concurrency,
-        Duration::from_secs(1),
-    )
-    .await?;
-    tokio::time::sleep(Duration::from_secs(args.idle_settle_secs)).await;
-    let memory = server.memory()?;
-    let threads = server.threads()?;
-    let setup_secs = crowd.setup_secs;
-    let results = crowd.finish().await?;
-    let dropped = results.iter().filter(|r| r.closed_early).count();
-    server.stop().await?;
-
+    let n = ctx.args.idle_connections;
+    let Idle {
+        memory,
+        empty,
+        threads,
+        setup_secs,
+        dropped,
+    } = measure(ctx, "idle", n, false).await?;
     let mib = |kib: u64| kib as f64 / 1024.0;
     let per_conn_kib = (memory.rss_kib.saturating_sub(empty.rss_kib)) as f64 / n.max(1) as f64;
     let creations_per_sec = n as f64 / setup_secs.max(1e-3);
@@ -86,4 +66,61 @@ pub async fn run(ctx: &Ctx) -> anyhow::Result<Outcome> {
         ),
     ];
     Ok(Outcome { json, figures })
+}
+
+/// What one idle crowd cost the server.
+pub struct Idle {
+    /// With everyone logged in and settled.
+    pub memory: Memory,
+    /// Before anyone connected.
+    pub empty: Memory,
+    pub threads: u64,
+    pub setup_secs: f64,
+    pub dropped: usize,
+}
+
+impl Idle {
+    /// Resident memory per connection, over the empty server's, in KiB.
+    pub fn per_connection_kib(&self, n: usize) -> f64 {
+        self.memory.rss_kib.saturating_sub(self.empty.rss_kib) as f64 / n.max(1) as f64
+    }
+}
+
+/// Logs `n` players in (over TLS when `tls`), lets them sit, and reads the
+/// server's memory.
+pub async fn measure(ctx: &Ctx, site_name: &str, n: usize, tls: bool) -> anyhow::Result<Idle> {
+    let args = &ctx.args;
+    let site = Site::new(ctx, site_name, ROOMS)?;
+    let server = site.serve_over(ctx, 4, n, tls).await?;
+    let empty = server.memory()?;
+    let members = (0..n)
+        .map(|i| Member {
+            account: name("id", i),
+            login: Login::Create,
+            room: i % ROOMS,
+            speaker: None,
+        })
+        .collect();
+    // Idle members never speak, so the period is irrelevant.
+    let crowd = Crowd::assemble(
+        server.target(tls)?,
+        members,
+        args.setup_concurrency,
+        Duration::from_secs(1),
+    )
+    .await?;
+    tokio::time::sleep(Duration::from_secs(args.idle_settle_secs)).await;
+    let memory = server.memory()?;
+    let threads = server.threads()?;
+    let setup_secs = crowd.setup_secs;
+    let results = crowd.finish().await?;
+    let dropped = results.iter().filter(|r| r.closed_early).count();
+    server.stop().await?;
+    Ok(Idle {
+        memory,
+        empty,
+        threads,
+        setup_secs,
+        dropped,
+    })
 }

@@ -4,6 +4,7 @@
 mod chat;
 mod idle;
 mod logins;
+mod tls;
 mod writer;
 
 use std::path::PathBuf;
@@ -20,7 +21,10 @@ use crate::{Ctx, Scenario, world};
 pub async fn run(scenario: Scenario, ctx: &Ctx) -> anyhow::Result<Outcome> {
     match scenario {
         Scenario::Idle => idle::run(ctx).await,
-        Scenario::Room => chat::one_room(ctx).await,
+        Scenario::Room => chat::one_room(ctx, false).await,
+        Scenario::RoomTls => chat::one_room(ctx, true).await,
+        Scenario::TlsHandshakes => tls::handshakes(ctx).await,
+        Scenario::TlsIdle => tls::idle(ctx).await,
         Scenario::Rooms => chat::many_rooms(ctx).await,
         Scenario::Writer => writer::run(ctx).await,
         Scenario::Logins => logins::run(ctx).await,
@@ -58,8 +62,49 @@ impl Site {
             bcrypt_cost,
             max_connections: connections + 1_000,
             env: &ctx.args.server_env,
+            tls_dir: None,
         })
         .await
+    }
+
+    /// Starts a server on this site's database with a TLS listener beside the
+    /// plain one, its certificate made for `localhost` in the site's directory.
+    pub async fn serve_tls(
+        &self,
+        ctx: &Ctx,
+        bcrypt_cost: u32,
+        connections: usize,
+    ) -> anyhow::Result<ServerProcess> {
+        let dir = self
+            .db
+            .parent()
+            .map_or_else(|| PathBuf::from("tls"), |site| site.join("tls"));
+        gaslamp::tls::dev_cert::write_self_signed(&["localhost".to_string()], &dir, true)?;
+        ServerProcess::start(&Launch {
+            binary: &ctx.args.server,
+            db: &self.db,
+            worlds: &self.worlds,
+            bcrypt_cost,
+            max_connections: connections + 1_000,
+            env: &ctx.args.server_env,
+            tls_dir: Some(&dir),
+        })
+        .await
+    }
+
+    /// A server with or without the TLS listener.
+    pub async fn serve_over(
+        &self,
+        ctx: &Ctx,
+        bcrypt_cost: u32,
+        connections: usize,
+        tls: bool,
+    ) -> anyhow::Result<ServerProcess> {
+        if tls {
+            self.serve_tls(ctx, bcrypt_cost, connections).await
+        } else {
+            self.serve(ctx, bcrypt_cost, connections).await
+        }
     }
 }
 

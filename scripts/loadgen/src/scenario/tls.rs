@@ -1,0 +1,184 @@
+//! What the TLS listener costs (issue 11). The crowded room over TLS is
+//! `room-tls`, in `chat`; here are the other two:
+//!
+//! - `tls-handshakes`: connections a second that reach the `Account: ` prompt,
+//!   `concurrency` at a time, first over plain telnet as a baseline, then over
+//!   TLS with full handshakes (the client resumes no session). Each one is
+//!   timed from the TCP connect to the prompt. Both ends run on the same two
+//!   cores, so the client's own handshake work is in the figure too.
+//! - `tls-idle`: the same number of players logged in and idle, first over
+//!   plain telnet, then over TLS, each on a fresh server; the difference in
+//!   resident memory per connection is what TLS costs an idle player.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use serde_json::json;
+use tokio::sync::Semaphore;
+
+use super::idle::{self, Idle};
+use super::{CpuWindow, Site, cpu_brief};
+use crate::Ctx;
+use crate::client::{Client, Target};
+use crate::report::{Figure, Outcome};
+use crate::stats::{Summary, round3};
+
+pub async fn handshakes(ctx: &Ctx) -> anyhow::Result<Outcome> {
+    let args = &ctx.args;
+    let (n, concurrency) = (args.tls_handshakes, args.tls_handshake_concurrency);
+    let site = Site::new(ctx, "tls-handshakes", 1)?;
+    let server = site.serve_tls(ctx, 4, n).await?;
+    let plain = storm(server.target(false)?, n, concurrency).await;
+    let cpu = CpuWindow::start(&server)?;
+    let tls = storm(server.target(true)?, n, concurrency).await;
+    let cpu = cpu.finish(&server)?;
+    server.stop().await?;
+    let (mut plain, mut tls) = (plain?, tls?);
+    let (plain_time, tls_time) = (plain.summary(), tls.summary());
+    let figures = vec![
+        Figure::info(
+            "TLS handshakes/s (to Account:)",
+            format!("{:.0}", tls.rate()),
+        ),
+        Figure::info("TLS connect to Account: p50/p99/max", tls_time.brief()),
+        Figure::info(
+            "plain connections/s (to Account:)",
+            format!("{:.0}", plain.rate()),
+        ),
+        Figure::info("plain connect to Account: p50/p99/max", plain_time.brief()),
+        Figure::info(
+            "failed TLS / plain",
+            format!("{} / {}", tls.failures, plain.failures),
+        ),
+        Figure::info("CPU during the TLS storm", cpu_brief(&cpu)),
+    ];
+    let json = json!({
+        "connections": n,
+        "concurrency": concurrency,
+        "tls": tls.json(tls_time),
+        "plain": plain.json(plain_time),
+        "cpu_during_tls": cpu,
+    });
+    Ok(Outcome { json, figures })
+}
+
+pub async fn idle(ctx: &Ctx) -> anyhow::Result<Outcome> {
+    let n = ctx.args.tls_idle_connections;
+    let plain = idle::measure(ctx, "tls-idle-plain", n, false).await?;
+    let tls = idle::measure(ctx, "tls-idle", n, true).await?;
+    let (plain_kib, tls_kib) = (plain.per_connection_kib(n), tls.per_connection_kib(n));
+    let mib = |kib: u64| kib as f64 / 1024.0;
+    let figures = vec![
+        Figure::info("RSS per idle TLS connection", format!("{tls_kib:.1} KiB")),
+        Figure::info(
+            "RSS per idle plain connection",
+            format!("{plain_kib:.1} KiB"),
+        ),
+        Figure::info(
+            "TLS extra per idle connection",
+            format!("{:.1} KiB", tls_kib - plain_kib),
+        ),
+        Figure::info(
+            "server RSS, all idle: TLS / plain",
+            format!(
+                "{:.1} / {:.1} MiB",
+                mib(tls.memory.rss_kib),
+                mib(plain.memory.rss_kib)
+            ),
+        ),
+        Figure::info(
+            "connections dropped: TLS / plain",
+            format!("{} / {}", tls.dropped, plain.dropped),
+        ),
+    ];
+    let side = |m: &Idle, per: f64| {
+        json!({
+            "rss_mib": round3(mib(m.memory.rss_kib)),
+            "hwm_mib": round3(mib(m.memory.hwm_kib)),
+            "rss_empty_mib": round3(mib(m.empty.rss_kib)),
+            "rss_per_connection_kib": round3(per),
+            "setup_secs": round3(m.setup_secs),
+            "dropped_by_server": m.dropped,
+        })
+    };
+    let json = json!({
+        "connections": n,
+        "tls": side(&tls, tls_kib),
+        "plain": side(&plain, plain_kib),
+        "tls_extra_per_connection_kib": round3(tls_kib - plain_kib),
+    });
+    Ok(Outcome { json, figures })
+}
+
+/// `n` connections to `target`, `concurrency` at a time, each waiting for the
+/// `Account: ` prompt and then hanging up.
+struct Storm {
+    ok: usize,
+    failures: usize,
+    first_failure: Option<String>,
+    secs: f64,
+    times_us: Vec<u32>,
+}
+
+async fn storm(target: Target, n: usize, concurrency: usize) -> anyhow::Result<Storm> {
+    let started = Instant::now();
+    let permits = Arc::new(Semaphore::new(concurrency.max(1)));
+    let tasks: Vec<_> = (0..n)
+        .map(|_| {
+            let (permits, target) = (permits.clone(), target.clone());
+            tokio::spawn(async move {
+                let _permit = permits.acquire().await?;
+                let begun = Instant::now();
+                let mut client = Client::connect(target).await?;
+                client.wait_prompt(&["Account: "]).await?;
+                anyhow::Ok(begun.elapsed())
+            })
+        })
+        .collect();
+    let mut storm = Storm {
+        ok: 0,
+        failures: 0,
+        first_failure: None,
+        secs: 0.0,
+        times_us: Vec::with_capacity(n),
+    };
+    for task in tasks {
+        match task.await? {
+            Ok(took) => {
+                storm.ok += 1;
+                storm
+                    .times_us
+                    .push(took.as_micros().min(u128::from(u32::MAX)) as u32);
+            }
+            Err(err) => {
+                storm.failures += 1;
+                storm
+                    .first_failure
+                    .get_or_insert_with(|| format!("{err:#}"));
+            }
+        }
+    }
+    storm.secs = started.elapsed().as_secs_f64();
+    Ok(storm)
+}
+
+impl Storm {
+    fn rate(&self) -> f64 {
+        self.ok as f64 / self.secs.max(1e-3)
+    }
+
+    fn summary(&mut self) -> Summary {
+        Summary::of(&mut self.times_us)
+    }
+
+    fn json(&self, time: Summary) -> serde_json::Value {
+        json!({
+            "ok": self.ok,
+            "failures": self.failures,
+            "first_failure": self.first_failure,
+            "secs": round3(self.secs),
+            "per_sec": round3(self.rate()),
+            "connect_to_prompt": time.json(),
+        })
+    }
+}

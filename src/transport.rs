@@ -1,0 +1,218 @@
+//! The listeners: one accept loop for every transport, which takes a connection
+//! slot, runs the transport's handshake in the connection's own task, and hands
+//! the resulting byte stream to the one session (`session::serve`).
+//!
+//! A transport is a [`Handshake`]: what turns an accepted TCP stream into the
+//! stream the session reads and writes ([`Plain`] gives the TCP stream itself,
+//! [`Tls`] a TLS stream after a handshake under a deadline). The per-IP and total
+//! connection limits are applied by the accept loop before any handshake, and
+//! the handshake runs in the spawned task, so a client that stalls its handshake
+//! holds one connection slot until its deadline and never the accept loop. A
+//! shutdown ends handshakes in progress as it ends sessions.
+//!
+//! This module knows nothing about telnet, accounts or commands: it deals in
+//! sockets, slots and streams.
+
+use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio_util::task::TaskTracker;
+
+use crate::game::{Game, Peer, Transport};
+use crate::tls::Certificates;
+
+/// What a transport does with an accepted TCP connection before the session
+/// gets it.
+pub trait Handshake: Send + Sync + 'static {
+    /// The stream the session reads and writes.
+    type Stream: AsyncRead + AsyncWrite + Unpin + Send + 'static;
+
+    /// The transport's name on the session row and in `/sessions`.
+    fn transport(&self) -> Transport;
+
+    /// Turns the TCP stream into the session's stream. An error ends the
+    /// connection quietly (it is logged at debug level); it must come within the
+    /// transport's own deadline.
+    fn handshake(&self, tcp: TcpStream) -> impl Future<Output = io::Result<Self::Stream>> + Send;
+
+    /// What to tell a client turned away over the connection limits, if it can
+    /// be told anything without a handshake.
+    fn refusal(&self) -> Option<&'static [u8]> {
+        None
+    }
+}
+
+/// Telnet over plain TCP: no handshake.
+pub struct Plain;
+
+impl Handshake for Plain {
+    type Stream = TcpStream;
+
+    fn transport(&self) -> Transport {
+        Transport::Plain
+    }
+
+    async fn handshake(&self, tcp: TcpStream) -> io::Result<TcpStream> {
+        Ok(tcp)
+    }
+
+    fn refusal(&self) -> Option<&'static [u8]> {
+        Some(b"Too many connections.\r\n")
+    }
+}
+
+/// Telnet over TLS: a rustls handshake with the certificate in use at its start,
+/// which must finish within `deadline`.
+pub struct Tls {
+    pub certificates: Arc<Certificates>,
+    pub deadline: Duration,
+    /// The plain telnet port, to point a plain-text client at.
+    pub plain_port: Option<u16>,
+}
+
+/// The first byte of every TLS connection: a handshake record.
+const TLS_HANDSHAKE_RECORD: u8 = 0x16;
+
+impl Handshake for Tls {
+    type Stream = tokio_rustls::server::TlsStream<TcpStream>;
+
+    fn transport(&self) -> Transport {
+        Transport::Tls
+    }
+
+    async fn handshake(&self, mut tcp: TcpStream) -> io::Result<Self::Stream> {
+        let handshake = async {
+            // Someone typing at this port with plain telnet is told in words
+            // rather than with a binary TLS alert.
+            let mut first = [0u8; 1];
+            match tcp.peek(&mut first).await? {
+                0 => return Err(io::ErrorKind::UnexpectedEof.into()),
+                _ if first[0] != TLS_HANDSHAKE_RECORD => {
+                    tcp.write_all(self.not_tls_message().as_bytes()).await?;
+                    return Err(io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        "a plain-text client on the TLS port",
+                    ));
+                }
+                _ => {}
+            }
+            self.certificates.acceptor().accept(tcp).await
+        };
+        match tokio::time::timeout(self.deadline, handshake).await {
+            Ok(handshake) => handshake,
+            Err(_) => Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                format!("no TLS handshake within {:?}", self.deadline),
+            )),
+        }
+    }
+}
+
+impl Tls {
+    fn not_tls_message(&self) -> String {
+        let plain = match self.plain_port {
+            Some(port) => format!(", or plain telnet on port {port}"),
+            None => String::new(),
+        };
+        format!(
+            "This port speaks telnet over TLS: connect with your client's TLS (SSL) option{plain}.\r\n"
+        )
+    }
+}
+
+/// A bound listener of one transport.
+pub struct Listener<H> {
+    tcp: TcpListener,
+    handshake: Arc<H>,
+}
+
+impl<H: Handshake> Listener<H> {
+    /// Binds `addr` for the transport `handshake`.
+    pub async fn bind(addr: SocketAddr, handshake: H) -> io::Result<Listener<H>> {
+        Ok(Listener {
+            tcp: TcpListener::bind(addr).await?,
+            handshake: Arc::new(handshake),
+        })
+    }
+
+    /// The address actually bound (port 0 becomes a real port).
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.tcp.local_addr()
+    }
+
+    /// Accepts connections until the future is dropped (the server drops it
+    /// when it begins to shut down). Each admitted connection is one task on
+    /// `tracker`: handshake, then the session.
+    pub async fn run(self, game: Arc<Game>, tracker: TaskTracker) {
+        let transport = self.handshake.transport().as_str();
+        match self.tcp.local_addr() {
+            Ok(addr) => tracing::info!(%addr, %transport, "listening"),
+            Err(err) => {
+                tracing::info!(%err, transport, "listening on an address the system cannot name")
+            }
+        }
+        loop {
+            match self.tcp.accept().await {
+                Ok((stream, addr)) => self.admit(&game, &tracker, stream, addr),
+                Err(err) => {
+                    // Usually out of file descriptors: back off instead of spinning.
+                    tracing::warn!(%err, transport, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            }
+        }
+    }
+
+    /// Takes a connection slot and starts the connection's task, or turns the
+    /// connection away over the limits. Never waits.
+    fn admit(&self, game: &Arc<Game>, tracker: &TaskTracker, tcp: TcpStream, addr: SocketAddr) {
+        let _ = tcp.set_nodelay(true);
+        let config = game.config();
+        let slot = game.connections().admit(
+            addr.ip(),
+            config.max_connections,
+            config.max_connections_per_ip,
+        );
+        let peer = Peer {
+            addr,
+            transport: self.handshake.transport(),
+        };
+        let Some(slot) = slot else {
+            tracing::warn!(peer = %addr, transport = peer.transport.as_str(),
+                "connection refused: too many connections");
+            if let Some(refusal) = self.handshake.refusal() {
+                tracker.spawn(say_and_close(tcp, refusal));
+            }
+            return;
+        };
+        let (game, handshake, inner_tracker) =
+            (game.clone(), self.handshake.clone(), tracker.clone());
+        tracker.spawn(async move {
+            let _slot = slot;
+            let shutdown = game.shutdown_token().clone();
+            let stream = tokio::select! {
+                stream = handshake.handshake(tcp) => stream,
+                _ = shutdown.cancelled() => return,
+            };
+            match stream {
+                Ok(stream) => crate::session::serve(game, stream, peer, inner_tracker).await,
+                Err(err) => tracing::debug!(
+                    peer = %addr,
+                    transport = peer.transport.as_str(),
+                    %err,
+                    "handshake failed; connection closed"
+                ),
+            }
+        });
+    }
+}
+
+/// Writes a last line to a refused connection (briefly) and closes it.
+async fn say_and_close(mut tcp: TcpStream, text: &'static [u8]) {
+    let _ = tokio::time::timeout(Duration::from_secs(2), tcp.write_all(text)).await;
+}
