@@ -92,6 +92,7 @@ mod tests {
     fn room(exits: &[&str]) -> Room {
         Room {
             id: RoomId::new("z", "here"),
+            num: 1,
             name: "Here".into(),
             description: String::new(),
             exits: exits
