@@ -48,6 +48,42 @@ pub struct ServerConfig {
     /// A superuser to create when the database has no accounts at all
     /// (from `MUD_ADMIN_USER` / `MUD_ADMIN_PASSWORD`).
     pub bootstrap_admin: Option<(String, String)>,
+    /// Whether MCCP2 compression is offered (`--no-mccp` turns it off).
+    pub mccp: bool,
+    /// What the MSSP table says about the server (`--mssp-*`, `[mssp]`).
+    pub mssp: MsspConfig,
+}
+
+/// The operator's answers for MUD listings (MSSP, SPEC §8). Everything else
+/// in the table (players, uptime, rooms, protocols) is counted by the server.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct MsspConfig {
+    /// The server's name; the default world's name when not set.
+    pub name: Option<String>,
+    pub hostname: Option<String>,
+    pub contact: Option<String>,
+    pub website: Option<String>,
+    pub language: String,
+    pub location: Option<String>,
+    pub genre: String,
+    pub status: String,
+    /// Hours between visits a crawler should keep to; -1 leaves it to the crawler.
+    pub crawl_delay: i64,
+    /// The year the game was created.
+    pub created: Option<String>,
+}
+
+impl MsspConfig {
+    /// The defaults: English, fantasy, alpha, crawlers' own pace.
+    pub fn defaults() -> MsspConfig {
+        MsspConfig {
+            language: "English".into(),
+            genre: "Fantasy".into(),
+            status: "Alpha".into(),
+            crawl_delay: -1,
+            ..MsspConfig::default()
+        }
+    }
 }
 
 impl ServerConfig {
@@ -74,7 +110,15 @@ impl ServerConfig {
             guest_ttl: Duration::from_secs(24 * 3600),
             upkeep_interval: Duration::from_secs(30),
             bootstrap_admin: None,
+            mccp: true,
+            mssp: MsspConfig::defaults(),
         }
+    }
+
+    /// The port of the TLS listener, when there is one (MSSP's `SSL`, MTTS's
+    /// SSL bit). No TLS listener yet: always `None`.
+    pub fn tls_port(&self) -> Option<u16> {
+        None
     }
 
     /// Defaults for tests: port 0 on loopback, cheapest bcrypt cost.

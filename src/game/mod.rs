@@ -8,6 +8,9 @@
 //! state machine; it reaches players only through their [`Outbox`]es and control
 //! queues.
 
+pub mod client;
+pub mod data;
+pub mod feed;
 pub mod items;
 pub mod outbox;
 pub mod registry;
@@ -21,6 +24,8 @@ use std::time::Instant;
 
 use tokio_util::sync::CancellationToken;
 
+pub use client::ClientProfile;
+pub use data::{Channel, Data, ItemRef, Place, RoomInfo, Talk};
 pub use items::{ItemInstance, RoomItems};
 pub use outbox::{Message, Outbound, Outbox};
 pub use registry::{

@@ -18,7 +18,9 @@ use std::time::Instant;
 use dashmap::DashMap;
 use tokio::sync::mpsc;
 
-use super::outbox::Outbox;
+use super::client::ClientProfile;
+use super::data::{Data, Talk};
+use super::outbox::{Message, Outbox};
 use crate::auth::Role;
 use crate::world::RoomId;
 
@@ -102,8 +104,8 @@ pub struct Session {
     /// once, so a demoted admin loses the commands with the next line typed.
     role: AtomicU8,
     pub peer: Peer,
-    /// The client's name as it gave it (telnet TTYPE), or "unknown".
-    client: Mutex<String>,
+    /// What the client is and can show (its name, width, colour, ...).
+    client: Arc<ClientProfile>,
     pub outbox: Outbox,
     control: mpsc::Sender<Control>,
     pub connected_at: Instant,
@@ -121,7 +123,7 @@ pub struct SessionInit {
     pub account: String,
     pub role: Role,
     pub peer: Peer,
-    pub client: Option<String>,
+    pub client: Arc<ClientProfile>,
     pub outbox: Outbox,
     pub control: mpsc::Sender<Control>,
 }
@@ -135,7 +137,7 @@ impl Session {
             account: init.account,
             role: AtomicU8::new(role_index(init.role)),
             peer: init.peer,
-            client: Mutex::new(init.client.unwrap_or_else(|| "unknown".into())),
+            client: init.client,
             outbox: init.outbox,
             control: init.control,
             connected_at: Instant::now(),
@@ -167,14 +169,26 @@ impl Session {
         self.connected_at.elapsed().saturating_sub(last)
     }
 
-    /// The client's name (from telnet TTYPE) or "unknown".
+    /// The client's name (and version, where it gave one) or "unknown".
     pub fn client(&self) -> String {
-        lock(&self.client).clone()
+        self.client.name()
     }
 
     /// Records the client's name.
     pub fn set_client(&self, name: &str) {
-        *lock(&self.client) = name.to_string();
+        self.client.set_name(name);
+    }
+
+    /// What the client is and can show.
+    pub fn profile(&self) -> &Arc<ClientProfile> {
+        &self.client
+    }
+
+    /// Queues structured data, if the client takes any.
+    pub fn give(&self, data: &Arc<Data>) {
+        if self.client.structured() {
+            self.outbox.send(Message::Data(data.clone()));
+        }
     }
 
     /// The character being played, if any.
@@ -269,6 +283,21 @@ impl Player {
     /// Queues a line for this player; false if the connection is gone or too slow.
     pub fn tell(&self, text: impl Into<Arc<str>>) -> bool {
         self.session.outbox.line(text)
+    }
+
+    /// Queues styled text for this player.
+    pub fn tell_styled(&self, text: crate::text::Styled) -> bool {
+        self.session.outbox.styled(text)
+    }
+
+    /// Queues a line of talk for this player.
+    pub fn hear(&self, talk: &Arc<Talk>) -> bool {
+        self.session.outbox.send(Message::Talk(talk.clone()))
+    }
+
+    /// Queues structured data for this player, if its client takes any.
+    pub fn give(&self, data: Data) {
+        self.session.give(&Arc::new(data));
     }
 }
 
@@ -381,6 +410,27 @@ impl Registry {
         }
     }
 
+    /// Sends a line of talk to everyone in a room but the connections in
+    /// `except`. Never waits.
+    pub fn talk_to_room(&self, room: &RoomKey, talk: &Arc<Talk>, except: &[ConnId]) {
+        for player in self.occupants(room).iter() {
+            if !except.contains(&player.conn_id) {
+                player.hear(talk);
+            }
+        }
+    }
+
+    /// Sends structured data to everyone in a room whose client takes it, but
+    /// the connections in `except`. Never waits.
+    pub fn data_to_room(&self, room: &RoomKey, data: Data, except: &[ConnId]) {
+        let data = Arc::new(data);
+        for player in self.occupants(room).iter() {
+            if !except.contains(&player.conn_id) {
+                player.session.give(&data);
+            }
+        }
+    }
+
     /// The player of this world whose character is called `name` (any case).
     pub fn find_by_name(&self, world: &str, name: &str) -> Option<Arc<Player>> {
         self.players
@@ -474,7 +524,7 @@ pub(crate) fn test_player(
             addr: SocketAddr::from(([127, 0, 0, 1], 1)),
             transport: Transport::Plain,
         },
-        client: None,
+        client: Arc::default(),
         outbox,
         control,
     });

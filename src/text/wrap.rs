@@ -167,7 +167,6 @@ fn wrap_line(line: &str, width: usize, out: &mut String) {
                 }
                 if col > 0 {
                     out.push('\n');
-                    col = 0;
                 }
                 if word_width <= width {
                     out.push_str(word);
