@@ -1,4 +1,4 @@
-//! `who` and `help`.
+//! `who`, `help` and `color`.
 
 use std::fmt::Write;
 
@@ -14,12 +14,13 @@ pub fn who(ctx: &Ctx<'_>) {
         .map_or_else(|| ctx.me.world.to_string(), |w| w.name.clone());
     let mut text = format!("Players in {world_name}:");
     for player in &players {
-        let _ = write!(
-            text,
-            "\n  {:<20} idle {}",
-            player.name,
-            short_duration(player.idle())
-        );
+        let idle = short_duration(player.idle());
+        if ctx.screen_reader() {
+            // Padding is read aloud as silence, or worse: none for a screen reader.
+            let _ = write!(text, "\n{}, idle {idle}", player.name);
+        } else {
+            let _ = write!(text, "\n  {:<20} idle {idle}", player.name);
+        }
     }
     let n = players.len();
     let _ = write!(
@@ -28,6 +29,38 @@ pub fn who(ctx: &Ctx<'_>) {
         if n == 1 { "player" } else { "players" }
     );
     ctx.reply(text);
+}
+
+/// `color [on|off]`: shows or sets the account's colour preference; the
+/// change is kept in the database and applies to this connection at once.
+pub async fn color(ctx: &Ctx<'_>, switch: Option<&str>) {
+    let client = ctx.me.session.profile();
+    let wanted = match switch {
+        None => client.colour_wanted(),
+        Some("on") => true,
+        Some("off") => false,
+        Some(_) => return ctx.reply("Usage: color [on|off]"),
+    };
+    if switch.is_some() {
+        let saved = ctx
+            .game
+            .store()
+            .accounts()
+            .set_colour(ctx.me.user_id(), wanted)
+            .await;
+        if let Err(err) = saved {
+            return ctx.store_trouble(&err);
+        }
+        client.set_colour_wanted(wanted);
+    }
+    let state = if wanted { "on" } else { "off" };
+    if wanted && !client.colour_capable() {
+        ctx.reply(format!(
+            "Colour is {state}, but your client has not said it shows colour, so none is sent."
+        ));
+    } else {
+        ctx.reply(format!("Colour is {state}."));
+    }
 }
 
 /// `help`: the commands the player's role allows, or one command in detail.

@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use super::Ctx;
 use super::common::{Found, NOT_HERE, carried, find_item, person_here, tell_room, which_one};
-use crate::game::{ItemInstance, Player};
+use crate::game::{Data, ItemInstance, ItemRef, Place, Player};
 use crate::text::sanitize;
 
 /// The reply when the player names something they do not carry.
@@ -74,6 +74,15 @@ pub async fn get(ctx: &Ctx<'_>, wanted: &str) {
         match taken {
             Ok(true) => {
                 ctx.game.items().remove(&here, id);
+                let thing = ItemRef {
+                    id,
+                    name: item.name.clone(),
+                };
+                ctx.game.room_item_changed(&here, thing.clone(), false, &[]);
+                ctx.me.give(Data::ItemAdd {
+                    place: Place::Inventory,
+                    item: thing,
+                });
                 ctx.reply(format!("You pick up {}.", item.name));
                 let line = format!("{} picks up {}.", ctx.me.name, item.name);
                 return tell_room(ctx, &line, &[]);
@@ -104,7 +113,16 @@ pub async fn drop(ctx: &Ctx<'_>, wanted: &str) {
         .await;
     match dropped {
         Ok(true) => {
+            let thing = ItemRef {
+                id: instance.id,
+                name: item_name.clone(),
+            };
             ctx.game.items().put(&here, instance);
+            ctx.me.give(Data::ItemRemove {
+                place: Place::Inventory,
+                item: thing.clone(),
+            });
+            ctx.game.room_item_changed(&here, thing, true, &[]);
             ctx.reply(format!("You drop {item_name}."));
             tell_room(ctx, &format!("{} drops {item_name}.", ctx.me.name), &[]);
         }
@@ -131,7 +149,21 @@ pub async fn give(ctx: &Ctx<'_>, wanted: &str, target: &str) {
         .give(instance.id, ctx.me.character_id, to.character_id)
         .await;
     match given {
-        Ok(true) => handed_over(ctx, &to, &item_name),
+        Ok(true) => {
+            let thing = ItemRef {
+                id: instance.id,
+                name: item_name.clone(),
+            };
+            ctx.me.give(Data::ItemRemove {
+                place: Place::Inventory,
+                item: thing.clone(),
+            });
+            to.give(Data::ItemAdd {
+                place: Place::Inventory,
+                item: thing,
+            });
+            handed_over(ctx, &to, &item_name)
+        }
         Ok(false) => ctx.reply(NOT_CARRIED),
         Err(err) => ctx.store_trouble(&err),
     }

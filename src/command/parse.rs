@@ -42,6 +42,7 @@ pub enum Verb {
     Help,
     Characters,
     Password,
+    Color,
     Quit,
     Admin(Admin),
 }
@@ -273,6 +274,14 @@ pub static VERBS: &[VerbSpec] = &[
         "password",
         "Change your password.",
     ),
+    player(
+        Verb::Color,
+        "color",
+        &["colour"],
+        "color [on|off]",
+        "Show or set whether text is coloured (room names, exits, items, speech). \
+         Kept with your account; colour is only sent to clients that say they show it.",
+    ),
     player(Verb::Quit, "quit", &[], "quit", "Save and leave the game."),
     admin(
         Admin::Goto,
@@ -431,6 +440,8 @@ pub enum Command {
     Help(Option<String>),
     Characters,
     Password,
+    /// `color`, `color on` or `color off` (the word as typed, lowercased).
+    Color(Option<String>),
     Quit,
     /// An administrative command and its (unparsed) argument text.
     Admin(Admin, String),
@@ -581,6 +592,7 @@ fn build(word: &str, argument: &str, role: Role) -> Command {
         Verb::Help => Command::Help(optional()),
         Verb::Characters => Command::Characters,
         Verb::Password => Command::Password,
+        Verb::Color => Command::Color(optional().map(|word| word.to_lowercase())),
         Verb::Quit => Command::Quit,
         Verb::Admin(admin) => Command::Admin(admin, text()),
     }
@@ -754,6 +766,13 @@ mod tests {
         );
         assert!(matches!(parse("history lots"), Command::Usage(spec) if spec.name == "history"));
         assert_eq!(parse("recall"), Command::Recall);
+    }
+
+    #[test]
+    fn color_takes_an_optional_switch() {
+        assert_eq!(parse("color"), Command::Color(None));
+        assert_eq!(parse("colour OFF"), Command::Color(Some("off".into())));
+        assert_eq!(parse("color on"), Command::Color(Some("on".into())));
     }
 
     #[test]

@@ -38,6 +38,7 @@ use crate::replies;
 use crate::store::accounts::AccountChange;
 use crate::store::writer::Writer;
 use crate::store::{Store, StoreResult};
+use crate::text::{Style, Styled};
 use crate::world::{RoomId, World, Worlds};
 
 /// The state every connection task shares.
@@ -172,11 +173,12 @@ impl Game {
         }
     }
 
-    /// Sends a line to every logged-in connection.
+    /// Sends a notice from the server to every logged-in connection (styled
+    /// as a system message).
     pub fn announce(&self, text: &str) {
-        let line: Arc<str> = Arc::from(text);
+        let notice = Arc::new(Styled::with(Style::System, text));
         for session in self.registry.sessions() {
-            session.outbox.line(line.clone());
+            session.outbox.send(Message::Styled(notice.clone()));
         }
     }
 
