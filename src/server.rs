@@ -111,6 +111,11 @@ impl Server {
                 addr: config.bind,
                 source,
             })?;
+        // Port 0 becomes a real port: the game reports the one it got (MSSP).
+        let mut config = config;
+        if let Ok(bound) = listener.local_addr() {
+            config.bind = bound;
+        }
         let game = Arc::new(Game::new(config, worlds, default, store, writer));
         for world in game.worlds().iter() {
             game.load_items(&world.id).await?;

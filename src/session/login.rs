@@ -65,6 +65,8 @@ enum AccountLine<'a> {
     Name(&'a str),
     /// More than one word that is no command.
     Unclear,
+    /// `MSSP-REQUEST`: a MUD crawler without telnet wants the MSSP table.
+    MsspRequest,
 }
 
 /// Reads a line typed at `Account: ` (a pure decision, tested in a table).
@@ -80,6 +82,7 @@ fn read_account_line(line: &str) -> AccountLine<'_> {
         "quit" if rest.is_empty() => AccountLine::Quit,
         "new" if rest.is_empty() => AccountLine::New,
         "guest" if rest.is_empty() => AccountLine::Guest,
+        "mssp-request" if rest.is_empty() => AccountLine::MsspRequest,
         "connect" => match name_and_password {
             Some((name, password)) => AccountLine::Connect { name, password },
             None => AccountLine::Usage("connect"),
@@ -109,6 +112,10 @@ pub async fn login(link: &mut Link, deadline: Instant) -> Result<LoggedIn, Hangu
         let line = link.ask("Account: ", deadline).await?;
         let attempt = match read_account_line(&line) {
             AccountLine::Empty => Attempt::Again,
+            AccountLine::MsspRequest => {
+                link.mssp_reply();
+                Attempt::Again
+            }
             AccountLine::Quit => {
                 link.last_words(replies::GOODBYE);
                 return Err(Hangup::Quit);
@@ -355,6 +362,7 @@ mod tests {
             ("alice secret", Unclear),
             ("new alice", Unclear),
             ("quit now", Unclear),
+            ("MSSP-REQUEST", MsspRequest),
         ];
         for (line, want) in cases {
             assert_eq!(read_account_line(line), want, "{line:?}");

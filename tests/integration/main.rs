@@ -11,6 +11,7 @@ mod limits;
 mod login;
 mod persistence;
 mod play;
+mod protocols;
 mod races;
 mod shutdown;
 mod support;
