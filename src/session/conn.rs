@@ -434,6 +434,7 @@ impl Conn {
             }
             OptionChange::LocalEnabled(opt::MSSP) => return Some(Input::MsspWanted),
             OptionChange::LocalEnabled(opt::MCCP2) => {
+                tracing::debug!("MCCP2 compression starts");
                 // The marker, then everything after it compressed.
                 self.subnegotiate(opt::MCCP2, Bytes::new());
                 self.send_replies();
@@ -454,6 +455,7 @@ impl Conn {
             opt::TTYPE if self.options.remote_enabled(opt::TTYPE) => self.terminal_type(data),
             opt::NAWS if self.options.remote_enabled(opt::NAWS) => {
                 if let Some((width, height)) = mud::naws(data) {
+                    tracing::debug!(width, height, "client window size");
                     self.profile.set_size(width, height);
                 }
                 None
@@ -482,6 +484,7 @@ impl Conn {
             return None;
         }
         self.ttype.answers += 1;
+        tracing::debug!(answer = %answer, "terminal type");
         if let Some(bits) = Mtts::parse(&answer) {
             self.apply_mtts(bits);
         } else if mud::terminal_does_colour(&answer) {
@@ -551,6 +554,10 @@ impl Conn {
 
     /// ASCII out and Latin-1 in (a client without UTF-8), or UTF-8 both ways.
     fn use_ascii(&mut self, ascii: bool) {
+        tracing::debug!(
+            charset = if ascii { "ASCII" } else { "UTF-8" },
+            "character set agreed"
+        );
         self.profile.set_ascii(ascii);
         self.profile.set_utf8(!ascii);
         self.reader.decoder_mut().set_latin1(ascii);
