@@ -7,6 +7,10 @@
 //! listener receiving tens of thousands of lines a second allocates nothing per
 //! line. The reader and the writer are separate halves so one task can wait for
 //! input and for its next send at the same time.
+//!
+//! A client may ask for MCCP2 ([`Client::connect_with`]): after the server's
+//! `IAC SB 86 IAC SE` every byte read is inflated first (flate2), as a MUD
+//! client does, until the zlib stream ends.
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -34,7 +38,9 @@ const SE: u8 = 240;
 const GA: u8 = 249;
 const EOR: u8 = 239;
 const WILL: u8 = 251;
+const DO: u8 = 253;
 const DONT: u8 = 254;
+const MCCP2: u8 = 86;
 
 /// Something the server said: a whole line, or a prompt (text then IAC GA/EOR).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,6 +54,7 @@ enum State {
     Data,
     Iac,
     Verb,
+    SbOption,
     Sb,
     SbIac,
 }
@@ -62,6 +69,13 @@ pub struct Reader {
     line: Vec<u8>,
     /// The last event borrowed `line`; clear it before parsing on.
     emitted: bool,
+    sb_option: u8,
+    /// The MCCP2 stream being read, once the server started it.
+    inflater: Option<flate2::Decompress>,
+    /// Bytes read but not yet inflated (or left over after the stream ended).
+    zin: Vec<u8>,
+    /// Where compressed bytes are read to (allocated when compression starts).
+    raw: Vec<u8>,
 }
 
 impl Reader {
@@ -94,11 +108,24 @@ impl Reader {
                     self.state = State::Data;
                 }
                 (State::Iac, WILL..=DONT) => self.state = State::Verb,
-                (State::Iac, SB) => self.state = State::Sb,
+                (State::Iac, SB) => self.state = State::SbOption,
                 (State::Iac, _) | (State::Verb, _) => self.state = State::Data,
+                (State::SbOption, option) => {
+                    self.sb_option = option;
+                    self.state = State::Sb;
+                }
                 (State::Sb, IAC) => self.state = State::SbIac,
                 (State::Sb, _) => {}
-                (State::SbIac, SE) => self.state = State::Data,
+                (State::SbIac, SE) => {
+                    self.state = State::Data;
+                    if self.sb_option == MCCP2 {
+                        // Everything after the marker is compressed.
+                        self.inflater = Some(flate2::Decompress::new(true));
+                        self.raw = vec![0; READ_BUFFER];
+                        self.zin.extend_from_slice(&self.buf[self.start..self.end]);
+                        self.start = self.end;
+                    }
+                }
                 (State::SbIac, _) => self.state = State::Sb,
             }
         }
@@ -109,10 +136,60 @@ impl Reader {
     /// at end of stream. Cancel-safe: nothing is consumed unless it completes.
     pub async fn fill(&mut self) -> std::io::Result<bool> {
         debug_assert!(self.start == self.end, "parse what is buffered first");
-        let n = self.half.read(&mut self.buf).await?;
+        loop {
+            if self.inflater.is_some() {
+                if !self.zin.is_empty() && self.inflate()? > 0 {
+                    return Ok(true);
+                }
+                if self.inflater.is_none() {
+                    continue;
+                }
+                // The only wait: nothing is consumed unless the read completes.
+                let n = self.half.read(&mut self.raw).await?;
+                if n == 0 {
+                    return Ok(false);
+                }
+                self.zin.extend_from_slice(&self.raw[..n]);
+            } else if !self.zin.is_empty() {
+                // Plain bytes that followed the end of the zlib stream.
+                let n = self.zin.len().min(self.buf.len());
+                self.buf[..n].copy_from_slice(&self.zin[..n]);
+                self.zin.drain(..n);
+                self.start = 0;
+                self.end = n;
+                return Ok(true);
+            } else {
+                let n = self.half.read(&mut self.buf).await?;
+                self.start = 0;
+                self.end = n;
+                return Ok(n > 0);
+            }
+        }
+    }
+
+    /// Inflates what is waiting into the parse buffer; the bytes produced.
+    fn inflate(&mut self) -> std::io::Result<usize> {
+        let Some(inflater) = &mut self.inflater else {
+            return Ok(0);
+        };
+        let (before_in, before_out) = (inflater.total_in(), inflater.total_out());
+        let status = inflater
+            .decompress(&self.zin, &mut self.buf, flate2::FlushDecompress::Sync)
+            .map_err(std::io::Error::other)?;
+        let consumed = (inflater.total_in() - before_in) as usize;
+        let produced = (inflater.total_out() - before_out) as usize;
+        self.zin.drain(..consumed);
         self.start = 0;
-        self.end = n;
-        Ok(n > 0)
+        self.end = produced;
+        if status == flate2::Status::StreamEnd {
+            self.inflater = None;
+        }
+        Ok(produced)
+    }
+
+    /// Whether the server's output arrives compressed now.
+    pub fn compressed(&self) -> bool {
+        self.inflater.is_some()
     }
 }
 
@@ -126,11 +203,19 @@ pub struct Client {
 
 impl Client {
     pub async fn connect(addr: SocketAddr) -> anyhow::Result<Client> {
+        Client::connect_with(addr, false).await
+    }
+
+    /// Connects; with `mccp` the client accepts MCCP2 compression at once.
+    pub async fn connect_with(addr: SocketAddr, mccp: bool) -> anyhow::Result<Client> {
         let stream = TcpStream::connect(addr)
             .await
             .with_context(|| format!("connecting to {addr}"))?;
         stream.set_nodelay(true)?;
-        let (half, writer) = stream.into_split();
+        let (half, mut writer) = stream.into_split();
+        if mccp {
+            writer.write_all(&[IAC, DO, MCCP2]).await?;
+        }
         Ok(Client {
             reader: Reader {
                 half,
@@ -140,6 +225,10 @@ impl Client {
                 state: State::Data,
                 line: Vec::new(),
                 emitted: false,
+                sb_option: 0,
+                inflater: None,
+                zin: Vec::new(),
+                raw: Vec::new(),
             },
             writer,
             recent: VecDeque::new(),

@@ -101,6 +101,18 @@ impl Crowd {
         concurrency: usize,
         period: Duration,
     ) -> anyhow::Result<Crowd> {
+        Crowd::assemble_with(addr, members, concurrency, period, false).await
+    }
+
+    /// Like [`Crowd::assemble`]; with `mccp` every member's connection is
+    /// MCCP2-compressed (and a member whose server does not compress fails).
+    pub async fn assemble_with(
+        addr: SocketAddr,
+        members: Vec<Member>,
+        concurrency: usize,
+        period: Duration,
+        mccp: bool,
+    ) -> anyhow::Result<Crowd> {
         let started = Instant::now();
         let total = members.len();
         let (phase, phase_rx) = watch::channel(Phase::Setup);
@@ -117,6 +129,7 @@ impl Crowd {
                     phase: phase_rx.clone(),
                     period,
                     delivered: delivered.clone(),
+                    mccp,
                 };
                 tokio::spawn(play(member, ctx))
             })
@@ -201,6 +214,7 @@ struct MemberCtx {
     phase: watch::Receiver<Phase>,
     period: Duration,
     delivered: Arc<AtomicU64>,
+    mccp: bool,
 }
 
 async fn play(member: Member, ctx: MemberCtx) -> MemberResult {
@@ -228,7 +242,7 @@ async fn play(member: Member, ctx: MemberCtx) -> MemberResult {
 /// Logs in, enters the game and walks to the member's room.
 async fn arrive(member: &Member, ctx: &MemberCtx) -> anyhow::Result<Client> {
     let _permit = ctx.permits.acquire().await?;
-    let mut client = Client::connect(ctx.addr).await?;
+    let mut client = Client::connect_with(ctx.addr, ctx.mccp).await?;
     match member.login {
         Login::Create => client.create_account(&member.account).await?,
         Login::Reconnect => client.log_in(&member.account).await?,
@@ -239,6 +253,11 @@ async fn arrive(member: &Member, ctx: &MemberCtx) -> anyhow::Result<Client> {
         client.command("go hub", &["> "]).await?;
     }
     client.go(&exit_to(member.room)).await?;
+    anyhow::ensure!(
+        client.reader.compressed() == ctx.mccp,
+        "MCCP2 is {} though the member asked otherwise",
+        if ctx.mccp { "off" } else { "on" }
+    );
     Ok(client)
 }
 

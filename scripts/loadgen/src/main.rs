@@ -17,6 +17,10 @@
 //!   in-process, without a server.
 //! - `logins`: logins a second at bcrypt cost 12 while other players talk, and
 //!   their latency during the storm.
+//! - `room-mccp`: the crowded room again, plain and then with every player on
+//!   MCCP2, latencies side by side.
+//! - `idle-mccp`: 2,000 idle players plain, then 2,000 on MCCP2 — the RSS a
+//!   compressed connection costs beyond a plain one.
 //!
 //! The machine has two cores and this process competes with the server for them,
 //! so the latencies include the load generator's own scheduling; the report gives
@@ -128,6 +132,10 @@ pub struct Args {
     /// logins: seconds of talk before the storm, for a baseline.
     #[arg(long, default_value_t = 5)]
     pub login_baseline_secs: u64,
+
+    /// idle-mccp: idle connections in each of the two runs (plain, MCCP2).
+    #[arg(long, default_value_t = 2_000)]
+    pub mccp_idle_connections: usize,
 }
 
 fn parse_env(text: &str) -> Result<(String, String), String> {
@@ -144,15 +152,19 @@ pub enum Scenario {
     Rooms,
     Writer,
     Logins,
+    RoomMccp,
+    IdleMccp,
 }
 
 impl Scenario {
-    const ALL: [Scenario; 5] = [
+    const ALL: [Scenario; 7] = [
         Scenario::Idle,
         Scenario::Room,
         Scenario::Rooms,
         Scenario::Writer,
         Scenario::Logins,
+        Scenario::RoomMccp,
+        Scenario::IdleMccp,
     ];
 
     fn name(self) -> &'static str {
@@ -162,6 +174,8 @@ impl Scenario {
             Scenario::Rooms => "rooms",
             Scenario::Writer => "writer",
             Scenario::Logins => "logins",
+            Scenario::RoomMccp => "room-mccp",
+            Scenario::IdleMccp => "idle-mccp",
         }
     }
 
@@ -184,6 +198,14 @@ impl Scenario {
                 "logins: {} logins at bcrypt cost {} while {} players talk",
                 args.logins, args.login_cost, args.login_chatters
             ),
+            Scenario::RoomMccp => format!(
+                "room-mccp: the room scenario plain, then on MCCP2 ({} players, {} speakers)",
+                args.room_players, args.room_speakers
+            ),
+            Scenario::IdleMccp => format!(
+                "idle-mccp: {} idle players plain, then {} on MCCP2",
+                args.mccp_idle_connections, args.mccp_idle_connections
+            ),
         }
     }
 }
@@ -203,6 +225,7 @@ impl Args {
             self.logins = self.logins.min(10);
             self.login_chatters = self.login_chatters.min(40);
             self.login_baseline_secs = self.login_baseline_secs.min(2);
+            self.mccp_idle_connections = self.mccp_idle_connections.min(300);
         }
         self
     }

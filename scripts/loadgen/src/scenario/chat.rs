@@ -41,7 +41,7 @@ pub async fn one_room(ctx: &Ctx) -> anyhow::Result<Outcome> {
             speaker: (i < args.room_speakers).then_some(i as u32),
         })
         .collect();
-    let talk = talk(ctx, &server, members, args.room_rate, args.room_secs).await;
+    let talk = talk(ctx, &server, members, args.room_rate, args.room_secs, false).await;
     server.stop().await?;
     let mut talk = talk?;
     let latency = latency(&mut talk.totals);
@@ -77,7 +77,15 @@ pub async fn many_rooms(ctx: &Ctx) -> anyhow::Result<Outcome> {
             speaker: Some(i as u32),
         })
         .collect();
-    let talk = talk(ctx, &server, members, args.rooms_rate, args.rooms_secs).await;
+    let talk = talk(
+        ctx,
+        &server,
+        members,
+        args.rooms_rate,
+        args.rooms_secs,
+        false,
+    )
+    .await;
     server.stop().await?;
     let mut talk = talk?;
     let latency = latency(&mut talk.totals);
@@ -98,23 +106,26 @@ pub async fn many_rooms(ctx: &Ctx) -> anyhow::Result<Outcome> {
 }
 
 /// What a round of talk produced.
-struct Talk {
-    totals: Totals,
-    cpu: Value,
+pub(super) struct Talk {
+    pub(super) totals: Totals,
+    pub(super) cpu: Value,
     window_secs: f64,
     setup_secs: f64,
 }
 
-/// Assembles the crowd, lets it talk for `secs`, drains and tallies.
-async fn talk(
+/// Assembles the crowd (on MCCP2 with `mccp`), lets it talk for `secs`,
+/// drains and tallies.
+pub(super) async fn talk(
     ctx: &Ctx,
     server: &ServerProcess,
     members: Vec<Member>,
     rate: f64,
     secs: u64,
+    mccp: bool,
 ) -> anyhow::Result<Talk> {
     let period = Duration::from_secs_f64(1.0 / rate.max(0.01));
-    let crowd = Crowd::assemble(server.addr, members, ctx.args.setup_concurrency, period).await?;
+    let concurrency = ctx.args.setup_concurrency;
+    let crowd = Crowd::assemble_with(server.addr, members, concurrency, period, mccp).await?;
     // Let the last arrivals' announcements settle before talking starts.
     tokio::time::sleep(Duration::from_secs(1)).await;
     let cpu = CpuWindow::start(server)?;
@@ -133,13 +144,13 @@ async fn talk(
     })
 }
 
-fn latency(totals: &mut Totals) -> Summary {
+pub(super) fn latency(totals: &mut Totals) -> Summary {
     let mut latencies: Vec<u32> = totals.samples.iter().map(|s| s.latency_us).collect();
     Summary::of(&mut latencies)
 }
 
 impl Talk {
-    fn common_figures(&self) -> Vec<Figure> {
+    pub(super) fn common_figures(&self) -> Vec<Figure> {
         let t = &self.totals;
         vec![
             Figure::info(
@@ -162,7 +173,7 @@ impl Talk {
         ]
     }
 
-    fn json(&self, latency: Summary) -> Value {
+    pub(super) fn json(&self, latency: Summary) -> Value {
         let t = &self.totals;
         json!({
             "players": t.members,
