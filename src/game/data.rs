@@ -151,7 +151,7 @@ pub struct Talk {
     pub channel: Channel,
     pub talker: Arc<str>,
     /// The line exactly as shown, without colour.
-    pub text: String,
+    pub text: Arc<str>,
 }
 
 impl Talk {
@@ -159,7 +159,7 @@ impl Talk {
         Arc::new(Talk {
             channel,
             talker: talker.clone(),
-            text,
+            text: Arc::from(text),
         })
     }
 }

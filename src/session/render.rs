@@ -13,6 +13,7 @@
 //!
 //! **Invariant:** rendering never fails and never waits.
 
+use std::borrow::Cow;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -136,9 +137,10 @@ impl Renderer {
         match message {
             Message::Line(text) => Some(self.shape(text, Some(text))),
             Message::Styled(styled) => Some(self.styled(styled)),
-            Message::Talk(talk) => {
-                Some(self.styled(&Styled::with(Style::Speech, talk.text.as_str())))
+            Message::Talk(talk) if self.profile.colour() => {
+                Some(self.styled(&Styled::with(Style::Speech, &*talk.text)))
             }
+            Message::Talk(talk) => Some(self.shape(&talk.text, Some(&talk.text))),
             Message::Data(_) | Message::Prompt(_) => None,
         }
     }
@@ -194,14 +196,13 @@ impl Renderer {
         let ascii = if self.profile.ascii() {
             to_ascii(text)
         } else {
-            std::borrow::Cow::Borrowed(text)
+            Cow::Borrowed(text)
         };
+        let transliterated = matches!(ascii, Cow::Owned(_));
         let width = wrap::effective_width(self.profile.width());
         match (wrap::wrap(&ascii, width), shared) {
-            (std::borrow::Cow::Borrowed(_), Some(shared)) if ascii.len() == text.len() => {
-                shared.clone()
-            }
-            (wrapped, _) => Arc::from(wrapped.as_ref()),
+            (Cow::Borrowed(_), Some(shared)) if !transliterated => shared.clone(),
+            (shaped, _) => Arc::from(shaped.as_ref()),
         }
     }
 }
@@ -261,7 +262,7 @@ fn gmcp_of(data: &Data) -> (&'static str, Value) {
 fn channel_text(talk: &Talk) -> (&'static str, Value) {
     (
         "Comm.Channel.Text",
-        json!({"channel": talk.channel.as_str(), "talker": &*talk.talker, "text": talk.text}),
+        json!({"channel": talk.channel.as_str(), "talker": &*talk.talker, "text": &*talk.text}),
     )
 }
 
@@ -328,6 +329,13 @@ mod tests {
         profile.set_ascii(true);
         let line = Message::Line(Arc::from("Café crème"));
         assert_eq!(render.text(&line).as_deref(), Some("Cafe creme"));
+        // Lines of talk are transliterated too.
+        let talk = Message::Talk(Talk::new(
+            Channel::Say,
+            &Arc::from("Ann"),
+            "Ann says, \"é—\"".into(),
+        ));
+        assert_eq!(render.text(&talk).as_deref(), Some("Ann says, \"e--\""));
         let mut frames = Vec::new();
         render.prompt(&Arc::from("Où? "), &mut frames);
         assert_eq!(frames, [Output::Prompt(Arc::from("Ou? "))]);

@@ -195,9 +195,6 @@ pub fn mssp(table: &[(&str, Vec<String>)]) -> Bytes {
     data.freeze()
 }
 
-/// The largest GMCP message read from a client; longer ones are ignored.
-pub const MAX_GMCP: usize = 4 * 1024;
-
 /// A GMCP message: `Package.Message` and its JSON text (empty when none).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Gmcp<'a> {

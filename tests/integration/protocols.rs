@@ -497,6 +497,14 @@ async fn gmcp_tells_who_comes_and_goes_talk_and_items() {
         "a client without GMCP gets no subnegotiation at all"
     );
     server.stop().await;
+    ann.expect_closed().await;
+    assert_eq!(
+        ann.gmcp_messages().last(),
+        Some(&(
+            "Core.Goodbye".to_string(),
+            serde_json::json!("The server is shutting down.")
+        ))
+    );
 }
 
 #[tokio::test]
@@ -616,4 +624,29 @@ async fn dont_mccp2_mid_stream_ends_the_stream_and_output_goes_on_plain() {
     let rest = d.expect_closed().await;
     assert!(rest.contains("The server is shutting down."), "{rest}");
     assert_eq!(d.compression_ended, 1);
+}
+
+#[tokio::test]
+async fn a_screen_reader_gets_who_and_exits_without_padding() {
+    let dir = temp_dir();
+    let server = TestServer::start(dir.path()).await;
+    let mut c = server.connect().await;
+    c.expect("Account: ").await;
+    c.send_raw(&[IAC, WILL, TTYPE]).await;
+    c.expect_subnegotiation(TTYPE).await;
+    c.send_raw(&sb(TTYPE, b"\0MTTS 64")).await;
+    enter_as(&mut c, "Reader").await;
+    let who = c.command("who").await;
+    assert!(who.contains("\r\nReader, idle "), "{who:?}");
+    let exits = c.command("exits").await;
+    assert!(exits.contains("\r\nnorth: Chandlers' Row"), "{exits:?}");
+    assert!(!exits.contains("  "), "no padding: {exits:?}");
+    let mut sighted = server.connect().await;
+    enter_as(&mut sighted, "Sighted").await;
+    let who = sighted.command("who").await;
+    assert!(
+        who.contains("  Reader  "),
+        "columns for everyone else: {who:?}"
+    );
+    server.stop().await;
 }

@@ -221,7 +221,9 @@ impl Client {
             if let Some(inflater) = &mut self.inflater {
                 let mut plain = Vec::with_capacity(bytes.len() * 8 + 1024);
                 let mut ended = false;
-                while !bytes.is_empty() {
+                // Until the input is used up and zlib has no output left (a
+                // full output buffer may mean more is waiting inside zlib).
+                loop {
                     let before = inflater.total_in();
                     let status = inflater
                         .decompress_vec(bytes, &mut plain, flate2::FlushDecompress::Sync)
@@ -233,6 +235,8 @@ impl Client {
                     }
                     if plain.len() == plain.capacity() {
                         plain.reserve(16 * 1024);
+                    } else if bytes.is_empty() {
+                        break;
                     }
                 }
                 for byte in plain {

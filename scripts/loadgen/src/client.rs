@@ -76,6 +76,9 @@ pub struct Reader {
     zin: Vec<u8>,
     /// Where compressed bytes are read to (allocated when compression starts).
     raw: Vec<u8>,
+    /// The last inflate filled the parse buffer: zlib may hold more output
+    /// even with no input left.
+    more_out: bool,
 }
 
 impl Reader {
@@ -138,7 +141,7 @@ impl Reader {
         debug_assert!(self.start == self.end, "parse what is buffered first");
         loop {
             if self.inflater.is_some() {
-                if !self.zin.is_empty() && self.inflate()? > 0 {
+                if (!self.zin.is_empty() || self.more_out) && self.inflate()? > 0 {
                     return Ok(true);
                 }
                 if self.inflater.is_none() {
@@ -181,6 +184,7 @@ impl Reader {
         self.zin.drain(..consumed);
         self.start = 0;
         self.end = produced;
+        self.more_out = produced == self.buf.len();
         if status == flate2::Status::StreamEnd {
             self.inflater = None;
         }
@@ -229,6 +233,7 @@ impl Client {
                 inflater: None,
                 zin: Vec::new(),
                 raw: Vec::new(),
+                more_out: false,
             },
             writer,
             recent: VecDeque::new(),
