@@ -28,8 +28,10 @@ use libz_sys as z;
 pub const WINDOW_BITS: c_int = 12;
 /// zlib's memory level: a 4,096-entry hash table and 2,048-symbol blocks.
 pub const MEM_LEVEL: c_int = 5;
-/// A middling level: text compresses well and cheaply.
-const LEVEL: c_int = 6;
+/// zlib's fastest level: each batch is small and sync-flushed, so a deeper
+/// search gains little, and the server compresses the same line once for
+/// every listener in a room.
+const LEVEL: c_int = 1;
 
 /// zlib's state and the byte count of what it allocated, boxed together so
 /// neither moves: zlib keeps a pointer to its stream, and the allocator is
