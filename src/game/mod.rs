@@ -8,6 +8,7 @@
 //! state machine; it reaches players only through their [`Outbox`]es and control
 //! queues.
 
+pub mod abuse;
 pub mod items;
 pub mod outbox;
 pub mod registry;
@@ -47,6 +48,8 @@ pub struct Game {
     /// Cancelled to begin a graceful shutdown (a signal, or `/shutdown`).
     shutdown: CancellationToken,
     connections: Arc<ConnectionCounter>,
+    /// Failed logins and guest accounts per client address.
+    address_limits: abuse::AddressLimits,
     next_conn: AtomicU64,
     /// A running `/shutdown` countdown, cancellable.
     countdown: Mutex<Option<CancellationToken>>,
@@ -60,6 +63,8 @@ impl Game {
         store: Store,
         writer: Writer,
     ) -> Game {
+        let address_limits =
+            abuse::AddressLimits::new(config.failed_logins_per_ip, config.guests_per_ip);
         Game {
             config,
             worlds: RwLock::new(LoadedWorlds {
@@ -73,6 +78,7 @@ impl Game {
             started_at: Instant::now(),
             shutdown: CancellationToken::new(),
             connections: Arc::default(),
+            address_limits,
             next_conn: AtomicU64::new(1),
             countdown: Mutex::new(None),
         }
@@ -126,6 +132,11 @@ impl Game {
     /// The open connections, for the connection limits.
     pub fn connections(&self) -> &Arc<ConnectionCounter> {
         &self.connections
+    }
+
+    /// What each client address may still try (failed logins, guests).
+    pub fn address_limits(&self) -> &abuse::AddressLimits {
+        &self.address_limits
     }
 
     /// A fresh connection id.

@@ -13,12 +13,18 @@ use chrono::Utc;
 use super::Link;
 use super::conn::Hangup;
 use crate::auth::Role;
-use crate::auth::names::{check_account_name, check_character_name, display_character_name};
+use crate::auth::names::{
+    check_account_name, check_character_name, display_character_name, guest_name,
+};
+use crate::auth::password::NUL_IN_PASSWORD;
 use crate::command::is_command_word;
 use crate::replies;
 use crate::store::accounts::{Account, LoginCheck, NewAccount, PasswordRefused};
 use crate::store::characters::NewCharacter;
 use crate::store::{StoreError, iso};
+
+/// The answer to `guest` from an address that made its share lately.
+pub const TOO_MANY_GUESTS: &str = "Too many guest accounts from your address; try again later.";
 
 /// How many wrong logins one connection gets.
 pub const MAX_FAILURES: u32 = 3;
@@ -156,6 +162,25 @@ pub async fn login(link: &mut Link, deadline: Instant) -> Result<LoggedIn, Hangu
 /// Checks a name and password as one decision on the account (see
 /// `Accounts::check_login`).
 async fn check_credentials(link: &mut Link, name: &str, password: String) -> Attempt {
+    // Refused before any bcrypt work: a password no account can have, and any
+    // attempt from an address that failed too often lately.
+    if password.contains('\0') {
+        link.line(NUL_IN_PASSWORD);
+        return Attempt::Again;
+    }
+    let from = link.peer().addr.ip();
+    if !link
+        .game()
+        .address_limits()
+        .login_allowed(from, Instant::now())
+    {
+        tracing::info!(
+            account = name,
+            "login refused: too many failed logins from this address"
+        );
+        link.line(replies::LOCKED_OUT);
+        return Attempt::Failed;
+    }
     let policy = link.game().config().lockout;
     let checked = link
         .game()
@@ -166,11 +191,17 @@ async fn check_credentials(link: &mut Link, name: &str, password: String) -> Att
     match checked {
         Ok(LoginCheck::Verified(account)) => Attempt::In(LoggedIn::from(&account)),
         Ok(LoginCheck::Wrong) => {
+            link.game()
+                .address_limits()
+                .login_failed(from, Instant::now());
             tracing::info!(account = name, "failed login");
             link.line(replies::WRONG_LOGIN);
             Attempt::Failed
         }
         Ok(LoginCheck::Locked) => {
+            link.game()
+                .address_limits()
+                .login_failed(from, Instant::now());
             tracing::info!(account = name, "login refused: account locked");
             link.line(replies::LOCKED_OUT);
             Attempt::Failed
@@ -231,6 +262,14 @@ async fn guest(link: &mut Link, deadline: Instant) -> Result<Attempt, Hangup> {
     let Some(password) = link.ask_new_password("Password: ", deadline).await? else {
         return Ok(Attempt::Again);
     };
+    if !link
+        .game()
+        .address_limits()
+        .take_guest(link.peer().addr.ip(), Instant::now())
+    {
+        link.line(TOO_MANY_GUESTS);
+        return Ok(Attempt::Again);
+    }
     let ttl = link.game().config().guest_ttl;
     let expires = Utc::now() + chrono::Duration::from_std(ttl).unwrap_or_default();
     let account = NewAccount {
@@ -248,12 +287,6 @@ async fn guest(link: &mut Link, deadline: Instant) -> Result<Attempt, Hangup> {
         password,
     )
     .await)
-}
-
-/// `guest_` and five digits.
-fn guest_name() -> String {
-    let n = uuid::Uuid::new_v4().as_u128() % 100_000;
-    format!("guest_{n:05}")
 }
 
 /// Hashes the password (policy first), and writes account and character.
@@ -287,6 +320,8 @@ async fn create(
         }
         Err(err) => return store_trouble(link, &err),
     };
+    // A guest's number may have been drawn again in the store.
+    account.username = created.username;
     tracing::info!(account = %account.username, guest = account.is_guest, "account created");
     announce_creation(
         link,

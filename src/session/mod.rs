@@ -30,6 +30,7 @@ use login::LoggedIn;
 
 use crate::game::{Game, Outbox, Peer, Session};
 use crate::replies;
+use crate::store::hashing::for_client;
 use crate::store::writer::SessionTouch;
 
 /// Where in its life a connection was when it ended.
@@ -66,7 +67,9 @@ where
         let conn = Conn::new(id, peer, Box::new(read), outbox, shutdown, limits);
         let mut link = Link::new(game, conn);
         tracing::info!("connected");
-        let (phase, hangup) = run(&mut link).await;
+        // Password hashing this connection asks for queues under its address.
+        let client = crate::game::abuse::address_key(peer.addr.ip());
+        let (phase, hangup) = for_client(client, run(&mut link)).await;
         link.finish(phase, hangup).await;
         tracing::info!(?phase, ?hangup, "disconnected");
     }
@@ -124,6 +127,11 @@ impl Link {
 
     pub fn game(&self) -> &Arc<Game> {
         &self.game
+    }
+
+    /// Who is at the other end.
+    pub fn peer(&self) -> Peer {
+        self.conn.peer()
     }
 
     /// The logged-in session, once there is one.
