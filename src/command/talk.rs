@@ -1,9 +1,11 @@
 //! Talking: `say` and `emote` to the room, `whisper` to one person in it, `tell`
 //! to anyone in the world, `yell` to the room and its neighbours.
 //!
-//! A line is cleaned ([`crate::text::sanitize`]), delivered to everyone who
-//! should hear it at once, and only then queued for the database, so nobody waits
-//! for the disk. Every kind is stored in `chat_messages`; whispers and tells carry
+//! A line is cleaned ([`crate::text::sanitize`]), given its place in the
+//! writer's queue ([`reserve_record`]; a full queue refuses it with the records'
+//! busy sentence before anyone hears it), delivered to everyone who should hear
+//! it at once, and only then handed to the writer, so nobody waits for the disk
+//! and nothing anybody heard is lost. Every kind is stored in `chat_messages`; whispers and tells carry
 //! their recipient, which is what keeps them out of other people's `history`.
 
 use std::sync::Arc;
@@ -12,8 +14,9 @@ use super::Ctx;
 use super::common::{direction_named, same_name, tell_room};
 use super::parse::split_word;
 use crate::game::{Player, RoomKey};
+use crate::replies;
 use crate::store::now_iso;
-use crate::store::writer::{ChatKind, ChatRow};
+use crate::store::writer::{ChatKind, ChatRow, ChatSlot, WriterFull};
 use crate::text::sanitize;
 use crate::world::{RoomId, World};
 
@@ -23,13 +26,16 @@ pub async fn say(ctx: &Ctx<'_>, raw: &str) {
     if text.is_empty() {
         return ctx.reply("Say what?");
     }
+    let Some(record) = reserve_record(ctx) else {
+        return;
+    };
     let me = ctx.me;
     ctx.reply(format!("You say, \"{text}\""));
     let line: Arc<str> = Arc::from(format!("{} says, \"{text}\"", me.name));
     ctx.game
         .registry()
         .say_to_room(&me.room_key(), &line, &[me.conn_id]);
-    store_chat(ctx, ChatKind::Say, text, None).await;
+    store_chat(ctx, record, ChatKind::Say, text, None);
 }
 
 /// `emote <text>`: everyone in the room, the actor included, sees `<Name> <text>`.
@@ -38,10 +44,13 @@ pub async fn emote(ctx: &Ctx<'_>, raw: &str) {
     if text.is_empty() {
         return ctx.reply("Emote what?");
     }
+    let Some(record) = reserve_record(ctx) else {
+        return;
+    };
     let me = ctx.me;
     let line: Arc<str> = Arc::from(format!("{} {text}", me.name));
     ctx.game.registry().say_to_room(&me.room_key(), &line, &[]);
-    store_chat(ctx, ChatKind::Emote, text, None).await;
+    store_chat(ctx, record, ChatKind::Emote, text, None);
 }
 
 /// `whisper <name> <text>`: the target hears the words, the rest of the room only
@@ -59,12 +68,15 @@ pub async fn whisper(ctx: &Ctx<'_>, argument: &str) {
     if text.is_empty() {
         return ctx.reply("Whisper what?");
     }
+    let Some(record) = reserve_record(ctx) else {
+        return;
+    };
     let me = ctx.me;
     ctx.reply(format!("You whisper to {}, \"{text}\"", to.name));
     to.tell(format!("{} whispers to you, \"{text}\"", me.name));
     let seen = format!("{} whispers something to {}.", me.name, to.name);
     tell_room(ctx, &seen, &[to.conn_id]);
-    store_chat(ctx, ChatKind::Whisper, text, Some(to.character_id)).await;
+    store_chat(ctx, record, ChatKind::Whisper, text, Some(to.character_id));
 }
 
 /// `tell <name> <text>`: a private line to anyone playing in the same world.
@@ -81,9 +93,12 @@ pub async fn tell(ctx: &Ctx<'_>, argument: &str) {
     if text.is_empty() {
         return ctx.reply("Tell them what?");
     }
+    let Some(record) = reserve_record(ctx) else {
+        return;
+    };
     ctx.reply(format!("You tell {}, \"{text}\"", to.name));
     to.tell(format!("{} tells you, \"{text}\"", ctx.me.name));
-    store_chat(ctx, ChatKind::Tell, text, Some(to.character_id)).await;
+    store_chat(ctx, record, ChatKind::Tell, text, Some(to.character_id));
 }
 
 /// `yell <text>`: heard in this room and in every room one exit away, whatever
@@ -96,6 +111,9 @@ pub async fn yell(ctx: &Ctx<'_>, raw: &str) {
     let Some(world) = ctx.world() else {
         return ctx.reply("You are nowhere at all.");
     };
+    let Some(record) = reserve_record(ctx) else {
+        return;
+    };
     let me = ctx.me;
     let here = me.room();
     ctx.reply(format!("You yell, \"{text}\""));
@@ -106,7 +124,7 @@ pub async fn yell(ctx: &Ctx<'_>, raw: &str) {
         let key = RoomKey::new(&me.world, &neighbour);
         ctx.game.registry().say_to_room(&key, &line, &[me.conn_id]);
     }
-    store_chat(ctx, ChatKind::Yell, text, None).await;
+    store_chat(ctx, record, ChatKind::Yell, text, None);
 }
 
 /// The rooms one exit away from `room`, each once, never `room` itself.
@@ -160,8 +178,28 @@ fn addressee<'a>(
     }
 }
 
-/// Queues a line of talk for `chat_messages`.
-pub async fn store_chat(ctx: &Ctx<'_>, kind: ChatKind, message: String, to: Option<i64>) {
+/// Takes the place in the writer's queue that a line of talk will need, before
+/// anyone hears it; when the queue is full (the disk has fallen far behind),
+/// tells the speaker the records are busy and answers `None`.
+fn reserve_record<'a>(ctx: &Ctx<'a>) -> Option<ChatSlot<'a>> {
+    match ctx.game.writer().reserve_chat() {
+        Ok(slot) => Some(slot),
+        Err(WriterFull) => {
+            tracing::debug!(character = %ctx.me.name, "talk refused: the writer's queue is full");
+            ctx.reply(replies::RECORDS_BUSY);
+            None
+        }
+    }
+}
+
+/// Puts a line of talk for `chat_messages` in the place taken for it.
+fn store_chat(
+    ctx: &Ctx<'_>,
+    record: ChatSlot<'_>,
+    kind: ChatKind,
+    message: String,
+    to: Option<i64>,
+) {
     let me = ctx.me;
     let row = ChatRow {
         world_id: me.world.clone(),
@@ -173,9 +211,7 @@ pub async fn store_chat(ctx: &Ctx<'_>, kind: ChatKind, message: String, to: Opti
         message,
         created_at: now_iso(),
     };
-    if ctx.game.writer().chat(row).await.is_err() {
-        tracing::warn!(character = %me.name, "chat not stored: the writer has stopped");
-    }
+    record.store(row);
 }
 
 #[cfg(test)]

@@ -74,28 +74,33 @@ enum AccountLine<'a> {
 }
 
 /// Reads a line typed at `Account: ` (a pure decision, tested in a table).
+///
+/// In `connect <name> <password>` and `create <name> <password>`, one space
+/// ends the name and everything after it is the password, exactly as typed —
+/// spaces inside it and at its end included — because that is how the
+/// `Password: ` prompt of `new` reads one: a password made there works here.
 fn read_account_line(line: &str) -> AccountLine<'_> {
-    let line = line.trim();
+    let line = line.trim_start();
     let (word, rest) = line.split_once(char::is_whitespace).unwrap_or((line, ""));
-    let rest = rest.trim();
+    let rest = rest.trim_start();
     let name_and_password = rest
         .split_once(char::is_whitespace)
-        .map(|(name, password)| (name, password.trim()));
-    match word.to_lowercase().as_str() {
-        "" => AccountLine::Empty,
-        "quit" if rest.is_empty() => AccountLine::Quit,
-        "new" if rest.is_empty() => AccountLine::New,
-        "guest" if rest.is_empty() => AccountLine::Guest,
-        "connect" => match name_and_password {
+        .filter(|(_, password)| !password.trim().is_empty());
+    match (word.to_lowercase().as_str(), rest.trim_end().is_empty()) {
+        ("", _) => AccountLine::Empty,
+        ("quit", true) => AccountLine::Quit,
+        ("new", true) => AccountLine::New,
+        ("guest", true) => AccountLine::Guest,
+        ("connect", _) => match name_and_password {
             Some((name, password)) => AccountLine::Connect { name, password },
             None => AccountLine::Usage("connect"),
         },
-        "create" => match name_and_password {
+        ("create", _) => match name_and_password {
             Some((name, password)) => AccountLine::Create { name, password },
             None => AccountLine::Usage("create"),
         },
-        _ if !rest.is_empty() => AccountLine::Unclear,
-        _ => AccountLine::Name(word),
+        (_, false) => AccountLine::Unclear,
+        (_, true) => AccountLine::Name(word),
     }
 }
 
@@ -386,6 +391,30 @@ mod tests {
                 },
             ),
             ("connect alice", Usage("connect")),
+            // The password is what follows the one space after the name, as
+            // typed: as `new` reads it at its `Password: ` prompt.
+            (
+                "connect alice two  spaces  ",
+                Connect {
+                    name: "alice",
+                    password: "two  spaces  ",
+                },
+            ),
+            (
+                "  connect   alice  lead",
+                Connect {
+                    name: "alice",
+                    password: " lead",
+                },
+            ),
+            (
+                "create bob nul\0inside",
+                Create {
+                    name: "bob",
+                    password: "nul\0inside",
+                },
+            ),
+            ("connect alice   ", Usage("connect")),
             ("create", Usage("create")),
             ("alice secret", Unclear),
             ("new alice", Unclear),

@@ -13,6 +13,7 @@ use crate::auth::names::{guest_name, name_key};
 use crate::auth::password::policy_problems;
 use crate::auth::{self, Refusal, Role};
 use crate::config::LockoutPolicy;
+use crate::text::sanitize;
 
 /// An account as login and administration see it.
 #[derive(Debug, Clone)]
@@ -625,7 +626,10 @@ fn apply(
                     params![id],
                 )?;
             }
-            (account.is_active, reason.clone())
+            // The reason is shown to the banned player at login: it is kept
+            // as clean as anything else players see, whoever typed it.
+            let reason = reason.as_deref().map(sanitize).filter(|r| !r.is_empty());
+            (account.is_active, reason)
         }
         AccountChange::Unban => {
             if !account.is_active {
