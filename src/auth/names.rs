@@ -9,9 +9,9 @@
 //! no full-width `Ａ`, ligatures or other compatibility forms) and written in one
 //! script (no Cyrillic `а` among Latin letters). Beyond that, two names that look
 //! alike share a [`name_key`] (NFKC, the Unicode confusable skeleton of UTS #39,
-//! no case, no accents), and the store keeps those keys unique: `Alıce`,
-//! `Ålice`, `AIice` and `A1ice` are refused like a taken name where `Alice`
-//! exists.
+//! no accents; case is the database's own rule), and the store keeps those
+//! keys unique: `Alıce`, `Ålice`, `AIice` and `A1ice` are refused like a taken
+//! name where `Alice` exists.
 
 use unicode_normalization::UnicodeNormalization;
 use unicode_normalization::char::is_combining_mark;
@@ -98,13 +98,12 @@ pub fn check_character_name(
 /// case — twice, so that a capital that looks like a small letter (`I` and
 /// `l`) and a small letter that looks like another (`ı` and `i`) both meet.
 ///
-/// Names are also the same without regard to case, and a capital `I` is both
-/// a small `i` (by case) and a small `l` (by look): so `i` and `l` (and `1`,
-/// `I`, `|`) count as one letter here, and `Ali` and `All` as one name. One key
-/// cannot keep both rules and tell `i` from `l`.
+/// Case alone is the database's business (names are unique without regard to
+/// case): the key keeps `i` and `l` apart, so `Kai` and `Kal` are two names,
+/// while `KAI` (whose `I` looks like an `l`) is `Kal`'s look-alike.
 pub fn name_key(name: &str) -> String {
     let nfkc: String = name.nfkc().collect();
-    fold(&fold(&nfkc)).replace('i', "l")
+    fold(&fold(&nfkc))
 }
 
 fn fold(text: &str) -> String {
@@ -199,7 +198,6 @@ mod tests {
         let alice = name_key("Alice");
         for look_alike in [
             "alice",
-            "ALICE",
             "\u{410}lice",
             "Ａlice",
             "Al\u{131}ce",
@@ -207,7 +205,6 @@ mod tests {
             "A\u{30a}lice",
             "AIice",
             "A1ice",
-            "ALICE",
         ] {
             assert_eq!(name_key(look_alike), alice, "{look_alike:?}");
         }
@@ -215,7 +212,12 @@ mod tests {
             assert_ne!(name_key(different), alice, "{different:?}");
         }
         assert_eq!(name_key("Sam"), name_key("Sarn"), "rn looks like m");
-        assert_eq!(name_key("Ali"), name_key("All"), "i and l are one letter");
+        assert_ne!(name_key("Kai"), name_key("Kal"), "i and l are two letters");
+        assert_eq!(
+            name_key("KAI"),
+            name_key("Kal"),
+            "a capital I looks like an l"
+        );
         assert_eq!(name_key("Élodie"), name_key("elodie"));
         assert_eq!(name_key("guest_01234"), name_key("guest_01234"));
         assert_ne!(name_key("guest_01234"), name_key("guest_01235"));
