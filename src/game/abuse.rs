@@ -18,9 +18,15 @@
 use std::collections::{HashMap, VecDeque};
 use std::net::{IpAddr, Ipv6Addr};
 use std::sync::{Mutex, MutexGuard, PoisonError};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::config::AddressLimit;
+
+/// How long an address that is shut out waits for each refusal. Answered at
+/// once, a guessing storm would turn refusals (and reconnections) around as
+/// fast as the server can, and cost more than the guesses it no longer hashes;
+/// a waiting task costs nothing.
+pub const REFUSAL_DELAY: Duration = Duration::from_secs(1);
 
 /// The address under which a client's events are counted (see the module).
 pub fn address_key(ip: IpAddr) -> IpAddr {
@@ -55,9 +61,11 @@ impl AddressLimits {
         self.failed_logins.allows(address_key(ip), now)
     }
 
-    /// Counts a failed login from `ip`.
-    pub fn login_failed(&self, ip: IpAddr, now: Instant) {
-        self.failed_logins.record(address_key(ip), now);
+    /// Counts a failed login from `ip`; true when this failure shuts the
+    /// address out (worth one line in the log, where the refusals that follow
+    /// are not).
+    pub fn login_failed(&self, ip: IpAddr, now: Instant) -> bool {
+        self.failed_logins.record(address_key(ip), now)
     }
 
     /// Takes one of `ip`'s guest accounts for the window, if it has one left.
@@ -124,12 +132,15 @@ impl Window {
         self.recent(&mut seen, ip, now) < self.limit.count as usize
     }
 
-    fn record(&self, ip: IpAddr, now: Instant) {
+    /// Records an event; true when it is the one that reaches the limit.
+    fn record(&self, ip: IpAddr, now: Instant) -> bool {
         if self.limit.is_off() {
-            return;
+            return false;
         }
         let mut seen = self.lock();
+        let before = self.recent(&mut seen, ip, now);
         self.add(&mut seen, ip, now);
+        before + 1 == self.limit.count as usize
     }
 
     fn take(&self, ip: IpAddr, now: Instant) -> bool {
@@ -188,7 +199,8 @@ mod tests {
         let start = Instant::now();
         for n in 0..5 {
             assert!(limits.login_allowed(ip(1), start), "attempt {n}");
-            limits.login_failed(ip(1), start + Duration::from_secs(n));
+            let shut_out = limits.login_failed(ip(1), start + Duration::from_secs(n));
+            assert_eq!(shut_out, n == 4, "failure {n}");
         }
         let after = start + Duration::from_secs(10);
         assert!(!limits.login_allowed(ip(1), after));

@@ -18,6 +18,7 @@ use crate::auth::names::{
 };
 use crate::auth::password::NUL_IN_PASSWORD;
 use crate::command::is_command_word;
+use crate::game::abuse::REFUSAL_DELAY;
 use crate::replies;
 use crate::store::accounts::{Account, LoginCheck, NewAccount, PasswordRefused};
 use crate::store::characters::NewCharacter;
@@ -179,10 +180,11 @@ async fn check_credentials(link: &mut Link, name: &str, password: String) -> Att
         .address_limits()
         .login_allowed(from, Instant::now())
     {
-        tracing::info!(
+        tracing::debug!(
             account = name,
             "login refused: too many failed logins from this address"
         );
+        tokio::time::sleep(REFUSAL_DELAY).await;
         link.line(replies::LOCKED_OUT);
         return Attempt::Failed;
     }
@@ -196,22 +198,29 @@ async fn check_credentials(link: &mut Link, name: &str, password: String) -> Att
     match checked {
         Ok(LoginCheck::Verified(account)) => Attempt::In(LoggedIn::from(&account)),
         Ok(LoginCheck::Wrong) => {
-            link.game()
-                .address_limits()
-                .login_failed(from, Instant::now());
+            note_failure(link, from);
             tracing::info!(account = name, "failed login");
             link.line(replies::WRONG_LOGIN);
             Attempt::Failed
         }
         Ok(LoginCheck::Locked) => {
-            link.game()
-                .address_limits()
-                .login_failed(from, Instant::now());
+            note_failure(link, from);
             tracing::info!(account = name, "login refused: account locked");
             link.line(replies::LOCKED_OUT);
             Attempt::Failed
         }
         Err(err) => store_trouble(link, &err),
+    }
+}
+
+/// Counts a failed login against the address; logs once when that shuts it out.
+fn note_failure(link: &Link, from: std::net::IpAddr) {
+    if link
+        .game()
+        .address_limits()
+        .login_failed(from, Instant::now())
+    {
+        tracing::warn!(%from, "address shut out after too many failed logins");
     }
 }
 

@@ -251,7 +251,9 @@ impl<'s> Accounts<'s> {
     /// A wrong password is answered as soon as it is checked, and its failure
     /// is counted behind the answer, still holding the account's lock: an
     /// unknown name has nothing to count, so answering only after the count
-    /// would tell known names from unknown ones by time. A right password is
+    /// would tell known names from unknown ones by time. (Behind an unknown
+    /// name's answer runs a write of the same shape, so the work that follows
+    /// an answer, and how long the name stays locked, tell nothing either.) A right password is
     /// recorded before the answer (whoever has it learns nothing from time);
     /// if its hash was made at another cost, it is re-hashed at the current one
     /// behind the answer, so old hashes do not stay slower (or faster) to check
@@ -323,7 +325,7 @@ impl<'s> Accounts<'s> {
         let account = self.find(name).await?.filter(|a| a.tombstoned_at.is_none());
         let Some(account) = account else {
             self.store.verify_password(password, None).await;
-            return Ok((LoginCheck::Wrong, LoginRecord::Nothing));
+            return Ok((LoginCheck::Wrong, LoginRecord::Decoy));
         };
         if is_locked(account.lockout_until.as_deref(), Utc::now()) {
             return Ok((LoginCheck::Locked, LoginRecord::Nothing));
@@ -433,8 +435,13 @@ impl<'s> Accounts<'s> {
 
 /// What a login attempt leaves to be written once it is answered.
 enum LoginRecord {
-    /// No account (or a locked one): nothing changes.
+    /// A locked account (answered differently anyway): nothing changes.
     Nothing,
+    /// No such account: nothing changes, but a write transaction of the same
+    /// shape as a failure's runs all the same, under the name's lock, so that
+    /// the work behind an answer (and how long the name stays locked) does
+    /// not tell a known name from an unknown one.
+    Decoy,
     /// A wrong password: it counts towards the account's lock.
     Failure { user_id: i64, username: String },
     /// A right password: the count is cleared; with `rehash`, the password and
@@ -456,6 +463,11 @@ enum LoginRecord {
 async fn record_login(store: &Store, record: LoginRecord, policy: LockoutPolicy) {
     match record {
         LoginRecord::Nothing => {}
+        LoginRecord::Decoy => {
+            if let Err(err) = store.call(lockout::record_nobody).await {
+                tracing::debug!(%err, "the decoy write for an unknown name failed");
+            }
+        }
         LoginRecord::Failure { user_id, username } => {
             let locked = store
                 .call(move |db| lockout::record_failure(db, user_id, &policy, Utc::now()))
