@@ -129,6 +129,25 @@ impl Client {
         let stream = TcpStream::connect(addr)
             .await
             .with_context(|| format!("connecting to {addr}"))?;
+        Client::over(stream)
+    }
+
+    /// Connects from the loopback address `source` (any of 127.0.0.0/8), so a
+    /// scenario can play several client addresses.
+    pub async fn connect_from(
+        addr: SocketAddr,
+        source: std::net::IpAddr,
+    ) -> anyhow::Result<Client> {
+        let socket = tokio::net::TcpSocket::new_v4()?;
+        socket.bind(SocketAddr::new(source, 0))?;
+        let stream = socket
+            .connect(addr)
+            .await
+            .with_context(|| format!("connecting to {addr} from {source}"))?;
+        Client::over(stream)
+    }
+
+    fn over(stream: TcpStream) -> anyhow::Result<Client> {
         stream.set_nodelay(true)?;
         let (half, writer) = stream.into_split();
         Ok(Client {

@@ -17,6 +17,10 @@
 //!   in-process, without a server.
 //! - `logins`: logins a second at bcrypt cost 12 while other players talk, and
 //!   their latency during the storm.
+//! - `storm`: a real login's time at cost 12, idle and while 30 connections
+//!   from another address guess passwords.
+//! - `timing`: wrong-password answer times for known and unknown names, side by
+//!   side.
 //!
 //! The machine has two cores and this process competes with the server for them,
 //! so the latencies include the load generator's own scheduling; the report gives
@@ -128,6 +132,26 @@ pub struct Args {
     /// logins: seconds of talk before the storm, for a baseline.
     #[arg(long, default_value_t = 5)]
     pub login_baseline_secs: u64,
+
+    /// storm: bcrypt cost of the server and the player's account.
+    #[arg(long, default_value_t = 12)]
+    pub storm_cost: u32,
+    /// storm: connections guessing passwords from another address.
+    #[arg(long, default_value_t = 30)]
+    pub storm_connections: usize,
+    /// storm: the player's logins timed idle, and again during the storm.
+    #[arg(long, default_value_t = 5)]
+    pub storm_logins: usize,
+
+    /// timing: bcrypt cost of the server.
+    #[arg(long, default_value_t = 4)]
+    pub timing_cost: u32,
+    /// timing: the cost of the older hash (made before the cost was lowered).
+    #[arg(long, default_value_t = 8)]
+    pub timing_old_cost: u32,
+    /// timing: wrong passwords timed for each kind of name.
+    #[arg(long, default_value_t = 150)]
+    pub timing_attempts: usize,
 }
 
 fn parse_env(text: &str) -> Result<(String, String), String> {
@@ -144,15 +168,19 @@ pub enum Scenario {
     Rooms,
     Writer,
     Logins,
+    Storm,
+    Timing,
 }
 
 impl Scenario {
-    const ALL: [Scenario; 5] = [
+    const ALL: [Scenario; 7] = [
         Scenario::Idle,
         Scenario::Room,
         Scenario::Rooms,
         Scenario::Writer,
         Scenario::Logins,
+        Scenario::Storm,
+        Scenario::Timing,
     ];
 
     fn name(self) -> &'static str {
@@ -162,6 +190,8 @@ impl Scenario {
             Scenario::Rooms => "rooms",
             Scenario::Writer => "writer",
             Scenario::Logins => "logins",
+            Scenario::Storm => "storm",
+            Scenario::Timing => "timing",
         }
     }
 
@@ -184,6 +214,14 @@ impl Scenario {
                 "logins: {} logins at bcrypt cost {} while {} players talk",
                 args.logins, args.login_cost, args.login_chatters
             ),
+            Scenario::Storm => format!(
+                "storm: a login at bcrypt cost {} while {} connections guess passwords",
+                args.storm_cost, args.storm_connections
+            ),
+            Scenario::Timing => format!(
+                "timing: {} wrong passwords each for known and unknown names at cost {}",
+                args.timing_attempts, args.timing_cost
+            ),
         }
     }
 }
@@ -203,6 +241,9 @@ impl Args {
             self.logins = self.logins.min(10);
             self.login_chatters = self.login_chatters.min(40);
             self.login_baseline_secs = self.login_baseline_secs.min(2);
+            self.storm_cost = self.storm_cost.min(10);
+            self.storm_logins = self.storm_logins.min(2);
+            self.timing_attempts = self.timing_attempts.min(30);
         }
         self
     }

@@ -2,6 +2,7 @@
 //! on the generated world, and the CPU use of both processes over a window.
 
 mod chat;
+mod guard;
 mod idle;
 mod logins;
 mod writer;
@@ -24,6 +25,8 @@ pub async fn run(scenario: Scenario, ctx: &Ctx) -> anyhow::Result<Outcome> {
         Scenario::Rooms => chat::many_rooms(ctx).await,
         Scenario::Writer => writer::run(ctx).await,
         Scenario::Logins => logins::run(ctx).await,
+        Scenario::Storm => guard::storm(ctx).await,
+        Scenario::Timing => guard::timing(ctx).await,
     }
 }
 
