@@ -168,6 +168,8 @@ struct Shared {
     /// Set by [`Writer::stop`] before it queues the stop: a writer stuck on a
     /// refusing disk starts its grace period.
     stopping: AtomicBool,
+    /// [`STOP_GRACE`], in milliseconds (shorter in tests).
+    stop_grace_ms: AtomicU64,
     health: watch::Sender<WriterHealth>,
 }
 
@@ -208,6 +210,7 @@ impl Writer {
         let shared = Arc::new(Shared {
             page_limit: AtomicU64::new(0),
             stopping: AtomicBool::new(false),
+            stop_grace_ms: AtomicU64::new(STOP_GRACE.as_millis() as u64),
             health: watch::Sender::new(WriterHealth::default()),
         });
         let thread_shared = shared.clone();
@@ -488,7 +491,8 @@ impl<'s> Disk<'s> {
             return false;
         }
         let seen = *self.stop_seen.get_or_insert_with(Instant::now);
-        seen.elapsed() >= STOP_GRACE
+        let grace = Duration::from_millis(self.shared.stop_grace_ms.load(Ordering::SeqCst));
+        seen.elapsed() >= grace
     }
 
     fn apply_page_limit(&mut self) {
@@ -722,6 +726,20 @@ mod tests {
         let stats = writer.stop().await.expect("stop");
         thread.join().await;
         assert_eq!((stats.chat_rows, stats.failed_rows), (50, 0));
+    }
+
+    #[tokio::test]
+    async fn a_stop_on_a_disk_that_keeps_refusing_gives_up_after_the_grace() {
+        let (_dir, conn, writer, thread) = fresh(1024);
+        writer.shared.stop_grace_ms.store(100, Ordering::SeqCst);
+        writer.limit_pages(Some(page_count(&conn)));
+        for n in 0..3 {
+            writer.chat(long_chat(n)).await.expect("queue");
+        }
+        refused(&writer, 1).await;
+        let stats = writer.stop().await.expect("the writer stops");
+        thread.join().await;
+        assert_eq!((stats.chat_rows, stats.failed_rows), (0, 3));
     }
 
     #[tokio::test]
