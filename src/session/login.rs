@@ -189,11 +189,15 @@ async fn check_credentials(link: &mut Link, name: &str, password: String) -> Att
         return Attempt::Failed;
     }
     let policy = link.game().config().lockout;
+    // Asked again when the turn at bcrypt comes: the address may have used up
+    // its failures while this attempt queued behind its other ones.
+    let game = link.game().clone();
+    let admitted = move || game.address_limits().login_allowed(from, Instant::now());
     let checked = link
         .game()
         .store()
         .accounts()
-        .check_login(name, password, policy)
+        .check_login_if(name, password, policy, &admitted)
         .await;
     match checked {
         Ok(LoginCheck::Verified(account)) => Attempt::In(LoggedIn::from(&account)),
@@ -201,6 +205,15 @@ async fn check_credentials(link: &mut Link, name: &str, password: String) -> Att
             note_failure(link, from);
             tracing::info!(account = name, "failed login");
             link.line(replies::WRONG_LOGIN);
+            Attempt::Failed
+        }
+        Ok(LoginCheck::Withdrawn) => {
+            tracing::debug!(
+                account = name,
+                "login refused: too many failed logins from this address"
+            );
+            tokio::time::sleep(REFUSAL_DELAY).await;
+            link.line(replies::LOCKED_OUT);
             Attempt::Failed
         }
         Ok(LoginCheck::Locked) => {

@@ -86,6 +86,9 @@ pub enum LoginCheck {
     Wrong,
     /// The account is locked; the password was not checked.
     Locked,
+    /// The caller's admission was withdrawn while the attempt waited for its
+    /// turn at bcrypt (see [`Accounts::check_login_if`]); nothing was checked.
+    Withdrawn,
 }
 
 /// Why a new password was not hashed.
@@ -253,20 +256,35 @@ impl<'s> Accounts<'s> {
     /// unknown name has nothing to count, so answering only after the count
     /// would tell known names from unknown ones by time. (Behind an unknown
     /// name's answer runs a write of the same shape, so the work that follows
-    /// an answer, and how long the name stays locked, tell nothing either.) A right password is
-    /// recorded before the answer (whoever has it learns nothing from time);
-    /// if its hash was made at another cost, it is re-hashed at the current one
-    /// behind the answer, so old hashes do not stay slower (or faster) to check
-    /// than the dummy.
+    /// an answer, and how long the name stays locked, tell nothing either.) A
+    /// right password is recorded before the answer (whoever has it learns
+    /// nothing from time); if its hash was made at another cost, it is
+    /// re-hashed at the current one behind the answer, so old hashes do not
+    /// stay slower (or faster) to check than the dummy.
     pub async fn check_login(
         &self,
         name: &str,
         password: String,
         policy: LockoutPolicy,
     ) -> StoreResult<LoginCheck> {
+        self.check_login_if(name, password, policy, &|| true).await
+    }
+
+    /// [`Accounts::check_login`], asking `admitted` again once the attempt's
+    /// turn at bcrypt has come (it may have queued behind many): when that says
+    /// no, nothing is checked and the answer is [`LoginCheck::Withdrawn`]. The
+    /// session uses it for its client address's failed-login limit, which the
+    /// other attempts in the queue may have reached meanwhile.
+    pub async fn check_login_if(
+        &self,
+        name: &str,
+        password: String,
+        policy: LockoutPolicy,
+        admitted: &(dyn Fn() -> bool + Sync),
+    ) -> StoreResult<LoginCheck> {
         let lock = self.store.login_lock(name);
         let turn = lock.clone().lock_owned().await;
-        let decided = self.decide_login(name, password).await;
+        let decided = self.decide_login(name, password, admitted).await;
         let (check, record) = match decided {
             Ok(decided) => decided,
             Err(err) => {
@@ -321,19 +339,31 @@ impl<'s> Accounts<'s> {
         &self,
         name: &str,
         password: String,
+        admitted: &(dyn Fn() -> bool + Sync),
     ) -> StoreResult<(LoginCheck, LoginRecord)> {
         let account = self.find(name).await?.filter(|a| a.tombstoned_at.is_none());
         let Some(account) = account else {
-            self.store.verify_password(password, None).await;
+            if self
+                .store
+                .verify_password_if(password, None, admitted)
+                .await
+                .is_none()
+            {
+                return Ok((LoginCheck::Withdrawn, LoginRecord::Nothing));
+            }
             return Ok((LoginCheck::Wrong, LoginRecord::Decoy));
         };
         if is_locked(account.lockout_until.as_deref(), Utc::now()) {
             return Ok((LoginCheck::Locked, LoginRecord::Nothing));
         }
-        let verified = self
+        let hash = Some(account.password_hash.clone());
+        let Some(verified) = self
             .store
-            .verify_password(password.clone(), Some(account.password_hash.clone()))
-            .await;
+            .verify_password_if(password.clone(), hash, admitted)
+            .await
+        else {
+            return Ok((LoginCheck::Withdrawn, LoginRecord::Nothing));
+        };
         if !verified {
             let record = LoginRecord::Failure {
                 user_id: account.id,
@@ -1226,5 +1256,31 @@ mod tests {
             .await
             .expect("account made");
         assert_eq!(characters.character_id, None, "Iina looks like Lina");
+    }
+
+    #[tokio::test]
+    async fn an_admission_withdrawn_while_queued_checks_nothing() {
+        let (_dir, store, _) = test_store("someone").await;
+        let hash = store.hash_password("the right one here".into()).await;
+        let mut account = new_account("Ivo", Role::Player);
+        account.password_hash = hash.expect("hash");
+        store
+            .accounts()
+            .create(account, None)
+            .await
+            .expect("create");
+        let runs = store.bcrypt_runs();
+        let policy = LockoutPolicy::default();
+        for name in ["ivo", "nobody"] {
+            let checked = store
+                .accounts()
+                .check_login_if(name, "the right one here".into(), policy, &|| false)
+                .await;
+            assert!(matches!(checked, Ok(LoginCheck::Withdrawn)), "{checked:?}");
+        }
+        assert_eq!(store.bcrypt_runs(), runs, "nothing was hashed");
+        store.accounts().login_records_written("ivo").await;
+        let ivo = store.accounts().find("ivo").await.expect("q").expect("ivo");
+        assert_eq!(ivo.failed_attempts, 0, "nothing was counted");
     }
 }

@@ -7,7 +7,10 @@
 //! a real player's login, who waits for all thirty. [`FairGate`] keeps one queue
 //! per address instead and hands each free place to the next address in turn
 //! (round robin), so a login waits behind at most one hash per other address
-//! that is waiting too, however many that address has queued.
+//! that is waiting too, however many that address has queued. An address that
+//! starts waiting goes before those already taking turns (behind other
+//! newcomers): a player arriving during a storm waits only for the hash that
+//! is running.
 //!
 //! Which address asks is not passed through every call that may hash (logins,
 //! registration, password changes, admin resets): the session runs each
@@ -90,7 +93,10 @@ struct GateInner {
 #[derive(Default)]
 struct GateState {
     free: usize,
-    /// Clients with someone waiting, in the order they are served next.
+    /// Clients that started waiting since they were last served, first come
+    /// first served; they go before `turn`.
+    fresh: VecDeque<Option<IpAddr>>,
+    /// Clients served before that still have someone waiting, in turn.
     turn: VecDeque<Option<IpAddr>>,
     waiting: HashMap<Option<IpAddr>, VecDeque<oneshot::Sender<GatePermit>>>,
 }
@@ -99,7 +105,7 @@ impl GateState {
     /// The next waiter in turn; its client goes to the back of the line if it
     /// has more waiting.
     fn next_waiter(&mut self) -> Option<oneshot::Sender<GatePermit>> {
-        while let Some(client) = self.turn.pop_front() {
+        while let Some(client) = self.fresh.pop_front().or_else(|| self.turn.pop_front()) {
             let Some(queue) = self.waiting.get_mut(&client) else {
                 continue;
             };
@@ -188,7 +194,7 @@ impl FairGate {
     pub async fn enter_as(&self, client: Option<IpAddr>) -> GatePermit {
         let waiting = {
             let mut state = lock(&self.inner.state);
-            if state.free > 0 && state.turn.is_empty() {
+            if state.free > 0 && state.fresh.is_empty() && state.turn.is_empty() {
                 state.free -= 1;
                 None
             } else {
@@ -196,7 +202,7 @@ impl FairGate {
                 let state = &mut *state;
                 let queue = state.waiting.entry(client).or_default();
                 if queue.is_empty() {
-                    state.turn.push_back(client);
+                    state.fresh.push_back(client);
                 }
                 queue.push_back(tx);
                 Some(rx)
@@ -256,7 +262,6 @@ mod tests {
         let holder = gate.enter_as(addr(9)).await;
         let (order, mut served) = tokio::sync::mpsc::unbounded_channel();
         let flood = queue_up(&gate, addr(1), 0..10, &order);
-        // Let the flood queue up completely before the real player arrives.
         while lock(&gate.inner.state)
             .waiting
             .get(&addr(1))
@@ -265,13 +270,17 @@ mod tests {
         {
             tokio::task::yield_now().await;
         }
+        // The flood's first guess runs; the rest of it is now taking turns.
+        drop(holder);
+        let (first, done) = served.recv().await.expect("served");
+        let mut tags = vec![first];
+        // A real player arrives while that guess runs.
         let player = queue_up(&gate, addr(2), 100..101, &order);
         while !lock(&gate.inner.state).waiting.contains_key(&addr(2)) {
             tokio::task::yield_now().await;
         }
-        drop(holder);
-        let mut tags = Vec::new();
-        for _ in 0..11 {
+        let _ = done.send(());
+        for _ in 0..10 {
             let (tag, done) = served.recv().await.expect("served");
             tags.push(tag);
             let _ = done.send(());
@@ -279,10 +288,10 @@ mod tests {
         for task in flood.into_iter().chain(player) {
             task.await.expect("task");
         }
-        let player_turn = tags.iter().position(|t| *t == 100).expect("player served");
-        assert!(
-            player_turn <= 1,
-            "the player got in at turn {player_turn}: {tags:?}"
+        assert_eq!(
+            tags.iter().position(|t| *t == 100),
+            Some(1),
+            "the player waits only for the guess that was running: {tags:?}"
         );
         assert_eq!(gate.granted(), 12);
     }
@@ -311,7 +320,7 @@ mod tests {
         drop(holder);
         later.await.expect("the later waiter gets the place");
         let state = lock(&gate.inner.state);
-        assert_eq!((state.free, state.turn.len()), (1, 0));
+        assert_eq!((state.free, state.fresh.len(), state.turn.len()), (1, 0, 0));
     }
 
     #[test]

@@ -149,6 +149,8 @@ struct Inner {
     calls: Semaphore,
     /// bcrypt runs, a few at once, handed out to client addresses in turn.
     hashing: FairGate,
+    /// How many bcrypt runs (hashes and checks) were started.
+    bcrypt_runs: std::sync::atomic::AtomicU64,
     bcrypt_cost: u32,
     /// A real hash of a random secret, verified against when an account does not
     /// exist, so a wrong name costs as much time as a wrong password.
@@ -182,6 +184,7 @@ impl Store {
                 idle: Mutex::new(vec![conn]),
                 calls: Semaphore::new(MAX_IDLE_CONNECTIONS),
                 hashing: FairGate::new(options.hash_concurrency),
+                bcrypt_runs: std::sync::atomic::AtomicU64::new(0),
                 bcrypt_cost: options.bcrypt_cost,
                 dummy_hash,
                 login_locks: DashMap::new(),
@@ -284,6 +287,7 @@ impl Store {
     /// `accounts().hash_new_password`, which applies the policy first.
     async fn hash_password(&self, password: String) -> StoreResult<String> {
         let _permit = self.inner.hashing.enter().await;
+        self.count_bcrypt_run();
         let cost = self.inner.bcrypt_cost;
         tokio::task::spawn_blocking(move || hashing::hash(&password, cost))
             .await
@@ -293,13 +297,30 @@ impl Store {
     /// Checks a password against a stored hash; with no hash (unknown account) it
     /// checks against the dummy hash and answers false, at the same cost.
     async fn verify_password(&self, password: String, hash: Option<String>) -> bool {
+        self.verify_password_if(password, hash, &|| true)
+            .await
+            .unwrap_or(false)
+    }
+
+    /// [`Store::verify_password`], once `admitted` still says yes when the
+    /// turn at bcrypt has come; `None` (nothing checked) when it says no.
+    async fn verify_password_if(
+        &self,
+        password: String,
+        hash: Option<String>,
+        admitted: &(dyn Fn() -> bool + Sync),
+    ) -> Option<bool> {
         let _permit = self.inner.hashing.enter().await;
+        if !admitted() {
+            return None;
+        }
+        self.count_bcrypt_run();
         let known = hash.is_some();
         let hash = hash.unwrap_or_else(|| self.inner.dummy_hash.clone());
         let verified = tokio::task::spawn_blocking(move || hashing::verify(&password, &hash))
             .await
             .unwrap_or(false);
-        known && verified
+        Some(known && verified)
     }
 
     /// The bcrypt cost new hashes are made at.
@@ -309,7 +330,15 @@ impl Store {
 
     /// How many bcrypt runs (hashes and checks) the store has started.
     pub fn bcrypt_runs(&self) -> u64 {
-        self.inner.hashing.granted()
+        self.inner
+            .bcrypt_runs
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    fn count_bcrypt_run(&self) {
+        self.inner
+            .bcrypt_runs
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// The lock that serialises login attempts on one account name.
