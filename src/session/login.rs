@@ -12,13 +12,13 @@ use chrono::Utc;
 
 use super::Link;
 use super::conn::Hangup;
+use super::guard::AddressGuard;
 use crate::auth::Role;
 use crate::auth::names::{
     check_account_name, check_character_name, display_character_name, guest_name,
 };
 use crate::auth::password::NUL_IN_PASSWORD;
 use crate::command::is_command_word;
-use crate::game::abuse::REFUSAL_DELAY;
 use crate::replies;
 use crate::store::accounts::{Account, LoginCheck, NewAccount, PasswordRefused};
 use crate::store::characters::NewCharacter;
@@ -169,71 +169,45 @@ pub async fn login(link: &mut Link, deadline: Instant) -> Result<LoggedIn, Hangu
 /// `Accounts::check_login`).
 async fn check_credentials(link: &mut Link, name: &str, password: String) -> Attempt {
     // Refused before any bcrypt work: a password no account can have, and any
-    // attempt from an address that failed too often lately.
+    // attempt from an address that failed too often lately (asked again when
+    // the check's turn at bcrypt comes).
     if password.contains('\0') {
         link.line(NUL_IN_PASSWORD);
         return Attempt::Again;
     }
-    let from = link.peer().addr.ip();
-    if !link
-        .game()
-        .address_limits()
-        .login_allowed(from, Instant::now())
-    {
-        tracing::debug!(
-            account = name,
-            "login refused: too many failed logins from this address"
-        );
-        tokio::time::sleep(REFUSAL_DELAY).await;
-        link.line(replies::LOCKED_OUT);
+    let guard = AddressGuard::new(link);
+    if !guard.admits() {
+        let refusal = guard.refusal(name).await;
+        link.line(refusal);
         return Attempt::Failed;
     }
     let policy = link.game().config().lockout;
-    // Asked again when the turn at bcrypt comes: the address may have used up
-    // its failures while this attempt queued behind its other ones.
-    let game = link.game().clone();
-    let admitted = move || game.address_limits().login_allowed(from, Instant::now());
     let checked = link
         .game()
         .store()
         .accounts()
-        .check_login_if(name, password, policy, &admitted)
+        .check_login_if(name, password, policy, &|| guard.admits())
         .await;
     match checked {
         Ok(LoginCheck::Verified(account)) => Attempt::In(LoggedIn::from(&account)),
         Ok(LoginCheck::Wrong) => {
-            note_failure(link, from);
+            guard.failed();
             tracing::info!(account = name, "failed login");
             link.line(replies::WRONG_LOGIN);
             Attempt::Failed
         }
         Ok(LoginCheck::Withdrawn) => {
-            tracing::debug!(
-                account = name,
-                "login refused: too many failed logins from this address"
-            );
-            tokio::time::sleep(REFUSAL_DELAY).await;
-            link.line(replies::LOCKED_OUT);
+            let refusal = guard.refusal(name).await;
+            link.line(refusal);
             Attempt::Failed
         }
         Ok(LoginCheck::Locked) => {
-            note_failure(link, from);
+            guard.failed();
             tracing::info!(account = name, "login refused: account locked");
             link.line(replies::LOCKED_OUT);
             Attempt::Failed
         }
         Err(err) => store_trouble(link, &err),
-    }
-}
-
-/// Counts a failed login against the address; logs once when that shuts it out.
-fn note_failure(link: &Link, from: std::net::IpAddr) {
-    if link
-        .game()
-        .address_limits()
-        .login_failed(from, Instant::now())
-    {
-        tracing::warn!(%from, "address shut out after too many failed logins");
     }
 }
 
@@ -289,11 +263,7 @@ async fn guest(link: &mut Link, deadline: Instant) -> Result<Attempt, Hangup> {
     let Some(password) = link.ask_new_password("Password: ", deadline).await? else {
         return Ok(Attempt::Again);
     };
-    if !link
-        .game()
-        .address_limits()
-        .take_guest(link.peer().addr.ip(), Instant::now())
-    {
+    if !AddressGuard::new(link).take_guest() {
         link.line(TOO_MANY_GUESTS);
         return Ok(Attempt::Again);
     }

@@ -12,6 +12,7 @@
 //! `Conn` — writes the session rows.
 
 pub mod conn;
+pub mod guard;
 pub mod login;
 pub mod menu;
 pub mod play;
