@@ -266,6 +266,28 @@ impl Client {
         let stream = TcpStream::connect(addr)
             .await
             .with_context(|| format!("connecting to {addr}"))?;
+        Client::over(stream, &target).await
+    }
+
+    /// Connects from the loopback address `source` (any of 127.0.0.0/8), so a
+    /// scenario can play several client addresses.
+    pub async fn connect_from(
+        addr: SocketAddr,
+        source: std::net::IpAddr,
+    ) -> anyhow::Result<Client> {
+        let socket = tokio::net::TcpSocket::new_v4()?;
+        socket.bind(SocketAddr::new(source, 0))?;
+        let stream = socket
+            .connect(addr)
+            .await
+            .with_context(|| format!("connecting to {addr} from {source}"))?;
+        Client::over(stream, &Target::from(addr)).await
+    }
+
+    /// A client over a connected stream: the TLS handshake and the MCCP2
+    /// request when `target` asks for them.
+    async fn over(stream: TcpStream, target: &Target) -> anyhow::Result<Client> {
+        let addr = target.addr;
         stream.set_nodelay(true)?;
         let (half, mut writer): (
             Box<dyn AsyncRead + Unpin + Send>,
