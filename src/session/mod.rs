@@ -31,7 +31,7 @@ use tracing::Instrument;
 use conn::{Conn, Hangup, Input, Offers, ReadLimits};
 use login::LoggedIn;
 
-use crate::game::{Data, Game, Outbox, Peer, Session};
+use crate::game::{ConnId, Data, Game, Outbox, Peer, Session};
 use crate::replies;
 use crate::store::hashing::for_client;
 use crate::store::writer::SessionTouch;
@@ -58,21 +58,7 @@ where
         account = tracing::field::Empty
     );
     async move {
-        let (read, write) = tokio::io::split(stream);
-        let dead = CancellationToken::new();
-        let (outbox, queue) = Outbox::new(game.config().outbound_queue, dead.clone());
-        let limits = ReadLimits {
-            per_second: game.config().commands_per_second,
-            burst: game.config().command_burst,
-        };
-        let offers = Offers {
-            mccp: game.config().mccp,
-        };
-        let shutdown = game.shutdown_token().clone();
-        let conn = Conn::new(id, peer, Box::new(read), outbox, shutdown, limits, offers);
-        let renderer = render::Renderer::new(conn.profile().clone(), conn.protocol().clone());
-        tracker.spawn(socket::write_loop(write, queue, dead, renderer).in_current_span());
-        let mut link = Link::new(game, conn);
+        let mut link = connect(game, stream, id, peer, &tracker);
         tracing::info!("connected");
         // Password hashing this connection asks for queues under its address.
         let client = crate::game::abuse::address_key(peer.addr.ip());
@@ -82,6 +68,30 @@ where
     }
     .instrument(span)
     .await
+}
+
+/// Splits the stream, starts the writer task and makes the session's [`Link`].
+/// Not async, so none of what is built here takes room in the connection's
+/// future beside the `Link` it ends in.
+fn connect<S>(game: Arc<Game>, stream: S, id: ConnId, peer: Peer, tracker: &TaskTracker) -> Link
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let (read, write) = tokio::io::split(stream);
+    let dead = CancellationToken::new();
+    let (outbox, queue) = Outbox::new(game.config().outbound_queue, dead.clone());
+    let limits = ReadLimits {
+        per_second: game.config().commands_per_second,
+        burst: game.config().command_burst,
+    };
+    let offers = Offers {
+        mccp: game.config().mccp,
+    };
+    let shutdown = game.shutdown_token().clone();
+    let conn = Conn::new(id, peer, Box::new(read), outbox, shutdown, limits, offers);
+    let renderer = render::Renderer::new(conn.profile().clone(), conn.protocol().clone());
+    tracker.spawn(socket::write_loop(write, queue, dead, renderer).in_current_span());
+    Link::new(game, conn)
 }
 
 /// The state machine; returns where and why it ended.

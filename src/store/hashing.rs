@@ -46,8 +46,10 @@ tokio::task_local! {
 
 /// Runs `work` on behalf of the client at `address`: password hashing it asks
 /// for is queued under that address.
-pub async fn for_client<F: Future>(address: IpAddr, work: F) -> F::Output {
-    CLIENT.scope(address, work).await
+pub fn for_client<F: Future>(address: IpAddr, work: F) -> impl Future<Output = F::Output> {
+    // Not an `async fn`: that would keep `work` in its own state beside the
+    // scope that runs it, doubling every connection's future.
+    CLIENT.scope(address, work)
 }
 
 /// The client the current task serves; `None` outside any connection.

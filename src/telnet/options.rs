@@ -45,39 +45,51 @@ impl Verb {
 /// for ourselves is accepted when the client agrees, whatever the policy says.
 #[derive(Debug, Clone)]
 pub struct Policy {
-    local: [bool; 256],
-    remote: [bool; 256],
+    /// One bit per option: 256 bits a side, not 256 bytes, since every
+    /// connection keeps its own.
+    local: [u64; 4],
+    remote: [u64; 4],
+}
+
+/// Whether `option`'s bit is set in `bits`.
+fn bit(bits: &[u64; 4], option: u8) -> bool {
+    bits[usize::from(option / 64)] & (1 << (option % 64)) != 0
+}
+
+/// Sets `option`'s bit in `bits`.
+fn set_bit(bits: &mut [u64; 4], option: u8) {
+    bits[usize::from(option / 64)] |= 1 << (option % 64);
 }
 
 impl Policy {
     /// A policy that refuses every unsolicited request.
     pub fn new() -> Self {
         Policy {
-            local: [false; 256],
-            remote: [false; 256],
+            local: [0; 4],
+            remote: [0; 4],
         }
     }
 
     /// We will start performing `opt` when the client sends DO `opt`.
     pub fn allow_local(mut self, opt: u8) -> Self {
-        self.local[usize::from(opt)] = true;
+        set_bit(&mut self.local, opt);
         self
     }
 
     /// We will let the client perform `opt` when it sends WILL `opt`.
     pub fn allow_remote(mut self, opt: u8) -> Self {
-        self.remote[usize::from(opt)] = true;
+        set_bit(&mut self.remote, opt);
         self
     }
 
     /// Whether an unsolicited DO `opt` is accepted.
     pub fn allows_local(&self, opt: u8) -> bool {
-        self.local[usize::from(opt)]
+        bit(&self.local, opt)
     }
 
     /// Whether an unsolicited WILL `opt` is accepted.
     pub fn allows_remote(&self, opt: u8) -> bool {
-        self.remote[usize::from(opt)]
+        bit(&self.remote, opt)
     }
 }
 
@@ -269,8 +281,19 @@ impl Side {
 #[derive(Debug, Clone)]
 pub struct OptionTable {
     policy: Policy,
-    us: [QState; 256],
-    him: [QState; 256],
+    /// The options whose state on either side is not plain "no": a handful on
+    /// any real connection, so a short list beats two tables of 256 entries
+    /// each (every connection keeps one). An option only gets an entry when a
+    /// side leaves "no", and only options we ask for or allow can.
+    states: Vec<OptionState>,
+}
+
+/// Both sides of one option.
+#[derive(Debug, Clone, Copy)]
+struct OptionState {
+    option: u8,
+    us: QState,
+    him: QState,
 }
 
 impl OptionTable {
@@ -278,14 +301,15 @@ impl OptionTable {
     pub fn new(policy: Policy) -> Self {
         OptionTable {
             policy,
-            us: [QState::No; 256],
-            him: [QState::No; 256],
+            states: Vec::new(),
         }
     }
 
     /// Applies a WILL/WONT/DO/DONT received from the client. The reply, if
     /// any, must be sent; the change, if any, is for the session to act on.
     pub fn receive(&mut self, verb: Verb, option: u8) -> Negotiated {
+        // A request that is refused and changes nothing keeps no entry: a
+        // client naming every option cannot grow the list.
         let (side, agree) = match verb {
             Verb::Will | Verb::Wont => (Side::Him, self.policy.allows_remote(option)),
             Verb::Do | Verb::Dont => (Side::Us, self.policy.allows_local(option)),
@@ -297,10 +321,17 @@ impl OptionTable {
             Verb::Wont | Verb::Dont => state.on_disable(),
         };
         let now_enabled = state.enabled();
+        self.forget_if_idle(option);
         Negotiated {
             reply: send.map(|send| (side.verb(send), option)),
             change: (was_enabled != now_enabled).then(|| side.change(option, now_enabled)),
         }
+    }
+
+    /// Drops an option's entry once both sides are back at plain "no".
+    fn forget_if_idle(&mut self, option: u8) {
+        self.states
+            .retain(|s| s.option != option || s.us != QState::No || s.him != QState::No);
     }
 
     /// We want to start performing `option`: returns the WILL to send, or
@@ -327,12 +358,28 @@ impl OptionTable {
 
     /// Whether both sides agree that we perform `option`.
     pub fn local_enabled(&self, option: u8) -> bool {
-        self.us[usize::from(option)].enabled()
+        self.state(option).is_some_and(|s| s.us.enabled())
     }
 
     /// Whether both sides agree that the client performs `option`.
     pub fn remote_enabled(&self, option: u8) -> bool {
-        self.him[usize::from(option)].enabled()
+        self.state(option).is_some_and(|s| s.him.enabled())
+    }
+
+    fn state(&self, option: u8) -> Option<&OptionState> {
+        self.states.iter().find(|s| s.option == option)
+    }
+
+    /// Our side's state of `option` (tests look at the machine itself).
+    #[cfg(test)]
+    fn us(&self, option: u8) -> QState {
+        self.state(option).map_or(QState::No, |s| s.us)
+    }
+
+    /// The client's side's state of `option`.
+    #[cfg(test)]
+    fn him(&self, option: u8) -> QState {
+        self.state(option).map_or(QState::No, |s| s.him)
     }
 
     /// The policy this table answers unsolicited requests with.
@@ -346,13 +393,27 @@ impl OptionTable {
         option: u8,
         ask: fn(&mut QState) -> Option<Send>,
     ) -> Option<(Verb, u8)> {
-        ask(self.state_mut(side, option)).map(|send| (side.verb(send), option))
+        let sent = ask(self.state_mut(side, option)).map(|send| (side.verb(send), option));
+        self.forget_if_idle(option);
+        sent
     }
 
     fn state_mut(&mut self, side: Side, option: u8) -> &mut QState {
+        let at = match self.states.iter().position(|s| s.option == option) {
+            Some(at) => at,
+            None => {
+                self.states.push(OptionState {
+                    option,
+                    us: QState::No,
+                    him: QState::No,
+                });
+                self.states.len() - 1
+            }
+        };
+        let state = &mut self.states[at];
         match side {
-            Side::Us => &mut self.us[usize::from(option)],
-            Side::Him => &mut self.him[usize::from(option)],
+            Side::Us => &mut state.us,
+            Side::Him => &mut state.him,
         }
     }
 }
@@ -365,6 +426,19 @@ mod tests {
 
     fn neg(reply: Option<(Verb, u8)>, change: Option<OptionChange>) -> Negotiated {
         Negotiated { reply, change }
+    }
+
+    #[test]
+    fn refused_requests_for_every_option_keep_no_state() {
+        let mut table = OptionTable::new(Policy::new().allow_remote(NAWS));
+        for option in 0..=255u8 {
+            table.receive(Verb::Will, option);
+            table.receive(Verb::Do, option);
+        }
+        assert_eq!(table.states.len(), 1, "only the allowed option is on");
+        assert!(table.remote_enabled(NAWS));
+        table.receive(Verb::Wont, NAWS);
+        assert!(table.states.is_empty());
     }
 
     #[test]
@@ -494,13 +568,10 @@ mod tests {
     fn disable_while_want_yes_is_queued() {
         let mut table = OptionTable::new(Policy::new());
         assert_eq!(table.enable_remote(NAWS), Some((Verb::Do, NAWS)));
-        assert_eq!(table.him[usize::from(NAWS)], QState::WantYes(Queue::Empty));
+        assert_eq!(table.him(NAWS), QState::WantYes(Queue::Empty));
         // The DO is in flight, so the disable waits in the queue bit.
         assert_eq!(table.disable_remote(NAWS), None);
-        assert_eq!(
-            table.him[usize::from(NAWS)],
-            QState::WantYes(Queue::Opposite)
-        );
+        assert_eq!(table.him(NAWS), QState::WantYes(Queue::Opposite));
         assert_eq!(table.disable_remote(NAWS), None, "already queued");
         // The client agrees; we immediately ask it to stop again.
         assert_eq!(
@@ -508,10 +579,10 @@ mod tests {
             neg(Some((Verb::Dont, NAWS)), None)
         );
         assert!(!table.remote_enabled(NAWS));
-        assert_eq!(table.him[usize::from(NAWS)], QState::WantNo(Queue::Empty));
+        assert_eq!(table.him(NAWS), QState::WantNo(Queue::Empty));
         // Its WONT acknowledges that, and nothing more is sent.
         assert_eq!(table.receive(Verb::Wont, NAWS), neg(None, None));
-        assert_eq!(table.him[usize::from(NAWS)], QState::No);
+        assert_eq!(table.him(NAWS), QState::No);
     }
 
     #[test]
@@ -534,10 +605,7 @@ mod tests {
         table.receive(Verb::Will, NAWS);
         assert_eq!(table.disable_remote(NAWS), Some((Verb::Dont, NAWS)));
         assert_eq!(table.enable_remote(NAWS), None);
-        assert_eq!(
-            table.him[usize::from(NAWS)],
-            QState::WantNo(Queue::Opposite)
-        );
+        assert_eq!(table.him(NAWS), QState::WantNo(Queue::Opposite));
         // The WONT acknowledges the disable; the queued DO goes out now.
         assert_eq!(
             table.receive(Verb::Wont, NAWS),
@@ -631,8 +699,7 @@ mod tests {
                 "seed {seed}: client side of option {option} disagrees"
             );
             for table in &link.ends {
-                let i = usize::from(option);
-                for state in [table.us[i], table.him[i]] {
+                for state in [table.us(option), table.him(option)] {
                     assert!(
                         matches!(state, QState::Yes | QState::No),
                         "seed {seed}: option {option} left mid-negotiation: {state:?}"
@@ -701,10 +768,9 @@ mod tests {
                 continue;
             }
             let verb = verbs[rng.below(4)];
-            let i = usize::from(option);
-            let before = (table.us[i], table.him[i]);
+            let before = (table.us(option), table.him(option));
             let got = table.receive(verb, option);
-            let after = (table.us[i], table.him[i]);
+            let after = (table.us(option), table.him(option));
             let refusal = matches!(got.reply, Some((Verb::Dont | Verb::Wont, _)))
                 && matches!(verb, Verb::Will | Verb::Do)
                 && after == before;
