@@ -18,6 +18,8 @@ use tokio::sync::mpsc;
 use tokio::sync::mpsc::error::TrySendError;
 use tokio_util::sync::CancellationToken;
 
+use crate::metrics::Metrics;
+
 /// What the game says to one player.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Message {
@@ -45,6 +47,8 @@ pub enum Outbound {
 pub struct Outbox {
     tx: mpsc::Sender<Outbound>,
     dead: CancellationToken,
+    /// Where deliveries and overflows are counted, if anywhere.
+    metrics: Option<Metrics>,
 }
 
 impl Outbox {
@@ -52,13 +56,27 @@ impl Outbox {
     /// overflows (and by whoever else ends the connection).
     pub fn new(capacity: usize, dead: CancellationToken) -> (Outbox, mpsc::Receiver<Outbound>) {
         let (tx, rx) = mpsc::channel(capacity.max(1));
-        (Outbox { tx, dead }, rx)
+        let metrics = None;
+        (Outbox { tx, dead, metrics }, rx)
+    }
+
+    /// The same queue, counting its lines and an overflow into `metrics`.
+    pub fn counted(self, metrics: Metrics) -> Outbox {
+        Outbox {
+            metrics: Some(metrics),
+            ..self
+        }
     }
 
     /// Queues one message. Returns false when the connection is gone or was just
     /// found too slow (and is now being dropped).
     pub fn send(&self, message: Message) -> bool {
-        self.queue(Outbound::Message(message))
+        let text = matches!(message, Message::Line(_));
+        let sent = self.queue(Outbound::Message(message));
+        if let Some(metrics) = self.metrics.as_ref().filter(|_| sent && text) {
+            metrics.delivered();
+        }
+        sent
     }
 
     /// Queues a line of text.
@@ -81,6 +99,7 @@ impl Outbox {
             Ok(()) => true,
             Err(TrySendError::Full(_)) => {
                 if !self.dead.is_cancelled() {
+                    self.metrics.iter().for_each(Metrics::outbox_overflow);
                     tracing::warn!("outbound queue full: dropping a client that stopped reading");
                     self.dead.cancel();
                 }

@@ -21,6 +21,7 @@ use crate::auth::generate::{self, Entropy};
 use crate::auth::names::{check_account_name, check_character_name, display_character_name};
 use crate::auth::password::policy_problems;
 use crate::command::is_command_word;
+use crate::metrics::LoginOutcome;
 use crate::replies;
 use crate::store::accounts::{Account, LoginCheck, NewAccount, PasswordRefused};
 use crate::store::characters::{CharacterSummary, NewCharacter};
@@ -195,16 +196,21 @@ async fn check_credentials(link: &mut Link, name: &str, password: String) -> Att
     match checked {
         Ok(LoginCheck::Verified(account)) => Attempt::In(LoggedIn::from(&account)),
         Ok(LoginCheck::Wrong) => {
+            link.game().metrics().login(LoginOutcome::Wrong);
             tracing::info!(account = name, "failed login");
             link.line(replies::WRONG_LOGIN);
             Attempt::Failed
         }
         Ok(LoginCheck::Locked) => {
+            link.game().metrics().login(LoginOutcome::Locked);
             tracing::info!(account = name, "login refused: account locked");
             link.line(replies::LOCKED_OUT);
             Attempt::Failed
         }
-        Err(err) => store_trouble(link, &err),
+        Err(err) => {
+            link.game().metrics().login(LoginOutcome::Error);
+            store_trouble(link, &err)
+        }
     }
 }
 

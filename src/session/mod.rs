@@ -29,6 +29,7 @@ use conn::{Conn, Hangup, Input, ReadLimits};
 use login::LoggedIn;
 
 use crate::game::{Game, Outbox, Peer, Session};
+use crate::metrics::LoginOutcome;
 use crate::replies;
 use crate::store::writer::SessionTouch;
 
@@ -57,6 +58,7 @@ where
         let (read, write) = tokio::io::split(stream);
         let dead = CancellationToken::new();
         let (outbox, queue) = Outbox::new(game.config().outbound_queue, dead.clone());
+        let outbox = outbox.counted(game.metrics().clone());
         tracker.spawn(socket::write_loop(write, queue, dead).in_current_span());
         let limits = ReadLimits {
             per_second: game.config().commands_per_second,
@@ -160,6 +162,7 @@ impl Link {
         loop {
             match self.conn.next(deadline).await? {
                 Input::Line(line) => {
+                    self.game.metrics().line_in();
                     self.note_activity();
                     return Ok(line);
                 }
@@ -265,11 +268,13 @@ impl Link {
             Err(OpenRefused::Store(err)) => Some(replies::store_error(&err).to_string()),
         };
         if let Some(sentence) = refused {
+            game.metrics().login(LoginOutcome::Refused);
             game.registry().log_out(session.conn_id);
             return Err(sentence);
         }
         tracing::Span::current().record("account", account.username.as_str());
         tracing::info!("logged in");
+        game.metrics().login(LoginOutcome::Ok);
         if !game.config().allow_multiple_sessions {
             for other in game.registry().sessions_of(account.user_id) {
                 if other.conn_id != session.conn_id {

@@ -297,6 +297,7 @@ impl<'s> Accounts<'s> {
             .call(move |db| lockout::record_failure(db, user_id, &policy, Utc::now()))
             .await?;
         if let Some(until) = locked {
+            self.store.count(|m| m.lockout());
             tracing::warn!(account = %account.username, %until, "account locked after failed logins");
         }
         Ok(LoginCheck::Wrong)

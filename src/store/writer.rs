@@ -13,14 +13,15 @@
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, params};
 use tokio::sync::{mpsc, oneshot};
 
 use super::{StoreError, StoreResult, schema, write_tx};
+use crate::metrics::Metrics;
 
 /// What kind of talk a chat row holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -118,6 +119,8 @@ const MAX_BATCH: usize = 8192;
 #[derive(Clone)]
 pub struct Writer {
     tx: mpsc::Sender<Op>,
+    /// Where the thread counts its batches, once a server attached it.
+    metrics: Arc<OnceLock<Metrics>>,
 }
 
 /// The writer thread; join it after [`Writer::stop`].
@@ -137,11 +140,24 @@ impl Writer {
     pub fn start(path: &Path, capacity: usize) -> StoreResult<(Writer, WriterThread)> {
         let conn = schema::open_connection(path)?;
         let (tx, rx) = mpsc::channel(capacity.max(1));
+        let metrics = Arc::new(OnceLock::new());
+        let counted = metrics.clone();
         let join = std::thread::Builder::new()
             .name("gaslamp-writer".into())
-            .spawn(move || run(conn, rx))
+            .spawn(move || run(conn, rx, &counted))
             .map_err(|e| StoreError::Task(e.to_string()))?;
-        Ok((Writer { tx }, WriterThread { join }))
+        Ok((Writer { tx, metrics }, WriterThread { join }))
+    }
+
+    /// Counts every committed batch (its rows and commit time) into `metrics`
+    /// from now on.
+    pub fn attach_metrics(&self, metrics: Metrics) {
+        let _ = self.metrics.set(metrics);
+    }
+
+    /// Operations waiting in the queue now.
+    pub fn queue_depth(&self) -> usize {
+        self.tx.max_capacity() - self.tx.capacity()
     }
 
     /// Queues a chat line, waiting for room in the queue if the disk is behind.
@@ -216,7 +232,7 @@ impl Batch {
     }
 }
 
-fn run(mut conn: Connection, mut rx: mpsc::Receiver<Op>) {
+fn run(mut conn: Connection, mut rx: mpsc::Receiver<Op>, metrics: &OnceLock<Metrics>) {
     let mut stats = WriterStats::default();
     while let Some(first) = rx.blocking_recv() {
         let mut batch = Batch::default();
@@ -235,7 +251,11 @@ fn run(mut conn: Connection, mut rx: mpsc::Receiver<Op>) {
                 batch.add(op);
             }
         }
+        let started = Instant::now();
         commit_with_retry(&mut conn, &batch, &mut stats);
+        if let Some(metrics) = metrics.get().filter(|_| batch.rows() > 0) {
+            metrics.writer_batch(batch.rows(), started.elapsed());
+        }
         for done in batch.flushes.drain(..) {
             let _ = done.send(());
         }
