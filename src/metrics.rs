@@ -164,11 +164,7 @@ impl Metrics {
             "Seconds since the server started",
             inner.uptime.clone(),
         );
-        r.register(
-            "logins",
-            "Login attempts by outcome",
-            inner.logins.clone(),
-        );
+        r.register("logins", "Login attempts by outcome", inner.logins.clone());
         r.register(
             "lockouts",
             "Accounts locked after repeated wrong passwords",

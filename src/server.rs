@@ -193,9 +193,8 @@ impl Server {
         // The web listener outlives the accept loops: during the shutdown it
         // still answers /health (503) and refuses new WebSockets.
         let web_stop = tokio_util::sync::CancellationToken::new();
-        let web = web.map(|web| {
-            tokio::spawn(web.run(game.clone(), tracker.clone(), web_stop.clone()))
-        });
+        let web =
+            web.map(|web| tokio::spawn(web.run(game.clone(), tracker.clone(), web_stop.clone())));
         tokio::select! {
             _ = shutdown => {},
             _ = game.shutdown_token().cancelled() => {},

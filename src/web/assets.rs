@@ -22,10 +22,7 @@ fn file(content_type: &'static str, body: &'static str) -> Response {
             (header::CACHE_CONTROL, "no-cache"),
             (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
             (header::REFERRER_POLICY, "no-referrer"),
-            (
-                header::CONTENT_SECURITY_POLICY,
-                CONTENT_SECURITY_POLICY,
-            ),
+            (header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY),
         ],
         body,
     )

@@ -105,7 +105,9 @@ mod tests {
         let none: &[String] = &[];
         let listed = &["https://mud.example.org".to_string()];
         let any = &["*".to_string()];
-        let cases: &[(Option<&str>, Option<&str>, &[String], bool)] = &[
+        // Origin, Host, the operator's list, and whether the request may go on.
+        type Case<'a> = (Option<&'a str>, Option<&'a str>, &'a [String], bool);
+        let cases: &[Case] = &[
             // No Origin: no browser page, nothing to hijack.
             (None, Some("localhost:4080"), none, true),
             // The page's own origin, as served.

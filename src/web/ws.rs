@@ -10,7 +10,6 @@
 //! and it alone knows about frames, pings and close codes.
 
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
@@ -43,6 +42,12 @@ const FRAME_OUT: usize = 4 * 1024;
 /// How often an idle connection is pinged, so that proxies in front (which
 /// close connections silent for a minute) keep it open.
 const PING_EVERY: Duration = Duration::from_secs(30);
+
+/// How long one frame may take to go out before the client counts as gone.
+const SEND_DEADLINE: Duration = Duration::from_secs(30);
+
+/// How long the closing frame may take.
+const CLOSE_GRACE: Duration = Duration::from_secs(2);
 
 /// Close codes (RFC 6455 §7.4.1).
 const NORMAL: u16 = 1000;
@@ -138,19 +143,21 @@ fn refuse(status: StatusCode, text: &'static str) -> Response {
 
 /// Carries bytes between a WebSocket and the session's end of a pipe until
 /// either side ends: frames in to bytes for the session, the session's bytes
-/// out as binary frames, a ping now and then. When the client leaves, the
-/// session reads the end of its input; when the session closes its end, the
-/// client gets a close frame (1000, or why its input was refused).
+/// out as binary frames, a ping now and then. When the client leaves (or sends
+/// what is refused), the session reads the end of its input; when the session
+/// closes its end, the client gets a close frame (1000, or why its input was
+/// refused). A client that stops reading is given up after [`SEND_DEADLINE`]
+/// per frame, as its session gives it up when its queue fills.
 async fn pump(socket: WebSocket, pipe: DuplexStream, text_frames: bool) {
-    let (sink, stream) = socket.split();
+    let (mut sink, stream) = socket.split();
     let (from_session, to_session) = tokio::io::split(pipe);
-    let refusal = Arc::new(Mutex::new(None));
-    let inbound = inbound(stream, to_session, text_frames, refusal.clone());
-    let outbound = outbound(sink, from_session, refusal);
-    futures::future::join(inbound, outbound).await;
+    let refusal = tokio::select! {
+        refusal = inbound(stream, to_session, text_frames) => refusal,
+        () = outbound(&mut sink, from_session) => None,
+    };
+    let frame = refusal.unwrap_or_else(|| close_frame(NORMAL, ""));
+    let _ = tokio::time::timeout(CLOSE_GRACE, sink.send(Message::Close(Some(frame)))).await;
 }
-
-type Refusal = Arc<Mutex<Option<CloseFrame>>>;
 
 fn close_frame(code: u16, reason: &'static str) -> CloseFrame {
     CloseFrame {
@@ -159,14 +166,14 @@ fn close_frame(code: u16, reason: &'static str) -> CloseFrame {
     }
 }
 
-/// Frames from the client into the session's input. Ends (closing the
-/// session's input) when the client closes, fails, or sends what is refused.
+/// Frames from the client into the session's input, until the client closes
+/// or fails (`None`) or sends what is refused (the close frame that says
+/// why). The session's input ends with it.
 async fn inbound(
     mut stream: futures::stream::SplitStream<WebSocket>,
     mut to_session: tokio::io::WriteHalf<DuplexStream>,
     text_frames: bool,
-    refusal: Refusal,
-) {
+) -> Option<CloseFrame> {
     let refused = loop {
         let bytes = match stream.next().await {
             Some(Ok(Message::Binary(data))) => data,
@@ -179,19 +186,20 @@ async fn inbound(
             }
             Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
             Some(Ok(Message::Close(_))) | None => break None,
-            Some(Err(err)) => break too_big(&err).then(|| close_frame(TOO_BIG, "frames over 64 KiB are refused")),
+            Some(Err(err)) => {
+                break too_big(&err)
+                    .then(|| close_frame(TOO_BIG, "frames over 64 KiB are refused"));
+            }
         };
         if to_session.write_all(&bytes).await.is_err() {
             break None;
         }
     };
-    if let Some(frame) = refused {
+    if let Some(frame) = &refused {
         tracing::debug!(code = frame.code, reason = %frame.reason.as_str(), "WebSocket input refused");
-        if let Ok(mut slot) = refusal.lock() {
-            *slot = Some(frame);
-        }
     }
     let _ = to_session.shutdown().await;
+    refused
 }
 
 /// Whether a read failed because a frame or message was over the limit.
@@ -210,40 +218,27 @@ fn too_big(err: &axum::Error) -> bool {
     false
 }
 
-/// The session's output to the client, and pings while it is quiet. Ends when
-/// the session closes its end (or the client is gone), with a close frame.
+/// The session's output to the client, and pings while it is quiet, until
+/// the session closes its end or the client is gone or stops reading.
 async fn outbound(
-    mut sink: futures::stream::SplitSink<WebSocket, Message>,
+    sink: &mut futures::stream::SplitSink<WebSocket, Message>,
     mut from_session: tokio::io::ReadHalf<DuplexStream>,
-    refusal: Refusal,
 ) {
     let mut chunk = BytesMut::new();
     let mut ping = tokio::time::interval(PING_EVERY);
     ping.reset();
     loop {
         chunk.reserve(FRAME_OUT);
-        tokio::select! {
+        let message = tokio::select! {
             read = from_session.read_buf(&mut chunk) => match read {
-                Ok(0) | Err(_) => break,
-                Ok(_) => {
-                    if sink.send(Message::Binary(chunk.split().freeze())).await.is_err() {
-                        return;
-                    }
-                    ping.reset();
-                }
+                Ok(0) | Err(_) => return,
+                Ok(_) => Message::Binary(chunk.split().freeze()),
             },
-            _ = ping.tick() => {
-                if sink.send(Message::Ping(bytes::Bytes::new())).await.is_err() {
-                    return;
-                }
-            }
+            _ = ping.tick() => Message::Ping(bytes::Bytes::new()),
+        };
+        match tokio::time::timeout(SEND_DEADLINE, sink.send(message)).await {
+            Ok(Ok(())) => ping.reset(),
+            Ok(Err(_)) | Err(_) => return,
         }
     }
-    let frame = refusal
-        .lock()
-        .ok()
-        .and_then(|mut slot| slot.take())
-        .unwrap_or_else(|| close_frame(NORMAL, ""));
-    let _ = sink.send(Message::Close(Some(frame))).await;
-    let _ = sink.close().await;
 }

@@ -310,12 +310,9 @@ async fn a_page_from_another_origin_is_refused() {
         upgrade(addr, &[TELNET], &[("origin", &own)]).await,
         Upgrade::Open(..)
     ));
-    for origin in [
-        "https://evil.example",
-        "http://localhost:1",
-        "null",
-        &format!("https://{addr}"),
-    ] {
+    // (The scheme is not compared: behind a TLS proxy the page is https and
+    // this listener plain http, on the same host name.)
+    for origin in ["https://evil.example", "http://localhost:1", "null"] {
         match upgrade(addr, &[TELNET], &[("origin", origin)]).await {
             Upgrade::Refused(status, body) => {
                 assert_eq!(status, 403, "{origin}");
@@ -492,7 +489,10 @@ async fn health_and_metrics_follow_the_players() {
         2.0
     );
     assert!(grew("gaslamp_writer_batch_size_sum") >= 5.0, "{after}");
-    assert!(grew("gaslamp_writer_commit_seconds_count") >= 1.0, "{after}");
+    assert!(
+        grew("gaslamp_writer_commit_seconds_count") >= 1.0,
+        "{after}"
+    );
     assert!(grew("gaslamp_store_call_seconds_count") >= 1.0, "{after}");
     assert!(
         grew("gaslamp_bcrypt_queue_wait_seconds_count") >= 3.0,
@@ -537,11 +537,17 @@ async fn the_page_and_its_files_are_served_from_the_binary() {
     let addr = web(&server);
     let (status, page) = get(addr, "/").await;
     assert_eq!(status, 200);
-    assert!(page.contains("<script type=\"module\" src=\"app.js\">"), "{page}");
+    assert!(
+        page.contains("<script type=\"module\" src=\"app.js\">"),
+        "{page}"
+    );
     let (status, script) = get(addr, "/app.js").await;
     assert_eq!(status, 200);
     assert!(script.contains(TELNET));
-    assert!(!script.contains("innerHTML"), "the client never parses server text as HTML");
+    assert!(
+        !script.contains("innerHTML"),
+        "the client never parses server text as HTML"
+    );
     let (status, _) = get(addr, "/style.css").await;
     assert_eq!(status, 200);
     let (status, body) = get(addr, "/nothing-here").await;
