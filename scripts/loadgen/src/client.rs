@@ -10,6 +10,8 @@
 //!
 //! A [`Target`] says where to connect and whether over TLS; the halves are boxed
 //! streams, so the plain and the TLS client are the same code above the socket.
+//! A client over WebSocket ([`Client::connect_websocket`]) is that code too: a
+//! small pump task turns the socket's binary frames into a byte stream.
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -18,12 +20,17 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
+use futures::{SinkExt, StreamExt};
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, ServerName};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::Instant;
 use tokio_rustls::TlsConnector;
+use tokio_tungstenite::MaybeTlsStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::http::HeaderValue;
 
 /// A password that passes the server's policy.
 pub const PASSWORD: &str = "correct horse battery";
@@ -59,16 +66,22 @@ enum State {
     SbIac,
 }
 
-/// Where a client connects: an address, and TLS settings for the TLS port.
+/// Where a client connects: an address, and TLS settings for the TLS port;
+/// and the web listener, for members that come over WebSocket.
 #[derive(Clone)]
 pub struct Target {
     pub addr: SocketAddr,
     pub tls: Option<TlsConnector>,
+    pub web: Option<SocketAddr>,
 }
 
 impl From<SocketAddr> for Target {
     fn from(addr: SocketAddr) -> Target {
-        Target { addr, tls: None }
+        Target {
+            addr,
+            tls: None,
+            web: None,
+        }
     }
 }
 
@@ -89,6 +102,7 @@ impl Target {
         Ok(Target {
             addr,
             tls: Some(TlsConnector::from(Arc::new(config))),
+            web: None,
         })
     }
 }
@@ -192,7 +206,30 @@ impl Client {
                 (Box::new(read), Box::new(write))
             }
         };
-        Ok(Client {
+        Ok(Client::over(half, writer))
+    }
+
+    /// Connects to the web listener's `/ws` with the telnet subprotocol.
+    pub async fn connect_websocket(addr: SocketAddr) -> anyhow::Result<Client> {
+        let mut request = format!("ws://{addr}/ws").into_client_request()?;
+        request.headers_mut().insert(
+            "sec-websocket-protocol",
+            HeaderValue::from_static("telnet.mudstandards.org"),
+        );
+        let (socket, _) = tokio_tungstenite::connect_async_with_config(request, None, true)
+            .await
+            .with_context(|| format!("WebSocket upgrade at {addr}"))?;
+        let (ours, theirs) = tokio::io::duplex(64 * 1024);
+        tokio::spawn(pump(socket, theirs));
+        let (read, write) = tokio::io::split(ours);
+        Ok(Client::over(Box::new(read), Box::new(write)))
+    }
+
+    fn over(
+        half: Box<dyn AsyncRead + Unpin + Send>,
+        writer: Box<dyn AsyncWrite + Unpin + Send>,
+    ) -> Client {
+        Client {
             reader: Reader {
                 half,
                 buf: vec![0; READ_BUFFER].into_boxed_slice(),
@@ -204,7 +241,7 @@ impl Client {
             },
             writer,
             recent: VecDeque::new(),
-        })
+        }
     }
 
     /// Sends one line, CRLF added.
@@ -304,6 +341,46 @@ impl Client {
             bail!("no exit {exit:?} here: {:?}", self.recent());
         }
         Ok(())
+    }
+}
+
+/// Binary frames from the server into the pipe, bytes from the pipe out as
+/// binary frames, until either side ends.
+async fn pump(
+    socket: tokio_tungstenite::WebSocketStream<MaybeTlsStream<TcpStream>>,
+    pipe: tokio::io::DuplexStream,
+) {
+    let (mut sink, mut stream) = socket.split();
+    let (mut from_client, mut to_client) = tokio::io::split(pipe);
+    let inbound = async {
+        while let Some(Ok(message)) = stream.next().await {
+            let bytes = match message {
+                Message::Binary(bytes) => bytes,
+                Message::Close(_) => break,
+                _ => continue,
+            };
+            if to_client.write_all(&bytes).await.is_err() {
+                break;
+            }
+        }
+    };
+    let outbound = async {
+        let mut buf = vec![0u8; 4096];
+        loop {
+            match from_client.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => {
+                    let frame = Message::Binary(buf[..n].to_vec().into());
+                    if sink.send(frame).await.is_err() {
+                        break;
+                    }
+                }
+            }
+        }
+    };
+    tokio::select! {
+        () = inbound => {}
+        () = outbound => {}
     }
 }
 

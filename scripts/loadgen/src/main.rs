@@ -18,6 +18,7 @@
 //! - `logins`: logins a second at bcrypt cost 12 while other players talk, and
 //!   their latency during the storm.
 //! - `room-tls`: `room` with every player connected over TLS.
+//! - `room-ws`: `room` with every second player connected over WebSocket.
 //! - `tls-handshakes`: full TLS handshakes a second, to the `Account: ` prompt.
 //! - `tls-idle`: resident memory per idle TLS connection, beside plain.
 //!
@@ -160,10 +161,11 @@ pub enum Scenario {
     RoomTls,
     TlsHandshakes,
     TlsIdle,
+    RoomWs,
 }
 
 impl Scenario {
-    const ALL: [Scenario; 8] = [
+    const ALL: [Scenario; 9] = [
         Scenario::Idle,
         Scenario::Room,
         Scenario::Rooms,
@@ -172,6 +174,7 @@ impl Scenario {
         Scenario::RoomTls,
         Scenario::TlsHandshakes,
         Scenario::TlsIdle,
+        Scenario::RoomWs,
     ];
 
     fn name(self) -> &'static str {
@@ -184,6 +187,7 @@ impl Scenario {
             Scenario::RoomTls => "room-tls",
             Scenario::TlsHandshakes => "tls-handshakes",
             Scenario::TlsIdle => "tls-idle",
+            Scenario::RoomWs => "room-ws",
         }
     }
 
@@ -217,6 +221,10 @@ impl Scenario {
             Scenario::TlsIdle => format!(
                 "tls-idle: {} players logged in and idle, plain then TLS",
                 args.tls_idle_connections
+            ),
+            Scenario::RoomWs => format!(
+                "room-ws: {} players in one room, half over WebSocket, {} speakers at {}/s for {} s",
+                args.room_players, args.room_speakers, args.room_rate, args.room_secs
             ),
         }
     }

@@ -346,6 +346,7 @@ class Panel {
     const exits = info.exits && typeof info.exits === "object" ? info.exits : {};
     this.renderExits(exits);
     if (Number.isInteger(info.num)) {
+      ui.roomName.dataset.num = String(info.num);
       this.here = info.num;
       this.rooms[info.num] = { name: String(info.name ?? ""), area: String(info.area ?? ""), exits };
       saveMap(this.rooms);
@@ -365,6 +366,7 @@ class Panel {
       button.type = "button";
       button.textContent = LONG_NAMES[exit] ?? exit;
       button.dataset.exit = exit;
+      if (Number.isInteger(exits[exit])) button.dataset.to = String(exits[exit]);
       // A direction is a command of its own; any other exit goes through `go`.
       button.addEventListener("click", () => this.send(LONG_NAMES[exit] ? exit : `go ${exit}`, true));
       item.append(button);

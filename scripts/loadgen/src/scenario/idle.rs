@@ -99,6 +99,7 @@ pub async fn measure(ctx: &Ctx, site_name: &str, n: usize, tls: bool) -> anyhow:
             login: Login::Create,
             room: i % ROOMS,
             speaker: None,
+            websocket: false,
         })
         .collect();
     // Idle members never speak, so the period is irrelevant.
