@@ -90,7 +90,7 @@ impl WebListener {
             return;
         };
         if let Ok(addr) = self.tcp.local_addr() {
-            tracing::info!(%addr, transport = "web", "listening");
+            tracing::info!(%addr, transport = %"web", "listening");
         }
         let router = router(Web {
             game,
@@ -106,7 +106,7 @@ impl WebListener {
             let (tcp, peer) = match accepted {
                 Ok(accepted) => accepted,
                 Err(err) => {
-                    tracing::warn!(%err, transport = "web", "accept failed");
+                    tracing::warn!(%err, transport = %"web", "accept failed");
                     tokio::time::sleep(Duration::from_millis(100)).await;
                     continue;
                 }

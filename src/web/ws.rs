@@ -105,7 +105,7 @@ pub async fn upgrade(
         config.max_connections,
         config.max_connections_per_ip,
     ) else {
-        tracing::warn!(peer = %addr, transport = "websocket", "connection refused: too many connections");
+        tracing::warn!(peer = %addr, transport = %"websocket", "connection refused: too many connections");
         return refuse(StatusCode::SERVICE_UNAVAILABLE, "Too many connections.");
     };
     // The session's task is on the tracker from now on, so a shutdown waits
