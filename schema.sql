@@ -29,6 +29,8 @@ CREATE TABLE IF NOT EXISTS users (
     lockout_until    TEXT,
     created_at       TEXT NOT NULL,
     last_login       TEXT,
+    -- The player's `color on|off`: ANSI colour for clients that show it.
+    color            INTEGER NOT NULL DEFAULT 1,
     tombstoned_at    TEXT
 );
 CREATE INDEX IF NOT EXISTS users_guest_expiry ON users (guest_expires_at) WHERE is_guest = 1;

@@ -17,7 +17,9 @@ use std::time::Duration;
 use clap::parser::ValueSource;
 use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
-use crate::config::{LockoutPolicy, ServerConfig, TlsSettings, WebSettings, parse_duration};
+use crate::config::{
+    LockoutPolicy, MsspConfig, ServerConfig, TlsSettings, WebSettings, parse_duration,
+};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -202,6 +204,11 @@ pub struct RunArgs {
     #[arg(long, env = "GASLAMP_TLS_HANDSHAKE_TIMEOUT", default_value = "10s",
           value_parser = parse_duration)]
     pub tls_handshake_timeout: Duration,
+    /// Do not offer MCCP2 compression.
+    #[arg(long, env = "GASLAMP_NO_MCCP")]
+    pub no_mccp: bool,
+    #[command(flatten)]
+    pub mssp: MsspArgs,
     /// Address of the web listener: the browser client at /, telnet over
     /// WebSocket at /ws, /health and /metrics; `off` turns it off.
     #[arg(long, env = "GASLAMP_WEB_BIND", value_name = "ADDR|off",
@@ -314,6 +321,59 @@ pub enum Switch {
     Off,
 }
 
+/// What the MSSP table tells MUD listings (also `[mssp]` in the config file,
+/// keys without the `mssp-` prefix).
+#[derive(Debug, Args)]
+pub struct MsspArgs {
+    /// MSSP NAME [default: the default world's name].
+    #[arg(long, env = "GASLAMP_MSSP_NAME")]
+    pub mssp_name: Option<String>,
+    /// MSSP HOSTNAME: the name players connect to.
+    #[arg(long, env = "GASLAMP_MSSP_HOSTNAME")]
+    pub mssp_hostname: Option<String>,
+    /// MSSP CONTACT: an e-mail address for the game.
+    #[arg(long, env = "GASLAMP_MSSP_CONTACT")]
+    pub mssp_contact: Option<String>,
+    /// MSSP WEBSITE.
+    #[arg(long, env = "GASLAMP_MSSP_WEBSITE")]
+    pub mssp_website: Option<String>,
+    /// MSSP LANGUAGE.
+    #[arg(long, env = "GASLAMP_MSSP_LANGUAGE", default_value = "English")]
+    pub mssp_language: String,
+    /// MSSP LOCATION: the country the server stands in.
+    #[arg(long, env = "GASLAMP_MSSP_LOCATION")]
+    pub mssp_location: Option<String>,
+    /// MSSP GENRE: Adult, Fantasy, Historical, Horror, Modern, Science Fiction or None.
+    #[arg(long, env = "GASLAMP_MSSP_GENRE", default_value = "Fantasy")]
+    pub mssp_genre: String,
+    /// MSSP STATUS: Alpha, Closed Beta, Open Beta or Live.
+    #[arg(long, env = "GASLAMP_MSSP_STATUS", default_value = "Alpha")]
+    pub mssp_status: String,
+    /// MSSP CRAWL DELAY in hours (-1: the crawler decides).
+    #[arg(long, env = "GASLAMP_MSSP_CRAWL_DELAY", default_value_t = -1, allow_negative_numbers = true)]
+    pub mssp_crawl_delay: i64,
+    /// MSSP CREATED: the year the game was created.
+    #[arg(long, env = "GASLAMP_MSSP_CREATED")]
+    pub mssp_created: Option<String>,
+}
+
+impl MsspArgs {
+    fn config(&self) -> MsspConfig {
+        MsspConfig {
+            name: self.mssp_name.clone(),
+            hostname: self.mssp_hostname.clone(),
+            contact: self.mssp_contact.clone(),
+            website: self.mssp_website.clone(),
+            language: self.mssp_language.clone(),
+            location: self.mssp_location.clone(),
+            genre: self.mssp_genre.clone(),
+            status: self.mssp_status.clone(),
+            crawl_delay: self.mssp_crawl_delay,
+            created: self.mssp_created.clone(),
+        }
+    }
+}
+
 impl CommonArgs {
     /// The server configuration these flags (and `run`'s) describe.
     pub fn server_config(&self, run: &RunArgs) -> ServerConfig {
@@ -341,6 +401,8 @@ impl CommonArgs {
             registration_open: run.registration == Registration::Open,
             guests: run.guests == Switch::On,
             player_characters: run.player_characters == Switch::On,
+            mccp: !run.no_mccp,
+            mssp: run.mssp.config(),
             ..ServerConfig::new(self.db.clone(), self.worlds.clone())
         }
     }
@@ -404,7 +466,7 @@ fn read_config_file(path: &Path) -> Result<BTreeMap<String, toml::Value>, String
         .parse()
         .map_err(|err: toml::de::Error| err.to_string().trim_end().to_string())?;
     let mut settings = BTreeMap::new();
-    for (key, value) in table {
+    for (key, value) in flatten_tables(table)? {
         let flag = key.replace('_', "-");
         if settings.insert(flag, value).is_some() {
             return Err(format!(
@@ -413,6 +475,28 @@ fn read_config_file(path: &Path) -> Result<BTreeMap<String, toml::Value>, String
         }
     }
     Ok(settings)
+}
+
+/// Tables of settings that stand for a group of flags: `[mssp] name = "x"`
+/// is `mssp-name = "x"`. Any other table is left as it is (and refused later).
+const FLAG_TABLES: [&str; 1] = ["mssp"];
+
+fn flatten_tables(table: toml::Table) -> Result<Vec<(String, toml::Value)>, String> {
+    let mut flat = Vec::new();
+    for (key, value) in table {
+        match value {
+            toml::Value::Table(inner) if FLAG_TABLES.contains(&key.as_str()) => {
+                for (inner_key, inner_value) in inner {
+                    if inner_value.is_table() {
+                        return Err(format!("[{key}] {inner_key:?} cannot be a table"));
+                    }
+                    flat.push((format!("{key}-{inner_key}"), inner_value));
+                }
+            }
+            value => flat.push((key, value)),
+        }
+    }
+    Ok(flat)
 }
 
 /// The flags of `command` a config file may set: long name to clap id.
@@ -682,6 +766,30 @@ mod tests {
         assert!(matches!(err, CliError::Config { .. }), "{message}");
         assert!(message.contains("gaslamp.toml"), "no file name: {message}");
         message
+    }
+
+    #[test]
+    fn mssp_settings_come_from_flags_or_an_mssp_table() {
+        let (_dir, path) = config_file(
+            "[mssp]\nname = \"Gaslight\"\ncontact = \"ops@example.org\"\ncrawl_delay = 12\n",
+        );
+        let config = run_config(
+            &parse_with(
+                &path,
+                &["run", "--mssp-contact", "flag@example.org", "--no-mccp"],
+            )
+            .expect("parse"),
+        );
+        assert_eq!(config.mssp.name.as_deref(), Some("Gaslight"));
+        assert_eq!(config.mssp.contact.as_deref(), Some("flag@example.org"));
+        assert_eq!(config.mssp.crawl_delay, 12);
+        assert_eq!(config.mssp.genre, "Fantasy");
+        assert!(!config.mccp);
+        let defaults = run_config(&parse_from(["gaslamp", "run"]).expect("parse"));
+        assert!(defaults.mccp);
+        assert_eq!(defaults.mssp, MsspConfig::defaults());
+        let message = config_error("[mssp]\ncolour = \"red\"\n", &["run"]);
+        assert!(message.contains("mssp-colour"), "{message}");
     }
 
     #[test]

@@ -64,6 +64,42 @@ pub struct ServerConfig {
     /// Whether players make their own characters (`--player-characters`); when
     /// not, admins make them with `/newchar`.
     pub player_characters: bool,
+    /// Whether MCCP2 compression is offered (`--no-mccp` turns it off).
+    pub mccp: bool,
+    /// What the MSSP table says about the server (`--mssp-*`, `[mssp]`).
+    pub mssp: MsspConfig,
+}
+
+/// The operator's answers for MUD listings (MSSP, SPEC §8). Everything else
+/// in the table (players, uptime, rooms, protocols) is counted by the server.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct MsspConfig {
+    /// The server's name; the default world's name when not set.
+    pub name: Option<String>,
+    pub hostname: Option<String>,
+    pub contact: Option<String>,
+    pub website: Option<String>,
+    pub language: String,
+    pub location: Option<String>,
+    pub genre: String,
+    pub status: String,
+    /// Hours between visits a crawler should keep to; -1 leaves it to the crawler.
+    pub crawl_delay: i64,
+    /// The year the game was created.
+    pub created: Option<String>,
+}
+
+impl MsspConfig {
+    /// The defaults: English, fantasy, alpha, crawlers' own pace.
+    pub fn defaults() -> MsspConfig {
+        MsspConfig {
+            language: "English".into(),
+            genre: "Fantasy".into(),
+            status: "Alpha".into(),
+            crawl_delay: -1,
+            ..MsspConfig::default()
+        }
+    }
 }
 
 impl ServerConfig {
@@ -96,6 +132,8 @@ impl ServerConfig {
             registration_open: true,
             guests: true,
             player_characters: true,
+            mccp: true,
+            mssp: MsspConfig::defaults(),
         }
     }
 

@@ -7,7 +7,29 @@
 //! overrides and isolates (U+202A–U+202E, U+2066–U+2069) and the invisible
 //! zero-width characters. What is left is cut to [`MAX_TEXT_CHARS`] characters.
 //!
-//! **Invariant:** a pure function of its input; it never fails.
+//! Beside it live the ways text is shaped for one reader: [`wrap`] (word-wrap
+//! at a terminal's width in display columns), [`style`] (text marked by meaning
+//! and shown plain or in ANSI colour) and [`to_ascii`] (transliteration for a
+//! client that cannot show UTF-8).
+//!
+//! **Invariant:** pure functions of their input; they never fail.
+
+pub mod style;
+pub mod wrap;
+
+pub use style::{Style, Styled};
+
+use std::borrow::Cow;
+
+/// `text` in plain ASCII for a client that refused UTF-8: every other
+/// character is transliterated (`é` → `e`, `—` → `--`, `灯` → `Deng`).
+pub fn to_ascii(text: &str) -> Cow<'_, str> {
+    if text.is_ascii() {
+        Cow::Borrowed(text)
+    } else {
+        Cow::Owned(deunicode::deunicode(text))
+    }
+}
 
 /// The longest piece of player text kept, in characters.
 pub const MAX_TEXT_CHARS: usize = 1000;
@@ -108,6 +130,13 @@ fn skip_string_body(chars: &mut Chars<'_>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ascii_transliterates_only_what_is_not_ascii() {
+        assert!(matches!(to_ascii("plain words"), Cow::Borrowed(_)));
+        assert_eq!(to_ascii("café — naïve"), "cafe -- naive");
+        assert!(to_ascii("灯台 ☕").is_ascii());
+    }
 
     #[test]
     fn plain_text_is_untouched() {

@@ -3,7 +3,6 @@
 //! and what a character carries. Handlers borrow from here, never from each
 //! other, so the command modules form no circles.
 
-use std::fmt::Write;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -12,20 +11,18 @@ use super::parse::{VERBS, Verb, split_word};
 use crate::game::{ConnId, Game, ItemInstance, Player, RoomKey};
 use crate::store::now_iso;
 use crate::store::writer::LocationRow;
+use crate::text::{Style, Styled};
 use crate::world::{Item, RoomId, World};
 
 /// The full description of a room as `viewer` sees it: name, description, exits,
-/// items, and the others present.
-pub fn describe_room(game: &Game, world: &World, room_id: &RoomId, viewer: u64) -> String {
+/// items, and the others present; name, exits and items styled for colour.
+pub fn describe_room(game: &Game, world: &World, room_id: &RoomId, viewer: u64) -> Styled {
     let Some(room) = world.room(room_id) else {
-        return "You are nowhere at all.".to_string();
+        return Styled::from("You are nowhere at all.");
     };
-    let mut text = format!(
-        "{}\n{}\n{}",
-        room.name,
-        room.description,
-        exits_line(world, room_id)
-    );
+    let mut text = Styled::with(Style::RoomName, room.name.as_str())
+        .plain(format!("\n{}\n", room.description))
+        .styled(Style::Exits, exits_line(world, room_id));
     let key = RoomKey {
         world: Arc::from(world.id.as_str()),
         room: room_id.clone(),
@@ -38,7 +35,14 @@ pub fn describe_room(game: &Game, world: &World, room_id: &RoomId, viewer: u64) 
         .map(|item| item.name.as_str())
         .collect();
     if !items.is_empty() {
-        let _ = write!(text, "\nYou see: {}.", items.join(", "));
+        text = text.plain("\nYou see: ");
+        for (i, item) in items.iter().enumerate() {
+            if i > 0 {
+                text = text.plain(", ");
+            }
+            text = text.styled(Style::Item, *item);
+        }
+        text = text.plain(".");
     }
     let others: Vec<String> = game
         .registry()
@@ -48,7 +52,7 @@ pub fn describe_room(game: &Game, world: &World, room_id: &RoomId, viewer: u64) 
         .map(|p| p.name.to_string())
         .collect();
     if !others.is_empty() {
-        let _ = write!(text, "\nAlso here: {}.", others.join(", "));
+        text = text.plain(format!("\nAlso here: {}.", others.join(", ")));
     }
     text
 }
@@ -342,14 +346,16 @@ pub async fn place(game: &Game, player: &Arc<Player>, room: &RoomId, by: &str) -
     let Some(left) = registry.move_to(player, room) else {
         return false;
     };
+    let left = RoomKey::new(&player.world, &left);
     let vanishing: Arc<str> = Arc::from(format!("{} vanishes.", player.name));
-    registry.say_to_room(&RoomKey::new(&player.world, &left), &vanishing, &[]);
+    registry.say_to_room(&left, &vanishing, &[]);
     let appearing: Arc<str> = Arc::from(format!("{} appears.", player.name));
     registry.say_to_room(&player.room_key(), &appearing, &[player.conn_id]);
     if by != player.name.as_ref() {
         player.tell(format!("{by} moves you elsewhere."));
     }
-    player.tell(describe_room(game, &world, room, player.conn_id));
+    player.tell_styled(describe_room(game, &world, room, player.conn_id));
+    game.moved_in(player, Some(&left));
     save_location(game, player).await;
     true
 }

@@ -1,4 +1,4 @@
-//! `who` and `help`.
+//! `who`, `help` and `color`.
 
 use std::fmt::Write;
 
@@ -15,12 +15,13 @@ pub fn who(ctx: &Ctx<'_>) {
         .map_or_else(|| ctx.me.world.to_string(), |w| w.name.clone());
     let mut text = format!("Players in {world_name}:");
     for player in &players {
-        let _ = write!(
-            text,
-            "\n  {:<20} idle {}",
-            player.name,
-            short_duration(player.idle())
-        );
+        let idle = short_duration(player.idle());
+        if ctx.screen_reader() {
+            // Padding is read aloud as silence, or worse: none for a screen reader.
+            let _ = write!(text, "\n{}, idle {idle}", player.name);
+        } else {
+            let _ = write!(text, "\n  {:<20} idle {idle}", player.name);
+        }
     }
     let n = players.len();
     let _ = write!(
@@ -29,6 +30,38 @@ pub fn who(ctx: &Ctx<'_>) {
         if n == 1 { "player" } else { "players" }
     );
     ctx.reply(text);
+}
+
+/// `color [on|off]`: shows or sets the account's colour preference; the
+/// change is kept in the database and applies to this connection at once.
+pub async fn color(ctx: &Ctx<'_>, switch: Option<&str>) {
+    let client = ctx.me.session.profile();
+    let wanted = match switch {
+        None => client.colour_wanted(),
+        Some("on") => true,
+        Some("off") => false,
+        Some(_) => return ctx.reply("Usage: color [on|off]"),
+    };
+    if switch.is_some() {
+        let saved = ctx
+            .game
+            .store()
+            .accounts()
+            .set_colour(ctx.me.user_id(), wanted)
+            .await;
+        if let Err(err) = saved {
+            return ctx.store_trouble(&err);
+        }
+        client.set_colour_wanted(wanted);
+    }
+    let state = if wanted { "on" } else { "off" };
+    if wanted && !client.colour_capable() {
+        ctx.reply(format!(
+            "Colour is {state}, but your client has not said it shows colour, so none is sent."
+        ));
+    } else {
+        ctx.reply(format!("Colour is {state}."));
+    }
 }
 
 /// `help`: the commands the player's role allows, grouped, or one command in
@@ -45,7 +78,7 @@ pub fn help(ctx: &Ctx<'_>, topic: Option<&str>) {
                 )),
             }
         }
-        None => ctx.reply(command_list(role)),
+        None => ctx.reply(command_list(role, !ctx.screen_reader())),
     }
 }
 
@@ -60,7 +93,16 @@ fn command_help(spec: &VerbSpec) -> String {
 }
 
 /// Every command `role` may use, by group, the directions on one line.
-fn command_list(role: Role) -> String {
+/// `padded` lines the summaries up in a column; a screen reader gets
+/// `usage: summary` instead, without the run of spaces.
+fn command_list(role: Role, padded: bool) -> String {
+    let entry = |usage: &str, summary: &str| {
+        if padded {
+            format!("\n  {usage:<30} {summary}")
+        } else {
+            format!("\n{usage}: {summary}")
+        }
+    };
     let mut text =
         String::from("Commands (a leading / is optional; \"help <command>\" explains one):");
     for group in Group::ALL {
@@ -78,13 +120,13 @@ fn command_list(role: Role) -> String {
             .map(|spec| spec.aliases.first().copied().unwrap_or(spec.name))
             .collect();
         if !directions.is_empty() {
-            let _ = write!(text, "\n  {:<30} Walk that way.", directions.join(" "));
+            text.push_str(&entry(&directions.join(" "), "Walk that way."));
         }
         for spec in specs
             .iter()
             .filter(|spec| !matches!(spec.verb, Verb::Direction(_)))
         {
-            let _ = write!(text, "\n  {:<30} {}", spec.usage, spec.summary);
+            text.push_str(&entry(spec.usage, spec.summary));
         }
     }
     text
@@ -109,13 +151,19 @@ mod tests {
 
     #[test]
     fn the_list_is_grouped_and_follows_the_role() {
-        let players = command_list(Role::Player);
+        let players = command_list(Role::Player, true);
         for title in ["Looking:", "Moving:", "Talking:", "Items:", "Your account:"] {
             assert!(players.contains(title), "{title}: {players}");
         }
         assert!(!players.contains("/kick"), "{players}");
         assert!(!players.contains("Admin"), "{players}");
-        let supers = command_list(Role::Superuser);
+        let supers = command_list(Role::Superuser, true);
+        let spoken = command_list(Role::Player, false);
+        assert!(
+            spoken.contains("\nsay <text>  or  '<text>: Say something"),
+            "{spoken}"
+        );
+        assert!(!spoken.contains("   "), "no padding: {spoken}");
         assert!(
             supers.contains("/kick") && supers.contains("/role"),
             "{supers}"

@@ -13,7 +13,7 @@ use super::Ctx;
 use super::common::{
     Found, NOT_HERE, Named, carried, find_item, not_named, person_here, tell_room, which_one,
 };
-use crate::game::{ItemInstance, Player};
+use crate::game::{Data, ItemInstance, ItemRef, Place, Player};
 
 /// The reply when the player names something they do not carry.
 pub const NOT_CARRIED: &str = "You aren't carrying that.";
@@ -75,6 +75,15 @@ pub async fn get(ctx: &Ctx<'_>, wanted: &str) {
         match taken {
             Ok(true) => {
                 ctx.game.items().remove(&here, id);
+                let thing = ItemRef {
+                    id,
+                    name: item.name.clone(),
+                };
+                ctx.game.room_item_changed(&here, thing.clone(), false, &[]);
+                ctx.me.give(Data::ItemAdd {
+                    place: Place::Inventory,
+                    item: thing,
+                });
                 ctx.reply(format!("You pick up {}.", item.name));
                 let line = format!("{} picks up {}.", ctx.me.name, item.name);
                 return tell_room(ctx, &line, &[]);
@@ -105,7 +114,16 @@ pub async fn drop(ctx: &Ctx<'_>, wanted: &str) {
         .await;
     match dropped {
         Ok(true) => {
+            let thing = ItemRef {
+                id: instance.id,
+                name: item_name.clone(),
+            };
             ctx.game.items().put(&here, instance);
+            ctx.me.give(Data::ItemRemove {
+                place: Place::Inventory,
+                item: thing.clone(),
+            });
+            ctx.game.room_item_changed(&here, thing, true, &[]);
             ctx.reply(format!("You drop {item_name}."));
             tell_room(ctx, &format!("{} drops {item_name}.", ctx.me.name), &[]);
         }
@@ -133,7 +151,21 @@ pub async fn give(ctx: &Ctx<'_>, wanted: &str, target: &str) {
         .give(instance.id, ctx.me.character_id, to.character_id)
         .await;
     match given {
-        Ok(true) => handed_over(ctx, &to, &item_name),
+        Ok(true) => {
+            let thing = ItemRef {
+                id: instance.id,
+                name: item_name.clone(),
+            };
+            ctx.me.give(Data::ItemRemove {
+                place: Place::Inventory,
+                item: thing.clone(),
+            });
+            to.give(Data::ItemAdd {
+                place: Place::Inventory,
+                item: thing,
+            });
+            handed_over(ctx, &to, &item_name)
+        }
         Ok(false) => ctx.reply(NOT_CARRIED),
         Err(err) => ctx.store_trouble(&err),
     }

@@ -14,7 +14,7 @@ pub fn look_room(ctx: &Ctx<'_>) {
     let Some(world) = ctx.world() else {
         return ctx.reply("You are nowhere at all.");
     };
-    ctx.reply(describe_room(
+    ctx.reply_styled(describe_room(
         ctx.game,
         &world,
         &ctx.me.room(),
@@ -66,13 +66,22 @@ pub fn exits(ctx: &Ctx<'_>) {
     if room.exits.is_empty() {
         return ctx.reply("There is no way out of here.");
     }
-    let width = room.exits.iter().map(|e| e.name.len()).max().unwrap_or(0);
+    // A screen reader reads padding aloud: no columns for it.
+    let width = if ctx.screen_reader() {
+        0
+    } else {
+        room.exits.iter().map(|e| e.name.len()).max().unwrap_or(0)
+    };
     let mut text = String::from("Exits:");
     for exit in &room.exits {
         let to = world
             .room(&exit.to)
             .map_or("somewhere", |r| r.name.as_str());
-        let _ = write!(text, "\n  {:width$}  {}", exit.name, to);
+        if width == 0 {
+            let _ = write!(text, "\n{}: {}", exit.name, to);
+        } else {
+            let _ = write!(text, "\n  {:width$}  {}", exit.name, to);
+        }
         if exit.to.zone() != here.zone()
             && let Some(zone) = world.zone(exit.to.zone())
         {

@@ -69,6 +69,17 @@ impl<'a> Ctx<'a> {
         self.me.tell(text);
     }
 
+    /// Sends the player styled text.
+    pub fn reply_styled(&self, text: crate::text::Styled) {
+        self.me.tell_styled(text);
+    }
+
+    /// Whether a screen reader speaks this player's output: leave out padding
+    /// and decoration.
+    pub fn screen_reader(&self) -> bool {
+        self.me.session.profile().screen_reader()
+    }
+
     /// Tells the player a store call failed (see [`replies::store_error`]).
     pub fn store_trouble(&self, err: &crate::store::StoreError) {
         self.reply(replies::store_error(err));
@@ -89,6 +100,7 @@ pub async fn execute(ctx: &Ctx<'_>, command: Command) -> Flow {
         Command::Help(topic) => info::help(ctx, topic.as_deref()),
         Command::Characters => return Flow::Characters,
         Command::Password => return Flow::ChangePassword,
+        Command::Color(switch) => info::color(ctx, switch.as_deref()).await,
         Command::Quit => return Flow::Quit,
         Command::Admin(verb, args) => return admin::execute(ctx, verb, &args).await,
         Command::Forbidden(name) => ctx.reply(replies::no_permission(name)),

@@ -78,10 +78,12 @@ async fn move_player(ctx: &Ctx<'_>, world: &World, to: &RoomId, leaving: &str) {
     let Some(left) = registry.move_to(me, to) else {
         return;
     };
-    registry.say_to_room(&RoomKey::new(&me.world, &left), &Arc::from(leaving), &[]);
+    let left = RoomKey::new(&me.world, &left);
+    registry.say_to_room(&left, &Arc::from(leaving), &[]);
     let arriving: Arc<str> = Arc::from(format!("{} arrives.", me.name));
     registry.say_to_room(&me.room_key(), &arriving, &[me.conn_id]);
-    ctx.reply(describe_room(ctx.game, world, to, me.conn_id));
+    ctx.reply_styled(describe_room(ctx.game, world, to, me.conn_id));
+    ctx.game.moved_in(me, Some(&left));
     save_location(ctx.game, me).await;
 }
 
@@ -92,6 +94,7 @@ mod tests {
     fn room(exits: &[&str]) -> Room {
         Room {
             id: RoomId::new("z", "here"),
+            num: 1,
             name: "Here".into(),
             description: String::new(),
             exits: exits

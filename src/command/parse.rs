@@ -42,6 +42,7 @@ pub enum Verb {
     Help,
     Characters,
     Password,
+    Color,
     Quit,
     Admin(Admin),
 }
@@ -457,6 +458,18 @@ pub static VERBS: &[VerbSpec] = &[
             "quit",
         ),
     ),
+    player(
+        Verb::Color,
+        "color",
+        &["colour"],
+        "color [on|off]",
+        "Show or set whether text is coloured (room names, exits, items, speech).",
+        help(
+            Group::Account,
+            "Shows or sets whether text is coloured: room names, exits, items, speech and\nsystem messages. Kept with your account; colour is only sent to clients that\nsay they show it.",
+            "color off",
+        ),
+    ),
     admin(
         Admin::Goto,
         "goto",
@@ -726,6 +739,8 @@ pub enum Command {
     Help(Option<String>),
     Characters,
     Password,
+    /// `color`, `color on` or `color off` (the word as typed, lowercased).
+    Color(Option<String>),
     Quit,
     /// An administrative command and its (unparsed) argument text.
     Admin(Admin, String),
@@ -876,6 +891,7 @@ fn build(word: &str, argument: &str, role: Role) -> Command {
         Verb::Help => Command::Help(optional()),
         Verb::Characters => Command::Characters,
         Verb::Password => Command::Password,
+        Verb::Color => Command::Color(optional().map(|word| word.to_lowercase())),
         Verb::Quit => Command::Quit,
         Verb::Admin(admin) => Command::Admin(admin, text()),
     }
@@ -1061,6 +1077,13 @@ mod tests {
         );
         assert!(matches!(parse("history lots"), Command::Usage(spec) if spec.name == "history"));
         assert_eq!(parse("recall"), Command::Recall);
+    }
+
+    #[test]
+    fn color_takes_an_optional_switch() {
+        assert_eq!(parse("color"), Command::Color(None));
+        assert_eq!(parse("colour OFF"), Command::Color(Some("off".into())));
+        assert_eq!(parse("color on"), Command::Color(Some("on".into())));
     }
 
     #[test]

@@ -5,12 +5,14 @@
 //! should hear it at once, and only then queued for the database, so nobody waits
 //! for the disk. Every kind is stored in `chat_messages`; whispers and tells carry
 //! their recipient, which is what keeps them out of other people's `history`.
+//! Each line of talk travels as a [`Talk`]: the line as shown, plus its channel
+//! and talker for clients that keep chat apart.
 
 use std::sync::Arc;
 
 use super::Ctx;
 use super::common::{addressee, direction_named, not_named, tell_room};
-use crate::game::RoomKey;
+use crate::game::{Channel, RoomKey, Talk};
 use crate::store::now_iso;
 use crate::store::writer::{ChatKind, ChatRow};
 use crate::text::sanitize;
@@ -23,11 +25,19 @@ pub async fn say(ctx: &Ctx<'_>, raw: &str) {
         return ctx.reply("Say what?");
     }
     let me = ctx.me;
-    ctx.reply(format!("You say, \"{text}\""));
-    let line: Arc<str> = Arc::from(format!("{} says, \"{text}\"", me.name));
+    me.hear(&Talk::new(
+        Channel::Say,
+        &me.name,
+        format!("You say, \"{text}\""),
+    ));
+    let line = Talk::new(
+        Channel::Say,
+        &me.name,
+        format!("{} says, \"{text}\"", me.name),
+    );
     ctx.game
         .registry()
-        .say_to_room(&me.room_key(), &line, &[me.conn_id]);
+        .talk_to_room(&me.room_key(), &line, &[me.conn_id]);
     store_chat(ctx, ChatKind::Say, text, None).await;
 }
 
@@ -38,8 +48,8 @@ pub async fn emote(ctx: &Ctx<'_>, raw: &str) {
         return ctx.reply("Emote what?");
     }
     let me = ctx.me;
-    let line: Arc<str> = Arc::from(format!("{} {text}", me.name));
-    ctx.game.registry().say_to_room(&me.room_key(), &line, &[]);
+    let line = Talk::new(Channel::Emote, &me.name, format!("{} {text}", me.name));
+    ctx.game.registry().talk_to_room(&me.room_key(), &line, &[]);
     store_chat(ctx, ChatKind::Emote, text, None).await;
 }
 
@@ -59,8 +69,10 @@ pub async fn whisper(ctx: &Ctx<'_>, argument: &str) {
         return ctx.reply("Whisper what?");
     }
     let me = ctx.me;
-    ctx.reply(format!("You whisper to {}, \"{text}\"", to.name));
-    to.tell(format!("{} whispers to you, \"{text}\"", me.name));
+    let said = format!("You whisper to {}, \"{text}\"", to.name);
+    me.hear(&Talk::new(Channel::Whisper, &me.name, said));
+    let heard = format!("{} whispers to you, \"{text}\"", me.name);
+    to.hear(&Talk::new(Channel::Whisper, &me.name, heard));
     let seen = format!("{} whispers something to {}.", me.name, to.name);
     tell_room(ctx, &seen, &[to.conn_id]);
     store_chat(ctx, ChatKind::Whisper, text, Some(to.character_id)).await;
@@ -80,8 +92,11 @@ pub async fn tell(ctx: &Ctx<'_>, argument: &str) {
     if text.is_empty() {
         return ctx.reply("Tell them what?");
     }
-    ctx.reply(format!("You tell {}, \"{text}\"", to.name));
-    to.tell(format!("{} tells you, \"{text}\"", ctx.me.name));
+    let me = ctx.me;
+    let said = format!("You tell {}, \"{text}\"", to.name);
+    me.hear(&Talk::new(Channel::Tell, &me.name, said));
+    let heard = format!("{} tells you, \"{text}\"", me.name);
+    to.hear(&Talk::new(Channel::Tell, &me.name, heard));
     store_chat(ctx, ChatKind::Tell, text, Some(to.character_id)).await;
 }
 
@@ -97,13 +112,27 @@ pub async fn yell(ctx: &Ctx<'_>, raw: &str) {
     };
     let me = ctx.me;
     let here = me.room();
-    ctx.reply(format!("You yell, \"{text}\""));
-    tell_room(ctx, &format!("{} yells, \"{text}\"", me.name), &[]);
+    let registry = ctx.game.registry();
+    me.hear(&Talk::new(
+        Channel::Yell,
+        &me.name,
+        format!("You yell, \"{text}\""),
+    ));
+    let line = Talk::new(
+        Channel::Yell,
+        &me.name,
+        format!("{} yells, \"{text}\"", me.name),
+    );
+    registry.talk_to_room(&me.room_key(), &line, &[me.conn_id]);
     for neighbour in neighbours(&world, &here) {
         let from = direction_from(&world, &neighbour, &here);
-        let line: Arc<str> = Arc::from(format!("{} yells from {from}, \"{text}\"", me.name));
+        let heard = format!("{} yells from {from}, \"{text}\"", me.name);
         let key = RoomKey::new(&me.world, &neighbour);
-        ctx.game.registry().say_to_room(&key, &line, &[me.conn_id]);
+        registry.talk_to_room(
+            &key,
+            &Talk::new(Channel::Yell, &me.name, heard),
+            &[me.conn_id],
+        );
     }
     store_chat(ctx, ChatKind::Yell, text, None).await;
 }

@@ -8,6 +8,9 @@
 //! state machine; it reaches players only through their [`Outbox`]es and control
 //! queues.
 
+pub mod client;
+pub mod data;
+pub mod feed;
 pub mod items;
 pub mod outbox;
 pub mod registry;
@@ -21,6 +24,8 @@ use std::time::Instant;
 
 use tokio_util::sync::CancellationToken;
 
+pub use client::ClientProfile;
+pub use data::{Channel, Data, ItemRef, Place, RoomInfo, Talk};
 pub use items::{ItemInstance, RoomItems};
 pub use outbox::{Message, Outbound, Outbox};
 pub use registry::{
@@ -34,6 +39,7 @@ use crate::replies;
 use crate::store::accounts::AccountChange;
 use crate::store::writer::Writer;
 use crate::store::{Store, StoreResult};
+use crate::text::{Style, Styled};
 use crate::tls::{CertificateInfo, Certificates, TlsError};
 use crate::world::{RoomId, World, Worlds};
 
@@ -203,11 +209,12 @@ impl Game {
         }
     }
 
-    /// Sends a line to every logged-in connection.
+    /// Sends a notice from the server to every logged-in connection (styled
+    /// as a system message).
     pub fn announce(&self, text: &str) {
-        let line: Arc<str> = Arc::from(text);
+        let notice = Arc::new(Styled::with(Style::System, text));
         for session in self.registry.sessions() {
-            session.outbox.line(line.clone());
+            session.outbox.send(Message::Styled(notice.clone()));
         }
     }
 

@@ -6,10 +6,14 @@
 //! (its tasks end and the socket closes) and the sender moves on. One slow client
 //! can therefore never hold up a room.
 //!
-//! The queue carries game-level messages (a line of text, a prompt). The session
-//! that owns the connection also queues the bytes of its own protocol (telnet
-//! negotiation) in the same queue, so they stay in order with the text; to the
-//! game those bytes are opaque ([`Outbound::Wire`]).
+//! The queue carries game-level messages (a line of text, styled text, a line
+//! of talk, structured data for the client, a prompt). The writer shapes each
+//! for its client (width, colour, character set, what structured data the
+//! client asked for). The session that owns the connection also queues the
+//! bytes of its own protocol (telnet negotiation) in the same queue, so they
+//! stay in order with the text; to the game those bytes are opaque
+//! ([`Outbound::Wire`]), and so is the point where the rest of the stream is
+//! compressed ([`Outbound::Compress`]).
 
 use std::sync::Arc;
 
@@ -18,13 +22,23 @@ use tokio::sync::mpsc;
 use tokio::sync::mpsc::error::TrySendError;
 use tokio_util::sync::CancellationToken;
 
+use super::data::{Data, Talk};
 use crate::metrics::Metrics;
+use crate::text::Styled;
 
 /// What the game says to one player.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Message {
     /// A line (or several, separated by `\n`) of text.
     Line(Arc<str>),
+    /// Text whose parts are styled by meaning (coloured for clients that show
+    /// colour).
+    Styled(Arc<Styled>),
+    /// A line of talk: shown as a line, and given as channel data to clients
+    /// that take it.
+    Talk(Arc<Talk>),
+    /// Structured data, for clients that take it (nothing is shown).
+    Data(Arc<Data>),
     /// A prompt: text the player answers on the same line.
     Prompt(Arc<str>),
 }
@@ -35,6 +49,9 @@ pub enum Outbound {
     Message(Message),
     /// Bytes of the connection's own protocol, written as they are.
     Wire(Bytes),
+    /// Everything written after this point is compressed (`true`), or no
+    /// longer (`false`): the stream's encoding, agreed by the session.
+    Compress(bool),
     /// The client sent a line: its cursor is at the start of a fresh line, so
     /// text arriving now needs no line break in front of it.
     InputSeen,
@@ -71,7 +88,11 @@ impl Outbox {
     /// Queues one message. Returns false when the connection is gone or was just
     /// found too slow (and is now being dropped).
     pub fn send(&self, message: Message) -> bool {
-        let text = matches!(message, Message::Line(_));
+        // Text the player reads (not prompts, not structured data).
+        let text = matches!(
+            message,
+            Message::Line(_) | Message::Styled(_) | Message::Talk(_)
+        );
         let sent = self.queue(Outbound::Message(message));
         if let Some(metrics) = self.metrics.as_ref().filter(|_| sent && text) {
             metrics.delivered();
@@ -82,6 +103,16 @@ impl Outbox {
     /// Queues a line of text.
     pub fn line(&self, text: impl Into<Arc<str>>) -> bool {
         self.send(Message::Line(text.into()))
+    }
+
+    /// Queues styled text.
+    pub fn styled(&self, text: Styled) -> bool {
+        self.send(Message::Styled(Arc::new(text)))
+    }
+
+    /// Queues structured data.
+    pub fn data(&self, data: Data) -> bool {
+        self.send(Message::Data(Arc::new(data)))
     }
 
     /// Queues a prompt.
@@ -107,6 +138,11 @@ impl Outbox {
             }
             Err(TrySendError::Closed(_)) => false,
         }
+    }
+
+    /// Queues a change of the stream's compression, in order with the rest.
+    pub fn compress(&self, on: bool) -> bool {
+        self.queue(Outbound::Compress(on))
     }
 
     /// Tells the writer the client has just ended a line of input.

@@ -11,14 +11,16 @@
 //! methods is async, and none returns a guard.
 
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU8, AtomicU16, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use dashmap::DashMap;
 use tokio::sync::mpsc;
 
-use super::outbox::Outbox;
+use super::client::ClientProfile;
+use super::data::{Data, Talk};
+use super::outbox::{Message, Outbox};
 use crate::auth::Role;
 use crate::world::RoomId;
 
@@ -114,8 +116,8 @@ pub struct Session {
     /// once, so a demoted admin loses the commands with the next line typed.
     role: AtomicU8,
     pub peer: Peer,
-    /// The client's name as it gave it (telnet TTYPE), or "unknown".
-    client: Mutex<String>,
+    /// What the client is and can show (its name, width, colour, ...).
+    client: Arc<ClientProfile>,
     pub outbox: Outbox,
     control: mpsc::Sender<Control>,
     pub connected_at: Instant,
@@ -123,12 +125,7 @@ pub struct Session {
     last_input_ms: AtomicU64,
     /// The character being played, if any.
     character: Mutex<Option<Arc<str>>>,
-    /// The client's window width in columns, when it said (telnet NAWS).
-    width: AtomicU16,
 }
-
-/// Columns assumed when a client has not said its width.
-pub const DEFAULT_WIDTH: u16 = 80;
 
 /// Everything needed to make a [`Session`].
 pub struct SessionInit {
@@ -138,7 +135,7 @@ pub struct SessionInit {
     pub account: String,
     pub role: Role,
     pub peer: Peer,
-    pub client: Option<String>,
+    pub client: Arc<ClientProfile>,
     pub outbox: Outbox,
     pub control: mpsc::Sender<Control>,
 }
@@ -152,24 +149,19 @@ impl Session {
             account: init.account,
             role: AtomicU8::new(role_index(init.role)),
             peer: init.peer,
-            client: Mutex::new(init.client.unwrap_or_else(|| "unknown".into())),
+            client: init.client,
             outbox: init.outbox,
             control: init.control,
             connected_at: Instant::now(),
             last_input_ms: AtomicU64::new(0),
             character: Mutex::new(None),
-            width: AtomicU16::new(DEFAULT_WIDTH),
         })
     }
 
-    /// The client's window width in columns (80 until it says otherwise).
+    /// The columns text is shaped to for this client: its window's width
+    /// (telnet NAWS) within the wrapping limits, 80 until it says.
     pub fn width(&self) -> usize {
-        usize::from(self.width.load(Ordering::Relaxed))
-    }
-
-    /// Records the client's window width.
-    pub fn set_width(&self, columns: u16) {
-        self.width.store(columns, Ordering::Relaxed);
+        crate::text::wrap::effective_width(self.client.width())
     }
 
     /// The account's role now.
@@ -195,14 +187,26 @@ impl Session {
         self.connected_at.elapsed().saturating_sub(last)
     }
 
-    /// The client's name (from telnet TTYPE) or "unknown".
+    /// The client's name (and version, where it gave one) or "unknown".
     pub fn client(&self) -> String {
-        lock(&self.client).clone()
+        self.client.name()
     }
 
     /// Records the client's name.
     pub fn set_client(&self, name: &str) {
-        *lock(&self.client) = name.to_string();
+        self.client.set_name(name);
+    }
+
+    /// What the client is and can show.
+    pub fn profile(&self) -> &Arc<ClientProfile> {
+        &self.client
+    }
+
+    /// Queues structured data, if the client takes any.
+    pub fn give(&self, data: &Arc<Data>) {
+        if self.client.structured() {
+            self.outbox.send(Message::Data(data.clone()));
+        }
     }
 
     /// The character being played, if any.
@@ -297,6 +301,21 @@ impl Player {
     /// Queues a line for this player; false if the connection is gone or too slow.
     pub fn tell(&self, text: impl Into<Arc<str>>) -> bool {
         self.session.outbox.line(text)
+    }
+
+    /// Queues styled text for this player.
+    pub fn tell_styled(&self, text: crate::text::Styled) -> bool {
+        self.session.outbox.styled(text)
+    }
+
+    /// Queues a line of talk for this player.
+    pub fn hear(&self, talk: &Arc<Talk>) -> bool {
+        self.session.outbox.send(Message::Talk(talk.clone()))
+    }
+
+    /// Queues structured data for this player, if its client takes any.
+    pub fn give(&self, data: Data) {
+        self.session.give(&Arc::new(data));
     }
 }
 
@@ -409,6 +428,27 @@ impl Registry {
         }
     }
 
+    /// Sends a line of talk to everyone in a room but the connections in
+    /// `except`. Never waits.
+    pub fn talk_to_room(&self, room: &RoomKey, talk: &Arc<Talk>, except: &[ConnId]) {
+        for player in self.occupants(room).iter() {
+            if !except.contains(&player.conn_id) {
+                player.hear(talk);
+            }
+        }
+    }
+
+    /// Sends structured data to everyone in a room whose client takes it, but
+    /// the connections in `except`. Never waits.
+    pub fn data_to_room(&self, room: &RoomKey, data: Data, except: &[ConnId]) {
+        let data = Arc::new(data);
+        for player in self.occupants(room).iter() {
+            if !except.contains(&player.conn_id) {
+                player.session.give(&data);
+            }
+        }
+    }
+
     /// The connection playing a character, if any.
     pub fn by_character(&self, character_id: i64) -> Option<Arc<Player>> {
         let conn_id = *self.by_character.get(&character_id)?;
@@ -494,7 +534,7 @@ pub(crate) fn test_player(
             addr: SocketAddr::from(([127, 0, 0, 1], 1)),
             transport: Transport::Plain,
         },
-        client: None,
+        client: Arc::default(),
         outbox,
         control,
     });

@@ -7,7 +7,16 @@
 //! (a takeover or a kick ends the connection whatever it was waiting for), and
 //! turns every way a connection can end into a [`Hangup`] value. It knows nothing
 //! of accounts or rows: what it learns that the session records (the client's
-//! name) it reports as an [`Input`].
+//! name) or must answer from the game (an MSSP request) it reports as an
+//! [`Input`].
+//!
+//! The MUD options (SPEC §8) are read here: NAWS sizes, the TTYPE/MTTS cycle,
+//! the CHARSET answer, GMCP from the client, and the switches of EOR, GMCP and
+//! MCCP2. What they tell about the client goes into the connection's
+//! [`ClientProfile`] and [`Protocol`], which its writer reads. Replies to
+//! negotiation are gathered and queued as one frame per read, so a client that
+//! sends a thousand requests at once gets its thousand replies in one piece of
+//! the outbound queue rather than a thousand.
 //!
 //! **Invariant:** `Conn` touches no store and no registry entry; it reads bytes
 //! and queues output on its own connection only.
@@ -17,15 +26,19 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use futures::StreamExt;
+use futures::{FutureExt, StreamExt};
 use tokio::io::AsyncRead;
 use tokio::sync::mpsc;
 use tokio_util::codec::FramedRead;
 use tokio_util::sync::CancellationToken;
 
-use crate::game::{ConnId, Control, Outbox, Peer};
+use bytes::{Bytes, BytesMut};
+
+use super::render::{Protocol, SupportsChange};
+use crate::game::{ClientProfile, ConnId, Control, Outbox, Peer};
 use crate::replies;
-use crate::telnet::{self, OptionChange, OptionTable, Output, Policy, TelnetCodec, opt};
+use crate::telnet::mud::{self, Charset, Mtts};
+use crate::telnet::{self, OptionChange, OptionTable, Output, Policy, TelnetCodec, Verb, opt};
 
 /// Why the session must end.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,8 +67,11 @@ pub enum Hangup {
 pub enum Input {
     /// A line the player typed (within the rate limit).
     Line(String),
-    /// The client named itself (telnet TTYPE), once per connection.
+    /// The client named itself (telnet TTYPE, or GMCP `Core.Hello` with its
+    /// version, which wins).
     ClientNamed(String),
+    /// The client asked for the server's MSSP table (DO MSSP).
+    MsspWanted,
 }
 
 /// The limits a connection reads under.
@@ -85,8 +101,20 @@ pub struct Conn {
     limiter: RateLimiter,
     /// The last prompt shown, shown again after an input error.
     prompt: Arc<str>,
-    /// Whether the client has named itself yet.
-    named: bool,
+    /// What the client is and can show, shared with the writer and the game.
+    profile: Arc<ClientProfile>,
+    /// EOR and GMCP state, shared with the writer.
+    protocol: Arc<Protocol>,
+    /// Negotiation replies and subnegotiations gathered from one read.
+    replies: BytesMut,
+    /// Where the TTYPE/MTTS cycle stands.
+    ttype: TtypeCycle,
+    /// The client named itself in GMCP `Core.Hello`; TTYPE names no longer count.
+    named_by_hello: bool,
+    /// MCCP2 may be offered and accepted (not with `--no-mccp`).
+    mccp: bool,
+    /// The client's MTTS answer set the UTF-8 bit.
+    mtts_utf8: bool,
     /// Resolves when the connection is declared dead or the server shuts down.
     /// Made once per connection: re-creating the waits on every input would
     /// register and unregister with both tokens each time.
@@ -99,6 +127,26 @@ pub struct Conn {
 
 /// Initial size of a connection's read buffer.
 const READ_BUFFER: usize = 512;
+/// Gathered replies are queued once they reach this size, even mid-read.
+const REPLIES_AT_MOST: usize = 4 * 1024;
+/// TTYPE SEND is asked at most this often (name, terminal, MTTS).
+const TTYPE_ASKS: u8 = 3;
+
+/// Where a connection's TTYPE cycle stands: asked so often, last answer.
+#[derive(Debug, Default)]
+struct TtypeCycle {
+    asked: u8,
+    answers: u8,
+    last: Option<String>,
+    done: bool,
+}
+
+/// The protocols a connection offers beside the basics.
+#[derive(Debug, Clone, Copy)]
+pub struct Offers {
+    /// MCCP2 compression (off with `--no-mccp`).
+    pub mccp: bool,
+}
 
 impl Conn {
     pub fn new(
@@ -108,6 +156,7 @@ impl Conn {
         outbox: Outbox,
         shutdown: CancellationToken,
         limits: ReadLimits,
+        offers: Offers,
     ) -> Conn {
         let (control_tx, control_rx) = mpsc::channel(8);
         let dead = outbox.dead().clone();
@@ -124,13 +173,16 @@ impl Conn {
                 TelnetCodec::new(),
                 READ_BUFFER,
             )),
-            // Options we agree to when the client asks: suppress-go-ahead, and
-            // the client telling us its name. ECHO is switched on by us, for
-            // password prompts, never on request.
-            options: OptionTable::new(Policy::new().allow_local(opt::SGA).allow_remote(opt::TTYPE)),
+            options: OptionTable::new(policy(offers)),
             limiter: RateLimiter::new(limits.per_second, limits.burst),
             prompt: Arc::from(""),
-            named: false,
+            profile: Arc::default(),
+            protocol: Arc::default(),
+            replies: BytesMut::new(),
+            ttype: TtypeCycle::default(),
+            named_by_hello: false,
+            mccp: offers.mccp,
+            mtts_utf8: false,
             ended: Box::pin(ended(dead, shutdown)),
             ended_with: None,
             timer: Box::pin(tokio::time::sleep(Duration::ZERO)),
@@ -139,6 +191,13 @@ impl Conn {
 
     pub fn id(&self) -> ConnId {
         self.id
+    }
+
+    /// The decoded input (`Mutex::get_mut` takes no lock).
+    fn reader(&mut self) -> &mut FramedRead<Reader, TelnetCodec> {
+        self.reader
+            .get_mut()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     pub fn peer(&self) -> Peer {
@@ -155,19 +214,73 @@ impl Conn {
         self.control_tx.clone()
     }
 
-    /// Sends the opening option offers: we would like the client to tell us its
-    /// name. Suppress-go-ahead is never offered (only accepted when the client
+    /// What the client is and can show (shared with the writer and the game).
+    pub fn profile(&self) -> &Arc<ClientProfile> {
+        &self.profile
+    }
+
+    /// The telnet-level state the writer needs.
+    pub fn protocol(&self) -> &Arc<Protocol> {
+        &self.protocol
+    }
+
+    /// Sends the opening option offers (SPEC §8): WILL EOR, GMCP, MSSP and
+    /// MCCP2, DO NAWS, TTYPE and CHARSET, every one of them declinable.
+    /// Suppress-go-ahead is never offered (only accepted when the client
     /// asks): an unasked WILL SGA puts plain `telnet` into character mode, and
-    /// its user then sees `^M` and `^?` instead of a line editor.
+    /// its user then sees `^M` and `^?` instead of a line editor. ECHO is
+    /// offered only around password prompts.
     pub fn offer_options(&mut self) {
-        if let Some((verb, option)) = self.options.enable_remote(opt::TTYPE) {
+        let mut offers = vec![
+            self.options.enable_local(opt::EOR),
+            self.options.enable_local(opt::GMCP),
+            self.options.enable_local(opt::MSSP),
+        ];
+        if self.mccp {
+            offers.push(self.options.enable_local(opt::MCCP2));
+        }
+        offers.extend([
+            self.options.enable_remote(opt::NAWS),
+            self.options.enable_remote(opt::TTYPE),
+            self.options.enable_remote(opt::CHARSET),
+        ]);
+        for (verb, option) in offers.into_iter().flatten() {
             self.negotiate(verb, option);
+        }
+        self.send_replies();
+    }
+
+    /// Gathers a negotiation to send with the others of this read.
+    fn negotiate(&mut self, verb: Verb, option: u8) {
+        self.replies
+            .extend_from_slice(&[telnet::IAC, verb.byte(), option]);
+        self.replies_filled();
+    }
+
+    /// Gathers a subnegotiation to send with the others of this read.
+    fn subnegotiate(&mut self, option: u8, data: Bytes) {
+        let bytes = telnet::command_bytes(Output::Subnegotiate(option, data));
+        self.replies.extend_from_slice(&bytes);
+        self.replies_filled();
+    }
+
+    fn replies_filled(&mut self) {
+        if self.replies.len() >= REPLIES_AT_MOST {
+            self.send_replies();
         }
     }
 
-    fn negotiate(&self, verb: telnet::Verb, option: u8) {
-        self.outbox
-            .wire(telnet::command_bytes(Output::Negotiate(verb, option)));
+    /// Queues the gathered replies as one frame.
+    fn send_replies(&mut self) {
+        if !self.replies.is_empty() {
+            self.outbox.wire(self.replies.split().freeze());
+        }
+    }
+
+    /// Sends the MSSP table (the answer to [`Input::MsspWanted`]).
+    pub fn send_mssp(&mut self, table: &[(&str, Vec<String>)]) {
+        self.subnegotiate(opt::MSSP, mud::mssp(table));
+        self.send_replies();
     }
 
     /// Sends a line of text.
@@ -188,6 +301,7 @@ impl Conn {
         if let Some((verb, option)) = self.options.enable_local(opt::ECHO) {
             self.negotiate(verb, option);
         }
+        self.send_replies();
     }
 
     /// Lets the client echo again.
@@ -195,6 +309,7 @@ impl Conn {
         if let Some((verb, option)) = self.options.disable_local(opt::ECHO) {
             self.negotiate(verb, option);
         }
+        self.send_replies();
     }
 
     /// Queues the connection's last words. The connection itself is closed by
@@ -215,27 +330,46 @@ impl Conn {
             .as_mut()
             .reset(tokio::time::Instant::from_std(deadline));
         loop {
-            let reader = self
-                .reader
-                .get_mut()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            let input = tokio::select! {
-                biased;
-                hangup = &mut self.ended => {
-                    self.ended_with = Some(hangup);
-                    return Err(hangup);
-                }
-                Some(order) = self.control_rx.recv() => return Err(self.obey(order)),
-                _ = &mut self.timer => return Err(Hangup::Timeout),
-                input = reader.next() => input,
+            // While negotiation replies are gathered, input that has already
+            // arrived is read on before they are sent, so a burst of requests
+            // gets its replies as one frame; once nothing more is waiting,
+            // they go out.
+            let ready = if self.replies.is_empty() {
+                None
+            } else {
+                self.reader().next().now_or_never()
             };
-            match input {
-                None | Some(Err(_)) => return Err(Hangup::Closed),
-                Some(Ok(input)) => {
-                    if let Some(input) = self.handle_input(input)? {
-                        return Ok(input);
+            let input = match ready {
+                Some(input) => input,
+                None => {
+                    self.send_replies();
+                    let reader = self
+                        .reader
+                        .get_mut()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner);
+                    tokio::select! {
+                        biased;
+                        hangup = &mut self.ended => {
+                            self.ended_with = Some(hangup);
+                            return Err(hangup);
+                        }
+                        Some(order) = self.control_rx.recv() => return Err(self.obey(order)),
+                        _ = &mut self.timer => return Err(Hangup::Timeout),
+                        input = reader.next() => input,
                     }
                 }
+            };
+            let Some(Ok(input)) = input else {
+                self.send_replies();
+                return Err(Hangup::Closed);
+            };
+            let handled = self.handle_input(input);
+            if !matches!(handled, Ok(None)) {
+                // Replies go before anything the session says next.
+                self.send_replies();
+            }
+            if let Some(input) = handled? {
+                return Ok(input);
             }
         }
     }
@@ -264,6 +398,7 @@ impl Conn {
                 Ok(self.admit_line(line).map(Input::Line))
             }
             telnet::Input::LineTooLong => {
+                self.send_replies();
                 self.outbox.input_seen();
                 self.outbox.line(replies::LINE_TOO_LONG);
                 self.outbox.prompt(self.prompt.clone());
@@ -273,49 +408,232 @@ impl Conn {
                 self.outbox.line(replies::INPUT_OVERFLOW);
                 Err(Hangup::Overflow)
             }
-            telnet::Input::Negotiation { verb, option } => {
-                let negotiated = self.options.receive(verb, option);
-                if let Some((verb, option)) = negotiated.reply {
-                    self.negotiate(verb, option);
-                }
-                if negotiated.change == Some(OptionChange::RemoteEnabled(opt::TTYPE)) {
-                    // TTYPE SEND: "tell us your terminal type".
-                    let send = bytes::Bytes::from_static(&[1]);
-                    self.outbox.wire(telnet::command_bytes(Output::Subnegotiate(
-                        opt::TTYPE,
-                        send,
-                    )));
-                }
+            telnet::Input::Negotiation { verb, option } => Ok(self.negotiation(verb, option)),
+            telnet::Input::Subnegotiation { option, data } => {
+                Ok(self.subnegotiation(option, &data))
+            }
+            telnet::Input::SubnegotiationTooLong { option } => {
+                tracing::debug!(option, "oversized subnegotiation ignored");
                 Ok(None)
             }
-            telnet::Input::Subnegotiation { option, data } if option == opt::TTYPE => {
-                Ok(self.client_name(&data).map(Input::ClientNamed))
-            }
-            telnet::Input::Subnegotiation { .. }
-            | telnet::Input::SubnegotiationTooLong { .. }
-            | telnet::Input::Command(_) => Ok(None),
+            telnet::Input::Command(_) => Ok(None),
         }
     }
 
-    /// The first name a client gives in `TTYPE IS <name>` (later answers are
-    /// terminal types and MTTS bits, which nothing here uses yet), cleaned.
-    fn client_name(&mut self, data: &[u8]) -> Option<String> {
-        let (&0, name) = data.split_first()? else {
-            return None;
-        };
-        if self.named {
+    /// Answers a WILL/WONT/DO/DONT (RFC 1143: only a change of state is
+    /// answered) and acts on the change.
+    fn negotiation(&mut self, verb: Verb, option: u8) -> Option<Input> {
+        let negotiated = self.options.receive(verb, option);
+        let change = negotiated.change;
+        // Compression ends before the acknowledgement, which then travels
+        // plain, after the end of the zlib stream.
+        if change == Some(OptionChange::LocalDisabled(opt::MCCP2)) {
+            self.send_replies();
+            self.outbox.compress(false);
+        }
+        if let Some((verb, option)) = negotiated.reply {
+            self.negotiate(verb, option);
+        }
+        self.option_changed(change?)
+    }
+
+    /// What a new option state means for the connection.
+    fn option_changed(&mut self, change: OptionChange) -> Option<Input> {
+        match change {
+            OptionChange::LocalEnabled(opt::EOR) => self.protocol.set_eor(true),
+            OptionChange::LocalDisabled(opt::EOR) => self.protocol.set_eor(false),
+            OptionChange::LocalEnabled(opt::GMCP) => {
+                self.protocol.set_gmcp(true);
+                self.profile.set_structured(true);
+            }
+            OptionChange::LocalDisabled(opt::GMCP) => {
+                self.protocol.set_gmcp(false);
+                self.profile.set_structured(false);
+            }
+            OptionChange::LocalEnabled(opt::MSSP) => return Some(Input::MsspWanted),
+            OptionChange::LocalEnabled(opt::MCCP2) => {
+                tracing::debug!("MCCP2 compression starts");
+                // The marker, then everything after it compressed.
+                self.subnegotiate(opt::MCCP2, Bytes::new());
+                self.send_replies();
+                self.outbox.compress(true);
+            }
+            OptionChange::RemoteEnabled(opt::TTYPE) => self.ask_terminal_type(),
+            OptionChange::RemoteEnabled(opt::CHARSET) => {
+                self.subnegotiate(opt::CHARSET, mud::charset_request_utf8());
+            }
+            OptionChange::RemoteDisabled(opt::NAWS) => self.profile.set_size(0, 0),
+            _ => {}
+        }
+        None
+    }
+
+    fn subnegotiation(&mut self, option: u8, data: &[u8]) -> Option<Input> {
+        match option {
+            opt::TTYPE if self.options.remote_enabled(opt::TTYPE) => self.terminal_type(data),
+            opt::NAWS if self.options.remote_enabled(opt::NAWS) => {
+                if let Some((width, height)) = mud::naws(data) {
+                    tracing::debug!(width, height, "client window size");
+                    self.profile.set_size(width, height);
+                }
+                None
+            }
+            opt::CHARSET => {
+                self.charset(data);
+                None
+            }
+            opt::GMCP if self.protocol.gmcp_on() => self.gmcp(data),
+            _ => None,
+        }
+    }
+
+    /// `TTYPE SEND`: "tell us your (next) terminal type".
+    fn ask_terminal_type(&mut self) {
+        self.ttype.asked += 1;
+        self.subnegotiate(opt::TTYPE, Bytes::from_static(mud::TTYPE_SEND));
+    }
+
+    /// One answer of the TTYPE cycle (MTTS): the client's name first, then its
+    /// terminal type, then `MTTS <bits>`. Asked again until an answer repeats,
+    /// at most three times.
+    fn terminal_type(&mut self, data: &[u8]) -> Option<Input> {
+        let answer = mud::ttype_is(data)?;
+        if self.ttype.done {
             return None;
         }
-        let name: String = crate::text::sanitize(&String::from_utf8_lossy(name))
-            .chars()
-            .take(40)
-            .collect();
+        self.ttype.answers += 1;
+        tracing::debug!(answer = %answer, "terminal type");
+        if let Some(bits) = Mtts::parse(&answer) {
+            self.apply_mtts(bits);
+        } else if mud::terminal_does_colour(&answer) {
+            self.profile.set_colour_capable(true);
+        }
+        let repeated = self.ttype.last.as_deref() == Some(answer.as_str());
+        if repeated || Mtts::parse(&answer).is_some() || self.ttype.asked >= TTYPE_ASKS {
+            self.ttype.done = true;
+        } else {
+            self.ask_terminal_type();
+        }
+        let first = self.ttype.answers == 1;
+        self.ttype.last = Some(answer.clone());
+        if first && !self.named_by_hello {
+            return self.name_client(&answer);
+        }
+        None
+    }
+
+    fn apply_mtts(&mut self, bits: Mtts) {
+        tracing::debug!(bits = ?bits.names(), "client sent MTTS");
+        self.profile.set_colour_capable(bits.has(Mtts::ANSI));
+        self.profile
+            .set_screen_reader(bits.has(Mtts::SCREEN_READER));
+        // Noted for /sessions: a client on the plain port that could use the
+        // TLS one.
+        self.profile.set_tls_capable(bits.has(Mtts::SSL));
+        if bits.has(Mtts::UTF8) {
+            self.mtts_utf8 = true;
+            self.use_ascii(false);
+        }
+    }
+
+    /// Cleans and records the client's name; the session stores it.
+    fn name_client(&mut self, name: &str) -> Option<Input> {
+        let name: String = crate::text::sanitize(name).chars().take(40).collect();
         if name.is_empty() {
             return None;
         }
         tracing::debug!(client = %name, "client named itself");
-        self.named = true;
-        Some(name)
+        self.profile.set_name(&name);
+        Some(Input::ClientNamed(name))
+    }
+
+    /// The client's answer to our UTF-8 request, or its own request.
+    fn charset(&mut self, data: &[u8]) {
+        match mud::charset(data) {
+            Some(Charset::Accepted(name)) if name.eq_ignore_ascii_case("UTF-8") => {
+                self.use_ascii(false)
+            }
+            Some(Charset::Accepted(_) | Charset::Rejected) if !self.mtts_utf8 => {
+                self.use_ascii(true)
+            }
+            Some(Charset::Requested(names)) => {
+                let utf8 = names.iter().find(|n| n.eq_ignore_ascii_case("UTF-8"));
+                let narrow = names.iter().find(|n| {
+                    ["US-ASCII", "ASCII", "ISO-8859-1", "LATIN1"]
+                        .iter()
+                        .any(|known| n.eq_ignore_ascii_case(known))
+                });
+                let chosen = utf8.or(narrow).cloned();
+                self.subnegotiate(opt::CHARSET, mud::charset_reply(chosen.as_deref()));
+                if let Some(name) = chosen {
+                    self.use_ascii(!name.eq_ignore_ascii_case("UTF-8"));
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// ASCII out and Latin-1 in (a client without UTF-8), or UTF-8 both ways.
+    fn use_ascii(&mut self, ascii: bool) {
+        tracing::debug!(
+            charset = if ascii { "ASCII" } else { "UTF-8" },
+            "character set agreed"
+        );
+        self.profile.set_ascii(ascii);
+        self.profile.set_utf8(!ascii);
+        self.reader().decoder_mut().set_latin1(ascii);
+    }
+
+    /// A GMCP message from the client. Whatever is malformed, unknown or too
+    /// long is ignored (and logged at debug level).
+    fn gmcp(&mut self, data: &[u8]) -> Option<Input> {
+        let Some(message) = mud::gmcp(data) else {
+            tracing::debug!("malformed GMCP ignored");
+            return None;
+        };
+        let name = message.name.to_ascii_lowercase();
+        let json = || serde_json::from_str::<serde_json::Value>(message.json);
+        let supports = |change| (change, json());
+        let (change, parsed) = match name.as_str() {
+            "core.hello" => return self.hello(json()),
+            "core.ping" => {
+                self.subnegotiate(opt::GMCP, mud::gmcp_message("Core.Ping", ""));
+                return None;
+            }
+            "core.supports.set" => supports(SupportsChange::Set),
+            "core.supports.add" => supports(SupportsChange::Add),
+            "core.supports.remove" => supports(SupportsChange::Remove),
+            _ => {
+                tracing::debug!(message = %message.name, "unknown GMCP ignored");
+                return None;
+            }
+        };
+        match parsed {
+            Ok(serde_json::Value::Array(entries)) => {
+                let entries: Vec<String> = entries
+                    .iter()
+                    .filter_map(|e| e.as_str().map(str::to_string))
+                    .collect();
+                self.protocol.change_supports(change, &entries);
+            }
+            _ => tracing::debug!(message = %message.name, "malformed GMCP ignored"),
+        }
+        None
+    }
+
+    /// `Core.Hello {"client": ..., "version": ...}`: the client's own name.
+    fn hello(&mut self, json: serde_json::Result<serde_json::Value>) -> Option<Input> {
+        let Ok(hello) = json else {
+            tracing::debug!("malformed GMCP Core.Hello ignored");
+            return None;
+        };
+        let client = hello.get("client").and_then(|c| c.as_str())?;
+        let name = match hello.get("version").and_then(|v| v.as_str()) {
+            Some(version) => format!("{client} {version}"),
+            None => client.to_string(),
+        };
+        self.named_by_hello = true;
+        self.name_client(&name)
     }
 
     /// Applies the rate limit: excess lines are dropped with `Slow down.`, said
@@ -329,6 +647,25 @@ impl Conn {
             }
             Admit::No => None,
         }
+    }
+}
+
+/// The options a connection agrees to when the client asks for them (or
+/// agrees to our offer). ECHO is switched on by us, for password prompts,
+/// never on request.
+fn policy(offers: Offers) -> Policy {
+    let policy = Policy::new()
+        .allow_local(opt::SGA)
+        .allow_local(opt::EOR)
+        .allow_local(opt::GMCP)
+        .allow_local(opt::MSSP)
+        .allow_remote(opt::TTYPE)
+        .allow_remote(opt::NAWS)
+        .allow_remote(opt::CHARSET);
+    if offers.mccp {
+        policy.allow_local(opt::MCCP2)
+    } else {
+        policy
     }
 }
 

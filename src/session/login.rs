@@ -84,6 +84,8 @@ enum AccountLine<'a> {
     Name(&'a str),
     /// More than one word that is no command.
     Unclear,
+    /// `MSSP-REQUEST`: a MUD crawler without telnet wants the MSSP table.
+    MsspRequest,
 }
 
 /// Reads a line typed at `Account: ` (a pure decision, tested in a table).
@@ -100,6 +102,7 @@ fn read_account_line(line: &str) -> AccountLine<'_> {
         "quit" if rest.is_empty() => AccountLine::Quit,
         "new" if rest.is_empty() => AccountLine::New,
         "guest" if rest.is_empty() => AccountLine::Guest,
+        "mssp-request" if rest.is_empty() => AccountLine::MsspRequest,
         "connect" => match name_and_password {
             Some((name, password)) => AccountLine::Connect { name, password },
             None => AccountLine::Usage("connect"),
@@ -139,6 +142,10 @@ pub async fn login(link: &mut Link, deadline: Instant) -> Result<LoggedIn, Hangu
             AccountLine::Empty => Attempt::Again,
             AccountLine::Help => {
                 link.line(HOW_TO_LOG_IN);
+                Attempt::Again
+            }
+            AccountLine::MsspRequest => {
+                link.mssp_reply();
                 Attempt::Again
             }
             AccountLine::Quit => {
@@ -558,6 +565,7 @@ mod tests {
             ("new alice", Unclear),
             ("quit now", Unclear),
             ("help me", Unclear),
+            ("MSSP-REQUEST", MsspRequest),
         ];
         for (line, want) in cases {
             assert_eq!(read_account_line(line), want, "{line:?}");

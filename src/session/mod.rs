@@ -14,7 +14,9 @@
 pub mod conn;
 pub mod login;
 pub mod menu;
+pub mod mssp;
 pub mod play;
+pub mod render;
 pub mod socket;
 
 use std::sync::Arc;
@@ -25,10 +27,10 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::Instrument;
 
-use conn::{Conn, Hangup, Input, ReadLimits};
+use conn::{Conn, Hangup, Input, Offers, ReadLimits};
 use login::LoggedIn;
 
-use crate::game::{Game, Outbox, Peer, Session};
+use crate::game::{Data, Game, Outbox, Peer, Session};
 use crate::metrics::LoginOutcome;
 use crate::replies;
 use crate::store::writer::SessionTouch;
@@ -59,13 +61,17 @@ where
         let dead = CancellationToken::new();
         let (outbox, queue) = Outbox::new(game.config().outbound_queue, dead.clone());
         let outbox = outbox.counted(game.metrics().clone());
-        tracker.spawn(socket::write_loop(write, queue, dead).in_current_span());
         let limits = ReadLimits {
             per_second: game.config().commands_per_second,
             burst: game.config().command_burst,
         };
+        let offers = Offers {
+            mccp: game.config().mccp,
+        };
         let shutdown = game.shutdown_token().clone();
-        let conn = Conn::new(id, peer, Box::new(read), outbox, shutdown, limits);
+        let conn = Conn::new(id, peer, Box::new(read), outbox, shutdown, limits, offers);
+        let renderer = render::Renderer::new(conn.profile().clone(), conn.protocol().clone());
+        tracker.spawn(socket::write_loop(write, queue, dead, renderer).in_current_span());
         let mut link = Link::new(game, conn);
         tracing::info!("connected");
         let (phase, hangup) = run(&mut link).await;
@@ -115,8 +121,6 @@ pub struct Link {
     game: Arc<Game>,
     conn: Conn,
     session: Option<Arc<Session>>,
-    /// The client's name, once it gave it (telnet TTYPE).
-    client: Option<String>,
     /// When the session row's expiry was last pushed forward.
     last_renewal: Instant,
 }
@@ -127,7 +131,6 @@ impl Link {
             game,
             conn,
             session: None,
-            client: None,
             last_renewal: Instant::now(),
         }
     }
@@ -167,8 +170,22 @@ impl Link {
                     return Ok(line);
                 }
                 Input::ClientNamed(name) => self.note_client(name),
+                Input::MsspWanted => {
+                    let table = mssp::table(&self.game);
+                    self.conn.send_mssp(&table);
+                }
             }
         }
+    }
+
+    /// The MSSP table as plain text (the `MSSP-REQUEST` line's answer).
+    pub fn mssp_reply(&self) {
+        self.line(mssp::plain_text(&mssp::table(&self.game)));
+    }
+
+    /// What the client is and can show.
+    pub fn client(&self) -> &Arc<crate::game::ClientProfile> {
+        self.conn.profile()
     }
 
     /// Shows a prompt and waits for the answer line.
@@ -190,12 +207,10 @@ impl Link {
         answer
     }
 
-    /// Records the client's name on the live session and its row.
+    /// Records the client's name (already on the profile) on the session row.
     fn note_client(&mut self, name: String) {
         if let Some(session) = &self.session {
-            session.set_client(&name);
-            let (game, session_id, client) =
-                (self.game.clone(), session.session_id.clone(), name.clone());
+            let (game, session_id, client) = (self.game.clone(), session.session_id.clone(), name);
             // Best effort and off this task: the name is a courtesy for /sessions.
             tokio::spawn(async move {
                 if let Err(err) = game
@@ -208,7 +223,6 @@ impl Link {
                 }
             });
         }
-        self.client = Some(name);
     }
 
     /// Marks the session active, and now and then slides its row's expiry.
@@ -242,7 +256,7 @@ impl Link {
             account: account.username.clone(),
             role: account.role,
             peer: self.conn.peer(),
-            client: self.client.clone(),
+            client: self.conn.profile().clone(),
             outbox: self.conn.outbox().clone(),
             control: self.conn.control_sender(),
         });
@@ -283,7 +297,17 @@ impl Link {
             }
         }
         self.session = Some(session);
+        self.load_colour_preference(account.user_id).await;
         Ok(())
+    }
+
+    /// The account's `color on|off`, onto the client's profile.
+    async fn load_colour_preference(&mut self, user_id: i64) {
+        let store = self.game.store().clone();
+        match store.accounts().colour(user_id).await {
+            Ok(wanted) => self.conn.profile().set_colour_wanted(wanted),
+            Err(err) => tracing::debug!(%err, "could not read the colour preference"),
+        }
     }
 
     /// Says the last words for how the connection ended, removes the session
@@ -291,6 +315,13 @@ impl Link {
     async fn finish(&mut self, phase: Phase, hangup: Hangup) {
         if let Some(text) = last_words(phase, hangup) {
             self.last_words(text);
+        }
+        if !matches!(hangup, Hangup::Closed | Hangup::Dead) {
+            let reason = last_words(phase, hangup).unwrap_or(replies::GOODBYE);
+            let goodbye = Arc::new(Data::Goodbye(Arc::from(reason)));
+            if self.conn.profile().structured() {
+                self.conn.outbox().send(crate::game::Message::Data(goodbye));
+            }
         }
         if let Some(session) = self.session.take() {
             if let Err(err) = self

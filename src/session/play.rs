@@ -15,7 +15,7 @@ use super::conn::Hangup;
 use super::login::LoggedIn;
 use super::menu::Chosen;
 use crate::command::{self, Ctx, Flow};
-use crate::game::{Control, Game, Player, PlayerInit, Session};
+use crate::game::{Control, Data, Game, ItemInstance, Player, PlayerInit, Session};
 use crate::replies;
 
 /// Removes the player from the game when dropped; tells the room unless the
@@ -46,6 +46,7 @@ pub async fn play(link: &mut Link, account: &LoggedIn, chosen: Chosen) -> Result
     };
     let ctx = Ctx::new(&game, &player);
     command::look::look_room(&ctx);
+    send_character_data(&game, &player).await;
     loop {
         link.prompt("> ");
         let deadline = Instant::now() + game.config().idle_timeout;
@@ -101,6 +102,11 @@ async fn enter(game: &Arc<Game>, session: &Arc<Session>, chosen: &Chosen) -> Arc
             let line: Arc<str> = Arc::from(format!("{} arrives.", player.name));
             game.registry()
                 .say_to_room(&player.room_key(), &line, &[player.conn_id]);
+            game.registry().data_to_room(
+                &player.room_key(),
+                Data::RoomAddPlayer(player.name.clone()),
+                &[player.conn_id],
+            );
         }
     }
     let entered = game
@@ -115,6 +121,36 @@ async fn enter(game: &Arc<Game>, session: &Arc<Session>, chosen: &Chosen) -> Arc
     player
 }
 
+/// Tells the client who the character is, where it stands and what it carries
+/// (for clients that take structured data).
+async fn send_character_data(game: &Arc<Game>, player: &Arc<Player>) {
+    if !player.session.profile().structured() {
+        return;
+    }
+    player.give(Data::CharName {
+        name: player.name.clone(),
+    });
+    player.give(Data::CharStatus {
+        account: player.session.account.clone(),
+        world: player.world.clone(),
+        role: player.role(),
+    });
+    game.send_room_data(player);
+    match game.store().items().carried(player.character_id).await {
+        Ok(rows) => {
+            let carried: Vec<ItemInstance> = rows
+                .into_iter()
+                .map(|row| ItemInstance {
+                    id: row.id,
+                    key: Arc::from(row.item_key),
+                })
+                .collect();
+            game.send_inventory_data(player, &carried);
+        }
+        Err(err) => tracing::debug!(%err, "could not list the inventory for the client"),
+    }
+}
+
 /// Takes the player out of the registry and tells the room, unless it was taken
 /// over (the newcomer stands there now) or everyone is being told the server
 /// stops. Doing it twice is harmless: the second time finds nobody to remove.
@@ -122,5 +158,6 @@ fn leave_game(game: &Game, player: &Player) {
     if game.registry().leave(player.conn_id).is_some() && !game.is_shutting_down() {
         let line: Arc<str> = Arc::from(format!("{} leaves the game.", player.name));
         game.registry().say_to_room(&player.room_key(), &line, &[]);
+        game.left_room(&player.room_key(), &player.name);
     }
 }

@@ -1,31 +1,41 @@
 //! The task that drains a connection's outbound queue into its stream (a TCP or
-//! TLS socket, or a WebSocket adapter: anything `AsyncWrite`), encoding the
-//! game's messages as telnet.
+//! TLS socket, or a WebSocket adapter: anything `AsyncWrite`), shaping the game's
+//! messages for its client ([`Renderer`]) and encoding them as telnet.
 //!
-//! It writes whatever is queued in one go and flushes, so a burst of lines costs
-//! one system call. When text arrives for a player sitting at a prompt (someone
-//! else spoke), a line break goes first so the text does not run on after `> `,
-//! and the prompt is shown again after it, in the same write, so the player's
-//! next typing starts at a prompt (as tbaMUD does). Every write races the
-//! connection's `dead` token: a client
-//! that stopped reading cannot hold this task (or anyone) forever.
+//! It writes whatever is queued in one go, so a burst of lines costs one system
+//! call. When text arrives for a player sitting at a prompt (someone else
+//! spoke), a line break goes first so the text does not run on after `> `, and
+//! the prompt is shown again after it, in the same write, so the player's next
+//! typing starts at a prompt (as tbaMUD does). Every write races the
+//! connection's `dead` token: a client that stopped reading cannot hold this
+//! task (or anyone) forever.
+//!
+//! Every byte goes through one write path ([`Wire`]), which compresses it once
+//! MCCP2 is on: [`Outbound::Compress`] writes out what came before it as it
+//! was, then switches, so nothing is ever written uncompressed after the
+//! marker. Each batch ends in a zlib sync flush, so compression never holds a
+//! line back; turning it off, closing and shutting down end the zlib stream.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::SinkExt;
+use bytes::BytesMut;
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 use tokio::sync::mpsc;
-use tokio_util::codec::FramedWrite;
+use tokio_util::codec::Encoder;
 use tokio_util::sync::CancellationToken;
 
+use super::render::Renderer;
 use crate::game::{Message, Outbound};
+use crate::telnet::mccp::Compressor;
 use crate::telnet::{Output, TelnetCodec};
 
 /// Initial size of a connection's write buffer.
 const WRITE_BUFFER: usize = 1024;
 /// Buffered bytes at which a batch is written out before the next frame.
 const FLUSH_AT: usize = 8 * 1024;
+/// A buffer grown past this by a burst is given back once written.
+const KEEP_AT_MOST: usize = 64 * 1024;
 
 /// How long a closing socket may take to send what is left.
 const CLOSE_GRACE: Duration = Duration::from_secs(5);
@@ -37,12 +47,10 @@ pub async fn write_loop<W: AsyncWrite + Unpin>(
     write: W,
     mut queue: mpsc::Receiver<Outbound>,
     dead: CancellationToken,
+    renderer: Renderer,
 ) {
-    // A small initial buffer keeps idle connections cheap; it grows for bursts,
-    // and writes are still flushed in batches of up to 8 KiB.
-    let mut sink = FramedWrite::with_capacity(write, TelnetCodec::new(), WRITE_BUFFER);
-    sink.set_backpressure_boundary(FLUSH_AT);
-    let mut screen = Screen::default();
+    let mut wire = Wire::new(write);
+    let mut screen = Screen::new(renderer);
     loop {
         let first = tokio::select! {
             biased;
@@ -54,12 +62,12 @@ pub async fn write_loop<W: AsyncWrite + Unpin>(
         };
         let outcome = tokio::select! {
             _ = dead.cancelled() => break,
-            outcome = write_batch(&mut sink, first, &mut queue, &mut screen) => outcome,
+            outcome = write_batch(&mut wire, first, &mut queue, &mut screen) => outcome,
         };
         match outcome {
             Ok(Batch::More) => {}
             Ok(Batch::Closing) | Err(_) => {
-                let _ = tokio::time::timeout(CLOSE_GRACE, sink.get_mut().shutdown()).await;
+                let _ = tokio::time::timeout(CLOSE_GRACE, wire.close()).await;
                 break;
             }
         }
@@ -73,81 +81,204 @@ enum Batch {
     Closing,
 }
 
+/// What one queued item asks of the writer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Step {
+    /// Frames to write; go on.
+    More,
+    /// Write what is buffered, then compress (or stop compressing) the rest.
+    Compress(bool),
+    /// Write what is buffered, then close.
+    Closing,
+}
+
 /// Writes `first` and everything else already queued, then flushes.
 async fn write_batch<W: AsyncWrite + Unpin>(
-    sink: &mut FramedWrite<W, TelnetCodec>,
+    wire: &mut Wire<W>,
     first: Outbound,
     queue: &mut mpsc::Receiver<Outbound>,
     screen: &mut Screen,
 ) -> std::io::Result<Batch> {
     let mut frames = Vec::new();
     let mut next = Some(first);
-    let mut batch = Batch::More;
     while let Some(item) = next.take() {
-        batch = screen.show(item, &mut frames);
+        let step = screen.show(item, &mut frames);
         for frame in frames.drain(..) {
-            sink.feed(frame).await?;
+            wire.encode(frame);
         }
-        if batch == Batch::Closing {
-            break;
+        match step {
+            Step::More if wire.buffered() >= FLUSH_AT => wire.flush().await?,
+            Step::More => {}
+            Step::Compress(on) => wire.compress(on).await?,
+            Step::Closing => return Ok(Batch::Closing),
         }
         next = queue.try_recv().ok();
     }
-    if batch == Batch::More {
-        screen.end_batch(&mut frames);
-        for frame in frames.drain(..) {
-            sink.feed(frame).await?;
+    screen.end_batch(&mut frames);
+    for frame in frames.drain(..) {
+        wire.encode(frame);
+    }
+    wire.flush().await?;
+    Ok(Batch::More)
+}
+
+/// The one write path of a connection: telnet encoding into a buffer, then
+/// the socket, through zlib while MCCP2 is on.
+struct Wire<W> {
+    write: W,
+    codec: TelnetCodec,
+    /// Encoded bytes not yet written.
+    plain: BytesMut,
+    /// Compressed bytes on their way out (empty while not compressing).
+    zipped: Vec<u8>,
+    compressor: Option<Compressor>,
+}
+
+impl<W: AsyncWrite + Unpin> Wire<W> {
+    fn new(write: W) -> Wire<W> {
+        Wire {
+            write,
+            codec: TelnetCodec::new(),
+            // Small to start: idle connections stay cheap; bursts grow it.
+            plain: BytesMut::with_capacity(WRITE_BUFFER),
+            zipped: Vec::new(),
+            compressor: None,
         }
     }
-    sink.flush().await?;
-    Ok(batch)
+
+    fn encode(&mut self, frame: Output) {
+        // Encoding into memory cannot fail.
+        let _ = self.codec.encode(frame, &mut self.plain);
+    }
+
+    fn buffered(&self) -> usize {
+        self.plain.len()
+    }
+
+    /// Writes what is buffered (compressed and sync-flushed when on).
+    async fn flush(&mut self) -> std::io::Result<()> {
+        if self.plain.is_empty() {
+            return Ok(());
+        }
+        match &mut self.compressor {
+            Some(compressor) => {
+                compressor.sync(&self.plain, &mut self.zipped)?;
+                self.write.write_all(&self.zipped).await?;
+                self.zipped.clear();
+            }
+            None => self.write.write_all(&self.plain).await?,
+        }
+        self.plain.clear();
+        self.write.flush().await?;
+        self.trim();
+        Ok(())
+    }
+
+    /// Writes what came before the switch as it was, then switches.
+    async fn compress(&mut self, on: bool) -> std::io::Result<()> {
+        match (on, self.compressor.is_some()) {
+            (true, false) => {
+                self.flush().await?;
+                self.compressor = Some(Compressor::new()?);
+            }
+            (false, true) => self.end_compression().await?,
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// Ends the zlib stream with what is buffered; later bytes go plain.
+    async fn end_compression(&mut self) -> std::io::Result<()> {
+        if let Some(mut compressor) = self.compressor.take() {
+            compressor.finish(&self.plain, &mut self.zipped)?;
+            self.plain.clear();
+            self.write.write_all(&self.zipped).await?;
+            self.zipped.clear();
+            self.write.flush().await?;
+            self.trim();
+        }
+        Ok(())
+    }
+
+    /// Writes what is left, ends the zlib stream, and shuts the stream down.
+    async fn close(&mut self) -> std::io::Result<()> {
+        self.end_compression().await?;
+        self.flush().await?;
+        self.write.shutdown().await
+    }
+
+    /// Gives back memory a burst took, so idle connections stay small.
+    fn trim(&mut self) {
+        if self.plain.capacity() > KEEP_AT_MOST {
+            self.plain = BytesMut::with_capacity(WRITE_BUFFER);
+        }
+        if self.zipped.capacity() > KEEP_AT_MOST {
+            self.zipped = Vec::new();
+        }
+    }
 }
 
 /// What the player's screen shows, as far as the writer can tell: whether the
 /// cursor sits after a prompt, which prompt, and whether text has just pushed
-/// that prompt up (so it must be shown again). A pure state machine.
+/// that prompt up (so it must be shown again). A pure state machine over the
+/// shaped messages.
 #[derive(Debug, Default)]
 struct Screen {
+    render: Renderer,
     at_prompt: bool,
     prompt: Option<Arc<str>>,
     interrupted: bool,
 }
 
 impl Screen {
-    /// The frames that show `item`; `Closing` once the connection is to close.
-    fn show(&mut self, item: Outbound, frames: &mut Vec<Output>) -> Batch {
+    fn new(render: Renderer) -> Screen {
+        Screen {
+            render,
+            ..Screen::default()
+        }
+    }
+
+    /// The frames that show `item`, and what the writer must do after them.
+    fn show(&mut self, item: Outbound, frames: &mut Vec<Output>) -> Step {
         match item {
-            Outbound::Message(Message::Line(text)) => {
-                if self.at_prompt {
-                    frames.push(Output::Line(Arc::from("")));
-                    self.at_prompt = false;
-                    self.interrupted = true;
-                }
-                frames.push(Output::Line(text));
-            }
             Outbound::Message(Message::Prompt(text)) => {
                 self.at_prompt = true;
                 self.interrupted = false;
                 self.prompt = Some(text.clone());
-                frames.push(Output::Prompt(text));
+                self.render.prompt(&text, frames);
+            }
+            Outbound::Message(message) => {
+                // Structured data travels out of band: it moves no cursor.
+                if let Some(data) = self.render.data(&message) {
+                    frames.push(data);
+                }
+                if let Some(text) = self.render.text(&message) {
+                    if self.at_prompt {
+                        frames.push(Output::Line(Arc::from("")));
+                        self.at_prompt = false;
+                        self.interrupted = true;
+                    }
+                    frames.push(Output::Line(text));
+                }
             }
             Outbound::Wire(bytes) => frames.push(Output::Raw(bytes)),
+            Outbound::Compress(on) => return Step::Compress(on),
             Outbound::InputSeen => {
                 // The player ended a line: the session answers and prompts anew.
                 self.at_prompt = false;
                 self.interrupted = false;
             }
-            Outbound::Close => return Batch::Closing,
+            Outbound::Close => return Step::Closing,
         }
-        Batch::More
+        Step::More
     }
 
     /// At the end of a batch: the prompt again if text pushed it up.
     fn end_batch(&mut self, frames: &mut Vec<Output>) {
         if self.interrupted
-            && let Some(prompt) = &self.prompt
+            && let Some(prompt) = self.prompt.clone()
         {
-            frames.push(Output::Prompt(prompt.clone()));
+            self.render.prompt(&prompt, frames);
             self.at_prompt = true;
             self.interrupted = false;
         }
@@ -171,7 +302,7 @@ mod tests {
         let mut frames = Vec::new();
         let mut closing = false;
         for item in items {
-            if screen.show(item, &mut frames) == Batch::Closing {
+            if screen.show(item, &mut frames) == Step::Closing {
                 closing = true;
                 break;
             }

@@ -233,6 +233,36 @@ impl<'s> Accounts<'s> {
             .await
     }
 
+    /// The account's colour preference (`color on|off`); on for an account
+    /// that is gone.
+    pub async fn colour(&self, user_id: i64) -> StoreResult<bool> {
+        self.store
+            .call(move |db| {
+                let wanted: Option<bool> = db
+                    .query_row("SELECT color FROM users WHERE id = ?1", [user_id], |r| {
+                        r.get(0)
+                    })
+                    .optional()?;
+                Ok(wanted.unwrap_or(true))
+            })
+            .await
+    }
+
+    /// Records the account's colour preference.
+    pub async fn set_colour(&self, user_id: i64, wanted: bool) -> StoreResult<()> {
+        self.store
+            .call(move |db| {
+                write_tx(db, |tx| {
+                    tx.execute(
+                        "UPDATE users SET color = ?2 WHERE id = ?1",
+                        params![user_id, wanted],
+                    )?;
+                    Ok(())
+                })
+            })
+            .await
+    }
+
     /// Policy, then hash: the one way a new password becomes a hash, for every
     /// path that sets one (registration, guests, `password`, `/setpassword`,
     /// the shell's `user passwd`, `create-superuser`).

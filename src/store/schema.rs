@@ -16,15 +16,21 @@ use super::{StoreError, StoreResult, write_tx};
 pub const SCHEMA_SQL: &str = include_str!("../../schema.sql");
 
 /// Version number of [`SCHEMA_SQL`].
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 
 /// Upgrade steps: `(version reached, SQL)`, in order. A database at version N runs
 /// every step whose version is above N. Version 1 is the initial schema; each
 /// change to `schema.sql` since adds its step here too.
-const MIGRATIONS: &[(i64, &str)] = &[(
-    2,
-    "ALTER TABLE sessions ADD COLUMN transport TEXT NOT NULL DEFAULT 'plain';",
-)];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (
+        2,
+        "ALTER TABLE sessions ADD COLUMN transport TEXT NOT NULL DEFAULT 'plain';",
+    ),
+    (
+        3,
+        "ALTER TABLE users ADD COLUMN color INTEGER NOT NULL DEFAULT 1;",
+    ),
+];
 
 /// How long a statement waits for a lock before the caller hears `Busy`.
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -153,8 +159,9 @@ mod tests {
     fn a_version_1_file_is_migrated_to_the_current_schema() {
         let dir = tempfile::tempdir().expect("tempdir");
         let mut conn = open_connection(&dir.path().join("g.db")).expect("open");
-        let version_1 =
-            SCHEMA_SQL.replace("    transport     TEXT NOT NULL DEFAULT 'plain',\n", "");
+        let version_1 = SCHEMA_SQL
+            .replace("    transport     TEXT NOT NULL DEFAULT 'plain',\n", "")
+            .replace("    color            INTEGER NOT NULL DEFAULT 1,\n", "");
         assert_ne!(
             version_1, SCHEMA_SQL,
             "the v1 schema is derived by removing the column"
@@ -181,6 +188,10 @@ mod tests {
             .query_row("SELECT transport FROM sessions", [], |r| r.get(0))
             .expect("transport");
         assert_eq!(stored, transport);
+        let color: i64 = conn
+            .query_row("SELECT color FROM users", [], |r| r.get(0))
+            .expect("color column from version 3");
+        assert_eq!(color, 1, "colour is on until the player says");
     }
 
     #[test]

@@ -114,6 +114,8 @@ pub struct TelnetCodec {
     sb_too_long: bool,
     /// How prompts are ended by the encoder.
     prompt_mark: PromptMark,
+    /// Lines are read as Latin-1 (one character a byte) instead of UTF-8.
+    latin1: bool,
 }
 
 impl TelnetCodec {
@@ -130,7 +132,14 @@ impl TelnetCodec {
             sb_data: Vec::new(),
             sb_too_long: false,
             prompt_mark: PromptMark::Ga,
+            latin1: false,
         }
+    }
+
+    /// Reads later lines as Latin-1 (for a client that refused UTF-8) or as
+    /// UTF-8 again.
+    pub fn set_latin1(&mut self, latin1: bool) {
+        self.latin1 = latin1;
     }
 
     /// How the encoder currently ends prompts.
@@ -298,6 +307,10 @@ impl TelnetCodec {
             None
         } else if self.line_too_long {
             Some(Input::LineTooLong)
+        } else if self.latin1 {
+            Some(Input::Line(
+                self.line.iter().map(|&b| char::from(b)).collect(),
+            ))
         } else {
             Some(Input::Line(
                 String::from_utf8_lossy(&self.line).into_owned(),
@@ -313,6 +326,10 @@ impl TelnetCodec {
     /// the line ends with one, otherwise a single byte.
     fn erase_char(&mut self) {
         let len = self.line.len();
+        if self.latin1 {
+            self.line.truncate(len.saturating_sub(1));
+            return;
+        }
         // The shortest valid UTF-8 suffix is exactly the last character.
         let width = (1..=len.min(4))
             .find(|&n| std::str::from_utf8(&self.line[len - n..]).is_ok())
@@ -551,6 +568,15 @@ mod tests {
         check(&cat(&[b"ab\xc3\xa9", &[IAC, EC], b"\n"]), &[line("ab")]);
         check(&cat(&[b"abc", &[IAC, EL], b"xy\n"]), &[line("xy")]);
         check(&cat(&[&[IAC, EC, IAC, EL], b"\n"]), &[line("")]);
+    }
+
+    #[test]
+    fn latin1_lines_read_one_character_a_byte() {
+        let mut codec = TelnetCodec::new();
+        codec.set_latin1(true);
+        let mut buf = BytesMut::from(&b"caf\xe9 na\xefve\xc3\xa9\x7f!\n"[..]);
+        let got = codec.decode(&mut buf).expect("decode");
+        assert_eq!(got, Some(line("café naïveÃ!")));
     }
 
     #[test]

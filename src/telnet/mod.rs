@@ -7,6 +7,8 @@
 //! and never cleans up the text it passes on (that is the caller's job).
 
 pub mod codec;
+pub mod mccp;
+pub mod mud;
 pub mod options;
 
 pub use codec::{Input, Output, PromptMark, TelnetCodec};

@@ -90,7 +90,9 @@ fn read_world(dir: &Path, errs: &mut Errors) -> Option<World> {
     if errs.len() > start {
         return None;
     }
-    validate::assemble(parts)
+    let world = validate::assemble(parts)?;
+    validate::check_room_numbers(&world, &dir.join("world.json"), errs);
+    (errs.len() == start).then_some(world)
 }
 
 /// The world's id: its directory's name, which must be a simple id.

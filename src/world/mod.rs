@@ -21,7 +21,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 pub use load::{load_world, load_worlds};
-pub use model::{Access, Exit, Item, Naming, Room, RoomId, World, Zone};
+pub use model::{Access, Exit, Item, Naming, Room, RoomId, World, Zone, room_number};
 
 /// One problem in a world's files.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -51,6 +51,26 @@ impl fmt::Display for RoomId {
     }
 }
 
+/// The stable number of a room, as MUD clients' mappers key their maps (GMCP
+/// `Room.Info` `num`): the 32-bit FNV-1a hash of `world:zone:room`, cut to 31
+/// bits (clients read it as a signed integer) and never 0 (which clients take
+/// for "no room"). Two rooms of a world with the same number are a load error.
+pub fn room_number(world: &str, room: &RoomId) -> u32 {
+    const OFFSET: u32 = 0x811c_9dc5;
+    const PRIME: u32 = 0x0100_0193;
+    let bytes = world
+        .bytes()
+        .chain(std::iter::once(b':'))
+        .chain(room.as_str().bytes());
+    let hash = bytes.fold(OFFSET, |hash, byte| {
+        (hash ^ u32::from(byte)).wrapping_mul(PRIME)
+    });
+    match hash & 0x7fff_ffff {
+        0 => 1,
+        n => n,
+    }
+}
+
 /// A kind of thing that can lie in a room and be picked up.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Item {
@@ -73,6 +93,9 @@ pub struct Exit {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Room {
     pub id: RoomId,
+    /// The room's number for clients' maps ([`room_number`]): the same for the
+    /// same world, zone and room on every start and every machine.
+    pub num: u32,
     pub name: String,
     pub description: String,
     /// In file order, which is the order they are listed to players.

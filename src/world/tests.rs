@@ -882,3 +882,70 @@ fn lanternfall_uses_both_file_shapes() {
     }
     assert!(lists > 0 && maps > 0, "lists {lists}, maps {maps}");
 }
+
+// ---- room numbers ----
+
+#[test]
+fn room_numbers_are_stable_31_bit_and_never_zero() {
+    // The same input gives the same number on every machine: these values are
+    // part of players' saved maps and must never change.
+    let square = RoomId::new("old_town", "lantern_square");
+    assert_eq!(
+        room_number("lanternfall", &square),
+        room_number("lanternfall", &square)
+    );
+    assert_eq!(
+        room_number("w", &RoomId::new("town", "square")),
+        0x4c2c_d67d
+    );
+    let a = room_number("lanternfall", &square);
+    let b = room_number("otherworld", &square);
+    assert_ne!(a, b, "the world is part of the number");
+    for (world, zone, room) in [("w", "z", "a"), ("lanternfall", "quayside", "harbour_gate")] {
+        let n = room_number(world, &RoomId::new(zone, room));
+        assert!(n != 0 && n <= 0x7fff_ffff, "{n}");
+    }
+    let world = fixture("daily_undertaking");
+    for (id, room) in &world.rooms {
+        assert_eq!(room.num, room_number(&world.id, id));
+    }
+}
+
+/// Two room ids of zone `town` in world `w` with the same number, found by
+/// trying ids until two collide (a 31-bit hash collides within a few tens of
+/// thousands of tries).
+fn colliding_rooms() -> (String, String) {
+    let mut seen = std::collections::HashMap::new();
+    for i in 0u32.. {
+        let id = format!("r{i}");
+        let n = room_number("w", &RoomId::new("town", &id));
+        if let Some(other) = seen.insert(n, id.clone()) {
+            return (other, id);
+        }
+    }
+    unreachable!("the loop only ends by returning")
+}
+
+#[test]
+fn a_room_number_collision_is_a_load_error_naming_both_rooms() {
+    let (first, second) = colliding_rooms();
+    let mut f = files();
+    let rooms = f.town["rooms"].as_object_mut().expect("rooms map");
+    for id in [&first, &second] {
+        rooms.insert(
+            id.clone(),
+            json!({"name": id, "description": "", "exits": {"out": "square"}}),
+        );
+    }
+    let errs = f.errors();
+    assert_error(&errs, "world.json", "rooms", "same room number");
+    let message = &errs
+        .iter()
+        .find(|e| e.message.contains("same room number"))
+        .expect("the collision")
+        .message;
+    assert!(
+        message.contains(&format!("town:{first}")) && message.contains(&format!("town:{second}")),
+        "{message}"
+    );
+}

@@ -7,7 +7,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use super::fields::Errors;
-use super::model::{Exit, Item, Room, RoomId, World, Zone};
+use super::model::{Exit, Item, Room, RoomId, World, Zone, room_number};
 use super::raw::{Parts, RawRoom, ZoneFile};
 
 /// Which rooms and items exist, by zone, for checking references.
@@ -166,7 +166,7 @@ pub(super) fn assemble(parts: Parts) -> Option<World> {
         let built: Vec<Room> = zone
             .rooms
             .iter()
-            .map(|room| build_room(zone, room, &index))
+            .map(|room| build_room(&parts.id, zone, room, &index))
             .collect();
         zones.push(Zone {
             id: zone.id.clone(),
@@ -198,7 +198,8 @@ pub(super) fn assemble(parts: Parts) -> Option<World> {
     })
 }
 
-fn build_room(zone: &ZoneFile, room: &RawRoom, index: &Index) -> Room {
+fn build_room(world: &str, zone: &ZoneFile, room: &RawRoom, index: &Index) -> Room {
+    let id = RoomId::new(&zone.id, &room.id);
     let exits = room.exits.iter().filter_map(|exit| {
         let to = index.room(&zone.id, &exit.target).found()?;
         Some(Exit {
@@ -207,7 +208,8 @@ fn build_room(zone: &ZoneFile, room: &RawRoom, index: &Index) -> Room {
         })
     });
     Room {
-        id: RoomId::new(&zone.id, &room.id),
+        num: room_number(world, &id),
+        id,
         name: room.name.clone(),
         description: room.description.clone(),
         exits: exits.collect(),
@@ -216,6 +218,28 @@ fn build_room(zone: &ZoneFile, room: &RawRoom, index: &Index) -> Room {
             .iter()
             .filter_map(|placed| index.item(&zone.id, &placed.id).found())
             .collect(),
+    }
+}
+
+/// Reports two rooms of a built world whose numbers ([`room_number`]) are the
+/// same: a client's map could not tell them apart. The error names both.
+pub(super) fn check_room_numbers(world: &World, file: &std::path::Path, errs: &mut Errors) {
+    let mut ids: Vec<&RoomId> = world.rooms.keys().collect();
+    ids.sort();
+    let mut seen: HashMap<u32, &RoomId> = HashMap::new();
+    for id in ids {
+        let Some(room) = world.room(id) else { continue };
+        if let Some(other) = seen.insert(room.num, id) {
+            errs.add(
+                file,
+                "rooms",
+                format!(
+                    "rooms \"{other}\" and \"{id}\" have the same room number {} \
+                     (clients' maps could not tell them apart): rename one of them",
+                    room.num
+                ),
+            );
+        }
     }
 }
 

@@ -12,6 +12,7 @@ mod login;
 mod persistence;
 mod play;
 mod policy;
+mod protocols;
 mod races;
 mod shutdown;
 mod support;

@@ -26,7 +26,10 @@ pub const DONT: u8 = 254;
 pub const SB: u8 = 250;
 pub const SE: u8 = 240;
 pub const GA: u8 = 249;
+pub const EOR: u8 = 239;
 pub const ECHO: u8 = 1;
+/// The MCCP2 option: everything after `IAC SB 86 IAC SE` is a zlib stream.
+pub const MCCP2: u8 = 86;
 
 /// The repository's shipped worlds.
 pub fn shipped_worlds() -> PathBuf {
@@ -137,6 +140,19 @@ pub struct Client {
     pub negotiations: Vec<Negotiation>,
     /// IAC GA markers: the text length at which each arrived.
     pub go_aheads: Vec<usize>,
+    /// IAC EOR markers: the text length at which each arrived.
+    pub end_of_records: Vec<usize>,
+    /// Every subnegotiation received: option and data (un-escaped), in order.
+    pub subnegotiations: Vec<(u8, Vec<u8>)>,
+    /// Which of `subnegotiations` an expectation has already taken.
+    taken: Vec<bool>,
+    sb_option: u8,
+    sb_data: Vec<u8>,
+    /// The zlib stream being read, between the MCCP2 marker and its end.
+    inflater: Option<flate2::Decompress>,
+    /// MCCP2 streams that began, and those that ended cleanly (Z_STREAM_END).
+    pub compression_started: usize,
+    pub compression_ended: usize,
     state: ParseState,
     pub closed: bool,
 }
@@ -146,6 +162,7 @@ enum ParseState {
     Data,
     Iac,
     Verb(u8),
+    SbOption,
     Sb,
     SbIac,
 }
@@ -165,6 +182,14 @@ impl Client {
             seen: 0,
             negotiations: Vec::new(),
             go_aheads: Vec::new(),
+            end_of_records: Vec::new(),
+            subnegotiations: Vec::new(),
+            taken: Vec::new(),
+            sb_option: 0,
+            sb_data: Vec::new(),
+            inflater: None,
+            compression_started: 0,
+            compression_ended: 0,
             state: ParseState::Data,
             closed: false,
         }
@@ -191,15 +216,123 @@ impl Client {
             }
             Ok(n) => {
                 self.raw.extend_from_slice(&buf[..n]);
-                for &byte in &buf[..n] {
-                    self.parse(byte);
-                }
+                self.receive(&buf[..n]);
                 true
             }
         }
     }
 
-    fn parse(&mut self, byte: u8) {
+    /// Decodes bytes as they came off the wire: telnet, and inside an MCCP2
+    /// stream zlib first.
+    fn receive(&mut self, mut bytes: &[u8]) {
+        while !bytes.is_empty() {
+            if let Some(inflater) = &mut self.inflater {
+                let mut plain = Vec::with_capacity(bytes.len() * 8 + 1024);
+                let mut ended = false;
+                // Until the input is used up and zlib has no output left (a
+                // full output buffer may mean more is waiting inside zlib).
+                loop {
+                    let before = inflater.total_in();
+                    let status = inflater
+                        .decompress_vec(bytes, &mut plain, flate2::FlushDecompress::Sync)
+                        .expect("the MCCP2 stream is valid zlib");
+                    bytes = &bytes[(inflater.total_in() - before) as usize..];
+                    if status == flate2::Status::StreamEnd {
+                        ended = true;
+                        break;
+                    }
+                    if plain.len() == plain.capacity() {
+                        plain.reserve(16 * 1024);
+                    } else if bytes.is_empty() {
+                        break;
+                    }
+                }
+                for byte in plain {
+                    self.parse(byte);
+                }
+                if ended {
+                    self.inflater = None;
+                    self.compression_ended += 1;
+                }
+                continue;
+            }
+            let mut rest: &[u8] = &[];
+            for (at, &byte) in bytes.iter().enumerate() {
+                if self.parse(byte) {
+                    self.inflater = Some(flate2::Decompress::new(true));
+                    self.compression_started += 1;
+                    rest = &bytes[at + 1..];
+                    break;
+                }
+            }
+            bytes = rest;
+        }
+    }
+
+    /// Waits for the next subnegotiation of `option` not yet taken; returns
+    /// its data.
+    pub async fn expect_subnegotiation(&mut self, option: u8) -> Vec<u8> {
+        self.expect_subnegotiation_where(option, |_| true).await
+    }
+
+    /// Waits for the next GMCP message called `name` (any case) not yet taken;
+    /// returns its JSON (`null` when it has none).
+    pub async fn expect_gmcp(&mut self, name: &str) -> serde_json::Value {
+        let data = self
+            .expect_subnegotiation_where(GMCP, |data| gmcp_name(data).eq_ignore_ascii_case(name))
+            .await;
+        gmcp_json(&data)
+    }
+
+    /// The GMCP messages received so far, taken or not: name and JSON.
+    pub fn gmcp_messages(&self) -> Vec<(String, serde_json::Value)> {
+        self.subnegotiations
+            .iter()
+            .filter(|(option, _)| *option == GMCP)
+            .map(|(_, data)| (gmcp_name(data).to_string(), gmcp_json(data)))
+            .collect()
+    }
+
+    async fn expect_subnegotiation_where(
+        &mut self,
+        option: u8,
+        wanted: impl Fn(&[u8]) -> bool,
+    ) -> Vec<u8> {
+        let find = |client: &Client| {
+            client
+                .subnegotiations
+                .iter()
+                .enumerate()
+                .position(|(i, (o, data))| *o == option && !client.taken[i] && wanted(data))
+        };
+        let found = tokio::time::timeout(PATIENCE, async {
+            loop {
+                if let Some(at) = find(self) {
+                    return Some(at);
+                }
+                if !self.read_some().await {
+                    return find(self);
+                }
+            }
+        })
+        .await;
+        match found {
+            Ok(Some(at)) => {
+                self.taken[at] = true;
+                self.subnegotiations[at].1.clone()
+            }
+            Ok(None) => panic!("closed before subnegotiation {option} arrived"),
+            Err(_) => panic!(
+                "timed out waiting for subnegotiation {option}; got {:?}",
+                self.gmcp_messages()
+            ),
+        }
+    }
+
+    /// Feeds one byte of telnet; true when it ended the MCCP2 start marker
+    /// (everything after it is compressed).
+    fn parse(&mut self, byte: u8) -> bool {
+        let mut compression_starts = false;
         self.state = match (self.state, byte) {
             (ParseState::Data, IAC) => ParseState::Iac,
             (ParseState::Data, b) => {
@@ -211,9 +344,18 @@ impl Client {
                 ParseState::Data
             }
             (ParseState::Iac, v @ WILL..=DONT) => ParseState::Verb(v),
-            (ParseState::Iac, SB) => ParseState::Sb,
+            (ParseState::Iac, SB) => ParseState::SbOption,
+            (ParseState::SbOption, option) => {
+                self.sb_option = option;
+                self.sb_data.clear();
+                ParseState::Sb
+            }
             (ParseState::Iac, GA) => {
                 self.go_aheads.push(self.text.len());
+                ParseState::Data
+            }
+            (ParseState::Iac, EOR) => {
+                self.end_of_records.push(self.text.len());
                 ParseState::Data
             }
             (ParseState::Iac, _) => ParseState::Data,
@@ -226,10 +368,23 @@ impl Client {
                 ParseState::Data
             }
             (ParseState::Sb, IAC) => ParseState::SbIac,
-            (ParseState::Sb, _) => ParseState::Sb,
-            (ParseState::SbIac, SE) => ParseState::Data,
-            (ParseState::SbIac, _) => ParseState::Sb,
+            (ParseState::Sb, b) => {
+                self.sb_data.push(b);
+                ParseState::Sb
+            }
+            (ParseState::SbIac, SE) => {
+                let data = std::mem::take(&mut self.sb_data);
+                compression_starts = self.sb_option == MCCP2 && data.is_empty();
+                self.subnegotiations.push((self.sb_option, data));
+                self.taken.push(false);
+                ParseState::Data
+            }
+            (ParseState::SbIac, b) => {
+                self.sb_data.push(b);
+                ParseState::Sb
+            }
         };
+        compression_starts
     }
 
     /// Text received and not yet consumed.
@@ -296,9 +451,7 @@ impl Client {
                 }
                 Ok(n) => {
                     self.raw.extend_from_slice(&buf[..n]);
-                    for &byte in &buf[..n] {
-                        self.parse(byte);
-                    }
+                    self.receive(&buf[..n]);
                 }
             }
         }
@@ -415,6 +568,22 @@ impl Client {
     pub async fn enter(&mut self, choice: &str) -> String {
         self.send(choice).await;
         self.expect("\r\n> ").await
+    }
+}
+
+/// The GMCP option.
+pub const GMCP: u8 = 201;
+
+fn gmcp_name(data: &[u8]) -> &str {
+    let text = std::str::from_utf8(data).unwrap_or("");
+    text.split(' ').next().unwrap_or("")
+}
+
+fn gmcp_json(data: &[u8]) -> serde_json::Value {
+    let text = String::from_utf8_lossy(data);
+    match text.split_once(' ') {
+        Some((_, json)) => serde_json::from_str(json).expect("the server's GMCP is valid JSON"),
+        None => serde_json::Value::Null,
     }
 }
 

@@ -559,3 +559,42 @@ async fn sighup_reloads_the_certificate_of_the_running_binary() {
         .expect("exit status");
     assert_eq!(exit.code(), Some(0));
 }
+
+/// MUD listings learn the TLS port (MSSP `SSL`), and a plain client that says
+/// it can speak TLS (MTTS bit 2048) is noted for the admins in `/sessions`.
+#[tokio::test]
+async fn mssp_names_the_tls_port_and_a_tls_capable_plain_client_is_noted() {
+    let dir = temp_dir();
+    let cert = TestCert::write(dir.path(), "one");
+    let server = TestServer::start_with(tls_config(dir.path(), &cert)).await;
+    let tls_port = server.tls_addr.expect("a TLS listener").port();
+    let mut crawler = server.connect().await;
+    crawler.expect("Account: ").await;
+    crawler.send("MSSP-REQUEST").await;
+    let table = crawler.expect("MSSP-REPLY-END").await;
+    assert!(table.contains(&format!("SSL\t{tls_port}")), "{table}");
+    assert!(
+        table.contains(&format!("PORT\t{}", server.addr.port())),
+        "{table}"
+    );
+    let mut c = server.connect().await;
+    c.expect("Account: ").await;
+    c.send_raw(&[IAC, WILL, 24]).await;
+    // IAC SB TTYPE IS "MTTS 2061" (ANSI, VT100, UTF-8, 256 colours, SSL) IAC SE
+    let mut mtts = vec![IAC, SB, 24, 0];
+    mtts.extend_from_slice(b"MTTS 2061");
+    mtts.extend_from_slice(&[IAC, SE]);
+    c.send_raw(&mtts).await;
+    c.send(&format!("create Wary {PASSWORD}")).await;
+    c.expect("Character: ").await;
+    let mut admin = server.player_with_role("Ada", "admin").await;
+    let sessions = admin.command("/sessions").await;
+    // (Long table lines wrap at the admin's 80 columns.)
+    let wary = sessions.split("\r\nAda").next().unwrap_or_default();
+    assert!(
+        wary.contains("Wary") && wary.contains("tls-capable"),
+        "{sessions}"
+    );
+    drop(c);
+    server.stop().await;
+}

@@ -10,8 +10,11 @@
 //!
 //! A [`Target`] says where to connect and whether over TLS; the halves are boxed
 //! streams, so the plain and the TLS client are the same code above the socket.
-//! A client over WebSocket ([`Client::connect_websocket`]) is that code too: a
-//! small pump task turns the socket's binary frames into a byte stream.
+//! A client may ask for MCCP2 ([`Target::with_mccp`]): after the server's
+//! `IAC SB 86 IAC SE` every byte read is inflated first (flate2), as a MUD
+//! client does, until the zlib stream ends. A client over WebSocket
+//! ([`Client::connect_websocket`]) is the same code too: a small pump task
+//! turns the socket's binary frames into a byte stream.
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -48,7 +51,9 @@ const SE: u8 = 240;
 const GA: u8 = 249;
 const EOR: u8 = 239;
 const WILL: u8 = 251;
+const DO: u8 = 253;
 const DONT: u8 = 254;
+const MCCP2: u8 = 86;
 
 /// Something the server said: a whole line, or a prompt (text then IAC GA/EOR).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,16 +67,19 @@ enum State {
     Data,
     Iac,
     Verb,
+    SbOption,
     Sb,
     SbIac,
 }
 
-/// Where a client connects: an address, and TLS settings for the TLS port;
-/// and the web listener, for members that come over WebSocket.
+/// Where a client connects: an address, and TLS settings for the TLS port.
 #[derive(Clone)]
 pub struct Target {
     pub addr: SocketAddr,
     pub tls: Option<TlsConnector>,
+    /// Whether the client asks for MCCP2 compression at once.
+    pub mccp: bool,
+    /// The web listener, for members that come over WebSocket.
     pub web: Option<SocketAddr>,
 }
 
@@ -80,12 +88,18 @@ impl From<SocketAddr> for Target {
         Target {
             addr,
             tls: None,
+            mccp: false,
             web: None,
         }
     }
 }
 
 impl Target {
+    /// The same target, asking (or not) for MCCP2 compression.
+    pub fn with_mccp(self, mccp: bool) -> Target {
+        Target { mccp, ..self }
+    }
+
     /// The TLS port at `addr`, trusting only the certificate in `cert_pem`.
     /// Session resumption is off, so every connection makes a full handshake.
     pub fn tls(addr: SocketAddr, cert_pem: &Path) -> anyhow::Result<Target> {
@@ -102,6 +116,7 @@ impl Target {
         Ok(Target {
             addr,
             tls: Some(TlsConnector::from(Arc::new(config))),
+            mccp: false,
             web: None,
         })
     }
@@ -117,6 +132,16 @@ pub struct Reader {
     line: Vec<u8>,
     /// The last event borrowed `line`; clear it before parsing on.
     emitted: bool,
+    sb_option: u8,
+    /// The MCCP2 stream being read, once the server started it.
+    inflater: Option<flate2::Decompress>,
+    /// Bytes read but not yet inflated (or left over after the stream ended).
+    zin: Vec<u8>,
+    /// Where compressed bytes are read to (allocated when compression starts).
+    raw: Vec<u8>,
+    /// The last inflate filled the parse buffer: zlib may hold more output
+    /// even with no input left.
+    more_out: bool,
 }
 
 impl Reader {
@@ -149,11 +174,24 @@ impl Reader {
                     self.state = State::Data;
                 }
                 (State::Iac, WILL..=DONT) => self.state = State::Verb,
-                (State::Iac, SB) => self.state = State::Sb,
+                (State::Iac, SB) => self.state = State::SbOption,
                 (State::Iac, _) | (State::Verb, _) => self.state = State::Data,
+                (State::SbOption, option) => {
+                    self.sb_option = option;
+                    self.state = State::Sb;
+                }
                 (State::Sb, IAC) => self.state = State::SbIac,
                 (State::Sb, _) => {}
-                (State::SbIac, SE) => self.state = State::Data,
+                (State::SbIac, SE) => {
+                    self.state = State::Data;
+                    if self.sb_option == MCCP2 {
+                        // Everything after the marker is compressed.
+                        self.inflater = Some(flate2::Decompress::new(true));
+                        self.raw = vec![0; READ_BUFFER];
+                        self.zin.extend_from_slice(&self.buf[self.start..self.end]);
+                        self.start = self.end;
+                    }
+                }
                 (State::SbIac, _) => self.state = State::Sb,
             }
         }
@@ -164,10 +202,61 @@ impl Reader {
     /// at end of stream. Cancel-safe: nothing is consumed unless it completes.
     pub async fn fill(&mut self) -> std::io::Result<bool> {
         debug_assert!(self.start == self.end, "parse what is buffered first");
-        let n = self.half.read(&mut self.buf).await?;
+        loop {
+            if self.inflater.is_some() {
+                if (!self.zin.is_empty() || self.more_out) && self.inflate()? > 0 {
+                    return Ok(true);
+                }
+                if self.inflater.is_none() {
+                    continue;
+                }
+                // The only wait: nothing is consumed unless the read completes.
+                let n = self.half.read(&mut self.raw).await?;
+                if n == 0 {
+                    return Ok(false);
+                }
+                self.zin.extend_from_slice(&self.raw[..n]);
+            } else if !self.zin.is_empty() {
+                // Plain bytes that followed the end of the zlib stream.
+                let n = self.zin.len().min(self.buf.len());
+                self.buf[..n].copy_from_slice(&self.zin[..n]);
+                self.zin.drain(..n);
+                self.start = 0;
+                self.end = n;
+                return Ok(true);
+            } else {
+                let n = self.half.read(&mut self.buf).await?;
+                self.start = 0;
+                self.end = n;
+                return Ok(n > 0);
+            }
+        }
+    }
+
+    /// Inflates what is waiting into the parse buffer; the bytes produced.
+    fn inflate(&mut self) -> std::io::Result<usize> {
+        let Some(inflater) = &mut self.inflater else {
+            return Ok(0);
+        };
+        let (before_in, before_out) = (inflater.total_in(), inflater.total_out());
+        let status = inflater
+            .decompress(&self.zin, &mut self.buf, flate2::FlushDecompress::Sync)
+            .map_err(std::io::Error::other)?;
+        let consumed = (inflater.total_in() - before_in) as usize;
+        let produced = (inflater.total_out() - before_out) as usize;
+        self.zin.drain(..consumed);
         self.start = 0;
-        self.end = n;
-        Ok(n > 0)
+        self.end = produced;
+        self.more_out = produced == self.buf.len();
+        if status == flate2::Status::StreamEnd {
+            self.inflater = None;
+        }
+        Ok(produced)
+    }
+
+    /// Whether the server's output arrives compressed now.
+    pub fn compressed(&self) -> bool {
+        self.inflater.is_some()
     }
 }
 
@@ -180,7 +269,8 @@ pub struct Client {
 }
 
 impl Client {
-    /// Connects (and for a TLS target, makes the handshake).
+    /// Connects (and for a TLS target, makes the handshake; for an MCCP2 one,
+    /// accepts compression at once).
     pub async fn connect(target: impl Into<Target>) -> anyhow::Result<Client> {
         let target = target.into();
         let addr = target.addr;
@@ -188,7 +278,7 @@ impl Client {
             .await
             .with_context(|| format!("connecting to {addr}"))?;
         stream.set_nodelay(true)?;
-        let (half, writer): (
+        let (half, mut writer): (
             Box<dyn AsyncRead + Unpin + Send>,
             Box<dyn AsyncWrite + Unpin + Send>,
         ) = match &target.tls {
@@ -206,6 +296,9 @@ impl Client {
                 (Box::new(read), Box::new(write))
             }
         };
+        if target.mccp {
+            writer.write_all(&[IAC, DO, MCCP2]).await?;
+        }
         Ok(Client::over(half, writer))
     }
 
@@ -238,6 +331,11 @@ impl Client {
                 state: State::Data,
                 line: Vec::new(),
                 emitted: false,
+                sb_option: 0,
+                inflater: None,
+                zin: Vec::new(),
+                raw: Vec::new(),
+                more_out: false,
             },
             writer,
             recent: VecDeque::new(),

@@ -104,6 +104,8 @@ impl Crowd {
     ) -> anyhow::Result<Crowd> {
         let started = Instant::now();
         let target = target.into();
+        // On an MCCP2 target every member's connection must come compressed.
+        let mccp = target.mccp;
         let total = members.len();
         let (phase, phase_rx) = watch::channel(Phase::Setup);
         let (ready_tx, mut ready_rx) = mpsc::channel(1024);
@@ -119,6 +121,7 @@ impl Crowd {
                     phase: phase_rx.clone(),
                     period,
                     delivered: delivered.clone(),
+                    mccp,
                 };
                 tokio::spawn(play(member, ctx))
             })
@@ -203,6 +206,7 @@ struct MemberCtx {
     phase: watch::Receiver<Phase>,
     period: Duration,
     delivered: Arc<AtomicU64>,
+    mccp: bool,
 }
 
 async fn play(member: Member, ctx: MemberCtx) -> MemberResult {
@@ -245,6 +249,11 @@ async fn arrive(member: &Member, ctx: &MemberCtx) -> anyhow::Result<Client> {
         client.command("go hub", &["> "]).await?;
     }
     client.go(&exit_to(member.room)).await?;
+    anyhow::ensure!(
+        client.reader.compressed() == ctx.mccp,
+        "MCCP2 is {} though the member asked otherwise",
+        if ctx.mccp { "off" } else { "on" }
+    );
     Ok(client)
 }
 

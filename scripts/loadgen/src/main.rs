@@ -21,6 +21,10 @@
 //! - `room-ws`: `room` with every second player connected over WebSocket.
 //! - `tls-handshakes`: full TLS handshakes a second, to the `Account: ` prompt.
 //! - `tls-idle`: resident memory per idle TLS connection, beside plain.
+//! - `room-mccp`: the crowded room again, plain and then with every player on
+//!   MCCP2, latencies side by side.
+//! - `idle-mccp`: 2,000 idle players plain, then 2,000 on MCCP2 — the RSS a
+//!   compressed connection costs beyond a plain one.
 //!
 //! The machine has two cores and this process competes with the server for them,
 //! so the latencies include the load generator's own scheduling; the report gives
@@ -142,6 +146,9 @@ pub struct Args {
     /// tls-idle: idle players (once plain, once over TLS).
     #[arg(long, default_value_t = 2_000)]
     pub tls_idle_connections: usize,
+    /// idle-mccp: idle connections in each of the two runs (plain, MCCP2).
+    #[arg(long, default_value_t = 2_000)]
+    pub mccp_idle_connections: usize,
 }
 
 fn parse_env(text: &str) -> Result<(String, String), String> {
@@ -161,11 +168,13 @@ pub enum Scenario {
     RoomTls,
     TlsHandshakes,
     TlsIdle,
+    RoomMccp,
+    IdleMccp,
     RoomWs,
 }
 
 impl Scenario {
-    const ALL: [Scenario; 9] = [
+    const ALL: [Scenario; 11] = [
         Scenario::Idle,
         Scenario::Room,
         Scenario::Rooms,
@@ -174,6 +183,8 @@ impl Scenario {
         Scenario::RoomTls,
         Scenario::TlsHandshakes,
         Scenario::TlsIdle,
+        Scenario::RoomMccp,
+        Scenario::IdleMccp,
         Scenario::RoomWs,
     ];
 
@@ -187,6 +198,8 @@ impl Scenario {
             Scenario::RoomTls => "room-tls",
             Scenario::TlsHandshakes => "tls-handshakes",
             Scenario::TlsIdle => "tls-idle",
+            Scenario::RoomMccp => "room-mccp",
+            Scenario::IdleMccp => "idle-mccp",
             Scenario::RoomWs => "room-ws",
         }
     }
@@ -222,6 +235,14 @@ impl Scenario {
                 "tls-idle: {} players logged in and idle, plain then TLS",
                 args.tls_idle_connections
             ),
+            Scenario::RoomMccp => format!(
+                "room-mccp: the room scenario plain, then on MCCP2 ({} players, {} speakers)",
+                args.room_players, args.room_speakers
+            ),
+            Scenario::IdleMccp => format!(
+                "idle-mccp: {} idle players plain, then {} on MCCP2",
+                args.mccp_idle_connections, args.mccp_idle_connections
+            ),
             Scenario::RoomWs => format!(
                 "room-ws: {} players in one room, half over WebSocket, {} speakers at {}/s for {} s",
                 args.room_players, args.room_speakers, args.room_rate, args.room_secs
@@ -247,6 +268,7 @@ impl Args {
             self.login_baseline_secs = self.login_baseline_secs.min(2);
             self.tls_handshakes = self.tls_handshakes.min(200);
             self.tls_idle_connections = self.tls_idle_connections.min(300);
+            self.mccp_idle_connections = self.mccp_idle_connections.min(300);
         }
         self
     }

@@ -47,6 +47,12 @@ impl Figure {
         }
     }
 
+    /// The same figure with its metric's name prefixed (`MCCP2: `).
+    pub fn prefixed(mut self, prefix: &str) -> Figure {
+        self.metric = format!("{prefix}{}", self.metric);
+        self
+    }
+
     pub fn target(metric: &str, value: String, target: &str, ok: bool) -> Figure {
         Figure {
             metric: metric.into(),

@@ -86,7 +86,7 @@ pub async fn sessions(ctx: &Ctx<'_>) {
                     .map_or_else(|| "(menu)".into(), |c| c.to_string()),
                 s.peer.addr.to_string(),
                 s.peer.transport.as_str().to_string(),
-                s.client(),
+                format!("{} ({})", s.client(), s.profile().summary()),
                 short_duration(s.idle()),
             ]
         })

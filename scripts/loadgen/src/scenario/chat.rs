@@ -143,15 +143,16 @@ pub async fn many_rooms(ctx: &Ctx) -> anyhow::Result<Outcome> {
 }
 
 /// What a round of talk produced.
-struct Talk {
-    totals: Totals,
-    cpu: Value,
+pub(super) struct Talk {
+    pub(super) totals: Totals,
+    pub(super) cpu: Value,
     window_secs: f64,
     setup_secs: f64,
 }
 
-/// Assembles the crowd, lets it talk for `secs`, drains and tallies.
-async fn talk(
+/// Assembles the crowd (over TLS or MCCP2 as `target` says), lets it talk for `secs`,
+/// drains and tallies.
+pub(super) async fn talk(
     ctx: &Ctx,
     server: &ServerProcess,
     target: Target,
@@ -179,13 +180,13 @@ async fn talk(
     })
 }
 
-fn latency(totals: &mut Totals) -> Summary {
+pub(super) fn latency(totals: &mut Totals) -> Summary {
     let mut latencies: Vec<u32> = totals.samples.iter().map(|s| s.latency_us).collect();
     Summary::of(&mut latencies)
 }
 
 impl Talk {
-    fn common_figures(&self) -> Vec<Figure> {
+    pub(super) fn common_figures(&self) -> Vec<Figure> {
         let t = &self.totals;
         vec![
             Figure::info(
@@ -208,7 +209,7 @@ impl Talk {
         ]
     }
 
-    fn json(&self, latency: Summary) -> Value {
+    pub(super) fn json(&self, latency: Summary) -> Value {
         let t = &self.totals;
         json!({
             "players": t.members,

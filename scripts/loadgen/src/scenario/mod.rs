@@ -4,6 +4,7 @@
 mod chat;
 mod idle;
 mod logins;
+mod mccp;
 mod tls;
 mod writer;
 
@@ -29,6 +30,8 @@ pub async fn run(scenario: Scenario, ctx: &Ctx) -> anyhow::Result<Outcome> {
         Scenario::Rooms => chat::many_rooms(ctx).await,
         Scenario::Writer => writer::run(ctx).await,
         Scenario::Logins => logins::run(ctx).await,
+        Scenario::RoomMccp => mccp::crowded_room(ctx).await,
+        Scenario::IdleMccp => mccp::idle(ctx).await,
     }
 }
 

@@ -1,0 +1,416 @@
+//! Shaping the game's messages for one client: the connection's writer turns
+//! each [`Message`] into telnet [`Output`] here.
+//!
+//! Text is transliterated to ASCII for a client that refused UTF-8, coloured
+//! only for a client that announced colour (and whose player wants it), and
+//! word-wrapped at the client's width. Prompts end with IAC EOR once the client
+//! agreed to EOR. Structured data becomes GMCP, and only for the packages the
+//! client named in `Core.Supports`.
+//!
+//! What the reader learns from the client reaches this file through two shared
+//! values: the game-level [`ClientProfile`] and the telnet-level [`Protocol`]
+//! (EOR, GMCP). A change applies to everything shaped after it.
+//!
+//! **Invariant:** rendering never fails and never waits.
+
+use std::borrow::Cow;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use serde_json::{Map, Value, json};
+
+use crate::game::{ClientProfile, Data, ItemRef, Message, Place, Talk};
+use crate::telnet::{Output, PromptMark, mud, opt};
+use crate::text::{Style, Styled, to_ascii, wrap};
+
+/// The telnet-level facts of one connection that its writer needs, set by its
+/// reader as negotiation goes.
+#[derive(Debug, Default)]
+pub struct Protocol {
+    /// Prompts end with IAC EOR (the client agreed to EOR), else IAC GA.
+    eor: AtomicBool,
+    /// GMCP packages the client asked for (lowercase), or `None` while GMCP
+    /// is off.
+    gmcp: Mutex<Option<Vec<String>>>,
+}
+
+impl Protocol {
+    pub fn set_eor(&self, on: bool) {
+        self.eor.store(on, Ordering::Relaxed);
+    }
+
+    pub fn eor(&self) -> bool {
+        self.eor.load(Ordering::Relaxed)
+    }
+
+    fn gmcp(&self) -> std::sync::MutexGuard<'_, Option<Vec<String>>> {
+        self.gmcp
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// GMCP was agreed (packages still to be named) or switched off.
+    pub fn set_gmcp(&self, on: bool) {
+        *self.gmcp() = on.then(Vec::new);
+    }
+
+    pub fn gmcp_on(&self) -> bool {
+        self.gmcp().is_some()
+    }
+
+    /// `Core.Supports.Set`, `.Add` or `.Remove`: entries like `"Room 1"`.
+    pub fn change_supports(&self, change: SupportsChange, entries: &[String]) {
+        let mut gmcp = self.gmcp();
+        let Some(packages) = gmcp.as_mut() else {
+            return;
+        };
+        if change == SupportsChange::Set {
+            packages.clear();
+        }
+        for entry in entries {
+            let package = entry
+                .split_whitespace()
+                .next()
+                .unwrap_or_default()
+                .to_ascii_lowercase();
+            if package.is_empty() {
+                continue;
+            }
+            packages.retain(|p| *p != package);
+            if change != SupportsChange::Remove {
+                packages.push(package);
+            }
+        }
+    }
+
+    /// Whether a GMCP message (`Room.Info`, `Char.Items.List`) may be sent:
+    /// GMCP is on and the client asked for its package or a package above it
+    /// (`Char.Items` or `Char`). `Core` messages always may.
+    pub fn wants(&self, message: &str) -> bool {
+        let gmcp = self.gmcp();
+        let Some(packages) = gmcp.as_ref() else {
+            return false;
+        };
+        let message = message.to_ascii_lowercase();
+        if message.starts_with("core.") {
+            return true;
+        }
+        let mut name = message.as_str();
+        while let Some((package, _)) = name.rsplit_once('.') {
+            if packages.iter().any(|p| p == package) {
+                return true;
+            }
+            name = package;
+        }
+        false
+    }
+}
+
+/// Which `Core.Supports` message the client sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SupportsChange {
+    Set,
+    Add,
+    Remove,
+}
+
+/// Turns messages into telnet output for one client.
+#[derive(Debug, Default)]
+pub struct Renderer {
+    profile: Arc<ClientProfile>,
+    protocol: Arc<Protocol>,
+    /// The prompt mark the encoder was last told to use.
+    mark: PromptMark,
+}
+
+impl Renderer {
+    pub fn new(profile: Arc<ClientProfile>, protocol: Arc<Protocol>) -> Renderer {
+        Renderer {
+            profile,
+            protocol,
+            mark: PromptMark::Ga,
+        }
+    }
+
+    /// The text lines a message shows, if it shows any.
+    pub fn text(&self, message: &Message) -> Option<Arc<str>> {
+        match message {
+            Message::Line(text) => Some(self.shape(text, Some(text))),
+            Message::Styled(styled) => Some(self.styled(styled)),
+            Message::Talk(talk) if self.profile.colour() => {
+                Some(self.styled(&Styled::with(Style::Speech, &*talk.text)))
+            }
+            Message::Talk(talk) => Some(self.shape(&talk.text, Some(&talk.text))),
+            Message::Data(_) | Message::Prompt(_) => None,
+        }
+    }
+
+    /// The GMCP a message carries for this client, if any.
+    pub fn data(&self, message: &Message) -> Option<Output> {
+        let (name, json) = match message {
+            Message::Data(data) => gmcp_of(data),
+            Message::Talk(talk) if self.profile.structured() => channel_text(talk),
+            _ => return None,
+        };
+        if !self.protocol.wants(name) {
+            return None;
+        }
+        let json = json.to_string();
+        Some(Output::Subnegotiate(
+            opt::GMCP,
+            mud::gmcp_message(name, &json),
+        ))
+    }
+
+    /// The frames of a prompt: the mark first if it changed, then the prompt.
+    pub fn prompt(&mut self, text: &Arc<str>, frames: &mut Vec<Output>) {
+        let mark = if self.protocol.eor() {
+            PromptMark::Eor
+        } else {
+            PromptMark::Ga
+        };
+        if mark != self.mark {
+            self.mark = mark;
+            frames.push(Output::SetPromptMark(mark));
+        }
+        let text = if self.profile.ascii() {
+            Arc::from(to_ascii(text).as_ref())
+        } else {
+            text.clone()
+        };
+        frames.push(Output::Prompt(text));
+    }
+
+    fn styled(&self, styled: &Styled) -> Arc<str> {
+        let text = if self.profile.colour() {
+            styled.to_ansi()
+        } else {
+            styled.to_plain()
+        };
+        self.shape(&text, None)
+    }
+
+    /// Transliterates and wraps `text`; `shared` is the same text as an `Arc`,
+    /// handed back untouched when nothing changes (the common case).
+    fn shape(&self, text: &str, shared: Option<&Arc<str>>) -> Arc<str> {
+        let ascii = if self.profile.ascii() {
+            to_ascii(text)
+        } else {
+            Cow::Borrowed(text)
+        };
+        let transliterated = matches!(ascii, Cow::Owned(_));
+        let width = wrap::effective_width(self.profile.width());
+        match (wrap::wrap(&ascii, width), shared) {
+            (Cow::Borrowed(_), Some(shared)) if !transliterated => shared.clone(),
+            (shaped, _) => Arc::from(shaped.as_ref()),
+        }
+    }
+}
+
+/// A GMCP message name and JSON body for a piece of structured data.
+fn gmcp_of(data: &Data) -> (&'static str, Value) {
+    match data {
+        Data::CharName { name } => ("Char.Name", json!({"name": &**name, "fullname": &**name})),
+        Data::CharStatus {
+            account,
+            world,
+            role,
+        } => (
+            "Char.Status",
+            json!({"account": account, "world": &**world, "role": role.to_string()}),
+        ),
+        Data::RoomInfo(info) => {
+            let exits: Map<String, Value> = info
+                .exits
+                .iter()
+                .map(|(name, num)| (name.clone(), json!(num)))
+                .collect();
+            (
+                "Room.Info",
+                json!({
+                    "num": info.num,
+                    "id": info.id,
+                    "name": info.name,
+                    "area": info.area,
+                    "zone": info.zone,
+                    "exits": exits,
+                }),
+            )
+        }
+        Data::RoomPlayers(names) => (
+            "Room.Players",
+            Value::Array(names.iter().map(|n| player(n)).collect()),
+        ),
+        Data::RoomAddPlayer(name) => ("Room.AddPlayer", player(name)),
+        Data::RoomRemovePlayer(name) => ("Room.RemovePlayer", json!(&**name)),
+        Data::Items { place, items } => (
+            "Char.Items.List",
+            json!({"location": location(*place), "items": items.iter().map(item).collect::<Vec<_>>()}),
+        ),
+        Data::ItemAdd { place, item: it } => (
+            "Char.Items.Add",
+            json!({"location": location(*place), "item": item(it)}),
+        ),
+        Data::ItemRemove { place, item: it } => (
+            "Char.Items.Remove",
+            json!({"location": location(*place), "item": item(it)}),
+        ),
+        Data::Goodbye(reason) => ("Core.Goodbye", json!(&**reason)),
+    }
+}
+
+fn channel_text(talk: &Talk) -> (&'static str, Value) {
+    (
+        "Comm.Channel.Text",
+        json!({"channel": talk.channel.as_str(), "talker": &*talk.talker, "text": &*talk.text}),
+    )
+}
+
+fn player(name: &str) -> Value {
+    json!({"name": name, "fullname": name})
+}
+
+fn location(place: Place) -> &'static str {
+    match place {
+        Place::Room => "room",
+        Place::Inventory => "inv",
+    }
+}
+
+fn item(item: &ItemRef) -> Value {
+    json!({"id": item.id.to_string(), "name": item.name})
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::game::{Channel, RoomInfo};
+
+    fn renderer() -> (Renderer, Arc<ClientProfile>, Arc<Protocol>) {
+        let profile = Arc::new(ClientProfile::default());
+        let protocol = Arc::new(Protocol::default());
+        (
+            Renderer::new(profile.clone(), protocol.clone()),
+            profile,
+            protocol,
+        )
+    }
+
+    fn gmcp_text(output: Option<Output>) -> Option<String> {
+        match output? {
+            Output::Subnegotiate(opt::GMCP, data) => Some(String::from_utf8_lossy(&data).into()),
+            other => panic!("not GMCP: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn text_is_wrapped_at_the_width_and_coloured_only_when_announced() {
+        let (render, profile, _) = renderer();
+        let styled = Message::Styled(Arc::new(
+            Styled::with(Style::RoomName, "Hall").plain("\none two three four five six"),
+        ));
+        assert_eq!(
+            render.text(&styled).as_deref(),
+            Some("Hall\none two three four five six")
+        );
+        profile.set_size(20, 10);
+        profile.set_colour_capable(true);
+        assert_eq!(
+            render.text(&styled).as_deref(),
+            Some("\x1b[1;33mHall\x1b[0m\none two three four\nfive six")
+        );
+        profile.set_colour_wanted(false);
+        assert!(!render.text(&styled).unwrap_or_default().contains('\x1b'));
+    }
+
+    #[test]
+    fn ascii_clients_get_transliterated_text_and_prompts() {
+        let (mut render, profile, _) = renderer();
+        profile.set_ascii(true);
+        let line = Message::Line(Arc::from("Café crème"));
+        assert_eq!(render.text(&line).as_deref(), Some("Cafe creme"));
+        // Lines of talk are transliterated too.
+        let talk = Message::Talk(Talk::new(
+            Channel::Say,
+            &Arc::from("Ann"),
+            "Ann says, \"é—\"".into(),
+        ));
+        assert_eq!(render.text(&talk).as_deref(), Some("Ann says, \"e--\""));
+        let mut frames = Vec::new();
+        render.prompt(&Arc::from("Où? "), &mut frames);
+        assert_eq!(frames, [Output::Prompt(Arc::from("Ou? "))]);
+    }
+
+    #[test]
+    fn the_prompt_mark_changes_once_when_eor_is_agreed() {
+        let (mut render, _, protocol) = renderer();
+        let mut frames = Vec::new();
+        render.prompt(&Arc::from("> "), &mut frames);
+        protocol.set_eor(true);
+        render.prompt(&Arc::from("> "), &mut frames);
+        render.prompt(&Arc::from("> "), &mut frames);
+        assert_eq!(
+            frames,
+            [
+                Output::Prompt(Arc::from("> ")),
+                Output::SetPromptMark(PromptMark::Eor),
+                Output::Prompt(Arc::from("> ")),
+                Output::Prompt(Arc::from("> ")),
+            ]
+        );
+    }
+
+    #[test]
+    fn gmcp_goes_only_to_packages_the_client_supports() {
+        let (render, profile, protocol) = renderer();
+        let info = Message::Data(Arc::new(Data::RoomInfo(Arc::new(RoomInfo {
+            num: 7,
+            id: "z:a".into(),
+            name: "A".into(),
+            area: "Zed".into(),
+            zone: "z".into(),
+            exits: vec![("n".into(), 8), ("door".into(), 9)],
+        }))));
+        let items = Message::Data(Arc::new(Data::ItemAdd {
+            place: Place::Inventory,
+            item: ItemRef {
+                id: 3,
+                name: "a key".into(),
+            },
+        }));
+        assert_eq!(render.data(&info), None, "GMCP is off");
+        protocol.set_gmcp(true);
+        profile.set_structured(true);
+        assert_eq!(render.data(&info), None, "Room not asked for");
+        protocol.change_supports(SupportsChange::Set, &["Room 1".into(), "Char 1".into()]);
+        assert_eq!(
+            gmcp_text(render.data(&info)).as_deref(),
+            Some(
+                r#"Room.Info {"num":7,"id":"z:a","name":"A","area":"Zed","zone":"z","exits":{"n":8,"door":9}}"#
+            )
+        );
+        assert_eq!(
+            gmcp_text(render.data(&items)).as_deref(),
+            Some(r#"Char.Items.Add {"location":"inv","item":{"id":"3","name":"a key"}}"#),
+            "Char covers Char.Items"
+        );
+        protocol.change_supports(SupportsChange::Remove, &["room".into()]);
+        assert_eq!(render.data(&info), None);
+        let talk = Message::Talk(Talk::new(
+            Channel::Say,
+            &Arc::from("Ann"),
+            "Ann says, \"hi\"".into(),
+        ));
+        assert_eq!(render.data(&talk), None, "Comm not asked for");
+        protocol.change_supports(SupportsChange::Add, &["Comm.Channel 1".into()]);
+        assert_eq!(
+            gmcp_text(render.data(&talk)).as_deref(),
+            Some(r#"Comm.Channel.Text {"channel":"say","talker":"Ann","text":"Ann says, \"hi\""}"#)
+        );
+        let goodbye = Message::Data(Arc::new(Data::Goodbye(Arc::from("Bye."))));
+        assert_eq!(
+            gmcp_text(render.data(&goodbye)).as_deref(),
+            Some(r#"Core.Goodbye "Bye.""#)
+        );
+    }
+}
