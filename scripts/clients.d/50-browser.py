@@ -2,7 +2,8 @@
 
 A browser player registers through the page, walks by clicking an exit in the
 side panel (GMCP Room.Info) and back, and talks with a telnet player on a raw
-socket. Every wait is for something to appear, with a deadline; a missed one
+socket; then the window shrinks to a phone's and the input line and the exits
+must still be on screen. Every wait is for something to appear, with a deadline; a missed one
 fails with what the page showed.
 """
 
@@ -203,7 +204,16 @@ def main():
         field.clear()
 
         driver.save_screenshot(args.screenshot)
-        print(f"walked {home_name} -> {there_name} -> {home_name}; screenshot {args.screenshot}")
+
+        # A phone-sized window: the input line and the exits stay on screen.
+        driver.set_window_size(390, 844)
+        page.wait("the phone layout", lambda: driver.execute_script(
+            "const i = document.getElementById('input').getBoundingClientRect();"
+            "const e = document.querySelector('#exits button').getBoundingClientRect();"
+            "return i.bottom <= window.innerHeight && i.width > 150 && e.bottom <= window.innerHeight;"))
+        phone = args.screenshot.replace(".png", "-phone.png")
+        driver.save_screenshot(phone)
+        print(f"walked {home_name} -> {there_name} -> {home_name}; screenshots {args.screenshot}, {phone}")
     finally:
         driver.quit()
 

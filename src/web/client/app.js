@@ -654,7 +654,9 @@ class Connection {
     probe.remove();
     const style = getComputedStyle(ui.output);
     const inner = ui.output.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
-    const columns = Math.max(20, Math.min(250, Math.floor(inner / charWidth)));
+    // One column spare: a line exactly as wide as the box would wrap early
+    // on a rounding error.
+    const columns = Math.max(20, Math.min(250, Math.floor(inner / charWidth) - 1));
     const rows = Math.max(5, Math.min(200, Math.floor(ui.output.clientHeight / lineHeight)));
     this.subnegotiate(NAWS, [columns >> 8, columns & 255, rows >> 8, rows & 255]);
   }
