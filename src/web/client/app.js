@@ -550,6 +550,9 @@ class Connection {
   closed(event) {
     if (event.target !== this.socket) return;
     this.setEcho(false);
+    // Who is here and the way out are no longer known; the map is kept.
+    this.panel.setPeople([]);
+    this.panel.renderExits({});
     if (this.screen.currentText()) this.screen.endLine();
     if (this.quitting && event.code === 1000) {
       this.setStatus("Disconnected. Goodbye!", "closed");
