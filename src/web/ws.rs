@@ -3,22 +3,29 @@
 //! The handler decides whether the upgrade may happen (the server is not
 //! shutting down, the page's origin is allowed, the subprotocol is ours or
 //! none, and a connection slot is free under the limits every transport
-//! shares), then hands the upgraded socket to two tasks on the server's
-//! tracker: `session::serve`, which reads and writes an in-memory byte pipe,
-//! and the [`pump`] between that pipe and the WebSocket. The pump is the whole
-//! adapter: binary frames in become bytes in, bytes out become binary frames,
-//! and it alone knows about frames, pings and close codes.
+//! shares), then puts the connection's task on the server's tracker, where
+//! the upgraded socket, wrapped in a [`WsStream`], is served by the one
+//! `session::serve`. The `WsStream` is the whole adapter: binary frames in are
+//! bytes read, bytes written are binary frames out, and it alone knows about
+//! frames and close codes.
+//!
+//! Its reading side only ever polls the socket as a `Stream` and its writing
+//! side only as a `Sink`: tokio-tungstenite keeps a waker for each, so the
+//! session's reader and writer tasks can share the socket (through
+//! `tokio::io::split`) without waking the wrong one.
 
+use std::io;
 use std::net::SocketAddr;
-use std::time::Duration;
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
 
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use bytes::BytesMut;
-use futures::{SinkExt, StreamExt};
-use tokio::io::{AsyncReadExt, AsyncWriteExt, DuplexStream};
+use bytes::Bytes;
+use futures::{Sink, SinkExt, Stream, StreamExt};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::sync::oneshot;
 use tokio_tungstenite::tungstenite;
 
@@ -30,24 +37,8 @@ use crate::game::{Peer, Transport};
 /// connection with 1009 (message too big).
 pub const MAX_FRAME: usize = 64 * 1024;
 
-/// Bytes the pipe between the pump and the session holds each way: as much
-/// as a TCP socket's buffer would, so a client that stops reading fills its
-/// outbound queue the same way.
-const PIPE_BUFFER: usize = 64 * 1024;
-
-/// The bytes read from the session at a time (a binary frame's most): an
-/// idle connection holds this much while it waits.
-const FRAME_OUT: usize = 4 * 1024;
-
-/// How often an idle connection is pinged, so that proxies in front (which
-/// close connections silent for a minute) keep it open.
-const PING_EVERY: Duration = Duration::from_secs(30);
-
-/// How long one frame may take to go out before the client counts as gone.
-const SEND_DEADLINE: Duration = Duration::from_secs(30);
-
-/// How long the closing frame may take.
-const CLOSE_GRACE: Duration = Duration::from_secs(2);
+/// The most bytes sent in one binary frame.
+const MAX_FRAME_OUT: usize = 16 * 1024;
 
 /// Close codes (RFC 6455 §7.4.1).
 const NORMAL: u16 = 1000;
@@ -125,9 +116,8 @@ pub async fn upgrade(
         if game.is_shutting_down() {
             return;
         }
-        let (session_side, pump_side) = tokio::io::duplex(PIPE_BUFFER);
-        tracker.spawn(pump(socket, pump_side, text_frames));
-        crate::session::serve(game, session_side, peer, tracker).await;
+        let stream = WsStream::new(socket, text_frames);
+        crate::session::serve(game, stream, peer, tracker).await;
     });
     ws.max_frame_size(MAX_FRAME)
         .max_message_size(MAX_FRAME)
@@ -141,24 +131,6 @@ fn refuse(status: StatusCode, text: &'static str) -> Response {
     (status, [(header::CACHE_CONTROL, "no-store")], text).into_response()
 }
 
-/// Carries bytes between a WebSocket and the session's end of a pipe until
-/// either side ends: frames in to bytes for the session, the session's bytes
-/// out as binary frames, a ping now and then. When the client leaves (or sends
-/// what is refused), the session reads the end of its input; when the session
-/// closes its end, the client gets a close frame (1000, or why its input was
-/// refused). A client that stops reading is given up after [`SEND_DEADLINE`]
-/// per frame, as its session gives it up when its queue fills.
-async fn pump(socket: WebSocket, pipe: DuplexStream, text_frames: bool) {
-    let (mut sink, stream) = socket.split();
-    let (from_session, to_session) = tokio::io::split(pipe);
-    let refusal = tokio::select! {
-        refusal = inbound(stream, to_session, text_frames) => refusal,
-        () = outbound(&mut sink, from_session) => None,
-    };
-    let frame = refusal.unwrap_or_else(|| close_frame(NORMAL, ""));
-    let _ = tokio::time::timeout(CLOSE_GRACE, sink.send(Message::Close(Some(frame)))).await;
-}
-
 fn close_frame(code: u16, reason: &'static str) -> CloseFrame {
     CloseFrame {
         code,
@@ -166,40 +138,134 @@ fn close_frame(code: u16, reason: &'static str) -> CloseFrame {
     }
 }
 
-/// Frames from the client into the session's input, until the client closes
-/// or fails (`None`) or sends what is refused (the close frame that says
-/// why). The session's input ends with it.
-async fn inbound(
-    mut stream: futures::stream::SplitStream<WebSocket>,
-    mut to_session: tokio::io::WriteHalf<DuplexStream>,
+/// A WebSocket as the byte stream the session reads and writes.
+///
+/// Reading yields the bytes of binary frames (and of text frames, when the
+/// client asked for no subprotocol); the client's close, a failure, or input
+/// that is refused end the input. Each write goes out as one binary frame (at
+/// most [`MAX_FRAME_OUT`] bytes), and shutting down sends the close frame:
+/// 1000, or 1003 or 1009 for input that was refused. A client that stops
+/// reading leaves writes pending, like a full TCP socket, until its session
+/// drops it.
+pub struct WsStream<S> {
+    socket: S,
+    /// The part of the last frame not read yet.
+    unread: Bytes,
+    /// No subprotocol: text frames carry bytes too.
     text_frames: bool,
-) -> Option<CloseFrame> {
-    let refused = loop {
-        let bytes = match stream.next().await {
-            Some(Ok(Message::Binary(data))) => data,
-            Some(Ok(Message::Text(text))) if text_frames => bytes::Bytes::from(text),
-            Some(Ok(Message::Text(_))) => {
-                break Some(close_frame(
+    /// The close frame that says why the input was refused.
+    refusal: Option<CloseFrame>,
+    input_ended: bool,
+    close_sent: bool,
+}
+
+impl<S> WsStream<S> {
+    pub fn new(socket: S, text_frames: bool) -> WsStream<S> {
+        WsStream {
+            socket,
+            unread: Bytes::new(),
+            text_frames,
+            refusal: None,
+            input_ended: false,
+            close_sent: false,
+        }
+    }
+
+    fn refuse(&mut self, frame: CloseFrame) {
+        tracing::debug!(code = frame.code, reason = %frame.reason.as_str(), "WebSocket input refused");
+        self.refusal = Some(frame);
+        self.input_ended = true;
+    }
+}
+
+impl<S> AsyncRead for WsStream<S>
+where
+    S: Stream<Item = Result<Message, axum::Error>> + Unpin,
+{
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        loop {
+            if !this.unread.is_empty() {
+                let n = this.unread.len().min(buf.remaining());
+                buf.put_slice(&this.unread.split_to(n));
+                return Poll::Ready(Ok(()));
+            }
+            if this.input_ended {
+                return Poll::Ready(Ok(()));
+            }
+            match ready!(this.socket.poll_next_unpin(cx)) {
+                Some(Ok(Message::Binary(data))) => this.unread = data,
+                Some(Ok(Message::Text(text))) if this.text_frames => {
+                    this.unread = Bytes::from(text);
+                }
+                Some(Ok(Message::Text(_))) => this.refuse(close_frame(
                     UNSUPPORTED_DATA,
                     "telnet.mudstandards.org takes binary frames only",
-                ));
+                )),
+                Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
+                Some(Ok(Message::Close(_))) | None => this.input_ended = true,
+                Some(Err(err)) if too_big(&err) => {
+                    this.refuse(close_frame(TOO_BIG, "frames over 64 KiB are refused"));
+                }
+                Some(Err(err)) => {
+                    tracing::debug!(%err, "WebSocket read failed");
+                    this.input_ended = true;
+                }
             }
-            Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
-            Some(Ok(Message::Close(_))) | None => break None,
-            Some(Err(err)) => {
-                break too_big(&err)
-                    .then(|| close_frame(TOO_BIG, "frames over 64 KiB are refused"));
-            }
-        };
-        if to_session.write_all(&bytes).await.is_err() {
-            break None;
         }
-    };
-    if let Some(frame) = &refused {
-        tracing::debug!(code = frame.code, reason = %frame.reason.as_str(), "WebSocket input refused");
     }
-    let _ = to_session.shutdown().await;
-    refused
+}
+
+impl<S> AsyncWrite for WsStream<S>
+where
+    S: Sink<Message, Error = axum::Error> + Unpin,
+{
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        if buf.is_empty() {
+            return Poll::Ready(Ok(0));
+        }
+        ready!(this.socket.poll_ready_unpin(cx)).map_err(io::Error::other)?;
+        let n = buf.len().min(MAX_FRAME_OUT);
+        let frame = Message::Binary(Bytes::copy_from_slice(&buf[..n]));
+        this.socket
+            .start_send_unpin(frame)
+            .map_err(io::Error::other)?;
+        Poll::Ready(Ok(n))
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.get_mut()
+            .socket
+            .poll_flush_unpin(cx)
+            .map_err(io::Error::other)
+    }
+
+    /// Sends the close frame and flushes; the connection itself closes when
+    /// the stream is dropped.
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        if !this.close_sent {
+            ready!(this.socket.poll_ready_unpin(cx)).map_err(io::Error::other)?;
+            let frame = this
+                .refusal
+                .take()
+                .unwrap_or_else(|| close_frame(NORMAL, ""));
+            this.socket
+                .start_send_unpin(Message::Close(Some(frame)))
+                .map_err(io::Error::other)?;
+            this.close_sent = true;
+        }
+        this.socket.poll_flush_unpin(cx).map_err(io::Error::other)
+    }
 }
 
 /// Whether a read failed because a frame or message was over the limit.
@@ -218,27 +284,146 @@ fn too_big(err: &axum::Error) -> bool {
     false
 }
 
-/// The session's output to the client, and pings while it is quiet, until
-/// the session closes its end or the client is gone or stops reading.
-async fn outbound(
-    sink: &mut futures::stream::SplitSink<WebSocket, Message>,
-    mut from_session: tokio::io::ReadHalf<DuplexStream>,
-) {
-    let mut chunk = BytesMut::new();
-    let mut ping = tokio::time::interval(PING_EVERY);
-    ping.reset();
-    loop {
-        chunk.reserve(FRAME_OUT);
-        let message = tokio::select! {
-            read = from_session.read_buf(&mut chunk) => match read {
-                Ok(0) | Err(_) => return,
-                Ok(_) => Message::Binary(chunk.split().freeze()),
-            },
-            _ = ping.tick() => Message::Ping(bytes::Bytes::new()),
-        };
-        match tokio::time::timeout(SEND_DEADLINE, sink.send(message)).await {
-            Ok(Ok(())) => ping.reset(),
-            Ok(Err(_)) | Err(_) => return,
+#[cfg(test)]
+mod tests {
+    use std::collections::VecDeque;
+
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio_tungstenite::tungstenite::error::CapacityError;
+
+    use super::*;
+
+    /// A socket that hands out `incoming` (then reports the client gone) and
+    /// keeps what is sent.
+    #[derive(Default)]
+    struct Fake {
+        incoming: VecDeque<Result<Message, axum::Error>>,
+        sent: Vec<Message>,
+    }
+
+    impl Stream for Fake {
+        type Item = Result<Message, axum::Error>;
+        fn poll_next(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+            Poll::Ready(self.get_mut().incoming.pop_front())
         }
+    }
+
+    impl Sink<Message> for Fake {
+        type Error = axum::Error;
+        fn poll_ready(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Result<(), axum::Error>> {
+            Poll::Ready(Ok(()))
+        }
+        fn start_send(self: Pin<&mut Self>, item: Message) -> Result<(), axum::Error> {
+            self.get_mut().sent.push(item);
+            Ok(())
+        }
+        fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Result<(), axum::Error>> {
+            Poll::Ready(Ok(()))
+        }
+        fn poll_close(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Result<(), axum::Error>> {
+            Poll::Ready(Ok(()))
+        }
+    }
+
+    fn stream(incoming: Vec<Result<Message, axum::Error>>, text_frames: bool) -> WsStream<Fake> {
+        let fake = Fake {
+            incoming: incoming.into(),
+            sent: Vec::new(),
+        };
+        WsStream::new(fake, text_frames)
+    }
+
+    fn binary(bytes: &[u8]) -> Result<Message, axum::Error> {
+        Ok(Message::Binary(Bytes::copy_from_slice(bytes)))
+    }
+
+    /// Everything readable, a few bytes at a time, until the input ends.
+    async fn read_all(ws: &mut WsStream<Fake>) -> Vec<u8> {
+        let mut all = Vec::new();
+        let mut small = [0u8; 3];
+        loop {
+            let n = ws.read(&mut small).await.expect("read");
+            if n == 0 {
+                return all;
+            }
+            all.extend_from_slice(&small[..n]);
+        }
+    }
+
+    async fn close_code(ws: &mut WsStream<Fake>) -> Option<u16> {
+        ws.shutdown().await.expect("shutdown");
+        match ws.socket.sent.last() {
+            Some(Message::Close(frame)) => frame.as_ref().map(|f| f.code),
+            _ => None,
+        }
+    }
+
+    #[tokio::test]
+    async fn frames_become_one_byte_stream_and_pings_are_skipped() {
+        let mut ws = stream(
+            vec![
+                binary(b"conn"),
+                Ok(Message::Ping(Bytes::new())),
+                binary(b"ect ann\r"),
+                binary(b"\n"),
+            ],
+            false,
+        );
+        assert_eq!(read_all(&mut ws).await, b"connect ann\r\n");
+        assert_eq!(close_code(&mut ws).await, Some(NORMAL));
+    }
+
+    #[tokio::test]
+    async fn text_frames_are_bytes_without_a_subprotocol_and_refused_with_it() {
+        let mut plain = stream(vec![Ok(Message::Text("look\r\n".into()))], true);
+        assert_eq!(read_all(&mut plain).await, b"look\r\n");
+        let mut telnet = stream(
+            vec![
+                binary(b"ok\n"),
+                Ok(Message::Text("look\r\n".into())),
+                binary(b"never"),
+            ],
+            false,
+        );
+        assert_eq!(read_all(&mut telnet).await, b"ok\n");
+        assert_eq!(close_code(&mut telnet).await, Some(UNSUPPORTED_DATA));
+    }
+
+    #[tokio::test]
+    async fn a_frame_over_the_limit_ends_the_input_with_1009() {
+        let too_long = tungstenite::Error::Capacity(CapacityError::MessageTooLong {
+            size: MAX_FRAME + 1,
+            max_size: MAX_FRAME,
+        });
+        let mut ws = stream(vec![binary(b"a\n"), Err(axum::Error::new(too_long))], false);
+        assert_eq!(read_all(&mut ws).await, b"a\n");
+        assert_eq!(close_code(&mut ws).await, Some(TOO_BIG));
+    }
+
+    #[tokio::test]
+    async fn writes_go_out_as_binary_frames_and_one_close() {
+        let mut ws = stream(Vec::new(), false);
+        let text: Vec<u8> = (0..40_000u32).map(|i| b'a' + (i % 26) as u8).collect();
+        ws.write_all(&text).await.expect("write");
+        ws.flush().await.expect("flush");
+        ws.shutdown().await.expect("shutdown");
+        ws.shutdown()
+            .await
+            .expect("a second shutdown sends nothing more");
+        let (frames, closes): (Vec<_>, Vec<_>) = ws
+            .socket
+            .sent
+            .iter()
+            .partition(|m| matches!(m, Message::Binary(_)));
+        let mut joined = Vec::new();
+        for frame in &frames {
+            let Message::Binary(bytes) = frame else {
+                unreachable!("partitioned");
+            };
+            assert!(bytes.len() <= MAX_FRAME_OUT);
+            joined.extend_from_slice(bytes);
+        }
+        assert_eq!(joined, text);
+        assert_eq!(closes.len(), 1);
     }
 }

@@ -557,3 +557,35 @@ async fn the_page_and_its_files_are_served_from_the_binary() {
     assert!((400..500).contains(&status), "{status}");
     server.stop().await;
 }
+
+#[tokio::test]
+async fn a_websocket_client_that_stops_reading_is_dropped_and_counted() {
+    let dir = temp_dir();
+    let server = TestServer::start_with(gaslamp::ServerConfig {
+        outbound_queue: 64,
+        commands_per_second: 1_000_000,
+        command_burst: 1_000_000,
+        ..config(dir.path())
+    })
+    .await;
+    let (mut sleeper, _closed) = over_websocket(telnet_socket(&server).await);
+    play(&mut sleeper, "Sleepy").await;
+    let mut talker = server.connect().await;
+    play(&mut talker, "Talker").await;
+    // The sleeper never reads again: its frames back up into the server's
+    // writes, then its queue, and it is dropped while the talker goes on.
+    let long = "y".repeat(900);
+    let mut dropped = false;
+    for round in 0..20_000 {
+        talker.command(&format!("say {round} {long}")).await;
+        if server.game.registry().len() == 1 {
+            dropped = true;
+            break;
+        }
+    }
+    assert!(dropped, "the sleeping WebSocket client was never dropped");
+    talker.command("say after").await;
+    let text = metrics(&server).await;
+    assert_eq!(series(&text, "gaslamp_outbox_overflows_total"), 1.0);
+    server.stop().await;
+}
