@@ -13,20 +13,22 @@
 //! A client may ask for MCCP2 ([`Target::with_mccp`]): after the server's
 //! `IAC SB 86 IAC SE` every byte read is inflated first (flate2), as a MUD
 //! client does, until the zlib stream ends. A client over WebSocket
-//! ([`Client::connect_websocket`]) is the same code too: a small pump task
-//! turns the socket's binary frames into a byte stream.
+//! ([`Client::connect_websocket`]) is the same code too: [`WsIo`] reads the
+//! socket's binary frames as bytes and writes bytes as binary frames.
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::path::Path;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Poll, ready};
 use std::time::Duration;
 
 use anyhow::{Context, bail};
 use futures::{SinkExt, StreamExt};
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, ServerName};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::TcpStream;
 use tokio::time::Instant;
 use tokio_rustls::TlsConnector;
@@ -312,9 +314,10 @@ impl Client {
         let (socket, _) = tokio_tungstenite::connect_async_with_config(request, None, true)
             .await
             .with_context(|| format!("WebSocket upgrade at {addr}"))?;
-        let (ours, theirs) = tokio::io::duplex(64 * 1024);
-        tokio::spawn(pump(socket, theirs));
-        let (read, write) = tokio::io::split(ours);
+        let (read, write) = tokio::io::split(WsIo {
+            socket,
+            unread: bytes::Bytes::new(),
+        });
         Ok(Client::over(Box::new(read), Box::new(write)))
     }
 
@@ -442,43 +445,72 @@ impl Client {
     }
 }
 
-/// Binary frames from the server into the pipe, bytes from the pipe out as
-/// binary frames, until either side ends.
-async fn pump(
-    socket: tokio_tungstenite::WebSocketStream<MaybeTlsStream<TcpStream>>,
-    pipe: tokio::io::DuplexStream,
-) {
-    let (mut sink, mut stream) = socket.split();
-    let (mut from_client, mut to_client) = tokio::io::split(pipe);
-    let inbound = async {
-        while let Some(Ok(message)) = stream.next().await {
-            let bytes = match message {
-                Message::Binary(bytes) => bytes,
-                Message::Close(_) => break,
-                _ => continue,
-            };
-            if to_client.write_all(&bytes).await.is_err() {
-                break;
-            }
-        }
-    };
-    let outbound = async {
-        let mut buf = vec![0u8; 4096];
+type Socket = tokio_tungstenite::WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// A WebSocket as a byte stream: binary frames read as bytes, each write one
+/// binary frame. Reading polls the socket only as a stream and writing only as
+/// a sink (tokio-tungstenite keeps a waker for each), so the two halves of
+/// `tokio::io::split` may wait in different tasks.
+struct WsIo {
+    socket: Socket,
+    unread: bytes::Bytes,
+}
+
+impl AsyncRead for WsIo {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        let this = self.get_mut();
         loop {
-            match from_client.read(&mut buf).await {
-                Ok(0) | Err(_) => break,
-                Ok(n) => {
-                    let frame = Message::Binary(buf[..n].to_vec().into());
-                    if sink.send(frame).await.is_err() {
-                        break;
-                    }
-                }
+            if !this.unread.is_empty() {
+                let n = this.unread.len().min(buf.remaining());
+                buf.put_slice(&this.unread.split_to(n));
+                return Poll::Ready(Ok(()));
+            }
+            match ready!(this.socket.poll_next_unpin(cx)) {
+                Some(Ok(Message::Binary(bytes))) => this.unread = bytes,
+                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return Poll::Ready(Ok(())),
+                Some(Ok(_)) => {}
             }
         }
-    };
-    tokio::select! {
-        () = inbound => {}
-        () = outbound => {}
+    }
+}
+
+impl AsyncWrite for WsIo {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        let this = self.get_mut();
+        ready!(this.socket.poll_ready_unpin(cx)).map_err(std::io::Error::other)?;
+        let frame = Message::Binary(bytes::Bytes::copy_from_slice(buf));
+        this.socket
+            .start_send_unpin(frame)
+            .map_err(std::io::Error::other)?;
+        Poll::Ready(Ok(buf.len()))
+    }
+
+    fn poll_flush(
+        self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        self.get_mut()
+            .socket
+            .poll_flush_unpin(cx)
+            .map_err(std::io::Error::other)
+    }
+
+    fn poll_shutdown(
+        self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        self.get_mut()
+            .socket
+            .poll_close_unpin(cx)
+            .map_err(std::io::Error::other)
     }
 }
 
