@@ -350,7 +350,9 @@ impl Client {
         let mut bytes = Vec::with_capacity(line.len() + 2);
         bytes.extend_from_slice(line.as_bytes());
         bytes.extend_from_slice(b"\r\n");
-        self.writer.write_all(&bytes).await
+        self.writer.write_all(&bytes).await?;
+        // A no-op for TCP; a WebSocket's frame waits in its buffer until then.
+        self.writer.flush().await
     }
 
     /// Waits for one of `prompts` and returns its index; lines in between are
