@@ -19,6 +19,7 @@
 //!   their latency during the storm.
 //! - `room-tls`: `room` with every player connected over TLS.
 //! - `room-ws`: `room` with every second player connected over WebSocket.
+//! - `ws-idle`: resident memory per idle WebSocket connection, beside plain.
 //! - `tls-handshakes`: full TLS handshakes a second, to the `Account: ` prompt.
 //! - `tls-idle`: resident memory per idle TLS connection, beside plain.
 //! - `room-mccp`: the crowded room again, plain and then with every player on
@@ -149,6 +150,9 @@ pub struct Args {
     /// idle-mccp: idle connections in each of the two runs (plain, MCCP2).
     #[arg(long, default_value_t = 2_000)]
     pub mccp_idle_connections: usize,
+    /// ws-idle: idle players (once plain, once over WebSocket).
+    #[arg(long, default_value_t = 2_000)]
+    pub ws_idle_connections: usize,
 }
 
 fn parse_env(text: &str) -> Result<(String, String), String> {
@@ -171,10 +175,11 @@ pub enum Scenario {
     RoomMccp,
     IdleMccp,
     RoomWs,
+    WsIdle,
 }
 
 impl Scenario {
-    const ALL: [Scenario; 11] = [
+    const ALL: [Scenario; 12] = [
         Scenario::Idle,
         Scenario::Room,
         Scenario::Rooms,
@@ -186,6 +191,7 @@ impl Scenario {
         Scenario::RoomMccp,
         Scenario::IdleMccp,
         Scenario::RoomWs,
+        Scenario::WsIdle,
     ];
 
     fn name(self) -> &'static str {
@@ -201,6 +207,7 @@ impl Scenario {
             Scenario::RoomMccp => "room-mccp",
             Scenario::IdleMccp => "idle-mccp",
             Scenario::RoomWs => "room-ws",
+            Scenario::WsIdle => "ws-idle",
         }
     }
 
@@ -247,6 +254,10 @@ impl Scenario {
                 "room-ws: {} players in one room, half over WebSocket, {} speakers at {}/s for {} s",
                 args.room_players, args.room_speakers, args.room_rate, args.room_secs
             ),
+            Scenario::WsIdle => format!(
+                "ws-idle: {} players logged in and idle, plain then over WebSocket",
+                args.ws_idle_connections
+            ),
         }
     }
 }
@@ -269,6 +280,7 @@ impl Args {
             self.tls_handshakes = self.tls_handshakes.min(200);
             self.tls_idle_connections = self.tls_idle_connections.min(300);
             self.mccp_idle_connections = self.mccp_idle_connections.min(300);
+            self.ws_idle_connections = self.ws_idle_connections.min(300);
         }
         self
     }

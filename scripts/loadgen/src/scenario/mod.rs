@@ -6,6 +6,7 @@ mod idle;
 mod logins;
 mod mccp;
 mod tls;
+mod web;
 mod writer;
 
 use std::path::PathBuf;
@@ -25,6 +26,7 @@ pub async fn run(scenario: Scenario, ctx: &Ctx) -> anyhow::Result<Outcome> {
         Scenario::Room => chat::one_room(ctx, chat::Over::Plain).await,
         Scenario::RoomTls => chat::one_room(ctx, chat::Over::Tls).await,
         Scenario::RoomWs => chat::one_room(ctx, chat::Over::HalfWebSocket).await,
+        Scenario::WsIdle => web::idle(ctx).await,
         Scenario::TlsHandshakes => tls::handshakes(ctx).await,
         Scenario::TlsIdle => tls::idle(ctx).await,
         Scenario::Rooms => chat::many_rooms(ctx).await,
