@@ -37,6 +37,12 @@ use crate::game::{Peer, Transport};
 /// connection with 1009 (message too big).
 pub const MAX_FRAME: usize = 64 * 1024;
 
+/// The socket's read buffer: players type short lines, and tungstenite's
+/// default (128 KiB, allocated up front) would make an idle WebSocket player
+/// cost ten times a telnet one. A larger frame still arrives; it is read in
+/// more steps.
+const READ_BUFFER: usize = 4 * 1024;
+
 /// The most bytes sent in one binary frame.
 const MAX_FRAME_OUT: usize = 16 * 1024;
 
@@ -121,6 +127,7 @@ pub async fn upgrade(
     });
     ws.max_frame_size(MAX_FRAME)
         .max_message_size(MAX_FRAME)
+        .read_buffer_size(READ_BUFFER)
         .on_upgrade(move |socket| async move {
             let _ = socket_tx.send(socket);
         })
