@@ -2,8 +2,8 @@
 
 A browser player registers through the page, walks by clicking an exit in the
 side panel (GMCP Room.Info) and back, and talks with a telnet player on a raw
-socket; then the window shrinks to a phone's and the input line and the exits
-must still be on screen. Every wait is for something to appear, with a deadline; a missed one
+socket; quits and connects again with the status bar's button; then the
+window shrinks to a phone's and the input line must still be on screen. Every wait is for something to appear, with a deadline; a missed one
 fails with what the page showed.
 """
 
@@ -205,12 +205,25 @@ def main():
 
         driver.save_screenshot(args.screenshot)
 
+        # `quit` ends the connection without a reconnect; the button brings
+        # the login back.
+        page.type("quit")
+        page.expect("Goodbye.")
+        status = driver.find_element(By.ID, "status")
+        page.wait("the Disconnected status", lambda: status.text.startswith("Disconnected"))
+        again = driver.find_element(By.ID, "reconnect")
+        if not again.is_displayed():
+            raise RuntimeError("no Connect again button after quit")
+        again.click()
+        page.wait("the Connected status again", lambda: status.text == "Connected")
+        page.expect("Account: ")
+
         # A phone-sized window: the input line and the exits stay on screen.
         driver.set_window_size(390, 844)
         page.wait("the phone layout", lambda: driver.execute_script(
             "const i = document.getElementById('input').getBoundingClientRect();"
-            "const e = document.querySelector('#exits button').getBoundingClientRect();"
-            "return i.bottom <= window.innerHeight && i.width > 150 && e.bottom <= window.innerHeight;"))
+            "const p = document.querySelector('.panel').getBoundingClientRect();"
+            "return i.bottom <= window.innerHeight && i.width > 150 && p.bottom < i.top;"))
         phone = args.screenshot.replace(".png", "-phone.png")
         driver.save_screenshot(phone)
         print(f"walked {home_name} -> {there_name} -> {home_name}; screenshots {args.screenshot}, {phone}")
