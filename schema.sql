@@ -17,6 +17,10 @@ CREATE TABLE IF NOT EXISTS worlds (
 CREATE TABLE IF NOT EXISTS users (
     id               INTEGER PRIMARY KEY,
     username         TEXT NOT NULL COLLATE NOCASE UNIQUE,
+    -- The name's look-alike key (src/auth/names.rs `name_key`), unique: two
+    -- names that look alike cannot both exist. NULL only for a look-alike that
+    -- existed before version 4.
+    name_key         TEXT,
     password_hash    TEXT NOT NULL,
     email_hash       TEXT,
     role             TEXT NOT NULL DEFAULT 'player'
@@ -34,6 +38,7 @@ CREATE TABLE IF NOT EXISTS users (
     tombstoned_at    TEXT
 );
 CREATE INDEX IF NOT EXISTS users_guest_expiry ON users (guest_expires_at) WHERE is_guest = 1;
+CREATE UNIQUE INDEX IF NOT EXISTS users_by_name_key ON users (name_key);
 
 -- A character belongs to one world. Deleting an account unlinks its characters
 -- (user_id becomes NULL) rather than deleting them.
@@ -42,12 +47,15 @@ CREATE TABLE IF NOT EXISTS characters (
     user_id          INTEGER REFERENCES users (id) ON DELETE SET NULL,
     world_id         TEXT NOT NULL REFERENCES worlds (id),
     name             TEXT NOT NULL COLLATE NOCASE,
+    -- As users.name_key, unique within the world.
+    name_key         TEXT,
     is_guest_created INTEGER NOT NULL DEFAULT 0,
     created_at       TEXT NOT NULL,
     last_played_at   TEXT,
     UNIQUE (world_id, name)
 );
 CREATE INDEX IF NOT EXISTS characters_by_user ON characters (user_id, world_id);
+CREATE UNIQUE INDEX IF NOT EXISTS characters_by_name_key ON characters (world_id, name_key);
 
 CREATE TABLE IF NOT EXISTS character_locations (
     character_id INTEGER PRIMARY KEY REFERENCES characters (id) ON DELETE CASCADE,

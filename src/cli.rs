@@ -18,7 +18,7 @@ use clap::parser::ValueSource;
 use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use crate::config::{
-    LockoutPolicy, MsspConfig, ServerConfig, TlsSettings, WebSettings, parse_duration,
+    AddressLimit, LockoutPolicy, MsspConfig, ServerConfig, TlsSettings, WebSettings, parse_duration,
 };
 
 #[derive(Debug, Parser)]
@@ -171,6 +171,19 @@ pub struct RunArgs {
     /// The longest lock.
     #[arg(long, env = "GASLAMP_LOCKOUT_MAX", default_value = "1h", value_parser = parse_duration)]
     pub lockout_max: Duration,
+    /// Failed logins one address may have within --failed-logins-window before
+    /// its further attempts are refused unchecked (0: no limit).
+    #[arg(long, env = "GASLAMP_MAX_FAILED_LOGINS_PER_IP", default_value_t = 5)]
+    pub max_failed_logins_per_ip: u32,
+    /// The window of --max-failed-logins-per-ip.
+    #[arg(long, env = "GASLAMP_FAILED_LOGINS_WINDOW", default_value = "5m", value_parser = parse_duration)]
+    pub failed_logins_window: Duration,
+    /// Guest accounts one address may make within --guests-window (0: no limit).
+    #[arg(long, env = "GASLAMP_MAX_GUESTS_PER_IP", default_value_t = 5)]
+    pub max_guests_per_ip: u32,
+    /// The window of --max-guests-per-ip.
+    #[arg(long, env = "GASLAMP_GUESTS_WINDOW", default_value = "10m", value_parser = parse_duration)]
+    pub guests_window: Duration,
     /// How often expired sessions and guests are cleaned up (and accounts banned
     /// from the shell are disconnected).
     #[arg(long, env = "GASLAMP_UPKEEP_INTERVAL", default_value = "30s", value_parser = parse_duration)]
@@ -397,6 +410,14 @@ impl CommonArgs {
                 base: run.lockout_base,
                 max: run.lockout_max,
             },
+            failed_logins_per_ip: AddressLimit {
+                count: run.max_failed_logins_per_ip,
+                window: run.failed_logins_window,
+            },
+            guests_per_ip: AddressLimit {
+                count: run.max_guests_per_ip,
+                window: run.guests_window,
+            },
             upkeep_interval: run.upkeep_interval.max(Duration::from_millis(100)),
             registration_open: run.registration == Registration::Open,
             guests: run.guests == Switch::On,
@@ -610,6 +631,33 @@ mod tests {
         assert_eq!(config.bcrypt_cost, 12);
         assert_eq!(config.idle_timeout, Duration::from_secs(3600));
         assert!(config.allow_multiple_sessions);
+        assert_eq!(config.failed_logins_per_ip, AddressLimit::FAILED_LOGINS);
+        assert_eq!(config.guests_per_ip, AddressLimit::GUESTS);
+    }
+
+    #[test]
+    fn the_limits_per_address_come_from_flags_environment_or_file() {
+        let (_dir, path) = config_file("max_guests_per_ip = 2\nguests-window = \"1h\"\n");
+        let cli = parse_with(
+            &path,
+            &[
+                "run",
+                "--max-failed-logins-per-ip",
+                "0",
+                "--failed-logins-window=90s",
+            ],
+        )
+        .expect("parse");
+        let config = run_config(&cli);
+        assert!(config.failed_logins_per_ip.is_off());
+        assert_eq!(config.failed_logins_per_ip.window, Duration::from_secs(90));
+        assert_eq!(
+            config.guests_per_ip,
+            AddressLimit {
+                count: 2,
+                window: Duration::from_secs(3600)
+            }
+        );
     }
 
     #[test]

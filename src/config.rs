@@ -49,6 +49,11 @@ pub struct ServerConfig {
     pub character_slots: usize,
     /// Failed-login lockout: threshold and back-off.
     pub lockout: LockoutPolicy,
+    /// Failed logins one address may have in a while before its further
+    /// attempts are refused without a password check.
+    pub failed_logins_per_ip: AddressLimit,
+    /// Guest accounts one address may make in a while.
+    pub guests_per_ip: AddressLimit,
     /// How long a guest account lives.
     pub guest_ttl: Duration,
     /// How often the upkeep job purges expired sessions and guests and closes
@@ -126,6 +131,8 @@ impl ServerConfig {
             command_burst: 40,
             character_slots: 10,
             lockout: LockoutPolicy::default(),
+            failed_logins_per_ip: AddressLimit::FAILED_LOGINS,
+            guests_per_ip: AddressLimit::GUESTS,
             guest_ttl: Duration::from_secs(24 * 3600),
             upkeep_interval: Duration::from_secs(30),
             bootstrap_admin: None,
@@ -138,12 +145,20 @@ impl ServerConfig {
     }
 
     /// Defaults for tests: port 0 on loopback (the web listener too, so that
-    /// servers started side by side never collide), cheapest bcrypt cost.
+    /// servers started side by side never collide), cheapest bcrypt cost. Every
+    /// test client comes from 127.0.0.1, so the limits per address are raised
+    /// far above what the tests do; the tests of those limits set them back.
     pub fn for_tests(db_path: PathBuf, worlds_dir: PathBuf) -> ServerConfig {
+        let roomy = AddressLimit {
+            count: 10_000,
+            window: Duration::from_secs(60),
+        };
         ServerConfig {
             bind: SocketAddr::from(([127, 0, 0, 1], 0)),
             web: Some(WebSettings::new(SocketAddr::from(([127, 0, 0, 1], 0)))),
             bcrypt_cost: 4,
+            failed_logins_per_ip: roomy,
+            guests_per_ip: roomy,
             ..ServerConfig::new(db_path, worlds_dir)
         }
     }
@@ -212,6 +227,32 @@ pub struct TlsSettings {
 impl TlsSettings {
     /// The default handshake deadline.
     pub const DEFAULT_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+}
+
+/// At most `count` events from one address within `window` (SPEC §10); a
+/// count of 0 turns the limit off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AddressLimit {
+    pub count: u32,
+    pub window: Duration,
+}
+
+impl AddressLimit {
+    /// Failed logins: 5 in 5 minutes (as Evennia has it).
+    pub const FAILED_LOGINS: AddressLimit = AddressLimit {
+        count: 5,
+        window: Duration::from_secs(5 * 60),
+    };
+    /// Guest accounts: 5 in 10 minutes, room for a household or a class behind
+    /// one address, not for a flood.
+    pub const GUESTS: AddressLimit = AddressLimit {
+        count: 5,
+        window: Duration::from_secs(10 * 60),
+    };
+
+    pub fn is_off(&self) -> bool {
+        self.count == 0
+    }
 }
 
 /// The failed-login lockout rule (SPEC §6): consecutive failures per account are

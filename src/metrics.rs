@@ -34,6 +34,8 @@ pub enum LoginOutcome {
     Wrong,
     /// The account was locked; the password was not checked.
     Locked,
+    /// The client's address failed too often lately; nothing was checked.
+    Throttled,
     /// The password was right, but the account is banned, deleted or an
     /// expired guest.
     Refused,
@@ -48,6 +50,7 @@ impl LoginOutcome {
             LoginOutcome::Ok => "ok",
             LoginOutcome::Wrong => "wrong",
             LoginOutcome::Locked => "locked",
+            LoginOutcome::Throttled => "throttled",
             LoginOutcome::Refused => "refused",
             LoginOutcome::Error => "error",
         }

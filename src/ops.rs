@@ -375,6 +375,7 @@ mod tests {
                 .await
                 .expect("guess");
         }
+        store.accounts().login_records_written("cy").await;
         assert!(
             find_user(&store, "cy")
                 .await

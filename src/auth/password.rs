@@ -24,9 +24,17 @@ pub const MIN_PASSWORD_BYTES: usize = 12;
 /// The most bytes bcrypt reads; longer passwords are refused, never truncated.
 pub const MAX_PASSWORD_BYTES: usize = 72;
 
+/// The rule a password with a NUL byte breaks. Telnet clients can send NUL,
+/// but a password that holds one could not be typed the same way twice, so it
+/// is refused (with this sentence) rather than quietly dropped.
+pub const NUL_IN_PASSWORD: &str = "Passwords must not contain NUL bytes.";
+
 /// Returns every rule `password` breaks; empty means it is acceptable.
 pub fn policy_problems(password: &str) -> Vec<String> {
     let mut problems = Vec::new();
+    if password.contains('\0') {
+        problems.push(NUL_IN_PASSWORD.to_string());
+    }
     if password.len() < MIN_PASSWORD_BYTES {
         problems.push(format!(
             "Passwords must be at least {MIN_PASSWORD_BYTES} characters long."
@@ -255,6 +263,12 @@ mod tests {
         let four_byte = format!("{}🦀", filler(69));
         assert_eq!(four_byte.len(), 73);
         assert_problems(&four_byte, &[LONG]);
+    }
+
+    #[test]
+    fn a_nul_byte_is_refused_by_name() {
+        assert_problems("kite moon\0zebra", &[NUL_IN_PASSWORD]);
+        assert_problems("\0", &[NUL_IN_PASSWORD, SHORT]);
     }
 
     #[test]

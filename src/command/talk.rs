@@ -1,9 +1,11 @@
 //! Talking: `say` and `emote` to the room, `whisper` to one person in it, `tell`
 //! to anyone in the world, `yell` to the room and its neighbours.
 //!
-//! A line is cleaned ([`crate::text::sanitize`]), delivered to everyone who
-//! should hear it at once, and only then queued for the database, so nobody waits
-//! for the disk. Every kind is stored in `chat_messages`; whispers and tells carry
+//! A line is cleaned ([`crate::text::sanitize`]), given its place in the
+//! writer's queue ([`reserve_record`]; a full queue refuses it with the records'
+//! busy sentence before anyone hears it), delivered to everyone who should hear
+//! it at once, and only then handed to the writer, so nobody waits for the disk
+//! and nothing anybody heard is lost. Every kind is stored in `chat_messages`; whispers and tells carry
 //! their recipient, which is what keeps them out of other people's `history`.
 //! Each line of talk travels as a [`Talk`]: the line as shown, plus its channel
 //! and talker for clients that keep chat apart.
@@ -13,8 +15,9 @@ use std::sync::Arc;
 use super::Ctx;
 use super::common::{addressee, direction_named, not_named, tell_room};
 use crate::game::{Channel, RoomKey, Talk};
+use crate::replies;
 use crate::store::now_iso;
-use crate::store::writer::{ChatKind, ChatRow};
+use crate::store::writer::{ChatKind, ChatRow, ChatSlot, WriterFull};
 use crate::text::sanitize;
 use crate::world::{RoomId, World};
 
@@ -24,6 +27,9 @@ pub async fn say(ctx: &Ctx<'_>, raw: &str) {
     if text.is_empty() {
         return ctx.reply("Say what?");
     }
+    let Some(record) = reserve_record(ctx) else {
+        return;
+    };
     let me = ctx.me;
     me.hear(&Talk::new(
         Channel::Say,
@@ -38,7 +44,7 @@ pub async fn say(ctx: &Ctx<'_>, raw: &str) {
     ctx.game
         .registry()
         .talk_to_room(&me.room_key(), &line, &[me.conn_id]);
-    store_chat(ctx, ChatKind::Say, text, None).await;
+    store_chat(ctx, record, ChatKind::Say, text, None);
 }
 
 /// `emote <text>`: everyone in the room, the actor included, sees `<Name> <text>`.
@@ -47,10 +53,13 @@ pub async fn emote(ctx: &Ctx<'_>, raw: &str) {
     if text.is_empty() {
         return ctx.reply("Emote what?");
     }
+    let Some(record) = reserve_record(ctx) else {
+        return;
+    };
     let me = ctx.me;
     let line = Talk::new(Channel::Emote, &me.name, format!("{} {text}", me.name));
     ctx.game.registry().talk_to_room(&me.room_key(), &line, &[]);
-    store_chat(ctx, ChatKind::Emote, text, None).await;
+    store_chat(ctx, record, ChatKind::Emote, text, None);
 }
 
 /// `whisper <name> <text>`: the target hears the words, the rest of the room only
@@ -68,6 +77,9 @@ pub async fn whisper(ctx: &Ctx<'_>, argument: &str) {
     if text.is_empty() {
         return ctx.reply("Whisper what?");
     }
+    let Some(record) = reserve_record(ctx) else {
+        return;
+    };
     let me = ctx.me;
     let said = format!("You whisper to {}, \"{text}\"", to.name);
     me.hear(&Talk::new(Channel::Whisper, &me.name, said));
@@ -75,7 +87,7 @@ pub async fn whisper(ctx: &Ctx<'_>, argument: &str) {
     to.hear(&Talk::new(Channel::Whisper, &me.name, heard));
     let seen = format!("{} whispers something to {}.", me.name, to.name);
     tell_room(ctx, &seen, &[to.conn_id]);
-    store_chat(ctx, ChatKind::Whisper, text, Some(to.character_id)).await;
+    store_chat(ctx, record, ChatKind::Whisper, text, Some(to.character_id));
 }
 
 /// `tell <name> <text>`: a private line to anyone playing in the same world.
@@ -92,12 +104,15 @@ pub async fn tell(ctx: &Ctx<'_>, argument: &str) {
     if text.is_empty() {
         return ctx.reply("Tell them what?");
     }
+    let Some(record) = reserve_record(ctx) else {
+        return;
+    };
     let me = ctx.me;
     let said = format!("You tell {}, \"{text}\"", to.name);
     me.hear(&Talk::new(Channel::Tell, &me.name, said));
     let heard = format!("{} tells you, \"{text}\"", me.name);
     to.hear(&Talk::new(Channel::Tell, &me.name, heard));
-    store_chat(ctx, ChatKind::Tell, text, Some(to.character_id)).await;
+    store_chat(ctx, record, ChatKind::Tell, text, Some(to.character_id));
 }
 
 /// `yell <text>`: heard in this room and in every room one exit away, whatever
@@ -112,6 +127,9 @@ pub async fn yell(ctx: &Ctx<'_>, raw: &str) {
     };
     let me = ctx.me;
     let here = me.room();
+    let Some(record) = reserve_record(ctx) else {
+        return;
+    };
     let registry = ctx.game.registry();
     me.hear(&Talk::new(
         Channel::Yell,
@@ -134,7 +152,7 @@ pub async fn yell(ctx: &Ctx<'_>, raw: &str) {
             &[me.conn_id],
         );
     }
-    store_chat(ctx, ChatKind::Yell, text, None).await;
+    store_chat(ctx, record, ChatKind::Yell, text, None);
 }
 
 /// The rooms one exit away from `room`, each once, never `room` itself.
@@ -167,8 +185,28 @@ fn direction_from(world: &World, listener: &RoomId, source: &RoomId) -> String {
     }
 }
 
-/// Queues a line of talk for `chat_messages`.
-pub async fn store_chat(ctx: &Ctx<'_>, kind: ChatKind, message: String, to: Option<i64>) {
+/// Takes the place in the writer's queue that a line of talk will need, before
+/// anyone hears it; when the queue is full (the disk has fallen far behind),
+/// tells the speaker the records are busy and answers `None`.
+fn reserve_record<'a>(ctx: &Ctx<'a>) -> Option<ChatSlot<'a>> {
+    match ctx.game.writer().reserve_chat() {
+        Ok(slot) => Some(slot),
+        Err(WriterFull) => {
+            tracing::debug!(character = %ctx.me.name, "talk refused: the writer's queue is full");
+            ctx.reply(replies::RECORDS_BUSY);
+            None
+        }
+    }
+}
+
+/// Puts a line of talk for `chat_messages` in the place taken for it.
+fn store_chat(
+    ctx: &Ctx<'_>,
+    record: ChatSlot<'_>,
+    kind: ChatKind,
+    message: String,
+    to: Option<i64>,
+) {
     let me = ctx.me;
     let row = ChatRow {
         world_id: me.world.clone(),
@@ -180,7 +218,5 @@ pub async fn store_chat(ctx: &Ctx<'_>, kind: ChatKind, message: String, to: Opti
         message,
         created_at: now_iso(),
     };
-    if ctx.game.writer().chat(row).await.is_err() {
-        tracing::warn!(character = %me.name, "chat not stored: the writer has stopped");
-    }
+    record.store(row);
 }

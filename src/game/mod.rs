@@ -8,6 +8,7 @@
 //! state machine; it reaches players only through their [`Outbox`]es and control
 //! queues.
 
+pub mod abuse;
 pub mod client;
 pub mod data;
 pub mod feed;
@@ -55,6 +56,8 @@ pub struct Game {
     /// Cancelled to begin a graceful shutdown (a signal, or `/shutdown`).
     shutdown: CancellationToken,
     connections: Arc<ConnectionCounter>,
+    /// Failed logins and guest accounts per client address.
+    address_limits: abuse::AddressLimits,
     next_conn: AtomicU64,
     /// A running `/shutdown` countdown, cancellable.
     countdown: Mutex<Option<CancellationToken>>,
@@ -72,6 +75,8 @@ impl Game {
         store: Store,
         writer: Writer,
     ) -> Game {
+        let address_limits =
+            abuse::AddressLimits::new(config.failed_logins_per_ip, config.guests_per_ip);
         let metrics = Metrics::new();
         store.attach_metrics(metrics.clone());
         writer.attach_metrics(metrics.clone());
@@ -88,6 +93,7 @@ impl Game {
             started_at: Instant::now(),
             shutdown: CancellationToken::new(),
             connections: Arc::default(),
+            address_limits,
             next_conn: AtomicU64::new(1),
             countdown: Mutex::new(None),
             tls: None,
@@ -168,6 +174,11 @@ impl Game {
     /// The open connections, for the connection limits.
     pub fn connections(&self) -> &Arc<ConnectionCounter> {
         &self.connections
+    }
+
+    /// What each client address may still try (failed logins, guests).
+    pub fn address_limits(&self) -> &abuse::AddressLimits {
+        &self.address_limits
     }
 
     /// A fresh connection id.

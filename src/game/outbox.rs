@@ -14,6 +14,11 @@
 //! stay in order with the text; to the game those bytes are opaque
 //! ([`Outbound::Wire`]), and so is the point where the rest of the stream is
 //! compressed ([`Outbound::Compress`]).
+//!
+//! Whoever finds a queue full is usually another connection (a speaker whose
+//! line the slow client cannot take), so the warning is logged under the span
+//! of the connection being dropped, which the outbox keeps from where it was
+//! made, not under the span of whoever sent.
 
 use std::sync::Arc;
 
@@ -64,17 +69,29 @@ pub enum Outbound {
 pub struct Outbox {
     tx: mpsc::Sender<Outbound>,
     dead: CancellationToken,
+    /// The connection's own span, for the warning when it is dropped.
+    span: tracing::Span,
     /// Where deliveries and overflows are counted, if anywhere.
     metrics: Option<Metrics>,
 }
 
 impl Outbox {
     /// Makes a queue of `capacity` entries; `dead` is cancelled when the queue
-    /// overflows (and by whoever else ends the connection).
+    /// overflows (and by whoever else ends the connection). Made inside the
+    /// connection's span, which its warnings are logged under.
     pub fn new(capacity: usize, dead: CancellationToken) -> (Outbox, mpsc::Receiver<Outbound>) {
         let (tx, rx) = mpsc::channel(capacity.max(1));
+        let span = tracing::Span::current();
         let metrics = None;
-        (Outbox { tx, dead, metrics }, rx)
+        (
+            Outbox {
+                tx,
+                dead,
+                span,
+                metrics,
+            },
+            rx,
+        )
     }
 
     /// The same queue, counting its lines and an overflow into `metrics`.
@@ -131,7 +148,10 @@ impl Outbox {
             Err(TrySendError::Full(_)) => {
                 if !self.dead.is_cancelled() {
                     self.metrics.iter().for_each(Metrics::outbox_overflow);
-                    tracing::warn!("outbound queue full: dropping a client that stopped reading");
+                    tracing::warn!(
+                        parent: &self.span,
+                        "outbound queue full: dropping a client that stopped reading"
+                    );
                     self.dead.cancel();
                 }
                 false
@@ -181,6 +201,53 @@ mod tests {
         assert!(!dead.is_cancelled());
         assert!(!outbox.line("three"));
         assert!(dead.is_cancelled());
+    }
+
+    /// Log lines written while `f` runs, as the binary formats them.
+    fn logged(f: impl FnOnce()) -> String {
+        use std::sync::{Arc, Mutex};
+        #[derive(Clone, Default)]
+        struct Lines(Arc<Mutex<Vec<u8>>>);
+        impl std::io::Write for Lines {
+            fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+                if let Ok(mut lines) = self.0.lock() {
+                    lines.extend_from_slice(bytes);
+                }
+                Ok(bytes.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let lines = Lines::default();
+        let writer = lines.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .finish();
+        tracing::subscriber::with_default(subscriber, f);
+        let bytes = lines.0.lock().map(|l| l.clone()).unwrap_or_default();
+        String::from_utf8_lossy(&bytes).into_owned()
+    }
+
+    #[test]
+    fn a_full_queue_is_logged_on_the_dropped_connection_not_the_sender() {
+        let text = logged(|| {
+            let slow = tracing::info_span!("conn", id = 7, addr = "192.0.2.7:5000");
+            let (outbox, _rx) = slow.in_scope(|| Outbox::new(1, CancellationToken::new()));
+            let speaker = tracing::info_span!("conn", id = 9, addr = "192.0.2.9:6000");
+            speaker.in_scope(|| {
+                outbox.line("one");
+                outbox.line("two");
+            });
+        });
+        let warning = text
+            .lines()
+            .find(|l| l.contains("outbound queue full"))
+            .unwrap_or_else(|| panic!("no warning in {text:?}"));
+        assert!(warning.contains("id=7"), "{warning}");
+        assert!(warning.contains("192.0.2.7:5000"), "{warning}");
+        assert!(!warning.contains("id=9"), "{warning}");
     }
 
     #[test]

@@ -16,10 +16,13 @@ use chrono::Utc;
 
 use super::Link;
 use super::conn::Hangup;
+use super::guard::AddressGuard;
 use crate::auth::Role;
 use crate::auth::generate::{self, Entropy};
-use crate::auth::names::{check_account_name, check_character_name, display_character_name};
-use crate::auth::password::policy_problems;
+use crate::auth::names::{
+    check_account_name, check_character_name, display_character_name, guest_name,
+};
+use crate::auth::password::{NUL_IN_PASSWORD, policy_problems};
 use crate::command::is_command_word;
 use crate::metrics::LoginOutcome;
 use crate::replies;
@@ -27,6 +30,9 @@ use crate::store::accounts::{Account, LoginCheck, NewAccount, PasswordRefused};
 use crate::store::characters::{CharacterSummary, NewCharacter};
 use crate::store::{StoreError, iso};
 use crate::world::{Naming, World};
+
+/// The answer to `guest` from an address that made its share lately.
+pub const TOO_MANY_GUESTS: &str = "Too many guest accounts from your address; try again later.";
 
 /// How many wrong logins one connection gets.
 pub const MAX_FAILURES: u32 = 3;
@@ -89,30 +95,35 @@ enum AccountLine<'a> {
 }
 
 /// Reads a line typed at `Account: ` (a pure decision, tested in a table).
+///
+/// In `connect <name> <password>` and `create <name> <password>`, one space
+/// ends the name and everything after it is the password, exactly as typed —
+/// spaces inside it and at its end included — because that is how the
+/// `Password: ` prompt of `new` reads one: a password made there works here.
 fn read_account_line(line: &str) -> AccountLine<'_> {
-    let line = line.trim();
+    let line = line.trim_start();
     let (word, rest) = line.split_once(char::is_whitespace).unwrap_or((line, ""));
-    let rest = rest.trim();
+    let rest = rest.trim_start();
     let name_and_password = rest
         .split_once(char::is_whitespace)
-        .map(|(name, password)| (name, password.trim()));
-    match word.to_lowercase().as_str() {
-        "" => AccountLine::Empty,
-        "help" | "?" if rest.is_empty() => AccountLine::Help,
-        "quit" if rest.is_empty() => AccountLine::Quit,
-        "new" if rest.is_empty() => AccountLine::New,
-        "guest" if rest.is_empty() => AccountLine::Guest,
-        "mssp-request" if rest.is_empty() => AccountLine::MsspRequest,
-        "connect" => match name_and_password {
+        .filter(|(_, password)| !password.trim().is_empty());
+    match (word.to_lowercase().as_str(), rest.trim_end().is_empty()) {
+        ("", _) => AccountLine::Empty,
+        ("help" | "?", true) => AccountLine::Help,
+        ("quit", true) => AccountLine::Quit,
+        ("new", true) => AccountLine::New,
+        ("guest", true) => AccountLine::Guest,
+        ("mssp-request", true) => AccountLine::MsspRequest,
+        ("connect", _) => match name_and_password {
             Some((name, password)) => AccountLine::Connect { name, password },
             None => AccountLine::Usage("connect"),
         },
-        "create" => match name_and_password {
+        ("create", _) => match name_and_password {
             Some((name, password)) => AccountLine::Create { name, password },
             None => AccountLine::Usage("create"),
         },
-        _ if !rest.is_empty() => AccountLine::Unclear,
-        _ => AccountLine::Name(word),
+        (_, false) => AccountLine::Unclear,
+        (_, true) => AccountLine::Name(word),
     }
 }
 
@@ -193,23 +204,45 @@ pub async fn login(link: &mut Link, deadline: Instant) -> Result<LoggedIn, Hangu
 /// Checks a name and password as one decision on the account (see
 /// `Accounts::check_login`).
 async fn check_credentials(link: &mut Link, name: &str, password: String) -> Attempt {
+    // Refused before any bcrypt work: a password no account can have, and any
+    // attempt from an address that failed too often lately (asked again when
+    // the check's turn at bcrypt comes).
+    if password.contains('\0') {
+        link.line(NUL_IN_PASSWORD);
+        return Attempt::Again;
+    }
+    let guard = AddressGuard::new(link);
+    if !guard.admits() {
+        link.game().metrics().login(LoginOutcome::Throttled);
+        let refusal = guard.refusal(name).await;
+        link.line(refusal);
+        return Attempt::Failed;
+    }
     let policy = link.game().config().lockout;
     let checked = link
         .game()
         .store()
         .accounts()
-        .check_login(name, password, policy)
+        .check_login_if(name, password, policy, &|| guard.admits())
         .await;
     match checked {
         Ok(LoginCheck::Verified(account)) => Attempt::In(LoggedIn::from(&account)),
         Ok(LoginCheck::Wrong) => {
             link.game().metrics().login(LoginOutcome::Wrong);
+            guard.failed();
             tracing::info!(account = name, "failed login");
             link.line(replies::WRONG_LOGIN);
             Attempt::Failed
         }
+        Ok(LoginCheck::Withdrawn) => {
+            link.game().metrics().login(LoginOutcome::Throttled);
+            let refusal = guard.refusal(name).await;
+            link.line(refusal);
+            Attempt::Failed
+        }
         Ok(LoginCheck::Locked) => {
             link.game().metrics().login(LoginOutcome::Locked);
+            guard.failed();
             tracing::info!(account = name, "login refused: account locked");
             link.line(replies::LOCKED_OUT);
             Attempt::Failed
@@ -259,9 +292,9 @@ async fn ask_free_account_name(
             link.line(bad.0);
             continue;
         }
-        match link.game().store().accounts().find(&name).await {
-            Ok(None) => return Ok(Some(name)),
-            Ok(Some(_)) => link.line("That account name is taken."),
+        match link.game().store().accounts().name_taken(&name).await {
+            Ok(false) => return Ok(Some(name)),
+            Ok(true) => link.line("That account name is taken."),
             Err(err) => link.line(replies::store_error(&err)),
         }
     }
@@ -346,6 +379,10 @@ async fn guest(link: &mut Link, deadline: Instant) -> Result<Attempt, Hangup> {
             None => return Ok(Attempt::Again),
         },
     };
+    if !AddressGuard::new(link).take_guest() {
+        link.line(TOO_MANY_GUESTS);
+        return Ok(Attempt::Again);
+    }
     let ttl = link.game().config().guest_ttl;
     let expires = Utc::now() + chrono::Duration::from_std(ttl).unwrap_or_default();
     let account = NewAccount {
@@ -430,12 +467,6 @@ pub async fn free_generated_name(link: &Link, world: &World) -> Option<String> {
     }
 }
 
-/// `guest_` and five digits.
-fn guest_name() -> String {
-    let n = uuid::Uuid::new_v4().as_u128() % 100_000;
-    format!("guest_{n:05}")
-}
-
 /// Hashes the password (policy first), and writes account and character.
 /// `None` (after telling the player) when that could not be done.
 async fn create(
@@ -477,6 +508,8 @@ async fn create(
             return None;
         }
     };
+    // A guest's number may have been drawn again in the store.
+    account.username = created.username;
     tracing::info!(account = %account.username, guest = account.is_guest, "account created");
     announce_creation(
         link,
@@ -560,6 +593,30 @@ mod tests {
                 },
             ),
             ("connect alice", Usage("connect")),
+            // The password is what follows the one space after the name, as
+            // typed: as `new` reads it at its `Password: ` prompt.
+            (
+                "connect alice two  spaces  ",
+                Connect {
+                    name: "alice",
+                    password: "two  spaces  ",
+                },
+            ),
+            (
+                "  connect   alice  lead",
+                Connect {
+                    name: "alice",
+                    password: " lead",
+                },
+            ),
+            (
+                "create bob nul\0inside",
+                Create {
+                    name: "bob",
+                    password: "nul\0inside",
+                },
+            ),
+            ("connect alice   ", Usage("connect")),
             ("create", Usage("create")),
             ("alice secret", Unclear),
             ("new alice", Unclear),

@@ -12,6 +12,7 @@
 //! `Conn` — writes the session rows.
 
 pub mod conn;
+pub mod guard;
 pub mod login;
 pub mod menu;
 pub mod mssp;
@@ -33,6 +34,7 @@ use login::LoggedIn;
 use crate::game::{Data, Game, Outbox, Peer, Session};
 use crate::metrics::LoginOutcome;
 use crate::replies;
+use crate::store::hashing::for_client;
 use crate::store::writer::SessionTouch;
 
 /// Where in its life a connection was when it ended.
@@ -74,7 +76,9 @@ where
         tracker.spawn(socket::write_loop(write, queue, dead, renderer).in_current_span());
         let mut link = Link::new(game, conn);
         tracing::info!("connected");
-        let (phase, hangup) = run(&mut link).await;
+        // Password hashing this connection asks for queues under its address.
+        let client = crate::game::abuse::address_key(peer.addr.ip());
+        let (phase, hangup) = for_client(client, run(&mut link)).await;
         link.finish(phase, hangup).await;
         tracing::info!(?phase, ?hangup, "disconnected");
     }
@@ -137,6 +141,11 @@ impl Link {
 
     pub fn game(&self) -> &Arc<Game> {
         &self.game
+    }
+
+    /// Who is at the other end.
+    pub fn peer(&self) -> Peer {
+        self.conn.peer()
     }
 
     /// The logged-in session, once there is one.

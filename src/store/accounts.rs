@@ -9,9 +9,11 @@ use super::audit::{self, AuditEntry};
 use super::characters::{NewCharacter, insert_character};
 use super::lockout::{self, is_locked};
 use super::{Store, StoreError, StoreResult, now_iso, write_tx};
+use crate::auth::names::{guest_name, name_key};
 use crate::auth::password::policy_problems;
 use crate::auth::{self, Refusal, Role};
 use crate::config::LockoutPolicy;
+use crate::text::sanitize;
 
 /// An account as login and administration see it.
 #[derive(Debug, Clone)]
@@ -65,9 +67,12 @@ pub struct NewAccount {
 }
 
 /// The ids of what [`Accounts::create`] made.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Created {
     pub user_id: i64,
+    /// The account's name: as asked, except for a guest whose number was
+    /// taken and drawn again.
+    pub username: String,
     /// `None` when the character name was already taken in that world.
     pub character_id: Option<i64>,
 }
@@ -81,6 +86,9 @@ pub enum LoginCheck {
     Wrong,
     /// The account is locked; the password was not checked.
     Locked,
+    /// The caller's admission was withdrawn while the attempt waited for its
+    /// turn at bcrypt (see [`Accounts::check_login_if`]); nothing was checked.
+    Withdrawn,
 }
 
 /// Why a new password was not hashed.
@@ -187,15 +195,17 @@ impl<'s> Accounts<'s> {
     }
 
     /// Creates an account and, if asked, its first character, in one
-    /// transaction. A taken account name is [`StoreError::NameTaken`]; a taken
-    /// character name only means no character is made.
+    /// transaction. A taken account name (or one that looks like a taken one)
+    /// is [`StoreError::NameTaken`] — except for a guest, whose number is drawn
+    /// again in the same transaction; a taken character name only means no
+    /// character is made.
     pub async fn create(
         &self,
         account: NewAccount,
         first: Option<NewCharacter>,
     ) -> StoreResult<Created> {
         self.store
-            .call(move |db| create_account(db, &account, first.as_ref()))
+            .call(move |db| create_account(db, &account, first.as_ref(), &mut guest_name))
             .await
     }
 
@@ -203,6 +213,22 @@ impl<'s> Accounts<'s> {
     pub async fn find(&self, name: &str) -> StoreResult<Option<Account>> {
         let name = name.to_string();
         self.store.call(move |db| find_account(db, &name)).await
+    }
+
+    /// Whether an account already has the name, in any case or as a look-alike
+    /// (the same `name_key`): what creating it would refuse.
+    pub async fn name_taken(&self, name: &str) -> StoreResult<bool> {
+        let key = crate::auth::names::name_key(name);
+        let name = name.to_string();
+        self.store
+            .call(move |db| {
+                Ok(db.query_row(
+                    "SELECT EXISTS (SELECT 1 FROM users WHERE username = ?1 OR name_key = ?2)",
+                    params![name, key],
+                    |r| r.get(0),
+                )?)
+            })
+            .await
     }
 
     /// Accounts whose name contains `filter` (all when `None`), by name.
@@ -282,55 +308,134 @@ impl<'s> Accounts<'s> {
     /// before the next attempt on that account may read it. So parallel guesses
     /// get no more password checks than the threshold allows, and a right
     /// password arriving after the lock is refused.
+    ///
+    /// A wrong password is answered as soon as it is checked, and its failure
+    /// is counted behind the answer, still holding the account's lock: an
+    /// unknown name has nothing to count, so answering only after the count
+    /// would tell known names from unknown ones by time. (Behind an unknown
+    /// name's answer runs a write of the same shape, so the work that follows
+    /// an answer, and how long the name stays locked, tell nothing either.) A
+    /// right password is recorded before the answer (whoever has it learns
+    /// nothing from time); if its hash was made at another cost, it is
+    /// re-hashed at the current one behind the answer, so old hashes do not
+    /// stay slower (or faster) to check than the dummy.
     pub async fn check_login(
         &self,
         name: &str,
         password: String,
         policy: LockoutPolicy,
     ) -> StoreResult<LoginCheck> {
-        let lock = self.store.login_lock(name);
-        let checked = {
-            let _turn = lock.lock().await;
-            self.check_login_in_turn(name, password, policy).await
-        };
-        self.store.release_login_lock(name, lock);
-        checked
+        self.check_login_if(name, password, policy, &|| true).await
     }
 
-    async fn check_login_in_turn(
+    /// [`Accounts::check_login`], asking `admitted` again once the attempt's
+    /// turn at bcrypt has come (it may have queued behind many): when that says
+    /// no, nothing is checked and the answer is [`LoginCheck::Withdrawn`]. The
+    /// session uses it for its client address's failed-login limit, which the
+    /// other attempts in the queue may have reached meanwhile.
+    pub async fn check_login_if(
         &self,
         name: &str,
         password: String,
         policy: LockoutPolicy,
+        admitted: &(dyn Fn() -> bool + Sync),
     ) -> StoreResult<LoginCheck> {
+        let lock = self.store.login_lock(name);
+        let turn = lock.clone().lock_owned().await;
+        let decided = self.decide_login(name, password, admitted).await;
+        let (check, record) = match decided {
+            Ok(decided) => decided,
+            Err(err) => {
+                drop(turn);
+                self.store.release_login_lock(name, lock);
+                return Err(err);
+            }
+        };
+        let record = match record {
+            LoginRecord::Success { user_id, rehash } => {
+                let cleared = self
+                    .store
+                    .call(move |db| lockout::record_success(db, user_id))
+                    .await;
+                if let Err(err) = cleared {
+                    drop(turn);
+                    self.store.release_login_lock(name, lock);
+                    return Err(err);
+                }
+                match rehash {
+                    Some((password, old_hash)) => LoginRecord::Rehash {
+                        user_id,
+                        password,
+                        old_hash,
+                    },
+                    None => LoginRecord::Nothing,
+                }
+            }
+            other => other,
+        };
+        let (store, name) = (self.store.clone(), name.to_string());
+        tokio::spawn(async move {
+            record_login(&store, record, policy).await;
+            drop(turn);
+            store.release_login_lock(&name, lock);
+        });
+        Ok(check)
+    }
+
+    /// Waits until what earlier login attempts on `name` left to write is
+    /// written (tests).
+    #[cfg(test)]
+    pub(crate) async fn login_records_written(&self, name: &str) {
+        let lock = self.store.login_lock(name);
+        drop(lock.lock().await);
+        self.store.release_login_lock(name, lock);
+    }
+
+    /// The part of [`Accounts::check_login`] the answer waits for: read, lock
+    /// check, password check.
+    async fn decide_login(
+        &self,
+        name: &str,
+        password: String,
+        admitted: &(dyn Fn() -> bool + Sync),
+    ) -> StoreResult<(LoginCheck, LoginRecord)> {
         let account = self.find(name).await?.filter(|a| a.tombstoned_at.is_none());
         let Some(account) = account else {
-            self.store.verify_password(password, None).await;
-            return Ok(LoginCheck::Wrong);
+            if self
+                .store
+                .verify_password_if(password, None, admitted)
+                .await
+                .is_none()
+            {
+                return Ok((LoginCheck::Withdrawn, LoginRecord::Nothing));
+            }
+            return Ok((LoginCheck::Wrong, LoginRecord::Decoy));
         };
         if is_locked(account.lockout_until.as_deref(), Utc::now()) {
-            return Ok(LoginCheck::Locked);
+            return Ok((LoginCheck::Locked, LoginRecord::Nothing));
         }
-        let verified = self
+        let hash = Some(account.password_hash.clone());
+        let Some(verified) = self
             .store
-            .verify_password(password, Some(account.password_hash.clone()))
-            .await;
-        let user_id = account.id;
-        if verified {
-            self.store
-                .call(move |db| lockout::record_success(db, user_id))
-                .await?;
-            return Ok(LoginCheck::Verified(account));
+            .verify_password_if(password.clone(), hash, admitted)
+            .await
+        else {
+            return Ok((LoginCheck::Withdrawn, LoginRecord::Nothing));
+        };
+        if !verified {
+            let record = LoginRecord::Failure {
+                user_id: account.id,
+                username: account.username.clone(),
+            };
+            return Ok((LoginCheck::Wrong, record));
         }
-        let locked = self
-            .store
-            .call(move |db| lockout::record_failure(db, user_id, &policy, Utc::now()))
-            .await?;
-        if let Some(until) = locked {
-            self.store.count(|m| m.lockout());
-            tracing::warn!(account = %account.username, %until, "account locked after failed logins");
-        }
-        Ok(LoginCheck::Wrong)
+        let outdated = super::hashing::cost_of(&account.password_hash)
+            .is_none_or(|cost| cost != self.store.bcrypt_cost());
+        let record = LoginRecord::Success {
+            user_id: account.id,
+            rehash: outdated.then(|| (password, account.password_hash.clone())),
+        };
+        Ok((LoginCheck::Verified(account), record))
     }
 
     /// Whether `password` is the account's current one (the player changing it).
@@ -413,6 +518,93 @@ impl<'s> Accounts<'s> {
                 Ok(welcome)
             })
             .await
+    }
+}
+
+/// What a login attempt leaves to be written once it is answered.
+enum LoginRecord {
+    /// A locked account (answered differently anyway): nothing changes.
+    Nothing,
+    /// No such account: nothing changes, but a write transaction of the same
+    /// shape as a failure's runs all the same, under the name's lock, so that
+    /// the work behind an answer (and how long the name stays locked) does
+    /// not tell a known name from an unknown one.
+    Decoy,
+    /// A wrong password: it counts towards the account's lock.
+    Failure { user_id: i64, username: String },
+    /// A right password: the count is cleared; with `rehash`, the password and
+    /// the hash it matched, made at another cost than the current one.
+    Success {
+        user_id: i64,
+        rehash: Option<(String, String)>,
+    },
+    /// A right password whose hash is to be made again at the current cost.
+    Rehash {
+        user_id: i64,
+        password: String,
+        old_hash: String,
+    },
+}
+
+/// Writes what a login attempt left to write (see [`Accounts::check_login`]).
+/// Its answer has gone out already, so a failure here can only be logged.
+async fn record_login(store: &Store, record: LoginRecord, policy: LockoutPolicy) {
+    match record {
+        LoginRecord::Nothing => {}
+        LoginRecord::Decoy => {
+            if let Err(err) = store.call(lockout::record_nobody).await {
+                tracing::debug!(%err, "the decoy write for an unknown name failed");
+            }
+        }
+        LoginRecord::Failure { user_id, username } => {
+            let locked = store
+                .call(move |db| lockout::record_failure(db, user_id, &policy, Utc::now()))
+                .await;
+            match locked {
+                Ok(Some(until)) => {
+                    store.count(|m| m.lockout());
+                    tracing::warn!(account = %username, %until, "account locked after failed logins");
+                }
+                Ok(None) => {}
+                Err(err) => {
+                    tracing::error!(%err, account = %username, "could not count a failed login");
+                }
+            }
+        }
+        // Recorded before the answer (see `check_login`).
+        LoginRecord::Success { .. } => {}
+        LoginRecord::Rehash {
+            user_id,
+            password,
+            old_hash,
+        } => rehash_password(store, user_id, password, old_hash).await,
+    }
+}
+
+/// Replaces a hash made at another cost with one at the current cost, unless
+/// the password was changed meanwhile.
+async fn rehash_password(store: &Store, user_id: i64, password: String, old_hash: String) {
+    let hash = match store.hash_password(password).await {
+        Ok(hash) => hash,
+        Err(err) => {
+            tracing::warn!(%err, user_id, "could not re-hash a password at the current cost");
+            return;
+        }
+    };
+    let replaced = store
+        .call(move |db| {
+            write_tx(db, |tx| {
+                Ok(tx.execute(
+                    "UPDATE users SET password_hash = ?2 WHERE id = ?1 AND password_hash = ?3",
+                    params![user_id, hash, old_hash],
+                )? > 0)
+            })
+        })
+        .await;
+    match replaced {
+        Ok(true) => tracing::info!(user_id, "password re-hashed at the current bcrypt cost"),
+        Ok(false) => {}
+        Err(err) => tracing::warn!(%err, user_id, "could not store a re-hashed password"),
     }
 }
 
@@ -535,7 +727,10 @@ fn apply(
                     params![id],
                 )?;
             }
-            (account.is_active, reason.clone())
+            // The reason is shown to the banned player at login: it is kept
+            // as clean as anything else players see, whoever typed it.
+            let reason = reason.as_deref().map(sanitize).filter(|r| !r.is_empty());
+            (account.is_active, reason)
         }
         AccountChange::Unban => {
             if !account.is_active {
@@ -607,29 +802,35 @@ fn apply(
     })
 }
 
+/// How many numbers a new guest draws before giving up (a guest number is
+/// taken with the chance that the 100,000 are in use, so this is never reached
+/// in practice).
+const GUEST_NAME_DRAWS: usize = 50;
+
 /// Creates an account and, if asked, its first character, in one transaction.
-/// A taken account name is [`StoreError::NameTaken`]; a taken character name only
+/// A taken account name is [`StoreError::NameTaken`], unless the account is a
+/// guest's: then `next_guest_name` draws another. A taken character name only
 /// means no character is made.
 fn create_account(
     conn: &mut Connection,
     account: &NewAccount,
     first: Option<&NewCharacter>,
+    next_guest_name: &mut dyn FnMut() -> String,
 ) -> StoreResult<Created> {
     write_tx(conn, |tx| {
-        tx.execute(
-            "INSERT INTO users (username, password_hash, role, is_guest, guest_expires_at, \
-             account_origin, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            params![
-                account.username,
-                account.password_hash,
-                account.role.as_str(),
-                account.is_guest,
-                account.guest_expires_at,
-                account.origin,
-                now_iso()
-            ],
-        )?;
-        let user_id = tx.last_insert_rowid();
+        let mut username = account.username.clone();
+        let mut draws = 1;
+        let user_id = loop {
+            // A refused INSERT undoes only itself; the transaction goes on.
+            match insert_user(tx, account, &username) {
+                Ok(id) => break id,
+                Err(StoreError::NameTaken) if account.is_guest && draws < GUEST_NAME_DRAWS => {
+                    username = next_guest_name();
+                    draws += 1;
+                }
+                Err(err) => return Err(err),
+            }
+        };
         let character_id = match first {
             None => None,
             Some(first) => {
@@ -650,9 +851,30 @@ fn create_account(
         };
         Ok(Created {
             user_id,
+            username,
             character_id,
         })
     })
+}
+
+/// Inserts the `users` row; a name taken, or looking like a taken one (the
+/// same [`name_key`], kept unique by an index), is [`StoreError::NameTaken`].
+fn insert_user(conn: &Connection, account: &NewAccount, username: &str) -> StoreResult<i64> {
+    conn.execute(
+        "INSERT INTO users (username, name_key, password_hash, role, is_guest, \
+         guest_expires_at, account_origin, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        params![
+            username,
+            name_key(username),
+            account.password_hash,
+            account.role.as_str(),
+            account.is_guest,
+            account.guest_expires_at,
+            account.origin,
+            now_iso()
+        ],
+    )?;
+    Ok(conn.last_insert_rowid())
 }
 
 /// Finds an account by name, without regard to case.
@@ -990,9 +1212,155 @@ mod tests {
         } else {
             assert!(wrong <= 5, "wrong {wrong}");
         }
+        store.accounts().login_records_written("lou").await;
         assert!(
             store.inner.login_locks.is_empty(),
             "login locks are forgotten"
         );
+    }
+
+    /// Holds the database's write lock from another connection until dropped.
+    fn hold_write_lock(store: &Store) -> rusqlite::Connection {
+        let blocker = rusqlite::Connection::open(store.path()).expect("open");
+        blocker
+            .execute_batch("BEGIN IMMEDIATE")
+            .expect("write lock");
+        blocker
+    }
+
+    #[tokio::test]
+    async fn a_wrong_password_is_answered_before_its_failure_is_written() {
+        let (_dir, store, _) = test_store("someone").await;
+        let hash = store.hash_password("the right one here".into()).await;
+        let mut account = new_account("Kit", Role::Player);
+        account.password_hash = hash.expect("hash");
+        store
+            .accounts()
+            .create(account, None)
+            .await
+            .expect("create");
+        let policy = LockoutPolicy::default();
+        // Nobody can write while this is held: an answer that waited for the
+        // failure's record would be `Busy` after the busy timeout.
+        let blocker = hold_write_lock(&store);
+        let known = store
+            .accounts()
+            .check_login("kit", "wrong".into(), policy)
+            .await;
+        let unknown = store
+            .accounts()
+            .check_login("kat", "wrong".into(), policy)
+            .await;
+        assert!(matches!(known, Ok(LoginCheck::Wrong)), "{known:?}");
+        assert!(matches!(unknown, Ok(LoginCheck::Wrong)), "{unknown:?}");
+        blocker.execute_batch("COMMIT").expect("release");
+        store.accounts().login_records_written("kit").await;
+        let kit = store.accounts().find("kit").await.expect("q").expect("kit");
+        assert_eq!(kit.failed_attempts, 1, "the failure still counts");
+    }
+
+    #[tokio::test]
+    async fn a_right_password_hashed_at_another_cost_is_rehashed_at_the_current_one() {
+        let (_dir, store, _) = test_store("someone").await;
+        let mut account = new_account("Old", Role::Player);
+        account.password_hash = bcrypt::hash("an older hash here", 5).expect("cost 5");
+        store
+            .accounts()
+            .create(account, None)
+            .await
+            .expect("create");
+        let policy = LockoutPolicy::default();
+        let first = store
+            .accounts()
+            .check_login("old", "an older hash here".into(), policy)
+            .await;
+        assert!(matches!(first, Ok(LoginCheck::Verified(_))), "{first:?}");
+        store.accounts().login_records_written("old").await;
+        let old = store.accounts().find("old").await.expect("q").expect("old");
+        assert_eq!(super::super::hashing::cost_of(&old.password_hash), Some(4));
+        let again = store
+            .accounts()
+            .check_login("old", "an older hash here".into(), policy)
+            .await;
+        assert!(matches!(again, Ok(LoginCheck::Verified(_))), "{again:?}");
+    }
+
+    #[tokio::test]
+    async fn a_guest_whose_number_is_taken_draws_another() {
+        let (_dir, store, _) = test_store("guest_00001").await;
+        let mut guest = new_account("guest_00001", Role::Player);
+        guest.is_guest = true;
+        let mut draws = vec!["guest_00001".to_string(), "guest_00002".to_string()].into_iter();
+        let created = store
+            .call(move |db| {
+                create_account(db, &guest, None, &mut || draws.next().unwrap_or_default())
+            })
+            .await
+            .expect("created");
+        assert_eq!(created.username, "guest_00002");
+        // Anyone else's taken name is still refused.
+        let again = store
+            .accounts()
+            .create(new_account("GUEST_00002", Role::Player), None)
+            .await;
+        assert!(matches!(again, Err(StoreError::NameTaken)), "{again:?}");
+    }
+
+    #[tokio::test]
+    async fn look_alike_names_made_at_once_cannot_both_exist() {
+        let (_dir, store, _) = test_store("someone").await;
+        for round in 0..5 {
+            let names = [format!("Kel{round}y"), format!("KeI{round}y")];
+            let made = futures::future::join_all(names.iter().map(|name| {
+                let store = store.clone();
+                let first = first(&format!("Lina{}", "x".repeat(round)));
+                let name = name.clone();
+                async move {
+                    store
+                        .accounts()
+                        .create(new_account(&name, Role::Player), Some(first))
+                        .await
+                }
+            }))
+            .await;
+            let ok: Vec<&Created> = made.iter().filter_map(|m| m.as_ref().ok()).collect();
+            assert_eq!(ok.len(), 1, "round {round}: {made:?}");
+            assert!(
+                made.iter().any(|m| matches!(m, Err(StoreError::NameTaken))),
+                "{made:?}"
+            );
+        }
+        let characters = store
+            .accounts()
+            .create(new_account("Other", Role::Player), Some(first("Iina")))
+            .await
+            .expect("account made");
+        assert_eq!(characters.character_id, None, "Iina looks like Lina");
+    }
+
+    #[tokio::test]
+    async fn an_admission_withdrawn_while_queued_checks_nothing() {
+        let (_dir, store, _) = test_store("someone").await;
+        let hash = store.hash_password("the right one here".into()).await;
+        let mut account = new_account("Ivo", Role::Player);
+        account.password_hash = hash.expect("hash");
+        store
+            .accounts()
+            .create(account, None)
+            .await
+            .expect("create");
+        let runs = store.bcrypt_runs();
+        let policy = LockoutPolicy::default();
+        for name in ["ivo", "nobody"] {
+            let checked = store
+                .accounts()
+                .check_login_if(name, "the right one here".into(), policy, &|| false)
+                .await;
+            assert!(matches!(checked, Ok(LoginCheck::Withdrawn)), "{checked:?}");
+        }
+        assert_eq!(store.bcrypt_runs(), runs, "nothing was hashed");
+        store.accounts().login_records_written("ivo").await;
+        let ivo = store.accounts().find("ivo").await.expect("q").expect("ivo");
+        assert_eq!(ivo.failed_attempts, 0, "nothing was counted");
     }
 }

@@ -4,6 +4,7 @@
 use rusqlite::{Connection, params};
 
 use super::{Store, StoreError, StoreResult, now_iso, write_tx};
+use crate::auth::names::name_key;
 
 /// A character to make, in a world, standing at first in `spawn_room`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -71,14 +72,17 @@ impl<'s> Characters<'s> {
             .await?
     }
 
-    /// Whether a character of that world already has the name (any case).
+    /// Whether a character of that world already has the name, in any case or
+    /// as a look-alike (the same `name_key`): what creating it would refuse.
     pub async fn name_taken(&self, world_id: &str, name: &str) -> StoreResult<bool> {
+        let key = crate::auth::names::name_key(name);
         let (world_id, name) = (world_id.to_string(), name.to_string());
         self.store
             .call(move |db| {
                 Ok(db.query_row(
-                    "SELECT EXISTS (SELECT 1 FROM characters WHERE world_id = ?1 AND name = ?2)",
-                    params![world_id, name],
+                    "SELECT EXISTS (SELECT 1 FROM characters WHERE world_id = ?1 \
+                     AND (name = ?2 OR name_key = ?3))",
+                    params![world_id, name, key],
                     |r| r.get(0),
                 )?)
             })
@@ -132,6 +136,10 @@ pub struct CharacterSummary {
 }
 
 /// Inserts a character and its starting location inside an open transaction.
+/// A name taken in that world, or one that looks like a taken one (the same
+/// [`name_key`]), is [`StoreError::NameTaken`]: the unique index on the key
+/// decides, inside this transaction, so two look-alikes made at once cannot
+/// both succeed.
 pub(crate) fn insert_character(
     conn: &Connection,
     user_id: i64,
@@ -140,12 +148,13 @@ pub(crate) fn insert_character(
 ) -> StoreResult<i64> {
     let now = now_iso();
     conn.execute(
-        "INSERT INTO characters (user_id, world_id, name, is_guest_created, created_at) \
-         VALUES (?1, ?2, ?3, ?4, ?5)",
+        "INSERT INTO characters (user_id, world_id, name, name_key, is_guest_created, \
+         created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         params![
             user_id,
             character.world_id,
             character.name,
+            name_key(&character.name),
             is_guest_created,
             now
         ],

@@ -7,7 +7,7 @@
 //! parallel attempts on one account are taken one at a time.
 
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, params};
+use rusqlite::{Connection, OptionalExtension, params};
 
 use super::{StoreResult, iso, write_tx};
 use crate::config::LockoutPolicy;
@@ -40,6 +40,24 @@ pub(super) fn record_failure(
             params![user_id, until],
         )?;
         Ok(Some(until))
+    })
+}
+
+/// The write a failure makes, for no account (an unknown name): the same
+/// transaction and statement, matching no row, so that an unknown name costs
+/// the server what a known one does (see `Accounts::check_login`).
+pub(super) fn record_nobody(conn: &mut Connection) -> StoreResult<()> {
+    write_tx(conn, |tx| {
+        let none: Option<u32> = tx
+            .query_row(
+                "UPDATE users SET failed_attempts = failed_attempts + 1 WHERE id = -1 \
+                 RETURNING failed_attempts",
+                [],
+                |r| r.get(0),
+            )
+            .optional()?;
+        debug_assert!(none.is_none(), "no account has the id -1");
+        Ok(())
     })
 }
 

@@ -9,7 +9,9 @@
 //! start of a transaction instead of half-way through it. A check that guards a
 //! change is made inside the transaction that makes it (the account hierarchy, a
 //! ban, a slot limit, an item's place). Password hashing runs on the blocking pool
-//! too, behind a semaphore, so a flood of logins cannot starve everything else.
+//! too, a few at a time and queued fairly by client address ([`hashing`]), so a
+//! flood of logins can neither starve everything else nor the other clients'
+//! logins.
 //! Chat lines and location moves do not come through here one by one: they go to
 //! the batching [`writer`], which owns its own connection.
 //!
@@ -21,6 +23,7 @@ pub mod admin;
 pub mod audit;
 pub mod characters;
 pub mod chat;
+pub mod hashing;
 pub mod items;
 pub mod lockout;
 pub mod schema;
@@ -37,6 +40,7 @@ use rusqlite::{Connection, ErrorCode, Transaction, TransactionBehavior};
 use tokio::sync::Semaphore;
 
 use crate::metrics::Metrics;
+use hashing::FairGate;
 
 /// What can go wrong in the store, sorted by what the caller does about it.
 #[derive(Debug, thiserror::Error)]
@@ -145,7 +149,10 @@ struct Inner {
     /// with hundreds of threads, each opening its own SQLite connection, only to
     /// queue for the one write lock.
     calls: Semaphore,
-    hashing: Semaphore,
+    /// bcrypt runs, a few at once, handed out to client addresses in turn.
+    hashing: FairGate,
+    /// How many bcrypt runs (hashes and checks) were started.
+    bcrypt_runs: std::sync::atomic::AtomicU64,
     bcrypt_cost: u32,
     /// A real hash of a random secret, verified against when an account does not
     /// exist, so a wrong name costs as much time as a wrong password.
@@ -165,14 +172,23 @@ impl Store {
     /// date. Blocking: call it at start-up, before serving.
     pub fn open(path: &Path, options: StoreOptions) -> StoreResult<Store> {
         let mut conn = schema::open_connection(path)?;
-        schema::migrate(&mut conn)?;
-        let dummy_hash = hash_with_cost(&uuid::Uuid::new_v4().to_string(), options.bcrypt_cost)?;
+        // A failure to bring the schema up to date is a failure of this file:
+        // say which (a read-only or full file fails here first).
+        schema::migrate(&mut conn).map_err(|err| match err {
+            StoreError::Open { .. } => err,
+            other => StoreError::Open {
+                path: path.to_path_buf(),
+                reason: other.to_string(),
+            },
+        })?;
+        let dummy_hash = hashing::hash(&uuid::Uuid::new_v4().to_string(), options.bcrypt_cost)?;
         Ok(Store {
             inner: Arc::new(Inner {
                 path: path.to_path_buf(),
                 idle: Mutex::new(vec![conn]),
                 calls: Semaphore::new(MAX_IDLE_CONNECTIONS),
-                hashing: Semaphore::new(options.hash_concurrency.max(1)),
+                hashing: FairGate::new(options.hash_concurrency),
+                bcrypt_runs: std::sync::atomic::AtomicU64::new(0),
                 bcrypt_cost: options.bcrypt_cost,
                 dummy_hash,
                 login_locks: DashMap::new(),
@@ -292,15 +308,11 @@ impl Store {
     /// `accounts().hash_new_password`, which applies the policy first.
     async fn hash_password(&self, password: String) -> StoreResult<String> {
         let queued = Instant::now();
-        let _permit = self
-            .inner
-            .hashing
-            .acquire()
-            .await
-            .map_err(|e| StoreError::Task(e.to_string()))?;
+        let _permit = self.inner.hashing.enter().await;
         self.count(|m| m.bcrypt_wait(queued.elapsed()));
+        self.count_bcrypt_run();
         let cost = self.inner.bcrypt_cost;
-        tokio::task::spawn_blocking(move || hash_with_cost(&password, cost))
+        tokio::task::spawn_blocking(move || hashing::hash(&password, cost))
             .await
             .map_err(|e| StoreError::Task(e.to_string()))?
     }
@@ -308,19 +320,50 @@ impl Store {
     /// Checks a password against a stored hash; with no hash (unknown account) it
     /// checks against the dummy hash and answers false, at the same cost.
     async fn verify_password(&self, password: String, hash: Option<String>) -> bool {
+        self.verify_password_if(password, hash, &|| true)
+            .await
+            .unwrap_or(false)
+    }
+
+    /// [`Store::verify_password`], once `admitted` still says yes when the
+    /// turn at bcrypt has come; `None` (nothing checked) when it says no.
+    async fn verify_password_if(
+        &self,
+        password: String,
+        hash: Option<String>,
+        admitted: &(dyn Fn() -> bool + Sync),
+    ) -> Option<bool> {
         let queued = Instant::now();
-        let Ok(_permit) = self.inner.hashing.acquire().await else {
-            return false;
-        };
+        let _permit = self.inner.hashing.enter().await;
         self.count(|m| m.bcrypt_wait(queued.elapsed()));
+        if !admitted() {
+            return None;
+        }
+        self.count_bcrypt_run();
         let known = hash.is_some();
         let hash = hash.unwrap_or_else(|| self.inner.dummy_hash.clone());
-        let verified = tokio::task::spawn_blocking(move || {
-            bcrypt::non_truncating_verify(password, &hash).unwrap_or(false)
-        })
-        .await
-        .unwrap_or(false);
-        known && verified
+        let verified = tokio::task::spawn_blocking(move || hashing::verify(&password, &hash))
+            .await
+            .unwrap_or(false);
+        Some(known && verified)
+    }
+
+    /// The bcrypt cost new hashes are made at.
+    fn bcrypt_cost(&self) -> u32 {
+        self.inner.bcrypt_cost
+    }
+
+    /// How many bcrypt runs (hashes and checks) the store has started.
+    pub fn bcrypt_runs(&self) -> u64 {
+        self.inner
+            .bcrypt_runs
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    fn count_bcrypt_run(&self) {
+        self.inner
+            .bcrypt_runs
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// The lock that serialises login attempts on one account name.
@@ -339,11 +382,6 @@ impl Store {
             .login_locks
             .remove_if(&name.to_ascii_lowercase(), |_, l| Arc::strong_count(l) == 1);
     }
-}
-
-/// bcrypt at `cost`, refusing rather than truncating what bcrypt cannot read.
-fn hash_with_cost(password: &str, cost: u32) -> StoreResult<String> {
-    bcrypt::non_truncating_hash(password, cost).map_err(|e| StoreError::Hash(e.to_string()))
 }
 
 /// A store on a fresh database in a temporary directory, with the world `w` and

@@ -16,7 +16,7 @@ use super::{StoreError, StoreResult, write_tx};
 pub const SCHEMA_SQL: &str = include_str!("../../schema.sql");
 
 /// Version number of [`SCHEMA_SQL`].
-pub const SCHEMA_VERSION: i64 = 3;
+pub const SCHEMA_VERSION: i64 = 4;
 
 /// Upgrade steps: `(version reached, SQL)`, in order. A database at version N runs
 /// every step whose version is above N. Version 1 is the initial schema; each
@@ -30,7 +30,61 @@ const MIGRATIONS: &[(i64, &str)] = &[
         3,
         "ALTER TABLE users ADD COLUMN color INTEGER NOT NULL DEFAULT 1;",
     ),
+    (
+        4,
+        "ALTER TABLE users ADD COLUMN name_key TEXT; \
+         ALTER TABLE characters ADD COLUMN name_key TEXT;",
+    ),
 ];
+
+/// The part of a migration step that SQL alone cannot do, run after the step's
+/// SQL in the same transaction.
+fn migration_code(version: i64) -> Option<fn(&Connection) -> StoreResult<()>> {
+    match version {
+        4 => Some(fill_name_keys),
+        _ => None,
+    }
+}
+
+/// Version 4: every existing name gets its look-alike key, then the keys are
+/// made unique. Where earlier versions let look-alikes in, the oldest keeps
+/// the key and the later ones stay without (they still log in and play; no new
+/// look-alike of either can be made).
+fn fill_name_keys(tx: &Connection) -> StoreResult<()> {
+    use crate::auth::names::name_key;
+    use std::collections::HashSet;
+    let fill = |select: &str, update: &str| -> StoreResult<()> {
+        let rows: Vec<(i64, String, String)> = tx
+            .prepare(select)?
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+            .collect::<Result<_, _>>()?;
+        let mut seen = HashSet::new();
+        let mut update = tx.prepare(update)?;
+        for (id, scope, name) in rows {
+            let key = name_key(&name);
+            if seen.insert((scope, key.clone())) {
+                update.execute(rusqlite::params![id, key])?;
+            } else {
+                tracing::warn!(%name, "a name looks like an older one; it keeps working, but gets no look-alike key");
+            }
+        }
+        Ok(())
+    };
+    fill(
+        "SELECT id, '', username FROM users ORDER BY id",
+        "UPDATE users SET name_key = ?2 WHERE id = ?1",
+    )?;
+    fill(
+        "SELECT id, world_id, name FROM characters ORDER BY id",
+        "UPDATE characters SET name_key = ?2 WHERE id = ?1",
+    )?;
+    tx.execute_batch(
+        "CREATE UNIQUE INDEX IF NOT EXISTS users_by_name_key ON users (name_key); \
+         CREATE UNIQUE INDEX IF NOT EXISTS characters_by_name_key \
+         ON characters (world_id, name_key);",
+    )?;
+    Ok(())
+}
 
 /// How long a statement waits for a lock before the caller hears `Busy`.
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -54,6 +108,16 @@ pub fn open_connection(path: &Path) -> StoreResult<Connection> {
         .map_err(|e| open_error(e.to_string()))?;
     if !mode.eq_ignore_ascii_case("wal") {
         return Err(open_error(format!("could not switch to WAL (got {mode})")));
+    }
+    // SQLite quietly opens a file it may not write read-only, and only the
+    // first write would fail, without saying which file.
+    if conn
+        .is_readonly(rusqlite::MAIN_DB)
+        .map_err(|e| open_error(e.to_string()))?
+    {
+        return Err(open_error(
+            "the file is read-only (check its permissions and its file system)".into(),
+        ));
     }
     conn.execute_batch("PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;")
         .map_err(|e| open_error(e.to_string()))?;
@@ -87,6 +151,9 @@ pub fn migrate(conn: &mut Connection) -> StoreResult<()> {
     for (version, sql) in MIGRATIONS.iter().filter(|(v, _)| *v > current) {
         write_tx(conn, |tx| {
             tx.execute_batch(sql)?;
+            if let Some(code) = migration_code(*version) {
+                code(tx)?;
+            }
             tx.pragma_update(None, "user_version", version)?;
             Ok(())
         })?;
@@ -159,11 +226,10 @@ mod tests {
     fn a_version_1_file_is_migrated_to_the_current_schema() {
         let dir = tempfile::tempdir().expect("tempdir");
         let mut conn = open_connection(&dir.path().join("g.db")).expect("open");
-        let version_1 = SCHEMA_SQL
-            .replace("    transport     TEXT NOT NULL DEFAULT 'plain',\n", "")
-            .replace("    color            INTEGER NOT NULL DEFAULT 1,\n", "");
+        let version_2 = version_2_schema();
+        let version_1 = version_2.replace("    transport     TEXT NOT NULL DEFAULT 'plain',\n", "");
         assert_ne!(
-            version_1, SCHEMA_SQL,
+            version_1, version_2,
             "the v1 schema is derived by removing the column"
         );
         conn.execute_batch(&version_1).expect("v1 schema");
@@ -192,6 +258,57 @@ mod tests {
             .query_row("SELECT color FROM users", [], |r| r.get(0))
             .expect("color column from version 3");
         assert_eq!(color, 1, "colour is on until the player says");
+    }
+
+    /// The schema of version 2: today's without what version 4 added.
+    fn version_2_schema() -> String {
+        let lines: Vec<&str> = SCHEMA_SQL
+            .lines()
+            .filter(|line| !line.contains("name_key"))
+            .filter(|line| !line.contains("    color            INTEGER"))
+            .collect();
+        lines.join("\n") + "\n"
+    }
+
+    #[test]
+    fn version_4_gives_names_look_alike_keys_the_oldest_keeping_its_own() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut conn = open_connection(&dir.path().join("g.db")).expect("open");
+        conn.execute_batch(&version_2_schema()).expect("v2 schema");
+        conn.pragma_update(None, "user_version", 2).expect("v2");
+        conn.execute_batch(
+            "INSERT INTO users (id, username, password_hash, created_at) VALUES
+                 (1, 'Alice', 'x', ''), (2, 'A1ice', 'x', ''), (3, 'Bob', 'x', '');
+             INSERT INTO worlds (id, name, registered_at, updated_at) VALUES
+                 ('w', 'W', '', ''), ('v', 'V', '', '');
+             INSERT INTO characters (id, world_id, name, created_at) VALUES
+                 (1, 'w', 'Ålice', ''), (2, 'w', 'Alice', ''), (3, 'v', 'Alice', '');",
+        )
+        .expect("seed");
+        migrate(&mut conn).expect("migrate");
+        assert_eq!(user_version(&conn).expect("version"), SCHEMA_VERSION);
+        let keys = |sql: &str| -> Vec<Option<String>> {
+            let mut stmt = conn.prepare(sql).expect("prepare");
+            stmt.query_map([], |r| r.get(0))
+                .expect("query")
+                .collect::<Result<_, _>>()
+                .expect("rows")
+        };
+        let alice = Some(crate::auth::names::name_key("Alice"));
+        assert_eq!(
+            keys("SELECT name_key FROM users ORDER BY id"),
+            [alice.clone(), None, Some("bob".into())]
+        );
+        assert_eq!(
+            keys("SELECT name_key FROM characters ORDER BY id"),
+            [alice.clone(), None, alice]
+        );
+        let look_alike = conn.execute(
+            "INSERT INTO users (username, name_key, password_hash, created_at) \
+             VALUES ('AIice', ?1, 'x', '')",
+            [crate::auth::names::name_key("AIice")],
+        );
+        assert!(look_alike.is_err(), "the key is unique from now on");
     }
 
     #[test]

@@ -2,23 +2,38 @@
 //! chat lines, location moves and session renewals into a few large transactions.
 //!
 //! Talk is delivered to players first and written here afterwards, so the fan-out
-//! never waits for the disk. The queue is bounded: when the disk falls behind, the
-//! speaker's own task waits to enqueue (backpressure on the one who talks), while
-//! everyone else keeps playing. Each batch is one `BEGIN IMMEDIATE` transaction;
-//! [`Writer::flush`] resolves once everything queued before it is committed, and
-//! [`Writer::stop`] drains the queue completely before the thread ends.
+//! never waits for the disk. But a line is only delivered once it has its place
+//! in the queue ([`Writer::reserve_chat`]): the queue is bounded, and when the
+//! disk has fallen that far behind, the speaker is told the records are busy and
+//! nobody hears a line that could not be kept. Moves wait for room instead
+//! (backpressure on the one who moves). Each batch is one `BEGIN IMMEDIATE`
+//! transaction; [`Writer::flush`] resolves once everything queued before it is
+//! committed, and [`Writer::stop`] drains the queue completely before the thread
+//! ends.
+//!
+//! A batch the disk refuses (full, an I/O error, read-only, locked) is kept and
+//! tried again, backing off up to a few seconds, until the disk takes it; the
+//! batches behind it wait in the queue, so nothing is dropped and the order is
+//! kept. Operators get one error line when such an outage begins and one line
+//! when it ends. Only at shutdown is there a limit: after [`STOP_GRACE`] of
+//! refusals the rest is given up (and counted in the log). A batch refused for
+//! what it holds (a constraint) is written row by row, so only the offending
+//! row is lost.
 //!
 //! **Invariant:** this is the only writer of `chat_messages` and
 //! `character_locations` while the server runs.
+//! **Invariant:** a committed batch is the oldest one not yet committed.
 
 use std::collections::HashMap;
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use rusqlite::{Connection, params};
-use tokio::sync::{mpsc, oneshot};
+use rusqlite::{Connection, ErrorCode, params};
+use tokio::sync::mpsc::error::TrySendError;
+use tokio::sync::{mpsc, oneshot, watch};
 
 use super::{StoreError, StoreResult, schema, write_tx};
 use crate::metrics::Metrics;
@@ -112,15 +127,70 @@ pub struct WriterStats {
 #[error("the writer has stopped")]
 pub struct WriterClosed;
 
+/// The writer's queue is full: the disk has fallen far behind (or refuses).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the writer's queue is full")]
+pub struct WriterFull;
+
+/// How the writer is doing, as it last reported.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WriterHealth {
+    /// The disk refuses the oldest batch; it is being tried again.
+    pub failing: bool,
+    /// Commits the disk refused since the start (each retry counts).
+    pub refused_commits: u64,
+    /// Batches committed since the start.
+    pub transactions: u64,
+}
+
 /// Most operations committed in one transaction.
 const MAX_BATCH: usize = 8192;
+
+/// The first pause before a refused batch is tried again; it doubles up to
+/// [`MAX_BACKOFF`].
+const FIRST_BACKOFF: Duration = Duration::from_millis(50);
+const MAX_BACKOFF: Duration = Duration::from_secs(2);
+
+/// How long a stopping writer keeps trying a disk that refuses, before it
+/// gives up what is left (the server must end some time).
+pub const STOP_GRACE: Duration = Duration::from_secs(10);
 
 /// A cloneable handle for queueing writes.
 #[derive(Clone)]
 pub struct Writer {
     tx: mpsc::Sender<Op>,
-    /// Where the thread counts its batches, once a server attached it.
-    metrics: Arc<OnceLock<Metrics>>,
+    shared: Arc<Shared>,
+}
+
+/// What the handles and the thread share outside the queue.
+struct Shared {
+    /// A cap on the database's pages (0: none), see [`Writer::limit_pages`].
+    page_limit: AtomicU64,
+    /// Set by [`Writer::stop`] before it queues the stop: a writer stuck on a
+    /// refusing disk starts its grace period.
+    stopping: AtomicBool,
+    /// [`STOP_GRACE`], in milliseconds (shorter in tests).
+    stop_grace_ms: AtomicU64,
+    health: watch::Sender<WriterHealth>,
+    /// Where committed batches are counted, once a server attached it.
+    metrics: OnceLock<Metrics>,
+}
+
+/// A place in the writer's queue, taken before a line of talk is delivered
+/// (see [`Writer::reserve_chat`]).
+pub struct ChatSlot<'a> {
+    /// `None` once the writer has stopped (the server is going down).
+    permit: Option<mpsc::Permit<'a, Op>>,
+}
+
+impl ChatSlot<'_> {
+    /// Queues the line in the place taken for it.
+    pub fn store(self, row: ChatRow) {
+        match self.permit {
+            Some(permit) => permit.send(Op::Chat(row)),
+            None => tracing::warn!("chat not stored: the writer has stopped"),
+        }
+    }
 }
 
 /// The writer thread; join it after [`Writer::stop`].
@@ -140,24 +210,32 @@ impl Writer {
     pub fn start(path: &Path, capacity: usize) -> StoreResult<(Writer, WriterThread)> {
         let conn = schema::open_connection(path)?;
         let (tx, rx) = mpsc::channel(capacity.max(1));
-        let metrics = Arc::new(OnceLock::new());
-        let counted = metrics.clone();
+        let shared = Arc::new(Shared {
+            page_limit: AtomicU64::new(0),
+            stopping: AtomicBool::new(false),
+            stop_grace_ms: AtomicU64::new(STOP_GRACE.as_millis() as u64),
+            health: watch::Sender::new(WriterHealth::default()),
+            metrics: OnceLock::new(),
+        });
+        let thread_shared = shared.clone();
         let join = std::thread::Builder::new()
             .name("gaslamp-writer".into())
-            .spawn(move || run(conn, rx, &counted))
+            .spawn(move || run(conn, rx, &thread_shared))
             .map_err(|e| StoreError::Task(e.to_string()))?;
-        Ok((Writer { tx, metrics }, WriterThread { join }))
+        Ok((Writer { tx, shared }, WriterThread { join }))
     }
 
-    /// Counts every committed batch (its rows and commit time) into `metrics`
-    /// from now on.
-    pub fn attach_metrics(&self, metrics: Metrics) {
-        let _ = self.metrics.set(metrics);
-    }
-
-    /// Operations waiting in the queue now.
-    pub fn queue_depth(&self) -> usize {
-        self.tx.max_capacity() - self.tx.capacity()
+    /// Takes a place in the queue for a line of talk, without waiting: the line
+    /// is delivered only once it has one, so nothing anybody heard is lost for
+    /// want of room. [`WriterFull`] when the disk is that far behind.
+    pub fn reserve_chat(&self) -> Result<ChatSlot<'_>, WriterFull> {
+        match self.tx.try_reserve() {
+            Ok(permit) => Ok(ChatSlot {
+                permit: Some(permit),
+            }),
+            Err(TrySendError::Full(())) => Err(WriterFull),
+            Err(TrySendError::Closed(())) => Ok(ChatSlot { permit: None }),
+        }
     }
 
     /// Queues a chat line, waiting for room in the queue if the disk is behind.
@@ -188,9 +266,37 @@ impl Writer {
         wait.await.map_err(|_| WriterClosed)
     }
 
+    /// Counts every committed batch (its rows and commit time) into `metrics`
+    /// from now on.
+    pub fn attach_metrics(&self, metrics: Metrics) {
+        let _ = self.shared.metrics.set(metrics);
+    }
+
+    /// Operations waiting in the queue now.
+    pub fn queue_depth(&self) -> usize {
+        self.tx.max_capacity() - self.tx.capacity()
+    }
+
+    /// How the writer is doing; changes as it commits or is refused.
+    pub fn health(&self) -> watch::Receiver<WriterHealth> {
+        self.shared.health.subscribe()
+    }
+
+    /// Caps the database file at `pages` pages as the writer sees it (`None`
+    /// lifts the cap), taking effect before its next commit. Past the cap
+    /// SQLite refuses with `SQLITE_FULL`, exactly as a full disk does: this is
+    /// how a full disk is staged without root (the tests and fault drills).
+    pub fn limit_pages(&self, pages: Option<u64>) {
+        self.shared
+            .page_limit
+            .store(pages.unwrap_or(0), Ordering::SeqCst);
+    }
+
     /// Commits everything still queued and ends the thread; later writes fail
-    /// with [`WriterClosed`].
+    /// with [`WriterClosed`]. On a disk that keeps refusing, what is left is
+    /// given up after [`STOP_GRACE`].
     pub async fn stop(&self) -> Result<WriterStats, WriterClosed> {
+        self.shared.stopping.store(true, Ordering::SeqCst);
         let (done, wait) = oneshot::channel();
         self.tx
             .send(Op::Stop(done))
@@ -230,10 +336,28 @@ impl Batch {
     fn rows(&self) -> usize {
         self.chats.len() + self.locations.len() + self.touches.len()
     }
+
+    /// Every row on its own, in the batch's order (chat lines in the order
+    /// they were said).
+    fn singles(&self) -> Vec<Batch> {
+        let chats = self.chats.iter().map(|row| Batch {
+            chats: vec![row.clone()],
+            ..Batch::default()
+        });
+        let locations = self.locations.values().map(|row| Batch {
+            locations: HashMap::from([(row.character_id, row.clone())]),
+            ..Batch::default()
+        });
+        let touches = self.touches.values().map(|touch| Batch {
+            touches: HashMap::from([(touch.session_id.clone(), touch.clone())]),
+            ..Batch::default()
+        });
+        chats.chain(locations).chain(touches).collect()
+    }
 }
 
-fn run(mut conn: Connection, mut rx: mpsc::Receiver<Op>, metrics: &OnceLock<Metrics>) {
-    let mut stats = WriterStats::default();
+fn run(conn: Connection, mut rx: mpsc::Receiver<Op>, shared: &Shared) {
+    let mut disk = Disk::new(conn, shared);
     while let Some(first) = rx.blocking_recv() {
         let mut batch = Batch::default();
         batch.add(first);
@@ -252,8 +376,8 @@ fn run(mut conn: Connection, mut rx: mpsc::Receiver<Op>, metrics: &OnceLock<Metr
             }
         }
         let started = Instant::now();
-        commit_with_retry(&mut conn, &batch, &mut stats);
-        if let Some(metrics) = metrics.get().filter(|_| batch.rows() > 0) {
+        disk.commit_kept(&batch, true);
+        if let Some(metrics) = shared.metrics.get().filter(|_| batch.rows() > 0) {
             metrics.writer_batch(batch.rows(), started.elapsed());
         }
         for done in batch.flushes.drain(..) {
@@ -261,47 +385,181 @@ fn run(mut conn: Connection, mut rx: mpsc::Receiver<Op>, metrics: &OnceLock<Metr
         }
         if let Some(done) = batch.stop.take() {
             tracing::info!(
-                chat_rows = stats.chat_rows,
-                location_rows = stats.location_rows,
-                transactions = stats.transactions,
-                failed_rows = stats.failed_rows,
+                chat_rows = disk.stats.chat_rows,
+                location_rows = disk.stats.location_rows,
+                transactions = disk.stats.transactions,
+                failed_rows = disk.stats.failed_rows,
                 "writer drained and stopped"
             );
-            let _ = done.send(stats);
+            let _ = done.send(disk.stats);
             return;
         }
     }
 }
 
-/// Commits a batch, retrying while the database is busy. Any other failure is
-/// retried a few times and then logged with the number of rows lost.
-fn commit_with_retry(conn: &mut Connection, batch: &Batch, stats: &mut WriterStats) {
-    if batch.rows() == 0 {
-        return;
+/// The writer thread's connection and what it knows about the disk.
+struct Disk<'s> {
+    conn: Connection,
+    shared: &'s Shared,
+    stats: WriterStats,
+    /// When the disk began refusing, while it does.
+    outage: Option<Outage>,
+    /// The page cap applied to the connection (0: none), and SQLite's own
+    /// maximum to go back to.
+    page_limit: u64,
+    default_max_pages: u64,
+    /// When the writer first saw that it is stopping while the disk refused.
+    stop_seen: Option<Instant>,
+}
+
+struct Outage {
+    since: Instant,
+    refusals: u64,
+}
+
+impl<'s> Disk<'s> {
+    fn new(conn: Connection, shared: &'s Shared) -> Disk<'s> {
+        let default_max_pages = conn
+            .query_row("PRAGMA max_page_count", [], |r| r.get::<_, i64>(0))
+            .map_or(u64::from(u32::MAX - 1), |n| n.unsigned_abs());
+        Disk {
+            conn,
+            shared,
+            stats: WriterStats::default(),
+            outage: None,
+            page_limit: 0,
+            default_max_pages,
+            stop_seen: None,
+        }
     }
-    let mut other_failures = 0;
-    loop {
-        match commit(conn, batch) {
-            Ok(()) => {
-                stats.chat_rows += batch.chats.len() as u64;
-                stats.location_rows += batch.locations.len() as u64;
-                stats.transactions += 1;
+
+    /// Commits a batch, keeping it and trying again while the disk refuses
+    /// (see the module). With `split`, a batch refused for what it holds is
+    /// written row by row instead.
+    fn commit_kept(&mut self, batch: &Batch, split: bool) {
+        if batch.rows() == 0 {
+            return;
+        }
+        let mut backoff = FIRST_BACKOFF;
+        loop {
+            self.apply_page_limit();
+            let err = match commit(&mut self.conn, batch) {
+                Ok(()) => return self.committed(batch),
+                Err(err) => err,
+            };
+            if !is_refusal(&err) {
+                if split && batch.rows() > 1 {
+                    tracing::error!(%err, rows = batch.rows(), "a batch was refused for its contents; writing it row by row");
+                    for single in batch.singles() {
+                        self.commit_kept(&single, false);
+                    }
+                } else {
+                    tracing::error!(%err, rows = batch.rows(), "the writer dropped a row the database refuses");
+                    self.stats.failed_rows += batch.rows() as u64;
+                }
                 return;
             }
-            Err(StoreError::Busy) => {
-                tracing::warn!("database busy; the writer retries its batch");
+            self.refused(&err, batch);
+            if self.past_stop_grace() {
+                tracing::error!(%err, rows = batch.rows(), "the writer stops on a disk that still refuses; these rows are lost");
+                self.stats.failed_rows += batch.rows() as u64;
+                return;
             }
-            Err(err) => {
-                other_failures += 1;
-                if other_failures >= 3 {
-                    tracing::error!(%err, rows = batch.rows(), "writer gave up on a batch");
-                    stats.failed_rows += batch.rows() as u64;
-                    return;
-                }
-                tracing::error!(%err, "writer batch failed; retrying");
+            std::thread::sleep(backoff);
+            backoff = (backoff * 2).min(MAX_BACKOFF);
+        }
+    }
+
+    fn committed(&mut self, batch: &Batch) {
+        self.stats.chat_rows += batch.chats.len() as u64;
+        self.stats.location_rows += batch.locations.len() as u64;
+        self.stats.transactions += 1;
+        if let Some(outage) = self.outage.take() {
+            tracing::warn!(
+                secs = outage.since.elapsed().as_secs(),
+                refusals = outage.refusals,
+                "the disk takes the writer's batches again; nothing was lost"
+            );
+        }
+        self.shared.health.send_modify(|health| {
+            health.failing = false;
+            health.transactions += 1;
+        });
+    }
+
+    /// Notes a refusal: one error line when an outage begins, none after.
+    fn refused(&mut self, err: &StoreError, batch: &Batch) {
+        match &mut self.outage {
+            Some(outage) => outage.refusals += 1,
+            None => {
+                tracing::error!(
+                    %err,
+                    rows = batch.rows(),
+                    "the database refuses the writer's batch; it is kept and tried again until the disk takes it"
+                );
+                self.outage = Some(Outage {
+                    since: Instant::now(),
+                    refusals: 1,
+                });
             }
         }
-        std::thread::sleep(Duration::from_millis(50));
+        self.shared.health.send_modify(|health| {
+            health.failing = true;
+            health.refused_commits += 1;
+        });
+    }
+
+    /// Whether the server is stopping and the disk has refused for longer
+    /// than [`STOP_GRACE`] since the writer noticed.
+    fn past_stop_grace(&mut self) -> bool {
+        if !self.shared.stopping.load(Ordering::SeqCst) {
+            return false;
+        }
+        let seen = *self.stop_seen.get_or_insert_with(Instant::now);
+        let grace = Duration::from_millis(self.shared.stop_grace_ms.load(Ordering::SeqCst));
+        seen.elapsed() >= grace
+    }
+
+    fn apply_page_limit(&mut self) {
+        let wanted = self.shared.page_limit.load(Ordering::SeqCst);
+        if wanted == self.page_limit {
+            return;
+        }
+        let pages = if wanted == 0 {
+            self.default_max_pages
+        } else {
+            wanted
+        };
+        let pages = i64::try_from(pages).unwrap_or(i64::MAX);
+        match self
+            .conn
+            .pragma_update_and_check(None, "max_page_count", pages, |r| r.get::<_, i64>(0))
+        {
+            Ok(_) => self.page_limit = wanted,
+            Err(err) => tracing::warn!(%err, "could not set the page limit"),
+        }
+    }
+}
+
+/// Whether a failure is the disk's or the database's state (full, I/O, locked,
+/// read-only, out of memory), which passes, rather than the batch's contents.
+fn is_refusal(err: &StoreError) -> bool {
+    match err {
+        StoreError::Busy => true,
+        StoreError::Sqlite(err) => matches!(
+            err.sqlite_error_code(),
+            Some(
+                ErrorCode::DiskFull
+                    | ErrorCode::SystemIoFailure
+                    | ErrorCode::ReadOnly
+                    | ErrorCode::CannotOpen
+                    | ErrorCode::OutOfMemory
+                    | ErrorCode::DatabaseBusy
+                    | ErrorCode::DatabaseLocked
+                    | ErrorCode::FileLockingProtocolFailed
+            )
+        ),
+        _ => false,
     }
 }
 
@@ -421,6 +679,139 @@ mod tests {
             )
             .expect("row");
         assert_eq!(room, "z:c");
+        writer.stop().await.expect("stop");
+        thread.join().await;
+    }
+
+    /// A fresh database and a writer on it, with `conn` to look inside.
+    fn fresh(capacity: usize) -> (tempfile::TempDir, Connection, Writer, WriterThread) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("w.db");
+        let mut conn = schema::open_connection(&path).expect("open");
+        schema::migrate(&mut conn).expect("migrate");
+        let (writer, thread) = Writer::start(&path, capacity).expect("start");
+        (dir, conn, writer, thread)
+    }
+
+    /// A line longer than a page: storing it always needs new pages.
+    fn long_chat(n: usize) -> ChatRow {
+        ChatRow {
+            message: format!("line {n:04} {}", "x".repeat(5000)),
+            ..chat(n)
+        }
+    }
+
+    fn page_count(conn: &Connection) -> u64 {
+        conn.query_row("PRAGMA page_count", [], |r| r.get::<_, i64>(0))
+            .expect("page count")
+            .unsigned_abs()
+    }
+
+    fn stored_lines(conn: &Connection) -> Vec<String> {
+        let mut stmt = conn
+            .prepare("SELECT substr(message, 1, 9) FROM chat_messages ORDER BY id")
+            .expect("prepare");
+        stmt.query_map([], |r| r.get(0))
+            .expect("query")
+            .collect::<Result<_, _>>()
+            .expect("rows")
+    }
+
+    /// Waits until the writer has been refused at least `n` times.
+    async fn refused(writer: &Writer, n: u64) {
+        let mut health = writer.health();
+        let waited = tokio::time::timeout(
+            Duration::from_secs(15),
+            health.wait_for(|h| h.refused_commits >= n),
+        )
+        .await;
+        assert!(
+            matches!(waited, Ok(Ok(_))),
+            "the writer was not refused {n} times: {:?}",
+            *writer.health().borrow()
+        );
+    }
+
+    #[tokio::test]
+    async fn a_full_disk_loses_nothing_and_keeps_the_order() {
+        let (_dir, conn, writer, thread) = fresh(1024);
+        writer.limit_pages(Some(page_count(&conn)));
+        for n in 0..50 {
+            writer.chat(long_chat(n)).await.expect("queue");
+        }
+        // The writer used to give up after three refusals.
+        refused(&writer, 4).await;
+        assert!(writer.health().borrow().failing);
+        assert!(stored_lines(&conn).len() < 50, "the disk was full");
+        writer.limit_pages(None);
+        writer.flush().await.expect("flush");
+        let want: Vec<String> = (0..50).map(|n| format!("line {n:04}")).collect();
+        assert_eq!(stored_lines(&conn), want);
+        assert!(!writer.health().borrow().failing);
+        let stats = writer.stop().await.expect("stop");
+        thread.join().await;
+        assert_eq!((stats.chat_rows, stats.failed_rows), (50, 0));
+    }
+
+    #[tokio::test]
+    async fn a_stop_on_a_disk_that_keeps_refusing_gives_up_after_the_grace() {
+        let (_dir, conn, writer, thread) = fresh(1024);
+        writer.shared.stop_grace_ms.store(100, Ordering::SeqCst);
+        writer.limit_pages(Some(page_count(&conn)));
+        for n in 0..3 {
+            writer.chat(long_chat(n)).await.expect("queue");
+        }
+        refused(&writer, 1).await;
+        let stats = writer.stop().await.expect("the writer stops");
+        thread.join().await;
+        assert_eq!((stats.chat_rows, stats.failed_rows), (0, 3));
+    }
+
+    #[tokio::test]
+    async fn a_row_the_database_refuses_costs_only_that_row() {
+        let (_dir, conn, writer, thread) = fresh(1024);
+        for n in 0..10 {
+            let mut row = chat(n);
+            if n == 4 {
+                // No such character: the foreign key refuses this one row.
+                row.character_id = Some(999);
+            }
+            writer.chat(row).await.expect("queue");
+        }
+        writer.flush().await.expect("flush");
+        let stored: Vec<String> = stored_lines(&conn);
+        let want: Vec<String> = (0..10)
+            .filter(|n| *n != 4)
+            .map(|n| format!("line {n}"))
+            .collect();
+        assert_eq!(stored, want);
+        let stats = writer.stop().await.expect("stop");
+        thread.join().await;
+        assert_eq!(stats.failed_rows, 1);
+    }
+
+    #[tokio::test]
+    async fn a_full_queue_refuses_a_place_for_talk_instead_of_waiting() {
+        let (_dir, conn, writer, thread) = fresh(4);
+        writer.limit_pages(Some(page_count(&conn)));
+        let mut placed = 0;
+        loop {
+            match writer.reserve_chat() {
+                Ok(slot) => {
+                    slot.store(long_chat(placed));
+                    placed += 1;
+                }
+                Err(WriterFull) => break,
+            }
+            if placed == 4 {
+                // The first batch is now with the refusing disk; the queue fills.
+                refused(&writer, 1).await;
+            }
+            assert!(placed < 100, "the queue never filled");
+        }
+        writer.limit_pages(None);
+        writer.flush().await.expect("flush");
+        assert_eq!(stored_lines(&conn).len(), placed);
         writer.stop().await.expect("stop");
         thread.join().await;
     }

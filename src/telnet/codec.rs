@@ -288,8 +288,10 @@ impl TelnetCodec {
             self.erase_line();
             return Some(Input::Overflow);
         }
+        // A NUL inside a line is kept like any other control character: the
+        // session decides (a password with one is refused, player text is
+        // cleaned), so nothing the client typed disappears unseen.
         match byte {
-            0 => {}
             BS | DEL => self.erase_char(),
             _ if self.line.len() < MAX_LINE => self.line.push(byte),
             // Past the cap the bytes are counted but not kept, so a client
@@ -580,8 +582,10 @@ mod tests {
     }
 
     #[test]
-    fn nul_is_dropped_and_other_controls_are_kept() {
-        check(b"a\0b\n", &[line("ab")]);
+    fn nul_and_other_controls_inside_a_line_are_kept() {
+        check(b"a\0b\n", &[line("a\0b")]);
+        // The NUL of a CR NUL line end is still part of the line end.
+        check(b"a\r\0b\r\0", &[line("a"), line("b")]);
         check(b"\x1b[1mhi\x07\t\n", &[line("\x1b[1mhi\x07\t")]);
     }
 

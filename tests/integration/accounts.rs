@@ -47,16 +47,18 @@ async fn five_failures_lock_the_account_until_the_back_off_ends() {
                 .contains("Wrong account name or password")
         );
     }
-    assert_eq!(
-        server.count("SELECT failed_attempts FROM users WHERE username = 'Lou'"),
-        5
-    );
     c.expect("Account: ").await;
     c.send(&format!("connect Lou {PASSWORD}")).await;
     let locked = c.expect_closed().await;
     assert!(
         locked.contains("Too many failed logins; try again later."),
         "{locked}"
+    );
+    // A failure is counted behind its answer, under the account's login lock;
+    // the attempt just refused waited for that lock, so the count is written.
+    assert_eq!(
+        server.count("SELECT failed_attempts FROM users WHERE username = 'Lou'"),
+        5
     );
     // The lock lasts the base back-off (one second here) from the fifth failure.
     let until_text: String = server

@@ -6,6 +6,7 @@ mod accounts;
 mod admin;
 mod cli;
 mod crash;
+mod faults;
 mod items;
 mod limits;
 mod login;

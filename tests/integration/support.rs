@@ -173,6 +173,17 @@ impl Client {
         Client::over(stream)
     }
 
+    /// Connects from the loopback address `source` (any of 127.0.0.0/8), so
+    /// a test can play several client addresses.
+    pub async fn connect_from(addr: std::net::SocketAddr, source: std::net::IpAddr) -> Client {
+        let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+        socket
+            .bind(std::net::SocketAddr::new(source, 0))
+            .expect("bind the source address");
+        let stream = socket.connect(addr).await.expect("connect");
+        Client::over(stream)
+    }
+
     /// A client over any byte stream.
     pub fn over(stream: impl ByteStream + 'static) -> Client {
         Client {

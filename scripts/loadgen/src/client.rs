@@ -279,6 +279,28 @@ impl Client {
         let stream = TcpStream::connect(addr)
             .await
             .with_context(|| format!("connecting to {addr}"))?;
+        Client::over(stream, &target).await
+    }
+
+    /// Connects from the loopback address `source` (any of 127.0.0.0/8), so a
+    /// scenario can play several client addresses.
+    pub async fn connect_from(
+        addr: SocketAddr,
+        source: std::net::IpAddr,
+    ) -> anyhow::Result<Client> {
+        let socket = tokio::net::TcpSocket::new_v4()?;
+        socket.bind(SocketAddr::new(source, 0))?;
+        let stream = socket
+            .connect(addr)
+            .await
+            .with_context(|| format!("connecting to {addr} from {source}"))?;
+        Client::over(stream, &Target::from(addr)).await
+    }
+
+    /// A client over a connected stream: the TLS handshake and the MCCP2
+    /// request when `target` asks for them.
+    async fn over(stream: TcpStream, target: &Target) -> anyhow::Result<Client> {
+        let addr = target.addr;
         stream.set_nodelay(true)?;
         let (half, mut writer): (
             Box<dyn AsyncRead + Unpin + Send>,
@@ -301,7 +323,7 @@ impl Client {
         if target.mccp {
             writer.write_all(&[IAC, DO, MCCP2]).await?;
         }
-        Ok(Client::over(half, writer))
+        Ok(Client::from_halves(half, writer))
     }
 
     /// Connects to the web listener's `/ws` with the telnet subprotocol.
@@ -318,10 +340,10 @@ impl Client {
             socket,
             unread: bytes::Bytes::new(),
         });
-        Ok(Client::over(Box::new(read), Box::new(write)))
+        Ok(Client::from_halves(Box::new(read), Box::new(write)))
     }
 
-    fn over(
+    fn from_halves(
         half: Box<dyn AsyncRead + Unpin + Send>,
         writer: Box<dyn AsyncWrite + Unpin + Send>,
     ) -> Client {

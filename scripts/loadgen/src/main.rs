@@ -26,6 +26,10 @@
 //!   MCCP2, latencies side by side.
 //! - `idle-mccp`: 2,000 idle players plain, then 2,000 on MCCP2 — the RSS a
 //!   compressed connection costs beyond a plain one.
+//! - `storm`: a real login's time at cost 12, idle and while 30 connections
+//!   from another address guess passwords.
+//! - `timing`: wrong-password answer times for known and unknown names, side by
+//!   side.
 //!
 //! The machine has two cores and this process competes with the server for them,
 //! so the latencies include the load generator's own scheduling; the report gives
@@ -150,6 +154,25 @@ pub struct Args {
     /// idle-mccp: idle connections in each of the two runs (plain, MCCP2).
     #[arg(long, default_value_t = 2_000)]
     pub mccp_idle_connections: usize,
+    /// storm: bcrypt cost of the server and the player's account.
+    #[arg(long, default_value_t = 12)]
+    pub storm_cost: u32,
+    /// storm: connections guessing passwords from another address.
+    #[arg(long, default_value_t = 30)]
+    pub storm_connections: usize,
+    /// storm: the player's logins timed idle, and again during the storm.
+    #[arg(long, default_value_t = 5)]
+    pub storm_logins: usize,
+
+    /// timing: bcrypt cost of the server.
+    #[arg(long, default_value_t = 4)]
+    pub timing_cost: u32,
+    /// timing: the cost of the older hash (made before the cost was lowered).
+    #[arg(long, default_value_t = 8)]
+    pub timing_old_cost: u32,
+    /// timing: wrong passwords timed for each kind of name.
+    #[arg(long, default_value_t = 150)]
+    pub timing_attempts: usize,
     /// ws-idle: idle players (once plain, once over WebSocket).
     #[arg(long, default_value_t = 2_000)]
     pub ws_idle_connections: usize,
@@ -174,12 +197,14 @@ pub enum Scenario {
     TlsIdle,
     RoomMccp,
     IdleMccp,
+    Storm,
+    Timing,
     RoomWs,
     WsIdle,
 }
 
 impl Scenario {
-    const ALL: [Scenario; 12] = [
+    const ALL: [Scenario; 14] = [
         Scenario::Idle,
         Scenario::Room,
         Scenario::Rooms,
@@ -190,6 +215,8 @@ impl Scenario {
         Scenario::TlsIdle,
         Scenario::RoomMccp,
         Scenario::IdleMccp,
+        Scenario::Storm,
+        Scenario::Timing,
         Scenario::RoomWs,
         Scenario::WsIdle,
     ];
@@ -206,6 +233,8 @@ impl Scenario {
             Scenario::TlsIdle => "tls-idle",
             Scenario::RoomMccp => "room-mccp",
             Scenario::IdleMccp => "idle-mccp",
+            Scenario::Storm => "storm",
+            Scenario::Timing => "timing",
             Scenario::RoomWs => "room-ws",
             Scenario::WsIdle => "ws-idle",
         }
@@ -250,6 +279,14 @@ impl Scenario {
                 "idle-mccp: {} idle players plain, then {} on MCCP2",
                 args.mccp_idle_connections, args.mccp_idle_connections
             ),
+            Scenario::Storm => format!(
+                "storm: a login at bcrypt cost {} while {} connections guess passwords",
+                args.storm_cost, args.storm_connections
+            ),
+            Scenario::Timing => format!(
+                "timing: {} wrong passwords each for known and unknown names at cost {}",
+                args.timing_attempts, args.timing_cost
+            ),
             Scenario::RoomWs => format!(
                 "room-ws: {} players in one room, half over WebSocket, {} speakers at {}/s for {} s",
                 args.room_players, args.room_speakers, args.room_rate, args.room_secs
@@ -280,6 +317,9 @@ impl Args {
             self.tls_handshakes = self.tls_handshakes.min(200);
             self.tls_idle_connections = self.tls_idle_connections.min(300);
             self.mccp_idle_connections = self.mccp_idle_connections.min(300);
+            self.storm_cost = self.storm_cost.min(10);
+            self.storm_logins = self.storm_logins.min(2);
+            self.timing_attempts = self.timing_attempts.min(30);
             self.ws_idle_connections = self.ws_idle_connections.min(300);
         }
         self

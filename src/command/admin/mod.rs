@@ -25,13 +25,18 @@ use crate::auth::Role;
 use crate::replies;
 use crate::store::accounts::{AccountChange, Actor, ChangeRefused, Changed};
 use crate::store::audit::AuditEntry;
+use crate::text::sanitize;
 
 pub use accounts::apply_password;
 pub use browse::account_table;
 
-/// Carries out one admin command.
+/// Carries out one admin command. Its arguments are cleaned first like any
+/// player text: reasons, announcements and names reach other players'
+/// terminals (a kick's reason, `/wall`, the shutdown's reason) and the audit
+/// log, so no escape sequence or control character may pass.
 pub async fn execute(ctx: &Ctx<'_>, verb: Admin, args: &str) -> Flow {
-    let args = args.trim();
+    let args = sanitize(args);
+    let args = args.as_str();
     match verb {
         Admin::Goto => world::goto(ctx, args).await,
         Admin::Teleport => world::teleport(ctx, args).await,

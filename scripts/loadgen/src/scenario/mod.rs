@@ -2,6 +2,7 @@
 //! on the generated world, and the CPU use of both processes over a window.
 
 mod chat;
+mod guard;
 mod idle;
 mod logins;
 mod mccp;
@@ -34,6 +35,8 @@ pub async fn run(scenario: Scenario, ctx: &Ctx) -> anyhow::Result<Outcome> {
         Scenario::Logins => logins::run(ctx).await,
         Scenario::RoomMccp => mccp::crowded_room(ctx).await,
         Scenario::IdleMccp => mccp::idle(ctx).await,
+        Scenario::Storm => guard::storm(ctx).await,
+        Scenario::Timing => guard::timing(ctx).await,
     }
 }
 
