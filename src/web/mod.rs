@@ -20,7 +20,7 @@
 //! HTTP, the game's counters, and byte streams.
 
 mod assets;
-pub mod policy;
+mod policy;
 mod status;
 mod ws;
 

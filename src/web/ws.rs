@@ -31,7 +31,7 @@ use tokio_tungstenite::tungstenite;
 
 use super::Web;
 use super::policy::{self, Subprotocol, TELNET_PROTOCOL};
-use crate::game::{Peer, Transport};
+use crate::game::{ConnectionSlot, Peer, Transport};
 
 /// The largest frame (and message) a client may send; larger ones close the
 /// connection with 1009 (message too big).
@@ -51,52 +51,27 @@ const NORMAL: u16 = 1000;
 const UNSUPPORTED_DATA: u16 = 1003;
 const TOO_BIG: u16 = 1009;
 
-/// The `/ws` handler.
+/// The `/ws` handler: the checks in order, a connection slot, then the
+/// session.
 pub async fn upgrade(
     State(web): State<Web>,
     ConnectInfo(tcp_peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     ws: WebSocketUpgrade,
 ) -> Response {
-    let game = &web.game;
-    if game.is_shutting_down() {
-        return refuse(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "The server is shutting down.",
-        );
-    }
-    let text = |name| headers.get(name).and_then(|v| v.to_str().ok());
-    if !policy::origin_allowed(
-        text(header::ORIGIN),
-        text(header::HOST),
-        &web.settings.origins,
-    ) {
-        tracing::info!(peer = %tcp_peer, origin = text(header::ORIGIN), "WebSocket refused: origin not allowed");
-        return refuse(
-            StatusCode::FORBIDDEN,
-            "This page's origin may not open the game's WebSocket (see --web-origin).",
-        );
-    }
     let offered = ws.requested_protocols().filter_map(|v| v.to_str().ok());
     let subprotocol = policy::choose_subprotocol(offered);
-    let ws = match subprotocol {
-        Subprotocol::Telnet => ws.protocols([TELNET_PROTOCOL]),
-        Subprotocol::Unnamed => ws,
-        Subprotocol::Unsupported => {
-            return refuse(
-                StatusCode::BAD_REQUEST,
-                "Unsupported WebSocket subprotocol: this server speaks telnet.mudstandards.org.",
-            );
-        }
-    };
+    if let Some(refusal) = refusal(&web, tcp_peer, &headers, subprotocol) {
+        return refusal;
+    }
     let forwarded: Vec<&str> = headers
         .get_all("x-forwarded-for")
         .iter()
         .filter_map(|v| v.to_str().ok())
         .collect();
     let addr = policy::client_addr(tcp_peer, &forwarded, web.settings.trust_proxy);
-    let config = game.config();
-    let Some(slot) = game.connections().admit(
+    let config = web.game.config();
+    let Some(slot) = web.game.connections().admit(
         addr.ip(),
         Transport::WebSocket,
         config.max_connections,
@@ -105,15 +80,61 @@ pub async fn upgrade(
         tracing::warn!(peer = %addr, transport = %"websocket", "connection refused: too many connections");
         return refuse(StatusCode::SERVICE_UNAVAILABLE, "Too many connections.");
     };
-    // The session's task is on the tracker from now on, so a shutdown waits
-    // for it; it ends at once if the upgrade never completes.
-    let (socket_tx, socket_rx) = oneshot::channel::<WebSocket>();
-    let (game, tracker) = (game.clone(), web.tracker.clone());
+    let ws = match subprotocol {
+        Subprotocol::Telnet => ws.protocols([TELNET_PROTOCOL]),
+        _ => ws,
+    };
     let peer = Peer {
         addr,
         transport: Transport::WebSocket,
     };
-    let text_frames = subprotocol == Subprotocol::Unnamed;
+    serve_upgraded(&web, ws, slot, peer, subprotocol == Subprotocol::Unnamed)
+}
+
+/// Why the upgrade may not happen, if it may not: the server is shutting
+/// down, the page's origin is not allowed, or the client offered only
+/// subprotocols gaslamp does not speak.
+fn refusal(
+    web: &Web,
+    tcp_peer: SocketAddr,
+    headers: &HeaderMap,
+    subprotocol: Subprotocol,
+) -> Option<Response> {
+    if web.game.is_shutting_down() {
+        return Some(refuse(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "The server is shutting down.",
+        ));
+    }
+    let text = |name| headers.get(name).and_then(|v| v.to_str().ok());
+    let (origin, host) = (text(header::ORIGIN), text(header::HOST));
+    if !policy::origin_allowed(origin, host, &web.settings.origins) {
+        tracing::info!(peer = %tcp_peer, origin, "WebSocket refused: origin not allowed");
+        return Some(refuse(
+            StatusCode::FORBIDDEN,
+            "This page's origin may not open the game's WebSocket (see --web-origin).",
+        ));
+    }
+    (subprotocol == Subprotocol::Unsupported).then(|| {
+        refuse(
+            StatusCode::BAD_REQUEST,
+            "Unsupported WebSocket subprotocol: this server speaks telnet.mudstandards.org.",
+        )
+    })
+}
+
+/// Answers the upgrade and serves the socket, once upgraded, in a task on the
+/// server's tracker that holds `slot`: a shutdown waits for it, and it ends at
+/// once if the upgrade never completes.
+fn serve_upgraded(
+    web: &Web,
+    ws: WebSocketUpgrade,
+    slot: ConnectionSlot,
+    peer: Peer,
+    text_frames: bool,
+) -> Response {
+    let (socket_tx, socket_rx) = oneshot::channel::<WebSocket>();
+    let (game, tracker) = (web.game.clone(), web.tracker.clone());
     web.tracker.spawn(async move {
         let _slot = slot;
         let Ok(socket) = socket_rx.await else {
