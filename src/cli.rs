@@ -18,7 +18,7 @@ use clap::parser::ValueSource;
 use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use crate::config::{
-    AddressLimit, LockoutPolicy, MsspConfig, ServerConfig, TlsSettings, parse_duration,
+    AddressLimit, LockoutPolicy, MsspConfig, ServerConfig, TlsSettings, WebSettings, parse_duration,
 };
 
 #[derive(Debug, Parser)]
@@ -222,6 +222,58 @@ pub struct RunArgs {
     pub no_mccp: bool,
     #[command(flatten)]
     pub mssp: MsspArgs,
+    /// Address of the web listener: the browser client at /, telnet over
+    /// WebSocket at /ws, /health and /metrics; `off` turns it off.
+    #[arg(long, env = "GASLAMP_WEB_BIND", value_name = "ADDR|off",
+          default_value = "127.0.0.1:4080", value_parser = parse_web_bind)]
+    pub web_bind: WebBind,
+    /// Web page origins allowed to open the WebSocket, comma-separated
+    /// (https://mud.example.org), or `*` for any
+    /// [default: the page's own origin, the Host the request came to].
+    #[arg(long, env = "GASLAMP_WEB_ORIGIN", value_name = "ORIGIN",
+          value_delimiter = ',', value_parser = parse_origin)]
+    pub web_origin: Vec<String>,
+    /// Take a WebSocket client's address from X-Forwarded-For, as set by the
+    /// reverse proxy in front of the web listener (only with such a proxy).
+    #[arg(long, env = "GASLAMP_TRUST_PROXY", default_value_t = false,
+          num_args = 0..=1, require_equals = true, default_missing_value = "true",
+          action = clap::ArgAction::Set)]
+    pub trust_proxy: bool,
+}
+
+/// `--web-bind`: an address, or `off` (`None`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WebBind(pub Option<SocketAddr>);
+
+fn parse_web_bind(text: &str) -> Result<WebBind, String> {
+    let text = text.trim();
+    if text.eq_ignore_ascii_case("off") {
+        return Ok(WebBind(None));
+    }
+    text.parse()
+        .map(|addr| WebBind(Some(addr)))
+        .map_err(|_| format!("{text:?} is neither an address (127.0.0.1:4080) nor \"off\""))
+}
+
+/// An origin as browsers send it (`https://mud.example.org`, with a port
+/// where it is not the scheme's own), lowercased; or `*`.
+fn parse_origin(text: &str) -> Result<String, String> {
+    let origin = text.trim().trim_end_matches('/').to_ascii_lowercase();
+    if origin == "*" {
+        return Ok(origin);
+    }
+    let refused = || {
+        format!("{text:?} is not an origin like https://mud.example.org or http://localhost:4080")
+    };
+    let (scheme, host) = origin.split_once("://").ok_or_else(refused)?;
+    let host_ok = !host.is_empty()
+        && host
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-.:[]".contains(c));
+    if !matches!(scheme, "http" | "https") || !host_ok {
+        return Err(refused());
+    }
+    Ok(origin)
 }
 
 impl RunArgs {
@@ -239,7 +291,21 @@ impl RunArgs {
         if self.tls_only && self.tls_bind.is_none() {
             return Err("--tls-only needs --tls-bind, or no listener would be open".into());
         }
+        if self.web_bind.0.is_none() && (!self.web_origin.is_empty() || self.trust_proxy) {
+            return Err(
+                "--web-origin and --trust-proxy need the web listener (--web-bind is off)".into(),
+            );
+        }
         Ok(())
+    }
+
+    /// The web listener these flags describe, if any.
+    fn web_settings(&self) -> Option<WebSettings> {
+        Some(WebSettings {
+            bind: self.web_bind.0?,
+            origins: self.web_origin.clone(),
+            trust_proxy: self.trust_proxy,
+        })
     }
 
     /// The TLS listener these flags describe, if any (`check` saw to it that the
@@ -328,6 +394,7 @@ impl CommonArgs {
             bind: run.bind,
             plain: !run.tls_only,
             tls: run.tls_settings(),
+            web: run.web_settings(),
             default_world: self.default_world.clone(),
             bcrypt_cost: self.bcrypt_cost,
             idle_timeout: run.idle_timeout,
@@ -880,6 +947,71 @@ mod tests {
         );
         assert!(config.plain);
         assert_eq!(config.tls.expect("tls").cert, PathBuf::from("flag.crt"));
+    }
+
+    #[test]
+    fn the_web_listener_defaults_to_loopback_4080_and_turns_off() {
+        let config = run_config(&parse_from(["gaslamp", "run"]).expect("parse"));
+        let web = config.web.as_ref().expect("web listener");
+        assert_eq!(web.bind.to_string(), "127.0.0.1:4080");
+        assert!(web.origins.is_empty() && !web.trust_proxy);
+        assert_eq!(config.web_port(), Some(4080));
+
+        let off = run_config(&parse_from(["gaslamp", "run", "--web-bind", "off"]).expect("parse"));
+        assert!(off.web.is_none());
+        assert_eq!(off.web_port(), None);
+
+        let config = run_config(
+            &parse_from([
+                "gaslamp",
+                "run",
+                "--web-bind",
+                "0.0.0.0:8080",
+                "--web-origin",
+                "https://Mud.Example.org/, http://localhost:8080",
+                "--trust-proxy",
+            ])
+            .expect("parse"),
+        );
+        let web = config.web.expect("web listener");
+        assert_eq!(web.bind.to_string(), "0.0.0.0:8080");
+        assert_eq!(
+            web.origins,
+            ["https://mud.example.org", "http://localhost:8080"]
+        );
+        assert!(web.trust_proxy);
+
+        for refused in [
+            &["run", "--web-bind", "nowhere"][..],
+            &["run", "--web-origin", "mud.example.org"],
+            &["run", "--web-origin", "ftp://mud.example.org"],
+            &["run", "--web-origin", "https://mud.example.org/play"],
+            &["run", "--web-bind", "off", "--trust-proxy"],
+            &["run", "--web-bind", "off", "--web-origin", "*"],
+        ] {
+            let args = std::iter::once("gaslamp").chain(refused.iter().copied());
+            assert!(parse_from(args).is_err(), "{refused:?} was accepted");
+        }
+    }
+
+    #[test]
+    fn web_settings_come_from_the_config_file_too() {
+        let (_dir, path) = config_file(
+            r#"
+            web-bind = "127.0.0.1:4999"
+            web_origin = "https://mud.example.org"
+            trust-proxy = true
+        "#,
+        );
+        let web = run_config(&parse_with(&path, &["run"]).expect("parse"))
+            .web
+            .expect("web listener");
+        assert_eq!(web.bind.to_string(), "127.0.0.1:4999");
+        assert_eq!(web.origins, ["https://mud.example.org"]);
+        assert!(web.trust_proxy);
+        let (_dir, path) = config_file("web-bind = \"off\"\n");
+        let config = run_config(&parse_with(&path, &["run"]).expect("parse"));
+        assert!(config.web.is_none());
     }
 
     #[test]

@@ -18,6 +18,9 @@ pub struct ServerConfig {
     pub plain: bool,
     /// The TLS listener, if there is one.
     pub tls: Option<TlsSettings>,
+    /// The web listener (browser client, WebSocket, health, metrics), unless
+    /// `--web-bind off`.
+    pub web: Option<WebSettings>,
     pub db_path: PathBuf,
     pub worlds_dir: PathBuf,
     /// The world new accounts start in; `None` means the first world by id.
@@ -111,6 +114,7 @@ impl ServerConfig {
             bind: SocketAddr::from(([127, 0, 0, 1], 4000)),
             plain: true,
             tls: None,
+            web: Some(WebSettings::new(WebSettings::DEFAULT_BIND)),
             db_path,
             worlds_dir,
             default_world: None,
@@ -140,9 +144,10 @@ impl ServerConfig {
         }
     }
 
-    /// Defaults for tests: port 0 on loopback, cheapest bcrypt cost. Every test
-    /// client comes from 127.0.0.1, so the limits per address are raised far
-    /// above what the tests do; the tests of those limits set them back.
+    /// Defaults for tests: port 0 on loopback (the web listener too, so that
+    /// servers started side by side never collide), cheapest bcrypt cost. Every
+    /// test client comes from 127.0.0.1, so the limits per address are raised
+    /// far above what the tests do; the tests of those limits set them back.
     pub fn for_tests(db_path: PathBuf, worlds_dir: PathBuf) -> ServerConfig {
         let roomy = AddressLimit {
             count: 10_000,
@@ -150,6 +155,7 @@ impl ServerConfig {
         };
         ServerConfig {
             bind: SocketAddr::from(([127, 0, 0, 1], 0)),
+            web: Some(WebSettings::new(SocketAddr::from(([127, 0, 0, 1], 0)))),
             bcrypt_cost: 4,
             failed_logins_per_ip: roomy,
             guests_per_ip: roomy,
@@ -167,6 +173,41 @@ impl ServerConfig {
     /// `Server::start`, the port actually bound.
     pub fn tls_port(&self) -> Option<u16> {
         self.tls.as_ref().map(|tls| tls.bind.port())
+    }
+
+    /// The web listener's port, if there is one. After `Server::start`, the
+    /// port actually bound.
+    pub fn web_port(&self) -> Option<u16> {
+        self.web.as_ref().map(|web| web.bind.port())
+    }
+}
+
+/// The web listener's settings (`--web-*`, `--trust-proxy`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebSettings {
+    /// Its address; after `Server::start`, the address bound.
+    pub bind: SocketAddr,
+    /// Page origins allowed to open the WebSocket (`https://mud.example`);
+    /// empty means the page's own origin (the `Host` the request came to).
+    pub origins: Vec<String>,
+    /// Whether a client's address is taken from `X-Forwarded-For` (set by a
+    /// reverse proxy in front) instead of the TCP peer.
+    pub trust_proxy: bool,
+}
+
+impl WebSettings {
+    /// `--web-bind`'s default.
+    pub const DEFAULT_BIND: SocketAddr =
+        SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 4080);
+
+    /// A listener on `bind` that accepts its own pages' origin and trusts no
+    /// proxy.
+    pub fn new(bind: SocketAddr) -> WebSettings {
+        WebSettings {
+            bind,
+            origins: Vec::new(),
+            trust_proxy: false,
+        }
     }
 }
 

@@ -4,7 +4,9 @@
 //! → `session` (Login ▶ CharacterMenu ▶ Playing) → `command` (nom parser and
 //! handlers) → `game` (worlds in play, registry, fan-out) and `store` (SQLite).
 //! `world` loads world files; `auth` holds the account rules; `tls` loads
-//! certificates; `transport` runs the listeners; `server` runs it all.
+//! certificates; `transport` runs the listeners; `web` serves the browser
+//! client, telnet over WebSocket, health and metrics (`metrics`); `server` runs
+//! it all.
 //! See ARCHITECTURE.md for the map and the invariants.
 
 pub mod auth;
@@ -12,6 +14,7 @@ pub mod cli;
 pub mod command;
 pub mod config;
 pub mod game;
+pub mod metrics;
 pub mod ops;
 pub mod replies;
 pub mod server;
@@ -23,6 +26,7 @@ mod test_rng;
 pub mod text;
 pub mod tls;
 pub mod transport;
+pub mod web;
 pub mod world;
 
 pub use config::ServerConfig;

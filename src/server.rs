@@ -2,11 +2,13 @@
 //!
 //! [`Server::start`] loads the TLS certificate (if any), opens the database,
 //! loads and registers the worlds, starts the batching writer and binds the
-//! listeners (plain telnet unless `--tls-only`, TLS when configured);
-//! [`Server::run`] runs their accept loops (`transport`) until the shutdown
-//! future resolves (or an admin's `/shutdown` cancels the game's token) and then
-//! stops in order: stop accepting, tell every connection, wait for their tasks,
-//! drain the writer, remove the session rows.
+//! listeners (plain telnet unless `--tls-only`, TLS when configured, the web
+//! listener unless `--web-bind off`); [`Server::run`] runs their accept loops
+//! (`transport`, `web`) until the shutdown future resolves (or an admin's
+//! `/shutdown` cancels the game's token) and then stops in order: stop
+//! accepting, tell every connection, wait for their tasks, drain the writer,
+//! remove the session rows, and last close the web listener (which answers
+//! `/health` with 503 meanwhile).
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -22,6 +24,7 @@ use crate::store::writer::{Writer, WriterThread};
 use crate::store::{Store, StoreError, StoreOptions};
 use crate::tls::{Certificates, TlsError};
 use crate::transport::{self, Listener};
+use crate::web::WebListener;
 use crate::world::{self, World, WorldError, Worlds};
 
 /// Why the server could not start; the binary turns each into an exit code.
@@ -57,6 +60,7 @@ const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 pub struct Server {
     plain: Option<Listener<transport::Plain>>,
     tls: Option<Listener<transport::Tls>>,
+    web: Option<WebListener>,
     game: Arc<Game>,
     writer_thread: WriterThread,
 }
@@ -119,6 +123,7 @@ impl Server {
         crate::ops::bootstrap_superuser(&store, &default, config.bootstrap_admin.as_ref()).await?;
         let (writer, writer_thread) = Writer::start(&config.db_path, config.writer_queue)?;
         let (plain, tls) = bind_listeners(&mut config, certificates.clone()).await?;
+        let web = bind_web(&mut config).await?;
         let game = Game::new(config, worlds, default, store, writer);
         let game = Arc::new(match certificates {
             Some(certificates) => game.with_tls(certificates),
@@ -135,6 +140,7 @@ impl Server {
         Ok(Server {
             plain,
             tls,
+            web,
             game,
             writer_thread,
         })
@@ -155,6 +161,11 @@ impl Server {
         self.tls.as_ref().and_then(|tls| tls.local_addr().ok())
     }
 
+    /// The web listener's address, if there is one.
+    pub fn web_addr(&self) -> Option<SocketAddr> {
+        self.web.as_ref().and_then(|web| web.local_addr().ok())
+    }
+
     /// The shared game state (tests look inside it).
     pub fn game(&self) -> Arc<Game> {
         self.game.clone()
@@ -166,6 +177,7 @@ impl Server {
         let Server {
             plain,
             tls,
+            web,
             game,
             writer_thread,
         } = self;
@@ -178,6 +190,11 @@ impl Server {
         if let Some(tls) = tls {
             accepting.push(Box::pin(tls.run(game.clone(), tracker.clone())));
         }
+        // The web listener outlives the accept loops: during the shutdown it
+        // still answers /health (503) and refuses new WebSockets.
+        let web_stop = tokio_util::sync::CancellationToken::new();
+        let web =
+            web.map(|web| tokio::spawn(web.run(game.clone(), tracker.clone(), web_stop.clone())));
         tokio::select! {
             _ = shutdown => {},
             _ = game.shutdown_token().cancelled() => {},
@@ -185,7 +202,12 @@ impl Server {
             _ = futures::future::join_all(accepting) => {},
         }
         // The listeners were dropped with the accept loops: nothing new comes in.
-        stop(game, tracker, writer_thread).await
+        let stopped = stop(game, tracker, writer_thread).await;
+        web_stop.cancel();
+        if let Some(web) = web {
+            let _ = web.await;
+        }
+        stopped
     }
 }
 
@@ -227,6 +249,19 @@ async fn bind_listeners(
         _ => None,
     };
     Ok((plain, tls))
+}
+
+/// Binds the web listener, if configured, and writes the address bound back
+/// into `config`.
+async fn bind_web(config: &mut ServerConfig) -> Result<Option<WebListener>, StartError> {
+    let Some(settings) = config.web.as_mut() else {
+        return Ok(None);
+    };
+    let addr = settings.bind;
+    let bind_failed = |source| StartError::Bind { addr, source };
+    let listener = WebListener::bind(addr).await.map_err(bind_failed)?;
+    settings.bind = listener.local_addr().map_err(bind_failed)?;
+    Ok(Some(listener))
 }
 
 /// The ordered shutdown: tell, wait, drain, clean up.

@@ -175,6 +175,7 @@ impl<H: Handshake> Listener<H> {
         let config = game.config();
         let slot = game.connections().admit(
             addr.ip(),
+            self.handshake.transport(),
             config.max_connections,
             config.max_connections_per_ip,
         );

@@ -51,10 +51,12 @@ wait_port() {
 
 # start_server [flags of `gaslamp run`...]: a server on a free port with a fresh
 # database; sets PORT, SERVER_PID and SERVER_DIR (its log is $SERVER_DIR/log).
+# The web listener is off unless a part passes --web-bind (its default port,
+# 4080, would collide between servers).
 start_server() {
     SERVER_DIR="$(mktemp -d)"
     PORT="$(free_port)"
-    "$GASLAMP" --db "$SERVER_DIR/g.db" --worlds "$CLIENTS_ROOT/worlds" --bcrypt-cost 4 \
+    GASLAMP_WEB_BIND="${GASLAMP_WEB_BIND:-off}" "$GASLAMP" --db "$SERVER_DIR/g.db" --worlds "$CLIENTS_ROOT/worlds" --bcrypt-cost 4 \
         run --bind "127.0.0.1:$PORT" "$@" >"$SERVER_DIR/log" 2>&1 &
     SERVER_PID=$!
     wait_port "$PORT"

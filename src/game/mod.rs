@@ -35,6 +35,7 @@ pub use registry::{
 
 use crate::auth::Role;
 use crate::config::ServerConfig;
+use crate::metrics::Metrics;
 use crate::replies;
 use crate::store::accounts::AccountChange;
 use crate::store::writer::Writer;
@@ -62,6 +63,8 @@ pub struct Game {
     countdown: Mutex<Option<CancellationToken>>,
     /// The TLS listener's certificate, when there is one (reloadable).
     tls: Option<Arc<Certificates>>,
+    /// What operators watch (`/metrics`); the store and the writer count into it.
+    metrics: Metrics,
 }
 
 impl Game {
@@ -74,6 +77,9 @@ impl Game {
     ) -> Game {
         let address_limits =
             abuse::AddressLimits::new(config.failed_logins_per_ip, config.guests_per_ip);
+        let metrics = Metrics::new();
+        store.attach_metrics(metrics.clone());
+        writer.attach_metrics(metrics.clone());
         Game {
             config,
             worlds: RwLock::new(LoadedWorlds {
@@ -91,6 +97,7 @@ impl Game {
             next_conn: AtomicU64::new(1),
             countdown: Mutex::new(None),
             tls: None,
+            metrics,
         }
     }
 
@@ -112,6 +119,11 @@ impl Game {
     /// leave the old certificate in use. `None` when there is no TLS listener.
     pub async fn reload_tls(&self) -> Option<Result<CertificateInfo, TlsError>> {
         Some(self.tls.as_ref()?.reload().await)
+    }
+
+    /// The server's metrics.
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
     }
 
     /// The settings the server runs with.
@@ -314,19 +326,22 @@ struct LoadedWorlds {
     default: Arc<World>,
 }
 
-/// Counts open TCP connections, in all and per address, for the limits.
+/// Counts open connections, in all, per address and per transport, for the
+/// limits (which every transport shares) and for `/health` and `/metrics`.
 #[derive(Default)]
 pub struct ConnectionCounter {
     per_ip: Mutex<HashMap<IpAddr, usize>>,
     total: AtomicU64,
+    per_transport: [AtomicU64; Transport::ALL.len()],
 }
 
 impl ConnectionCounter {
-    /// Counts a new connection if both limits allow it; the returned guard gives
-    /// the place back when dropped.
+    /// Counts a new connection of `transport` if both limits allow it; the
+    /// returned guard gives the place back when dropped.
     pub fn admit(
         self: &Arc<Self>,
         ip: IpAddr,
+        transport: Transport,
         max_total: usize,
         max_per_ip: usize,
     ) -> Option<ConnectionSlot> {
@@ -337,9 +352,11 @@ impl ConnectionCounter {
         }
         per_ip.insert(ip, here + 1);
         self.total.fetch_add(1, Ordering::Relaxed);
+        self.per_transport[transport.index()].fetch_add(1, Ordering::Relaxed);
         Some(ConnectionSlot {
             counter: self.clone(),
             ip,
+            transport,
         })
     }
 
@@ -347,17 +364,24 @@ impl ConnectionCounter {
     pub fn total(&self) -> usize {
         self.total.load(Ordering::Relaxed) as usize
     }
+
+    /// Open connections now, by transport (every transport, zeros included).
+    pub fn by_transport(&self) -> [(Transport, u64); Transport::ALL.len()] {
+        Transport::ALL.map(|t| (t, self.per_transport[t.index()].load(Ordering::Relaxed)))
+    }
 }
 
 /// One admitted connection; dropping it frees the place.
 pub struct ConnectionSlot {
     counter: Arc<ConnectionCounter>,
     ip: IpAddr,
+    transport: Transport,
 }
 
 impl Drop for ConnectionSlot {
     fn drop(&mut self) {
         self.counter.total.fetch_sub(1, Ordering::Relaxed);
+        self.counter.per_transport[self.transport.index()].fetch_sub(1, Ordering::Relaxed);
         if let Ok(mut per_ip) = self.counter.per_ip.lock()
             && let Some(n) = per_ip.get_mut(&self.ip)
         {

@@ -28,6 +28,7 @@ use tokio::sync::mpsc::error::TrySendError;
 use tokio_util::sync::CancellationToken;
 
 use super::data::{Data, Talk};
+use crate::metrics::Metrics;
 use crate::text::Styled;
 
 /// What the game says to one player.
@@ -70,6 +71,8 @@ pub struct Outbox {
     dead: CancellationToken,
     /// The connection's own span, for the warning when it is dropped.
     span: tracing::Span,
+    /// Where deliveries and overflows are counted, if anywhere.
+    metrics: Option<Metrics>,
 }
 
 impl Outbox {
@@ -79,13 +82,39 @@ impl Outbox {
     pub fn new(capacity: usize, dead: CancellationToken) -> (Outbox, mpsc::Receiver<Outbound>) {
         let (tx, rx) = mpsc::channel(capacity.max(1));
         let span = tracing::Span::current();
-        (Outbox { tx, dead, span }, rx)
+        let metrics = None;
+        (
+            Outbox {
+                tx,
+                dead,
+                span,
+                metrics,
+            },
+            rx,
+        )
+    }
+
+    /// The same queue, counting its lines and an overflow into `metrics`.
+    pub fn counted(self, metrics: Metrics) -> Outbox {
+        Outbox {
+            metrics: Some(metrics),
+            ..self
+        }
     }
 
     /// Queues one message. Returns false when the connection is gone or was just
     /// found too slow (and is now being dropped).
     pub fn send(&self, message: Message) -> bool {
-        self.queue(Outbound::Message(message))
+        // Text the player reads (not prompts, not structured data).
+        let text = matches!(
+            message,
+            Message::Line(_) | Message::Styled(_) | Message::Talk(_)
+        );
+        let sent = self.queue(Outbound::Message(message));
+        if let Some(metrics) = self.metrics.as_ref().filter(|_| sent && text) {
+            metrics.delivered();
+        }
+        sent
     }
 
     /// Queues a line of text.
@@ -118,6 +147,7 @@ impl Outbox {
             Ok(()) => true,
             Err(TrySendError::Full(_)) => {
                 if !self.dead.is_cancelled() {
+                    self.metrics.iter().for_each(Metrics::outbox_overflow);
                     tracing::warn!(
                         parent: &self.span,
                         "outbound queue full: dropping a client that stopped reading"
@@ -173,9 +203,12 @@ mod tests {
         assert!(dead.is_cancelled());
     }
 
-    /// Log lines written while `f` runs, as the binary formats them.
-    fn logged(f: impl FnOnce()) -> String {
-        use std::sync::{Arc, Mutex};
+    /// Every log line of this test process, as the binary formats them. The
+    /// subscriber is the global one, installed once: a thread-local one races
+    /// with tracing's per-callsite cache when another test thread reaches the
+    /// same `warn!` first with no subscriber.
+    fn logged() -> String {
+        use std::sync::{Arc, Mutex, OnceLock};
         #[derive(Clone, Default)]
         struct Lines(Arc<Mutex<Vec<u8>>>);
         impl std::io::Write for Lines {
@@ -189,31 +222,36 @@ mod tests {
                 Ok(())
             }
         }
-        let lines = Lines::default();
-        let writer = lines.clone();
-        let subscriber = tracing_subscriber::fmt()
-            .with_writer(move || writer.clone())
-            .with_ansi(false)
-            .finish();
-        tracing::subscriber::with_default(subscriber, f);
+        static LINES: OnceLock<Lines> = OnceLock::new();
+        let lines = LINES.get_or_init(|| {
+            let lines = Lines::default();
+            let writer = lines.clone();
+            let subscriber = tracing_subscriber::fmt()
+                .with_writer(move || writer.clone())
+                .with_ansi(false)
+                .finish();
+            // Refused only if another test set one first; then nothing is kept.
+            let _ = tracing::subscriber::set_global_default(subscriber);
+            lines
+        });
         let bytes = lines.0.lock().map(|l| l.clone()).unwrap_or_default();
         String::from_utf8_lossy(&bytes).into_owned()
     }
 
     #[test]
     fn a_full_queue_is_logged_on_the_dropped_connection_not_the_sender() {
-        let text = logged(|| {
-            let slow = tracing::info_span!("conn", id = 7, addr = "192.0.2.7:5000");
-            let (outbox, _rx) = slow.in_scope(|| Outbox::new(1, CancellationToken::new()));
-            let speaker = tracing::info_span!("conn", id = 9, addr = "192.0.2.9:6000");
-            speaker.in_scope(|| {
-                outbox.line("one");
-                outbox.line("two");
-            });
+        logged();
+        let slow = tracing::info_span!("conn", id = 7, addr = "192.0.2.7:5000");
+        let (outbox, _rx) = slow.in_scope(|| Outbox::new(1, CancellationToken::new()));
+        let speaker = tracing::info_span!("conn", id = 9, addr = "192.0.2.9:6000");
+        speaker.in_scope(|| {
+            outbox.line("one");
+            outbox.line("two");
         });
+        let text = logged();
         let warning = text
             .lines()
-            .find(|l| l.contains("outbound queue full"))
+            .find(|l| l.contains("outbound queue full") && l.contains("192.0.2."))
             .unwrap_or_else(|| panic!("no warning in {text:?}"));
         assert!(warning.contains("id=7"), "{warning}");
         assert!(warning.contains("192.0.2.7:5000"), "{warning}");

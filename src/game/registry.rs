@@ -67,6 +67,18 @@ pub enum Transport {
 }
 
 impl Transport {
+    /// Every transport, in a fixed order.
+    pub const ALL: [Transport; 3] = [Transport::Plain, Transport::Tls, Transport::WebSocket];
+
+    /// This transport's place in [`Transport::ALL`].
+    pub fn index(self) -> usize {
+        match self {
+            Transport::Plain => 0,
+            Transport::Tls => 1,
+            Transport::WebSocket => 2,
+        }
+    }
+
     /// The name recorded on the session row and shown by `/sessions`.
     pub fn as_str(self) -> &'static str {
         match self {

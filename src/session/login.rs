@@ -24,6 +24,7 @@ use crate::auth::names::{
 };
 use crate::auth::password::{NUL_IN_PASSWORD, policy_problems};
 use crate::command::is_command_word;
+use crate::metrics::LoginOutcome;
 use crate::replies;
 use crate::store::accounts::{Account, LoginCheck, NewAccount, PasswordRefused};
 use crate::store::characters::{CharacterSummary, NewCharacter};
@@ -212,6 +213,7 @@ async fn check_credentials(link: &mut Link, name: &str, password: String) -> Att
     }
     let guard = AddressGuard::new(link);
     if !guard.admits() {
+        link.game().metrics().login(LoginOutcome::Throttled);
         let refusal = guard.refusal(name).await;
         link.line(refusal);
         return Attempt::Failed;
@@ -226,23 +228,29 @@ async fn check_credentials(link: &mut Link, name: &str, password: String) -> Att
     match checked {
         Ok(LoginCheck::Verified(account)) => Attempt::In(LoggedIn::from(&account)),
         Ok(LoginCheck::Wrong) => {
+            link.game().metrics().login(LoginOutcome::Wrong);
             guard.failed();
             tracing::info!(account = name, "failed login");
             link.line(replies::WRONG_LOGIN);
             Attempt::Failed
         }
         Ok(LoginCheck::Withdrawn) => {
+            link.game().metrics().login(LoginOutcome::Throttled);
             let refusal = guard.refusal(name).await;
             link.line(refusal);
             Attempt::Failed
         }
         Ok(LoginCheck::Locked) => {
+            link.game().metrics().login(LoginOutcome::Locked);
             guard.failed();
             tracing::info!(account = name, "login refused: account locked");
             link.line(replies::LOCKED_OUT);
             Attempt::Failed
         }
-        Err(err) => store_trouble(link, &err),
+        Err(err) => {
+            link.game().metrics().login(LoginOutcome::Error);
+            store_trouble(link, &err)
+        }
     }
 }
 

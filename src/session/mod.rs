@@ -32,6 +32,7 @@ use conn::{Conn, Hangup, Input, Offers, ReadLimits};
 use login::LoggedIn;
 
 use crate::game::{ConnId, Data, Game, Outbox, Peer, Session};
+use crate::metrics::LoginOutcome;
 use crate::replies;
 use crate::store::hashing::for_client;
 use crate::store::writer::SessionTouch;
@@ -80,6 +81,7 @@ where
     let (read, write) = tokio::io::split(stream);
     let dead = CancellationToken::new();
     let (outbox, queue) = Outbox::new(game.config().outbound_queue, dead.clone());
+    let outbox = outbox.counted(game.metrics().clone());
     let limits = ReadLimits {
         per_second: game.config().commands_per_second,
         burst: game.config().command_burst,
@@ -182,6 +184,7 @@ impl Link {
         loop {
             match self.conn.next(deadline).await? {
                 Input::Line(line) => {
+                    self.game.metrics().line_in();
                     self.note_activity();
                     return Ok(line);
                 }
@@ -298,11 +301,13 @@ impl Link {
             Err(OpenRefused::Store(err)) => Some(replies::store_error(&err).to_string()),
         };
         if let Some(sentence) = refused {
+            game.metrics().login(LoginOutcome::Refused);
             game.registry().log_out(session.conn_id);
             return Err(sentence);
         }
         tracing::Span::current().record("account", account.username.as_str());
         tracing::info!("logged in");
+        game.metrics().login(LoginOutcome::Ok);
         if !game.config().allow_multiple_sessions {
             for other in game.registry().sessions_of(account.user_id) {
                 if other.conn_id != session.conn_id {

@@ -562,6 +562,7 @@ async fn record_login(store: &Store, record: LoginRecord, policy: LockoutPolicy)
                 .await;
             match locked {
                 Ok(Some(until)) => {
+                    store.count(|m| m.lockout());
                     tracing::warn!(account = %username, %until, "account locked after failed logins");
                 }
                 Ok(None) => {}

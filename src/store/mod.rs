@@ -32,12 +32,14 @@ pub mod worlds;
 pub mod writer;
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Instant;
 
 use dashmap::DashMap;
 use rusqlite::{Connection, ErrorCode, Transaction, TransactionBehavior};
 use tokio::sync::Semaphore;
 
+use crate::metrics::Metrics;
 use hashing::FairGate;
 
 /// What can go wrong in the store, sorted by what the caller does about it.
@@ -158,6 +160,8 @@ struct Inner {
     /// One lock per account name being logged into, so the attempts on one
     /// account are decided one at a time (see `accounts::Accounts::check_login`).
     login_locks: DashMap<String, Arc<tokio::sync::Mutex<()>>>,
+    /// Where call times and bcrypt waits are counted, once a server attached it.
+    metrics: OnceLock<Metrics>,
 }
 
 /// Idle connections kept for reuse; more may exist briefly under load.
@@ -188,12 +192,26 @@ impl Store {
                 bcrypt_cost: options.bcrypt_cost,
                 dummy_hash,
                 login_locks: DashMap::new(),
+                metrics: OnceLock::new(),
             }),
         })
     }
 
     pub fn path(&self) -> &Path {
         &self.inner.path
+    }
+
+    /// Counts this store's call times, bcrypt waits and lockouts into
+    /// `metrics` from now on (a store has one set of metrics for its life).
+    pub fn attach_metrics(&self, metrics: Metrics) {
+        let _ = self.inner.metrics.set(metrics);
+    }
+
+    /// Counts into the attached metrics, if any.
+    fn count(&self, f: impl FnOnce(&Metrics)) {
+        if let Some(metrics) = self.inner.metrics.get() {
+            f(metrics);
+        }
     }
 
     /// Accounts: creation, login checks, and every change to an account.
@@ -243,6 +261,7 @@ impl Store {
         T: Send + 'static,
         F: FnOnce(&mut Connection) -> StoreResult<T> + Send + 'static,
     {
+        let started = Instant::now();
         let _permit = self
             .inner
             .calls
@@ -250,9 +269,11 @@ impl Store {
             .await
             .map_err(|e| StoreError::Task(e.to_string()))?;
         let store = self.clone();
-        tokio::task::spawn_blocking(move || store.call_blocking(f))
+        let result = tokio::task::spawn_blocking(move || store.call_blocking(f))
             .await
-            .map_err(|e| StoreError::Task(e.to_string()))?
+            .map_err(|e| StoreError::Task(e.to_string()))?;
+        self.count(|m| m.store_call(started.elapsed()));
+        result
     }
 
     fn call_blocking<T>(
@@ -286,7 +307,9 @@ impl Store {
     /// truncating) input over 72 bytes. Callers go through
     /// `accounts().hash_new_password`, which applies the policy first.
     async fn hash_password(&self, password: String) -> StoreResult<String> {
+        let queued = Instant::now();
         let _permit = self.inner.hashing.enter().await;
+        self.count(|m| m.bcrypt_wait(queued.elapsed()));
         self.count_bcrypt_run();
         let cost = self.inner.bcrypt_cost;
         tokio::task::spawn_blocking(move || hashing::hash(&password, cost))
@@ -310,7 +333,9 @@ impl Store {
         hash: Option<String>,
         admitted: &(dyn Fn() -> bool + Sync),
     ) -> Option<bool> {
+        let queued = Instant::now();
         let _permit = self.inner.hashing.enter().await;
+        self.count(|m| m.bcrypt_wait(queued.elapsed()));
         if !admitted() {
             return None;
         }

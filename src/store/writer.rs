@@ -26,8 +26,8 @@
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -36,6 +36,7 @@ use tokio::sync::mpsc::error::TrySendError;
 use tokio::sync::{mpsc, oneshot, watch};
 
 use super::{StoreError, StoreResult, schema, write_tx};
+use crate::metrics::Metrics;
 
 /// What kind of talk a chat row holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -171,6 +172,8 @@ struct Shared {
     /// [`STOP_GRACE`], in milliseconds (shorter in tests).
     stop_grace_ms: AtomicU64,
     health: watch::Sender<WriterHealth>,
+    /// Where committed batches are counted, once a server attached it.
+    metrics: OnceLock<Metrics>,
 }
 
 /// A place in the writer's queue, taken before a line of talk is delivered
@@ -212,6 +215,7 @@ impl Writer {
             stopping: AtomicBool::new(false),
             stop_grace_ms: AtomicU64::new(STOP_GRACE.as_millis() as u64),
             health: watch::Sender::new(WriterHealth::default()),
+            metrics: OnceLock::new(),
         });
         let thread_shared = shared.clone();
         let join = std::thread::Builder::new()
@@ -260,6 +264,17 @@ impl Writer {
             .await
             .map_err(|_| WriterClosed)?;
         wait.await.map_err(|_| WriterClosed)
+    }
+
+    /// Counts every committed batch (its rows and commit time) into `metrics`
+    /// from now on.
+    pub fn attach_metrics(&self, metrics: Metrics) {
+        let _ = self.shared.metrics.set(metrics);
+    }
+
+    /// Operations waiting in the queue now.
+    pub fn queue_depth(&self) -> usize {
+        self.tx.max_capacity() - self.tx.capacity()
     }
 
     /// How the writer is doing; changes as it commits or is refused.
@@ -360,7 +375,11 @@ fn run(conn: Connection, mut rx: mpsc::Receiver<Op>, shared: &Shared) {
                 batch.add(op);
             }
         }
+        let started = Instant::now();
         disk.commit_kept(&batch, true);
+        if let Some(metrics) = shared.metrics.get().filter(|_| batch.rows() > 0) {
+            metrics.writer_batch(batch.rows(), started.elapsed());
+        }
         for done in batch.flushes.drain(..) {
             let _ = done.send(());
         }

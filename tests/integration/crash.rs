@@ -25,7 +25,7 @@ async fn start(db: &Path) -> Running {
         .arg(db)
         .arg("--worlds")
         .arg(shipped_worlds())
-        .args(["run", "--bind", "127.0.0.1:0"])
+        .args(["run", "--bind", "127.0.0.1:0", "--web-bind", "off"])
         .env_remove("RUST_LOG")
         .env("NO_COLOR", "1")
         .stderr(Stdio::piped())

@@ -539,7 +539,7 @@ async fn a_read_only_database_file_is_named_and_exits_2() {
         .arg(&db)
         .args(["--bcrypt-cost", "4", "--worlds"])
         .arg(shipped_worlds())
-        .args(["run", "--bind", "127.0.0.1:0"])
+        .args(["run", "--bind", "127.0.0.1:0", "--web-bind", "off"])
         .env_clear()
         .env("RUST_LOG", "warn")
         .kill_on_drop(true);

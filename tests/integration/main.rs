@@ -1,6 +1,6 @@
 //! Integration tests: the real server on 127.0.0.1:0 with a temporary SQLite
-//! database, driven over TCP the way a telnet client would (and the real binary,
-//! for the command line).
+//! database, driven over TCP the way a telnet client would (over TLS and
+//! WebSocket too), and the real binary, for the command line.
 
 mod accounts;
 mod admin;
@@ -19,4 +19,5 @@ mod shutdown;
 mod support;
 mod talk;
 mod tls;
+mod web;
 mod worlds;

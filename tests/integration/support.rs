@@ -46,6 +46,8 @@ pub struct TestServer {
     pub addr: std::net::SocketAddr,
     /// The TLS listener's address, when the configuration has one.
     pub tls_addr: Option<std::net::SocketAddr>,
+    /// The web listener's address, when the configuration has one.
+    pub web_addr: Option<std::net::SocketAddr>,
     pub game: Arc<Game>,
     pub db_path: PathBuf,
     stop: Option<oneshot::Sender<()>>,
@@ -72,6 +74,7 @@ impl TestServer {
         let server = Server::start(config).await.expect("server starts");
         let addr = server.local_addr().expect("bound address");
         let tls_addr = server.tls_addr();
+        let web_addr = server.web_addr();
         let game = server.game();
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(server.run(async move {
@@ -80,6 +83,7 @@ impl TestServer {
         TestServer {
             addr,
             tls_addr,
+            web_addr,
             game,
             db_path,
             stop: Some(stop),

@@ -452,6 +452,8 @@ impl Running {
             .arg(shipped_worlds())
             .args([
                 "run",
+                "--web-bind",
+                "off",
                 "--tls-only",
                 "--tls-bind",
                 "127.0.0.1:0",

@@ -12,21 +12,30 @@
 //! streams, so the plain and the TLS client are the same code above the socket.
 //! A client may ask for MCCP2 ([`Target::with_mccp`]): after the server's
 //! `IAC SB 86 IAC SE` every byte read is inflated first (flate2), as a MUD
-//! client does, until the zlib stream ends.
+//! client does, until the zlib stream ends. A client over WebSocket
+//! ([`Client::connect_websocket`]) is the same code too: [`WsIo`] reads the
+//! socket's binary frames as bytes and writes bytes as binary frames.
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::path::Path;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Poll, ready};
 use std::time::Duration;
 
 use anyhow::{Context, bail};
+use futures::{SinkExt, StreamExt};
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, ServerName};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::TcpStream;
 use tokio::time::Instant;
 use tokio_rustls::TlsConnector;
+use tokio_tungstenite::MaybeTlsStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::http::HeaderValue;
 
 /// A password that passes the server's policy.
 pub const PASSWORD: &str = "correct horse battery";
@@ -72,6 +81,8 @@ pub struct Target {
     pub tls: Option<TlsConnector>,
     /// Whether the client asks for MCCP2 compression at once.
     pub mccp: bool,
+    /// The web listener, for members that come over WebSocket.
+    pub web: Option<SocketAddr>,
 }
 
 impl From<SocketAddr> for Target {
@@ -80,6 +91,7 @@ impl From<SocketAddr> for Target {
             addr,
             tls: None,
             mccp: false,
+            web: None,
         }
     }
 }
@@ -107,6 +119,7 @@ impl Target {
             addr,
             tls: Some(TlsConnector::from(Arc::new(config))),
             mccp: false,
+            web: None,
         })
     }
 }
@@ -310,7 +323,31 @@ impl Client {
         if target.mccp {
             writer.write_all(&[IAC, DO, MCCP2]).await?;
         }
-        Ok(Client {
+        Ok(Client::from_halves(half, writer))
+    }
+
+    /// Connects to the web listener's `/ws` with the telnet subprotocol.
+    pub async fn connect_websocket(addr: SocketAddr) -> anyhow::Result<Client> {
+        let mut request = format!("ws://{addr}/ws").into_client_request()?;
+        request.headers_mut().insert(
+            "sec-websocket-protocol",
+            HeaderValue::from_static("telnet.mudstandards.org"),
+        );
+        let (socket, _) = tokio_tungstenite::connect_async_with_config(request, None, true)
+            .await
+            .with_context(|| format!("WebSocket upgrade at {addr}"))?;
+        let (read, write) = tokio::io::split(WsIo {
+            socket,
+            unread: bytes::Bytes::new(),
+        });
+        Ok(Client::from_halves(Box::new(read), Box::new(write)))
+    }
+
+    fn from_halves(
+        half: Box<dyn AsyncRead + Unpin + Send>,
+        writer: Box<dyn AsyncWrite + Unpin + Send>,
+    ) -> Client {
+        Client {
             reader: Reader {
                 half,
                 buf: vec![0; READ_BUFFER].into_boxed_slice(),
@@ -327,7 +364,7 @@ impl Client {
             },
             writer,
             recent: VecDeque::new(),
-        })
+        }
     }
 
     /// Sends one line, CRLF added.
@@ -335,7 +372,9 @@ impl Client {
         let mut bytes = Vec::with_capacity(line.len() + 2);
         bytes.extend_from_slice(line.as_bytes());
         bytes.extend_from_slice(b"\r\n");
-        self.writer.write_all(&bytes).await
+        self.writer.write_all(&bytes).await?;
+        // A no-op for TCP; a WebSocket's frame waits in its buffer until then.
+        self.writer.flush().await
     }
 
     /// Waits for one of `prompts` and returns its index; lines in between are
@@ -427,6 +466,75 @@ impl Client {
             bail!("no exit {exit:?} here: {:?}", self.recent());
         }
         Ok(())
+    }
+}
+
+type Socket = tokio_tungstenite::WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// A WebSocket as a byte stream: binary frames read as bytes, each write one
+/// binary frame. Reading polls the socket only as a stream and writing only as
+/// a sink (tokio-tungstenite keeps a waker for each), so the two halves of
+/// `tokio::io::split` may wait in different tasks.
+struct WsIo {
+    socket: Socket,
+    unread: bytes::Bytes,
+}
+
+impl AsyncRead for WsIo {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        let this = self.get_mut();
+        loop {
+            if !this.unread.is_empty() {
+                let n = this.unread.len().min(buf.remaining());
+                buf.put_slice(&this.unread.split_to(n));
+                return Poll::Ready(Ok(()));
+            }
+            match ready!(this.socket.poll_next_unpin(cx)) {
+                Some(Ok(Message::Binary(bytes))) => this.unread = bytes,
+                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return Poll::Ready(Ok(())),
+                Some(Ok(_)) => {}
+            }
+        }
+    }
+}
+
+impl AsyncWrite for WsIo {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        let this = self.get_mut();
+        ready!(this.socket.poll_ready_unpin(cx)).map_err(std::io::Error::other)?;
+        let frame = Message::Binary(bytes::Bytes::copy_from_slice(buf));
+        this.socket
+            .start_send_unpin(frame)
+            .map_err(std::io::Error::other)?;
+        Poll::Ready(Ok(buf.len()))
+    }
+
+    fn poll_flush(
+        self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        self.get_mut()
+            .socket
+            .poll_flush_unpin(cx)
+            .map_err(std::io::Error::other)
+    }
+
+    fn poll_shutdown(
+        self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        self.get_mut()
+            .socket
+            .poll_close_unpin(cx)
+            .map_err(std::io::Error::other)
     }
 }
 

@@ -49,6 +49,8 @@ pub struct Member {
     pub room: usize,
     /// A speaker's id; `None` for a member that only listens.
     pub speaker: Option<u32>,
+    /// Connects to the web listener over WebSocket instead of telnet.
+    pub websocket: bool,
 }
 
 /// What the crowd is doing; members watch it.
@@ -232,7 +234,11 @@ async fn play(member: Member, ctx: MemberCtx) -> MemberResult {
 /// Logs in, enters the game and walks to the member's room.
 async fn arrive(member: &Member, ctx: &MemberCtx) -> anyhow::Result<Client> {
     let _permit = ctx.permits.acquire().await?;
-    let mut client = Client::connect(ctx.target.clone()).await?;
+    let mut client = match ctx.target.web.filter(|_| member.websocket) {
+        Some(web) => Client::connect_websocket(web).await?,
+        None if member.websocket => anyhow::bail!("the server has no web listener"),
+        None => Client::connect(ctx.target.clone()).await?,
+    };
     match member.login {
         Login::Create => client.create_account(&member.account).await?,
         Login::Reconnect => client.log_in(&member.account).await?,

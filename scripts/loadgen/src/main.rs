@@ -18,6 +18,8 @@
 //! - `logins`: logins a second at bcrypt cost 12 while other players talk, and
 //!   their latency during the storm.
 //! - `room-tls`: `room` with every player connected over TLS.
+//! - `room-ws`: `room` with every second player connected over WebSocket.
+//! - `ws-idle`: resident memory per idle WebSocket connection, beside plain.
 //! - `tls-handshakes`: full TLS handshakes a second, to the `Account: ` prompt.
 //! - `tls-idle`: resident memory per idle TLS connection, beside plain.
 //! - `room-mccp`: the crowded room again, plain and then with every player on
@@ -171,6 +173,9 @@ pub struct Args {
     /// timing: wrong passwords timed for each kind of name.
     #[arg(long, default_value_t = 150)]
     pub timing_attempts: usize,
+    /// ws-idle: idle players (once plain, once over WebSocket).
+    #[arg(long, default_value_t = 2_000)]
+    pub ws_idle_connections: usize,
 }
 
 fn parse_env(text: &str) -> Result<(String, String), String> {
@@ -194,10 +199,12 @@ pub enum Scenario {
     IdleMccp,
     Storm,
     Timing,
+    RoomWs,
+    WsIdle,
 }
 
 impl Scenario {
-    const ALL: [Scenario; 12] = [
+    const ALL: [Scenario; 14] = [
         Scenario::Idle,
         Scenario::Room,
         Scenario::Rooms,
@@ -210,6 +217,8 @@ impl Scenario {
         Scenario::IdleMccp,
         Scenario::Storm,
         Scenario::Timing,
+        Scenario::RoomWs,
+        Scenario::WsIdle,
     ];
 
     fn name(self) -> &'static str {
@@ -226,6 +235,8 @@ impl Scenario {
             Scenario::IdleMccp => "idle-mccp",
             Scenario::Storm => "storm",
             Scenario::Timing => "timing",
+            Scenario::RoomWs => "room-ws",
+            Scenario::WsIdle => "ws-idle",
         }
     }
 
@@ -276,6 +287,14 @@ impl Scenario {
                 "timing: {} wrong passwords each for known and unknown names at cost {}",
                 args.timing_attempts, args.timing_cost
             ),
+            Scenario::RoomWs => format!(
+                "room-ws: {} players in one room, half over WebSocket, {} speakers at {}/s for {} s",
+                args.room_players, args.room_speakers, args.room_rate, args.room_secs
+            ),
+            Scenario::WsIdle => format!(
+                "ws-idle: {} players logged in and idle, plain then over WebSocket",
+                args.ws_idle_connections
+            ),
         }
     }
 }
@@ -301,6 +320,7 @@ impl Args {
             self.storm_cost = self.storm_cost.min(10);
             self.storm_logins = self.storm_logins.min(2);
             self.timing_attempts = self.timing_attempts.min(30);
+            self.ws_idle_connections = self.ws_idle_connections.min(300);
         }
         self
     }

@@ -5,7 +5,8 @@
 //! reads its memory and CPU time from `/proc`, and stops it with SIGTERM, the
 //! graceful way an operator would. The server's log goes to a file beside the
 //! database, named in any error. A scenario may also give it a TLS listener with
-//! a certificate made by `gaslamp::tls::dev_cert`.
+//! a certificate made by `gaslamp::tls::dev_cert`, or its web listener (which is
+//! otherwise off, so that servers never compete for its default port).
 
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
@@ -30,6 +31,9 @@ pub struct Launch<'a> {
     /// A directory holding `cert.pem` and `key.pem`: the server also listens
     /// for TLS, on a port of its own.
     pub tls_dir: Option<&'a Path>,
+    /// The server also opens its web listener (WebSocket at /ws), on a port
+    /// of its own; otherwise `--web-bind off`.
+    pub web: bool,
 }
 
 /// A running server process.
@@ -40,6 +44,8 @@ pub struct ServerProcess {
     pub log: PathBuf,
     /// The TLS listener and the certificate to trust, when launched with one.
     tls: Option<(SocketAddr, PathBuf)>,
+    /// The web listener, when launched with one.
+    web: Option<SocketAddr>,
 }
 
 /// Resident memory of a process, in KiB.
@@ -60,6 +66,7 @@ impl ServerProcess {
             Some(dir) => Some((free_port()?, dir.to_path_buf())),
             None => None,
         };
+        let web = if launch.web { Some(free_port()?) } else { None };
         let mut command = Command::new(launch.binary);
         command
             .arg("--db")
@@ -75,6 +82,9 @@ impl ServerProcess {
             .arg(launch.max_connections.to_string())
             .arg("--max-connections-per-ip")
             .arg(launch.max_connections.to_string());
+        command
+            .arg("--web-bind")
+            .arg(web.map_or_else(|| "off".to_string(), |addr| addr.to_string()));
         if let Some((tls_addr, dir)) = &tls {
             command
                 .arg("--tls-bind")
@@ -100,6 +110,7 @@ impl ServerProcess {
             addr,
             log,
             tls: tls.map(|(addr, dir)| (addr, dir.join("cert.pem"))),
+            web,
         };
         server.wait_ready().await?;
         Ok(server)
@@ -131,11 +142,15 @@ impl ServerProcess {
     /// Where players connect: the TLS port (trusting the server's certificate,
     /// no session resumption) when `tls`, else the plain one.
     pub fn target(&self, tls: bool) -> anyhow::Result<Target> {
-        match (&self.tls, tls) {
-            (_, false) => Ok(Target::from(self.addr)),
-            (Some((addr, cert)), true) => Target::tls(*addr, cert),
+        let target = match (&self.tls, tls) {
+            (_, false) => Target::from(self.addr),
+            (Some((addr, cert)), true) => Target::tls(*addr, cert)?,
             (None, true) => bail!("this server was started without a TLS listener"),
-        }
+        };
+        Ok(Target {
+            web: self.web,
+            ..target
+        })
     }
 
     /// VmRSS and VmHWM from `/proc/<pid>/status`.

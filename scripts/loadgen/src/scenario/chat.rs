@@ -8,8 +8,10 @@
 //! rooms (20 to a room), every one of them saying a line a second for 10 s;
 //! reported are the lines delivered a second and the latency (no target).
 //!
-//! `room-tls` is `room` with every player connected over TLS, for its p99 beside
-//! the plain one's.
+//! `room-tls` is `room` with every player connected over TLS, and `room-ws` is
+//! `room` with every second player (half the listeners, half the speakers)
+//! connected to the web listener over WebSocket, for their p99 beside the
+//! plain one's.
 //!
 //! Both use the [`crowd`](crate::crowd) engine: accounts are created over telnet
 //! at bcrypt cost 4, the players walk to their rooms, and the talk starts once
@@ -32,11 +34,30 @@ use crate::stats::{Summary, round3};
 /// SPEC §11: p99 delivery latency under 10 ms.
 const TARGET_P99_MS: f64 = 10.0;
 
-/// `room`, or `room-tls` with `tls`: every player connected over TLS.
-pub async fn one_room(ctx: &Ctx, tls: bool) -> anyhow::Result<Outcome> {
+/// How the crowded room's players connect.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Over {
+    /// `room`: plain telnet.
+    Plain,
+    /// `room-tls`: every player over TLS.
+    Tls,
+    /// `room-ws`: every second player over WebSocket, the rest plain telnet.
+    HalfWebSocket,
+}
+
+/// `room`, `room-tls` or `room-ws`.
+pub async fn one_room(ctx: &Ctx, over: Over) -> anyhow::Result<Outcome> {
     let args = &ctx.args;
-    let site = Site::new(ctx, if tls { "room-tls" } else { "room" }, 1)?;
-    let server = site.serve_over(ctx, 4, args.room_players, tls).await?;
+    let (name_of_site, tls) = match over {
+        Over::Plain => ("room", false),
+        Over::Tls => ("room-tls", true),
+        Over::HalfWebSocket => ("room-ws", false),
+    };
+    let site = Site::new(ctx, name_of_site, 1)?;
+    let server = match over {
+        Over::HalfWebSocket => site.serve_web(ctx, 4, args.room_players).await?,
+        _ => site.serve_over(ctx, 4, args.room_players, tls).await?,
+    };
     let target = server.target(tls)?;
     let members = (0..args.room_players)
         .map(|i| Member {
@@ -44,6 +65,7 @@ pub async fn one_room(ctx: &Ctx, tls: bool) -> anyhow::Result<Outcome> {
             login: Login::Create,
             room: 0,
             speaker: (i < args.room_speakers).then_some(i as u32),
+            websocket: over == Over::HalfWebSocket && i % 2 == 1,
         })
         .collect();
     let talk = talk(
@@ -88,6 +110,7 @@ pub async fn many_rooms(ctx: &Ctx) -> anyhow::Result<Outcome> {
             login: Login::Create,
             room: i % rooms,
             speaker: Some(i as u32),
+            websocket: false,
         })
         .collect();
     let target = server.target(false)?;

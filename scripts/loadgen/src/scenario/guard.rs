@@ -61,6 +61,7 @@ async fn start(
         max_connections: 2_000,
         env: &env,
         tls_dir: None,
+        web: false,
     })
     .await
 }

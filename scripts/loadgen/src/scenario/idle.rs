@@ -89,9 +89,24 @@ impl Idle {
 /// Logs `n` players in (over TLS when `tls`), lets them sit, and reads the
 /// server's memory.
 pub async fn measure(ctx: &Ctx, site_name: &str, n: usize, tls: bool) -> anyhow::Result<Idle> {
+    measure_over(ctx, site_name, n, tls, false).await
+}
+
+/// [`measure`], with every player over WebSocket when `websocket`.
+pub async fn measure_over(
+    ctx: &Ctx,
+    site_name: &str,
+    n: usize,
+    tls: bool,
+    websocket: bool,
+) -> anyhow::Result<Idle> {
     let args = &ctx.args;
     let site = Site::new(ctx, site_name, ROOMS)?;
-    let server = site.serve_over(ctx, 4, n, tls).await?;
+    let server = if websocket {
+        site.serve_web(ctx, 4, n).await?
+    } else {
+        site.serve_over(ctx, 4, n, tls).await?
+    };
     let empty = server.memory()?;
     let members = (0..n)
         .map(|i| Member {
@@ -99,6 +114,7 @@ pub async fn measure(ctx: &Ctx, site_name: &str, n: usize, tls: bool) -> anyhow:
             login: Login::Create,
             room: i % ROOMS,
             speaker: None,
+            websocket,
         })
         .collect();
     // Idle members never speak, so the period is irrelevant.

@@ -145,6 +145,7 @@ fn talkers(n: usize, rooms: usize, login: Login) -> Vec<Member> {
             login,
             room: i % rooms,
             speaker: Some(i as u32),
+            websocket: false,
         })
         .collect()
 }

@@ -42,6 +42,7 @@ pub async fn crowded_room(ctx: &Ctx) -> anyhow::Result<Outcome> {
                 login: Login::Create,
                 room: 0,
                 speaker: (i < args.room_speakers).then_some(i as u32),
+                websocket: false,
             })
             .collect();
         let target = server.target(false)?.with_mccp(mccp);
@@ -113,6 +114,7 @@ pub async fn idle(ctx: &Ctx) -> anyhow::Result<Outcome> {
                 login: Login::Create,
                 room: i % IDLE_ROOMS,
                 speaker: None,
+                websocket: false,
             })
             .collect();
         let target = server.target(false)?.with_mccp(mccp);

@@ -7,6 +7,7 @@ mod idle;
 mod logins;
 mod mccp;
 mod tls;
+mod web;
 mod writer;
 
 use std::path::PathBuf;
@@ -23,8 +24,10 @@ use crate::{Ctx, Scenario, world};
 pub async fn run(scenario: Scenario, ctx: &Ctx) -> anyhow::Result<Outcome> {
     match scenario {
         Scenario::Idle => idle::run(ctx).await,
-        Scenario::Room => chat::one_room(ctx, false).await,
-        Scenario::RoomTls => chat::one_room(ctx, true).await,
+        Scenario::Room => chat::one_room(ctx, chat::Over::Plain).await,
+        Scenario::RoomTls => chat::one_room(ctx, chat::Over::Tls).await,
+        Scenario::RoomWs => chat::one_room(ctx, chat::Over::HalfWebSocket).await,
+        Scenario::WsIdle => web::idle(ctx).await,
         Scenario::TlsHandshakes => tls::handshakes(ctx).await,
         Scenario::TlsIdle => tls::idle(ctx).await,
         Scenario::Rooms => chat::many_rooms(ctx).await,
@@ -69,6 +72,28 @@ impl Site {
             max_connections: connections + 1_000,
             env: &ctx.args.server_env,
             tls_dir: None,
+            web: false,
+        })
+        .await
+    }
+
+    /// Starts a server on this site's database with its web listener open
+    /// beside the plain telnet one.
+    pub async fn serve_web(
+        &self,
+        ctx: &Ctx,
+        bcrypt_cost: u32,
+        connections: usize,
+    ) -> anyhow::Result<ServerProcess> {
+        ServerProcess::start(&Launch {
+            binary: &ctx.args.server,
+            db: &self.db,
+            worlds: &self.worlds,
+            bcrypt_cost,
+            max_connections: connections + 1_000,
+            env: &ctx.args.server_env,
+            tls_dir: None,
+            web: true,
         })
         .await
     }
@@ -94,6 +119,7 @@ impl Site {
             max_connections: connections + 1_000,
             env: &ctx.args.server_env,
             tls_dir: Some(&dir),
+            web: false,
         })
         .await
     }

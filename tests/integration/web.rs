@@ -1,0 +1,591 @@
+//! The web listener (SPEC §8a): telnet over WebSocket into the same session as
+//! TCP, driven by a tokio-tungstenite client; subprotocol selection, the
+//! `Origin` check, the 64 KiB frame limit, the connection limits shared with
+//! telnet, `X-Forwarded-For` only behind a trusted proxy; `/health` and
+//! `/metrics` whose figures follow what players do, and `/health` answering
+//! 503 while the server shuts down.
+
+use std::net::SocketAddr;
+
+use futures::{SinkExt, StreamExt};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::oneshot;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::{self, Message};
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+use crate::support::*;
+
+type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+const TELNET: &str = "telnet.mudstandards.org";
+
+/// What the server answered to an upgrade request: a socket and the
+/// subprotocol it chose, or the HTTP status and body of a refusal.
+enum Upgrade {
+    Open(Box<Socket>, Option<String>),
+    Refused(u16, String),
+}
+
+/// Opens `/ws` offering `protocols`, with `headers` (an `Origin`, a
+/// forwarded address) added.
+async fn upgrade(addr: SocketAddr, protocols: &[&str], headers: &[(&str, &str)]) -> Upgrade {
+    let mut request = format!("ws://{addr}/ws")
+        .into_client_request()
+        .expect("request");
+    if !protocols.is_empty() {
+        let offered = protocols.join(", ").parse().expect("header value");
+        request
+            .headers_mut()
+            .insert("sec-websocket-protocol", offered);
+    }
+    for (name, value) in headers {
+        let name: tungstenite::http::HeaderName = name.parse().expect("header name");
+        request
+            .headers_mut()
+            .append(name, value.parse().expect("header value"));
+    }
+    let connected = tokio::time::timeout(PATIENCE, tokio_tungstenite::connect_async(request))
+        .await
+        .expect("the upgrade is answered in time");
+    match connected {
+        Ok((socket, response)) => {
+            let chosen = response
+                .headers()
+                .get("sec-websocket-protocol")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string);
+            Upgrade::Open(Box::new(socket), chosen)
+        }
+        Err(tungstenite::Error::Http(response)) => {
+            let body = response
+                .body()
+                .as_ref()
+                .map(|b| String::from_utf8_lossy(b).into_owned())
+                .unwrap_or_default();
+            Upgrade::Refused(response.status().as_u16(), body)
+        }
+        Err(err) => panic!("the upgrade failed: {err}"),
+    }
+}
+
+/// A socket the server accepted with the telnet subprotocol.
+async fn telnet_socket(server: &TestServer) -> Box<Socket> {
+    match upgrade(web(server), &[TELNET], &[]).await {
+        Upgrade::Open(socket, chosen) => {
+            assert_eq!(chosen.as_deref(), Some(TELNET));
+            socket
+        }
+        Upgrade::Refused(status, body) => panic!("refused: {status} {body}"),
+    }
+}
+
+fn web(server: &TestServer) -> SocketAddr {
+    server.web_addr.expect("the test server has a web listener")
+}
+
+/// The test's end of a WebSocket as a telnet [`Client`]: binary frames in are
+/// bytes read, bytes written go out as binary frames. The receiver gets the
+/// server's close frame when the server closes.
+fn over_websocket(socket: Box<Socket>) -> (Client, oneshot::Receiver<Option<CloseFrame>>) {
+    let (ours, pipe) = tokio::io::duplex(64 * 1024);
+    let (mut from_client, mut to_client) = tokio::io::split(pipe);
+    let (mut sink, mut stream) = socket.split();
+    let (closed_tx, closed) = oneshot::channel();
+    tokio::spawn(async move {
+        let mut close = None;
+        while let Some(message) = stream.next().await {
+            match message {
+                Ok(Message::Binary(bytes)) => {
+                    if to_client.write_all(&bytes).await.is_err() {
+                        break;
+                    }
+                }
+                Ok(Message::Close(frame)) => {
+                    close = frame;
+                    break;
+                }
+                Ok(_) => {}
+                Err(_) => break,
+            }
+        }
+        let _ = to_client.shutdown().await;
+        let _ = closed_tx.send(close);
+    });
+    tokio::spawn(async move {
+        let mut buf = vec![0u8; 8192];
+        loop {
+            match from_client.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => {
+                    let frame = Message::Binary(buf[..n].to_vec().into());
+                    if sink.send(frame).await.is_err() {
+                        break;
+                    }
+                }
+            }
+        }
+    });
+    (Client::over(ours), closed)
+}
+
+/// Waits for the server's close frame; returns its code.
+async fn close_code(closed: oneshot::Receiver<Option<CloseFrame>>) -> Option<u16> {
+    let frame = tokio::time::timeout(PATIENCE, closed)
+        .await
+        .expect("the server closes in time")
+        .expect("the reader reports");
+    frame.map(|f| u16::from(f.code))
+}
+
+/// Reads frames until the server's close frame; returns its code (None when
+/// the connection ended without one).
+async fn until_close(socket: &mut Socket) -> Option<u16> {
+    tokio::time::timeout(PATIENCE, async {
+        while let Some(message) = socket.next().await {
+            match message {
+                Ok(Message::Close(frame)) => return frame.map(|f| u16::from(f.code)),
+                Ok(_) => {}
+                Err(_) => return None,
+            }
+        }
+        None
+    })
+    .await
+    .expect("the server closes in time")
+}
+
+/// A plain HTTP/1.1 GET: the status and the body.
+async fn get(addr: SocketAddr, path: &str) -> (u16, String) {
+    let mut tcp = TcpStream::connect(addr).await.expect("connect");
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    tcp.write_all(request.as_bytes()).await.expect("send");
+    let mut response = Vec::new();
+    tokio::time::timeout(PATIENCE, tcp.read_to_end(&mut response))
+        .await
+        .expect("answered in time")
+        .expect("read");
+    let text = String::from_utf8_lossy(&response).into_owned();
+    let status = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no status line: {text}"));
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, body)| body.to_string())
+        .unwrap_or_default();
+    (status, body)
+}
+
+async fn health(server: &TestServer) -> (u16, serde_json::Value) {
+    let (status, body) = get(web(server), "/health").await;
+    let json = serde_json::from_str(&body).unwrap_or_else(|e| panic!("{e}: {body}"));
+    (status, json)
+}
+
+/// The value of one series (`name{labels}`) in `/metrics`' text.
+fn series(text: &str, name: &str) -> f64 {
+    text.lines()
+        .find_map(|line| line.strip_prefix(name)?.strip_prefix(' '))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no series {name} in:\n{text}"))
+}
+
+async fn metrics(server: &TestServer) -> String {
+    let (status, text) = get(web(server), "/metrics").await;
+    assert_eq!(status, 200, "{text}");
+    text
+}
+
+/// A player created and in the game at the default spawn, over `c`.
+async fn play(c: &mut Client, name: &str) {
+    c.create(name, PASSWORD).await;
+    c.enter("1").await;
+}
+
+#[tokio::test]
+async fn a_websocket_player_logs_in_and_talks_with_a_telnet_player() {
+    let dir = temp_dir();
+    let server = TestServer::start(dir.path()).await;
+    let (mut webby, _closed) = over_websocket(telnet_socket(&server).await);
+    // The same session as TCP: the same greeting, prompts, ECHO for passwords.
+    webby.expect("Account: ").await;
+    webby.send("new").await;
+    webby.expect("New account name: ").await;
+    webby.send("Webby").await;
+    webby.expect("Password: ").await;
+    assert!(
+        webby
+            .negotiations
+            .iter()
+            .any(|n| n.verb == WILL && n.option == ECHO),
+        "the password prompt hides typing over WebSocket too"
+    );
+    webby.send(PASSWORD).await;
+    webby.expect("Repeat password: ").await;
+    webby.send(PASSWORD).await;
+    webby.expect("Account Webby created.").await;
+    webby.expect("Character: ").await;
+    webby.enter("1").await;
+
+    let mut tessa = server.connect().await;
+    play(&mut tessa, "Tessa").await;
+    webby.expect("Tessa arrives.").await;
+    tessa.command("say hello, browser").await;
+    webby.expect("Tessa says, \"hello, browser\"").await;
+    webby.command("say hello, terminal").await;
+    tessa.expect("Webby says, \"hello, terminal\"").await;
+
+    let rows = server
+        .db()
+        .query_row(
+            "SELECT transport, peer_address FROM sessions s JOIN users u ON u.id = s.user_id \
+             WHERE u.username = 'Webby'",
+            [],
+            |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)),
+        )
+        .expect("Webby's session row");
+    assert_eq!(rows.0, "websocket");
+    assert!(rows.1.starts_with("127.0.0.1:"), "{}", rows.1);
+
+    webby.send("quit").await;
+    webby.expect("Goodbye.").await;
+    webby.expect_closed().await;
+    tessa.expect("Webby leaves the game.").await;
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn the_telnet_subprotocol_is_chosen_none_is_accepted_and_others_are_refused() {
+    let dir = temp_dir();
+    let server = TestServer::start(dir.path()).await;
+    let addr = web(&server);
+
+    // Offered beside another: ours is chosen.
+    match upgrade(addr, &["gmcp.mudstandards.org", TELNET], &[]).await {
+        Upgrade::Open(_, chosen) => assert_eq!(chosen.as_deref(), Some(TELNET)),
+        Upgrade::Refused(status, body) => panic!("refused: {status} {body}"),
+    }
+    // Only others: refused, naming ours.
+    match upgrade(addr, &["gmcp.mudstandards.org"], &[]).await {
+        Upgrade::Refused(status, body) => {
+            assert_eq!(status, 400);
+            assert!(body.contains(TELNET), "{body}");
+        }
+        Upgrade::Open(..) => panic!("an unsupported subprotocol was accepted"),
+    }
+    // None: the same stream, and text frames are read as bytes.
+    let Upgrade::Open(mut socket, chosen) = upgrade(addr, &[], &[]).await else {
+        panic!("refused without a subprotocol");
+    };
+    assert_eq!(chosen, None);
+    socket
+        .send(Message::Text("quit\r\n".into()))
+        .await
+        .expect("send");
+    let (mut plain, closed) = over_websocket(socket);
+    plain.expect("Goodbye.").await;
+    assert_eq!(close_code(closed).await, Some(1000));
+
+    // With the telnet subprotocol a text frame is a protocol breach: 1003.
+    let mut socket = telnet_socket(&server).await;
+    socket
+        .send(Message::Text("quit\r\n".into()))
+        .await
+        .expect("send");
+    assert_eq!(until_close(&mut socket).await, Some(1003));
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_page_from_another_origin_is_refused() {
+    let dir = temp_dir();
+    let server = TestServer::start(dir.path()).await;
+    let addr = web(&server);
+    let own = format!("http://{addr}");
+    assert!(matches!(
+        upgrade(addr, &[TELNET], &[("origin", &own)]).await,
+        Upgrade::Open(..)
+    ));
+    // (The scheme is not compared: behind a TLS proxy the page is https and
+    // this listener plain http, on the same host name.)
+    for origin in ["https://evil.example", "http://localhost:1", "null"] {
+        match upgrade(addr, &[TELNET], &[("origin", origin)]).await {
+            Upgrade::Refused(status, body) => {
+                assert_eq!(status, 403, "{origin}");
+                assert!(body.contains("origin"), "{body}");
+            }
+            Upgrade::Open(..) => panic!("origin {origin} was let in"),
+        }
+    }
+    server.stop().await;
+
+    // With --web-origin, the list decides and the page's own origin is not
+    // enough.
+    let dir = temp_dir();
+    let mut config = config(dir.path());
+    if let Some(web) = config.web.as_mut() {
+        web.origins = vec!["https://mud.example.org".into()];
+    }
+    let server = TestServer::start_with(config).await;
+    let addr = web(&server);
+    let listed = upgrade(addr, &[TELNET], &[("origin", "https://mud.example.org")]).await;
+    assert!(matches!(listed, Upgrade::Open(..)));
+    let own = format!("http://{addr}");
+    let refused = upgrade(addr, &[TELNET], &[("origin", &own)]).await;
+    assert!(matches!(refused, Upgrade::Refused(403, _)));
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn frames_over_64_kib_close_the_connection_and_64_kib_pass() {
+    let dir = temp_dir();
+    let server = TestServer::start(dir.path()).await;
+    // 64 KiB exactly: telnet no-ops, which the session reads and ignores.
+    let socket = telnet_socket(&server).await;
+    let (mut client, closed) = over_websocket(socket);
+    client.expect("Account: ").await;
+    let nops: Vec<u8> = [IAC, 241].repeat(32 * 1024);
+    assert_eq!(nops.len(), gaslamp::web::MAX_FRAME);
+    client.send_raw(&nops).await;
+    client.send("quit").await;
+    client.expect("Goodbye.").await;
+    assert_eq!(close_code(closed).await, Some(1000));
+
+    // One byte more: refused with 1009, and the connection's slot is free.
+    let mut socket = telnet_socket(&server).await;
+    let mut big = nops.clone();
+    big.push(b'\n');
+    socket
+        .send(Message::Binary(big.into()))
+        .await
+        .expect("send");
+    assert_eq!(until_close(&mut socket).await, Some(1009));
+    let (_, json) = health(&server).await;
+    assert_eq!(json["connections"]["websocket"], 0, "{json}");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn websockets_and_telnet_share_the_connection_limits() {
+    let dir = temp_dir();
+    let server = TestServer::start_with(gaslamp::ServerConfig {
+        max_connections_per_ip: 2,
+        ..config(dir.path())
+    })
+    .await;
+    let mut tcp = server.connect().await;
+    tcp.expect("Account: ").await;
+    let (mut ws, _closed) = over_websocket(telnet_socket(&server).await);
+    ws.expect("Account: ").await;
+    // Both places taken: a third WebSocket and a third telnet are turned away.
+    match upgrade(web(&server), &[TELNET], &[]).await {
+        Upgrade::Refused(status, body) => {
+            assert_eq!(status, 503);
+            assert!(body.contains("Too many connections."), "{body}");
+        }
+        Upgrade::Open(..) => panic!("a third connection from one address was let in"),
+    }
+    let mut third = server.connect().await;
+    third.expect("Too many connections.").await;
+    let (_, json) = health(&server).await;
+    assert_eq!(json["connections"]["plain"], 1, "{json}");
+    assert_eq!(json["connections"]["websocket"], 1, "{json}");
+    // A WebSocket leaving frees its place for telnet.
+    ws.send("quit").await;
+    ws.expect_closed().await;
+    let mut again = server.connect().await;
+    again.expect("Account: ").await;
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn the_forwarded_address_is_recorded_only_behind_a_trusted_proxy() {
+    for trust in [false, true] {
+        let dir = temp_dir();
+        let mut config = config(dir.path());
+        if let Some(web) = config.web.as_mut() {
+            web.trust_proxy = trust;
+        }
+        let server = TestServer::start_with(config).await;
+        let forwarded = [("x-forwarded-for", "198.51.100.4, 203.0.113.9")];
+        let Upgrade::Open(socket, _) = upgrade(web(&server), &[TELNET], &forwarded).await else {
+            panic!("refused");
+        };
+        let (mut c, _closed) = over_websocket(socket);
+        play(&mut c, "Proxied").await;
+        let peer: String = server
+            .db()
+            .query_row("SELECT peer_address FROM sessions", [], |r| r.get(0))
+            .expect("the session row");
+        if trust {
+            assert_eq!(peer, "203.0.113.9:0");
+        } else {
+            assert!(peer.starts_with("127.0.0.1:"), "{peer}");
+        }
+        server.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn health_and_metrics_follow_the_players() {
+    let dir = temp_dir();
+    let server = TestServer::start(dir.path()).await;
+    let (status, json) = health(&server).await;
+    assert_eq!(status, 200);
+    assert_eq!(json["ok"], true);
+    assert_eq!(json["version"], env!("CARGO_PKG_VERSION"));
+    assert_eq!(json["players"], 0);
+    assert!(json["uptime_secs"].is_u64(), "{json}");
+    assert!(json["writer_queue"].is_u64(), "{json}");
+    let before = metrics(&server).await;
+    assert_eq!(series(&before, "gaslamp_lines_in_total"), 0.0);
+    assert!(before.contains("# TYPE gaslamp_writer_commit_seconds histogram"));
+
+    let mut tessa = server.connect().await;
+    play(&mut tessa, "Tessa").await;
+    let (mut webby, _closed) = over_websocket(telnet_socket(&server).await);
+    play(&mut webby, "Webby").await;
+    tessa.expect("Webby arrives.").await;
+    for n in 0..5 {
+        webby.command(&format!("say line {n}")).await;
+        tessa.expect(&format!("Webby says, \"line {n}\"")).await;
+    }
+    let mut wrong = server.connect().await;
+    wrong.expect("Account: ").await;
+    wrong.send("connect Tessa not-her-password-at-all").await;
+    wrong.expect("Wrong account name or password.").await;
+    // The chat rows are committed before the writer's figures are read.
+    server.game.writer().flush().await.expect("flush");
+
+    let (_, json) = health(&server).await;
+    assert_eq!(json["players"], 2, "{json}");
+    assert_eq!(json["connections"]["plain"], 2, "{json}");
+    assert_eq!(json["connections"]["websocket"], 1, "{json}");
+    let after = metrics(&server).await;
+    let world = server.game.default_world().id.clone();
+    let grew = |name: &str| series(&after, name) - series(&before, name);
+    assert!(grew("gaslamp_lines_in_total") >= 5.0 + 4.0, "{after}");
+    // Each line reached its speaker and Tessa.
+    assert!(grew("gaslamp_deliveries_total") >= 10.0, "{after}");
+    assert_eq!(series(&after, "gaslamp_logins_total{outcome=\"ok\"}"), 2.0);
+    assert_eq!(
+        series(&after, "gaslamp_logins_total{outcome=\"wrong\"}"),
+        1.0
+    );
+    assert_eq!(
+        series(&after, &format!("gaslamp_players{{world=\"{world}\"}}")),
+        2.0
+    );
+    assert_eq!(
+        series(&after, "gaslamp_connections{transport=\"websocket\"}"),
+        1.0
+    );
+    assert_eq!(
+        series(&after, "gaslamp_connections{transport=\"plain\"}"),
+        2.0
+    );
+    assert!(grew("gaslamp_writer_batch_size_sum") >= 5.0, "{after}");
+    assert!(
+        grew("gaslamp_writer_commit_seconds_count") >= 1.0,
+        "{after}"
+    );
+    assert!(grew("gaslamp_store_call_seconds_count") >= 1.0, "{after}");
+    assert!(
+        grew("gaslamp_bcrypt_queue_wait_seconds_count") >= 3.0,
+        "{after}"
+    );
+    assert_eq!(series(&after, "gaslamp_outbox_overflows_total"), 0.0);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn health_answers_503_while_the_server_shuts_down() {
+    let dir = temp_dir();
+    let server = TestServer::start(dir.path()).await;
+    let mut tessa = server.connect().await;
+    play(&mut tessa, "Tessa").await;
+    // A write lock held on the database keeps the shutdown from finishing
+    // (the session row cannot be removed yet), so the web listener is seen
+    // answering in the middle of it.
+    let lock = server.db();
+    lock.execute_batch("BEGIN IMMEDIATE").expect("lock");
+    server.game.begin_shutdown();
+    tessa.expect("The server is shutting down.").await;
+    let (status, json) = health(&server).await;
+    assert_eq!(status, 503, "{json}");
+    assert_eq!(json["ok"], false);
+    assert_eq!(json["status"], "shutting down");
+    match upgrade(web(&server), &[TELNET], &[]).await {
+        Upgrade::Refused(status, _) => assert_eq!(status, 503),
+        Upgrade::Open(..) => panic!("a WebSocket was opened during the shutdown"),
+    }
+    lock.execute_batch("COMMIT").expect("unlock");
+    let addr = web(&server);
+    server.wait_stopped().await;
+    // Once the server has stopped, so has its web listener.
+    assert!(TcpStream::connect(addr).await.is_err());
+}
+
+#[tokio::test]
+async fn the_page_and_its_files_are_served_from_the_binary() {
+    let dir = temp_dir();
+    let server = TestServer::start(dir.path()).await;
+    let addr = web(&server);
+    let (status, page) = get(addr, "/").await;
+    assert_eq!(status, 200);
+    assert!(
+        page.contains("<script type=\"module\" src=\"app.js\">"),
+        "{page}"
+    );
+    let (status, script) = get(addr, "/app.js").await;
+    assert_eq!(status, 200);
+    assert!(script.contains(TELNET));
+    assert!(
+        !script.contains("innerHTML"),
+        "the client never parses server text as HTML"
+    );
+    let (status, _) = get(addr, "/style.css").await;
+    assert_eq!(status, 200);
+    let (status, body) = get(addr, "/nothing-here").await;
+    assert_eq!((status, body.as_str()), (404, "Not found."));
+    // A plain GET of /ws is no upgrade.
+    let (status, _) = get(addr, "/ws").await;
+    assert!((400..500).contains(&status), "{status}");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_websocket_client_that_stops_reading_is_dropped_and_counted() {
+    let dir = temp_dir();
+    let server = TestServer::start_with(gaslamp::ServerConfig {
+        outbound_queue: 64,
+        commands_per_second: 1_000_000,
+        command_burst: 1_000_000,
+        ..config(dir.path())
+    })
+    .await;
+    let (mut sleeper, _closed) = over_websocket(telnet_socket(&server).await);
+    play(&mut sleeper, "Sleepy").await;
+    let mut talker = server.connect().await;
+    play(&mut talker, "Talker").await;
+    // The sleeper never reads again: its frames back up into the server's
+    // writes, then its queue, and it is dropped while the talker goes on.
+    let long = "y".repeat(900);
+    let mut dropped = false;
+    for round in 0..20_000 {
+        talker.command(&format!("say {round} {long}")).await;
+        if server.game.registry().len() == 1 {
+            dropped = true;
+            break;
+        }
+    }
+    assert!(dropped, "the sleeping WebSocket client was never dropped");
+    talker.command("say after").await;
+    let text = metrics(&server).await;
+    assert_eq!(series(&text, "gaslamp_outbox_overflows_total"), 1.0);
+    server.stop().await;
+}
