@@ -140,3 +140,60 @@ pub async fn measure_over(
         dropped,
     })
 }
+
+/// Idle players over a transport beside the same number over plain telnet, as
+/// figures and JSON: resident memory per connection of each, the difference,
+/// and what the servers dropped. `label` names the transport for people
+/// ("TLS"), `key` for the JSON ("tls").
+pub fn compare(n: usize, label: &str, key: &str, plain: &Idle, other: &Idle) -> Outcome {
+    let (plain_kib, other_kib) = (plain.per_connection_kib(n), other.per_connection_kib(n));
+    let mib = |kib: u64| kib as f64 / 1024.0;
+    let figures = vec![
+        Figure::info(
+            &format!("RSS per idle {label} connection"),
+            format!("{other_kib:.1} KiB"),
+        ),
+        Figure::info(
+            "RSS per idle plain connection",
+            format!("{plain_kib:.1} KiB"),
+        ),
+        Figure::info(
+            &format!("{label} extra per idle connection"),
+            format!("{:.1} KiB", other_kib - plain_kib),
+        ),
+        Figure::info(
+            &format!("server RSS, all idle: {label} / plain"),
+            format!(
+                "{:.1} / {:.1} MiB",
+                mib(other.memory.rss_kib),
+                mib(plain.memory.rss_kib)
+            ),
+        ),
+        Figure::info(
+            &format!("connections dropped: {label} / plain"),
+            format!("{} / {}", other.dropped, plain.dropped),
+        ),
+    ];
+    let side = |m: &Idle, per: f64| {
+        serde_json::json!({
+            "rss_mib": round3(mib(m.memory.rss_kib)),
+            "hwm_mib": round3(mib(m.memory.hwm_kib)),
+            "rss_empty_mib": round3(mib(m.empty.rss_kib)),
+            "rss_per_connection_kib": round3(per),
+            "setup_secs": round3(m.setup_secs),
+            "dropped_by_server": m.dropped,
+        })
+    };
+    let mut json = serde_json::Map::new();
+    json.insert("connections".into(), n.into());
+    json.insert(key.into(), side(other, other_kib));
+    json.insert("plain".into(), side(plain, plain_kib));
+    json.insert(
+        format!("{key}_extra_per_connection_kib"),
+        round3(other_kib - plain_kib).into(),
+    );
+    Outcome {
+        json: json.into(),
+        figures,
+    }
+}

@@ -16,7 +16,7 @@ use std::time::Instant;
 use serde_json::json;
 use tokio::sync::Semaphore;
 
-use super::idle::{self, Idle};
+use super::idle;
 use super::{CpuWindow, Site, cpu_brief};
 use crate::Ctx;
 use crate::client::{Client, Target};
@@ -66,48 +66,7 @@ pub async fn idle(ctx: &Ctx) -> anyhow::Result<Outcome> {
     let n = ctx.args.tls_idle_connections;
     let plain = idle::measure(ctx, "tls-idle-plain", n, false).await?;
     let tls = idle::measure(ctx, "tls-idle", n, true).await?;
-    let (plain_kib, tls_kib) = (plain.per_connection_kib(n), tls.per_connection_kib(n));
-    let mib = |kib: u64| kib as f64 / 1024.0;
-    let figures = vec![
-        Figure::info("RSS per idle TLS connection", format!("{tls_kib:.1} KiB")),
-        Figure::info(
-            "RSS per idle plain connection",
-            format!("{plain_kib:.1} KiB"),
-        ),
-        Figure::info(
-            "TLS extra per idle connection",
-            format!("{:.1} KiB", tls_kib - plain_kib),
-        ),
-        Figure::info(
-            "server RSS, all idle: TLS / plain",
-            format!(
-                "{:.1} / {:.1} MiB",
-                mib(tls.memory.rss_kib),
-                mib(plain.memory.rss_kib)
-            ),
-        ),
-        Figure::info(
-            "connections dropped: TLS / plain",
-            format!("{} / {}", tls.dropped, plain.dropped),
-        ),
-    ];
-    let side = |m: &Idle, per: f64| {
-        json!({
-            "rss_mib": round3(mib(m.memory.rss_kib)),
-            "hwm_mib": round3(mib(m.memory.hwm_kib)),
-            "rss_empty_mib": round3(mib(m.empty.rss_kib)),
-            "rss_per_connection_kib": round3(per),
-            "setup_secs": round3(m.setup_secs),
-            "dropped_by_server": m.dropped,
-        })
-    };
-    let json = json!({
-        "connections": n,
-        "tls": side(&tls, tls_kib),
-        "plain": side(&plain, plain_kib),
-        "tls_extra_per_connection_kib": round3(tls_kib - plain_kib),
-    });
-    Ok(Outcome { json, figures })
+    Ok(idle::compare(n, "TLS", "tls", &plain, &tls))
 }
 
 /// `n` connections to `target`, `concurrency` at a time, each waiting for the
