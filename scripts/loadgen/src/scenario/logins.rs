@@ -28,6 +28,7 @@ use gaslamp::store::{Store, StoreOptions};
 use serde_json::json;
 use tokio::sync::Semaphore;
 
+use super::storm::Storm;
 use super::{CpuWindow, Site, cpu_brief};
 use crate::Ctx;
 use crate::client::{Client, PASSWORD, name};
@@ -206,15 +207,6 @@ async fn rehash(db: &std::path::Path, cost: u32, expected: usize) -> anyhow::Res
     Ok(())
 }
 
-/// What the storm did.
-struct Storm {
-    ok: usize,
-    failures: usize,
-    first_failure: Option<String>,
-    secs: f64,
-    times_us: Vec<u32>,
-}
-
 /// Step 3's storm: every storm account logs in, `concurrency` at a time.
 async fn storm(addr: SocketAddr, logins: usize, concurrency: usize) -> anyhow::Result<Storm> {
     let started = Instant::now();
@@ -234,29 +226,5 @@ async fn storm(addr: SocketAddr, logins: usize, concurrency: usize) -> anyhow::R
             })
         })
         .collect();
-    let mut storm = Storm {
-        ok: 0,
-        failures: 0,
-        first_failure: None,
-        secs: 0.0,
-        times_us: Vec::with_capacity(logins),
-    };
-    for task in tasks {
-        match task.await? {
-            Ok(took) => {
-                storm.ok += 1;
-                storm
-                    .times_us
-                    .push(took.as_micros().min(u128::from(u32::MAX)) as u32);
-            }
-            Err(err) => {
-                storm.failures += 1;
-                storm
-                    .first_failure
-                    .get_or_insert_with(|| format!("{err:#}"));
-            }
-        }
-    }
-    storm.secs = started.elapsed().as_secs_f64();
-    Ok(storm)
+    Storm::gather(started, tasks).await
 }

@@ -6,6 +6,7 @@ mod guard;
 mod idle;
 mod logins;
 mod mccp;
+mod storm;
 mod tls;
 mod web;
 mod writer;

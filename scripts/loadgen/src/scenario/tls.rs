@@ -17,6 +17,7 @@ use serde_json::json;
 use tokio::sync::Semaphore;
 
 use super::idle;
+use super::storm::Storm;
 use super::{CpuWindow, Site, cpu_brief};
 use crate::Ctx;
 use crate::client::{Client, Target};
@@ -55,8 +56,8 @@ pub async fn handshakes(ctx: &Ctx) -> anyhow::Result<Outcome> {
     let json = json!({
         "connections": n,
         "concurrency": concurrency,
-        "tls": tls.json(tls_time),
-        "plain": plain.json(plain_time),
+        "tls": storm_json(&tls, tls_time),
+        "plain": storm_json(&plain, plain_time),
         "cpu_during_tls": cpu,
     });
     Ok(Outcome { json, figures })
@@ -67,16 +68,6 @@ pub async fn idle(ctx: &Ctx) -> anyhow::Result<Outcome> {
     let plain = idle::measure(ctx, "tls-idle-plain", n, false).await?;
     let tls = idle::measure(ctx, "tls-idle", n, true).await?;
     Ok(idle::compare(n, "TLS", "tls", &plain, &tls))
-}
-
-/// `n` connections to `target`, `concurrency` at a time, each waiting for the
-/// `Account: ` prompt and then hanging up.
-struct Storm {
-    ok: usize,
-    failures: usize,
-    first_failure: Option<String>,
-    secs: f64,
-    times_us: Vec<u32>,
 }
 
 async fn storm(target: Target, n: usize, concurrency: usize) -> anyhow::Result<Storm> {
@@ -94,50 +85,17 @@ async fn storm(target: Target, n: usize, concurrency: usize) -> anyhow::Result<S
             })
         })
         .collect();
-    let mut storm = Storm {
-        ok: 0,
-        failures: 0,
-        first_failure: None,
-        secs: 0.0,
-        times_us: Vec::with_capacity(n),
-    };
-    for task in tasks {
-        match task.await? {
-            Ok(took) => {
-                storm.ok += 1;
-                storm
-                    .times_us
-                    .push(took.as_micros().min(u128::from(u32::MAX)) as u32);
-            }
-            Err(err) => {
-                storm.failures += 1;
-                storm
-                    .first_failure
-                    .get_or_insert_with(|| format!("{err:#}"));
-            }
-        }
-    }
-    storm.secs = started.elapsed().as_secs_f64();
-    Ok(storm)
+    Storm::gather(started, tasks).await
 }
 
-impl Storm {
-    fn rate(&self) -> f64 {
-        self.ok as f64 / self.secs.max(1e-3)
-    }
-
-    fn summary(&mut self) -> Summary {
-        Summary::of(&mut self.times_us)
-    }
-
-    fn json(&self, time: Summary) -> serde_json::Value {
-        json!({
-            "ok": self.ok,
-            "failures": self.failures,
-            "first_failure": self.first_failure,
-            "secs": round3(self.secs),
-            "per_sec": round3(self.rate()),
-            "connect_to_prompt": time.json(),
-        })
-    }
+/// A storm's figures as JSON.
+fn storm_json(storm: &Storm, time: Summary) -> serde_json::Value {
+    json!({
+        "ok": storm.ok,
+        "failures": storm.failures,
+        "first_failure": storm.first_failure,
+        "secs": round3(storm.secs),
+        "per_sec": round3(storm.rate()),
+        "connect_to_prompt": time.json(),
+    })
 }
