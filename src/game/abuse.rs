@@ -68,6 +68,23 @@ impl AddressLimits {
         self.failed_logins.record(address_key(ip), now)
     }
 
+    /// Starts a password check for `ip`: counted as a failure at once, in the
+    /// same step as the check that the address is under its limit, so checks
+    /// running side by side cannot all slip under it. `None` when the address
+    /// is shut out; else whether this attempt is the one that reaches the
+    /// limit. A check that succeeds gives its count back
+    /// ([`AddressLimits::login_succeeded`]).
+    pub fn begin_login(&self, ip: IpAddr, now: Instant) -> Option<bool> {
+        self.failed_logins.take_counting(address_key(ip), now)
+    }
+
+    /// Gives back the count a successful check took in [`begin_login`].
+    ///
+    /// [`begin_login`]: AddressLimits::begin_login
+    pub fn login_succeeded(&self, ip: IpAddr) {
+        self.failed_logins.give_back(address_key(ip));
+    }
+
     /// Takes one of `ip`'s guest accounts for the window, if it has one left.
     pub fn take_guest(&self, ip: IpAddr, now: Instant) -> bool {
         self.guests.take(address_key(ip), now)
@@ -155,6 +172,34 @@ impl Window {
         true
     }
 
+    /// Like `take`, answering also whether the event taken reached the limit.
+    fn take_counting(&self, ip: IpAddr, now: Instant) -> Option<bool> {
+        if self.limit.is_off() {
+            return Some(false);
+        }
+        let mut seen = self.lock();
+        let before = self.recent(&mut seen, ip, now);
+        if before >= self.limit.count as usize {
+            return None;
+        }
+        self.add(&mut seen, ip, now);
+        Some(before + 1 == self.limit.count as usize)
+    }
+
+    /// Removes the newest event of `ip` (one that turned out not to count).
+    fn give_back(&self, ip: IpAddr) {
+        if self.limit.is_off() {
+            return;
+        }
+        let mut seen = self.lock();
+        if let Some(events) = seen.by_address.get_mut(&ip) {
+            events.pop_back();
+            if events.is_empty() {
+                seen.by_address.remove(&ip);
+            }
+        }
+    }
+
     fn add(&self, seen: &mut Seen, ip: IpAddr, now: Instant) {
         let events = seen.by_address.entry(ip).or_default();
         events.push_back(now);
@@ -183,6 +228,27 @@ mod tests {
 
     fn ip(n: u8) -> IpAddr {
         IpAddr::V4(Ipv4Addr::new(192, 0, 2, n))
+    }
+
+    #[test]
+    fn checks_begun_on_many_threads_at_once_never_pass_the_limit() {
+        let limits = std::sync::Arc::new(limits(5, 300));
+        let now = Instant::now();
+        let begun: usize = (0..16)
+            .map(|_| {
+                let limits = limits.clone();
+                std::thread::spawn(move || limits.begin_login(ip(9), now).is_some())
+            })
+            .collect::<Vec<_>>()
+            .into_iter()
+            .map(|t| usize::from(t.join().expect("thread")))
+            .sum();
+        assert_eq!(begun, 5);
+        // A check that succeeded gives its count back: one more may begin.
+        limits.login_succeeded(ip(9));
+        assert_eq!(limits.begin_login(ip(9), now), Some(true));
+        assert_eq!(limits.begin_login(ip(9), now), None);
+        assert!(!limits.login_allowed(ip(9), now));
     }
 
     fn limits(count: u32, secs: u64) -> AddressLimits {

@@ -223,10 +223,13 @@ async fn check_credentials(link: &mut Link, name: &str, password: String) -> Att
         .game()
         .store()
         .accounts()
-        .check_login_if(name, password, policy, &|| guard.admits())
+        .check_login_if(name, password, policy, &|| guard.begin_check())
         .await;
     match checked {
-        Ok(LoginCheck::Verified(account)) => Attempt::In(LoggedIn::from(&account)),
+        Ok(LoginCheck::Verified(account)) => {
+            guard.succeeded();
+            Attempt::In(LoggedIn::from(&account))
+        }
         Ok(LoginCheck::Wrong) => {
             link.game().metrics().login(LoginOutcome::Wrong);
             guard.failed();
@@ -248,6 +251,8 @@ async fn check_credentials(link: &mut Link, name: &str, password: String) -> Att
             Attempt::Failed
         }
         Err(err) => {
+            // Whatever failed was no wrong guess: the count goes back.
+            guard.succeeded();
             link.game().metrics().login(LoginOutcome::Error);
             store_trouble(link, &err)
         }

@@ -557,3 +557,50 @@ async fn a_read_only_database_file_is_named_and_exits_2() {
     assert!(stderr.contains(&db.display().to_string()), "{stderr}");
     assert!(stderr.contains("read-only"), "{stderr}");
 }
+
+/// Twenty guesses from one address released together: the address's limit
+/// is taken at each password check's own turn, so no more than the limit's
+/// worth of checks run, and everyone else is told to try later.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn parallel_guesses_from_one_address_get_no_more_than_its_limit_of_checks() {
+    let dir = temp_dir();
+    let config = ServerConfig {
+        failed_logins_per_ip: AddressLimit::FAILED_LOGINS,
+        ..config(dir.path())
+    };
+    let server = TestServer::start_with(config).await;
+    let source: std::net::IpAddr = "127.0.0.3".parse().expect("address");
+    let mut clients = Vec::new();
+    for _ in 0..20 {
+        let mut c = Client::connect_from(server.addr, source).await;
+        c.expect("Account: ").await;
+        clients.push(c);
+    }
+    let runs = server.game.store().bcrypt_runs();
+    send_together(
+        clients
+            .iter_mut()
+            .enumerate()
+            .map(|(n, c)| (c, format!("connect nobody{n} definitely-not-it")))
+            .collect(),
+    )
+    .await;
+    let mut wrong = 0;
+    for c in &mut clients {
+        let (which, _) = c.expect_any(&[WRONG, LOCKED]).await;
+        if which == 0 {
+            wrong += 1;
+        }
+    }
+    let limit = AddressLimit::FAILED_LOGINS.count as usize;
+    assert!(
+        wrong <= limit,
+        "{wrong} guesses were checked; the limit is {limit}"
+    );
+    assert!(
+        server.game.store().bcrypt_runs() - runs <= limit as u64,
+        "{} password checks ran",
+        server.game.store().bcrypt_runs() - runs
+    );
+    server.stop().await;
+}
