@@ -65,17 +65,8 @@ impl Site {
         bcrypt_cost: u32,
         connections: usize,
     ) -> anyhow::Result<ServerProcess> {
-        ServerProcess::start(&Launch {
-            binary: &ctx.args.server,
-            db: &self.db,
-            worlds: &self.worlds,
-            bcrypt_cost,
-            max_connections: connections + 1_000,
-            env: &ctx.args.server_env,
-            tls_dir: None,
-            web: false,
-        })
-        .await
+        self.launch(ctx, bcrypt_cost, connections, None, false)
+            .await
     }
 
     /// Starts a server on this site's database with its web listener open
@@ -86,17 +77,7 @@ impl Site {
         bcrypt_cost: u32,
         connections: usize,
     ) -> anyhow::Result<ServerProcess> {
-        ServerProcess::start(&Launch {
-            binary: &ctx.args.server,
-            db: &self.db,
-            worlds: &self.worlds,
-            bcrypt_cost,
-            max_connections: connections + 1_000,
-            env: &ctx.args.server_env,
-            tls_dir: None,
-            web: true,
-        })
-        .await
+        self.launch(ctx, bcrypt_cost, connections, None, true).await
     }
 
     /// Starts a server on this site's database with a TLS listener beside the
@@ -112,6 +93,20 @@ impl Site {
             .parent()
             .map_or_else(|| PathBuf::from("tls"), |site| site.join("tls"));
         gaslamp::tls::dev_cert::write_self_signed(&["localhost".to_string()], &dir, true)?;
+        self.launch(ctx, bcrypt_cost, connections, Some(&dir), false)
+            .await
+    }
+
+    /// The one way a scenario's server starts: on this site's database, room
+    /// for `connections` and some, the listeners asked for.
+    async fn launch(
+        &self,
+        ctx: &Ctx,
+        bcrypt_cost: u32,
+        connections: usize,
+        tls_dir: Option<&std::path::Path>,
+        web: bool,
+    ) -> anyhow::Result<ServerProcess> {
         ServerProcess::start(&Launch {
             binary: &ctx.args.server,
             db: &self.db,
@@ -119,8 +114,8 @@ impl Site {
             bcrypt_cost,
             max_connections: connections + 1_000,
             env: &ctx.args.server_env,
-            tls_dir: Some(&dir),
-            web: false,
+            tls_dir,
+            web,
         })
         .await
     }
