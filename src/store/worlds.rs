@@ -160,7 +160,13 @@ fn place_items(tx: &Connection, world: &World, now: &str) -> StoreResult<usize> 
         tx.execute(
             "INSERT INTO item_placements (world_id, room, item_key, ordinal, placed_at) \
              VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![world.id, placement.room, placement.item_key, placement.ordinal, now],
+            params![
+                world.id,
+                placement.room,
+                placement.item_key,
+                placement.ordinal,
+                now
+            ],
         )?;
     }
     tx.execute(
@@ -176,9 +182,8 @@ fn place_items(tx: &Connection, world: &World, now: &str) -> StoreResult<usize> 
 
 /// The placements of a world already placed.
 fn recorded_placements(tx: &Connection, world_id: &str) -> StoreResult<HashSet<Placement>> {
-    let mut stmt = tx.prepare(
-        "SELECT room, item_key, ordinal FROM item_placements WHERE world_id = ?1",
-    )?;
+    let mut stmt =
+        tx.prepare("SELECT room, item_key, ordinal FROM item_placements WHERE world_id = ?1")?;
     let rows = stmt.query_map([world_id], |r| {
         Ok(Placement {
             room: r.get(0)?,

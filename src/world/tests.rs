@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Value, json};
 
+use super::load::{load_world, load_worlds};
 use super::*;
 
 const FIXTURES: &str = concat!(
@@ -303,7 +304,8 @@ fn the_valid_world_loads_in_both_shapes() {
         ["town:lamp", "coin"],
         "zone items first, then global ones"
     );
-    assert_eq!(square.exits[1].name, "east", "exit names are lowercased");
+    assert_eq!(square.exits[1].name, "East", "exit names keep their case");
+    assert_eq!(square.exits[1].key, "east", "and match without it");
     assert_eq!(square.exits[1].to, RoomId::new("dock", "quay"));
     assert_eq!(
         room(&world, "dock:quay").items.first().map(|k| &**k),
@@ -648,7 +650,7 @@ fn exits_need_names_and_no_repeats() {
         &errs,
         "zones/town.json",
         "rooms.hall.exits.South",
-        "exit \"south\" is given more than once",
+        "exit \"South\" is given more than once (case does not count)",
     );
 }
 
