@@ -213,3 +213,102 @@ fn has_world_access(conn: &Connection, user_id: i64, world_id: &str) -> StoreRes
         |r| r.get(0),
     )?)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::schema;
+    use std::path::Path;
+
+    /// World `w` whose room `z:a` lists `items` (ids of the zone's items).
+    fn world_placing(root: &Path, items: &[&str]) -> World {
+        let dir = root.join("w");
+        std::fs::create_dir_all(dir.join("zones")).expect("mkdir");
+        let world = r#"{"name": "W", "description": "", "default_spawn": {"zone": "z", "room": "a"}, "zones": ["z"]}"#;
+        std::fs::write(dir.join("world.json"), world).expect("world.json");
+        let zone = serde_json::json!({
+            "id": "z", "name": "Z", "description": "", "spawn_room": "a",
+            "rooms": {"a": {"name": "A", "description": "", "items": items}},
+            "items": {"lamp": {"name": "a lamp", "description": ""},
+                      "rope": {"name": "a rope", "description": ""}}
+        });
+        std::fs::write(dir.join("zones/z.json"), zone.to_string()).expect("zone");
+        let loaded = crate::world::load(root, None).expect("the world loads");
+        (*loaded.default).clone()
+    }
+
+    fn count(conn: &Connection, sql: &str) -> i64 {
+        conn.query_row(sql, [], |r| r.get(0)).expect("count")
+    }
+
+    #[test]
+    fn each_placement_is_placed_once() {
+        let root = tempfile::tempdir().expect("a temp dir");
+        let (_dir, conn) = schema::test_db("");
+        let lamps = "SELECT count(*) FROM room_items WHERE room = 'z:a' AND item_key = 'z:lamp'";
+        assert_eq!(
+            register_world(&conn, &world_placing(root.path(), &["lamp"])).expect("first"),
+            1
+        );
+        assert_eq!(
+            register_world(&conn, &world_placing(root.path(), &["lamp"])).expect("again"),
+            0
+        );
+        let two = world_placing(root.path(), &["lamp", "rope", "lamp"]);
+        assert_eq!(
+            register_world(&conn, &two).expect("more"),
+            2,
+            "one more lamp, a rope"
+        );
+        assert_eq!(count(&conn, lamps), 2);
+        assert_eq!(
+            register_world(&conn, &world_placing(root.path(), &[])).expect("none"),
+            0
+        );
+        assert_eq!(
+            count(&conn, lamps),
+            2,
+            "taking a listing away takes nothing away"
+        );
+        assert_eq!(
+            register_world(&conn, &two).expect("back"),
+            0,
+            "placed before"
+        );
+    }
+
+    #[test]
+    fn a_world_placed_before_placements_were_recorded_is_not_placed_again() {
+        let root = tempfile::tempdir().expect("a temp dir");
+        // As version 4 left it: the world placed once, its lamp picked up since.
+        let (_dir, conn) = schema::test_db(
+            "INSERT INTO worlds (id, name, items_seeded_at, registered_at, updated_at) \
+             VALUES ('w', 'W', 'then', '', '');",
+        );
+        let world = world_placing(root.path(), &["lamp"]);
+        assert_eq!(register_world(&conn, &world).expect("registered"), 0);
+        assert_eq!(count(&conn, "SELECT count(*) FROM room_items"), 0);
+        assert_eq!(count(&conn, "SELECT count(*) FROM item_placements"), 1);
+        let more = world_placing(root.path(), &["lamp", "rope"]);
+        assert_eq!(
+            register_world(&conn, &more).expect("registered"),
+            1,
+            "the rope is new"
+        );
+    }
+
+    #[test]
+    fn a_world_placed_before_with_nothing_to_place_places_what_is_added_later() {
+        let root = tempfile::tempdir().expect("a temp dir");
+        let (_dir, conn) = schema::test_db(
+            "INSERT INTO worlds (id, name, items_seeded_at, registered_at, updated_at) \
+             VALUES ('w', 'W', 'then', '', '');",
+        );
+        assert_eq!(
+            register_world(&conn, &world_placing(root.path(), &[])).expect("empty"),
+            0
+        );
+        let lamp = world_placing(root.path(), &["lamp"]);
+        assert_eq!(register_world(&conn, &lamp).expect("a lamp"), 1);
+    }
+}

@@ -33,6 +33,16 @@ impl Number {
     }
 }
 
+impl Number {
+    /// A number from its text; `None` unless the text is a JSON number.
+    pub fn parse(text: &str) -> Option<Number> {
+        match Json::parse(text) {
+            Ok(Json::Number(number)) => Some(number),
+            _ => None,
+        }
+    }
+}
+
 impl From<i64> for Number {
     fn from(n: i64) -> Number {
         Number(n.to_string())
