@@ -74,27 +74,15 @@ impl Game {
         let (loaded, placed) = match self.load_and_register(by).await {
             Ok(registered) => registered,
             Err(failed) => {
-                self.audit_failure(by, &failed).await;
-                tracing::info!(by = %by.account, reason = %failed, "worlds not reloaded");
+                let detail = failure_detail(&failed);
+                tracing::info!(by = %by.account, "worlds not reloaded: {detail}");
+                self.audit_failure(by, &failed, detail).await;
                 return Err(failed);
             }
         };
-        let Loaded {
-            worlds: new,
-            default,
-            warnings,
-        } = loaded;
-        let (worlds, rooms) = counts(&new);
-        self.replace_worlds(new, default);
-        for world in self.worlds().iter() {
-            if let Err(err) = self.load_items(&world.id).await {
-                tracing::error!(%err, world = %world.id, "could not load items after a reload");
-            }
-        }
+        let (worlds, rooms) = counts(&loaded.worlds);
+        let warnings = self.put_in_play(loaded).await;
         let sent_to_spawn = self.rescue_stranded(send_to_spawn).await;
-        for warning in &warnings {
-            tracing::warn!(file = %warning.file.display(), field = %warning.field, "world file warning: {}", warning.message);
-        }
         tracing::info!(by = %by.account, worlds, rooms, placed, sent_to_spawn, warnings = warnings.len(), "worlds reloaded");
         Ok(Reloaded {
             worlds,
@@ -103,6 +91,26 @@ impl Game {
             sent_to_spawn,
             warnings,
         })
+    }
+
+    /// Swaps the loaded worlds in and fills the item caches again from the
+    /// database; logs and returns the load's warnings.
+    async fn put_in_play(&self, loaded: Loaded) -> Vec<WorldWarning> {
+        let Loaded {
+            worlds,
+            default,
+            warnings,
+        } = loaded;
+        self.replace_worlds(worlds, default);
+        for world in self.worlds().iter() {
+            if let Err(err) = self.load_items(&world.id).await {
+                tracing::error!(%err, world = %world.id, "could not load items after a reload");
+            }
+        }
+        for warning in &warnings {
+            tracing::warn!(file = %warning.file.display(), field = %warning.field, "world file warning: {}", warning.message);
+        }
+        warnings
     }
 
     /// Loads the files (on the blocking pool: they are read from disk), checks
@@ -153,17 +161,10 @@ impl Game {
     /// success). A refusal of the actor, or a store that failed the reload
     /// itself, leaves no row: nothing was done that needs one, or the store
     /// cannot take one.
-    async fn audit_failure(&self, by: &Reloader, failed: &ReloadFailed) {
+    async fn audit_failure(&self, by: &Reloader, failed: &ReloadFailed, detail: String) {
         if let ReloadFailed::Refused(_) = failed {
             return;
         }
-        let detail = match failed {
-            ReloadFailed::Invalid(errors) => match errors.first() {
-                Some(first) => format!("failed: {failed}; the first: {first}"),
-                None => format!("failed: {failed}"),
-            },
-            other => format!("failed: {other}"),
-        };
         let gate = self
             .store
             .admin()
@@ -195,6 +196,18 @@ impl Game {
             }
         }
         moved
+    }
+}
+
+/// What went wrong, for the audit row and the log: `failed: ...`, with the
+/// first error of invalid files.
+fn failure_detail(failed: &ReloadFailed) -> String {
+    match failed {
+        ReloadFailed::Invalid(errors) => match errors.first() {
+            Some(first) => format!("failed: {failed}; the first: {first}"),
+            None => format!("failed: {failed}"),
+        },
+        other => format!("failed: {other}"),
     }
 }
 

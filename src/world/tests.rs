@@ -1574,3 +1574,54 @@ fn a_new_zone_is_written_before_the_world_file_that_lists_it() {
     let again = load_world(&dir).unwrap_or_else(|errs| panic!("{errs:#?}"));
     assert_eq!(again, committed.world);
 }
+
+// ---- the example in docs/worlds.md ----
+
+/// The files of the example world in `docs/worlds.md`: each code block whose
+/// info string is `json <path>`.
+fn documented_example() -> Vec<(String, String)> {
+    let doc = fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/worlds.md"))
+        .expect("docs/worlds.md");
+    let mut files = Vec::new();
+    let mut open: Option<(String, String)> = None;
+    for line in doc.lines() {
+        match open.take() {
+            Some((path, text)) if line == "```" => files.push((path, text)),
+            Some((path, mut text)) => {
+                text.push_str(line);
+                text.push('\n');
+                open = Some((path, text));
+            }
+            None => {
+                if let Some(path) = line.strip_prefix("```json ") {
+                    open = Some((path.to_string(), String::new()));
+                }
+            }
+        }
+    }
+    files
+}
+
+#[test]
+fn the_documented_example_loads_without_a_warning_in_the_canonical_layout() {
+    let files = documented_example();
+    assert_eq!(files.len(), 3, "{files:#?}");
+    let root = tempfile::tempdir().expect("a temp dir");
+    for (path, text) in &files {
+        write(&root.path().join(path), text);
+        assert_eq!(
+            &Json::parse(text).expect("JSON").to_canonical(),
+            text,
+            "{path}"
+        );
+    }
+    let loaded = load(root.path(), None).unwrap_or_else(|err| panic!("{err}"));
+    assert_eq!(loaded.warnings, []);
+    let world = loaded.default;
+    assert_eq!(
+        (world.id.as_str(), world.room_count(), world.item_count()),
+        ("harbour", 3, 2)
+    );
+    let lane = room(&world, "town:lane");
+    assert_eq!(lane.exits[1].name, "Trapdoor");
+}
