@@ -307,3 +307,84 @@ async fn a_placement_added_to_a_world_file_is_placed_at_the_next_reload_once() {
     assert_eq!(lamps_in("a"), 2);
     server.stop().await;
 }
+
+#[tokio::test]
+async fn a_reload_that_would_strand_a_player_in_a_vanished_world_is_audited_as_failed() {
+    let dir = temp_dir();
+    let worlds = dir.path().join("worlds");
+    copy_dir(&shipped_worlds(), &worlds);
+    write_warning_world(&worlds);
+    let server = TestServer::start_with(ServerConfig::for_tests(
+        dir.path().join("gaslamp.db"),
+        worlds.clone(),
+    ))
+    .await;
+    // The first world by id, lanternfall, is where new characters start.
+    let mut wes = server.player_with_role("Wes", "worldbuilder").await;
+    std::fs::remove_dir_all(worlds.join("lanternfall")).expect("remove a world");
+    let refused = wes.command("/reload").await;
+    // The reply is wrapped at the client's width.
+    assert_eq!(
+        refused.split_whitespace().collect::<Vec<_>>().join(" "),
+        "The worlds were not reloaded: world lanternfall is gone but Wes is playing in it."
+    );
+    assert!(
+        server.game.world("lanternfall").is_some(),
+        "nothing changed"
+    );
+    let rows = reload_rows(&server);
+    assert_eq!(
+        rows,
+        [(
+            "reload".to_string(),
+            Some("failed: world lanternfall is gone but Wes is playing in it".to_string())
+        )]
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_builder_demoted_meanwhile_cannot_reload_and_leaves_no_row() {
+    let dir = temp_dir();
+    let server = TestServer::start_with(warning_config(dir.path())).await;
+    let mut wes = server.player_with_role("Wes", "worldbuilder").await;
+    // Changed in the database only: the session still believes the old role,
+    // so only the store's fresh read can refuse.
+    server.set_role("Wes", "player");
+    let refused = wes.command("/reload").await;
+    assert_eq!(refused, "You don't have permission to use /reload.");
+    assert_eq!(reload_rows(&server), []);
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_reloads_at_once_place_a_new_placement_once() {
+    let dir = temp_dir();
+    let server = TestServer::start_with(warning_config(dir.path())).await;
+    let mut wes = server.player_with_role("Wes", "worldbuilder").await;
+    let mut ada = server.player_with_role("Ada", "worldbuilder").await;
+    let zone_file = dir.path().join("worlds/w/zones/z.json");
+    let with_lamp = WARNING_ZONE.replace(
+        r#""exits": {"North": "b", "Trapdoor": "c"}}"#,
+        r#""exits": {"North": "b", "Trapdoor": "c"}, "items": ["lamp"]}"#,
+    );
+    std::fs::write(&zone_file, &with_lamp).expect("a lamp in a");
+    send_together(vec![
+        (&mut wes, "/reload".to_string()),
+        (&mut ada, "/reload".to_string()),
+    ])
+    .await;
+    for builder in [&mut wes, &mut ada] {
+        builder.expect("Worlds reloaded: ").await;
+    }
+    let lamps =
+        server.count("SELECT count(*) FROM room_items WHERE room = 'z:a' AND item_key = 'z:lamp'");
+    assert_eq!(lamps, 1);
+    let rows = reload_rows(&server);
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    assert!(
+        rows.iter()
+            .all(|(_, detail)| detail.as_deref().is_some_and(|d| d.starts_with("ok: ")))
+    );
+    server.stop().await;
+}
