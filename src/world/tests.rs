@@ -1,7 +1,10 @@
-//! Tests of loading and validation: the predecessor's worlds load unchanged,
-//! each kind of mistake in a world file is reported with its file and field,
-//! and the worlds shipped with the server are whole (every room reachable,
-//! every exit leading somewhere).
+//! Tests of loading, validation and writing back: the predecessor's worlds
+//! load unchanged and save and reload to the same world, each kind of mistake
+//! in a world file is reported with its file and field, each warning is given,
+//! the worlds shipped with the server are whole (every room reachable, every
+//! exit leading somewhere) and print back to their own bytes, and a change is
+//! checked, written in the file's own form, and refused when the file changed
+//! on disk. The example world of `docs/worlds.md` loads without a warning.
 
 use std::collections::{HashSet, VecDeque};
 use std::fs;
