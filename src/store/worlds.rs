@@ -311,4 +311,27 @@ mod tests {
         let lamp = world_placing(root.path(), &["lamp"]);
         assert_eq!(register_world(&conn, &lamp).expect("a lamp"), 1);
     }
+
+    #[test]
+    fn a_version_4_database_gets_the_placement_tables_and_keeps_its_items() {
+        let root = tempfile::tempdir().expect("a temp dir");
+        // A version 4 file: the same tables but the two of version 5, a world
+        // placed, its lamp lying in its room.
+        let (_dir, mut conn) = schema::test_db(
+            "DROP TABLE item_placements; DROP TABLE placements_recorded; \
+             PRAGMA user_version = 4; \
+             INSERT INTO worlds (id, name, items_seeded_at, registered_at, updated_at) \
+                 VALUES ('w', 'W', 'then', '', ''); \
+             INSERT INTO room_items (world_id, room, item_key, placed_at) \
+                 VALUES ('w', 'z:a', 'z:lamp', 'then');",
+        );
+        schema::migrate(&mut conn).expect("migrated");
+        assert_eq!(
+            schema::user_version(&conn).expect("version"),
+            schema::SCHEMA_VERSION
+        );
+        let world = world_placing(root.path(), &["lamp"]);
+        assert_eq!(register_world(&conn, &world).expect("registered"), 0);
+        assert_eq!(count(&conn, "SELECT count(*) FROM room_items"), 1);
+    }
 }
