@@ -76,6 +76,29 @@ CREATE TABLE IF NOT EXISTS room_items (
 );
 CREATE INDEX IF NOT EXISTS room_items_by_room ON room_items (world_id, room);
 
+-- The item placements of the world files ("items" of a room) that have been put
+-- into room_items. Each is put there once, the first time a registration sees
+-- it (src/store/worlds.rs): the n-th listing of an item in a room is ordinal n-1,
+-- so listing it once more places one more, and taking a listing away takes
+-- nothing out of the world.
+CREATE TABLE IF NOT EXISTS item_placements (
+    world_id  TEXT NOT NULL REFERENCES worlds (id),
+    room      TEXT NOT NULL,
+    item_key  TEXT NOT NULL,
+    ordinal   INTEGER NOT NULL,
+    placed_at TEXT NOT NULL,
+    PRIMARY KEY (world_id, room, item_key, ordinal)
+);
+
+-- Worlds whose placements are recorded one by one in item_placements (every
+-- world registered since version 5). A world whose items were placed before
+-- (items_seeded_at set, no row here) has its files' placements of that day in
+-- the world already; its next registration records the files' current ones.
+CREATE TABLE IF NOT EXISTS placements_recorded (
+    world_id TEXT PRIMARY KEY REFERENCES worlds (id),
+    since    TEXT NOT NULL
+);
+
 CREATE TABLE IF NOT EXISTS character_items (
     id           INTEGER PRIMARY KEY,
     character_id INTEGER NOT NULL REFERENCES characters (id) ON DELETE CASCADE,

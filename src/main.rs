@@ -197,20 +197,33 @@ async fn init_db(common: &CommonArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `gaslamp check-worlds`: loads the worlds as the server does (the default
+/// world included) and prints a line per world and each warning, or each
+/// error. Warnings do not fail the check; an error does (exit 1).
 fn check_worlds(common: &CommonArgs) -> ExitCode {
-    match world::load_worlds(&common.worlds) {
-        Ok(worlds) => {
-            for w in worlds.iter() {
+    match world::load(&common.worlds, common.default_world.as_deref()) {
+        Ok(loaded) => {
+            for w in loaded.worlds.iter() {
                 println!("{}", world::summary(w));
             }
-            println!("{} world(s) OK.", worlds.len());
+            for warning in &loaded.warnings {
+                eprintln!("warning: {warning}");
+            }
+            println!("{} world(s) OK.", loaded.worlds.len());
+            if !loaded.warnings.is_empty() {
+                eprintln!("{} warning(s).", loaded.warnings.len());
+            }
             ExitCode::SUCCESS
         }
-        Err(errors) => {
+        Err(world::LoadError::Invalid(errors)) => {
             for error in &errors {
                 eprintln!("{error}");
             }
             eprintln!("{} error(s).", errors.len());
+            ExitCode::FAILURE
+        }
+        Err(err) => {
+            eprintln!("gaslamp: {err}");
             ExitCode::FAILURE
         }
     }

@@ -25,15 +25,14 @@ use crate::store::{Store, StoreError, StoreOptions};
 use crate::tls::{Certificates, TlsError};
 use crate::transport::{self, Listener};
 use crate::web::WebListener;
-use crate::world::{self, World, WorldError, Worlds};
+use crate::world::{self, LoadError, World, Worlds};
 
 /// Why the server could not start; the binary turns each into an exit code.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
-    #[error("{}", format_world_errors(.0))]
-    Worlds(Vec<WorldError>),
-    #[error("default world {0:?} is not among the loaded worlds ({1})")]
-    NoDefaultWorld(String, String),
+    /// The worlds are invalid, or the default world is not among them.
+    #[error(transparent)]
+    Worlds(#[from] LoadError),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("cannot create the superuser from MUD_ADMIN_USER: {0}")]
@@ -46,11 +45,6 @@ pub enum StartError {
         addr: SocketAddr,
         source: std::io::Error,
     },
-}
-
-fn format_world_errors(errors: &[WorldError]) -> String {
-    let lines: Vec<String> = errors.iter().map(ToString::to_string).collect();
-    format!("invalid worlds:\n{}", lines.join("\n"))
 }
 
 /// How long connections get to say goodbye during shutdown.
@@ -83,17 +77,16 @@ pub async fn register_worlds(store: &Store, worlds: &Worlds) -> Result<(), Store
     Ok(())
 }
 
-/// Loads the worlds and picks the default one.
+/// Loads the worlds through [`world::load`] (the one way worlds are loaded)
+/// and picks the default one, logging each warning: the start and the
+/// operator's tools come through here; `check-worlds` prints the warnings
+/// instead, and `/reload` tells them to the admin.
 pub fn load_worlds(config: &ServerConfig) -> Result<(Worlds, Arc<World>), StartError> {
-    let worlds = world::load_worlds(&config.worlds_dir).map_err(StartError::Worlds)?;
-    let default = worlds.default_world(config.default_world.as_deref());
-    let default = default.ok_or_else(|| {
-        StartError::NoDefaultWorld(
-            config.default_world.clone().unwrap_or_default(),
-            worlds.ids().join(", "),
-        )
-    })?;
-    Ok((worlds, default))
+    let loaded = world::load(&config.worlds_dir, config.default_world.as_deref())?;
+    for warning in &loaded.warnings {
+        tracing::warn!(file = %warning.file.display(), field = %warning.field, "world file warning: {}", warning.message);
+    }
+    Ok((loaded.worlds, loaded.default))
 }
 
 impl Server {

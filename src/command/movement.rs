@@ -13,7 +13,7 @@ use crate::world::{Exit, Room, RoomId, World};
 /// calls `se` or `southeast`), or a prefix only one exit name starts with.
 pub fn find_exit<'r>(room: &'r Room, wanted: &str) -> Option<&'r Exit> {
     let wanted = wanted.trim().to_lowercase();
-    if let Some(exit) = room.exits.iter().find(|e| e.name == wanted) {
+    if let Some(exit) = room.exits.iter().find(|e| e.key == wanted) {
         return Some(exit);
     }
     if let Ok(spec) = super::parse::lookup(&wanted)
@@ -21,11 +21,11 @@ pub fn find_exit<'r>(room: &'r Room, wanted: &str) -> Option<&'r Exit> {
         && let Some(exit) = room
             .exits
             .iter()
-            .find(|e| direction_named(&e.name) == Some(direction))
+            .find(|e| direction_named(&e.key) == Some(direction))
     {
         return Some(exit);
     }
-    let mut prefixed = room.exits.iter().filter(|e| e.name.starts_with(&wanted));
+    let mut prefixed = room.exits.iter().filter(|e| e.key.starts_with(&wanted));
     match (prefixed.next(), prefixed.next()) {
         (Some(only), None) => Some(only),
         _ => None,
@@ -101,6 +101,7 @@ mod tests {
                 .iter()
                 .map(|name| Exit {
                     name: name.to_string(),
+                    key: name.to_lowercase(),
                     to: RoomId::new("z", name),
                 })
                 .collect(),

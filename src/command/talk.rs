@@ -176,7 +176,7 @@ fn direction_from(world: &World, listener: &RoomId, source: &RoomId) -> String {
     let exit = world
         .room(listener)
         .and_then(|room| room.exits.iter().find(|e| e.to == *source));
-    let direction = exit.and_then(|exit| direction_named(&exit.name));
+    let direction = exit.and_then(|exit| direction_named(&exit.key));
     match direction {
         Some("up") => "above".to_string(),
         Some("down") => "below".to_string(),

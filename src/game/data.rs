@@ -85,7 +85,7 @@ impl RoomInfo {
             .iter()
             .filter_map(|exit| {
                 let to = world.room(&exit.to)?;
-                let key = short_direction(&exit.name).unwrap_or(&exit.name);
+                let key = short_direction(&exit.key).unwrap_or(&exit.name);
                 Some((key.to_string(), to.num))
             })
             .collect();

@@ -16,6 +16,7 @@ pub mod items;
 pub mod outbox;
 pub mod registry;
 pub mod upkeep;
+pub mod worlds;
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -65,6 +66,9 @@ pub struct Game {
     tls: Option<Arc<Certificates>>,
     /// What operators watch (`/metrics`); the store and the writer count into it.
     metrics: Metrics,
+    /// Held while the worlds in play are changed (`worlds.rs`), one change
+    /// at a time.
+    world_changes: tokio::sync::Mutex<()>,
 }
 
 impl Game {
@@ -98,6 +102,7 @@ impl Game {
             countdown: Mutex::new(None),
             tls: None,
             metrics,
+            world_changes: tokio::sync::Mutex::new(()),
         }
     }
 

@@ -16,7 +16,7 @@ use super::{StoreError, StoreResult, write_tx};
 pub const SCHEMA_SQL: &str = include_str!("../../schema.sql");
 
 /// Version number of [`SCHEMA_SQL`].
-pub const SCHEMA_VERSION: i64 = 4;
+pub const SCHEMA_VERSION: i64 = 5;
 
 /// Upgrade steps: `(version reached, SQL)`, in order. A database at version N runs
 /// every step whose version is above N. Version 1 is the initial schema; each
@@ -34,6 +34,15 @@ const MIGRATIONS: &[(i64, &str)] = &[
         4,
         "ALTER TABLE users ADD COLUMN name_key TEXT; \
          ALTER TABLE characters ADD COLUMN name_key TEXT;",
+    ),
+    (
+        5,
+        "CREATE TABLE IF NOT EXISTS item_placements (\
+             world_id TEXT NOT NULL REFERENCES worlds (id), room TEXT NOT NULL, \
+             item_key TEXT NOT NULL, ordinal INTEGER NOT NULL, placed_at TEXT NOT NULL, \
+             PRIMARY KEY (world_id, room, item_key, ordinal)); \
+         CREATE TABLE IF NOT EXISTS placements_recorded (\
+             world_id TEXT PRIMARY KEY REFERENCES worlds (id), since TEXT NOT NULL);",
     ),
 ];
 

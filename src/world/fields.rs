@@ -9,6 +9,7 @@ use std::path::Path;
 
 use super::WorldError;
 use super::json::Json;
+use super::suggest::nearest;
 
 /// Every error found so far, across all files of all worlds being loaded.
 #[derive(Debug, Default)]
@@ -124,11 +125,17 @@ impl<'a> Obj<'a> {
         first.filter(|value| **value != Json::Null)
     }
 
-    /// A field that must be present.
+    /// A field that must be present. When it is missing but a key near it
+    /// is there, the message names that key: it is likely the field, misspelt.
     pub(super) fn required(&self, key: &str, errs: &mut Errors) -> Option<&'a Json> {
         let value = self.get(key, errs);
         if value.is_none() {
-            errs.add(self.file, &self.field(key), "missing required field");
+            let present = self.entries.iter().map(|(k, _)| k.as_str());
+            let message = match nearest(key, present) {
+                Some(near) => format!("missing required field (is \"{near}\" meant to be it?)"),
+                None => "missing required field".to_string(),
+            };
+            errs.add(self.file, &self.field(key), message);
         }
         value
     }

@@ -1,8 +1,13 @@
-//! Finding and reading world directories on disk: which subdirectories are
-//! worlds, reading `world.json` and each listed zone file, and turning I/O and
-//! JSON syntax failures into errors that name the file. It keeps going after a
-//! failure so that one run reports every problem of every world. What the
-//! fields mean is `raw.rs`'s business, and references are `validate.rs`'s.
+//! Finding and reading world folders on disk, and building each world from the
+//! documents read: which subfolders are worlds, reading `world.json` and each
+//! zone file it lists into a `WorldSource`, and turning I/O and JSON syntax
+//! failures into errors that name the file. It keeps going after a failure so
+//! that one run reports every problem of every world. Only the files
+//! `world.json` names are read: a temporary file of an interrupted write
+//! (`.<name>.tmp`) or a draft beside them is never loaded, and folders whose
+//! names start with a dot are not worlds. [`load`] is the one way gaslamp loads
+//! worlds. What the fields mean is `raw.rs`'s business, and references are
+//! `validate.rs`'s.
 
 use std::collections::{BTreeMap, HashSet};
 use std::fs;
@@ -14,10 +19,53 @@ use super::fields::{Errors, is_simple_id};
 use super::json::Json;
 use super::model::World;
 use super::raw::{self, Parts, WorldFile, ZoneFile};
-use super::{WorldError, Worlds, validate};
+use super::source::{SourceFile, WorldSource};
+use super::{WorldError, WorldWarning, Worlds, validate};
 
-/// Loads one world from its directory; the world's id is the directory's name.
-pub fn load_world(dir: &Path) -> Result<World, Vec<WorldError>> {
+/// The worlds of a worlds folder, checked, ready to play.
+#[derive(Debug)]
+pub struct Loaded {
+    pub worlds: Worlds,
+    /// The world new accounts start in.
+    pub default: Arc<World>,
+    /// What `check-worlds` warns about, in every world: nothing that stops a
+    /// world from loading, but likely a mistake.
+    pub warnings: Vec<WorldWarning>,
+}
+
+/// Why the worlds could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// Every problem of every world, each naming its file and field.
+    #[error("{}", super::list_errors(.0))]
+    Invalid(Vec<WorldError>),
+    #[error("default world {wanted:?} is not among the loaded worlds ({loaded})")]
+    NoDefaultWorld { wanted: String, loaded: String },
+}
+
+/// Loads and checks every world under `dir` and picks the one new accounts
+/// start in (`default_world`, else the first by id). This is the one way
+/// worlds are loaded: by `check-worlds`, by the server's start and the
+/// operator's tools (`server::load_worlds`), and by `/reload`.
+pub fn load(dir: &Path, default_world: Option<&str>) -> Result<Loaded, LoadError> {
+    let worlds = load_worlds(dir).map_err(LoadError::Invalid)?;
+    let default = worlds
+        .default_world(default_world)
+        .ok_or_else(|| LoadError::NoDefaultWorld {
+            wanted: default_world.unwrap_or_default().to_string(),
+            loaded: worlds.ids().join(", "),
+        })?;
+    let warnings = worlds.warnings();
+    Ok(Loaded {
+        worlds,
+        default,
+        warnings,
+    })
+}
+
+/// Loads one world from its folder; the world's id is the folder's name.
+#[cfg(test)]
+pub(super) fn load_world(dir: &Path) -> Result<World, Vec<WorldError>> {
     let mut errs = Errors::default();
     match read_world(dir, &mut errs) {
         Some(world) if errs.is_empty() => Ok(world),
@@ -25,10 +73,10 @@ pub fn load_world(dir: &Path) -> Result<World, Vec<WorldError>> {
     }
 }
 
-/// Loads every subdirectory of `dir` that holds a `world.json`, reporting the
+/// Loads every subfolder of `dir` that holds a `world.json`, reporting the
 /// errors of all of them together. Finding no world at all is an error too: a
 /// server with nowhere to put players cannot start.
-pub fn load_worlds(dir: &Path) -> Result<Worlds, Vec<WorldError>> {
+pub(super) fn load_worlds(dir: &Path) -> Result<Worlds, Vec<WorldError>> {
     let whole_dir = |message: String| {
         vec![WorldError {
             file: dir.to_path_buf(),
@@ -56,13 +104,16 @@ pub fn load_worlds(dir: &Path) -> Result<Worlds, Vec<WorldError>> {
     Ok(Worlds::from_map(worlds))
 }
 
-/// The subdirectories of `dir` that hold a `world.json`, sorted by name so
-/// errors come out in a stable order. Other entries are ignored.
+/// The subfolders of `dir` that hold a `world.json`, sorted by name so
+/// errors come out in a stable order. Other entries, and hidden folders, are
+/// ignored.
 fn world_dirs(dir: &Path) -> io::Result<Vec<PathBuf>> {
     let mut dirs = Vec::new();
     for entry in fs::read_dir(dir)? {
-        let path = entry?.path();
-        if path.is_dir() && path.join("world.json").is_file() {
+        let entry = entry?;
+        let hidden = entry.file_name().to_string_lossy().starts_with('.');
+        let path = entry.path();
+        if !hidden && path.is_dir() && path.join("world.json").is_file() {
             dirs.push(path);
         }
     }
@@ -73,15 +124,37 @@ fn world_dirs(dir: &Path) -> io::Result<Vec<PathBuf>> {
 /// Reads, checks and builds one world; `None` if anything was reported.
 fn read_world(dir: &Path, errs: &mut Errors) -> Option<World> {
     let start = errs.len();
-    let id = world_id(dir, errs);
-    let file = dir.join("world.json");
-    let json = read_json(&file, errs)?;
-    let world = raw::world_file(&json, &file, errs)?;
-    let (zones, broken) = read_zones(dir, &file, &world, errs);
     // A bad id was reported; reading on still finds the world's other errors.
+    let id = world_id(dir, errs).unwrap_or_default();
+    let (source, broken) = read_source(dir, &id, errs)?;
+    let world = build_into(source, &broken, errs);
+    world.filter(|_| errs.len() == start)
+}
+
+/// Checks and builds a world from its documents; `broken` names zones whose
+/// files could not be read (already reported, so references into them are
+/// not reported again).
+pub(super) fn build(
+    source: WorldSource,
+    broken: &HashSet<String>,
+) -> Result<World, Vec<WorldError>> {
+    let mut errs = Errors::default();
+    match build_into(source, broken, &mut errs) {
+        Some(world) if errs.is_empty() => Ok(world),
+        _ => Err(errs.into_vec()),
+    }
+}
+
+fn build_into(source: WorldSource, broken: &HashSet<String>, errs: &mut Errors) -> Option<World> {
+    let start = errs.len();
+    let name = Path::new("world.json");
+    let file = source.path_of(name);
+    let world = raw::world_file(source.file(name)?.doc(), &file, errs)?;
+    let mut broken = broken.clone();
+    let zones = zone_files(&source, &file, &world, &mut broken, errs);
     let parts = Parts {
-        id: id.unwrap_or_default(),
-        file,
+        id: source.id().to_string(),
+        file: file.clone(),
         world,
         zones,
         broken,
@@ -90,12 +163,12 @@ fn read_world(dir: &Path, errs: &mut Errors) -> Option<World> {
     if errs.len() > start {
         return None;
     }
-    let world = validate::assemble(parts)?;
-    validate::check_room_numbers(&world, &dir.join("world.json"), errs);
+    let world = validate::assemble(parts, Arc::new(source))?;
+    validate::check_room_numbers(&world, &file, errs);
     (errs.len() == start).then_some(world)
 }
 
-/// The world's id: its directory's name, which must be a simple id.
+/// The world's id: its folder's name, which must be a simple id.
 fn world_id(dir: &Path, errs: &mut Errors) -> Option<String> {
     // `load_world(".")` has no name in the path itself; the real one does.
     let named = dir
@@ -116,19 +189,90 @@ fn world_id(dir: &Path, errs: &mut Errors) -> Option<String> {
     }
 }
 
-/// Reads each zone listed in `world.json`, in that order. A zone that cannot
-/// be read is reported once and remembered as broken.
-fn read_zones(
-    dir: &Path,
+/// Reads `world.json` and every zone file it lists that exists (a listed
+/// zone without a file is reported by the build). A zone file that cannot be
+/// read is reported here once and named in the returned set.
+fn read_source(dir: &Path, id: &str, errs: &mut Errors) -> Option<(WorldSource, HashSet<String>)> {
+    let mut source = WorldSource::new(dir, id);
+    let world = read_file(dir, Path::new("world.json"), errs)?;
+    let zones = listed_zone_ids(world.doc());
+    source.push(world);
+    let mut broken = HashSet::new();
+    for zone in zones {
+        let name = WorldSource::zone_file_name(&zone);
+        if !dir.join(&name).is_file() {
+            continue;
+        }
+        match read_file(dir, &name, errs) {
+            Some(file) => source.push(file),
+            None => {
+                broken.insert(zone);
+            }
+        }
+    }
+    Some((source, broken))
+}
+
+/// The zone ids `world.json` lists, as far as they can be read, each once;
+/// what is wrong with the list is reported by the build. Only simple ids are
+/// taken, so no listed name can lead out of the `zones` folder.
+fn listed_zone_ids(doc: &Json) -> Vec<String> {
+    let Some(Json::Array(list)) = doc.get("zones") else {
+        return Vec::new();
+    };
+    let mut seen = HashSet::new();
+    list.iter()
+        .filter_map(Json::as_str)
+        .filter(|id| is_simple_id(id) && seen.insert(*id))
+        .map(str::to_string)
+        .collect()
+}
+
+/// A world file's document, or an error naming the file (with the line and
+/// column of a syntax error).
+fn read_file(dir: &Path, name: &Path, errs: &mut Errors) -> Option<SourceFile> {
+    let file = dir.join(name);
+    let bytes = match fs::read(&file) {
+        Ok(bytes) => bytes,
+        Err(err) if err.kind() == io::ErrorKind::NotFound => {
+            errs.add(&file, "", "file not found");
+            return None;
+        }
+        Err(err) => {
+            errs.add(&file, "", format!("cannot read: {err}"));
+            return None;
+        }
+    };
+    let Ok(text) = std::str::from_utf8(&bytes) else {
+        errs.add(&file, "", "cannot read: the file is not UTF-8 text");
+        return None;
+    };
+    match Json::parse(text) {
+        Ok(doc) => Some(SourceFile::read(name.to_path_buf(), doc, bytes)),
+        Err(err) => {
+            errs.add(&file, "", format!("invalid JSON: {err}"));
+            None
+        }
+    }
+}
+
+/// Reads each zone listed in `world.json` from the source, in that order. A
+/// listed zone with no file is reported and remembered as broken.
+fn zone_files(
+    source: &WorldSource,
     world_file: &Path,
     world: &WorldFile,
+    broken: &mut HashSet<String>,
     errs: &mut Errors,
-) -> (Vec<ZoneFile>, HashSet<String>) {
+) -> Vec<ZoneFile> {
     let mut zones = Vec::new();
-    let mut broken = HashSet::new();
     for listed in world.zones.iter().flatten() {
-        let file = dir.join("zones").join(format!("{}.json", listed.id));
-        if !file.is_file() {
+        if broken.contains(&listed.id) {
+            continue;
+        }
+        let name = WorldSource::zone_file_name(&listed.id);
+        let path = source.path_of(&name);
+        let Some(file) = source.file(&name) else {
             let message = format!(
                 "unknown zone \"{}\": there is no file zones/{}.json",
                 listed.id, listed.id
@@ -136,38 +280,13 @@ fn read_zones(
             errs.add(world_file, &listed.field, message);
             broken.insert(listed.id.clone());
             continue;
-        }
-        let zone =
-            read_json(&file, errs).and_then(|json| raw::zone_file(&json, &file, &listed.id, errs));
-        match zone {
+        };
+        match raw::zone_file(file.doc(), &path, &listed.id, errs) {
             Some(zone) => zones.push(zone),
             None => {
                 broken.insert(listed.id.clone());
             }
         }
     }
-    (zones, broken)
-}
-
-/// A file's JSON, or an error naming the file (with serde's line and column
-/// for a syntax error).
-fn read_json(file: &Path, errs: &mut Errors) -> Option<Json> {
-    let text = match fs::read_to_string(file) {
-        Ok(text) => text,
-        Err(err) if err.kind() == io::ErrorKind::NotFound => {
-            errs.add(file, "", "file not found");
-            return None;
-        }
-        Err(err) => {
-            errs.add(file, "", format!("cannot read: {err}"));
-            return None;
-        }
-    };
-    match Json::parse(&text) {
-        Ok(json) => Some(json),
-        Err(err) => {
-            errs.add(file, "", format!("invalid JSON: {err}"));
-            None
-        }
-    }
+    zones
 }

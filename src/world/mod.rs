@@ -1,16 +1,28 @@
-//! Worlds: loading them from their files, validating them, and the immutable
-//! `World` the game plays in. A world is a directory holding `world.json` and
-//! `zones/<zone>.json`; room ids are scoped by zone (`zone:room`). Loading
-//! reports every problem of every world at once, each naming its file and field.
-//! This module knows nothing about players, sessions or the database: it only
-//! says what a world is.
+//! Worlds: loading them from their files, validating them, the immutable
+//! `World` the game plays in, and writing a changed world back. A world is a
+//! directory holding `world.json` and `zones/<zone>.json`; room ids are scoped
+//! by zone (`zone:room`). Loading ([`load`], the one way worlds are loaded)
+//! reports every problem of every world at once, each naming its file and
+//! field, and what `check-worlds` warns about. Each `World` keeps the
+//! documents it came from ([`WorldSource`]): keys gaslamp does not read, the
+//! order of keys, maps and lists and numbers stay as written, and a file in
+//! the canonical layout (the shipped world's) prints back to its own bytes. A
+//! change edits a copy of the source, is checked as the loader checks, and is
+//! written through [`write_world_file`], the one atomic writer. This module
+//! knows nothing about players, sessions or the database: it only says what a
+//! world is.
 
+mod edit;
 mod fields;
 mod json;
 mod load;
 mod model;
 mod raw;
+mod source;
+mod suggest;
 mod validate;
+mod warnings;
+mod write;
 
 #[cfg(test)]
 mod tests;
@@ -20,8 +32,12 @@ use std::fmt;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-pub use load::{load_world, load_worlds};
+pub use edit::EditError;
+pub use json::{Json, Number, ParseError};
+pub use load::{LoadError, Loaded, load};
 pub use model::{Access, Exit, Item, Naming, Room, RoomId, World, Zone, room_number};
+pub use source::{CommitError, Committed, SourceFile, WorldSource, Written};
+pub use write::{WriteError, temp_path, write_world_file};
 
 /// One problem in a world's files.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -44,6 +60,39 @@ impl fmt::Display for WorldError {
 }
 
 impl std::error::Error for WorldError {}
+
+/// Something in a world's files that loads but is likely a mistake (an
+/// unknown key, a room with no way out, a room nothing leads to).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WorldWarning {
+    pub file: PathBuf,
+    /// Dotted path of the field, like `rooms.cellar.exitz`.
+    pub field: String,
+    pub message: String,
+}
+
+impl fmt::Display for WorldWarning {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: ", self.file.display())?;
+        if !self.field.is_empty() {
+            write!(f, "{}: ", self.field)?;
+        }
+        f.write_str(&self.message)
+    }
+}
+
+/// Errors as one text: a line saying how many, then one line each.
+pub(crate) fn list_errors(errors: &[WorldError]) -> String {
+    let lines: Vec<String> = errors.iter().map(ToString::to_string).collect();
+    format!("invalid worlds:\n{}", lines.join("\n"))
+}
+
+impl World {
+    /// What `check-worlds` warns about in this world.
+    pub fn warnings(&self) -> Vec<WorldWarning> {
+        warnings::of_world(self)
+    }
+}
 
 /// All loaded worlds, ordered by id.
 #[derive(Clone, Debug, Default)]
@@ -80,6 +129,11 @@ impl Worlds {
     /// The world with the smallest id: the default when none is configured.
     pub fn first(&self) -> Option<&Arc<World>> {
         self.worlds.values().next()
+    }
+
+    /// Every world's warnings, world by world in id order.
+    pub fn warnings(&self) -> Vec<WorldWarning> {
+        self.iter().flat_map(|world| world.warnings()).collect()
     }
 
     /// The world new accounts start in: the one named `wanted`, else the first

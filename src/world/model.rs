@@ -2,11 +2,15 @@
 //! look-ups the game makes on them. A `World` is immutable once built; nothing
 //! here reads files, tracks players or touches the database. Every reference in
 //! a `World` has been checked by the loader, so look-ups only fail on ids that
-//! come from outside (a player's typing, a saved location).
+//! come from outside (a player's typing, a saved location). Each `World` keeps
+//! the documents it was built from ([`WorldSource`]), which is what a change
+//! to the world edits and writes back.
 
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
+
+use super::source::WorldSource;
 
 /// A room's full id, `zone:room`. Room ids are scoped by zone: two zones may
 /// each have a room called `spawn`.
@@ -85,9 +89,23 @@ pub struct Item {
 /// A way out of a room.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Exit {
-    /// Lowercased, so matching a typed direction needs no case folding.
+    /// As the world file writes it (`North`, `trapdoor`), which is how it is
+    /// shown to players.
     pub name: String,
+    /// The name lowercased, for matching what players type: case never
+    /// matters there, and two exits of a room may not differ only in case.
+    pub key: String,
     pub to: RoomId,
+}
+
+impl Exit {
+    pub fn new(name: &str, to: RoomId) -> Exit {
+        Exit {
+            name: name.to_string(),
+            key: name.to_lowercase(),
+            to,
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -100,7 +118,9 @@ pub struct Room {
     pub description: String,
     /// In file order, which is the order they are listed to players.
     pub exits: Vec<Exit>,
-    /// Keys of the items placed here when the world is first set up.
+    /// Keys of the items the file places here, in file order (an item listed
+    /// twice is placed twice). Each placement is put into the database once,
+    /// the first time a registration sees it (`store::worlds`).
     pub items: Vec<Arc<str>>,
 }
 
@@ -152,9 +172,59 @@ pub struct World {
     pub zones: Vec<Zone>,
     pub rooms: HashMap<RoomId, Room>,
     pub items: HashMap<Arc<str>, Item>,
+    /// The documents this world was built from, with what each file held
+    /// when it was read.
+    pub(super) source: Arc<WorldSource>,
+}
+
+/// Two worlds are equal when they say the same: where their files lie, how
+/// the files are laid out and which keys gaslamp ignores are not part of what
+/// a world is, so the source is left out.
+impl PartialEq for World {
+    fn eq(&self, other: &World) -> bool {
+        let World {
+            id,
+            name,
+            description,
+            version,
+            greeting,
+            default_spawn,
+            access,
+            naming,
+            active,
+            inactive_reason,
+            zones,
+            rooms,
+            items,
+            source: _,
+        } = self;
+        (id, name, description, version, greeting, default_spawn)
+            == (
+                &other.id,
+                &other.name,
+                &other.description,
+                &other.version,
+                &other.greeting,
+                &other.default_spawn,
+            )
+            && (access, naming, active, inactive_reason)
+                == (
+                    &other.access,
+                    &other.naming,
+                    &other.active,
+                    &other.inactive_reason,
+                )
+            && (zones, rooms, items) == (&other.zones, &other.rooms, &other.items)
+    }
 }
 
 impl World {
+    /// The documents this world was built from: a copy of it is what a
+    /// change to the world edits, checks and writes.
+    pub fn source(&self) -> &Arc<WorldSource> {
+        &self.source
+    }
+
     pub fn room(&self, id: &RoomId) -> Option<&Room> {
         self.rooms.get(id)
     }

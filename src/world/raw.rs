@@ -1,7 +1,9 @@
 //! What `world.json` and a zone file say, read field by field into plain
 //! structs before any cross-reference is checked. Every problem inside one
 //! file (missing field, wrong type, bad id, duplicate) is reported here and
-//! reading goes on, so one pass finds them all. Whether an exit's target or a
+//! reading goes on, so one pass finds them all. The keys read here are listed
+//! beside their readers (`WORLD_KEYS`, ...): any other key stays in the
+//! document and is warned about (`warnings.rs`). Whether an exit's target or a
 //! spawn room exists is for `validate.rs`; reading files from disk is for
 //! `load.rs`.
 
@@ -11,6 +13,30 @@ use std::path::{Path, PathBuf};
 use super::fields::{Entry, Errors, Obj, collection, is_simple_id, join};
 use super::json::Json;
 use super::model::{Access, Naming};
+
+/// The keys of `world.json` that gaslamp reads.
+pub(super) const WORLD_KEYS: &[&str] = &[
+    "name",
+    "description",
+    "version",
+    "greeting",
+    "access",
+    "naming",
+    "active",
+    "inactive_reason",
+    "default_spawn",
+    "zones",
+    "global_items",
+];
+/// The keys of `default_spawn`.
+pub(super) const SPAWN_KEYS: &[&str] = &["zone", "room"];
+/// The keys of a zone file.
+pub(super) const ZONE_KEYS: &[&str] =
+    &["id", "name", "description", "spawn_room", "rooms", "items"];
+/// The keys of a room.
+pub(super) const ROOM_KEYS: &[&str] = &["id", "name", "description", "exits", "items"];
+/// The keys of an item (in a zone's `items` or the world's `global_items`).
+pub(super) const ITEM_KEYS: &[&str] = &["id", "name", "description"];
 
 /// `world.json`, with unreadable fields left at their defaults (an error has
 /// been recorded for each, so the world will not be built from them).
@@ -75,7 +101,7 @@ pub(super) struct RawRoom {
 }
 
 pub(super) struct RawExit {
-    /// Trimmed and lowercased.
+    /// Trimmed, in the case it was written.
     pub(super) name: String,
     pub(super) target: String,
     pub(super) field: String,
@@ -247,8 +273,8 @@ fn room(entry: Entry, errs: &mut Errors) -> RawRoom {
     }
 }
 
-/// A room's `exits`: an object from exit name to target, names compared
-/// without case since that is how players type them.
+/// A room's `exits`: an object from exit name to target. Names keep their
+/// case but are compared without it, since that is how players type them.
 fn exits(room: &Obj, json: &Json, errs: &mut Errors) -> Vec<RawExit> {
     let Some(obj) = Obj::of(json, room.file, room.field("exits"), errs) else {
         return Vec::new();
@@ -257,17 +283,17 @@ fn exits(room: &Obj, json: &Json, errs: &mut Errors) -> Vec<RawExit> {
     let mut exits = Vec::new();
     for (name, target) in obj.entries() {
         let field = obj.field(name);
-        let name = name.trim().to_lowercase();
+        let name = name.trim().to_string();
         if name.is_empty() {
             // `exits.` would be a confusing field name; the list itself is meant.
             errs.add(obj.file, &obj.path, "an exit name must not be empty");
             continue;
         }
-        if !seen.insert(name.clone()) {
+        if !seen.insert(name.to_lowercase()) {
             errs.add(
                 obj.file,
                 &field,
-                format!("exit \"{name}\" is given more than once"),
+                format!("exit \"{name}\" is given more than once (case does not count)"),
             );
             continue;
         }

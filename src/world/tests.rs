@@ -1,7 +1,10 @@
-//! Tests of loading and validation: the predecessor's worlds load unchanged,
-//! each kind of mistake in a world file is reported with its file and field,
-//! and the worlds shipped with the server are whole (every room reachable,
-//! every exit leading somewhere).
+//! Tests of loading, validation and writing back: the predecessor's worlds
+//! load unchanged and save and reload to the same world, each kind of mistake
+//! in a world file is reported with its file and field, each warning is given,
+//! the worlds shipped with the server are whole (every room reachable, every
+//! exit leading somewhere) and print back to their own bytes, and a change is
+//! checked, written in the file's own form, and refused when the file changed
+//! on disk. The example world of `docs/worlds.md` loads without a warning.
 
 use std::collections::{HashSet, VecDeque};
 use std::fs;
@@ -9,6 +12,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Value, json};
 
+use super::load::{load_world, load_worlds};
 use super::*;
 
 const FIXTURES: &str = concat!(
@@ -303,7 +307,8 @@ fn the_valid_world_loads_in_both_shapes() {
         ["town:lamp", "coin"],
         "zone items first, then global ones"
     );
-    assert_eq!(square.exits[1].name, "east", "exit names are lowercased");
+    assert_eq!(square.exits[1].name, "East", "exit names keep their case");
+    assert_eq!(square.exits[1].key, "east", "and match without it");
     assert_eq!(square.exits[1].to, RoomId::new("dock", "quay"));
     assert_eq!(
         room(&world, "dock:quay").items.first().map(|k| &**k),
@@ -648,7 +653,7 @@ fn exits_need_names_and_no_repeats() {
         &errs,
         "zones/town.json",
         "rooms.hall.exits.South",
-        "exit \"south\" is given more than once",
+        "exit \"South\" is given more than once (case does not count)",
     );
 }
 
@@ -948,4 +953,678 @@ fn a_room_number_collision_is_a_load_error_naming_both_rooms() {
         message.contains(&format!("town:{first}")) && message.contains(&format!("town:{second}")),
         "{message}"
     );
+}
+
+// ---- the document model: round trips ----
+
+/// Copies a folder tree (a world set to change in a test).
+fn copy_dir(from: &Path, to: &Path) {
+    fs::create_dir_all(to).expect("mkdir");
+    for entry in fs::read_dir(from).expect("read dir") {
+        let entry = entry.expect("entry");
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("type").is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            fs::copy(entry.path(), target).expect("copy");
+        }
+    }
+}
+
+/// Every file of a world folder: `world.json` and `zones/*.json`.
+fn world_files(dir: &Path) -> Vec<PathBuf> {
+    let mut files = vec![dir.join("world.json")];
+    let mut zones: Vec<PathBuf> = fs::read_dir(dir.join("zones"))
+        .expect("zones")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    zones.sort();
+    files.extend(zones);
+    files
+}
+
+fn parse_file(path: &Path) -> Json {
+    let text = fs::read_to_string(path).expect("readable");
+    Json::parse(&text).unwrap_or_else(|err| panic!("{}: {err}", path.display()))
+}
+
+#[test]
+fn every_shipped_file_prints_back_to_its_own_bytes() {
+    let dir = Path::new(SHIPPED).join("lanternfall");
+    for path in world_files(&dir) {
+        let text = fs::read_to_string(&path).expect("readable");
+        assert_eq!(parse_file(&path).to_canonical(), text, "{}", path.display());
+    }
+    let world = load_world(&dir).unwrap_or_else(|errs| panic!("{errs:#?}"));
+    assert_eq!(world.source().files().len(), 5);
+    for file in world.source().files() {
+        assert!(file.is_canonical(), "{}", file.name().display());
+        assert!(!file.is_changed(), "{}", file.name().display());
+    }
+}
+
+#[test]
+fn saving_the_unchanged_shipped_world_writes_the_same_bytes() {
+    let root = tempfile::tempdir().expect("a temp dir");
+    let dir = root.path().join("lanternfall");
+    copy_dir(&Path::new(SHIPPED).join("lanternfall"), &dir);
+    let world = load_world(&dir).unwrap_or_else(|errs| panic!("{errs:#?}"));
+    let mut source = (**world.source()).clone();
+    assert!(source.normalise().expect("nothing to write").is_empty());
+    let committed = source.commit().expect("nothing changed");
+    assert!(committed.written.is_empty());
+    for path in world_files(&dir) {
+        let shipped = Path::new(SHIPPED)
+            .join("lanternfall")
+            .join(path.strip_prefix(&dir).expect("inside"));
+        assert_eq!(
+            fs::read(&path).expect("copy"),
+            fs::read(shipped).expect("shipped")
+        );
+    }
+}
+
+#[test]
+fn every_fixture_file_loads_saves_and_reloads_to_the_same_world() {
+    let root = tempfile::tempdir().expect("a temp dir");
+    copy_dir(Path::new(FIXTURES), root.path());
+    let before = load_worlds(root.path()).unwrap_or_else(|errs| panic!("{errs:#?}"));
+    let mut normalised = 0;
+    for world in before.iter() {
+        let docs: Vec<Json> = world
+            .source()
+            .files()
+            .iter()
+            .map(|f| f.doc().clone())
+            .collect();
+        let mut source = (**world.source()).clone();
+        let written = source.normalise().expect("written");
+        normalised += written.iter().filter(|w| w.normalised).count();
+        // Nothing is lost: every file reads back to the document it was.
+        let dir = root.path().join(&world.id);
+        for (file, doc) in world.source().files().iter().zip(docs) {
+            assert_eq!(
+                parse_file(&dir.join(file.name())),
+                doc,
+                "{}",
+                file.name().display()
+            );
+        }
+        let again = load_world(&dir).unwrap_or_else(|errs| panic!("{errs:#?}"));
+        assert_eq!(&again, &**world, "{} reloads the same", world.id);
+        for file in again.source().files() {
+            assert!(file.is_canonical(), "{}", file.name().display());
+        }
+    }
+    assert!(normalised > 0, "the fixtures are in another layout");
+    // Unknown keys stay where they were, numbers as written.
+    let saved = parse_file(&root.path().join("daily_undertaking/world.json"));
+    let Json::Object(entries) = &saved else {
+        panic!("an object");
+    };
+    let keys: Vec<&str> = entries.iter().map(|(k, _)| k.as_str()).collect();
+    assert_eq!(
+        keys,
+        [
+            "name",
+            "description",
+            "version",
+            "default_spawn",
+            "zones",
+            "global_items",
+            "translation_layer",
+            "axis_engine"
+        ]
+    );
+    let layer = saved.get("translation_layer").expect("kept");
+    let timeout = layer.get("timeout_seconds").expect("kept");
+    assert_eq!(
+        timeout,
+        &Json::Number(Number::parse("10.0").expect("a number")),
+        "as written"
+    );
+    let text = fs::read_to_string(root.path().join("daily_undertaking/world.json")).expect("text");
+    assert!(text.contains("\"timeout_seconds\": 10.0,"), "{text}");
+}
+
+#[test]
+fn worlds_are_equal_by_what_they_say_not_where_their_files_are() {
+    let root = tempfile::tempdir().expect("a temp dir");
+    let dir = root.path().join("daily_undertaking");
+    copy_dir(&Path::new(FIXTURES).join("daily_undertaking"), &dir);
+    let here = load_world(&dir).unwrap_or_else(|errs| panic!("{errs:#?}"));
+    assert_eq!(here, fixture("daily_undertaking"));
+    assert_ne!(here, fixture("pipeworks_web"));
+}
+
+#[test]
+fn temporary_files_and_hidden_folders_are_not_loaded() {
+    let root = tempfile::tempdir().expect("a temp dir");
+    let dir = files().write_to(root.path(), "w");
+    write(&dir.join("zones/.town.json.tmp"), "{ half written");
+    write(&dir.join(".world.json.tmp"), "{ half written");
+    write(&root.path().join(".trash/world.json"), "not a world");
+    let worlds = load_worlds(root.path()).unwrap_or_else(|errs| panic!("{errs:#?}"));
+    assert_eq!(worlds.ids(), ["w"]);
+    assert_eq!(
+        temp_path(&dir.join("zones/town.json")),
+        dir.join("zones/.town.json.tmp")
+    );
+}
+
+// ---- warnings ----
+
+/// The warnings of the small world after `change`, as (file, field, message).
+fn warnings_after(change: impl FnOnce(&mut Files)) -> Vec<WorldWarning> {
+    let mut f = files();
+    change(&mut f);
+    let root = tempfile::tempdir().expect("a temp dir");
+    let dir = f.write_to(root.path(), "w");
+    let world = load_world(&dir).unwrap_or_else(|errs| panic!("{errs:#?}"));
+    world.warnings()
+}
+
+#[track_caller]
+fn assert_warning(warnings: &[WorldWarning], file: &str, field: &str, words: &str) {
+    let found = warnings.iter().any(|w| {
+        w.file.ends_with(Path::new("w").join(file)) && w.field == field && w.message.contains(words)
+    });
+    assert!(
+        found,
+        "no warning for {file} / {field:?} / {words:?} in {warnings:#?}"
+    );
+}
+
+#[test]
+fn unknown_keys_are_warned_with_file_path_and_did_you_mean() {
+    let warnings = warnings_after(|f| {
+        f.world["acess"] = json!("invite");
+        f.world["default_spawn"]["rooom"] = json!("square");
+        f.world["global_items"][0]["nmae"] = json!("x");
+        f.town["spawn_rom"] = json!("square");
+        f.town["rooms"]["hall"]["exitz"] = json!({"up": "square"});
+        f.town["items"]["lamp"]["descripton"] = json!("x");
+    });
+    assert_warning(
+        &warnings,
+        "world.json",
+        "acess",
+        "unknown key \"acess\", kept but not read: did you mean \"access\"?",
+    );
+    assert_warning(
+        &warnings,
+        "world.json",
+        "axis_engine",
+        "unknown key \"axis_engine\", kept but not read",
+    );
+    assert_warning(
+        &warnings,
+        "world.json",
+        "default_spawn.rooom",
+        "did you mean \"room\"?",
+    );
+    assert_warning(
+        &warnings,
+        "world.json",
+        "global_items.coin.nmae",
+        "did you mean \"name\"?",
+    );
+    assert_warning(
+        &warnings,
+        "zones/town.json",
+        "spawn_rom",
+        "did you mean \"spawn_room\"?",
+    );
+    assert_warning(
+        &warnings,
+        "zones/town.json",
+        "rooms.hall.exitz",
+        "did you mean \"exits\"?",
+    );
+    assert_warning(
+        &warnings,
+        "zones/town.json",
+        "items.lamp.descripton",
+        "did you mean \"description\"?",
+    );
+    assert_warning(
+        &warnings,
+        "zones/dock.json",
+        "rooms.quay.metadata",
+        "unknown key \"metadata\"",
+    );
+    let unknown = warnings
+        .iter()
+        .filter(|w| w.message.starts_with("unknown key"))
+        .count();
+    assert_eq!(unknown, 8, "{warnings:#?}");
+    let no_suggestion = warnings
+        .iter()
+        .find(|w| w.field == "axis_engine")
+        .expect("warned");
+    assert!(
+        !no_suggestion.message.contains("did you mean"),
+        "{no_suggestion:?}"
+    );
+}
+
+#[test]
+fn the_shipped_world_has_no_warnings_and_a_fixture_only_its_unknown_keys() {
+    assert_eq!(shipped().warnings(), []);
+    let warnings = fixture("daily_undertaking").warnings();
+    let fields: Vec<&str> = warnings.iter().map(|w| w.field.as_str()).collect();
+    assert_eq!(
+        fields,
+        ["translation_layer", "axis_engine", "metadata", "metadata"]
+    );
+    assert!(
+        fixture("pipeworks_web")
+            .warnings()
+            .iter()
+            .all(|w| w.message.starts_with("unknown key")),
+        "a world of one room needs no way out"
+    );
+}
+
+#[test]
+fn rooms_with_no_way_out_and_rooms_nothing_leads_to_are_warned() {
+    let warnings = warnings_after(|f| {
+        f.town["rooms"]["cellar"] =
+            json!({"name": "Cellar", "description": "Dark.", "exits": {"self": "cellar"}});
+        f.town["rooms"]["attic"] =
+            json!({"name": "Attic", "description": "Dusty.", "exits": {"down": "hall"}});
+        f.town["rooms"]["hall"]["exits"]["down"] = json!("cellar");
+    });
+    assert_warning(&warnings, "zones/town.json", "rooms.cellar", "no way out");
+    assert_warning(
+        &warnings,
+        "zones/town.json",
+        "rooms.attic",
+        "nothing leads here",
+    );
+    assert_warning(
+        &warnings,
+        "zones/town.json",
+        "rooms.attic",
+        "\"town:attic\"",
+    );
+    assert_eq!(
+        warnings
+            .iter()
+            .filter(|w| !w.message.starts_with("unknown key"))
+            .count(),
+        2,
+        "{warnings:#?}"
+    );
+    // Spawn rooms need nothing leading to them: the dock's spawn is left alone
+    // once the square's way there is gone.
+    let warnings = warnings_after(|f| {
+        remove(&mut f.town["rooms"]["square"]["exits"], "East");
+    });
+    assert!(
+        !warnings.iter().any(|w| w.field == "rooms.quay"),
+        "{warnings:#?}"
+    );
+}
+
+#[test]
+fn a_missing_field_or_room_names_the_near_one() {
+    let mut f = files();
+    remove(&mut f.town["rooms"]["hall"], "name");
+    f.town["rooms"]["hall"]["nmae"] = json!("Hall");
+    f.town["rooms"]["hall"]["exits"]["north"] = json!("sqare");
+    let errs = f.errors();
+    assert_error(
+        &errs,
+        "zones/town.json",
+        "rooms.hall.name",
+        "missing required field (is \"nmae\" meant to be it?)",
+    );
+    assert_error(
+        &errs,
+        "zones/town.json",
+        "rooms.hall.exits.north",
+        "unknown room \"sqare\" in zone \"town\" (did you mean \"square\"?)",
+    );
+}
+
+// ---- changing a world: edit, check, write ----
+
+/// A copy of the shipped world in a temporary folder, loaded.
+fn lanternfall_copy() -> (tempfile::TempDir, PathBuf, World) {
+    let root = tempfile::tempdir().expect("a temp dir");
+    let dir = root.path().join("lanternfall");
+    copy_dir(&Path::new(SHIPPED).join("lanternfall"), &dir);
+    let world = load_world(&dir).unwrap_or_else(|errs| panic!("{errs:#?}"));
+    (root, dir, world)
+}
+
+fn lines(text: &str) -> Vec<&str> {
+    text.lines().collect()
+}
+
+#[test]
+fn a_field_changed_is_one_line_changed() {
+    let (_root, dir, world) = lanternfall_copy();
+    let file = dir.join("zones/old_town.json");
+    let before = fs::read_to_string(&file).expect("before");
+    let mut source = (**world.source()).clone();
+    let belfry = RoomId::new("old_town", "clocktower_belfry");
+    source
+        .set_room_field(&belfry, "name", Json::text("The Bell Loft"))
+        .expect("set");
+    let committed = source.commit().expect("committed");
+    assert_eq!(
+        committed.written,
+        [Written {
+            path: PathBuf::from("lanternfall/zones/old_town.json"),
+            normalised: false
+        }]
+    );
+    let after = fs::read_to_string(&file).expect("after");
+    let (old, new) = (lines(&before), lines(&after));
+    assert_eq!(old.len(), new.len());
+    let changed: Vec<(&&str, &&str)> = old.iter().zip(&new).filter(|(a, b)| a != b).collect();
+    assert_eq!(
+        changed,
+        [(
+            &"      \"name\": \"The Belfry\",",
+            &"      \"name\": \"The Bell Loft\","
+        )]
+    );
+    assert_eq!(
+        committed.world.room(&belfry).map(|r| r.name.as_str()),
+        Some("The Bell Loft")
+    );
+    let again = load_world(&dir).unwrap_or_else(|errs| panic!("{errs:#?}"));
+    assert_eq!(again, committed.world, "a restart loads the same world");
+}
+
+#[test]
+fn a_room_added_in_each_form_reads_back_and_round_trips() {
+    let (_root, dir, world) = lanternfall_copy();
+    let mut source = (**world.source()).clone();
+    // Old town's rooms are a map whose entries carry their id; the
+    // undercroft's a map whose entries do not.
+    let roof = source
+        .add_room("old_town", "roof", "The Roof", "Slates and gulls.")
+        .expect("added");
+    let belfry = RoomId::new("old_town", "clocktower_belfry");
+    source.set_exit(&belfry, "up", "roof").expect("up");
+    source
+        .set_exit(&roof, "down", "clocktower_belfry")
+        .expect("down");
+    let sump = source
+        .add_room("undercroft", "sump", "The Sump", "Water.")
+        .expect("added");
+    source.set_exit(&sump, "up", "outflow_tunnel").expect("up");
+    let tunnel = RoomId::new("undercroft", "outflow_tunnel");
+    source.set_exit(&tunnel, "Down", "sump").expect("down");
+    let committed = source.commit().expect("committed");
+    let paths: Vec<&Path> = committed.written.iter().map(|w| w.path.as_path()).collect();
+    assert_eq!(
+        paths,
+        [
+            Path::new("lanternfall/zones/old_town.json"),
+            Path::new("lanternfall/zones/undercroft.json")
+        ]
+    );
+    let old_town = parse_file(&dir.join("zones/old_town.json"));
+    let roof_doc = old_town
+        .get("rooms")
+        .and_then(|r| r.get("roof"))
+        .expect("the roof");
+    assert_eq!(roof_doc.get("id"), Some(&Json::text("roof")));
+    let undercroft = parse_file(&dir.join("zones/undercroft.json"));
+    let sump_doc = undercroft
+        .get("rooms")
+        .and_then(|r| r.get("sump"))
+        .expect("the sump");
+    assert_eq!(sump_doc.get("id"), None, "as the zone's other rooms");
+    let again = load_world(&dir).unwrap_or_else(|errs| panic!("{errs:#?}"));
+    assert_eq!(again, committed.world);
+    let down = &again
+        .room(&tunnel)
+        .expect("tunnel")
+        .exits
+        .last()
+        .expect("an exit");
+    assert_eq!((down.name.as_str(), down.key.as_str()), ("Down", "down"));
+    for file in again.source().files() {
+        assert!(file.is_canonical(), "{}", file.name().display());
+    }
+}
+
+#[test]
+fn an_exit_is_replaced_and_removed_whatever_its_case() {
+    let (_root, _dir, world) = lanternfall_copy();
+    let mut source = (**world.source()).clone();
+    let square = RoomId::new("old_town", "lantern_square");
+    source
+        .set_exit(&square, "North", "clocktower_base")
+        .expect("replaced");
+    let exits = source
+        .room_mut(&square)
+        .expect("room")
+        .get("exits")
+        .cloned()
+        .expect("exits");
+    let Json::Object(entries) = exits else {
+        panic!("an object");
+    };
+    assert_eq!(
+        entries[0],
+        ("North".to_string(), Json::text("clocktower_base")),
+        "in its place"
+    );
+    assert_eq!(entries.len(), 4);
+    assert_eq!(source.remove_exit(&square, "NORTH"), Ok(true));
+    assert_eq!(source.remove_exit(&square, "north"), Ok(false));
+}
+
+#[test]
+fn edits_name_what_is_missing() {
+    let (_root, _dir, world) = lanternfall_copy();
+    let mut source = (**world.source()).clone();
+    assert_eq!(
+        source.add_room("old_town", "lantern_square", "x", "y"),
+        Err(EditError::RoomExists(RoomId::new(
+            "old_town",
+            "lantern_square"
+        )))
+    );
+    assert_eq!(
+        source.add_room("moon", "base", "x", "y"),
+        Err(EditError::NoZone("moon".into()))
+    );
+    let attic = RoomId::new("old_town", "attic");
+    assert!(matches!(source.room_mut(&attic), Err(EditError::NoRoom(id)) if id == attic));
+    assert!(
+        !source.add_file(Path::new("world.json"), Json::Null),
+        "there is one already"
+    );
+}
+
+#[test]
+fn an_invalid_change_writes_nothing() {
+    let (_root, dir, world) = lanternfall_copy();
+    let before: Vec<Vec<u8>> = world_files(&dir)
+        .iter()
+        .map(|p| fs::read(p).expect("file"))
+        .collect();
+    let mut source = (**world.source()).clone();
+    let square = RoomId::new("old_town", "lantern_square");
+    source
+        .set_exit(&square, "up", "nowhere")
+        .expect("edited in memory");
+    let Err(CommitError::Invalid(errs)) = source.commit() else {
+        panic!("an invalid change must be refused");
+    };
+    let refused = &errs[0];
+    assert!(
+        refused.file.ends_with("lanternfall/zones/old_town.json"),
+        "{errs:#?}"
+    );
+    assert_eq!(refused.field, "rooms.lantern_square.exits.up");
+    assert!(
+        refused.message.contains("unknown room \"nowhere\""),
+        "{errs:#?}"
+    );
+    let after: Vec<Vec<u8>> = world_files(&dir)
+        .iter()
+        .map(|p| fs::read(p).expect("file"))
+        .collect();
+    assert_eq!(before, after);
+}
+
+#[test]
+fn a_file_changed_on_disk_since_it_was_loaded_is_not_overwritten() {
+    let (_root, dir, world) = lanternfall_copy();
+    let file = dir.join("zones/old_town.json");
+    let by_hand = fs::read_to_string(&file)
+        .expect("read")
+        .replace("Lantern Square", "Lamp Square");
+    fs::write(&file, &by_hand).expect("someone edits the file");
+    let mut source = (**world.source()).clone();
+    let belfry = RoomId::new("old_town", "clocktower_belfry");
+    source
+        .set_room_field(&belfry, "name", Json::text("The Bell Loft"))
+        .expect("set");
+    // An untouched file changed on disk does not stop the change.
+    let other = dir.join("zones/heights.json");
+    let mut heights = fs::read_to_string(&other).expect("read");
+    heights.push('\n');
+    fs::write(&other, &heights).expect("an edit elsewhere");
+    let refused = source.commit().expect_err("refused");
+    assert_eq!(
+        refused.to_string(),
+        "lanternfall/zones/old_town.json was changed on disk; /reload first."
+    );
+    assert!(matches!(
+        refused,
+        CommitError::Write(WriteError::ChangedOnDisk { .. })
+    ));
+    assert_eq!(
+        fs::read_to_string(&file).expect("read"),
+        by_hand,
+        "the hand edit is kept"
+    );
+    assert_eq!(fs::read_to_string(&other).expect("read"), heights);
+}
+
+#[test]
+fn a_hand_written_file_is_normalised_on_its_first_write_and_says_so() {
+    let root = tempfile::tempdir().expect("a temp dir");
+    let dir = root.path().join("daily_undertaking");
+    copy_dir(&Path::new(FIXTURES).join("daily_undertaking"), &dir);
+    let world = load_world(&dir).unwrap_or_else(|errs| panic!("{errs:#?}"));
+    let mut source = (**world.source()).clone();
+    let name = Path::new("zones/crooked_pipe.json");
+    assert!(
+        !source.file(name).expect("the zone").is_canonical(),
+        "inline lists"
+    );
+    let spawn = RoomId::new("crooked_pipe", "spawn");
+    source
+        .set_room_field(&spawn, "name", Json::text("The Straight Pipe"))
+        .expect("set");
+    let first = source.commit().expect("committed");
+    assert_eq!(first.written.len(), 1);
+    assert!(first.written[0].normalised, "{first:?}");
+    source
+        .set_room_field(&spawn, "name", Json::text("The Crooked Pipe"))
+        .expect("set");
+    let second = source.commit().expect("committed");
+    assert!(!second.written[0].normalised, "already canonical");
+    assert_eq!(
+        second.world, world,
+        "back to what it said, in the new layout"
+    );
+}
+
+#[test]
+fn a_new_zone_is_written_before_the_world_file_that_lists_it() {
+    let (_root, dir, world) = lanternfall_copy();
+    let mut source = (**world.source()).clone();
+    let zone = Json::parse(
+        r#"{"id": "docks", "name": "The Docks", "description": "Tar.", "spawn_room": "slip",
+            "rooms": {"slip": {"id": "slip", "name": "Slipway", "description": "Wet.",
+                "exits": {"north": "quayside:long_quay"}, "items": []}}, "items": []}"#,
+    )
+    .expect("a zone");
+    assert!(source.add_file(&WorldSource::zone_file_name("docks"), zone));
+    let zones = source
+        .doc_mut(Path::new("world.json"))
+        .and_then(|doc| doc.get_mut("zones"));
+    let Some(Json::Array(zones)) = zones else {
+        panic!("zones is a list");
+    };
+    zones.push(Json::text("docks"));
+    let committed = source.commit().expect("committed");
+    let paths: Vec<&Path> = committed.written.iter().map(|w| w.path.as_path()).collect();
+    assert_eq!(
+        paths,
+        [
+            Path::new("lanternfall/zones/docks.json"),
+            Path::new("lanternfall/world.json")
+        ]
+    );
+    assert!(
+        !committed.written[0].normalised,
+        "a new file is not a normalised one"
+    );
+    assert!(committed.world.zone("docks").is_some());
+    let again = load_world(&dir).unwrap_or_else(|errs| panic!("{errs:#?}"));
+    assert_eq!(again, committed.world);
+}
+
+// ---- the example in docs/worlds.md ----
+
+/// The files of the example world in `docs/worlds.md`: each code block whose
+/// info string is `json <path>`.
+fn documented_example() -> Vec<(String, String)> {
+    let doc = fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/worlds.md"))
+        .expect("docs/worlds.md");
+    let mut files = Vec::new();
+    let mut open: Option<(String, String)> = None;
+    for line in doc.lines() {
+        match open.take() {
+            Some((path, text)) if line == "```" => files.push((path, text)),
+            Some((path, mut text)) => {
+                text.push_str(line);
+                text.push('\n');
+                open = Some((path, text));
+            }
+            None => {
+                if let Some(path) = line.strip_prefix("```json ") {
+                    open = Some((path.to_string(), String::new()));
+                }
+            }
+        }
+    }
+    files
+}
+
+#[test]
+fn the_documented_example_loads_without_a_warning_in_the_canonical_layout() {
+    let files = documented_example();
+    assert_eq!(files.len(), 3, "{files:#?}");
+    let root = tempfile::tempdir().expect("a temp dir");
+    for (path, text) in &files {
+        write(&root.path().join(path), text);
+        assert_eq!(
+            &Json::parse(text).expect("JSON").to_canonical(),
+            text,
+            "{path}"
+        );
+    }
+    let loaded = load(root.path(), None).unwrap_or_else(|err| panic!("{err}"));
+    assert_eq!(loaded.warnings, []);
+    let world = loaded.default;
+    assert_eq!(
+        (world.id.as_str(), world.room_count(), world.item_count()),
+        ("harbour", 3, 2)
+    );
+    let lane = room(&world, "town:lane");
+    assert_eq!(lane.exits[1].name, "Trapdoor");
 }

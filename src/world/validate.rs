@@ -9,6 +9,8 @@ use std::sync::Arc;
 use super::fields::Errors;
 use super::model::{Exit, Item, Room, RoomId, World, Zone, room_number};
 use super::raw::{Parts, RawRoom, ZoneFile};
+use super::source::WorldSource;
+use super::suggest::nearest;
 
 /// Which rooms and items exist, by zone, for checking references.
 struct Index<'a> {
@@ -79,10 +81,16 @@ impl<'a> Index<'a> {
             ));
         };
         if rooms.contains(room) {
-            Lookup::Found(RoomId::new(zone, room))
-        } else {
-            Lookup::Missing(format!("unknown room \"{room}\" in zone \"{zone}\""))
+            return Lookup::Found(RoomId::new(zone, room));
         }
+        let mut message = format!("unknown room \"{room}\" in zone \"{zone}\"");
+        // Sorted, so that of two equally near ids the same one is named every time.
+        let mut ids: Vec<&str> = rooms.iter().copied().collect();
+        ids.sort_unstable();
+        if let Some(near) = nearest(room, ids) {
+            message.push_str(&format!(" (did you mean \"{near}\"?)"));
+        }
+        Lookup::Missing(message)
     }
 
     /// An item placed in a room of `zone`: the zone's own first, then global.
@@ -154,9 +162,10 @@ fn check_room(zone: &ZoneFile, room: &RawRoom, index: &Index, errs: &mut Errors)
     }
 }
 
-/// Builds the world from parts that passed `check` with no error at all;
-/// `None` if something it needs is missing after all.
-pub(super) fn assemble(parts: Parts) -> Option<World> {
+/// Builds the world from parts that passed `check` with no error at all,
+/// keeping the documents they were read from; `None` if something it needs
+/// is missing after all.
+pub(super) fn assemble(parts: Parts, source: Arc<WorldSource>) -> Option<World> {
     let index = Index::new(&parts);
     let spawn = parts.world.spawn.as_ref()?;
     let default_spawn = RoomId::new(&spawn.zone, &spawn.room);
@@ -195,6 +204,7 @@ pub(super) fn assemble(parts: Parts) -> Option<World> {
         zones,
         rooms,
         items,
+        source,
     })
 }
 
@@ -202,10 +212,7 @@ fn build_room(world: &str, zone: &ZoneFile, room: &RawRoom, index: &Index) -> Ro
     let id = RoomId::new(&zone.id, &room.id);
     let exits = room.exits.iter().filter_map(|exit| {
         let to = index.room(&zone.id, &exit.target).found()?;
-        Some(Exit {
-            name: exit.name.clone(),
-            to,
-        })
+        Some(Exit::new(&exit.name, to))
     });
     Room {
         num: room_number(world, &id),

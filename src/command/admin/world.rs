@@ -7,17 +7,20 @@ use std::time::Duration;
 use chrono::Utc;
 use tokio_util::sync::CancellationToken;
 
+use std::path::PathBuf;
+
 use super::super::Ctx;
 use super::super::common::{Named, find_person, place, which_names};
 use super::super::parse::{Admin, split_word};
-use super::{actor, authorize, authorize_as, change, entry, refuse};
+use super::{actor, authorize, authorize_as, change, entry, name, refuse};
 use crate::auth::Role;
 use crate::config::{DURATION_FORMS, parse_duration};
-use crate::game::Game;
+use crate::game::worlds::{ReloadFailed, Reloaded, Reloader};
+use crate::game::{Game, Player};
 use crate::replies;
 use crate::store::accounts::{AccountChange, Actor};
 use crate::text::sanitize;
-use crate::world::{self, Worlds};
+use crate::world::RoomId;
 
 /// `/goto <room>`: the admin moves themselves.
 pub async fn goto(ctx: &Ctx<'_>, args: &str) {
@@ -125,86 +128,95 @@ async fn reload_tls(ctx: &Ctx<'_>) {
     }
 }
 
-/// `/reload`: reads the world files again. Invalid files change nothing; a world
-/// still holding players may not vanish; players in rooms that vanished are sent
-/// to their world's spawn. The registration and its audit row are one
-/// transaction.
+/// `/reload`: reads the world files again, through the game's reload action:
+/// invalid files change nothing, a world still holding players may not vanish,
+/// players in rooms that vanished are sent to their world's spawn (by
+/// [`place`], the one way an admin's doing moves a player). Success and failure
+/// are both audited; the admin hears the outcome and the first warnings.
 async fn reload_worlds(ctx: &Ctx<'_>) {
-    let dir = ctx.game.config().worlds_dir.clone();
-    let loaded = tokio::task::spawn_blocking(move || world::load_worlds(&dir)).await;
-    let worlds = match loaded {
-        Ok(Ok(worlds)) => worlds,
-        Ok(Err(errors)) => {
-            let shown: Vec<String> = errors.iter().take(10).map(ToString::to_string).collect();
-            return ctx.reply(format!(
-                "The worlds were not reloaded; {} error(s):\n{}",
+    let by = Reloader {
+        actor: actor(ctx, Admin::Reload),
+        account: ctx.me.session.account.to_string(),
+        action: name(Admin::Reload).to_string(),
+    };
+    let game = ctx.game;
+    let send_to_spawn = |player: Arc<Player>, room: RoomId| async move {
+        place(game, &player, &room, "The world itself").await
+    };
+    match ctx.game.reload_worlds(&by, send_to_spawn).await {
+        Ok(done) => ctx.reply(reloaded(ctx.game, &done)),
+        Err(ReloadFailed::Refused(refusal)) => refuse(ctx, Admin::Reload, &refusal),
+        Err(failed) => ctx.reply(not_reloaded(ctx.game, &failed)),
+    }
+}
+
+/// How many warnings or errors a reload's reply shows; `check-worlds` lists
+/// them all.
+const SHOWN_PROBLEMS: usize = 5;
+
+/// The reply to a reload that went through.
+fn reloaded(game: &Game, done: &Reloaded) -> String {
+    let mut reply = format!(
+        "Worlds reloaded: {} world(s), {} room(s); {} player(s) sent to spawn.",
+        done.worlds, done.rooms, done.sent_to_spawn
+    );
+    if done.placed > 0 {
+        reply.push_str(&format!("\n{} item(s) placed.", done.placed));
+    }
+    if !done.warnings.is_empty() {
+        reply.push_str(&format!("\n{} warning(s):", done.warnings.len()));
+        let lines = done
+            .warnings
+            .iter()
+            .map(|w| (&w.file, &w.field, &w.message));
+        reply.push_str(&problem_lines(game, lines, done.warnings.len()));
+    }
+    reply
+}
+
+/// The reply to a reload that changed nothing.
+fn not_reloaded(game: &Game, failed: &ReloadFailed) -> String {
+    match failed {
+        ReloadFailed::Invalid(errors) => {
+            let lines = errors.iter().map(|e| (&e.file, &e.field, &e.message));
+            format!(
+                "The worlds were not reloaded; {} error(s):{}",
                 errors.len(),
-                shown.join("\n")
-            ));
+                problem_lines(game, lines, errors.len())
+            )
         }
-        Err(err) => return ctx.reply(format!("The reload failed: {err}")),
-    };
-    if let Some(problem) = reload_problem(ctx.game, &worlds) {
-        return ctx.reply(format!("The worlds were not reloaded: {problem}"));
-    }
-    let Some(default) = worlds.default_world(ctx.game.config().default_world.as_deref()) else {
-        return ctx.reply("The worlds were not reloaded: the default world is gone.");
-    };
-    let summary = format!(
-        "{} world(s), {} room(s)",
-        worlds.len(),
-        worlds.iter().map(|w| w.room_count()).sum::<usize>()
-    );
-    let audit = (
-        actor(ctx, Admin::Reload),
-        entry(Admin::Reload, None, Some(summary.clone())),
-    );
-    let registered = ctx
-        .game
-        .store()
-        .worlds()
-        .register_all(worlds.iter().cloned().collect(), Some(audit))
-        .await;
-    if let Err(refusal) = registered {
-        return refuse(ctx, Admin::Reload, &refusal);
-    }
-    ctx.game.replace_worlds(worlds, default);
-    for world in ctx.game.worlds().iter() {
-        if let Err(err) = ctx.game.load_items(&world.id).await {
-            tracing::error!(%err, world = %world.id, "could not load items after a reload");
+        ReloadFailed::NoDefaultWorld(_) => {
+            "The worlds were not reloaded: the default world is gone.".to_string()
         }
+        ReloadFailed::Task(err) => format!("The reload failed: {err}"),
+        other => format!("The worlds were not reloaded: {other}."),
     }
-    let moved = rescue_stranded(ctx.game).await;
-    ctx.reply(format!(
-        "Worlds reloaded: {summary}; {moved} player(s) sent to spawn."
-    ));
 }
 
-/// Why a new set of worlds may not replace the current one, if it may not.
-fn reload_problem(game: &Game, new: &Worlds) -> Option<String> {
-    game.registry()
-        .players(None)
-        .iter()
-        .find(|p| new.get(&p.world).is_none())
-        .map(|p| format!("world {} is gone but {} is playing in it", p.world, p.name))
-}
-
-/// Sends every player whose room no longer exists to the world's spawn.
-async fn rescue_stranded(game: &Game) -> usize {
-    let worlds = game.worlds();
-    let mut moved = 0;
-    for player in game.registry().players(None) {
-        let Some(world) = worlds.get(&player.world) else {
-            continue;
-        };
-        if world.room(&player.room()).is_some() {
-            continue;
-        }
-        if place(game, &player, &world.default_spawn, "The world itself").await {
-            moved += 1;
+/// The first problems, one a line, each file named relative to the worlds
+/// folder; a last line says how many more there are.
+fn problem_lines<'a>(
+    game: &Game,
+    problems: impl Iterator<Item = (&'a PathBuf, &'a String, &'a String)>,
+    total: usize,
+) -> String {
+    let dir = &game.config().worlds_dir;
+    let mut text = String::new();
+    for (file, field, message) in problems.take(SHOWN_PROBLEMS) {
+        let file = file.strip_prefix(dir).unwrap_or(file).display();
+        if field.is_empty() {
+            text.push_str(&format!("\n  {file}: {message}"));
+        } else {
+            text.push_str(&format!("\n  {file}: {field}: {message}"));
         }
     }
-    moved
+    if total > SHOWN_PROBLEMS {
+        text.push_str(&format!(
+            "\n  ... and {} more (\"gaslamp check-worlds\" lists them all).",
+            total - SHOWN_PROBLEMS
+        ));
+    }
+    text
 }
 
 /// `/wall <text>`: a message to every connected player.
