@@ -239,6 +239,13 @@ pub struct RunArgs {
           num_args = 0..=1, require_equals = true, default_missing_value = "true",
           action = clap::ArgAction::Set)]
     pub trust_proxy: bool,
+    /// Most HTTP connections at once from one client address on the web
+    /// listener, idle ones included (behind --trust-proxy, by the forwarded
+    /// address); a WebSocket counts under --max-connections-per-ip once
+    /// upgraded [default: 32].
+    #[arg(long, env = "GASLAMP_WEB_MAX_PER_IP", value_name = "N",
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub web_max_per_ip: Option<u32>,
 }
 
 /// `--web-bind`: an address, or `off` (`None`).
@@ -291,9 +298,12 @@ impl RunArgs {
         if self.tls_only && self.tls_bind.is_none() {
             return Err("--tls-only needs --tls-bind, or no listener would be open".into());
         }
-        if self.web_bind.0.is_none() && (!self.web_origin.is_empty() || self.trust_proxy) {
+        let web_flags = !self.web_origin.is_empty() || self.trust_proxy;
+        if self.web_bind.0.is_none() && (web_flags || self.web_max_per_ip.is_some()) {
             return Err(
-                "--web-origin and --trust-proxy need the web listener (--web-bind is off)".into(),
+                "--web-origin, --web-max-per-ip and --trust-proxy need the web \
+                 listener (--web-bind is off)"
+                    .into(),
             );
         }
         Ok(())
@@ -301,10 +311,14 @@ impl RunArgs {
 
     /// The web listener these flags describe, if any.
     fn web_settings(&self) -> Option<WebSettings> {
+        let defaults = WebSettings::new(self.web_bind.0?);
         Some(WebSettings {
-            bind: self.web_bind.0?,
             origins: self.web_origin.clone(),
             trust_proxy: self.trust_proxy,
+            max_per_ip: self
+                .web_max_per_ip
+                .map_or(defaults.max_per_ip, |n| n as usize),
+            ..defaults
         })
     }
 
@@ -955,6 +969,7 @@ mod tests {
         let web = config.web.as_ref().expect("web listener");
         assert_eq!(web.bind.to_string(), "127.0.0.1:4080");
         assert!(web.origins.is_empty() && !web.trust_proxy);
+        assert_eq!(web.max_per_ip, 32);
         assert_eq!(config.web_port(), Some(4080));
 
         let off = run_config(&parse_from(["gaslamp", "run", "--web-bind", "off"]).expect("parse"));
@@ -970,11 +985,14 @@ mod tests {
                 "--web-origin",
                 "https://Mud.Example.org/, http://localhost:8080",
                 "--trust-proxy",
+                "--web-max-per-ip",
+                "500",
             ])
             .expect("parse"),
         );
         let web = config.web.expect("web listener");
         assert_eq!(web.bind.to_string(), "0.0.0.0:8080");
+        assert_eq!(web.max_per_ip, 500);
         assert_eq!(
             web.origins,
             ["https://mud.example.org", "http://localhost:8080"]
@@ -988,6 +1006,8 @@ mod tests {
             &["run", "--web-origin", "https://mud.example.org/play"],
             &["run", "--web-bind", "off", "--trust-proxy"],
             &["run", "--web-bind", "off", "--web-origin", "*"],
+            &["run", "--web-bind", "off", "--web-max-per-ip", "64"],
+            &["run", "--web-max-per-ip", "0"],
         ] {
             let args = std::iter::once("gaslamp").chain(refused.iter().copied());
             assert!(parse_from(args).is_err(), "{refused:?} was accepted");
@@ -1001,12 +1021,14 @@ mod tests {
             web-bind = "127.0.0.1:4999"
             web_origin = "https://mud.example.org"
             trust-proxy = true
+            web_max_per_ip = 7
         "#,
         );
         let web = run_config(&parse_with(&path, &["run"]).expect("parse"))
             .web
             .expect("web listener");
         assert_eq!(web.bind.to_string(), "127.0.0.1:4999");
+        assert_eq!(web.max_per_ip, 7);
         assert_eq!(web.origins, ["https://mud.example.org"]);
         assert!(web.trust_proxy);
         let (_dir, path) = config_file("web-bind = \"off\"\n");

@@ -46,10 +46,6 @@ pub use ws::MAX_FRAME;
 use crate::config::WebSettings;
 use crate::game::Game;
 
-/// Plain HTTP connections open at once (WebSockets count under the game's
-/// connection limits instead, once upgraded).
-const MAX_HTTP_CONNECTIONS: usize = 512;
-
 /// Time a client has to send a request's headers.
 const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -92,12 +88,14 @@ impl WebListener {
         if let Ok(addr) = self.tcp.local_addr() {
             tracing::info!(%addr, transport = %"web", "listening");
         }
+        // Plain HTTP connections open at once (WebSockets count under the
+        // game's connection limits instead, once upgraded).
+        let open = Arc::new(Semaphore::new(settings.max_connections));
         let router = router(Web {
             game,
             tracker,
             settings: Arc::new(settings),
         });
-        let open = Arc::new(Semaphore::new(MAX_HTTP_CONNECTIONS));
         loop {
             let accepted = tokio::select! {
                 accepted = self.tcp.accept() => accepted,
