@@ -1,15 +1,12 @@
 //! `GET /health` and `GET /metrics`: what operators and their monitoring
 //! read. Both are read from the live game state at request time.
 
-use std::sync::Arc;
-
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
 use super::Web;
-use crate::game::Game;
 use crate::metrics::{self, Sample};
 
 /// `/health`: 200 and `"ok": true` while the server runs; 503 and
@@ -51,7 +48,7 @@ pub async fn health(State(web): State<Web>) -> Response {
 
 /// `/metrics`: every metric in the Prometheus text format.
 pub async fn metrics(State(web): State<Web>) -> Response {
-    let text = web.game.metrics().render(&sample(&web.game));
+    let text = web.game.metrics().render(&sample(&web));
     (
         [
             (header::CONTENT_TYPE, metrics::CONTENT_TYPE),
@@ -63,7 +60,8 @@ pub async fn metrics(State(web): State<Web>) -> Response {
 }
 
 /// The values the metrics read from where they live.
-fn sample(game: &Arc<Game>) -> Sample {
+fn sample(web: &Web) -> Sample {
+    let game = &web.game;
     let players = game.registry().players(None);
     let worlds = game.worlds();
     let per_world = worlds
@@ -86,5 +84,6 @@ fn sample(game: &Arc<Game>) -> Sample {
         players: per_world,
         writer_queue: game.writer().queue_depth() as u64,
         uptime_secs: game.started_at().elapsed().as_secs(),
+        http_connections: web.slots.open() as u64,
     }
 }

@@ -64,12 +64,7 @@ pub async fn upgrade(
     if let Some(refusal) = refusal(&web, tcp_peer, &headers, subprotocol) {
         return refusal;
     }
-    let forwarded: Vec<&str> = headers
-        .get_all("x-forwarded-for")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .collect();
-    let addr = policy::client_addr(tcp_peer, &forwarded, web.settings.trust_proxy);
+    let addr = super::client_addr(tcp_peer, &headers, web.settings.trust_proxy);
     let config = web.game.config();
     let Some(slot) = web.game.connections().admit(
         addr.ip(),

@@ -5,7 +5,7 @@
 //! `/metrics` whose figures follow what players do, and `/health` answering
 //! 503 while the server shuts down.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use futures::{SinkExt, StreamExt};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -22,6 +22,11 @@ type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 const TELNET: &str = "telnet.mudstandards.org";
 
+/// Client addresses (loopback: all of 127.0.0.0/8 reaches the server).
+const HERE: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
+const OTHER: IpAddr = IpAddr::V4(Ipv4Addr::new(127, 0, 0, 2));
+const THIRD: IpAddr = IpAddr::V4(Ipv4Addr::new(127, 0, 0, 3));
+
 /// What the server answered to an upgrade request: a socket and the
 /// subprotocol it chose, or the HTTP status and body of a refusal.
 enum Upgrade {
@@ -32,6 +37,16 @@ enum Upgrade {
 /// Opens `/ws` offering `protocols`, with `headers` (an `Origin`, a
 /// forwarded address) added.
 async fn upgrade(addr: SocketAddr, protocols: &[&str], headers: &[(&str, &str)]) -> Upgrade {
+    upgrade_from(HERE, addr, protocols, headers).await
+}
+
+/// [`upgrade`] from the client address `source`.
+async fn upgrade_from(
+    source: IpAddr,
+    addr: SocketAddr,
+    protocols: &[&str],
+    headers: &[(&str, &str)],
+) -> Upgrade {
     let mut request = format!("ws://{addr}/ws")
         .into_client_request()
         .expect("request");
@@ -47,7 +62,8 @@ async fn upgrade(addr: SocketAddr, protocols: &[&str], headers: &[(&str, &str)])
             .headers_mut()
             .append(name, value.parse().expect("header value"));
     }
-    let connected = tokio::time::timeout(PATIENCE, tokio_tungstenite::connect_async(request))
+    let tcp = MaybeTlsStream::Plain(tcp_from(source, addr).await);
+    let connected = tokio::time::timeout(PATIENCE, tokio_tungstenite::client_async(request, tcp))
         .await
         .expect("the upgrade is answered in time");
     match connected {
@@ -157,9 +173,23 @@ async fn until_close(socket: &mut Socket) -> Option<u16> {
     .expect("the server closes in time")
 }
 
+/// A TCP connection to `addr` from the loopback address `source`.
+async fn tcp_from(source: IpAddr, addr: SocketAddr) -> TcpStream {
+    let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+    socket
+        .bind(SocketAddr::new(source, 0))
+        .expect("bind the source address");
+    socket.connect(addr).await.expect("connect")
+}
+
 /// A plain HTTP/1.1 GET: the status and the body.
 async fn get(addr: SocketAddr, path: &str) -> (u16, String) {
-    let mut tcp = TcpStream::connect(addr).await.expect("connect");
+    get_from(HERE, addr, path).await
+}
+
+/// [`get`] from the client address `source`.
+async fn get_from(source: IpAddr, addr: SocketAddr, path: &str) -> (u16, String) {
+    let mut tcp = tcp_from(source, addr).await;
     let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
     tcp.write_all(request.as_bytes()).await.expect("send");
     let mut response = Vec::new();
@@ -167,7 +197,53 @@ async fn get(addr: SocketAddr, path: &str) -> (u16, String) {
         .await
         .expect("answered in time")
         .expect("read");
-    let text = String::from_utf8_lossy(&response).into_owned();
+    status_and_body(&response)
+}
+
+/// One keep-alive request on an open connection, `headers` added: the status
+/// and the body (read by its `Content-Length`); the connection stays open
+/// unless the server closes it.
+async fn exchange(tcp: &mut TcpStream, path: &str, headers: &[(&str, &str)]) -> (u16, String) {
+    let mut request = format!("GET {path} HTTP/1.1\r\nHost: gaslamp\r\n");
+    for (name, value) in headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    request.push_str("\r\n");
+    tcp.write_all(request.as_bytes()).await.expect("send");
+    let mut response = Vec::new();
+    let read = async {
+        let mut buf = [0u8; 4096];
+        loop {
+            let text = String::from_utf8_lossy(&response).into_owned();
+            if let Some((head, body)) = text.split_once("\r\n\r\n") {
+                let length = head
+                    .lines()
+                    .find_map(|l| {
+                        l.to_ascii_lowercase()
+                            .strip_prefix("content-length:")
+                            .map(|v| v.trim().to_string())
+                    })
+                    .and_then(|v| v.parse::<usize>().ok())
+                    .unwrap_or(0);
+                if body.len() >= length {
+                    break;
+                }
+            }
+            match tcp.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => response.extend_from_slice(&buf[..n]),
+            }
+        }
+    };
+    tokio::time::timeout(PATIENCE, read)
+        .await
+        .expect("answered in time");
+    status_and_body(&response)
+}
+
+/// The status and body of an HTTP response.
+fn status_and_body(response: &[u8]) -> (u16, String) {
+    let text = String::from_utf8_lossy(response).into_owned();
     let status = text
         .split_whitespace()
         .nth(1)
@@ -587,5 +663,120 @@ async fn a_websocket_client_that_stops_reading_is_dropped_and_counted() {
     talker.command("say after").await;
     let text = metrics(&server).await;
     assert_eq!(series(&text, "gaslamp_outbox_overflows_total"), 1.0);
+    server.stop().await;
+}
+
+/// A test configuration whose web listener holds `total` HTTP connections,
+/// `per_ip` of them from one address.
+fn web_limits(dir: &std::path::Path, total: usize, per_ip: usize) -> gaslamp::ServerConfig {
+    let mut config = config(dir);
+    if let Some(web) = config.web.as_mut() {
+        web.max_connections = total;
+        web.max_per_ip = per_ip;
+    }
+    config
+}
+
+/// `n` connections from `source` that never send a byte.
+async fn idle_sockets(source: IpAddr, addr: SocketAddr, n: usize) -> Vec<TcpStream> {
+    let mut sockets = Vec::with_capacity(n);
+    for _ in 0..n {
+        sockets.push(tcp_from(source, addr).await);
+    }
+    sockets
+}
+
+/// Everything the server sends on `tcp` until it closes it.
+async fn read_until_closed(tcp: &mut TcpStream) -> String {
+    let mut bytes = Vec::new();
+    let _ = tokio::time::timeout(PATIENCE, tcp.read_to_end(&mut bytes))
+        .await
+        .expect("the server closes the connection in time");
+    String::from_utf8_lossy(&bytes).into_owned()
+}
+
+/// The attack of issue 15: about 530 idle sockets from one address, reopened
+/// every 9 seconds, held all 512 HTTP slots, so `/health` and `/ws` were
+/// unreachable for everyone else. Here 70 idle sockets meet a listener of 64.
+#[tokio::test]
+async fn idle_sockets_from_one_address_cannot_keep_others_from_health_and_ws() {
+    let dir = temp_dir();
+    let server = TestServer::start_with(web_limits(dir.path(), 64, 32)).await;
+    let addr = web(&server);
+    let mut idle = idle_sockets(HERE, addr, 70).await;
+    // Past its 32, each is turned away at once, though it never sent a byte.
+    for tcp in &mut idle[32..] {
+        let answer = read_until_closed(tcp).await;
+        assert!(answer.starts_with("HTTP/1.1 503"), "{answer:?}");
+        assert!(answer.contains("Too many connections"), "{answer:?}");
+    }
+    let (status, body) = get_from(OTHER, addr, "/health").await;
+    assert_eq!(status, 200, "{body}");
+    match upgrade_from(OTHER, addr, &[TELNET], &[]).await {
+        Upgrade::Open(..) => {}
+        Upgrade::Refused(status, body) => panic!("another address was refused: {status} {body}"),
+    }
+    server.stop().await;
+}
+
+/// When every ordinary HTTP slot is taken (here by idle sockets from two
+/// addresses), a few slots are still kept for `/health` and `/metrics`.
+#[tokio::test]
+async fn a_full_web_listener_still_answers_health_and_metrics() {
+    let dir = temp_dir();
+    let server = TestServer::start_with(web_limits(dir.path(), 64, 32)).await;
+    let addr = web(&server);
+    let _here = idle_sockets(HERE, addr, 32).await;
+    let _third = idle_sockets(THIRD, addr, 32).await;
+    // A player cannot get in now ...
+    match upgrade_from(OTHER, addr, &[TELNET], &[]).await {
+        Upgrade::Refused(status, body) => {
+            assert_eq!(status, 503);
+            assert!(body.contains("busy"), "{body}");
+        }
+        Upgrade::Open(..) => panic!("a WebSocket took a slot kept for /health"),
+    }
+    // ... but monitoring can.
+    let (status, body) = get_from(IpAddr::from([127, 0, 0, 4]), addr, "/health").await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = get_from(IpAddr::from([127, 0, 0, 5]), addr, "/metrics").await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("gaslamp_uptime_seconds"), "{body}");
+    server.stop().await;
+}
+
+/// Behind a reverse proxy every connection comes from the proxy: the cap
+/// counts the forwarded address, so the proxy throttles nobody, and one
+/// client behind it is still held to its share.
+#[tokio::test]
+async fn behind_a_trusted_proxy_the_cap_counts_the_forwarded_address() {
+    let dir = temp_dir();
+    let mut config = web_limits(dir.path(), 64, 4);
+    if let Some(web) = config.web.as_mut() {
+        web.trust_proxy = true;
+    }
+    let server = TestServer::start_with(config).await;
+    let addr = web(&server);
+    // The proxy holds ten keep-alive connections for ten clients.
+    let mut pool = Vec::new();
+    for n in 0..10 {
+        let mut tcp = tcp_from(HERE, addr).await;
+        let client = format!("203.0.113.{n}");
+        let (status, body) = exchange(&mut tcp, "/health", &[("x-forwarded-for", &client)]).await;
+        assert_eq!(status, 200, "{body}");
+        pool.push(tcp);
+    }
+    // One client's four connections through it are its share; a fifth is not.
+    let one = [("x-forwarded-for", "10.1.1.1, 198.51.100.7")];
+    for _ in 0..4 {
+        let mut tcp = tcp_from(HERE, addr).await;
+        let (status, body) = exchange(&mut tcp, "/health", &one).await;
+        assert_eq!(status, 200, "{body}");
+        pool.push(tcp);
+    }
+    let mut fifth = tcp_from(HERE, addr).await;
+    let (status, body) = exchange(&mut fifth, "/health", &one).await;
+    assert_eq!(status, 503, "{body}");
+    assert!(body.contains("Too many connections"), "{body}");
     server.stop().await;
 }
