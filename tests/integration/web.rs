@@ -780,3 +780,163 @@ async fn behind_a_trusted_proxy_the_cap_counts_the_forwarded_address() {
     assert!(body.contains("Too many connections"), "{body}");
     server.stop().await;
 }
+
+/// A raw TCP connection upgraded to a WebSocket with the telnet subprotocol,
+/// its receive buffer as small as the system allows (so a client that never
+/// reads backs up into the server's buffers at once). The server's first
+/// frames are left unread.
+async fn raw_websocket(addr: SocketAddr) -> TcpStream {
+    let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+    socket.set_recv_buffer_size(4096).expect("receive buffer");
+    socket.set_send_buffer_size(4096).expect("send buffer");
+    let mut tcp = socket.connect(addr).await.expect("connect");
+    let request = format!(
+        "GET /ws HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\
+         Sec-WebSocket-Protocol: {TELNET}\r\n\r\n"
+    );
+    tcp.write_all(request.as_bytes()).await.expect("send");
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        let n = tokio::time::timeout(PATIENCE, tcp.read(&mut byte))
+            .await
+            .expect("the upgrade is answered in time")
+            .expect("read");
+        assert_eq!(n, 1, "closed during the upgrade: {head:?}");
+        head.push(byte[0]);
+    }
+    let head = String::from_utf8_lossy(&head);
+    assert!(head.starts_with("HTTP/1.1 101"), "{head}");
+    tcp
+}
+
+/// A client frame: FIN and `opcode` in the first byte (plus `flags`), masked
+/// with a zero key (which leaves the payload as it is).
+fn client_frame(flags: u8, opcode: u8, payload: &[u8]) -> Vec<u8> {
+    assert!(payload.len() < 126);
+    let mut frame = vec![flags | opcode, 0x80 | payload.len() as u8, 0, 0, 0, 0];
+    frame.extend_from_slice(payload);
+    frame
+}
+
+/// Reads server frames until the close frame; its code (None when the
+/// connection ended without one).
+async fn raw_close_code(tcp: &mut TcpStream) -> Option<u16> {
+    let mut bytes = Vec::new();
+    let _ = tokio::time::timeout(PATIENCE, tcp.read_to_end(&mut bytes))
+        .await
+        .expect("the server closes in time");
+    let mut at = 0;
+    while at + 2 <= bytes.len() {
+        let opcode = bytes[at] & 0x0f;
+        let (len, header) = match bytes[at + 1] & 0x7f {
+            126 => (
+                u16::from_be_bytes([bytes[at + 2], bytes[at + 3]]) as usize,
+                4,
+            ),
+            127 => return None,
+            n => (n as usize, 2),
+        };
+        let payload = bytes.get(at + header..at + header + len)?;
+        if opcode == 0x8 {
+            return payload
+                .get(..2)
+                .map(|code| u16::from_be_bytes([code[0], code[1]]));
+        }
+        at += header + len;
+    }
+    None
+}
+
+/// Issue 15: a client that sent pings and never read made the server queue
+/// every pong (150 MB of pings took the server from 11 to 150 MiB). Now what
+/// the server keeps for a connection is bounded and a client that will not
+/// read is dropped, within a bounded number of bytes sent.
+#[tokio::test]
+async fn a_client_that_pings_and_never_reads_is_dropped_before_its_pongs_pile_up() {
+    const GIVE_UP_AT: usize = 64 << 20;
+    const DROPPED_WITHIN: usize = 16 << 20;
+    let dir = temp_dir();
+    let server = TestServer::start(dir.path()).await;
+    let mut tcp = raw_websocket(web(&server)).await;
+    let pings: Vec<u8> = client_frame(0x80, 0x9, &[b'p'; 125]).repeat(512);
+    let mut sent = 0;
+    let flood = async {
+        while sent < GIVE_UP_AT {
+            if tcp.write_all(&pings).await.is_err() {
+                return true;
+            }
+            sent += pings.len();
+        }
+        false
+    };
+    let dropped = tokio::time::timeout(PATIENCE, flood)
+        .await
+        .expect("the flood ends in time");
+    assert!(dropped, "{sent} bytes of pings sent and never dropped");
+    assert!(sent < DROPPED_WITHIN, "dropped only after {sent} bytes");
+    let (_, json) = health(&server).await;
+    assert_eq!(json["connections"]["websocket"], 0, "{json}");
+    server.stop().await;
+}
+
+/// A client that pings as much as it likes but reads its pongs is no
+/// trouble: the bound is on what it leaves unread, not on pings.
+#[tokio::test]
+async fn a_client_that_pings_and_reads_its_pongs_stays_connected() {
+    let dir = temp_dir();
+    let server = TestServer::start(dir.path()).await;
+    let mut socket = telnet_socket(&server).await;
+    // Twenty rounds of a hundred pings, each round's pongs read before the
+    // next: four times the bound on pongs owed to a client that does not read.
+    let payload = vec![b'p'; 125];
+    for round in 0..20 {
+        for _ in 0..100 {
+            socket
+                .feed(Message::Ping(payload.clone().into()))
+                .await
+                .expect("send");
+        }
+        socket.flush().await.expect("flush");
+        let mut pongs = 0;
+        tokio::time::timeout(PATIENCE, async {
+            while pongs < 100 {
+                match socket.next().await {
+                    Some(Ok(Message::Pong(_))) => pongs += 1,
+                    Some(Ok(_)) => {}
+                    other => panic!("round {round} ended after {pongs} pongs: {other:?}"),
+                }
+            }
+        })
+        .await
+        .expect("the round's pongs arrive in time");
+    }
+    socket
+        .send(Message::Binary(b"quit\r\n".to_vec().into()))
+        .await
+        .expect("send");
+    assert_eq!(until_close(&mut socket).await, Some(1000));
+    server.stop().await;
+}
+
+/// Frames that break RFC 6455 close the connection with 1002 (protocol
+/// error); they used to get 1000, as if all had gone well.
+#[tokio::test]
+async fn a_malformed_frame_closes_the_websocket_with_1002() {
+    let dir = temp_dir();
+    let server = TestServer::start(dir.path()).await;
+    let malformed = [
+        ("a reserved bit set", client_frame(0x80 | 0x40, 0x2, b"x")),
+        ("an unmasked frame", vec![0x82, 0x01, b'x']),
+        ("a reserved opcode", client_frame(0x80, 0x3, b"x")),
+        ("a fragmented ping", client_frame(0x00, 0x9, b"x")),
+        ("a continuation of nothing", client_frame(0x80, 0x0, b"x")),
+    ];
+    for (what, frame) in malformed {
+        let mut tcp = raw_websocket(web(&server)).await;
+        tcp.write_all(&frame).await.expect("send");
+        assert_eq!(raw_close_code(&mut tcp).await, Some(1002), "{what}");
+    }
+    server.stop().await;
+}
