@@ -121,6 +121,10 @@ pub struct Sample {
     pub players: Vec<(String, u64)>,
     /// Operations waiting in the batching writer's queue.
     pub writer_queue: u64,
+    /// Operations the batching writer's queue holds at most.
+    pub writer_queue_capacity: u64,
+    /// Whether the disk refuses the batching writer's commits now.
+    pub writer_failing: bool,
     /// Seconds since the server started.
     pub uptime_secs: u64,
     /// HTTP connections open on the web listener (WebSockets once upgraded
@@ -147,6 +151,10 @@ struct Inner {
     http_connections: Gauge,
     http_refused: Family<ReasonLabel, Counter>,
     writer_queue: Gauge,
+    writer_queue_capacity: Gauge,
+    writer_failing: Gauge,
+    writer_failed_commits: Counter,
+    writer_dropped_rows: Counter,
     writer_batch: Histogram,
     writer_commit: Histogram,
     store_call: Histogram,
@@ -186,6 +194,10 @@ impl Metrics {
             http_connections: Gauge::default(),
             http_refused: Family::default(),
             writer_queue: Gauge::default(),
+            writer_queue_capacity: Gauge::default(),
+            writer_failing: Gauge::default(),
+            writer_failed_commits: Counter::default(),
+            writer_dropped_rows: Counter::default(),
             writer_batch: Histogram::new(exponential_buckets(1.0, 2.0, 14)),
             writer_commit: time_buckets(),
             store_call: time_buckets(),
@@ -243,6 +255,26 @@ impl Metrics {
             "writer_queue_depth",
             "Operations waiting in the batching writer's queue",
             inner.writer_queue.clone(),
+        );
+        r.register(
+            "writer_queue_capacity",
+            "Operations the batching writer's queue holds at most",
+            inner.writer_queue_capacity.clone(),
+        );
+        r.register(
+            "writer_failing",
+            "1 while the database refuses the batching writer's commits (they are kept and retried)",
+            inner.writer_failing.clone(),
+        );
+        r.register(
+            "writer_failed_commits",
+            "Batching-writer commits the database refused (each retry counts)",
+            inner.writer_failed_commits.clone(),
+        );
+        r.register(
+            "writer_dropped_rows",
+            "Rows the batching writer gave up: refused for their contents, or left at a stop on a refusing disk",
+            inner.writer_dropped_rows.clone(),
         );
         r.register(
             "writer_batch_size",
@@ -311,6 +343,16 @@ impl Metrics {
         self.inner.writer_commit.observe(took.as_secs_f64());
     }
 
+    /// The database refused a batching-writer commit.
+    pub fn writer_refused(&self) {
+        self.inner.writer_failed_commits.inc();
+    }
+
+    /// The batching writer gave up `rows` rows.
+    pub fn writer_dropped_rows(&self, rows: usize) {
+        self.inner.writer_dropped_rows.inc_by(rows as u64);
+    }
+
     /// One store call took `took`.
     pub fn store_call(&self, took: Duration) {
         self.inner.store_call.observe(took.as_secs_f64());
@@ -340,6 +382,10 @@ impl Metrics {
             inner.players.get_or_create(&label).set(gauge(*players));
         }
         inner.writer_queue.set(gauge(sample.writer_queue));
+        inner
+            .writer_queue_capacity
+            .set(gauge(sample.writer_queue_capacity));
+        inner.writer_failing.set(i64::from(sample.writer_failing));
         inner.http_connections.set(gauge(sample.http_connections));
         inner.uptime.set(gauge(sample.uptime_secs));
         let mut text = String::new();
@@ -382,7 +428,11 @@ mod tests {
             writer_queue: 7,
             uptime_secs: 60,
             http_connections: 5,
+            writer_queue_capacity: 64,
+            writer_failing: true,
         };
+        metrics.writer_refused();
+        metrics.writer_dropped_rows(3);
         metrics.http_refused(HttpRefusal::Address);
         metrics.http_refused(HttpRefusal::Address);
         let text = metrics.render(&sample);
@@ -395,6 +445,10 @@ mod tests {
         assert_eq!(at("gaslamp_players{world=\"lamplight\"}"), 4.0);
         assert_eq!(at("gaslamp_writer_queue_depth"), 7.0);
         assert_eq!(at("gaslamp_http_connections"), 5.0);
+        assert_eq!(at("gaslamp_writer_queue_capacity"), 64.0);
+        assert_eq!(at("gaslamp_writer_failing"), 1.0);
+        assert_eq!(at("gaslamp_writer_failed_commits_total"), 1.0);
+        assert_eq!(at("gaslamp_writer_dropped_rows_total"), 3.0);
         assert_eq!(at("gaslamp_http_refused_total{reason=\"address\"}"), 2.0);
         assert_eq!(at("gaslamp_writer_batch_size_count"), 1.0);
         assert_eq!(at("gaslamp_writer_batch_size_sum"), 12.0);

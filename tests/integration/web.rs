@@ -940,3 +940,81 @@ async fn a_malformed_frame_closes_the_websocket_with_1002() {
     }
     server.stop().await;
 }
+
+/// The database's size in pages now: given to the writer as its page limit,
+/// a full disk (as `faults.rs` stages it).
+fn page_count(server: &TestServer) -> u64 {
+    server
+        .db()
+        .query_row("PRAGMA page_count", [], |r| r.get::<_, i64>(0))
+        .expect("page count")
+        .unsigned_abs()
+}
+
+/// Issue 15: a disk outage showed nowhere an operator looks. While the
+/// batching writer's commits are refused, `/health` stays 200 (players play
+/// on, and nothing heard is lost) but says `degraded` and why, and `/metrics`
+/// counts the refusals; both recover with the disk.
+#[tokio::test]
+async fn a_failing_database_writer_shows_on_health_and_metrics() {
+    let dir = temp_dir();
+    let server = TestServer::start(dir.path()).await;
+    let mut ann = server.connect().await;
+    play(&mut ann, "Ann").await;
+    let (_, json) = health(&server).await;
+    assert_eq!(json["status"], "running", "{json}");
+    assert_eq!(json["reasons"], serde_json::json!([]), "{json}");
+    let writer = server.game.writer().clone();
+    writer.flush().await.expect("flush");
+    writer.limit_pages(Some(page_count(&server)));
+    for n in 0..10 {
+        let line = format!("say line {n:02} {}", "x".repeat(900));
+        ann.command(&line).await;
+    }
+    let mut refusals = writer.health();
+    tokio::time::timeout(PATIENCE, refusals.wait_for(|h| h.refused_commits >= 3))
+        .await
+        .expect("the disk refuses three commits in time")
+        .expect("the writer runs");
+
+    let (status, json) = health(&server).await;
+    assert_eq!(status, 200, "{json}");
+    assert_eq!(
+        (&json["ok"], &json["status"]),
+        (&true.into(), &"degraded".into())
+    );
+    let reasons: Vec<&str> = json["reasons"]
+        .as_array()
+        .map(|r| r.iter().filter_map(|r| r.as_str()).collect())
+        .unwrap_or_default();
+    let failing = reasons
+        .iter()
+        .find(|r| r.starts_with("the database writer has failed "));
+    let failing = failing.unwrap_or_else(|| panic!("no writer reason: {json}"));
+    assert!(failing.contains(" batches in a row: "), "{failing}");
+    assert!(failing.contains("full"), "the cause is named: {failing}");
+    let text = metrics(&server).await;
+    assert_eq!(series(&text, "gaslamp_writer_failing"), 1.0, "{text}");
+    assert!(
+        series(&text, "gaslamp_writer_failed_commits_total") >= 3.0,
+        "{text}"
+    );
+
+    writer.limit_pages(None);
+    writer.flush().await.expect("flush");
+    let (status, json) = health(&server).await;
+    assert_eq!(
+        (status, &json["status"]),
+        (200, &"running".into()),
+        "{json}"
+    );
+    assert_eq!(json["reasons"], serde_json::json!([]), "{json}");
+    let text = metrics(&server).await;
+    assert_eq!(series(&text, "gaslamp_writer_failing"), 0.0, "{text}");
+    assert_eq!(
+        series(&text, "gaslamp_writer_dropped_rows_total"),
+        0.0,
+        "{text}"
+    );
+    server.stop().await;
+}
