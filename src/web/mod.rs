@@ -1,20 +1,23 @@
 //! The web listener (SPEC §8a): the bundled browser client at `/`, telnet over
 //! WebSocket at `/ws`, `/health` and `/metrics`, on one HTTP/1.1 port.
 //!
-//! It is a transport beside `transport`'s TCP and TLS listeners, with an
-//! accept loop of its own because HTTP is not one connection per player: a
-//! page load, a health check or a scrape is a short HTTP exchange that takes
-//! no player's place. A WebSocket is a player's connection and goes through
-//! the same door as the others: `/ws` takes a connection slot under the
-//! shared per-IP and total limits (keyed on the client's address, from
-//! `X-Forwarded-For` with `--trust-proxy`) and hands the upgraded socket, as a
-//! byte stream, to the one `session::serve` on the server's tracker (see
-//! [`ws`]).
+//! It is a transport beside `transport`'s TCP and TLS listeners and runs the
+//! same accept loop (`transport::accept_loop`), with an admission of its own
+//! because HTTP is not one connection per player: a page load, a health check
+//! or a scrape is a short HTTP exchange that takes no player's place. A
+//! WebSocket is a player's connection and goes through the same door as the
+//! others: `/ws` takes a connection slot under the shared per-IP and total
+//! limits (keyed on the client's address, from `X-Forwarded-For` with
+//! `--trust-proxy`) and hands the upgraded socket, as a byte stream, to the
+//! one `session::serve` on the server's tracker (see [`ws`]).
 //!
-//! Plain HTTP connections are bounded too (a header deadline and a cap on how
-//! many are open), so a flood of idle HTTP connections cannot exhaust the
-//! process. While the server shuts down the listener keeps answering —
-//! `/health` with 503, `/ws` refused — until the game has stopped.
+//! Plain HTTP connections are bounded too: each holds an HTTP slot from the
+//! moment it is accepted (see [`slots`]: per client address, in all, and a
+//! reserve only `/health` and `/metrics` may use), and a header deadline, so
+//! a flood of idle connections from one address cannot shut others out, and
+//! a full listener still answers its monitoring. While the server shuts down
+//! the listener keeps answering — `/health` with 503, `/ws` refused — until
+//! the game has stopped; then it waits for its exchanges to end.
 //!
 //! This module knows nothing about telnet, accounts or commands: it deals in
 //! HTTP, the game's counters, and byte streams.
