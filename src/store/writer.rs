@@ -505,12 +505,12 @@ impl<'s> Disk<'s> {
     /// Counts rows given up.
     fn dropped(&mut self, rows: usize) {
         self.stats.failed_rows += rows as u64;
-        self.shared
-            .health
-            .send_modify(|health| health.dropped_rows += rows as u64);
         if let Some(metrics) = self.shared.metrics.get() {
             metrics.writer_dropped_rows(rows);
         }
+        self.shared
+            .health
+            .send_modify(|health| health.dropped_rows += rows as u64);
     }
 
     /// Notes a refusal: one error line when an outage begins, none after.
@@ -529,6 +529,10 @@ impl<'s> Disk<'s> {
                 });
             }
         }
+        // Counted first: whoever sees the health sees the count too.
+        if let Some(metrics) = self.shared.metrics.get() {
+            metrics.writer_refused();
+        }
         let cause: Arc<str> = Arc::from(err.to_string());
         self.shared.health.send_modify(|health| {
             health.failing = true;
@@ -536,9 +540,6 @@ impl<'s> Disk<'s> {
             health.refused_in_a_row += 1;
             health.cause = Some(cause);
         });
-        if let Some(metrics) = self.shared.metrics.get() {
-            metrics.writer_refused();
-        }
     }
 
     /// Whether the server is stopping and the disk has refused for longer
