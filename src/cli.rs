@@ -3,19 +3,17 @@
 //! `--config`), and their conversion into a validated [`ServerConfig`].
 //!
 //! Precedence is flag > environment > config file > built-in default. The file is
-//! layered in by [`parse_from`]: after a first parse, each setting of the file whose
-//! flag was neither typed nor set in the environment (clap reports where every
-//! value came from) is added to the command line, and the line is parsed again, so
-//! a file value goes through the same checks as a typed one.
+//! layered in by [`parse_from`] through [`config_file`], so a file value goes
+//! through the same checks as a typed one.
 
-use std::collections::BTreeMap;
+mod config_file;
+
 use std::ffi::OsString;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::parser::ValueSource;
-use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use crate::config::{
     AddressLimit, LockoutPolicy, MsspConfig, ServerConfig, TlsSettings, WebSettings, parse_duration,
@@ -239,6 +237,13 @@ pub struct RunArgs {
           num_args = 0..=1, require_equals = true, default_missing_value = "true",
           action = clap::ArgAction::Set)]
     pub trust_proxy: bool,
+    /// Most HTTP connections at once from one client address on the web
+    /// listener, idle ones included (behind --trust-proxy, by the forwarded
+    /// address); a WebSocket counts under --max-connections-per-ip once
+    /// upgraded [default: 32].
+    #[arg(long, env = "GASLAMP_WEB_MAX_PER_IP", value_name = "N",
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub web_max_per_ip: Option<u32>,
 }
 
 /// `--web-bind`: an address, or `off` (`None`).
@@ -291,9 +296,12 @@ impl RunArgs {
         if self.tls_only && self.tls_bind.is_none() {
             return Err("--tls-only needs --tls-bind, or no listener would be open".into());
         }
-        if self.web_bind.0.is_none() && (!self.web_origin.is_empty() || self.trust_proxy) {
+        let web_flags = !self.web_origin.is_empty() || self.trust_proxy;
+        if self.web_bind.0.is_none() && (web_flags || self.web_max_per_ip.is_some()) {
             return Err(
-                "--web-origin and --trust-proxy need the web listener (--web-bind is off)".into(),
+                "--web-origin, --web-max-per-ip and --trust-proxy need the web \
+                 listener (--web-bind is off)"
+                    .into(),
             );
         }
         Ok(())
@@ -301,10 +309,14 @@ impl RunArgs {
 
     /// The web listener these flags describe, if any.
     fn web_settings(&self) -> Option<WebSettings> {
+        let defaults = WebSettings::new(self.web_bind.0?);
         Some(WebSettings {
-            bind: self.web_bind.0?,
             origins: self.web_origin.clone(),
             trust_proxy: self.trust_proxy,
+            max_per_ip: self
+                .web_max_per_ip
+                .map_or(defaults.max_per_ip, |n| n as usize),
+            ..defaults
         })
     }
 
@@ -458,16 +470,8 @@ where
     let Some(path) = matches.get_one::<PathBuf>("config").cloned() else {
         return checked(Cli::from_arg_matches(&matches)?);
     };
-    let config_error = |message: String| CliError::Config {
-        path: path.clone(),
-        message,
-    };
-    let settings = read_config_file(&path).map_err(config_error)?;
-    let layered = layer_settings(&command, &matches, &args, &settings).map_err(config_error)?;
-    // The line parsed once already, so a failure now comes from a file value.
-    let matches = command
-        .try_get_matches_from(&layered)
-        .map_err(|err| config_error(clap_message(&err)))?;
+    let matches = config_file::layered(&command, &matches, &args, &path)
+        .map_err(|message| CliError::Config { path, message })?;
     checked(Cli::from_arg_matches(&matches)?)
 }
 
@@ -479,577 +483,5 @@ fn checked(cli: Cli) -> Result<Cli, CliError> {
     Ok(cli)
 }
 
-/// The settings of a config file, keyed by flag name (`snake_case` keys are
-/// accepted and turned into the flags' `kebab-case`).
-fn read_config_file(path: &Path) -> Result<BTreeMap<String, toml::Value>, String> {
-    let text = std::fs::read_to_string(path).map_err(|err| format!("cannot read it: {err}"))?;
-    let table: toml::Table = text
-        .parse()
-        .map_err(|err: toml::de::Error| err.to_string().trim_end().to_string())?;
-    let mut settings = BTreeMap::new();
-    for (key, value) in flatten_tables(table)? {
-        let flag = key.replace('_', "-");
-        if settings.insert(flag, value).is_some() {
-            return Err(format!(
-                "key {key:?} is given twice (in kebab-case and snake_case)"
-            ));
-        }
-    }
-    Ok(settings)
-}
-
-/// Tables of settings that stand for a group of flags: `[mssp] name = "x"`
-/// is `mssp-name = "x"`. Any other table is left as it is (and refused later).
-const FLAG_TABLES: [&str; 1] = ["mssp"];
-
-fn flatten_tables(table: toml::Table) -> Result<Vec<(String, toml::Value)>, String> {
-    let mut flat = Vec::new();
-    for (key, value) in table {
-        match value {
-            toml::Value::Table(inner) if FLAG_TABLES.contains(&key.as_str()) => {
-                for (inner_key, inner_value) in inner {
-                    if inner_value.is_table() {
-                        return Err(format!("[{key}] {inner_key:?} cannot be a table"));
-                    }
-                    flat.push((format!("{key}-{inner_key}"), inner_value));
-                }
-            }
-            value => flat.push((key, value)),
-        }
-    }
-    Ok(flat)
-}
-
-/// The flags of `command` a config file may set: long name to clap id.
-fn settable_flags(command: &clap::Command) -> BTreeMap<String, String> {
-    command
-        .get_arguments()
-        .filter(|arg| !matches!(arg.get_id().as_str(), "config" | "help" | "version"))
-        .filter_map(|arg| Some((arg.get_long()?.to_string(), arg.get_id().to_string())))
-        .collect()
-}
-
-/// Whether the value of `id` came from neither the command line nor the
-/// environment, so the config file may supply it.
-fn is_open_to_file(matches: &ArgMatches, id: &str) -> bool {
-    matches!(
-        matches.value_source(id),
-        None | Some(ValueSource::DefaultValue)
-    )
-}
-
-/// The command line with the file's settings added where they apply: flags of
-/// every subcommand right after the program name, `run`'s flags at the end (run
-/// takes no positional arguments). Settings for `run` are ignored by the other
-/// subcommands, so one file serves them all; a key that is no flag is an error.
-fn layer_settings(
-    command: &clap::Command,
-    matches: &ArgMatches,
-    args: &[OsString],
-    settings: &BTreeMap<String, toml::Value>,
-) -> Result<Vec<OsString>, String> {
-    let common = settable_flags(command);
-    let run = command
-        .find_subcommand("run")
-        .map(settable_flags)
-        .unwrap_or_default();
-    let run_matches = matches.subcommand_matches("run");
-    let (mut before, mut after) = (Vec::new(), Vec::new());
-    for (key, value) in settings {
-        // Which flag the key names, where that flag's value was decided, and
-        // where on the line the file's value goes.
-        let (id, scope, target) = if let Some(id) = common.get(key) {
-            (id, Some(matches), &mut before)
-        } else if let Some(id) = run.get(key) {
-            (id, run_matches, &mut after)
-        } else {
-            let known: Vec<&str> = common
-                .keys()
-                .chain(run.keys())
-                .map(String::as_str)
-                .collect();
-            return Err(format!(
-                "unknown key {key:?} (known keys: {})",
-                known.join(", ")
-            ));
-        };
-        let flag = setting_flag(key, value)?;
-        if scope.is_some_and(|m| is_open_to_file(m, id)) {
-            target.push(flag);
-        }
-    }
-    let (program, rest) = args
-        .split_first()
-        .map_or((None, args), |(p, r)| (Some(p), r));
-    Ok(program
-        .into_iter()
-        .cloned()
-        .chain(before)
-        .chain(rest.iter().cloned())
-        .chain(after)
-        .collect())
-}
-
-/// One setting as a `--flag=value` argument; the `=` keeps a value that starts
-/// with `-` from reading as a flag.
-fn setting_flag(key: &str, value: &toml::Value) -> Result<OsString, String> {
-    let text = match value {
-        toml::Value::String(text) => text.clone(),
-        toml::Value::Integer(n) => n.to_string(),
-        toml::Value::Boolean(b) => b.to_string(),
-        other => {
-            return Err(format!(
-                "key {key:?} must be a string, a whole number or true/false, not {}",
-                other.type_str()
-            ));
-        }
-    };
-    Ok(format!("--{key}={text}").into())
-}
-
-/// The first line of a clap error without its `error: ` label.
-fn clap_message(err: &clap::Error) -> String {
-    let text = err.to_string();
-    let first = text.lines().next().unwrap_or_default();
-    first.strip_prefix("error: ").unwrap_or(first).to_string()
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn defaults_match_the_spec() {
-        let cli = Cli::try_parse_from(["gaslamp", "run"]).expect("parse");
-        let Command::Run(run) = &cli.command else {
-            panic!("expected run");
-        };
-        let config = cli.common.server_config(run);
-        assert_eq!(config.bind.to_string(), "127.0.0.1:4000");
-        assert_eq!(config.db_path, PathBuf::from("data/gaslamp.db"));
-        assert_eq!(config.worlds_dir, PathBuf::from("worlds"));
-        assert_eq!(config.bcrypt_cost, 12);
-        assert_eq!(config.idle_timeout, Duration::from_secs(3600));
-        assert!(config.allow_multiple_sessions);
-        assert_eq!(config.failed_logins_per_ip, AddressLimit::FAILED_LOGINS);
-        assert_eq!(config.guests_per_ip, AddressLimit::GUESTS);
-    }
-
-    #[test]
-    fn the_limits_per_address_come_from_flags_environment_or_file() {
-        let (_dir, path) = config_file("max_guests_per_ip = 2\nguests-window = \"1h\"\n");
-        let cli = parse_with(
-            &path,
-            &[
-                "run",
-                "--max-failed-logins-per-ip",
-                "0",
-                "--failed-logins-window=90s",
-            ],
-        )
-        .expect("parse");
-        let config = run_config(&cli);
-        assert!(config.failed_logins_per_ip.is_off());
-        assert_eq!(config.failed_logins_per_ip.window, Duration::from_secs(90));
-        assert_eq!(
-            config.guests_per_ip,
-            AddressLimit {
-                count: 2,
-                window: Duration::from_secs(3600)
-            }
-        );
-    }
-
-    #[test]
-    fn flags_override_defaults_anywhere_on_the_line() {
-        let cli = Cli::try_parse_from([
-            "gaslamp",
-            "--db",
-            "/tmp/x.db",
-            "run",
-            "--bind",
-            "0.0.0.0:5000",
-            "--bcrypt-cost",
-            "4",
-            "--idle-timeout",
-            "15m",
-            "--allow-multiple-sessions",
-            "false",
-        ])
-        .expect("parse");
-        let Command::Run(run) = &cli.command else {
-            panic!("expected run");
-        };
-        let config = cli.common.server_config(run);
-        assert_eq!(config.db_path, PathBuf::from("/tmp/x.db"));
-        assert_eq!(config.bind.port(), 5000);
-        assert_eq!(config.bcrypt_cost, 4);
-        assert_eq!(config.idle_timeout, Duration::from_secs(900));
-        assert!(!config.allow_multiple_sessions);
-    }
-
-    #[test]
-    fn the_registration_switches_reach_the_config() {
-        let config = |args: &[&str]| {
-            let cli = Cli::try_parse_from(args).expect("parse");
-            let Command::Run(run) = &cli.command else {
-                panic!("expected run");
-            };
-            cli.common.server_config(run)
-        };
-        let open = config(&["gaslamp", "run"]);
-        assert!(open.registration_open && open.guests && open.player_characters);
-        let closed = config(&[
-            "gaslamp",
-            "run",
-            "--registration",
-            "closed",
-            "--guests",
-            "off",
-            "--player-characters",
-            "off",
-        ]);
-        assert!(!closed.registration_open && !closed.guests && !closed.player_characters);
-        assert!(Cli::try_parse_from(["gaslamp", "run", "--guests", "maybe"]).is_err());
-        assert!(Cli::try_parse_from(["gaslamp", "run", "--idle-timeout", "0"]).is_err());
-        let long = config(&["gaslamp", "run", "--idle-timeout", "1h30m"]);
-        assert_eq!(long.idle_timeout, Duration::from_secs(5400));
-    }
-
-    #[test]
-    fn a_bcrypt_cost_out_of_range_is_refused() {
-        assert!(Cli::try_parse_from(["gaslamp", "run", "--bcrypt-cost", "3"]).is_err());
-    }
-
-    /// A config file in a temporary directory (kept alive by the returned guard).
-    fn config_file(text: &str) -> (tempfile::TempDir, PathBuf) {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let path = dir.path().join("gaslamp.toml");
-        std::fs::write(&path, text).expect("write config");
-        (dir, path)
-    }
-
-    fn parse_with(path: &Path, rest: &[&str]) -> Result<Cli, CliError> {
-        let mut args = vec![
-            "gaslamp".into(),
-            "--config".into(),
-            path.as_os_str().to_owned(),
-        ];
-        args.extend(rest.iter().map(OsString::from));
-        parse_from(args)
-    }
-
-    fn run_config(cli: &Cli) -> ServerConfig {
-        let Command::Run(run) = &cli.command else {
-            panic!("expected run");
-        };
-        cli.common.server_config(run)
-    }
-
-    const FILE: &str = r#"
-        bind = "0.0.0.0:4100"
-        idle-timeout = "30m"
-        bcrypt_cost = 10
-        db = "from-file.db"
-        allow-multiple-sessions = false
-        max_connections = 77
-    "#;
-
-    #[test]
-    fn config_file_values_fill_what_no_flag_set() {
-        let (_dir, path) = config_file(FILE);
-        let config = run_config(&parse_with(&path, &["run"]).expect("parse"));
-        assert_eq!(config.bind.to_string(), "0.0.0.0:4100");
-        assert_eq!(config.idle_timeout, Duration::from_secs(1800));
-        assert_eq!(config.bcrypt_cost, 10);
-        assert_eq!(config.db_path, PathBuf::from("from-file.db"));
-        assert!(!config.allow_multiple_sessions);
-        assert_eq!(config.max_connections, 77);
-        // Untouched by the file: the built-in default.
-        assert_eq!(config.max_connections_per_ip, 50);
-    }
-
-    #[test]
-    fn flags_win_over_the_config_file_wherever_they_stand() {
-        let (_dir, path) = config_file(FILE);
-        let cli = parse_with(
-            &path,
-            &[
-                "--bcrypt-cost",
-                "5",
-                "run",
-                "--bind",
-                "127.0.0.1:5000",
-                "--db=flag.db",
-            ],
-        )
-        .expect("parse");
-        let config = run_config(&cli);
-        assert_eq!(config.bind.to_string(), "127.0.0.1:5000");
-        assert_eq!(config.bcrypt_cost, 5);
-        assert_eq!(config.db_path, PathBuf::from("flag.db"));
-        assert_eq!(config.idle_timeout, Duration::from_secs(1800));
-    }
-
-    #[test]
-    fn run_settings_in_the_file_do_not_trouble_other_subcommands() {
-        let (_dir, path) = config_file(FILE);
-        let cli =
-            parse_with(&path, &["user", "ban", "bob", "spamming", "--loudly"]).expect("parse");
-        assert_eq!(cli.common.db, PathBuf::from("from-file.db"));
-        let Command::User {
-            command: UserCommand::Ban { account, reason },
-        } = &cli.command
-        else {
-            panic!("expected user ban");
-        };
-        assert_eq!(account, "bob");
-        assert_eq!(reason, &["spamming", "--loudly"]);
-    }
-
-    fn config_error(text: &str, rest: &[&str]) -> String {
-        let (_dir, path) = config_file(text);
-        let err = parse_with(&path, rest).expect_err("refused");
-        let message = err.to_string();
-        assert!(matches!(err, CliError::Config { .. }), "{message}");
-        assert!(message.contains("gaslamp.toml"), "no file name: {message}");
-        message
-    }
-
-    #[test]
-    fn mssp_settings_come_from_flags_or_an_mssp_table() {
-        let (_dir, path) = config_file(
-            "[mssp]\nname = \"Gaslight\"\ncontact = \"ops@example.org\"\ncrawl_delay = 12\n",
-        );
-        let config = run_config(
-            &parse_with(
-                &path,
-                &["run", "--mssp-contact", "flag@example.org", "--no-mccp"],
-            )
-            .expect("parse"),
-        );
-        assert_eq!(config.mssp.name.as_deref(), Some("Gaslight"));
-        assert_eq!(config.mssp.contact.as_deref(), Some("flag@example.org"));
-        assert_eq!(config.mssp.crawl_delay, 12);
-        assert_eq!(config.mssp.genre, "Fantasy");
-        assert!(!config.mccp);
-        let defaults = run_config(&parse_from(["gaslamp", "run"]).expect("parse"));
-        assert!(defaults.mccp);
-        assert_eq!(defaults.mssp, MsspConfig::defaults());
-        let message = config_error("[mssp]\ncolour = \"red\"\n", &["run"]);
-        assert!(message.contains("mssp-colour"), "{message}");
-    }
-
-    #[test]
-    fn unknown_keys_are_named_with_the_file() {
-        let message = config_error("bind = \"0.0.0.0:1\"\ncolour = \"blue\"\n", &["run"]);
-        assert!(message.contains("unknown key \"colour\""), "{message}");
-        // A key unknown anywhere is refused even where no setting applies.
-        let message = config_error("[server]\nbind = \"0.0.0.0:1\"\n", &["init-db"]);
-        assert!(message.contains("unknown key \"server\""), "{message}");
-        let message = config_error("config = \"other.toml\"\n", &["init-db"]);
-        assert!(message.contains("unknown key \"config\""), "{message}");
-    }
-
-    #[test]
-    fn bad_values_in_the_file_are_named_with_the_file() {
-        let message = config_error("idle-timeout = \"soon\"\n", &["run"]);
-        assert!(message.contains("--idle-timeout"), "{message}");
-        let message = config_error("bcrypt-cost = 99\n", &["init-db"]);
-        assert!(message.contains("--bcrypt-cost"), "{message}");
-        let message = config_error("bind = [1, 2]\n", &["run"]);
-        assert!(message.contains("\"bind\" must be a string"), "{message}");
-        let message = config_error("bind = \"a\"\nbind_x = 1 = 2\n", &["run"]);
-        assert!(message.contains("line 2"), "{message}");
-        let message = config_error("db = \"a\"\n\"db\" = \"b\"\n", &["run"]);
-        assert!(message.contains("duplicate key"), "{message}");
-        let message = config_error("idle_timeout = \"1m\"\nidle-timeout = \"2m\"\n", &["run"]);
-        assert!(message.contains("given twice"), "{message}");
-    }
-
-    #[test]
-    fn a_missing_config_file_is_an_error_naming_it() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let err = parse_with(&dir.path().join("absent.toml"), &["init-db"]).expect_err("refused");
-        let message = err.to_string();
-        assert!(
-            message.contains("absent.toml") && message.contains("cannot read"),
-            "{message}"
-        );
-    }
-
-    #[test]
-    fn tls_flags_make_a_tls_listener_and_need_each_other() {
-        let config = run_config(
-            &parse_from([
-                "gaslamp",
-                "run",
-                "--tls-bind",
-                "0.0.0.0:4443",
-                "--tls-cert",
-                "c.pem",
-                "--tls-key",
-                "k.pem",
-                "--tls-only",
-            ])
-            .expect("parse"),
-        );
-        let tls = config.tls.as_ref().expect("tls");
-        assert_eq!(tls.bind.to_string(), "0.0.0.0:4443");
-        assert_eq!(tls.cert, PathBuf::from("c.pem"));
-        assert_eq!(tls.key, PathBuf::from("k.pem"));
-        assert_eq!(tls.handshake_timeout, Duration::from_secs(10));
-        assert!(!config.plain);
-        assert_eq!(config.tls_port(), Some(4443));
-        assert_eq!(config.plain_port(), None);
-
-        let plain = run_config(&parse_from(["gaslamp", "run"]).expect("parse"));
-        assert!(plain.plain && plain.tls.is_none());
-        assert_eq!(plain.tls_port(), None);
-        assert_eq!(plain.plain_port(), Some(4000));
-
-        for refused in [
-            &["run", "--tls-bind", "0.0.0.0:4443"][..],
-            &["run", "--tls-bind", "0.0.0.0:4443", "--tls-cert", "c.pem"],
-            &["run", "--tls-cert", "c.pem", "--tls-key", "k.pem"],
-            &["run", "--tls-only"],
-        ] {
-            let args = std::iter::once("gaslamp").chain(refused.iter().copied());
-            assert!(parse_from(args).is_err(), "{refused:?} was accepted");
-        }
-        // An explicit "false" needs no TLS listener.
-        assert!(parse_from(["gaslamp", "run", "--tls-only=false"]).is_ok());
-    }
-
-    #[test]
-    fn tls_settings_come_from_the_config_file_too() {
-        let (_dir, path) = config_file(
-            r#"
-            tls-bind = "127.0.0.1:4443"
-            tls_cert = "file.crt"
-            tls-key = "file.key"
-            tls-only = true
-            tls-handshake-timeout = "3s"
-        "#,
-        );
-        let config = run_config(&parse_with(&path, &["run"]).expect("parse"));
-        let tls = config.tls.as_ref().expect("tls");
-        assert_eq!(tls.cert, PathBuf::from("file.crt"));
-        assert_eq!(tls.handshake_timeout, Duration::from_secs(3));
-        assert!(!config.plain);
-        // A flag still wins over the file.
-        let config = run_config(
-            &parse_with(
-                &path,
-                &["run", "--tls-only=false", "--tls-cert", "flag.crt"],
-            )
-            .expect("parse"),
-        );
-        assert!(config.plain);
-        assert_eq!(config.tls.expect("tls").cert, PathBuf::from("flag.crt"));
-    }
-
-    #[test]
-    fn the_web_listener_defaults_to_loopback_4080_and_turns_off() {
-        let config = run_config(&parse_from(["gaslamp", "run"]).expect("parse"));
-        let web = config.web.as_ref().expect("web listener");
-        assert_eq!(web.bind.to_string(), "127.0.0.1:4080");
-        assert!(web.origins.is_empty() && !web.trust_proxy);
-        assert_eq!(config.web_port(), Some(4080));
-
-        let off = run_config(&parse_from(["gaslamp", "run", "--web-bind", "off"]).expect("parse"));
-        assert!(off.web.is_none());
-        assert_eq!(off.web_port(), None);
-
-        let config = run_config(
-            &parse_from([
-                "gaslamp",
-                "run",
-                "--web-bind",
-                "0.0.0.0:8080",
-                "--web-origin",
-                "https://Mud.Example.org/, http://localhost:8080",
-                "--trust-proxy",
-            ])
-            .expect("parse"),
-        );
-        let web = config.web.expect("web listener");
-        assert_eq!(web.bind.to_string(), "0.0.0.0:8080");
-        assert_eq!(
-            web.origins,
-            ["https://mud.example.org", "http://localhost:8080"]
-        );
-        assert!(web.trust_proxy);
-
-        for refused in [
-            &["run", "--web-bind", "nowhere"][..],
-            &["run", "--web-origin", "mud.example.org"],
-            &["run", "--web-origin", "ftp://mud.example.org"],
-            &["run", "--web-origin", "https://mud.example.org/play"],
-            &["run", "--web-bind", "off", "--trust-proxy"],
-            &["run", "--web-bind", "off", "--web-origin", "*"],
-        ] {
-            let args = std::iter::once("gaslamp").chain(refused.iter().copied());
-            assert!(parse_from(args).is_err(), "{refused:?} was accepted");
-        }
-    }
-
-    #[test]
-    fn web_settings_come_from_the_config_file_too() {
-        let (_dir, path) = config_file(
-            r#"
-            web-bind = "127.0.0.1:4999"
-            web_origin = "https://mud.example.org"
-            trust-proxy = true
-        "#,
-        );
-        let web = run_config(&parse_with(&path, &["run"]).expect("parse"))
-            .web
-            .expect("web listener");
-        assert_eq!(web.bind.to_string(), "127.0.0.1:4999");
-        assert_eq!(web.origins, ["https://mud.example.org"]);
-        assert!(web.trust_proxy);
-        let (_dir, path) = config_file("web-bind = \"off\"\n");
-        let config = run_config(&parse_with(&path, &["run"]).expect("parse"));
-        assert!(config.web.is_none());
-    }
-
-    #[test]
-    fn gen_cert_takes_hosts_and_a_directory() {
-        let cli = parse_from([
-            "gaslamp",
-            "gen-cert",
-            "--host",
-            "mud.example",
-            "--host",
-            "10.0.0.7",
-            "--out",
-            "certs",
-        ])
-        .expect("parse");
-        let Command::GenCert(args) = &cli.command else {
-            panic!("expected gen-cert");
-        };
-        assert_eq!(args.hosts, ["mud.example", "10.0.0.7"]);
-        assert_eq!(args.out, PathBuf::from("certs"));
-        assert!(!args.force);
-    }
-
-    #[test]
-    fn user_subcommands_parse() {
-        let cli = parse_from(["gaslamp", "user", "role", "bob", "admin"]).expect("parse");
-        assert!(matches!(
-            &cli.command,
-            Command::User { command: UserCommand::Role { account, role } }
-                if account == "bob" && role == "admin"
-        ));
-        let cli = parse_from(["gaslamp", "user", "list"]).expect("parse");
-        assert!(matches!(
-            &cli.command,
-            Command::User {
-                command: UserCommand::List { filter: None }
-            }
-        ));
-        assert!(parse_from(["gaslamp", "user", "passwd"]).is_err());
-    }
-}
+mod tests;

@@ -193,20 +193,33 @@ pub struct WebSettings {
     /// Whether a client's address is taken from `X-Forwarded-For` (set by a
     /// reverse proxy in front) instead of the TCP peer.
     pub trust_proxy: bool,
+    /// HTTP connections one client address may hold open at once, idle ones
+    /// included (`--web-max-per-ip`). A WebSocket leaves them once upgraded and
+    /// counts under the game's connection limits instead.
+    pub max_per_ip: usize,
+    /// HTTP connections open at once in all (no flag; tests lower it).
+    pub max_connections: usize,
 }
 
 impl WebSettings {
     /// `--web-bind`'s default.
     pub const DEFAULT_BIND: SocketAddr =
         SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 4080);
+    /// `--web-max-per-ip`'s default: room for a household's browsers behind
+    /// one address, each loading the page and its files, not for a flood.
+    pub const DEFAULT_MAX_PER_IP: usize = 32;
+    /// HTTP connections open at once in all.
+    pub const DEFAULT_MAX_CONNECTIONS: usize = 512;
 
-    /// A listener on `bind` that accepts its own pages' origin and trusts no
-    /// proxy.
+    /// A listener on `bind` that accepts its own pages' origin, trusts no
+    /// proxy, and has the default limits.
     pub fn new(bind: SocketAddr) -> WebSettings {
         WebSettings {
             bind,
             origins: Vec::new(),
             trust_proxy: false,
+            max_per_ip: WebSettings::DEFAULT_MAX_PER_IP,
+            max_connections: WebSettings::DEFAULT_MAX_CONNECTIONS,
         }
     }
 }

@@ -63,6 +63,40 @@ impl EncodeLabelValue for LoginOutcome {
     }
 }
 
+/// Why the web listener turned an HTTP connection or request away.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum HttpRefusal {
+    /// Its client's address held its share of connections (`--web-max-per-ip`).
+    Address,
+    /// Every HTTP slot it could use was taken.
+    Full,
+    /// It held a slot kept for `/health` and `/metrics` and asked for
+    /// something else.
+    Reserved,
+}
+
+impl HttpRefusal {
+    /// The label value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HttpRefusal::Address => "address",
+            HttpRefusal::Full => "full",
+            HttpRefusal::Reserved => "reserved",
+        }
+    }
+}
+
+impl EncodeLabelValue for HttpRefusal {
+    fn encode(&self, encoder: &mut LabelValueEncoder) -> Result<(), std::fmt::Error> {
+        EncodeLabelValue::encode(&self.as_str(), encoder)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct ReasonLabel {
+    reason: HttpRefusal,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
 struct OutcomeLabel {
     outcome: LoginOutcome,
@@ -87,8 +121,15 @@ pub struct Sample {
     pub players: Vec<(String, u64)>,
     /// Operations waiting in the batching writer's queue.
     pub writer_queue: u64,
+    /// Operations the batching writer's queue holds at most.
+    pub writer_queue_capacity: u64,
+    /// Whether the disk refuses the batching writer's commits now.
+    pub writer_failing: bool,
     /// Seconds since the server started.
     pub uptime_secs: u64,
+    /// HTTP connections open on the web listener (WebSockets once upgraded
+    /// count as connections of their transport instead).
+    pub http_connections: u64,
 }
 
 /// The server's metrics.
@@ -107,7 +148,13 @@ struct Inner {
     lines_in: Counter,
     deliveries: Counter,
     outbox_overflows: Counter,
+    http_connections: Gauge,
+    http_refused: Family<ReasonLabel, Counter>,
     writer_queue: Gauge,
+    writer_queue_capacity: Gauge,
+    writer_failing: Gauge,
+    writer_failed_commits: Counter,
+    writer_dropped_rows: Counter,
     writer_batch: Histogram,
     writer_commit: Histogram,
     store_call: Histogram,
@@ -144,7 +191,13 @@ impl Metrics {
             lines_in: Counter::default(),
             deliveries: Counter::default(),
             outbox_overflows: Counter::default(),
+            http_connections: Gauge::default(),
+            http_refused: Family::default(),
             writer_queue: Gauge::default(),
+            writer_queue_capacity: Gauge::default(),
+            writer_failing: Gauge::default(),
+            writer_failed_commits: Counter::default(),
+            writer_dropped_rows: Counter::default(),
             writer_batch: Histogram::new(exponential_buckets(1.0, 2.0, 14)),
             writer_commit: time_buckets(),
             store_call: time_buckets(),
@@ -189,9 +242,39 @@ impl Metrics {
             inner.outbox_overflows.clone(),
         );
         r.register(
+            "http_connections",
+            "HTTP connections open on the web listener",
+            inner.http_connections.clone(),
+        );
+        r.register(
+            "http_refused",
+            "HTTP connections and requests the web listener turned away, by reason",
+            inner.http_refused.clone(),
+        );
+        r.register(
             "writer_queue_depth",
             "Operations waiting in the batching writer's queue",
             inner.writer_queue.clone(),
+        );
+        r.register(
+            "writer_queue_capacity",
+            "Operations the batching writer's queue holds at most",
+            inner.writer_queue_capacity.clone(),
+        );
+        r.register(
+            "writer_failing",
+            "1 while the database refuses the batching writer's commits (they are kept and retried)",
+            inner.writer_failing.clone(),
+        );
+        r.register(
+            "writer_failed_commits",
+            "Batching-writer commits the database refused (each retry counts)",
+            inner.writer_failed_commits.clone(),
+        );
+        r.register(
+            "writer_dropped_rows",
+            "Rows the batching writer gave up: refused for their contents, or left at a stop on a refusing disk",
+            inner.writer_dropped_rows.clone(),
         );
         r.register(
             "writer_batch_size",
@@ -246,10 +329,28 @@ impl Metrics {
         self.inner.outbox_overflows.inc();
     }
 
+    /// The web listener turned an HTTP connection or request away.
+    pub fn http_refused(&self, reason: HttpRefusal) {
+        self.inner
+            .http_refused
+            .get_or_create(&ReasonLabel { reason })
+            .inc();
+    }
+
     /// The batching writer committed `rows` rows in `took`.
     pub fn writer_batch(&self, rows: usize, took: Duration) {
         self.inner.writer_batch.observe(rows as f64);
         self.inner.writer_commit.observe(took.as_secs_f64());
+    }
+
+    /// The database refused a batching-writer commit.
+    pub fn writer_refused(&self) {
+        self.inner.writer_failed_commits.inc();
+    }
+
+    /// The batching writer gave up `rows` rows.
+    pub fn writer_dropped_rows(&self, rows: usize) {
+        self.inner.writer_dropped_rows.inc_by(rows as u64);
     }
 
     /// One store call took `took`.
@@ -281,6 +382,11 @@ impl Metrics {
             inner.players.get_or_create(&label).set(gauge(*players));
         }
         inner.writer_queue.set(gauge(sample.writer_queue));
+        inner
+            .writer_queue_capacity
+            .set(gauge(sample.writer_queue_capacity));
+        inner.writer_failing.set(i64::from(sample.writer_failing));
+        inner.http_connections.set(gauge(sample.http_connections));
         inner.uptime.set(gauge(sample.uptime_secs));
         let mut text = String::new();
         // Writing into a String cannot fail.
@@ -321,7 +427,14 @@ mod tests {
             players: vec![("lamplight".into(), 4)],
             writer_queue: 7,
             uptime_secs: 60,
+            http_connections: 5,
+            writer_queue_capacity: 64,
+            writer_failing: true,
         };
+        metrics.writer_refused();
+        metrics.writer_dropped_rows(3);
+        metrics.http_refused(HttpRefusal::Address);
+        metrics.http_refused(HttpRefusal::Address);
         let text = metrics.render(&sample);
         let at = |series| value(&text, series).unwrap_or_else(|| panic!("{series}:\n{text}"));
         assert_eq!(at("gaslamp_logins_total{outcome=\"wrong\"}"), 2.0);
@@ -331,6 +444,12 @@ mod tests {
         assert_eq!(at("gaslamp_connections{transport=\"websocket\"}"), 2.0);
         assert_eq!(at("gaslamp_players{world=\"lamplight\"}"), 4.0);
         assert_eq!(at("gaslamp_writer_queue_depth"), 7.0);
+        assert_eq!(at("gaslamp_http_connections"), 5.0);
+        assert_eq!(at("gaslamp_writer_queue_capacity"), 64.0);
+        assert_eq!(at("gaslamp_writer_failing"), 1.0);
+        assert_eq!(at("gaslamp_writer_failed_commits_total"), 1.0);
+        assert_eq!(at("gaslamp_writer_dropped_rows_total"), 3.0);
+        assert_eq!(at("gaslamp_http_refused_total{reason=\"address\"}"), 2.0);
         assert_eq!(at("gaslamp_writer_batch_size_count"), 1.0);
         assert_eq!(at("gaslamp_writer_batch_size_sum"), 12.0);
         assert_eq!(at("gaslamp_writer_commit_seconds_count"), 1.0);

@@ -1,6 +1,7 @@
-//! The listeners: one accept loop for every transport, which takes a connection
-//! slot, runs the transport's handshake in the connection's own task, and hands
-//! the resulting byte stream to the one session (`session::serve`).
+//! The listeners: one accept loop for every transport ([`accept_loop`], which
+//! the web listener runs too), which takes a connection slot, runs the
+//! transport's handshake in the connection's own task, and hands the resulting
+//! byte stream to the one session (`session::serve`).
 //!
 //! A transport is a [`Handshake`]: what turns an accepted TCP stream into the
 //! stream the session reads and writes ([`Plain`] gives the TCP stream itself,
@@ -150,28 +151,15 @@ impl<H: Handshake> Listener<H> {
     /// `tracker`: handshake, then the session.
     pub async fn run(self, game: Arc<Game>, tracker: TaskTracker) {
         let transport = self.handshake.transport().as_str();
-        match self.tcp.local_addr() {
-            Ok(addr) => tracing::info!(%addr, %transport, "listening"),
-            Err(err) => {
-                tracing::info!(%err, transport, "listening on an address the system cannot name")
-            }
-        }
-        loop {
-            match self.tcp.accept().await {
-                Ok((stream, addr)) => self.admit(&game, &tracker, stream, addr),
-                Err(err) => {
-                    // Usually out of file descriptors: back off instead of spinning.
-                    tracing::warn!(%err, transport, "accept failed");
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                }
-            }
-        }
+        accept_loop(&self.tcp, transport, |stream, addr| {
+            self.admit(&game, &tracker, stream, addr);
+        })
+        .await
     }
 
     /// Takes a connection slot and starts the connection's task, or turns the
     /// connection away over the limits. Never waits.
     fn admit(&self, game: &Arc<Game>, tracker: &TaskTracker, tcp: TcpStream, addr: SocketAddr) {
-        let _ = tcp.set_nodelay(true);
         let config = game.config();
         let slot = game.connections().admit(
             addr.ip(),
@@ -212,6 +200,39 @@ impl<H: Handshake> Listener<H> {
         });
     }
 }
+
+/// The one accept loop every listener runs (telnet, TLS, web): it accepts
+/// until the future is dropped and hands each connection, with its peer's
+/// address and `TCP_NODELAY` set, to `admit`, which must not wait — whatever
+/// a client can stall runs in a task of its own. When accepting fails
+/// (usually: out of file descriptors) it backs off instead of spinning.
+pub async fn accept_loop(
+    tcp: &TcpListener,
+    transport: &str,
+    mut admit: impl FnMut(TcpStream, SocketAddr),
+) {
+    match tcp.local_addr() {
+        Ok(addr) => tracing::info!(%addr, %transport, "listening"),
+        Err(err) => {
+            tracing::info!(%err, transport, "listening on an address the system cannot name")
+        }
+    }
+    loop {
+        match tcp.accept().await {
+            Ok((stream, addr)) => {
+                let _ = stream.set_nodelay(true);
+                admit(stream, addr);
+            }
+            Err(err) => {
+                tracing::warn!(%err, transport, "accept failed");
+                tokio::time::sleep(ACCEPT_BACKOFF).await;
+            }
+        }
+    }
+}
+
+/// The pause after a failed accept.
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 
 /// Writes a last line to a refused connection (briefly) and closes it.
 async fn say_and_close(mut tcp: TcpStream, text: &'static [u8]) {

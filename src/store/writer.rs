@@ -132,15 +132,23 @@ pub struct WriterClosed;
 #[error("the writer's queue is full")]
 pub struct WriterFull;
 
-/// How the writer is doing, as it last reported.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+/// How the writer is doing, as it last reported (for `/health`, `/metrics`
+/// and the tests that stage a full disk).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct WriterHealth {
     /// The disk refuses the oldest batch; it is being tried again.
     pub failing: bool,
     /// Commits the disk refused since the start (each retry counts).
     pub refused_commits: u64,
+    /// Commits refused since the last one that went through.
+    pub refused_in_a_row: u64,
+    /// Why the latest commit was refused, while the writer is failing.
+    pub cause: Option<Arc<str>>,
     /// Batches committed since the start.
     pub transactions: u64,
+    /// Rows given up since the start: refused for what they hold, or left
+    /// when a stop outlasted its grace on a disk that still refused.
+    pub dropped_rows: u64,
 }
 
 /// Most operations committed in one transaction.
@@ -275,6 +283,11 @@ impl Writer {
     /// Operations waiting in the queue now.
     pub fn queue_depth(&self) -> usize {
         self.tx.max_capacity() - self.tx.capacity()
+    }
+
+    /// Operations the queue holds at most.
+    pub fn queue_capacity(&self) -> usize {
+        self.tx.max_capacity()
     }
 
     /// How the writer is doing; changes as it commits or is refused.
@@ -455,14 +468,14 @@ impl<'s> Disk<'s> {
                     }
                 } else {
                     tracing::error!(%err, rows = batch.rows(), "the writer dropped a row the database refuses");
-                    self.stats.failed_rows += batch.rows() as u64;
+                    self.dropped(batch.rows());
                 }
                 return;
             }
             self.refused(&err, batch);
             if self.past_stop_grace() {
                 tracing::error!(%err, rows = batch.rows(), "the writer stops on a disk that still refuses; these rows are lost");
-                self.stats.failed_rows += batch.rows() as u64;
+                self.dropped(batch.rows());
                 return;
             }
             std::thread::sleep(backoff);
@@ -483,8 +496,21 @@ impl<'s> Disk<'s> {
         }
         self.shared.health.send_modify(|health| {
             health.failing = false;
+            health.refused_in_a_row = 0;
+            health.cause = None;
             health.transactions += 1;
         });
+    }
+
+    /// Counts rows given up.
+    fn dropped(&mut self, rows: usize) {
+        self.stats.failed_rows += rows as u64;
+        if let Some(metrics) = self.shared.metrics.get() {
+            metrics.writer_dropped_rows(rows);
+        }
+        self.shared
+            .health
+            .send_modify(|health| health.dropped_rows += rows as u64);
     }
 
     /// Notes a refusal: one error line when an outage begins, none after.
@@ -503,9 +529,16 @@ impl<'s> Disk<'s> {
                 });
             }
         }
+        // Counted first: whoever sees the health sees the count too.
+        if let Some(metrics) = self.shared.metrics.get() {
+            metrics.writer_refused();
+        }
+        let cause: Arc<str> = Arc::from(err.to_string());
         self.shared.health.send_modify(|health| {
             health.failing = true;
             health.refused_commits += 1;
+            health.refused_in_a_row += 1;
+            health.cause = Some(cause);
         });
     }
 
@@ -741,13 +774,22 @@ mod tests {
         }
         // The writer used to give up after three refusals.
         refused(&writer, 4).await;
-        assert!(writer.health().borrow().failing);
+        let failing = writer.health().borrow().clone();
+        assert!(
+            failing.failing && failing.refused_in_a_row >= 4,
+            "{failing:?}"
+        );
+        let cause = failing.cause.as_deref().unwrap_or_default();
+        assert!(cause.contains("full"), "{cause}");
         assert!(stored_lines(&conn).len() < 50, "the disk was full");
         writer.limit_pages(None);
         writer.flush().await.expect("flush");
         let want: Vec<String> = (0..50).map(|n| format!("line {n:04}")).collect();
         assert_eq!(stored_lines(&conn), want);
-        assert!(!writer.health().borrow().failing);
+        let healthy = writer.health().borrow().clone();
+        assert!(!healthy.failing, "{healthy:?}");
+        assert_eq!((healthy.refused_in_a_row, healthy.cause), (0, None));
+        assert_eq!(healthy.dropped_rows, 0);
         let stats = writer.stop().await.expect("stop");
         thread.join().await;
         assert_eq!((stats.chat_rows, stats.failed_rows), (50, 0));
@@ -765,6 +807,7 @@ mod tests {
         let stats = writer.stop().await.expect("the writer stops");
         thread.join().await;
         assert_eq!((stats.chat_rows, stats.failed_rows), (0, 3));
+        assert_eq!(writer.health().borrow().dropped_rows, 3);
     }
 
     #[tokio::test]

@@ -1,29 +1,34 @@
 //! The web listener (SPEC §8a): the bundled browser client at `/`, telnet over
 //! WebSocket at `/ws`, `/health` and `/metrics`, on one HTTP/1.1 port.
 //!
-//! It is a transport beside `transport`'s TCP and TLS listeners, with an
-//! accept loop of its own because HTTP is not one connection per player: a
-//! page load, a health check or a scrape is a short HTTP exchange that takes
-//! no player's place. A WebSocket is a player's connection and goes through
-//! the same door as the others: `/ws` takes a connection slot under the
-//! shared per-IP and total limits (keyed on the client's address, from
-//! `X-Forwarded-For` with `--trust-proxy`) and hands the upgraded socket, as a
-//! byte stream, to the one `session::serve` on the server's tracker (see
-//! [`ws`]).
+//! It is a transport beside `transport`'s TCP and TLS listeners and runs the
+//! same accept loop (`transport::accept_loop`), with an admission of its own
+//! because HTTP is not one connection per player: a page load, a health check
+//! or a scrape is a short HTTP exchange that takes no player's place. A
+//! WebSocket is a player's connection and goes through the same door as the
+//! others: `/ws` takes a connection slot under the shared per-IP and total
+//! limits (keyed on the client's address, from `X-Forwarded-For` with
+//! `--trust-proxy`) and hands the upgraded socket, as a byte stream, to the
+//! one `session::serve` on the server's tracker (see [`ws`]).
 //!
-//! Plain HTTP connections are bounded too (a header deadline and a cap on how
-//! many are open), so a flood of idle HTTP connections cannot exhaust the
-//! process. While the server shuts down the listener keeps answering —
-//! `/health` with 503, `/ws` refused — until the game has stopped.
+//! Plain HTTP connections are bounded too: each holds an HTTP slot from the
+//! moment it is accepted (see [`slots`]: per client address, in all, and a
+//! reserve only `/health` and `/metrics` may use), and a header deadline, so
+//! a flood of idle connections from one address cannot shut others out, and
+//! a full listener still answers its monitoring. While the server shuts down
+//! the listener keeps answering — `/health` with 503, `/ws` refused — until
+//! the game has stopped; then it waits for its exchanges to end.
 //!
 //! This module knows nothing about telnet, accounts or commands: it deals in
 //! HTTP, the game's counters, and byte streams.
 
 mod assets;
 mod policy;
+mod slots;
 mod status;
 mod ws;
 
+use std::convert::Infallible;
 use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -31,30 +36,36 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::ConnectInfo;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tower_service::Service;
 
 pub use ws::MAX_FRAME;
 
+use self::slots::{HttpSlot, HttpSlots, Refusal};
 use crate::config::WebSettings;
 use crate::game::Game;
+use crate::metrics::HttpRefusal;
 
-/// Plain HTTP connections open at once (WebSockets count under the game's
-/// connection limits instead, once upgraded).
-const MAX_HTTP_CONNECTIONS: usize = 512;
-
-/// Time a client has to send a request's headers.
+/// Time a client has to send a request's headers (also the longest an idle
+/// kept-alive connection is kept: hyper starts the same deadline for the
+/// next request's headers).
 const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Time open HTTP exchanges get to finish when the listener stops.
 const CLOSE_GRACE: Duration = Duration::from_secs(2);
+
+/// The answer to a client whose address holds its share of connections.
+const TOO_MANY: &str = "Too many connections from your address; try again later.";
+
+/// The answer when every slot a request could use is taken.
+const BUSY: &str = "The server is busy; try again later.";
 
 /// What every handler needs.
 #[derive(Clone)]
@@ -62,6 +73,7 @@ struct Web {
     game: Arc<Game>,
     tracker: TaskTracker,
     settings: Arc<WebSettings>,
+    slots: Arc<HttpSlots>,
 }
 
 /// A bound web listener.
@@ -83,44 +95,33 @@ impl WebListener {
     }
 
     /// Serves until `stop` is cancelled (the server cancels it once the game
-    /// has shut down). WebSocket sessions run on `tracker`, like every other
-    /// connection's.
+    /// has shut down), then waits for its HTTP connections to end. WebSocket
+    /// sessions run on `tracker`, like every other connection's; the HTTP
+    /// exchanges on a tracker of the listener's own, since they go on
+    /// answering while the game's tasks are awaited.
     pub async fn run(self, game: Arc<Game>, tracker: TaskTracker, stop: CancellationToken) {
         let Some(settings) = game.config().web.clone() else {
             return;
         };
-        if let Ok(addr) = self.tcp.local_addr() {
-            tracing::info!(%addr, transport = %"web", "listening");
-        }
-        let router = router(Web {
+        let slots = HttpSlots::new(settings.max_connections, settings.max_per_ip);
+        let web = Web {
             game,
             tracker,
             settings: Arc::new(settings),
+            slots,
+        };
+        let router = router(web.clone());
+        let exchanges = TaskTracker::new();
+        let accepting = crate::transport::accept_loop(&self.tcp, "web", |tcp, peer| {
+            admit(&web, &exchanges, &router, &stop, tcp, peer);
         });
-        let open = Arc::new(Semaphore::new(MAX_HTTP_CONNECTIONS));
-        loop {
-            let accepted = tokio::select! {
-                accepted = self.tcp.accept() => accepted,
-                _ = stop.cancelled() => break,
-            };
-            let (tcp, peer) = match accepted {
-                Ok(accepted) => accepted,
-                Err(err) => {
-                    tracing::warn!(%err, transport = %"web", "accept failed");
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                    continue;
-                }
-            };
-            let Ok(permit) = open.clone().try_acquire_owned() else {
-                tracing::warn!(%peer, "HTTP connection refused: too many open");
-                continue;
-            };
-            let (router, stop) = (router.clone(), stop.clone());
-            tokio::spawn(async move {
-                serve_http(tcp, peer, router, stop).await;
-                drop(permit);
-            });
+        tokio::select! {
+            _ = accepting => {},
+            _ = stop.cancelled() => {},
         }
+        drop(self);
+        exchanges.close();
+        exchanges.wait().await;
     }
 }
 
@@ -138,13 +139,109 @@ fn router(web: Web) -> Router {
         .with_state(web)
 }
 
+/// Takes an HTTP slot for a new connection and starts its task, or turns it
+/// away over the limits with a word, if the socket takes it at once. Never
+/// waits.
+fn admit(
+    web: &Web,
+    exchanges: &TaskTracker,
+    router: &Router,
+    stop: &CancellationToken,
+    tcp: TcpStream,
+    peer: SocketAddr,
+) {
+    // Behind a proxy the peer is the proxy: the client is known once a
+    // request names it.
+    let key = (!web.settings.trust_proxy).then_some(peer.ip());
+    match web.slots.admit(key) {
+        Ok(slot) => {
+            let exchange = Exchange {
+                peer,
+                slot: Arc::new(slot),
+                trust_proxy: web.settings.trust_proxy,
+                web: web.clone(),
+            };
+            exchanges.spawn(serve_http(tcp, exchange, router.clone(), stop.clone()));
+        }
+        Err(refusal) => {
+            let (reason, text) = match refusal {
+                Refusal::Address => (HttpRefusal::Address, TOO_MANY),
+                Refusal::Full => (HttpRefusal::Full, BUSY),
+            };
+            web.game.metrics().http_refused(reason);
+            tracing::debug!(%peer, reason = reason.as_str(), "HTTP connection refused");
+            let _ = tcp.try_write(refusal_bytes(text).as_bytes());
+        }
+    }
+}
+
+/// A whole 503 response, for a connection refused before hyper has it.
+fn refusal_bytes(text: &str) -> String {
+    format!(
+        "HTTP/1.1 503 Service Unavailable\r\ncontent-type: text/plain; charset=utf-8\r\n\
+         content-length: {}\r\nconnection: close\r\ncache-control: no-store\r\n\r\n{text}\n",
+        text.len() + 1
+    )
+}
+
+/// One HTTP connection's hold on the listener: its slot, and what each of
+/// its requests is checked against.
+#[derive(Clone)]
+struct Exchange {
+    peer: SocketAddr,
+    slot: Arc<HttpSlot>,
+    trust_proxy: bool,
+    web: Web,
+}
+
+impl Exchange {
+    /// Why a request may not be served on this connection, if it may not:
+    /// behind a proxy, its client already holds its share of connections;
+    /// in a reserved slot, it asks for something else than `/health` or
+    /// `/metrics`.
+    fn refusal(&self, request: &hyper::Request<Incoming>) -> Option<Response> {
+        if self.trust_proxy {
+            let client = client_addr(self.peer, request.headers(), true);
+            if !self.slot.attribute(client.ip()) {
+                return Some(self.refuse(HttpRefusal::Address, TOO_MANY));
+            }
+        }
+        let monitoring = matches!(request.uri().path(), "/health" | "/metrics");
+        (self.slot.is_reserved() && !monitoring).then(|| self.refuse(HttpRefusal::Reserved, BUSY))
+    }
+
+    fn refuse(&self, reason: HttpRefusal, text: &'static str) -> Response {
+        self.web.game.metrics().http_refused(reason);
+        tracing::debug!(peer = %self.peer, reason = reason.as_str(), "HTTP request refused");
+        let headers = [
+            (header::CONNECTION, "close"),
+            (header::CACHE_CONTROL, "no-store"),
+        ];
+        (StatusCode::SERVICE_UNAVAILABLE, headers, text).into_response()
+    }
+}
+
 /// One HTTP/1.1 connection: requests until the client leaves, its headers
-/// are late, it upgrades to a WebSocket, or the listener stops.
-async fn serve_http(tcp: TcpStream, peer: SocketAddr, router: Router, stop: CancellationToken) {
-    let _ = tcp.set_nodelay(true);
+/// are late, it upgrades to a WebSocket, or the listener stops. A connection
+/// in a reserved slot serves one request and closes, giving the slot back.
+async fn serve_http(tcp: TcpStream, exchange: Exchange, router: Router, stop: CancellationToken) {
+    let peer = exchange.peer;
     let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
+        let refusal = exchange.refusal(&request);
+        let reserved = exchange.slot.is_reserved();
         request.extensions_mut().insert(ConnectInfo(peer));
-        router.clone().call(request)
+        let mut router = router.clone();
+        async move {
+            if let Some(refusal) = refusal {
+                return Ok::<_, Infallible>(refusal);
+            }
+            let mut response = router.call(request).await?;
+            if reserved {
+                let close = HeaderValue::from_static("close");
+                response.headers_mut().insert(header::CONNECTION, close);
+            }
+            Ok(response)
+        }
     });
     let connection = hyper::server::conn::http1::Builder::new()
         .timer(TokioTimer::new())
@@ -165,4 +262,15 @@ async fn serve_http(tcp: TcpStream, peer: SocketAddr, router: Router, stop: Canc
     if let Err(err) = outcome {
         tracing::debug!(%peer, %err, "HTTP connection ended");
     }
+}
+
+/// The client's address: the TCP peer, or behind a trusted proxy the one
+/// its `X-Forwarded-For` names (see [`policy::client_addr`]).
+fn client_addr(peer: SocketAddr, headers: &HeaderMap, trust_proxy: bool) -> SocketAddr {
+    let forwarded: Vec<&str> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .collect();
+    policy::client_addr(peer, &forwarded, trust_proxy)
 }

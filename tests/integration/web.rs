@@ -5,7 +5,7 @@
 //! `/metrics` whose figures follow what players do, and `/health` answering
 //! 503 while the server shuts down.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use futures::{SinkExt, StreamExt};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -22,6 +22,11 @@ type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 const TELNET: &str = "telnet.mudstandards.org";
 
+/// Client addresses (loopback: all of 127.0.0.0/8 reaches the server).
+const HERE: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
+const OTHER: IpAddr = IpAddr::V4(Ipv4Addr::new(127, 0, 0, 2));
+const THIRD: IpAddr = IpAddr::V4(Ipv4Addr::new(127, 0, 0, 3));
+
 /// What the server answered to an upgrade request: a socket and the
 /// subprotocol it chose, or the HTTP status and body of a refusal.
 enum Upgrade {
@@ -32,6 +37,16 @@ enum Upgrade {
 /// Opens `/ws` offering `protocols`, with `headers` (an `Origin`, a
 /// forwarded address) added.
 async fn upgrade(addr: SocketAddr, protocols: &[&str], headers: &[(&str, &str)]) -> Upgrade {
+    upgrade_from(HERE, addr, protocols, headers).await
+}
+
+/// [`upgrade`] from the client address `source`.
+async fn upgrade_from(
+    source: IpAddr,
+    addr: SocketAddr,
+    protocols: &[&str],
+    headers: &[(&str, &str)],
+) -> Upgrade {
     let mut request = format!("ws://{addr}/ws")
         .into_client_request()
         .expect("request");
@@ -47,7 +62,8 @@ async fn upgrade(addr: SocketAddr, protocols: &[&str], headers: &[(&str, &str)])
             .headers_mut()
             .append(name, value.parse().expect("header value"));
     }
-    let connected = tokio::time::timeout(PATIENCE, tokio_tungstenite::connect_async(request))
+    let tcp = MaybeTlsStream::Plain(tcp_from(source, addr).await);
+    let connected = tokio::time::timeout(PATIENCE, tokio_tungstenite::client_async(request, tcp))
         .await
         .expect("the upgrade is answered in time");
     match connected {
@@ -157,9 +173,23 @@ async fn until_close(socket: &mut Socket) -> Option<u16> {
     .expect("the server closes in time")
 }
 
+/// A TCP connection to `addr` from the loopback address `source`.
+async fn tcp_from(source: IpAddr, addr: SocketAddr) -> TcpStream {
+    let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+    socket
+        .bind(SocketAddr::new(source, 0))
+        .expect("bind the source address");
+    socket.connect(addr).await.expect("connect")
+}
+
 /// A plain HTTP/1.1 GET: the status and the body.
 async fn get(addr: SocketAddr, path: &str) -> (u16, String) {
-    let mut tcp = TcpStream::connect(addr).await.expect("connect");
+    get_from(HERE, addr, path).await
+}
+
+/// [`get`] from the client address `source`.
+async fn get_from(source: IpAddr, addr: SocketAddr, path: &str) -> (u16, String) {
+    let mut tcp = tcp_from(source, addr).await;
     let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
     tcp.write_all(request.as_bytes()).await.expect("send");
     let mut response = Vec::new();
@@ -167,7 +197,53 @@ async fn get(addr: SocketAddr, path: &str) -> (u16, String) {
         .await
         .expect("answered in time")
         .expect("read");
-    let text = String::from_utf8_lossy(&response).into_owned();
+    status_and_body(&response)
+}
+
+/// One keep-alive request on an open connection, `headers` added: the status
+/// and the body (read by its `Content-Length`); the connection stays open
+/// unless the server closes it.
+async fn exchange(tcp: &mut TcpStream, path: &str, headers: &[(&str, &str)]) -> (u16, String) {
+    let mut request = format!("GET {path} HTTP/1.1\r\nHost: gaslamp\r\n");
+    for (name, value) in headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    request.push_str("\r\n");
+    tcp.write_all(request.as_bytes()).await.expect("send");
+    let mut response = Vec::new();
+    let read = async {
+        let mut buf = [0u8; 4096];
+        loop {
+            let text = String::from_utf8_lossy(&response).into_owned();
+            if let Some((head, body)) = text.split_once("\r\n\r\n") {
+                let length = head
+                    .lines()
+                    .find_map(|l| {
+                        l.to_ascii_lowercase()
+                            .strip_prefix("content-length:")
+                            .map(|v| v.trim().to_string())
+                    })
+                    .and_then(|v| v.parse::<usize>().ok())
+                    .unwrap_or(0);
+                if body.len() >= length {
+                    break;
+                }
+            }
+            match tcp.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => response.extend_from_slice(&buf[..n]),
+            }
+        }
+    };
+    tokio::time::timeout(PATIENCE, read)
+        .await
+        .expect("answered in time");
+    status_and_body(&response)
+}
+
+/// The status and body of an HTTP response.
+fn status_and_body(response: &[u8]) -> (u16, String) {
+    let text = String::from_utf8_lossy(response).into_owned();
     let status = text
         .split_whitespace()
         .nth(1)
@@ -587,5 +663,358 @@ async fn a_websocket_client_that_stops_reading_is_dropped_and_counted() {
     talker.command("say after").await;
     let text = metrics(&server).await;
     assert_eq!(series(&text, "gaslamp_outbox_overflows_total"), 1.0);
+    server.stop().await;
+}
+
+/// A test configuration whose web listener holds `total` HTTP connections,
+/// `per_ip` of them from one address.
+fn web_limits(dir: &std::path::Path, total: usize, per_ip: usize) -> gaslamp::ServerConfig {
+    let mut config = config(dir);
+    if let Some(web) = config.web.as_mut() {
+        web.max_connections = total;
+        web.max_per_ip = per_ip;
+    }
+    config
+}
+
+/// `n` connections from `source` that never send a byte.
+async fn idle_sockets(source: IpAddr, addr: SocketAddr, n: usize) -> Vec<TcpStream> {
+    let mut sockets = Vec::with_capacity(n);
+    for _ in 0..n {
+        sockets.push(tcp_from(source, addr).await);
+    }
+    sockets
+}
+
+/// Everything the server sends on `tcp` until it closes it.
+async fn read_until_closed(tcp: &mut TcpStream) -> String {
+    let mut bytes = Vec::new();
+    let _ = tokio::time::timeout(PATIENCE, tcp.read_to_end(&mut bytes))
+        .await
+        .expect("the server closes the connection in time");
+    String::from_utf8_lossy(&bytes).into_owned()
+}
+
+/// The attack of issue 15: about 530 idle sockets from one address, reopened
+/// every 9 seconds, held all 512 HTTP slots, so `/health` and `/ws` were
+/// unreachable for everyone else. Here 70 idle sockets meet a listener of 64.
+#[tokio::test]
+async fn idle_sockets_from_one_address_cannot_keep_others_from_health_and_ws() {
+    let dir = temp_dir();
+    let server = TestServer::start_with(web_limits(dir.path(), 64, 32)).await;
+    let addr = web(&server);
+    let mut idle = idle_sockets(HERE, addr, 70).await;
+    // Past its 32, each is turned away at once, though it never sent a byte.
+    for tcp in &mut idle[32..] {
+        let answer = read_until_closed(tcp).await;
+        assert!(answer.starts_with("HTTP/1.1 503"), "{answer:?}");
+        assert!(answer.contains("Too many connections"), "{answer:?}");
+    }
+    let (status, body) = get_from(OTHER, addr, "/health").await;
+    assert_eq!(status, 200, "{body}");
+    match upgrade_from(OTHER, addr, &[TELNET], &[]).await {
+        Upgrade::Open(..) => {}
+        Upgrade::Refused(status, body) => panic!("another address was refused: {status} {body}"),
+    }
+    server.stop().await;
+}
+
+/// When every ordinary HTTP slot is taken (here by idle sockets from two
+/// addresses), a few slots are still kept for `/health` and `/metrics`.
+#[tokio::test]
+async fn a_full_web_listener_still_answers_health_and_metrics() {
+    let dir = temp_dir();
+    let server = TestServer::start_with(web_limits(dir.path(), 64, 32)).await;
+    let addr = web(&server);
+    let _here = idle_sockets(HERE, addr, 32).await;
+    let _third = idle_sockets(THIRD, addr, 32).await;
+    // A player cannot get in now ...
+    match upgrade_from(OTHER, addr, &[TELNET], &[]).await {
+        Upgrade::Refused(status, body) => {
+            assert_eq!(status, 503);
+            assert!(body.contains("busy"), "{body}");
+        }
+        Upgrade::Open(..) => panic!("a WebSocket took a slot kept for /health"),
+    }
+    // ... but monitoring can.
+    let (status, body) = get_from(IpAddr::from([127, 0, 0, 4]), addr, "/health").await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = get_from(IpAddr::from([127, 0, 0, 5]), addr, "/metrics").await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("gaslamp_uptime_seconds"), "{body}");
+    server.stop().await;
+}
+
+/// Behind a reverse proxy every connection comes from the proxy: the cap
+/// counts the forwarded address, so the proxy throttles nobody, and one
+/// client behind it is still held to its share.
+#[tokio::test]
+async fn behind_a_trusted_proxy_the_cap_counts_the_forwarded_address() {
+    let dir = temp_dir();
+    let mut config = web_limits(dir.path(), 64, 4);
+    if let Some(web) = config.web.as_mut() {
+        web.trust_proxy = true;
+    }
+    let server = TestServer::start_with(config).await;
+    let addr = web(&server);
+    // The proxy holds ten keep-alive connections for ten clients.
+    let mut pool = Vec::new();
+    for n in 0..10 {
+        let mut tcp = tcp_from(HERE, addr).await;
+        let client = format!("203.0.113.{n}");
+        let (status, body) = exchange(&mut tcp, "/health", &[("x-forwarded-for", &client)]).await;
+        assert_eq!(status, 200, "{body}");
+        pool.push(tcp);
+    }
+    // One client's four connections through it are its share; a fifth is not.
+    let one = [("x-forwarded-for", "10.1.1.1, 198.51.100.7")];
+    for _ in 0..4 {
+        let mut tcp = tcp_from(HERE, addr).await;
+        let (status, body) = exchange(&mut tcp, "/health", &one).await;
+        assert_eq!(status, 200, "{body}");
+        pool.push(tcp);
+    }
+    let mut fifth = tcp_from(HERE, addr).await;
+    let (status, body) = exchange(&mut fifth, "/health", &one).await;
+    assert_eq!(status, 503, "{body}");
+    assert!(body.contains("Too many connections"), "{body}");
+    server.stop().await;
+}
+
+/// A raw TCP connection upgraded to a WebSocket with the telnet subprotocol,
+/// its receive buffer as small as the system allows (so a client that never
+/// reads backs up into the server's buffers at once). The server's first
+/// frames are left unread.
+async fn raw_websocket(addr: SocketAddr) -> TcpStream {
+    let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+    socket.set_recv_buffer_size(4096).expect("receive buffer");
+    socket.set_send_buffer_size(4096).expect("send buffer");
+    let mut tcp = socket.connect(addr).await.expect("connect");
+    let request = format!(
+        "GET /ws HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\
+         Sec-WebSocket-Protocol: {TELNET}\r\n\r\n"
+    );
+    tcp.write_all(request.as_bytes()).await.expect("send");
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        let n = tokio::time::timeout(PATIENCE, tcp.read(&mut byte))
+            .await
+            .expect("the upgrade is answered in time")
+            .expect("read");
+        assert_eq!(n, 1, "closed during the upgrade: {head:?}");
+        head.push(byte[0]);
+    }
+    let head = String::from_utf8_lossy(&head);
+    assert!(head.starts_with("HTTP/1.1 101"), "{head}");
+    tcp
+}
+
+/// A client frame: FIN and `opcode` in the first byte (plus `flags`), masked
+/// with a zero key (which leaves the payload as it is).
+fn client_frame(flags: u8, opcode: u8, payload: &[u8]) -> Vec<u8> {
+    assert!(payload.len() < 126);
+    let mut frame = vec![flags | opcode, 0x80 | payload.len() as u8, 0, 0, 0, 0];
+    frame.extend_from_slice(payload);
+    frame
+}
+
+/// Reads server frames until the close frame; its code (None when the
+/// connection ended without one).
+async fn raw_close_code(tcp: &mut TcpStream) -> Option<u16> {
+    let mut bytes = Vec::new();
+    let _ = tokio::time::timeout(PATIENCE, tcp.read_to_end(&mut bytes))
+        .await
+        .expect("the server closes in time");
+    let mut at = 0;
+    while at + 2 <= bytes.len() {
+        let opcode = bytes[at] & 0x0f;
+        let (len, header) = match bytes[at + 1] & 0x7f {
+            126 => (
+                u16::from_be_bytes([bytes[at + 2], bytes[at + 3]]) as usize,
+                4,
+            ),
+            127 => return None,
+            n => (n as usize, 2),
+        };
+        let payload = bytes.get(at + header..at + header + len)?;
+        if opcode == 0x8 {
+            return payload
+                .get(..2)
+                .map(|code| u16::from_be_bytes([code[0], code[1]]));
+        }
+        at += header + len;
+    }
+    None
+}
+
+/// Issue 15: a client that sent pings and never read made the server queue
+/// every pong (150 MB of pings took the server from 11 to 150 MiB). Now what
+/// the server keeps for a connection is bounded and a client that will not
+/// read is dropped, within a bounded number of bytes sent.
+#[tokio::test]
+async fn a_client_that_pings_and_never_reads_is_dropped_before_its_pongs_pile_up() {
+    const GIVE_UP_AT: usize = 64 << 20;
+    const DROPPED_WITHIN: usize = 16 << 20;
+    let dir = temp_dir();
+    let server = TestServer::start(dir.path()).await;
+    let mut tcp = raw_websocket(web(&server)).await;
+    let pings: Vec<u8> = client_frame(0x80, 0x9, &[b'p'; 125]).repeat(512);
+    let mut sent = 0;
+    let flood = async {
+        while sent < GIVE_UP_AT {
+            if tcp.write_all(&pings).await.is_err() {
+                return true;
+            }
+            sent += pings.len();
+        }
+        false
+    };
+    let dropped = tokio::time::timeout(PATIENCE, flood)
+        .await
+        .expect("the flood ends in time");
+    assert!(dropped, "{sent} bytes of pings sent and never dropped");
+    assert!(sent < DROPPED_WITHIN, "dropped only after {sent} bytes");
+    let (_, json) = health(&server).await;
+    assert_eq!(json["connections"]["websocket"], 0, "{json}");
+    server.stop().await;
+}
+
+/// A client that pings as much as it likes but reads its pongs is no
+/// trouble: the bound is on what it leaves unread, not on pings.
+#[tokio::test]
+async fn a_client_that_pings_and_reads_its_pongs_stays_connected() {
+    let dir = temp_dir();
+    let server = TestServer::start(dir.path()).await;
+    let mut socket = telnet_socket(&server).await;
+    // Twenty rounds of a hundred pings, each round's pongs read before the
+    // next: four times the bound on pongs owed to a client that does not read.
+    let payload = vec![b'p'; 125];
+    for round in 0..20 {
+        for _ in 0..100 {
+            socket
+                .feed(Message::Ping(payload.clone().into()))
+                .await
+                .expect("send");
+        }
+        socket.flush().await.expect("flush");
+        let mut pongs = 0;
+        tokio::time::timeout(PATIENCE, async {
+            while pongs < 100 {
+                match socket.next().await {
+                    Some(Ok(Message::Pong(_))) => pongs += 1,
+                    Some(Ok(_)) => {}
+                    other => panic!("round {round} ended after {pongs} pongs: {other:?}"),
+                }
+            }
+        })
+        .await
+        .expect("the round's pongs arrive in time");
+    }
+    socket
+        .send(Message::Binary(b"quit\r\n".to_vec().into()))
+        .await
+        .expect("send");
+    assert_eq!(until_close(&mut socket).await, Some(1000));
+    server.stop().await;
+}
+
+/// Frames that break RFC 6455 close the connection with 1002 (protocol
+/// error); they used to get 1000, as if all had gone well.
+#[tokio::test]
+async fn a_malformed_frame_closes_the_websocket_with_1002() {
+    let dir = temp_dir();
+    let server = TestServer::start(dir.path()).await;
+    let malformed = [
+        ("a reserved bit set", client_frame(0x80 | 0x40, 0x2, b"x")),
+        ("an unmasked frame", vec![0x82, 0x01, b'x']),
+        ("a reserved opcode", client_frame(0x80, 0x3, b"x")),
+        ("a fragmented ping", client_frame(0x00, 0x9, b"x")),
+        ("a continuation of nothing", client_frame(0x80, 0x0, b"x")),
+    ];
+    for (what, frame) in malformed {
+        let mut tcp = raw_websocket(web(&server)).await;
+        tcp.write_all(&frame).await.expect("send");
+        assert_eq!(raw_close_code(&mut tcp).await, Some(1002), "{what}");
+    }
+    server.stop().await;
+}
+
+/// The database's size in pages now: given to the writer as its page limit,
+/// a full disk (as `faults.rs` stages it).
+fn page_count(server: &TestServer) -> u64 {
+    server
+        .db()
+        .query_row("PRAGMA page_count", [], |r| r.get::<_, i64>(0))
+        .expect("page count")
+        .unsigned_abs()
+}
+
+/// Issue 15: a disk outage showed nowhere an operator looks. While the
+/// batching writer's commits are refused, `/health` stays 200 (players play
+/// on, and nothing heard is lost) but says `degraded` and why, and `/metrics`
+/// counts the refusals; both recover with the disk.
+#[tokio::test]
+async fn a_failing_database_writer_shows_on_health_and_metrics() {
+    let dir = temp_dir();
+    let server = TestServer::start(dir.path()).await;
+    let mut ann = server.connect().await;
+    play(&mut ann, "Ann").await;
+    let (_, json) = health(&server).await;
+    assert_eq!(json["status"], "running", "{json}");
+    assert_eq!(json["reasons"], serde_json::json!([]), "{json}");
+    let writer = server.game.writer().clone();
+    writer.flush().await.expect("flush");
+    writer.limit_pages(Some(page_count(&server)));
+    for n in 0..10 {
+        let line = format!("say line {n:02} {}", "x".repeat(900));
+        ann.command(&line).await;
+    }
+    let mut refusals = writer.health();
+    tokio::time::timeout(PATIENCE, refusals.wait_for(|h| h.refused_commits >= 3))
+        .await
+        .expect("the disk refuses three commits in time")
+        .expect("the writer runs");
+
+    let (status, json) = health(&server).await;
+    assert_eq!(status, 200, "{json}");
+    assert_eq!(
+        (&json["ok"], &json["status"]),
+        (&true.into(), &"degraded".into())
+    );
+    let reasons: Vec<&str> = json["reasons"]
+        .as_array()
+        .map(|r| r.iter().filter_map(|r| r.as_str()).collect())
+        .unwrap_or_default();
+    let failing = reasons
+        .iter()
+        .find(|r| r.starts_with("the database writer has failed "));
+    let failing = failing.unwrap_or_else(|| panic!("no writer reason: {json}"));
+    assert!(failing.contains(" batches in a row: "), "{failing}");
+    assert!(failing.contains("full"), "the cause is named: {failing}");
+    let text = metrics(&server).await;
+    assert_eq!(series(&text, "gaslamp_writer_failing"), 1.0, "{text}");
+    assert!(
+        series(&text, "gaslamp_writer_failed_commits_total") >= 3.0,
+        "{text}"
+    );
+
+    writer.limit_pages(None);
+    writer.flush().await.expect("flush");
+    let (status, json) = health(&server).await;
+    assert_eq!(
+        (status, &json["status"]),
+        (200, &"running".into()),
+        "{json}"
+    );
+    assert_eq!(json["reasons"], serde_json::json!([]), "{json}");
+    let text = metrics(&server).await;
+    assert_eq!(series(&text, "gaslamp_writer_failing"), 0.0, "{text}");
+    assert_eq!(
+        series(&text, "gaslamp_writer_dropped_rows_total"),
+        0.0,
+        "{text}"
+    );
     server.stop().await;
 }

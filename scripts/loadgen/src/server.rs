@@ -82,9 +82,16 @@ impl ServerProcess {
             .arg(launch.max_connections.to_string())
             .arg("--max-connections-per-ip")
             .arg(launch.max_connections.to_string());
-        command
-            .arg("--web-bind")
-            .arg(web.map_or_else(|| "off".to_string(), |addr| addr.to_string()));
+        match web {
+            // Every client comes from loopback, setting up many WebSockets at
+            // once: the per-address cap is raised as the connection limits are.
+            Some(addr) => command
+                .arg("--web-bind")
+                .arg(addr.to_string())
+                .arg("--web-max-per-ip")
+                .arg(launch.max_connections.to_string()),
+            None => command.arg("--web-bind").arg("off"),
+        };
         if let Some((tls_addr, dir)) = &tls {
             command
                 .arg("--tls-bind")

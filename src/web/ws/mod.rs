@@ -1,0 +1,226 @@
+//! `GET /ws`: telnet over a WebSocket, into the one session.
+//!
+//! The handler decides whether the upgrade may happen (the request is a
+//! WebSocket handshake, the server is not shutting down, the page's origin is
+//! allowed, the subprotocol is ours or none, and a connection slot is free
+//! under the limits every transport shares), then puts the connection's task
+//! on the server's tracker, where the upgraded connection, wrapped in a
+//! [`WsStream`], is served by the one `session::serve`.
+//!
+//! The handshake's answer is made here rather than by axum's extractor so
+//! that the socket beneath tungstenite is ours ([`Watched`]): that is how the
+//! adapter knows whether a client that pings takes anything the server
+//! writes. The socket's buffers are bounded: a 4 KiB read buffer (a larger
+//! frame still arrives, in more steps), frames and messages up to
+//! [`MAX_FRAME`], and a write buffer of at most [`MAX_WRITE_BUFFER`], pongs
+//! included.
+
+mod stream;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use hyper_util::rt::TokioIo;
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
+use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
+
+pub use self::stream::{Backlog, MAX_FRAME_OUT, MAX_PONGS_OWED, Watched, WsStream};
+use super::Web;
+use super::policy::{self, Subprotocol, TELNET_PROTOCOL};
+use crate::game::{ConnectionSlot, Peer, Transport};
+
+/// The largest frame (and message) a client may send; larger ones close the
+/// connection with 1009 (message too big).
+pub const MAX_FRAME: usize = 64 * 1024;
+
+/// The socket's read buffer: players type short lines, and tungstenite's
+/// default (128 KiB, allocated up front) would make an idle WebSocket player
+/// cost ten times a telnet one.
+const READ_BUFFER: usize = 4 * 1024;
+
+/// Bytes of frames gathered before they are written to the socket (a flush
+/// writes them sooner); one outgoing frame's worth.
+const WRITE_BUFFER: usize = MAX_FRAME_OUT;
+
+/// The most the socket's write buffer holds (tungstenite's default has no
+/// bound): frames not yet taken by the client, and the pongs it is owed.
+/// When it is full a newer pong replaces the one waiting.
+pub const MAX_WRITE_BUFFER: usize = 64 * 1024;
+
+// tungstenite requires room for at least one frame above the write buffer.
+const _: () = assert!(MAX_WRITE_BUFFER > WRITE_BUFFER + MAX_FRAME_OUT + 16);
+// A client owed more pongs than the write buffer holds is dropped.
+const _: () = assert!(MAX_PONGS_OWED >= MAX_WRITE_BUFFER);
+
+/// The `/ws` handler: the checks in order, a connection slot, then the
+/// session.
+pub async fn upgrade(
+    State(web): State<Web>,
+    ConnectInfo(tcp_peer): ConnectInfo<SocketAddr>,
+    mut request: Request,
+) -> Response {
+    let headers = request.headers();
+    let Some(accept) = handshake_accept(headers) else {
+        return refuse(
+            StatusCode::BAD_REQUEST,
+            "This is the game's WebSocket (telnet.mudstandards.org); open it with a WebSocket client.",
+        );
+    };
+    let offered = headers
+        .get_all(header::SEC_WEBSOCKET_PROTOCOL)
+        .iter()
+        .filter_map(|v| v.to_str().ok());
+    let subprotocol = policy::choose_subprotocol(offered);
+    if let Some(refusal) = refusal(&web, tcp_peer, headers, subprotocol) {
+        return refusal;
+    }
+    let addr = super::client_addr(tcp_peer, headers, web.settings.trust_proxy);
+    let config = web.game.config();
+    let Some(slot) = web.game.connections().admit(
+        addr.ip(),
+        Transport::WebSocket,
+        config.max_connections,
+        config.max_connections_per_ip,
+    ) else {
+        tracing::warn!(peer = %addr, transport = %"websocket", "connection refused: too many connections");
+        return refuse(StatusCode::SERVICE_UNAVAILABLE, "Too many connections.");
+    };
+    let Some(upgrading) = request
+        .extensions_mut()
+        .remove::<hyper::upgrade::OnUpgrade>()
+    else {
+        return refuse(
+            StatusCode::BAD_REQUEST,
+            "This connection cannot be upgraded.",
+        );
+    };
+    let peer = Peer {
+        addr,
+        transport: Transport::WebSocket,
+    };
+    serve_upgraded(
+        &web,
+        upgrading,
+        slot,
+        peer,
+        subprotocol == Subprotocol::Unnamed,
+    );
+    switching(accept, subprotocol)
+}
+
+/// The `Sec-WebSocket-Accept` answer to a WebSocket handshake (RFC 6455
+/// §4.2.1), if the request is one.
+fn handshake_accept(headers: &HeaderMap) -> Option<String> {
+    let has = |name, token: &str| {
+        headers.get_all(name).iter().any(|v| {
+            v.to_str()
+                .is_ok_and(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case(token)))
+        })
+    };
+    let ok = has(header::CONNECTION, "upgrade")
+        && has(header::UPGRADE, "websocket")
+        && has(header::SEC_WEBSOCKET_VERSION, "13");
+    let key = headers.get(header::SEC_WEBSOCKET_KEY)?;
+    ok.then(|| derive_accept_key(key.as_bytes()))
+}
+
+/// The `101 Switching Protocols` answer.
+fn switching(accept: String, subprotocol: Subprotocol) -> Response {
+    let mut response = Response::new(Body::empty());
+    *response.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
+    let headers = response.headers_mut();
+    headers.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
+    headers.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
+    if let Ok(accept) = HeaderValue::from_str(&accept) {
+        headers.insert(header::SEC_WEBSOCKET_ACCEPT, accept);
+    }
+    if subprotocol == Subprotocol::Telnet {
+        let telnet = HeaderValue::from_static(TELNET_PROTOCOL);
+        headers.insert(header::SEC_WEBSOCKET_PROTOCOL, telnet);
+    }
+    response
+}
+
+/// Why the upgrade may not happen, if it may not: the server is shutting
+/// down, the page's origin is not allowed, or the client offered only
+/// subprotocols gaslamp does not speak.
+fn refusal(
+    web: &Web,
+    tcp_peer: SocketAddr,
+    headers: &HeaderMap,
+    subprotocol: Subprotocol,
+) -> Option<Response> {
+    if web.game.is_shutting_down() {
+        return Some(refuse(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "The server is shutting down.",
+        ));
+    }
+    let text = |name| headers.get(name).and_then(|v| v.to_str().ok());
+    let (origin, host) = (text(header::ORIGIN), text(header::HOST));
+    if !policy::origin_allowed(origin, host, &web.settings.origins) {
+        tracing::info!(peer = %tcp_peer, origin, "WebSocket refused: origin not allowed");
+        return Some(refuse(
+            StatusCode::FORBIDDEN,
+            "This page's origin may not open the game's WebSocket (see --web-origin).",
+        ));
+    }
+    (subprotocol == Subprotocol::Unsupported).then(|| {
+        refuse(
+            StatusCode::BAD_REQUEST,
+            "Unsupported WebSocket subprotocol: this server speaks telnet.mudstandards.org.",
+        )
+    })
+}
+
+/// Serves the socket, once upgraded, in a task on the server's tracker that
+/// holds `slot`: a shutdown waits for it, and it ends at once if the upgrade
+/// never completes.
+fn serve_upgraded(
+    web: &Web,
+    upgrading: hyper::upgrade::OnUpgrade,
+    slot: ConnectionSlot,
+    peer: Peer,
+    text_frames: bool,
+) {
+    let (game, tracker) = (web.game.clone(), web.tracker.clone());
+    web.tracker.spawn(async move {
+        let _slot = slot;
+        let upgraded = match upgrading.await {
+            Ok(upgraded) => upgraded,
+            Err(err) => {
+                tracing::debug!(peer = %peer.addr, %err, "WebSocket upgrade failed");
+                return;
+            }
+        };
+        if game.is_shutting_down() {
+            return;
+        }
+        let backlog = Arc::new(Backlog::default());
+        let io = Watched::new(TokioIo::new(upgraded), backlog.clone());
+        let socket =
+            WebSocketStream::from_raw_socket(io, Role::Server, Some(socket_config())).await;
+        let stream = WsStream::new(socket, text_frames, backlog).counted(game.metrics().clone());
+        crate::session::serve(game, stream, peer, tracker).await;
+    });
+}
+
+/// The bounds of one WebSocket (see the module).
+fn socket_config() -> WebSocketConfig {
+    WebSocketConfig::default()
+        .read_buffer_size(READ_BUFFER)
+        .write_buffer_size(WRITE_BUFFER)
+        .max_write_buffer_size(MAX_WRITE_BUFFER)
+        .max_frame_size(Some(MAX_FRAME))
+        .max_message_size(Some(MAX_FRAME))
+}
+
+/// A refusal the browser's console shows.
+fn refuse(status: StatusCode, text: &'static str) -> Response {
+    (status, [(header::CACHE_CONTROL, "no-store")], text).into_response()
+}
