@@ -8,7 +8,8 @@
 //! row.
 //!
 //! **Invariant:** the session never writes SQL or telnet bytes directly; it goes
-//! through the store's typed fronts and [`conn::Conn`]. The session layer — not
+//! through the store's typed fronts, the batching writer and [`conn::Conn`],
+//! whose telnet bytes the telnet module encodes. The session layer — not
 //! `Conn` — writes the session rows.
 
 pub mod conn;
@@ -35,7 +36,7 @@ use crate::game::{ConnId, Data, Game, Outbox, Peer, Session};
 use crate::metrics::LoginOutcome;
 use crate::replies;
 use crate::store::hashing::for_client;
-use crate::store::writer::SessionTouch;
+use crate::store::writer::{SessionClient, SessionTouch};
 
 /// Where in its life a connection was when it ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -226,21 +227,22 @@ impl Link {
         answer
     }
 
-    /// Records the client's name (already on the profile) on the session row.
+    /// Records a change of the client's name (already on the profile) on the
+    /// session row. `Conn` reports only changes, so a client repeating its
+    /// `Core.Hello` costs no write; the write is queued to the batching writer,
+    /// best effort and without waiting: the name is a courtesy for /sessions.
     fn note_client(&mut self, name: String) {
-        if let Some(session) = &self.session {
-            let (game, session_id, client) = (self.game.clone(), session.session_id.clone(), name);
-            // Best effort and off this task: the name is a courtesy for /sessions.
-            tokio::spawn(async move {
-                if let Err(err) = game
-                    .store()
-                    .sessions()
-                    .set_client(&session_id, &client)
-                    .await
-                {
-                    tracing::debug!(%err, "could not record the client's name");
-                }
-            });
+        let Some(session) = &self.session else {
+            // Not logged in yet: the row, when it is written, takes the name
+            // from the profile.
+            return;
+        };
+        let queued = self.game.writer().try_set_client(SessionClient {
+            session_id: session.session_id.clone(),
+            client: name,
+        });
+        if !queued {
+            tracing::debug!("the writer is full; the client's name is not recorded");
         }
     }
 
@@ -343,19 +345,21 @@ impl Link {
             }
         }
         if let Some(session) = self.session.take() {
-            if let Err(err) = self
-                .game
-                .store()
-                .sessions()
-                .close(&session.session_id)
-                .await
-            {
-                tracing::warn!(%err, "could not remove the session row");
-            }
-            self.game.registry().log_out(session.conn_id);
+            end_session(&self.game, &session).await;
         }
         self.conn.outbox().close();
     }
+}
+
+/// The end of a logged-in session's records, the one way it is done: the row
+/// removed, then the registry entry, so the entry covers the row while it is
+/// there. A row whose removal fails stays until it expires (the upkeep pass
+/// removes it) or the next start.
+async fn end_session(game: &Game, session: &Session) {
+    if let Err(err) = game.store().sessions().close(&session.session_id).await {
+        tracing::warn!(%err, "could not remove the session row");
+    }
+    game.registry().log_out(session.conn_id);
 }
 
 /// The last words for each way a connection can end (the ones not already said).
@@ -367,7 +371,10 @@ fn last_words(phase: Phase, hangup: Hangup) -> Option<&'static str> {
             Some("You have been idle too long; your character is saved. Goodbye.")
         }
         // These have already said what there was to say.
-        (Hangup::Quit | Hangup::TakenOver | Hangup::Overflow | Hangup::Kicked, _) => None,
+        (
+            Hangup::Quit | Hangup::TakenOver | Hangup::Overflow | Hangup::Kicked | Hangup::Flooded,
+            _,
+        ) => None,
         (Hangup::Closed | Hangup::Dead, _) => None,
     }
 }

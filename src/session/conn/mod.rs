@@ -1,25 +1,30 @@
 //! One connection as the session sees it underneath: bytes in, turned into lines
-//! by the telnet codec, with the telnet details, the caps, the rate limit, the
+//! by the telnet codec, with the telnet details, the caps, the rate limits, the
 //! timeouts and the control orders handled here.
 //!
-//! [`Conn::next`] answers option negotiation itself, reports an over-long line and
-//! shows the prompt again, applies the command rate limit, obeys control orders
-//! (a takeover or a kick ends the connection whatever it was waiting for), and
-//! turns every way a connection can end into a [`Hangup`] value. It knows nothing
-//! of accounts or rows: what it learns that the session records (the client's
-//! name) or must answer from the game (an MSSP request) it reports as an
-//! [`Input`].
+//! [`Conn::next`] reads on until there is a line for the session, admits it
+//! under the command rate, reports an over-long line and shows the prompt
+//! again, obeys control orders (a takeover or a kick ends the connection
+//! whatever it was waiting for), and turns every way a connection can end into
+//! a [`Hangup`] value. It knows nothing of accounts or rows: what it learns
+//! that the session records (the client's name) or must answer from the game
+//! (an MSSP request) it reports as an [`Input`].
 //!
-//! The MUD options (SPEC §8) are read here: NAWS sizes, the TTYPE/MTTS cycle,
-//! the CHARSET answer, GMCP from the client, and the switches of EOR, GMCP and
-//! MCCP2. What they tell about the client goes into the connection's
-//! [`ClientProfile`] and [`Protocol`], which its writer reads. Replies to
-//! negotiation are gathered and queued as one frame per read, so a client that
-//! sends a thousand requests at once gets its thousand replies in one piece of
-//! the outbound queue rather than a thousand.
+//! Beside reading, one job a file: `negotiation` (the offers and answers of
+//! option negotiation, gathered into one frame per read), `mud` (the TTYPE/MTTS,
+//! CHARSET and NAWS subnegotiations), `gmcp` (GMCP from the client), and
+//! `rate` (the command rate for typed lines and, apart from it, the budget of
+//! negotiations and subnegotiations; a client over that budget is closed).
 //!
 //! **Invariant:** `Conn` touches no store and no registry entry; it reads bytes
 //! and queues output on its own connection only.
+//! **Invariant:** every negotiation read is acted on (RFC 1143 state stays
+//! right) and charged to the negotiation budget, never to the command rate.
+
+mod gmcp;
+mod mud;
+mod negotiation;
+mod rate;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -27,18 +32,21 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures::{FutureExt, StreamExt};
+use parking_lot::Mutex;
 use tokio::io::AsyncRead;
 use tokio::sync::mpsc;
 use tokio_util::codec::FramedRead;
 use tokio_util::sync::CancellationToken;
 
-use bytes::{Bytes, BytesMut};
-
-use super::render::{Protocol, SupportsChange};
+use super::render::Protocol;
 use crate::game::{ClientProfile, ConnId, Control, Outbox, Peer};
 use crate::replies;
-use crate::telnet::mud::{self, Charset, Mtts};
-use crate::telnet::{self, OptionChange, OptionTable, Output, Policy, TelnetCodec, Verb, opt};
+use crate::telnet::{self, OptionTable, TelnetCodec, opt};
+use negotiation::Replies;
+use rate::{Admit, NegotiationBudget, RateLimiter};
+
+/// What a client over its negotiation budget is told before it is closed.
+pub const NEGOTIATION_FLOOD: &str = "Too much telnet negotiation; goodbye.";
 
 /// Why the session must end.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,6 +68,8 @@ pub enum Hangup {
     Kicked,
     /// The player asked to leave.
     Quit,
+    /// The client went over its negotiation budget; it has been told.
+    Flooded,
 }
 
 /// What the session receives.
@@ -96,9 +106,12 @@ pub struct Conn {
     /// The decoded input. Only ever used through `&mut self` (`Mutex::get_mut`
     /// takes no lock); the mutex is there so that `Conn` is `Sync` whatever
     /// stream it reads, and a session may hold `&Link` across an await.
-    reader: std::sync::Mutex<FramedRead<Reader, TelnetCodec>>,
+    reader: Mutex<FramedRead<Reader, TelnetCodec>>,
     options: OptionTable,
+    /// The command rate for typed lines.
     limiter: RateLimiter,
+    /// The budget of negotiations and subnegotiations, apart from typed lines.
+    budget: NegotiationBudget,
     /// The last prompt shown, shown again after an input error.
     prompt: Arc<str>,
     /// What the client is and can show, shared with the writer and the game.
@@ -106,9 +119,11 @@ pub struct Conn {
     /// EOR and GMCP state, shared with the writer.
     protocol: Arc<Protocol>,
     /// Negotiation replies and subnegotiations gathered from one read.
-    replies: BytesMut,
+    replies: Replies,
+    /// The last window size of this read, applied once the read is done.
+    window: Option<(u16, u16)>,
     /// Where the TTYPE/MTTS cycle stands.
-    ttype: TtypeCycle,
+    ttype: mud::TtypeCycle,
     /// The client named itself in GMCP `Core.Hello`; TTYPE names no longer count.
     named_by_hello: bool,
     /// MCCP2 may be offered and accepted (not with `--no-mccp`).
@@ -127,19 +142,6 @@ pub struct Conn {
 
 /// Initial size of a connection's read buffer.
 const READ_BUFFER: usize = 512;
-/// Gathered replies are queued once they reach this size, even mid-read.
-const REPLIES_AT_MOST: usize = 4 * 1024;
-/// TTYPE SEND is asked at most this often (name, terminal, MTTS).
-const TTYPE_ASKS: u8 = 3;
-
-/// Where a connection's TTYPE cycle stands: asked so often, last answer.
-#[derive(Debug, Default)]
-struct TtypeCycle {
-    asked: u8,
-    answers: u8,
-    last: Option<String>,
-    done: bool,
-}
 
 /// The protocols a connection offers beside the basics.
 #[derive(Debug, Clone, Copy)]
@@ -168,18 +170,20 @@ impl Conn {
             control_rx,
             // Most lines are short: start small (the buffer grows up to the
             // codec's caps when needed), which matters at 10,000 connections.
-            reader: std::sync::Mutex::new(FramedRead::with_capacity(
+            reader: Mutex::new(FramedRead::with_capacity(
                 reader,
                 TelnetCodec::new(),
                 READ_BUFFER,
             )),
-            options: OptionTable::new(policy(offers)),
+            options: OptionTable::new(negotiation::policy(offers)),
             limiter: RateLimiter::new(limits.per_second, limits.burst),
+            budget: NegotiationBudget::new(),
             prompt: Arc::from(""),
             profile: Arc::default(),
             protocol: Arc::default(),
-            replies: BytesMut::new(),
-            ttype: TtypeCycle::default(),
+            replies: Replies::default(),
+            window: None,
+            ttype: mud::TtypeCycle::default(),
             named_by_hello: false,
             mccp: offers.mccp,
             mtts_utf8: false,
@@ -191,13 +195,6 @@ impl Conn {
 
     pub fn id(&self) -> ConnId {
         self.id
-    }
-
-    /// The decoded input (`Mutex::get_mut` takes no lock).
-    fn reader(&mut self) -> &mut FramedRead<Reader, TelnetCodec> {
-        self.reader
-            .get_mut()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     pub fn peer(&self) -> Peer {
@@ -224,65 +221,6 @@ impl Conn {
         &self.protocol
     }
 
-    /// Sends the opening option offers (SPEC §8): WILL EOR, GMCP, MSSP and
-    /// MCCP2, DO NAWS, TTYPE and CHARSET, every one of them declinable.
-    /// Suppress-go-ahead is never offered (only accepted when the client
-    /// asks): an unasked WILL SGA puts plain `telnet` into character mode, and
-    /// its user then sees `^M` and `^?` instead of a line editor. ECHO is
-    /// offered only around password prompts.
-    pub fn offer_options(&mut self) {
-        let mut offers = vec![
-            self.options.enable_local(opt::EOR),
-            self.options.enable_local(opt::GMCP),
-            self.options.enable_local(opt::MSSP),
-        ];
-        if self.mccp {
-            offers.push(self.options.enable_local(opt::MCCP2));
-        }
-        offers.extend([
-            self.options.enable_remote(opt::NAWS),
-            self.options.enable_remote(opt::TTYPE),
-            self.options.enable_remote(opt::CHARSET),
-        ]);
-        for (verb, option) in offers.into_iter().flatten() {
-            self.negotiate(verb, option);
-        }
-        self.send_replies();
-    }
-
-    /// Gathers a negotiation to send with the others of this read.
-    fn negotiate(&mut self, verb: Verb, option: u8) {
-        self.replies
-            .extend_from_slice(&[telnet::IAC, verb.byte(), option]);
-        self.replies_filled();
-    }
-
-    /// Gathers a subnegotiation to send with the others of this read.
-    fn subnegotiate(&mut self, option: u8, data: Bytes) {
-        let bytes = telnet::command_bytes(Output::Subnegotiate(option, data));
-        self.replies.extend_from_slice(&bytes);
-        self.replies_filled();
-    }
-
-    fn replies_filled(&mut self) {
-        if self.replies.len() >= REPLIES_AT_MOST {
-            self.send_replies();
-        }
-    }
-
-    /// Queues the gathered replies as one frame.
-    fn send_replies(&mut self) {
-        if !self.replies.is_empty() {
-            self.outbox.wire(self.replies.split().freeze());
-        }
-    }
-
-    /// Sends the MSSP table (the answer to [`Input::MsspWanted`]).
-    pub fn send_mssp(&mut self, table: &[(&str, Vec<String>)]) {
-        self.subnegotiate(opt::MSSP, mud::mssp(table));
-        self.send_replies();
-    }
-
     /// Sends a line of text.
     pub fn line(&self, text: impl Into<Arc<str>>) {
         self.outbox.line(text);
@@ -294,22 +232,6 @@ impl Conn {
             self.prompt = Arc::from(text);
         }
         self.outbox.prompt(self.prompt.clone());
-    }
-
-    /// Asks the client to stop echoing what is typed (a password follows).
-    pub fn hide_typing(&mut self) {
-        if let Some((verb, option)) = self.options.enable_local(opt::ECHO) {
-            self.negotiate(verb, option);
-        }
-        self.send_replies();
-    }
-
-    /// Lets the client echo again.
-    pub fn show_typing(&mut self) {
-        if let Some((verb, option)) = self.options.disable_local(opt::ECHO) {
-            self.negotiate(verb, option);
-        }
-        self.send_replies();
     }
 
     /// Queues the connection's last words. The connection itself is closed by
@@ -330,48 +252,57 @@ impl Conn {
             .as_mut()
             .reset(tokio::time::Instant::from_std(deadline));
         loop {
-            // While negotiation replies are gathered, input that has already
-            // arrived is read on before they are sent, so a burst of requests
-            // gets its replies as one frame; once nothing more is waiting,
-            // they go out.
-            let ready = if self.replies.is_empty() {
-                None
-            } else {
-                self.reader().next().now_or_never()
-            };
-            let input = match ready {
-                Some(input) => input,
-                None => {
-                    self.send_replies();
-                    let reader = self
-                        .reader
-                        .get_mut()
-                        .unwrap_or_else(std::sync::PoisonError::into_inner);
-                    tokio::select! {
-                        biased;
-                        hangup = &mut self.ended => {
-                            self.ended_with = Some(hangup);
-                            return Err(hangup);
-                        }
-                        Some(order) = self.control_rx.recv() => return Err(self.obey(order)),
-                        _ = &mut self.timer => return Err(Hangup::Timeout),
-                        input = reader.next() => input,
-                    }
-                }
-            };
-            let Some(Ok(input)) = input else {
-                self.send_replies();
+            let Some(input) = self.read().await? else {
+                self.settle();
                 return Err(Hangup::Closed);
             };
             let handled = self.handle_input(input);
             if !matches!(handled, Ok(None)) {
-                // Replies go before anything the session says next.
-                self.send_replies();
+                // The read's work is done before anything the session says next.
+                self.settle();
             }
             if let Some(input) = handled? {
                 return Ok(input);
             }
         }
+    }
+
+    /// The next decoded input (`None` once the stream ended or failed), or
+    /// the hangup that came first. While this read left work gathered
+    /// (replies to send, a window size to apply), input that has already
+    /// arrived is read on first, so a burst of requests gets its replies as
+    /// one frame and a burst of window sizes is applied once; once nothing
+    /// more is waiting, the work is done and the wait begins.
+    async fn read(&mut self) -> Result<Option<telnet::Input>, Hangup> {
+        if !self.settled()
+            && let Some(input) = self.reader.get_mut().next().now_or_never()
+        {
+            return Ok(input.and_then(Result::ok));
+        }
+        self.settle();
+        let reader = self.reader.get_mut();
+        let input = tokio::select! {
+            biased;
+            hangup = &mut self.ended => {
+                self.ended_with = Some(hangup);
+                return Err(hangup);
+            }
+            Some(order) = self.control_rx.recv() => return Err(self.obey(order)),
+            _ = &mut self.timer => return Err(Hangup::Timeout),
+            input = reader.next() => input,
+        };
+        Ok(input.and_then(Result::ok))
+    }
+
+    /// Whether nothing gathered from the read is waiting to be done.
+    fn settled(&self) -> bool {
+        self.replies.is_empty() && self.window.is_none()
+    }
+
+    /// Does what the read gathered: the last window size, then the replies.
+    fn settle(&mut self) {
+        self.apply_window();
+        self.send_replies();
     }
 
     /// Carries out a control order; every order ends the connection.
@@ -392,13 +323,16 @@ impl Conn {
 
     /// Deals with one decoded input; what the session should see is returned.
     fn handle_input(&mut self, input: telnet::Input) -> Result<Option<Input>, Hangup> {
+        if let Some(size) = input.negotiation_size() {
+            self.charge_negotiation(size)?;
+        }
         match input {
             telnet::Input::Line(line) => {
                 self.outbox.input_seen();
                 Ok(self.admit_line(line).map(Input::Line))
             }
             telnet::Input::LineTooLong => {
-                self.send_replies();
+                self.settle();
                 self.outbox.input_seen();
                 self.outbox.line(replies::LINE_TOO_LONG);
                 self.outbox.prompt(self.prompt.clone());
@@ -420,62 +354,28 @@ impl Conn {
         }
     }
 
-    /// Answers a WILL/WONT/DO/DONT (RFC 1143: only a change of state is
-    /// answered) and acts on the change.
-    fn negotiation(&mut self, verb: Verb, option: u8) -> Option<Input> {
-        let negotiated = self.options.receive(verb, option);
-        let change = negotiated.change;
-        // Compression ends before the acknowledgement, which then travels
-        // plain, after the end of the zlib stream.
-        if change == Some(OptionChange::LocalDisabled(opt::MCCP2)) {
-            self.send_replies();
-            self.outbox.compress(false);
-        }
-        if let Some((verb, option)) = negotiated.reply {
-            self.negotiate(verb, option);
-        }
-        self.option_changed(change?)
+    /// Charges one negotiation of `size` bytes to the budget; over it, the
+    /// client is told and the connection ends.
+    fn charge_negotiation(&mut self, size: usize) -> Result<(), Hangup> {
+        let Err(over) = self.budget.charge(size, Instant::now()) else {
+            return Ok(());
+        };
+        tracing::warn!(
+            budget = %over.describe(),
+            "closing the connection: telnet negotiation over its budget"
+        );
+        self.settle();
+        self.last_words(NEGOTIATION_FLOOD);
+        self.ended_with = Some(Hangup::Flooded);
+        Err(Hangup::Flooded)
     }
 
-    /// What a new option state means for the connection.
-    fn option_changed(&mut self, change: OptionChange) -> Option<Input> {
-        match change {
-            OptionChange::LocalEnabled(opt::EOR) => self.protocol.set_eor(true),
-            OptionChange::LocalDisabled(opt::EOR) => self.protocol.set_eor(false),
-            OptionChange::LocalEnabled(opt::GMCP) => {
-                self.protocol.set_gmcp(true);
-                self.profile.set_structured(true);
-            }
-            OptionChange::LocalDisabled(opt::GMCP) => {
-                self.protocol.set_gmcp(false);
-                self.profile.set_structured(false);
-            }
-            OptionChange::LocalEnabled(opt::MSSP) => return Some(Input::MsspWanted),
-            OptionChange::LocalEnabled(opt::MCCP2) => {
-                tracing::debug!("MCCP2 compression starts");
-                // The marker, then everything after it compressed.
-                self.subnegotiate(opt::MCCP2, Bytes::new());
-                self.send_replies();
-                self.outbox.compress(true);
-            }
-            OptionChange::RemoteEnabled(opt::TTYPE) => self.ask_terminal_type(),
-            OptionChange::RemoteEnabled(opt::CHARSET) => {
-                self.subnegotiate(opt::CHARSET, mud::charset_request_utf8());
-            }
-            OptionChange::RemoteDisabled(opt::NAWS) => self.profile.set_size(0, 0),
-            _ => {}
-        }
-        None
-    }
-
+    /// Hands a subnegotiation to the option it belongs to, if that option is on.
     fn subnegotiation(&mut self, option: u8, data: &[u8]) -> Option<Input> {
         match option {
             opt::TTYPE if self.options.remote_enabled(opt::TTYPE) => self.terminal_type(data),
             opt::NAWS if self.options.remote_enabled(opt::NAWS) => {
-                if let Some((width, height)) = mud::naws(data) {
-                    tracing::debug!(width, height, "client window size");
-                    self.profile.set_size(width, height);
-                }
+                self.window_size(data);
                 None
             }
             opt::CHARSET => {
@@ -487,157 +387,19 @@ impl Conn {
         }
     }
 
-    /// `TTYPE SEND`: "tell us your (next) terminal type".
-    fn ask_terminal_type(&mut self) {
-        self.ttype.asked += 1;
-        self.subnegotiate(opt::TTYPE, Bytes::from_static(mud::TTYPE_SEND));
-    }
-
-    /// One answer of the TTYPE cycle (MTTS): the client's name first, then its
-    /// terminal type, then `MTTS <bits>`. Asked again until an answer repeats,
-    /// at most three times.
-    fn terminal_type(&mut self, data: &[u8]) -> Option<Input> {
-        let answer = mud::ttype_is(data)?;
-        if self.ttype.done {
-            return None;
-        }
-        self.ttype.answers += 1;
-        tracing::debug!(answer = %answer, "terminal type");
-        if let Some(bits) = Mtts::parse(&answer) {
-            self.apply_mtts(bits);
-        } else if mud::terminal_does_colour(&answer) {
-            self.profile.set_colour_capable(true);
-        }
-        let repeated = self.ttype.last.as_deref() == Some(answer.as_str());
-        if repeated || Mtts::parse(&answer).is_some() || self.ttype.asked >= TTYPE_ASKS {
-            self.ttype.done = true;
-        } else {
-            self.ask_terminal_type();
-        }
-        let first = self.ttype.answers == 1;
-        self.ttype.last = Some(answer.clone());
-        if first && !self.named_by_hello {
-            return self.name_client(&answer);
-        }
-        None
-    }
-
-    fn apply_mtts(&mut self, bits: Mtts) {
-        tracing::debug!(bits = ?bits.names(), "client sent MTTS");
-        self.profile.set_colour_capable(bits.has(Mtts::ANSI));
-        self.profile
-            .set_screen_reader(bits.has(Mtts::SCREEN_READER));
-        // Noted for /sessions: a client on the plain port that could use the
-        // TLS one.
-        self.profile.set_tls_capable(bits.has(Mtts::SSL));
-        if bits.has(Mtts::UTF8) {
-            self.mtts_utf8 = true;
-            self.use_ascii(false);
-        }
-    }
-
-    /// Cleans and records the client's name; the session stores it.
+    /// Cleans the client's name and records it on the profile; the session is
+    /// told only of a change, and stores it.
     fn name_client(&mut self, name: &str) -> Option<Input> {
         let name: String = crate::text::sanitize(name).chars().take(40).collect();
-        if name.is_empty() {
+        if name.is_empty() || !self.profile.set_name(&name) {
             return None;
         }
         tracing::debug!(client = %name, "client named itself");
-        self.profile.set_name(&name);
         Some(Input::ClientNamed(name))
     }
 
-    /// The client's answer to our UTF-8 request, or its own request.
-    fn charset(&mut self, data: &[u8]) {
-        match mud::charset(data) {
-            Some(Charset::Accepted(name)) if name.eq_ignore_ascii_case("UTF-8") => {
-                self.use_ascii(false)
-            }
-            Some(Charset::Accepted(_) | Charset::Rejected) if !self.mtts_utf8 => {
-                self.use_ascii(true)
-            }
-            Some(Charset::Requested(names)) => {
-                let utf8 = names.iter().find(|n| n.eq_ignore_ascii_case("UTF-8"));
-                let narrow = names.iter().find(|n| {
-                    ["US-ASCII", "ASCII", "ISO-8859-1", "LATIN1"]
-                        .iter()
-                        .any(|known| n.eq_ignore_ascii_case(known))
-                });
-                let chosen = utf8.or(narrow).cloned();
-                self.subnegotiate(opt::CHARSET, mud::charset_reply(chosen.as_deref()));
-                if let Some(name) = chosen {
-                    self.use_ascii(!name.eq_ignore_ascii_case("UTF-8"));
-                }
-            }
-            _ => {}
-        }
-    }
-
-    /// ASCII out and Latin-1 in (a client without UTF-8), or UTF-8 both ways.
-    fn use_ascii(&mut self, ascii: bool) {
-        tracing::debug!(
-            charset = if ascii { "ASCII" } else { "UTF-8" },
-            "character set agreed"
-        );
-        self.profile.set_ascii(ascii);
-        self.profile.set_utf8(!ascii);
-        self.reader().decoder_mut().set_latin1(ascii);
-    }
-
-    /// A GMCP message from the client. Whatever is malformed, unknown or too
-    /// long is ignored (and logged at debug level).
-    fn gmcp(&mut self, data: &[u8]) -> Option<Input> {
-        let Some(message) = mud::gmcp(data) else {
-            tracing::debug!("malformed GMCP ignored");
-            return None;
-        };
-        let name = message.name.to_ascii_lowercase();
-        let json = || serde_json::from_str::<serde_json::Value>(message.json);
-        let supports = |change| (change, json());
-        let (change, parsed) = match name.as_str() {
-            "core.hello" => return self.hello(json()),
-            "core.ping" => {
-                self.subnegotiate(opt::GMCP, mud::gmcp_message("Core.Ping", ""));
-                return None;
-            }
-            "core.supports.set" => supports(SupportsChange::Set),
-            "core.supports.add" => supports(SupportsChange::Add),
-            "core.supports.remove" => supports(SupportsChange::Remove),
-            _ => {
-                tracing::debug!(message = %message.name, "unknown GMCP ignored");
-                return None;
-            }
-        };
-        match parsed {
-            Ok(serde_json::Value::Array(entries)) => {
-                let entries: Vec<String> = entries
-                    .iter()
-                    .filter_map(|e| e.as_str().map(str::to_string))
-                    .collect();
-                self.protocol.change_supports(change, &entries);
-            }
-            _ => tracing::debug!(message = %message.name, "malformed GMCP ignored"),
-        }
-        None
-    }
-
-    /// `Core.Hello {"client": ..., "version": ...}`: the client's own name.
-    fn hello(&mut self, json: serde_json::Result<serde_json::Value>) -> Option<Input> {
-        let Ok(hello) = json else {
-            tracing::debug!("malformed GMCP Core.Hello ignored");
-            return None;
-        };
-        let client = hello.get("client").and_then(|c| c.as_str())?;
-        let name = match hello.get("version").and_then(|v| v.as_str()) {
-            Some(version) => format!("{client} {version}"),
-            None => client.to_string(),
-        };
-        self.named_by_hello = true;
-        self.name_client(&name)
-    }
-
-    /// Applies the rate limit: excess lines are dropped with `Slow down.`, said
-    /// at most once a second.
+    /// Applies the command rate: excess lines are dropped with `Slow down.`,
+    /// said at most once a second.
     fn admit_line(&mut self, line: String) -> Option<String> {
         match self.limiter.take(Instant::now()) {
             Admit::Yes => Some(line),
@@ -650,112 +412,11 @@ impl Conn {
     }
 }
 
-/// The options a connection agrees to when the client asks for them (or
-/// agrees to our offer). ECHO is switched on by us, for password prompts,
-/// never on request.
-fn policy(offers: Offers) -> Policy {
-    let policy = Policy::new()
-        .allow_local(opt::SGA)
-        .allow_local(opt::EOR)
-        .allow_local(opt::GMCP)
-        .allow_local(opt::MSSP)
-        .allow_remote(opt::TTYPE)
-        .allow_remote(opt::NAWS)
-        .allow_remote(opt::CHARSET);
-    if offers.mccp {
-        policy.allow_local(opt::MCCP2)
-    } else {
-        policy
-    }
-}
-
 /// Waits for the connection's end: declared dead, or the server shutting down.
 async fn ended(dead: CancellationToken, shutdown: CancellationToken) -> Hangup {
     tokio::select! {
         biased;
         _ = dead.cancelled() => Hangup::Dead,
         _ = shutdown.cancelled() => Hangup::Shutdown,
-    }
-}
-
-/// The outcome of asking the rate limiter.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Admit {
-    Yes,
-    NoAndWarn,
-    No,
-}
-
-/// A token bucket: `rate` tokens a second, holding at most `burst`.
-struct RateLimiter {
-    rate: f64,
-    burst: f64,
-    tokens: f64,
-    last: Instant,
-    last_warning: Option<Instant>,
-}
-
-impl RateLimiter {
-    fn new(rate: u32, burst: u32) -> RateLimiter {
-        let burst = f64::from(burst.max(1));
-        RateLimiter {
-            rate: f64::from(rate.max(1)),
-            burst,
-            tokens: burst,
-            last: Instant::now(),
-            last_warning: None,
-        }
-    }
-
-    fn take(&mut self, now: Instant) -> Admit {
-        let elapsed = now.saturating_duration_since(self.last).as_secs_f64();
-        self.last = now;
-        self.tokens = (self.tokens + elapsed * self.rate).min(self.burst);
-        if self.tokens >= 1.0 {
-            self.tokens -= 1.0;
-            return Admit::Yes;
-        }
-        let warned_recently = self
-            .last_warning
-            .is_some_and(|at| now.saturating_duration_since(at) < Duration::from_secs(1));
-        if warned_recently {
-            Admit::No
-        } else {
-            self.last_warning = Some(now);
-            Admit::NoAndWarn
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_burst_passes_then_excess_is_dropped_with_one_warning() {
-        let start = Instant::now();
-        let mut limiter = RateLimiter::new(20, 40);
-        limiter.last = start;
-        for _ in 0..40 {
-            assert_eq!(limiter.take(start), Admit::Yes);
-        }
-        assert_eq!(limiter.take(start), Admit::NoAndWarn);
-        assert_eq!(limiter.take(start), Admit::No);
-        // A tenth of a second refills two tokens at 20 a second.
-        let later = start + Duration::from_millis(100);
-        assert_eq!(limiter.take(later), Admit::Yes);
-        assert_eq!(limiter.take(later), Admit::Yes);
-        assert_eq!(limiter.take(later), Admit::No);
-    }
-
-    #[test]
-    fn a_steady_twenty_a_second_is_never_limited() {
-        let start = Instant::now();
-        let mut limiter = RateLimiter::new(20, 40);
-        limiter.last = start;
-        for i in 0..1000 {
-            let at = start + Duration::from_millis(50 * i);
-            assert_eq!(limiter.take(at), Admit::Yes, "command {i}");
-        }
     }
 }
