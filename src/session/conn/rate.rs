@@ -25,7 +25,8 @@ pub const NEGOTIATION_BYTES_BURST: u32 = 64 * 1024;
 /// Bytes of negotiation a second, sustained: a NAWS is 9 bytes.
 pub const NEGOTIATION_BYTES_PER_SECOND: u32 = 16 * 1024;
 
-/// A token bucket: `rate` tokens a second, holding at most `burst`.
+/// A token bucket: `rate` tokens a second, holding at most `burst` (the
+/// command rate's figures are the operator's, so each connection keeps them).
 #[derive(Debug)]
 struct Bucket {
     rate: f64,
@@ -45,14 +46,14 @@ impl Bucket {
         }
     }
 
-    /// Takes `amount` tokens if there are that many, after refilling for the
-    /// time since the last call.
-    fn take(&mut self, amount: f64, now: Instant) -> bool {
+    /// Takes a token if there is one, after refilling for the time since the
+    /// last call.
+    fn take(&mut self, now: Instant) -> bool {
         let elapsed = now.saturating_duration_since(self.last).as_secs_f64();
         self.last = now;
         self.tokens = (self.tokens + elapsed * self.rate).min(self.burst);
-        if self.tokens >= amount {
-            self.tokens -= amount;
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
             true
         } else {
             false
@@ -88,7 +89,7 @@ impl RateLimiter {
     /// Admits one line, or says whether to warn about dropping it (at most
     /// once a second).
     pub fn take(&mut self, now: Instant) -> Admit {
-        if self.bucket.take(1.0, now) {
+        if self.bucket.take(now) {
             return Admit::Yes;
         }
         let warned_recently = self
@@ -132,11 +133,13 @@ impl OverBudget {
 }
 
 /// The negotiation budget: messages and bytes a second, apart from typed
-/// lines.
+/// lines. Its figures are constants, so each connection keeps only what is
+/// left of both and when it was counted.
 #[derive(Debug)]
 pub struct NegotiationBudget {
-    messages: Bucket,
-    bytes: Bucket,
+    messages: f64,
+    bytes: f64,
+    last: Instant,
 }
 
 impl NegotiationBudget {
@@ -146,20 +149,35 @@ impl NegotiationBudget {
 
     fn starting(now: Instant) -> NegotiationBudget {
         NegotiationBudget {
-            messages: Bucket::new(NEGOTIATIONS_PER_SECOND, NEGOTIATION_BURST, now),
-            bytes: Bucket::new(NEGOTIATION_BYTES_PER_SECOND, NEGOTIATION_BYTES_BURST, now),
+            messages: f64::from(NEGOTIATION_BURST),
+            bytes: f64::from(NEGOTIATION_BYTES_BURST),
+            last: now,
         }
     }
 
     /// Charges one negotiation of `bytes` on the wire.
     pub fn charge(&mut self, bytes: usize, now: Instant) -> Result<(), OverBudget> {
-        if !self.messages.take(1.0, now) {
+        let elapsed = now.saturating_duration_since(self.last).as_secs_f64();
+        self.last = now;
+        let refill = |left: f64, rate: u32, burst: u32| {
+            (left + elapsed * f64::from(rate)).min(f64::from(burst))
+        };
+        self.messages = refill(self.messages, NEGOTIATIONS_PER_SECOND, NEGOTIATION_BURST);
+        self.bytes = refill(
+            self.bytes,
+            NEGOTIATION_BYTES_PER_SECOND,
+            NEGOTIATION_BYTES_BURST,
+        );
+        // A subnegotiation is at most a few KiB, so the count is exact.
+        let bytes = bytes as f64;
+        if self.messages < 1.0 {
             return Err(OverBudget::Messages);
         }
-        // A subnegotiation is at most a few KiB, so the count is exact.
-        if !self.bytes.take(bytes as f64, now) {
+        if self.bytes < bytes {
             return Err(OverBudget::Bytes);
         }
+        self.messages -= 1.0;
+        self.bytes -= bytes;
         Ok(())
     }
 }
