@@ -361,7 +361,7 @@ impl Conn {
             return Ok(());
         };
         tracing::warn!(
-            budget = %over.describe(),
+            limit = %over.limit(),
             "closing the connection: telnet negotiation over its budget"
         );
         self.settle();

@@ -116,15 +116,15 @@ pub enum OverBudget {
 }
 
 impl OverBudget {
-    /// The budget in words, for the log line that closes the connection.
-    pub fn describe(self) -> String {
+    /// The budget gone over, in words, for the log line that closes the
+    /// connection.
+    pub fn limit(self) -> String {
         match self {
             OverBudget::Messages => format!(
-                "more than {NEGOTIATION_BURST} negotiations at once \
-                 or {NEGOTIATIONS_PER_SECOND} a second"
+                "{NEGOTIATION_BURST} negotiations at once or {NEGOTIATIONS_PER_SECOND} a second"
             ),
             OverBudget::Bytes => format!(
-                "more than {} KiB of negotiation at once or {} KiB a second",
+                "{} KiB of negotiation at once or {} KiB a second",
                 NEGOTIATION_BYTES_BURST / 1024,
                 NEGOTIATION_BYTES_PER_SECOND / 1024
             ),
