@@ -12,8 +12,9 @@
 //! **Invariant:** every field may be read and written from any task at any
 //! time; a change applies to what is shaped after it.
 
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU16, Ordering};
+
+use parking_lot::Mutex;
 
 /// One connection's client, as learned so far.
 #[derive(Debug)]
@@ -58,17 +59,17 @@ impl Default for ClientProfile {
 impl ClientProfile {
     /// The client's name (and version, where it gave one), or "unknown".
     pub fn name(&self) -> String {
-        self.name
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .clone()
+        self.name.lock().clone()
     }
 
-    pub fn set_name(&self, name: &str) {
-        *self
-            .name
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = name.to_string();
+    /// Records the client's name; false when it already had that one.
+    pub fn set_name(&self, name: &str) -> bool {
+        let mut current = self.name.lock();
+        if *current == name {
+            return false;
+        }
+        *current = name.to_string();
+        true
     }
 
     /// The window's width in columns, if the client said.

@@ -5,10 +5,12 @@
 //! adapter) and a [`Peer`], starts the writer task, drives the state machine
 //! (Login ▶ CharacterMenu ▶ Playing) through a [`Link`], and on the way out says
 //! the right last words for how the connection ended and removes its session
-//! row.
+//! row. However the task ends — a panic in a handler, or its future dropped
+//! unfinished — the [`Link`]'s drop guard still ends the session's records.
 //!
 //! **Invariant:** the session never writes SQL or telnet bytes directly; it goes
-//! through the store's typed fronts and [`conn::Conn`]. The session layer — not
+//! through the store's typed fronts, the batching writer and [`conn::Conn`],
+//! whose telnet bytes the telnet module encodes. The session layer — not
 //! `Conn` — writes the session rows.
 
 pub mod conn;
@@ -35,7 +37,7 @@ use crate::game::{ConnId, Data, Game, Outbox, Peer, Session};
 use crate::metrics::LoginOutcome;
 use crate::replies;
 use crate::store::hashing::for_client;
-use crate::store::writer::SessionTouch;
+use crate::store::writer::{SessionClient, SessionTouch};
 
 /// Where in its life a connection was when it ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,7 +61,7 @@ where
         account = tracing::field::Empty
     );
     async move {
-        let mut link = connect(game, stream, id, peer, &tracker);
+        let mut link = connect(game, stream, id, peer, tracker);
         tracing::info!("connected");
         // Password hashing this connection asks for queues under its address.
         let client = crate::game::abuse::address_key(peer.addr.ip());
@@ -74,7 +76,7 @@ where
 /// Splits the stream, starts the writer task and makes the session's [`Link`].
 /// Not async, so none of what is built here takes room in the connection's
 /// future beside the `Link` it ends in.
-fn connect<S>(game: Arc<Game>, stream: S, id: ConnId, peer: Peer, tracker: &TaskTracker) -> Link
+fn connect<S>(game: Arc<Game>, stream: S, id: ConnId, peer: Peer, tracker: TaskTracker) -> Link
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
@@ -93,7 +95,7 @@ where
     let conn = Conn::new(id, peer, Box::new(read), outbox, shutdown, limits, offers);
     let renderer = render::Renderer::new(conn.profile().clone(), conn.protocol().clone());
     tracker.spawn(socket::write_loop(write, queue, dead, renderer).in_current_span());
-    Link::new(game, conn)
+    Link::new(game, conn, tracker)
 }
 
 /// The state machine; returns where and why it ended.
@@ -130,22 +132,28 @@ const RENEWAL_INTERVAL: Duration = Duration::from_secs(30);
 
 /// The session's hold on its connection: the lines in and out ([`Conn`]), and
 /// once logged in, the registry [`Session`] and its row, kept current (the
-/// client's name, sliding expiry).
+/// client's name, sliding expiry). Dropped with a session still open — the
+/// task panicked, or its future was dropped before [`Link::finish`] — it ends
+/// the session's records all the same (see its `Drop`).
 pub struct Link {
     game: Arc<Game>,
     conn: Conn,
     session: Option<Arc<Session>>,
     /// When the session row's expiry was last pushed forward.
     last_renewal: Instant,
+    /// Where the connection's tasks are tracked for shutdown; an end left to
+    /// the drop guard runs there too.
+    tracker: TaskTracker,
 }
 
 impl Link {
-    fn new(game: Arc<Game>, conn: Conn) -> Link {
+    fn new(game: Arc<Game>, conn: Conn, tracker: TaskTracker) -> Link {
         Link {
             game,
             conn,
             session: None,
             last_renewal: Instant::now(),
+            tracker,
         }
     }
 
@@ -226,21 +234,22 @@ impl Link {
         answer
     }
 
-    /// Records the client's name (already on the profile) on the session row.
+    /// Records a change of the client's name (already on the profile) on the
+    /// session row. `Conn` reports only changes, so a client repeating its
+    /// `Core.Hello` costs no write; the write is queued to the batching writer,
+    /// best effort and without waiting: the name is a courtesy for /sessions.
     fn note_client(&mut self, name: String) {
-        if let Some(session) = &self.session {
-            let (game, session_id, client) = (self.game.clone(), session.session_id.clone(), name);
-            // Best effort and off this task: the name is a courtesy for /sessions.
-            tokio::spawn(async move {
-                if let Err(err) = game
-                    .store()
-                    .sessions()
-                    .set_client(&session_id, &client)
-                    .await
-                {
-                    tracing::debug!(%err, "could not record the client's name");
-                }
-            });
+        let Some(session) = &self.session else {
+            // Not logged in yet: the row, when it is written, takes the name
+            // from the profile.
+            return;
+        };
+        let queued = self.game.writer().try_set_client(SessionClient {
+            session_id: session.session_id.clone(),
+            client: name,
+        });
+        if !queued {
+            tracing::debug!("the writer is full; the client's name is not recorded");
         }
     }
 
@@ -280,6 +289,9 @@ impl Link {
             control: self.conn.control_sender(),
         });
         game.registry().log_in(session.clone());
+        // From here on the drop guard covers the entry, and the row once
+        // written, should the task end before the login does.
+        self.session = Some(session.clone());
         let row = crate::store::sessions::NewSession {
             session_id: session.session_id.clone(),
             user_id: account.user_id,
@@ -302,6 +314,7 @@ impl Link {
         };
         if let Some(sentence) = refused {
             game.metrics().login(LoginOutcome::Refused);
+            self.session = None;
             game.registry().log_out(session.conn_id);
             return Err(sentence);
         }
@@ -315,7 +328,6 @@ impl Link {
                 }
             }
         }
-        self.session = Some(session);
         self.load_colour_preference(account.user_id).await;
         Ok(())
     }
@@ -342,19 +354,52 @@ impl Link {
                 self.conn.outbox().send(crate::game::Message::Data(goodbye));
             }
         }
-        if let Some(session) = self.session.take() {
-            if let Err(err) = self
-                .game
-                .store()
-                .sessions()
-                .close(&session.session_id)
-                .await
-            {
-                tracing::warn!(%err, "could not remove the session row");
-            }
-            self.game.registry().log_out(session.conn_id);
+        // Taken only once ended: a task dropped while this waits leaves the
+        // rest to the drop guard (ending twice is harmless).
+        if let Some(session) = self.session.clone() {
+            end_session(&self.game, &session).await;
+            self.session = None;
         }
         self.conn.outbox().close();
+    }
+}
+
+/// The end of a logged-in session's records, the one way it is done: the row
+/// removed, then the registry entry, so the entry covers the row while it is
+/// there. A row whose removal fails stays until it expires (the upkeep pass
+/// removes it) or the next start.
+async fn end_session(game: &Game, session: &Session) {
+    if let Err(err) = game.store().sessions().close(&session.session_id).await {
+        tracing::warn!(%err, "could not remove the session row");
+    }
+    game.registry().log_out(session.conn_id);
+}
+
+/// The drop guard: a `Link` dropped with its session still open ended without
+/// [`Link::finish`] — a panic in the session task, or its future dropped
+/// unfinished. The session's records are ended on the connection's tracker
+/// (a drop cannot wait), then the connection is closed. The character's room
+/// has already been told by `play`'s own guard, dropped before this one.
+impl Drop for Link {
+    fn drop(&mut self) {
+        let Some(session) = self.session.take() else {
+            return;
+        };
+        tracing::error!("the session task ended abruptly; ending its session");
+        let game = self.game.clone();
+        let outbox = self.conn.outbox().clone();
+        let end = async move {
+            end_session(&game, &session).await;
+            outbox.close();
+        };
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => {
+                self.tracker.spawn_on(end.in_current_span(), &runtime);
+            }
+            // No runtime is left to run the store call (the process is
+            // ending); the start-up removes stale rows.
+            Err(_) => tracing::warn!("no runtime left; the session row stays until the next start"),
+        }
     }
 }
 
@@ -367,7 +412,10 @@ fn last_words(phase: Phase, hangup: Hangup) -> Option<&'static str> {
             Some("You have been idle too long; your character is saved. Goodbye.")
         }
         // These have already said what there was to say.
-        (Hangup::Quit | Hangup::TakenOver | Hangup::Overflow | Hangup::Kicked, _) => None,
+        (
+            Hangup::Quit | Hangup::TakenOver | Hangup::Overflow | Hangup::Kicked | Hangup::Flooded,
+            _,
+        ) => None,
         (Hangup::Closed | Hangup::Dead, _) => None,
     }
 }

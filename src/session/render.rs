@@ -14,8 +14,11 @@
 //! **Invariant:** rendering never fails and never waits.
 
 use std::borrow::Cow;
+use std::collections::HashSet;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+
+use parking_lot::Mutex;
 
 use serde_json::{Map, Value, json};
 
@@ -29,9 +32,74 @@ use crate::text::{Style, Styled, to_ascii, wrap};
 pub struct Protocol {
     /// Prompts end with IAC EOR (the client agreed to EOR), else IAC GA.
     eor: AtomicBool,
-    /// GMCP packages the client asked for (lowercase), or `None` while GMCP
-    /// is off.
-    gmcp: Mutex<Option<Vec<String>>>,
+    /// GMCP packages the client asked for, or `None` while GMCP is off.
+    gmcp: Mutex<Option<Packages>>,
+}
+
+/// The most GMCP packages one connection may ask for. Mudlet asks for about
+/// fifteen and the IRE games list some twenty; every package gaslamp sends
+/// fits many times over.
+pub const MAX_PACKAGES: usize = 64;
+/// The longest package name kept (`Comm.Channel` is 12 bytes); longer names
+/// are ignored.
+pub const MAX_PACKAGE_NAME: usize = 64;
+
+/// The GMCP packages a client named in `Core.Supports`, lowercase: a set,
+/// capped at [`MAX_PACKAGES`] names of at most [`MAX_PACKAGE_NAME`] bytes, so
+/// what a client sends can cost neither memory nor a search of a long list.
+#[derive(Debug, Default)]
+struct Packages(HashSet<String>);
+
+impl Packages {
+    fn change(&mut self, change: SupportsChange, entries: &[String]) {
+        if change == SupportsChange::Set {
+            self.0.clear();
+        }
+        let mut refused = 0;
+        for entry in entries {
+            let name = entry.split_whitespace().next().unwrap_or_default();
+            if name.is_empty() || name.len() > MAX_PACKAGE_NAME {
+                refused += 1;
+                continue;
+            }
+            let name = name.to_ascii_lowercase();
+            match change {
+                SupportsChange::Remove => {
+                    self.0.remove(&name);
+                }
+                _ if self.0.len() < MAX_PACKAGES => {
+                    self.0.insert(name);
+                }
+                _ if !self.0.contains(&name) => refused += 1,
+                _ => {}
+            }
+        }
+        if refused > 0 {
+            tracing::debug!(refused, "GMCP packages over the caps ignored");
+        }
+    }
+
+    /// Whether `message` (`Char.Items.List`) is in a package asked for
+    /// (`Char.Items` or `Char`). Lowercased on the stack: this runs for every
+    /// piece of structured data sent, and allocates nothing.
+    fn cover(&self, message: &str) -> bool {
+        let mut lower = [0u8; MAX_PACKAGE_NAME];
+        let Some(lower) = lower.get_mut(..message.len()) else {
+            return false;
+        };
+        lower.copy_from_slice(message.as_bytes());
+        lower.make_ascii_lowercase();
+        let Ok(mut name) = std::str::from_utf8(lower) else {
+            return false;
+        };
+        while let Some((package, _)) = name.rsplit_once('.') {
+            if self.0.contains(package) {
+                return true;
+            }
+            name = package;
+        }
+        false
+    }
 }
 
 impl Protocol {
@@ -43,43 +111,19 @@ impl Protocol {
         self.eor.load(Ordering::Relaxed)
     }
 
-    fn gmcp(&self) -> std::sync::MutexGuard<'_, Option<Vec<String>>> {
-        self.gmcp
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-
     /// GMCP was agreed (packages still to be named) or switched off.
     pub fn set_gmcp(&self, on: bool) {
-        *self.gmcp() = on.then(Vec::new);
+        *self.gmcp.lock() = on.then(Packages::default);
     }
 
     pub fn gmcp_on(&self) -> bool {
-        self.gmcp().is_some()
+        self.gmcp.lock().is_some()
     }
 
     /// `Core.Supports.Set`, `.Add` or `.Remove`: entries like `"Room 1"`.
     pub fn change_supports(&self, change: SupportsChange, entries: &[String]) {
-        let mut gmcp = self.gmcp();
-        let Some(packages) = gmcp.as_mut() else {
-            return;
-        };
-        if change == SupportsChange::Set {
-            packages.clear();
-        }
-        for entry in entries {
-            let package = entry
-                .split_whitespace()
-                .next()
-                .unwrap_or_default()
-                .to_ascii_lowercase();
-            if package.is_empty() {
-                continue;
-            }
-            packages.retain(|p| *p != package);
-            if change != SupportsChange::Remove {
-                packages.push(package);
-            }
+        if let Some(packages) = self.gmcp.lock().as_mut() {
+            packages.change(change, entries);
         }
     }
 
@@ -87,22 +131,20 @@ impl Protocol {
     /// GMCP is on and the client asked for its package or a package above it
     /// (`Char.Items` or `Char`). `Core` messages always may.
     pub fn wants(&self, message: &str) -> bool {
-        let gmcp = self.gmcp();
+        let gmcp = self.gmcp.lock();
         let Some(packages) = gmcp.as_ref() else {
             return false;
         };
-        let message = message.to_ascii_lowercase();
-        if message.starts_with("core.") {
-            return true;
-        }
-        let mut name = message.as_str();
-        while let Some((package, _)) = name.rsplit_once('.') {
-            if packages.iter().any(|p| p == package) {
-                return true;
-            }
-            name = package;
-        }
-        false
+        let core = message
+            .get(..5)
+            .is_some_and(|head| head.eq_ignore_ascii_case("core."));
+        core || packages.cover(message)
+    }
+
+    /// How many packages the client asked for (tests look at the cap).
+    #[cfg(test)]
+    fn package_count(&self) -> usize {
+        self.gmcp.lock().as_ref().map_or(0, |p| p.0.len())
     }
 }
 
@@ -301,6 +343,27 @@ mod tests {
             Output::Subnegotiate(opt::GMCP, data) => Some(String::from_utf8_lossy(&data).into()),
             other => panic!("not GMCP: {other:?}"),
         }
+    }
+
+    /// Issue 15: `Core.Supports.Add` grew a connection's list without a cap,
+    /// and each name searched the whole list (300,000 names in 3,000 messages
+    /// burned 13 CPU-seconds and 7 MiB). The list is capped in number and in
+    /// name length, and what was asked for first stays.
+    #[test]
+    fn core_supports_is_capped_in_number_and_name_length() {
+        let protocol = Protocol::default();
+        protocol.set_gmcp(true);
+        protocol.change_supports(SupportsChange::Set, &["Room 1".into(), "Char 1".into()]);
+        for message in 0..300 {
+            let names: Vec<String> = (0..100).map(|n| format!("Junk{message}x{n} 1")).collect();
+            protocol.change_supports(SupportsChange::Add, &names);
+        }
+        assert!(protocol.package_count() <= MAX_PACKAGES);
+        assert!(protocol.wants("Room.Info") && protocol.wants("Char.Name"));
+        protocol.change_supports(SupportsChange::Set, &[format!("{} 1", "x".repeat(200))]);
+        assert_eq!(protocol.package_count(), 0, "an over-long name is ignored");
+        protocol.change_supports(SupportsChange::Add, &["Comm 1".into()]);
+        assert!(protocol.wants("Comm.Channel.Text"));
     }
 
     #[test]

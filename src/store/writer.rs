@@ -105,10 +105,18 @@ impl SessionTouch {
     }
 }
 
+/// The client's name on a session row, for `/sessions`.
+#[derive(Debug, Clone)]
+pub struct SessionClient {
+    pub session_id: String,
+    pub client: String,
+}
+
 enum Op {
     Chat(ChatRow),
     Location(LocationRow),
     Touch(SessionTouch),
+    Client(SessionClient),
     Flush(oneshot::Sender<()>),
     Stop(oneshot::Sender<WriterStats>),
 }
@@ -264,6 +272,12 @@ impl Writer {
         self.tx.try_send(Op::Touch(touch)).is_ok()
     }
 
+    /// Queues the client's name for a session row if there is room; never
+    /// waits (the name is a courtesy for `/sessions`).
+    pub fn try_set_client(&self, client: SessionClient) -> bool {
+        self.tx.try_send(Op::Client(client)).is_ok()
+    }
+
     /// Resolves when everything queued before this call is committed.
     pub async fn flush(&self) -> Result<(), WriterClosed> {
         let (done, wait) = oneshot::channel();
@@ -327,6 +341,8 @@ struct Batch {
     locations: HashMap<i64, LocationRow>,
     /// The last renewal per session, likewise.
     touches: HashMap<String, SessionTouch>,
+    /// The last client name per session, likewise.
+    clients: HashMap<String, String>,
     flushes: Vec<oneshot::Sender<()>>,
     stop: Option<oneshot::Sender<WriterStats>>,
 }
@@ -341,13 +357,16 @@ impl Batch {
             Op::Touch(touch) => {
                 self.touches.insert(touch.session_id.clone(), touch);
             }
+            Op::Client(row) => {
+                self.clients.insert(row.session_id, row.client);
+            }
             Op::Flush(done) => self.flushes.push(done),
             Op::Stop(done) => self.stop = Some(done),
         }
     }
 
     fn rows(&self) -> usize {
-        self.chats.len() + self.locations.len() + self.touches.len()
+        self.chats.len() + self.locations.len() + self.touches.len() + self.clients.len()
     }
 
     /// Every row on its own, in the batch's order (chat lines in the order
@@ -365,7 +384,15 @@ impl Batch {
             touches: HashMap::from([(touch.session_id.clone(), touch.clone())]),
             ..Batch::default()
         });
-        chats.chain(locations).chain(touches).collect()
+        let clients = self.clients.iter().map(|(session_id, client)| Batch {
+            clients: HashMap::from([(session_id.clone(), client.clone())]),
+            ..Batch::default()
+        });
+        chats
+            .chain(locations)
+            .chain(touches)
+            .chain(clients)
+            .collect()
     }
 }
 
@@ -633,6 +660,11 @@ fn commit(conn: &mut Connection, batch: &Batch) -> StoreResult<()> {
         )?;
         for row in batch.touches.values() {
             touch.execute(params![row.session_id, row.last_activity, row.expires_at])?;
+        }
+        let mut client =
+            tx.prepare_cached("UPDATE sessions SET client_type = ?2 WHERE session_id = ?1")?;
+        for (session_id, name) in &batch.clients {
+            client.execute(params![session_id, name])?;
         }
         Ok(())
     })

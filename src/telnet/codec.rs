@@ -44,6 +44,20 @@ pub enum Input {
     Command(u8),
 }
 
+impl Input {
+    /// The bytes a negotiation or subnegotiation took on the wire (escapes
+    /// aside; a dropped subnegotiation counts as its cap), or `None` for a
+    /// line or any other command. What a budget of negotiation counts.
+    pub fn negotiation_size(&self) -> Option<usize> {
+        match self {
+            Input::Negotiation { .. } => Some(3),
+            Input::Subnegotiation { data, .. } => Some(data.len() + 5),
+            Input::SubnegotiationTooLong { .. } => Some(MAX_SUBNEG + 5),
+            Input::Line(_) | Input::LineTooLong | Input::Overflow | Input::Command(_) => None,
+        }
+    }
+}
+
 /// How a prompt is marked at its end so that clients can tell it from text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum PromptMark {
@@ -845,6 +859,24 @@ mod tests {
         let data = Bytes::from_static(&[1, IAC, 2]);
         let items = [Output::Subnegotiate(opt::GMCP, data)];
         assert_eq!(encode(items), [IAC, SB, opt::GMCP, 1, IAC, IAC, 2, IAC, SE]);
+    }
+
+    #[test]
+    fn negotiations_have_their_size_on_the_wire_and_lines_none() {
+        let cases = [
+            (negotiation(Verb::Do, opt::NAWS), Some(3)),
+            (subneg(opt::NAWS, &[0, 80, 0, 24]), Some(9)),
+            (
+                Input::SubnegotiationTooLong { option: opt::GMCP },
+                Some(MAX_SUBNEG + 5),
+            ),
+            (line("look"), None),
+            (Input::Command(NOP), None),
+            (Input::LineTooLong, None),
+        ];
+        for (input, size) in cases {
+            assert_eq!(input.negotiation_size(), size, "{input:?}");
+        }
     }
 
     #[test]

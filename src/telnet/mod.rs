@@ -77,11 +77,18 @@ pub mod opt {
 /// caller that queues them beside other output. Prompts and lines are encoded by
 /// the connection's own encoder, which keeps the prompt mark.
 pub fn command_bytes(output: Output) -> bytes::Bytes {
-    use tokio_util::codec::Encoder;
     let mut buf = bytes::BytesMut::new();
-    // Encoding into memory cannot fail.
-    let _ = TelnetCodec::new().encode(output, &mut buf);
+    encode_command(output, &mut buf);
     buf.freeze()
+}
+
+/// Appends the bytes of one telnet command (a negotiation or a
+/// subnegotiation) to `dst`, for a caller that gathers several into one
+/// frame. Like [`command_bytes`], it is no place for prompts and lines.
+pub fn encode_command(output: Output, dst: &mut bytes::BytesMut) {
+    use tokio_util::codec::Encoder;
+    // Encoding into memory cannot fail.
+    let _ = TelnetCodec::new().encode(output, dst);
 }
 
 /// The most bytes one input line may hold; longer lines are dropped whole.

@@ -650,3 +650,251 @@ async fn a_screen_reader_gets_who_and_exits_without_padding() {
     );
     server.stop().await;
 }
+
+/// The value of the metric sample `name` (a counter, or a histogram's `_sum`
+/// or `_count`) as the server's `/metrics` would show it now.
+fn metric(server: &TestServer, name: &str) -> f64 {
+    let text = server
+        .game
+        .metrics()
+        .render(&gaslamp::metrics::Sample::default());
+    text.lines()
+        .find_map(|line| line.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+        .unwrap_or_else(|| panic!("no {name} in\n{text}"))
+}
+
+/// Writes to the database since the counts were last taken: store calls and
+/// rows the batching writer committed. Everything queued to the writer is
+/// committed first, and a store call of our own goes behind the calls already
+/// waiting for the store (its permits are handed out in turn), so what the
+/// connection asked for is counted whether it went through the writer or
+/// through store calls of its own.
+async fn database_writes(server: &TestServer) -> f64 {
+    server.game.writer().flush().await.expect("writer flushed");
+    server.game.store().sessions().count().await.expect("count");
+    metric(server, "gaslamp_store_call_seconds_count")
+        + metric(server, "gaslamp_writer_batch_size_sum")
+}
+
+/// Issue 15: every `Core.Hello` from a logged-in client started an untracked
+/// task writing the name to the store, so one client could fill the store's
+/// permits. The name is written once per change, through the batching writer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_flood_of_core_hellos_writes_the_client_name_once_per_change() {
+    let dir = temp_dir();
+    let mut config = config(dir.path());
+    // The upkeep pass must not count among the writes.
+    config.upkeep_interval = std::time::Duration::from_secs(3600);
+    let server = TestServer::start_with(config).await;
+    let mut c = gmcp_client(&server, r#"["Char 1"]"#).await;
+    c.send(&format!("create Hal {PASSWORD}")).await;
+    c.expect("Character: ").await;
+    let before = database_writes(&server).await;
+    let hello = |client: &str, version: &str| {
+        gmcp(&format!(
+            r#"Core.Hello {{"client": "{client}", "version": "{version}"}}"#
+        ))
+    };
+    // The name it logged in with, then two others.
+    let mut flood = Vec::new();
+    for (client, version) in [("TestMud", "1.0"), ("Mudlet", "4.17"), ("Mudlet", "4.18")] {
+        for _ in 0..100 {
+            flood.extend(hello(client, version));
+        }
+    }
+    flood.extend_from_slice(b"worlds\r\n");
+    c.send_raw(&flood).await;
+    c.expect("Character: ").await;
+    let writes = database_writes(&server).await - before;
+    // Two changes of name, one write each, and the count query of
+    // `database_writes` itself.
+    assert!(
+        writes <= 3.0,
+        "{writes} database writes for two changes of name"
+    );
+    let client: String = server
+        .db()
+        .query_row("SELECT client_type FROM sessions", [], |r| r.get(0))
+        .expect("session row");
+    assert_eq!(client, "Mudlet 4.18");
+    server.stop().await;
+}
+
+/// Issue 15: `TtypeCycle.asked` was a `u8` counted up on every WILL TTYPE: 256
+/// toggles overflowed it (a panic in debug builds) and in release every toggle
+/// got a TTYPE SEND. The cycle asks at most three times, in all.
+#[tokio::test]
+async fn three_hundred_ttype_toggles_get_a_handful_of_sends() {
+    let dir = temp_dir();
+    let server = TestServer::start(dir.path()).await;
+    let mut c = server.connect().await;
+    c.expect("Account: ").await;
+    c.send_raw(&[IAC, WILL, TTYPE]).await;
+    c.expect_subnegotiation(TTYPE).await;
+    c.send_raw(&sb(TTYPE, b"\0Toggler")).await;
+    c.expect_subnegotiation(TTYPE).await;
+    let mut toggles = Vec::new();
+    for _ in 0..300 {
+        toggles.extend_from_slice(&[IAC, WONT, TTYPE, IAC, WILL, TTYPE]);
+    }
+    toggles.extend_from_slice(b"\r\n");
+    c.send_raw(&toggles).await;
+    c.expect("Account: ").await;
+    let sends = c
+        .subnegotiations
+        .iter()
+        .filter(|(option, data)| *option == TTYPE && data == &[1])
+        .count();
+    assert!(sends <= 3, "{sends} TTYPE SENDs");
+    // Every toggle was still answered: RFC 1143 state stays right.
+    assert_eq!(received(&c, TTYPE).len(), 1 + 600);
+    c.send("quit").await;
+    assert!(c.expect_closed().await.contains("Goodbye."));
+    server.stop().await;
+}
+
+/// What the server says to a client over its negotiation budget.
+const NEGOTIATION_FLOOD: &str = "Too much telnet negotiation; goodbye.";
+
+/// Issue 15: subnegotiations were not counted at all (300,000 `Core.Supports`
+/// names in 3,000 of them burned 13 CPU-seconds). Past its budget of bytes a
+/// connection is closed.
+#[tokio::test]
+async fn a_flood_of_subnegotiation_bytes_closes_the_connection() {
+    let dir = temp_dir();
+    let server = TestServer::start(dir.path()).await;
+    let mut c = gmcp_client(&server, r#"["Char 1"]"#).await;
+    let names: Vec<String> = (0..400).map(|n| format!("\"P{n:05}\"")).collect();
+    let add = gmcp(&format!("Core.Supports.Add [{}]", names.join(",")));
+    assert!(add.len() < 4096, "each one fits the subnegotiation cap");
+    let flood: Vec<u8> = add.repeat(200);
+    // The server may close before reading all of it.
+    let _ = tokio::time::timeout(PATIENCE, c.try_send_raw(&flood)).await;
+    let rest = c.expect_closed().await;
+    assert!(rest.contains(NEGOTIATION_FLOOD), "{rest:?}");
+    // Everyone else is fine.
+    let mut d = server.connect().await;
+    d.expect("Account: ").await;
+    server.stop().await;
+}
+
+/// Issue 15: a flood of option requests costs replies; past its budget of
+/// messages a connection is closed, after answering every one it read.
+#[tokio::test]
+async fn a_flood_of_option_requests_closes_the_connection() {
+    let dir = temp_dir();
+    let server = TestServer::start(dir.path()).await;
+    let mut c = server.connect().await;
+    c.expect("Account: ").await;
+    let flood: Vec<u8> = [IAC, DO, 99].repeat(20_000);
+    let _ = tokio::time::timeout(PATIENCE, c.try_send_raw(&flood)).await;
+    let rest = c.expect_closed().await;
+    assert!(rest.contains(NEGOTIATION_FLOOD), "{rest:?}");
+    let refused = received(&c, 99).len();
+    assert!(
+        (1000..20_000).contains(&refused),
+        "{refused} requests answered before the close"
+    );
+    server.stop().await;
+}
+
+/// Subnegotiations have a budget of their own: a client sending plenty of them
+/// between its lines keeps the command burst for its typed lines (40, of which
+/// logging in took two).
+#[tokio::test]
+async fn subnegotiations_never_cost_a_typed_line() {
+    let dir = temp_dir();
+    let server = TestServer::start(dir.path()).await;
+    let mut c = gmcp_client(&server, r#"["Char 1"]"#).await;
+    enter_as(&mut c, "Chatty").await;
+    let mut burst = Vec::new();
+    for n in 0..30 {
+        for _ in 0..10 {
+            burst.extend(gmcp("Core.Ping"));
+            burst.extend(naws(80 + n, 24));
+        }
+        burst.extend_from_slice(format!("say line {n}\r\n").as_bytes());
+    }
+    c.send_raw(&burst).await;
+    c.expect("You say, \"line 29\"").await;
+    let text = c.all_text();
+    assert!(!text.contains("Slow down."), "{text}");
+    for n in 0..30 {
+        assert!(text.contains(&format!("You say, \"line {n}\"")), "line {n}");
+    }
+    server.stop().await;
+}
+
+/// `line` without its colour codes (`ESC [ ... m`).
+fn visible(line: &str) -> String {
+    let mut out = String::new();
+    let mut in_escape = false;
+    for ch in line.chars() {
+        match ch {
+            ESC => in_escape = true,
+            'm' if in_escape => in_escape = false,
+            _ if in_escape => {}
+            _ => out.push(ch),
+        }
+    }
+    out
+}
+
+/// What Mudlet does on connecting (agreeing to the offers, the TTYPE cycle,
+/// CHARSET, GMCP hello and fifteen packages), then a window dragged wider in
+/// sixty steps and a burst of typed lines: nothing of it is penalised.
+#[tokio::test]
+async fn a_mudlet_connect_burst_and_a_window_drag_cost_nothing() {
+    let dir = temp_dir();
+    let server = TestServer::start(dir.path()).await;
+    let mut c = server.connect().await;
+    c.expect("Account: ").await;
+    let mut agree = Vec::new();
+    for option in [EOR_OPTION, GMCP, MSSP, MCCP2] {
+        agree.extend_from_slice(&[IAC, DO, option]);
+    }
+    for option in [NAWS, TTYPE, CHARSET] {
+        agree.extend_from_slice(&[IAC, WILL, option]);
+    }
+    agree.extend(naws(90, 30));
+    c.send_raw(&agree).await;
+    for answer in [&b"\0MUDLET"[..], b"\0ANSI-TRUECOLOR", b"\0MTTS 2349"] {
+        c.expect_subnegotiation(TTYPE).await;
+        c.send_raw(&sb(TTYPE, answer)).await;
+    }
+    c.expect_subnegotiation(CHARSET).await;
+    let mut hello = sb(CHARSET, b"\x02UTF-8");
+    hello.extend(gmcp(
+        r#"Core.Hello {"client": "Mudlet", "version": "4.17.2"}"#,
+    ));
+    hello.extend(gmcp(
+        r#"Core.Supports.Set ["Char 1", "Char.Skills 1", "Char.Items 1", "Comm.Channel 1", "Room 1", "IRE.Rift 1", "IRE.Composer 1", "External.Discord 1", "Client.Media 1", "Char.Afflictions 1", "Char.Defences 1", "IRE.Target 1", "IRE.Tasks 1", "IRE.Display 3", "IRE.FileStore 1"]"#,
+    ));
+    c.send_raw(&hello).await;
+    enter_as(&mut c, "Draggy").await;
+    let mut drag = Vec::new();
+    for step in 0..60 {
+        drag.extend(naws(40 + step, 30));
+    }
+    c.send_raw(&drag).await;
+    let mut burst = Vec::new();
+    for n in 0..30 {
+        burst.extend_from_slice(format!("say {n} {}\r\n", "word ".repeat(20)).as_bytes());
+    }
+    c.send_raw(&burst).await;
+    let said = c.expect("You say, \"29 ").await;
+    let said = said + &c.expect("\r\n> ").await;
+    assert!(!c.all_text().contains("Slow down."));
+    let widths: Vec<usize> = lines(&said).iter().map(|l| visible(l).width()).collect();
+    assert!(
+        widths.iter().all(|w| *w <= 99),
+        "wrapped at the last width: {widths:?}"
+    );
+    assert!(widths.iter().any(|w| *w > 90), "the last width applies");
+    let client: String = server
+        .db()
+        .query_row("SELECT client_type FROM sessions", [], |r| r.get(0))
+        .expect("session row");
+    assert_eq!(client, "Mudlet 4.17.2");
+    server.stop().await;
+}

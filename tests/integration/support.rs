@@ -217,6 +217,12 @@ impl Client {
         self.stream.write_all(bytes).await.expect("send");
     }
 
+    /// Sends bytes the server may refuse to read to the end (it closes the
+    /// connection first); whether they all went is the result.
+    pub async fn try_send_raw(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        self.stream.write_all(bytes).await
+    }
+
     /// Reads once; returns false at end of stream.
     async fn read_some(&mut self) -> bool {
         let mut buf = [0u8; 16 * 1024];
