@@ -19,10 +19,11 @@ pub mod upkeep;
 
 use std::collections::HashMap;
 use std::net::IpAddr;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
 use std::time::Instant;
 
+use parking_lot::{Mutex, RwLock};
 use tokio_util::sync::CancellationToken;
 
 pub use client::ClientProfile;
@@ -192,10 +193,7 @@ impl Game {
     }
 
     fn loaded<T>(&self, f: impl FnOnce(&LoadedWorlds) -> T) -> T {
-        match self.worlds.read() {
-            Ok(loaded) => f(&loaded),
-            Err(poisoned) => f(&poisoned.into_inner()),
-        }
+        f(&self.worlds.read())
     }
 
     /// One world by id.
@@ -214,10 +212,7 @@ impl Game {
             worlds: Arc::new(worlds),
             default,
         };
-        match self.worlds.write() {
-            Ok(mut current) => *current = loaded,
-            Err(poisoned) => *poisoned.into_inner() = loaded,
-        }
+        *self.worlds.write() = loaded;
     }
 
     /// Sends a notice from the server to every logged-in connection (styled
@@ -231,9 +226,7 @@ impl Game {
 
     /// Records a new shutdown countdown; false if one is already running.
     pub fn start_countdown(&self, token: CancellationToken) -> bool {
-        let Ok(mut current) = self.countdown.lock() else {
-            return false;
-        };
+        let mut current = self.countdown.lock();
         if current.as_ref().is_some_and(|t| !t.is_cancelled()) {
             return false;
         }
@@ -243,9 +236,7 @@ impl Game {
 
     /// Stops a running countdown; false if there was none.
     pub fn cancel_countdown(&self) -> bool {
-        let Ok(mut current) = self.countdown.lock() else {
-            return false;
-        };
+        let mut current = self.countdown.lock();
         match current.take() {
             Some(token) if !token.is_cancelled() => {
                 token.cancel();
@@ -345,7 +336,7 @@ impl ConnectionCounter {
         max_total: usize,
         max_per_ip: usize,
     ) -> Option<ConnectionSlot> {
-        let mut per_ip = self.per_ip.lock().ok()?;
+        let mut per_ip = self.per_ip.lock();
         let here = per_ip.get(&ip).copied().unwrap_or(0);
         if self.total.load(Ordering::Relaxed) as usize >= max_total || here >= max_per_ip {
             return None;
@@ -382,9 +373,8 @@ impl Drop for ConnectionSlot {
     fn drop(&mut self) {
         self.counter.total.fetch_sub(1, Ordering::Relaxed);
         self.counter.per_transport[self.transport.index()].fetch_sub(1, Ordering::Relaxed);
-        if let Ok(mut per_ip) = self.counter.per_ip.lock()
-            && let Some(n) = per_ip.get_mut(&self.ip)
-        {
+        let mut per_ip = self.counter.per_ip.lock();
+        if let Some(n) = per_ip.get_mut(&self.ip) {
             *n -= 1;
             if *n == 0 {
                 per_ip.remove(&self.ip);
