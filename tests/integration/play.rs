@@ -137,7 +137,7 @@ async fn chat_and_moves_reach_the_database() {
     server.stop().await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_second_connection_takes_the_character_over() {
     let dir = temp_dir();
     let server = TestServer::start(dir.path()).await;
