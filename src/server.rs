@@ -124,7 +124,9 @@ impl Server {
         let (writer, writer_thread) = Writer::start(&config.db_path, config.writer_queue)?;
         let (plain, tls) = bind_listeners(&mut config, certificates.clone()).await?;
         let web = bind_web(&mut config).await?;
-        let game = Game::new(config, worlds, default, store, writer);
+        // The narrator writes what rooms hear when someone moves.
+        let game = Game::new(config, worlds, default, store, writer)
+            .observed_by(Arc::new(crate::command::Narrator));
         let game = Arc::new(match certificates {
             Some(certificates) => game.with_tls(certificates),
             None => game,

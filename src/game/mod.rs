@@ -1,8 +1,13 @@
 //! The shared state of a running server: worlds, who is online, what lies where,
-//! and the handles on the store.
+//! and the handles on the store; and the game's actions, the one function for
+//! each job that every caller uses: moving someone (`moves`), moving an item
+//! (`items`), what handlers ask of the records (`records`) and of who is
+//! where (`people`).
 //!
-//! A [`Game`] lives in an `Arc` that every connection task holds. It owns no task
-//! of its own; the server starts and stops the writer and the accept loop.
+//! A [`Game`] lives in an `Arc` that every connection task holds. The tasks it
+//! starts itself (a `/shutdown` countdown) run on its tracker, which the
+//! server waits for when it stops; the server starts and stops the writer and
+//! the accept loops.
 //!
 //! **Invariant:** the game layer knows nothing about telnet bytes or the login
 //! state machine; it reaches players only through their [`Outbox`]es and control
@@ -13,7 +18,10 @@ pub mod client;
 pub mod data;
 pub mod feed;
 pub mod items;
+pub mod moves;
 pub mod outbox;
+mod people;
+mod records;
 pub mod registry;
 pub mod upkeep;
 
@@ -25,10 +33,12 @@ use std::time::Instant;
 
 use parking_lot::{Mutex, RwLock};
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 pub use client::ClientProfile;
 pub use data::{Channel, Data, ItemRef, Place, RoomInfo, Talk};
 pub use items::{ItemInstance, RoomItems};
+pub use moves::{How, Move, MoveRefused, RoomObserver};
 pub use outbox::{Message, Outbound, Outbox};
 pub use registry::{
     ConnId, Control, Peer, Player, PlayerInit, Registry, RoomKey, Session, SessionInit, Transport,
@@ -66,6 +76,10 @@ pub struct Game {
     tls: Option<Arc<Certificates>>,
     /// What operators watch (`/metrics`); the store and the writer count into it.
     metrics: Metrics,
+    /// Who hears of every move, in order: the clients' structured view first.
+    observers: Vec<Arc<dyn RoomObserver>>,
+    /// The game's own tasks; the server waits for them when it stops.
+    tasks: TaskTracker,
 }
 
 impl Game {
@@ -99,7 +113,27 @@ impl Game {
             countdown: Mutex::new(None),
             tls: None,
             metrics,
+            observers: vec![Arc::new(feed::ClientFeed)],
+            tasks: TaskTracker::new(),
         }
+    }
+
+    /// The same game, with one more observer of moves (the server registers
+    /// the command layer's narrator, which writes what rooms hear).
+    pub fn observed_by(mut self, observer: Arc<dyn RoomObserver>) -> Game {
+        self.observers.push(observer);
+        self
+    }
+
+    /// Who hears of every move.
+    fn observers(&self) -> &[Arc<dyn RoomObserver>] {
+        &self.observers
+    }
+
+    /// The tracker of the game's own tasks (and the server's connections): a
+    /// shutdown waits for everything on it.
+    pub fn tasks(&self) -> &TaskTracker {
+        &self.tasks
     }
 
     /// The same game, with the certificate its TLS listener presents.

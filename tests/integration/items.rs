@@ -85,7 +85,7 @@ async fn get_and_drop_move_one_item_between_room_and_hands() {
     );
     assert_eq!(ask(&mut ann, "inv").await, "You are carrying nothing.");
     ask(&mut ben, "north").await;
-    ann.expect("Ben arrives.").await;
+    ann.expect("Ben arrives from the south.").await;
     assert!(ask(&mut ben, "look").await.contains("a copper penny"));
     assert_eq!(
         ask(&mut ben, "take Copper Penny").await,
