@@ -183,7 +183,8 @@ impl Server {
             game,
             writer_thread,
         } = self;
-        let tracker = TaskTracker::new();
+        // The game's own tasks (a /shutdown countdown) share the tracker.
+        let tracker = game.tasks().clone();
         tracker.spawn(crate::game::upkeep::run(game.clone()));
         let mut accepting: Vec<BoxFuture<'static, ()>> = Vec::new();
         if let Some(plain) = plain {

@@ -311,7 +311,12 @@ async fn shutdown(ctx: &Ctx<'_>, spec: &'static Spec, args: &str) {
     if !ctx.game.start_countdown(countdown.clone()) {
         return ctx.reply("A shutdown is already counting down (\"/shutdown cancel\" stops it).");
     }
-    tokio::spawn(count_down(ctx.game.clone(), seconds, reason, countdown));
+    // On the game's tracker, so a shutdown begun meanwhile (a signal) waits
+    // for the countdown to notice and end.
+    let game = ctx.game.clone();
+    ctx.game
+        .tasks()
+        .spawn(count_down(game, seconds, reason, countdown));
 }
 
 /// `/shutdown cancel`: stops a running countdown.
@@ -389,6 +394,7 @@ async fn count_down(game: Arc<Game>, seconds: u64, reason: String, cancelled: Ca
     }
     tokio::select! {
         _ = cancelled.cancelled() => return,
+        _ = game.shutdown_token().cancelled() => return,
         _ = tokio::time::sleep(Duration::from_secs(left)) => {}
     }
     tracing::info!("shutdown countdown finished");
