@@ -1,11 +1,12 @@
 //! Picking things up, putting them down, handing them over, and the inventory.
 //!
-//! The database is the truth about where an item instance is. Each move is one
-//! conditional transaction in [`crate::store::items`]; the room cache
-//! (`game.items`) changes only after that transaction committed, and the player
-//! is told only then. When the transaction finds the instance gone (another player
-//! was quicker) nothing changes and the player hears so. What a character carries
-//! is not cached: it is read from the database when needed.
+//! A handler finds the thing the player's words name and asks the game to
+//! move it (`Game::pick_up`, `put_down`, `hand_over`): one conditional
+//! transaction in the store, after which the room cache and clients' views
+//! follow. The player and the room are told only then; when the instance was
+//! gone (another player was quicker) nothing changes and the player hears so.
+//! What a character carries is not cached: it is read from the database when
+//! needed.
 
 use std::sync::Arc;
 

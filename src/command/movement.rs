@@ -6,7 +6,6 @@
 
 use super::Ctx;
 use super::common::direction_named;
-use super::parse::lookup;
 use super::spec::{Group, Needs, Spec, done};
 use crate::game::{How, MoveRefused};
 use crate::world::{Exit, Room, RoomId};
@@ -68,11 +67,8 @@ pub fn find_exit<'r>(room: &'r Room, wanted: &str) -> Option<&'r Exit> {
     if let Some(exit) = room.exits.iter().find(|e| name_of(e) == wanted) {
         return Some(exit);
     }
-    // A direction typed in any form the parser knows (`n`, `north`, `NE`).
-    let direction = lookup(&wanted)
-        .ok()
-        .and_then(|spec| direction_named(spec.name));
-    if let Some(direction) = direction
+    // A direction typed in either form (`n`, `north`, `NE`).
+    if let Some(direction) = direction_named(&wanted)
         && let Some(exit) = room
             .exits
             .iter()
