@@ -21,29 +21,32 @@ pub struct Narrator;
 
 impl RoomObserver for Narrator {
     fn moved(&self, game: &Game, moved: &Move) {
-        let Some(world) = game.world(&moved.who.world) else {
+        let Some(world) = game.world(moved.who.world()) else {
             return;
         };
-        let who = &moved.who;
+        let not_the_mover = moved.who.except();
         if let (Some(from), Some(line)) = (moved.from_key(), leaving(moved)) {
-            game.tell_room(&from, &line, &[who.conn_id]);
+            game.tell_room(&from, &line, not_the_mover);
         }
         let Some(to) = moved.to_key() else {
             return;
         };
         if let Some(line) = arriving(&world, moved) {
-            game.tell_room(&to, &line, &[who.conn_id]);
+            game.tell_room(&to, &line, not_the_mover);
         }
+        let Some(player) = moved.who.player() else {
+            return;
+        };
         if let Some(line) = sent_by(moved) {
-            who.tell(line);
+            player.tell(line);
         }
-        who.tell_styled(describe_room(game, &world, &to.room, who.conn_id));
+        player.tell_styled(describe_room(game, &world, &to.room, player.conn_id));
     }
 }
 
 /// What the room left hears.
 fn leaving(moved: &Move) -> Option<String> {
-    let name = &moved.who.name;
+    let name = moved.who.name();
     match &moved.how {
         How::Walked { exit } => Some(format!("{name} leaves {exit}.")),
         How::Recalled => Some(format!("{name} leaves.")),
@@ -56,7 +59,7 @@ fn leaving(moved: &Move) -> Option<String> {
 /// What the room reached hears: a walker arrives from the direction whose exit
 /// leads back (SPEC §4), anyone else simply arrives or appears.
 fn arriving(world: &World, moved: &Move) -> Option<String> {
-    let name = &moved.who.name;
+    let name = moved.who.name();
     match &moved.how {
         How::Walked { .. } => {
             let back = moved.from.as_ref().zip(moved.to.as_ref());
@@ -85,6 +88,7 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
+    use crate::game::Mover;
     use crate::game::registry::test_player;
     use crate::world::RoomId;
 
@@ -122,7 +126,7 @@ mod tests {
 
     fn walked(from: &str, to: &str, exit: &str) -> Move {
         Move {
-            who: test_player(1, 1, "Ann", RoomId::new("z", to)),
+            who: Mover::Player(test_player(1, 1, "Ann", RoomId::new("z", to))),
             from: Some(RoomId::new("z", from)),
             to: Some(RoomId::new("z", to)),
             how: How::Walked { exit: exit.into() },

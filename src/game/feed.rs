@@ -20,21 +20,24 @@ pub struct ClientFeed;
 
 impl RoomObserver for ClientFeed {
     fn moved(&self, game: &Game, moved: &Move) {
-        let who = &moved.who;
+        let name = moved.who.name();
         if let Some(from) = moved.from_key() {
-            game.left_room(&from, &who.name);
+            game.left_room(&from, name);
         }
         let Some(to) = moved.to_key() else {
             return;
         };
         if moved.how != How::TookOver {
-            let added = Data::RoomAddPlayer(who.name.clone());
-            game.registry().data_to_room(&to, added, &[who.conn_id]);
+            let added = Data::RoomAddPlayer(name.clone());
+            game.registry().data_to_room(&to, added, moved.who.except());
         }
+        let Some(player) = moved.who.player() else {
+            return;
+        };
         if matches!(moved.how, How::Entered | How::TookOver) {
-            game.send_character(who);
+            game.send_character(player);
         }
-        game.send_room_data(who);
+        game.send_room_data(player);
     }
 }
 

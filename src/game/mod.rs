@@ -38,7 +38,7 @@ use tokio_util::task::TaskTracker;
 pub use client::ClientProfile;
 pub use data::{Channel, Data, ItemRef, Place, RoomInfo, Talk};
 pub use items::{ItemInstance, RoomItems};
-pub use moves::{How, Move, MoveRefused, RoomObserver};
+pub use moves::{How, Move, MoveRefused, Mover, RoomObserver};
 pub use outbox::{Message, Outbound, Outbox};
 pub use registry::{
     ConnId, Control, Peer, Player, PlayerInit, Registry, RoomKey, Session, SessionInit, Transport,

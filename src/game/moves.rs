@@ -19,7 +19,7 @@
 use std::sync::Arc;
 
 use super::Game;
-use super::registry::{Control, Player, RoomKey};
+use super::registry::{ConnId, Control, Player, RoomKey};
 use crate::store::now_iso;
 use crate::store::writer::LocationRow;
 use crate::world::RoomId;
@@ -45,11 +45,49 @@ pub enum How {
     LeftGame,
 }
 
-/// One move, as observers hear of it. The character stands in `to` already
-/// (or has left the game, when `to` is `None`).
+/// Who moved. Players only, for now; NPCs (issue 19) move through the same
+/// actions and observers, as another kind of mover.
+#[derive(Debug, Clone)]
+pub enum Mover {
+    Player(Arc<Player>),
+}
+
+impl Mover {
+    /// The name rooms know the mover by.
+    pub fn name(&self) -> &Arc<str> {
+        match self {
+            Mover::Player(player) => &player.name,
+        }
+    }
+
+    /// The world the mover is in.
+    pub fn world(&self) -> &Arc<str> {
+        match self {
+            Mover::Player(player) => &player.world,
+        }
+    }
+
+    /// The player who moved, if a player did (someone to show the new room).
+    pub fn player(&self) -> Option<&Arc<Player>> {
+        match self {
+            Mover::Player(player) => Some(player),
+        }
+    }
+
+    /// The connections that should not hear of the move as bystanders: the
+    /// mover's own.
+    pub fn except(&self) -> &[ConnId] {
+        match self {
+            Mover::Player(player) => std::slice::from_ref(&player.conn_id),
+        }
+    }
+}
+
+/// One move, as observers hear of it. The mover stands in `to` already (or
+/// has left the game, when `to` is `None`).
 #[derive(Debug, Clone)]
 pub struct Move {
-    pub who: Arc<Player>,
+    pub who: Mover,
     /// The room left; `None` when coming into the game.
     pub from: Option<RoomId>,
     /// The room reached; `None` when leaving the game.
@@ -61,13 +99,13 @@ impl Move {
     /// The room left, within the mover's world.
     pub fn from_key(&self) -> Option<RoomKey> {
         let room = self.from.as_ref()?;
-        Some(RoomKey::new(&self.who.world, room))
+        Some(RoomKey::new(self.who.world(), room))
     }
 
     /// The room reached, within the mover's world.
     pub fn to_key(&self) -> Option<RoomKey> {
         let room = self.to.as_ref()?;
-        Some(RoomKey::new(&self.who.world, room))
+        Some(RoomKey::new(self.who.world(), room))
     }
 }
 
@@ -111,7 +149,7 @@ impl Game {
             .move_to(player, to)
             .ok_or(MoveRefused::NotPlaying)?;
         self.emit(&Move {
-            who: player.clone(),
+            who: Mover::Player(player.clone()),
             from: Some(left),
             to: Some(to.clone()),
             how,
@@ -133,7 +171,7 @@ impl Game {
             None => How::Entered,
         };
         self.emit(&Move {
-            who: player.clone(),
+            who: Mover::Player(player.clone()),
             from: None,
             to: Some(player.room()),
             how,
@@ -163,7 +201,7 @@ impl Game {
         if !self.is_shutting_down() {
             let from = gone.room();
             self.emit(&Move {
-                who: gone,
+                who: Mover::Player(gone),
                 from: Some(from),
                 to: None,
                 how: How::LeftGame,
