@@ -4,7 +4,7 @@
 use std::fmt::Write;
 
 use super::common::short_duration;
-use super::spec::{Group, Spec, done, finished};
+use super::spec::{Group, Spec, done, finished, hand_back};
 use super::{Ctx, Flow};
 
 pub static WHO: Spec = Spec {
@@ -26,7 +26,7 @@ pub static CHARACTERS: Spec = Spec {
     summary: "Leave the game for the character menu.",
     details: "Leaves the game for the character menu, to play another character or switch worlds.",
     example: "characters",
-    run: |_, _, _| Box::pin(std::future::ready(Flow::Characters)),
+    run: |_, _, _| hand_back(Flow::Characters),
     ..Spec::player(Group::Account)
 };
 
@@ -36,7 +36,7 @@ pub static PASSWORD: Spec = Spec {
     summary: "Change your password.",
     details: "Changes your password: the old one first, then the new one twice (hidden).",
     example: "password",
-    run: |_, _, _| Box::pin(std::future::ready(Flow::ChangePassword)),
+    run: |_, _, _| hand_back(Flow::ChangePassword),
     ..Spec::player(Group::Account)
 };
 
@@ -48,7 +48,7 @@ pub static QUIT: Spec = Spec {
     example: "quit",
     // A stray "q" should not end anyone's evening.
     abbreviable: false,
-    run: |_, _, _| Box::pin(std::future::ready(Flow::Quit)),
+    run: |_, _, _| hand_back(Flow::Quit),
     ..Spec::player(Group::Account)
 };
 

@@ -106,7 +106,12 @@ pub fn done<'a>(handler: impl Future<Output = ()> + Send + 'a) -> BoxFuture<'a, 
 
 /// A handler that finished before it was awaited (a handler that never waits).
 pub fn finished<'a>() -> BoxFuture<'a, Flow> {
-    Box::pin(std::future::ready(Flow::Continue))
+    hand_back(Flow::Continue)
+}
+
+/// A command whose whole work is the session's (leaving, a hidden prompt).
+pub fn hand_back<'a>(flow: Flow) -> BoxFuture<'a, Flow> {
+    Box::pin(std::future::ready(flow))
 }
 
 /// The groups `help` and the docs list commands in.

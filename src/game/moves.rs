@@ -15,6 +15,10 @@
 //! game and exit from it, goes through these functions, so each observer hears
 //! of each move exactly once.
 //! **Invariant:** observers never wait: they queue to outboxes and return.
+//! **Invariant:** one player's moves are made and told one at a time (its
+//! `moving` lock around the registry step and the telling), so observers
+//! hear them in the order they happened, even when the player walks while an
+//! admin teleports it.
 
 use std::sync::Arc;
 
@@ -111,7 +115,9 @@ impl Move {
 
 /// Something that reacts to moves: what clients are shown, what rooms hear,
 /// later scripts. Called on the mover's task (or the admin's, or the
-/// reload's), right after the registry step.
+/// reload's), right after the registry step, with the mover's `moving` lock
+/// held: an observer must not move anyone itself (a script reacting with a
+/// move queues it).
 pub trait RoomObserver: Send + Sync {
     /// Someone moved; never waits.
     fn moved(&self, game: &Game, moved: &Move);
@@ -144,16 +150,19 @@ impl Game {
         if !exists {
             return Err(MoveRefused::NoSuchRoom);
         }
-        let left = self
-            .registry()
-            .move_to(player, to)
-            .ok_or(MoveRefused::NotPlaying)?;
-        self.emit(&Move {
-            who: Mover::Player(player.clone()),
-            from: Some(left),
-            to: Some(to.clone()),
-            how,
-        });
+        {
+            let _one_at_a_time = player.moving();
+            let left = self
+                .registry()
+                .move_to(player, to)
+                .ok_or(MoveRefused::NotPlaying)?;
+            self.emit(&Move {
+                who: Mover::Player(player.clone()),
+                from: Some(left),
+                to: Some(to.clone()),
+                how,
+            });
+        }
         self.save_location(player).await;
         Ok(())
     }
@@ -162,20 +171,23 @@ impl Game {
     /// the same character is ordered closed, and the newcomer stands where it
     /// stood. The session row records the character.
     pub async fn enter_game(&self, player: &Arc<Player>) {
-        let how = match self.registry().enter(player.clone()) {
-            Some(old) => {
-                tracing::info!(character = %player.name, "character taken over by a new connection");
-                old.session.order(Control::TakenOver);
-                How::TookOver
-            }
-            None => How::Entered,
-        };
-        self.emit(&Move {
-            who: Mover::Player(player.clone()),
-            from: None,
-            to: Some(player.room()),
-            how,
-        });
+        {
+            let _one_at_a_time = player.moving();
+            let how = match self.registry().enter(player.clone()) {
+                Some(old) => {
+                    tracing::info!(character = %player.name, "character taken over by a new connection");
+                    old.session.order(Control::TakenOver);
+                    How::TookOver
+                }
+                None => How::Entered,
+            };
+            self.emit(&Move {
+                who: Mover::Player(player.clone()),
+                from: None,
+                to: Some(player.room()),
+                how,
+            });
+        }
         let entered = self
             .store()
             .characters()
@@ -195,6 +207,7 @@ impl Game {
     /// over, whose newcomer keeps the character, or already gone). Nobody is
     /// told while the server shuts down: everyone hears that instead.
     pub fn leave_game(&self, player: &Player) -> bool {
+        let _one_at_a_time = player.moving();
         let Some(gone) = self.registry().leave(player.conn_id) else {
             return false;
         };
@@ -242,5 +255,90 @@ impl Game {
         if self.writer().location(row).await.is_err() {
             tracing::warn!(character = %player.name, "location not saved: the writer has stopped");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use parking_lot::Mutex;
+
+    use super::*;
+    use crate::config::ServerConfig;
+    use crate::game::registry::test_player_in;
+    use crate::store::writer::Writer;
+    use crate::store::{Store, StoreOptions};
+
+    /// Writes down every move it hears of, after a while: a slow observer,
+    /// which gives a second mover every chance to slip in between a move and
+    /// its telling.
+    #[derive(Default)]
+    struct Recorder(Mutex<Vec<(Option<RoomId>, Option<RoomId>)>>);
+
+    impl RoomObserver for Recorder {
+        fn moved(&self, _: &Game, moved: &Move) {
+            for _ in 0..50 {
+                std::thread::yield_now();
+            }
+            self.0.lock().push((moved.from.clone(), moved.to.clone()));
+        }
+    }
+
+    /// A game over the shipped worlds and a fresh database, observed by
+    /// `observer`.
+    fn game(dir: &Path, observer: Arc<dyn RoomObserver>) -> Arc<Game> {
+        let worlds_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("worlds");
+        let config = ServerConfig::for_tests(dir.join("g.db"), worlds_dir.clone());
+        let worlds = crate::world::load_worlds(&worlds_dir).expect("the shipped worlds load");
+        let default = worlds.default_world(None).expect("a default world");
+        let store = Store::open(&config.db_path, StoreOptions::default()).expect("a store");
+        let (writer, _thread) = Writer::start(&config.db_path, 10_000).expect("a writer");
+        let game = Game::new(config, worlds, default, store, writer).observed_by(observer);
+        Arc::new(game)
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn observers_hear_one_players_moves_in_the_order_they_were_made() {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let recorder = Arc::new(Recorder::default());
+        let game = game(dir.path(), recorder.clone());
+        let world = game.default_world();
+        let square = world.default_spawn.clone();
+        let player = test_player_in(&world.id, 1, 1, "Ann", square.clone());
+        game.enter_game(&player).await;
+        // The player walks while an admin sends it about: two movers at once.
+        let rooms: Vec<RoomId> = world.zones.iter().map(|zone| zone.spawn.clone()).collect();
+        let start = Arc::new(tokio::sync::Barrier::new(2));
+        let movers: Vec<_> = (0..2)
+            .map(|mover| {
+                let (game, player, rooms, start) =
+                    (game.clone(), player.clone(), rooms.clone(), start.clone());
+                tokio::spawn(async move {
+                    start.wait().await;
+                    for i in 0..500 {
+                        let to = &rooms[(i + mover) % rooms.len()];
+                        let how = How::Sent { by: None };
+                        game.move_player(&player, to, how).await.expect("moved");
+                    }
+                })
+            })
+            .collect();
+        for mover in movers {
+            mover.await.expect("mover");
+        }
+        let heard = recorder.0.lock().clone();
+        assert_eq!(heard.first(), Some(&(None, Some(square))));
+        for (n, pair) in heard.windows(2).enumerate() {
+            assert_eq!(
+                pair[0].1, pair[1].0,
+                "move {n} and the next are heard out of order"
+            );
+        }
+        assert_eq!(
+            heard.last().and_then(|(_, to)| to.clone()),
+            Some(player.room())
+        );
+        assert_eq!(heard.len(), 1001);
     }
 }

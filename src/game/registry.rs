@@ -244,6 +244,10 @@ pub struct Player {
     /// map is made holding this lock, so two movers (the player walking, an
     /// admin teleporting it) cannot leave it in two rooms.
     room: Mutex<RoomId>,
+    /// Held by the game's move actions around the registry step and the
+    /// telling of it, so observers hear of one player's moves in the order
+    /// they were made. Taken before `room`, never while holding it.
+    moving: Mutex<()>,
 }
 
 /// Everything needed to make a [`Player`].
@@ -264,6 +268,7 @@ impl Player {
             world: init.world,
             session: init.session,
             room: Mutex::new(init.room),
+            moving: Mutex::new(()),
         })
     }
 
@@ -284,6 +289,12 @@ impl Player {
 
     pub fn room_key(&self) -> RoomKey {
         RoomKey::new(&self.world, &self.room())
+    }
+
+    /// One move of this player at a time, its telling included (see
+    /// `game::moves`).
+    pub(super) fn moving(&self) -> parking_lot::MutexGuard<'_, ()> {
+        self.moving.lock()
     }
 
     /// How long since the player last typed something.
@@ -525,6 +536,18 @@ pub(crate) fn test_player(
     name: &str,
     room: RoomId,
 ) -> Arc<Player> {
+    test_player_in("w", conn_id, character_id, name, room)
+}
+
+/// A player in world `world` whose queues nobody reads, for unit tests.
+#[cfg(test)]
+pub(crate) fn test_player_in(
+    world: &str,
+    conn_id: ConnId,
+    character_id: i64,
+    name: &str,
+    room: RoomId,
+) -> Arc<Player> {
     let (outbox, queue) = Outbox::new(16, tokio_util::sync::CancellationToken::new());
     std::mem::forget(queue);
     let (control, orders) = mpsc::channel(4);
@@ -546,7 +569,7 @@ pub(crate) fn test_player(
     Player::new(PlayerInit {
         character_id,
         name: Arc::from(name),
-        world: "w".into(),
+        world: world.into(),
         session,
         room,
     })
