@@ -117,7 +117,9 @@ impl Server {
         let (writer, writer_thread) = Writer::start(&config.db_path, config.writer_queue)?;
         let (plain, tls) = bind_listeners(&mut config, certificates.clone()).await?;
         let web = bind_web(&mut config).await?;
-        let game = Game::new(config, worlds, default, store, writer);
+        // The narrator writes what rooms hear when someone moves.
+        let game = Game::new(config, worlds, default, store, writer)
+            .observed_by(Arc::new(crate::command::Narrator));
         let game = Arc::new(match certificates {
             Some(certificates) => game.with_tls(certificates),
             None => game,
@@ -174,7 +176,8 @@ impl Server {
             game,
             writer_thread,
         } = self;
-        let tracker = TaskTracker::new();
+        // The game's own tasks (a /shutdown countdown) share the tracker.
+        let tracker = game.tasks().clone();
         tracker.spawn(crate::game::upkeep::run(game.clone()));
         let mut accepting: Vec<BoxFuture<'static, ()>> = Vec::new();
         if let Some(plain) = plain {

@@ -1,18 +1,18 @@
 //! What the command handlers share: describing a room, finding the item or
-//! person a player's words name, directions, telling a room, moving a player,
-//! and what a character carries. Handlers borrow from here, never from each
-//! other, so the command modules form no circles.
+//! person a player's words name, directions, telling a room, and what a
+//! character carries. Handlers borrow from here, never from each other, so
+//! the command modules form no circles.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use super::Ctx;
-use super::parse::{VERBS, Verb, split_word};
+use super::parse::split_word;
 use crate::game::{ConnId, Game, ItemInstance, Player, RoomKey};
-use crate::store::now_iso;
-use crate::store::writer::LocationRow;
 use crate::text::{Style, Styled};
 use crate::world::{Item, RoomId, World};
+
+pub use crate::game::data::direction_named;
 
 /// The full description of a room as `viewer` sees it: name, description, exits,
 /// items, and the others present; name, exits and items styled for colour.
@@ -28,8 +28,7 @@ pub fn describe_room(game: &Game, world: &World, room_id: &RoomId, viewer: u64) 
         room: room_id.clone(),
     };
     let items: Vec<&str> = game
-        .items()
-        .in_room(&key)
+        .items_here(&key)
         .iter()
         .filter_map(|item| world.item(&item.key))
         .map(|item| item.name.as_str())
@@ -45,7 +44,6 @@ pub fn describe_room(game: &Game, world: &World, room_id: &RoomId, viewer: u64) 
         text = text.plain(".");
     }
     let others: Vec<String> = game
-        .registry()
         .occupants(&key)
         .iter()
         .filter(|p| p.conn_id != viewer)
@@ -155,7 +153,7 @@ pub fn not_named(ctx: &Ctx<'_>, named: Named, wanted: &str, place: &str) {
 
 /// The person standing in the same room whom `name` names (see [`find_person`]).
 pub fn person_here(ctx: &Ctx<'_>, name: &str) -> Named {
-    let here = ctx.game.registry().occupants(&ctx.me.room_key());
+    let here = ctx.game.occupants(&ctx.me.room_key());
     find_person(&here, ctx.me, name)
 }
 
@@ -279,12 +277,19 @@ impl Fit {
     }
 }
 
-/// The direction a word names exactly, by full name or abbreviation (`ne` is
-/// `northeast`); `None` for any other exit name (`door`, `in`).
-pub fn direction_named(word: &str) -> Option<&'static str> {
-    VERBS.iter().find_map(|spec| match spec.verb {
-        Verb::Direction(name) if spec.name == word || spec.aliases.contains(&word) => Some(name),
-        _ => None,
+/// Where `there` lies seen from `here`, for a sound or an arrival coming from
+/// it: `the north`, `above`, `below`; `None` when no direction-named exit of
+/// `here` leads there.
+pub fn whence(world: &World, here: &RoomId, there: &RoomId) -> Option<String> {
+    let exit = world
+        .room(here)?
+        .exits
+        .iter()
+        .find(|e| e.to == *there && direction_named(&e.name).is_some())?;
+    Some(match direction_named(&exit.name)? {
+        "up" => "above".to_string(),
+        "down" => "below".to_string(),
+        direction => format!("the {direction}"),
     })
 }
 
@@ -293,25 +298,14 @@ pub fn direction_named(word: &str) -> Option<&'static str> {
 pub fn tell_room(ctx: &Ctx<'_>, line: &str, also_not: &[ConnId]) {
     let mut except = vec![ctx.me.conn_id];
     except.extend_from_slice(also_not);
-    ctx.game
-        .registry()
-        .say_to_room(&ctx.me.room_key(), &Arc::from(line), &except);
+    ctx.game.tell_room(&ctx.me.room_key(), line, &except);
 }
 
 /// The instances the player carries, oldest first; `None` (after telling the
 /// player) when the database could not be read.
 pub async fn carried(ctx: &Ctx<'_>) -> Option<Vec<ItemInstance>> {
-    let result = ctx.game.store().items().carried(ctx.me.character_id).await;
-    match result {
-        Ok(carried) => Some(
-            carried
-                .into_iter()
-                .map(|row| ItemInstance {
-                    id: row.id,
-                    key: Arc::from(row.item_key),
-                })
-                .collect(),
-        ),
+    match ctx.game.carried(ctx.me).await {
+        Ok(carried) => Some(carried),
         Err(err) => {
             ctx.store_trouble(&err);
             None
@@ -327,49 +321,6 @@ pub fn short_duration(d: Duration) -> String {
         60..3600 => format!("{}m", s / 60),
         3600..86_400 => format!("{}h", s / 3600),
         _ => format!("{}d", s / 86_400),
-    }
-}
-
-/// Moves a player to `room` at once (an admin's doing, a reload, or the admin
-/// themselves): the room left sees them vanish, the new one sees them appear.
-/// Whoever calls it — the player's own task or an admin's — the move is one
-/// registry step, so it reaches a player whatever prompt it sits at. False when
-/// the player is no longer in the game (taken over or gone a moment ago).
-pub async fn place(game: &Game, player: &Arc<Player>, room: &RoomId, by: &str) -> bool {
-    let Some(world) = game.world(&player.world) else {
-        return false;
-    };
-    if world.room(room).is_none() {
-        return false;
-    }
-    let registry = game.registry();
-    let Some(left) = registry.move_to(player, room) else {
-        return false;
-    };
-    let left = RoomKey::new(&player.world, &left);
-    let vanishing: Arc<str> = Arc::from(format!("{} vanishes.", player.name));
-    registry.say_to_room(&left, &vanishing, &[]);
-    let appearing: Arc<str> = Arc::from(format!("{} appears.", player.name));
-    registry.say_to_room(&player.room_key(), &appearing, &[player.conn_id]);
-    if by != player.name.as_ref() {
-        player.tell(format!("{by} moves you elsewhere."));
-    }
-    player.tell_styled(describe_room(game, &world, room, player.conn_id));
-    game.moved_in(player, Some(&left));
-    save_location(game, player).await;
-    true
-}
-
-/// Queues a player's current room for the batching writer.
-pub async fn save_location(game: &Game, player: &Player) {
-    let row = LocationRow {
-        character_id: player.character_id,
-        world_id: player.world.clone(),
-        room: Arc::from(player.room().as_str()),
-        updated_at: now_iso(),
-    };
-    if game.writer().location(row).await.is_err() {
-        tracing::warn!(character = %player.name, "location not saved: the writer has stopped");
     }
 }
 

@@ -10,15 +10,44 @@
 use std::fmt::Write;
 
 use super::Ctx;
+use super::spec::{Group, Spec, done};
 use crate::store::chat::HistoryLine;
 use crate::store::writer::ChatKind;
 use crate::text::sanitize;
 
-/// `history [n]`: the last `n` lines of this room, oldest first.
-pub async fn history(ctx: &Ctx<'_>, n: usize) {
-    if ctx.game.writer().flush().await.is_err() {
-        tracing::warn!("history read without a flush: the writer has stopped");
+pub static HISTORY: Spec = Spec {
+    name: "history",
+    usage: "history [n]",
+    summary: "Show the last n lines said in this room (default 20, at most 100).",
+    details: "Shows what was said in this room lately (20 lines, or as many as asked, up to 100).\nWhispers and tells show only to the two people they were between.",
+    example: "history 50",
+    run: |ctx, spec, argument| match lines_asked(argument) {
+        Some(n) => done(history(ctx, n)),
+        None => done(async move { ctx.reply(format!("Usage: {}", spec.usage)) }),
+    },
+    ..Spec::player(Group::Information)
+};
+
+/// Lines `history` shows when no number is given, and the most it shows.
+pub const DEFAULT_HISTORY: usize = 20;
+pub const MAX_HISTORY: usize = 100;
+
+/// `[n]`: a number out of range is held to 1..=100 rather than refused; `None`
+/// for anything but digits.
+fn lines_asked(argument: &str) -> Option<usize> {
+    if argument.is_empty() {
+        return Some(DEFAULT_HISTORY);
     }
+    if !argument.chars().all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    let n = argument.parse::<usize>().unwrap_or(MAX_HISTORY);
+    Some(n.clamp(1, MAX_HISTORY))
+}
+
+/// `history [n]`: the last `n` lines of this room, oldest first (the game
+/// flushes the writer first, so the player's own last line is there).
+async fn history(ctx: &Ctx<'_>, n: usize) {
     let me = ctx.me;
     let room = me.room();
     let room_name = ctx
@@ -27,9 +56,7 @@ pub async fn history(ctx: &Ctx<'_>, n: usize) {
         .unwrap_or_else(|| "this place".to_string());
     let read = ctx
         .game
-        .store()
-        .chat()
-        .history(&me.world, room.as_str(), me.character_id, n)
+        .room_history(&me.world, room.as_str(), me.character_id, n)
         .await;
     let lines = match read {
         Ok(lines) => lines,
@@ -114,6 +141,17 @@ mod tests {
             render(&line(ChatKind::Say, "a\u{1b}[2Jb\u{202e}c")),
             "Ann says, \"abc\""
         );
+    }
+
+    #[test]
+    fn the_number_of_lines_is_held_between_one_and_a_hundred() {
+        assert_eq!(lines_asked(""), Some(DEFAULT_HISTORY));
+        assert_eq!(lines_asked("5"), Some(5));
+        assert_eq!(lines_asked("0"), Some(1));
+        assert_eq!(lines_asked("5000"), Some(MAX_HISTORY));
+        assert_eq!(lines_asked("99999999999999999999999"), Some(MAX_HISTORY));
+        assert_eq!(lines_asked("lots"), None);
+        assert_eq!(lines_asked("-3"), None);
     }
 
     #[test]

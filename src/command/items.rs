@@ -1,11 +1,12 @@
 //! Picking things up, putting them down, handing them over, and the inventory.
 //!
-//! The database is the truth about where an item instance is. Each move is one
-//! conditional transaction in [`crate::store::items`]; the room cache
-//! (`game.items`) changes only after that transaction committed, and the player
-//! is told only then. When the transaction finds the instance gone (another player
-//! was quicker) nothing changes and the player hears so. What a character carries
-//! is not cached: it is read from the database when needed.
+//! A handler finds the thing the player's words name and asks the game to
+//! move it (`Game::pick_up`, `put_down`, `hand_over`): one conditional
+//! transaction in the store, after which the room cache and clients' views
+//! follow. The player and the room are told only then; when the instance was
+//! gone (another player was quicker) nothing changes and the player hears so.
+//! What a character carries is not cached: it is read from the database when
+//! needed.
 
 use std::sync::Arc;
 
@@ -13,13 +14,78 @@ use super::Ctx;
 use super::common::{
     Found, NOT_HERE, Named, carried, find_item, not_named, person_here, tell_room, which_one,
 };
-use crate::game::{Data, ItemInstance, ItemRef, Place, Player};
+use super::spec::{Group, Needs, Spec, done};
+use crate::game::{ItemInstance, Player};
+
+pub static INVENTORY: Spec = Spec {
+    name: "inventory",
+    aliases: &["inv", "i"],
+    usage: "inventory",
+    summary: "List what you are carrying.",
+    details: "Lists what you carry; several of a kind are counted.",
+    example: "inventory",
+    run: |ctx, _, _| done(inventory(ctx)),
+    ..Spec::player(Group::Items)
+};
+
+pub static GET: Spec = Spec {
+    name: "get",
+    aliases: &["take"],
+    usage: "get <item>",
+    summary: "Pick up something lying here. Any word of its name will do.",
+    details: "Picks up something lying here. Any word of its name, or its start, will do;\nwhen several things fit you are asked which.",
+    example: "get penny",
+    needs: Needs::Text,
+    run: |ctx, _, item| done(get(ctx, item)),
+    ..Spec::player(Group::Items)
+};
+
+pub static DROP: Spec = Spec {
+    name: "drop",
+    usage: "drop <item>",
+    summary: "Put down something you carry; it stays here for anyone to find.",
+    details: "Puts down something you carry; it stays here, for anyone to find.",
+    example: "drop penny",
+    needs: Needs::Text,
+    run: |ctx, _, item| done(drop(ctx, item)),
+    ..Spec::player(Group::Items)
+};
+
+pub static GIVE: Spec = Spec {
+    name: "give",
+    usage: "give <item> [to] <name>",
+    summary: "Hand something you carry to someone standing here.",
+    details: "Hands something you carry to someone standing here. The \"to\" may be left out;\npeople are named by any word of their name, or its start.",
+    example: "give penny to Ann",
+    run: |ctx, spec, argument| match gift(argument) {
+        Some((item, target)) => done(give(ctx, item, target)),
+        None => done(async move { ctx.reply(format!("Usage: {}", spec.usage)) }),
+    },
+    ..Spec::player(Group::Items)
+};
+
+/// `<item> to <name>`, or `<item> <name>`: split at the last word "to", so an
+/// item whose name has a "to" in it still works; without one, the last word
+/// names the person (any word of a name will do, as people are found).
+fn gift(argument: &str) -> Option<(String, String)> {
+    let words: Vec<&str> = argument.split_whitespace().collect();
+    let to = words
+        .iter()
+        .rposition(|word| word.eq_ignore_ascii_case("to"));
+    match (to, words.len()) {
+        (Some(at), n) if at > 0 && at + 1 < n => {
+            Some((words[..at].join(" "), words[at + 1..].join(" ")))
+        }
+        (None, n) if n >= 2 => Some((words[..n - 1].join(" "), words[n - 1].to_string())),
+        _ => None,
+    }
+}
 
 /// The reply when the player names something they do not carry.
 pub const NOT_CARRIED: &str = "You aren't carrying that.";
 
 /// `inventory`: `You are carrying: a brass key, a copper penny (2).`
-pub async fn inventory(ctx: &Ctx<'_>) {
+async fn inventory(ctx: &Ctx<'_>) {
     let Some(world) = ctx.world() else {
         return ctx.reply("You are nowhere at all.");
     };
@@ -51,12 +117,11 @@ pub async fn inventory(ctx: &Ctx<'_>) {
 }
 
 /// `get <item>`: moves an item lying here into the player's hands.
-pub async fn get(ctx: &Ctx<'_>, wanted: &str) {
+async fn get(ctx: &Ctx<'_>, wanted: &str) {
     let Some(world) = ctx.world() else {
         return ctx.reply("You are nowhere at all.");
     };
-    let here = ctx.me.room_key();
-    let lying = ctx.game.items().in_room(&here);
+    let lying = ctx.game.items_here(&ctx.me.room_key());
     let (item, instances) = match find_item(&world, &lying, wanted) {
         Found::Nothing => return ctx.reply(NOT_HERE),
         Found::Several(names) => return ctx.reply(which_one(&names)),
@@ -64,66 +129,24 @@ pub async fn get(ctx: &Ctx<'_>, wanted: &str) {
     };
     // Any instance of the kind will do: if a quicker player took the first, the
     // next one lying here is just as good.
-    for instance in instances {
-        let id = instance.id;
-        let taken = ctx
-            .game
-            .store()
-            .items()
-            .take(id, &here.world, here.room.as_str(), ctx.me.character_id)
-            .await;
-        match taken {
-            Ok(true) => {
-                ctx.game.items().remove(&here, id);
-                let thing = ItemRef {
-                    id,
-                    name: item.name.clone(),
-                };
-                ctx.game.room_item_changed(&here, thing.clone(), false, &[]);
-                ctx.me.give(Data::ItemAdd {
-                    place: Place::Inventory,
-                    item: thing,
-                });
-                ctx.reply(format!("You pick up {}.", item.name));
-                let line = format!("{} picks up {}.", ctx.me.name, item.name);
-                return tell_room(ctx, &line, &[]);
-            }
-            Ok(false) => continue,
-            Err(err) => return ctx.store_trouble(&err),
+    match ctx.game.pick_up(ctx.me, instances).await {
+        Ok(Some(_)) => {
+            ctx.reply(format!("You pick up {}.", item.name));
+            let line = format!("{} picks up {}.", ctx.me.name, item.name);
+            tell_room(ctx, &line, &[]);
         }
+        Ok(None) => ctx.reply("Someone else got to it first."),
+        Err(err) => ctx.store_trouble(&err),
     }
-    ctx.reply("Someone else got to it first.");
 }
 
 /// `drop <item>`: puts something the player carries down here.
-pub async fn drop(ctx: &Ctx<'_>, wanted: &str) {
+async fn drop(ctx: &Ctx<'_>, wanted: &str) {
     let Some((item_name, instance)) = carried_one(ctx, wanted).await else {
         return;
     };
-    let here = ctx.me.room_key();
-    let dropped = ctx
-        .game
-        .store()
-        .items()
-        .put_down(
-            instance.id,
-            ctx.me.character_id,
-            &here.world,
-            here.room.as_str(),
-        )
-        .await;
-    match dropped {
+    match ctx.game.put_down(ctx.me, instance).await {
         Ok(true) => {
-            let thing = ItemRef {
-                id: instance.id,
-                name: item_name.clone(),
-            };
-            ctx.game.items().put(&here, instance);
-            ctx.me.give(Data::ItemRemove {
-                place: Place::Inventory,
-                item: thing.clone(),
-            });
-            ctx.game.room_item_changed(&here, thing, true, &[]);
             ctx.reply(format!("You drop {item_name}."));
             tell_room(ctx, &format!("{} drops {item_name}.", ctx.me.name), &[]);
         }
@@ -133,39 +156,19 @@ pub async fn drop(ctx: &Ctx<'_>, wanted: &str) {
 }
 
 /// `give <item> to <name>`: hands something to a player standing here.
-pub async fn give(ctx: &Ctx<'_>, wanted: &str, target: &str) {
-    let to = match person_here(ctx, target) {
+async fn give(ctx: &Ctx<'_>, wanted: String, target: String) {
+    let to = match person_here(ctx, &target) {
         Named::One(to) => to,
-        other => return not_named(ctx, other, target, "here"),
+        other => return not_named(ctx, other, &target, "here"),
     };
     if to.character_id == ctx.me.character_id {
         return ctx.reply("You can't give things to yourself.");
     }
-    let Some((item_name, instance)) = carried_one(ctx, wanted).await else {
+    let Some((item_name, instance)) = carried_one(ctx, &wanted).await else {
         return;
     };
-    let given = ctx
-        .game
-        .store()
-        .items()
-        .give(instance.id, ctx.me.character_id, to.character_id)
-        .await;
-    match given {
-        Ok(true) => {
-            let thing = ItemRef {
-                id: instance.id,
-                name: item_name.clone(),
-            };
-            ctx.me.give(Data::ItemRemove {
-                place: Place::Inventory,
-                item: thing.clone(),
-            });
-            to.give(Data::ItemAdd {
-                place: Place::Inventory,
-                item: thing,
-            });
-            handed_over(ctx, &to, &item_name)
-        }
+    match ctx.game.hand_over(ctx.me, &to, &instance).await {
+        Ok(true) => handed_over(ctx, &to, &item_name),
         Ok(false) => ctx.reply(NOT_CARRIED),
         Err(err) => ctx.store_trouble(&err),
     }
@@ -197,6 +200,31 @@ async fn carried_one(ctx: &Ctx<'_>, wanted: &str) -> Option<(String, ItemInstanc
         Found::Nothing => {
             ctx.reply(NOT_CARRIED);
             None
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_gift_splits_at_the_last_to_or_before_the_last_word() {
+        let split = |argument| gift(argument).map(|(item, to)| format!("{item} | {to}"));
+        let cases = [
+            (
+                "a tin of wicks TO Mary Ann",
+                Some("a tin of wicks | Mary Ann"),
+            ),
+            ("copper penny ben", Some("copper penny | ben")),
+            ("box to go to Ann", Some("box to go | Ann")),
+            ("penny", None),
+            ("to Ben", None),
+            ("penny to", None),
+            ("", None),
+        ];
+        for (argument, want) in cases {
+            assert_eq!(split(argument).as_deref(), want, "{argument:?}");
         }
     }
 }

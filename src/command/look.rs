@@ -8,9 +8,53 @@ use super::Ctx;
 use super::common::{
     Found, NOT_HERE, Named, carried, describe_room, find_item, person_here, which_names, which_one,
 };
+use super::spec::{Group, Needs, Spec, done, finished};
+
+pub static LOOK: Spec = Spec {
+    name: "look",
+    aliases: &["l"],
+    usage: "look [thing]",
+    summary: "Describe the room, or a thing or person in it.",
+    details: "Shows the room: its name, description, exits, what lies here and who is here.\nWith a word, looks at a person here or a thing here or in your hands.",
+    example: "look, look lamp, look Ann",
+    run: |ctx, _, thing| {
+        if thing.is_empty() {
+            look_room(ctx);
+            finished()
+        } else {
+            done(look_at(ctx, thing))
+        }
+    },
+    ..Spec::player(Group::Looking)
+};
+
+pub static EXAMINE: Spec = Spec {
+    name: "examine",
+    aliases: &["x"],
+    usage: "examine <thing>",
+    summary: "Look closely at a thing you carry or see here, or at someone here.",
+    details: "Looks closely at a thing you carry or see here, or at someone here.\nAny word of a thing's name will do.",
+    example: "examine key",
+    needs: Needs::Text,
+    run: |ctx, _, thing| done(look_at(ctx, thing)),
+    ..Spec::player(Group::Looking)
+};
+
+pub static EXITS: Spec = Spec {
+    name: "exits",
+    usage: "exits",
+    summary: "List the exits and where they lead.",
+    details: "Lists every way out of the room and the room each one leads to.",
+    example: "exits",
+    run: |ctx, _, _| {
+        exits(ctx);
+        finished()
+    },
+    ..Spec::player(Group::Moving)
+};
 
 /// `look` with no argument.
-pub fn look_room(ctx: &Ctx<'_>) {
+fn look_room(ctx: &Ctx<'_>) {
     let Some(world) = ctx.world() else {
         return ctx.reply("You are nowhere at all.");
     };
@@ -24,7 +68,7 @@ pub fn look_room(ctx: &Ctx<'_>) {
 
 /// `look <thing>` and `examine <thing>`: someone standing here, or an item
 /// carried or lying here.
-pub async fn look_at(ctx: &Ctx<'_>, thing: &str) {
+async fn look_at(ctx: &Ctx<'_>, thing: &str) {
     let Some(world) = ctx.world() else {
         return ctx.reply("You are nowhere at all.");
     };
@@ -38,7 +82,7 @@ pub async fn look_at(ctx: &Ctx<'_>, thing: &str) {
             let Some(mut instances) = carried(ctx).await else {
                 return;
             };
-            instances.extend(ctx.game.items().in_room(&ctx.me.room_key()));
+            instances.extend(ctx.game.items_here(&ctx.me.room_key()));
             return match find_item(&world, &instances, thing) {
                 Found::Nothing => ctx.reply(NOT_HERE),
                 Found::One(item, _) => ctx.reply(format!("{}\n{}", item.name, item.description)),
@@ -55,7 +99,7 @@ pub async fn look_at(ctx: &Ctx<'_>, thing: &str) {
 }
 
 /// `exits`: each exit and the room it leads to.
-pub fn exits(ctx: &Ctx<'_>) {
+fn exits(ctx: &Ctx<'_>) {
     let Some(world) = ctx.world() else {
         return ctx.reply("You are nowhere at all.");
     };

@@ -1,33 +1,44 @@
-//! Player commands: what each one means and does once parsed.
+//! Player commands: what each one means and does.
 //!
-//! [`parse`] turns a line into a [`Command`]; [`execute`] carries it out for one
-//! playing connection, talking to other players only through the registry and to
-//! the database only through the store and the batching writer. Each command family
-//! has its own file: looking, moving, talking, items, history, and information
-//! (who, help).
+//! [`execute`] takes a typed line: [`parse`] names the command (the line's
+//! grammar and the matching order), the command's [`Spec`] — beside its
+//! handler in its family's file, listed in [`table`] — says what it needs, and
+//! its handler parses its own arguments, calls the game's action and replies.
+//! The families: looking, moving, talking, items, information, help, and the
+//! admin slash commands; `common` holds what they share, and `narrate` the
+//! sentences rooms hear when someone moves (an observer of the game's moves,
+//! registered when the server starts).
 //!
-//! **Invariant:** handlers never block: store work goes through the store's typed
-//! fronts (the blocking pool) or the writer's queue, and fan-out never waits for
-//! anyone.
+//! **Invariant:** handlers never block: store work goes through the game's
+//! actions (the store's typed fronts on the blocking pool, the writer's
+//! queue), and fan-out never waits for anyone.
 //! **Invariant:** handlers borrow shared helpers from `common`, never from each
-//! other.
+//! other; only `help` and the parser read the whole list.
 
 pub mod admin;
 pub mod common;
+pub mod help;
 pub mod history;
 pub mod info;
 pub mod items;
 pub mod look;
 pub mod movement;
+pub mod narrate;
 pub mod parse;
+pub mod spec;
+pub mod table;
 pub mod talk;
 
 use std::sync::Arc;
 
-pub use parse::{Command, VERBS, is_command_word, parse, parse_as};
+pub use narrate::Narrator;
+pub use parse::{Parsed, parse_as};
+pub use spec::{Group, Needs, Spec};
+pub use table::{COMMANDS, is_command_word};
 
 use crate::game::{Game, Player};
 use crate::replies;
+use crate::text::sanitize;
 use crate::world::World;
 
 /// What the session does after a command. Commands that need to ask the player
@@ -86,36 +97,39 @@ impl<'a> Ctx<'a> {
     }
 }
 
-/// Carries out one command.
-pub async fn execute(ctx: &Ctx<'_>, command: Command) -> Flow {
-    match command {
-        Command::Empty => {}
-        Command::Look(None) => look::look_room(ctx),
-        Command::Look(Some(thing)) => look::look_at(ctx, &thing).await,
-        Command::Go(exit) => movement::go(ctx, &exit).await,
-        Command::Exits => look::exits(ctx),
-        Command::Say(text) => talk::say(ctx, &text).await,
-        Command::Emote(text) => talk::emote(ctx, &text).await,
-        Command::Who => info::who(ctx),
-        Command::Help(topic) => info::help(ctx, topic.as_deref()),
-        Command::Characters => return Flow::Characters,
-        Command::Password => return Flow::ChangePassword,
-        Command::Color(switch) => info::color(ctx, switch.as_deref()).await,
-        Command::Quit => return Flow::Quit,
-        Command::Admin(verb, args) => return admin::execute(ctx, verb, &args).await,
-        Command::Forbidden(name) => ctx.reply(replies::no_permission(name)),
-        Command::Inventory => items::inventory(ctx).await,
-        Command::Get(item) => items::get(ctx, &item).await,
-        Command::Drop(item) => items::drop(ctx, &item).await,
-        Command::Give { item, target } => items::give(ctx, &item, &target).await,
-        Command::Whisper(argument) => talk::whisper(ctx, &argument).await,
-        Command::Tell(argument) => talk::tell(ctx, &argument).await,
-        Command::Yell(text) => talk::yell(ctx, &text).await,
-        Command::History(n) => history::history(ctx, n).await,
-        Command::Recall => movement::recall(ctx).await,
-        Command::Usage(spec) => ctx.reply(format!("Usage: {}", spec.usage)),
-        Command::Ambiguous(names) => ctx.reply(format!("Which do you mean: {}?", names.join(", "))),
-        Command::Unknown => ctx.reply(replies::UNKNOWN_COMMAND),
+/// Carries out one typed line for the playing connection, with the role the
+/// account holds now.
+pub async fn execute(ctx: &Ctx<'_>, line: &str) -> Flow {
+    match parse_as(line, ctx.me.role()) {
+        Parsed::Empty => Flow::Continue,
+        Parsed::Command { spec, args } => run(ctx, spec, args).await,
+        Parsed::Forbidden(spec) => {
+            ctx.reply(replies::no_permission(spec.name));
+            Flow::Continue
+        }
+        Parsed::Ambiguous(names) => {
+            ctx.reply(common::which_one(&names));
+            Flow::Continue
+        }
+        Parsed::Unknown => {
+            ctx.reply(replies::UNKNOWN_COMMAND);
+            Flow::Continue
+        }
     }
-    Flow::Continue
+}
+
+/// Runs one command. An admin command's arguments are cleaned first like any
+/// player text: reasons, announcements and names reach other players'
+/// terminals (a kick's reason, `/wall`, the shutdown's reason) and the audit
+/// log, so no escape sequence or control character may pass.
+async fn run(ctx: &Ctx<'_>, spec: &'static Spec, args: &str) -> Flow {
+    if spec.needs == Needs::Text && args.is_empty() {
+        ctx.reply(format!("Usage: {}", spec.usage));
+        return Flow::Continue;
+    }
+    if spec.is_admin() {
+        let cleaned = sanitize(args);
+        return (spec.run)(ctx, spec, &cleaned).await;
+    }
+    (spec.run)(ctx, spec, args).await
 }

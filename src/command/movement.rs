@@ -1,23 +1,73 @@
-//! Walking: the direction commands, `go <exit>` and `recall`.
-
-use std::sync::Arc;
+//! Walking: the direction commands, `go <exit>` and `recall`/`home`.
+//!
+//! A handler finds where the player means to go and asks the game to move
+//! them (`Game::move_player`); what the rooms hear and the room the player
+//! then sees are the narrator's (`narrate`).
 
 use super::Ctx;
-use super::common::{describe_room, direction_named, save_location};
-use super::parse::Verb;
-use crate::game::RoomKey;
-use crate::world::{Exit, Room, RoomId, World};
+use super::common::direction_named;
+use super::spec::{Group, Needs, Spec, done};
+use crate::game::{How, MoveRefused};
+use crate::world::{Exit, Room, RoomId};
 
-/// Finds the exit a player means: the exact name, the same direction however
-/// either is written (`se` typed or `southeast` typed finds an exit a world file
-/// calls `se` or `southeast`), or a prefix only one exit name starts with.
+/// A direction command: walks through the exit of that direction.
+const fn direction(name: &'static str, aliases: &'static [&'static str]) -> Spec {
+    Spec {
+        name,
+        aliases,
+        usage: name,
+        summary: "Walk through the exit of that name.",
+        details: "Walks through the exit of that name, if the room has one; the room you leave\nsees you go, the one you reach sees you arrive.",
+        example: name,
+        run: |ctx, spec, _| done(go(ctx, spec.name)),
+        ..Spec::player(Group::Moving)
+    }
+}
+
+pub static NORTH: Spec = direction("north", &["n"]);
+pub static SOUTH: Spec = direction("south", &["s"]);
+pub static EAST: Spec = direction("east", &["e"]);
+pub static WEST: Spec = direction("west", &["w"]);
+pub static NORTHEAST: Spec = direction("northeast", &["ne"]);
+pub static NORTHWEST: Spec = direction("northwest", &["nw"]);
+pub static SOUTHEAST: Spec = direction("southeast", &["se"]);
+pub static SOUTHWEST: Spec = direction("southwest", &["sw"]);
+pub static UP: Spec = direction("up", &["u"]);
+pub static DOWN: Spec = direction("down", &["d"]);
+
+pub static GO: Spec = Spec {
+    name: "go",
+    usage: "go <exit>",
+    summary: "Walk through any exit the room has, by name.",
+    details: "Walks through an exit by any name the room gives it (door, stairs, in).\nThe directions have their own short commands: n, e, s, w, ne, nw, se, sw, u, d.",
+    example: "go stairs",
+    needs: Needs::Text,
+    run: |ctx, _, exit| done(go(ctx, exit)),
+    ..Spec::player(Group::Moving)
+};
+
+pub static RECALL: Spec = Spec {
+    name: "recall",
+    aliases: &["home"],
+    usage: "recall",
+    summary: "Go back to the world's starting room.",
+    details: "Takes you back to the room this world starts everyone in, wherever you are.",
+    example: "recall",
+    run: |ctx, _, _| done(recall(ctx)),
+    ..Spec::player(Group::Moving)
+};
+
+/// Finds the exit a player means, without regard to case: the exact name, the
+/// same direction however either is written (`se` typed or `southeast` typed
+/// finds an exit a world file calls `se` or `southeast`), or a prefix only one
+/// exit name starts with.
 pub fn find_exit<'r>(room: &'r Room, wanted: &str) -> Option<&'r Exit> {
     let wanted = wanted.trim().to_lowercase();
     if let Some(exit) = room.exits.iter().find(|e| e.key == wanted) {
         return Some(exit);
     }
-    if let Ok(spec) = super::parse::lookup(&wanted)
-        && let Verb::Direction(direction) = spec.verb
+    // A direction typed in either form (`n`, `north`, `NE`).
+    if let Some(direction) = direction_named(&wanted)
         && let Some(exit) = room
             .exits
             .iter()
@@ -32,64 +82,48 @@ pub fn find_exit<'r>(room: &'r Room, wanted: &str) -> Option<&'r Exit> {
     }
 }
 
-/// Moves the player through an exit, telling both rooms, and queues the new
-/// location for the database.
-pub async fn go(ctx: &Ctx<'_>, wanted: &str) {
+/// Moves the player through the exit it names.
+async fn go(ctx: &Ctx<'_>, wanted: &str) {
     let Some(world) = ctx.world() else {
         return ctx.reply("You are nowhere at all.");
     };
-    let here = ctx.me.room();
-    let Some(exit) = world.room(&here).and_then(|room| find_exit(room, wanted)) else {
+    let Some(exit) = world
+        .room(&ctx.me.room())
+        .and_then(|room| find_exit(room, wanted))
+    else {
         return ctx.reply("You can't go that way.");
     };
-    if world.room(&exit.to).is_none() {
-        return ctx.reply("You can't go that way.");
+    let how = How::Walked {
+        exit: exit.name.clone(),
+    };
+    let to = exit.to.clone();
+    if ctx.game.move_player(ctx.me, &to, how).await == Err(MoveRefused::NoSuchRoom) {
+        ctx.reply("You can't go that way.");
     }
-    let leaving = format!("{} leaves {}.", ctx.me.name, exit.name);
-    move_player(ctx, &world, &exit.to, &leaving).await;
 }
 
-/// `recall`: back to the spawn room of the zone the player stands in, with the
-/// same leaves/arrives lines as walking.
-pub async fn recall(ctx: &Ctx<'_>) {
+/// `recall` and `home`: back to the world's default spawn room.
+async fn recall(ctx: &Ctx<'_>) {
     let Some(world) = ctx.world() else {
         return ctx.reply("You are nowhere at all.");
     };
-    let here = ctx.me.room();
-    let spawn = world
-        .zone(here.zone())
-        .map_or_else(|| world.default_spawn.clone(), |zone| zone.spawn.clone());
+    let spawn: RoomId = world.default_spawn.clone();
     let Some(room) = world.room(&spawn) else {
         return ctx.reply("There is nowhere to recall to.");
     };
-    if spawn == here {
+    if spawn == ctx.me.room() {
         return ctx.reply(format!("You are already at {}.", room.name));
     }
-    let leaving = format!("{} leaves.", ctx.me.name);
-    move_player(ctx, &world, &spawn, &leaving).await;
-}
-
-/// Takes the player from its room to `to`: the old room hears `leaving`, the new
-/// one `<Name> arrives.`, the player sees the new room, and the move is queued
-/// for the database.
-async fn move_player(ctx: &Ctx<'_>, world: &World, to: &RoomId, leaving: &str) {
-    let me = ctx.me;
-    let registry = ctx.game.registry();
-    let Some(left) = registry.move_to(me, to) else {
-        return;
-    };
-    let left = RoomKey::new(&me.world, &left);
-    registry.say_to_room(&left, &Arc::from(leaving), &[]);
-    let arriving: Arc<str> = Arc::from(format!("{} arrives.", me.name));
-    registry.say_to_room(&me.room_key(), &arriving, &[me.conn_id]);
-    ctx.reply_styled(describe_room(ctx.game, world, to, me.conn_id));
-    ctx.game.moved_in(me, Some(&left));
-    save_location(ctx.game, me).await;
+    if ctx.game.move_player(ctx.me, &spawn, How::Recalled).await == Err(MoveRefused::NoSuchRoom) {
+        ctx.reply("There is nowhere to recall to.");
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::command::table::COMMANDS;
+    use crate::game::data::DIRECTIONS;
 
     fn room(exits: &[&str]) -> Room {
         Room {
@@ -115,21 +149,27 @@ mod tests {
 
     #[test]
     fn directions_match_however_either_side_writes_them() {
-        let abbreviated = room(&["se", "north", "trapdoor"]);
+        let abbreviated = room(&["se", "north", "trapdoor", "Gate"]);
         assert_eq!(found(&abbreviated, "southeast").as_deref(), Some("se"));
         assert_eq!(found(&abbreviated, "se").as_deref(), Some("se"));
         assert_eq!(found(&abbreviated, "n").as_deref(), Some("north"));
         assert_eq!(found(&abbreviated, "trap").as_deref(), Some("trapdoor"));
+        assert_eq!(found(&abbreviated, "gate").as_deref(), Some("Gate"));
         assert_eq!(found(&abbreviated, "up"), None);
-        let spelled = room(&["southwest"]);
+        let spelled = room(&["southwest", "n"]);
         assert_eq!(found(&spelled, "sw").as_deref(), Some("southwest"));
+        assert_eq!(found(&spelled, "NORTH").as_deref(), Some("n"));
     }
 
     #[test]
-    fn only_exact_direction_words_are_directions() {
-        assert_eq!(direction_named("ne"), Some("northeast"));
-        assert_eq!(direction_named("down"), Some("down"));
-        assert_eq!(direction_named("do"), None);
-        assert_eq!(direction_named("door"), None);
+    fn the_direction_commands_are_the_games_directions() {
+        for (long, short) in DIRECTIONS {
+            let spec = COMMANDS
+                .iter()
+                .find(|spec| spec.name == long)
+                .unwrap_or_else(|| panic!("no command {long}"));
+            assert_eq!(spec.aliases, [short], "{long}");
+            assert_eq!(spec.group, Group::Moving, "{long}");
+        }
     }
 }

@@ -13,7 +13,8 @@
 use std::sync::Arc;
 
 use super::Ctx;
-use super::common::{addressee, direction_named, not_named, tell_room};
+use super::common::{addressee, not_named, tell_room, whence};
+use super::spec::{Group, Needs, Spec, done};
 use crate::game::{Channel, RoomKey, Talk};
 use crate::replies;
 use crate::store::now_iso;
@@ -21,8 +22,66 @@ use crate::store::writer::{ChatKind, ChatRow, ChatSlot, WriterFull};
 use crate::text::sanitize;
 use crate::world::{RoomId, World};
 
+pub static SAY: Spec = Spec {
+    name: "say",
+    aliases: &["'"],
+    usage: "say <text>  or  '<text>",
+    summary: "Say something to everyone in the room.",
+    details: "Says something to everyone in the room.",
+    example: "say Good evening!",
+    needs: Needs::Text,
+    run: |ctx, _, text| done(say(ctx, text)),
+    ..Spec::player(Group::Talking)
+};
+
+pub static EMOTE: Spec = Spec {
+    name: "emote",
+    aliases: &[":"],
+    usage: "emote <action>  or  :<action>",
+    summary: "Act something out: \"emote waves\" shows \"<Name> waves\".",
+    details: "Acts something out: the room sees your name followed by the text.",
+    example: "emote tips her hat.",
+    needs: Needs::Text,
+    run: |ctx, _, text| done(emote(ctx, text)),
+    ..Spec::player(Group::Talking)
+};
+
+// No one-letter alias: "w" is west (the predecessor let it mean both).
+pub static WHISPER: Spec = Spec {
+    name: "whisper",
+    usage: "whisper <name> <text>",
+    summary: "Say something only one person here hears; the others see that you whispered.",
+    details: "Says something only one person in the room hears; the others see that you whispered.",
+    example: "whisper Ann meet me at the quay",
+    needs: Needs::Text,
+    run: |ctx, _, argument| done(whisper(ctx, argument)),
+    ..Spec::player(Group::Talking)
+};
+
+pub static TELL: Spec = Spec {
+    name: "tell",
+    usage: "tell <name> <text>",
+    summary: "Send a private message to someone playing anywhere in this world.",
+    details: "Sends a private line to someone playing anywhere in this world.",
+    example: "tell Ann where are you?",
+    needs: Needs::Text,
+    run: |ctx, _, argument| done(tell(ctx, argument)),
+    ..Spec::player(Group::Talking)
+};
+
+pub static YELL: Spec = Spec {
+    name: "yell",
+    usage: "yell <text>",
+    summary: "Shout to this room and every room one exit away.",
+    details: "Shouts to this room and every room one exit away; they hear which way it came from.",
+    example: "yell Fire at the harbour!",
+    needs: Needs::Text,
+    run: |ctx, _, text| done(yell(ctx, text)),
+    ..Spec::player(Group::Talking)
+};
+
 /// `say <text>`: the speaker sees `You say, "..."`, the others `<Name> says, "..."`.
-pub async fn say(ctx: &Ctx<'_>, raw: &str) {
+async fn say(ctx: &Ctx<'_>, raw: &str) {
     let text = sanitize(raw);
     if text.is_empty() {
         return ctx.reply("Say what?");
@@ -41,14 +100,12 @@ pub async fn say(ctx: &Ctx<'_>, raw: &str) {
         &me.name,
         format!("{} says, \"{text}\"", me.name),
     );
-    ctx.game
-        .registry()
-        .talk_to_room(&me.room_key(), &line, &[me.conn_id]);
+    ctx.game.talk_to_room(&me.room_key(), &line, &[me.conn_id]);
     store_chat(ctx, record, ChatKind::Say, text, None);
 }
 
 /// `emote <text>`: everyone in the room, the actor included, sees `<Name> <text>`.
-pub async fn emote(ctx: &Ctx<'_>, raw: &str) {
+async fn emote(ctx: &Ctx<'_>, raw: &str) {
     let text = sanitize(raw);
     if text.is_empty() {
         return ctx.reply("Emote what?");
@@ -58,14 +115,14 @@ pub async fn emote(ctx: &Ctx<'_>, raw: &str) {
     };
     let me = ctx.me;
     let line = Talk::new(Channel::Emote, &me.name, format!("{} {text}", me.name));
-    ctx.game.registry().talk_to_room(&me.room_key(), &line, &[]);
+    ctx.game.talk_to_room(&me.room_key(), &line, &[]);
     store_chat(ctx, record, ChatKind::Emote, text, None);
 }
 
 /// `whisper <name> <text>`: the target hears the words, the rest of the room only
 /// sees that something was whispered.
-pub async fn whisper(ctx: &Ctx<'_>, argument: &str) {
-    let here = ctx.game.registry().occupants(&ctx.me.room_key());
+async fn whisper(ctx: &Ctx<'_>, argument: &str) {
+    let here = ctx.game.occupants(&ctx.me.room_key());
     let (to, raw) = match addressee(&here, ctx.me, argument) {
         Ok(found) => found,
         Err((named, word)) => return not_named(ctx, named, word, "here"),
@@ -91,8 +148,8 @@ pub async fn whisper(ctx: &Ctx<'_>, argument: &str) {
 }
 
 /// `tell <name> <text>`: a private line to anyone playing in the same world.
-pub async fn tell(ctx: &Ctx<'_>, argument: &str) {
-    let online = ctx.game.registry().players(Some(&ctx.me.world));
+async fn tell(ctx: &Ctx<'_>, argument: &str) {
+    let online = ctx.game.players_in(&ctx.me.world);
     let (to, raw) = match addressee(&online, ctx.me, argument) {
         Ok(found) => found,
         Err((named, word)) => return not_named(ctx, named, word, "online"),
@@ -117,7 +174,7 @@ pub async fn tell(ctx: &Ctx<'_>, argument: &str) {
 
 /// `yell <text>`: heard in this room and in every room one exit away, whatever
 /// zone it is in; the neighbours hear which way it came from.
-pub async fn yell(ctx: &Ctx<'_>, raw: &str) {
+async fn yell(ctx: &Ctx<'_>, raw: &str) {
     let text = sanitize(raw);
     if text.is_empty() {
         return ctx.reply("Yell what?");
@@ -130,7 +187,6 @@ pub async fn yell(ctx: &Ctx<'_>, raw: &str) {
     let Some(record) = reserve_record(ctx) else {
         return;
     };
-    let registry = ctx.game.registry();
     me.hear(&Talk::new(
         Channel::Yell,
         &me.name,
@@ -141,12 +197,12 @@ pub async fn yell(ctx: &Ctx<'_>, raw: &str) {
         &me.name,
         format!("{} yells, \"{text}\"", me.name),
     );
-    registry.talk_to_room(&me.room_key(), &line, &[me.conn_id]);
+    ctx.game.talk_to_room(&me.room_key(), &line, &[me.conn_id]);
     for neighbour in neighbours(&world, &here) {
-        let from = direction_from(&world, &neighbour, &here);
+        let from = whence(&world, &neighbour, &here).unwrap_or_else(|| "nearby".to_string());
         let heard = format!("{} yells from {from}, \"{text}\"", me.name);
         let key = RoomKey::new(&me.world, &neighbour);
-        registry.talk_to_room(
+        ctx.game.talk_to_room(
             &key,
             &Talk::new(Channel::Yell, &me.name, heard),
             &[me.conn_id],
@@ -170,26 +226,11 @@ fn neighbours(world: &World, room: &RoomId) -> Vec<RoomId> {
     found
 }
 
-/// Where a sound from `source` comes from, heard in `listener`: "the north",
-/// "above", "below", or "nearby" when no direction-named exit leads there.
-fn direction_from(world: &World, listener: &RoomId, source: &RoomId) -> String {
-    let exit = world
-        .room(listener)
-        .and_then(|room| room.exits.iter().find(|e| e.to == *source));
-    let direction = exit.and_then(|exit| direction_named(&exit.key));
-    match direction {
-        Some("up") => "above".to_string(),
-        Some("down") => "below".to_string(),
-        Some(name) => format!("the {name}"),
-        None => "nearby".to_string(),
-    }
-}
-
 /// Takes the place in the writer's queue that a line of talk will need, before
 /// anyone hears it; when the queue is full (the disk has fallen far behind),
 /// tells the speaker the records are busy and answers `None`.
 fn reserve_record<'a>(ctx: &Ctx<'a>) -> Option<ChatSlot<'a>> {
-    match ctx.game.writer().reserve_chat() {
+    match ctx.game.reserve_talk() {
         Ok(slot) => Some(slot),
         Err(WriterFull) => {
             tracing::debug!(character = %ctx.me.name, "talk refused: the writer's queue is full");

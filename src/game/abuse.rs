@@ -17,8 +17,9 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::net::{IpAddr, Ipv6Addr};
-use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
+
+use parking_lot::Mutex;
 
 use crate::config::AddressLimit;
 
@@ -116,12 +117,6 @@ impl Window {
         }
     }
 
-    fn lock(&self) -> MutexGuard<'_, Seen> {
-        // The map is valid at every step, so a panic elsewhere leaves nothing
-        // to repair.
-        self.seen.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
     /// Events of `ip` still inside the window at `now`, after dropping older ones.
     fn recent(&self, seen: &mut Seen, ip: IpAddr, now: Instant) -> usize {
         let window = self.limit.window;
@@ -145,7 +140,7 @@ impl Window {
         if self.limit.is_off() {
             return true;
         }
-        let mut seen = self.lock();
+        let mut seen = self.seen.lock();
         self.recent(&mut seen, ip, now) < self.limit.count as usize
     }
 
@@ -154,7 +149,7 @@ impl Window {
         if self.limit.is_off() {
             return false;
         }
-        let mut seen = self.lock();
+        let mut seen = self.seen.lock();
         let before = self.recent(&mut seen, ip, now);
         self.add(&mut seen, ip, now);
         before + 1 == self.limit.count as usize
@@ -164,7 +159,7 @@ impl Window {
         if self.limit.is_off() {
             return true;
         }
-        let mut seen = self.lock();
+        let mut seen = self.seen.lock();
         if self.recent(&mut seen, ip, now) >= self.limit.count as usize {
             return false;
         }
@@ -177,7 +172,7 @@ impl Window {
         if self.limit.is_off() {
             return Some(false);
         }
-        let mut seen = self.lock();
+        let mut seen = self.seen.lock();
         let before = self.recent(&mut seen, ip, now);
         if before >= self.limit.count as usize {
             return None;
@@ -191,7 +186,7 @@ impl Window {
         if self.limit.is_off() {
             return;
         }
-        let mut seen = self.lock();
+        let mut seen = self.seen.lock();
         if let Some(events) = seen.by_address.get_mut(&ip) {
             events.pop_back();
             if events.is_empty() {
@@ -327,7 +322,7 @@ mod tests {
             let ip = IpAddr::V4(Ipv4Addr::from(0x0b00_0000 + n));
             limits.login_failed(ip, later);
         }
-        let kept = limits.failed_logins.lock().by_address.len();
+        let kept = limits.failed_logins.seen.lock().by_address.len();
         assert!(kept <= SWEEP_EVERY, "{kept} addresses kept");
     }
 }

@@ -100,26 +100,39 @@ impl RoomInfo {
     }
 }
 
+/// The compass directions and their short forms, as commands, exits and
+/// mappers write them.
+pub const DIRECTIONS: [(&str, &str); 10] = [
+    ("north", "n"),
+    ("northeast", "ne"),
+    ("east", "e"),
+    ("southeast", "se"),
+    ("south", "s"),
+    ("southwest", "sw"),
+    ("west", "w"),
+    ("northwest", "nw"),
+    ("up", "u"),
+    ("down", "d"),
+];
+
 /// The short form mappers use for a direction (`north` and `n` are `n`), or
 /// `None` for an exit that is no direction (`door`, `in`).
 pub fn short_direction(exit: &str) -> Option<&'static str> {
-    const DIRECTIONS: [(&str, &str); 10] = [
-        ("north", "n"),
-        ("northeast", "ne"),
-        ("east", "e"),
-        ("southeast", "se"),
-        ("south", "s"),
-        ("southwest", "sw"),
-        ("west", "w"),
-        ("northwest", "nw"),
-        ("up", "u"),
-        ("down", "d"),
-    ];
-    let exit = exit.trim();
+    direction(exit).map(|(_, short)| short)
+}
+
+/// The direction a word names, by full name or short form in any case (`NE`
+/// is `northeast`); `None` for any other exit name (`door`, `in`).
+pub fn direction_named(word: &str) -> Option<&'static str> {
+    direction(word).map(|(long, _)| long)
+}
+
+fn direction(word: &str) -> Option<(&'static str, &'static str)> {
+    let word = word.trim();
     DIRECTIONS
         .iter()
-        .find(|(long, short)| exit.eq_ignore_ascii_case(long) || exit.eq_ignore_ascii_case(short))
-        .map(|(_, short)| *short)
+        .find(|(long, short)| word.eq_ignore_ascii_case(long) || word.eq_ignore_ascii_case(short))
+        .copied()
 }
 
 /// The kinds of talk.
@@ -176,5 +189,9 @@ mod tests {
         assert_eq!(short_direction("d"), Some("d"));
         assert_eq!(short_direction("trapdoor"), None);
         assert_eq!(short_direction("in"), None);
+        assert_eq!(direction_named("NE"), Some("northeast"));
+        assert_eq!(direction_named("down"), Some("down"));
+        assert_eq!(direction_named("do"), None);
+        assert_eq!(direction_named("door"), None);
     }
 }

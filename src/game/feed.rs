@@ -1,16 +1,45 @@
 //! Keeping clients' structured view of the game current (see [`super::data`]):
-//! which room a character stands in, who is there, what lies there and what
-//! it carries. Each function sends only to clients that take structured data.
+//! who the character is, which room it stands in, who is there, what lies
+//! there and what it carries. Each function sends only to clients that take
+//! structured data. [`ClientFeed`] is the first observer of every move.
 //!
-//! **Invariant:** these functions never wait on anyone; the one that reads
-//! the inventory waits only for the store.
+//! **Invariant:** these functions never wait on anyone.
 
 use std::sync::Arc;
 
 use super::data::{Data, ItemRef, Place, RoomInfo};
+use super::moves::{How, Move, RoomObserver};
 use super::registry::{Player, RoomKey};
 use super::{Game, ItemInstance};
 use crate::world::World;
+
+/// Keeps clients' structured view current as people move: the room left
+/// loses the mover, the room reached gains it, and the mover's client gets
+/// its new room (and, on entering the game, who it is).
+pub struct ClientFeed;
+
+impl RoomObserver for ClientFeed {
+    fn moved(&self, game: &Game, moved: &Move) {
+        let name = moved.who.name();
+        if let Some(from) = moved.from_key() {
+            game.left_room(&from, name);
+        }
+        let Some(to) = moved.to_key() else {
+            return;
+        };
+        if moved.how != How::TookOver {
+            let added = Data::RoomAddPlayer(name.clone());
+            game.registry().data_to_room(&to, added, moved.who.except());
+        }
+        let Some(player) = moved.who.player() else {
+            return;
+        };
+        if matches!(moved.how, How::Entered | How::TookOver) {
+            game.send_character(player);
+        }
+        game.send_room_data(player);
+    }
+}
 
 impl Game {
     /// Tells the player's client the room it stands in: the room itself, who
@@ -42,23 +71,24 @@ impl Game {
         });
     }
 
-    /// A character arrived in its room (from `left`, if it came from one):
-    /// the room it left loses it, the new one gains it, and its own client
-    /// gets the new room.
-    pub fn moved_in(&self, player: &Player, left: Option<&RoomKey>) {
-        if let Some(left) = left {
-            self.left_room(left, &player.name);
+    /// Tells the player's client who the character is: its name, account,
+    /// world and role.
+    fn send_character(&self, player: &Player) {
+        if !player.session.profile().structured() {
+            return;
         }
-        self.registry().data_to_room(
-            &player.room_key(),
-            Data::RoomAddPlayer(player.name.clone()),
-            &[player.conn_id],
-        );
-        self.send_room_data(player);
+        player.give(Data::CharName {
+            name: player.name.clone(),
+        });
+        player.give(Data::CharStatus {
+            account: player.session.account.clone(),
+            world: player.world.clone(),
+            role: player.role(),
+        });
     }
 
     /// A character is gone from `room` (walked out, or left the game).
-    pub fn left_room(&self, room: &RoomKey, name: &Arc<str>) {
+    fn left_room(&self, room: &RoomKey, name: &Arc<str>) {
         self.registry()
             .data_to_room(room, Data::RoomRemovePlayer(name.clone()), &[]);
     }

@@ -1,13 +1,20 @@
-//! Item instances lying in rooms, cached in memory for `look`.
+//! Item instances: those lying in rooms, cached in memory for `look`, and the
+//! game's actions that move one (picking up, putting down, handing over).
 //!
-//! The database (`room_items`) is the truth; this cache is filled from it at start
-//! and updated only after a database change that moved an item has committed.
+//! The database (`room_items`, `character_items`) is the truth: each move is
+//! one conditional transaction in `store::items` that first checks the
+//! instance is still where the caller believes. This cache is filled from the
+//! database at start and changed only after such a transaction committed;
+//! clients' structured view follows then too.
 
 use std::sync::Arc;
 
 use dashmap::DashMap;
 
-use super::registry::RoomKey;
+use super::Game;
+use super::data::{Data, ItemRef, Place};
+use super::registry::{Player, RoomKey};
+use crate::store::StoreResult;
 
 /// One item instance: its database id and its world item key.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,5 +60,123 @@ impl RoomItems {
     /// Forgets every room of a world (before reloading it from the database).
     pub fn clear_world(&self, world: &str) {
         self.rooms.retain(|key, _| key.world.as_ref() != world);
+    }
+}
+
+impl Game {
+    /// The item instances lying in a room, oldest first (from the cache).
+    pub fn items_here(&self, room: &RoomKey) -> Vec<ItemInstance> {
+        self.items().in_room(room)
+    }
+
+    /// What a character carries, oldest first (read from the database, the
+    /// only record of it).
+    pub async fn carried(&self, player: &Player) -> StoreResult<Vec<ItemInstance>> {
+        let rows = self.store().items().carried(player.character_id).await?;
+        Ok(rows
+            .into_iter()
+            .map(|row| ItemInstance {
+                id: row.id,
+                key: Arc::from(row.item_key),
+            })
+            .collect())
+    }
+
+    /// Picks up one of `candidates` (instances of one kind lying in the
+    /// player's room), the first still there: another player may have been
+    /// quicker with some. `None` when every one was gone.
+    pub async fn pick_up(
+        &self,
+        player: &Player,
+        candidates: Vec<ItemInstance>,
+    ) -> StoreResult<Option<ItemInstance>> {
+        let here = player.room_key();
+        for instance in candidates {
+            let taken = self
+                .store()
+                .items()
+                .take(
+                    instance.id,
+                    &here.world,
+                    here.room.as_str(),
+                    player.character_id,
+                )
+                .await?;
+            if taken {
+                self.items().remove(&here, instance.id);
+                let thing = self.item_ref(&player.world, &instance);
+                self.room_item_changed(&here, thing.clone(), false, &[]);
+                player.give(Data::ItemAdd {
+                    place: Place::Inventory,
+                    item: thing,
+                });
+                return Ok(Some(instance));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Puts down an instance the player carries, in its room; false if the
+    /// player no longer carries it.
+    pub async fn put_down(&self, player: &Player, instance: ItemInstance) -> StoreResult<bool> {
+        let here = player.room_key();
+        let dropped = self
+            .store()
+            .items()
+            .put_down(
+                instance.id,
+                player.character_id,
+                &here.world,
+                here.room.as_str(),
+            )
+            .await?;
+        if dropped {
+            let thing = self.item_ref(&player.world, &instance);
+            self.items().put(&here, instance);
+            player.give(Data::ItemRemove {
+                place: Place::Inventory,
+                item: thing.clone(),
+            });
+            self.room_item_changed(&here, thing, true, &[]);
+        }
+        Ok(dropped)
+    }
+
+    /// Hands an instance `from` carries to `to`; false if `from` no longer
+    /// carries it.
+    pub async fn hand_over(
+        &self,
+        from: &Player,
+        to: &Player,
+        instance: &ItemInstance,
+    ) -> StoreResult<bool> {
+        let given = self
+            .store()
+            .items()
+            .give(instance.id, from.character_id, to.character_id)
+            .await?;
+        if given {
+            let thing = self.item_ref(&from.world, instance);
+            from.give(Data::ItemRemove {
+                place: Place::Inventory,
+                item: thing.clone(),
+            });
+            to.give(Data::ItemAdd {
+                place: Place::Inventory,
+                item: thing,
+            });
+        }
+        Ok(given)
+    }
+
+    /// One instance as clients list it, named by its world's item.
+    fn item_ref(&self, world: &str, instance: &ItemInstance) -> ItemRef {
+        match self.world(world) {
+            Some(world) => super::feed::item_ref(&world, instance),
+            None => ItemRef {
+                id: instance.id,
+                name: "something".to_string(),
+            },
+        }
     }
 }

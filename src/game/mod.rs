@@ -1,8 +1,13 @@
 //! The shared state of a running server: worlds, who is online, what lies where,
-//! and the handles on the store.
+//! and the handles on the store; and the game's actions, the one function for
+//! each job that every caller uses: moving someone (`moves`), moving an item
+//! (`items`), what handlers ask of the records (`records`) and of who is
+//! where (`people`).
 //!
-//! A [`Game`] lives in an `Arc` that every connection task holds. It owns no task
-//! of its own; the server starts and stops the writer and the accept loop.
+//! A [`Game`] lives in an `Arc` that every connection task holds. The tasks it
+//! starts itself (a `/shutdown` countdown) run on its tracker, which the
+//! server waits for when it stops; the server starts and stops the writer and
+//! the accept loops.
 //!
 //! **Invariant:** the game layer knows nothing about telnet bytes or the login
 //! state machine; it reaches players only through their [`Outbox`]es and control
@@ -13,22 +18,28 @@ pub mod client;
 pub mod data;
 pub mod feed;
 pub mod items;
+pub mod moves;
 pub mod outbox;
+mod people;
+mod records;
 pub mod registry;
 pub mod upkeep;
 pub mod worlds;
 
 use std::collections::HashMap;
 use std::net::IpAddr;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
 use std::time::Instant;
 
+use parking_lot::{Mutex, RwLock};
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 pub use client::ClientProfile;
 pub use data::{Channel, Data, ItemRef, Place, RoomInfo, Talk};
 pub use items::{ItemInstance, RoomItems};
+pub use moves::{How, Move, MoveRefused, Mover, RoomObserver};
 pub use outbox::{Message, Outbound, Outbox};
 pub use registry::{
     ConnId, Control, Peer, Player, PlayerInit, Registry, RoomKey, Session, SessionInit, Transport,
@@ -69,6 +80,10 @@ pub struct Game {
     /// Held while the worlds in play are changed (`worlds.rs`), one change
     /// at a time.
     world_changes: tokio::sync::Mutex<()>,
+    /// Who hears of every move, in order: the clients' structured view first.
+    observers: Vec<Arc<dyn RoomObserver>>,
+    /// The game's own tasks; the server waits for them when it stops.
+    tasks: TaskTracker,
 }
 
 impl Game {
@@ -103,7 +118,27 @@ impl Game {
             tls: None,
             metrics,
             world_changes: tokio::sync::Mutex::new(()),
+            observers: vec![Arc::new(feed::ClientFeed)],
+            tasks: TaskTracker::new(),
         }
+    }
+
+    /// The same game, with one more observer of moves (the server registers
+    /// the command layer's narrator, which writes what rooms hear).
+    pub fn observed_by(mut self, observer: Arc<dyn RoomObserver>) -> Game {
+        self.observers.push(observer);
+        self
+    }
+
+    /// Who hears of every move.
+    fn observers(&self) -> &[Arc<dyn RoomObserver>] {
+        &self.observers
+    }
+
+    /// The tracker of the game's own tasks (and the server's connections): a
+    /// shutdown waits for everything on it.
+    pub fn tasks(&self) -> &TaskTracker {
+        &self.tasks
     }
 
     /// The same game, with the certificate its TLS listener presents.
@@ -197,10 +232,7 @@ impl Game {
     }
 
     fn loaded<T>(&self, f: impl FnOnce(&LoadedWorlds) -> T) -> T {
-        match self.worlds.read() {
-            Ok(loaded) => f(&loaded),
-            Err(poisoned) => f(&poisoned.into_inner()),
-        }
+        f(&self.worlds.read())
     }
 
     /// One world by id.
@@ -219,10 +251,7 @@ impl Game {
             worlds: Arc::new(worlds),
             default,
         };
-        match self.worlds.write() {
-            Ok(mut current) => *current = loaded,
-            Err(poisoned) => *poisoned.into_inner() = loaded,
-        }
+        *self.worlds.write() = loaded;
     }
 
     /// Sends a notice from the server to every logged-in connection (styled
@@ -236,9 +265,7 @@ impl Game {
 
     /// Records a new shutdown countdown; false if one is already running.
     pub fn start_countdown(&self, token: CancellationToken) -> bool {
-        let Ok(mut current) = self.countdown.lock() else {
-            return false;
-        };
+        let mut current = self.countdown.lock();
         if current.as_ref().is_some_and(|t| !t.is_cancelled()) {
             return false;
         }
@@ -248,9 +275,7 @@ impl Game {
 
     /// Stops a running countdown; false if there was none.
     pub fn cancel_countdown(&self) -> bool {
-        let Ok(mut current) = self.countdown.lock() else {
-            return false;
-        };
+        let mut current = self.countdown.lock();
         match current.take() {
             Some(token) if !token.is_cancelled() => {
                 token.cancel();
@@ -350,7 +375,7 @@ impl ConnectionCounter {
         max_total: usize,
         max_per_ip: usize,
     ) -> Option<ConnectionSlot> {
-        let mut per_ip = self.per_ip.lock().ok()?;
+        let mut per_ip = self.per_ip.lock();
         let here = per_ip.get(&ip).copied().unwrap_or(0);
         if self.total.load(Ordering::Relaxed) as usize >= max_total || here >= max_per_ip {
             return None;
@@ -387,9 +412,8 @@ impl Drop for ConnectionSlot {
     fn drop(&mut self) {
         self.counter.total.fetch_sub(1, Ordering::Relaxed);
         self.counter.per_transport[self.transport.index()].fetch_sub(1, Ordering::Relaxed);
-        if let Ok(mut per_ip) = self.counter.per_ip.lock()
-            && let Some(n) = per_ip.get_mut(&self.ip)
-        {
+        let mut per_ip = self.counter.per_ip.lock();
+        if let Some(n) = per_ip.get_mut(&self.ip) {
             *n -= 1;
             if *n == 0 {
                 per_ip.remove(&self.ip);

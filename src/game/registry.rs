@@ -11,11 +11,12 @@
 //! methods is async, and none returns a guard.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use dashmap::DashMap;
+use parking_lot::Mutex;
 use tokio::sync::mpsc;
 
 use super::client::ClientProfile;
@@ -94,14 +95,6 @@ impl Transport {
 pub struct Peer {
     pub addr: SocketAddr,
     pub transport: Transport,
-}
-
-/// Locks a mutex, recovering the value if another thread panicked holding it
-/// (every value kept under these mutexes is valid at all times).
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// A logged-in connection, in the character menu or playing. Its row in the
@@ -211,11 +204,11 @@ impl Session {
 
     /// The character being played, if any.
     pub fn character(&self) -> Option<Arc<str>> {
-        lock(&self.character).clone()
+        self.character.lock().clone()
     }
 
     fn set_character(&self, name: Option<Arc<str>>) {
-        *lock(&self.character) = name;
+        *self.character.lock() = name;
     }
 
     /// Orders the connection closed with `message`; never waits.
@@ -251,6 +244,10 @@ pub struct Player {
     /// map is made holding this lock, so two movers (the player walking, an
     /// admin teleporting it) cannot leave it in two rooms.
     room: Mutex<RoomId>,
+    /// Held by the game's move actions around the registry step and the
+    /// telling of it, so observers hear of one player's moves in the order
+    /// they were made. Taken before `room`, never while holding it.
+    moving: Mutex<()>,
 }
 
 /// Everything needed to make a [`Player`].
@@ -271,6 +268,7 @@ impl Player {
             world: init.world,
             session: init.session,
             room: Mutex::new(init.room),
+            moving: Mutex::new(()),
         })
     }
 
@@ -286,11 +284,17 @@ impl Player {
 
     /// The room the character stands in now.
     pub fn room(&self) -> RoomId {
-        lock(&self.room).clone()
+        self.room.lock().clone()
     }
 
     pub fn room_key(&self) -> RoomKey {
         RoomKey::new(&self.world, &self.room())
+    }
+
+    /// One move of this player at a time, its telling included (see
+    /// `game::moves`).
+    pub(super) fn moving(&self) -> parking_lot::MutexGuard<'_, ()> {
+        self.moving.lock()
     }
 
     /// How long since the player last typed something.
@@ -364,22 +368,34 @@ impl Registry {
     /// playing the same character, that connection is removed from the game and
     /// returned (the caller tells it it was taken over), and the newcomer stands
     /// where the old one stood.
+    ///
+    /// The character's entry in `by_character` stays locked for the whole step,
+    /// so entries of one character happen one after another: whoever enters
+    /// next finds this player already in the game and takes it over. (Released
+    /// between the owner's change and the player's arrival, a third connection
+    /// could find the owner changed but nobody to take over, and both would
+    /// play on.)
     pub fn enter(&self, player: Arc<Player>) -> Option<Arc<Player>> {
-        let previous = self
+        let mut owner = self
             .by_character
-            .insert(player.character_id, player.conn_id)
-            .filter(|old| *old != player.conn_id)
-            .and_then(|old| self.players.remove(&old))
+            .entry(player.character_id)
+            .or_insert(player.conn_id);
+        let previous = (*owner != player.conn_id)
+            .then(|| self.players.remove(&*owner))
+            .flatten()
             .map(|(_, old)| old);
-        let mut room = lock(&player.room);
+        *owner = player.conn_id;
+        let mut room = player.room.lock();
         if let Some(old) = &previous {
-            let old_room = lock(&old.room);
+            let old_room = old.room.lock();
             self.remove_from_room(&RoomKey::new(&old.world, &old_room), old.conn_id);
             *room = old_room.clone();
         }
         player.session.set_character(Some(player.name.clone()));
         self.players.insert(player.conn_id, player.clone());
         self.add_to_room(&RoomKey::new(&player.world, &room), player.clone());
+        drop(room);
+        drop(owner);
         previous
     }
 
@@ -387,7 +403,7 @@ impl Registry {
     /// Does nothing (`None`) for a player no longer in the game (taken over, or
     /// gone a moment ago).
     pub fn move_to(&self, player: &Arc<Player>, to: &RoomId) -> Option<RoomId> {
-        let mut room = lock(&player.room);
+        let mut room = player.room.lock();
         if !self.players.contains_key(&player.conn_id) {
             return None;
         }
@@ -404,7 +420,7 @@ impl Registry {
         player.session.set_character(None);
         self.by_character
             .remove_if(&player.character_id, |_, owner| *owner == conn_id);
-        let room = lock(&player.room);
+        let room = player.room.lock();
         self.remove_from_room(&RoomKey::new(&player.world, &room), conn_id);
         drop(room);
         Some(player)
@@ -520,6 +536,18 @@ pub(crate) fn test_player(
     name: &str,
     room: RoomId,
 ) -> Arc<Player> {
+    test_player_in("w", conn_id, character_id, name, room)
+}
+
+/// A player in world `world` whose queues nobody reads, for unit tests.
+#[cfg(test)]
+pub(crate) fn test_player_in(
+    world: &str,
+    conn_id: ConnId,
+    character_id: i64,
+    name: &str,
+    room: RoomId,
+) -> Arc<Player> {
     let (outbox, queue) = Outbox::new(16, tokio_util::sync::CancellationToken::new());
     std::mem::forget(queue);
     let (control, orders) = mpsc::channel(4);
@@ -541,7 +569,7 @@ pub(crate) fn test_player(
     Player::new(PlayerInit {
         character_id,
         name: Arc::from(name),
-        world: "w".into(),
+        world: world.into(),
         session,
         room,
     })
@@ -632,6 +660,51 @@ mod tests {
             .filter(|room| names(&registry, room) == [1])
             .collect();
         assert_eq!(rooms, [p.room().local().to_string()]);
+    }
+
+    /// Issue 15: with A playing, B and C entering together could both stay
+    /// in the game, C missing B: B's new owner entry was visible before B was
+    /// a player, so C found nobody to take over and both went on playing.
+    #[test]
+    fn three_connections_entering_one_character_leave_it_played_once() {
+        for round in 0..2000 {
+            let registry = Arc::new(Registry::new());
+            registry.enter(player(1, 10, "hall"));
+            let start = Arc::new(std::sync::Barrier::new(2));
+            let entering: Vec<_> = [2, 3]
+                .into_iter()
+                .map(|conn_id| {
+                    let (registry, start) = (registry.clone(), start.clone());
+                    std::thread::spawn(move || {
+                        let newcomer = player(conn_id, 10, "hall");
+                        start.wait();
+                        registry.enter(newcomer).map(|old| old.conn_id)
+                    })
+                })
+                .collect();
+            let mut displaced: Vec<ConnId> = entering
+                .into_iter()
+                .filter_map(|thread| thread.join().expect("entering thread"))
+                .collect();
+            let playing: Vec<ConnId> = registry
+                .players(None)
+                .iter()
+                .filter(|p| p.character_id == 10)
+                .map(|p| p.conn_id)
+                .collect();
+            assert_eq!(playing.len(), 1, "round {round}: played on {playing:?}");
+            assert_eq!(names(&registry, "hall"), playing, "round {round}");
+            assert_eq!(
+                registry.by_character(10).map(|p| p.conn_id),
+                playing.first().copied(),
+                "round {round}"
+            );
+            // Each of the two that lost the character was handed back once, to
+            // be told it was taken over.
+            displaced.extend(&playing);
+            displaced.sort_unstable();
+            assert_eq!(displaced, [1, 2, 3], "round {round}");
+        }
     }
 
     #[test]

@@ -9,13 +9,10 @@
 //! `failed: ...`. The action decides and reports what happened; the caller
 //! words the reply.
 
-use std::future::Future;
-use std::sync::Arc;
-
-use super::{Game, Player};
+use super::{Game, How};
 use crate::store::accounts::{Actor, ChangeRefused};
 use crate::store::audit::AuditEntry;
-use crate::world::{self, LoadError, Loaded, RoomId, WorldError, WorldWarning, Worlds};
+use crate::world::{self, LoadError, Loaded, WorldError, WorldWarning, Worlds};
 
 /// Who asks for a reload, for the audit row and the log.
 #[derive(Debug, Clone)]
@@ -57,18 +54,10 @@ pub enum ReloadFailed {
 }
 
 impl Game {
-    /// Reads the world files again and puts them in play. `send_to_spawn`
-    /// moves one player to a room (the one move path); it answers whether
-    /// the player was moved.
-    pub async fn reload_worlds<S, F>(
-        &self,
-        by: &Reloader,
-        send_to_spawn: S,
-    ) -> Result<Reloaded, ReloadFailed>
-    where
-        S: Fn(Arc<Player>, RoomId) -> F,
-        F: Future<Output = bool>,
-    {
+    /// Reads the world files again and puts them in play; players whose room
+    /// vanished go to their world's spawn by the one move path
+    /// ([`Game::move_player`], as [`How::Rescued`]).
+    pub async fn reload_worlds(&self, by: &Reloader) -> Result<Reloaded, ReloadFailed> {
         // Two reloads at once could swap in the older of two loads last.
         let _one_at_a_time = self.world_changes.lock().await;
         let (loaded, placed) = match self.load_and_register(by).await {
@@ -82,7 +71,7 @@ impl Game {
         };
         let (worlds, rooms) = counts(&loaded.worlds);
         let warnings = self.put_in_play(loaded).await;
-        let sent_to_spawn = self.rescue_stranded(send_to_spawn).await;
+        let sent_to_spawn = self.rescue_stranded().await;
         tracing::info!(by = %by.account, worlds, rooms, placed, sent_to_spawn, warnings = warnings.len(), "worlds reloaded");
         Ok(Reloaded {
             worlds,
@@ -177,11 +166,7 @@ impl Game {
 
     /// Sends every player whose room no longer exists to the world's spawn;
     /// returns how many were moved.
-    async fn rescue_stranded<S, F>(&self, send_to_spawn: S) -> usize
-    where
-        S: Fn(Arc<Player>, RoomId) -> F,
-        F: Future<Output = bool>,
-    {
+    async fn rescue_stranded(&self) -> usize {
         let worlds = self.worlds();
         let mut moved = 0;
         for player in self.registry.players(None) {
@@ -191,7 +176,12 @@ impl Game {
             if world.room(&player.room()).is_some() {
                 continue;
             }
-            if send_to_spawn(player, world.default_spawn.clone()).await {
+            let spawn = world.default_spawn.clone();
+            if self
+                .move_player(&player, &spawn, How::Rescued)
+                .await
+                .is_ok()
+            {
                 moved += 1;
             }
         }

@@ -1,11 +1,10 @@
 //! Playing a character: entering the world, the command loop, and leaving it.
 //!
-//! While a character is in play it is registered in the game's [`Registry`];
-//! an [`InGame`] guard takes it out again however the loop ends (quit, hang-up,
+//! Entering and leaving are the game's actions (`Game::enter_game`,
+//! `Game::leave_game`), which tell the room and the client; an [`InGame`]
+//! guard takes the character out again however the loop ends (quit, hang-up,
 //! takeover, shutdown, or a bug), so nobody is ever left standing in a room
 //! without a connection behind them.
-//!
-//! [`Registry`]: crate::game::Registry
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -15,11 +14,12 @@ use super::conn::Hangup;
 use super::login::LoggedIn;
 use super::menu::Chosen;
 use crate::command::{self, Ctx, Flow};
-use crate::game::{Control, Data, Game, ItemInstance, Player, PlayerInit, Session};
+use crate::game::{Game, Player, PlayerInit, Session};
 use crate::replies;
 
-/// Removes the player from the game when dropped; tells the room unless the
-/// character was taken over (the newcomer stands there now) or the server stops.
+/// Takes the player out of the game when dropped; the room is told unless the
+/// character was taken over (the newcomer stands there now) or the server
+/// stops.
 struct InGame {
     game: Arc<Game>,
     player: Arc<Player>,
@@ -27,7 +27,7 @@ struct InGame {
 
 impl Drop for InGame {
     fn drop(&mut self) {
-        leave_game(&self.game, &self.player);
+        self.game.leave_game(&self.player);
     }
 }
 
@@ -39,36 +39,28 @@ pub async fn play(link: &mut Link, account: &LoggedIn, chosen: Chosen) -> Result
         // The menu is only reached with a session; nothing to play without one.
         return Err(Hangup::Closed);
     };
-    let player = enter(&game, &session, &chosen).await;
+    let player = player(&game, &session, &chosen);
+    // The guard first: however entering ends, the player leaves again.
     let _in_game = InGame {
         game: game.clone(),
         player: player.clone(),
     };
+    game.enter_game(&player).await;
+    send_inventory(&game, &player).await;
     let ctx = Ctx::new(&game, &player);
-    command::look::look_room(&ctx);
-    send_character_data(&game, &player).await;
     loop {
         link.prompt("> ");
         let deadline = Instant::now() + game.config().idle_timeout;
         let line = link.next_line(deadline).await?;
-        let command = command::parse_as(&line, player.role());
-        match command::execute(&ctx, command).await {
+        match command::execute(&ctx, &line).await {
             Flow::Continue => {}
             Flow::Quit => {
-                leave_game(&game, &player);
+                game.leave_game(&player);
                 link.last_words(replies::GOODBYE);
                 return Err(Hangup::Quit);
             }
             Flow::Characters => {
-                leave_game(&game, &player);
-                if let Err(err) = game
-                    .store()
-                    .sessions()
-                    .attach(&session.session_id, None)
-                    .await
-                {
-                    tracing::warn!(%err, "could not clear the session's character");
-                }
+                game.leave_for_menu(&player).await;
                 return Ok(());
             }
             Flow::ChangePassword => {
@@ -81,83 +73,27 @@ pub async fn play(link: &mut Link, account: &LoggedIn, chosen: Chosen) -> Result
     }
 }
 
-/// Registers the player (taking the character over from another connection if
-/// needed), records the session's character, and tells the room.
-async fn enter(game: &Arc<Game>, session: &Arc<Session>, chosen: &Chosen) -> Arc<Player> {
+/// The chosen character as a player of this session, in the room it last
+/// stood in (or the world's spawn, if that room is gone).
+fn player(game: &Game, session: &Arc<Session>, chosen: &Chosen) -> Arc<Player> {
     let world = &chosen.world;
-    let room = game.arrival_room(world, chosen.character.room.as_deref());
-    let player = Player::new(PlayerInit {
+    Player::new(PlayerInit {
         character_id: chosen.character.id,
         name: Arc::from(chosen.character.name.as_str()),
         world: Arc::from(world.id.as_str()),
         session: session.clone(),
-        room,
-    });
-    match game.registry().enter(player.clone()) {
-        Some(old) => {
-            tracing::info!(character = %player.name, "character taken over by a new connection");
-            old.session.order(Control::TakenOver);
-        }
-        None => {
-            let line: Arc<str> = Arc::from(format!("{} arrives.", player.name));
-            game.registry()
-                .say_to_room(&player.room_key(), &line, &[player.conn_id]);
-            game.registry().data_to_room(
-                &player.room_key(),
-                Data::RoomAddPlayer(player.name.clone()),
-                &[player.conn_id],
-            );
-        }
-    }
-    let entered = game
-        .store()
-        .characters()
-        .enter_play(&session.session_id, player.character_id, &player.world)
-        .await;
-    if let Err(err) = entered {
-        tracing::warn!(%err, "could not record the character entering play");
-    }
-    command::common::save_location(game, &player).await;
-    player
+        room: game.arrival_room(world, chosen.character.room.as_deref()),
+    })
 }
 
-/// Tells the client who the character is, where it stands and what it carries
-/// (for clients that take structured data).
-async fn send_character_data(game: &Arc<Game>, player: &Arc<Player>) {
+/// Tells the client what the character carries (for clients that take
+/// structured data; entering the game told it who and where it is).
+async fn send_inventory(game: &Game, player: &Player) {
     if !player.session.profile().structured() {
         return;
     }
-    player.give(Data::CharName {
-        name: player.name.clone(),
-    });
-    player.give(Data::CharStatus {
-        account: player.session.account.clone(),
-        world: player.world.clone(),
-        role: player.role(),
-    });
-    game.send_room_data(player);
-    match game.store().items().carried(player.character_id).await {
-        Ok(rows) => {
-            let carried: Vec<ItemInstance> = rows
-                .into_iter()
-                .map(|row| ItemInstance {
-                    id: row.id,
-                    key: Arc::from(row.item_key),
-                })
-                .collect();
-            game.send_inventory_data(player, &carried);
-        }
+    match game.carried(player).await {
+        Ok(carried) => game.send_inventory_data(player, &carried),
         Err(err) => tracing::debug!(%err, "could not list the inventory for the client"),
-    }
-}
-
-/// Takes the player out of the registry and tells the room, unless it was taken
-/// over (the newcomer stands there now) or everyone is being told the server
-/// stops. Doing it twice is harmless: the second time finds nobody to remove.
-fn leave_game(game: &Game, player: &Player) {
-    if game.registry().leave(player.conn_id).is_some() && !game.is_shutting_down() {
-        let line: Arc<str> = Arc::from(format!("{} leaves the game.", player.name));
-        game.registry().say_to_room(&player.room_key(), &line, &[]);
-        game.left_room(&player.room_key(), &player.name);
     }
 }

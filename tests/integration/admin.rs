@@ -441,3 +441,28 @@ async fn prune_deletes_old_chat() {
     assert_eq!(server.count("SELECT count(*) FROM chat_messages"), 1);
     server.stop().await;
 }
+
+/// Issue 15: the `/shutdown` countdown ran on an untracked task, and in its
+/// last stretch it did not watch for a shutdown begun meanwhile (a signal):
+/// the countdown outlived the server. Now it is on the server's tracker and
+/// ends with the shutdown; once the server has stopped, no task of it is left.
+#[tokio::test]
+async fn a_countdown_ends_when_the_server_stops_for_a_signal() {
+    let alive = || {
+        tokio::runtime::Handle::current()
+            .metrics()
+            .num_alive_tasks()
+    };
+    let before = alive();
+    let dir = temp_dir();
+    let server = TestServer::start(dir.path()).await;
+    let mut admin = server.player_with_role("Ada", "admin").await;
+    // The last second of a countdown, the stretch that did not watch.
+    admin.send("/shutdown 1 new lamps").await;
+    admin
+        .expect("*** The server will shut down in 1 second: new lamps.")
+        .await;
+    server.stop().await;
+    admin.expect_closed().await;
+    assert_eq!(alive(), before, "tasks the stopped server left running");
+}

@@ -85,7 +85,7 @@ async fn get_and_drop_move_one_item_between_room_and_hands() {
     );
     assert_eq!(ask(&mut ann, "inv").await, "You are carrying nothing.");
     ask(&mut ben, "north").await;
-    ann.expect("Ben arrives.").await;
+    ann.expect("Ben arrives from the south.").await;
     assert!(ask(&mut ben, "look").await.contains("a copper penny"));
     assert_eq!(
         ask(&mut ben, "take Copper Penny").await,
@@ -101,7 +101,7 @@ async fn get_and_drop_move_one_item_between_room_and_hands() {
     server.stop().await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_players_racing_for_one_item_get_it_exactly_once() {
     let dir = temp_dir();
     let server = TestServer::start(dir.path()).await;

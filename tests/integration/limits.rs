@@ -97,7 +97,7 @@ async fn doubled_iac_is_a_literal_byte_and_unknown_options_are_refused() {
     server.stop().await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_client_that_stops_reading_is_dropped_and_nobody_waits() {
     let dir = temp_dir();
     let config = ServerConfig {

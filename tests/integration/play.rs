@@ -43,7 +43,7 @@ async fn players_see_each_other_arrive_talk_and_leave() {
     assert!(moved.contains("Exits: "), "the new room is shown: {moved}");
     ann.expect(&format!("Ben leaves {exit}.")).await;
     ann.command(&exit).await;
-    ben.expect("Ann arrives.").await;
+    ben.expect("Ann arrives from the ").await;
 
     ben.send("quit").await;
     ben.expect("Goodbye.").await;
@@ -137,7 +137,7 @@ async fn chat_and_moves_reach_the_database() {
     server.stop().await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_second_connection_takes_the_character_over() {
     let dir = temp_dir();
     let server = TestServer::start(dir.path()).await;
@@ -178,5 +178,37 @@ async fn the_prompt_comes_back_after_other_peoples_lines() {
     );
     // Typing now answers at a prompt, and is not prompted twice.
     assert_eq!(ann.command("say aye").await, "You say, \"aye\"");
+    server.stop().await;
+}
+
+/// SPEC §4: the room left hears `<Name> leaves <dir>.`; the room reached hears
+/// `<Name> arrives from the <dir>.` when a compass direction leads back,
+/// `from below` and `from above` for up and down.
+#[tokio::test]
+async fn walkers_arrive_from_the_direction_that_leads_back() {
+    let dir = temp_dir();
+    let server = TestServer::start(dir.path()).await;
+    let (mut ann, mut ben) = two_players(&server).await;
+    // Lantern Square: east to the clocktower's base, up to its belfry.
+    let walks = [
+        ("east", "Ben leaves east.", "Ann arrives from the west."),
+        ("up", "Ben leaves up.", "Ann arrives from below."),
+        ("down", "Ben leaves down.", "Ann arrives from above."),
+        ("west", "Ben leaves west.", "Ann arrives from the east."),
+    ];
+    for (direction, left, reached) in walks {
+        ben.command(direction).await;
+        ann.expect(left).await;
+        ann.command(direction).await;
+        ben.expect(reached).await;
+    }
+    // A compass exit whose name is short: the Chandlers' Row goes "ne".
+    ben.command("north").await;
+    ann.command("north").await;
+    ben.expect("Ann arrives from the south.").await;
+    ben.command("ne").await;
+    ann.expect("Ben leaves ne.").await;
+    ann.command("northeast").await;
+    ben.expect("Ann arrives from the southwest.").await;
     server.stop().await;
 }

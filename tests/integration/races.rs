@@ -1,8 +1,11 @@
 //! Regressions for races found by attacking the server with parallel clients
 //! (SPEC §6: "decisions are made on fresh state in the transaction that acts on
 //! them"). Each test releases the racing lines together and then waits for the
-//! outcome; none of them waits for time to pass.
+//! outcome; none of them waits for time to pass. Every test runs on a
+//! multi-threaded runtime, so the racing connections' tasks really run at the
+//! same time on different threads.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use gaslamp::ServerConfig;
@@ -141,7 +144,7 @@ fn far_room(server: &TestServer) -> (String, String) {
     (far.to_string(), name)
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_takeover_reaches_a_player_at_the_password_prompt() {
     let dir = temp_dir();
     let server = TestServer::start(dir.path()).await;
@@ -190,7 +193,7 @@ async fn finish_password_prompts(c: &mut Client) {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_teleport_reaches_a_player_at_the_password_prompt() {
     let dir = temp_dir();
     let server = TestServer::start(dir.path()).await;
@@ -219,7 +222,7 @@ async fn a_teleport_reaches_a_player_at_the_password_prompt() {
     server.stop().await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_kick_reaches_a_player_at_the_password_prompt() {
     let dir = temp_dir();
     let server = TestServer::start(dir.path()).await;
@@ -244,7 +247,7 @@ async fn a_kick_reaches_a_player_at_the_password_prompt() {
     server.stop().await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_demoted_admin_loses_admin_commands_at_once() {
     let dir = temp_dir();
     let server = TestServer::start(dir.path()).await;
@@ -266,7 +269,7 @@ async fn a_demoted_admin_loses_admin_commands_at_once() {
     server.stop().await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_promoted_player_gains_admin_commands_at_once() {
     let dir = temp_dir();
     let server = TestServer::start(dir.path()).await;
@@ -406,5 +409,74 @@ async fn parallel_new_characters_respect_the_slot_limit() {
         "{count} characters exist for slot1 with 10 slots ({made} entered the game)"
     );
     assert_eq!(count, made, "every character made entered the game");
+    server.stop().await;
+}
+
+/// How many players called `name` `who` lists.
+fn listed(who: &str, name: &str) -> usize {
+    who.lines()
+        .filter(|line| line.split_whitespace().next() == Some(name))
+        .count()
+}
+
+/// Issue 15: with A playing, B and C entering the same character together
+/// could both stay in the game (C found B's claim on the character but not
+/// B itself, so it took nobody over). Each round releases two newcomers from
+/// the menu at once; afterwards exactly one connection plays the character,
+/// and the two others were told they were taken over and closed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn three_connections_entering_one_character_leave_it_played_once() {
+    let dir = temp_dir();
+    let server = TestServer::start_with(racing_config(dir.path())).await;
+    make_account(&server, "Tri").await;
+    let mut playing = server.connect().await;
+    playing.connect_as("Tri", PASSWORD).await;
+    playing.enter("1").await;
+    let tri_sessions = "SELECT count(*) FROM sessions WHERE character_id = \
+                        (SELECT id FROM characters WHERE name = 'Tri')";
+    for round in 0..100 {
+        let start = Arc::new(tokio::sync::Barrier::new(2));
+        let mut entering = Vec::new();
+        for _ in 0..2 {
+            let mut c = server.connect().await;
+            c.connect_as("Tri", PASSWORD).await;
+            let start = start.clone();
+            entering.push(tokio::spawn(async move {
+                start.wait().await;
+                c.enter("1").await;
+                c
+            }));
+        }
+        let mut newcomers = Vec::new();
+        for task in entering {
+            newcomers.push(task.await.expect("entering task"));
+        }
+        // Both newcomers are past their entry: the registry is settled.
+        let in_play = server
+            .game
+            .registry()
+            .players(None)
+            .iter()
+            .filter(|p| p.name.as_ref() == "Tri")
+            .count();
+        assert_eq!(
+            in_play, 1,
+            "round {round}: Tri is played on {in_play} connections"
+        );
+        let rest = playing.expect_closed().await;
+        assert!(rest.contains(TAKEN_OVER), "round {round}: {rest}");
+        let [mut b, mut c] = <[Client; 2]>::try_from(newcomers)
+            .ok()
+            .expect("two newcomers");
+        let (survivor, rest) = tokio::select! {
+            rest = b.expect_closed() => (c, rest),
+            rest = c.expect_closed() => (b, rest),
+        };
+        assert!(rest.contains(TAKEN_OVER), "round {round}: {rest}");
+        playing = survivor;
+        let who = playing.command("who").await;
+        assert_eq!(listed(&who, "Tri"), 1, "round {round}: {who}");
+        assert_eq!(server.count(tri_sessions), 1, "round {round}");
+    }
     server.stop().await;
 }

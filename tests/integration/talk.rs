@@ -137,7 +137,7 @@ async fn a_yell_reaches_the_next_room_across_zones_but_not_two_exits_away() {
     ask(&mut ben, "south").await;
     cyd.expect("Ben leaves south.").await;
     ask(&mut cyd, "south").await;
-    ben.expect("Cyd arrives.").await;
+    ben.expect("Cyd arrives from the north.").await;
     let market = ask(&mut cyd, "east").await;
     assert!(market.contains("The Fish Market"), "{market}");
     for news in ["Dee arrives.", "Ben leaves south.", "Cyd leaves south."] {
@@ -223,38 +223,41 @@ async fn history_is_read_back_after_a_restart_with_whispers_still_private() {
     server.stop().await;
 }
 
+/// SPEC §4: `recall` and `home` go back to the world's default spawn room,
+/// from any zone (they went to the zone's spawn once).
 #[tokio::test]
-async fn recall_goes_back_to_the_zone_spawn_with_leaves_and_arrives() {
+async fn recall_and_home_go_back_to_the_worlds_spawn_with_leaves_and_arrives() {
     let dir = temp_dir();
     let server = TestServer::start(dir.path()).await;
     let mut ann = player(&server, "Ann").await;
     let mut ben = player(&server, "Ben").await;
     ann.expect("Ben arrives.").await;
-    assert_eq!(
-        ask(&mut ann, "recall").await,
-        "You are already at Lantern Square."
-    );
+    for word in ["recall", "home"] {
+        assert_eq!(
+            ask(&mut ann, word).await,
+            "You are already at Lantern Square."
+        );
+    }
     ask(&mut ann, "south").await;
     ben.expect("Ann leaves south.").await;
-    ask(&mut ben, "south").await;
-    ann.expect("Ben arrives.").await;
+    ask(&mut ann, "south").await;
+    // Ann is on the Long Quay, two rooms into the quayside, whose own spawn
+    // is the Harbour Gate.
+    let back = ask(&mut ann, "recall").await;
+    assert!(back.starts_with("Lantern Square\r\n"), "{back}");
+    ben.expect("Ann arrives.").await;
     ask(&mut ben, "south").await;
     ann.expect("Ben leaves south.").await;
-    // Ann is at the Harbour Gate (quayside's spawn); Ben on the Long Quay.
-    let back = ask(&mut ben, "recall").await;
-    assert!(back.starts_with("The Harbour Gate\r\n"), "{back}");
-    ann.expect("Ben arrives.").await;
     ask(&mut ann, "south").await;
-    ben.expect("Ann leaves south.").await;
-    ask(&mut ben, "south").await;
-    ann.expect("Ben arrives.").await;
-    ask(&mut ann, "recall").await;
-    ben.expect("Ann leaves.").await;
+    ben.expect("Ann arrives from the north.").await;
+    let back = ask(&mut ben, "home").await;
+    assert!(back.starts_with("Lantern Square\r\n"), "{back}");
+    ann.expect("Ben leaves.").await;
     server.game.writer().flush().await.expect("flush");
     assert_eq!(
         server.count(
             "SELECT count(*) FROM character_locations l JOIN characters c \
-             ON c.id = l.character_id WHERE c.name = 'Ann' AND l.room = 'quayside:harbour_gate'"
+             ON c.id = l.character_id WHERE c.name = 'Ben' AND l.room = 'old_town:lantern_square'"
         ),
         1
     );

@@ -3,27 +3,117 @@
 //! read fresh, the hierarchy, the change and its audit row in one transaction.
 
 use super::super::common::{Named, find_person, which_names};
-use super::super::parse::{Admin, split_word};
+use super::super::parse::split_word;
+use super::super::spec::{Group, Spec, done};
+use super::super::table::is_command_word;
 use super::super::{Ctx, Flow};
 use super::{actor, change, refuse};
 use crate::auth::Role;
 use crate::auth::generate::{self, Entropy};
 use crate::auth::names::{check_character_name, display_character_name};
-use crate::command::is_command_word;
 use crate::store::accounts::{AccountChange, PasswordRefused};
 use crate::store::characters::NewCharacter;
 use crate::world::Naming;
 
+pub static KICK: Spec = Spec {
+    name: "kick",
+    usage: "/kick <character> [reason]",
+    summary: "Disconnect a player, showing the reason.",
+    details: "Disconnects a player, showing the reason; they may log in again.",
+    example: "/kick Ann flooding the square",
+    run: |ctx, spec, args| done(kick(ctx, spec, args)),
+    ..Spec::base(Group::Admin, Role::Admin)
+};
+
+pub static BAN: Spec = Spec {
+    name: "ban",
+    usage: "/ban <account> [reason]",
+    summary: "Deactivate an account and close its connections.",
+    details: "Bans an account: its connections close and it cannot log in. The reason is shown to them.",
+    example: "/ban Ann repeated abuse",
+    run: |ctx, spec, args| done(ban(ctx, spec, args)),
+    ..Spec::base(Group::Admin, Role::Admin)
+};
+
+pub static UNBAN: Spec = Spec {
+    name: "unban",
+    usage: "/unban <account>",
+    summary: "Reactivate a banned account.",
+    details: "Lifts a ban: the account may log in again. An account that is not banned\nis said so.",
+    example: "/unban Ann",
+    run: |ctx, spec, args| done(ban(ctx, spec, args)),
+    ..Spec::base(Group::Admin, Role::Admin)
+};
+
+pub static NEWCHAR: Spec = Spec {
+    name: "newchar",
+    usage: "/newchar <account> <name>",
+    summary: "Make a character for an account in this world.",
+    details: "Makes a character for an account in this world (for servers where players do not\nmake their own). In a world that gives names, the name may be left out.",
+    example: "/newchar ann Wren",
+    run: |ctx, _, args| done(new_character(ctx, args)),
+    ..Spec::base(Group::Admin, Role::Admin)
+};
+
+pub static GRANT: Spec = Spec {
+    name: "grant",
+    usage: "/grant <account> <world>",
+    summary: "Let an account into an invite-only world.",
+    details: "Lets an account into an invite-only world.",
+    example: "/grant ann lanternfall",
+    run: |ctx, spec, args| done(grant(ctx, spec, args)),
+    ..Spec::base(Group::Admin, Role::Admin)
+};
+
+pub static REVOKE: Spec = Spec {
+    name: "revoke",
+    usage: "/revoke <account> <world>",
+    summary: "Withdraw an account's access to a world.",
+    details: "Withdraws an account's access to an invite-only world.",
+    example: "/revoke ann lanternfall",
+    run: |ctx, spec, args| done(grant(ctx, spec, args)),
+    ..Spec::base(Group::Admin, Role::Admin)
+};
+
+pub static ROLE: Spec = Spec {
+    name: "role",
+    usage: "/role <account> <role>",
+    summary: "Change an account's role (to one below yours).",
+    details: "Changes an account's role, to one below your own; it takes effect at once.",
+    example: "/role ann worldbuilder",
+    run: |ctx, spec, args| done(role(ctx, spec, args)),
+    ..Spec::base(Group::Superuser, Role::Superuser)
+};
+
+pub static SETPASSWORD: Spec = Spec {
+    name: "setpassword",
+    usage: "/setpassword <account>",
+    summary: "Set an account's password (you are asked for it).",
+    details: "Sets an account's password; you are asked for it twice, hidden.",
+    example: "/setpassword ann",
+    run: |ctx, spec, args| Box::pin(set_password(ctx, spec, args)),
+    ..Spec::base(Group::Superuser, Role::Superuser)
+};
+
+pub static DELETE: Spec = Spec {
+    name: "delete",
+    usage: "/delete <account>",
+    summary: "Tombstone an account: login refused, characters kept but unlinked.",
+    details: "Tombstones an account: login refused, characters kept but unlinked.",
+    example: "/delete ann",
+    run: |ctx, spec, args| done(delete(ctx, spec, args)),
+    ..Spec::base(Group::Superuser, Role::Superuser)
+};
+
 /// `/kick <character> [reason]`: closes that player's connection, reason shown.
-pub async fn kick(ctx: &Ctx<'_>, args: &str) {
+async fn kick(ctx: &Ctx<'_>, spec: &'static Spec, args: &str) {
     let (name, reason) = split_word(args);
     if name.is_empty() {
-        return ctx.reply("Usage: /kick <character> [reason]");
+        return ctx.reply(format!("Usage: {}", spec.usage));
     }
     // Players of this world first, then of every world.
-    let registry = ctx.game.registry();
-    let target = match find_person(&registry.players(Some(&ctx.me.world)), ctx.me, name) {
-        Named::Nobody => find_person(&registry.players(None), ctx.me, name),
+    let target = match find_person(&ctx.game.players_in(&ctx.me.world), ctx.me, name) {
+        Named::Nobody => find_person(&ctx.game.all_players(), ctx.me, name),
         named => named,
     };
     let target = match target {
@@ -39,7 +129,7 @@ pub async fn kick(ctx: &Ctx<'_>, args: &str) {
     let oversee = AccountChange::Oversee {
         detail: Some(format!("{}: {reason}", target.name)),
     };
-    if change(ctx, Admin::Kick, &target.session.account, oversee)
+    if change(ctx, spec, &target.session.account, oversee)
         .await
         .is_none()
     {
@@ -52,22 +142,19 @@ pub async fn kick(ctx: &Ctx<'_>, args: &str) {
 }
 
 /// `/ban <account> [reason]` and `/unban <account>`.
-pub async fn ban(ctx: &Ctx<'_>, args: &str, unban: bool) {
+async fn ban(ctx: &Ctx<'_>, spec: &'static Spec, args: &str) {
     let (name, reason) = split_word(args);
     if name.is_empty() {
-        return ctx.reply(if unban {
-            "Usage: /unban <account>"
-        } else {
-            "Usage: /ban <account> [reason]"
-        });
+        return ctx.reply(format!("Usage: {}", spec.usage));
     }
-    let (verb, order) = if unban {
-        (Admin::Unban, AccountChange::Unban)
+    let unban = *spec == UNBAN;
+    let order = if unban {
+        AccountChange::Unban
     } else {
         let reason = (!reason.is_empty()).then(|| reason.to_string());
-        (Admin::Ban, AccountChange::Ban { reason })
+        AccountChange::Ban { reason }
     };
-    let Some(done) = change(ctx, verb, name, order).await else {
+    let Some(done) = change(ctx, spec, name, order).await else {
         return;
     };
     let account = &done.account.username;
@@ -80,11 +167,11 @@ pub async fn ban(ctx: &Ctx<'_>, args: &str, unban: bool) {
 }
 
 /// `/grant <account> <world>` and `/revoke <account> <world>`.
-pub async fn grant(ctx: &Ctx<'_>, args: &str, allow: bool) {
+async fn grant(ctx: &Ctx<'_>, spec: &'static Spec, args: &str) {
     let (name, world_id) = split_word(args);
-    let verb = if allow { Admin::Grant } else { Admin::Revoke };
+    let allow = *spec == GRANT;
     if name.is_empty() || world_id.is_empty() {
-        return ctx.reply(format!("Usage: /{} <account> <world>", super::name(verb)));
+        return ctx.reply(format!("Usage: {}", spec.usage));
     }
     let Some(world) = ctx.game.world(world_id) else {
         return ctx.reply(format!("There is no world \"{world_id}\"."));
@@ -93,7 +180,7 @@ pub async fn grant(ctx: &Ctx<'_>, args: &str, allow: bool) {
         world_id: world.id.clone(),
         allow,
     };
-    let Some(done) = change(ctx, verb, name, access).await else {
+    let Some(done) = change(ctx, spec, name, access).await else {
         return;
     };
     let account = &done.account.username;
@@ -109,12 +196,12 @@ pub async fn grant(ctx: &Ctx<'_>, args: &str, allow: bool) {
 
 /// `/role <account> <role>`: only to a role below the acting player's own. The
 /// account's live sessions get the new role at once.
-pub async fn role(ctx: &Ctx<'_>, args: &str) {
+async fn role(ctx: &Ctx<'_>, spec: &'static Spec, args: &str) {
     let (name, role_text) = split_word(args);
     let Ok(role) = role_text.parse::<Role>() else {
         return ctx.reply("Usage: /role <account> <player|worldbuilder|admin|superuser>");
     };
-    let Some(done) = change(ctx, Admin::Role, name, AccountChange::Role(role)).await else {
+    let Some(done) = change(ctx, spec, name, AccountChange::Role(role)).await else {
         return;
     };
     let account = &done.account.username;
@@ -126,12 +213,12 @@ pub async fn role(ctx: &Ctx<'_>, args: &str) {
 }
 
 /// `/delete <account>`: tombstone; characters kept but unlinked, sessions closed.
-pub async fn delete(ctx: &Ctx<'_>, args: &str) {
+async fn delete(ctx: &Ctx<'_>, spec: &'static Spec, args: &str) {
     let (name, _) = split_word(args);
     if name.is_empty() {
-        return ctx.reply("Usage: /delete <account>");
+        return ctx.reply(format!("Usage: {}", spec.usage));
     }
-    if let Some(done) = change(ctx, Admin::Delete, name, AccountChange::Delete).await {
+    if let Some(done) = change(ctx, spec, name, AccountChange::Delete).await {
         ctx.reply(format!(
             "{} is deleted; its characters are kept, unlinked.",
             done.account.username
@@ -141,28 +228,23 @@ pub async fn delete(ctx: &Ctx<'_>, args: &str) {
 
 /// `/setpassword <account>`: checks the hierarchy, then the session asks for the
 /// new password with echo off and calls [`apply_password`].
-pub async fn set_password(ctx: &Ctx<'_>, args: &str) -> Flow {
+async fn set_password(ctx: &Ctx<'_>, spec: &'static Spec, args: &str) -> Flow {
     let (name, _) = split_word(args);
     if name.is_empty() {
-        ctx.reply("Usage: /setpassword <account>");
+        ctx.reply(format!("Usage: {}", spec.usage));
         return Flow::Continue;
     }
     // Any password will do for the check; the change itself checks again.
     let probe = AccountChange::Password {
         hash: String::new(),
     };
-    let checked = ctx
-        .game
-        .store()
-        .accounts()
-        .check_change(actor(ctx, Admin::SetPassword), name, probe)
-        .await;
+    let checked = ctx.game.may_change(actor(ctx, spec), name, probe).await;
     match checked {
         Ok(account) => Flow::SetPassword {
             account: account.username,
         },
         Err(refusal) => {
-            refuse(ctx, Admin::SetPassword, &refusal);
+            refuse(ctx, spec, &refusal);
             Flow::Continue
         }
     }
@@ -171,19 +253,13 @@ pub async fn set_password(ctx: &Ctx<'_>, args: &str) -> Flow {
 /// Sets another account's password: policy, hash, then the change (hierarchy
 /// checked again, audited).
 pub async fn apply_password(ctx: &Ctx<'_>, name: &str, password: String) {
-    let hash = match ctx
-        .game
-        .store()
-        .accounts()
-        .hash_new_password(&password)
-        .await
-    {
+    let hash = match ctx.game.hash_new_password(&password).await {
         Ok(hash) => hash,
         Err(PasswordRefused::Weak(problems)) => return ctx.reply(problems.join("\n")),
         Err(PasswordRefused::Store(err)) => return ctx.store_trouble(&err),
     };
     let order = AccountChange::Password { hash };
-    if let Some(done) = change(ctx, Admin::SetPassword, name, order).await {
+    if let Some(done) = change(ctx, &SETPASSWORD, name, order).await {
         ctx.reply(format!(
             "The password of {} is changed.",
             done.account.username
@@ -194,13 +270,13 @@ pub async fn apply_password(ctx: &Ctx<'_>, name: &str, password: String) {
 /// `/newchar <account> [name]`: a character for that account in this world,
 /// for servers where players do not make their own (`--player-characters off`).
 /// Without a name, a world that gives names makes one up.
-pub async fn new_character(ctx: &Ctx<'_>, args: &str) {
+async fn new_character(ctx: &Ctx<'_>, args: &str) {
     let (account, name) = split_word(args);
     let Some(world) = ctx.world() else {
         return ctx.reply("You are nowhere at all.");
     };
     if account.is_empty() || (name.is_empty() && world.naming == Naming::Chosen) {
-        return ctx.reply("Usage: /newchar <account> <name>");
+        return ctx.reply(format!("Usage: {}", NEWCHAR.usage));
     }
     let name = if name.is_empty() {
         generate::character_name(&mut Entropy, is_command_word)
@@ -217,7 +293,7 @@ pub async fn new_character(ctx: &Ctx<'_>, args: &str) {
     };
     let slots = ctx.game.config().character_slots;
     let order = AccountChange::NewCharacter { character, slots };
-    if let Some(done) = change(ctx, Admin::NewChar, account, order).await {
+    if let Some(done) = change(ctx, &NEWCHAR, account, order).await {
         ctx.reply(format!(
             "{} now has a character called {name} in {}.",
             done.account.username, world.name

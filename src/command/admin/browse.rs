@@ -3,10 +3,72 @@
 
 use super::super::Ctx;
 use super::super::common::short_duration;
-use super::super::parse::{Admin, split_word};
+use super::super::parse::split_word;
+use super::super::spec::{Group, Spec, done};
 use super::{authorize, count_arg, table};
+use crate::auth::Role;
 use crate::store::accounts::Account;
 use crate::store::admin;
+
+pub static USERS: Spec = Spec {
+    name: "users",
+    usage: "/users [filter]",
+    summary: "List accounts: role, guest, active, last login.",
+    details: "Lists accounts: role, guest, status, created and last login; a word filters by name.",
+    example: "/users ann",
+    run: |ctx, spec, args| done(users(ctx, spec, args)),
+    ..Spec::base(Group::Admin, Role::Admin)
+};
+
+pub static SESSIONS: Spec = Spec {
+    name: "sessions",
+    usage: "/sessions",
+    summary: "List live sessions: peer address, client, idle time.",
+    details: "Lists live sessions: peer address, transport, client and idle time.",
+    example: "/sessions",
+    run: |ctx, spec, _| done(sessions(ctx, spec)),
+    ..Spec::base(Group::Admin, Role::Admin)
+};
+
+pub static WHERE: Spec = Spec {
+    name: "where",
+    usage: "/where",
+    summary: "Show where every character in play stands.",
+    details: "Shows where every character in play stands.",
+    example: "/where",
+    run: |ctx, spec, _| done(locations(ctx, spec)),
+    ..Spec::base(Group::Admin, Role::Admin)
+};
+
+pub static TABLES: Spec = Spec {
+    name: "tables",
+    usage: "/tables",
+    summary: "List the database tables you may browse.",
+    details: "Lists the database tables you may browse, with their sizes.",
+    example: "/tables",
+    run: |ctx, spec, _| done(tables(ctx, spec)),
+    ..Spec::base(Group::Admin, Role::Admin)
+};
+
+pub static ROWS: Spec = Spec {
+    name: "rows",
+    usage: "/rows <table> [limit] [offset]",
+    summary: "Show rows of a database table.",
+    details: "Shows rows of a table, one record per block (password hashes hidden).",
+    example: "/rows users 5 10",
+    run: |ctx, spec, args| done(rows(ctx, spec, args)),
+    ..Spec::base(Group::Admin, Role::Admin)
+};
+
+pub static CHATLOG: Spec = Spec {
+    name: "chatlog",
+    usage: "/chatlog [n]",
+    summary: "Show the latest stored chat lines of every room.",
+    details: "Shows the latest stored talk of every room, whispers and tells included.",
+    example: "/chatlog 50",
+    run: |ctx, spec, args| done(chatlog(ctx, spec, args)),
+    ..Spec::base(Group::Admin, Role::Admin)
+};
 
 /// Longest message shown by `/chatlog`.
 const MAX_CELL: usize = 60;
@@ -57,12 +119,12 @@ fn short_time(iso: &str) -> String {
 }
 
 /// `/users [filter]`: accounts with role, guest, active and last login.
-pub async fn users(ctx: &Ctx<'_>, filter: &str) {
+async fn users(ctx: &Ctx<'_>, spec: &'static Spec, filter: &str) {
     let wanted = (!filter.is_empty()).then(|| filter.to_string());
-    if !authorize(ctx, Admin::Users, None, wanted.clone()).await {
+    if !authorize(ctx, spec, None, wanted.clone()).await {
         return;
     }
-    let list = match ctx.game.store().accounts().list(wanted.as_deref()).await {
+    let list = match ctx.game.accounts(wanted.as_deref()).await {
         Ok(list) => list,
         Err(err) => return ctx.store_trouble(&err),
     };
@@ -72,11 +134,11 @@ pub async fn users(ctx: &Ctx<'_>, filter: &str) {
 }
 
 /// `/sessions`: every logged-in connection, and the table's row count beside it.
-pub async fn sessions(ctx: &Ctx<'_>) {
-    if !authorize(ctx, Admin::Sessions, None, None).await {
+async fn sessions(ctx: &Ctx<'_>, spec: &'static Spec) {
+    if !authorize(ctx, spec, None, None).await {
         return;
     }
-    let live = ctx.game.registry().sessions();
+    let live = ctx.game.sessions();
     let rows: Vec<Vec<String>> = live
         .iter()
         .map(|s| {
@@ -91,7 +153,7 @@ pub async fn sessions(ctx: &Ctx<'_>) {
             ]
         })
         .collect();
-    let stored = ctx.game.store().sessions().count().await;
+    let stored = ctx.game.session_rows().await;
     let mut text = table(
         &[
             "account",
@@ -112,15 +174,14 @@ pub async fn sessions(ctx: &Ctx<'_>) {
 }
 
 /// `/where`: every character in play and where it stands.
-pub async fn locations(ctx: &Ctx<'_>) {
-    if !authorize(ctx, Admin::Where, None, None).await {
+async fn locations(ctx: &Ctx<'_>, spec: &'static Spec) {
+    if !authorize(ctx, spec, None, None).await {
         return;
     }
     let worlds = ctx.game.worlds();
     let rows: Vec<Vec<String>> = ctx
         .game
-        .registry()
-        .players(None)
+        .all_players()
         .iter()
         .map(|p| {
             let room = p.room();
@@ -142,11 +203,11 @@ pub async fn locations(ctx: &Ctx<'_>) {
 }
 
 /// `/tables`: the tables `/rows` may show, with their sizes.
-pub async fn tables(ctx: &Ctx<'_>) {
-    if !authorize(ctx, Admin::Tables, None, None).await {
+async fn tables(ctx: &Ctx<'_>, spec: &'static Spec) {
+    if !authorize(ctx, spec, None, None).await {
         return;
     }
-    let counts = match ctx.game.store().admin().table_counts().await {
+    let counts = match ctx.game.table_counts().await {
         Ok(counts) => counts,
         Err(err) => return ctx.store_trouble(&err),
     };
@@ -158,7 +219,7 @@ pub async fn tables(ctx: &Ctx<'_>) {
 }
 
 /// `/rows <table> [limit] [offset]`.
-pub async fn rows(ctx: &Ctx<'_>, args: &str) {
+async fn rows(ctx: &Ctx<'_>, spec: &'static Spec, args: &str) {
     let (name, rest) = split_word(args);
     let (limit, offset) = split_word(rest);
     let Some(table_name) = admin::browsable(name) else {
@@ -169,18 +230,13 @@ pub async fn rows(ctx: &Ctx<'_>, args: &str) {
     };
     let (Some(limit), Some(offset)) = (count_arg(limit, 20, 100), count_arg(offset, 0, i64::MAX))
     else {
-        return ctx.reply("Usage: /rows <table> [limit] [offset]");
+        return ctx.reply(format!("Usage: {}", spec.usage));
     };
     let detail = Some(format!("limit {limit} offset {offset}"));
-    if !authorize(ctx, Admin::Rows, Some(table_name), detail).await {
+    if !authorize(ctx, spec, Some(table_name), detail).await {
         return;
     }
-    let found = ctx
-        .game
-        .store()
-        .admin()
-        .table_rows(table_name, limit, offset)
-        .await;
+    let found = ctx.game.table_rows(table_name, limit, offset).await;
     let found = match found {
         Ok(found) => found,
         Err(err) => return ctx.store_trouble(&err),
@@ -220,16 +276,14 @@ fn cut_to(text: &str, width: usize) -> String {
 }
 
 /// `/chatlog [n]`: the latest stored talk of every room, whispers included.
-pub async fn chatlog(ctx: &Ctx<'_>, args: &str) {
+async fn chatlog(ctx: &Ctx<'_>, spec: &'static Spec, args: &str) {
     let Some(limit) = count_arg(args, 20, 200) else {
-        return ctx.reply("Usage: /chatlog [n]");
+        return ctx.reply(format!("Usage: {}", spec.usage));
     };
-    if !authorize(ctx, Admin::Chatlog, None, Some(format!("{limit} lines"))).await {
+    if !authorize(ctx, spec, None, Some(format!("{limit} lines"))).await {
         return;
     }
-    // Lines said a moment ago may still be on their way to the disk.
-    let _ = ctx.game.writer().flush().await;
-    let lines = match ctx.game.store().chat().recent(limit).await {
+    let lines = match ctx.game.chat_log(limit).await {
         Ok(lines) => lines,
         Err(err) => return ctx.store_trouble(&err),
     };

@@ -1,87 +1,48 @@
 //! The administrative slash commands (SPEC §5).
 //!
-//! Who may use which command is in the verb table (`parse::VERBS`); the parser
-//! already refused anything above the player's live role. Every command is then
+//! Who may use which command is in its `Spec` (the `role`); the parser already
+//! refused anything above the player's live role. Every command is then
 //! decided again on fresh state in the store: a change to an account goes
-//! through `store.accounts().change`, which reads the acting account's role,
+//! through `Game::change_account`, which reads the acting account's role,
 //! applies the hierarchy (a role strictly above the target's, never yourself),
-//! changes and audits in one transaction; every other command passes the audit
-//! gate `store.admin().authorize` (the actor's role read fresh, the audit row
-//! written) before it acts. A demoted admin is therefore refused even when a
-//! command was already typed.
+//! changes and audits in one transaction and then brings the change to the
+//! account's live connections; every other command passes the audit gate
+//! `Game::authorize` (the actor's role read fresh, the audit row written)
+//! before it acts. A demoted admin is therefore refused even when a command
+//! was already typed. The audit row's action is the command's name.
 //!
 //! Commands that must ask the admin something (a hidden password) hand back a
-//! [`Flow`] to the session, which owns the connection.
+//! [`Flow`](super::Flow) to the session, which owns the connection.
 
-mod accounts;
-mod browse;
-mod world;
+pub mod accounts;
+pub mod browse;
+pub mod world;
 
 use std::fmt::Write;
 
-use super::parse::{Admin, admin_spec};
-use super::{Ctx, Flow};
-use crate::auth::Role;
+use super::Ctx;
+use super::spec::Spec;
 use crate::replies;
 use crate::store::accounts::{AccountChange, Actor, ChangeRefused, Changed};
 use crate::store::audit::AuditEntry;
-use crate::text::sanitize;
 
 pub use accounts::apply_password;
 pub use browse::account_table;
 
-/// Carries out one admin command. Its arguments are cleaned first like any
-/// player text: reasons, announcements and names reach other players'
-/// terminals (a kick's reason, `/wall`, the shutdown's reason) and the audit
-/// log, so no escape sequence or control character may pass.
-pub async fn execute(ctx: &Ctx<'_>, verb: Admin, args: &str) -> Flow {
-    let args = sanitize(args);
-    let args = args.as_str();
-    match verb {
-        Admin::Goto => world::goto(ctx, args).await,
-        Admin::Teleport => world::teleport(ctx, args).await,
-        Admin::Reload => world::reload(ctx, args).await,
-        Admin::Wall => world::wall(ctx, args).await,
-        Admin::Shutdown => world::shutdown(ctx, args).await,
-        Admin::Prune => world::prune(ctx, args).await,
-        Admin::Kick => accounts::kick(ctx, args).await,
-        Admin::Ban => accounts::ban(ctx, args, false).await,
-        Admin::Unban => accounts::ban(ctx, args, true).await,
-        Admin::Grant => accounts::grant(ctx, args, true).await,
-        Admin::Revoke => accounts::grant(ctx, args, false).await,
-        Admin::Role => accounts::role(ctx, args).await,
-        Admin::Delete => accounts::delete(ctx, args).await,
-        Admin::SetPassword => return accounts::set_password(ctx, args).await,
-        Admin::NewChar => accounts::new_character(ctx, args).await,
-        Admin::Users => browse::users(ctx, args).await,
-        Admin::Sessions => browse::sessions(ctx).await,
-        Admin::Where => browse::locations(ctx).await,
-        Admin::Tables => browse::tables(ctx).await,
-        Admin::Rows => browse::rows(ctx, args).await,
-        Admin::Chatlog => browse::chatlog(ctx, args).await,
-    }
-    Flow::Continue
-}
-
-/// The command's name as typed (`ban`), from the verb table.
-fn name(verb: Admin) -> &'static str {
-    admin_spec(verb).map_or("admin", |spec| spec.name)
-}
-
 /// The acting player, who must still hold the role the command needs.
-fn actor(ctx: &Ctx<'_>, verb: Admin) -> Actor {
+fn actor(ctx: &Ctx<'_>, spec: &Spec) -> Actor {
     Actor::Account {
         user_id: ctx.me.user_id(),
-        needs: admin_spec(verb).map_or(Role::Superuser, |spec| spec.min_role),
+        needs: spec.role,
     }
 }
 
 /// An audit row for this command by the acting player (the store fills in the
 /// actor from its fresh read).
-fn entry(verb: Admin, target: Option<&str>, detail: Option<String>) -> AuditEntry {
+fn entry(spec: &Spec, target: Option<&str>, detail: Option<String>) -> AuditEntry {
     AuditEntry {
         actor_user_id: None,
-        action: name(verb).to_string(),
+        action: spec.name.to_string(),
         target: target.map(str::to_string),
         detail,
     }
@@ -92,11 +53,11 @@ fn entry(verb: Admin, target: Option<&str>, detail: Option<String>) -> AuditEntr
 /// answers false when refused.
 async fn authorize(
     ctx: &Ctx<'_>,
-    verb: Admin,
+    spec: &Spec,
     target: Option<&str>,
     detail: Option<String>,
 ) -> bool {
-    authorize_as(ctx, actor(ctx, verb), verb, target, detail).await
+    authorize_as(ctx, actor(ctx, spec), spec, target, detail).await
 }
 
 /// The audit gate for a form of a command that needs more than the command's
@@ -104,71 +65,62 @@ async fn authorize(
 async fn authorize_as(
     ctx: &Ctx<'_>,
     actor: Actor,
-    verb: Admin,
+    spec: &Spec,
     target: Option<&str>,
     detail: Option<String>,
 ) -> bool {
-    let gate = ctx
-        .game
-        .store()
-        .admin()
-        .authorize(actor, entry(verb, target, detail))
-        .await;
-    match gate {
+    match ctx.game.authorize(actor, entry(spec, target, detail)).await {
         Ok(()) => {
             tracing::info!(
                 actor = %ctx.me.session.account,
-                action = %name(verb),
+                action = %spec.name,
                 target = %target.unwrap_or("-"),
                 "admin action"
             );
             true
         }
         Err(refusal) => {
-            refuse(ctx, verb, &refusal);
+            refuse(ctx, spec, &refusal);
             false
         }
     }
 }
 
-/// Asks the store to change an account on this command's behalf; the live
-/// connections follow when it was allowed. Replies and answers `None` when
+/// Asks the game to change an account on this command's behalf (the live
+/// connections follow when it was allowed). Replies and answers `None` when
 /// refused.
 async fn change(
     ctx: &Ctx<'_>,
-    verb: Admin,
+    spec: &Spec,
     target: &str,
     change: AccountChange,
 ) -> Option<Changed> {
     let result = ctx
         .game
-        .store()
-        .accounts()
-        .change(actor(ctx, verb), target, change.clone(), name(verb))
+        .change_account(actor(ctx, spec), target, change, spec.name)
         .await;
     match result {
         Ok(changed) => {
             tracing::info!(
                 actor = %ctx.me.session.account,
-                action = %name(verb),
+                action = %spec.name,
                 target = %changed.account.username,
                 changed = changed.changed,
                 "admin action"
             );
-            ctx.game.account_changed(changed.account.id, &change);
             Some(changed)
         }
         Err(refusal) => {
-            refuse(ctx, verb, &refusal);
+            refuse(ctx, spec, &refusal);
             None
         }
     }
 }
 
 /// Tells the admin why the store refused, in the command's words.
-fn refuse(ctx: &Ctx<'_>, verb: Admin, refusal: &ChangeRefused) {
+fn refuse(ctx: &Ctx<'_>, spec: &Spec, refusal: &ChangeRefused) {
     ctx.reply(match refusal {
-        ChangeRefused::NotAllowed => replies::no_permission(name(verb)),
+        ChangeRefused::NotAllowed => replies::no_permission(spec.name),
         ChangeRefused::NoAccount(account) | ChangeRefused::Deleted(account) => {
             format!("There is no account \"{account}\".")
         }
@@ -246,34 +198,5 @@ mod tests {
         assert_eq!(count_arg("7", 20, 100), Some(7));
         assert_eq!(count_arg("-1", 20, 100), None);
         assert_eq!(count_arg("lots", 20, 100), None);
-    }
-
-    #[test]
-    fn every_admin_command_has_a_table_entry() {
-        use Admin::*;
-        for verb in [
-            Goto,
-            Teleport,
-            Reload,
-            Kick,
-            Ban,
-            Unban,
-            Wall,
-            Users,
-            Sessions,
-            Where,
-            Tables,
-            Rows,
-            Chatlog,
-            Grant,
-            Revoke,
-            Shutdown,
-            Role,
-            SetPassword,
-            Delete,
-            Prune,
-        ] {
-            assert!(admin_spec(verb).is_some(), "{verb:?}");
-        }
     }
 }

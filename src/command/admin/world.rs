@@ -10,20 +10,81 @@ use tokio_util::sync::CancellationToken;
 use std::path::PathBuf;
 
 use super::super::Ctx;
-use super::super::common::{Named, find_person, place, which_names};
-use super::super::parse::{Admin, split_word};
-use super::{actor, authorize, authorize_as, change, entry, name, refuse};
+use super::super::common::{Named, find_person, which_names};
+use super::super::parse::split_word;
+use super::super::spec::{Group, Spec, done};
+use super::{actor, authorize, authorize_as, change, entry, refuse};
 use crate::auth::Role;
 use crate::config::{DURATION_FORMS, parse_duration};
 use crate::game::worlds::{ReloadFailed, Reloaded, Reloader};
-use crate::game::{Game, Player};
+use crate::game::{Game, How, MoveRefused, Player};
 use crate::replies;
 use crate::store::accounts::{AccountChange, Actor};
 use crate::text::sanitize;
 use crate::world::RoomId;
 
+pub static GOTO: Spec = Spec {
+    name: "goto",
+    usage: "/goto <room>",
+    summary: "Go to a room (room, or zone:room).",
+    details: "Takes you to a room of this world at once: its id, or zone:room.",
+    example: "/goto harbour_gate",
+    run: |ctx, spec, args| done(goto(ctx, spec, args)),
+    ..Spec::base(Group::Building, Role::Worldbuilder)
+};
+
+pub static TELEPORT: Spec = Spec {
+    name: "teleport",
+    usage: "/teleport <character> <room>",
+    summary: "Move a character to a room.",
+    details: "Moves a character of this world to a room at once, whatever they are doing.",
+    example: "/teleport Ann quayside:long_quay",
+    run: |ctx, spec, args| done(teleport(ctx, spec, args)),
+    ..Spec::base(Group::Building, Role::Worldbuilder)
+};
+
+pub static RELOAD: Spec = Spec {
+    name: "reload",
+    usage: "/reload [tls]",
+    summary: "Reload the world files, or (admin+) the TLS certificate.",
+    details: "Reads the world files again. Invalid files change nothing; players in rooms\nthat vanished are sent to the spawn. \"/reload tls\" (admin+) loads the TLS\ncertificate and key again for new handshakes; open connections stay.",
+    example: "/reload",
+    run: |ctx, _, args| done(reload(ctx, args)),
+    ..Spec::base(Group::Building, Role::Worldbuilder)
+};
+
+pub static WALL: Spec = Spec {
+    name: "wall",
+    usage: "/wall <text>",
+    summary: "Send a message to every connected player.",
+    details: "Sends a message to every connected player.",
+    example: "/wall Restart in ten minutes.",
+    run: |ctx, spec, args| done(wall(ctx, spec, args)),
+    ..Spec::base(Group::Admin, Role::Admin)
+};
+
+pub static SHUTDOWN: Spec = Spec {
+    name: "shutdown",
+    usage: "/shutdown [duration] [reason]  or  /shutdown cancel",
+    summary: "Count down, then shut the server down gracefully.",
+    details: "Counts down (default 10 seconds; 90, 90s, 2m, 1h30m) with warnings to everyone,\nthen shuts the server down gracefully. \"/shutdown cancel\" stops the countdown.",
+    example: "/shutdown 2m upgrading the lamps",
+    run: |ctx, spec, args| done(shutdown(ctx, spec, args)),
+    ..Spec::base(Group::Admin, Role::Admin)
+};
+
+pub static PRUNE: Spec = Spec {
+    name: "prune",
+    usage: "/prune <hours>",
+    summary: "Delete stored chat older than that many hours.",
+    details: "Deletes stored talk older than that many hours.",
+    example: "/prune 720",
+    run: |ctx, _, args| done(prune(ctx, args)),
+    ..Spec::base(Group::Superuser, Role::Superuser)
+};
+
 /// `/goto <room>`: the admin moves themselves.
-pub async fn goto(ctx: &Ctx<'_>, args: &str) {
+async fn goto(ctx: &Ctx<'_>, spec: &'static Spec, args: &str) {
     let Some(world) = ctx.world() else {
         return ctx.reply("You are nowhere at all.");
     };
@@ -31,19 +92,22 @@ pub async fn goto(ctx: &Ctx<'_>, args: &str) {
     let Some(room) = world.resolve_room(args, Some(here.zone())) else {
         return ctx.reply(format!("There is no room \"{args}\" in {}.", world.name));
     };
-    if authorize(ctx, Admin::Goto, Some(room.as_str()), None).await {
-        place(ctx.game, ctx.me, &room, &ctx.me.name).await;
+    if authorize(ctx, spec, Some(room.as_str()), None).await {
+        let _ = ctx
+            .game
+            .move_player(ctx.me, &room, How::Sent { by: None })
+            .await;
     }
 }
 
 /// `/teleport <character> <room>`: moves a player of this world, at once,
 /// whatever the player is doing (the move is the admin's own registry step).
-pub async fn teleport(ctx: &Ctx<'_>, args: &str) {
+async fn teleport(ctx: &Ctx<'_>, spec: &'static Spec, args: &str) {
     let (name, room_text) = split_word(args);
     if name.is_empty() || room_text.is_empty() {
-        return ctx.reply("Usage: /teleport <character> <room>");
+        return ctx.reply(format!("Usage: {}", spec.usage));
     }
-    let here = ctx.game.registry().players(Some(&ctx.me.world));
+    let here = ctx.game.players_in(&ctx.me.world);
     let target = match find_person(&here, ctx.me, name) {
         Named::One(target) => target,
         Named::Several(names) => return ctx.reply(which_names(&names)),
@@ -58,38 +122,46 @@ pub async fn teleport(ctx: &Ctx<'_>, args: &str) {
             world.name
         ));
     };
-    if target.conn_id == ctx.me.conn_id {
-        if authorize(
-            ctx,
-            Admin::Teleport,
-            Some(&target.name),
-            Some(room.to_string()),
-        )
-        .await
-        {
-            place(ctx.game, ctx.me, &room, &ctx.me.name).await;
-        }
+    let Some(sent) = permit_teleport(ctx, spec, &target, &room).await else {
         return;
+    };
+    let room_name = world.room(&room).map_or(room.as_str(), |r| r.name.as_str());
+    match ctx.game.move_player(&target, &room, sent).await {
+        Ok(()) if target.conn_id == ctx.me.conn_id => {}
+        Ok(()) => ctx.reply(format!("{} is on the way to {room_name}.", target.name)),
+        Err(MoveRefused::NotPlaying) => {
+            ctx.reply(format!("{} is no longer playing.", target.name));
+        }
+        Err(MoveRefused::NoSuchRoom) => ctx.reply(format!("There is no room \"{room_text}\".")),
+    }
+}
+
+/// The gate of a teleport, and how the target is sent: an admin moving
+/// themselves passes the audit gate; moving someone else is a change to their
+/// account, so the hierarchy applies. `None` (after the reply) when refused.
+async fn permit_teleport(
+    ctx: &Ctx<'_>,
+    spec: &'static Spec,
+    target: &Player,
+    room: &RoomId,
+) -> Option<How> {
+    if target.conn_id == ctx.me.conn_id {
+        let detail = Some(room.to_string());
+        return authorize(ctx, spec, Some(&target.name), detail)
+            .await
+            .then_some(How::Sent { by: None });
     }
     let oversee = AccountChange::Oversee {
         detail: Some(format!("{} to {room}", target.name)),
     };
-    if change(ctx, Admin::Teleport, &target.session.account, oversee)
-        .await
-        .is_none()
-    {
-        return;
-    }
-    let room_name = world.room(&room).map_or(room.as_str(), |r| r.name.as_str());
-    if place(ctx.game, &target, &room, &ctx.me.name).await {
-        ctx.reply(format!("{} is on the way to {room_name}.", target.name));
-    } else {
-        ctx.reply(format!("{} is no longer playing.", target.name));
-    }
+    change(ctx, spec, &target.session.account, oversee).await?;
+    Some(How::Sent {
+        by: Some(ctx.me.name.clone()),
+    })
 }
 
 /// `/reload` (the worlds) or `/reload tls` (the TLS certificate).
-pub async fn reload(ctx: &Ctx<'_>, args: &str) {
+async fn reload(ctx: &Ctx<'_>, args: &str) {
     match args.to_ascii_lowercase().as_str() {
         "" | "worlds" => reload_worlds(ctx).await,
         "tls" => reload_tls(ctx).await,
@@ -114,7 +186,7 @@ async fn reload_tls(ctx: &Ctx<'_>) {
         user_id: ctx.me.user_id(),
         needs: RELOAD_TLS_ROLE,
     };
-    if !authorize_as(ctx, actor, Admin::Reload, None, Some("tls".into())).await {
+    if !authorize_as(ctx, actor, &RELOAD, None, Some("tls".into())).await {
         return;
     }
     match ctx.game.reload_tls().await {
@@ -130,22 +202,18 @@ async fn reload_tls(ctx: &Ctx<'_>) {
 
 /// `/reload`: reads the world files again, through the game's reload action:
 /// invalid files change nothing, a world still holding players may not vanish,
-/// players in rooms that vanished are sent to their world's spawn (by
-/// [`place`], the one way an admin's doing moves a player). Success and failure
+/// players in rooms that vanished are sent to their world's spawn (by the one
+/// move path). Success and failure
 /// are both audited; the admin hears the outcome and the first warnings.
 async fn reload_worlds(ctx: &Ctx<'_>) {
     let by = Reloader {
-        actor: actor(ctx, Admin::Reload),
+        actor: actor(ctx, &RELOAD),
         account: ctx.me.session.account.to_string(),
-        action: name(Admin::Reload).to_string(),
+        action: RELOAD.name.to_string(),
     };
-    let game = ctx.game;
-    let send_to_spawn = |player: Arc<Player>, room: RoomId| async move {
-        place(game, &player, &room, "The world itself").await
-    };
-    match ctx.game.reload_worlds(&by, send_to_spawn).await {
+    match ctx.game.reload_worlds(&by).await {
         Ok(done) => ctx.reply(reloaded(ctx.game, &done)),
-        Err(ReloadFailed::Refused(refusal)) => refuse(ctx, Admin::Reload, &refusal),
+        Err(ReloadFailed::Refused(refusal)) => refuse(ctx, &RELOAD, &refusal),
         Err(failed) => ctx.reply(not_reloaded(ctx.game, &failed)),
     }
 }
@@ -220,58 +288,67 @@ fn problem_lines<'a>(
 }
 
 /// `/wall <text>`: a message to every connected player.
-pub async fn wall(ctx: &Ctx<'_>, args: &str) {
+async fn wall(ctx: &Ctx<'_>, spec: &'static Spec, args: &str) {
     let text = sanitize(args);
     if text.is_empty() {
-        return ctx.reply("Usage: /wall <text>");
+        return ctx.reply(format!("Usage: {}", spec.usage));
     }
-    if authorize(ctx, Admin::Wall, None, Some(text.clone())).await {
+    if authorize(ctx, spec, None, Some(text.clone())).await {
         ctx.game
             .announce(&format!("*** Announcement from {}: {text}", ctx.me.name));
     }
 }
 
-/// `/shutdown [seconds] [reason]` or `/shutdown cancel`.
-pub async fn shutdown(ctx: &Ctx<'_>, args: &str) {
-    let (first, rest) = split_word(args);
-    if first.eq_ignore_ascii_case("cancel") {
-        if !authorize(ctx, Admin::Shutdown, None, Some("cancel".into())).await {
-            return;
-        }
-        if ctx.game.cancel_countdown() {
-            ctx.game.announce("*** The shutdown has been cancelled.");
-        } else {
-            ctx.reply("No shutdown is counting down.");
-        }
-        return;
+/// `/shutdown [duration] [reason]` or `/shutdown cancel`.
+async fn shutdown(ctx: &Ctx<'_>, spec: &'static Spec, args: &str) {
+    if split_word(args).0.eq_ignore_ascii_case("cancel") {
+        return cancel_shutdown(ctx, spec).await;
     }
-    // A first word that starts like a number is the duration, and must be one;
-    // anything else is the reason, after the default ten seconds.
-    let looks_like_duration =
-        first.starts_with(|c: char| c.is_ascii_digit() || c == '-' || c == '+');
-    let (seconds, reason) = if looks_like_duration {
-        match parse_duration(first) {
-            Ok(wait) => (wait.as_secs_f64().ceil() as u64, rest),
-            Err(_) => {
-                return ctx.reply(format!(
-                    "Usage: /shutdown [duration] [reason], the duration being {DURATION_FORMS}; \
-                     or /shutdown cancel."
-                ));
-            }
-        }
-    } else {
-        (10, args)
+    let Some((seconds, reason)) = countdown_asked(args) else {
+        return ctx.reply(format!(
+            "Usage: /shutdown [duration] [reason], the duration being {DURATION_FORMS}; \
+             or /shutdown cancel."
+        ));
     };
     let reason = sanitize(reason);
     let detail = Some(format!("{seconds}s {reason}"));
-    if !authorize(ctx, Admin::Shutdown, None, detail).await {
+    if !authorize(ctx, spec, None, detail).await {
         return;
     }
     let countdown = CancellationToken::new();
     if !ctx.game.start_countdown(countdown.clone()) {
         return ctx.reply("A shutdown is already counting down (\"/shutdown cancel\" stops it).");
     }
-    tokio::spawn(count_down(ctx.game.clone(), seconds, reason, countdown));
+    // On the game's tracker, so a shutdown begun meanwhile (a signal) waits
+    // for the countdown to notice and end.
+    let game = ctx.game.clone();
+    ctx.game
+        .tasks()
+        .spawn(count_down(game, seconds, reason, countdown));
+}
+
+/// `/shutdown cancel`: stops a running countdown.
+async fn cancel_shutdown(ctx: &Ctx<'_>, spec: &'static Spec) {
+    if !authorize(ctx, spec, None, Some("cancel".into())).await {
+        return;
+    }
+    if ctx.game.cancel_countdown() {
+        ctx.game.announce("*** The shutdown has been cancelled.");
+    } else {
+        ctx.reply("No shutdown is counting down.");
+    }
+}
+
+/// The countdown's seconds and reason. A first word that starts like a
+/// number is the duration, and must be one (`None` when it is not); anything
+/// else is the reason, after the default ten seconds.
+fn countdown_asked(args: &str) -> Option<(u64, &str)> {
+    let (first, rest) = split_word(args);
+    if !first.starts_with(|c: char| c.is_ascii_digit() || c == '-' || c == '+') {
+        return Some((10, args));
+    }
+    let wait = parse_duration(first).ok()?;
+    Some((wait.as_secs_f64().ceil() as u64, rest))
 }
 
 /// Seconds before the end at which a countdown warns again.
@@ -325,6 +402,7 @@ async fn count_down(game: Arc<Game>, seconds: u64, reason: String, cancelled: Ca
     }
     tokio::select! {
         _ = cancelled.cancelled() => return,
+        _ = game.shutdown_token().cancelled() => return,
         _ = tokio::time::sleep(Duration::from_secs(left)) => {}
     }
     tracing::info!("shutdown countdown finished");
@@ -333,7 +411,7 @@ async fn count_down(game: Arc<Game>, seconds: u64, reason: String, cancelled: Ca
 
 /// `/prune <hours>`: deletes stored talk older than that; the count goes in the
 /// audit row, written in the same transaction.
-pub async fn prune(ctx: &Ctx<'_>, args: &str) {
+async fn prune(ctx: &Ctx<'_>, args: &str) {
     let Ok(hours) = args.parse::<u32>() else {
         return ctx.reply("Usage: /prune <hours>");
     };
@@ -344,23 +422,32 @@ pub async fn prune(ctx: &Ctx<'_>, args: &str) {
         .game
         .store()
         .chat()
-        .prune(
-            actor(ctx, Admin::Prune),
-            before,
-            entry(Admin::Prune, None, None),
-        )
+        .prune(actor(ctx, &PRUNE), before, entry(&PRUNE, None, None))
         .await;
     match pruned {
         Ok(n) => ctx.reply(format!(
             "{n} chat line(s) older than {hours} hour(s) deleted."
         )),
-        Err(refusal) => refuse(ctx, Admin::Prune, &refusal),
+        Err(refusal) => refuse(ctx, &PRUNE, &refusal),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_countdown_takes_a_duration_then_a_reason() {
+        assert_eq!(countdown_asked("2m new lamps"), Some((120, "new lamps")));
+        assert_eq!(countdown_asked("45"), Some((45, "")));
+        assert_eq!(
+            countdown_asked("lamps need oil"),
+            Some((10, "lamps need oil"))
+        );
+        assert_eq!(countdown_asked(""), Some((10, "")));
+        assert_eq!(countdown_asked("5x typo"), None);
+        assert_eq!(countdown_asked("-5m oops"), None);
+    }
 
     #[test]
     fn countdowns_speak_in_hours_minutes_and_seconds() {

@@ -1,0 +1,138 @@
+//! `help`: the commands a player's role allows, grouped, or one command in
+//! detail. Both derive from the command list (`table`), the one module besides
+//! the parser that reads it whole.
+
+use std::fmt::Write;
+
+use super::Ctx;
+use super::parse::lookup_as;
+use super::spec::{Group, Spec, finished};
+use super::table::COMMANDS;
+use crate::auth::Role;
+use crate::game::data::direction_named;
+
+pub static HELP: Spec = Spec {
+    name: "help",
+    aliases: &["?"],
+    usage: "help [command]",
+    summary: "List the commands, or explain one.",
+    details: "Lists the commands, or explains one: its usage, other names, what it does, and an example.",
+    example: "help give",
+    run: |ctx, _, topic| {
+        help(ctx, topic);
+        finished()
+    },
+    ..Spec::player(Group::Information)
+};
+
+/// `help`: the commands the player's role allows, grouped, or one command in
+/// detail: its usage, every other name, what it does, and an example.
+fn help(ctx: &Ctx<'_>, topic: &str) {
+    let role = ctx.me.role();
+    if topic.is_empty() {
+        return ctx.reply(command_list(role, !ctx.screen_reader()));
+    }
+    let topic = topic.trim_start_matches('/');
+    match lookup_as(topic, role) {
+        Ok(spec) if spec.role <= role => ctx.reply(command_help(spec)),
+        _ => ctx.reply(format!(
+            "There is no help on \"{topic}\". Type \"help\" for the list of commands."
+        )),
+    }
+}
+
+/// One command's help.
+fn command_help(spec: &Spec) -> String {
+    let mut text = String::from(spec.usage);
+    if !spec.aliases.is_empty() {
+        let _ = write!(text, "\nAlso: {}", spec.aliases.join(", "));
+    }
+    let _ = write!(text, "\n{}\nExample: {}", spec.details, spec.example);
+    text
+}
+
+/// Every command `role` may use, by group, the directions on one line.
+/// `padded` lines the summaries up in a column; a screen reader gets
+/// `usage: summary` instead, without the run of spaces.
+fn command_list(role: Role, padded: bool) -> String {
+    let entry = |usage: &str, summary: &str| {
+        if padded {
+            format!("\n  {usage:<30} {summary}")
+        } else {
+            format!("\n{usage}: {summary}")
+        }
+    };
+    let mut text =
+        String::from("Commands (a leading / is optional; \"help <command>\" explains one):");
+    for group in Group::ALL {
+        let specs: Vec<&Spec> = COMMANDS
+            .iter()
+            .copied()
+            .filter(|spec| spec.group == group && spec.role <= role)
+            .collect();
+        if specs.is_empty() {
+            continue;
+        }
+        let _ = write!(text, "\n{}:", group.title());
+        let directions: Vec<&str> = specs
+            .iter()
+            .filter(|spec| is_direction(spec))
+            .map(|spec| spec.aliases.first().copied().unwrap_or(spec.name))
+            .collect();
+        if !directions.is_empty() {
+            text.push_str(&entry(&directions.join(" "), "Walk that way."));
+        }
+        for spec in specs.iter().filter(|spec| !is_direction(spec)) {
+            text.push_str(&entry(spec.usage, spec.summary));
+        }
+    }
+    text
+}
+
+/// Whether a command is one of the walking directions (listed on one line).
+fn is_direction(spec: &Spec) -> bool {
+    direction_named(spec.name).is_some()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_command_has_real_help() {
+        for spec in COMMANDS {
+            let help = command_help(spec);
+            assert!(help.starts_with(spec.usage), "{help}");
+            assert!(help.contains("Example: "), "{help}");
+            assert!(spec.details.len() > 20, "{}: {}", spec.name, spec.details);
+            for alias in spec.aliases {
+                assert!(help.contains(alias), "{help}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_list_is_grouped_and_follows_the_role() {
+        let players = command_list(Role::Player, true);
+        for title in ["Looking:", "Moving:", "Talking:", "Items:", "Your account:"] {
+            assert!(players.contains(title), "{title}: {players}");
+        }
+        assert!(!players.contains("/kick"), "{players}");
+        assert!(!players.contains("Admin"), "{players}");
+        let supers = command_list(Role::Superuser, true);
+        let spoken = command_list(Role::Player, false);
+        assert!(
+            spoken.contains("\nsay <text>  or  '<text>: Say something"),
+            "{spoken}"
+        );
+        assert!(!spoken.contains("   "), "no padding: {spoken}");
+        assert!(
+            supers.contains("/kick") && supers.contains("/role"),
+            "{supers}"
+        );
+        let moving = players.find("Moving:").expect("moving");
+        let talking = players.find("Talking:").expect("talking");
+        let directions = players.find("n s e w ne nw se sw u d").expect("directions");
+        assert!(moving < directions && directions < talking, "{players}");
+    }
+}

@@ -1,0 +1,233 @@
+//! What rooms hear when someone moves, and what the mover sees: the one place
+//! these sentences are written (several are quoted in SPEC §3 and §4 and
+//! players trigger on them).
+//!
+//! [`Narrator`] observes the game's moves (`game::moves`): whoever moves
+//! someone — the walker's own task, an admin's, a reload, later an NPC or a
+//! script — the game emits one [`Move`], and the narrator tells the room left
+//! `<Name> leaves north.` (or `vanishes.`, or `leaves the game.`), the room
+//! reached `<Name> arrives from the south.` (or `arrives.`, or `appears.`),
+//! and shows a player who moved its new room.
+//!
+//! **Invariant:** never waits: every sentence is queued to outboxes.
+
+use crate::game::{Game, How, Move, RoomObserver};
+use crate::world::World;
+
+use super::common::{describe_room, whence};
+
+/// Writes what rooms hear of moves; the server registers it when it starts.
+pub struct Narrator;
+
+impl RoomObserver for Narrator {
+    fn moved(&self, game: &Game, moved: &Move) {
+        let Some(world) = game.world(moved.who.world()) else {
+            return;
+        };
+        let not_the_mover = moved.who.except();
+        if let (Some(from), Some(line)) = (moved.from_key(), leaving(moved)) {
+            game.tell_room(&from, &line, not_the_mover);
+        }
+        let Some(to) = moved.to_key() else {
+            return;
+        };
+        if let Some(line) = arriving(&world, moved) {
+            game.tell_room(&to, &line, not_the_mover);
+        }
+        let Some(player) = moved.who.player() else {
+            return;
+        };
+        if let Some(line) = sent_by(moved) {
+            player.tell(line);
+        }
+        player.tell_styled(describe_room(game, &world, &to.room, player.conn_id));
+    }
+}
+
+/// What the room left hears.
+fn leaving(moved: &Move) -> Option<String> {
+    let name = moved.who.name();
+    match &moved.how {
+        How::Walked { exit } => Some(format!("{name} leaves {exit}.")),
+        How::Recalled => Some(format!("{name} leaves.")),
+        How::Sent { .. } | How::Rescued => Some(format!("{name} vanishes.")),
+        How::LeftGame => Some(format!("{name} leaves the game.")),
+        How::Entered | How::TookOver => None,
+    }
+}
+
+/// What the room reached hears: a walker arrives from the direction whose exit
+/// leads back (SPEC §4), anyone else simply arrives or appears.
+fn arriving(world: &World, moved: &Move) -> Option<String> {
+    let name = moved.who.name();
+    match &moved.how {
+        How::Walked { .. } => {
+            let back = moved.from.as_ref().zip(moved.to.as_ref());
+            Some(match back.and_then(|(from, to)| whence(world, to, from)) {
+                Some(whence) => format!("{name} arrives from {whence}."),
+                None => format!("{name} arrives."),
+            })
+        }
+        How::Recalled | How::Entered => Some(format!("{name} arrives.")),
+        How::Sent { .. } | How::Rescued => Some(format!("{name} appears.")),
+        How::TookOver | How::LeftGame => None,
+    }
+}
+
+/// What a player moved by someone else is told first.
+fn sent_by(moved: &Move) -> Option<String> {
+    match &moved.how {
+        How::Sent { by: Some(by) } => Some(format!("{by} moves you elsewhere.")),
+        How::Rescued => Some("The world itself moves you elsewhere.".to_string()),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::game::Mover;
+    use crate::game::registry::test_player;
+    use crate::world::RoomId;
+
+    /// A world of rooms `hall` (north to `yard`, up to `loft`, a door to
+    /// `shed`), `yard` (`s` to `hall`), `loft` (down to `hall`) and `shed`
+    /// (a door back), loaded from its files as any world is.
+    fn world() -> World {
+        let worlds = tempfile::tempdir().expect("temporary directory");
+        let dir = worlds.path().join("w");
+        let zones = dir.join("zones");
+        std::fs::create_dir_all(&zones).expect("zones folder");
+        std::fs::write(
+            dir.join("world.json"),
+            r#"{"name": "W", "description": "", "default_spawn": {"zone": "z", "room": "hall"}, "zones": ["z"]}"#,
+        )
+        .expect("world.json");
+        let room = |id: &str, exits: &str| {
+            format!(
+                r#"{{"id": "{id}", "name": "{id}", "description": "", "exits": {{{exits}}}, "items": []}}"#
+            )
+        };
+        let rooms = [
+            room("hall", r#""north": "yard", "up": "loft", "door": "shed""#),
+            room("yard", r#""s": "hall""#),
+            room("loft", r#""down": "hall""#),
+            room("shed", r#""door": "hall""#),
+        ];
+        let zone = format!(
+            r#"{{"id": "z", "name": "Z", "description": "", "spawn_room": "hall", "rooms": [{}]}}"#,
+            rooms.join(", ")
+        );
+        std::fs::write(zones.join("z.json"), zone).expect("zone file");
+        let loaded = crate::world::load(worlds.path(), None).expect("the world loads");
+        World::clone(&loaded.default)
+    }
+
+    fn walked(from: &str, to: &str, exit: &str) -> Move {
+        Move {
+            who: Mover::Player(test_player(1, 1, "Ann", RoomId::new("z", to))),
+            from: Some(RoomId::new("z", from)),
+            to: Some(RoomId::new("z", to)),
+            how: How::Walked { exit: exit.into() },
+        }
+    }
+
+    #[test]
+    fn walkers_arrive_from_the_direction_that_leads_back() {
+        let world = world();
+        let cases = [
+            (
+                walked("hall", "yard", "north"),
+                "Ann leaves north.",
+                "Ann arrives from the south.",
+            ),
+            (
+                walked("yard", "hall", "s"),
+                "Ann leaves s.",
+                "Ann arrives from the north.",
+            ),
+            (
+                walked("hall", "loft", "up"),
+                "Ann leaves up.",
+                "Ann arrives from below.",
+            ),
+            (
+                walked("loft", "hall", "down"),
+                "Ann leaves down.",
+                "Ann arrives from above.",
+            ),
+            (
+                walked("hall", "shed", "door"),
+                "Ann leaves door.",
+                "Ann arrives.",
+            ),
+        ];
+        for (moved, left, reached) in cases {
+            assert_eq!(leaving(&moved).as_deref(), Some(left));
+            assert_eq!(arriving(&world, &moved).as_deref(), Some(reached));
+        }
+    }
+
+    #[test]
+    fn other_moves_vanish_appear_arrive_and_leave_the_game() {
+        let world = world();
+        let with = |how: How, from: Option<&str>, to: Option<&str>| Move {
+            how,
+            from: from.map(|r| RoomId::new("z", r)),
+            to: to.map(|r| RoomId::new("z", r)),
+            ..walked("hall", "yard", "north")
+        };
+        let ada: Arc<str> = Arc::from("Ada");
+        let cases = [
+            (
+                with(How::Recalled, Some("yard"), Some("hall")),
+                Some("Ann leaves."),
+                Some("Ann arrives."),
+                None,
+            ),
+            (
+                with(How::Sent { by: Some(ada) }, Some("yard"), Some("hall")),
+                Some("Ann vanishes."),
+                Some("Ann appears."),
+                Some("Ada moves you elsewhere."),
+            ),
+            (
+                with(How::Sent { by: None }, Some("yard"), Some("hall")),
+                Some("Ann vanishes."),
+                Some("Ann appears."),
+                None,
+            ),
+            (
+                with(How::Rescued, Some("gone"), Some("hall")),
+                Some("Ann vanishes."),
+                Some("Ann appears."),
+                Some("The world itself moves you elsewhere."),
+            ),
+            (
+                with(How::Entered, None, Some("hall")),
+                None,
+                Some("Ann arrives."),
+                None,
+            ),
+            (with(How::TookOver, None, Some("hall")), None, None, None),
+            (
+                with(How::LeftGame, Some("hall"), None),
+                Some("Ann leaves the game."),
+                None,
+                None,
+            ),
+        ];
+        for (moved, left, reached, told) in cases {
+            assert_eq!(leaving(&moved).as_deref(), left, "{:?}", moved.how);
+            assert_eq!(
+                arriving(&world, &moved).as_deref(),
+                reached,
+                "{:?}",
+                moved.how
+            );
+            assert_eq!(sent_by(&moved).as_deref(), told, "{:?}", moved.how);
+        }
+    }
+}
