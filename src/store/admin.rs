@@ -87,6 +87,7 @@ pub const BROWSABLE_TABLES: &[&str] = &[
     "character_items",
     "character_locations",
     "characters",
+    "chat_kinds",
     "chat_messages",
     "room_items",
     "sessions",

@@ -38,29 +38,8 @@ use tokio::sync::{mpsc, oneshot, watch};
 use super::{StoreError, StoreResult, schema, write_tx};
 use crate::metrics::Metrics;
 
-/// What kind of talk a chat row holds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ChatKind {
-    Say,
-    Emote,
-    Whisper,
-    Tell,
-    Yell,
-    System,
-}
-
-impl ChatKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ChatKind::Say => "say",
-            ChatKind::Emote => "emote",
-            ChatKind::Whisper => "whisper",
-            ChatKind::Tell => "tell",
-            ChatKind::Yell => "yell",
-            ChatKind::System => "system",
-        }
-    }
-}
+// The kinds are declared once, with stored talk; queued rows name them here.
+pub use super::chat::ChatKind;
 
 /// One line of talk to store.
 #[derive(Debug, Clone)]
