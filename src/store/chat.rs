@@ -18,8 +18,8 @@ use std::str::FromStr;
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, params};
 
-use super::accounts::{Actor, ChangeRefused, acting_account, refusable};
 use super::audit::{self, AuditEntry};
+use super::refusal::{Actor, ChangeRefused, acting_account, refusable};
 use super::{Store, StoreResult, iso};
 
 /// Declares [`ChatKind`] from one list: each variant with its stored name and

@@ -26,6 +26,7 @@ pub mod chat;
 pub mod hashing;
 pub mod items;
 pub mod lockout;
+pub mod refusal;
 pub mod schema;
 pub mod sessions;
 pub mod worlds;
