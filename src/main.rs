@@ -254,7 +254,7 @@ async fn create_superuser(common: &CommonArgs) -> anyhow::Result<()> {
         Some(credentials) => credentials,
         None => tokio::task::spawn_blocking(prompt_credentials).await??,
     };
-    ops::create_superuser(&store, &default, &username, &password, "cli").await?;
+    ops::create_superuser(&store, &default, &username, &password).await?;
     println!("Superuser {username} created.");
     Ok(())
 }
@@ -303,7 +303,7 @@ async fn run_user(common: &CommonArgs, command: &UserCommand) -> anyhow::Result<
             server::register_worlds(&store, &worlds).await?;
             let name = account.clone();
             let password = tokio::task::spawn_blocking(move || new_password(&name)).await??;
-            ops::create_account(&store, &default, account, &password, role, "cli").await?;
+            ops::create_account(&store, &default, account, &password, role).await?;
             format!("Account {account} created ({role}).")
         }
         UserCommand::Role { account, role } => ops::set_user_role(&store, account, role).await?,

@@ -1,13 +1,17 @@
 //! What the store's fronts share when a request may be refused: who is
 //! acting ([`Actor`], read fresh in the transaction by [`acting_account`]),
-//! why a change was refused ([`ChangeRefused`]), and [`refusable`], which runs
-//! a decision and its change in one transaction and keeps a refusal apart
-//! from a failure.
+//! why a change to an account was refused ([`ChangeRefused`]), why a
+//! character was not made ([`CharacterRefused`], whichever path asked), and
+//! [`decide`], which runs a decision and what it allows in one transaction
+//! and keeps a refusal apart from a failure.
+//!
+//! Refusals are values, not sentences: the command and session layers say
+//! them to players in their own words.
 
-use rusqlite::Connection;
+use rusqlite::{Connection, TransactionBehavior};
 
 use super::accounts::{Account, account_by_id};
-use super::{Store, StoreError, write_tx};
+use super::{Store, StoreError};
 use crate::auth::Role;
 
 /// Who asks for a change to an account.
@@ -40,14 +44,62 @@ pub enum ChangeRefused {
     RoleTooHigh { yours: Role },
     #[error("there is no world {0:?}")]
     NoWorld(String),
-    /// `NewCharacter` refused: the account has `limit` characters in the world.
-    #[error("the account already has {limit} characters in that world")]
-    SlotsFull { limit: usize },
-    /// `NewCharacter` refused: a character of that world has the name.
-    #[error("that character name is taken")]
-    NameTaken,
+    /// `NewCharacter` was allowed, but the character could not be made.
+    #[error(transparent)]
+    Character(CharacterRefused),
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+/// Why a character was not made, on any path that makes one; nothing was
+/// written.
+#[derive(Debug, thiserror::Error)]
+pub enum CharacterRefused {
+    /// The name breaks the character name rules: the rule, in a sentence.
+    #[error("{0}")]
+    BadName(String),
+    /// The account has `limit` characters in that world already.
+    #[error("the account already has {limit} characters in that world")]
+    SlotsFull { limit: usize },
+    /// A character of that world has the name, or one that looks like it.
+    #[error("the character name {name} is taken")]
+    NameTaken { name: String },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<CharacterRefused> for ChangeRefused {
+    fn from(refused: CharacterRefused) -> Self {
+        match refused {
+            CharacterRefused::Store(err) => ChangeRefused::Store(err),
+            other => ChangeRefused::Character(other),
+        }
+    }
+}
+
+/// A refusal type of a front: a store failure is one of its cases, and is
+/// told apart from the refusals proper by [`decide`].
+pub(in crate::store) trait Refusal: From<StoreError> + Send + 'static {
+    /// The store failure this is, or the refusal itself.
+    fn failure(self) -> Result<StoreError, Self>;
+}
+
+impl Refusal for ChangeRefused {
+    fn failure(self) -> Result<StoreError, Self> {
+        match self {
+            ChangeRefused::Store(err) => Ok(err),
+            other => Err(other),
+        }
+    }
+}
+
+impl Refusal for CharacterRefused {
+    fn failure(self) -> Result<StoreError, Self> {
+        match self {
+            CharacterRefused::Store(err) => Ok(err),
+            other => Err(other),
+        }
+    }
 }
 
 /// The acting account read fresh inside the caller's transaction: `None` for
@@ -69,26 +121,41 @@ pub(in crate::store) fn acting_account(
     }
 }
 
-/// Runs `f` in one `BEGIN IMMEDIATE` transaction on the blocking pool, keeping a
-/// refusal apart from a store failure: a refusal rolls the transaction back
-/// like an error does, but reaches the caller as the refusal it is.
+/// Runs `f` in one `BEGIN IMMEDIATE` transaction on the blocking pool: the
+/// decision and what it allows commit together, or nothing does. A refusal
+/// rolls the transaction back like a failure, but reaches the caller as the
+/// refusal it is.
+pub(in crate::store) async fn decide<T, R>(
+    store: &Store,
+    f: impl FnOnce(&Connection) -> Result<T, R> + Send + 'static,
+) -> Result<T, R>
+where
+    T: Send + 'static,
+    R: Refusal,
+{
+    store
+        .call(move |db| {
+            let tx = db.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            match f(&tx) {
+                Ok(value) => {
+                    tx.commit()?;
+                    Ok(Ok(value))
+                }
+                // Dropping the transaction rolls it back, in both cases.
+                Err(refused) => match refused.failure() {
+                    Ok(failure) => Err(failure),
+                    Err(refused) => Ok(Err(refused)),
+                },
+            }
+        })
+        .await?
+}
+
+/// [`decide`] for the account changes and admin gates, whose refusals are
+/// [`ChangeRefused`].
 pub(in crate::store) async fn refusable<T: Send + 'static>(
     store: &Store,
     f: impl FnOnce(&Connection) -> Result<T, ChangeRefused> + Send + 'static,
 ) -> Result<T, ChangeRefused> {
-    store
-        .call(move |db| {
-            let mut refused = None;
-            let done = write_tx(db, |tx| match f(tx) {
-                Ok(value) => Ok(Some(value)),
-                Err(ChangeRefused::Store(err)) => Err(err),
-                Err(other) => {
-                    refused = Some(other);
-                    Ok(None)
-                }
-            })?;
-            Ok(done.ok_or(refused))
-        })
-        .await?
-        .map_err(|refused| refused.unwrap_or(ChangeRefused::NotAllowed))
+    decide(store, f).await
 }

@@ -6,6 +6,7 @@ mod accounts;
 mod admin;
 mod cli;
 mod crash;
+mod creation;
 mod faults;
 mod items;
 mod limits;

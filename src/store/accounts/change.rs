@@ -8,13 +8,13 @@ use super::password::reset_password_in;
 use super::{Account, Accounts, find_account};
 use crate::auth::{self, Refusal, Role};
 use crate::store::audit::{self, AuditEntry};
-use crate::store::characters::{NewCharacter, insert_character};
+use crate::store::characters::{CharacterSummary, NewCharacter, create_in};
 use crate::store::refusal::{Actor, ChangeRefused, acting_account, refusable};
 use crate::store::{StoreError, StoreResult, now_iso};
 use crate::text::sanitize;
 
 /// A change to one account.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub enum AccountChange {
     /// Deactivate: login refused, live connections closed by the caller.
     Ban {
@@ -54,6 +54,8 @@ pub struct Changed {
     pub account: Account,
     /// False when there was nothing to do (already banned, already that role).
     pub changed: bool,
+    /// The character [`AccountChange::NewCharacter`] made.
+    pub character: Option<CharacterSummary>,
 }
 
 impl Accounts<'_> {
@@ -136,7 +138,12 @@ fn change_in(
     action: &str,
 ) -> Result<Changed, ChangeRefused> {
     let (acting, account) = permitted_in(tx, actor, target, change)?;
-    let (changed, detail) = apply(tx, &account, change, acting.as_ref().map(|a| a.id))?;
+    let applied = apply(tx, &account, change, acting.as_ref().map(|a| a.id))?;
+    let Applied {
+        changed,
+        detail,
+        character,
+    } = applied;
     // An in-game admin's every permitted command is on record; the shell's
     // only when it changed something.
     if changed || acting.is_some() {
@@ -150,18 +157,32 @@ fn change_in(
             },
         )?;
     }
-    Ok(Changed { account, changed })
+    Ok(Changed {
+        account,
+        changed,
+        character,
+    })
 }
 
-/// Makes one change; returns whether anything changed and the audit detail.
+/// What [`apply`] did.
+struct Applied {
+    changed: bool,
+    /// For the audit row.
+    detail: Option<String>,
+    character: Option<CharacterSummary>,
+}
+
+/// Makes one change: whether anything changed, the audit detail, and the
+/// character made, if one was.
 fn apply(
     tx: &Connection,
     account: &Account,
     change: &AccountChange,
     granted_by: Option<i64>,
-) -> Result<(bool, Option<String>), ChangeRefused> {
+) -> Result<Applied, ChangeRefused> {
     let id = account.id;
-    Ok(match change {
+    let mut character = None;
+    let (changed, detail) = match change {
         AccountChange::Ban { reason } => {
             if account.is_active {
                 update_user(
@@ -220,28 +241,22 @@ fn apply(
             set_world_access(tx, id, world_id, granted_by, *allow)?;
             (true, Some(world_id.clone()))
         }
-        AccountChange::NewCharacter { character, slots } => {
-            let have: i64 = tx
-                .query_row(
-                    "SELECT count(*) FROM characters WHERE user_id = ?1 AND world_id = ?2",
-                    params![id, character.world_id],
-                    |r| r.get(0),
-                )
-                .map_err(StoreError::from)?;
-            if usize::try_from(have).unwrap_or(usize::MAX) >= *slots {
-                return Err(ChangeRefused::SlotsFull { limit: *slots });
-            }
-            match insert_character(tx, id, character, false) {
-                Ok(_) => {}
-                Err(StoreError::NameTaken) => return Err(ChangeRefused::NameTaken),
-                Err(err) => return Err(err.into()),
-            }
-            (
-                true,
-                Some(format!("{} in {}", character.name, character.world_id)),
-            )
+        AccountChange::NewCharacter {
+            character: new,
+            slots,
+        } => {
+            let draw = &mut || new.draw_name();
+            let made = create_in(tx, id, new, *slots, false, draw)?;
+            let detail = format!("{} in {}", made.name, made.world_id);
+            character = Some(made);
+            (true, Some(detail))
         }
         AccountChange::Oversee { detail } => (false, detail.clone()),
+    };
+    Ok(Applied {
+        changed,
+        detail,
+        character,
     })
 }
 
@@ -306,16 +321,11 @@ pub(in crate::store) fn set_world_access(
 mod tests {
     use super::*;
     use crate::store::accounts::PasswordRefused;
-    use crate::store::accounts::create::tests::new_account;
+    use crate::store::accounts::add_account;
     use crate::store::{Store, test_store};
 
     async fn add(store: &Store, name: &str, role: Role) -> i64 {
-        store
-            .accounts()
-            .create(new_account(name, role), None)
-            .await
-            .expect("create")
-            .user_id
+        add_account(store, name, role, "x").await
     }
 
     async fn audit_count(store: &Store) -> i64 {

@@ -255,7 +255,7 @@ async fn rehash_password(store: &Store, user_id: i64, password: String, old_hash
 mod tests {
     use super::*;
     use crate::auth::Role;
-    use crate::store::accounts::create::tests::new_account;
+    use crate::store::accounts::add_account;
     use crate::store::test_store;
 
     #[tokio::test]
@@ -265,13 +265,7 @@ mod tests {
             .hash_password("the right one here".into())
             .await
             .expect("hash");
-        let mut account = new_account("Lou", Role::Player);
-        account.password_hash = hash;
-        store
-            .accounts()
-            .create(account, None)
-            .await
-            .expect("create");
+        add_account(&store, "Lou", Role::Player, &hash).await;
         let policy = LockoutPolicy::default();
         let tries = futures::future::join_all((0..30).map(|n| {
             let store = store.clone();
@@ -326,13 +320,7 @@ mod tests {
     async fn a_wrong_password_is_answered_before_its_failure_is_written() {
         let (_dir, store, _) = test_store("someone").await;
         let hash = store.hash_password("the right one here".into()).await;
-        let mut account = new_account("Kit", Role::Player);
-        account.password_hash = hash.expect("hash");
-        store
-            .accounts()
-            .create(account, None)
-            .await
-            .expect("create");
+        add_account(&store, "Kit", Role::Player, &hash.expect("hash")).await;
         let policy = LockoutPolicy::default();
         // Nobody can write while this is held: an answer that waited for the
         // failure's record would be `Busy` after the busy timeout.
@@ -356,13 +344,13 @@ mod tests {
     #[tokio::test]
     async fn a_right_password_hashed_at_another_cost_is_rehashed_at_the_current_one() {
         let (_dir, store, _) = test_store("someone").await;
-        let mut account = new_account("Old", Role::Player);
-        account.password_hash = bcrypt::hash("an older hash here", 5).expect("cost 5");
-        store
-            .accounts()
-            .create(account, None)
-            .await
-            .expect("create");
+        add_account(
+            &store,
+            "Old",
+            Role::Player,
+            &bcrypt::hash("an older hash here", 5).expect("cost 5"),
+        )
+        .await;
         let policy = LockoutPolicy::default();
         let first = store
             .accounts()
@@ -383,13 +371,7 @@ mod tests {
     async fn an_admission_withdrawn_while_queued_checks_nothing() {
         let (_dir, store, _) = test_store("someone").await;
         let hash = store.hash_password("the right one here".into()).await;
-        let mut account = new_account("Ivo", Role::Player);
-        account.password_hash = hash.expect("hash");
-        store
-            .accounts()
-            .create(account, None)
-            .await
-            .expect("create");
+        add_account(&store, "Ivo", Role::Player, &hash.expect("hash")).await;
         let runs = store.bcrypt_runs();
         let policy = LockoutPolicy::default();
         for name in ["ivo", "nobody"] {
