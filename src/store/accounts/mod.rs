@@ -65,6 +65,17 @@ fn account_from_row(row: &Row<'_>) -> rusqlite::Result<Account> {
     })
 }
 
+/// How an account stands, as [`Accounts::standing`] reads it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Standing {
+    /// It may be logged in, with this role.
+    Active(Role),
+    /// It is banned (`is_active` off).
+    Banned,
+    /// It was deleted: tombstoned, or its row is gone.
+    Deleted,
+}
+
 /// The typed front for accounts (see [`Store::accounts`]).
 pub struct Accounts<'s> {
     store: &'s Store,
@@ -155,23 +166,32 @@ impl<'s> Accounts<'s> {
             .await
     }
 
-    /// For each given account still allowed to be logged in, its role now;
-    /// accounts banned, deleted or gone are left out (the upkeep job closes
-    /// their connections, and brings changed roles to live sessions).
-    pub async fn standing(&self, user_ids: Vec<i64>) -> StoreResult<Vec<(i64, Role)>> {
+    /// How each given account stands now: allowed in with its role, banned,
+    /// or deleted (tombstoned, or its row gone, as an expired guest's). The
+    /// upkeep job closes the connections of the latter two, saying which, and
+    /// brings changed roles to live sessions.
+    pub async fn standing(&self, user_ids: Vec<i64>) -> StoreResult<Vec<(i64, Standing)>> {
         self.store
             .call(move |db| {
                 let mut stmt = db.prepare_cached(
-                    "SELECT role FROM users WHERE id = ?1 AND is_active = 1                      AND tombstoned_at IS NULL",
+                    "SELECT role, is_active, tombstoned_at IS NOT NULL FROM users WHERE id = ?1",
                 )?;
-                let mut welcome = Vec::new();
+                let mut standing = Vec::with_capacity(user_ids.len());
                 for id in user_ids {
-                    let role: Option<String> = stmt.query_row([id], |r| r.get(0)).optional()?;
-                    if let Some(role) = role {
-                        welcome.push((id, role.parse().unwrap_or(Role::Player)));
-                    }
+                    let row: Option<(String, bool, bool)> = stmt
+                        .query_row([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                        .optional()?;
+                    let now = match row {
+                        None | Some((_, _, true)) => Standing::Deleted,
+                        Some((_, false, false)) => Standing::Banned,
+                        // The CHECK constraint keeps the column to the four names.
+                        Some((role, true, false)) => {
+                            Standing::Active(role.parse().unwrap_or(Role::Player))
+                        }
+                    };
+                    standing.push((id, now));
                 }
-                Ok(welcome)
+                Ok(standing)
             })
             .await
     }
