@@ -714,12 +714,13 @@ pub static VERBS: &[VerbSpec] = &[
         Admin::Prune,
         "prune",
         Role::Superuser,
-        "/prune <hours>",
-        "Delete stored chat older than that many hours.",
+        "/prune <duration>",
+        "Delete stored chat older than the duration (24h, 30d).",
         help(
             Group::Superuser,
-            "Deletes stored talk older than that many hours.",
-            "/prune 720",
+            "Deletes stored talk older than the duration, which needs its unit \
+             (24h, 30d; a bare number is refused).",
+            "/prune 30d",
         ),
     ),
 ];

@@ -15,6 +15,7 @@ mod persistence;
 mod play;
 mod policy;
 mod protocols;
+mod prune;
 mod races;
 mod shutdown;
 mod support;

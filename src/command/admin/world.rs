@@ -319,13 +319,25 @@ async fn count_down(game: Arc<Game>, seconds: u64, reason: String, cancelled: Ca
     game.begin_shutdown();
 }
 
-/// `/prune <hours>`: deletes stored talk older than that; the count goes in the
-/// audit row, written in the same transaction.
+/// What `/prune` says to anything but a duration with its unit.
+const PRUNE_USAGE: &str =
+    "Usage: /prune <duration>, with its unit (24h, 30d): talk older than that is deleted.";
+
+/// `/prune <duration>`: deletes stored talk older than that; the count goes in
+/// the audit row, written in the same transaction. The duration is read by
+/// the one reader of durations, but a bare number is refused here first: read
+/// as seconds (as the flags read one) it would empty the log by a slip.
 pub async fn prune(ctx: &Ctx<'_>, args: &str) {
-    let Ok(hours) = args.parse::<u32>() else {
-        return ctx.reply("Usage: /prune <hours>");
+    let Some(age) = prune_age(args) else {
+        return ctx.reply(PRUNE_USAGE);
     };
-    let before = Utc::now() - chrono::Duration::hours(i64::from(hours));
+    let text = args.trim();
+    let Some(before) = chrono::Duration::from_std(age)
+        .ok()
+        .and_then(|age| Utc::now().checked_sub_signed(age))
+    else {
+        return ctx.reply(PRUNE_USAGE);
+    };
     // Lines said a moment ago may still be on their way to the disk.
     let _ = ctx.game.writer().flush().await;
     let pruned = ctx
@@ -339,16 +351,42 @@ pub async fn prune(ctx: &Ctx<'_>, args: &str) {
         )
         .await;
     match pruned {
-        Ok(n) => ctx.reply(format!(
-            "{n} chat line(s) older than {hours} hour(s) deleted."
-        )),
+        Ok(n) => ctx.reply(format!("{n} chat line(s) older than {text} deleted.")),
         Err(refusal) => refuse(ctx, Admin::Prune, &refusal),
     }
+}
+
+/// The age `/prune` was given: a duration with its unit, never a bare number.
+fn prune_age(args: &str) -> Option<Duration> {
+    let text = args.trim();
+    if text.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    parse_duration(text).ok()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn prune_takes_durations_with_units_and_no_bare_numbers() {
+        let hours = |n: u64| Some(Duration::from_secs(n * 3600));
+        let cases = [
+            ("24h", hours(24)),
+            (" 30d ", hours(720)),
+            ("1h30m", Some(Duration::from_secs(5400))),
+            ("24", None),
+            ("0", None),
+            ("", None),
+            ("0h", None),
+            ("-5h", None),
+            ("soon", None),
+        ];
+        for (text, want) in cases {
+            assert_eq!(prune_age(text), want, "{text:?}");
+        }
+    }
 
     #[test]
     fn countdowns_speak_in_hours_minutes_and_seconds() {
