@@ -14,7 +14,6 @@ use rusqlite::{Connection, params};
 use super::Accounts;
 use crate::auth::Role;
 use crate::auth::generate::{self, Entropy};
-use crate::auth::names::guest_name;
 use crate::auth::names::{check_account_name, name_key};
 use crate::store::audit::{self, AuditEntry};
 use crate::store::characters::{CharacterName, CharacterSummary, NewCharacter, create_in};
@@ -215,7 +214,8 @@ impl Accounts<'_> {
                 first: &first,
             };
             let draw = &mut || generate::character_name(&mut Entropy, first.is_command_word);
-            create_in_tx(tx, &new, &mut guest_name, draw)
+            let guest_number = &mut || generate::guest_name(&mut Entropy);
+            create_in_tx(tx, &new, guest_number, draw)
         })
         .await
     }
