@@ -1,6 +1,9 @@
 //! Operator tasks shared by the command line and the server's start-up: creating
-//! a superuser, and the `gaslamp user` account tools (list, ban, unban, role,
-//! passwd) for an operator locked out of the game.
+//! accounts from the shell and the superuser from the environment (both by the
+//! store's one path that makes accounts, with their audit rows), and the
+//! `gaslamp user` account tools (list, create, ban, unban, role, passwd) for an
+//! operator locked out of the game. [`shell`] runs each subcommand whole, so
+//! the binary only dispatches; [`prompt`] asks the terminal.
 //!
 //! The account tools are safe while the server runs on the same file: each change
 //! is `store.accounts().change` — the same one path the in-game admin commands
@@ -8,6 +11,9 @@
 //! connection waits out `busy_timeout`) whose `audit_log` row commits with it, so
 //! there is never a change without its record. They only change the database; a
 //! running server brings bans and role changes to live connections on its own.
+
+mod prompt;
+pub mod shell;
 
 use std::path::Path;
 
@@ -33,6 +39,9 @@ pub enum OpsError {
     UnknownAccount(String),
     #[error("the account {0:?} was deleted")]
     Deleted(String),
+    /// The terminal could not be read (no terminal, or it closed).
+    #[error("cannot read from the terminal: {0}")]
+    Terminal(String),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
