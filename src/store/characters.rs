@@ -178,16 +178,7 @@ pub(in crate::store) fn create_in(
         }
         CharacterName::Generated => draw_name(),
     };
-    let have: i64 = tx
-        .query_row(
-            "SELECT count(*) FROM characters WHERE user_id = ?1 AND world_id = ?2",
-            params![owner, character.world_id],
-            |r| r.get(0),
-        )
-        .map_err(StoreError::from)?;
-    if usize::try_from(have).unwrap_or(usize::MAX) >= slots {
-        return Err(CharacterRefused::SlotsFull { limit: slots });
-    }
+    check_slots(tx, owner, &character.world_id, slots)?;
     let mut draws = 1;
     let id = loop {
         match insert_character(tx, owner, character, &name, is_guest_created) {
@@ -208,6 +199,27 @@ pub(in crate::store) fn create_in(
         world_id: character.world_id.clone(),
         room: Some(character.spawn_room.clone()),
     })
+}
+
+/// Refuses a new character for `owner` in `world_id` when it has `slots`
+/// there already.
+fn check_slots(
+    tx: &Connection,
+    owner: i64,
+    world_id: &str,
+    slots: usize,
+) -> Result<(), CharacterRefused> {
+    let have: i64 = tx
+        .query_row(
+            "SELECT count(*) FROM characters WHERE user_id = ?1 AND world_id = ?2",
+            params![owner, world_id],
+            |r| r.get(0),
+        )
+        .map_err(StoreError::from)?;
+    if usize::try_from(have).unwrap_or(usize::MAX) >= slots {
+        return Err(CharacterRefused::SlotsFull { limit: slots });
+    }
+    Ok(())
 }
 
 /// Inserts a character called `name` and its starting location. A name taken

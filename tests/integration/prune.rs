@@ -26,6 +26,8 @@ async fn prune_refuses_a_bare_number_and_takes_a_duration_with_its_unit() {
             "{bare}: {refused}"
         );
     }
+    // The new line is on its way to the disk: wait for it, not for time.
+    server.game.writer().flush().await.expect("flush");
     assert_eq!(server.count("SELECT count(*) FROM chat_messages"), 2);
     assert_eq!(
         root.command("/prune 24h").await,

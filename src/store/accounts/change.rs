@@ -184,28 +184,12 @@ fn apply(
     let mut character = None;
     let (changed, detail) = match change {
         AccountChange::Ban { reason } => {
-            if account.is_active {
-                update_user(
-                    tx,
-                    "UPDATE users SET is_active = 0 WHERE id = ?1",
-                    params![id],
-                )?;
-            }
             // The reason is shown to the banned player at login: it is kept
             // as clean as anything else players see, whoever typed it.
             let reason = reason.as_deref().map(sanitize).filter(|r| !r.is_empty());
-            (account.is_active, reason)
+            (set_active(tx, account, false)?, reason)
         }
-        AccountChange::Unban => {
-            if !account.is_active {
-                update_user(
-                    tx,
-                    "UPDATE users SET is_active = 1 WHERE id = ?1",
-                    params![id],
-                )?;
-            }
-            (!account.is_active, None)
-        }
+        AccountChange::Unban => (set_active(tx, account, true)?, None),
         AccountChange::Role(role) => {
             if account.role != *role {
                 update_user(
@@ -228,17 +212,7 @@ fn apply(
             (true, None)
         }
         AccountChange::Access { world_id, allow } => {
-            let known: bool = tx
-                .query_row(
-                    "SELECT EXISTS (SELECT 1 FROM worlds WHERE id = ?1)",
-                    [world_id],
-                    |r| r.get(0),
-                )
-                .map_err(StoreError::from)?;
-            if !known {
-                return Err(ChangeRefused::NoWorld(world_id.clone()));
-            }
-            set_world_access(tx, id, world_id, granted_by, *allow)?;
+            grant_access(tx, id, world_id, granted_by, *allow)?;
             (true, Some(world_id.clone()))
         }
         AccountChange::NewCharacter {
@@ -258,6 +232,41 @@ fn apply(
         detail,
         character,
     })
+}
+
+/// Bans (`false`) or unbans (`true`) an account; whether that changed it.
+fn set_active(tx: &Connection, account: &Account, active: bool) -> Result<bool, ChangeRefused> {
+    if account.is_active == active {
+        return Ok(false);
+    }
+    update_user(
+        tx,
+        "UPDATE users SET is_active = ?2 WHERE id = ?1",
+        params![account.id, active],
+    )?;
+    Ok(true)
+}
+
+/// Grants or revokes access to a world, which must be known.
+fn grant_access(
+    tx: &Connection,
+    user_id: i64,
+    world_id: &str,
+    granted_by: Option<i64>,
+    allow: bool,
+) -> Result<(), ChangeRefused> {
+    let known: bool = tx
+        .query_row(
+            "SELECT EXISTS (SELECT 1 FROM worlds WHERE id = ?1)",
+            [world_id],
+            |r| r.get(0),
+        )
+        .map_err(StoreError::from)?;
+    if !known {
+        return Err(ChangeRefused::NoWorld(world_id.to_string()));
+    }
+    set_world_access(tx, user_id, world_id, granted_by, allow)?;
+    Ok(())
 }
 
 // The updates below run inside the write transaction of `Accounts::change` (or

@@ -253,43 +253,40 @@ fn create_in_tx(
     }
     let (user_id, username) = insert_account(tx, new, next_guest_name)?;
     let is_guest = matches!(new.opener, Opener::Guest { .. });
+    let first = new.first.for_account(&username);
     // A new account has no character yet: one slot is all the first needs.
-    let character = match create_in(
-        tx,
-        user_id,
-        &new.first.for_account(&username),
-        1,
-        is_guest,
-        draw_name,
-    ) {
+    let character = match create_in(tx, user_id, &first, 1, is_guest, draw_name) {
         Err(CharacterRefused::Store(err)) => return Err(err.into()),
         made => made,
     };
-    let detail = match &character {
-        Ok(made) => format!(
-            "{}; first character {} in {}",
-            new.opener.role(),
-            made.name,
-            made.world_id
-        ),
-        Err(refused) => format!("{}; no first character: {refused}", new.opener.role()),
-    };
-    audit::record(
-        tx,
-        &AuditEntry {
-            actor_user_id: new.opener.acts_itself().then_some(user_id),
-            action: new.opener.action().to_string(),
-            target: Some(username.clone()),
-            detail: Some(detail),
-        },
-    )?;
-    Ok(Created {
+    let created = Created {
         user_id,
         username,
         role: new.opener.role(),
         is_guest,
         character,
-    })
+    };
+    record_creation(tx, new.opener, &created)?;
+    Ok(created)
+}
+
+/// The one audit row of a new account: who opened it, its role, its first
+/// character or why there is none.
+fn record_creation(tx: &Connection, opener: &Opener, created: &Created) -> StoreResult<()> {
+    let role = created.role;
+    let detail = match &created.character {
+        Ok(made) => format!("{role}; first character {} in {}", made.name, made.world_id),
+        Err(refused) => format!("{role}; no first character: {refused}"),
+    };
+    audit::record(
+        tx,
+        &AuditEntry {
+            actor_user_id: opener.acts_itself().then_some(created.user_id),
+            action: opener.action().to_string(),
+            target: Some(created.username.clone()),
+            detail: Some(detail),
+        },
+    )
 }
 
 /// Inserts the `users` row: its id and name. A name taken, or looking like
