@@ -91,7 +91,7 @@ CREATE TABLE IF NOT EXISTS item_placements (
 );
 
 -- Worlds whose placements are recorded one by one in item_placements (every
--- world registered since version 5). A world whose items were placed before
+-- world registered since version 6). A world whose items were placed before
 -- (items_seeded_at set, no row here) has its files' placements of that day in
 -- the world already; its next registration records the files' current ones.
 CREATE TABLE IF NOT EXISTS placements_recorded (
@@ -124,6 +124,15 @@ CREATE TABLE IF NOT EXISTS sessions (
 CREATE INDEX IF NOT EXISTS sessions_by_user ON sessions (user_id);
 CREATE INDEX IF NOT EXISTS sessions_by_expiry ON sessions (expires_at);
 
+-- The kinds of talk a chat line may be. The list is gaslamp's own
+-- (src/store/chat.rs `ChatKind`): every start fills this table from it, so a
+-- new kind needs no migration. `private` kinds are read back only by their
+-- speaker and recipient.
+CREATE TABLE IF NOT EXISTS chat_kinds (
+    kind    TEXT PRIMARY KEY,
+    private INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID;
+
 CREATE TABLE IF NOT EXISTS chat_messages (
     id                     INTEGER PRIMARY KEY,
     world_id               TEXT NOT NULL,
@@ -131,8 +140,7 @@ CREATE TABLE IF NOT EXISTS chat_messages (
     character_id           INTEGER REFERENCES characters (id) ON DELETE SET NULL,
     user_id                INTEGER REFERENCES users (id) ON DELETE SET NULL,
     recipient_character_id INTEGER REFERENCES characters (id) ON DELETE SET NULL,
-    kind                   TEXT NOT NULL
-                           CHECK (kind IN ('say', 'emote', 'whisper', 'tell', 'yell', 'system')),
+    kind                   TEXT NOT NULL REFERENCES chat_kinds (kind),
     message                TEXT NOT NULL,
     created_at             TEXT NOT NULL
 );

@@ -1,6 +1,9 @@
 //! Operator tasks shared by the command line and the server's start-up: creating
-//! a superuser, and the `gaslamp user` account tools (list, ban, unban, role,
-//! passwd) for an operator locked out of the game.
+//! accounts from the shell and the superuser from the environment (both by the
+//! store's one path that makes accounts, with their audit rows), and the
+//! `gaslamp user` account tools (list, create, ban, unban, role, passwd) for an
+//! operator locked out of the game. [`shell`] runs each subcommand whole, so
+//! the binary only dispatches; [`prompt`] asks the terminal.
 //!
 //! The account tools are safe while the server runs on the same file: each change
 //! is `store.accounts().change` — the same one path the in-game admin commands
@@ -9,15 +12,17 @@
 //! there is never a change without its record. They only change the database; a
 //! running server brings bans and role changes to live connections on its own.
 
+mod prompt;
+pub mod shell;
+
 use std::path::Path;
 
 use crate::auth::Role;
-use crate::auth::names::{check_account_name, check_character_name, display_character_name};
 use crate::command::is_command_word;
 use crate::store::accounts::{
-    Account, AccountChange, Actor, ChangeRefused, Created, NewAccount, PasswordRefused,
+    Account, AccountChange, AccountRefused, Actor, ChangeRefused, Created, FirstCharacter, Opener,
+    PasswordRefused,
 };
-use crate::store::characters::NewCharacter;
 use crate::store::{Store, StoreError, StoreOptions};
 use crate::world::World;
 
@@ -34,6 +39,9 @@ pub enum OpsError {
     UnknownAccount(String),
     #[error("the account {0:?} was deleted")]
     Deleted(String),
+    /// The terminal could not be read (no terminal, or it closed).
+    #[error("cannot read from the terminal: {0}")]
+    Terminal(String),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -88,58 +96,58 @@ pub fn open_existing_store(path: &Path, options: StoreOptions) -> Result<Store, 
     Store::open(path, options)
 }
 
-/// Creates a superuser (and its first character in `world`), applying the same
-/// name and password rules as everywhere else.
+/// Creates a superuser from the shell (`gaslamp create-superuser`); see
+/// [`create_account`].
 pub async fn create_superuser(
     store: &Store,
     world: &World,
     username: &str,
     password: &str,
-    origin: &str,
 ) -> Result<Created, OpsError> {
-    create_account(store, world, username, password, Role::Superuser, origin).await
+    create_account(store, world, username, password, Role::Superuser).await
 }
 
-/// Creates an account with `role` (and its first character in `world`, named
-/// after it when that is a valid character name), applying the same name and
-/// password rules as everywhere else: `gaslamp user create`, the operator's way
-/// to add accounts while registration is closed.
+/// Creates an account with `role` from the shell (`gaslamp user create`, the
+/// operator's way to add accounts while registration is closed), through the
+/// one path that makes accounts: the same name and password rules as
+/// everywhere else, its first character in `world`, and its `cli.create`
+/// audit row in the same transaction.
 pub async fn create_account(
     store: &Store,
     world: &World,
     username: &str,
     password: &str,
     role: Role,
-    origin: &str,
 ) -> Result<Created, OpsError> {
-    check_account_name(username).map_err(|bad| OpsError::Invalid(bad.0))?;
-    let account = NewAccount {
+    let opener = Opener::Shell {
         username: username.to_string(),
-        password_hash: store.accounts().hash_new_password(password).await?,
         role,
-        is_guest: false,
-        guest_expires_at: None,
-        origin: origin.to_string(),
     };
-    let first = check_character_name(username, is_command_word)
-        .ok()
-        .map(|()| NewCharacter {
-            world_id: world.id.clone(),
-            name: display_character_name(username),
-            spawn_room: world.default_spawn.as_str().to_string(),
-        });
+    let first = FirstCharacter::usual(world, is_command_word);
     store
         .accounts()
-        .create(account, first)
+        .create(opener, password, first)
         .await
-        .map_err(|err| match err {
-            StoreError::NameTaken => OpsError::Exists(username.to_string()),
-            other => OpsError::Store(other),
-        })
+        .map_err(|refused| refused_account(refused, username))
+}
+
+/// The operator's words for an account that was not made.
+fn refused_account(refused: AccountRefused, username: &str) -> OpsError {
+    match refused {
+        AccountRefused::BadName(rule) => OpsError::Invalid(rule),
+        AccountRefused::WeakPassword(problems) => OpsError::WeakPassword(problems),
+        AccountRefused::NameTaken => OpsError::Exists(username.to_string()),
+        AccountRefused::NotFirst => OpsError::Invalid("accounts exist already".into()),
+        AccountRefused::Store(err) => OpsError::Store(err),
+    }
 }
 
 /// At start-up: when no account exists at all and credentials were given (from
-/// `MUD_ADMIN_USER` / `MUD_ADMIN_PASSWORD`), creates that superuser.
+/// `MUD_ADMIN_USER` / `MUD_ADMIN_PASSWORD`), creates that superuser through
+/// the one path that makes accounts, audited as `env.create`. Whether any
+/// account exists is decided in the transaction that creates it; the look
+/// before only spares a server that has accounts the password's hashing (and
+/// a weak password's refusal).
 pub async fn bootstrap_superuser(
     store: &Store,
     world: &World,
@@ -151,9 +159,18 @@ pub async fn bootstrap_superuser(
     if store.accounts().count().await? > 0 {
         return Ok(false);
     }
-    create_superuser(store, world, username, password, "env").await?;
-    tracing::info!(account = %username, "superuser created from MUD_ADMIN_USER");
-    Ok(true)
+    let opener = Opener::Environment {
+        username: username.clone(),
+    };
+    let first = FirstCharacter::usual(world, is_command_word);
+    match store.accounts().create(opener, password, first).await {
+        Ok(_) => {
+            tracing::info!(account = %username, "superuser created from MUD_ADMIN_USER");
+            Ok(true)
+        }
+        Err(AccountRefused::NotFirst) => Ok(false),
+        Err(refused) => Err(refused_account(refused, username)),
+    }
 }
 
 /// The account called `name` (without regard to case).
@@ -250,39 +267,47 @@ mod tests {
 
     const GOOD: &str = "correct horse battery";
 
-    fn store() -> (tempfile::TempDir, Store) {
+    /// A store on a fresh file with the shipped worlds registered, and the
+    /// default one.
+    async fn store() -> (tempfile::TempDir, Store, std::sync::Arc<World>) {
         let dir = tempfile::tempdir().expect("tempdir");
         let options = StoreOptions {
             bcrypt_cost: 4,
             hash_concurrency: 1,
         };
         let store = Store::open(&dir.path().join("ops.db"), options).expect("open");
-        (dir, store)
+        let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("worlds");
+        let worlds = crate::world::load(&shipped, None)
+            .expect("the shipped worlds")
+            .worlds;
+        store
+            .worlds()
+            .register_all(worlds.iter().cloned().collect(), None)
+            .await
+            .expect("registered");
+        let world = worlds.default_world(None).expect("a default world");
+        (dir, store, world)
     }
 
-    async fn add(store: &Store, name: &str, role: Role) {
-        let account = NewAccount {
-            username: name.into(),
-            password_hash: store
-                .accounts()
-                .hash_new_password(GOOD)
-                .await
-                .expect("hash"),
-            role,
-            is_guest: false,
-            guest_expires_at: None,
-            origin: "test".into(),
-        };
-        store
-            .accounts()
-            .create(account, None)
+    async fn add(store: &Store, world: &World, name: &str, role: Role) {
+        create_account(store, world, name, GOOD, role)
             .await
             .expect("create");
     }
 
     /// The audit log as (actor, action, target, detail), through the admin's
-    /// own table browser.
+    /// own table browser; without the rows of the accounts' creation, which
+    /// every test makes first (`the_shell_creates_accounts_with_one_audit_row_each`
+    /// looks at those).
     async fn audit_rows(store: &Store) -> Vec<[String; 4]> {
+        all_audit_rows(store)
+            .await
+            .into_iter()
+            .filter(|row| row[1] != "cli.create")
+            .collect()
+    }
+
+    async fn all_audit_rows(store: &Store) -> Vec<[String; 4]> {
         let rows = store
             .admin()
             .table_rows("audit_log", 100, 0)
@@ -301,9 +326,55 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn the_shell_creates_accounts_with_one_audit_row_each() {
+        let (_dir, store, world) = store().await;
+        let made = create_superuser(&store, &world, "Root", GOOD)
+            .await
+            .expect("superuser");
+        assert_eq!(made.role, Role::Superuser);
+        assert!(made.character.is_ok(), "{:?}", made.character);
+        add(&store, &world, "Ann_2", Role::Player).await;
+        let again = create_account(&store, &world, "ROOT", GOOD, Role::Admin).await;
+        assert!(matches!(again, Err(OpsError::Exists(_))), "{again:?}");
+        let weak = create_account(&store, &world, "Zed", "password", Role::Admin).await;
+        assert!(matches!(weak, Err(OpsError::WeakPassword(_))), "{weak:?}");
+        let first = format!("superuser; first character Root in {}", world.id);
+        assert_eq!(
+            all_audit_rows(&store).await,
+            [
+                row("NULL", "cli.create", "Root", &first),
+                row(
+                    "NULL",
+                    "cli.create",
+                    "Ann_2",
+                    "player; no first character: Character names are letters, with at \
+                     most one space, apostrophe or hyphen inside."
+                ),
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn the_environment_creates_its_superuser_only_into_an_empty_database() {
+        let (_dir, store, world) = store().await;
+        let credentials = ("Root".to_string(), GOOD.to_string());
+        assert!(
+            bootstrap_superuser(&store, &world, Some(&credentials))
+                .await
+                .expect("made")
+        );
+        let weak = ("Other".to_string(), "password".to_string());
+        let skipped = bootstrap_superuser(&store, &world, Some(&weak)).await;
+        assert!(!skipped.expect("not needed, so not checked"));
+        let rows = all_audit_rows(&store).await;
+        assert_eq!(rows.len(), 1);
+        assert_eq!(&rows[0][..3], ["NULL", "env.create", "Root"]);
+    }
+
+    #[tokio::test]
     async fn ban_and_unban_change_the_account_and_are_audited_once() {
-        let (_dir, store) = store();
-        add(&store, "Alice", Role::Player).await;
+        let (_dir, store, world) = store().await;
+        add(&store, &world, "Alice", Role::Player).await;
         assert_eq!(
             ban_user(&store, "alice", Some("spam")).await.expect("ban"),
             "Account Alice banned."
@@ -327,8 +398,8 @@ mod tests {
 
     #[tokio::test]
     async fn role_changes_name_the_new_role_and_refuse_unknown_ones() {
-        let (_dir, store) = store();
-        add(&store, "Bob", Role::Player).await;
+        let (_dir, store, world) = store().await;
+        add(&store, &world, "Bob", Role::Player).await;
         let said = set_user_role(&store, "bob", "Admin").await.expect("role");
         assert_eq!(said, "Account Bob is now admin (was player).");
         assert_eq!(
@@ -348,8 +419,8 @@ mod tests {
 
     #[tokio::test]
     async fn unknown_and_deleted_accounts_are_refused() {
-        let (_dir, store) = store();
-        add(&store, "Gone", Role::Player).await;
+        let (_dir, store, world) = store().await;
+        add(&store, &world, "Gone", Role::Player).await;
         store
             .accounts()
             .change(Actor::Operator, "gone", AccountChange::Delete, "cli.delete")
@@ -365,8 +436,8 @@ mod tests {
 
     #[tokio::test]
     async fn passwd_applies_the_policy_and_lifts_a_lockout() {
-        let (_dir, store) = store();
-        add(&store, "Cy", Role::Player).await;
+        let (_dir, store, world) = store().await;
+        add(&store, &world, "Cy", Role::Player).await;
         let policy = LockoutPolicy::default();
         for _ in 0..policy.threshold {
             store
@@ -409,9 +480,9 @@ mod tests {
     /// here, that the shell's list reads the accounts as they stand.
     #[tokio::test]
     async fn the_list_reads_accounts_as_they_stand() {
-        let (_dir, store) = store();
-        add(&store, "Alice", Role::Superuser).await;
-        add(&store, "Bob", Role::Player).await;
+        let (_dir, store, world) = store().await;
+        add(&store, &world, "Alice", Role::Superuser).await;
+        add(&store, &world, "Bob", Role::Player).await;
         ban_user(&store, "bob", None).await.expect("ban");
         let users = list_users(&store, None).await.expect("list");
         let standing: Vec<(String, bool)> = users

@@ -114,7 +114,7 @@ impl Server {
         register_worlds(&store, &worlds).await?;
         // Worlds first: the superuser's first character refers to one.
         crate::ops::bootstrap_superuser(&store, &default, config.bootstrap_admin.as_ref()).await?;
-        let (writer, writer_thread) = Writer::start(&config.db_path, config.writer_queue)?;
+        let (writer, writer_thread) = Writer::start(&config.db_path, config.writer_queue).await?;
         let (plain, tls) = bind_listeners(&mut config, certificates.clone()).await?;
         let web = bind_web(&mut config).await?;
         // The narrator writes what rooms hear when someone moves.

@@ -1,9 +1,13 @@
-//! Things made up for players: guest passwords of four words, and pronounceable
-//! character names for worlds that give names rather than let players choose.
+//! Things made up for players: guest passwords of four words, guest account
+//! numbers, and pronounceable character names for worlds that give names
+//! rather than let players choose. Every choice is uniform: drawn from the
+//! operating system's generator by rejection sampling, never by a modulo.
 //!
 //! **Invariant:** every password made here passes the password policy, and every
 //! name passes the character name rules; uniqueness is the caller's (the store's)
 //! to check.
+
+use ring::rand::{SecureRandom, SystemRandom};
 
 use super::names::check_character_name;
 use super::password::policy_problems;
@@ -37,22 +41,64 @@ const ONSETS: &[&str] = &[
 const VOWELS: &[&str] = &["a", "e", "i", "o", "u", "ae", "ia", "ou", "ei"];
 const CODAS: &[&str] = &["", "", "", "n", "r", "l", "s", "th", "m", "nd", "rn", "ck"];
 
-/// A source of random choices; fresh entropy each time unless a test seeds it.
+/// A source of random choices: draws uniform over all of `u64`, from the
+/// operating system unless a test seeds it.
 pub trait Pick {
     fn next(&mut self) -> u64;
 
+    /// One of `from`, each as likely as any other.
     fn pick<'a>(&mut self, from: &[&'a str]) -> &'a str {
-        from[(self.next() % from.len() as u64) as usize]
+        from[self.below(from.len())]
+    }
+
+    /// A number in `0..n` (`0` for `n = 0`), each as likely as any other.
+    fn below(&mut self, n: usize) -> usize {
+        let n = u64::try_from(n).unwrap_or(u64::MAX);
+        let picked = uniform_below(n, u64::BITS, &mut || self.next());
+        usize::try_from(picked).unwrap_or(0)
     }
 }
 
-/// Random choices from the operating system's generator (through `uuid`).
+/// A number in `0..n`, each equally likely, from draws uniform in
+/// `0..2^bits`. Taking a draw modulo `n` would favour the low results
+/// whenever `n` does not divide `2^bits`, so a draw from the incomplete top
+/// stretch (the last `2^bits mod n` values) is thrown back and another taken:
+/// rejection sampling. Fewer than half the draws are ever thrown back.
+fn uniform_below(n: u64, bits: u32, draw: &mut dyn FnMut() -> u64) -> u64 {
+    let n = u128::from(n.max(1));
+    let span = 1u128 << bits.min(u64::BITS);
+    let accepted = span - span % n;
+    loop {
+        let x = u128::from(draw());
+        if x < accepted {
+            // Below n, so it fits.
+            return u64::try_from(x % n).unwrap_or(0);
+        }
+    }
+}
+
+/// Random choices from the operating system's generator.
 pub struct Entropy;
 
 impl Pick for Entropy {
     fn next(&mut self) -> u64 {
-        uuid::Uuid::new_v4().as_u128() as u64
+        let mut bytes = [0u8; 8];
+        if SystemRandom::new().fill(&mut bytes).is_ok() {
+            return u64::from_le_bytes(bytes);
+        }
+        // The generator answered nothing (never seen on a working system).
+        // uuid reads the same generator, but another way; its version and
+        // variant bits are fixed, so only random bits are taken: the top 48
+        // of the first half and the low 16 of the second.
+        let (high, low) = uuid::Uuid::new_v4().as_u64_pair();
+        (high & !0xFFFF) | (low & 0xFFFF)
     }
+}
+
+/// A guest account's name: `guest_` and five digits, each number as likely
+/// as any other. Two guests may draw the same; the store draws again.
+pub fn guest_name(pick: &mut impl Pick) -> String {
+    format!("guest_{:05}", pick.below(100_000))
 }
 
 /// Four words joined by spaces, passing the password policy.
@@ -70,7 +116,7 @@ pub fn password(pick: &mut impl Pick) -> String {
 /// name rules (`is_command_word` as for any character name).
 pub fn character_name(pick: &mut impl Pick, is_command_word: impl Fn(&str) -> bool) -> String {
     loop {
-        let syllables = 2 + pick.next() % 2;
+        let syllables = 2 + pick.below(2);
         let mut name = String::new();
         for _ in 0..syllables {
             name.push_str(pick.pick(ONSETS));
@@ -99,6 +145,55 @@ mod tests {
         fn next(&mut self) -> u64 {
             self.0.next()
         }
+    }
+
+    /// Feeds every 8-bit draw once, for every range up to 256: each result
+    /// comes from exactly as many draws as any other, and what is thrown back
+    /// is the top stretch only.
+    #[test]
+    fn choices_have_no_modulo_bias_exhaustively_over_eight_bit_draws() {
+        for n in 1..=256u64 {
+            let mut tally = vec![0u32; n as usize];
+            let mut thrown_back = 0;
+            for x in 0..256u64 {
+                let mut draws = 0;
+                let picked = uniform_below(n, 8, &mut || {
+                    draws += 1;
+                    if draws == 1 { x } else { 0 }
+                });
+                if draws == 1 {
+                    tally[picked as usize] += 1;
+                } else {
+                    thrown_back += 1;
+                    assert!(x >= 256 - 256 % n, "n {n}: {x} thrown back");
+                }
+            }
+            let each = (256 / n) as u32;
+            assert!(tally.iter().all(|&t| t == each), "n {n}: {tally:?}");
+            assert_eq!(thrown_back, 256 % n, "n {n}");
+        }
+        // The check above catches a modulo: 256 draws over the words taken
+        // modulo their number would give some words two chances, others one.
+        let mut modulo = vec![0u32; WORDS.len()];
+        for x in 0..256usize {
+            modulo[x % WORDS.len()] += 1;
+        }
+        assert!(modulo.iter().any(|&t| t != modulo[0]));
+    }
+
+    #[test]
+    fn choices_stay_in_range_and_reach_every_value() {
+        let mut pick = Seeded(Rng(3));
+        let mut seen = [false; 7];
+        for _ in 0..1000 {
+            let n = pick.below(7);
+            seen[n] = true;
+        }
+        assert!(seen.iter().all(|s| *s));
+        assert_eq!(pick.below(0), 0);
+        assert_eq!(pick.below(1), 0);
+        let name = guest_name(&mut pick);
+        assert!(name.starts_with("guest_") && name.len() == 11, "{name}");
     }
 
     #[test]

@@ -115,13 +115,6 @@ fn fold(text: &str) -> String {
         .collect()
 }
 
-/// A guest account's name: `guest_` and five random digits. Two guests may
-/// draw the same number; the store draws again (see `Accounts::create`).
-pub fn guest_name() -> String {
-    let n = uuid::Uuid::new_v4().as_u128() % 100_000;
-    format!("guest_{n:05}")
-}
-
 /// Capitalises the first letter of each part, so "mary-ann" is shown as "Mary-Ann".
 pub fn display_character_name(name: &str) -> String {
     let mut out = String::with_capacity(name.len());

@@ -135,27 +135,10 @@ fn direction(word: &str) -> Option<(&'static str, &'static str)> {
         .copied()
 }
 
-/// The kinds of talk.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Channel {
-    Say,
-    Emote,
-    Whisper,
-    Tell,
-    Yell,
-}
-
-impl Channel {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Channel::Say => "say",
-            Channel::Emote => "emote",
-            Channel::Whisper => "whisper",
-            Channel::Tell => "tell",
-            Channel::Yell => "yell",
-        }
-    }
-}
+/// The kinds of talk: the one list, declared with stored talk
+/// ([`crate::store::chat::ChatKind`]). A line's channel as clients see it
+/// (`Comm.Channel.Text`) is the kind it is stored as.
+pub use crate::store::chat::ChatKind as Channel;
 
 /// A line of talk as one listener receives it: the line shown, and who said
 /// it on which channel.

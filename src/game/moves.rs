@@ -287,13 +287,15 @@ mod tests {
 
     /// A game over the shipped worlds and a fresh database, observed by
     /// `observer`.
-    fn game(dir: &Path, observer: Arc<dyn RoomObserver>) -> Arc<Game> {
+    async fn game(dir: &Path, observer: Arc<dyn RoomObserver>) -> Arc<Game> {
         let worlds_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("worlds");
         let config = ServerConfig::for_tests(dir.join("g.db"), worlds_dir.clone());
         let loaded = crate::world::load(&worlds_dir, None).expect("the shipped worlds load");
         let (worlds, default) = (loaded.worlds, loaded.default);
         let store = Store::open(&config.db_path, StoreOptions::default()).expect("a store");
-        let (writer, _thread) = Writer::start(&config.db_path, 10_000).expect("a writer");
+        let (writer, _thread) = Writer::start(&config.db_path, 10_000)
+            .await
+            .expect("a writer");
         let game = Game::new(config, worlds, default, store, writer).observed_by(observer);
         Arc::new(game)
     }
@@ -302,7 +304,7 @@ mod tests {
     async fn observers_hear_one_players_moves_in_the_order_they_were_made() {
         let dir = tempfile::tempdir().expect("temporary directory");
         let recorder = Arc::new(Recorder::default());
-        let game = game(dir.path(), recorder.clone());
+        let game = game(dir.path(), recorder.clone()).await;
         let world = game.default_world();
         let square = world.default_spawn.clone();
         let player = test_player_in(&world.id, 1, 1, "Ann", square.clone());

@@ -4,8 +4,8 @@
 //! connections behind them), deletes expired guest accounts (closing their
 //! connections, keeping their characters unlinked), and brings changes made from
 //! outside the game (the operator's shell) to live connections: a banned or
-//! deleted account's connections are closed, a changed role reaches its
-//! sessions. Changes made in the game reach live connections at once (see
+//! deleted account's connections are closed, each told which it was, and a
+//! changed role reaches its sessions. Changes made in the game reach live connections at once (see
 //! `Game::account_changed`); this is the catch-up for the shell, which never
 //! talks to a running server.
 
@@ -17,6 +17,7 @@ use chrono::Utc;
 use super::Game;
 use crate::replies;
 use crate::store::StoreResult;
+use crate::store::accounts::Standing;
 
 /// Runs until the game shuts down.
 pub async fn run(game: Arc<Game>) {
@@ -72,8 +73,10 @@ async fn expire_guests(game: &Game) -> StoreResult<()> {
     Ok(())
 }
 
-/// Closes the connections of accounts banned or deleted from the shell, and
-/// gives live sessions a role changed there.
+/// Closes the connections of accounts banned or deleted from outside this
+/// server (the operator's shell, another server on the same file), telling
+/// each player which of the two happened, and gives live sessions a role
+/// changed there.
 async fn catch_up_with_the_shell(game: &Game) -> StoreResult<()> {
     let sessions = game.registry().sessions();
     let mut live: Vec<i64> = sessions.iter().map(|s| s.user_id).collect();
@@ -82,7 +85,7 @@ async fn catch_up_with_the_shell(game: &Game) -> StoreResult<()> {
     if live.is_empty() {
         return Ok(());
     }
-    let standing: HashMap<i64, crate::auth::Role> = game
+    let standing: HashMap<i64, Standing> = game
         .store()
         .accounts()
         .standing(live)
@@ -91,8 +94,10 @@ async fn catch_up_with_the_shell(game: &Game) -> StoreResult<()> {
         .collect();
     for session in sessions {
         match standing.get(&session.user_id) {
-            None => session.kick(replies::BANNED),
-            Some(role) => game.give_role(&session, *role),
+            Some(Standing::Active(role)) => game.give_role(&session, *role),
+            Some(Standing::Banned) => session.kick(replies::BANNED),
+            // Not in the answer at all: gone between the two reads.
+            Some(Standing::Deleted) | None => session.kick(replies::DELETED),
         }
     }
     Ok(())

@@ -19,15 +19,16 @@ use super::conn::Hangup;
 use super::guard::AddressGuard;
 use crate::auth::Role;
 use crate::auth::generate::{self, Entropy};
-use crate::auth::names::{
-    check_account_name, check_character_name, display_character_name, guest_name,
-};
+use crate::auth::names::{check_account_name, check_character_name, display_character_name};
 use crate::auth::password::{NUL_IN_PASSWORD, policy_problems};
 use crate::command::is_command_word;
 use crate::metrics::LoginOutcome;
 use crate::replies;
-use crate::store::accounts::{Account, LoginCheck, NewAccount, PasswordRefused};
-use crate::store::characters::{CharacterSummary, NewCharacter};
+use crate::store::accounts::{
+    Account, AccountRefused, Created, FirstCharacter, FirstName, LoginCheck, Opener,
+};
+use crate::store::characters::{CharacterName, CharacterSummary};
+use crate::store::refusal::CharacterRefused;
 use crate::store::{StoreError, iso};
 use crate::world::{Naming, World};
 
@@ -334,53 +335,39 @@ pub async fn ask_good_password(
     }
 }
 
-/// Creates an account (and its first character, named after it when the name is
-/// a valid character name — or a given name in a world that gives names) in the
-/// default world.
+/// Creates an account with its first character in the default world: named
+/// after the account when that is a valid character name, made up in a world
+/// that gives names. The account name and the password are checked by the
+/// store's one path that makes accounts.
 async fn register(link: &mut Link, name: &str, password: String) -> Attempt {
     if !link.game().config().registration_open {
         link.line(REGISTRATION_CLOSED);
         return Attempt::Again;
     }
-    if let Err(bad) = check_account_name(name) {
-        link.line(bad.0);
-        return Attempt::Again;
-    }
     let world = link.game().default_world();
-    let character = match world.naming {
-        Naming::Chosen => check_character_name(name, is_command_word)
-            .ok()
-            .map(|()| display_character_name(name)),
-        Naming::Generated => free_generated_name(link, &world).await,
-    };
-    let account = NewAccount {
+    let opener = Opener::SignUp {
         username: name.to_string(),
-        password_hash: String::new(),
-        role: Role::Player,
-        is_guest: false,
-        guest_expires_at: None,
-        origin: "telnet".into(),
     };
-    match create(link, account, character, &password).await {
+    let first = FirstCharacter::usual(&world, is_command_word);
+    match create(link, opener, &password, first).await {
         Some((logged_in, _)) => Attempt::In(logged_in),
         None => Attempt::Again,
     }
 }
 
-/// `guest`: one question — the character's name (an empty line takes a free one
-/// the game suggests; a world that gives names asks nothing) — then a guest
-/// account with a made-up password, told to the player, and straight into the
-/// game.
+/// `guest`: one question — the character's name (an empty line leaves it to
+/// the game; a world that gives names asks nothing) — then a guest account
+/// with a made-up password, told to the player, and straight into the game.
 async fn guest(link: &mut Link, deadline: Instant) -> Result<Attempt, Hangup> {
     if !link.game().config().guests {
         link.line("Guest accounts are not available here.");
         return Ok(Attempt::Again);
     }
     let world = link.game().default_world();
-    let character = match world.naming {
-        Naming::Generated => free_generated_name(link, &world).await,
+    let name = match world.naming {
+        Naming::Generated => CharacterName::Generated,
         Naming::Chosen => match ask_guest_character(link, &world, deadline).await? {
-            Some(name) => Some(name),
+            Some(name) => name,
             None => return Ok(Attempt::Again),
         },
     };
@@ -390,16 +377,12 @@ async fn guest(link: &mut Link, deadline: Instant) -> Result<Attempt, Hangup> {
     }
     let ttl = link.game().config().guest_ttl;
     let expires = Utc::now() + chrono::Duration::from_std(ttl).unwrap_or_default();
-    let account = NewAccount {
-        username: guest_name(),
-        password_hash: String::new(),
-        role: Role::Player,
-        is_guest: true,
-        guest_expires_at: Some(iso(expires)),
-        origin: "guest".into(),
+    let opener = Opener::Guest {
+        expires_at: iso(expires),
     };
     let password = generate::password(&mut Entropy);
-    let Some((mut logged_in, character)) = create(link, account, character, &password).await else {
+    let first = FirstCharacter::named(&world, FirstName::Given(name), is_command_word);
+    let Some((mut logged_in, character)) = create(link, opener, &password, first).await else {
         return Ok(Attempt::Again);
     };
     link.line(format!(
@@ -413,13 +396,14 @@ async fn guest(link: &mut Link, deadline: Instant) -> Result<Attempt, Hangup> {
     Ok(Attempt::In(logged_in))
 }
 
-/// Asks a guest for a character name until it is valid and free in `world`; an
-/// empty line takes a free generated one. `None` when the guest types `quit`.
+/// Asks a guest for a character name until it is valid and free in `world`;
+/// an empty line leaves the name to the game. `None` when the guest types
+/// `quit`. (The store decides again when it makes the character.)
 async fn ask_guest_character(
     link: &mut Link,
     world: &World,
     deadline: Instant,
-) -> Result<Option<String>, Hangup> {
+) -> Result<Option<CharacterName>, Hangup> {
     loop {
         let answer = link.ask("Character name: ", deadline).await?;
         let answer = answer.trim();
@@ -427,10 +411,7 @@ async fn ask_guest_character(
             return Ok(None);
         }
         if answer.is_empty() {
-            if let Some(name) = free_generated_name(link, world).await {
-                return Ok(Some(name));
-            }
-            continue;
+            return Ok(Some(CharacterName::Generated));
         }
         if let Err(bad) = check_character_name(answer, is_command_word) {
             link.line(bad.0);
@@ -444,122 +425,76 @@ async fn ask_guest_character(
             .name_taken(&world.id, &name)
             .await
         {
-            Ok(false) => return Ok(Some(name)),
+            Ok(false) => return Ok(Some(CharacterName::Typed(name))),
             Ok(true) => link.line(format!("The name {name} is already taken in this world.")),
             Err(err) => link.line(replies::store_error(&err)),
         }
     }
 }
 
-/// A generated name nobody in `world` has yet (`None`, told, if the store fails).
-pub async fn free_generated_name(link: &Link, world: &World) -> Option<String> {
-    loop {
-        let name = generate::character_name(&mut Entropy, is_command_word);
-        match link
-            .game()
-            .store()
-            .characters()
-            .name_taken(&world.id, &name)
-            .await
-        {
-            Ok(false) => return Some(name),
-            Ok(true) => continue,
-            Err(err) => {
-                link.line(replies::store_error(&err));
-                return None;
-            }
+/// Makes the account through the store's one path (name and password
+/// checked, account, first character and audit row in one transaction) and
+/// tells the player. `None` (after telling the player why) when it was not
+/// made.
+async fn create(
+    link: &mut Link,
+    opener: Opener,
+    password: &str,
+    first: FirstCharacter,
+) -> Option<(LoggedIn, Option<CharacterSummary>)> {
+    let made = link
+        .game()
+        .store()
+        .accounts()
+        .create(opener, password, first)
+        .await;
+    let created = match made {
+        Ok(created) => created,
+        Err(refused) => {
+            account_refused(link, &refused);
+            return None;
         }
+    };
+    tracing::info!(account = %created.username, guest = created.is_guest, "account created");
+    announce_creation(link, &created);
+    let logged_in = LoggedIn {
+        user_id: created.user_id,
+        username: created.username,
+        role: created.role,
+        is_guest: created.is_guest,
+        play_at_once: None,
+    };
+    Some((logged_in, created.character.ok()))
+}
+
+/// Tells the player why no account was made.
+fn account_refused(link: &Link, refused: &AccountRefused) {
+    match refused {
+        AccountRefused::BadName(rule) => link.line(rule.as_str()),
+        AccountRefused::WeakPassword(problems) => link.line(problems.join("\n")),
+        AccountRefused::NameTaken => link.line("That account name is taken."),
+        AccountRefused::Store(err) => link.line(replies::store_error(err)),
+        // Only the environment's superuser is refused for this.
+        AccountRefused::NotFirst => link.line(replies::STORE_FAILED),
     }
 }
 
-/// Hashes the password (policy first), and writes account and character.
-/// `None` (after telling the player) when that could not be done.
-async fn create(
-    link: &mut Link,
-    mut account: NewAccount,
-    character: Option<String>,
-    password: &str,
-) -> Option<(LoggedIn, Option<CharacterSummary>)> {
-    let store = link.game().store().clone();
-    account.password_hash = match store.accounts().hash_new_password(password).await {
-        Ok(hash) => hash,
-        Err(PasswordRefused::Weak(problems)) => {
-            link.line(problems.join("\n"));
-            return None;
-        }
-        Err(PasswordRefused::Store(err)) => {
-            store_trouble(link, &err);
-            return None;
-        }
-    };
-    let world = link.game().default_world();
-    let first = character.map(|name| NewCharacter {
-        world_id: world.id.clone(),
-        name,
-        spawn_room: world.default_spawn.as_str().to_string(),
-    });
-    let created = match store
-        .accounts()
-        .create(account.clone(), first.clone())
-        .await
-    {
-        Ok(created) => created,
-        Err(StoreError::NameTaken) => {
-            link.line("That account name is taken.");
-            return None;
-        }
-        Err(err) => {
-            store_trouble(link, &err);
-            return None;
-        }
-    };
-    // A guest's number may have been drawn again in the store.
-    account.username = created.username;
-    tracing::info!(account = %account.username, guest = account.is_guest, "account created");
-    announce_creation(
-        link,
-        &account,
-        first.as_ref(),
-        created.character_id.is_some(),
-    );
-    let character = first
-        .zip(created.character_id)
-        .map(|(first, id)| CharacterSummary {
-            id,
-            name: first.name,
-            world_id: first.world_id,
-            room: Some(first.spawn_room),
-        });
-    let logged_in = LoggedIn {
-        user_id: created.user_id,
-        username: account.username,
-        role: account.role,
-        is_guest: account.is_guest,
-        play_at_once: None,
-    };
-    Some((logged_in, character))
-}
-
-fn announce_creation(
-    link: &Link,
-    account: &NewAccount,
-    character: Option<&NewCharacter>,
-    made: bool,
-) {
-    if account.is_guest {
+fn announce_creation(link: &Link, created: &Created) {
+    if created.is_guest {
         let hours = link.game().config().guest_ttl.as_secs().div_ceil(3600);
         let unit = if hours == 1 { "hour" } else { "hours" };
         link.line(format!(
             "Guest account {} created; it expires in {hours} {unit}.",
-            account.username
+            created.username
         ));
     } else {
-        link.line(format!("Account {} created.", account.username));
+        link.line(format!("Account {} created.", created.username));
     }
-    if let (Some(character), false) = (character, made) {
+    // An account name that is no character name gets no character, and
+    // nothing is said: the menu says how to make one.
+    if let Err(CharacterRefused::NameTaken { name }) = &created.character {
         link.line(format!(
-            "The character name {} is already taken in this world.",
-            character.name
+            "The character name {name} is already taken in this world."
         ));
     }
 }

@@ -9,11 +9,11 @@ use super::Link;
 use super::conn::Hangup;
 use super::login::LoggedIn;
 use crate::auth::Role;
-use crate::auth::names::{check_character_name, display_character_name};
 use crate::command::is_command_word;
 use crate::replies;
 use crate::store::accounts::PasswordRefused;
-use crate::store::characters::{CharacterSummary, CreateRefused, NewCharacter};
+use crate::store::characters::{CharacterName, CharacterSummary, NewCharacter};
+use crate::store::refusal::CharacterRefused;
 use crate::world::{Access, Naming, World};
 
 /// A character chosen to play, with its world.
@@ -168,9 +168,10 @@ fn pick<'a>(characters: &'a [CharacterSummary], wanted: &str) -> Option<&'a Char
         .find(|c| c.name.eq_ignore_ascii_case(wanted))
 }
 
-/// `new <name>` (or `new` in a world that gives names): checks the name, then
-/// creates it at spawn if the account has a free slot in this world (counted in
-/// the same transaction as the insert). Where players do not make characters
+/// `new <name>` (or `new` in a world that gives names): the store's one path
+/// that makes characters checks the name, counts the account's characters in
+/// this world against the slot limit, and makes it at spawn, all in the
+/// transaction that inserts it. Where players do not make characters
 /// (`--player-characters off`), only admins may.
 async fn new_character(
     link: &mut Link,
@@ -184,7 +185,7 @@ async fn new_character(
         return None;
     }
     let name = match (world.naming, name.is_empty()) {
-        (Naming::Generated, true) => super::login::free_generated_name(link, world).await?,
+        (Naming::Generated, true) => CharacterName::Generated,
         (Naming::Generated, false) if role < Role::Admin => {
             link.line(format!(
                 "Names in {} are given, not chosen: type \"new\" alone for a new character.",
@@ -196,54 +197,37 @@ async fn new_character(
             link.line("Usage: new <name>");
             return None;
         }
-        (_, false) => {
-            if let Err(bad) = check_character_name(name, is_command_word) {
-                link.line(bad.0);
-                return None;
-            }
-            display_character_name(name)
-        }
+        (_, false) => CharacterName::Typed(name.to_string()),
     };
-    let character = NewCharacter {
-        world_id: world.id.clone(),
-        name,
-        spawn_room: world.default_spawn.as_str().to_string(),
-    };
+    let character = NewCharacter::in_world(world, name, is_command_word);
+    let slots = link.game().config().character_slots;
     let made = link
         .game()
         .store()
         .characters()
-        .create(
-            account.user_id,
-            character.clone(),
-            link.game().config().character_slots,
-        )
+        .create(account.user_id, character, slots)
         .await;
     match made {
-        Ok(id) => Some(CharacterSummary {
-            id,
-            name: character.name,
-            world_id: character.world_id,
-            room: Some(character.spawn_room),
-        }),
-        Err(CreateRefused::SlotsFull { limit }) => {
-            link.line(format!(
-                "You already have {limit} characters in {}, the most allowed.",
-                world.name
-            ));
+        Ok(made) => Some(made),
+        Err(refused) => {
+            link.line(character_refused(&refused, world));
             None
         }
-        Err(CreateRefused::NameTaken) => {
-            link.line(format!(
-                "The name {} is already taken in this world.",
-                character.name
-            ));
-            None
+    }
+}
+
+/// Why `new` made no character, in the player's words.
+fn character_refused(refused: &CharacterRefused, world: &World) -> String {
+    match refused {
+        CharacterRefused::BadName(rule) => rule.clone(),
+        CharacterRefused::SlotsFull { limit } => format!(
+            "You already have {limit} characters in {}, the most allowed.",
+            world.name
+        ),
+        CharacterRefused::NameTaken { name } => {
+            format!("The name {name} is already taken in this world.")
         }
-        Err(CreateRefused::Store(err)) => {
-            link.line(replies::store_error(&err));
-            None
-        }
+        CharacterRefused::Store(err) => replies::store_error(err).to_string(),
     }
 }
 

@@ -11,8 +11,9 @@ use chrono::{DateTime, Utc};
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, params};
 
-use super::accounts::{Actor, ChangeRefused, acting_account, refusable, unlink_and_log_out};
+use super::accounts::unlink_and_log_out;
 use super::audit::{self, AuditEntry};
+use super::refusal::{Actor, ChangeRefused, acting_account, refusable};
 use super::{Store, StoreResult, iso, write_tx};
 
 /// The typed front for the admin's views and upkeep (see [`Store::admin`]).
@@ -87,6 +88,7 @@ pub const BROWSABLE_TABLES: &[&str] = &[
     "character_items",
     "character_locations",
     "characters",
+    "chat_kinds",
     "chat_messages",
     "room_items",
     "sessions",

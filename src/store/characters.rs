@@ -1,38 +1,62 @@
-//! Characters: making them (within the per-account, per-world slot limit), the
-//! character menu's list, and noting that one entered play.
+//! Characters: making them — the one way any character is made, within the
+//! per-account, per-world slot limit — the character menu's list, and noting
+//! that one entered play.
+//!
+//! The menu's `new <name>`, the admin's `/newchar` and an account's first
+//! character all come to [`create_in`], inside the transaction that inserts:
+//! the name is checked against the rules there (a made-up one is drawn again
+//! while taken), the account's characters in the world are counted there, and
+//! the unique index on the name's look-alike key refuses a taken name there,
+//! so nothing decided can change before the insert.
 
 use rusqlite::{Connection, params};
 
+use super::refusal::{CharacterRefused, decide};
 use super::{Store, StoreError, StoreResult, now_iso, write_tx};
-use crate::auth::names::name_key;
+use crate::auth::generate::{self, Entropy};
+use crate::auth::names::{check_character_name, display_character_name, name_key};
+use crate::world::World;
 
 /// A character to make, in a world, standing at first in `spawn_room`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct NewCharacter {
     pub world_id: String,
-    pub name: String,
     pub spawn_room: String,
+    pub name: CharacterName,
+    /// Whether a word is a command word, which no character may be called
+    /// (the store knows no commands: `command::is_command_word`).
+    pub is_command_word: fn(&str) -> bool,
 }
 
-/// Why a character was not made.
-#[derive(Debug, thiserror::Error)]
-pub enum CreateRefused {
-    /// The account already has `limit` characters in that world.
-    #[error("the account already has {limit} characters in that world")]
-    SlotsFull { limit: usize },
-    /// Another character of that world has the name (any case).
-    #[error("that character name is taken")]
-    NameTaken,
-    #[error(transparent)]
-    Store(StoreError),
+/// How a new character gets its name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CharacterName {
+    /// As a player or an admin typed it: checked against the character name
+    /// rules and shown capitalised (`mary-ann` is `Mary-Ann`).
+    Typed(String),
+    /// Made up and pronounceable (a world that gives names, or a guest who
+    /// left the choice to the game), drawn again while taken.
+    Generated,
 }
 
-impl From<StoreError> for CreateRefused {
-    fn from(err: StoreError) -> Self {
-        match err {
-            StoreError::NameTaken => CreateRefused::NameTaken,
-            other => CreateRefused::Store(other),
+impl NewCharacter {
+    /// A character named so in `world`, standing at first at its spawn.
+    pub fn in_world(
+        world: &World,
+        name: CharacterName,
+        is_command_word: fn(&str) -> bool,
+    ) -> NewCharacter {
+        NewCharacter {
+            world_id: world.id.clone(),
+            spawn_room: world.default_spawn.as_str().to_string(),
+            name,
+            is_command_word,
         }
+    }
+
+    /// A made-up name that passes the rules (not yet known to be free).
+    pub(in crate::store) fn draw_name(&self) -> String {
+        generate::character_name(&mut Entropy, self.is_command_word)
     }
 }
 
@@ -46,30 +70,20 @@ impl<'s> Characters<'s> {
         Characters { store }
     }
 
-    /// Makes a character for an account unless it already has `limit` in that
-    /// world: the count and the insert are one `BEGIN IMMEDIATE` transaction, so
-    /// parallel requests cannot pass the limit together.
+    /// Makes a character for an account unless it already has `slots` in that
+    /// world (see [`create_in`]): one `BEGIN IMMEDIATE` transaction, so
+    /// parallel requests cannot pass the limit or take one name together.
     pub async fn create(
         &self,
         user_id: i64,
         character: NewCharacter,
-        limit: usize,
-    ) -> Result<i64, CreateRefused> {
-        self.store
-            .call(move |db| {
-                write_tx(db, |tx| {
-                    let have: i64 = tx.query_row(
-                        "SELECT count(*) FROM characters WHERE user_id = ?1 AND world_id = ?2",
-                        params![user_id, character.world_id],
-                        |r| r.get(0),
-                    )?;
-                    if usize::try_from(have).unwrap_or(usize::MAX) >= limit {
-                        return Ok(Err(CreateRefused::SlotsFull { limit }));
-                    }
-                    Ok(Ok(insert_character(tx, user_id, &character, false)?))
-                })
-            })
-            .await?
+        slots: usize,
+    ) -> Result<CharacterSummary, CharacterRefused> {
+        decide(self.store, move |tx| {
+            let draw = &mut || character.draw_name();
+            create_in(tx, user_id, &character, slots, false, draw)
+        })
+        .await
     }
 
     /// Whether a character of that world already has the name, in any case or
@@ -135,15 +149,87 @@ pub struct CharacterSummary {
     pub room: Option<String>,
 }
 
-/// Inserts a character and its starting location inside an open transaction.
-/// A name taken in that world, or one that looks like a taken one (the same
-/// [`name_key`]), is [`StoreError::NameTaken`]: the unique index on the key
-/// decides, inside this transaction, so two look-alikes made at once cannot
-/// both succeed.
-pub(crate) fn insert_character(
-    conn: &Connection,
-    user_id: i64,
+/// How many made-up names one creation draws before it gives up (each is
+/// taken only by bad luck, so this is never reached in practice).
+const NAME_DRAWS: usize = 50;
+
+/// Makes a character inside the caller's transaction: the one way any
+/// character is made (the menu's `new`, `/newchar`, an account's first). In
+/// order: the name is checked against the character name rules; the owner's
+/// characters in that world are counted against `slots`; the row and its first
+/// location are inserted. A name taken in that world, or looking like a taken
+/// one, is refused by the unique index on its key in this same transaction; a
+/// made-up name is then drawn again with `draw_name`. A refused insert undoes
+/// only itself, so the transaction goes on.
+pub(in crate::store) fn create_in(
+    tx: &Connection,
+    owner: i64,
     character: &NewCharacter,
+    slots: usize,
+    is_guest_created: bool,
+    draw_name: &mut dyn FnMut() -> String,
+) -> Result<CharacterSummary, CharacterRefused> {
+    let mut name = match &character.name {
+        CharacterName::Typed(typed) => {
+            let typed = typed.trim();
+            check_character_name(typed, character.is_command_word)
+                .map_err(|bad| CharacterRefused::BadName(bad.0))?;
+            display_character_name(typed)
+        }
+        CharacterName::Generated => draw_name(),
+    };
+    check_slots(tx, owner, &character.world_id, slots)?;
+    let mut draws = 1;
+    let id = loop {
+        match insert_character(tx, owner, character, &name, is_guest_created) {
+            Ok(id) => break id,
+            Err(StoreError::NameTaken)
+                if character.name == CharacterName::Generated && draws < NAME_DRAWS =>
+            {
+                name = draw_name();
+                draws += 1;
+            }
+            Err(StoreError::NameTaken) => return Err(CharacterRefused::NameTaken { name }),
+            Err(err) => return Err(err.into()),
+        }
+    };
+    Ok(CharacterSummary {
+        id,
+        name,
+        world_id: character.world_id.clone(),
+        room: Some(character.spawn_room.clone()),
+    })
+}
+
+/// Refuses a new character for `owner` in `world_id` when it has `slots`
+/// there already.
+fn check_slots(
+    tx: &Connection,
+    owner: i64,
+    world_id: &str,
+    slots: usize,
+) -> Result<(), CharacterRefused> {
+    let have: i64 = tx
+        .query_row(
+            "SELECT count(*) FROM characters WHERE user_id = ?1 AND world_id = ?2",
+            params![owner, world_id],
+            |r| r.get(0),
+        )
+        .map_err(StoreError::from)?;
+    if usize::try_from(have).unwrap_or(usize::MAX) >= slots {
+        return Err(CharacterRefused::SlotsFull { limit: slots });
+    }
+    Ok(())
+}
+
+/// Inserts a character called `name` and its starting location. A name taken
+/// in that world, or one that looks like a taken one (the same [`name_key`]),
+/// is [`StoreError::NameTaken`].
+fn insert_character(
+    conn: &Connection,
+    owner: i64,
+    character: &NewCharacter,
+    name: &str,
     is_guest_created: bool,
 ) -> StoreResult<i64> {
     let now = now_iso();
@@ -151,10 +237,10 @@ pub(crate) fn insert_character(
         "INSERT INTO characters (user_id, world_id, name, name_key, is_guest_created, \
          created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         params![
-            user_id,
+            owner,
             character.world_id,
-            character.name,
-            name_key(&character.name),
+            name,
+            name_key(name),
             is_guest_created,
             now
         ],
@@ -195,11 +281,16 @@ mod tests {
     use super::*;
     use crate::store::test_store;
 
-    fn named(name: &str) -> NewCharacter {
+    fn never(_: &str) -> bool {
+        false
+    }
+
+    fn typed(name: &str) -> NewCharacter {
         NewCharacter {
             world_id: "w".into(),
-            name: name.into(),
             spawn_room: "z:spawn".into(),
+            name: CharacterName::Typed(name.into()),
+            is_command_word: |word| word.eq_ignore_ascii_case("look"),
         }
     }
 
@@ -207,12 +298,13 @@ mod tests {
     async fn characters_are_listed_with_their_last_room() {
         let (_dir, store, user_id) = test_store("alice").await;
         let characters = store.characters();
-        characters
-            .create(user_id, named("Alice"), 10)
+        let made = characters
+            .create(user_id, typed("alice"), 10)
             .await
             .expect("first");
+        assert_eq!(made.name, "Alice", "shown capitalised");
         characters
-            .create(user_id, named("Alys"), 10)
+            .create(user_id, typed("Alys"), 10)
             .await
             .expect("second");
         let list = characters.list(user_id, "w").await.expect("list");
@@ -226,8 +318,58 @@ mod tests {
                 .expect("list")
                 .is_empty()
         );
-        let taken = characters.create(user_id, named("ALICE"), 10).await;
-        assert!(matches!(taken, Err(CreateRefused::NameTaken)), "{taken:?}");
+        let taken = characters.create(user_id, typed("ALICE"), 10).await;
+        assert!(
+            matches!(&taken, Err(CharacterRefused::NameTaken { name }) if name == "ALICE"),
+            "{taken:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn names_are_checked_where_they_are_inserted() {
+        let (_dir, store, user_id) = test_store("bo").await;
+        for bad in ["look", "x", "R2D2"] {
+            let refused = store.characters().create(user_id, typed(bad), 10).await;
+            assert!(
+                matches!(refused, Err(CharacterRefused::BadName(_))),
+                "{bad}: {refused:?}"
+            );
+        }
+        assert!(
+            store
+                .characters()
+                .list(user_id, "w")
+                .await
+                .expect("list")
+                .is_empty()
+        );
+    }
+
+    #[tokio::test]
+    async fn a_made_up_name_that_is_taken_is_drawn_again() {
+        let (_dir, store, user_id) = test_store("cy").await;
+        store
+            .characters()
+            .create(user_id, typed("Brae"), 10)
+            .await
+            .expect("Brae");
+        let made = store
+            .call(move |db| {
+                let generated = NewCharacter {
+                    name: CharacterName::Generated,
+                    is_command_word: never,
+                    ..typed("")
+                };
+                let mut draws = ["Brae", "Bráe", "Thoun"].into_iter().map(String::from);
+                let draw = &mut || draws.next().unwrap_or_default();
+                write_tx(db, |tx| {
+                    create_in(tx, user_id, &generated, 10, false, draw)
+                        .map_err(|refused| StoreError::Task(refused.to_string()))
+                })
+            })
+            .await
+            .expect("made");
+        assert_eq!(made.name, "Thoun", "Brae and its look-alike were taken");
     }
 
     #[tokio::test]
@@ -239,13 +381,13 @@ mod tests {
         ];
         let made = futures::future::join_all(names.iter().map(|name| {
             let store = store.clone();
-            async move { store.characters().create(user_id, named(name), 10).await }
+            async move { store.characters().create(user_id, typed(name), 10).await }
         }))
         .await;
         let ok = made.iter().filter(|r| r.is_ok()).count();
         let full = made
             .iter()
-            .filter(|r| matches!(r, Err(CreateRefused::SlotsFull { limit: 10 })))
+            .filter(|r| matches!(r, Err(CharacterRefused::SlotsFull { limit: 10 })))
             .count();
         assert_eq!((ok, full), (10, 6));
         assert_eq!(

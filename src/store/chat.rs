@@ -1,18 +1,85 @@
-//! Stored talk: the history of one room as one character may see it, the
-//! admin's chat log, and pruning old lines.
+//! Stored talk: the kinds of talk ([`ChatKind`], the one list of them), the
+//! history of one room as one character may see it, the admin's chat log, and
+//! pruning old lines.
 //!
 //! Rows are inserted by the batching writer (the only code that inserts into
 //! `chat_messages`); this module reads them, and `/prune` deletes old ones.
 //! Private kinds (`whisper`, `tell`) are filtered in the query itself, so a row
 //! meant for two people never leaves the database for anyone else.
+//!
+//! The kinds are listed once, in [`ChatKind`]. The `chat_kinds` table mirrors
+//! that list (`schema::migrate` fills it from [`ChatKind::ALL`] whenever a
+//! database is opened) and `chat_messages.kind` refers to it, so the database
+//! holds no row of a kind it does not list, and a new kind is one more line
+//! below: no table is rebuilt for it.
+
+use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, params};
 
-use super::accounts::{Actor, ChangeRefused, acting_account, refusable};
 use super::audit::{self, AuditEntry};
-use super::writer::ChatKind;
+use super::refusal::{Actor, ChangeRefused, acting_account, refusable};
 use super::{Store, StoreResult, iso};
+
+/// Declares [`ChatKind`] from one list: each variant with its stored name and
+/// whether it is private, so the enum, its names and [`ChatKind::ALL`] cannot
+/// drift apart.
+macro_rules! chat_kinds {
+    ($($(#[$doc:meta])* $variant:ident = $name:literal, private: $private:literal;)*) => {
+        /// What kind of talk a line is: how it is shown, stored and read back.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum ChatKind {
+            $($(#[$doc])* $variant,)*
+        }
+
+        impl ChatKind {
+            /// Every kind, in the order they are declared.
+            pub const ALL: &'static [ChatKind] = &[$(ChatKind::$variant),*];
+
+            /// The name stored in `chat_messages.kind` (and `chat_kinds.kind`).
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(ChatKind::$variant => $name,)*
+                }
+            }
+
+            /// Whether only its speaker and its recipient may read it again.
+            pub fn is_private(self) -> bool {
+                match self {
+                    $(ChatKind::$variant => $private,)*
+                }
+            }
+        }
+    };
+}
+
+chat_kinds! {
+    Say = "say", private: false;
+    Emote = "emote", private: false;
+    Whisper = "whisper", private: true;
+    Tell = "tell", private: true;
+    Yell = "yell", private: false;
+    /// A line the game itself wrote into a room's history.
+    System = "system", private: false;
+}
+
+/// A kind name this gaslamp does not know.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown chat kind {0:?}")]
+pub struct UnknownChatKind(pub String);
+
+impl FromStr for ChatKind {
+    type Err = UnknownChatKind;
+
+    fn from_str(name: &str) -> Result<ChatKind, UnknownChatKind> {
+        ChatKind::ALL
+            .iter()
+            .copied()
+            .find(|kind| kind.as_str() == name)
+            .ok_or_else(|| UnknownChatKind(name.to_string()))
+    }
+}
 
 /// The typed front for stored talk (see [`Store::chat`]).
 pub struct Chat<'s> {
@@ -131,37 +198,33 @@ fn room_history(
          LEFT JOIN characters s ON s.id = m.character_id \
          LEFT JOIN characters r ON r.id = m.recipient_character_id \
          WHERE m.world_id = ?1 AND m.room = ?2 \
-           AND (m.kind NOT IN ('whisper', 'tell') \
+           AND (m.kind NOT IN (SELECT kind FROM chat_kinds WHERE private) \
                 OR m.character_id = ?3 OR m.recipient_character_id = ?3) \
          ORDER BY m.id DESC LIMIT ?4",
     )?;
     let limit = i64::try_from(limit).unwrap_or(i64::MAX);
     let rows = stmt.query_map(params![world_id, room, viewer, limit], |row| {
         let kind: String = row.get(0)?;
-        Ok(HistoryLine {
-            kind: kind_from_str(&kind),
+        // A kind the table lists but this gaslamp does not know (added by
+        // hand, or by a newer version) is left out: how it should read is
+        // not known here, and it is no say or emote.
+        let Ok(kind) = kind.parse::<ChatKind>() else {
+            return Ok(None);
+        };
+        Ok(Some(HistoryLine {
+            kind,
             speaker: row.get(1)?,
             recipient: row.get(2)?,
             message: row.get(3)?,
             created_at: row.get(4)?,
-        })
+        }))
     })?;
-    let mut lines: Vec<HistoryLine> = rows.collect::<Result<_, _>>()?;
+    let mut lines = Vec::new();
+    for line in rows {
+        lines.extend(line?);
+    }
     lines.reverse();
     Ok(lines)
-}
-
-/// The kind a stored row names. The schema's CHECK allows only known kinds; an
-/// unexpected one is shown as a plain system line rather than refused.
-fn kind_from_str(kind: &str) -> ChatKind {
-    match kind {
-        "say" => ChatKind::Say,
-        "emote" => ChatKind::Emote,
-        "whisper" => ChatKind::Whisper,
-        "tell" => ChatKind::Tell,
-        "yell" => ChatKind::Yell,
-        _ => ChatKind::System,
-    }
 }
 
 #[cfg(test)]
@@ -208,6 +271,18 @@ mod tests {
         let (_dir, conn) = seeded();
         assert_eq!(messages(&conn, 1, 20), ["hello", "psst", "noted", "waves"]);
         assert_eq!(messages(&conn, 2, 20), ["hello", "psst", "noted", "waves"]);
+        assert_eq!(messages(&conn, 3, 20), ["hello", "waves"]);
+    }
+
+    #[test]
+    fn a_line_of_a_kind_gaslamp_does_not_know_is_left_out_of_history() {
+        let (_dir, conn) = seeded();
+        conn.execute_batch(
+            "INSERT INTO chat_kinds (kind, private) VALUES ('shout', 0);
+             INSERT INTO chat_messages (world_id, room, character_id, kind, message, created_at)
+                 VALUES ('w', 'z:a', 1, 'shout', 'HEY', '2026-01-01T00:00:00.000Z');",
+        )
+        .expect("a kind added by hand");
         assert_eq!(messages(&conn, 3, 20), ["hello", "waves"]);
     }
 

@@ -26,16 +26,18 @@ pub mod chat;
 pub mod hashing;
 pub mod items;
 pub mod lockout;
+pub mod refusal;
 pub mod schema;
 pub mod sessions;
 pub mod worlds;
 pub mod writer;
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
 use dashmap::DashMap;
+use parking_lot::Mutex;
 use rusqlite::{Connection, ErrorCode, Transaction, TransactionBehavior};
 use tokio::sync::Semaphore;
 
@@ -287,7 +289,7 @@ impl Store {
     }
 
     fn take_connection(&self) -> StoreResult<Connection> {
-        let pooled = self.inner.idle.lock().ok().and_then(|mut idle| idle.pop());
+        let pooled = self.inner.idle.lock().pop();
         match pooled {
             Some(conn) => Ok(conn),
             None => schema::open_connection(&self.inner.path),
@@ -295,10 +297,8 @@ impl Store {
     }
 
     fn return_connection(&self, conn: Connection) {
-        if let Ok(mut idle) = self.inner.idle.lock()
-            && idle.len() < MAX_IDLE_CONNECTIONS
-            && conn.is_autocommit()
-        {
+        let mut idle = self.inner.idle.lock();
+        if idle.len() < MAX_IDLE_CONNECTIONS && conn.is_autocommit() {
             idle.push(conn);
         }
     }

@@ -129,7 +129,7 @@ fn placements(world: &World) -> Vec<Placement> {
 /// files say what a world holds when new, and from then on the database says
 /// where each thing is. Listing an item once more in a room places one more;
 /// taking a listing away takes nothing out of the world. A world placed before
-/// placements were recorded one by one (schema version 5) got every placement
+/// placements were recorded one by one (schema version 6) got every placement
 /// its files had then; the files as they are now are taken for those.
 fn place_items(tx: &Connection, world: &World, now: &str) -> StoreResult<usize> {
     let placed_before: Option<String> = tx.query_row(
@@ -313,14 +313,12 @@ mod tests {
     }
 
     #[test]
-    fn a_version_4_database_gets_the_placement_tables_and_keeps_its_items() {
+    fn a_version_5_database_gets_the_placement_tables_and_keeps_its_items() {
         let root = tempfile::tempdir().expect("a temp dir");
-        // A version 4 file: the same tables but the two of version 5, a world
+        // A file of the frozen version 5 schema (no placement tables), a world
         // placed, its lamp lying in its room.
-        let (_dir, mut conn) = schema::test_db(
-            "DROP TABLE item_placements; DROP TABLE placements_recorded; \
-             PRAGMA user_version = 4; \
-             INSERT INTO worlds (id, name, items_seeded_at, registered_at, updated_at) \
+        let (_dir, mut conn) = schema::version_5_db(
+            "INSERT INTO worlds (id, name, items_seeded_at, registered_at, updated_at) \
                  VALUES ('w', 'W', 'then', '', ''); \
              INSERT INTO room_items (world_id, room, item_key, placed_at) \
                  VALUES ('w', 'z:a', 'z:lamp', 'then');",

@@ -38,29 +38,8 @@ use tokio::sync::{mpsc, oneshot, watch};
 use super::{StoreError, StoreResult, schema, write_tx};
 use crate::metrics::Metrics;
 
-/// What kind of talk a chat row holds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ChatKind {
-    Say,
-    Emote,
-    Whisper,
-    Tell,
-    Yell,
-    System,
-}
-
-impl ChatKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ChatKind::Say => "say",
-            ChatKind::Emote => "emote",
-            ChatKind::Whisper => "whisper",
-            ChatKind::Tell => "tell",
-            ChatKind::Yell => "yell",
-            ChatKind::System => "system",
-        }
-    }
-}
+// The kinds are declared once, with stored talk; queued rows name them here.
+pub use super::chat::ChatKind;
 
 /// One line of talk to store.
 #[derive(Debug, Clone)]
@@ -222,9 +201,10 @@ impl WriterThread {
 }
 
 impl Writer {
-    /// Opens the writer's own connection and starts its thread.
-    pub fn start(path: &Path, capacity: usize) -> StoreResult<(Writer, WriterThread)> {
-        let conn = schema::open_connection(path)?;
+    /// Starts the writer's thread, which opens the writer's own connection;
+    /// resolves once it is open. The opening happens on that thread, never on
+    /// the async worker awaiting this: SQLite may wait there for a lock.
+    pub async fn start(path: &Path, capacity: usize) -> StoreResult<(Writer, WriterThread)> {
         let (tx, rx) = mpsc::channel(capacity.max(1));
         let shared = Arc::new(Shared {
             page_limit: AtomicU64::new(0),
@@ -234,10 +214,22 @@ impl Writer {
             metrics: OnceLock::new(),
         });
         let thread_shared = shared.clone();
+        let (opened, open) = oneshot::channel();
+        let path = path.to_path_buf();
         let join = std::thread::Builder::new()
             .name("gaslamp-writer".into())
-            .spawn(move || run(conn, rx, &thread_shared))
+            .spawn(move || match schema::open_connection(&path) {
+                Ok(conn) => {
+                    let _ = opened.send(Ok(()));
+                    run(conn, rx, &thread_shared);
+                }
+                Err(err) => {
+                    let _ = opened.send(Err(err));
+                }
+            })
             .map_err(|e| StoreError::Task(e.to_string()))?;
+        open.await
+            .map_err(|_| StoreError::Task("the writer thread ended at its start".into()))??;
         Ok((Writer { tx, shared }, WriterThread { join }))
     }
 
@@ -694,7 +686,7 @@ mod tests {
         let path = dir.path().join("w.db");
         let mut conn = schema::open_connection(&path).expect("open");
         schema::migrate(&mut conn).expect("migrate");
-        let (writer, thread) = Writer::start(&path, 64).expect("start");
+        let (writer, thread) = Writer::start(&path, 64).await.expect("start");
         for n in 0..1000 {
             writer.chat(chat(n)).await.expect("queue");
         }
@@ -723,7 +715,7 @@ mod tests {
              INSERT INTO characters (id, world_id, name, created_at) VALUES (7, 'w', 'Ann', '');",
         )
         .expect("seed");
-        let (writer, thread) = Writer::start(&path, 64).expect("start");
+        let (writer, thread) = Writer::start(&path, 64).await.expect("start");
         for room in ["z:a", "z:b", "z:c"] {
             writer
                 .location(LocationRow {
@@ -748,13 +740,36 @@ mod tests {
         thread.join().await;
     }
 
+    /// `Writer::start` used to open its connection on the async worker that
+    /// called it: while SQLite waited there for a lock, nothing else on that
+    /// worker ran, here not even the task that would release the lock.
+    #[tokio::test(flavor = "current_thread")]
+    async fn writer_start_does_not_block_the_async_worker_opening_its_connection() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("w.db");
+        // A file in rollback-journal mode, locked: opening a connection (which
+        // switches to WAL) waits for the lock.
+        let holder = Connection::open(&path).expect("open");
+        holder
+            .execute_batch("CREATE TABLE t (x); BEGIN EXCLUSIVE; INSERT INTO t VALUES (1);")
+            .expect("lock");
+        let releaser = tokio::spawn(async move {
+            holder.execute_batch("COMMIT").expect("release");
+        });
+        let started = Writer::start(&path, 8).await;
+        let (writer, thread) = started.expect("the writer opened once the lock was released");
+        releaser.await.expect("released");
+        writer.stop().await.expect("stop");
+        thread.join().await;
+    }
+
     /// A fresh database and a writer on it, with `conn` to look inside.
-    fn fresh(capacity: usize) -> (tempfile::TempDir, Connection, Writer, WriterThread) {
+    async fn fresh(capacity: usize) -> (tempfile::TempDir, Connection, Writer, WriterThread) {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("w.db");
         let mut conn = schema::open_connection(&path).expect("open");
         schema::migrate(&mut conn).expect("migrate");
-        let (writer, thread) = Writer::start(&path, capacity).expect("start");
+        let (writer, thread) = Writer::start(&path, capacity).await.expect("start");
         (dir, conn, writer, thread)
     }
 
@@ -799,7 +814,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_full_disk_loses_nothing_and_keeps_the_order() {
-        let (_dir, conn, writer, thread) = fresh(1024);
+        let (_dir, conn, writer, thread) = fresh(1024).await;
         writer.limit_pages(Some(page_count(&conn)));
         for n in 0..50 {
             writer.chat(long_chat(n)).await.expect("queue");
@@ -829,7 +844,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_stop_on_a_disk_that_keeps_refusing_gives_up_after_the_grace() {
-        let (_dir, conn, writer, thread) = fresh(1024);
+        let (_dir, conn, writer, thread) = fresh(1024).await;
         writer.shared.stop_grace_ms.store(100, Ordering::SeqCst);
         writer.limit_pages(Some(page_count(&conn)));
         for n in 0..3 {
@@ -844,7 +859,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_row_the_database_refuses_costs_only_that_row() {
-        let (_dir, conn, writer, thread) = fresh(1024);
+        let (_dir, conn, writer, thread) = fresh(1024).await;
         for n in 0..10 {
             let mut row = chat(n);
             if n == 4 {
@@ -867,7 +882,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_full_queue_refuses_a_place_for_talk_instead_of_waiting() {
-        let (_dir, conn, writer, thread) = fresh(4);
+        let (_dir, conn, writer, thread) = fresh(4).await;
         writer.limit_pages(Some(page_count(&conn)));
         let mut placed = 0;
         loop {

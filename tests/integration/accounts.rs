@@ -158,6 +158,45 @@ async fn accounts_banned_from_the_shell_are_closed_by_the_server() {
     server.stop().await;
 }
 
+/// The upkeep job used to close every connection of an account it could not
+/// find standing with "This account is banned.", also when the account was
+/// deleted: the player was told something that had not happened.
+#[tokio::test]
+async fn an_account_deleted_outside_the_game_is_told_it_was_deleted_not_banned() {
+    let dir = temp_dir();
+    let config = ServerConfig {
+        upkeep_interval: Duration::from_millis(200),
+        ..config(dir.path())
+    };
+    let server = TestServer::start_with(config).await;
+    let mut pat = server.player_with_role("Pat", "player").await;
+    let mut sam = server.player_with_role("Sam", "player").await;
+    // What another gaslamp on the same file writes for `/delete`, and for a
+    // guest its upkeep removed: nothing this server was told about.
+    server
+        .db()
+        .execute(
+            "UPDATE users SET tombstoned_at = '2026-01-01T00:00:00.000Z', is_active = 0 \
+             WHERE username = 'Pat'",
+            [],
+        )
+        .expect("tombstone");
+    server
+        .db()
+        .execute_batch(
+            "UPDATE characters SET user_id = NULL WHERE user_id = \
+                 (SELECT id FROM users WHERE username = 'Sam');
+             DELETE FROM users WHERE username = 'Sam';",
+        )
+        .expect("remove");
+    for c in [&mut pat, &mut sam] {
+        let last = c.expect_closed().await;
+        assert!(last.contains("This account has been deleted."), "{last}");
+        assert!(!last.contains("banned"), "{last}");
+    }
+    server.stop().await;
+}
+
 #[tokio::test]
 async fn characters_goes_back_to_the_menu_and_password_changes_it() {
     let dir = temp_dir();

@@ -435,8 +435,8 @@ async fn prune_deletes_old_chat() {
         .expect("age the line");
     root.command("say new words").await;
     assert_eq!(
-        root.command("/prune 1").await,
-        "1 chat line(s) older than 1 hour(s) deleted."
+        root.command("/prune 1h").await,
+        "1 chat line(s) older than 1h deleted."
     );
     assert_eq!(server.count("SELECT count(*) FROM chat_messages"), 1);
     server.stop().await;

@@ -204,6 +204,12 @@ fn user_ban_and_unban_are_audited_in_the_database() {
         [
             (
                 None,
+                "cli.create".into(),
+                Some("Root".into()),
+                Some("superuser; first character Root in lanternfall".into())
+            ),
+            (
+                None,
                 "cli.ban".into(),
                 Some("Root".into()),
                 Some("locked out --for-now".into())
@@ -260,12 +266,20 @@ fn user_role_changes_the_role_and_refuses_bad_ones() {
     );
     assert_eq!(
         db.audit(),
-        [(
-            None,
-            "cli.role".into(),
-            Some("Root".into()),
-            Some("superuser -> admin".into())
-        )]
+        [
+            (
+                None,
+                "cli.create".into(),
+                Some("Root".into()),
+                Some("superuser; first character Root in lanternfall".into())
+            ),
+            (
+                None,
+                "cli.role".into(),
+                Some("Root".into()),
+                Some("superuser -> admin".into())
+            ),
+        ]
     );
 }
 
@@ -297,7 +311,15 @@ fn user_passwd_reads_the_environment_and_applies_the_policy() {
     unknown.assert_code(1);
     assert_eq!(
         db.audit(),
-        [(None, "cli.passwd".into(), Some("Root".into()), None)]
+        [
+            (
+                None,
+                "cli.create".into(),
+                Some("Root".into()),
+                Some("superuser; first character Root in lanternfall".into())
+            ),
+            (None, "cli.passwd".into(), Some("Root".into()), None),
+        ]
     );
 }
 
@@ -404,7 +426,8 @@ async fn banning_from_the_shell_while_the_server_runs_refuses_the_next_login() {
         .assert_code(0);
     d.send(&format!("connect Nell {PASSWORD}")).await;
     d.expect("Character: ").await;
-    assert_eq!(server.count("SELECT count(*) FROM audit_log"), 2);
+    // Nell's sign-up, the ban and the unban.
+    assert_eq!(server.count("SELECT count(*) FROM audit_log"), 3);
     server.stop().await;
 }
 

@@ -11,15 +11,20 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 use crate::support::*;
 
 /// A `gaslamp run` child process on a free port.
-struct Running {
+pub struct Running {
     child: tokio::process::Child,
-    addr: std::net::SocketAddr,
+    pub addr: std::net::SocketAddr,
     /// Every log line so far, and a wake-up for each new one.
     log: std::sync::Arc<(std::sync::Mutex<Vec<String>>, tokio::sync::Notify)>,
 }
 
 /// Starts the binary on port 0 and reads the bound address from its log.
 async fn start(db: &Path) -> Running {
+    start_with_env(db, &[]).await
+}
+
+/// [`start`] with environment variables set for the server (`MUD_ADMIN_*`).
+pub async fn start_with_env(db: &Path, env: &[(&str, &str)]) -> Running {
     let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_gaslamp"))
         .args(["--bcrypt-cost", "4", "--log-level", "info", "--db"])
         .arg(db)
@@ -27,6 +32,9 @@ async fn start(db: &Path) -> Running {
         .arg(shipped_worlds())
         .args(["run", "--bind", "127.0.0.1:0", "--web-bind", "off"])
         .env_remove("RUST_LOG")
+        .env_remove("MUD_ADMIN_USER")
+        .env_remove("MUD_ADMIN_PASSWORD")
+        .envs(env.iter().copied())
         .env("NO_COLOR", "1")
         .stderr(Stdio::piped())
         .kill_on_drop(true)
@@ -71,7 +79,7 @@ fn listening_address(line: &str) -> Option<std::net::SocketAddr> {
 
 impl Running {
     /// Waits for a log line containing every one of `needles`; returns it.
-    async fn expect_log(&self, needles: &[&str]) -> String {
+    pub async fn expect_log(&self, needles: &[&str]) -> String {
         let found = tokio::time::timeout(PATIENCE, async {
             loop {
                 let woken = self.log.1.notified();
@@ -96,7 +104,7 @@ impl Running {
     }
 
     /// SIGKILL, and wait for the process to be gone.
-    async fn kill(mut self) {
+    pub async fn kill(mut self) {
         self.child.start_kill().expect("SIGKILL");
         let _ = self.child.wait().await;
     }

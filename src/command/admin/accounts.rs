@@ -9,10 +9,10 @@ use super::super::table::is_command_word;
 use super::super::{Ctx, Flow};
 use super::{actor, change, refuse};
 use crate::auth::Role;
-use crate::auth::generate::{self, Entropy};
-use crate::auth::names::{check_character_name, display_character_name};
+use crate::replies;
 use crate::store::accounts::{AccountChange, PasswordRefused};
-use crate::store::characters::NewCharacter;
+use crate::store::characters::{CharacterName, NewCharacter};
+use crate::store::refusal::CharacterRefused;
 use crate::world::Naming;
 
 pub static KICK: Spec = Spec {
@@ -269,7 +269,9 @@ pub async fn apply_password(ctx: &Ctx<'_>, name: &str, password: String) {
 
 /// `/newchar <account> [name]`: a character for that account in this world,
 /// for servers where players do not make their own (`--player-characters off`).
-/// Without a name, a world that gives names makes one up.
+/// Without a name, a world that gives names makes one up. The name and the
+/// account's slots are decided where the character is inserted, by the one
+/// path that makes characters.
 async fn new_character(ctx: &Ctx<'_>, args: &str) {
     let (account, name) = split_word(args);
     let Some(world) = ctx.world() else {
@@ -279,24 +281,32 @@ async fn new_character(ctx: &Ctx<'_>, args: &str) {
         return ctx.reply(format!("Usage: {}", NEWCHAR.usage));
     }
     let name = if name.is_empty() {
-        generate::character_name(&mut Entropy, is_command_word)
+        CharacterName::Generated
     } else {
-        if let Err(bad) = check_character_name(name, is_command_word) {
-            return ctx.reply(bad.0);
-        }
-        display_character_name(name)
+        CharacterName::Typed(name.to_string())
     };
-    let character = NewCharacter {
-        world_id: world.id.clone(),
-        name: name.clone(),
-        spawn_room: world.default_spawn.as_str().to_string(),
-    };
+    let character = NewCharacter::in_world(&world, name, is_command_word);
     let slots = ctx.game.config().character_slots;
     let order = AccountChange::NewCharacter { character, slots };
     if let Some(done) = change(ctx, &NEWCHAR, account, order).await {
+        let name = done.character.map(|made| made.name).unwrap_or_default();
         ctx.reply(format!(
             "{} now has a character called {name} in {}.",
             done.account.username, world.name
         ));
+    }
+}
+
+/// Why `/newchar` made no character, in the admin's words.
+pub(super) fn character_refused(refused: &CharacterRefused) -> String {
+    match refused {
+        CharacterRefused::BadName(rule) => rule.clone(),
+        CharacterRefused::SlotsFull { limit } => {
+            format!("That account already has {limit} characters in this world, the most allowed.")
+        }
+        CharacterRefused::NameTaken { .. } => {
+            "That name is already taken in this world.".to_string()
+        }
+        CharacterRefused::Store(err) => replies::store_error(err).to_string(),
     }
 }

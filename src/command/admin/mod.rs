@@ -132,10 +132,7 @@ fn refuse(ctx: &Ctx<'_>, spec: &Spec, refusal: &ChangeRefused) {
             format!("You can only give roles below your own ({yours}).")
         }
         ChangeRefused::NoWorld(world) => format!("There is no world \"{world}\"."),
-        ChangeRefused::SlotsFull { limit } => {
-            format!("That account already has {limit} characters in this world, the most allowed.")
-        }
-        ChangeRefused::NameTaken => "That name is already taken in this world.".to_string(),
+        ChangeRefused::Character(refused) => accounts::character_refused(refused),
         ChangeRefused::Store(err) => replies::store_error(err).to_string(),
     });
 }

@@ -75,10 +75,10 @@ pub static SHUTDOWN: Spec = Spec {
 
 pub static PRUNE: Spec = Spec {
     name: "prune",
-    usage: "/prune <hours>",
-    summary: "Delete stored chat older than that many hours.",
-    details: "Deletes stored talk older than that many hours.",
-    example: "/prune 720",
+    usage: "/prune <duration>",
+    summary: "Delete stored chat older than that (24h, 30d).",
+    details: "Deletes stored talk older than the duration, which needs its unit (24h, 30d):\na bare number is refused, so \"/prune 24\" never means 24 seconds.",
+    example: "/prune 30d",
     run: |ctx, _, args| done(prune(ctx, args)),
     ..Spec::base(Group::Superuser, Role::Superuser)
 };
@@ -409,13 +409,25 @@ async fn count_down(game: Arc<Game>, seconds: u64, reason: String, cancelled: Ca
     game.begin_shutdown();
 }
 
-/// `/prune <hours>`: deletes stored talk older than that; the count goes in the
-/// audit row, written in the same transaction.
+/// What `/prune` says to anything but a duration with its unit.
+const PRUNE_USAGE: &str =
+    "Usage: /prune <duration>, with its unit (24h, 30d): talk older than that is deleted.";
+
+/// `/prune <duration>`: deletes stored talk older than that; the count goes in
+/// the audit row, written in the same transaction. The duration is read by
+/// the one reader of durations, but a bare number is refused here first: read
+/// as seconds (as the flags read one) it would empty the log by a slip.
 async fn prune(ctx: &Ctx<'_>, args: &str) {
-    let Ok(hours) = args.parse::<u32>() else {
-        return ctx.reply("Usage: /prune <hours>");
+    let Some(age) = prune_age(args) else {
+        return ctx.reply(PRUNE_USAGE);
     };
-    let before = Utc::now() - chrono::Duration::hours(i64::from(hours));
+    let text = args.trim();
+    let Some(before) = chrono::Duration::from_std(age)
+        .ok()
+        .and_then(|age| Utc::now().checked_sub_signed(age))
+    else {
+        return ctx.reply(PRUNE_USAGE);
+    };
     // Lines said a moment ago may still be on their way to the disk.
     let _ = ctx.game.writer().flush().await;
     let pruned = ctx
@@ -425,11 +437,18 @@ async fn prune(ctx: &Ctx<'_>, args: &str) {
         .prune(actor(ctx, &PRUNE), before, entry(&PRUNE, None, None))
         .await;
     match pruned {
-        Ok(n) => ctx.reply(format!(
-            "{n} chat line(s) older than {hours} hour(s) deleted."
-        )),
+        Ok(n) => ctx.reply(format!("{n} chat line(s) older than {text} deleted.")),
         Err(refusal) => refuse(ctx, &PRUNE, &refusal),
     }
+}
+
+/// The age `/prune` was given: a duration with its unit, never a bare number.
+fn prune_age(args: &str) -> Option<Duration> {
+    let text = args.trim();
+    if text.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    parse_duration(text).ok()
 }
 
 #[cfg(test)]
@@ -447,6 +466,25 @@ mod tests {
         assert_eq!(countdown_asked(""), Some((10, "")));
         assert_eq!(countdown_asked("5x typo"), None);
         assert_eq!(countdown_asked("-5m oops"), None);
+    }
+
+    #[test]
+    fn prune_takes_durations_with_units_and_no_bare_numbers() {
+        let hours = |n: u64| Some(Duration::from_secs(n * 3600));
+        let cases = [
+            ("24h", hours(24)),
+            (" 30d ", hours(720)),
+            ("1h30m", Some(Duration::from_secs(5400))),
+            ("24", None),
+            ("0", None),
+            ("", None),
+            ("0h", None),
+            ("-5h", None),
+            ("soon", None),
+        ];
+        for (text, want) in cases {
+            assert_eq!(prune_age(text), want, "{text:?}");
+        }
     }
 
     #[test]

@@ -35,7 +35,7 @@ pub async fn run(ctx: &Ctx) -> anyhow::Result<Outcome> {
         hash_concurrency: 1,
     };
     tokio::task::spawn_blocking(move || Store::open(&open_at, options)).await??;
-    let (writer, thread) = Writer::start(&db, args.writer_queue)?;
+    let (writer, thread) = Writer::start(&db, args.writer_queue).await?;
     let tasks = args.writer_tasks.max(1);
     let rows = args.writer_rows;
     let cpu_before = own_cpu_seconds()?;

@@ -1,0 +1,389 @@
+//! The login check: one decision per account, under its login lock — read,
+//! lock check, password check — and what the attempt records once answered
+//! (a failure's count, a success's reset, a re-hash at the current cost).
+
+use chrono::Utc;
+use rusqlite::params;
+
+use super::{Account, Accounts};
+use crate::config::LockoutPolicy;
+use crate::store::lockout::{self, is_locked};
+use crate::store::{Store, StoreResult, write_tx};
+
+/// The outcome of a login attempt at the password check.
+#[derive(Debug, Clone)]
+pub enum LoginCheck {
+    /// The password is right and the account was not locked.
+    Verified(Account),
+    /// A wrong password, or no such account (after the same bcrypt work).
+    Wrong,
+    /// The account is locked; the password was not checked.
+    Locked,
+    /// The caller's admission was withdrawn while the attempt waited for its
+    /// turn at bcrypt (see [`Accounts::check_login_if`]); nothing was checked.
+    Withdrawn,
+}
+
+impl Accounts<'_> {
+    /// Decides a login attempt on fresh state, one attempt per account at a
+    /// time: under the account's login lock it reads the account, refuses a
+    /// locked one without checking the password, checks the password (against a
+    /// dummy hash for no account, so timing tells nothing), and records the
+    /// outcome — a failure counts towards the lock, a success clears the count —
+    /// before the next attempt on that account may read it. So parallel guesses
+    /// get no more password checks than the threshold allows, and a right
+    /// password arriving after the lock is refused.
+    ///
+    /// A wrong password is answered as soon as it is checked, and its failure
+    /// is counted behind the answer, still holding the account's lock: an
+    /// unknown name has nothing to count, so answering only after the count
+    /// would tell known names from unknown ones by time. (Behind an unknown
+    /// name's answer runs a write of the same shape, so the work that follows
+    /// an answer, and how long the name stays locked, tell nothing either.) A
+    /// right password is recorded before the answer (whoever has it learns
+    /// nothing from time); if its hash was made at another cost, it is
+    /// re-hashed at the current one behind the answer, so old hashes do not
+    /// stay slower (or faster) to check than the dummy.
+    pub async fn check_login(
+        &self,
+        name: &str,
+        password: String,
+        policy: LockoutPolicy,
+    ) -> StoreResult<LoginCheck> {
+        self.check_login_if(name, password, policy, &|| true).await
+    }
+
+    /// [`Accounts::check_login`], asking `admitted` again once the attempt's
+    /// turn at bcrypt has come (it may have queued behind many): when that says
+    /// no, nothing is checked and the answer is [`LoginCheck::Withdrawn`]. The
+    /// session uses it for its client address's failed-login limit, which the
+    /// other attempts in the queue may have reached meanwhile.
+    pub async fn check_login_if(
+        &self,
+        name: &str,
+        password: String,
+        policy: LockoutPolicy,
+        admitted: &(dyn Fn() -> bool + Sync),
+    ) -> StoreResult<LoginCheck> {
+        let lock = self.store.login_lock(name);
+        let turn = lock.clone().lock_owned().await;
+        let decided = self.decide_login(name, password, admitted).await;
+        let (check, record) = match decided {
+            Ok(decided) => decided,
+            Err(err) => {
+                drop(turn);
+                self.store.release_login_lock(name, lock);
+                return Err(err);
+            }
+        };
+        let record = match record {
+            LoginRecord::Success { user_id, rehash } => {
+                let cleared = self
+                    .store
+                    .call(move |db| lockout::record_success(db, user_id))
+                    .await;
+                if let Err(err) = cleared {
+                    drop(turn);
+                    self.store.release_login_lock(name, lock);
+                    return Err(err);
+                }
+                match rehash {
+                    Some((password, old_hash)) => LoginRecord::Rehash {
+                        user_id,
+                        password,
+                        old_hash,
+                    },
+                    None => LoginRecord::Nothing,
+                }
+            }
+            other => other,
+        };
+        let (store, name) = (self.store.clone(), name.to_string());
+        tokio::spawn(async move {
+            record_login(&store, record, policy).await;
+            drop(turn);
+            store.release_login_lock(&name, lock);
+        });
+        Ok(check)
+    }
+
+    /// Waits until what earlier login attempts on `name` left to write is
+    /// written (tests).
+    #[cfg(test)]
+    pub(crate) async fn login_records_written(&self, name: &str) {
+        let lock = self.store.login_lock(name);
+        drop(lock.lock().await);
+        self.store.release_login_lock(name, lock);
+    }
+
+    /// The part of [`Accounts::check_login`] the answer waits for: read, lock
+    /// check, password check.
+    async fn decide_login(
+        &self,
+        name: &str,
+        password: String,
+        admitted: &(dyn Fn() -> bool + Sync),
+    ) -> StoreResult<(LoginCheck, LoginRecord)> {
+        let account = self.find(name).await?.filter(|a| a.tombstoned_at.is_none());
+        let Some(account) = account else {
+            if self
+                .store
+                .verify_password_if(password, None, admitted)
+                .await
+                .is_none()
+            {
+                return Ok((LoginCheck::Withdrawn, LoginRecord::Nothing));
+            }
+            return Ok((LoginCheck::Wrong, LoginRecord::Decoy));
+        };
+        if is_locked(account.lockout_until.as_deref(), Utc::now()) {
+            return Ok((LoginCheck::Locked, LoginRecord::Nothing));
+        }
+        let hash = Some(account.password_hash.clone());
+        let Some(verified) = self
+            .store
+            .verify_password_if(password.clone(), hash, admitted)
+            .await
+        else {
+            return Ok((LoginCheck::Withdrawn, LoginRecord::Nothing));
+        };
+        if !verified {
+            let record = LoginRecord::Failure {
+                user_id: account.id,
+                username: account.username.clone(),
+            };
+            return Ok((LoginCheck::Wrong, record));
+        }
+        let outdated = crate::store::hashing::cost_of(&account.password_hash)
+            .is_none_or(|cost| cost != self.store.bcrypt_cost());
+        let record = LoginRecord::Success {
+            user_id: account.id,
+            rehash: outdated.then(|| (password, account.password_hash.clone())),
+        };
+        Ok((LoginCheck::Verified(account), record))
+    }
+}
+
+/// What a login attempt leaves to be written once it is answered.
+enum LoginRecord {
+    /// A locked account (answered differently anyway): nothing changes.
+    Nothing,
+    /// No such account: nothing changes, but a write transaction of the same
+    /// shape as a failure's runs all the same, under the name's lock, so that
+    /// the work behind an answer (and how long the name stays locked) does
+    /// not tell a known name from an unknown one.
+    Decoy,
+    /// A wrong password: it counts towards the account's lock.
+    Failure { user_id: i64, username: String },
+    /// A right password: the count is cleared; with `rehash`, the password and
+    /// the hash it matched, made at another cost than the current one.
+    Success {
+        user_id: i64,
+        rehash: Option<(String, String)>,
+    },
+    /// A right password whose hash is to be made again at the current cost.
+    Rehash {
+        user_id: i64,
+        password: String,
+        old_hash: String,
+    },
+}
+
+/// Writes what a login attempt left to write (see [`Accounts::check_login`]).
+/// Its answer has gone out already, so a failure here can only be logged.
+async fn record_login(store: &Store, record: LoginRecord, policy: LockoutPolicy) {
+    match record {
+        LoginRecord::Nothing => {}
+        LoginRecord::Decoy => {
+            if let Err(err) = store.call(lockout::record_nobody).await {
+                tracing::debug!(%err, "the decoy write for an unknown name failed");
+            }
+        }
+        LoginRecord::Failure { user_id, username } => {
+            let locked = store
+                .call(move |db| lockout::record_failure(db, user_id, &policy, Utc::now()))
+                .await;
+            match locked {
+                Ok(Some(until)) => {
+                    store.count(|m| m.lockout());
+                    tracing::warn!(account = %username, %until, "account locked after failed logins");
+                }
+                Ok(None) => {}
+                Err(err) => {
+                    tracing::error!(%err, account = %username, "could not count a failed login");
+                }
+            }
+        }
+        // Recorded before the answer (see `check_login`).
+        LoginRecord::Success { .. } => {}
+        LoginRecord::Rehash {
+            user_id,
+            password,
+            old_hash,
+        } => rehash_password(store, user_id, password, old_hash).await,
+    }
+}
+
+/// Replaces a hash made at another cost with one at the current cost, unless
+/// the password was changed meanwhile.
+async fn rehash_password(store: &Store, user_id: i64, password: String, old_hash: String) {
+    let hash = match store.hash_password(password).await {
+        Ok(hash) => hash,
+        Err(err) => {
+            tracing::warn!(%err, user_id, "could not re-hash a password at the current cost");
+            return;
+        }
+    };
+    let replaced = store
+        .call(move |db| {
+            write_tx(db, |tx| {
+                Ok(tx.execute(
+                    "UPDATE users SET password_hash = ?2 WHERE id = ?1 AND password_hash = ?3",
+                    params![user_id, hash, old_hash],
+                )? > 0)
+            })
+        })
+        .await;
+    match replaced {
+        Ok(true) => tracing::info!(user_id, "password re-hashed at the current bcrypt cost"),
+        Ok(false) => {}
+        Err(err) => tracing::warn!(%err, user_id, "could not store a re-hashed password"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::auth::Role;
+    use crate::store::accounts::add_account;
+    use crate::store::test_store;
+
+    #[tokio::test]
+    async fn parallel_wrong_passwords_get_at_most_the_threshold_of_checks() {
+        let (_dir, store, _) = test_store("someone").await;
+        let hash = store
+            .hash_password("the right one here".into())
+            .await
+            .expect("hash");
+        add_account(&store, "Lou", Role::Player, &hash).await;
+        let policy = LockoutPolicy::default();
+        let tries = futures::future::join_all((0..30).map(|n| {
+            let store = store.clone();
+            let password = if n == 29 {
+                "the right one here"
+            } else {
+                "wrong"
+            };
+            async move {
+                store
+                    .accounts()
+                    .check_login("lou", password.into(), policy)
+                    .await
+            }
+        }))
+        .await;
+        let wrong = tries
+            .iter()
+            .filter(|t| matches!(t, Ok(LoginCheck::Wrong)))
+            .count();
+        let locked = tries
+            .iter()
+            .filter(|t| matches!(t, Ok(LoginCheck::Locked)))
+            .count();
+        let verified = tries
+            .iter()
+            .filter(|t| matches!(t, Ok(LoginCheck::Verified(_))))
+            .count();
+        assert_eq!(wrong + locked + verified, 30);
+        if verified == 1 {
+            assert!(wrong < 2 * 5, "wrong {wrong}");
+        } else {
+            assert!(wrong <= 5, "wrong {wrong}");
+        }
+        store.accounts().login_records_written("lou").await;
+        assert!(
+            store.inner.login_locks.is_empty(),
+            "login locks are forgotten"
+        );
+    }
+
+    /// Holds the database's write lock from another connection until dropped.
+    fn hold_write_lock(store: &Store) -> rusqlite::Connection {
+        let blocker = rusqlite::Connection::open(store.path()).expect("open");
+        blocker
+            .execute_batch("BEGIN IMMEDIATE")
+            .expect("write lock");
+        blocker
+    }
+
+    #[tokio::test]
+    async fn a_wrong_password_is_answered_before_its_failure_is_written() {
+        let (_dir, store, _) = test_store("someone").await;
+        let hash = store.hash_password("the right one here".into()).await;
+        add_account(&store, "Kit", Role::Player, &hash.expect("hash")).await;
+        let policy = LockoutPolicy::default();
+        // Nobody can write while this is held: an answer that waited for the
+        // failure's record would be `Busy` after the busy timeout.
+        let blocker = hold_write_lock(&store);
+        let known = store
+            .accounts()
+            .check_login("kit", "wrong".into(), policy)
+            .await;
+        let unknown = store
+            .accounts()
+            .check_login("kat", "wrong".into(), policy)
+            .await;
+        assert!(matches!(known, Ok(LoginCheck::Wrong)), "{known:?}");
+        assert!(matches!(unknown, Ok(LoginCheck::Wrong)), "{unknown:?}");
+        blocker.execute_batch("COMMIT").expect("release");
+        store.accounts().login_records_written("kit").await;
+        let kit = store.accounts().find("kit").await.expect("q").expect("kit");
+        assert_eq!(kit.failed_attempts, 1, "the failure still counts");
+    }
+
+    #[tokio::test]
+    async fn a_right_password_hashed_at_another_cost_is_rehashed_at_the_current_one() {
+        let (_dir, store, _) = test_store("someone").await;
+        add_account(
+            &store,
+            "Old",
+            Role::Player,
+            &bcrypt::hash("an older hash here", 5).expect("cost 5"),
+        )
+        .await;
+        let policy = LockoutPolicy::default();
+        let first = store
+            .accounts()
+            .check_login("old", "an older hash here".into(), policy)
+            .await;
+        assert!(matches!(first, Ok(LoginCheck::Verified(_))), "{first:?}");
+        store.accounts().login_records_written("old").await;
+        let old = store.accounts().find("old").await.expect("q").expect("old");
+        assert_eq!(crate::store::hashing::cost_of(&old.password_hash), Some(4));
+        let again = store
+            .accounts()
+            .check_login("old", "an older hash here".into(), policy)
+            .await;
+        assert!(matches!(again, Ok(LoginCheck::Verified(_))), "{again:?}");
+    }
+
+    #[tokio::test]
+    async fn an_admission_withdrawn_while_queued_checks_nothing() {
+        let (_dir, store, _) = test_store("someone").await;
+        let hash = store.hash_password("the right one here".into()).await;
+        add_account(&store, "Ivo", Role::Player, &hash.expect("hash")).await;
+        let runs = store.bcrypt_runs();
+        let policy = LockoutPolicy::default();
+        for name in ["ivo", "nobody"] {
+            let checked = store
+                .accounts()
+                .check_login_if(name, "the right one here".into(), policy, &|| false)
+                .await;
+            assert!(matches!(checked, Ok(LoginCheck::Withdrawn)), "{checked:?}");
+        }
+        assert_eq!(store.bcrypt_runs(), runs, "nothing was hashed");
+        store.accounts().login_records_written("ivo").await;
+        let ivo = store.accounts().find("ivo").await.expect("q").expect("ivo");
+        assert_eq!(ivo.failed_attempts, 0, "nothing was counted");
+    }
+}
