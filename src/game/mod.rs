@@ -14,6 +14,8 @@
 //! queues.
 
 pub mod abuse;
+mod accounts;
+mod characters;
 pub mod client;
 pub mod data;
 pub mod feed;
@@ -23,6 +25,7 @@ pub mod outbox;
 mod people;
 mod records;
 pub mod registry;
+mod sessions;
 pub mod upkeep;
 pub mod worlds;
 
@@ -36,6 +39,7 @@ use parking_lot::{Mutex, RwLock};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+pub use characters::WorldRefused;
 pub use client::ClientProfile;
 pub use data::{Channel, Data, ItemRef, Place, RoomInfo, Talk};
 pub use items::{ItemInstance, RoomItems};
