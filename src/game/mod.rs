@@ -15,6 +15,7 @@
 
 pub mod abuse;
 mod accounts;
+mod census;
 mod characters;
 pub mod client;
 pub mod data;
