@@ -24,6 +24,7 @@ pub mod items;
 pub mod moves;
 pub mod outbox;
 mod people;
+mod prune;
 mod records;
 pub mod registry;
 mod sessions;
