@@ -7,8 +7,9 @@
 //! (`transport`, `web`) until the shutdown future resolves (or an admin's
 //! `/shutdown` cancels the game's token) and then stops in order: stop
 //! accepting, tell every connection, wait for their tasks, drain the writer,
-//! remove the session rows, and last close the web listener (which answers
-//! `/health` with 503 meanwhile).
+//! let the store write what logins left behind their answers, remove the
+//! session rows, and last close the web listener (which answers `/health`
+//! with 503 meanwhile).
 
 use std::future::Future;
 use std::net::SocketAddr;

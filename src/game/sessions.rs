@@ -1,7 +1,8 @@
 //! A logged-in session's records, opened and closed by one pair of actions:
 //! the connection's entry in the registry (who is online, what a ban or a
 //! kick reaches) and its row in the `sessions` table (what `/sessions` and an
-//! operator see). And, at the end of a shutdown, the records' last word.
+//! operator see). And, at the end of a shutdown, the records' last word:
+//! what logins left to write, written, and the rows left, removed.
 //!
 //! [`Game::open_session`] is the login's last decision. The registry entry
 //! comes first: a ban that commits after the row's check still finds the
@@ -75,9 +76,12 @@ impl Game {
     }
 
     /// The records' last word at the end of a shutdown, once the connections
-    /// are gone: the session rows left (of connections that did not end in
-    /// time) are removed. Returns how many.
+    /// are gone: what login attempts left to write behind their answers (a
+    /// failure's count, a re-hash) is written, so none answered before the
+    /// stop goes unrecorded; then the session rows left (of connections that
+    /// did not end in time) are removed. Returns how many.
     pub async fn close_records(&self) -> StoreResult<usize> {
+        self.store().settle().await;
         self.store().sessions().remove_all().await
     }
 
