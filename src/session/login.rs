@@ -3,8 +3,9 @@
 //! Every path ends in a [`LoggedIn`] account with an open session, or a
 //! [`Hangup`]. The password check and the lockout are one decision per account
 //! (`Game::check_login`); the ban check and the session row are one more
-//! (`Game::open_session`, through `Link::open_session`). Wrong passwords and unknown accounts get the same
-//! answer after the same bcrypt work, and three of them on one connection end it.
+//! (`Game::open_session`, through `Link::open_session`). Wrong passwords and
+//! unknown accounts get the same answer after the same bcrypt work, and three
+//! of them on one connection end it.
 //!
 //! Sign-up never throws work away: each answer is checked as soon as it is
 //! given and asked again with the reason, and `quit` or an empty line at any

@@ -8,10 +8,13 @@
 //! row. However the task ends — a panic in a handler, or its future dropped
 //! unfinished — the [`Link`]'s drop guard still ends the session's records.
 //!
-//! **Invariant:** the session never writes SQL or telnet bytes directly; it goes
-//! through the store's typed fronts, the batching writer and [`conn::Conn`],
-//! whose telnet bytes the telnet module encodes. The session layer — not
-//! `Conn` — writes the session rows.
+//! **Invariant:** the session never writes SQL or telnet bytes directly, and
+//! holds neither the store nor the registry: it asks the game's actions
+//! (`Game::open_session` and `close_session` for a logged-in session's
+//! registry entry and row, `check_login`, `sign_up`, the menu's characters),
+//! queues to the batching writer, and writes through [`conn::Conn`], whose
+//! telnet bytes the telnet module encodes. The session layer — not `Conn` —
+//! opens and closes the session's records.
 
 pub mod conn;
 pub mod guard;
