@@ -7,8 +7,9 @@
 //! (`transport`, `web`) until the shutdown future resolves (or an admin's
 //! `/shutdown` cancels the game's token) and then stops in order: stop
 //! accepting, tell every connection, wait for their tasks, drain the writer,
-//! remove the session rows, and last close the web listener (which answers
-//! `/health` with 503 meanwhile).
+//! let the store write what logins left behind their answers, remove the
+//! session rows, and last close the web listener (which answers `/health`
+//! with 503 meanwhile).
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -114,6 +115,7 @@ impl Server {
         register_worlds(&store, &worlds).await?;
         // Worlds first: the superuser's first character refers to one.
         crate::ops::bootstrap_superuser(&store, &default, config.bootstrap_admin.as_ref()).await?;
+        report_superuser(&store).await;
         let (writer, writer_thread) = Writer::start(&config.db_path, config.writer_queue).await?;
         let (plain, tls) = bind_listeners(&mut config, certificates.clone()).await?;
         let web = bind_web(&mut config).await?;
@@ -131,7 +133,6 @@ impl Server {
         for world in game.worlds().iter() {
             game.load_items(&world.id).await?;
         }
-        report_superuser(game.store()).await;
         Ok(Server {
             plain,
             tls,
@@ -266,7 +267,7 @@ async fn stop(
     tracker: TaskTracker,
     writer_thread: WriterThread,
 ) -> Result<(), StoreError> {
-    tracing::info!(players = game.registry().len(), "shutting down");
+    tracing::info!(players = game.player_count(), "shutting down");
     game.begin_shutdown();
     tracker.close();
     if tokio::time::timeout(DRAIN_TIMEOUT, tracker.wait())
@@ -277,7 +278,7 @@ async fn stop(
     }
     let stats = game.writer().stop().await;
     writer_thread.join().await;
-    let removed = game.store().sessions().remove_all().await?;
+    let removed = game.close_records().await?;
     tracing::info!(
         writer_stopped = stats.is_ok(),
         sessions_removed = removed,

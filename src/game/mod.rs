@@ -1,8 +1,12 @@
 //! The shared state of a running server: worlds, who is online, what lies where,
-//! and the handles on the store; and the game's actions, the one function for
-//! each job that every caller uses: moving someone (`moves`), moving an item
-//! (`items`), what handlers ask of the records (`records`) and of who is
-//! where (`people`).
+//! and the store and the writer behind it; and the game's actions, the one
+//! function for each job that every caller uses: moving someone (`moves`),
+//! moving an item (`items`), opening and closing a logged-in session
+//! (`sessions`), what the login and the menu ask of accounts and characters
+//! (`accounts`, `characters`), what handlers ask of the records (`records`,
+//! `prune`) and of who is where (`people`), and the counts listings and
+//! monitoring read (`census`). The registry and the store are the game's own:
+//! the layers above reach them only through these actions.
 //!
 //! A [`Game`] lives in an `Arc` that every connection task holds. The tasks it
 //! starts itself (a `/shutdown` countdown) run on its tracker, which the
@@ -14,6 +18,9 @@
 //! queues.
 
 pub mod abuse;
+mod accounts;
+mod census;
+mod characters;
 pub mod client;
 pub mod data;
 pub mod feed;
@@ -21,8 +28,10 @@ pub mod items;
 pub mod moves;
 pub mod outbox;
 mod people;
+mod prune;
 mod records;
 pub mod registry;
+mod sessions;
 pub mod upkeep;
 pub mod worlds;
 
@@ -36,6 +45,7 @@ use parking_lot::{Mutex, RwLock};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+pub use characters::WorldRefused;
 pub use client::ClientProfile;
 pub use data::{Channel, Data, ItemRef, Place, RoomInfo, Talk};
 pub use items::{ItemInstance, RoomItems};
@@ -171,8 +181,10 @@ impl Game {
         &self.config
     }
 
-    /// Who is online and where.
-    pub fn registry(&self) -> &Registry {
+    /// Who is online and where. Private to the game: the layers above ask
+    /// for what they need through its actions (`sessions`, `people`,
+    /// `census`, `moves`).
+    fn registry(&self) -> &Registry {
         &self.registry
     }
 
@@ -181,8 +193,10 @@ impl Game {
         &self.items
     }
 
-    /// The database.
-    pub fn store(&self) -> &Store {
+    /// The database. Private to the game: the layers above ask for what
+    /// they need through its actions (`accounts`, `characters`, `records`,
+    /// `sessions`, ...), and the server hands it in already opened.
+    fn store(&self) -> &Store {
         &self.store
     }
 

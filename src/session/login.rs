@@ -2,17 +2,16 @@
 //!
 //! Every path ends in a [`LoggedIn`] account with an open session, or a
 //! [`Hangup`]. The password check and the lockout are one decision per account
-//! (`store.accounts().check_login`); the ban check and the session row are one
-//! more (`Link::open_session`). Wrong passwords and unknown accounts get the same
-//! answer after the same bcrypt work, and three of them on one connection end it.
+//! (`Game::check_login`); the ban check and the session row are one more
+//! (`Game::open_session`, through `Link::open_session`). Wrong passwords and
+//! unknown accounts get the same answer after the same bcrypt work, and three
+//! of them on one connection end it.
 //!
 //! Sign-up never throws work away: each answer is checked as soon as it is
 //! given and asked again with the reason, and `quit` or an empty line at any
 //! step goes back to `Account: `.
 
 use std::time::Instant;
-
-use chrono::Utc;
 
 use super::Link;
 use super::conn::Hangup;
@@ -24,12 +23,12 @@ use crate::auth::password::{NUL_IN_PASSWORD, policy_problems};
 use crate::command::is_command_word;
 use crate::metrics::LoginOutcome;
 use crate::replies;
+use crate::store::StoreError;
 use crate::store::accounts::{
-    Account, AccountRefused, Created, FirstCharacter, FirstName, LoginCheck, Opener,
+    Account, AccountRefused, Created, FirstCharacter, FirstName, LoginCheck,
 };
 use crate::store::characters::{CharacterName, CharacterSummary};
 use crate::store::refusal::CharacterRefused;
-use crate::store::{StoreError, iso};
 use crate::world::{Naming, World};
 
 /// The answer to `guest` from an address that made its share lately.
@@ -219,12 +218,9 @@ async fn check_credentials(link: &mut Link, name: &str, password: String) -> Att
         link.line(refusal);
         return Attempt::Failed;
     }
-    let policy = link.game().config().lockout;
     let checked = link
         .game()
-        .store()
-        .accounts()
-        .check_login_if(name, password, policy, &|| guard.begin_check())
+        .check_login(name, password, &|| guard.begin_check())
         .await;
     match checked {
         Ok(LoginCheck::Verified(account)) => {
@@ -298,7 +294,7 @@ async fn ask_free_account_name(
             link.line(bad.0);
             continue;
         }
-        match link.game().store().accounts().name_taken(&name).await {
+        match link.game().account_name_taken(&name).await {
             Ok(false) => return Ok(Some(name)),
             Ok(true) => link.line("That account name is taken."),
             Err(err) => link.line(replies::store_error(&err)),
@@ -345,11 +341,9 @@ async fn register(link: &mut Link, name: &str, password: String) -> Attempt {
         return Attempt::Again;
     }
     let world = link.game().default_world();
-    let opener = Opener::SignUp {
-        username: name.to_string(),
-    };
     let first = FirstCharacter::usual(&world, is_command_word);
-    match create(link, opener, &password, first).await {
+    let made = link.game().sign_up(name, &password, first).await;
+    match created(link, made) {
         Some((logged_in, _)) => Attempt::In(logged_in),
         None => Attempt::Again,
     }
@@ -375,14 +369,10 @@ async fn guest(link: &mut Link, deadline: Instant) -> Result<Attempt, Hangup> {
         link.line(TOO_MANY_GUESTS);
         return Ok(Attempt::Again);
     }
-    let ttl = link.game().config().guest_ttl;
-    let expires = Utc::now() + chrono::Duration::from_std(ttl).unwrap_or_default();
-    let opener = Opener::Guest {
-        expires_at: iso(expires),
-    };
     let password = generate::password(&mut Entropy);
     let first = FirstCharacter::named(&world, FirstName::Given(name), is_command_word);
-    let Some((mut logged_in, character)) = create(link, opener, &password, first).await else {
+    let made = link.game().open_guest(&password, first).await;
+    let Some((mut logged_in, character)) = created(link, made) else {
         return Ok(Attempt::Again);
     };
     link.line(format!(
@@ -418,13 +408,7 @@ async fn ask_guest_character(
             continue;
         }
         let name = display_character_name(answer);
-        match link
-            .game()
-            .store()
-            .characters()
-            .name_taken(&world.id, &name)
-            .await
-        {
+        match link.game().character_name_taken(&world.id, &name).await {
             Ok(false) => return Ok(Some(CharacterName::Typed(name))),
             Ok(true) => link.line(format!("The name {name} is already taken in this world.")),
             Err(err) => link.line(replies::store_error(&err)),
@@ -432,22 +416,13 @@ async fn ask_guest_character(
     }
 }
 
-/// Makes the account through the store's one path (name and password
-/// checked, account, first character and audit row in one transaction) and
-/// tells the player. `None` (after telling the player why) when it was not
-/// made.
-async fn create(
-    link: &mut Link,
-    opener: Opener,
-    password: &str,
-    first: FirstCharacter,
+/// Tells the player of an account made by the one path that makes accounts
+/// (name and password checked, account, first character and audit row in one
+/// transaction), or why it was not made (then `None`).
+fn created(
+    link: &Link,
+    made: Result<Created, AccountRefused>,
 ) -> Option<(LoggedIn, Option<CharacterSummary>)> {
-    let made = link
-        .game()
-        .store()
-        .accounts()
-        .create(opener, password, first)
-        .await;
     let created = match made {
         Ok(created) => created,
         Err(refused) => {

@@ -10,6 +10,7 @@ use super::conn::Hangup;
 use super::login::LoggedIn;
 use crate::auth::Role;
 use crate::command::is_command_word;
+use crate::game::WorldRefused;
 use crate::replies;
 use crate::store::accounts::PasswordRefused;
 use crate::store::characters::{CharacterName, CharacterSummary, NewCharacter};
@@ -59,9 +60,7 @@ pub async fn character_menu(
                 None if wanted.parse::<usize>().is_err() => {
                     let fresh = link
                         .game()
-                        .store()
-                        .characters()
-                        .list(account.user_id, &world.id)
+                        .characters_of(account.user_id, &world.id)
                         .await
                         .unwrap_or_default();
                     match pick(&fresh, wanted) {
@@ -119,12 +118,7 @@ fn read_menu_line(line: &str) -> MenuLine<'_> {
 
 /// Lists the account's characters in `world` and the menu's instructions.
 async fn show_menu(link: &mut Link, account: &LoggedIn, world: &World) -> Vec<CharacterSummary> {
-    let listed = link
-        .game()
-        .store()
-        .characters()
-        .list(account.user_id, &world.id)
-        .await;
+    let listed = link.game().characters_of(account.user_id, &world.id).await;
     let characters = match listed {
         Ok(list) => list,
         Err(err) => {
@@ -200,12 +194,9 @@ async fn new_character(
         (_, false) => CharacterName::Typed(name.to_string()),
     };
     let character = NewCharacter::in_world(world, name, is_command_word);
-    let slots = link.game().config().character_slots;
     let made = link
         .game()
-        .store()
-        .characters()
-        .create(account.user_id, character, slots)
+        .create_character(account.user_id, character)
         .await;
     match made {
         Ok(made) => Some(made),
@@ -267,35 +258,32 @@ async fn switch_world(
         return false;
     };
     let role = link.session().map_or(account.role, |s| s.role());
-    if !world.active && role < Role::Admin {
-        let reason = world
-            .inactive_reason
-            .as_deref()
-            .unwrap_or("it is closed for now");
-        link.line(format!("{} is closed: {reason}", world.name));
-        return false;
-    }
-    if matches!(world.access, Access::Invite) && role < Role::Admin {
-        let allowed = link
-            .game()
-            .store()
-            .worlds()
-            .has_access(account.user_id, &world.id)
-            .await;
-        match allowed {
-            Ok(true) => {}
-            Ok(false) => {
-                link.line(format!("{} is open by invitation only.", world.name));
-                return false;
-            }
-            Err(err) => {
-                link.line(replies::store_error(&err));
-                return false;
-            }
+    let allowed = link
+        .game()
+        .may_enter_world(account.user_id, role, &world)
+        .await;
+    match allowed {
+        Ok(()) => {
+            *current = world;
+            true
+        }
+        Err(refused) => {
+            link.line(world_refused(&refused, &world));
+            false
         }
     }
-    *current = world;
-    true
+}
+
+/// Why `world <id>` did not switch, in the player's words.
+fn world_refused(refused: &WorldRefused, world: &World) -> String {
+    match refused {
+        WorldRefused::Closed { reason } => {
+            let reason = reason.as_deref().unwrap_or("it is closed for now");
+            format!("{} is closed: {reason}", world.name)
+        }
+        WorldRefused::InviteOnly => format!("{} is open by invitation only.", world.name),
+        WorldRefused::Store(err) => replies::store_error(err).to_string(),
+    }
 }
 
 /// `password`: the old password is checked first, then the new one is asked
@@ -305,13 +293,8 @@ pub async fn change_password(
     account: &LoggedIn,
     deadline: Instant,
 ) -> Result<(), Hangup> {
-    let store = link.game().store().clone();
     let old = link.ask_secret("Old password: ", deadline).await?;
-    match store
-        .accounts()
-        .verify_password_of(account.user_id, old)
-        .await
-    {
+    match link.game().verify_own_password(account.user_id, old).await {
         Ok(true) => {}
         Ok(false) => {
             link.line("That is not your current password.");
@@ -325,22 +308,10 @@ pub async fn change_password(
     let Some(new) = super::login::ask_good_password(link, "New password: ", deadline).await? else {
         return Ok(());
     };
-    let saved = match store.accounts().hash_new_password(&new).await {
-        Ok(hash) => {
-            store
-                .accounts()
-                .set_own_password(account.user_id, hash)
-                .await
-        }
-        Err(PasswordRefused::Weak(problems)) => {
-            link.line(problems.join("\n"));
-            return Ok(());
-        }
-        Err(PasswordRefused::Store(err)) => Err(err),
-    };
-    match saved {
+    match link.game().change_own_password(account.user_id, &new).await {
         Ok(()) => link.line("Password changed."),
-        Err(err) => link.line(replies::store_error(&err)),
+        Err(PasswordRefused::Weak(problems)) => link.line(problems.join("\n")),
+        Err(PasswordRefused::Store(err)) => link.line(replies::store_error(&err)),
     }
     Ok(())
 }

@@ -8,10 +8,13 @@
 //! row. However the task ends — a panic in a handler, or its future dropped
 //! unfinished — the [`Link`]'s drop guard still ends the session's records.
 //!
-//! **Invariant:** the session never writes SQL or telnet bytes directly; it goes
-//! through the store's typed fronts, the batching writer and [`conn::Conn`],
-//! whose telnet bytes the telnet module encodes. The session layer — not
-//! `Conn` — writes the session rows.
+//! **Invariant:** the session never writes SQL or telnet bytes directly, and
+//! holds neither the store nor the registry: it asks the game's actions
+//! (`Game::open_session` and `close_session` for a logged-in session's
+//! registry entry and row, `check_login`, `sign_up`, the menu's characters),
+//! queues to the batching writer, and writes through [`conn::Conn`], whose
+//! telnet bytes the telnet module encodes. The session layer — not `Conn` —
+//! opens and closes the session's records.
 
 pub mod conn;
 pub mod guard;
@@ -37,6 +40,7 @@ use crate::game::{ConnId, Data, Game, Outbox, Peer, Session};
 use crate::metrics::LoginOutcome;
 use crate::replies;
 use crate::store::hashing::for_client;
+use crate::store::sessions::OpenRefused;
 use crate::store::writer::{SessionClient, SessionTouch};
 
 /// Where in its life a connection was when it ended.
@@ -270,11 +274,9 @@ impl Link {
         }
     }
 
-    /// Registers the logged-in connection and writes its session row, refusing
-    /// an account banned, deleted or expired a moment ago. The registry entry
-    /// comes first: a ban that commits after the row's check still finds this
-    /// connection in the registry and closes it; one that commits before is seen
-    /// by the check. Returns the sentence of a refusal.
+    /// Opens the logged-in session (`Game::open_session`, the login's last
+    /// decision: registered, then its row written, refusing an account banned,
+    /// deleted or expired a moment ago). Returns the sentence of a refusal.
     async fn open_session(&mut self, account: &LoggedIn) -> Result<(), String> {
         let game = self.game.clone();
         let session = Session::new(crate::game::SessionInit {
@@ -288,54 +290,24 @@ impl Link {
             outbox: self.conn.outbox().clone(),
             control: self.conn.control_sender(),
         });
-        game.registry().log_in(session.clone());
         // From here on the drop guard covers the entry, and the row once
         // written, should the task end before the login does.
         self.session = Some(session.clone());
-        let row = crate::store::sessions::NewSession {
-            session_id: session.session_id.clone(),
-            user_id: account.user_id,
-            peer_address: session.peer.addr.to_string(),
-            client_type: session.client(),
-            transport: session.peer.transport.as_str().to_string(),
-            ttl: chrono::Duration::from_std(game.config().session_ttl)
-                .unwrap_or(chrono::Duration::hours(24)),
-        };
-        use crate::store::sessions::OpenRefused;
-        let refused = match game.store().sessions().open(row).await {
-            Ok(opened) => {
-                session.set_role(opened.role);
-                None
-            }
-            Err(OpenRefused::Banned { reason }) => Some(replies::banned(reason.as_deref())),
-            Err(OpenRefused::Deleted) => Some(replies::WRONG_LOGIN.to_string()),
-            Err(OpenRefused::GuestExpired) => Some(replies::GUEST_EXPIRED.to_string()),
-            Err(OpenRefused::Store(err)) => Some(replies::store_error(&err).to_string()),
-        };
-        if let Some(sentence) = refused {
+        if let Err(refused) = game.open_session(&session, LOGGED_IN_ELSEWHERE).await {
             game.metrics().login(LoginOutcome::Refused);
             self.session = None;
-            game.registry().log_out(session.conn_id);
-            return Err(sentence);
+            return Err(open_refused(&refused));
         }
         tracing::Span::current().record("account", account.username.as_str());
         tracing::info!("logged in");
         game.metrics().login(LoginOutcome::Ok);
-        if !game.config().allow_multiple_sessions {
-            for other in game.registry().sessions_of(account.user_id) {
-                if other.conn_id != session.conn_id {
-                    other.kick("Your account has logged in from another connection.");
-                }
-            }
-        }
         self.load_colour_preference(account.user_id).await;
         Ok(())
     }
 
     /// The account's `color on|off`, onto the client's profile.
     async fn load_colour_preference(&mut self, user_id: i64) {
-        let store = self.game.store().clone();
-        match store.accounts().colour(user_id).await {
+        match self.game.colour_wanted(user_id).await {
             Ok(wanted) => self.conn.profile().set_colour_wanted(wanted),
             Err(err) => tracing::debug!(%err, "could not read the colour preference"),
         }
@@ -357,22 +329,25 @@ impl Link {
         // Taken only once ended: a task dropped while this waits leaves the
         // rest to the drop guard (ending twice is harmless).
         if let Some(session) = self.session.clone() {
-            end_session(&self.game, &session).await;
+            self.game.close_session(&session).await;
             self.session = None;
         }
         self.conn.outbox().close();
     }
 }
 
-/// The end of a logged-in session's records, the one way it is done: the row
-/// removed, then the registry entry, so the entry covers the row while it is
-/// there. A row whose removal fails stays until it expires (the upkeep pass
-/// removes it) or the next start.
-async fn end_session(game: &Game, session: &Session) {
-    if let Err(err) = game.store().sessions().close(&session.session_id).await {
-        tracing::warn!(%err, "could not remove the session row");
+/// What the account's other connections are told when it logs in again on a
+/// server that allows one session an account.
+const LOGGED_IN_ELSEWHERE: &str = "Your account has logged in from another connection.";
+
+/// Why the login's last decision refused the account, in the player's words.
+fn open_refused(refused: &OpenRefused) -> String {
+    match refused {
+        OpenRefused::Banned { reason } => replies::banned(reason.as_deref()),
+        OpenRefused::Deleted => replies::WRONG_LOGIN.to_string(),
+        OpenRefused::GuestExpired => replies::GUEST_EXPIRED.to_string(),
+        OpenRefused::Store(err) => replies::store_error(err).to_string(),
     }
-    game.registry().log_out(session.conn_id);
 }
 
 /// The drop guard: a `Link` dropped with its session still open ended without
@@ -389,7 +364,7 @@ impl Drop for Link {
         let game = self.game.clone();
         let outbox = self.conn.outbox().clone();
         let end = async move {
-            end_session(&game, &session).await;
+            game.close_session(&session).await;
             outbox.close();
         };
         match tokio::runtime::Handle::try_current() {

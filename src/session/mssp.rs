@@ -28,7 +28,7 @@ pub fn table(game: &Game) -> Vec<(&'static str, Vec<String>)> {
     let text = |value: &Option<String>| value.clone().unwrap_or_default();
     let mut table = vec![
         ("NAME", vec![name]),
-        ("PLAYERS", vec![game.registry().len().to_string()]),
+        ("PLAYERS", vec![game.player_count().to_string()]),
         ("UPTIME", vec![started.to_string()]),
         (
             "CODEBASE",

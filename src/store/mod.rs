@@ -40,6 +40,7 @@ use dashmap::DashMap;
 use parking_lot::Mutex;
 use rusqlite::{Connection, ErrorCode, Transaction, TransactionBehavior};
 use tokio::sync::Semaphore;
+use tokio_util::task::TaskTracker;
 
 use crate::metrics::Metrics;
 use hashing::FairGate;
@@ -164,6 +165,10 @@ struct Inner {
     login_locks: DashMap<String, Arc<tokio::sync::Mutex<()>>>,
     /// Where call times and bcrypt waits are counted, once a server attached it.
     metrics: OnceLock<Metrics>,
+    /// What calls left to write behind their answers (a login attempt's
+    /// record, see `accounts::Accounts::check_login`); [`Store::settle`]
+    /// waits for it.
+    behind: TaskTracker,
 }
 
 /// Idle connections kept for reuse; more may exist briefly under load.
@@ -195,6 +200,7 @@ impl Store {
                 dummy_hash,
                 login_locks: DashMap::new(),
                 metrics: OnceLock::new(),
+                behind: TaskTracker::new(),
             }),
         })
     }
@@ -249,6 +255,24 @@ impl Store {
     /// The admin's views and the upkeep job's clean-ups.
     pub fn admin(&self) -> admin::Admin<'_> {
         admin::Admin::new(self)
+    }
+
+    /// Runs `work`, what a call writes after it has answered, where
+    /// [`Store::settle`] waits for it.
+    fn behind_the_answer(&self, work: impl Future<Output = ()> + Send + 'static) {
+        self.inner.behind.spawn(work);
+    }
+
+    /// Waits until what calls left to write behind their answers is written
+    /// (the records of login attempts: a failure's count, a re-hash). The
+    /// server's shutdown waits here before the process may end, so that no
+    /// attempt answered before it stopped goes unrecorded. Work left behind
+    /// later is waited for by a later call.
+    pub async fn settle(&self) {
+        // A closed tracker still tracks what is spawned on it; closing only
+        // lets `wait` end whenever nothing is left.
+        self.inner.behind.close();
+        self.inner.behind.wait().await;
     }
 
     /// The schema version the file holds.

@@ -82,22 +82,6 @@ impl<'s> Sessions<'s> {
             .await
     }
 
-    /// Records the client name a connection announced (telnet TTYPE).
-    pub async fn set_client(&self, session_id: &str, client: &str) -> StoreResult<()> {
-        let (session_id, client) = (session_id.to_string(), client.to_string());
-        self.store
-            .call(move |db| {
-                write_tx(db, |tx| {
-                    tx.execute(
-                        "UPDATE sessions SET client_type = ?2 WHERE session_id = ?1",
-                        params![session_id, client],
-                    )?;
-                    Ok(())
-                })
-            })
-            .await
-    }
-
     /// Deletes one connection's row; false if it was already gone.
     pub async fn close(&self, session_id: &str) -> StoreResult<bool> {
         let session_id = session_id.to_string();

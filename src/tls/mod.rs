@@ -15,8 +15,9 @@ pub mod dev_cert;
 
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 
+use parking_lot::RwLock;
 use rustls::crypto::CryptoProvider;
 use rustls::sign::CertifiedKey;
 use rustls::version::{TLS12, TLS13};
@@ -112,10 +113,7 @@ impl Certificates {
         match loaded {
             Ok(loaded) => {
                 let info = loaded.info.clone();
-                match self.current.write() {
-                    Ok(mut current) => *current = loaded,
-                    Err(poisoned) => *poisoned.into_inner() = loaded,
-                }
+                *self.current.write() = loaded;
                 tracing::info!(certificate = %info, "TLS certificate reloaded");
                 Ok(info)
             }
@@ -127,10 +125,7 @@ impl Certificates {
     }
 
     fn read<T>(&self, f: impl FnOnce(&Loaded) -> T) -> T {
-        match self.current.read() {
-            Ok(loaded) => f(&loaded),
-            Err(poisoned) => f(&poisoned.into_inner()),
-        }
+        f(&self.current.read())
     }
 }
 

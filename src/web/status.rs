@@ -40,7 +40,7 @@ pub async fn health(State(web): State<Web>) -> Response {
         "reasons": reasons,
         "version": env!("CARGO_PKG_VERSION"),
         "uptime_secs": game.started_at().elapsed().as_secs(),
-        "players": game.registry().len(),
+        "players": game.player_count(),
         "connections": connections,
         "writer_queue": queue,
         "writer": {
@@ -106,18 +106,6 @@ pub async fn metrics(State(web): State<Web>) -> Response {
 /// The values the metrics read from where they live.
 fn sample(web: &Web) -> Sample {
     let game = &web.game;
-    let players = game.registry().players(None);
-    let worlds = game.worlds();
-    let per_world = worlds
-        .iter()
-        .map(|world| {
-            let here = players
-                .iter()
-                .filter(|p| p.world.as_ref() == world.id.as_str())
-                .count();
-            (world.id.to_string(), here as u64)
-        })
-        .collect();
     Sample {
         connections: game
             .connections()
@@ -125,7 +113,7 @@ fn sample(web: &Web) -> Sample {
             .iter()
             .map(|(transport, open)| (transport.as_str(), *open))
             .collect(),
-        players: per_world,
+        players: game.players_per_world(),
         writer_queue: game.writer().queue_depth() as u64,
         writer_queue_capacity: game.writer().queue_capacity() as u64,
         writer_failing: game.writer().health().borrow().failing,

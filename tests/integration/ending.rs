@@ -117,7 +117,6 @@ async fn assert_ended(scene: &mut Scene) {
     let accounts: Vec<String> = scene
         .server
         .game
-        .registry()
         .sessions()
         .iter()
         .map(|s| s.account.clone())

@@ -164,13 +164,13 @@ async fn five_failed_logins_shut_an_address_out_without_a_password_check() {
     for n in 3..5 {
         wrong_login(&mut c, &format!("nobody{n}")).await;
     }
-    let runs = server.game.store().bcrypt_runs();
+    let runs = server.game.bcrypt_runs();
     c.expect("Account: ").await;
     c.send(&format!("connect Ivy {PASSWORD}")).await;
     let refusal = c.expect_closed().await;
     assert!(refusal.contains(LOCKED), "{refusal}");
     assert_eq!(
-        server.game.store().bcrypt_runs(),
+        server.game.bcrypt_runs(),
         runs,
         "refused without a password check"
     );
@@ -510,16 +510,12 @@ async fn a_nul_in_a_password_is_refused_with_a_sentence() {
     assert_eq!(server.count("SELECT count(*) FROM users"), 0);
     c.send(&format!("create Nel {PASSWORD}")).await;
     c.expect("Character: ").await;
-    let runs = server.game.store().bcrypt_runs();
+    let runs = server.game.bcrypt_runs();
     let mut again = server.connect().await;
     again.expect("Account: ").await;
     again.send("connect Nel correct\0horse battery").await;
     again.expect(NUL_REFUSED).await;
-    assert_eq!(
-        server.game.store().bcrypt_runs(),
-        runs,
-        "nothing was hashed"
-    );
+    assert_eq!(server.game.bcrypt_runs(), runs, "nothing was hashed");
     again.send(&format!("connect Nel {PASSWORD}")).await;
     again.expect("Character: ").await;
     server.stop().await;
@@ -576,7 +572,7 @@ async fn parallel_guesses_from_one_address_get_no_more_than_its_limit_of_checks(
         c.expect("Account: ").await;
         clients.push(c);
     }
-    let runs = server.game.store().bcrypt_runs();
+    let runs = server.game.bcrypt_runs();
     send_together(
         clients
             .iter_mut()
@@ -598,9 +594,9 @@ async fn parallel_guesses_from_one_address_get_no_more_than_its_limit_of_checks(
         "{wrong} guesses were checked; the limit is {limit}"
     );
     assert!(
-        server.game.store().bcrypt_runs() - runs <= limit as u64,
+        server.game.bcrypt_runs() - runs <= limit as u64,
         "{} password checks ran",
-        server.game.store().bcrypt_runs() - runs
+        server.game.bcrypt_runs() - runs
     );
     server.stop().await;
 }

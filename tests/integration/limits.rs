@@ -125,7 +125,7 @@ async fn a_client_that_stops_reading_is_dropped_and_nobody_waits() {
         listener
             .expect(&format!("Talker says, \"{round}\r\n"))
             .await;
-        if server.game.registry().len() == 2 {
+        if server.game.player_count() == 2 {
             dropped = true;
             break;
         }

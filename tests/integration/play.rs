@@ -154,7 +154,7 @@ async fn a_second_connection_takes_the_character_over() {
     ben.command("say still there?").await;
     again.expect("Ben says, \"still there?\"").await;
     assert!(!ben.all_text().contains("Ann leaves the game."));
-    assert_eq!(server.game.registry().len(), 2);
+    assert_eq!(server.game.player_count(), 2);
     server.stop().await;
 }
 

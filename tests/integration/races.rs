@@ -454,8 +454,7 @@ async fn three_connections_entering_one_character_leave_it_played_once() {
         // Both newcomers are past their entry: the registry is settled.
         let in_play = server
             .game
-            .registry()
-            .players(None)
+            .all_players()
             .iter()
             .filter(|p| p.name.as_ref() == "Tri")
             .count();

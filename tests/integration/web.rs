@@ -654,7 +654,7 @@ async fn a_websocket_client_that_stops_reading_is_dropped_and_counted() {
     let mut dropped = false;
     for round in 0..20_000 {
         talker.command(&format!("say {round} {long}")).await;
-        if server.game.registry().len() == 1 {
+        if server.game.player_count() == 1 {
             dropped = true;
             break;
         }

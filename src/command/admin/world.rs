@@ -428,13 +428,9 @@ async fn prune(ctx: &Ctx<'_>, args: &str) {
     else {
         return ctx.reply(PRUNE_USAGE);
     };
-    // Lines said a moment ago may still be on their way to the disk.
-    let _ = ctx.game.writer().flush().await;
     let pruned = ctx
         .game
-        .store()
-        .chat()
-        .prune(actor(ctx, &PRUNE), before, entry(&PRUNE, None, None))
+        .prune_talk(actor(ctx, &PRUNE), before, entry(&PRUNE, None, None))
         .await;
     match pruned {
         Ok(n) => ctx.reply(format!("{n} chat line(s) older than {text} deleted.")),

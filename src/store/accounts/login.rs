@@ -98,8 +98,10 @@ impl Accounts<'_> {
             }
             other => other,
         };
+        // Behind the answer, but tracked: a shutdown settles the store before
+        // the process may end, so the attempt is recorded all the same.
         let (store, name) = (self.store.clone(), name.to_string());
-        tokio::spawn(async move {
+        self.store.behind_the_answer(async move {
             record_login(&store, record, policy).await;
             drop(turn);
             store.release_login_lock(&name, lock);
@@ -339,6 +341,35 @@ mod tests {
         store.accounts().login_records_written("kit").await;
         let kit = store.accounts().find("kit").await.expect("q").expect("kit");
         assert_eq!(kit.failed_attempts, 1, "the failure still counts");
+    }
+
+    /// Issue 15: what a login attempt records behind its answer was written
+    /// by a task nothing tracked, so a server stopping right after a wrong
+    /// password could end the process before the failure was counted. The
+    /// shutdown waits on `Store::settle`, which must wait for that record.
+    #[tokio::test]
+    async fn a_failed_login_recorded_while_the_server_stops_is_not_lost() {
+        let (_dir, store, _) = test_store("someone").await;
+        let hash = store.hash_password("the right one here".into()).await;
+        add_account(&store, "Kit", Role::Player, &hash.expect("hash")).await;
+        let policy = LockoutPolicy::default();
+        // The failure cannot be written while this is held.
+        let blocker = hold_write_lock(&store);
+        let answer = store
+            .accounts()
+            .check_login("kit", "wrong".into(), policy)
+            .await;
+        assert!(matches!(answer, Ok(LoginCheck::Wrong)), "{answer:?}");
+        let mut settling = std::pin::pin!(store.settle());
+        let waited = futures::poll!(&mut settling).is_pending();
+        blocker.execute_batch("COMMIT").expect("release");
+        assert!(waited, "settling did not wait for the failure's record");
+        settling.await;
+        let kit = store.accounts().find("kit").await.expect("q").expect("kit");
+        assert_eq!(
+            kit.failed_attempts, 1,
+            "the failure is counted once settled"
+        );
     }
 
     #[tokio::test]

@@ -1,0 +1,100 @@
+//! A logged-in session's records, opened and closed by one pair of actions:
+//! the connection's entry in the registry (who is online, what a ban or a
+//! kick reaches) and its row in the `sessions` table (what `/sessions` and an
+//! operator see). And, at the end of a shutdown, the records' last word:
+//! what logins left to write, written, and the rows left, removed.
+//!
+//! [`Game::open_session`] is the login's last decision. The registry entry
+//! comes first: a ban that commits after the row's check still finds the
+//! connection in the registry and closes it (`Game::account_changed`); one
+//! that commits before is seen by the check, which reads the account fresh in
+//! the transaction that writes the row. [`Game::close_session`] is the one
+//! end of those records: the row removed, then the entry, so the entry covers
+//! the row while it is there.
+//!
+//! The actions decide and return refusals; the session words them.
+//!
+//! **Invariant:** a session's registry entry covers its row: added before the
+//! row is written, taken out only after the row's removal was tried (or the
+//! row was refused).
+
+use std::sync::Arc;
+
+use super::Game;
+use super::registry::Session;
+use crate::store::StoreResult;
+use crate::store::sessions::{NewSession, OpenRefused};
+
+/// How long a session row lives without activity when the configured TTL
+/// cannot be told in chrono's terms (it never happens with a sane setting).
+const FALLBACK_TTL_HOURS: i64 = 24;
+
+impl Game {
+    /// Opens a logged-in session: registers it, then writes its row, refusing
+    /// an account banned, deleted or expired a moment ago (the refusal takes
+    /// it out of the registry again). The session takes the role the account
+    /// has now. Where an account may have only one session
+    /// (`--allow-multiple-sessions` off), its other connections are closed
+    /// with `displaced`, the words the session chose for them.
+    pub async fn open_session(
+        &self,
+        session: &Arc<Session>,
+        displaced: &str,
+    ) -> Result<(), OpenRefused> {
+        self.registry().log_in(session.clone());
+        let opened = match self
+            .store()
+            .sessions()
+            .open(self.session_row(session))
+            .await
+        {
+            Ok(opened) => opened,
+            Err(refused) => {
+                self.registry().log_out(session.conn_id);
+                return Err(refused);
+            }
+        };
+        session.set_role(opened.role);
+        if !self.config().allow_multiple_sessions {
+            for other in self.registry().sessions_of(session.user_id) {
+                if other.conn_id != session.conn_id {
+                    other.kick(displaced);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Ends a logged-in session's records, the one way it is done: the row
+    /// removed, then the registry entry. A row whose removal fails stays until
+    /// it expires (the upkeep pass removes it) or the next start.
+    pub async fn close_session(&self, session: &Session) {
+        if let Err(err) = self.store().sessions().close(&session.session_id).await {
+            tracing::warn!(%err, "could not remove the session row");
+        }
+        self.registry().log_out(session.conn_id);
+    }
+
+    /// The records' last word at the end of a shutdown, once the connections
+    /// are gone: what login attempts left to write behind their answers (a
+    /// failure's count, a re-hash) is written, so none answered before the
+    /// stop goes unrecorded; then the session rows left (of connections that
+    /// did not end in time) are removed. Returns how many.
+    pub async fn close_records(&self) -> StoreResult<usize> {
+        self.store().settle().await;
+        self.store().sessions().remove_all().await
+    }
+
+    /// The row a session writes when it opens.
+    fn session_row(&self, session: &Session) -> NewSession {
+        NewSession {
+            session_id: session.session_id.clone(),
+            user_id: session.user_id,
+            peer_address: session.peer.addr.to_string(),
+            client_type: session.client(),
+            transport: session.peer.transport.as_str().to_string(),
+            ttl: chrono::Duration::from_std(self.config().session_ttl)
+                .unwrap_or(chrono::Duration::hours(FALLBACK_TTL_HOURS)),
+        }
+    }
+}
