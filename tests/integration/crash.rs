@@ -25,12 +25,18 @@ async fn start(db: &Path) -> Running {
 
 /// [`start`] with environment variables set for the server (`MUD_ADMIN_*`).
 pub async fn start_with_env(db: &Path, env: &[(&str, &str)]) -> Running {
+    start_with(db, &[], env).await
+}
+
+/// [`start_with_env`] with more flags for `run` (`--tls-bind ...`).
+pub async fn start_with(db: &Path, run_flags: &[&str], env: &[(&str, &str)]) -> Running {
     let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_gaslamp"))
         .args(["--bcrypt-cost", "4", "--log-level", "info", "--db"])
         .arg(db)
         .arg("--worlds")
         .arg(shipped_worlds())
         .args(["run", "--bind", "127.0.0.1:0", "--web-bind", "off"])
+        .args(run_flags)
         .env_remove("RUST_LOG")
         .env_remove("MUD_ADMIN_USER")
         .env_remove("MUD_ADMIN_PASSWORD")
@@ -101,6 +107,27 @@ impl Running {
             let log = self.log.0.lock().expect("log lines").join("\n");
             panic!("no log line with {needles:?}:\n{log}")
         })
+    }
+
+    /// Every log line so far.
+    pub fn log_lines(&self) -> Vec<String> {
+        self.log.0.lock().expect("log lines").clone()
+    }
+
+    /// SIGTERM, and wait for the exit; returns the exit code. The log lines
+    /// are still read after it (`expect_log`).
+    pub async fn terminate(&mut self) -> Option<i32> {
+        let pid = self.child.id().expect("pid");
+        let status = Command::new("kill")
+            .args(["-TERM", &pid.to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(status.success());
+        let exit = tokio::time::timeout(PATIENCE, self.child.wait())
+            .await
+            .expect("exits in time")
+            .expect("exit status");
+        exit.code()
     }
 
     /// SIGKILL, and wait for the process to be gone.

@@ -1,0 +1,263 @@
+//! First impressions (issue 22): what a new player and a new admin see first —
+//! the greeting before the client said its width, `help`'s columns, the
+//! exits in one form and order, the character menu's sentences, the goodbye
+//! after three wrong passwords, the admin tables, the note on tells in `help`,
+//! MSSP's fields, and one world per account when the server says so.
+
+use crate::support::*;
+
+const NAWS: u8 = 31;
+
+/// `IAC WILL NAWS` and the window's size, as a client answers `DO NAWS`.
+fn naws(width: u16, height: u16) -> Vec<u8> {
+    let [w1, w0] = width.to_be_bytes();
+    let [h1, h0] = height.to_be_bytes();
+    vec![IAC, WILL, NAWS, IAC, SB, NAWS, w1, w0, h1, h0, IAC, SE]
+}
+
+/// The lines of some text, as the client received them.
+fn lines(text: &str) -> Vec<&str> {
+    text.split("\r\n").collect()
+}
+
+/// Checks that no line of `text` ends early: each line but a paragraph's last
+/// is followed by a word that would not have fitted on it within `width`.
+fn assert_no_early_breaks(text: &str, width: usize) {
+    let lines = lines(text);
+    for pair in lines.windows(2) {
+        let (line, next) = (pair[0], pair[1]);
+        let Some(word) = next.split_whitespace().next() else {
+            continue;
+        };
+        if line.trim().is_empty() || next.starts_with(' ') {
+            continue;
+        }
+        assert!(
+            line.chars().count() + 1 + word.chars().count() > width,
+            "{line:?} ends early: {word:?} would fit within {width} columns\n{text}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_greeting_before_naws_is_sent_as_whole_paragraphs() {
+    let dir = temp_dir();
+    let server = TestServer::start(dir.path()).await;
+    let mut c = server.connect().await;
+    let shown = c.expect("Account: ").await;
+    // The shipped greeting's paragraphs, each one line: the client, whose
+    // width is not known yet, wraps them.
+    assert!(
+        shown.contains(
+            "The fog has come up from the harbour again, and the gas lamps burn in it like \
+             a row of patient moons. Somewhere a bell is ringing the quarter hour, a little \
+             late, as it always is.\r\n"
+        ),
+        "{shown}"
+    );
+    assert!(
+        shown.contains(
+            "(or just your account name) to log in, \"guest\" to look around as a guest, \
+             or \"quit\" to leave."
+        ),
+        "no break after \"to log in,\": {shown}"
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn the_login_help_wraps_at_the_width_the_client_reported() {
+    let dir = temp_dir();
+    let server = TestServer::start(dir.path()).await;
+    let mut c = server.connect().await;
+    c.expect("Account: ").await;
+    c.send_raw(&naws(60, 20)).await;
+    c.send("help").await;
+    let help = c.expect("Account: ").await;
+    let block = help
+        .trim_end_matches("Account: ")
+        .trim_matches(['\r', '\n']);
+    assert!(block.starts_with("Type \"new\""), "{block}");
+    for line in lines(block) {
+        assert!(line.chars().count() <= 60, "{line:?} is over 60 columns");
+    }
+    assert_no_early_breaks(block, 60);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn help_descriptions_wrap_under_their_column() {
+    let dir = temp_dir();
+    let server = TestServer::start(dir.path()).await;
+    let mut c = server.connect().await;
+    c.send_raw(&naws(60, 30)).await;
+    c.create("Hedda", PASSWORD).await;
+    c.enter("1").await;
+    let help = c.command("help").await;
+    let mut continued = 0;
+    for line in lines(&help).into_iter().skip(1) {
+        assert!(line.chars().count() <= 60, "{line:?} is over 60 columns");
+        // Headings end in a colon; entries and their wrapped descriptions
+        // are indented: nothing goes back to column 0.
+        assert!(
+            line.ends_with(':') || line.starts_with("  "),
+            "{line:?} went back to column 0:\n{help}"
+        );
+        if line.starts_with(&" ".repeat(20)) {
+            continued += 1;
+        }
+    }
+    assert!(continued > 0, "some descriptions wrap at 60: {help}");
+    let shutdown_help = {
+        let mut admin = server.player_with_role("Adair", "admin").await;
+        admin.command("help /shutdown").await
+    };
+    assert!(
+        shutdown_help.starts_with("/shutdown [duration] [reason]"),
+        "{shutdown_help}"
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn exits_are_listed_by_their_long_names_in_compass_order() {
+    let dir = temp_dir();
+    let server = TestServer::start(dir.path()).await;
+    let mut c = server.connect().await;
+    c.create("Compass", PASSWORD).await;
+    c.enter("1").await;
+    // Chandlers' Row's file lists `south`, then `ne`.
+    let row = c.command("north").await;
+    assert!(row.contains("Exits: northeast, south."), "{row}");
+    let exits = c.command("exits").await;
+    let northeast = exits.find("northeast").expect("northeast listed");
+    let south = exits.find("south ").expect("south listed");
+    assert!(northeast < south, "compass order: {exits}");
+    assert!(!exits.contains(" ne "), "long names only: {exits}");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_new_character_is_announced_and_a_never_played_one_is_new() {
+    let dir = temp_dir();
+    let server = TestServer::start(dir.path()).await;
+    let mut c = server.connect().await;
+    c.expect("Account: ").await;
+    c.send(&format!("create Nell {PASSWORD}")).await;
+    let menu = c.expect("Character: ").await;
+    assert!(menu.contains("1) Nell"), "{menu}");
+    assert!(
+        menu.lines()
+            .any(|l| l.contains("1) Nell") && l.ends_with("(new)")),
+        "the first character never played: {menu}"
+    );
+    assert!(
+        menu.contains(
+            "\"worlds\" to list worlds, \"world <id>\" to switch, \"password\" to change \
+             your password, \"quit\" to leave."
+        ),
+        "{menu}"
+    );
+    c.send("new Wren").await;
+    let entered = c.expect("\r\n> ").await;
+    assert!(entered.contains("Character Wren created."), "{entered}");
+    assert!(
+        entered.contains("Lantern Square"),
+        "played at once: {entered}"
+    );
+    c.send("characters").await;
+    let menu = c.expect("Character: ").await;
+    assert!(
+        menu.lines()
+            .any(|l| l.contains("1) Nell") && l.ends_with("(new)")),
+        "{menu}"
+    );
+    assert!(
+        menu.lines()
+            .any(|l| l.contains("2) Wren") && l.ends_with("(last seen Lantern Square)")),
+        "{menu}"
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn three_wrong_passwords_end_the_connection_with_a_goodbye() {
+    let dir = temp_dir();
+    let server = TestServer::start(dir.path()).await;
+    let mut owner = server.connect().await;
+    owner.create("Gus", PASSWORD).await;
+    let mut c = server.connect().await;
+    for _ in 0..3 {
+        c.expect("Account: ").await;
+        c.send("connect Gus not the password at all").await;
+        c.expect("Wrong account name or password.").await;
+    }
+    let rest = c.expect_closed().await;
+    assert!(
+        rest.contains("Too many wrong passwords; goodbye."),
+        "{rest:?}"
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn help_tell_says_that_admins_can_read_tells() {
+    let dir = temp_dir();
+    let server = TestServer::start(dir.path()).await;
+    let mut c = server.connect().await;
+    c.create("Tilly", PASSWORD).await;
+    c.enter("1").await;
+    let help = c.command("help tell").await;
+    assert!(help.contains("/chatlog"), "{help}");
+    assert!(help.contains("admins"), "{help}");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn admin_tables_share_one_header_style_and_chatlog_wraps_under_its_column() {
+    let dir = temp_dir();
+    let server = TestServer::start(dir.path()).await;
+    let mut admin = server.player_with_role("Ada", "admin").await;
+    admin.send_raw(&naws(80, 30)).await;
+    let long = "the lamps on the quay went out one after another, and nobody could say who \
+                had turned them down or why the fog smelled of oranges tonight";
+    admin.command(&format!("say {long}")).await;
+    for command in ["/users", "/sessions", "/where", "/tables", "/chatlog"] {
+        let table = admin.command(command).await;
+        let header = lines(&table)[0];
+        assert!(
+            header
+                .chars()
+                .all(|c| !c.is_alphabetic() || c.is_uppercase()),
+            "{command}: {header:?}"
+        );
+    }
+    let log = admin.command("/chatlog").await;
+    let rows = lines(&log);
+    let column = rows[0].find("MESSAGE").expect("a MESSAGE column");
+    let said = rows
+        .iter()
+        .position(|l| l.contains("the lamps on the quay"))
+        .expect("the line said");
+    assert_eq!(rows[said].find("the lamps"), Some(column), "{log}");
+    let continued: Vec<&str> = rows[said + 1..]
+        .iter()
+        .copied()
+        .take_while(|l| l.starts_with(' '))
+        .collect();
+    assert!(!continued.is_empty(), "the message wraps: {log}");
+    for line in &continued {
+        assert!(line.chars().count() <= 80, "{line:?}");
+        assert_eq!(
+            line.len() - line.trim_start().len(),
+            column,
+            "{line:?} is not under the column:\n{log}"
+        );
+    }
+    let joined: String = std::iter::once(&rows[said][column..])
+        .chain(continued.iter().map(|l| &l[column..]))
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert_eq!(joined, long, "the whole message, nothing cut");
+    server.stop().await;
+}
