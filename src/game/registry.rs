@@ -152,9 +152,10 @@ impl Session {
     }
 
     /// The columns text is shaped to for this client: its window's width
-    /// (telnet NAWS) within the wrapping limits, 80 until it says.
-    pub fn width(&self) -> usize {
-        crate::text::wrap::effective_width(self.client.width())
+    /// (telnet NAWS) within the wrapping limits, 80 until it says; `None` for
+    /// a client that wraps lines itself.
+    pub fn width(&self) -> Option<usize> {
+        crate::text::wrap::line_width(self.client.width())
     }
 
     /// The account's role now.

@@ -106,7 +106,9 @@ where
 async fn run(link: &mut Link) -> (Phase, Hangup) {
     link.conn.offer_options();
     let mut world = link.game.default_world();
-    link.line(format!("{}\n", world.greeting));
+    // The client cannot have told its width yet: the greeting goes as whole
+    // paragraphs, for the client to wrap, rather than broken at a guess.
+    link.paragraphs(format!("{}\n", world.greeting));
     let deadline = Instant::now() + link.game.config().login_timeout;
     let mut account = match login::login(link, deadline).await {
         Ok(account) => account,
@@ -178,6 +180,12 @@ impl Link {
     /// Sends a line of text.
     pub fn line(&self, text: impl Into<Arc<str>>) {
         self.conn.line(text);
+    }
+
+    /// Sends paragraphs the client may wrap itself (wrapped only at a width
+    /// it reported).
+    pub fn paragraphs(&self, text: impl Into<Arc<str>>) {
+        self.conn.outbox().paragraphs(text);
     }
 
     /// Shows a prompt.

@@ -242,7 +242,13 @@ async fn rows(ctx: &Ctx<'_>, spec: &'static Spec, args: &str) {
         Err(err) => return ctx.store_trouble(&err),
     };
     let n = found.rows.len();
-    let blocks = records(&found.columns, &found.rows, ctx.me.session.width());
+    // A client that wraps itself still gets long values cut, at the usual width.
+    let width = ctx
+        .me
+        .session
+        .width()
+        .unwrap_or(crate::text::wrap::DEFAULT_WIDTH);
+    let blocks = records(&found.columns, &found.rows, width);
     ctx.reply(format!(
         "{blocks}{n} row(s) of {table_name} from offset {offset}."
     ));
