@@ -15,7 +15,7 @@ pub static LOOK: Spec = Spec {
     aliases: &["l"],
     usage: "look [thing]",
     summary: "Describe the room, or a thing or person in it.",
-    details: "Shows the room: its name, description, exits, what lies here and who is here.\nWith a word, looks at a person here or a thing here or in your hands.",
+    details: "Shows the room: its name, description, exits, what lies here and who is here. With a word, looks at a person here or a thing here or in your hands.",
     example: "look, look lamp, look Ann",
     run: |ctx, _, thing| {
         if thing.is_empty() {
@@ -33,7 +33,7 @@ pub static EXAMINE: Spec = Spec {
     aliases: &["x"],
     usage: "examine <thing>",
     summary: "Look closely at a thing you carry or see here, or at someone here.",
-    details: "Looks closely at a thing you carry or see here, or at someone here.\nAny word of a thing's name will do.",
+    details: "Looks closely at a thing you carry or see here, or at someone here. Any word of a thing's name will do.",
     example: "examine key",
     needs: Needs::Text,
     run: |ctx, _, thing| done(look_at(ctx, thing)),

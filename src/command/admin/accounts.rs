@@ -39,7 +39,7 @@ pub static UNBAN: Spec = Spec {
     name: "unban",
     usage: "/unban <account>",
     summary: "Reactivate a banned account.",
-    details: "Lifts a ban: the account may log in again. An account that is not banned\nis said so.",
+    details: "Lifts a ban: the account may log in again. An account that is not banned is said so.",
     example: "/unban Ann",
     run: |ctx, spec, args| done(ban(ctx, spec, args)),
     ..Spec::base(Group::Admin, Role::Admin)
@@ -49,7 +49,7 @@ pub static NEWCHAR: Spec = Spec {
     name: "newchar",
     usage: "/newchar <account> <name>",
     summary: "Make a character for an account in this world.",
-    details: "Makes a character for an account in this world (for servers where players do not\nmake their own). In a world that gives names, the name may be left out.",
+    details: "Makes a character for an account in this world (for servers where players do not make their own). In a world that gives names, the name may be left out.",
     example: "/newchar ann Wren",
     run: |ctx, _, args| done(new_character(ctx, args)),
     ..Spec::base(Group::Admin, Role::Admin)

@@ -47,7 +47,7 @@ pub static RELOAD: Spec = Spec {
     name: "reload",
     usage: "/reload [tls]",
     summary: "Reload the world files, or (admin+) the TLS certificate.",
-    details: "Reads the world files again. Invalid files change nothing; players in rooms\nthat vanished are sent to the spawn. \"/reload tls\" (admin+) loads the TLS\ncertificate and key again for new handshakes; open connections stay.",
+    details: "Reads the world files again. Invalid files change nothing; players in rooms that vanished are sent to the spawn. \"/reload tls\" (admin+) loads the TLS certificate and key again for new handshakes; open connections stay.",
     example: "/reload",
     run: |ctx, _, args| done(reload(ctx, args)),
     ..Spec::base(Group::Building, Role::Worldbuilder)
@@ -67,7 +67,7 @@ pub static SHUTDOWN: Spec = Spec {
     name: "shutdown",
     usage: "/shutdown [duration] [reason]  or  /shutdown cancel",
     summary: "Count down, then shut the server down gracefully.",
-    details: "Counts down (default 10 seconds; 90, 90s, 2m, 1h30m) with warnings to everyone,\nthen shuts the server down gracefully. \"/shutdown cancel\" stops the countdown.",
+    details: "Counts down (default 10 seconds; 90, 90s, 2m, 1h30m) with warnings to everyone, then shuts the server down gracefully. \"/shutdown cancel\" stops the countdown.",
     example: "/shutdown 2m upgrading the lamps",
     run: |ctx, spec, args| done(shutdown(ctx, spec, args)),
     ..Spec::base(Group::Admin, Role::Admin)
@@ -77,7 +77,7 @@ pub static PRUNE: Spec = Spec {
     name: "prune",
     usage: "/prune <duration>",
     summary: "Delete stored chat older than that (24h, 30d).",
-    details: "Deletes stored talk older than the duration, which needs its unit (24h, 30d):\na bare number is refused, so \"/prune 24\" never means 24 seconds.",
+    details: "Deletes stored talk older than the duration, which needs its unit (24h, 30d): a bare number is refused, so \"/prune 24\" never means 24 seconds.",
     example: "/prune 30d",
     run: |ctx, _, args| done(prune(ctx, args)),
     ..Spec::base(Group::Superuser, Role::Superuser)
