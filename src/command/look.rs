@@ -6,7 +6,8 @@ use std::fmt::Write;
 
 use super::Ctx;
 use super::common::{
-    Found, NOT_HERE, Named, carried, describe_room, find_item, person_here, which_names, which_one,
+    Found, NOT_HERE, Named, carried, describe_room, exit_name, find_item, listed_exits,
+    person_here, which_names, which_one,
 };
 use super::spec::{Group, Needs, Spec, done, finished};
 
@@ -110,21 +111,23 @@ fn exits(ctx: &Ctx<'_>) {
     if room.exits.is_empty() {
         return ctx.reply("There is no way out of here.");
     }
+    let exits = listed_exits(room);
     // A screen reader reads padding aloud: no columns for it.
     let width = if ctx.screen_reader() {
         0
     } else {
-        room.exits.iter().map(|e| e.name.len()).max().unwrap_or(0)
+        exits.iter().map(|e| exit_name(e).len()).max().unwrap_or(0)
     };
     let mut text = String::from("Exits:");
-    for exit in &room.exits {
+    for exit in exits {
         let to = world
             .room(&exit.to)
             .map_or("somewhere", |r| r.name.as_str());
+        let name = exit_name(exit);
         if width == 0 {
-            let _ = write!(text, "\n{}: {}", exit.name, to);
+            let _ = write!(text, "\n{name}: {to}");
         } else {
-            let _ = write!(text, "\n  {:width$}  {}", exit.name, to);
+            let _ = write!(text, "\n  {name:width$}  {to}");
         }
         if exit.to.zone() != here.zone()
             && let Some(zone) = world.zone(exit.to.zone())
