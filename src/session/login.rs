@@ -376,8 +376,9 @@ async fn guest(link: &mut Link, deadline: Instant) -> Result<Attempt, Hangup> {
     let Some((mut logged_in, character)) = created(link, made) else {
         return Ok(Attempt::Again);
     };
+    // The line to type on a line of its own, so that no wrapping breaks it.
     link.line(format!(
-        "Your password is: {password}\nTo come back within that time: connect {} {password}",
+        "Your password is: {password}\nTo come back within that time, type:\n  connect {} {password}",
         logged_in.username
     ));
     if let Some(character) = &character {

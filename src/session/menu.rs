@@ -128,28 +128,41 @@ async fn show_menu(link: &mut Link, account: &LoggedIn, world: &World) -> Vec<Ch
     };
     let mut text = format!("Characters of {} in {}:", account.username, world.name);
     for (n, character) in characters.iter().enumerate() {
-        let seen = character
-            .room
-            .as_deref()
-            .and_then(crate::world::RoomId::parse_full)
-            .and_then(|room| world.room(&room))
-            .map_or("nowhere yet", |room| room.name.as_str());
         let _ = write!(
             text,
-            "\n  {}) {:<20} (last seen {seen})",
+            "\n  {}) {:<20} ({})",
             n + 1,
-            character.name
+            character.name,
+            standing(character, world)
         );
     }
     if characters.is_empty() {
         text.push_str("\n  (none yet: create one with \"new <name>\")");
     }
-    text.push_str(
-        "\nType a number or a name to play, \"new <name>\" for a new character,\n\
-         \"worlds\" to list worlds, \"world <id>\" to switch, \"password\" to change it, \"quit\" to leave.",
-    );
+    text.push('\n');
+    text.push_str(MENU_HELP);
     link.line(text);
     characters
+}
+
+/// What the menu says to type, in SPEC §3's words (client triggers read them).
+const MENU_HELP: &str = "Type a number or a name to play, \"new <name>\" for a new character,\n\
+     \"worlds\" to list worlds, \"world <id>\" to switch, \"password\" to change your password, \
+     \"quit\" to leave.";
+
+/// Where a character of the menu's list stands: `new` if it was never played,
+/// else `last seen <room>`.
+fn standing(character: &CharacterSummary, world: &World) -> String {
+    if !character.played {
+        return "new".to_string();
+    }
+    let seen = character
+        .room
+        .as_deref()
+        .and_then(crate::world::RoomId::parse_full)
+        .and_then(|room| world.room(&room))
+        .map_or("nowhere yet", |room| room.name.as_str());
+    format!("last seen {seen}")
 }
 
 /// Finds a character by its number in the list or its name.
@@ -199,7 +212,10 @@ async fn new_character(
         .create_character(account.user_id, character)
         .await;
     match made {
-        Ok(made) => Some(made),
+        Ok(made) => {
+            link.line(format!("Character {} created.", made.name));
+            Some(made)
+        }
         Err(refused) => {
             link.line(character_refused(&refused, world));
             None
@@ -335,6 +351,16 @@ pub async fn set_password_for(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_menu_help_is_the_spec_s_text() {
+        assert_eq!(
+            MENU_HELP,
+            "Type a number or a name to play, \"new <name>\" for a new character,\n\"worlds\" to \
+             list worlds, \"world <id>\" to switch, \"password\" to change your password, \"quit\" \
+             to leave."
+        );
+    }
 
     #[test]
     fn menu_lines_in_a_table() {

@@ -147,6 +147,9 @@ pub struct CharacterSummary {
     pub world_id: String,
     /// The room it last stood in (`zone:room`), if it ever stood anywhere.
     pub room: Option<String>,
+    /// Whether it was ever played (a new character stands at its spawn but
+    /// was never seen there).
+    pub played: bool,
 }
 
 /// How many made-up names one creation draws before it gives up (each is
@@ -198,6 +201,7 @@ pub(in crate::store) fn create_in(
         name,
         world_id: character.world_id.clone(),
         room: Some(character.spawn_room.clone()),
+        played: false,
     })
 }
 
@@ -261,7 +265,8 @@ fn list_characters(
     world_id: &str,
 ) -> StoreResult<Vec<CharacterSummary>> {
     let mut stmt = conn.prepare_cached(
-        "SELECT c.id, c.name, c.world_id, l.room FROM characters c \
+        "SELECT c.id, c.name, c.world_id, l.room, c.last_played_at IS NOT NULL \
+         FROM characters c \
          LEFT JOIN character_locations l ON l.character_id = c.id \
          WHERE c.user_id = ?1 AND c.world_id = ?2 ORDER BY c.id",
     )?;
@@ -271,6 +276,7 @@ fn list_characters(
             name: row.get(1)?,
             world_id: row.get(2)?,
             room: row.get(3)?,
+            played: row.get(4)?,
         })
     })?;
     Ok(rows.collect::<Result<_, _>>()?)

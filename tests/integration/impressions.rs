@@ -143,6 +143,8 @@ async fn a_new_character_is_announced_and_a_never_played_one_is_new() {
     let server = TestServer::start(dir.path()).await;
     let mut c = server.connect().await;
     c.expect("Account: ").await;
+    // Wide enough for SPEC's menu text as it stands, 96 columns a line.
+    c.send_raw(&naws(120, 40)).await;
     c.send(&format!("create Nell {PASSWORD}")).await;
     let menu = c.expect("Character: ").await;
     assert!(menu.contains("1) Nell"), "{menu}");
@@ -153,10 +155,11 @@ async fn a_new_character_is_announced_and_a_never_played_one_is_new() {
     );
     assert!(
         menu.contains(
-            "\"worlds\" to list worlds, \"world <id>\" to switch, \"password\" to change \
-             your password, \"quit\" to leave."
+            "Type a number or a name to play, \"new <name>\" for a new character,\r\n\
+             \"worlds\" to list worlds, \"world <id>\" to switch, \"password\" to change \
+             your password, \"quit\" to leave.\r\n"
         ),
-        "{menu}"
+        "SPEC §3's text: {menu}"
     );
     c.send("new Wren").await;
     let entered = c.expect("\r\n> ").await;
