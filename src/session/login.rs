@@ -195,7 +195,8 @@ pub async fn login(link: &mut Link, deadline: Instant) -> Result<LoggedIn, Hangu
             Attempt::Failed => {
                 failures += 1;
                 if failures >= MAX_FAILURES {
-                    return Err(Hangup::Quit);
+                    link.last_words(replies::TOO_MANY_WRONG_PASSWORDS);
+                    return Err(Hangup::WrongPasswords);
                 }
             }
         }

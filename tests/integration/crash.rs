@@ -48,9 +48,13 @@ pub async fn start_with(db: &Path, run_flags: &[&str], env: &[(&str, &str)]) -> 
         .expect("gaslamp starts");
     let stderr = child.stderr.take().expect("stderr");
     let mut lines = BufReader::new(stderr).lines();
+    // The start's own lines are kept too, for tests that look for one.
+    let mut started = Vec::new();
     let addr = tokio::time::timeout(PATIENCE, async {
         while let Some(line) = lines.next_line().await.expect("log line") {
-            if let Some(addr) = listening_address(&line) {
+            let addr = listening_address(&line);
+            started.push(line);
+            if let Some(addr) = addr {
                 return addr;
             }
         }
@@ -60,10 +64,7 @@ pub async fn start_with(db: &Path, run_flags: &[&str], env: &[(&str, &str)]) -> 
     .expect("the server listens in time");
     // Keep draining the log so the child never blocks on a full pipe, and keep
     // the lines for tests that look for one.
-    let log = std::sync::Arc::new((
-        std::sync::Mutex::new(Vec::new()),
-        tokio::sync::Notify::new(),
-    ));
+    let log = std::sync::Arc::new((std::sync::Mutex::new(started), tokio::sync::Notify::new()));
     let kept = log.clone();
     tokio::spawn(async move {
         while let Ok(Some(line)) = lines.next_line().await {

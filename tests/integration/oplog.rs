@@ -47,6 +47,7 @@ fn the_shell_tools_do_not_log_the_worlds_they_load() {
         &[("MUD_ADMIN_USER", "Root"), ("MUD_ADMIN_PASSWORD", PASSWORD)],
     );
     assert_eq!(out.code, Some(0), "{out:#?}");
+    assert!(out.stdout.contains("Superuser Root created."), "{out:#?}");
     assert!(!out.stderr.contains("world ready"), "{out:#?}");
     assert!(!out.stderr.contains("placed"), "{out:#?}");
     let out = gaslamp(
@@ -139,4 +140,12 @@ async fn the_server_log_says_what_happened_in_words() {
     let stopping = server.expect_log(&["shutting down"]).await;
     assert!(stopping.contains("connections=3"), "{stopping}");
     assert!(stopping.contains("playing=1"), "{stopping}");
+    // The last line: every line before it has been read.
+    server.expect_log(&["stopped", "sessions_removed"]).await;
+    let lines = server.log_lines();
+    let told = lines
+        .iter()
+        .filter(|l| l.contains("disconnected: the server shut down"))
+        .count();
+    assert_eq!(told, 3, "{lines:#?}");
 }

@@ -9,6 +9,7 @@ use super::super::table::is_command_word;
 use super::super::{Ctx, Flow};
 use super::{actor, change, refuse};
 use crate::auth::Role;
+use crate::game::Removal;
 use crate::replies;
 use crate::store::accounts::{AccountChange, PasswordRefused};
 use crate::store::characters::{CharacterName, NewCharacter};
@@ -135,9 +136,10 @@ async fn kick(ctx: &Ctx<'_>, spec: &'static Spec, args: &str) {
     {
         return;
     }
-    target
-        .session
-        .kick(format!("You have been kicked from the game: {reason}"));
+    target.session.kick(
+        Removal::Kicked,
+        format!("You have been kicked from the game: {reason}"),
+    );
     ctx.reply(format!("{} has been kicked.", target.name));
 }
 

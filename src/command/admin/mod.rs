@@ -69,14 +69,10 @@ async fn authorize_as(
     target: Option<&str>,
     detail: Option<String>,
 ) -> bool {
+    let logged = detail.clone();
     match ctx.game.authorize(actor, entry(spec, target, detail)).await {
         Ok(()) => {
-            tracing::info!(
-                actor = %ctx.me.session.account,
-                action = %spec.name,
-                target = %target.unwrap_or("-"),
-                "admin action"
-            );
+            log_action(ctx, spec, target, logged.as_deref(), "admin action");
             true
         }
         Err(refusal) => {
@@ -95,19 +91,20 @@ async fn change(
     target: &str,
     change: AccountChange,
 ) -> Option<Changed> {
+    // A kick or a teleport stores nothing: "nothing changed" is no news.
+    let stores = !matches!(change, AccountChange::Oversee { .. });
     let result = ctx
         .game
         .change_account(actor(ctx, spec), target, change, spec.name)
         .await;
     match result {
         Ok(changed) => {
-            tracing::info!(
-                actor = %ctx.me.session.account,
-                action = %spec.name,
-                target = %changed.account.username,
-                changed = changed.changed,
+            let what = if stores && !changed.changed {
+                "admin action changed nothing: the account was so already"
+            } else {
                 "admin action"
-            );
+            };
+            log_action(ctx, spec, Some(&changed.account.username), None, what);
             Some(changed)
         }
         Err(refusal) => {
@@ -115,6 +112,18 @@ async fn change(
             None
         }
     }
+}
+
+/// The log line of an admin command that was allowed: who, which command, on
+/// whom (`-`: no one), and what else was asked.
+fn log_action(ctx: &Ctx<'_>, spec: &Spec, target: Option<&str>, detail: Option<&str>, what: &str) {
+    tracing::info!(
+        actor = %ctx.me.session.account,
+        action = %spec.name,
+        target = %target.unwrap_or("-"),
+        detail = %detail.unwrap_or("-"),
+        "{what}"
+    );
 }
 
 /// Tells the admin why the store refused, in the command's words.

@@ -311,14 +311,24 @@ async fn shutdown(ctx: &Ctx<'_>, spec: &'static Spec, args: &str) {
         ));
     };
     let reason = sanitize(reason);
-    let detail = Some(format!("{seconds}s {reason}"));
+    let detail = Some(format!("{seconds}s {reason}").trim_end().to_string());
     if !authorize(ctx, spec, None, detail).await {
         return;
     }
     let countdown = CancellationToken::new();
     if !ctx.game.start_countdown(countdown.clone()) {
+        tracing::info!(
+            actor = %ctx.me.session.account,
+            "no new shutdown: one is already counting down"
+        );
         return ctx.reply("A shutdown is already counting down (\"/shutdown cancel\" stops it).");
     }
+    tracing::info!(
+        actor = %ctx.me.session.account,
+        seconds,
+        reason = %reason,
+        "shutdown countdown started"
+    );
     // On the game's tracker, so a shutdown begun meanwhile (a signal) waits
     // for the countdown to notice and end.
     let game = ctx.game.clone();
@@ -333,8 +343,13 @@ async fn cancel_shutdown(ctx: &Ctx<'_>, spec: &'static Spec) {
         return;
     }
     if ctx.game.cancel_countdown() {
+        tracing::info!(actor = %ctx.me.session.account, "shutdown countdown cancelled");
         ctx.game.announce("*** The shutdown has been cancelled.");
     } else {
+        tracing::info!(
+            actor = %ctx.me.session.account,
+            "no shutdown cancelled: none was counting down"
+        );
         ctx.reply("No shutdown is counting down.");
     }
 }
