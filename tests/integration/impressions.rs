@@ -235,6 +235,8 @@ async fn admin_tables_share_one_header_style_and_chatlog_wraps_under_its_column(
             "{command}: {header:?}"
         );
     }
+    // Wide enough for the columns: the message wraps under its own column.
+    admin.send_raw(&naws(120, 30)).await;
     let log = admin.command("/chatlog").await;
     let rows = lines(&log);
     let column = rows[0].find("MESSAGE").expect("a MESSAGE column");
@@ -250,17 +252,28 @@ async fn admin_tables_share_one_header_style_and_chatlog_wraps_under_its_column(
         .collect();
     assert!(!continued.is_empty(), "the message wraps: {log}");
     for line in &continued {
-        assert!(line.chars().count() <= 80, "{line:?}");
+        assert!(line.chars().count() <= 120, "{line:?}");
         assert_eq!(
             line.len() - line.trim_start().len(),
             column,
             "{line:?} is not under the column:\n{log}"
         );
     }
-    let joined: String = std::iter::once(&rows[said][column..])
+    let joined: Vec<&str> = std::iter::once(&rows[said][column..])
         .chain(continued.iter().map(|l| &l[column..]))
-        .collect::<Vec<_>>()
-        .join(" ");
-    assert_eq!(joined, long, "the whole message, nothing cut");
+        .collect();
+    assert_eq!(joined.join(" "), long, "the whole message, nothing cut");
+    // Too narrow for that column: the message goes under its row, indented,
+    // and still nothing goes back to column 0.
+    admin.send_raw(&naws(80, 30)).await;
+    let log = admin.command("/chatlog").await;
+    for line in lines(&log) {
+        assert!(line.chars().count() <= 80, "{line:?}");
+        assert!(
+            line.starts_with("TIME") || line.starts_with("20") || line.starts_with("    "),
+            "{line:?} at column 0:\n{log}"
+        );
+    }
+    assert!(log.contains("\r\n    the lamps on the quay"), "{log}");
     server.stop().await;
 }
