@@ -10,7 +10,7 @@ use super::conn::Hangup;
 use super::login::LoggedIn;
 use crate::auth::Role;
 use crate::command::is_command_word;
-use crate::game::WorldRefused;
+use crate::game::{Game, WorldRefused};
 use crate::replies;
 use crate::store::accounts::PasswordRefused;
 use crate::store::characters::{CharacterName, CharacterSummary, NewCharacter};
@@ -217,14 +217,14 @@ async fn new_character(
             Some(made)
         }
         Err(refused) => {
-            link.line(character_refused(&refused, world));
+            link.line(character_refused(&refused, world, link.game()));
             None
         }
     }
 }
 
 /// Why `new` made no character, in the player's words.
-fn character_refused(refused: &CharacterRefused, world: &World) -> String {
+fn character_refused(refused: &CharacterRefused, world: &World, game: &Game) -> String {
     match refused {
         CharacterRefused::BadName(rule) => rule.clone(),
         CharacterRefused::SlotsFull { limit } => format!(
@@ -233,6 +233,12 @@ fn character_refused(refused: &CharacterRefused, world: &World) -> String {
         ),
         CharacterRefused::NameTaken { name } => {
             format!("The name {name} is already taken in this world.")
+        }
+        CharacterRefused::OtherWorld { world_id } => {
+            let name = game
+                .world(world_id)
+                .map_or_else(|| world_id.clone(), |w| w.name.clone());
+            format!("Your characters live in {name}; this server keeps each account to one world.")
         }
         CharacterRefused::Store(err) => replies::store_error(err).to_string(),
     }

@@ -288,8 +288,8 @@ async fn new_character(ctx: &Ctx<'_>, args: &str) {
         CharacterName::Typed(name.to_string())
     };
     let character = NewCharacter::in_world(&world, name, is_command_word);
-    let slots = ctx.game.config().character_slots;
-    let order = AccountChange::NewCharacter { character, slots };
+    let limits = ctx.game.character_limits();
+    let order = AccountChange::NewCharacter { character, limits };
     if let Some(done) = change(ctx, &NEWCHAR, account, order).await {
         let name = done.character.map(|made| made.name).unwrap_or_default();
         ctx.reply(format!(
@@ -309,6 +309,9 @@ pub(super) fn character_refused(refused: &CharacterRefused) -> String {
         CharacterRefused::NameTaken { .. } => {
             "That name is already taken in this world.".to_string()
         }
+        CharacterRefused::OtherWorld { world_id } => format!(
+            "That account's characters live in {world_id}; this server keeps each account to one world."
+        ),
         CharacterRefused::Store(err) => replies::store_error(err).to_string(),
     }
 }
