@@ -277,3 +277,147 @@ async fn admin_tables_share_one_header_style_and_chatlog_wraps_under_its_column(
     assert!(log.contains("\r\n    the lamps on the quay"), "{log}");
     server.stop().await;
 }
+
+/// The test configuration with a TLS listener (a certificate made for the
+/// test) and the listing's fields set as an operator's `[mssp]` table would.
+fn listed_config(dir: &std::path::Path) -> gaslamp::ServerConfig {
+    let made =
+        rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).expect("certificate");
+    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+    std::fs::write(&cert, made.cert.pem()).expect("write certificate");
+    std::fs::write(&key, made.signing_key.serialize_pem()).expect("write key");
+    let mut config = config(dir);
+    config.tls = Some(gaslamp::config::TlsSettings {
+        bind: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+        cert,
+        key,
+        handshake_timeout: std::time::Duration::from_secs(10),
+    });
+    let mssp = &mut config.mssp;
+    mssp.contact = Some("keeper@example.org".into());
+    mssp.website = Some("https://mud.example.org".into());
+    mssp.discord = Some("https://discord.gg/lamps".into());
+    mssp.location = Some("Ireland".into());
+    mssp.gameplay = Some("Roleplaying".into());
+    mssp.created = Some("2026".into());
+    mssp.icon = Some("https://mud.example.org/icon.png".into());
+    config
+}
+
+/// Reads an MSSP subnegotiation: variable → values.
+fn mssp_table(data: &[u8]) -> std::collections::BTreeMap<String, Vec<String>> {
+    gaslamp::telnet::mud::mssp_table(data).into_iter().collect()
+}
+
+#[tokio::test]
+async fn mssp_names_the_tls_port_as_tls_too_and_gives_the_listing_fields() {
+    let dir = temp_dir();
+    let server = TestServer::start_with(listed_config(dir.path())).await;
+    let tls_port = server.tls_addr.expect("a TLS listener").port().to_string();
+    let mut crawler = server.connect().await;
+    crawler.expect("Account: ").await;
+    crawler.send_raw(&[IAC, DO, 70]).await;
+    let table = mssp_table(&crawler.expect_subnegotiation(70).await);
+    assert_eq!(table["SSL"], std::slice::from_ref(&tls_port));
+    assert_eq!(table["TLS"], [tls_port], "Mudlet reads TLS");
+    for (field, want) in [
+        ("CONTACT", "keeper@example.org"),
+        ("WEBSITE", "https://mud.example.org"),
+        ("DISCORD", "https://discord.gg/lamps"),
+        ("LANGUAGE", "English"),
+        ("LOCATION", "Ireland"),
+        ("GENRE", "Fantasy"),
+        ("GAMEPLAY", "Roleplaying"),
+        ("CREATED", "2026"),
+        ("ICON", "https://mud.example.org/icon.png"),
+    ] {
+        assert_eq!(table[field], [want], "{field}");
+    }
+    server.stop().await;
+}
+
+/// The fixture's two worlds, the first the default, keeping each account to
+/// one world.
+fn one_world_config(dir: &std::path::Path) -> gaslamp::ServerConfig {
+    gaslamp::ServerConfig {
+        default_world: Some("daily_undertaking".into()),
+        multi_world_characters: false,
+        ..gaslamp::ServerConfig::for_tests(dir.join("gaslamp.db"), fixture_worlds())
+    }
+}
+
+const ONE_WORLD: &str =
+    "Your characters live in The Undertaking; this server keeps each account to one world.";
+
+#[tokio::test]
+async fn with_multi_world_characters_off_an_account_keeps_to_one_world() {
+    let dir = temp_dir();
+    let server = TestServer::start_with(one_world_config(dir.path())).await;
+    let mut c = server.connect().await;
+    // Wide enough for the refusal on one line.
+    c.send_raw(&naws(120, 40)).await;
+    c.create("Wanda", PASSWORD).await;
+    c.send("world pipeworks_web").await;
+    c.expect("Character: ").await;
+    c.send("new Pipa").await;
+    c.expect(ONE_WORLD).await;
+    // Its own world still takes more.
+    c.send("world daily_undertaking").await;
+    c.expect("Character: ").await;
+    c.send("new Wilma").await;
+    c.expect("Character Wilma created.").await;
+    c.expect("\r\n> ").await;
+    assert_eq!(
+        server.count("SELECT count(DISTINCT world_id) FROM characters"),
+        1
+    );
+    // Admins are exempt.
+    let mut admin = server.connect().await;
+    admin.create("Adela", PASSWORD).await;
+    admin.send("quit").await;
+    admin.expect_closed().await;
+    server.set_role("Adela", "admin");
+    let mut admin = server.connect().await;
+    admin.connect_as("Adela", PASSWORD).await;
+    admin.send("world pipeworks_web").await;
+    admin.expect("Character: ").await;
+    admin.send("new Pipa").await;
+    admin.expect("Character Pipa created.").await;
+    server.stop().await;
+}
+
+/// The one-world rule is decided in the transaction that makes the
+/// character: an account with none yet, asking on two connections at once for
+/// one in each world, gets exactly one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_worlds_asked_at_once_give_an_account_one_world() {
+    let dir = temp_dir();
+    let server = TestServer::start_with(one_world_config(dir.path())).await;
+    // An account name that is no character name gets no first character.
+    let mut first = server.connect().await;
+    first.create("wanda_2", PASSWORD).await;
+    let mut second = server.connect().await;
+    second.connect_as("wanda_2", PASSWORD).await;
+    first.send("world daily_undertaking").await;
+    first.expect("Character: ").await;
+    second.send("world pipeworks_web").await;
+    second.expect("Character: ").await;
+    send_together(vec![
+        (&mut first, "new Uma".to_string()),
+        (&mut second, "new Ura".to_string()),
+    ])
+    .await;
+    let made = [
+        first
+            .expect_any(&["Character Uma created.", "this server keeps"])
+            .await
+            .0,
+        second
+            .expect_any(&["Character Ura created.", "this server keeps"])
+            .await
+            .0,
+    ];
+    assert_eq!(made.iter().filter(|i| **i == 0).count(), 1, "{made:?}");
+    assert_eq!(server.count("SELECT count(*) FROM characters"), 1);
+    server.stop().await;
+}

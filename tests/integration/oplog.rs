@@ -149,3 +149,53 @@ async fn the_server_log_says_what_happened_in_words() {
         .count();
     assert_eq!(told, 3, "{lines:#?}");
 }
+
+#[tokio::test]
+async fn gaslamp_mssp_prints_what_a_crawler_sees() {
+    let dir = temp_dir();
+    let mut config = crate::support::config(dir.path());
+    config.mssp.discord = Some("https://discord.gg/lamps".into());
+    let server = TestServer::start_with(config).await;
+    let mut ann = server.connect().await;
+    ann.create("Ann", PASSWORD).await;
+    ann.enter("1").await;
+    let addr = server.addr.to_string();
+    let out = tokio::task::spawn_blocking(move || gaslamp(&["mssp", "--bind", &addr], &[]))
+        .await
+        .expect("the binary ran");
+    assert_eq!(out.code, Some(0), "{out:#?}");
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    for want in [
+        "NAME\tLanternfall",
+        "PLAYERS\t1",
+        &format!("PORT\t{}", server.addr.port()),
+        "DISCORD\thttps://discord.gg/lamps",
+        "GAMEPLAY\t",
+        "MSDP\t0",
+    ] {
+        assert!(lines.contains(&want), "no {want:?} in:\n{}", out.stdout);
+    }
+    assert!(lines.iter().all(|l| l.contains('\t')), "{}", out.stdout);
+    // The same address from the config file's `bind`.
+    let file = dir.path().join("gaslamp.toml");
+    std::fs::write(&file, format!("bind = \"{}\"\n", server.addr)).expect("config file");
+    let file = file.to_string_lossy().into_owned();
+    let out = tokio::task::spawn_blocking(move || gaslamp(&["--config", &file, "mssp"], &[]))
+        .await
+        .expect("the binary ran");
+    assert!(out.stdout.contains("PLAYERS\t1"), "{out:#?}");
+    server.stop().await;
+    // Nobody listening: a clear refusal, exit code 1.
+    let addr = server_gone_addr();
+    let out = gaslamp(&["mssp", "--bind", &addr], &[]);
+    assert_eq!(out.code, Some(1), "{out:#?}");
+    assert!(out.stderr.contains("cannot reach"), "{out:#?}");
+}
+
+/// An address on loopback where nothing listens (a port just freed).
+fn server_gone_addr() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("address");
+    drop(listener);
+    addr.to_string()
+}
