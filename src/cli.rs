@@ -81,6 +81,18 @@ pub enum Command {
     /// Write a self-signed TLS certificate and key (cert.pem, key.pem) for local
     /// use and tests.
     GenCert(GenCertArgs),
+    /// Ask a running server for its MSSP table over telnet, as a MUD listing's
+    /// crawler does (IAC DO MSSP), and print what it answers.
+    Mssp(MsspQueryArgs),
+}
+
+/// Flags of `gaslamp mssp`.
+#[derive(Debug, Args)]
+pub struct MsspQueryArgs {
+    /// The running server's telnet address, host:port (the config file's
+    /// `bind` serves here too).
+    #[arg(long, env = "GASLAMP_BIND", default_value = "127.0.0.1:4000")]
+    pub bind: String,
 }
 
 /// Flags of `gaslamp gen-cert`.
@@ -196,6 +208,10 @@ pub struct RunArgs {
     /// Whether players make their own characters (off: admins use /newchar).
     #[arg(long, env = "GASLAMP_PLAYER_CHARACTERS", default_value = "on")]
     pub player_characters: Switch,
+    /// Whether an account may have characters in more than one world (off:
+    /// its characters live in one world; admins are exempt).
+    #[arg(long, env = "GASLAMP_MULTI_WORLD_CHARACTERS", default_value = "on")]
+    pub multi_world_characters: Switch,
     /// Address of the TLS listener (telnet over TLS), e.g. 0.0.0.0:4443
     /// [default: none, no TLS].
     #[arg(long, env = "GASLAMP_TLS_BIND", value_name = "ADDR")]
@@ -362,6 +378,9 @@ pub struct MsspArgs {
     /// MSSP WEBSITE.
     #[arg(long, env = "GASLAMP_MSSP_WEBSITE")]
     pub mssp_website: Option<String>,
+    /// MSSP DISCORD: an invitation to the game's Discord.
+    #[arg(long, env = "GASLAMP_MSSP_DISCORD")]
+    pub mssp_discord: Option<String>,
     /// MSSP LANGUAGE.
     #[arg(long, env = "GASLAMP_MSSP_LANGUAGE", default_value = "English")]
     pub mssp_language: String,
@@ -380,6 +399,12 @@ pub struct MsspArgs {
     /// MSSP CREATED: the year the game was created.
     #[arg(long, env = "GASLAMP_MSSP_CREATED")]
     pub mssp_created: Option<String>,
+    /// MSSP GAMEPLAY: Adventure, Hack and Slash, Roleplaying, Social, ...
+    #[arg(long, env = "GASLAMP_MSSP_GAMEPLAY")]
+    pub mssp_gameplay: Option<String>,
+    /// MSSP ICON: the address of a 32x32 image for listings.
+    #[arg(long, env = "GASLAMP_MSSP_ICON")]
+    pub mssp_icon: Option<String>,
 }
 
 impl MsspArgs {
@@ -389,12 +414,15 @@ impl MsspArgs {
             hostname: self.mssp_hostname.clone(),
             contact: self.mssp_contact.clone(),
             website: self.mssp_website.clone(),
+            discord: self.mssp_discord.clone(),
             language: self.mssp_language.clone(),
             location: self.mssp_location.clone(),
             genre: self.mssp_genre.clone(),
             status: self.mssp_status.clone(),
             crawl_delay: self.mssp_crawl_delay,
             created: self.mssp_created.clone(),
+            gameplay: self.mssp_gameplay.clone(),
+            icon: self.mssp_icon.clone(),
         }
     }
 }
@@ -434,6 +462,7 @@ impl CommonArgs {
             registration_open: run.registration == Registration::Open,
             guests: run.guests == Switch::On,
             player_characters: run.player_characters == Switch::On,
+            multi_world_characters: run.multi_world_characters == Switch::On,
             mccp: !run.no_mccp,
             mssp: run.mssp.config(),
             ..ServerConfig::new(self.db.clone(), self.worlds.clone())

@@ -69,6 +69,10 @@ pub struct ServerConfig {
     /// Whether players make their own characters (`--player-characters`); when
     /// not, admins make them with `/newchar`.
     pub player_characters: bool,
+    /// Whether an account may have characters in several worlds
+    /// (`--multi-world-characters`); when not, its characters live in one
+    /// world, admins excepted.
+    pub multi_world_characters: bool,
     /// Whether MCCP2 compression is offered (`--no-mccp` turns it off).
     pub mccp: bool,
     /// What the MSSP table says about the server (`--mssp-*`, `[mssp]`).
@@ -84,6 +88,8 @@ pub struct MsspConfig {
     pub hostname: Option<String>,
     pub contact: Option<String>,
     pub website: Option<String>,
+    /// The game's Discord invitation.
+    pub discord: Option<String>,
     pub language: String,
     pub location: Option<String>,
     pub genre: String,
@@ -92,6 +98,12 @@ pub struct MsspConfig {
     pub crawl_delay: i64,
     /// The year the game was created.
     pub created: Option<String>,
+    /// What kind of play (MSSP's list: Adventure, Educational, Hack and
+    /// Slash, None, Player versus Player, Player versus Environment,
+    /// Roleplaying, Simulation, Social, Strategy).
+    pub gameplay: Option<String>,
+    /// The address of an icon for listings (a 32x32 image).
+    pub icon: Option<String>,
 }
 
 impl MsspConfig {
@@ -139,6 +151,7 @@ impl ServerConfig {
             registration_open: true,
             guests: true,
             player_characters: true,
+            multi_world_characters: true,
             mccp: true,
             mssp: MsspConfig::defaults(),
         }

@@ -39,6 +39,7 @@ fn main() -> ExitCode {
             Command::CreateSuperuser => shell::create_superuser(common).await,
             Command::User { command } => shell::user(common, command).await,
             Command::GenCert(args) => shell::gen_cert(args),
+            Command::Mssp(args) => shell::mssp(args).await,
             Command::CheckWorlds => return Ok(()),
         };
         let report = report?;

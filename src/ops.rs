@@ -3,7 +3,8 @@
 //! store's one path that makes accounts, with their audit rows), and the
 //! `gaslamp user` account tools (list, create, ban, unban, role, passwd) for an
 //! operator locked out of the game. [`shell`] runs each subcommand whole, so
-//! the binary only dispatches; [`prompt`] asks the terminal.
+//! the binary only dispatches; [`prompt`] asks the terminal. [`mssp`] asks a
+//! running server for its MSSP table over telnet, as a crawler does.
 //!
 //! The account tools are safe while the server runs on the same file: each change
 //! is `store.accounts().change` — the same one path the in-game admin commands
@@ -12,6 +13,7 @@
 //! there is never a change without its record. They only change the database; a
 //! running server brings bans and role changes to live connections on its own.
 
+pub mod mssp;
 mod prompt;
 pub mod shell;
 

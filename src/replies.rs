@@ -22,6 +22,9 @@ pub const GUEST_EXPIRED: &str = "This guest account has expired.";
 pub const TAKEN_OVER: &str = "Your character was taken over by a new connection.";
 /// What everyone sees when the server stops.
 pub const SHUTTING_DOWN: &str = "The server is shutting down.";
+
+/// The last words to a connection after its third wrong password (SPEC §3).
+pub const TOO_MANY_WRONG_PASSWORDS: &str = "Too many wrong passwords; goodbye.";
 /// The last word of a player who leaves.
 pub const GOODBYE: &str = "Goodbye.";
 /// The answer when the database stayed locked past its busy timeout.

@@ -61,21 +61,35 @@ pub struct Server {
 }
 
 /// Registers every loaded world in the database (the catalogue, and the first
-/// placement of its items), logging each.
-pub async fn register_worlds(store: &Store, worlds: &Worlds) -> Result<(), StoreError> {
-    let placed = store
+/// placement of its items). Returns, for each world, how many item
+/// placements new in its files were put into its rooms. It logs nothing: the
+/// server says what it starts with, and the shell's tools have no news in it.
+pub async fn register_worlds(
+    store: &Store,
+    worlds: &Worlds,
+) -> Result<Vec<(String, usize)>, StoreError> {
+    store
         .worlds()
         .register_all(worlds.iter().cloned().collect(), None)
         .await
         .map_err(|refused| match refused {
             crate::store::accounts::ChangeRefused::Store(err) => err,
             other => StoreError::Task(other.to_string()),
-        })?;
+        })
+}
+
+/// The start's line for each world it serves, and one more for a world whose
+/// files placed items the database had not seen (a new world, a new zone).
+fn log_worlds_ready(worlds: &Worlds, placed: &[(String, usize)]) {
     for (id, placed) in placed {
-        let rooms = worlds.get(&id).map_or(0, |w| w.room_count());
-        tracing::info!(world = %id, rooms, placed, "world ready");
+        let Some(world) = worlds.get(id) else {
+            continue;
+        };
+        tracing::info!(world = %id, zones = world.zones.len(), rooms = world.room_count(), "world ready");
+        if *placed > 0 {
+            tracing::info!(world = %id, items = placed, "items new in the world files placed in their rooms");
+        }
     }
-    Ok(())
 }
 
 /// Loads the worlds through [`world::load`] (the one way worlds are loaded)
@@ -112,7 +126,8 @@ impl Server {
         if stale > 0 {
             tracing::info!(stale, "removed session rows left by an earlier run");
         }
-        register_worlds(&store, &worlds).await?;
+        let placed = register_worlds(&store, &worlds).await?;
+        log_worlds_ready(&worlds, &placed);
         // Worlds first: the superuser's first character refers to one.
         crate::ops::bootstrap_superuser(&store, &default, config.bootstrap_admin.as_ref()).await?;
         report_superuser(&store).await;
@@ -267,7 +282,11 @@ async fn stop(
     tracker: TaskTracker,
     writer_thread: WriterThread,
 ) -> Result<(), StoreError> {
-    tracing::info!(players = game.player_count(), "shutting down");
+    tracing::info!(
+        connections = game.connection_count(),
+        playing = game.player_count(),
+        "shutting down: every connection is told and closed"
+    );
     game.begin_shutdown();
     tracker.close();
     if tokio::time::timeout(DRAIN_TIMEOUT, tracker.wait())

@@ -7,6 +7,7 @@ set -euo pipefail
 CLIENTS_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 GASLAMP="${GASLAMP:-$CLIENTS_ROOT/target/debug/gaslamp}"
 VENV="$CLIENTS_ROOT/target/clients-venv"
+NPM_DIR="$CLIENTS_ROOT/target/clients-npm"
 PATH="$PATH:/usr/games"
 
 # need_apt pkg...: installs the Debian packages that are missing.
@@ -30,6 +31,14 @@ need_pip() {
     fi
     "$VENV/bin/pip" install -q "$@"
     PATH="$VENV/bin:$PATH"
+}
+
+# need_npm pkg...: installs npm packages under target/clients-npm (npm itself
+# from Debian if missing); their files are then in $NPM_DIR/node_modules/.
+need_npm() {
+    command -v npm >/dev/null 2>&1 || need_apt npm
+    mkdir -p "$NPM_DIR"
+    npm install --prefix "$NPM_DIR" --no-audit --no-fund --silent "$@" >/dev/null
 }
 
 # free_port: a TCP port on 127.0.0.1 nobody listens on right now.

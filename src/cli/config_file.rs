@@ -95,10 +95,15 @@ fn is_open_to_file(matches: &ArgMatches, id: &str) -> bool {
     )
 }
 
+/// The subcommands whose own flags a config file may set: `run`, and `mssp`,
+/// which reads the same `bind` to find the server it asks.
+const FILE_SUBCOMMANDS: [&str; 2] = ["run", "mssp"];
+
 /// The command line with the file's settings added where they apply: flags of
-/// every subcommand right after the program name, `run`'s flags at the end (run
-/// takes no positional arguments). Settings for `run` are ignored by the other
-/// subcommands, so one file serves them all; a key that is no flag is an error.
+/// every subcommand right after the program name, the invoked subcommand's own
+/// flags at the end (neither `run` nor `mssp` takes positional arguments).
+/// Settings of another subcommand are ignored, so one file serves them all; a
+/// key that is no flag is an error.
 fn layer_settings(
     command: &clap::Command,
     matches: &ArgMatches,
@@ -106,23 +111,36 @@ fn layer_settings(
     settings: &BTreeMap<String, toml::Value>,
 ) -> Result<Vec<OsString>, String> {
     let common = settable_flags(command);
-    let run = command
-        .find_subcommand("run")
-        .map(settable_flags)
-        .unwrap_or_default();
-    let run_matches = matches.subcommand_matches("run");
+    let mut known_elsewhere = BTreeMap::new();
+    for name in FILE_SUBCOMMANDS {
+        if let Some(sub) = command.find_subcommand(name) {
+            known_elsewhere.extend(settable_flags(sub));
+        }
+    }
+    let (own, own_matches) = match matches.subcommand() {
+        Some((name, sub_matches)) if FILE_SUBCOMMANDS.contains(&name) => (
+            command
+                .find_subcommand(name)
+                .map(settable_flags)
+                .unwrap_or_default(),
+            Some(sub_matches),
+        ),
+        _ => (BTreeMap::new(), None),
+    };
     let (mut before, mut after) = (Vec::new(), Vec::new());
     for (key, value) in settings {
         // Which flag the key names, where that flag's value was decided, and
         // where on the line the file's value goes.
         let (id, scope, target) = if let Some(id) = common.get(key) {
             (id, Some(matches), &mut before)
-        } else if let Some(id) = run.get(key) {
-            (id, run_matches, &mut after)
+        } else if let Some(id) = own.get(key) {
+            (id, own_matches, &mut after)
+        } else if let Some(id) = known_elsewhere.get(key) {
+            (id, None, &mut after)
         } else {
             let known: Vec<&str> = common
                 .keys()
-                .chain(run.keys())
+                .chain(known_elsewhere.keys())
                 .map(String::as_str)
                 .collect();
             return Err(format!(

@@ -97,6 +97,9 @@ fn the_registration_switches_reach_the_config() {
         "off",
     ]);
     assert!(!closed.registration_open && !closed.guests && !closed.player_characters);
+    assert!(open.multi_world_characters, "on by default");
+    let one_world = config(&["gaslamp", "run", "--multi-world-characters", "off"]);
+    assert!(!one_world.multi_world_characters);
     assert!(Cli::try_parse_from(["gaslamp", "run", "--guests", "maybe"]).is_err());
     assert!(Cli::try_parse_from(["gaslamp", "run", "--idle-timeout", "0"]).is_err());
     let long = config(&["gaslamp", "run", "--idle-timeout", "1h30m"]);
@@ -224,6 +227,37 @@ fn mssp_settings_come_from_flags_or_an_mssp_table() {
     assert_eq!(defaults.mssp, MsspConfig::defaults());
     let message = config_error("[mssp]\ncolour = \"red\"\n", &["run"]);
     assert!(message.contains("mssp-colour"), "{message}");
+}
+
+#[test]
+fn the_listing_fields_and_one_world_accounts_come_from_the_config_file() {
+    let (_dir, path) = config_file(
+        "multi-world-characters = \"off\"\n[mssp]\ndiscord = \"https://discord.gg/lamps\"\n\
+         gameplay = \"Roleplaying\"\nicon = \"https://mud.example.org/icon.png\"\n\
+         website = \"https://mud.example.org\"\nlocation = \"Ireland\"\ncreated = \"2026\"\n",
+    );
+    let config =
+        run_config(&parse_with(&path, &["run", "--mssp-gameplay", "Social"]).expect("parse"));
+    assert!(!config.multi_world_characters);
+    assert_eq!(
+        config.mssp.discord.as_deref(),
+        Some("https://discord.gg/lamps")
+    );
+    assert_eq!(
+        config.mssp.gameplay.as_deref(),
+        Some("Social"),
+        "the flag wins"
+    );
+    assert_eq!(
+        config.mssp.icon.as_deref(),
+        Some("https://mud.example.org/icon.png")
+    );
+    assert_eq!(
+        config.mssp.website.as_deref(),
+        Some("https://mud.example.org")
+    );
+    assert_eq!(config.mssp.location.as_deref(), Some("Ireland"));
+    assert_eq!(config.mssp.created.as_deref(), Some("2026"));
 }
 
 #[test]
@@ -445,4 +479,24 @@ fn user_subcommands_parse() {
         }
     ));
     assert!(parse_from(["gaslamp", "user", "passwd"]).is_err());
+}
+
+#[test]
+fn gaslamp_mssp_finds_the_server_by_the_files_bind_and_ignores_run_s_settings() {
+    let (_dir, path) = config_file("bind = \"127.0.0.1:4100\"\nidle-timeout = \"30m\"\n");
+    let cli = parse_with(&path, &["mssp"]).expect("parse");
+    let Command::Mssp(args) = &cli.command else {
+        panic!("expected mssp");
+    };
+    assert_eq!(args.bind, "127.0.0.1:4100");
+    let cli = parse_with(&path, &["mssp", "--bind", "mud.example.org:4000"]).expect("parse");
+    let Command::Mssp(args) = &cli.command else {
+        panic!("expected mssp");
+    };
+    assert_eq!(args.bind, "mud.example.org:4000", "the flag wins");
+    // The file still serves `run`, and a key no subcommand knows is refused.
+    let config = run_config(&parse_with(&path, &["run"]).expect("parse"));
+    assert_eq!(config.bind.to_string(), "127.0.0.1:4100");
+    let message = config_error("binds = \"x\"\n", &["mssp"]);
+    assert!(message.contains("unknown key"), "{message}");
 }

@@ -8,9 +8,10 @@ use std::time::Duration;
 
 use super::Ctx;
 use super::parse::split_word;
+use crate::game::data::DIRECTIONS;
 use crate::game::{ConnId, Game, ItemInstance, Player, RoomKey};
 use crate::text::{Style, Styled};
-use crate::world::{Item, RoomId, World};
+use crate::world::{Exit, Item, Room, RoomId, World};
 
 pub use crate::game::data::direction_named;
 
@@ -55,17 +56,44 @@ pub fn describe_room(game: &Game, world: &World, room_id: &RoomId, viewer: u64) 
     text
 }
 
-/// `Exits: north, south.` (or `Exits: none.`).
+/// `Exits: north, south.` (or `Exits: none.`), in the order of
+/// [`listed_exits`] and by the names of [`exit_name`].
 pub fn exits_line(world: &World, room_id: &RoomId) -> String {
     let names: Vec<&str> = world
         .room(room_id)
-        .map(|room| room.exits.iter().map(|e| e.name.as_str()).collect())
+        .map(|room| listed_exits(room).into_iter().map(exit_name).collect())
         .unwrap_or_default();
     if names.is_empty() {
         "Exits: none.".to_string()
     } else {
         format!("Exits: {}.", names.join(", "))
     }
+}
+
+/// How players read an exit's name: a compass or vertical direction in one
+/// form, its long name (`ne`, `NE` and `Northeast` are `northeast`); any other
+/// exit as its world file writes it (`Trapdoor`).
+pub fn exit_name(exit: &Exit) -> &str {
+    direction_named(&exit.name).unwrap_or(&exit.name)
+}
+
+/// A room's exits in the order players see them listed: the compass's
+/// directions clockwise from north, then up and down, then the other exits in
+/// the order of the world file. (GMCP keeps the file's order.)
+pub fn listed_exits(room: &Room) -> Vec<&Exit> {
+    let mut exits: Vec<&Exit> = room.exits.iter().collect();
+    exits.sort_by_key(|exit| compass_rank(&exit.name));
+    exits
+}
+
+/// Where a direction stands in the compass's order; every other exit after
+/// them all (the sort is stable, so those keep the file's order).
+fn compass_rank(name: &str) -> usize {
+    let long = direction_named(name);
+    DIRECTIONS
+        .iter()
+        .position(|(direction, _)| Some(*direction) == long)
+        .unwrap_or(DIRECTIONS.len())
 }
 
 /// The reply when no item or person matches what was named.

@@ -10,6 +10,7 @@ use super::spec::{Group, Spec, finished};
 use super::table::COMMANDS;
 use crate::auth::Role;
 use crate::game::data::direction_named;
+use crate::text::wrap;
 
 pub static HELP: Spec = Spec {
     name: "help",
@@ -30,7 +31,12 @@ pub static HELP: Spec = Spec {
 fn help(ctx: &Ctx<'_>, topic: &str) {
     let role = ctx.me.role();
     if topic.is_empty() {
-        return ctx.reply(command_list(role, !ctx.screen_reader()));
+        let layout = if ctx.screen_reader() {
+            Layout::Spoken
+        } else {
+            Layout::Columns(ctx.me.session.width())
+        };
+        return ctx.reply(command_list(role, layout));
     }
     let topic = topic.trim_start_matches('/');
     match lookup_as(topic, role) {
@@ -51,16 +57,27 @@ fn command_help(spec: &Spec) -> String {
     text
 }
 
+/// How the list of commands is laid out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Layout {
+    /// Usages in a column and summaries in the next, wrapped at the width
+    /// (`None`: the client wraps) under their own column.
+    Columns(Option<usize>),
+    /// `usage: summary`, without the runs of spaces a screen reader would read.
+    Spoken,
+}
+
+/// Where the summaries' column starts: two spaces, the usage, one space.
+const USAGE_COLUMN: usize = 30;
+
 /// Every command `role` may use, by group, the directions on one line.
-/// `padded` lines the summaries up in a column; a screen reader gets
-/// `usage: summary` instead, without the run of spaces.
-fn command_list(role: Role, padded: bool) -> String {
-    let entry = |usage: &str, summary: &str| {
-        if padded {
-            format!("\n  {usage:<30} {summary}")
-        } else {
-            format!("\n{usage}: {summary}")
+fn command_list(role: Role, layout: Layout) -> String {
+    let entry = |usage: &str, summary: &str| match layout {
+        Layout::Columns(width) => {
+            let lead = format!("  {usage:<USAGE_COLUMN$} ");
+            format!("\n{}", wrap::hanging(&lead, summary, width))
         }
+        Layout::Spoken => format!("\n{usage}: {summary}"),
     };
     let mut text =
         String::from("Commands (a leading / is optional; \"help <command>\" explains one):");
@@ -113,14 +130,14 @@ mod tests {
 
     #[test]
     fn the_list_is_grouped_and_follows_the_role() {
-        let players = command_list(Role::Player, true);
+        let players = command_list(Role::Player, Layout::Columns(Some(80)));
         for title in ["Looking:", "Moving:", "Talking:", "Items:", "Your account:"] {
             assert!(players.contains(title), "{title}: {players}");
         }
         assert!(!players.contains("/kick"), "{players}");
         assert!(!players.contains("Admin"), "{players}");
-        let supers = command_list(Role::Superuser, true);
-        let spoken = command_list(Role::Player, false);
+        let supers = command_list(Role::Superuser, Layout::Columns(None));
+        let spoken = command_list(Role::Player, Layout::Spoken);
         assert!(
             spoken.contains("\nsay <text>  or  '<text>: Say something"),
             "{spoken}"
@@ -134,5 +151,25 @@ mod tests {
         let talking = players.find("Talking:").expect("talking");
         let directions = players.find("n s e w ne nw se sw u d").expect("directions");
         assert!(moving < directions && directions < talking, "{players}");
+    }
+
+    /// Issue 22: a summary wrapped by the client's width went back to column
+    /// 0; it now goes on under its own column.
+    #[test]
+    fn wrapped_summaries_stay_in_their_column() {
+        let list = command_list(Role::Superuser, Layout::Columns(Some(60)));
+        let column = USAGE_COLUMN + 3;
+        let mut continued = 0;
+        for line in list.lines().skip(1) {
+            assert!(line.chars().count() <= 60, "{line:?}");
+            if line.ends_with(':') && !line.starts_with(' ') {
+                continue;
+            }
+            assert!(line.starts_with("  "), "{line:?} is at column 0");
+            if line.starts_with(&" ".repeat(column)) {
+                continued += 1;
+            }
+        }
+        assert!(continued > 3, "{list}");
     }
 }

@@ -19,7 +19,7 @@ pub static HISTORY: Spec = Spec {
     name: "history",
     usage: "history [n]",
     summary: "Show the last n lines said in this room (default 20, at most 100).",
-    details: "Shows what was said in this room lately (20 lines, or as many as asked, up to 100).\nWhispers and tells show only to the two people they were between.",
+    details: "Shows what was said in this room lately (20 lines, or as many as asked, up to 100). Whispers and tells show only to the two people they were between.",
     example: "history 50",
     run: |ctx, spec, argument| match lines_asked(argument) {
         Some(n) => done(history(ctx, n)),

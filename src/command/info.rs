@@ -57,7 +57,7 @@ pub static COLOR: Spec = Spec {
     aliases: &["colour"],
     usage: "color [on|off]",
     summary: "Show or set whether text is coloured (room names, exits, items, speech).",
-    details: "Shows or sets whether text is coloured: room names, exits, items, speech and\nsystem messages. Kept with your account; colour is only sent to clients that\nsay they show it.",
+    details: "Shows or sets whether text is coloured: room names, exits, items, speech and system messages. Kept with your account; colour is only sent to clients that say they show it.",
     example: "color off",
     run: |ctx, _, switch| done(color(ctx, switch)),
     ..Spec::player(Group::Account)

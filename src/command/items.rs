@@ -33,7 +33,7 @@ pub static GET: Spec = Spec {
     aliases: &["take"],
     usage: "get <item>",
     summary: "Pick up something lying here. Any word of its name will do.",
-    details: "Picks up something lying here. Any word of its name, or its start, will do;\nwhen several things fit you are asked which.",
+    details: "Picks up something lying here. Any word of its name, or its start, will do; when several things fit you are asked which.",
     example: "get penny",
     needs: Needs::Text,
     run: |ctx, _, item| done(get(ctx, item)),
@@ -55,7 +55,7 @@ pub static GIVE: Spec = Spec {
     name: "give",
     usage: "give <item> [to] <name>",
     summary: "Hand something you carry to someone standing here.",
-    details: "Hands something you carry to someone standing here. The \"to\" may be left out;\npeople are named by any word of their name, or its start.",
+    details: "Hands something you carry to someone standing here. The \"to\" may be left out; people are named by any word of their name, or its start.",
     example: "give penny to Ann",
     run: |ctx, spec, argument| match gift(argument) {
         Some((item, target)) => done(give(ctx, item, target)),

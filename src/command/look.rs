@@ -6,7 +6,8 @@ use std::fmt::Write;
 
 use super::Ctx;
 use super::common::{
-    Found, NOT_HERE, Named, carried, describe_room, find_item, person_here, which_names, which_one,
+    Found, NOT_HERE, Named, carried, describe_room, exit_name, find_item, listed_exits,
+    person_here, which_names, which_one,
 };
 use super::spec::{Group, Needs, Spec, done, finished};
 
@@ -15,7 +16,7 @@ pub static LOOK: Spec = Spec {
     aliases: &["l"],
     usage: "look [thing]",
     summary: "Describe the room, or a thing or person in it.",
-    details: "Shows the room: its name, description, exits, what lies here and who is here.\nWith a word, looks at a person here or a thing here or in your hands.",
+    details: "Shows the room: its name, description, exits, what lies here and who is here. With a word, looks at a person here or a thing here or in your hands.",
     example: "look, look lamp, look Ann",
     run: |ctx, _, thing| {
         if thing.is_empty() {
@@ -33,7 +34,7 @@ pub static EXAMINE: Spec = Spec {
     aliases: &["x"],
     usage: "examine <thing>",
     summary: "Look closely at a thing you carry or see here, or at someone here.",
-    details: "Looks closely at a thing you carry or see here, or at someone here.\nAny word of a thing's name will do.",
+    details: "Looks closely at a thing you carry or see here, or at someone here. Any word of a thing's name will do.",
     example: "examine key",
     needs: Needs::Text,
     run: |ctx, _, thing| done(look_at(ctx, thing)),
@@ -110,21 +111,23 @@ fn exits(ctx: &Ctx<'_>) {
     if room.exits.is_empty() {
         return ctx.reply("There is no way out of here.");
     }
+    let exits = listed_exits(room);
     // A screen reader reads padding aloud: no columns for it.
     let width = if ctx.screen_reader() {
         0
     } else {
-        room.exits.iter().map(|e| e.name.len()).max().unwrap_or(0)
+        exits.iter().map(|e| exit_name(e).len()).max().unwrap_or(0)
     };
     let mut text = String::from("Exits:");
-    for exit in &room.exits {
+    for exit in exits {
         let to = world
             .room(&exit.to)
             .map_or("somewhere", |r| r.name.as_str());
+        let name = exit_name(exit);
         if width == 0 {
-            let _ = write!(text, "\n{}: {}", exit.name, to);
+            let _ = write!(text, "\n{name}: {to}");
         } else {
-            let _ = write!(text, "\n  {:width$}  {}", exit.name, to);
+            let _ = write!(text, "\n  {name:width$}  {to}");
         }
         if exit.to.zone() != here.zone()
             && let Some(zone) = world.zone(exit.to.zone())

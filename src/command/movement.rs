@@ -17,7 +17,7 @@ const fn direction(name: &'static str, aliases: &'static [&'static str]) -> Spec
         aliases,
         usage: name,
         summary: "Walk through the exit of that name.",
-        details: "Walks through the exit of that name, if the room has one; the room you leave\nsees you go, the one you reach sees you arrive.",
+        details: "Walks through the exit of that name, if the room has one; the room you leave sees you go, the one you reach sees you arrive.",
         example: name,
         run: |ctx, spec, _| done(go(ctx, spec.name)),
         ..Spec::player(Group::Moving)
@@ -39,7 +39,7 @@ pub static GO: Spec = Spec {
     name: "go",
     usage: "go <exit>",
     summary: "Walk through any exit the room has, by name.",
-    details: "Walks through an exit by any name the room gives it (door, stairs, in).\nThe directions have their own short commands: n, e, s, w, ne, nw, se, sw, u, d.",
+    details: "Walks through an exit by any name the room gives it (door, stairs, in). The directions have their own short commands: n, e, s, w, ne, nw, se, sw, u, d.",
     example: "go stairs",
     needs: Needs::Text,
     run: |ctx, _, exit| done(go(ctx, exit)),

@@ -14,7 +14,7 @@
 use crate::game::{Game, How, Move, RoomObserver};
 use crate::world::World;
 
-use super::common::{describe_room, whence};
+use super::common::{describe_room, direction_named, whence};
 
 /// Writes what rooms hear of moves; the server registers it when it starts.
 pub struct Narrator;
@@ -48,7 +48,11 @@ impl RoomObserver for Narrator {
 fn leaving(moved: &Move) -> Option<String> {
     let name = moved.who.name();
     match &moved.how {
-        How::Walked { exit } => Some(format!("{name} leaves {exit}.")),
+        // A direction in one form, as the exits are listed (`s` is `south`).
+        How::Walked { exit } => {
+            let exit = direction_named(exit).unwrap_or(exit);
+            Some(format!("{name} leaves {exit}."))
+        }
         How::Recalled => Some(format!("{name} leaves.")),
         How::Sent { .. } | How::Rescued => Some(format!("{name} vanishes.")),
         How::LeftGame => Some(format!("{name} leaves the game.")),
@@ -145,7 +149,7 @@ mod tests {
             ),
             (
                 walked("yard", "hall", "s"),
-                "Ann leaves s.",
+                "Ann leaves south.",
                 "Ann arrives from the north.",
             ),
             (

@@ -10,6 +10,12 @@ impl Game {
         self.registry().len()
     }
 
+    /// How many connections are open now, on every transport, whatever they
+    /// are doing (logging in, at the menu, playing).
+    pub fn connection_count(&self) -> usize {
+        self.connections().total()
+    }
+
     /// How many connections play in each world now, every world listed
     /// (zeros included), in the order of the worlds.
     pub fn players_per_world(&self) -> Vec<(String, u64)> {

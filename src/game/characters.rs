@@ -12,7 +12,7 @@ use super::Game;
 use crate::auth::Role;
 use crate::store::StoreError;
 use crate::store::StoreResult;
-use crate::store::characters::{CharacterSummary, NewCharacter};
+use crate::store::characters::{CharacterLimits, CharacterSummary, NewCharacter};
 use crate::store::refusal::CharacterRefused;
 use crate::world::{Access, World};
 
@@ -39,18 +39,27 @@ impl Game {
         self.store().characters().list(user_id, world_id).await
     }
 
-    /// Makes a character for an account, unless the account already has the
-    /// server's limit of characters in that world (`--character-slots`).
+    /// Makes a character for an account within the server's limits: no more
+    /// than `--character-slots` in that world, and with
+    /// `--multi-world-characters off` none in a second world (admins exempt).
     pub async fn create_character(
         &self,
         user_id: i64,
         character: NewCharacter,
     ) -> Result<CharacterSummary, CharacterRefused> {
-        let slots = self.config().character_slots;
+        let limits = self.character_limits();
         self.store()
             .characters()
-            .create(user_id, character, slots)
+            .create(user_id, character, limits)
             .await
+    }
+
+    /// The server's limits on an account's characters.
+    pub fn character_limits(&self) -> CharacterLimits {
+        CharacterLimits {
+            slots: self.config().character_slots,
+            one_world: !self.config().multi_world_characters,
+        }
     }
 
     /// Whether a character of that world already has the name, or a

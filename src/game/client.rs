@@ -12,16 +12,22 @@
 //! **Invariant:** every field may be read and written from any task at any
 //! time; a change applies to what is shaped after it.
 
-use std::sync::atomic::{AtomicBool, AtomicU16, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU16, AtomicU32, Ordering};
 
 use parking_lot::Mutex;
+
+/// The stored width of a client that has not said how wide it is (no `u16`
+/// is this).
+const UNKNOWN_WIDTH: u32 = u32::MAX;
 
 /// One connection's client, as learned so far.
 #[derive(Debug)]
 pub struct ClientProfile {
     name: Mutex<String>,
-    /// Columns and rows of the client's window; 0 while unknown.
-    width: AtomicU16,
+    /// Columns of the client's window, [`UNKNOWN_WIDTH`] until it says; 0
+    /// when it said 0, which means it wraps lines itself.
+    width: AtomicU32,
+    /// Rows of the client's window; 0 while unknown.
     height: AtomicU16,
     /// The client said it shows ANSI colour.
     colour_capable: AtomicBool,
@@ -43,7 +49,7 @@ impl Default for ClientProfile {
     fn default() -> Self {
         ClientProfile {
             name: Mutex::new("unknown".into()),
-            width: AtomicU16::new(0),
+            width: AtomicU32::new(UNKNOWN_WIDTH),
             height: AtomicU16::new(0),
             colour_capable: AtomicBool::new(false),
             colour_wanted: AtomicBool::new(true),
@@ -72,9 +78,10 @@ impl ClientProfile {
         true
     }
 
-    /// The window's width in columns, if the client said.
+    /// The window's width in columns, if the client said: `Some(0)` is a
+    /// client that wraps lines itself (see `text::wrap::line_width`).
     pub fn width(&self) -> Option<u16> {
-        Some(self.width.load(Ordering::Relaxed)).filter(|w| *w > 0)
+        u16::try_from(self.width.load(Ordering::Relaxed)).ok()
     }
 
     /// The window's height in rows, if the client said.
@@ -83,8 +90,14 @@ impl ClientProfile {
     }
 
     pub fn set_size(&self, width: u16, height: u16) {
-        self.width.store(width, Ordering::Relaxed);
+        self.width.store(u32::from(width), Ordering::Relaxed);
         self.height.store(height, Ordering::Relaxed);
+    }
+
+    /// The client stopped telling its size: it is unknown again.
+    pub fn forget_size(&self) {
+        self.width.store(UNKNOWN_WIDTH, Ordering::Relaxed);
+        self.height.store(0, Ordering::Relaxed);
     }
 
     /// Whether text is sent in colour: the client shows it and the player
@@ -174,10 +187,11 @@ impl ClientProfile {
         if self.tls_capable() {
             facts.push("tls-capable".into());
         }
-        if let (Some(w), Some(h)) = (self.width(), self.height()) {
-            facts.push(format!("{w}x{h}"));
-        } else if let Some(w) = self.width() {
-            facts.push(format!("{w} wide"));
+        match (self.width(), self.height()) {
+            (Some(0), _) => facts.push("wraps itself".into()),
+            (Some(w), Some(h)) => facts.push(format!("{w}x{h}")),
+            (Some(w), None) => facts.push(format!("{w} wide")),
+            (None, _) => {}
         }
         if facts.is_empty() {
             "plain".into()
@@ -213,5 +227,16 @@ mod tests {
         assert_eq!(client.summary(), "colour, utf-8, screen reader, 100x40");
         client.set_ascii(true);
         assert!(client.summary().contains("ascii"));
+    }
+
+    #[test]
+    fn a_width_of_zero_is_known_and_differs_from_none() {
+        let client = ClientProfile::default();
+        assert_eq!(client.width(), None);
+        client.set_size(0, 30);
+        assert_eq!(client.width(), Some(0));
+        assert_eq!(client.summary(), "wraps itself");
+        client.forget_size();
+        assert_eq!(client.width(), None);
     }
 }

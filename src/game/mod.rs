@@ -52,7 +52,8 @@ pub use items::{ItemInstance, RoomItems};
 pub use moves::{How, Move, MoveRefused, Mover, RoomObserver};
 pub use outbox::{Message, Outbound, Outbox};
 pub use registry::{
-    ConnId, Control, Peer, Player, PlayerInit, Registry, RoomKey, Session, SessionInit, Transport,
+    ConnId, Control, Peer, Player, PlayerInit, Registry, Removal, RoomKey, Session, SessionInit,
+    Transport,
 };
 
 use crate::auth::Role;
@@ -317,12 +318,12 @@ impl Game {
             AccountChange::Ban { reason } => {
                 let words = replies::banned(reason.as_deref());
                 for session in sessions {
-                    session.kick(words.clone());
+                    session.kick(Removal::Banned, words.clone());
                 }
             }
             AccountChange::Delete => {
                 for session in sessions {
-                    session.kick(replies::DELETED);
+                    session.kick(Removal::Deleted, replies::DELETED);
                 }
             }
             AccountChange::Role(role) => {

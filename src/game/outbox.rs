@@ -36,6 +36,10 @@ use crate::text::Styled;
 pub enum Message {
     /// A line (or several, separated by `\n`) of text.
     Line(Arc<str>),
+    /// Paragraphs (separated by `\n`) that a client may wrap itself: wrapped
+    /// only at a width the client reported, sent whole before it says (the
+    /// greeting, which goes out before the client could tell its width).
+    Paragraphs(Arc<str>),
     /// Text whose parts are styled by meaning (coloured for clients that show
     /// colour).
     Styled(Arc<Styled>),
@@ -108,7 +112,7 @@ impl Outbox {
         // Text the player reads (not prompts, not structured data).
         let text = matches!(
             message,
-            Message::Line(_) | Message::Styled(_) | Message::Talk(_)
+            Message::Line(_) | Message::Paragraphs(_) | Message::Styled(_) | Message::Talk(_)
         );
         let sent = self.queue(Outbound::Message(message));
         if let Some(metrics) = self.metrics.as_ref().filter(|_| sent && text) {
@@ -120,6 +124,11 @@ impl Outbox {
     /// Queues a line of text.
     pub fn line(&self, text: impl Into<Arc<str>>) -> bool {
         self.send(Message::Line(text.into()))
+    }
+
+    /// Queues paragraphs the client may wrap itself (see [`Message::Paragraphs`]).
+    pub fn paragraphs(&self, text: impl Into<Arc<str>>) -> bool {
+        self.send(Message::Paragraphs(text.into()))
     }
 
     /// Queues styled text.

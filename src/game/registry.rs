@@ -51,9 +51,39 @@ impl RoomKey {
 pub enum Control {
     /// Another connection took this character over: say so and close, quietly.
     TakenOver,
-    /// Close the connection after showing `message` (a kick, a ban, an expired
-    /// session or guest account).
-    Kick { message: String },
+    /// Close the connection after showing `message`; `why` is for the log.
+    Kick { why: Removal, message: String },
+}
+
+/// Why a connection was closed from elsewhere, in the words of the log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Removal {
+    /// An admin's `/kick`.
+    Kicked,
+    /// The account was banned (in the game or from the shell).
+    Banned,
+    /// The account was deleted.
+    Deleted,
+    /// The session's row expired.
+    SessionExpired,
+    /// The guest account expired.
+    GuestExpired,
+    /// The account logged in again on a server that allows one session.
+    LoggedInElsewhere,
+}
+
+impl Removal {
+    /// What happened, as the log says it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Removal::Kicked => "kicked by an admin",
+            Removal::Banned => "the account was banned",
+            Removal::Deleted => "the account was deleted",
+            Removal::SessionExpired => "the session expired",
+            Removal::GuestExpired => "the guest account expired",
+            Removal::LoggedInElsewhere => "the account logged in from another connection",
+        }
+    }
 }
 
 /// How a connection reached the server.
@@ -152,9 +182,10 @@ impl Session {
     }
 
     /// The columns text is shaped to for this client: its window's width
-    /// (telnet NAWS) within the wrapping limits, 80 until it says.
-    pub fn width(&self) -> usize {
-        crate::text::wrap::effective_width(self.client.width())
+    /// (telnet NAWS) within the wrapping limits, 80 until it says; `None` for
+    /// a client that wraps lines itself.
+    pub fn width(&self) -> Option<usize> {
+        crate::text::wrap::line_width(self.client.width())
     }
 
     /// The account's role now.
@@ -211,9 +242,11 @@ impl Session {
         *self.character.lock() = name;
     }
 
-    /// Orders the connection closed with `message`; never waits.
-    pub fn kick(&self, message: impl Into<String>) {
+    /// Orders the connection closed with `message`, for the reason `why`;
+    /// never waits.
+    pub fn kick(&self, why: Removal, message: impl Into<String>) {
         self.order(Control::Kick {
+            why,
             message: message.into(),
         });
     }

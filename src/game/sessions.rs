@@ -21,7 +21,7 @@
 use std::sync::Arc;
 
 use super::Game;
-use super::registry::Session;
+use super::registry::{Removal, Session};
 use crate::store::StoreResult;
 use crate::store::sessions::{NewSession, OpenRefused};
 
@@ -58,7 +58,7 @@ impl Game {
         if !self.config().allow_multiple_sessions {
             for other in self.registry().sessions_of(session.user_id) {
                 if other.conn_id != session.conn_id {
-                    other.kick(displaced);
+                    other.kick(Removal::LoggedInElsewhere, displaced);
                 }
             }
         }

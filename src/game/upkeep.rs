@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use chrono::Utc;
 
-use super::Game;
+use super::{Game, Removal};
 use crate::replies;
 use crate::store::StoreResult;
 use crate::store::accounts::Standing;
@@ -55,7 +55,7 @@ async fn expire_sessions(game: &Game) -> StoreResult<()> {
     tracing::info!(count = expired.len(), "expired sessions removed");
     for session in game.registry().sessions() {
         if expired.contains(&session.session_id) {
-            session.kick("Your session has expired.");
+            session.kick(Removal::SessionExpired, "Your session has expired.");
         }
     }
     Ok(())
@@ -65,7 +65,10 @@ async fn expire_guests(game: &Game) -> StoreResult<()> {
     let guests = game.store().admin().expired_guests(Utc::now()).await?;
     for (user_id, name) in guests {
         for session in game.registry().sessions_of(user_id) {
-            session.kick("Your guest account has expired. Thank you for visiting.");
+            session.kick(
+                Removal::GuestExpired,
+                "Your guest account has expired. Thank you for visiting.",
+            );
         }
         game.store().admin().delete_guest(user_id).await?;
         tracing::info!(account = %name, "expired guest account deleted");
@@ -95,9 +98,9 @@ async fn catch_up_with_the_shell(game: &Game) -> StoreResult<()> {
     for session in sessions {
         match standing.get(&session.user_id) {
             Some(Standing::Active(role)) => game.give_role(&session, *role),
-            Some(Standing::Banned) => session.kick(replies::BANNED),
+            Some(Standing::Banned) => session.kick(Removal::Banned, replies::BANNED),
             // Not in the answer at all: gone between the two reads.
-            Some(Standing::Deleted) | None => session.kick(replies::DELETED),
+            Some(Standing::Deleted) | None => session.kick(Removal::Deleted, replies::DELETED),
         }
     }
     Ok(())

@@ -72,7 +72,15 @@ impl Game {
         let (worlds, rooms) = counts(&loaded.worlds);
         let warnings = self.put_in_play(loaded).await;
         let sent_to_spawn = self.rescue_stranded().await;
-        tracing::info!(by = %by.account, worlds, rooms, placed, sent_to_spawn, warnings = warnings.len(), "worlds reloaded");
+        tracing::info!(
+            by = %by.account,
+            worlds,
+            rooms,
+            new_items_placed = placed,
+            sent_to_spawn,
+            warnings = warnings.len(),
+            "worlds reloaded"
+        );
         Ok(Reloaded {
             worlds,
             rooms,

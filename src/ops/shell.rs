@@ -11,7 +11,7 @@
 use std::sync::Arc;
 
 use super::{OpsError, prompt};
-use crate::cli::{CommonArgs, GenCertArgs, RunArgs, UserCommand};
+use crate::cli::{CommonArgs, GenCertArgs, MsspQueryArgs, RunArgs, UserCommand};
 use crate::config::ServerConfig;
 use crate::store::{Store, StoreOptions};
 use crate::world::{World, Worlds};
@@ -100,6 +100,12 @@ async fn create_user(
 }
 
 /// `gaslamp gen-cert`: a self-signed certificate for local use.
+/// `gaslamp mssp`: the running server's MSSP table, asked for over telnet.
+pub async fn mssp(args: &MsspQueryArgs) -> Result<String, OpsError> {
+    let table = super::mssp::query(&args.bind, super::mssp::PATIENCE).await?;
+    Ok(super::mssp::print(&table))
+}
+
 pub fn gen_cert(args: &GenCertArgs) -> Result<String, OpsError> {
     let made = crate::tls::dev_cert::write_self_signed(&args.hosts, &args.out, args.force)
         .map_err(|err| OpsError::Invalid(err.to_string()))?;

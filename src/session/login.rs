@@ -37,9 +37,10 @@ pub const TOO_MANY_GUESTS: &str = "Too many guest accounts from your address; tr
 /// How many wrong logins one connection gets.
 pub const MAX_FAILURES: u32 = 3;
 
-/// What to type at `Account: `, shown after the greeting and on `help` or `?`.
+/// What to type at `Account: `, shown after the greeting and on `help` or `?`:
+/// one paragraph, wrapped only at the width the client reported.
 pub const HOW_TO_LOG_IN: &str = "Type \"new\" to create an account, \"connect <name> <password>\" \
-     (or just your account name) to log in,\n\"guest\" to look around as a guest, or \"quit\" to leave.";
+     (or just your account name) to log in, \"guest\" to look around as a guest, or \"quit\" to leave.";
 
 /// The answer to `new` and `create` while registration is closed.
 pub const REGISTRATION_CLOSED: &str = "Registration is closed.";
@@ -145,14 +146,14 @@ enum Attempt {
 
 /// Runs the `Account: ` prompt until someone is logged in with an open session.
 pub async fn login(link: &mut Link, deadline: Instant) -> Result<LoggedIn, Hangup> {
-    link.line(HOW_TO_LOG_IN);
+    link.paragraphs(HOW_TO_LOG_IN);
     let mut failures = 0;
     loop {
         let line = link.ask("Account: ", deadline).await?;
         let attempt = match read_account_line(&line) {
             AccountLine::Empty => Attempt::Again,
             AccountLine::Help => {
-                link.line(HOW_TO_LOG_IN);
+                link.paragraphs(HOW_TO_LOG_IN);
                 Attempt::Again
             }
             AccountLine::MsspRequest => {
@@ -176,7 +177,7 @@ pub async fn login(link: &mut Link, deadline: Instant) -> Result<LoggedIn, Hangu
                 Attempt::Again
             }
             AccountLine::Unclear => {
-                link.line(HOW_TO_LOG_IN);
+                link.paragraphs(HOW_TO_LOG_IN);
                 Attempt::Again
             }
             AccountLine::Name(name) => {
@@ -194,7 +195,8 @@ pub async fn login(link: &mut Link, deadline: Instant) -> Result<LoggedIn, Hangu
             Attempt::Failed => {
                 failures += 1;
                 if failures >= MAX_FAILURES {
-                    return Err(Hangup::Quit);
+                    link.last_words(replies::TOO_MANY_WRONG_PASSWORDS);
+                    return Err(Hangup::WrongPasswords);
                 }
             }
         }
@@ -375,8 +377,9 @@ async fn guest(link: &mut Link, deadline: Instant) -> Result<Attempt, Hangup> {
     let Some((mut logged_in, character)) = created(link, made) else {
         return Ok(Attempt::Again);
     };
+    // The line to type on a line of its own, so that no wrapping breaks it.
     link.line(format!(
-        "Your password is: {password}\nTo come back within that time: connect {} {password}",
+        "Your password is: {password}\nTo come back within that time, type:\n  connect {} {password}",
         logged_in.username
     ));
     if let Some(character) = &character {

@@ -10,7 +10,7 @@ use super::conn::Hangup;
 use super::login::LoggedIn;
 use crate::auth::Role;
 use crate::command::is_command_word;
-use crate::game::WorldRefused;
+use crate::game::{Game, WorldRefused};
 use crate::replies;
 use crate::store::accounts::PasswordRefused;
 use crate::store::characters::{CharacterName, CharacterSummary, NewCharacter};
@@ -128,28 +128,41 @@ async fn show_menu(link: &mut Link, account: &LoggedIn, world: &World) -> Vec<Ch
     };
     let mut text = format!("Characters of {} in {}:", account.username, world.name);
     for (n, character) in characters.iter().enumerate() {
-        let seen = character
-            .room
-            .as_deref()
-            .and_then(crate::world::RoomId::parse_full)
-            .and_then(|room| world.room(&room))
-            .map_or("nowhere yet", |room| room.name.as_str());
         let _ = write!(
             text,
-            "\n  {}) {:<20} (last seen {seen})",
+            "\n  {}) {:<20} ({})",
             n + 1,
-            character.name
+            character.name,
+            standing(character, world)
         );
     }
     if characters.is_empty() {
         text.push_str("\n  (none yet: create one with \"new <name>\")");
     }
-    text.push_str(
-        "\nType a number or a name to play, \"new <name>\" for a new character,\n\
-         \"worlds\" to list worlds, \"world <id>\" to switch, \"password\" to change it, \"quit\" to leave.",
-    );
+    text.push('\n');
+    text.push_str(MENU_HELP);
     link.line(text);
     characters
+}
+
+/// What the menu says to type, in SPEC §3's words (client triggers read them).
+const MENU_HELP: &str = "Type a number or a name to play, \"new <name>\" for a new character,\n\
+     \"worlds\" to list worlds, \"world <id>\" to switch, \"password\" to change your password, \
+     \"quit\" to leave.";
+
+/// Where a character of the menu's list stands: `new` if it was never played,
+/// else `last seen <room>`.
+fn standing(character: &CharacterSummary, world: &World) -> String {
+    if !character.played {
+        return "new".to_string();
+    }
+    let seen = character
+        .room
+        .as_deref()
+        .and_then(crate::world::RoomId::parse_full)
+        .and_then(|room| world.room(&room))
+        .map_or("nowhere yet", |room| room.name.as_str());
+    format!("last seen {seen}")
 }
 
 /// Finds a character by its number in the list or its name.
@@ -199,16 +212,19 @@ async fn new_character(
         .create_character(account.user_id, character)
         .await;
     match made {
-        Ok(made) => Some(made),
+        Ok(made) => {
+            link.line(format!("Character {} created.", made.name));
+            Some(made)
+        }
         Err(refused) => {
-            link.line(character_refused(&refused, world));
+            link.line(character_refused(&refused, world, link.game()));
             None
         }
     }
 }
 
 /// Why `new` made no character, in the player's words.
-fn character_refused(refused: &CharacterRefused, world: &World) -> String {
+fn character_refused(refused: &CharacterRefused, world: &World, game: &Game) -> String {
     match refused {
         CharacterRefused::BadName(rule) => rule.clone(),
         CharacterRefused::SlotsFull { limit } => format!(
@@ -217,6 +233,12 @@ fn character_refused(refused: &CharacterRefused, world: &World) -> String {
         ),
         CharacterRefused::NameTaken { name } => {
             format!("The name {name} is already taken in this world.")
+        }
+        CharacterRefused::OtherWorld { world_id } => {
+            let name = game
+                .world(world_id)
+                .map_or_else(|| world_id.clone(), |w| w.name.clone());
+            format!("Your characters live in {name}; this server keeps each account to one world.")
         }
         CharacterRefused::Store(err) => replies::store_error(err).to_string(),
     }
@@ -335,6 +357,16 @@ pub async fn set_password_for(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_menu_help_is_the_spec_s_text() {
+        assert_eq!(
+            MENU_HELP,
+            "Type a number or a name to play, \"new <name>\" for a new character,\n\"worlds\" to \
+             list worlds, \"world <id>\" to switch, \"password\" to change your password, \"quit\" \
+             to leave."
+        );
+    }
 
     #[test]
     fn menu_lines_in_a_table() {

@@ -51,6 +51,17 @@ enum Phase {
     Playing,
 }
 
+impl Phase {
+    /// The phase as the log says it.
+    fn as_str(self) -> &'static str {
+        match self {
+            Phase::Login => "login",
+            Phase::Menu => "menu",
+            Phase::Playing => "playing",
+        }
+    }
+}
+
 /// Serves one accepted connection, whatever carries its bytes, until it ends.
 pub async fn serve<S>(game: Arc<Game>, stream: S, peer: Peer, tracker: TaskTracker)
 where
@@ -71,7 +82,7 @@ where
         let client = crate::game::abuse::address_key(peer.addr.ip());
         let (phase, hangup) = for_client(client, run(&mut link)).await;
         link.finish(phase, hangup).await;
-        tracing::info!(?phase, ?hangup, "disconnected");
+        tracing::info!(phase = %phase.as_str(), "disconnected: {}", hangup.as_str());
     }
     .instrument(span)
     .await
@@ -106,7 +117,9 @@ where
 async fn run(link: &mut Link) -> (Phase, Hangup) {
     link.conn.offer_options();
     let mut world = link.game.default_world();
-    link.line(format!("{}\n", world.greeting));
+    // The client cannot have told its width yet: the greeting goes as whole
+    // paragraphs, for the client to wrap, rather than broken at a guess.
+    link.paragraphs(format!("{}\n", world.greeting));
     let deadline = Instant::now() + link.game.config().login_timeout;
     let mut account = match login::login(link, deadline).await {
         Ok(account) => account,
@@ -178,6 +191,12 @@ impl Link {
     /// Sends a line of text.
     pub fn line(&self, text: impl Into<Arc<str>>) {
         self.conn.line(text);
+    }
+
+    /// Sends paragraphs the client may wrap itself (wrapped only at a width
+    /// it reported).
+    pub fn paragraphs(&self, text: impl Into<Arc<str>>) {
+        self.conn.outbox().paragraphs(text);
     }
 
     /// Shows a prompt.
@@ -298,7 +317,7 @@ impl Link {
             self.session = None;
             return Err(open_refused(&refused));
         }
-        tracing::Span::current().record("account", account.username.as_str());
+        tracing::Span::current().record("account", tracing::field::display(&account.username));
         tracing::info!("logged in");
         game.metrics().login(LoginOutcome::Ok);
         self.load_colour_preference(account.user_id).await;
@@ -388,7 +407,12 @@ fn last_words(phase: Phase, hangup: Hangup) -> Option<&'static str> {
         }
         // These have already said what there was to say.
         (
-            Hangup::Quit | Hangup::TakenOver | Hangup::Overflow | Hangup::Kicked | Hangup::Flooded,
+            Hangup::Quit
+            | Hangup::WrongPasswords
+            | Hangup::TakenOver
+            | Hangup::Overflow
+            | Hangup::Removed(_)
+            | Hangup::Flooded,
             _,
         ) => None,
         (Hangup::Closed | Hangup::Dead, _) => None,
@@ -398,6 +422,7 @@ fn last_words(phase: Phase, hangup: Hangup) -> Option<&'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::game::Removal;
 
     #[test]
     fn last_words_in_a_table() {
@@ -414,7 +439,8 @@ mod tests {
                 Hangup::Timeout,
                 Some("You have been idle too long; your character is saved. Goodbye."),
             ),
-            (Phase::Playing, Hangup::Kicked, None),
+            (Phase::Playing, Hangup::Removed(Removal::Kicked), None),
+            (Phase::Login, Hangup::WrongPasswords, None),
             (Phase::Playing, Hangup::TakenOver, None),
             (Phase::Menu, Hangup::Quit, None),
             (Phase::Login, Hangup::Closed, None),

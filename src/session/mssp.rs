@@ -46,19 +46,24 @@ pub fn table(game: &Game) -> Vec<(&'static str, Vec<String>)> {
             ],
         ),
     ];
+    // Listings read SSL; Mudlet reads TLS. Both name the same port.
     if let Some(port) = config.tls_port() {
         table.push(("SSL", vec![port.to_string()]));
+        table.push(("TLS", vec![port.to_string()]));
     }
     table.extend([
         ("HOSTNAME", vec![text(&mssp.hostname)]),
         ("CONTACT", vec![text(&mssp.contact)]),
         ("WEBSITE", vec![text(&mssp.website)]),
+        ("DISCORD", vec![text(&mssp.discord)]),
         ("LANGUAGE", vec![mssp.language.clone()]),
         ("LOCATION", vec![text(&mssp.location)]),
         ("GENRE", vec![mssp.genre.clone()]),
+        ("GAMEPLAY", vec![text(&mssp.gameplay)]),
         ("STATUS", vec![mssp.status.clone()]),
         ("CRAWL DELAY", vec![mssp.crawl_delay.to_string()]),
         ("CREATED", vec![text(&mssp.created)]),
+        ("ICON", vec![text(&mssp.icon)]),
         ("AREAS", vec![areas.to_string()]),
         ("ROOMS", vec![rooms.to_string()]),
         ("OBJECTS", vec![objects.to_string()]),

@@ -178,6 +178,10 @@ impl Renderer {
     pub fn text(&self, message: &Message) -> Option<Arc<str>> {
         match message {
             Message::Line(text) => Some(self.shape(text, Some(text))),
+            Message::Paragraphs(text) => {
+                let width = wrap::reported_width(self.profile.width());
+                Some(self.shape_at(text, Some(text), width))
+            }
             Message::Styled(styled) => Some(self.styled(styled)),
             Message::Talk(talk) if self.profile.colour() => {
                 Some(self.styled(&Styled::with(Style::Speech, &*talk.text)))
@@ -235,14 +239,23 @@ impl Renderer {
     /// Transliterates and wraps `text`; `shared` is the same text as an `Arc`,
     /// handed back untouched when nothing changes (the common case).
     fn shape(&self, text: &str, shared: Option<&Arc<str>>) -> Arc<str> {
+        let width = wrap::line_width(self.profile.width());
+        self.shape_at(text, shared, width)
+    }
+
+    /// [`Renderer::shape`] at `width` (`None`: not wrapped).
+    fn shape_at(&self, text: &str, shared: Option<&Arc<str>>, width: Option<usize>) -> Arc<str> {
         let ascii = if self.profile.ascii() {
             to_ascii(text)
         } else {
             Cow::Borrowed(text)
         };
         let transliterated = matches!(ascii, Cow::Owned(_));
-        let width = wrap::effective_width(self.profile.width());
-        match (wrap::wrap(&ascii, width), shared) {
+        let wrapped = match width {
+            Some(width) => wrap::wrap(&ascii, width),
+            None => Cow::Borrowed(ascii.as_ref()),
+        };
+        match (wrapped, shared) {
             (Cow::Borrowed(_), Some(shared)) if !transliterated => shared.clone(),
             (shaped, _) => Arc::from(shaped.as_ref()),
         }
@@ -384,6 +397,37 @@ mod tests {
         );
         profile.set_colour_wanted(false);
         assert!(!render.text(&styled).unwrap_or_default().contains('\x1b'));
+    }
+
+    #[test]
+    fn paragraphs_go_whole_until_the_client_says_its_width() {
+        let (render, profile, _) = renderer();
+        let long = "word ".repeat(30);
+        let paragraphs = Message::Paragraphs(Arc::from(long.trim_end()));
+        let line = Message::Line(Arc::from(long.trim_end()));
+        assert!(!render.text(&paragraphs).unwrap_or_default().contains('\n'));
+        assert!(
+            render.text(&line).unwrap_or_default().contains('\n'),
+            "80 columns"
+        );
+        profile.set_size(40, 10);
+        for text in [render.text(&paragraphs), render.text(&line)] {
+            let text = text.unwrap_or_default();
+            assert!(text.split('\n').all(|l| l.len() <= 40), "{text}");
+        }
+    }
+
+    #[test]
+    fn a_client_of_width_zero_gets_nothing_wrapped() {
+        let (render, profile, _) = renderer();
+        profile.set_size(0, 24);
+        let long = "word ".repeat(60);
+        for message in [
+            Message::Line(Arc::from(long.as_str())),
+            Message::Paragraphs(Arc::from(long.as_str())),
+        ] {
+            assert_eq!(render.text(&message).as_deref(), Some(long.as_str()));
+        }
     }
 
     #[test]

@@ -9,10 +9,12 @@
 //! the unique index on the name's look-alike key refuses a taken name there,
 //! so nothing decided can change before the insert.
 
-use rusqlite::{Connection, params};
+use rusqlite::{Connection, OptionalExtension, params};
 
+use super::accounts::account_by_id;
 use super::refusal::{CharacterRefused, decide};
 use super::{Store, StoreError, StoreResult, now_iso, write_tx};
+use crate::auth::Role;
 use crate::auth::generate::{self, Entropy};
 use crate::auth::names::{check_character_name, display_character_name, name_key};
 use crate::world::World;
@@ -26,6 +28,28 @@ pub struct NewCharacter {
     /// Whether a word is a command word, which no character may be called
     /// (the store knows no commands: `command::is_command_word`).
     pub is_command_word: fn(&str) -> bool,
+}
+
+/// The server's limits on an account's characters, checked by [`create_in`]
+/// in the transaction that inserts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CharacterLimits {
+    /// Characters one account may have in one world (`--character-slots`).
+    pub slots: usize,
+    /// Whether an account's characters all live in one world
+    /// (`--multi-world-characters off`); accounts of admins and above are
+    /// exempt.
+    pub one_world: bool,
+}
+
+impl CharacterLimits {
+    /// Only the slots: an account's first character, or a test's.
+    pub fn slots(slots: usize) -> CharacterLimits {
+        CharacterLimits {
+            slots,
+            one_world: false,
+        }
+    }
 }
 
 /// How a new character gets its name.
@@ -70,18 +94,18 @@ impl<'s> Characters<'s> {
         Characters { store }
     }
 
-    /// Makes a character for an account unless it already has `slots` in that
-    /// world (see [`create_in`]): one `BEGIN IMMEDIATE` transaction, so
-    /// parallel requests cannot pass the limit or take one name together.
+    /// Makes a character for an account within `limits` (see [`create_in`]):
+    /// one `BEGIN IMMEDIATE` transaction, so parallel requests cannot pass the
+    /// limits or take one name together.
     pub async fn create(
         &self,
         user_id: i64,
         character: NewCharacter,
-        slots: usize,
+        limits: CharacterLimits,
     ) -> Result<CharacterSummary, CharacterRefused> {
         decide(self.store, move |tx| {
             let draw = &mut || character.draw_name();
-            create_in(tx, user_id, &character, slots, false, draw)
+            create_in(tx, user_id, &character, limits, false, draw)
         })
         .await
     }
@@ -147,6 +171,9 @@ pub struct CharacterSummary {
     pub world_id: String,
     /// The room it last stood in (`zone:room`), if it ever stood anywhere.
     pub room: Option<String>,
+    /// Whether it was ever played (a new character stands at its spawn but
+    /// was never seen there).
+    pub played: bool,
 }
 
 /// How many made-up names one creation draws before it gives up (each is
@@ -156,8 +183,9 @@ const NAME_DRAWS: usize = 50;
 /// Makes a character inside the caller's transaction: the one way any
 /// character is made (the menu's `new`, `/newchar`, an account's first). In
 /// order: the name is checked against the character name rules; the owner's
-/// characters in that world are counted against `slots`; the row and its first
-/// location are inserted. A name taken in that world, or looking like a taken
+/// characters in that world are counted against the slots; where the server
+/// keeps accounts to one world, an owner below admin with characters in
+/// another world is refused; the row and its first location are inserted. A name taken in that world, or looking like a taken
 /// one, is refused by the unique index on its key in this same transaction; a
 /// made-up name is then drawn again with `draw_name`. A refused insert undoes
 /// only itself, so the transaction goes on.
@@ -165,7 +193,7 @@ pub(in crate::store) fn create_in(
     tx: &Connection,
     owner: i64,
     character: &NewCharacter,
-    slots: usize,
+    limits: CharacterLimits,
     is_guest_created: bool,
     draw_name: &mut dyn FnMut() -> String,
 ) -> Result<CharacterSummary, CharacterRefused> {
@@ -178,7 +206,10 @@ pub(in crate::store) fn create_in(
         }
         CharacterName::Generated => draw_name(),
     };
-    check_slots(tx, owner, &character.world_id, slots)?;
+    check_slots(tx, owner, &character.world_id, limits.slots)?;
+    if limits.one_world {
+        check_one_world(tx, owner, &character.world_id)?;
+    }
     let mut draws = 1;
     let id = loop {
         match insert_character(tx, owner, character, &name, is_guest_created) {
@@ -198,6 +229,7 @@ pub(in crate::store) fn create_in(
         name,
         world_id: character.world_id.clone(),
         room: Some(character.spawn_room.clone()),
+        played: false,
     })
 }
 
@@ -220,6 +252,29 @@ fn check_slots(
         return Err(CharacterRefused::SlotsFull { limit: slots });
     }
     Ok(())
+}
+
+/// Refuses a new character in `world_id` for an `owner` below admin whose
+/// characters live in another world (admins are exempt: they keep a
+/// character wherever they look after players).
+fn check_one_world(tx: &Connection, owner: i64, world_id: &str) -> Result<(), CharacterRefused> {
+    let exempt = account_by_id(tx, owner)?.is_some_and(|account| account.role >= Role::Admin);
+    if exempt {
+        return Ok(());
+    }
+    let elsewhere: Option<String> = tx
+        .query_row(
+            "SELECT world_id FROM characters WHERE user_id = ?1 AND world_id <> ?2 \
+             ORDER BY id LIMIT 1",
+            params![owner, world_id],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(StoreError::from)?;
+    match elsewhere {
+        Some(world_id) => Err(CharacterRefused::OtherWorld { world_id }),
+        None => Ok(()),
+    }
 }
 
 /// Inserts a character called `name` and its starting location. A name taken
@@ -261,7 +316,8 @@ fn list_characters(
     world_id: &str,
 ) -> StoreResult<Vec<CharacterSummary>> {
     let mut stmt = conn.prepare_cached(
-        "SELECT c.id, c.name, c.world_id, l.room FROM characters c \
+        "SELECT c.id, c.name, c.world_id, l.room, c.last_played_at IS NOT NULL \
+         FROM characters c \
          LEFT JOIN character_locations l ON l.character_id = c.id \
          WHERE c.user_id = ?1 AND c.world_id = ?2 ORDER BY c.id",
     )?;
@@ -271,6 +327,7 @@ fn list_characters(
             name: row.get(1)?,
             world_id: row.get(2)?,
             room: row.get(3)?,
+            played: row.get(4)?,
         })
     })?;
     Ok(rows.collect::<Result<_, _>>()?)
@@ -299,12 +356,12 @@ mod tests {
         let (_dir, store, user_id) = test_store("alice").await;
         let characters = store.characters();
         let made = characters
-            .create(user_id, typed("alice"), 10)
+            .create(user_id, typed("alice"), CharacterLimits::slots(10))
             .await
             .expect("first");
         assert_eq!(made.name, "Alice", "shown capitalised");
         characters
-            .create(user_id, typed("Alys"), 10)
+            .create(user_id, typed("Alys"), CharacterLimits::slots(10))
             .await
             .expect("second");
         let list = characters.list(user_id, "w").await.expect("list");
@@ -318,7 +375,9 @@ mod tests {
                 .expect("list")
                 .is_empty()
         );
-        let taken = characters.create(user_id, typed("ALICE"), 10).await;
+        let taken = characters
+            .create(user_id, typed("ALICE"), CharacterLimits::slots(10))
+            .await;
         assert!(
             matches!(&taken, Err(CharacterRefused::NameTaken { name }) if name == "ALICE"),
             "{taken:?}"
@@ -329,7 +388,10 @@ mod tests {
     async fn names_are_checked_where_they_are_inserted() {
         let (_dir, store, user_id) = test_store("bo").await;
         for bad in ["look", "x", "R2D2"] {
-            let refused = store.characters().create(user_id, typed(bad), 10).await;
+            let refused = store
+                .characters()
+                .create(user_id, typed(bad), CharacterLimits::slots(10))
+                .await;
             assert!(
                 matches!(refused, Err(CharacterRefused::BadName(_))),
                 "{bad}: {refused:?}"
@@ -350,7 +412,7 @@ mod tests {
         let (_dir, store, user_id) = test_store("cy").await;
         store
             .characters()
-            .create(user_id, typed("Brae"), 10)
+            .create(user_id, typed("Brae"), CharacterLimits::slots(10))
             .await
             .expect("Brae");
         let made = store
@@ -363,8 +425,15 @@ mod tests {
                 let mut draws = ["Brae", "Bráe", "Thoun"].into_iter().map(String::from);
                 let draw = &mut || draws.next().unwrap_or_default();
                 write_tx(db, |tx| {
-                    create_in(tx, user_id, &generated, 10, false, draw)
-                        .map_err(|refused| StoreError::Task(refused.to_string()))
+                    create_in(
+                        tx,
+                        user_id,
+                        &generated,
+                        CharacterLimits::slots(10),
+                        false,
+                        draw,
+                    )
+                    .map_err(|refused| StoreError::Task(refused.to_string()))
                 })
             })
             .await
@@ -381,7 +450,12 @@ mod tests {
         ];
         let made = futures::future::join_all(names.iter().map(|name| {
             let store = store.clone();
-            async move { store.characters().create(user_id, typed(name), 10).await }
+            async move {
+                store
+                    .characters()
+                    .create(user_id, typed(name), CharacterLimits::slots(10))
+                    .await
+            }
         }))
         .await;
         let ok = made.iter().filter(|r| r.is_ok()).count();

@@ -64,6 +64,11 @@ pub enum CharacterRefused {
     /// A character of that world has the name, or one that looks like it.
     #[error("the character name {name} is taken")]
     NameTaken { name: String },
+    /// The server keeps each account to one world
+    /// (`--multi-world-characters off`), and the account's characters live
+    /// in `world_id`.
+    #[error("the account's characters live in {world_id}")]
+    OtherWorld { world_id: String },
     #[error(transparent)]
     Store(#[from] StoreError),
 }

@@ -195,6 +195,28 @@ pub fn mssp(table: &[(&str, Vec<String>)]) -> Bytes {
     data.freeze()
 }
 
+/// The MSSP table in subnegotiation data, as a crawler reads it: each
+/// variable with its values, in the order sent. Bytes before the first
+/// variable are skipped; text is decoded as UTF-8 with replacement.
+pub fn mssp_table(data: &[u8]) -> Vec<(String, Vec<String>)> {
+    let mut table: Vec<(String, Vec<String>)> = Vec::new();
+    let mut rest = data;
+    while let Some((&marker, after)) = rest.split_first() {
+        let end = after
+            .iter()
+            .position(|b| matches!(*b, MSSP_VAR | MSSP_VAL))
+            .unwrap_or(after.len());
+        let text = String::from_utf8_lossy(&after[..end]).into_owned();
+        match (marker, table.last_mut()) {
+            (MSSP_VAR, _) => table.push((text, Vec::new())),
+            (MSSP_VAL, Some((_, values))) => values.push(text),
+            _ => {}
+        }
+        rest = &after[end..];
+    }
+    table
+}
+
 /// A GMCP message: `Package.Message` and its JSON text (empty when none).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Gmcp<'a> {
@@ -227,6 +249,26 @@ pub fn gmcp_message(name: &str, json: &str) -> Bytes {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_mssp_table_reads_back_as_it_was_sent() {
+        let table = vec![
+            ("NAME", vec!["Lanternfall".to_string()]),
+            ("PORT", vec!["4000".into(), "4001".into()]),
+            ("DISCORD", vec![String::new()]),
+        ];
+        let read = mssp_table(&mssp(&table));
+        let want: Vec<(String, Vec<String>)> = table
+            .iter()
+            .map(|(name, values)| (name.to_string(), values.clone()))
+            .collect();
+        assert_eq!(read, want);
+        assert_eq!(
+            mssp_table(&[2, b'x', 1, b'A', 2, b'b']),
+            [("A".into(), vec!["b".into()])]
+        );
+        assert!(mssp_table(&[]).is_empty());
+    }
 
     #[test]
     fn ttype_answers_and_mtts_bits() {

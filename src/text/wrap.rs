@@ -20,14 +20,60 @@ pub const MIN_WIDTH: usize = 20;
 /// Wider than this, text is wrapped at this width.
 pub const MAX_WIDTH: usize = 250;
 
-/// The width text is wrapped at for a client that reported `reported` columns
-/// (0 or none: unknown).
-pub fn effective_width(reported: Option<u16>) -> usize {
+/// The width text is wrapped at for a client that reported `reported` columns:
+/// [`DEFAULT_WIDTH`] while it has not said, its own width within the limits
+/// once it has, and `None` — no wrapping — for a client that reported a
+/// width of 0, which wraps lines itself (RFC 1073 leaves 0 to the server; the
+/// web client sends it, so text it received re-flows when its window changes).
+pub fn line_width(reported: Option<u16>) -> Option<usize> {
     match reported {
-        None | Some(0) => DEFAULT_WIDTH,
-        Some(n) => usize::from(n).clamp(MIN_WIDTH, MAX_WIDTH),
+        None => Some(DEFAULT_WIDTH),
+        Some(0) => None,
+        Some(n) => Some(usize::from(n).clamp(MIN_WIDTH, MAX_WIDTH)),
     }
 }
+
+/// The width paragraphs are wrapped at: only a width the client reported.
+/// Before it says (the greeting goes out before NAWS can arrive), a paragraph
+/// is sent whole, for the client to wrap at the width it really has, rather
+/// than broken early at a guess.
+pub fn reported_width(reported: Option<u16>) -> Option<usize> {
+    reported.and_then(|_| line_width(reported))
+}
+
+/// `lead` and then `text`, wrapped at `width` with a hanging indent: every
+/// further line of `text` starts in the column where it started after `lead`,
+/// as the last column of a table. When that column leaves less than
+/// [`MIN_WIDTH`] for the text, the text goes under `lead` instead, indented by
+/// four. Without a width (a client that wraps itself) it is one line.
+pub fn hanging(lead: &str, text: &str, width: Option<usize>) -> String {
+    let Some(width) = width else {
+        return format!("{lead}{text}");
+    };
+    let column = display_width(lead);
+    let (first, indent) = if column + MIN_WIDTH <= width {
+        (lead.to_string(), column)
+    } else {
+        (
+            format!("{}\n{}", lead.trim_end(), " ".repeat(HANG_FALLBACK)),
+            HANG_FALLBACK,
+        )
+    };
+    let wrapped = wrap(text, width.saturating_sub(indent).max(1));
+    let pad = " ".repeat(indent);
+    let mut out = first;
+    for (i, line) in wrapped.split('\n').enumerate() {
+        if i > 0 {
+            out.push('\n');
+            out.push_str(&pad);
+        }
+        out.push_str(line);
+    }
+    out
+}
+
+/// The indentation of a table's last column that had to go under the row.
+const HANG_FALLBACK: usize = 4;
 
 /// Wraps every line of `text` (lines are separated by `'\n'`) at `width`
 /// display columns.
@@ -271,11 +317,47 @@ mod tests {
 
     #[test]
     fn widths_are_held_between_twenty_and_two_hundred_fifty() {
-        assert_eq!(effective_width(None), 80);
-        assert_eq!(effective_width(Some(0)), 80);
-        assert_eq!(effective_width(Some(5)), 20);
-        assert_eq!(effective_width(Some(100)), 100);
-        assert_eq!(effective_width(Some(9000)), 250);
+        assert_eq!(line_width(None), Some(80));
+        assert_eq!(line_width(Some(5)), Some(20));
+        assert_eq!(line_width(Some(100)), Some(100));
+        assert_eq!(line_width(Some(9000)), Some(250));
+    }
+
+    #[test]
+    fn a_width_of_zero_means_the_client_wraps() {
+        assert_eq!(line_width(Some(0)), None);
+        assert_eq!(reported_width(Some(0)), None);
+    }
+
+    #[test]
+    fn paragraphs_wrap_only_at_a_reported_width() {
+        assert_eq!(reported_width(None), None);
+        assert_eq!(reported_width(Some(60)), Some(60));
+        assert_eq!(reported_width(Some(5)), Some(20));
+    }
+
+    #[test]
+    fn a_hanging_indent_keeps_the_column() {
+        let lead = format!("  {:<10} ", "look");
+        let text = "The room: its name, description and exits.";
+        assert_eq!(
+            hanging(&lead, text, Some(34)),
+            "  look       The room: its name,\n             description and\n             exits."
+        );
+        assert_eq!(hanging(&lead, text, None), format!("{lead}{text}"));
+        // Too narrow for the column: the text goes under the row.
+        assert_eq!(
+            hanging(&lead, "Walks that way.", Some(25)),
+            "  look\n    Walks that way."
+        );
+        for width in 1..60 {
+            for line in hanging(&lead, text, Some(width)).split('\n') {
+                assert!(
+                    display_width(line) <= width.max(lead.len()),
+                    "{width}: {line:?}"
+                );
+            }
+        }
     }
 
     #[test]

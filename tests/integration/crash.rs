@@ -25,12 +25,18 @@ async fn start(db: &Path) -> Running {
 
 /// [`start`] with environment variables set for the server (`MUD_ADMIN_*`).
 pub async fn start_with_env(db: &Path, env: &[(&str, &str)]) -> Running {
+    start_with(db, &[], env).await
+}
+
+/// [`start_with_env`] with more flags for `run` (`--tls-bind ...`).
+pub async fn start_with(db: &Path, run_flags: &[&str], env: &[(&str, &str)]) -> Running {
     let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_gaslamp"))
         .args(["--bcrypt-cost", "4", "--log-level", "info", "--db"])
         .arg(db)
         .arg("--worlds")
         .arg(shipped_worlds())
         .args(["run", "--bind", "127.0.0.1:0", "--web-bind", "off"])
+        .args(run_flags)
         .env_remove("RUST_LOG")
         .env_remove("MUD_ADMIN_USER")
         .env_remove("MUD_ADMIN_PASSWORD")
@@ -42,9 +48,13 @@ pub async fn start_with_env(db: &Path, env: &[(&str, &str)]) -> Running {
         .expect("gaslamp starts");
     let stderr = child.stderr.take().expect("stderr");
     let mut lines = BufReader::new(stderr).lines();
+    // The start's own lines are kept too, for tests that look for one.
+    let mut started = Vec::new();
     let addr = tokio::time::timeout(PATIENCE, async {
         while let Some(line) = lines.next_line().await.expect("log line") {
-            if let Some(addr) = listening_address(&line) {
+            let addr = listening_address(&line);
+            started.push(line);
+            if let Some(addr) = addr {
                 return addr;
             }
         }
@@ -54,10 +64,7 @@ pub async fn start_with_env(db: &Path, env: &[(&str, &str)]) -> Running {
     .expect("the server listens in time");
     // Keep draining the log so the child never blocks on a full pipe, and keep
     // the lines for tests that look for one.
-    let log = std::sync::Arc::new((
-        std::sync::Mutex::new(Vec::new()),
-        tokio::sync::Notify::new(),
-    ));
+    let log = std::sync::Arc::new((std::sync::Mutex::new(started), tokio::sync::Notify::new()));
     let kept = log.clone();
     tokio::spawn(async move {
         while let Ok(Some(line)) = lines.next_line().await {
@@ -101,6 +108,27 @@ impl Running {
             let log = self.log.0.lock().expect("log lines").join("\n");
             panic!("no log line with {needles:?}:\n{log}")
         })
+    }
+
+    /// Every log line so far.
+    pub fn log_lines(&self) -> Vec<String> {
+        self.log.0.lock().expect("log lines").clone()
+    }
+
+    /// SIGTERM, and wait for the exit; returns the exit code. The log lines
+    /// are still read after it (`expect_log`).
+    pub async fn terminate(&mut self) -> Option<i32> {
+        let pid = self.child.id().expect("pid");
+        let status = Command::new("kill")
+            .args(["-TERM", &pid.to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(status.success());
+        let exit = tokio::time::timeout(PATIENCE, self.child.wait())
+            .await
+            .expect("exits in time")
+            .expect("exit status");
+        exit.code()
     }
 
     /// SIGKILL, and wait for the process to be gone.

@@ -202,12 +202,13 @@ async fn walkers_arrive_from_the_direction_that_leads_back() {
         ann.command(direction).await;
         ben.expect(reached).await;
     }
-    // A compass exit whose name is short: the Chandlers' Row goes "ne".
+    // A compass exit whose name is short: the Chandlers' Row goes "ne",
+    // which players read in the one long form.
     ben.command("north").await;
     ann.command("north").await;
     ben.expect("Ann arrives from the south.").await;
     ben.command("ne").await;
-    ann.expect("Ben leaves ne.").await;
+    ann.expect("Ben leaves northeast.").await;
     ann.command("northeast").await;
     ben.expect("Ann arrives from the southwest.").await;
     server.stop().await;

@@ -9,6 +9,7 @@ use super::super::table::is_command_word;
 use super::super::{Ctx, Flow};
 use super::{actor, change, refuse};
 use crate::auth::Role;
+use crate::game::Removal;
 use crate::replies;
 use crate::store::accounts::{AccountChange, PasswordRefused};
 use crate::store::characters::{CharacterName, NewCharacter};
@@ -39,7 +40,7 @@ pub static UNBAN: Spec = Spec {
     name: "unban",
     usage: "/unban <account>",
     summary: "Reactivate a banned account.",
-    details: "Lifts a ban: the account may log in again. An account that is not banned\nis said so.",
+    details: "Lifts a ban: the account may log in again. An account that is not banned is said so.",
     example: "/unban Ann",
     run: |ctx, spec, args| done(ban(ctx, spec, args)),
     ..Spec::base(Group::Admin, Role::Admin)
@@ -49,7 +50,7 @@ pub static NEWCHAR: Spec = Spec {
     name: "newchar",
     usage: "/newchar <account> <name>",
     summary: "Make a character for an account in this world.",
-    details: "Makes a character for an account in this world (for servers where players do not\nmake their own). In a world that gives names, the name may be left out.",
+    details: "Makes a character for an account in this world (for servers where players do not make their own). In a world that gives names, the name may be left out.",
     example: "/newchar ann Wren",
     run: |ctx, _, args| done(new_character(ctx, args)),
     ..Spec::base(Group::Admin, Role::Admin)
@@ -135,9 +136,10 @@ async fn kick(ctx: &Ctx<'_>, spec: &'static Spec, args: &str) {
     {
         return;
     }
-    target
-        .session
-        .kick(format!("You have been kicked from the game: {reason}"));
+    target.session.kick(
+        Removal::Kicked,
+        format!("You have been kicked from the game: {reason}"),
+    );
     ctx.reply(format!("{} has been kicked.", target.name));
 }
 
@@ -286,8 +288,8 @@ async fn new_character(ctx: &Ctx<'_>, args: &str) {
         CharacterName::Typed(name.to_string())
     };
     let character = NewCharacter::in_world(&world, name, is_command_word);
-    let slots = ctx.game.config().character_slots;
-    let order = AccountChange::NewCharacter { character, slots };
+    let limits = ctx.game.character_limits();
+    let order = AccountChange::NewCharacter { character, limits };
     if let Some(done) = change(ctx, &NEWCHAR, account, order).await {
         let name = done.character.map(|made| made.name).unwrap_or_default();
         ctx.reply(format!(
@@ -307,6 +309,9 @@ pub(super) fn character_refused(refused: &CharacterRefused) -> String {
         CharacterRefused::NameTaken { .. } => {
             "That name is already taken in this world.".to_string()
         }
+        CharacterRefused::OtherWorld { world_id } => format!(
+            "That account's characters live in {world_id}; this server keeps each account to one world."
+        ),
         CharacterRefused::Store(err) => replies::store_error(err).to_string(),
     }
 }

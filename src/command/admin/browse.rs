@@ -5,7 +5,7 @@ use super::super::Ctx;
 use super::super::common::short_duration;
 use super::super::parse::split_word;
 use super::super::spec::{Group, Spec, done};
-use super::{authorize, count_arg, table};
+use super::{authorize, count_arg, table, table_at};
 use crate::auth::Role;
 use crate::store::accounts::Account;
 use crate::store::admin;
@@ -69,9 +69,6 @@ pub static CHATLOG: Spec = Spec {
     run: |ctx, spec, args| done(chatlog(ctx, spec, args)),
     ..Spec::base(Group::Admin, Role::Admin)
 };
-
-/// Longest message shown by `/chatlog`.
-const MAX_CELL: usize = 60;
 
 /// Accounts as a table: name, role, status, guest, created, last login (UTC,
 /// to the minute). The one format of `/users` and `gaslamp user list`.
@@ -242,7 +239,13 @@ async fn rows(ctx: &Ctx<'_>, spec: &'static Spec, args: &str) {
         Err(err) => return ctx.store_trouble(&err),
     };
     let n = found.rows.len();
-    let blocks = records(&found.columns, &found.rows, ctx.me.session.width());
+    // A client that wraps itself still gets long values cut, at the usual width.
+    let width = ctx
+        .me
+        .session
+        .width()
+        .unwrap_or(crate::text::wrap::DEFAULT_WIDTH);
+    let blocks = records(&found.columns, &found.rows, width);
     ctx.reply(format!(
         "{blocks}{n} row(s) of {table_name} from offset {offset}."
     ));
@@ -300,11 +303,17 @@ async fn chatlog(ctx: &Ctx<'_>, spec: &'static Spec, args: &str) {
                 format!("{}/{}", l.world_id, l.room),
                 l.kind.clone(),
                 who,
-                cut_to(&l.message, MAX_CELL),
+                l.message.clone(),
             ]
         })
         .collect();
-    ctx.reply(table(&["time", "room", "kind", "who", "message"], &rows));
+    // Whole messages (moderation reads them), each wrapped under its column.
+    let width = ctx.me.session.width();
+    ctx.reply(table_at(
+        &["time", "room", "kind", "who", "message"],
+        &rows,
+        width,
+    ));
 }
 
 #[cfg(test)]

@@ -25,6 +25,7 @@ use super::spec::Spec;
 use crate::replies;
 use crate::store::accounts::{AccountChange, Actor, ChangeRefused, Changed};
 use crate::store::audit::AuditEntry;
+use crate::text::wrap;
 
 pub use accounts::apply_password;
 pub use browse::account_table;
@@ -69,14 +70,10 @@ async fn authorize_as(
     target: Option<&str>,
     detail: Option<String>,
 ) -> bool {
+    let logged = detail.clone();
     match ctx.game.authorize(actor, entry(spec, target, detail)).await {
         Ok(()) => {
-            tracing::info!(
-                actor = %ctx.me.session.account,
-                action = %spec.name,
-                target = %target.unwrap_or("-"),
-                "admin action"
-            );
+            log_action(ctx, spec, target, logged.as_deref(), "admin action");
             true
         }
         Err(refusal) => {
@@ -95,19 +92,20 @@ async fn change(
     target: &str,
     change: AccountChange,
 ) -> Option<Changed> {
+    // A kick or a teleport stores nothing: "nothing changed" is no news.
+    let stores = !matches!(change, AccountChange::Oversee { .. });
     let result = ctx
         .game
         .change_account(actor(ctx, spec), target, change, spec.name)
         .await;
     match result {
         Ok(changed) => {
-            tracing::info!(
-                actor = %ctx.me.session.account,
-                action = %spec.name,
-                target = %changed.account.username,
-                changed = changed.changed,
+            let what = if stores && !changed.changed {
+                "admin action changed nothing: the account was so already"
+            } else {
                 "admin action"
-            );
+            };
+            log_action(ctx, spec, Some(&changed.account.username), None, what);
             Some(changed)
         }
         Err(refusal) => {
@@ -115,6 +113,18 @@ async fn change(
             None
         }
     }
+}
+
+/// The log line of an admin command that was allowed: who, which command, on
+/// whom (`-`: no one), and what else was asked.
+fn log_action(ctx: &Ctx<'_>, spec: &Spec, target: Option<&str>, detail: Option<&str>, what: &str) {
+    tracing::info!(
+        actor = %ctx.me.session.account,
+        action = %spec.name,
+        target = %target.unwrap_or("-"),
+        detail = %detail.unwrap_or("-"),
+        "{what}"
+    );
 }
 
 /// Tells the admin why the store refused, in the command's words.
@@ -137,28 +147,37 @@ fn refuse(ctx: &Ctx<'_>, spec: &Spec, refusal: &ChangeRefused) {
     });
 }
 
-/// Formats rows as aligned columns under a header.
+/// Formats rows as aligned columns under a header. Headers are in capitals,
+/// in every admin table alike (`NAME  ROLE ...`).
 fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
+    table_at(headers, rows, None)
+}
+
+/// [`table`], its last column wrapped at `width` under its own column (a
+/// message, a client's description), so no line goes back to column 0.
+fn table_at(headers: &[&str], rows: &[Vec<String>], width: Option<usize>) -> String {
     let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
     for row in rows {
         for (i, cell) in row.iter().enumerate().take(widths.len()) {
             widths[i] = widths[i].max(cell.chars().count());
         }
     }
-    let mut text = String::new();
-    let header: Vec<String> = headers.iter().map(|h| h.to_string()).collect();
-    for (n, row) in std::iter::once(&header).chain(rows).enumerate() {
-        if n > 0 {
-            text.push('\n');
-        }
-        for (i, cell) in row.iter().enumerate() {
+    let header: Vec<String> = headers.iter().map(|h| h.to_uppercase()).collect();
+    let mut lines = Vec::with_capacity(rows.len() + 1);
+    for row in std::iter::once(&header).chain(rows) {
+        let Some((last, cells)) = row.split_last() else {
+            lines.push(String::new());
+            continue;
+        };
+        let mut lead = String::new();
+        for (i, cell) in cells.iter().enumerate() {
             let width = widths.get(i).copied().unwrap_or(0);
-            let _ = write!(text, "{cell:<width$}  ");
+            let _ = write!(lead, "{cell:<width$}  ");
         }
-        let trimmed = text.trim_end().len();
-        text.truncate(trimmed);
+        let line = wrap::hanging(&lead, last, width);
+        lines.push(line.trim_end().to_string());
     }
-    text
+    lines.join("\n")
 }
 
 /// Reads an optional count argument: `default` when empty, capped at `max`.
@@ -185,7 +204,21 @@ mod tests {
                 vec!["bobby".into(), "player".into()],
             ],
         );
-        assert_eq!(text, "name   role\nal     admin\nbobby  player");
+        assert_eq!(text, "NAME   ROLE\nal     admin\nbobby  player");
+    }
+
+    #[test]
+    fn a_table_s_last_column_wraps_under_itself() {
+        let rows = [vec![
+            "Ann".to_string(),
+            "one two three four five six".to_string(),
+        ]];
+        let text = table_at(&["who", "message"], &rows, Some(26));
+        assert_eq!(text, "WHO  MESSAGE\nAnn  one two three four\n     five six");
+        assert_eq!(
+            table_at(&["who", "message"], &rows, None),
+            "WHO  MESSAGE\nAnn  one two three four five six"
+        );
     }
 
     #[test]

@@ -47,7 +47,7 @@ pub static RELOAD: Spec = Spec {
     name: "reload",
     usage: "/reload [tls]",
     summary: "Reload the world files, or (admin+) the TLS certificate.",
-    details: "Reads the world files again. Invalid files change nothing; players in rooms\nthat vanished are sent to the spawn. \"/reload tls\" (admin+) loads the TLS\ncertificate and key again for new handshakes; open connections stay.",
+    details: "Reads the world files again. Invalid files change nothing; players in rooms that vanished are sent to the spawn. \"/reload tls\" (admin+) loads the TLS certificate and key again for new handshakes; open connections stay.",
     example: "/reload",
     run: |ctx, _, args| done(reload(ctx, args)),
     ..Spec::base(Group::Building, Role::Worldbuilder)
@@ -67,7 +67,7 @@ pub static SHUTDOWN: Spec = Spec {
     name: "shutdown",
     usage: "/shutdown [duration] [reason]  or  /shutdown cancel",
     summary: "Count down, then shut the server down gracefully.",
-    details: "Counts down (default 10 seconds; 90, 90s, 2m, 1h30m) with warnings to everyone,\nthen shuts the server down gracefully. \"/shutdown cancel\" stops the countdown.",
+    details: "Counts down (default 10 seconds; 90, 90s, 2m, 1h30m) with warnings to everyone, then shuts the server down gracefully. \"/shutdown cancel\" stops the countdown.",
     example: "/shutdown 2m upgrading the lamps",
     run: |ctx, spec, args| done(shutdown(ctx, spec, args)),
     ..Spec::base(Group::Admin, Role::Admin)
@@ -77,7 +77,7 @@ pub static PRUNE: Spec = Spec {
     name: "prune",
     usage: "/prune <duration>",
     summary: "Delete stored chat older than that (24h, 30d).",
-    details: "Deletes stored talk older than the duration, which needs its unit (24h, 30d):\na bare number is refused, so \"/prune 24\" never means 24 seconds.",
+    details: "Deletes stored talk older than the duration, which needs its unit (24h, 30d): a bare number is refused, so \"/prune 24\" never means 24 seconds.",
     example: "/prune 30d",
     run: |ctx, _, args| done(prune(ctx, args)),
     ..Spec::base(Group::Superuser, Role::Superuser)
@@ -311,14 +311,24 @@ async fn shutdown(ctx: &Ctx<'_>, spec: &'static Spec, args: &str) {
         ));
     };
     let reason = sanitize(reason);
-    let detail = Some(format!("{seconds}s {reason}"));
+    let detail = Some(format!("{seconds}s {reason}").trim_end().to_string());
     if !authorize(ctx, spec, None, detail).await {
         return;
     }
     let countdown = CancellationToken::new();
     if !ctx.game.start_countdown(countdown.clone()) {
+        tracing::info!(
+            actor = %ctx.me.session.account,
+            "no new shutdown: one is already counting down"
+        );
         return ctx.reply("A shutdown is already counting down (\"/shutdown cancel\" stops it).");
     }
+    tracing::info!(
+        actor = %ctx.me.session.account,
+        seconds,
+        reason = %reason,
+        "shutdown countdown started"
+    );
     // On the game's tracker, so a shutdown begun meanwhile (a signal) waits
     // for the countdown to notice and end.
     let game = ctx.game.clone();
@@ -333,8 +343,13 @@ async fn cancel_shutdown(ctx: &Ctx<'_>, spec: &'static Spec) {
         return;
     }
     if ctx.game.cancel_countdown() {
+        tracing::info!(actor = %ctx.me.session.account, "shutdown countdown cancelled");
         ctx.game.announce("*** The shutdown has been cancelled.");
     } else {
+        tracing::info!(
+            actor = %ctx.me.session.account,
+            "no shutdown cancelled: none was counting down"
+        );
         ctx.reply("No shutdown is counting down.");
     }
 }

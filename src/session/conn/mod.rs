@@ -39,7 +39,7 @@ use tokio_util::codec::FramedRead;
 use tokio_util::sync::CancellationToken;
 
 use super::render::Protocol;
-use crate::game::{ClientProfile, ConnId, Control, Outbox, Peer};
+use crate::game::{ClientProfile, ConnId, Control, Outbox, Peer, Removal};
 use crate::replies;
 use crate::telnet::{self, OptionTable, TelnetCodec, opt};
 use negotiation::Replies;
@@ -65,11 +65,31 @@ pub enum Hangup {
     TakenOver,
     /// An admin or the server's upkeep closed it (kick, ban, expiry); the
     /// reason has been shown.
-    Kicked,
+    Removed(Removal),
     /// The player asked to leave.
     Quit,
+    /// Three wrong passwords on this connection; it has been told.
+    WrongPasswords,
     /// The client went over its negotiation budget; it has been told.
     Flooded,
+}
+
+impl Hangup {
+    /// How the connection ended, as the log says it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Hangup::Closed => "the client closed the connection",
+            Hangup::Overflow => "input overflow (8 KiB without a line break)",
+            Hangup::Timeout => "timed out",
+            Hangup::Shutdown => "the server shut down",
+            Hangup::Dead => "the client stopped reading (its queue filled)",
+            Hangup::TakenOver => "its character was taken over by another connection",
+            Hangup::Removed(why) => why.as_str(),
+            Hangup::Quit => "the player quit",
+            Hangup::WrongPasswords => "too many wrong passwords",
+            Hangup::Flooded => "too much telnet negotiation",
+        }
+    }
 }
 
 /// What the session receives.
@@ -312,9 +332,9 @@ impl Conn {
                 self.last_words(replies::TAKEN_OVER);
                 Hangup::TakenOver
             }
-            Control::Kick { message } => {
+            Control::Kick { why, message } => {
                 self.last_words(&message);
-                Hangup::Kicked
+                Hangup::Removed(why)
             }
         };
         self.ended_with = Some(hangup);

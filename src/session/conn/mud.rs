@@ -128,9 +128,11 @@ impl Conn {
         }
     }
 
-    /// The client stopped sending sizes: its width is unknown again.
+    /// The client stopped sending sizes: its width is unknown again (a size
+    /// read before in this read is dropped with it).
     pub(super) fn window_closed(&mut self) {
-        self.window = Some((0, 0));
+        self.window = None;
+        self.profile.forget_size();
     }
 
     /// Applies the last window size of this read, if one came.

@@ -8,7 +8,7 @@ use super::password::reset_password_in;
 use super::{Account, Accounts, find_account};
 use crate::auth::{self, Refusal, Role};
 use crate::store::audit::{self, AuditEntry};
-use crate::store::characters::{CharacterSummary, NewCharacter, create_in};
+use crate::store::characters::{CharacterLimits, CharacterSummary, NewCharacter, create_in};
 use crate::store::refusal::{Actor, ChangeRefused, acting_account, refusable};
 use crate::store::{StoreError, StoreResult, now_iso};
 use crate::text::sanitize;
@@ -34,11 +34,11 @@ pub enum AccountChange {
         world_id: String,
         allow: bool,
     },
-    /// A new character for the account, within `slots` characters per world
+    /// A new character for the account, within the server's limits
     /// (`/newchar`, where players do not make their own).
     NewCharacter {
         character: NewCharacter,
-        slots: usize,
+        limits: CharacterLimits,
     },
     /// Nothing stored changes; the hierarchy is checked and the action audited
     /// (a kick or a teleport, carried out by the caller).
@@ -217,10 +217,10 @@ fn apply(
         }
         AccountChange::NewCharacter {
             character: new,
-            slots,
+            limits,
         } => {
             let draw = &mut || new.draw_name();
-            let made = create_in(tx, id, new, *slots, false, draw)?;
+            let made = create_in(tx, id, new, *limits, false, draw)?;
             let detail = format!("{} in {}", made.name, made.world_id);
             character = Some(made);
             (true, Some(detail))

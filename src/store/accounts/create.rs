@@ -16,7 +16,9 @@ use crate::auth::Role;
 use crate::auth::generate::{self, Entropy};
 use crate::auth::names::{check_account_name, name_key};
 use crate::store::audit::{self, AuditEntry};
-use crate::store::characters::{CharacterName, CharacterSummary, NewCharacter, create_in};
+use crate::store::characters::{
+    CharacterLimits, CharacterName, CharacterSummary, NewCharacter, create_in,
+};
 use crate::store::refusal::{CharacterRefused, Refusal, decide};
 use crate::store::{StoreError, StoreResult, now_iso};
 use crate::world::{Naming, World};
@@ -255,7 +257,14 @@ fn create_in_tx(
     let is_guest = matches!(new.opener, Opener::Guest { .. });
     let first = new.first.for_account(&username);
     // A new account has no character yet: one slot is all the first needs.
-    let character = match create_in(tx, user_id, &first, 1, is_guest, draw_name) {
+    let character = match create_in(
+        tx,
+        user_id,
+        &first,
+        CharacterLimits::slots(1),
+        is_guest,
+        draw_name,
+    ) {
         Err(CharacterRefused::Store(err)) => return Err(err.into()),
         made => made,
     };

@@ -198,12 +198,20 @@ function xterm256(n) {
 
 const URL_PATTERN = /\bhttps?:\/\/[^\s<>"'`]+[^\s<>"'`.,;:!?)\]]/g;
 
-/** The scrollback: finished lines, and the line still being written (a prompt, often). */
+/**
+ * The scrollback: finished lines, and the line still being written (a prompt,
+ * often). The server does not wrap text for this client (it says NAWS width
+ * 0), so the browser wraps every line at the box's width and re-flows it when
+ * the window changes; a table's row goes on under its last column.
+ */
 class Screen {
   constructor(element) {
     this.element = element;
     this.runs = [];
     this.pending = this.newLine();
+    // The pending line holds only a prompt nobody answered yet.
+    this.prompted = false;
+    this.columns = 80;
   }
 
   newLine() {
@@ -217,14 +225,40 @@ class Screen {
   write(runs) {
     const stick = this.atBottom();
     for (const [text, style] of runs) {
-      const parts = text.split("\n");
+      const parts = text.replace(/\r/g, "").split("\n");
       parts.forEach((part, n) => {
-        if (n > 0) this.endLine();
-        if (part) this.runs.push([part.replace(/\r/g, ""), style]);
+        if (n > 0) this.serverNewline();
+        if (part) {
+          this.prompted = false;
+          this.runs.push([part, style]);
+        }
       });
     }
     this.render();
     if (stick) this.scrollDown();
+  }
+
+  /**
+   * A line break from the server. After a prompt nobody answered, it comes
+   * before other people's text, and the server shows the prompt again after
+   * that text: the old prompt goes, rather than stay behind as a lone ">".
+   */
+  serverNewline() {
+    if (this.prompted) {
+      this.prompted = false;
+      this.runs = [];
+      this.render();
+      return;
+    }
+    this.endLine();
+  }
+
+  /** The server asked for an answer: the pending line is its prompt. */
+  markPrompt() {
+    this.prompted = this.runs.length > 0;
+    // A prompt without words (">") is decoration a screen reader need not read.
+    const text = this.currentText();
+    this.pending.toggleAttribute("aria-hidden", this.prompted && !/[\p{L}\p{N}]/u.test(text));
   }
 
   /** Text of the client's own (the echo of what was typed, a note). */
@@ -237,10 +271,19 @@ class Screen {
   }
 
   endLine() {
+    this.prompted = false;
+    this.pending.removeAttribute("aria-hidden");
     this.render();
+    hang(this.pending, this.currentText(), this.columns);
     this.pending = this.newLine();
     this.runs = [];
     while (this.element.childElementCount > SCROLLBACK_LINES) this.element.firstElementChild.remove();
+  }
+
+  /** The box's width changed: rows of tables hang by what fits now. */
+  setColumns(columns) {
+    this.columns = columns;
+    for (const line of this.element.children) hang(line, line.textContent, columns);
   }
 
   /** The current line's text so far (the prompt waiting for an answer). */
@@ -260,6 +303,26 @@ class Screen {
 
   scrollDown() {
     this.element.scrollTop = this.element.scrollHeight;
+  }
+}
+
+/**
+ * A row of a table (a run of two or more spaces before its last column, as
+ * in `help`, `exits` or `/chatlog`) goes on under that column when the
+ * browser wraps it, while the column starts in the first 60% of the box, and
+ * four columns in when it does not (as the server lays such a row out for a
+ * narrow terminal); any other line wraps to its start.
+ */
+function hang(line, text, columns) {
+  let at = 0;
+  for (const match of text.matchAll(/ {2,}(?=\S)/g)) at = match.index + match[0].length;
+  if (at > columns * 0.6) at = 4;
+  if (at > 0) {
+    line.style.paddingLeft = `${at}ch`;
+    line.style.textIndent = `-${at}ch`;
+  } else {
+    line.style.removeProperty("padding-left");
+    line.style.removeProperty("text-indent");
   }
 }
 
@@ -374,6 +437,17 @@ class Panel {
     }));
   }
 
+  /** Out of the game (the connection closed): nothing here is known any more. */
+  leave() {
+    ui.roomName.textContent = "Not in the game";
+    delete ui.roomName.dataset.num;
+    ui.roomArea.textContent = "";
+    this.here = null;
+    this.setPeople([]);
+    this.renderExits({});
+    this.renderMap();
+  }
+
   setPeople(names) {
     this.people = names.filter(Boolean);
     this.renderPeople();
@@ -397,6 +471,7 @@ class Panel {
     const shapes = [];
     if (this.here === null || !this.rooms[this.here]) {
       svg.replaceChildren();
+      svg.setAttribute("viewBox", "-100 -100 200 200");
       return;
     }
     const placed = new Map([[this.here, [0, 0]]]);
@@ -443,7 +518,23 @@ class Panel {
       }
     }
     svg.replaceChildren(...shapes);
+    svg.setAttribute("viewBox", fitted([...placed.values()], cell));
   }
+}
+
+/**
+ * The map's view box around the rooms placed, so that a few rooms fill the
+ * box rather than sit small in its middle: square, with a margin, and never
+ * narrower than three rooms, so one room is not drawn huge.
+ */
+function fitted(cells, cell) {
+  const xs = cells.map(([x]) => x);
+  const ys = cells.map(([, y]) => y);
+  const [minX, maxX, minY, maxY] = [Math.min(...xs), Math.max(...xs), Math.min(...ys), Math.max(...ys)];
+  const span = (Math.max(maxX - minX, maxY - minY, 2) + 1) * cell;
+  const middleX = ((minX + maxX) / 2) * cell;
+  const middleY = ((minY + maxY) / 2) * cell;
+  return `${middleX - span / 2} ${middleY - span / 2} ${span} ${span}`;
 }
 
 function personName(p) {
@@ -506,6 +597,9 @@ class Connection {
     ui.reconnect.addEventListener("click", () => this.open());
     let resizing = null;
     window.addEventListener("resize", () => {
+      // The rows re-hang at once; the server hears of the new height when
+      // the dragging stops.
+      this.screen.setColumns(this.columns());
       clearTimeout(resizing);
       resizing = setTimeout(() => this.sendSize(), 200);
     });
@@ -550,9 +644,9 @@ class Connection {
   closed(event) {
     if (event.target !== this.socket) return;
     this.setEcho(false);
-    // Who is here and the way out are no longer known; the map is kept.
-    this.panel.setPeople([]);
-    this.panel.renderExits({});
+    // The room, who is here and the way out are no longer known; the map of
+    // visited rooms is kept for the next time.
+    this.panel.leave();
     if (this.screen.currentText()) this.screen.endLine();
     if (this.quitting && event.code === 1000) {
       this.setStatus("Disconnected. Goodbye!", "closed");
@@ -645,9 +739,27 @@ class Connection {
     this.sendBytes([IAC, SB, option, ...escaped, IAC, SE]);
   }
 
-  /** NAWS: the output's width and height in characters. */
+  /**
+   * NAWS: width 0, which asks the server not to wrap (this page wraps and
+   * re-flows text itself, so nothing is wrapped twice after a resize), and
+   * the output's height in lines.
+   */
   sendSize() {
+    this.screen.setColumns(this.columns());
     if (!this.local.has(NAWS)) return;
+    const rows = Math.max(5, Math.min(200, Math.floor(ui.output.clientHeight / this.measure().lineHeight)));
+    this.subnegotiate(NAWS, [0, 0, rows >> 8, rows & 255]);
+  }
+
+  /** The output box's width in characters. */
+  columns() {
+    const style = getComputedStyle(ui.output);
+    const inner = ui.output.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
+    return Math.max(20, Math.floor(inner / this.measure().charWidth));
+  }
+
+  /** One character's width and one line's height in the output's font. */
+  measure() {
     const probe = document.createElement("span");
     probe.textContent = "0".repeat(10);
     probe.style.visibility = "hidden";
@@ -655,17 +767,12 @@ class Connection {
     const charWidth = probe.getBoundingClientRect().width / 10 || 8;
     const lineHeight = probe.getBoundingClientRect().height || 16;
     probe.remove();
-    const style = getComputedStyle(ui.output);
-    const inner = ui.output.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
-    // One column spare: a line exactly as wide as the box would wrap early
-    // on a rounding error.
-    const columns = Math.max(20, Math.min(250, Math.floor(inner / charWidth) - 1));
-    const rows = Math.max(5, Math.min(200, Math.floor(ui.output.clientHeight / lineHeight)));
-    this.subnegotiate(NAWS, [columns >> 8, columns & 255, rows >> 8, rows & 255]);
+    return { charWidth, lineHeight };
   }
 
   /** The server asked for the answer to a prompt: show the prompt by the input too. */
   showPrompt() {
+    this.screen.markPrompt();
     const prompt = this.screen.currentText().trim();
     ui.label.textContent = prompt || "Command";
   }
@@ -720,4 +827,6 @@ class Connection {
 
 const connection = new Connection();
 connection.open();
+// The box's width in characters, for the rows of tables, before NAWS is agreed.
+connection.sendSize();
 ui.input.focus();
