@@ -439,6 +439,7 @@ impl CommonArgs {
             bcrypt_cost: self.bcrypt_cost,
             idle_timeout: run.idle_timeout,
             login_timeout: run.login_timeout,
+            greeting_wait: crate::config::GREETING_WAIT,
             max_connections: run.max_connections,
             max_connections_per_ip: run.max_connections_per_ip,
             session_ttl: run.session_ttl,

@@ -30,6 +30,12 @@ pub struct ServerConfig {
     pub idle_timeout: Duration,
     /// Time allowed between connecting and finishing the login.
     pub login_timeout: Duration,
+    /// How long the greeting waits for the client to tell its window's width
+    /// (NAWS), so it is wrapped once, at the right width. A client that
+    /// answers the offer (yes or no) ends the wait at once; only a client that
+    /// says nothing at all waits this long. Zero sends the greeting at once,
+    /// as paragraphs the client wraps.
+    pub greeting_wait: Duration,
     pub max_connections: usize,
     pub max_connections_per_ip: usize,
     /// How long a session row lives without activity (renewed on activity).
@@ -119,6 +125,11 @@ impl MsspConfig {
     }
 }
 
+/// How long the greeting waits for a silent client's window size (see
+/// [`ServerConfig::greeting_wait`]): long enough for a far client's answer,
+/// short enough that `nc` hardly notices.
+pub const GREETING_WAIT: Duration = Duration::from_millis(500);
+
 impl ServerConfig {
     /// The defaults of `gaslamp run`.
     pub fn new(db_path: PathBuf, worlds_dir: PathBuf) -> ServerConfig {
@@ -133,6 +144,7 @@ impl ServerConfig {
             bcrypt_cost: 12,
             idle_timeout: Duration::from_secs(3600),
             login_timeout: Duration::from_secs(120),
+            greeting_wait: GREETING_WAIT,
             max_connections: 10_000,
             max_connections_per_ip: 50,
             session_ttl: Duration::from_secs(24 * 3600),
@@ -170,6 +182,9 @@ impl ServerConfig {
             bind: SocketAddr::from(([127, 0, 0, 1], 0)),
             web: Some(WebSettings::new(SocketAddr::from(([127, 0, 0, 1], 0)))),
             bcrypt_cost: 4,
+            // The tests' client answers no negotiation; their greeting goes at
+            // once (the wait has tests of its own).
+            greeting_wait: Duration::ZERO,
             failed_logins_per_ip: roomy,
             guests_per_ip: roomy,
             ..ServerConfig::new(db_path, worlds_dir)

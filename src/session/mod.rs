@@ -117,8 +117,16 @@ where
 async fn run(link: &mut Link) -> (Phase, Hangup) {
     link.conn.offer_options();
     let mut world = link.game.default_world();
-    // The client cannot have told its width yet: the greeting goes as whole
-    // paragraphs, for the client to wrap, rather than broken at a guess.
+    // The greeting waits (briefly) for the client's window size, so that it is
+    // wrapped once at the right width; a client that never tells gets whole
+    // paragraphs to wrap itself rather than lines broken at a guess.
+    if let Err(hangup) = link
+        .conn
+        .await_window(link.game.config().greeting_wait)
+        .await
+    {
+        return (Phase::Login, hangup);
+    }
     link.paragraphs(format!("{}\n", world.greeting));
     let deadline = Instant::now() + link.game.config().login_timeout;
     let mut account = match login::login(link, deadline).await {

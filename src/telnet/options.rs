@@ -366,6 +366,12 @@ impl OptionTable {
         self.state(option).is_some_and(|s| s.him.enabled())
     }
 
+    /// Whether we asked the client about `option` and its answer has not come.
+    pub fn remote_pending(&self, option: u8) -> bool {
+        self.state(option)
+            .is_some_and(|s| matches!(s.him, QState::WantYes(_) | QState::WantNo(_)))
+    }
+
     fn state(&self, option: u8) -> Option<&OptionState> {
         self.states.iter().find(|s| s.option == option)
     }

@@ -421,3 +421,73 @@ async fn two_worlds_asked_at_once_give_an_account_one_world() {
     assert_eq!(server.count("SELECT count(*) FROM characters"), 1);
     server.stop().await;
 }
+
+/// A server whose greeting waits `wait` for the client's window size (the
+/// tests' default is not to wait, since their client answers no negotiation).
+async fn waiting_server(dir: &std::path::Path, wait: std::time::Duration) -> TestServer {
+    let mut config = config(dir);
+    config.greeting_wait = wait;
+    TestServer::start_with(config).await
+}
+
+/// Long enough that only a client's answer, never the clock, can end the wait
+/// within a test's patience.
+const FOREVER: std::time::Duration = std::time::Duration::from_secs(3600);
+
+#[tokio::test]
+async fn the_greeting_waits_for_the_window_size_and_is_wrapped_at_it() {
+    let dir = temp_dir();
+    let server = waiting_server(dir.path(), FOREVER).await;
+    let mut c = server.connect().await;
+    c.send_raw(&naws(60, 20)).await;
+    let shown = c.expect("Account: ").await;
+    // Wrapped once, at the width the client told, before anything was sent.
+    assert!(
+        shown.contains("The fog has come up from the harbour again, and the gas\r\nlamps"),
+        "{shown}"
+    );
+    for line in lines(&shown) {
+        assert!(line.chars().count() <= 60, "{line:?} in {shown}");
+    }
+    // The greeting's own paragraphs (the login help after it is another).
+    let greeting = &shown[..shown.find("walked on.").expect("the greeting") + "walked on.".len()];
+    assert_no_early_breaks(greeting, 60);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_client_that_refuses_naws_gets_the_greeting_at_once_as_paragraphs() {
+    let dir = temp_dir();
+    let server = waiting_server(dir.path(), FOREVER).await;
+    let mut c = server.connect().await;
+    c.send_raw(&[IAC, WONT, NAWS]).await;
+    let shown = c.expect("Account: ").await;
+    assert!(
+        shown.contains("like a row of patient moons. Somewhere a bell is ringing"),
+        "{shown}"
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_line_sent_while_the_greeting_waits_is_kept_for_the_login() {
+    let dir = temp_dir();
+    let server = waiting_server(dir.path(), FOREVER).await;
+    let mut c = server.connect().await;
+    // A MUD client's auto-login, sent before it answered the offers.
+    c.send("create Quill correct-horse-battery").await;
+    c.send_raw(&naws(100, 30)).await;
+    c.expect("Account Quill created.").await;
+    c.expect("Character: ").await;
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_silent_client_gets_the_greeting_after_the_wait() {
+    let dir = temp_dir();
+    let server = waiting_server(dir.path(), std::time::Duration::from_millis(50)).await;
+    let mut c = server.connect().await;
+    let shown = c.expect("Account: ").await;
+    assert!(shown.contains("Welcome to Lanternfall."), "{shown}");
+    server.stop().await;
+}

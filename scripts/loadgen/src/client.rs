@@ -55,7 +55,14 @@ const EOR: u8 = 239;
 const WILL: u8 = 251;
 const DO: u8 = 253;
 const DONT: u8 = 254;
+const WONT: u8 = 252;
 const MCCP2: u8 = 86;
+const NAWS: u8 = 31;
+
+/// What the client says first, as any telnet client answers the server's
+/// `DO NAWS`: it will not tell its window size (the server's greeting waits
+/// for that answer, briefly, so it can wrap at the right width).
+const REFUSE_NAWS: [u8; 3] = [IAC, WONT, NAWS];
 
 /// Something the server said: a whole line, or a prompt (text then IAC GA/EOR).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -320,6 +327,7 @@ impl Client {
                 (Box::new(read), Box::new(write))
             }
         };
+        writer.write_all(&REFUSE_NAWS).await?;
         if target.mccp {
             writer.write_all(&[IAC, DO, MCCP2]).await?;
         }
@@ -336,10 +344,12 @@ impl Client {
         let (socket, _) = tokio_tungstenite::connect_async_with_config(request, None, true)
             .await
             .with_context(|| format!("WebSocket upgrade at {addr}"))?;
-        let (read, write) = tokio::io::split(WsIo {
+        let (read, mut write) = tokio::io::split(WsIo {
             socket,
             unread: bytes::Bytes::new(),
         });
+        write.write_all(&REFUSE_NAWS).await?;
+        write.flush().await?;
         Ok(Client::from_halves(Box::new(read), Box::new(write)))
     }
 

@@ -26,6 +26,7 @@ mod mud;
 mod negotiation;
 mod rate;
 
+use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -158,6 +159,9 @@ pub struct Conn {
     ended_with: Option<Hangup>,
     /// The input deadline, reset for each wait.
     timer: Pin<Box<tokio::time::Sleep>>,
+    /// What the client sent while the greeting waited for its window size
+    /// (a MUD client's auto-login line, say), handed out first by `next`.
+    early: VecDeque<Input>,
 }
 
 /// Initial size of a connection's read buffer.
@@ -210,6 +214,7 @@ impl Conn {
             ended: Box::pin(ended(dead, shutdown)),
             ended_with: None,
             timer: Box::pin(tokio::time::sleep(Duration::ZERO)),
+            early: VecDeque::new(),
         }
     }
 
@@ -267,6 +272,9 @@ impl Conn {
     pub async fn next(&mut self, deadline: Instant) -> Result<Input, Hangup> {
         if let Some(hangup) = self.ended_with {
             return Err(hangup);
+        }
+        if let Some(input) = self.early.pop_front() {
+            return Ok(input);
         }
         self.timer
             .as_mut()

@@ -12,7 +12,9 @@
 
 use bytes::Bytes;
 
-use super::{Conn, Input};
+use std::time::{Duration, Instant};
+
+use super::{Conn, Hangup, Input};
 use crate::telnet::mud::{self, Charset, Mtts};
 use crate::telnet::opt;
 
@@ -26,6 +28,10 @@ pub(super) struct TtypeCycle {
     last: Option<String>,
     done: bool,
 }
+
+/// The most lines and client news kept while the greeting waits for the
+/// window's size (a paste can be no longer than the command burst anyway).
+const EARLY_AT_MOST: usize = 64;
 
 impl Conn {
     /// `TTYPE SEND`: "tell us your (next) terminal type", unless the cycle is
@@ -136,6 +142,46 @@ impl Conn {
     }
 
     /// Applies the last window size of this read, if one came.
+    /// Waits, at most `wait`, until the client has told its window's width
+    /// or answered that it will not (NAWS refused), so that what is sent next
+    /// is wrapped once, at the right width. Lines and news of the client that
+    /// arrive meanwhile are kept, in order, for [`Conn::next`] (at most
+    /// [`EARLY_AT_MOST`]; the command rate has already bounded them). A
+    /// client that says nothing at all waits the whole time.
+    pub async fn await_window(&mut self, wait: Duration) -> Result<(), Hangup> {
+        if wait.is_zero() {
+            return Ok(());
+        }
+        self.timer
+            .as_mut()
+            .reset(tokio::time::Instant::from_std(Instant::now() + wait));
+        loop {
+            // What the last read gathered (a window size) is applied first.
+            self.settle();
+            if self.window_settled() {
+                return Ok(());
+            }
+            let input = match self.read().await {
+                Ok(Some(input)) => input,
+                Ok(None) => return Err(Hangup::Closed),
+                Err(Hangup::Timeout) => return Ok(()),
+                Err(hangup) => return Err(hangup),
+            };
+            if let Some(input) = self.handle_input(input)?
+                && self.early.len() < EARLY_AT_MOST
+            {
+                self.early.push_back(input);
+            }
+        }
+    }
+
+    /// Whether the window's width is known, or will not be told.
+    fn window_settled(&self) -> bool {
+        let naws_open =
+            self.options.remote_pending(opt::NAWS) || self.options.remote_enabled(opt::NAWS);
+        self.profile.width().is_some() || !naws_open
+    }
+
     pub(super) fn apply_window(&mut self) {
         if let Some((width, height)) = self.window.take() {
             tracing::debug!(width, height, "client window size");
