@@ -119,6 +119,12 @@ fn fill_name_keys(tx: &Connection) -> StoreResult<()> {
     Ok(())
 }
 
+/// What the WAL may hold before a commit checkpoints it, and what it keeps
+/// on disk after: 1 MiB. SQLite's own autocheckpoint waits for 1000 pages
+/// (4 MiB), which on a small disk refilled the space an outage had freed
+/// (issue 16); a checkpoint per MiB costs little.
+pub const WAL_LIMIT_BYTES: i64 = 1 << 20;
+
 /// How long a statement waits for a lock before the caller hears `Busy`.
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -154,7 +160,21 @@ pub fn open_connection(path: &Path) -> StoreResult<Connection> {
     }
     conn.execute_batch("PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;")
         .map_err(|e| open_error(e.to_string()))?;
+    bound_the_wal(&conn).map_err(|e| open_error(e.to_string()))?;
     Ok(conn)
+}
+
+/// Keeps the WAL near [`WAL_LIMIT_BYTES`]: checkpointed once it holds that
+/// much, and truncated back to it after each checkpoint.
+fn bound_the_wal(conn: &Connection) -> rusqlite::Result<()> {
+    let page_size: i64 = conn.query_row("PRAGMA page_size", [], |row| row.get(0))?;
+    let pages = (WAL_LIMIT_BYTES / page_size.max(512)).max(1);
+    // Both pragmas answer with a row, so they are set and read back.
+    conn.pragma_update_and_check(None, "journal_size_limit", WAL_LIMIT_BYTES, |r| {
+        r.get::<_, i64>(0)
+    })?;
+    conn.pragma_update_and_check(None, "wal_autocheckpoint", pages, |r| r.get::<_, i64>(0))?;
+    Ok(())
 }
 
 /// Reads the schema version recorded in the file.
@@ -767,6 +787,29 @@ mod tests {
         conn.pragma_update(None, "user_version", SCHEMA_VERSION + 1)
             .expect("set version");
         assert!(matches!(migrate(&mut conn), Err(StoreError::Open { .. })));
+    }
+
+    /// Issue 16: the WAL grew to the default autocheckpoint's 4 MiB on a
+    /// 4 MiB disk. Every connection now checkpoints sooner and truncates what
+    /// the WAL keeps on disk.
+    #[test]
+    fn connections_keep_the_wal_small() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let conn = open(&dir, "g.db");
+        let limit: i64 = conn
+            .query_row("PRAGMA journal_size_limit", [], |r| r.get(0))
+            .expect("limit");
+        let pages: i64 = conn
+            .query_row("PRAGMA wal_autocheckpoint", [], |r| r.get(0))
+            .expect("autocheckpoint");
+        let page_size: i64 = conn
+            .query_row("PRAGMA page_size", [], |r| r.get(0))
+            .expect("page size");
+        assert_eq!(limit, WAL_LIMIT_BYTES);
+        assert!(
+            pages * page_size <= WAL_LIMIT_BYTES,
+            "{pages} pages of {page_size}"
+        );
     }
 
     #[test]
