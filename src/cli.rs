@@ -244,6 +244,11 @@ pub struct RunArgs {
     #[arg(long, env = "GASLAMP_WEB_MAX_PER_IP", value_name = "N",
           value_parser = clap::value_parser!(u32).range(1..))]
     pub web_max_per_ip: Option<u32>,
+    /// Folder for what the database writer still holds when a stop finds the
+    /// disk full, replayed at the next start; put it on another filesystem
+    /// than the database [default: the system's temporary folder].
+    #[arg(long, env = "GASLAMP_SPILL_DIR", value_name = "DIR")]
+    pub spill_dir: Option<PathBuf>,
 }
 
 /// `--web-bind`: an address, or `off` (`None`).
@@ -436,6 +441,7 @@ impl CommonArgs {
             player_characters: run.player_characters == Switch::On,
             mccp: !run.no_mccp,
             mssp: run.mssp.config(),
+            spill_dir: run.spill_dir.clone().unwrap_or_else(std::env::temp_dir),
             ..ServerConfig::new(self.db.clone(), self.worlds.clone())
         }
     }

@@ -2,7 +2,8 @@
 //! dispatches the subcommand to the library (`ops::shell`, the server, the
 //! world check), prints its report, and turns its outcome into an exit code:
 //! 0 fine, 1 failure (a bad request, a bad flag or config file, an invalid
-//! world), 2 the database or the TLS certificate or key unusable. It also
+//! world), 2 the database or the TLS certificate or key unusable, or a stop
+//! that lost rows the disk refused (even the spill failed). It also
 //! owns the process's signals: SIGINT and SIGTERM shut the server down,
 //! SIGHUP reloads its TLS certificate.
 
@@ -13,7 +14,7 @@ use tracing_subscriber::EnvFilter;
 use gaslamp::cli::{CliError, Command, CommonArgs};
 use gaslamp::ops::{self, OpsError, shell};
 use gaslamp::store::StoreError;
-use gaslamp::{StartError, world};
+use gaslamp::{ShutdownError, StartError, world};
 
 fn main() -> ExitCode {
     let cli = match gaslamp::cli::parse_from(std::env::args_os()) {
@@ -89,7 +90,7 @@ fn init_logging(level: &str) {
 }
 
 /// Whether the failure was the database file itself, or the TLS certificate or
-/// key (exit code 2).
+/// key, or a stop that lost what the disk refused (exit code 2).
 fn is_unusable_file(err: &anyhow::Error) -> bool {
     err.chain().any(|cause| {
         cause
@@ -103,6 +104,7 @@ fn is_unusable_file(err: &anyhow::Error) -> bool {
                 Some(StartError::Store(store)) if ops::is_database_failure(store)
             )
             || matches!(cause.downcast_ref::<StartError>(), Some(StartError::Tls(_)))
+            || cause.downcast_ref::<ShutdownError>().is_some()
     })
 }
 

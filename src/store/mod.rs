@@ -29,6 +29,7 @@ pub mod lockout;
 pub mod refusal;
 pub mod schema;
 pub mod sessions;
+pub mod spill;
 pub mod worlds;
 pub mod writer;
 

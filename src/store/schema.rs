@@ -10,6 +10,7 @@
 //! After any migration, whenever a file is opened, the `chat_kinds` table is
 //! brought in line with gaslamp's one list of kinds of talk
 //! ([`ChatKind::ALL`]): adding a kind is a line of Rust, never a migration.
+//! And a file without its identity ([`database_identity`]) is given one.
 
 use std::path::Path;
 use std::time::Duration;
@@ -23,7 +24,7 @@ use super::{StoreError, StoreResult, write_tx};
 pub const SCHEMA_SQL: &str = include_str!("../../schema.sql");
 
 /// Version number of [`SCHEMA_SQL`].
-pub const SCHEMA_VERSION: i64 = 6;
+pub const SCHEMA_VERSION: i64 = 10;
 
 /// One step that brings a file from the version before it to `version`.
 struct Step {
@@ -74,6 +75,18 @@ const STEPS: &[Step] = &[
                   PRIMARY KEY (world_id, room, item_key, ordinal)); \
               CREATE TABLE IF NOT EXISTS placements_recorded (\
                   world_id TEXT PRIMARY KEY REFERENCES worlds (id), since TEXT NOT NULL);",
+        code: None,
+        rebuilds: false,
+    },
+    // Versions 7 to 9 belong to work landing beside this one.
+    Step {
+        version: 10,
+        sql: "CREATE TABLE IF NOT EXISTS database_identity (\
+                  id INTEGER PRIMARY KEY CHECK (id = 1), uuid TEXT NOT NULL, \
+                  created_at TEXT NOT NULL); \
+              CREATE TABLE IF NOT EXISTS spill_replays (\
+                  spill_id TEXT PRIMARY KEY, file TEXT NOT NULL, rows INTEGER NOT NULL, \
+                  replayed_at TEXT NOT NULL);",
         code: None,
         rebuilds: false,
     },
@@ -206,7 +219,40 @@ pub fn migrate(conn: &mut Connection) -> StoreResult<()> {
             run_step(conn, step)?;
         }
     }
-    sync_chat_kinds(conn, &our_chat_kinds())
+    sync_chat_kinds(conn, &our_chat_kinds())?;
+    give_an_identity(conn)
+}
+
+/// The identity of the database `conn` holds (see `schema.sql`): a
+/// random id drawn once for the file.
+pub fn database_identity(conn: &Connection) -> StoreResult<String> {
+    Ok(conn.query_row(
+        "SELECT uuid FROM database_identity WHERE id = 1",
+        [],
+        |row| row.get(0),
+    )?)
+}
+
+/// Draws the file's identity if it has none yet (a fresh file, or one just
+/// migrated to version 10); writes nothing otherwise, so a file that has one
+/// opens on a full disk.
+fn give_an_identity(conn: &mut Connection) -> StoreResult<()> {
+    let has: bool = conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM database_identity WHERE id = 1)",
+        [],
+        |row| row.get(0),
+    )?;
+    if has {
+        return Ok(());
+    }
+    let uuid = uuid::Uuid::new_v4().simple().to_string();
+    write_tx(conn, |tx| {
+        tx.execute(
+            "INSERT OR IGNORE INTO database_identity (id, uuid, created_at) VALUES (1, ?1, ?2)",
+            params![uuid, super::now_iso()],
+        )?;
+        Ok(())
+    })
 }
 
 /// Runs one step in its own transaction with its version bump; a step that
@@ -346,12 +392,13 @@ mod tests {
     use std::collections::BTreeMap;
 
     /// The schema as it was at each older version, frozen.
-    const SNAPSHOTS: [(i64, &str); 5] = [
+    const SNAPSHOTS: [(i64, &str); 6] = [
         (1, include_str!("../../tests/fixtures/schema/v1.sql")),
         (2, include_str!("../../tests/fixtures/schema/v2.sql")),
         (3, include_str!("../../tests/fixtures/schema/v3.sql")),
         (4, include_str!("../../tests/fixtures/schema/v4.sql")),
         (5, include_str!("../../tests/fixtures/schema/v5.sql")),
+        (6, include_str!("../../tests/fixtures/schema/v6.sql")),
     ];
 
     /// Rows every version since the first can hold: something in every table,
@@ -574,10 +621,12 @@ mod tests {
                 "characters",
                 "chat_kinds",
                 "chat_messages",
+                "database_identity",
                 "item_placements",
                 "placements_recorded",
                 "room_items",
                 "sessions",
+                "spill_replays",
                 "users",
                 "world_permissions",
                 "worlds",
@@ -590,8 +639,15 @@ mod tests {
         assert_eq!(kinds, ["tell", "whisper"]);
         let all = names(&conn, "SELECT kind FROM chat_kinds");
         assert_eq!(all.len(), ChatKind::ALL.len());
-        // Running it again is a no-op, not an error.
+        let identity = database_identity(&conn).expect("identity");
+        assert_eq!(identity.len(), 32, "{identity}");
+        // Running it again is a no-op, not an error, and keeps the identity.
         migrate(&mut conn).expect("second migrate");
+        assert_eq!(database_identity(&conn).expect("identity"), identity);
+        let other = open(&dir, "other.db");
+        let mut other = other;
+        migrate(&mut other).expect("migrate another");
+        assert_ne!(database_identity(&other).expect("identity"), identity);
     }
 
     #[test]
@@ -650,6 +706,8 @@ mod tests {
         };
         let transports = pairs("SELECT session_id, transport FROM sessions");
         assert_eq!(transports, [("s1".into(), Value::Text("plain".into()))]);
+        let identity = database_identity(conn).unwrap_or_else(|e| panic!("v{version}: {e}"));
+        assert_eq!(identity.len(), 32, "v{version}: an identity was drawn");
         if version < 3 {
             let colours = pairs("SELECT username, color FROM users WHERE color <> 1");
             assert!(colours.is_empty(), "colour is on until the player says");

@@ -754,7 +754,7 @@ impl<'s> Disk<'s> {
 
 /// Whether a failure is the disk's or the database's state (full, I/O, locked,
 /// read-only, out of memory), which passes, rather than the batch's contents.
-fn is_refusal(err: &StoreError) -> bool {
+pub(super) fn is_refusal(err: &StoreError) -> bool {
     match err {
         StoreError::Busy => true,
         StoreError::Sqlite(err) => matches!(

@@ -19,6 +19,7 @@ mod protocols;
 mod prune;
 mod races;
 mod shutdown;
+mod spill;
 mod support;
 mod talk;
 mod tls;
