@@ -40,6 +40,8 @@ fn main() -> ExitCode {
             Command::CreateSuperuser => shell::create_superuser(common).await,
             Command::User { command } => shell::user(common, command).await,
             Command::GenCert(args) => shell::gen_cert(args),
+            Command::Backup { file, force } => ops::backup::back_up(common, file, *force).await,
+            Command::Restore { file } => ops::backup::restore(common, file).await,
             Command::CheckWorlds => return Ok(()),
         };
         let report = report?;
@@ -103,7 +105,10 @@ fn is_unusable_file(err: &anyhow::Error) -> bool {
                 cause.downcast_ref::<StartError>(),
                 Some(StartError::Store(store)) if ops::is_database_failure(store)
             )
-            || matches!(cause.downcast_ref::<StartError>(), Some(StartError::Tls(_)))
+            || matches!(
+                cause.downcast_ref::<StartError>(),
+                Some(StartError::Tls(_) | StartError::Locked(_))
+            )
             || cause.downcast_ref::<ShutdownError>().is_some()
     })
 }

@@ -25,6 +25,8 @@ use tokio_util::task::TaskTracker;
 
 use crate::config::ServerConfig;
 use crate::game::Game;
+use crate::ops::backup::Rotation;
+use crate::store::lock::{DatabaseLock, LockError};
 use crate::store::spill::{self, SpillFailed};
 use crate::store::writer::{Stopped, Writer, WriterClosed, WriterThread};
 use crate::store::{Store, StoreError, StoreOptions};
@@ -46,6 +48,9 @@ pub enum StartError {
     /// The TLS certificate or key is missing, unreadable, or they do not match.
     #[error(transparent)]
     Tls(#[from] TlsError),
+    /// Another server runs on the database (it holds the database's lock).
+    #[error(transparent)]
+    Locked(#[from] LockError),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: SocketAddr,
@@ -93,6 +98,11 @@ pub struct Server {
     game: Arc<Game>,
     writer_thread: WriterThread,
     spill: SpillPlace,
+    /// Held for the server's life: no restore replaces the database under
+    /// it, and no second server starts on it.
+    lock: DatabaseLock,
+    /// What the server's backups have done (`--backup-every`).
+    backups: tokio::sync::watch::Sender<Rotation>,
 }
 
 /// Registers every loaded world in the database (the catalogue, and the first
@@ -135,6 +145,10 @@ impl Server {
             None => None,
         };
         let (worlds, default) = load_worlds(&config)?;
+        let db_path = config.db_path.clone();
+        let lock = tokio::task::spawn_blocking(move || DatabaseLock::acquire(&db_path))
+            .await
+            .map_err(|e| StoreError::Task(e.to_string()))??;
         let options = StoreOptions {
             bcrypt_cost: config.bcrypt_cost,
             ..StoreOptions::default()
@@ -179,7 +193,14 @@ impl Server {
             game,
             writer_thread,
             spill,
+            lock,
+            backups: tokio::sync::watch::Sender::new(Rotation::default()),
         })
+    }
+
+    /// What the server's own backups have done so far.
+    pub fn backups(&self) -> tokio::sync::watch::Receiver<Rotation> {
+        self.backups.subscribe()
     }
 
     /// The plain listener's address (port 0 becomes a real port); with
@@ -217,10 +238,16 @@ impl Server {
             game,
             writer_thread,
             spill,
+            lock,
+            backups,
         } = self;
         // The game's own tasks (a /shutdown countdown) share the tracker.
         let tracker = game.tasks().clone();
         tracker.spawn(crate::game::upkeep::run(game.clone()));
+        if let Some(schedule) = game.config().backups.clone() {
+            warn_if_beside_the_database(&schedule.dir, &game.config().db_path);
+            tracker.spawn(crate::ops::backup::rotate(game.clone(), schedule, backups));
+        }
         let mut accepting: Vec<BoxFuture<'static, ()>> = Vec::new();
         if let Some(plain) = plain {
             accepting.push(Box::pin(plain.run(game.clone(), tracker.clone())));
@@ -245,6 +272,7 @@ impl Server {
         if let Some(web) = web {
             let _ = web.await;
         }
+        drop(lock);
         stopped
     }
 }
@@ -416,6 +444,24 @@ async fn replay_spills(store: &Store, config: &ServerConfig) -> Result<SpillPlac
         );
     }
     Ok(place)
+}
+
+/// Backups on the database's own disk die with it: says so.
+fn warn_if_beside_the_database(dir: &std::path::Path, database: &std::path::Path) {
+    use std::os::unix::fs::MetadataExt;
+    let _ = std::fs::create_dir_all(dir);
+    let database_dir = database
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    if let (Ok(a), Ok(b)) = (std::fs::metadata(dir), std::fs::metadata(database_dir))
+        && a.dev() == b.dev()
+    {
+        tracing::warn!(
+            backup_dir = %dir.display(),
+            "the backups are on the database's own filesystem: a disk that dies takes them too; copy them elsewhere, or replicate (docs/backups.md)"
+        );
+    }
 }
 
 /// Logs how to create a superuser when there is none.

@@ -21,10 +21,12 @@
 pub mod accounts;
 pub mod admin;
 pub mod audit;
+pub mod backup;
 pub mod characters;
 pub mod chat;
 pub mod hashing;
 pub mod items;
+pub mod lock;
 pub mod lockout;
 pub mod refusal;
 pub mod schema;
