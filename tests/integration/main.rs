@@ -4,6 +4,7 @@
 
 mod accounts;
 mod admin;
+mod backup;
 mod cli;
 mod crash;
 mod creation;

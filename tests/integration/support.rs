@@ -72,6 +72,12 @@ impl TestServer {
     pub async fn start_with(config: ServerConfig) -> TestServer {
         let db_path = config.db_path.clone();
         let server = Server::start(config).await.expect("server starts");
+        TestServer::running(server, db_path)
+    }
+
+    /// Runs a server the test started itself (to keep a handle `run` would
+    /// take, such as `Server::backups`) on the database `db_path`.
+    pub fn running(server: Server, db_path: PathBuf) -> TestServer {
         let addr = server.local_addr().expect("bound address");
         let tls_addr = server.tls_addr();
         let web_addr = server.web_addr();
