@@ -448,15 +448,8 @@ async fn replay_spills(store: &Store, config: &ServerConfig) -> Result<SpillPlac
 
 /// Backups on the database's own disk die with it: says so.
 fn warn_if_beside_the_database(dir: &std::path::Path, database: &std::path::Path) {
-    use std::os::unix::fs::MetadataExt;
     let _ = std::fs::create_dir_all(dir);
-    let database_dir = database
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(std::path::Path::new("."));
-    if let (Ok(a), Ok(b)) = (std::fs::metadata(dir), std::fs::metadata(database_dir))
-        && a.dev() == b.dev()
-    {
+    if spill::shares_filesystem(dir, database) {
         tracing::warn!(
             backup_dir = %dir.display(),
             "the backups are on the database's own filesystem: a disk that dies takes them too; copy them elsewhere, or replicate (docs/backups.md)"

@@ -252,17 +252,25 @@ pub fn check_dir(dir: &Path, database: &Path) -> Vec<String> {
     if let Err(err) = writable {
         problems.push(format!("it is not writable: {err}"));
     }
+    if shares_filesystem(dir, database) {
+        problems.push(
+            "it is on the database's own filesystem, which a full disk would fill too".into(),
+        );
+    }
+    problems
+}
+
+/// Whether the folder `dir` is on the filesystem of the database at
+/// `database` (their devices, `st_dev`, are one). Blocking.
+pub fn shares_filesystem(dir: &Path, database: &Path) -> bool {
     let database_dir = database
         .parent()
         .filter(|d| !d.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
     match (std::fs::metadata(dir), std::fs::metadata(database_dir)) {
-        (Ok(spill), Ok(db)) if spill.dev() == db.dev() => problems.push(
-            "it is on the database's own filesystem, which a full disk would fill too".into(),
-        ),
-        _ => {}
+        (Ok(dir), Ok(db)) => dir.dev() == db.dev(),
+        _ => false,
     }
-    problems
 }
 
 impl Store {
