@@ -202,3 +202,24 @@ fn check_worlds(common: &CommonArgs) -> ExitCode {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use gaslamp::store::lock::LockError;
+
+    #[test]
+    fn a_stop_that_lost_rows_and_a_database_another_server_holds_exit_2() {
+        let lost = anyhow::Error::from(ShutdownError::WriterGone);
+        assert!(is_unusable_file(&lost));
+        let held = StartError::Locked(LockError::Held {
+            database: "data/gaslamp.db".into(),
+            lock: "data/gaslamp.db.lock".into(),
+            holder: Some(42),
+        });
+        assert!(is_unusable_file(&anyhow::Error::from(held)));
+        // A restore refused while a server runs is a request to correct: 1.
+        let refused = OpsError::Invalid("a gaslamp server is running on ...".into());
+        assert!(!is_unusable_file(&anyhow::Error::from(refused)));
+    }
+}

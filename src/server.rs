@@ -372,7 +372,13 @@ async fn keep_what_is_left(
         Ok(stopped) => stopped.left,
         Err(WriterClosed) => return Err(ShutdownError::WriterGone),
     };
-    if left.is_empty() {
+    if left.to_spill() == 0 {
+        if !left.is_empty() {
+            tracing::info!(
+                rows = left.rows(),
+                "session renewals the disk refused at the stop are not kept; the sessions end with the server"
+            );
+        }
         return Ok(());
     }
     let (chat_lines, locations) = (left.chat_lines(), left.locations());

@@ -157,6 +157,15 @@ pub fn write(
 
 /// The header, each row, and the end line, synced to disk.
 fn write_lines(path: &Path, header: Header, batch: &Batch) -> std::io::Result<()> {
+    // Every field is named: a new kind of row must say whether it is spilled.
+    let Batch {
+        chats,
+        locations,
+        touches: _,
+        clients: _,
+        flushes: _,
+        stop: _,
+    } = batch;
     let file = std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)
@@ -167,14 +176,14 @@ fn write_lines(path: &Path, header: Header, batch: &Batch) -> std::io::Result<()
         out.write_all(b"\n")
     };
     put(&Line::Spill(header))?;
-    for row in &batch.chats {
+    for row in chats {
         put(&Line::Chat(ChatLine::from(row)))?;
     }
-    for row in batch.locations.values() {
+    for row in locations.values() {
         put(&Line::Location(PlaceLine::from(row)))?;
     }
     put(&Line::End {
-        rows: batch.chats.len() + batch.locations.len(),
+        rows: chats.len() + locations.len(),
     })?;
     out.into_inner().map_err(|e| e.into_error())?.sync_all()
 }

@@ -145,6 +145,12 @@ impl Leftover {
     pub fn locations(&self) -> usize {
         self.0.locations.len()
     }
+
+    /// The rows a spill keeps: lines of talk and locations (session
+    /// renewals and client names end with the sessions, see `store::spill`).
+    pub fn to_spill(&self) -> usize {
+        self.chat_lines() + self.locations()
+    }
 }
 
 /// The writer's queue is gone: the server is stopping.
@@ -386,8 +392,8 @@ pub(super) struct Batch {
     pub(super) touches: HashMap<String, SessionTouch>,
     /// The last client name per session, likewise.
     pub(super) clients: HashMap<String, String>,
-    flushes: Vec<oneshot::Sender<()>>,
-    stop: Option<oneshot::Sender<Stopped>>,
+    pub(super) flushes: Vec<oneshot::Sender<()>>,
+    pub(super) stop: Option<oneshot::Sender<Stopped>>,
 }
 
 impl Batch {
@@ -413,21 +419,39 @@ impl Batch {
     }
 
     /// The rows of `later` added after this batch's, as if queued after them.
+    /// (Every field is named: a new kind of row must say how it is kept.)
     fn absorb(&mut self, later: Batch) {
-        self.chats.extend(later.chats);
-        self.locations.extend(later.locations);
-        self.touches.extend(later.touches);
-        self.clients.extend(later.clients);
+        let Batch {
+            chats,
+            locations,
+            touches,
+            clients,
+            flushes: _,
+            stop: _,
+        } = later;
+        self.chats.extend(chats);
+        self.locations.extend(locations);
+        self.touches.extend(touches);
+        self.clients.extend(clients);
     }
 
     /// A copy of the rows alone (no flush or stop to answer).
     fn rows_only(&self) -> Batch {
+        let Batch {
+            chats,
+            locations,
+            touches,
+            clients,
+            flushes: _,
+            stop: _,
+        } = self;
         Batch {
-            chats: self.chats.clone(),
-            locations: self.locations.clone(),
-            touches: self.touches.clone(),
-            clients: self.clients.clone(),
-            ..Batch::default()
+            chats: chats.clone(),
+            locations: locations.clone(),
+            touches: touches.clone(),
+            clients: clients.clone(),
+            flushes: Vec::new(),
+            stop: None,
         }
     }
 
