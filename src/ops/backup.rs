@@ -23,6 +23,7 @@ use crate::config::BackupSchedule;
 use crate::game::Game;
 use crate::store::backup::{self, BackupError, Copied, Pace};
 use crate::store::lock::DatabaseLock;
+use crate::store::spill::sync_dir;
 
 /// How long a scheduled backup waits for the writer to commit what was
 /// acknowledged before it; past that (a full disk) it copies what is
@@ -218,7 +219,7 @@ fn rotate_once(
         }
     }
     std::fs::rename(&hidden, &dest)
-        .and_then(|()| std::fs::File::open(&schedule.dir)?.sync_all())
+        .and_then(|()| sync_dir(&schedule.dir))
         .map_err(|err| {
             let _ = std::fs::remove_file(&hidden);
             dest_failed(err)
@@ -296,7 +297,7 @@ fn sync_dir_of(path: &Path) -> std::io::Result<()> {
         .parent()
         .filter(|d| !d.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    std::fs::File::open(dir)?.sync_all()
+    sync_dir(dir)
 }
 
 fn dest_failed(path: &Path, err: std::io::Error) -> OpsError {

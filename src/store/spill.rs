@@ -29,7 +29,6 @@
 
 use std::collections::HashMap;
 use std::io::Write;
-use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use rusqlite::{Connection, params};
@@ -188,9 +187,18 @@ fn write_lines(path: &Path, header: Header, batch: &Batch) -> std::io::Result<()
     out.into_inner().map_err(|e| e.into_error())?.sync_all()
 }
 
-/// Makes a rename in `dir` durable.
-fn sync_dir(dir: &Path) -> std::io::Result<()> {
+/// Makes a rename in `dir` durable: on POSIX systems a rename lives in the
+/// folder, which is synced too.
+#[cfg(unix)]
+pub fn sync_dir(dir: &Path) -> std::io::Result<()> {
     std::fs::File::open(dir)?.sync_all()
+}
+
+/// Elsewhere a folder cannot be opened to be synced; the rename is as
+/// durable as the file system makes it.
+#[cfg(not(unix))]
+pub fn sync_dir(_dir: &Path) -> std::io::Result<()> {
+    Ok(())
 }
 
 impl From<&ChatRow> for ChatLine {
@@ -271,7 +279,9 @@ pub fn check_dir(dir: &Path, database: &Path) -> Vec<String> {
 
 /// Whether the folder `dir` is on the filesystem of the database at
 /// `database` (their devices, `st_dev`, are one). Blocking.
+#[cfg(unix)]
 pub fn shares_filesystem(dir: &Path, database: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
     let database_dir = database
         .parent()
         .filter(|d| !d.as_os_str().is_empty())
@@ -280,6 +290,12 @@ pub fn shares_filesystem(dir: &Path, database: &Path) -> bool {
         (Ok(dir), Ok(db)) => dir.dev() == db.dev(),
         _ => false,
     }
+}
+
+/// Elsewhere there is no device number to compare: no warning.
+#[cfg(not(unix))]
+pub fn shares_filesystem(_dir: &Path, _database: &Path) -> bool {
+    false
 }
 
 impl Store {
