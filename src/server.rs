@@ -27,8 +27,8 @@ use crate::config::ServerConfig;
 use crate::game::Game;
 use crate::ops::backup::Rotation;
 use crate::store::lock::{DatabaseLock, LockError};
-use crate::store::spill::{self, SpillFailed};
-use crate::store::writer::{Stopped, Writer, WriterClosed, WriterThread};
+use crate::store::spill::{self, SpillFailed, Spilled};
+use crate::store::writer::{Leftover, Stopped, Writer, WriterClosed, WriterThread};
 use crate::store::{Store, StoreError, StoreOptions};
 use crate::tls::{Certificates, TlsError};
 use crate::transport::{self, Listener};
@@ -245,7 +245,6 @@ impl Server {
         let tracker = game.tasks().clone();
         tracker.spawn(crate::game::upkeep::run(game.clone()));
         if let Some(schedule) = game.config().backups.clone() {
-            warn_if_beside_the_database(&schedule.dir, &game.config().db_path);
             tracker.spawn(crate::ops::backup::rotate(game.clone(), schedule, backups));
         }
         let mut accepting: Vec<BoxFuture<'static, ()>> = Vec::new();
@@ -382,41 +381,54 @@ async fn keep_what_is_left(
         return Ok(());
     }
     let (chat_lines, locations) = (left.chat_lines(), left.locations());
-    let dir = spill.dir.clone();
-    let written = tokio::task::spawn_blocking(move || {
-        let written = spill::write(&spill.dir, &spill.database, &spill.identity, &left);
-        (written, left)
-    })
-    .await;
-    let (source, left) = match written {
-        Ok((Ok(spilled), _)) => {
+    match write_spill(left, spill).await {
+        Ok(spilled) => {
             tracing::warn!(
                 file = %spilled.path.display(),
                 chat_lines,
                 locations,
                 "the disk still refused at the stop: what the writer held is in this spill file, and the next start replays it into the database"
             );
-            return Ok(());
+            Ok(())
         }
-        Ok((Err(failed), left)) => (failed, Some(left)),
-        Err(join) => (
+        Err((source, left)) => {
+            let lost = ShutdownError::Lost {
+                chat_lines,
+                locations,
+                source,
+            };
+            tracing::error!(%lost, "nothing more can be kept; the lost rows follow");
+            if let Some(left) = &left {
+                left.log_lost();
+            }
+            Err(lost)
+        }
+    }
+}
+
+/// Writes the spill on the blocking pool. On failure: why, and the rows
+/// (unless the task that held them was lost).
+async fn write_spill(
+    left: Leftover,
+    spill: SpillPlace,
+) -> Result<Spilled, (SpillFailed, Option<Leftover>)> {
+    let dir = spill.dir.clone();
+    let written = tokio::task::spawn_blocking(move || {
+        let written = spill::write(&spill.dir, &spill.database, &spill.identity, &left);
+        (written, left)
+    })
+    .await;
+    match written {
+        Ok((Ok(spilled), _)) => Ok(spilled),
+        Ok((Err(failed), left)) => Err((failed, Some(left))),
+        Err(join) => Err((
             SpillFailed {
                 dir,
                 source: std::io::Error::other(join.to_string()),
             },
             None,
-        ),
-    };
-    let lost = ShutdownError::Lost {
-        chat_lines,
-        locations,
-        source,
-    };
-    tracing::error!(%lost, "nothing more can be kept; the lost rows follow");
-    if let Some(left) = &left {
-        left.log_lost();
+        )),
     }
-    Err(lost)
 }
 
 /// Replays the spills this database's last stops left in the spill folder,
@@ -450,17 +462,6 @@ async fn replay_spills(store: &Store, config: &ServerConfig) -> Result<SpillPlac
         );
     }
     Ok(place)
-}
-
-/// Backups on the database's own disk die with it: says so.
-fn warn_if_beside_the_database(dir: &std::path::Path, database: &std::path::Path) {
-    let _ = std::fs::create_dir_all(dir);
-    if spill::shares_filesystem(dir, database) {
-        tracing::warn!(
-            backup_dir = %dir.display(),
-            "the backups are on the database's own filesystem: a disk that dies takes them too; copy them elsewhere, or replicate (docs/backups.md)"
-        );
-    }
 }
 
 /// Logs how to create a superuser when there is none.

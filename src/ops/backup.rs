@@ -140,37 +140,15 @@ pub struct Rotation {
 /// that there are never more than `schedule.keep`. Ends when the game shuts
 /// down, abandoning a copy under way.
 pub async fn rotate(game: Arc<Game>, schedule: BackupSchedule, report: watch::Sender<Rotation>) {
+    warn_if_beside_the_database(&schedule, &game.config().db_path).await;
     let stop = game.shutdown_token().clone();
     loop {
         tokio::select! {
             _ = tokio::time::sleep(schedule.every) => {}
             _ = stop.cancelled() => return,
         }
-        if tokio::time::timeout(FLUSH_WAIT, game.writer().flush())
-            .await
-            .is_err()
-        {
-            tracing::warn!(
-                "the writer is behind (a full disk?): the backup holds what it has committed"
-            );
-        }
-        let (source, plan, stopping) = (
-            game.config().db_path.clone(),
-            schedule.clone(),
-            stop.clone(),
-        );
         let started = Instant::now();
-        let made = tokio::task::spawn_blocking(move || {
-            rotate_once(&source, &plan, &|| stopping.is_cancelled())
-        })
-        .await
-        .unwrap_or_else(|join| {
-            Err(BackupError::Dest {
-                path: schedule.dir.clone(),
-                reason: join.to_string(),
-            })
-        });
-        match made {
+        match make_one(&game, &schedule).await {
             Ok((path, copied)) => {
                 tracing::info!(file = %path.display(), pages = copied.pages, secs = started.elapsed().as_secs_f64(), keep = schedule.keep, "backup made");
                 report.send_modify(|r| {
@@ -188,6 +166,49 @@ pub async fn rotate(game: Arc<Game>, schedule: BackupSchedule, report: watch::Se
                 });
             }
         }
+    }
+}
+
+/// One scheduled copy: the writer flushed, then [`rotate_once`] on the
+/// blocking pool, abandoned if the server starts to stop.
+async fn make_one(
+    game: &Game,
+    schedule: &BackupSchedule,
+) -> Result<(PathBuf, Copied), BackupError> {
+    if tokio::time::timeout(FLUSH_WAIT, game.writer().flush())
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            "the writer is behind (a full disk?): the backup holds what it has committed"
+        );
+    }
+    let source = game.config().db_path.clone();
+    let (plan, stopping) = (schedule.clone(), game.shutdown_token().clone());
+    tokio::task::spawn_blocking(move || rotate_once(&source, &plan, &|| stopping.is_cancelled()))
+        .await
+        .unwrap_or_else(|join| {
+            Err(BackupError::Dest {
+                path: schedule.dir.clone(),
+                reason: join.to_string(),
+            })
+        })
+}
+
+/// Backups on the database's own disk die with it: says so.
+async fn warn_if_beside_the_database(schedule: &BackupSchedule, database: &Path) {
+    let (dir, database) = (schedule.dir.clone(), database.to_path_buf());
+    let beside = tokio::task::spawn_blocking(move || {
+        let _ = std::fs::create_dir_all(&dir);
+        crate::store::spill::shares_filesystem(&dir, &database)
+    })
+    .await
+    .unwrap_or(false);
+    if beside {
+        tracing::warn!(
+            backup_dir = %schedule.dir.display(),
+            "the backups are on the database's own filesystem: a disk that dies takes them too; copy them elsewhere, or replicate (docs/backups.md)"
+        );
     }
 }
 
