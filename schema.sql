@@ -165,3 +165,23 @@ CREATE TABLE IF NOT EXISTS audit_log (
     created_at    TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS audit_by_time ON audit_log (created_at);
+
+-- The database's identity: drawn once, when the file is made or first
+-- migrated to version 7 (src/store/schema.rs), and kept by every backup of
+-- it. A spill file (src/store/spill.rs) is named after it, so a spill is
+-- only ever replayed into the database it came from. One row.
+CREATE TABLE IF NOT EXISTS database_identity (
+    id         INTEGER PRIMARY KEY CHECK (id = 1),
+    uuid       TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+
+-- The spill files replayed into this database, by the id each one holds,
+-- written in the replay's own transaction: a spill is replayed once, even
+-- if its file outlives the replay.
+CREATE TABLE IF NOT EXISTS spill_replays (
+    spill_id    TEXT PRIMARY KEY,
+    file        TEXT NOT NULL,
+    rows        INTEGER NOT NULL,
+    replayed_at TEXT NOT NULL
+);

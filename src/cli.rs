@@ -16,7 +16,8 @@ use std::time::Duration;
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use crate::config::{
-    AddressLimit, LockoutPolicy, MsspConfig, ServerConfig, TlsSettings, WebSettings, parse_duration,
+    AddressLimit, BackupSchedule, LockoutPolicy, MsspConfig, ServerConfig, TlsSettings,
+    WebSettings, parse_duration,
 };
 
 #[derive(Debug, Parser)]
@@ -81,6 +82,16 @@ pub enum Command {
     /// Write a self-signed TLS certificate and key (cert.pem, key.pem) for local
     /// use and tests.
     GenCert(GenCertArgs),
+    /// Copy the database, consistently, into FILE (safe while the server runs).
+    Backup {
+        file: PathBuf,
+        /// Replace FILE if it exists.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Put a checked copy of backup FILE in place of the database (refused
+    /// while a server runs on it); the replaced file is kept aside.
+    Restore { file: PathBuf },
     /// Ask a running server for its MSSP table over telnet, as a MUD listing's
     /// crawler does (IAC DO MSSP), and print what it answers.
     Mssp(MsspQueryArgs),
@@ -260,6 +271,23 @@ pub struct RunArgs {
     #[arg(long, env = "GASLAMP_WEB_MAX_PER_IP", value_name = "N",
           value_parser = clap::value_parser!(u32).range(1..))]
     pub web_max_per_ip: Option<u32>,
+    /// Folder for what the database writer still holds when a stop finds the
+    /// disk full, replayed at the next start; put it on another filesystem
+    /// than the database [default: the system's temporary folder].
+    #[arg(long, env = "GASLAMP_SPILL_DIR", value_name = "DIR")]
+    pub spill_dir: Option<PathBuf>,
+    /// Make a backup of the database this often while running (6h, 1d)
+    /// [default: none].
+    #[arg(long, env = "GASLAMP_BACKUP_EVERY", value_name = "DURATION", value_parser = parse_duration)]
+    pub backup_every: Option<Duration>,
+    /// How many of the server's backups to keep; the oldest go first.
+    #[arg(long, env = "GASLAMP_BACKUP_KEEP", value_name = "N", default_value_t = 7,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub backup_keep: u32,
+    /// Folder of the server's backups, named by UTC time
+    /// [default: `backups` beside the database].
+    #[arg(long, env = "GASLAMP_BACKUP_DIR", value_name = "DIR")]
+    pub backup_dir: Option<PathBuf>,
 }
 
 /// `--web-bind`: an address, or `off` (`None`).
@@ -320,7 +348,23 @@ impl RunArgs {
                     .into(),
             );
         }
+        if self.backup_every.is_none() && self.backup_dir.is_some() {
+            return Err("--backup-dir needs --backup-every (how often to make a backup)".into());
+        }
         Ok(())
+    }
+
+    /// The server's backups these flags ask for, if any; their folder is
+    /// `backups` beside the database `db` unless named.
+    fn backup_schedule(&self, db: &std::path::Path) -> Option<BackupSchedule> {
+        Some(BackupSchedule {
+            every: self.backup_every?,
+            keep: self.backup_keep as usize,
+            dir: self
+                .backup_dir
+                .clone()
+                .unwrap_or_else(|| db.with_file_name("backups")),
+        })
     }
 
     /// The web listener these flags describe, if any.
@@ -466,6 +510,8 @@ impl CommonArgs {
             multi_world_characters: run.multi_world_characters == Switch::On,
             mccp: !run.no_mccp,
             mssp: run.mssp.config(),
+            spill_dir: run.spill_dir.clone().unwrap_or_else(std::env::temp_dir),
+            backups: run.backup_schedule(&self.db),
             ..ServerConfig::new(self.db.clone(), self.worlds.clone())
         }
     }

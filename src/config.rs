@@ -83,6 +83,25 @@ pub struct ServerConfig {
     pub mccp: bool,
     /// What the MSSP table says about the server (`--mssp-*`, `[mssp]`).
     pub mssp: MsspConfig,
+    /// Where what the writer still holds goes when a stop finds the disk
+    /// full (`--spill-dir`): a folder on another filesystem than the
+    /// database's. The system's temporary folder unless set.
+    pub spill_dir: PathBuf,
+    /// How long a stop keeps trying a disk that refuses before it spills
+    /// (no flag; the tests shorten it).
+    pub writer_stop_grace: Duration,
+    /// Rotated copies of the database the server makes while it runs
+    /// (`--backup-every`, `--backup-keep`, `--backup-dir`), if any.
+    pub backups: Option<BackupSchedule>,
+}
+
+/// The server's own backups: a copy every `every`, named by UTC time in
+/// `dir`, never more than `keep` of them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BackupSchedule {
+    pub every: Duration,
+    pub keep: usize,
+    pub dir: PathBuf,
 }
 
 /// The operator's answers for MUD listings (MSSP, SPEC §8). Everything else
@@ -166,6 +185,9 @@ impl ServerConfig {
             multi_world_characters: true,
             mccp: true,
             mssp: MsspConfig::defaults(),
+            spill_dir: std::env::temp_dir(),
+            writer_stop_grace: crate::store::writer::STOP_GRACE,
+            backups: None,
         }
     }
 
@@ -173,6 +195,8 @@ impl ServerConfig {
     /// servers started side by side never collide), cheapest bcrypt cost. Every
     /// test client comes from 127.0.0.1, so the limits per address are raised
     /// far above what the tests do; the tests of those limits set them back.
+    /// The spill folder is `spill` beside the database, so no test leaves a
+    /// file in the system's temporary folder.
     pub fn for_tests(db_path: PathBuf, worlds_dir: PathBuf) -> ServerConfig {
         let roomy = AddressLimit {
             count: 10_000,
@@ -187,6 +211,7 @@ impl ServerConfig {
             greeting_wait: Duration::ZERO,
             failed_logins_per_ip: roomy,
             guests_per_ip: roomy,
+            spill_dir: db_path.with_file_name("spill"),
             ..ServerConfig::new(db_path, worlds_dir)
         }
     }

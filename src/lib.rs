@@ -30,13 +30,13 @@ pub mod web;
 pub mod world;
 
 pub use config::ServerConfig;
-pub use server::{Server, StartError};
+pub use server::{Server, ShutdownError, StartError};
 
 /// Starts a server with `config` and runs it until `shutdown` resolves.
 pub async fn run(
     config: ServerConfig,
     shutdown: impl std::future::Future<Output = ()>,
-) -> Result<(), StartError> {
+) -> anyhow::Result<()> {
     let server = Server::start(config).await?;
     server.run(shutdown).await?;
     Ok(())

@@ -2,7 +2,8 @@
 //! dispatches the subcommand to the library (`ops::shell`, the server, the
 //! world check), prints its report, and turns its outcome into an exit code:
 //! 0 fine, 1 failure (a bad request, a bad flag or config file, an invalid
-//! world), 2 the database or the TLS certificate or key unusable. It also
+//! world), 2 the database or the TLS certificate or key unusable, or a stop
+//! that lost rows the disk refused (even the spill failed). It also
 //! owns the process's signals: SIGINT and SIGTERM shut the server down,
 //! SIGHUP reloads its TLS certificate.
 
@@ -13,7 +14,7 @@ use tracing_subscriber::EnvFilter;
 use gaslamp::cli::{CliError, Command, CommonArgs};
 use gaslamp::ops::{self, OpsError, shell};
 use gaslamp::store::StoreError;
-use gaslamp::{StartError, world};
+use gaslamp::{ShutdownError, StartError, world};
 
 fn main() -> ExitCode {
     let cli = match gaslamp::cli::parse_from(std::env::args_os()) {
@@ -40,6 +41,8 @@ fn main() -> ExitCode {
             Command::User { command } => shell::user(common, command).await,
             Command::GenCert(args) => shell::gen_cert(args),
             Command::Mssp(args) => shell::mssp(args).await,
+            Command::Backup { file, force } => ops::backup::back_up(common, file, *force).await,
+            Command::Restore { file } => ops::backup::restore(common, file).await,
             Command::CheckWorlds => return Ok(()),
         };
         let report = report?;
@@ -90,7 +93,7 @@ fn init_logging(level: &str) {
 }
 
 /// Whether the failure was the database file itself, or the TLS certificate or
-/// key (exit code 2).
+/// key, or a stop that lost what the disk refused (exit code 2).
 fn is_unusable_file(err: &anyhow::Error) -> bool {
     err.chain().any(|cause| {
         cause
@@ -103,7 +106,11 @@ fn is_unusable_file(err: &anyhow::Error) -> bool {
                 cause.downcast_ref::<StartError>(),
                 Some(StartError::Store(store)) if ops::is_database_failure(store)
             )
-            || matches!(cause.downcast_ref::<StartError>(), Some(StartError::Tls(_)))
+            || matches!(
+                cause.downcast_ref::<StartError>(),
+                Some(StartError::Tls(_) | StartError::Locked(_))
+            )
+            || cause.downcast_ref::<ShutdownError>().is_some()
     })
 }
 
@@ -194,5 +201,26 @@ fn check_worlds(common: &CommonArgs) -> ExitCode {
             eprintln!("gaslamp: {err}");
             ExitCode::FAILURE
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use gaslamp::store::lock::LockError;
+
+    #[test]
+    fn a_stop_that_lost_rows_and_a_database_another_server_holds_exit_2() {
+        let lost = anyhow::Error::from(ShutdownError::WriterGone);
+        assert!(is_unusable_file(&lost));
+        let held = StartError::Locked(LockError::Held {
+            database: "data/gaslamp.db".into(),
+            lock: "data/gaslamp.db.lock".into(),
+            holder: Some(42),
+        });
+        assert!(is_unusable_file(&anyhow::Error::from(held)));
+        // A restore refused while a server runs is a request to correct: 1.
+        let refused = OpsError::Invalid("a gaslamp server is running on ...".into());
+        assert!(!is_unusable_file(&anyhow::Error::from(refused)));
     }
 }

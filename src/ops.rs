@@ -2,9 +2,11 @@
 //! accounts from the shell and the superuser from the environment (both by the
 //! store's one path that makes accounts, with their audit rows), and the
 //! `gaslamp user` account tools (list, create, ban, unban, role, passwd) for an
-//! operator locked out of the game. [`shell`] runs each subcommand whole, so
-//! the binary only dispatches; [`prompt`] asks the terminal. [`mssp`] asks a
-//! running server for its MSSP table over telnet, as a crawler does.
+//! operator locked out of the game; and backups ([`backup`]: `gaslamp backup`,
+//! `gaslamp restore`, and the running server's rotated copies). [`shell`]
+//! runs each subcommand whole, so the binary only dispatches; [`prompt`]
+//! asks the terminal. [`mssp`] asks a running server for its MSSP table over
+//! telnet, as a crawler does.
 //!
 //! The account tools are safe while the server runs on the same file: each change
 //! is `store.accounts().change` — the same one path the in-game admin commands
@@ -13,6 +15,7 @@
 //! there is never a change without its record. They only change the database; a
 //! running server brings bans and role changes to live connections on its own.
 
+pub mod backup;
 pub mod mssp;
 mod prompt;
 pub mod shell;
@@ -46,13 +49,20 @@ pub enum OpsError {
     Terminal(String),
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// A backup could not be made, or a file to restore is no good.
+    #[error(transparent)]
+    Backup(crate::store::backup::BackupError),
 }
 
 impl OpsError {
     /// Whether the database itself could not be used (the binary exits with 2),
     /// as opposed to a request the operator can correct.
     pub fn is_database_failure(&self) -> bool {
-        matches!(self, OpsError::Store(err) if is_database_failure(err))
+        match self {
+            OpsError::Store(err) => is_database_failure(err),
+            OpsError::Backup(err) => err.is_disk_failure(),
+            _ => false,
+        }
     }
 }
 

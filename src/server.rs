@@ -1,18 +1,22 @@
 //! Starting, running and stopping the server.
 //!
 //! [`Server::start`] loads the TLS certificate (if any), opens the database,
-//! loads and registers the worlds, starts the batching writer and binds the
-//! listeners (plain telnet unless `--tls-only`, TLS when configured, the web
-//! listener unless `--web-bind off`); [`Server::run`] runs their accept loops
-//! (`transport`, `web`) until the shutdown future resolves (or an admin's
-//! `/shutdown` cancels the game's token) and then stops in order: stop
-//! accepting, tell every connection, wait for their tasks, drain the writer,
+//! replays what a stop on a full disk spilled (`store::spill`), checks the
+//! spill folder, loads and registers the worlds, starts the batching writer
+//! and binds the listeners (plain telnet unless `--tls-only`, TLS when
+//! configured, the web listener unless `--web-bind off`); [`Server::run`]
+//! runs their accept loops (`transport`, `web`) until the shutdown future
+//! resolves (or an admin's `/shutdown` cancels the game's token) and then
+//! stops in order: stop accepting, tell every connection, wait for their
+//! tasks, drain the writer (spilling what a disk that stays full refuses),
 //! let the store write what logins left behind their answers, remove the
 //! session rows, and last close the web listener (which answers `/health`
-//! with 503 meanwhile).
+//! with 503 meanwhile). A stop fails ([`ShutdownError`]) only when something
+//! players were told was done is lost: even the spill failed.
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -21,7 +25,10 @@ use tokio_util::task::TaskTracker;
 
 use crate::config::ServerConfig;
 use crate::game::Game;
-use crate::store::writer::{Writer, WriterThread};
+use crate::ops::backup::Rotation;
+use crate::store::lock::{DatabaseLock, LockError};
+use crate::store::spill::{self, SpillFailed, Spilled};
+use crate::store::writer::{Leftover, Stopped, Writer, WriterClosed, WriterThread};
 use crate::store::{Store, StoreError, StoreOptions};
 use crate::tls::{Certificates, TlsError};
 use crate::transport::{self, Listener};
@@ -41,11 +48,43 @@ pub enum StartError {
     /// The TLS certificate or key is missing, unreadable, or they do not match.
     #[error(transparent)]
     Tls(#[from] TlsError),
+    /// Another server runs on the database (it holds the database's lock).
+    #[error(transparent)]
+    Locked(#[from] LockError),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: SocketAddr,
         source: std::io::Error,
     },
+}
+
+/// Why a stop lost something players were told was done (the binary exits
+/// with 2).
+#[derive(Debug, thiserror::Error)]
+pub enum ShutdownError {
+    /// The disk refused the writer's last rows, and the spill failed too.
+    #[error(
+        "lost {chat_lines} chat line(s) and {locations} location(s) that the disk refused at the stop: {source}"
+    )]
+    Lost {
+        chat_lines: usize,
+        locations: usize,
+        #[source]
+        source: SpillFailed,
+    },
+    /// The writer's thread ended without saying what it held.
+    #[error(
+        "the database writer ended without reporting what it held; what it had not written is lost"
+    )]
+    WriterGone,
+}
+
+/// Where a stop spills what the writer still holds: the folder, and the
+/// database the spill belongs to.
+struct SpillPlace {
+    dir: PathBuf,
+    database: PathBuf,
+    identity: String,
 }
 
 /// How long connections get to say goodbye during shutdown.
@@ -58,6 +97,12 @@ pub struct Server {
     web: Option<WebListener>,
     game: Arc<Game>,
     writer_thread: WriterThread,
+    spill: SpillPlace,
+    /// Held for the server's life: no restore replaces the database under
+    /// it, and no second server starts on it.
+    lock: DatabaseLock,
+    /// What the server's backups have done (`--backup-every`).
+    backups: tokio::sync::watch::Sender<Rotation>,
 }
 
 /// Registers every loaded world in the database (the catalogue, and the first
@@ -114,6 +159,10 @@ impl Server {
             None => None,
         };
         let (worlds, default) = load_worlds(&config)?;
+        let db_path = config.db_path.clone();
+        let lock = tokio::task::spawn_blocking(move || DatabaseLock::acquire(&db_path))
+            .await
+            .map_err(|e| StoreError::Task(e.to_string()))??;
         let options = StoreOptions {
             bcrypt_cost: config.bcrypt_cost,
             ..StoreOptions::default()
@@ -122,6 +171,9 @@ impl Server {
         let store = tokio::task::spawn_blocking(move || Store::open(&path, options))
             .await
             .map_err(|e| StoreError::Task(e.to_string()))??;
+        // Before anything else writes: what the last stop could not commit
+        // comes first, in its order.
+        let spill = replay_spills(&store, &config).await?;
         let stale = store.sessions().remove_all().await?;
         if stale > 0 {
             tracing::info!(stale, "removed session rows left by an earlier run");
@@ -132,6 +184,7 @@ impl Server {
         crate::ops::bootstrap_superuser(&store, &default, config.bootstrap_admin.as_ref()).await?;
         report_superuser(&store).await;
         let (writer, writer_thread) = Writer::start(&config.db_path, config.writer_queue).await?;
+        writer.set_stop_grace(config.writer_stop_grace);
         let (plain, tls) = bind_listeners(&mut config, certificates.clone()).await?;
         let web = bind_web(&mut config).await?;
         // The narrator writes what rooms hear when someone moves.
@@ -154,7 +207,15 @@ impl Server {
             web,
             game,
             writer_thread,
+            spill,
+            lock,
+            backups: tokio::sync::watch::Sender::new(Rotation::default()),
         })
+    }
+
+    /// What the server's own backups have done so far.
+    pub fn backups(&self) -> tokio::sync::watch::Receiver<Rotation> {
+        self.backups.subscribe()
     }
 
     /// The plain listener's address (port 0 becomes a real port); with
@@ -184,17 +245,23 @@ impl Server {
 
     /// Accepts connections until `shutdown` resolves or the game's shutdown token
     /// is cancelled, then shuts down gracefully.
-    pub async fn run(self, shutdown: impl Future<Output = ()>) -> Result<(), StoreError> {
+    pub async fn run(self, shutdown: impl Future<Output = ()>) -> Result<(), ShutdownError> {
         let Server {
             plain,
             tls,
             web,
             game,
             writer_thread,
+            spill,
+            lock,
+            backups,
         } = self;
         // The game's own tasks (a /shutdown countdown) share the tracker.
         let tracker = game.tasks().clone();
         tracker.spawn(crate::game::upkeep::run(game.clone()));
+        if let Some(schedule) = game.config().backups.clone() {
+            tracker.spawn(crate::ops::backup::rotate(game.clone(), schedule, backups));
+        }
         let mut accepting: Vec<BoxFuture<'static, ()>> = Vec::new();
         if let Some(plain) = plain {
             accepting.push(Box::pin(plain.run(game.clone(), tracker.clone())));
@@ -214,11 +281,12 @@ impl Server {
             _ = futures::future::join_all(accepting) => {},
         }
         // The listeners were dropped with the accept loops: nothing new comes in.
-        let stopped = stop(game, tracker, writer_thread).await;
+        let stopped = stop(game, tracker, writer_thread, spill).await;
         web_stop.cancel();
         if let Some(web) = web {
             let _ = web.await;
         }
+        drop(lock);
         stopped
     }
 }
@@ -276,12 +344,13 @@ async fn bind_web(config: &mut ServerConfig) -> Result<Option<WebListener>, Star
     Ok(Some(listener))
 }
 
-/// The ordered shutdown: tell, wait, drain, clean up.
+/// The ordered shutdown: tell, wait, drain (and spill), clean up.
 async fn stop(
     game: Arc<Game>,
     tracker: TaskTracker,
     writer_thread: WriterThread,
-) -> Result<(), StoreError> {
+    spill: SpillPlace,
+) -> Result<(), ShutdownError> {
     tracing::info!(
         connections = game.connection_count(),
         playing = game.player_count(),
@@ -295,15 +364,123 @@ async fn stop(
     {
         tracing::warn!("some connections did not finish in time");
     }
-    let stats = game.writer().stop().await;
+    let stopped = game.writer().stop().await;
     writer_thread.join().await;
-    let removed = game.close_records().await?;
-    tracing::info!(
-        writer_stopped = stats.is_ok(),
-        sessions_removed = removed,
-        "stopped"
-    );
-    Ok(())
+    let kept = keep_what_is_left(stopped, spill).await;
+    // Rows left here (a full disk refuses their removal too) are stale
+    // sessions, which the next start removes: no reason to fail the stop.
+    match game.close_records().await {
+        Ok(removed) => tracing::info!(sessions_removed = removed, "stopped"),
+        Err(err) => tracing::warn!(
+            %err,
+            "stopped; the session rows could not be removed, and the next start removes them"
+        ),
+    }
+    kept
+}
+
+/// What the writer could not commit, written to the spill. Fails only when
+/// even that fails, and then names every row lost in the log, the last place
+/// it can be read.
+async fn keep_what_is_left(
+    stopped: Result<Stopped, WriterClosed>,
+    spill: SpillPlace,
+) -> Result<(), ShutdownError> {
+    let left = match stopped {
+        Ok(stopped) => stopped.left,
+        Err(WriterClosed) => return Err(ShutdownError::WriterGone),
+    };
+    if left.to_spill() == 0 {
+        if !left.is_empty() {
+            tracing::info!(
+                rows = left.rows(),
+                "session renewals the disk refused at the stop are not kept; the sessions end with the server"
+            );
+        }
+        return Ok(());
+    }
+    let (chat_lines, locations) = (left.chat_lines(), left.locations());
+    match write_spill(left, spill).await {
+        Ok(spilled) => {
+            tracing::warn!(
+                file = %spilled.path.display(),
+                chat_lines,
+                locations,
+                "the disk still refused at the stop: what the writer held is in this spill file, and the next start replays it into the database"
+            );
+            Ok(())
+        }
+        Err((source, left)) => {
+            let lost = ShutdownError::Lost {
+                chat_lines,
+                locations,
+                source,
+            };
+            tracing::error!(%lost, "nothing more can be kept; the lost rows follow");
+            if let Some(left) = &left {
+                left.log_lost();
+            }
+            Err(lost)
+        }
+    }
+}
+
+/// Writes the spill on the blocking pool. On failure: why, and the rows
+/// (unless the task that held them was lost).
+async fn write_spill(
+    left: Leftover,
+    spill: SpillPlace,
+) -> Result<Spilled, (SpillFailed, Option<Leftover>)> {
+    let dir = spill.dir.clone();
+    let written = tokio::task::spawn_blocking(move || {
+        let written = spill::write(&spill.dir, &spill.database, &spill.identity, &left);
+        (written, left)
+    })
+    .await;
+    match written {
+        Ok((Ok(spilled), _)) => Ok(spilled),
+        Ok((Err(failed), left)) => Err((failed, Some(left))),
+        Err(join) => Err((
+            SpillFailed {
+                dir,
+                source: std::io::Error::other(join.to_string()),
+            },
+            None,
+        )),
+    }
+}
+
+/// Replays the spills this database's last stops left in the spill folder,
+/// and checks the folder; returns where this run's stop would spill.
+async fn replay_spills(store: &Store, config: &ServerConfig) -> Result<SpillPlace, StoreError> {
+    let place = SpillPlace {
+        dir: config.spill_dir.clone(),
+        database: config.db_path.clone(),
+        identity: store.identity().await?,
+    };
+    for replayed in store.replay_spills(&place.dir).await? {
+        if replayed.already {
+            tracing::info!(file = %replayed.path.display(), "removed a spill file replayed by an earlier start");
+        } else {
+            tracing::warn!(
+                file = %replayed.path.display(),
+                rows = replayed.rows,
+                refused = replayed.refused,
+                "replayed a spill left by a stop on a full disk into the database"
+            );
+        }
+    }
+    let (dir, db) = (place.dir.clone(), place.database.clone());
+    let problems = tokio::task::spawn_blocking(move || spill::check_dir(&dir, &db))
+        .await
+        .unwrap_or_default();
+    for problem in problems {
+        tracing::warn!(
+            spill_dir = %place.dir.display(),
+            "the spill folder (--spill-dir) is no safe place for what a stop on a full disk must keep: {problem}"
+        );
+    }
+    Ok(place)
 }
 
 /// Logs how to create a superuser when there is none.

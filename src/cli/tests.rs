@@ -500,3 +500,70 @@ fn gaslamp_mssp_finds_the_server_by_the_files_bind_and_ignores_run_s_settings() 
     let message = config_error("binds = \"x\"\n", &["mssp"]);
     assert!(message.contains("unknown key"), "{message}");
 }
+
+#[test]
+fn the_spill_folder_defaults_to_the_temporary_folder_and_comes_from_flag_or_file() {
+    let (_dir, path) = config_file("spill-dir = \"/var/lib/gaslamp/spill\"\n");
+    let config = run_config(&parse_with(&path, &["run"]).expect("parse"));
+    assert_eq!(config.spill_dir, PathBuf::from("/var/lib/gaslamp/spill"));
+    let config =
+        run_config(&parse_with(&path, &["run", "--spill-dir", "/srv/spill"]).expect("parse"));
+    assert_eq!(config.spill_dir, PathBuf::from("/srv/spill"));
+    let cli = Cli::try_parse_from(["gaslamp", "run"]).expect("parse");
+    assert_eq!(run_config(&cli).spill_dir, std::env::temp_dir());
+}
+
+#[test]
+fn backup_flags_make_a_schedule_beside_the_database_unless_told_where() {
+    let cli = Cli::try_parse_from(["gaslamp", "--db", "/srv/g/game.db", "run"]).expect("parse");
+    assert_eq!(run_config(&cli).backups, None, "no backups unless asked");
+    let cli = parse_from([
+        "gaslamp",
+        "--db",
+        "/srv/g/game.db",
+        "run",
+        "--backup-every",
+        "6h",
+    ])
+    .expect("parse");
+    assert_eq!(
+        run_config(&cli).backups,
+        Some(BackupSchedule {
+            every: Duration::from_secs(6 * 3600),
+            keep: 7,
+            dir: PathBuf::from("/srv/g/backups"),
+        })
+    );
+    let (_dir, path) =
+        config_file("backup-every = \"1d\"\nbackup_keep = 3\nbackup-dir = \"/mnt/b\"\n");
+    let config = run_config(&parse_with(&path, &["run"]).expect("parse"));
+    let schedule = config.backups.expect("a schedule");
+    assert_eq!((schedule.keep, schedule.dir), (3, PathBuf::from("/mnt/b")));
+    let refused =
+        parse_from(["gaslamp", "run", "--backup-dir", "/mnt/b"]).expect_err("no schedule");
+    assert!(refused.to_string().contains("--backup-every"), "{refused}");
+    let refused = parse_from([
+        "gaslamp",
+        "run",
+        "--backup-every",
+        "1h",
+        "--backup-keep",
+        "0",
+    ]);
+    assert!(refused.is_err(), "at least one copy is kept");
+}
+
+#[test]
+fn backup_and_restore_take_a_file() {
+    let cli = Cli::try_parse_from(["gaslamp", "backup", "copy.db", "--force"]).expect("parse");
+    assert!(
+        matches!(&cli.command, Command::Backup { file, force: true } if file == Path::new("copy.db"))
+    );
+    let cli =
+        Cli::try_parse_from(["gaslamp", "--db", "g.db", "restore", "copy.db"]).expect("parse");
+    assert!(matches!(&cli.command, Command::Restore { file } if file == Path::new("copy.db")));
+    assert!(
+        Cli::try_parse_from(["gaslamp", "restore"]).is_err(),
+        "a file is needed"
+    );
+}

@@ -13,7 +13,10 @@
 //! flood of logins can neither starve everything else nor the other clients'
 //! logins.
 //! Chat lines and location moves do not come through here one by one: they go to
-//! the batching [`writer`], which owns its own connection.
+//! the batching [`writer`], which owns its own connection; what it cannot write
+//! at a stop on a full disk goes to the [`spill`], replayed at the next start.
+//! [`backup`] makes and checks copies of the file, and [`lock`] is the lock a
+//! running server holds on it.
 //!
 //! **Invariant:** no SQL text is ever built from user input; values are bound as
 //! parameters. The store knows nothing about telnet or sessions' state machines.
@@ -21,14 +24,17 @@
 pub mod accounts;
 pub mod admin;
 pub mod audit;
+pub mod backup;
 pub mod characters;
 pub mod chat;
 pub mod hashing;
 pub mod items;
+pub mod lock;
 pub mod lockout;
 pub mod refusal;
 pub mod schema;
 pub mod sessions;
+pub mod spill;
 pub mod worlds;
 pub mod writer;
 

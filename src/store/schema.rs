@@ -10,6 +10,7 @@
 //! After any migration, whenever a file is opened, the `chat_kinds` table is
 //! brought in line with gaslamp's one list of kinds of talk
 //! ([`ChatKind::ALL`]): adding a kind is a line of Rust, never a migration.
+//! And a file without its identity ([`database_identity`]) is given one.
 
 use std::path::Path;
 use std::time::Duration;
@@ -23,7 +24,11 @@ use super::{StoreError, StoreResult, write_tx};
 pub const SCHEMA_SQL: &str = include_str!("../../schema.sql");
 
 /// Version number of [`SCHEMA_SQL`].
-pub const SCHEMA_VERSION: i64 = 6;
+pub const SCHEMA_VERSION: i64 = 7;
+
+/// The version that gave each database its identity (`database_identity`),
+/// which spills and backups are tied to.
+pub const IDENTITY_SINCE: i64 = 7;
 
 /// One step that brings a file from the version before it to `version`.
 struct Step {
@@ -77,6 +82,18 @@ const STEPS: &[Step] = &[
         code: None,
         rebuilds: false,
     },
+    // Versions 7 to 9 belong to work landing beside this one.
+    Step {
+        version: 7,
+        sql: "CREATE TABLE IF NOT EXISTS database_identity (\
+                  id INTEGER PRIMARY KEY CHECK (id = 1), uuid TEXT NOT NULL, \
+                  created_at TEXT NOT NULL); \
+              CREATE TABLE IF NOT EXISTS spill_replays (\
+                  spill_id TEXT PRIMARY KEY, file TEXT NOT NULL, rows INTEGER NOT NULL, \
+                  replayed_at TEXT NOT NULL);",
+        code: None,
+        rebuilds: false,
+    },
 ];
 
 /// Version 4: every existing name gets its look-alike key, then the keys are
@@ -119,6 +136,12 @@ fn fill_name_keys(tx: &Connection) -> StoreResult<()> {
     Ok(())
 }
 
+/// What the WAL may hold before a commit checkpoints it, and what it keeps
+/// on disk after: 1 MiB. SQLite's own autocheckpoint waits for 1000 pages
+/// (4 MiB), which on a small disk refilled the space an outage had freed
+/// (issue 16); a checkpoint per MiB costs little.
+pub const WAL_LIMIT_BYTES: i64 = 1 << 20;
+
 /// How long a statement waits for a lock before the caller hears `Busy`.
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -154,7 +177,21 @@ pub fn open_connection(path: &Path) -> StoreResult<Connection> {
     }
     conn.execute_batch("PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;")
         .map_err(|e| open_error(e.to_string()))?;
+    bound_the_wal(&conn).map_err(|e| open_error(e.to_string()))?;
     Ok(conn)
+}
+
+/// Keeps the WAL near [`WAL_LIMIT_BYTES`]: checkpointed once it holds that
+/// much, and truncated back to it after each checkpoint.
+fn bound_the_wal(conn: &Connection) -> rusqlite::Result<()> {
+    let page_size: i64 = conn.query_row("PRAGMA page_size", [], |row| row.get(0))?;
+    let pages = (WAL_LIMIT_BYTES / page_size.max(512)).max(1);
+    // Both pragmas answer with a row, so they are set and read back.
+    conn.pragma_update_and_check(None, "journal_size_limit", WAL_LIMIT_BYTES, |r| {
+        r.get::<_, i64>(0)
+    })?;
+    conn.pragma_update_and_check(None, "wal_autocheckpoint", pages, |r| r.get::<_, i64>(0))?;
+    Ok(())
 }
 
 /// Reads the schema version recorded in the file.
@@ -186,7 +223,40 @@ pub fn migrate(conn: &mut Connection) -> StoreResult<()> {
             run_step(conn, step)?;
         }
     }
-    sync_chat_kinds(conn, &our_chat_kinds())
+    sync_chat_kinds(conn, &our_chat_kinds())?;
+    give_an_identity(conn)
+}
+
+/// The identity of the database `conn` holds (see `schema.sql`): a
+/// random id drawn once for the file.
+pub fn database_identity(conn: &Connection) -> StoreResult<String> {
+    Ok(conn.query_row(
+        "SELECT uuid FROM database_identity WHERE id = 1",
+        [],
+        |row| row.get(0),
+    )?)
+}
+
+/// Draws the file's identity if it has none yet (a fresh file, or one just
+/// migrated to version 7); writes nothing otherwise, so a file that has one
+/// opens on a full disk.
+fn give_an_identity(conn: &mut Connection) -> StoreResult<()> {
+    let has: bool = conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM database_identity WHERE id = 1)",
+        [],
+        |row| row.get(0),
+    )?;
+    if has {
+        return Ok(());
+    }
+    let uuid = uuid::Uuid::new_v4().simple().to_string();
+    write_tx(conn, |tx| {
+        tx.execute(
+            "INSERT OR IGNORE INTO database_identity (id, uuid, created_at) VALUES (1, ?1, ?2)",
+            params![uuid, super::now_iso()],
+        )?;
+        Ok(())
+    })
 }
 
 /// Runs one step in its own transaction with its version bump; a step that
@@ -326,12 +396,13 @@ mod tests {
     use std::collections::BTreeMap;
 
     /// The schema as it was at each older version, frozen.
-    const SNAPSHOTS: [(i64, &str); 5] = [
+    const SNAPSHOTS: [(i64, &str); 6] = [
         (1, include_str!("../../tests/fixtures/schema/v1.sql")),
         (2, include_str!("../../tests/fixtures/schema/v2.sql")),
         (3, include_str!("../../tests/fixtures/schema/v3.sql")),
         (4, include_str!("../../tests/fixtures/schema/v4.sql")),
         (5, include_str!("../../tests/fixtures/schema/v5.sql")),
+        (6, include_str!("../../tests/fixtures/schema/v6.sql")),
     ];
 
     /// Rows every version since the first can hold: something in every table,
@@ -554,10 +625,12 @@ mod tests {
                 "characters",
                 "chat_kinds",
                 "chat_messages",
+                "database_identity",
                 "item_placements",
                 "placements_recorded",
                 "room_items",
                 "sessions",
+                "spill_replays",
                 "users",
                 "world_permissions",
                 "worlds",
@@ -570,8 +643,15 @@ mod tests {
         assert_eq!(kinds, ["tell", "whisper"]);
         let all = names(&conn, "SELECT kind FROM chat_kinds");
         assert_eq!(all.len(), ChatKind::ALL.len());
-        // Running it again is a no-op, not an error.
+        let identity = database_identity(&conn).expect("identity");
+        assert_eq!(identity.len(), 32, "{identity}");
+        // Running it again is a no-op, not an error, and keeps the identity.
         migrate(&mut conn).expect("second migrate");
+        assert_eq!(database_identity(&conn).expect("identity"), identity);
+        let other = open(&dir, "other.db");
+        let mut other = other;
+        migrate(&mut other).expect("migrate another");
+        assert_ne!(database_identity(&other).expect("identity"), identity);
     }
 
     #[test]
@@ -630,6 +710,8 @@ mod tests {
         };
         let transports = pairs("SELECT session_id, transport FROM sessions");
         assert_eq!(transports, [("s1".into(), Value::Text("plain".into()))]);
+        let identity = database_identity(conn).unwrap_or_else(|e| panic!("v{version}: {e}"));
+        assert_eq!(identity.len(), 32, "v{version}: an identity was drawn");
         if version < 3 {
             let colours = pairs("SELECT username, color FROM users WHERE color <> 1");
             assert!(colours.is_empty(), "colour is on until the player says");
@@ -767,6 +849,29 @@ mod tests {
         conn.pragma_update(None, "user_version", SCHEMA_VERSION + 1)
             .expect("set version");
         assert!(matches!(migrate(&mut conn), Err(StoreError::Open { .. })));
+    }
+
+    /// Issue 16: the WAL grew to the default autocheckpoint's 4 MiB on a
+    /// 4 MiB disk. Every connection now checkpoints sooner and truncates what
+    /// the WAL keeps on disk.
+    #[test]
+    fn connections_keep_the_wal_small() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let conn = open(&dir, "g.db");
+        let limit: i64 = conn
+            .query_row("PRAGMA journal_size_limit", [], |r| r.get(0))
+            .expect("limit");
+        let pages: i64 = conn
+            .query_row("PRAGMA wal_autocheckpoint", [], |r| r.get(0))
+            .expect("autocheckpoint");
+        let page_size: i64 = conn
+            .query_row("PRAGMA page_size", [], |r| r.get(0))
+            .expect("page size");
+        assert_eq!(limit, WAL_LIMIT_BYTES);
+        assert!(
+            pages * page_size <= WAL_LIMIT_BYTES,
+            "{pages} pages of {page_size}"
+        );
     }
 
     #[test]

@@ -15,10 +15,14 @@
 //! tried again, backing off up to a few seconds, until the disk takes it; the
 //! batches behind it wait in the queue, so nothing is dropped and the order is
 //! kept. Operators get one error line when such an outage begins and one line
-//! when it ends. Only at shutdown is there a limit: after [`STOP_GRACE`] of
-//! refusals the rest is given up (and counted in the log). A batch refused for
-//! what it holds (a constraint) is written row by row, so only the offending
-//! row is lost.
+//! when it ends. When it ends, the WAL is checkpointed and truncated before
+//! the next batch, so the space that came back is not taken again by a WAL
+//! that grew meanwhile. Only at shutdown is there a limit: after
+//! [`STOP_GRACE`] of refusals the writer hands everything it still holds back
+//! to [`Writer::stop`]'s caller ([`Stopped::left`]), which writes it to the
+//! spill (`store::spill`), to be replayed at the next start. A batch refused
+//! for what it holds (a constraint) is written row by row, so only the
+//! offending row is lost.
 //!
 //! **Invariant:** this is the only writer of `chat_messages` and
 //! `character_locations` while the server runs.
@@ -31,7 +35,7 @@ use std::sync::{Arc, OnceLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use rusqlite::{Connection, ErrorCode, params};
+use rusqlite::{Connection, ErrorCode, Transaction, params};
 use tokio::sync::mpsc::error::TrySendError;
 use tokio::sync::{mpsc, oneshot, watch};
 
@@ -97,7 +101,7 @@ enum Op {
     Touch(SessionTouch),
     Client(SessionClient),
     Flush(oneshot::Sender<()>),
-    Stop(oneshot::Sender<WriterStats>),
+    Stop(oneshot::Sender<Stopped>),
 }
 
 /// Totals since the writer started, for logs and the benchmark.
@@ -107,6 +111,46 @@ pub struct WriterStats {
     pub location_rows: u64,
     pub transactions: u64,
     pub failed_rows: u64,
+}
+
+/// What a stopped writer reports: its totals, and what it could not commit.
+pub struct Stopped {
+    pub stats: WriterStats,
+    /// What the disk still refused when the stop's grace ran out: every row
+    /// still held, in the order it was queued. Empty when everything was
+    /// committed. The caller spills it (`store::spill`).
+    pub left: Leftover,
+}
+
+/// Rows the writer held but never committed (see [`Stopped::left`]).
+#[derive(Default)]
+pub struct Leftover(pub(super) Batch);
+
+impl Leftover {
+    /// How many rows: chat lines, locations, session renewals, client names.
+    pub fn rows(&self) -> usize {
+        self.0.rows()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rows() == 0
+    }
+
+    /// The lines of talk held, in the order they were said.
+    pub fn chat_lines(&self) -> usize {
+        self.0.chats.len()
+    }
+
+    /// The characters whose latest place was held.
+    pub fn locations(&self) -> usize {
+        self.0.locations.len()
+    }
+
+    /// The rows a spill keeps: lines of talk and locations (session
+    /// renewals and client names end with the sessions, see `store::spill`).
+    pub fn to_spill(&self) -> usize {
+        self.chat_lines() + self.locations()
+    }
 }
 
 /// The writer's queue is gone: the server is stopping.
@@ -133,8 +177,9 @@ pub struct WriterHealth {
     pub cause: Option<Arc<str>>,
     /// Batches committed since the start.
     pub transactions: u64,
-    /// Rows given up since the start: refused for what they hold, or left
-    /// when a stop outlasted its grace on a disk that still refused.
+    /// Rows given up since the start because the database refused what they
+    /// hold (a constraint). Rows a stop could not commit are not counted
+    /// here: they are handed back for the spill ([`Stopped::left`]).
     pub dropped_rows: u64,
 }
 
@@ -147,8 +192,13 @@ const FIRST_BACKOFF: Duration = Duration::from_millis(50);
 const MAX_BACKOFF: Duration = Duration::from_secs(2);
 
 /// How long a stopping writer keeps trying a disk that refuses, before it
-/// gives up what is left (the server must end some time).
+/// hands what is left back for the spill (the server must end some time).
 pub const STOP_GRACE: Duration = Duration::from_secs(10);
+
+/// How long the checkpoint after an outage waits for readers to move on (a
+/// backup or Litestream may hold the WAL; the checkpoint is then left to the
+/// usual ones).
+const CHECKPOINT_WAIT: Duration = Duration::from_secs(1);
 
 /// A cloneable handle for queueing writes.
 #[derive(Clone)]
@@ -311,10 +361,17 @@ impl Writer {
             .store(pages.unwrap_or(0), Ordering::SeqCst);
     }
 
+    /// How long [`Writer::stop`] keeps trying a disk that refuses
+    /// ([`STOP_GRACE`] unless set; the tests shorten it).
+    pub fn set_stop_grace(&self, grace: Duration) {
+        let millis = u64::try_from(grace.as_millis()).unwrap_or(u64::MAX);
+        self.shared.stop_grace_ms.store(millis, Ordering::SeqCst);
+    }
+
     /// Commits everything still queued and ends the thread; later writes fail
-    /// with [`WriterClosed`]. On a disk that keeps refusing, what is left is
-    /// given up after [`STOP_GRACE`].
-    pub async fn stop(&self) -> Result<WriterStats, WriterClosed> {
+    /// with [`WriterClosed`]. On a disk that keeps refusing, what is left
+    /// after [`STOP_GRACE`] comes back in [`Stopped::left`], for the spill.
+    pub async fn stop(&self) -> Result<Stopped, WriterClosed> {
         self.shared.stopping.store(true, Ordering::SeqCst);
         let (done, wait) = oneshot::channel();
         self.tx
@@ -327,16 +384,16 @@ impl Writer {
 
 /// A batch taken off the queue, split by what it asks for.
 #[derive(Default)]
-struct Batch {
-    chats: Vec<ChatRow>,
+pub(super) struct Batch {
+    pub(super) chats: Vec<ChatRow>,
     /// The last location per character: earlier moves in the batch are superseded.
-    locations: HashMap<i64, LocationRow>,
+    pub(super) locations: HashMap<i64, LocationRow>,
     /// The last renewal per session, likewise.
-    touches: HashMap<String, SessionTouch>,
+    pub(super) touches: HashMap<String, SessionTouch>,
     /// The last client name per session, likewise.
-    clients: HashMap<String, String>,
-    flushes: Vec<oneshot::Sender<()>>,
-    stop: Option<oneshot::Sender<WriterStats>>,
+    pub(super) clients: HashMap<String, String>,
+    pub(super) flushes: Vec<oneshot::Sender<()>>,
+    pub(super) stop: Option<oneshot::Sender<Stopped>>,
 }
 
 impl Batch {
@@ -357,13 +414,50 @@ impl Batch {
         }
     }
 
-    fn rows(&self) -> usize {
+    pub(super) fn rows(&self) -> usize {
         self.chats.len() + self.locations.len() + self.touches.len() + self.clients.len()
+    }
+
+    /// The rows of `later` added after this batch's, as if queued after them.
+    /// (Every field is named: a new kind of row must say how it is kept.)
+    fn absorb(&mut self, later: Batch) {
+        let Batch {
+            chats,
+            locations,
+            touches,
+            clients,
+            flushes: _,
+            stop: _,
+        } = later;
+        self.chats.extend(chats);
+        self.locations.extend(locations);
+        self.touches.extend(touches);
+        self.clients.extend(clients);
+    }
+
+    /// A copy of the rows alone (no flush or stop to answer).
+    fn rows_only(&self) -> Batch {
+        let Batch {
+            chats,
+            locations,
+            touches,
+            clients,
+            flushes: _,
+            stop: _,
+        } = self;
+        Batch {
+            chats: chats.clone(),
+            locations: locations.clone(),
+            touches: touches.clone(),
+            clients: clients.clone(),
+            flushes: Vec::new(),
+            stop: None,
+        }
     }
 
     /// Every row on its own, in the batch's order (chat lines in the order
     /// they were said).
-    fn singles(&self) -> Vec<Batch> {
+    pub(super) fn singles(&self) -> Vec<Batch> {
         let chats = self.chats.iter().map(|row| Batch {
             chats: vec![row.clone()],
             ..Batch::default()
@@ -391,24 +485,12 @@ impl Batch {
 fn run(conn: Connection, mut rx: mpsc::Receiver<Op>, shared: &Shared) {
     let mut disk = Disk::new(conn, shared);
     while let Some(first) = rx.blocking_recv() {
-        let mut batch = Batch::default();
-        batch.add(first);
-        while batch.rows() < MAX_BATCH && batch.stop.is_none() {
-            match rx.try_recv() {
-                Ok(op) => batch.add(op),
-                Err(_) => break,
-            }
-        }
-        if batch.stop.is_some() {
-            // Nothing new may arrive; whatever is already queued still belongs in
-            // this last commit.
-            rx.close();
-            while let Ok(op) = rx.try_recv() {
-                batch.add(op);
-            }
-        }
+        let mut batch = next_batch(first, &mut rx);
         let started = Instant::now();
-        disk.commit_kept(&batch, true);
+        if let Some(mut left) = disk.commit_kept(&batch, true) {
+            left.stop = batch.stop.take();
+            return hand_over(disk.stats, left, rx);
+        }
         if let Some(metrics) = shared.metrics.get().filter(|_| batch.rows() > 0) {
             metrics.writer_batch(batch.rows(), started.elapsed());
         }
@@ -423,9 +505,75 @@ fn run(conn: Connection, mut rx: mpsc::Receiver<Op>, shared: &Shared) {
                 failed_rows = disk.stats.failed_rows,
                 "writer drained and stopped"
             );
-            let _ = done.send(disk.stats);
+            let stopped = Stopped {
+                stats: disk.stats,
+                left: Leftover::default(),
+            };
+            let _ = done.send(stopped);
             return;
         }
+    }
+}
+
+/// The next batch: `first` and what else is queued, up to [`MAX_BATCH`]
+/// rows, or everything left when it holds the stop.
+fn next_batch(first: Op, rx: &mut mpsc::Receiver<Op>) -> Batch {
+    let mut batch = Batch::default();
+    batch.add(first);
+    while batch.rows() < MAX_BATCH && batch.stop.is_none() {
+        match rx.try_recv() {
+            Ok(op) => batch.add(op),
+            Err(_) => break,
+        }
+    }
+    if batch.stop.is_some() {
+        // Nothing new may arrive; whatever is already queued still belongs in
+        // this last commit.
+        rx.close();
+        while let Ok(op) = rx.try_recv() {
+            batch.add(op);
+        }
+    }
+    batch
+}
+
+/// The disk still refuses when a stop's grace has run out: `left` (what the
+/// refused batch held) and everything queued after it, up to the stop, go
+/// back to the one stopping, for the spill. Flushes waiting meanwhile are
+/// not answered as done: their senders are dropped, so they hear that the
+/// writer stopped.
+fn hand_over(stats: WriterStats, mut left: Batch, mut rx: mpsc::Receiver<Op>) {
+    while left.stop.is_none() {
+        // `Writer::stop` set `stopping` before it queued the stop, which is
+        // on its way (it may be waiting for room that this makes).
+        match rx.blocking_recv() {
+            Some(op) => left.add(op),
+            None => break,
+        }
+        left.flushes.clear();
+    }
+    rx.close();
+    while let Ok(op) = rx.try_recv() {
+        left.add(op);
+    }
+    left.flushes.clear();
+    tracing::error!(
+        rows = left.rows(),
+        chat_rows = left.chats.len(),
+        location_rows = left.locations.len(),
+        "the disk still refuses at the stop; the writer hands what it holds over for the spill"
+    );
+    match left.stop.take() {
+        Some(done) => {
+            let _ = done.send(Stopped {
+                stats,
+                left: Leftover(left),
+            });
+        }
+        None => tracing::error!(
+            rows = left.rows(),
+            "the writer's handles are gone without a stop; these rows are lost"
+        ),
     }
 }
 
@@ -467,39 +615,51 @@ impl<'s> Disk<'s> {
 
     /// Commits a batch, keeping it and trying again while the disk refuses
     /// (see the module). With `split`, a batch refused for what it holds is
-    /// written row by row instead.
-    fn commit_kept(&mut self, batch: &Batch, split: bool) {
+    /// written row by row instead. Returns the rows not committed when a
+    /// stop's grace ran out on a disk that still refused (`None` otherwise).
+    fn commit_kept(&mut self, batch: &Batch, split: bool) -> Option<Batch> {
         if batch.rows() == 0 {
-            return;
+            return None;
         }
         let mut backoff = FIRST_BACKOFF;
         loop {
             self.apply_page_limit();
             let err = match commit(&mut self.conn, batch) {
-                Ok(()) => return self.committed(batch),
+                Ok(()) => {
+                    self.committed(batch);
+                    return None;
+                }
                 Err(err) => err,
             };
             if !is_refusal(&err) {
                 if split && batch.rows() > 1 {
                     tracing::error!(%err, rows = batch.rows(), "a batch was refused for its contents; writing it row by row");
-                    for single in batch.singles() {
-                        self.commit_kept(&single, false);
-                    }
-                } else {
-                    tracing::error!(%err, rows = batch.rows(), "the writer dropped a row the database refuses");
-                    self.dropped(batch.rows());
+                    return self.commit_singles(batch);
                 }
-                return;
+                tracing::error!(%err, rows = batch.rows(), "the writer dropped a row the database refuses");
+                self.dropped(batch.rows());
+                return None;
             }
             self.refused(&err, batch);
             if self.past_stop_grace() {
-                tracing::error!(%err, rows = batch.rows(), "the writer stops on a disk that still refuses; these rows are lost");
-                self.dropped(batch.rows());
-                return;
+                return Some(batch.rows_only());
             }
             std::thread::sleep(backoff);
             backoff = (backoff * 2).min(MAX_BACKOFF);
         }
+    }
+
+    /// Commits a batch row by row; the rows not committed when a stop's
+    /// grace ran out, if it did.
+    fn commit_singles(&mut self, batch: &Batch) -> Option<Batch> {
+        let mut singles = batch.singles().into_iter();
+        while let Some(single) = singles.next() {
+            if let Some(mut left) = self.commit_kept(&single, false) {
+                singles.for_each(|rest| left.absorb(rest));
+                return Some(left);
+            }
+        }
+        None
     }
 
     fn committed(&mut self, batch: &Batch) {
@@ -512,6 +672,7 @@ impl<'s> Disk<'s> {
                 refusals = outage.refusals,
                 "the disk takes the writer's batches again; nothing was lost"
             );
+            self.truncate_wal();
         }
         self.shared.health.send_modify(|health| {
             health.failing = false;
@@ -561,6 +722,28 @@ impl<'s> Disk<'s> {
         });
     }
 
+    /// After an outage, before the next batch: the WAL is copied into the
+    /// database and truncated to nothing. While the disk refused, the WAL
+    /// kept what it had grown to; left alone, it grows on from there into
+    /// the space that just came back and fills the disk again (issue 16).
+    fn truncate_wal(&mut self) {
+        let _ = self.conn.busy_timeout(CHECKPOINT_WAIT);
+        let outcome = self
+            .conn
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
+                Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?))
+            });
+        let _ = self.conn.busy_timeout(schema::BUSY_TIMEOUT);
+        match outcome {
+            Ok((0, _)) => tracing::info!("the WAL was checkpointed and truncated after the outage"),
+            Ok((_, frames)) => tracing::warn!(
+                frames,
+                "a reader holds the WAL (a backup, or Litestream), so it was not truncated after the outage; the usual checkpoints will shrink it"
+            ),
+            Err(err) => tracing::warn!(%err, "the WAL could not be checkpointed after the outage"),
+        }
+    }
+
     /// Whether the server is stopping and the disk has refused for longer
     /// than [`STOP_GRACE`] since the writer noticed.
     fn past_stop_grace(&mut self) -> bool {
@@ -595,7 +778,7 @@ impl<'s> Disk<'s> {
 
 /// Whether a failure is the disk's or the database's state (full, I/O, locked,
 /// read-only, out of memory), which passes, rather than the batch's contents.
-fn is_refusal(err: &StoreError) -> bool {
+pub(super) fn is_refusal(err: &StoreError) -> bool {
     match err {
         StoreError::Busy => true,
         StoreError::Sqlite(err) => matches!(
@@ -616,50 +799,55 @@ fn is_refusal(err: &StoreError) -> bool {
 }
 
 fn commit(conn: &mut Connection, batch: &Batch) -> StoreResult<()> {
-    write_tx(conn, |tx| {
-        let mut chat = tx.prepare_cached(
-            "INSERT INTO chat_messages (world_id, room, character_id, user_id, \
-             recipient_character_id, kind, message, created_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-        )?;
-        for row in &batch.chats {
-            chat.execute(params![
-                row.world_id.as_ref(),
-                row.room.as_ref(),
-                row.character_id,
-                row.user_id,
-                row.recipient_character_id,
-                row.kind.as_str(),
-                row.message,
-                row.created_at
-            ])?;
-        }
-        let mut location = tx.prepare_cached(
-            "INSERT INTO character_locations (character_id, world_id, room, updated_at) \
-             VALUES (?1, ?2, ?3, ?4) ON CONFLICT (character_id) DO UPDATE SET \
-             world_id = excluded.world_id, room = excluded.room, updated_at = excluded.updated_at",
-        )?;
-        for row in batch.locations.values() {
-            location.execute(params![
-                row.character_id,
-                row.world_id.as_ref(),
-                row.room.as_ref(),
-                row.updated_at
-            ])?;
-        }
-        let mut touch = tx.prepare_cached(
-            "UPDATE sessions SET last_activity = ?2, expires_at = ?3 WHERE session_id = ?1",
-        )?;
-        for row in batch.touches.values() {
-            touch.execute(params![row.session_id, row.last_activity, row.expires_at])?;
-        }
-        let mut client =
-            tx.prepare_cached("UPDATE sessions SET client_type = ?2 WHERE session_id = ?1")?;
-        for (session_id, name) in &batch.clients {
-            client.execute(params![session_id, name])?;
-        }
-        Ok(())
-    })
+    write_tx(conn, |tx| write_rows(tx, batch))
+}
+
+/// Writes a batch's rows in the caller's transaction: the one SQL for chat
+/// lines, locations and session renewals, shared by the writer's commits and
+/// the spill's replay.
+pub(super) fn write_rows(tx: &Transaction<'_>, batch: &Batch) -> StoreResult<()> {
+    let mut chat = tx.prepare_cached(
+        "INSERT INTO chat_messages (world_id, room, character_id, user_id, \
+         recipient_character_id, kind, message, created_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    )?;
+    for row in &batch.chats {
+        chat.execute(params![
+            row.world_id.as_ref(),
+            row.room.as_ref(),
+            row.character_id,
+            row.user_id,
+            row.recipient_character_id,
+            row.kind.as_str(),
+            row.message,
+            row.created_at
+        ])?;
+    }
+    let mut location = tx.prepare_cached(
+        "INSERT INTO character_locations (character_id, world_id, room, updated_at) \
+         VALUES (?1, ?2, ?3, ?4) ON CONFLICT (character_id) DO UPDATE SET \
+         world_id = excluded.world_id, room = excluded.room, updated_at = excluded.updated_at",
+    )?;
+    for row in batch.locations.values() {
+        location.execute(params![
+            row.character_id,
+            row.world_id.as_ref(),
+            row.room.as_ref(),
+            row.updated_at
+        ])?;
+    }
+    let mut touch = tx.prepare_cached(
+        "UPDATE sessions SET last_activity = ?2, expires_at = ?3 WHERE session_id = ?1",
+    )?;
+    for row in batch.touches.values() {
+        touch.execute(params![row.session_id, row.last_activity, row.expires_at])?;
+    }
+    let mut client =
+        tx.prepare_cached("UPDATE sessions SET client_type = ?2 WHERE session_id = ?1")?;
+    for (session_id, name) in &batch.clients {
+        client.execute(params![session_id, name])?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -690,7 +878,7 @@ mod tests {
         for n in 0..1000 {
             writer.chat(chat(n)).await.expect("queue");
         }
-        let stats = writer.stop().await.expect("stop");
+        let stats = writer.stop().await.expect("stop").stats;
         thread.join().await;
         assert_eq!(stats.chat_rows, 1000);
         assert!(stats.transactions >= 1);
@@ -837,24 +1025,89 @@ mod tests {
         assert!(!healthy.failing, "{healthy:?}");
         assert_eq!((healthy.refused_in_a_row, healthy.cause), (0, None));
         assert_eq!(healthy.dropped_rows, 0);
-        let stats = writer.stop().await.expect("stop");
+        let stats = writer.stop().await.expect("stop").stats;
         thread.join().await;
         assert_eq!((stats.chat_rows, stats.failed_rows), (50, 0));
     }
 
+    fn wal_len(dir: &tempfile::TempDir) -> u64 {
+        std::fs::metadata(dir.path().join("w.db-wal")).map_or(0, |m| m.len())
+    }
+
+    /// Issue 16: on a small disk, the WAL grew back over the space an outage
+    /// had freed and filled the disk again, a few seconds after it came back.
+    /// The writer now checkpoints and truncates the WAL when an outage ends,
+    /// before it takes the next batch.
     #[tokio::test]
-    async fn a_stop_on_a_disk_that_keeps_refusing_gives_up_after_the_grace() {
-        let (_dir, conn, writer, thread) = fresh(1024).await;
-        writer.shared.stop_grace_ms.store(100, Ordering::SeqCst);
-        writer.limit_pages(Some(page_count(&conn)));
-        for n in 0..3 {
+    async fn a_writer_back_from_an_outage_truncates_the_wal_before_its_next_batch() {
+        let (dir, conn, writer, thread) = fresh(1024).await;
+        for n in 0..40 {
             writer.chat(long_chat(n)).await.expect("queue");
         }
-        refused(&writer, 1).await;
-        let stats = writer.stop().await.expect("the writer stops");
+        writer.flush().await.expect("flush");
+        assert!(wal_len(&dir) > 0, "the WAL holds the lines");
+        writer.limit_pages(Some(page_count(&conn)));
+        for n in 40..50 {
+            writer.chat(long_chat(n)).await.expect("queue");
+        }
+        refused(&writer, 2).await;
+        writer.limit_pages(None);
+        writer.flush().await.expect("flush");
+        assert_eq!(
+            wal_len(&dir),
+            0,
+            "the WAL was truncated when the outage ended"
+        );
+        assert_eq!(stored_lines(&conn).len(), 50);
+        writer.stop().await.expect("stop");
         thread.join().await;
-        assert_eq!((stats.chat_rows, stats.failed_rows), (0, 3));
-        assert_eq!(writer.health().borrow().dropped_rows, 3);
+    }
+
+    /// Issue 16: after its grace, a stop on a refusing disk gave up (and
+    /// lost) what the writer held. Now it hands every row back, in order,
+    /// for the spill: the refused batch and everything queued behind it.
+    #[tokio::test]
+    async fn a_stop_on_a_disk_that_keeps_refusing_hands_back_everything_it_holds() {
+        let (_dir, conn, writer, thread) = fresh(1024).await;
+        writer.set_stop_grace(Duration::from_millis(100));
+        writer.limit_pages(Some(page_count(&conn)));
+        writer.chat(long_chat(0)).await.expect("queue");
+        refused(&writer, 1).await;
+        for n in 1..5 {
+            writer.chat(long_chat(n)).await.expect("queue");
+        }
+        let flushed = {
+            let writer = writer.clone();
+            tokio::spawn(async move { writer.flush().await })
+        };
+        let stopped = writer.stop().await.expect("the writer stops");
+        thread.join().await;
+        assert_eq!((stopped.stats.chat_rows, stopped.stats.failed_rows), (0, 0));
+        let left: Vec<&str> = stopped
+            .left
+            .0
+            .chats
+            .iter()
+            .map(|row| &row.message[..9])
+            .collect();
+        assert_eq!(
+            left,
+            [
+                "line 0000",
+                "line 0001",
+                "line 0002",
+                "line 0003",
+                "line 0004"
+            ]
+        );
+        assert_eq!(writer.health().borrow().dropped_rows, 0);
+        let flushed = flushed.await.expect("flush task");
+        assert_eq!(
+            flushed,
+            Err(WriterClosed),
+            "a flush is not told its rows were committed"
+        );
+        assert!(stored_lines(&conn).is_empty());
     }
 
     #[tokio::test]
@@ -875,7 +1128,7 @@ mod tests {
             .map(|n| format!("line {n}"))
             .collect();
         assert_eq!(stored, want);
-        let stats = writer.stop().await.expect("stop");
+        let stats = writer.stop().await.expect("stop").stats;
         thread.join().await;
         assert_eq!(stats.failed_rows, 1);
     }

@@ -4,6 +4,7 @@
 
 mod accounts;
 mod admin;
+mod backup;
 mod cli;
 mod crash;
 mod creation;
@@ -21,6 +22,7 @@ mod protocols;
 mod prune;
 mod races;
 mod shutdown;
+mod spill;
 mod support;
 mod talk;
 mod tls;

@@ -51,7 +51,7 @@ pub struct TestServer {
     pub game: Arc<Game>,
     pub db_path: PathBuf,
     stop: Option<oneshot::Sender<()>>,
-    task: Option<JoinHandle<Result<(), gaslamp::store::StoreError>>>,
+    task: Option<JoinHandle<Result<(), gaslamp::ShutdownError>>>,
 }
 
 /// A temporary directory for a test's database, kept across restarts.
@@ -72,6 +72,12 @@ impl TestServer {
     pub async fn start_with(config: ServerConfig) -> TestServer {
         let db_path = config.db_path.clone();
         let server = Server::start(config).await.expect("server starts");
+        TestServer::running(server, db_path)
+    }
+
+    /// Runs a server the test started itself (to keep a handle `run` would
+    /// take, such as `Server::backups`) on the database `db_path`.
+    pub fn running(server: Server, db_path: PathBuf) -> TestServer {
         let addr = server.local_addr().expect("bound address");
         let tls_addr = server.tls_addr();
         let web_addr = server.web_addr();
@@ -617,6 +623,19 @@ impl TestServer {
                 .expect("server task did not panic");
             result.expect("server run ends cleanly");
         }
+    }
+
+    /// Fires the shutdown future and returns what `run` returned (the tests
+    /// of a stop that cannot keep everything).
+    pub async fn stop_and_report(mut self) -> Result<(), gaslamp::ShutdownError> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        let task = self.task.take().expect("the server is running");
+        tokio::time::timeout(PATIENCE, task)
+            .await
+            .expect("server stops in time")
+            .expect("server task did not panic")
     }
 
     /// Sets an account's role directly in the database (test set-up only).

@@ -51,7 +51,7 @@ pub async fn run(ctx: &Ctx) -> anyhow::Result<Outcome> {
         producer.await??;
     }
     let queued_secs = started.elapsed().as_secs_f64();
-    let stats = writer.stop().await?;
+    let stats = writer.stop().await?.stats;
     let secs = started.elapsed().as_secs_f64();
     let cpu_pct = (own_cpu_seconds()? - cpu_before) / secs * 100.0;
     thread.join().await;
