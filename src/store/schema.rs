@@ -23,7 +23,7 @@ use super::{StoreError, StoreResult, write_tx};
 pub const SCHEMA_SQL: &str = include_str!("../../schema.sql");
 
 /// Version number of [`SCHEMA_SQL`].
-pub const SCHEMA_VERSION: i64 = 6;
+pub const SCHEMA_VERSION: i64 = 9;
 
 /// One step that brings a file from the version before it to `version`.
 struct Step {
@@ -74,6 +74,21 @@ const STEPS: &[Step] = &[
                   PRIMARY KEY (world_id, room, item_key, ordinal)); \
               CREATE TABLE IF NOT EXISTS placements_recorded (\
                   world_id TEXT PRIMARY KEY REFERENCES worlds (id), since TEXT NOT NULL);",
+        code: None,
+        rebuilds: false,
+    },
+    // Versions 7 and 8 are other branches' (merged in order by the lead).
+    Step {
+        version: 9,
+        sql: "ALTER TABLE world_permissions ADD COLUMN can_build INTEGER NOT NULL DEFAULT 0; \
+              CREATE TABLE IF NOT EXISTS build_history (\
+                  id INTEGER PRIMARY KEY, world_id TEXT NOT NULL REFERENCES worlds (id), \
+                  user_id INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE, \
+                  verb TEXT NOT NULL, summary TEXT NOT NULL, forward TEXT NOT NULL, \
+                  inverse TEXT NOT NULL, undone INTEGER NOT NULL DEFAULT 0, \
+                  created_at TEXT NOT NULL); \
+              CREATE INDEX IF NOT EXISTS build_history_by_builder \
+                  ON build_history (user_id, world_id, id);",
         code: None,
         rebuilds: false,
     },
@@ -326,12 +341,13 @@ mod tests {
     use std::collections::BTreeMap;
 
     /// The schema as it was at each older version, frozen.
-    const SNAPSHOTS: [(i64, &str); 5] = [
+    const SNAPSHOTS: [(i64, &str); 6] = [
         (1, include_str!("../../tests/fixtures/schema/v1.sql")),
         (2, include_str!("../../tests/fixtures/schema/v2.sql")),
         (3, include_str!("../../tests/fixtures/schema/v3.sql")),
         (4, include_str!("../../tests/fixtures/schema/v4.sql")),
         (5, include_str!("../../tests/fixtures/schema/v5.sql")),
+        (6, include_str!("../../tests/fixtures/schema/v6.sql")),
     ];
 
     /// Rows every version since the first can hold: something in every table,
@@ -549,6 +565,7 @@ mod tests {
             tables(&conn),
             [
                 "audit_log",
+                "build_history",
                 "character_items",
                 "character_locations",
                 "characters",
@@ -643,6 +660,12 @@ mod tests {
                 assert_eq!(key, Value::Text(want), "{name}");
             }
         }
+        // Version 9: a grant of a world is no grant to build in it.
+        let builds = pairs(
+            "SELECT u.username, p.can_build FROM world_permissions p \
+             JOIN users u ON u.id = p.user_id",
+        );
+        assert_eq!(builds, [("Ann".to_string(), Value::Integer(0))]);
     }
 
     #[test]
