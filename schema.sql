@@ -169,6 +169,7 @@ CREATE TABLE IF NOT EXISTS build_history (
     world_id   TEXT NOT NULL REFERENCES worlds (id),
     user_id    INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
     verb       TEXT NOT NULL,
+    target     TEXT NOT NULL,
     summary    TEXT NOT NULL,
     forward    TEXT NOT NULL,
     inverse    TEXT NOT NULL,

@@ -19,6 +19,7 @@
 
 pub mod abuse;
 mod accounts;
+pub mod build;
 mod census;
 mod characters;
 pub mod client;
@@ -310,7 +311,8 @@ impl Game {
 
     /// Brings a committed change to an account to its live connections: a ban
     /// or a deletion closes them (those still logging in too, since a login is
-    /// registered before its last check), a new role reaches them at once.
+    /// registered before its last check), a new role reaches them at once, a
+    /// build grant is told.
     pub fn account_changed(&self, user_id: i64, change: &AccountChange) {
         let sessions = self.registry.sessions_of(user_id);
         match change {
@@ -328,6 +330,20 @@ impl Game {
             AccountChange::Role(role) => {
                 for session in sessions {
                     self.give_role(&session, *role);
+                }
+            }
+            // Every build reads the grant fresh; the player is only told.
+            AccountChange::Build { world_id, allow } => {
+                let name = self
+                    .world(world_id)
+                    .map_or(world_id.clone(), |w| w.name.clone());
+                let line: Arc<str> = if *allow {
+                    format!("You may now build in {name}.").into()
+                } else {
+                    format!("You may no longer build in {name}.").into()
+                };
+                for session in sessions {
+                    session.outbox.line(line.clone());
                 }
             }
             _ => {}

@@ -51,6 +51,8 @@ pub enum BuildRefused {
 pub struct HistoryEntry {
     pub id: i64,
     pub verb: String,
+    /// The room or item changed, as the audit row names it.
+    pub target: String,
     pub summary: String,
     /// The edits that make the change, as text.
     pub forward: String,
@@ -66,6 +68,7 @@ pub enum Step {
     /// are dropped, and only the last [`HISTORY_DEPTH`] kept).
     New {
         verb: String,
+        target: String,
         summary: String,
         forward: String,
         inverse: String,
@@ -314,6 +317,7 @@ fn keep_step(tx: &Connection, user_id: i64, world_id: &str, step: &Step) -> Stor
     match step {
         Step::New {
             verb,
+            target,
             summary,
             forward,
             inverse,
@@ -323,13 +327,13 @@ fn keep_step(tx: &Connection, user_id: i64, world_id: &str, step: &Step) -> Stor
                 params![user_id, world_id],
             )?;
             tx.execute(
-                "INSERT INTO build_history \
-                 (world_id, user_id, verb, summary, forward, inverse, undone, created_at) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, ?7)",
+                "INSERT INTO build_history (world_id, user_id, verb, target, summary, \
+                 forward, inverse, undone, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0, ?8)",
                 params![
                     world_id,
                     user_id,
                     verb,
+                    target,
                     summary,
                     forward,
                     inverse,
@@ -407,17 +411,19 @@ fn history_entry(
     world_id: &str,
 ) -> StoreResult<Option<HistoryEntry>> {
     let sql = format!(
-        "SELECT id, verb, summary, forward, inverse, created_at FROM build_history {filter} LIMIT 1"
+        "SELECT id, verb, target, summary, forward, inverse, created_at \
+         FROM build_history {filter} LIMIT 1"
     );
     Ok(db
         .query_row(&sql, params![user_id, world_id], |r| {
             Ok(HistoryEntry {
                 id: r.get(0)?,
                 verb: r.get(1)?,
-                summary: r.get(2)?,
-                forward: r.get(3)?,
-                inverse: r.get(4)?,
-                created_at: r.get(5)?,
+                target: r.get(2)?,
+                summary: r.get(3)?,
+                forward: r.get(4)?,
+                inverse: r.get(5)?,
+                created_at: r.get(6)?,
             })
         })
         .optional()?)
@@ -448,6 +454,7 @@ mod tests {
     fn new_step(n: usize) -> Step {
         Step::New {
             verb: "dig".into(),
+            target: "z:a".into(),
             summary: format!("change {n}"),
             forward: "[]\n".into(),
             inverse: "[]\n".into(),

@@ -84,7 +84,7 @@ const STEPS: &[Step] = &[
               CREATE TABLE IF NOT EXISTS build_history (\
                   id INTEGER PRIMARY KEY, world_id TEXT NOT NULL REFERENCES worlds (id), \
                   user_id INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE, \
-                  verb TEXT NOT NULL, summary TEXT NOT NULL, forward TEXT NOT NULL, \
+                  verb TEXT NOT NULL, target TEXT NOT NULL, summary TEXT NOT NULL, forward TEXT NOT NULL, \
                   inverse TEXT NOT NULL, undone INTEGER NOT NULL DEFAULT 0, \
                   created_at TEXT NOT NULL); \
               CREATE INDEX IF NOT EXISTS build_history_by_builder \

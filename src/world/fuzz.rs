@@ -27,7 +27,7 @@ pub fn check_builds(world: &World, data: &[u8]) -> Result<usize, String> {
         }
         // An undo of any earlier change, not only the last: one that no
         // longer fits must be refused.
-        let undo = bytes.next() % 8 == 0;
+        let undo = bytes.next().is_multiple_of(8);
         let edits = if undo {
             if undos.is_empty() {
                 continue;
@@ -256,7 +256,7 @@ fn pick_order(world: &World, bytes: &mut Bytes) -> Order {
             Order::Link {
                 exit: bytes.text(EXITS),
                 to,
-                both: bytes.next() % 2 == 0,
+                both: bytes.next().is_multiple_of(2),
             }
         }
         2 => Order::Unlink {

@@ -120,6 +120,17 @@ pub struct Checked {
     world: World,
 }
 
+/// A write of a checked change that failed: why, and the source as far as
+/// the write got (the files before the failing one are written; put them
+/// back with [`WorldSource::put_back`]).
+#[derive(Debug, thiserror::Error)]
+#[error("{error}")]
+pub struct NotWritten {
+    pub error: WriteError,
+    /// As far as the write got.
+    pub written: Box<WorldSource>,
+}
+
 /// Why a change was not committed; nothing was written.
 #[derive(Debug, thiserror::Error)]
 pub enum CommitError {
@@ -243,7 +254,11 @@ impl WorldSource {
     /// changed (see [`Checked::write`] for the order). A refusal writes
     /// nothing.
     pub fn commit(&mut self) -> Result<Committed, CommitError> {
-        let committed = self.clone().check()?.write()?;
+        let committed = self
+            .clone()
+            .check()?
+            .write()
+            .map_err(|failed| CommitError::Write(failed.error))?;
         *self = WorldSource::clone(committed.world.source());
         Ok(committed)
     }
@@ -380,12 +395,20 @@ impl Checked {
     /// last; removed files after all of them. A refusal of the first file
     /// writes nothing; a failure later leaves the files written before it,
     /// which load (the caller puts them back with [`WorldSource::put_back`]).
-    pub fn write(self) -> Result<Committed, WriteError> {
+    pub fn write(self) -> Result<Committed, NotWritten> {
         let Checked { mut source, world } = self;
         let changed = (0..source.files.len())
             .filter(|&i| source.files[i].is_changed())
             .collect();
-        let written = source.write(changed)?;
+        let written = match source.write(changed) {
+            Ok(written) => written,
+            Err(error) => {
+                return Err(NotWritten {
+                    error,
+                    written: Box::new(source),
+                });
+            }
+        };
         let world = World {
             source: Arc::new(source),
             ..world

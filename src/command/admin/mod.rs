@@ -16,6 +16,7 @@
 
 pub mod accounts;
 pub mod browse;
+pub mod build;
 pub mod world;
 
 use std::fmt::Write;
