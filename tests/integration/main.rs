@@ -4,6 +4,7 @@
 
 mod accounts;
 mod admin;
+mod building;
 mod cli;
 mod crash;
 mod creation;
