@@ -4,8 +4,9 @@
 //! moving an item (`items`), opening and closing a logged-in session
 //! (`sessions`), what the login and the menu ask of accounts and characters
 //! (`accounts`, `characters`), what handlers ask of the records (`records`,
-//! `prune`) and of who is where (`people`), and the counts listings and
-//! monitoring read (`census`). The registry and the store are the game's own:
+//! `prune`) and of who is where (`people`), changing a world while it is
+//! played (`worlds` for `/reload`, `build` for building), and the counts
+//! listings and monitoring read (`census`). The registry and the store are the game's own:
 //! the layers above reach them only through these actions.
 //!
 //! A [`Game`] lives in an `Arc` that every connection task holds. The tasks it

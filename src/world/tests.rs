@@ -1772,6 +1772,36 @@ fn an_item_created_is_defined_in_its_zone_and_placed_here_and_destroyed_everywhe
 }
 
 #[test]
+fn a_dug_room_whose_number_collides_with_another_is_refused() {
+    let (first, second) = colliding_rooms();
+    let mut f = files();
+    let rooms = f.town["rooms"].as_object_mut().expect("rooms map");
+    rooms.insert(
+        first.clone(),
+        json!({"name": first, "description": "", "exits": {"out": "square"}}),
+    );
+    let root = tempfile::tempdir().expect("a temp dir");
+    let dir = f.write_to(root.path(), "w");
+    let world = load_world(&dir).unwrap_or_else(|errs| panic!("{errs:#?}"));
+    // A room named after the second id gets that id, whose number is taken.
+    let here = RoomId::new("town", "square");
+    let order = plan::Order::Dig {
+        exit: "down".into(),
+        name: second.clone(),
+    };
+    let planned = plan::plan(&world, &here, &order).expect("planned");
+    let mut source = (**world.source()).clone();
+    source.apply_all(&planned.edits).expect("applies");
+    let Err(CommitError::Invalid(errs)) = source.check() else {
+        panic!("a collision must be refused");
+    };
+    assert!(
+        errs.iter().any(|e| e.message.contains("same room number")),
+        "{errs:#?}"
+    );
+}
+
+#[test]
 fn kept_edits_read_back_as_they_were() {
     let (_root, _dir, world) = lanternfall_copy();
     let order = plan::Order::Zone {

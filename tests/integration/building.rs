@@ -450,9 +450,15 @@ async fn undo_and_redo_survive_a_restart_and_a_stale_undo_is_refused() {
     assert!(worlds.join("lanternfall/zones/docks.json").is_file());
     ada.send("quit").await;
     ada.expect_closed().await;
+    let built = server.game.world("lanternfall").expect("the world");
     server.stop().await;
 
     let server = start(dir.path(), &worlds).await;
+    let loaded = server.game.world("lanternfall").expect("the world");
+    assert_eq!(
+        *loaded, *built,
+        "a restart loads the same rooms, exits, items and room numbers"
+    );
     let mut ada = server.connect().await;
     ada.connect_as("Ada", PASSWORD).await;
     ada.enter("1").await;
