@@ -86,7 +86,11 @@ pub enum Purpose {
 /// Hands a text written in the editor to the command that asked for it:
 /// `Some(text)` when it was ended with `.`, `None` when thrown away.
 pub async fn finish_draft(ctx: &Ctx<'_>, purpose: Purpose, text: Option<String>) {
-    admin::build::finish_draft(ctx, purpose, text).await;
+    match purpose {
+        Purpose::RoomDescription { .. } | Purpose::ItemDescription { .. } => {
+            admin::build::finish_draft(ctx, purpose, text).await;
+        }
+    }
 }
 
 /// What a handler works with: the game and the player who typed the command.

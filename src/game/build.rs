@@ -34,8 +34,8 @@ use crate::store::builds::{
 };
 use crate::world::plan::{self, Done, Order, Refused};
 use crate::world::{
-    Committed, Edit, EditError, NotWritten, RoomId, World, WorldError, WorldSource, WriteError,
-    Written, edits_from_text, edits_to_text,
+    Checked, CommitError, Committed, Edit, EditError, NotWritten, RoomId, World, WorldError,
+    WorldSource, WriteError, Written, edits_from_text, edits_to_text,
 };
 
 /// Who builds, and where they stand.
@@ -160,15 +160,7 @@ impl Game {
             .await?;
         let world = self.world(&by.world).ok_or(BuildFailed::NoWorld)?;
         let prepared = self.prepare(&world, by, ask).await?;
-        let mut source = WorldSource::clone(world.source());
-        let inverse = source
-            .apply_all(&prepared.edits)
-            .map_err(BuildFailed::NoLongerFits)?;
-        let checked = source.check().map_err(|err| match err {
-            crate::world::CommitError::Invalid(errors) => BuildFailed::Invalid(errors),
-            crate::world::CommitError::Write(err) => write_failed(err),
-        })?;
-        plan::keeps_a_way_out(&world, checked.world()).map_err(BuildFailed::Refused)?;
+        let (checked, inverse) = checked_change(&world, &prepared.edits)?;
         let record = self.record_of(by, &prepared, &inverse, checked.world());
         let before = world.source().clone();
         let recorded = self
@@ -177,34 +169,42 @@ impl Game {
             .record(record, move || checked.write())
             .await;
         let recorded = settle(recorded, &before)?;
-        let Recorded {
-            written: committed,
-            placed,
-            vanished,
-        } = recorded;
-        let Committed {
-            world: new,
-            written,
-        } = committed;
-        let new = Arc::new(new);
-        self.put_world(new.clone());
         tracing::info!(
             by = %by.account,
             world = %by.world,
             verb = %prepared.verb,
             target = %prepared.target,
-            files = written.len(),
+            files = recorded.written.written.len(),
             "built"
         );
-        let vanished = self.follow_items(&world, &new, placed, vanished);
-        self.refresh_room_info(&world, &new);
-        let rescued = self.rescue_from_gone_rooms(&by.world).await;
+        let (written, vanished, rescued) = self.put_build_in_play(&world, recorded).await;
         Ok(Built {
             did: prepared.did,
             written,
             vanished,
             rescued,
         })
+    }
+
+    /// Swaps a recorded build's world in and brings everyone along: item
+    /// caches and clients, `Room.Info`, rescues. Returns the files written,
+    /// the vanished items and how many players were rescued.
+    async fn put_build_in_play(
+        &self,
+        old: &World,
+        recorded: Recorded<Committed>,
+    ) -> (Vec<Written>, Vec<VanishedItem>, usize) {
+        let Recorded {
+            written: Committed { world, written },
+            placed,
+            vanished,
+        } = recorded;
+        let new = Arc::new(world);
+        self.put_world(new.clone());
+        let vanished = self.follow_items(old, &new, placed, vanished);
+        self.refresh_room_info(old, &new);
+        let rescued = self.rescue_from_gone_rooms(&new.id).await;
+        (written, vanished, rescued)
     }
 
     /// The builder's changes to a world as kept for undo, read fresh (for
@@ -417,6 +417,20 @@ impl Game {
     ) -> Result<Vec<crate::store::builds::BuildLine>, StoreError> {
         self.store().builds().recent(world, limit).await
     }
+}
+
+/// The edits applied to a copy of the world's documents and the whole world
+/// checked, as the loader and the builder's rules check it; with the edits
+/// that take the change back.
+fn checked_change(world: &World, edits: &[Edit]) -> Result<(Checked, Vec<Edit>), BuildFailed> {
+    let mut source = WorldSource::clone(world.source());
+    let inverse = source.apply_all(edits).map_err(BuildFailed::NoLongerFits)?;
+    let checked = source.check().map_err(|err| match err {
+        CommitError::Invalid(errors) => BuildFailed::Invalid(errors),
+        CommitError::Write(err) => write_failed(err),
+    })?;
+    plan::keeps_a_way_out(world, checked.world()).map_err(BuildFailed::Refused)?;
+    Ok((checked, inverse))
 }
 
 /// What became of the store's record: the recorded build, or the failure

@@ -223,7 +223,7 @@ pub enum Refused {
     DescriptionLength,
     #[error("an exit name must be 1 to {MAX_EXIT_CHARS} characters without ':'")]
     ExitName,
-    #[error("the room you stand in is not in the world's files")]
+    #[error("the room is not in the world's files")]
     NowhereHere,
     #[error("there is already an exit {exit} from {room}, to {to}")]
     ExitTaken {

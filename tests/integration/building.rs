@@ -337,7 +337,12 @@ async fn rdesc_alone_opens_the_editor_whose_lines_are_text_beyond_the_command_ra
         rest.contains("You have been kicked from the game: enough"),
         "{rest}"
     );
+    // And a shutdown does.
+    ada.send("/rdesc").await;
+    ada.expect("] ").await;
     server.stop().await;
+    let rest = ada.expect_closed().await;
+    assert!(rest.contains("The server is shutting down."), "{rest}");
 }
 
 #[tokio::test]

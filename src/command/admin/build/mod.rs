@@ -233,7 +233,7 @@ fn refused_sentence(ctx: &Ctx<'_>, world: &World, refused: &Refused) -> String {
         Refused::NameLength => "A name must be 1 to 80 characters.".to_string(),
         Refused::DescriptionLength => "A description may be at most 4,000 characters.".to_string(),
         Refused::ExitName => "An exit name must be 1 to 40 characters, without ':'.".to_string(),
-        Refused::NowhereHere => "The room you stand in is not in the world's files.".to_string(),
+        Refused::NowhereHere => "That room is no longer in the world's files.".to_string(),
         Refused::ExitTaken { room, exit, to } if *room == here => {
             format!("There is already an exit {exit} here, to {to}; \"/unlink {exit}\" first.")
         }
