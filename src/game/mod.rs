@@ -89,8 +89,8 @@ pub struct Game {
     tls: Option<Arc<Certificates>>,
     /// What operators watch (`/metrics`); the store and the writer count into it.
     metrics: Metrics,
-    /// Held while the worlds in play are changed (`worlds.rs`), one change
-    /// at a time.
+    /// Held while the worlds in play are changed (a reload, `worlds.rs`; a
+    /// build, `build.rs`), one change at a time.
     world_changes: tokio::sync::Mutex<()>,
     /// Who hears of every move, in order: the clients' structured view first.
     observers: Vec<Arc<dyn RoomObserver>>,

@@ -1,5 +1,5 @@
-//! The game's side of loading worlds while it runs (`/reload`, and later a
-//! build): one change to the worlds at a time, read through `world::load` (the
+//! The game's side of loading worlds while it runs (`/reload`; a build is
+//! `build.rs`'s, under the same lock): one change to the worlds at a time, read through `world::load` (the
 //! one way worlds are loaded), a set refused that would leave a player in a
 //! world that is gone, registered with its audit row in one transaction,
 //! swapped in, the item caches filled again, and every player whose room
