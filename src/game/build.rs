@@ -151,8 +151,22 @@ struct Prepared {
 }
 
 impl Game {
-    /// Makes one build (see the module's opening).
-    pub async fn build(&self, by: &Builder, ask: Ask) -> Result<Built, BuildFailed> {
+    /// Makes one build (see the module's opening). It runs as a task of the
+    /// game's own, so that once begun it is finished whatever becomes of the
+    /// builder's connection (the files, the records and the world in play
+    /// must agree), and a shutdown waits for it.
+    pub async fn build(self: &Arc<Self>, by: &Builder, ask: Ask) -> Result<Built, BuildFailed> {
+        let (game, by) = (self.clone(), by.clone());
+        let task = self
+            .tasks
+            .spawn(async move { game.build_now(&by, ask).await });
+        match task.await {
+            Ok(built) => built,
+            Err(err) => Err(BuildFailed::Store(StoreError::Task(err.to_string()))),
+        }
+    }
+
+    async fn build_now(&self, by: &Builder, ask: Ask) -> Result<Built, BuildFailed> {
         let _one_at_a_time = self.world_changes.lock().await;
         self.store()
             .builds()
