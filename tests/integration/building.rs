@@ -598,6 +598,11 @@ async fn a_crash_between_the_temporary_file_and_the_rename_leaves_the_old_file_a
     let server = start(dir.path(), &worlds).await;
     let mut ada = wide(&server, "Ada", "admin").await;
     assert!(ada.command("look").await.starts_with("Lantern Square"));
+    assert_eq!(
+        std::fs::read(zones.join("old_town.json")).expect("read"),
+        before,
+        "the old file is intact"
+    );
     let dug = ada.command("/dig d The Cellar").await;
     assert!(
         dug.ends_with("Wrote lanternfall/zones/old_town.json."),
