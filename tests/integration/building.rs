@@ -744,3 +744,61 @@ async fn goto_and_teleport_answer_an_unknown_room_with_the_nearest_ids() {
     );
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_real_binary_killed_while_building_restarts_on_files_that_load() {
+    let dir = temp_dir();
+    let worlds = worlds_in(dir.path());
+    let db = dir.path().join("gaslamp.db");
+    let admin = [
+        ("MUD_ADMIN_USER", "Builder"),
+        ("MUD_ADMIN_PASSWORD", PASSWORD),
+    ];
+    let server = crate::crash::start_in(&db, &worlds, &admin).await;
+    let mut builder = Client::connect(server.addr).await;
+    builder.connect_as("Builder", PASSWORD).await;
+    builder.enter("1").await;
+    widen(&mut builder).await;
+    for n in 0..5 {
+        let dug = builder
+            .command(&format!("/dig kept{n} Kept Room {n}"))
+            .await;
+        assert!(
+            dug.ends_with("Wrote lanternfall/zones/old_town.json."),
+            "{dug}"
+        );
+    }
+    // Twenty more at once, and SIGKILL as soon as the first is answered:
+    // the rest are in flight, between a temporary file and its rename, or
+    // between the rename and the commit.
+    let burst: String = (0..20)
+        .map(|n| format!("/dig lost{n} Lost Room {n}\r\n"))
+        .collect();
+    builder.send_raw(burst.as_bytes()).await;
+    builder.expect("Dug Lost Room 0").await;
+    server.kill().await;
+    assert_check_worlds_passes(&worlds);
+    let town = zone(&worlds, "old_town");
+    for n in 0..5 {
+        assert_eq!(
+            town["rooms"][format!("kept_room_{n}")]["name"],
+            format!("Kept Room {n}")
+        );
+    }
+    assert_eq!(
+        town["rooms"]["lost_room_0"]["name"], "Lost Room 0",
+        "it was answered"
+    );
+    let again = crate::crash::start_in(&db, &worlds, &[]).await;
+    let mut builder = Client::connect(again.addr).await;
+    builder.connect_as("Builder", PASSWORD).await;
+    builder.enter("1").await;
+    widen(&mut builder).await;
+    let dug = builder.command("/dig after After The Crash").await;
+    assert!(
+        dug.ends_with("Wrote lanternfall/zones/old_town.json."),
+        "{dug}"
+    );
+    assert_check_worlds_passes(&worlds);
+    again.kill().await;
+}

@@ -25,11 +25,16 @@ async fn start(db: &Path) -> Running {
 
 /// [`start`] with environment variables set for the server (`MUD_ADMIN_*`).
 pub async fn start_with_env(db: &Path, env: &[(&str, &str)]) -> Running {
+    start_in(db, &shipped_worlds(), env).await
+}
+
+/// [`start_with_env`] on the worlds in `worlds` (a copy a test may build in).
+pub async fn start_in(db: &Path, worlds: &Path, env: &[(&str, &str)]) -> Running {
     let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_gaslamp"))
         .args(["--bcrypt-cost", "4", "--log-level", "info", "--db"])
         .arg(db)
         .arg("--worlds")
-        .arg(shipped_worlds())
+        .arg(worlds)
         .args(["run", "--bind", "127.0.0.1:0", "--web-bind", "off"])
         .env_remove("RUST_LOG")
         .env_remove("MUD_ADMIN_USER")
