@@ -319,7 +319,11 @@ impl Scenario {
             ),
             Scenario::Build => format!(
                 "build: a builder digging while {} players talk in another room ({} speakers at {}/s, {} s alone and {} s beside)",
-                args.build_players, args.build_speakers, args.build_rate, args.build_secs, args.build_secs
+                args.build_players,
+                args.build_speakers,
+                args.build_rate,
+                args.build_secs,
+                args.build_secs
             ),
         }
     }

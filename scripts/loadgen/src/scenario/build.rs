@@ -55,7 +55,15 @@ pub async fn run(ctx: &Ctx) -> anyhow::Result<Outcome> {
             .collect()
     };
     let (rate, secs) = (args.build_rate, args.build_secs);
-    let baseline = talk(ctx, &server, target.clone(), crowd(Login::Create), rate, secs).await;
+    let baseline = talk(
+        ctx,
+        &server,
+        target.clone(),
+        crowd(Login::Create),
+        rate,
+        secs,
+    )
+    .await;
     let mut baseline = match baseline {
         Ok(talked) => talked,
         Err(err) => {
@@ -204,7 +212,8 @@ async fn dig_until(
         wait_line(&mut builder, &wrote).await?;
         digs.reply_us.push(micros(begun.elapsed()));
         let renamed_at = renamed.await.context("the file watcher panicked")??;
-        digs.rename_us.push(micros(renamed_at.duration_since(begun)));
+        digs.rename_us
+            .push(micros(renamed_at.duration_since(begun)));
         builder.wait_prompt(&["> "]).await?;
         tokio::time::sleep(pause).await;
     }
