@@ -147,14 +147,36 @@ CREATE TABLE IF NOT EXISTS chat_messages (
 CREATE INDEX IF NOT EXISTS chat_by_room ON chat_messages (world_id, room, id);
 CREATE INDEX IF NOT EXISTS chat_by_time ON chat_messages (created_at);
 
+-- What an account may do in a world beyond what its role gives it: enter an
+-- invite-only world (`/grant <account> <world>`), and, for a worldbuilder,
+-- build there (`/grant <account> <world> build`, which lets it in too).
 CREATE TABLE IF NOT EXISTS world_permissions (
     user_id    INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
     world_id   TEXT NOT NULL REFERENCES worlds (id),
     can_access INTEGER NOT NULL DEFAULT 1,
     granted_by INTEGER REFERENCES users (id) ON DELETE SET NULL,
     granted_at TEXT NOT NULL,
+    can_build  INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (user_id, world_id)
 );
+
+-- Each builder's last changes to each world (src/store/builds.rs), for /undo
+-- and /redo: the edits that made the change and those that take it back, as
+-- text (src/world/edit.rs). At most 20 per builder and world are kept; a new
+-- change drops the builder's undone ones.
+CREATE TABLE IF NOT EXISTS build_history (
+    id         INTEGER PRIMARY KEY,
+    world_id   TEXT NOT NULL REFERENCES worlds (id),
+    user_id    INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    verb       TEXT NOT NULL,
+    target     TEXT NOT NULL,
+    summary    TEXT NOT NULL,
+    forward    TEXT NOT NULL,
+    inverse    TEXT NOT NULL,
+    undone     INTEGER NOT NULL DEFAULT 0,
+    created_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS build_history_by_builder ON build_history (user_id, world_id, id);
 
 CREATE TABLE IF NOT EXISTS audit_log (
     id            INTEGER PRIMARY KEY,

@@ -17,7 +17,7 @@ pub static HELP: Spec = Spec {
     aliases: &["?"],
     usage: "help [command]",
     summary: "List the commands, or explain one.",
-    details: "Lists the commands, or explains one: its usage, other names, what it does, and an example.",
+    details: "Lists the commands, or explains one: its usage, other names, what it does, and an example.\nBuilders: \"help building\" lists the building commands with examples.",
     example: "help give",
     run: |ctx, _, topic| {
         help(ctx, topic);
@@ -39,6 +39,9 @@ fn help(ctx: &Ctx<'_>, topic: &str) {
         return ctx.reply(command_list(role, layout));
     }
     let topic = topic.trim_start_matches('/');
+    if topic.eq_ignore_ascii_case("building") && role >= Role::Worldbuilder {
+        return ctx.reply(building_help(role));
+    }
     match lookup_as(topic, role) {
         Ok(spec) if spec.role <= role => ctx.reply(command_help(spec)),
         _ => ctx.reply(format!(
@@ -106,6 +109,26 @@ fn command_list(role: Role, layout: Layout) -> String {
     text
 }
 
+/// `help building`: the building commands with an example each, and how a
+/// first room is made.
+fn building_help(role: Role) -> String {
+    let mut text = String::from(
+        "Building (the world files change as you type; \"help <command>\" explains one):",
+    );
+    for spec in COMMANDS
+        .iter()
+        .filter(|spec| spec.group == Group::Building && spec.role <= role)
+    {
+        let _ = write!(text, "\n  {:<34} e.g. {}", spec.usage, spec.example);
+    }
+    text.push_str(
+        "\nA first room: \"/dig down The Coal Cellar\", then \"down\", \"/rdesc\" and a few lines\n\
+         ending with \".\"; \"/undo\" takes the last change back. Every reply ends with\n\
+         \"Wrote <file>.\" for each file written.",
+    );
+    text
+}
+
 /// Whether a command is one of the walking directions (listed on one line).
 fn is_direction(spec: &Spec) -> bool {
     direction_named(spec.name).is_some()
@@ -147,6 +170,12 @@ mod tests {
             supers.contains("/kick") && supers.contains("/role"),
             "{supers}"
         );
+        let building = building_help(Role::Worldbuilder);
+        assert!(
+            building.contains("/dig <exit> <room name>") && building.contains("e.g. /undo"),
+            "{building}"
+        );
+        assert!(!building.contains("/kick"), "{building}");
         let moving = players.find("Moving:").expect("moving");
         let talking = players.find("Talking:").expect("talking");
         let directions = players.find("n s e w ne nw se sw u d").expect("directions");

@@ -39,7 +39,7 @@ pub use table::{COMMANDS, is_command_word};
 use crate::game::{Game, Player};
 use crate::replies;
 use crate::text::sanitize;
-use crate::world::World;
+use crate::world::{RoomId, World};
 
 /// What the session does after a command. Commands that need to ask the player
 /// something (hidden password prompts) or to leave the game hand that back to the
@@ -56,6 +56,41 @@ pub enum Flow {
     ChangePassword,
     /// An admin sets another account's password: ask for it.
     SetPassword { account: String },
+    /// Write a text in the session's editor, then hand it to
+    /// [`finish_draft`].
+    Write(Draft),
+}
+
+/// A text to be written in the session's editor (lines until `.`, `~q` to
+/// throw it away), and what becomes of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Draft {
+    /// Said before the first line: what is written and how to end it.
+    pub intro: String,
+    /// At most this many characters (the newlines between lines counted).
+    pub max_chars: usize,
+    /// At most this many lines.
+    pub max_lines: usize,
+    pub purpose: Purpose,
+}
+
+/// What a text written in the editor is for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Purpose {
+    /// The description of the room `/rdesc` was typed in.
+    RoomDescription { room: RoomId },
+    /// The description of an item kind (`/idesc`).
+    ItemDescription { item: Arc<str> },
+}
+
+/// Hands a text written in the editor to the command that asked for it:
+/// `Some(text)` when it was ended with `.`, `None` when thrown away.
+pub async fn finish_draft(ctx: &Ctx<'_>, purpose: Purpose, text: Option<String>) {
+    match purpose {
+        Purpose::RoomDescription { .. } | Purpose::ItemDescription { .. } => {
+            admin::build::finish_draft(ctx, purpose, text).await;
+        }
+    }
 }
 
 /// What a handler works with: the game and the player who typed the command.

@@ -37,7 +37,7 @@ impl RoomObserver for Narrator {
         let Some(player) = moved.who.player() else {
             return;
         };
-        if let Some(line) = sent_by(moved) {
+        if let Some(line) = sent_by(&world, moved) {
             player.tell(line);
         }
         player.tell_styled(describe_room(game, &world, &to.room, player.conn_id));
@@ -79,10 +79,16 @@ fn arriving(world: &World, moved: &Move) -> Option<String> {
 }
 
 /// What a player moved by someone else is told first.
-fn sent_by(moved: &Move) -> Option<String> {
+fn sent_by(world: &World, moved: &Move) -> Option<String> {
     match &moved.how {
         How::Sent { by: Some(by) } => Some(format!("{by} moves you elsewhere.")),
-        How::Rescued => Some("The world itself moves you elsewhere.".to_string()),
+        How::Rescued => {
+            let room = moved.to.as_ref().and_then(|to| world.room(to));
+            let name = room.map_or("the world's spawn", |room| room.name.as_str());
+            Some(format!(
+                "The room you stood in is gone; you are back at {name}."
+            ))
+        }
         _ => None,
     }
 }
@@ -207,7 +213,7 @@ mod tests {
                 with(How::Rescued, Some("gone"), Some("hall")),
                 Some("Ann vanishes."),
                 Some("Ann appears."),
-                Some("The world itself moves you elsewhere."),
+                Some("The room you stood in is gone; you are back at hall."),
             ),
             (
                 with(How::Entered, None, Some("hall")),
@@ -231,7 +237,7 @@ mod tests {
                 "{:?}",
                 moved.how
             );
-            assert_eq!(sent_by(&moved).as_deref(), told, "{:?}", moved.how);
+            assert_eq!(sent_by(&world, &moved).as_deref(), told, "{:?}", moved.how);
         }
     }
 }

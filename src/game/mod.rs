@@ -4,8 +4,9 @@
 //! moving an item (`items`), opening and closing a logged-in session
 //! (`sessions`), what the login and the menu ask of accounts and characters
 //! (`accounts`, `characters`), what handlers ask of the records (`records`,
-//! `prune`) and of who is where (`people`), and the counts listings and
-//! monitoring read (`census`). The registry and the store are the game's own:
+//! `prune`) and of who is where (`people`), changing a world while it is
+//! played (`worlds` for `/reload`, `build` for building), and the counts
+//! listings and monitoring read (`census`). The registry and the store are the game's own:
 //! the layers above reach them only through these actions.
 //!
 //! A [`Game`] lives in an `Arc` that every connection task holds. The tasks it
@@ -19,6 +20,7 @@
 
 pub mod abuse;
 mod accounts;
+pub mod build;
 mod census;
 mod characters;
 pub mod client;
@@ -88,8 +90,8 @@ pub struct Game {
     tls: Option<Arc<Certificates>>,
     /// What operators watch (`/metrics`); the store and the writer count into it.
     metrics: Metrics,
-    /// Held while the worlds in play are changed (`worlds.rs`), one change
-    /// at a time.
+    /// Held while the worlds in play are changed (a reload, `worlds.rs`; a
+    /// build, `build.rs`), one change at a time.
     world_changes: tokio::sync::Mutex<()>,
     /// Who hears of every move, in order: the clients' structured view first.
     observers: Vec<Arc<dyn RoomObserver>>,
@@ -311,7 +313,8 @@ impl Game {
 
     /// Brings a committed change to an account to its live connections: a ban
     /// or a deletion closes them (those still logging in too, since a login is
-    /// registered before its last check), a new role reaches them at once.
+    /// registered before its last check), a new role reaches them at once, a
+    /// build grant is told.
     pub fn account_changed(&self, user_id: i64, change: &AccountChange) {
         let sessions = self.registry.sessions_of(user_id);
         match change {
@@ -329,6 +332,20 @@ impl Game {
             AccountChange::Role(role) => {
                 for session in sessions {
                     self.give_role(&session, *role);
+                }
+            }
+            // Every build reads the grant fresh; the player is only told.
+            AccountChange::Build { world_id, allow } => {
+                let name = self
+                    .world(world_id)
+                    .map_or(world_id.clone(), |w| w.name.clone());
+                let line: Arc<str> = if *allow {
+                    format!("You may now build in {name}.").into()
+                } else {
+                    format!("You may no longer build in {name}.").into()
+                };
+                for session in sessions {
+                    session.outbox.line(line.clone());
                 }
             }
             _ => {}

@@ -38,7 +38,8 @@ pub enum How {
     /// At once, by an admin's command: `by` sent them, or they went
     /// themselves (`/goto`) when it is `None`.
     Sent { by: Option<Arc<str>> },
-    /// Their room vanished in a reload, so the world put them at its spawn.
+    /// Their room vanished (a reload, a build), so the world put them at its
+    /// spawn.
     Rescued,
     /// Into the game from the character menu.
     Entered,
@@ -144,27 +145,60 @@ impl Game {
         to: &RoomId,
         how: How,
     ) -> Result<(), MoveRefused> {
+        self.move_player_if(player, to, how, |_| true).map(drop)?;
+        self.save_location(player).await;
+        Ok(())
+    }
+
+    /// Sends a player whose room is gone from its world (a build or a
+    /// reload took it away) to the world's spawn; false when its room is
+    /// still there. Decided under the player's moving lock, so a walk into
+    /// the room that began before the room went is finished, and seen.
+    pub async fn rescue_if_stranded(&self, player: &Arc<Player>) -> bool {
+        let Some(world) = self.world(&player.world) else {
+            return false;
+        };
+        let spawn = world.default_spawn.clone();
+        let stranded = |room: &RoomId| world.room(room).is_none();
+        let moved = self.move_player_if(player, &spawn, How::Rescued, stranded);
+        if moved == Ok(true) {
+            self.save_location(player).await;
+        }
+        moved == Ok(true)
+    }
+
+    /// The registry step of a move, made only when `wanted` says so of the
+    /// room the player stands in; both decided, with the room's existence,
+    /// under the player's moving lock (a change to the world is swapped in
+    /// before it rescues anyone, so a room checked here is still there).
+    fn move_player_if(
+        &self,
+        player: &Arc<Player>,
+        to: &RoomId,
+        how: How,
+        wanted: impl Fn(&RoomId) -> bool,
+    ) -> Result<bool, MoveRefused> {
+        let _one_at_a_time = player.moving();
         let exists = self
             .world(&player.world)
             .is_some_and(|world| world.room(to).is_some());
         if !exists {
             return Err(MoveRefused::NoSuchRoom);
         }
-        {
-            let _one_at_a_time = player.moving();
-            let left = self
-                .registry()
-                .move_to(player, to)
-                .ok_or(MoveRefused::NotPlaying)?;
-            self.emit(&Move {
-                who: Mover::Player(player.clone()),
-                from: Some(left),
-                to: Some(to.clone()),
-                how,
-            });
+        if !wanted(&player.room()) {
+            return Ok(false);
         }
-        self.save_location(player).await;
-        Ok(())
+        let left = self
+            .registry()
+            .move_to(player, to)
+            .ok_or(MoveRefused::NotPlaying)?;
+        self.emit(&Move {
+            who: Mover::Player(player.clone()),
+            from: Some(left),
+            to: Some(to.clone()),
+            how,
+        });
+        Ok(true)
     }
 
     /// Puts a player into the game in its room. A connection that was playing

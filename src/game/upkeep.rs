@@ -21,7 +21,10 @@ use crate::store::accounts::Standing;
 
 /// Runs until the game shuts down.
 pub async fn run(game: Arc<Game>) {
-    let mut ticker = tokio::time::interval(game.config().upkeep_interval);
+    // The first round comes one interval after the start, not at it: nobody
+    // is connected yet, and a round racing the first logins only adds work.
+    let every = game.config().upkeep_interval;
+    let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {

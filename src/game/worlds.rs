@@ -1,5 +1,5 @@
-//! The game's side of loading worlds while it runs (`/reload`, and later a
-//! build): one change to the worlds at a time, read through `world::load` (the
+//! The game's side of loading worlds while it runs (`/reload`; a build is
+//! `build.rs`'s, under the same lock): one change to the worlds at a time, read through `world::load` (the
 //! one way worlds are loaded), a set refused that would leave a player in a
 //! world that is gone, registered with its audit row in one transaction,
 //! swapped in, the item caches filled again, and every player whose room
@@ -9,7 +9,7 @@
 //! `failed: ...`. The action decides and reports what happened; the caller
 //! words the reply.
 
-use super::{Game, How};
+use super::Game;
 use crate::store::accounts::{Actor, ChangeRefused};
 use crate::store::audit::AuditEntry;
 use crate::world::{self, LoadError, Loaded, WorldError, WorldWarning, Worlds};
@@ -56,7 +56,7 @@ pub enum ReloadFailed {
 impl Game {
     /// Reads the world files again and puts them in play; players whose room
     /// vanished go to their world's spawn by the one move path
-    /// ([`Game::move_player`], as [`How::Rescued`]).
+    /// ([`Game::rescue_if_stranded`]).
     pub async fn reload_worlds(&self, by: &Reloader) -> Result<Reloaded, ReloadFailed> {
         // Two reloads at once could swap in the older of two loads last.
         let _one_at_a_time = self.world_changes.lock().await;
@@ -175,21 +175,9 @@ impl Game {
     /// Sends every player whose room no longer exists to the world's spawn;
     /// returns how many were moved.
     async fn rescue_stranded(&self) -> usize {
-        let worlds = self.worlds();
         let mut moved = 0;
         for player in self.registry.players(None) {
-            let Some(world) = worlds.get(&player.world) else {
-                continue;
-            };
-            if world.room(&player.room()).is_some() {
-                continue;
-            }
-            let spawn = world.default_spawn.clone();
-            if self
-                .move_player(&player, &spawn, How::Rescued)
-                .await
-                .is_ok()
-            {
+            if self.rescue_if_stranded(&player).await {
                 moved += 1;
             }
         }

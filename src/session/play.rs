@@ -69,6 +69,11 @@ pub async fn play(link: &mut Link, account: &LoggedIn, chosen: Chosen) -> Result
             Flow::SetPassword { account: target } => {
                 super::menu::set_password_for(link, &ctx, &target, deadline).await?;
             }
+            Flow::Write(draft) => {
+                let idle = game.config().idle_timeout;
+                let text = super::editor::write(link, &draft, idle).await?;
+                command::finish_draft(&ctx, draft.purpose, text).await;
+            }
         }
     }
 }

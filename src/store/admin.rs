@@ -85,6 +85,7 @@ impl<'s> Admin<'s> {
 /// Tables an admin may browse with `/rows`.
 pub const BROWSABLE_TABLES: &[&str] = &[
     "audit_log",
+    "build_history",
     "character_items",
     "character_locations",
     "characters",

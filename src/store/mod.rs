@@ -3,7 +3,8 @@
 //!
 //! [`Store`] is a cheap, cloneable handle. Callers reach the data through typed
 //! fronts — `store.accounts()`, `store.characters()`, `store.sessions()`,
-//! `store.worlds()`, `store.items()`, `store.chat()`, `store.admin()` — whose async
+//! `store.worlds()`, `store.items()`, `store.chat()`, `store.admin()`,
+//! `store.builds()` — whose async
 //! methods run their SQLite work on tokio's blocking pool, each call one
 //! transaction; writes use `BEGIN IMMEDIATE` so a busy database is noticed at the
 //! start of a transaction instead of half-way through it. A check that guards a
@@ -25,6 +26,7 @@ pub mod accounts;
 pub mod admin;
 pub mod audit;
 pub mod backup;
+pub mod builds;
 pub mod characters;
 pub mod chat;
 pub mod hashing;
@@ -246,6 +248,12 @@ impl Store {
     /// The world catalogue, first item placement, and world access.
     pub fn worlds(&self) -> worlds::WorldRows<'_> {
         worlds::WorldRows::new(self)
+    }
+
+    /// Building: who may build where, each builder's history, and the one
+    /// transaction a build commits in.
+    pub fn builds(&self) -> builds::Builds<'_> {
+        builds::Builds::new(self)
     }
 
     /// Item instances: what lies in rooms, what characters carry, and moves.

@@ -127,8 +127,13 @@ pub fn write(
         source,
     };
     std::fs::create_dir_all(dir).map_err(failed)?;
-    let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%S%.3fZ");
-    let name = format!("gaslamp-{identity}-{stamp}.spill");
+    // Two spills in one millisecond must not share a name (the rename would
+    // put the second over the first): nanoseconds, then a number that only
+    // grows within this process, keep the names apart and in order.
+    static SPILLS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let seq = SPILLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%S%.9fZ");
+    let name = format!("gaslamp-{identity}-{stamp}-{seq:06}.spill");
     let path = dir.join(&name);
     let partial = dir.join(format!(".{name}.partial"));
     let header = Header {

@@ -48,7 +48,7 @@ impl<'s> WorldRows<'s> {
             }
             let mut placed = Vec::new();
             for world in &worlds {
-                placed.push((world.id.clone(), register_world(tx, world)?));
+                placed.push((world.id.clone(), register_world(tx, world)?.len()));
             }
             Ok(placed)
         })
@@ -65,10 +65,19 @@ impl<'s> WorldRows<'s> {
     }
 }
 
+/// An item instance a registration placed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlacedItem {
+    pub id: i64,
+    /// `zone:room`.
+    pub room: String,
+    pub item_key: String,
+}
+
 /// Records (or refreshes) a world in the catalogue inside the caller's
 /// transaction and places the items its files place that were never placed.
-/// Returns how many item instances were placed.
-fn register_world(tx: &Connection, world: &World) -> StoreResult<usize> {
+/// Returns the item instances placed.
+pub(super) fn register_world(tx: &Connection, world: &World) -> StoreResult<Vec<PlacedItem>> {
     let now = now_iso();
     let access = match world.access {
         Access::Open => "open",
@@ -131,7 +140,7 @@ fn placements(world: &World) -> Vec<Placement> {
 /// taking a listing away takes nothing out of the world. A world placed before
 /// placements were recorded one by one (schema version 6) got every placement
 /// its files had then; the files as they are now are taken for those.
-fn place_items(tx: &Connection, world: &World, now: &str) -> StoreResult<usize> {
+fn place_items(tx: &Connection, world: &World, now: &str) -> StoreResult<Vec<PlacedItem>> {
     let placed_before: Option<String> = tx.query_row(
         "SELECT items_seeded_at FROM worlds WHERE id = ?1",
         [&world.id],
@@ -144,7 +153,7 @@ fn place_items(tx: &Connection, world: &World, now: &str) -> StoreResult<usize> 
     )?;
     let only_record = placed_before.is_some() && !recorded;
     let known = recorded_placements(tx, &world.id)?;
-    let mut placed = 0;
+    let mut placed = Vec::new();
     for placement in placements(world) {
         if known.contains(&placement) {
             continue;
@@ -155,7 +164,11 @@ fn place_items(tx: &Connection, world: &World, now: &str) -> StoreResult<usize> 
                  VALUES (?1, ?2, ?3, ?4)",
                 params![world.id, placement.room, placement.item_key, now],
             )?;
-            placed += 1;
+            placed.push(PlacedItem {
+                id: tx.last_insert_rowid(),
+                room: placement.room.clone(),
+                item_key: placement.item_key.clone(),
+            });
         }
         tx.execute(
             "INSERT INTO item_placements (world_id, room, item_key, ordinal, placed_at) \
@@ -247,22 +260,28 @@ mod tests {
         let (_dir, conn) = schema::test_db("");
         let lamps = "SELECT count(*) FROM room_items WHERE room = 'z:a' AND item_key = 'z:lamp'";
         assert_eq!(
-            register_world(&conn, &world_placing(root.path(), &["lamp"])).expect("first"),
+            register_world(&conn, &world_placing(root.path(), &["lamp"]))
+                .expect("first")
+                .len(),
             1
         );
         assert_eq!(
-            register_world(&conn, &world_placing(root.path(), &["lamp"])).expect("again"),
+            register_world(&conn, &world_placing(root.path(), &["lamp"]))
+                .expect("again")
+                .len(),
             0
         );
         let two = world_placing(root.path(), &["lamp", "rope", "lamp"]);
         assert_eq!(
-            register_world(&conn, &two).expect("more"),
+            register_world(&conn, &two).expect("more").len(),
             2,
             "one more lamp, a rope"
         );
         assert_eq!(count(&conn, lamps), 2);
         assert_eq!(
-            register_world(&conn, &world_placing(root.path(), &[])).expect("none"),
+            register_world(&conn, &world_placing(root.path(), &[]))
+                .expect("none")
+                .len(),
             0
         );
         assert_eq!(
@@ -271,7 +290,7 @@ mod tests {
             "taking a listing away takes nothing away"
         );
         assert_eq!(
-            register_world(&conn, &two).expect("back"),
+            register_world(&conn, &two).expect("back").len(),
             0,
             "placed before"
         );
@@ -286,12 +305,12 @@ mod tests {
              VALUES ('w', 'W', 'then', '', '');",
         );
         let world = world_placing(root.path(), &["lamp"]);
-        assert_eq!(register_world(&conn, &world).expect("registered"), 0);
+        assert_eq!(register_world(&conn, &world).expect("registered").len(), 0);
         assert_eq!(count(&conn, "SELECT count(*) FROM room_items"), 0);
         assert_eq!(count(&conn, "SELECT count(*) FROM item_placements"), 1);
         let more = world_placing(root.path(), &["lamp", "rope"]);
         assert_eq!(
-            register_world(&conn, &more).expect("registered"),
+            register_world(&conn, &more).expect("registered").len(),
             1,
             "the rope is new"
         );
@@ -305,11 +324,13 @@ mod tests {
              VALUES ('w', 'W', 'then', '', '');",
         );
         assert_eq!(
-            register_world(&conn, &world_placing(root.path(), &[])).expect("empty"),
+            register_world(&conn, &world_placing(root.path(), &[]))
+                .expect("empty")
+                .len(),
             0
         );
         let lamp = world_placing(root.path(), &["lamp"]);
-        assert_eq!(register_world(&conn, &lamp).expect("a lamp"), 1);
+        assert_eq!(register_world(&conn, &lamp).expect("a lamp").len(), 1);
     }
 
     #[test]
@@ -329,7 +350,7 @@ mod tests {
             schema::SCHEMA_VERSION
         );
         let world = world_placing(root.path(), &["lamp"]);
-        assert_eq!(register_world(&conn, &world).expect("registered"), 0);
+        assert_eq!(register_world(&conn, &world).expect("registered").len(), 0);
         assert_eq!(count(&conn, "SELECT count(*) FROM room_items"), 1);
     }
 }

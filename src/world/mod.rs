@@ -14,9 +14,11 @@
 
 mod edit;
 mod fields;
+mod fuzz;
 mod json;
 mod load;
 mod model;
+pub mod plan;
 mod raw;
 mod source;
 mod suggest;
@@ -32,12 +34,13 @@ use std::fmt;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-pub use edit::EditError;
+pub use edit::{Edit, EditError, ItemHome, edits_from_text, edits_to_text};
+pub use fuzz::check_builds;
 pub use json::{Json, Number, ParseError};
 pub use load::{LoadError, Loaded, load};
 pub use model::{Access, Exit, Item, Naming, Room, RoomId, World, Zone, room_number};
-pub use source::{CommitError, Committed, SourceFile, WorldSource, Written};
-pub use write::{WriteError, temp_path, write_world_file};
+pub use source::{Checked, CommitError, Committed, NotWritten, SourceFile, WorldSource, Written};
+pub use write::{WriteError, remove_world_file, temp_path, write_world_file};
 
 /// One problem in a world's files.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -129,6 +132,13 @@ impl Worlds {
     /// The world with the smallest id: the default when none is configured.
     pub fn first(&self) -> Option<&Arc<World>> {
         self.worlds.values().next()
+    }
+
+    /// The same set with `world` in place of the world of its id (a build).
+    pub fn with(&self, world: Arc<World>) -> Worlds {
+        let mut worlds = self.worlds.clone();
+        worlds.insert(world.id.clone(), world);
+        Worlds { worlds }
     }
 
     /// Every world's warnings, world by world in id order.

@@ -273,6 +273,39 @@ impl World {
     }
 }
 
+impl World {
+    /// The `n` rooms whose ids come nearest to what someone typed (for "no
+    /// such room" answers): an id containing the text first, then by edit
+    /// distance to the local id (or the full id, when `zone:room` was
+    /// typed), ties by id.
+    pub fn nearest_rooms(&self, typed: &str, n: usize) -> Vec<RoomId> {
+        let typed = typed.trim().to_lowercase();
+        let chars: Vec<char> = typed.chars().collect();
+        let full = typed.contains(':');
+        let mut ranked: Vec<(usize, &RoomId)> = self
+            .rooms
+            .keys()
+            .map(|id| {
+                let compared = if full { id.as_str() } else { id.local() };
+                let compared = compared.to_lowercase();
+                let score = if !typed.is_empty() && compared.contains(&typed) {
+                    0
+                } else {
+                    let other: Vec<char> = compared.chars().collect();
+                    1 + super::suggest::distance(&chars, &other)
+                };
+                (score, id)
+            })
+            .collect();
+        ranked.sort();
+        ranked
+            .into_iter()
+            .take(n)
+            .map(|(_, id)| id.clone())
+            .collect()
+    }
+}
+
 /// A room of `zone` by local id: the exact id if there is one, else the only
 /// id equal ignoring case.
 fn find_in_zone(zone: &Zone, room: &str) -> Option<RoomId> {

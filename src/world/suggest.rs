@@ -25,7 +25,7 @@ pub(super) fn nearest<'a>(word: &str, known: impl IntoIterator<Item = &'a str>) 
 
 /// The optimal string alignment distance of two words: insertions,
 /// deletions, substitutions and swaps of two neighbours each cost one.
-fn distance(a: &[char], b: &[char]) -> usize {
+pub(super) fn distance(a: &[char], b: &[char]) -> usize {
     // Three rows of the table are enough: a swap looks two rows back.
     let mut before: Vec<usize> = Vec::new();
     let mut last: Vec<usize> = (0..=b.len()).collect();

@@ -1318,7 +1318,8 @@ fn a_field_changed_is_one_line_changed() {
         committed.written,
         [Written {
             path: PathBuf::from("lanternfall/zones/old_town.json"),
-            normalised: false
+            normalised: false,
+            removed: false,
         }]
     );
     let after = fs::read_to_string(&file).expect("after");
@@ -1576,6 +1577,260 @@ fn a_new_zone_is_written_before_the_world_file_that_lists_it() {
     assert!(committed.world.zone("docks").is_some());
     let again = load_world(&dir).unwrap_or_else(|errs| panic!("{errs:#?}"));
     assert_eq!(again, committed.world);
+}
+
+// ---- building: orders planned, applied, written and undone ----
+
+/// Plans `order` for a builder in `here`, applies it and writes it; returns
+/// the commit and the edits that undo it.
+fn build(world: &World, here: &str, order: plan::Order) -> (Committed, Vec<Edit>) {
+    let here = RoomId::parse_full(here).expect("a full id");
+    let planned = plan::plan(world, &here, &order).unwrap_or_else(|e| panic!("{e}"));
+    let mut source = (**world.source()).clone();
+    let undo = source.apply_all(&planned.edits).expect("applies");
+    let checked = source.check().unwrap_or_else(|e| panic!("{e}"));
+    plan::keeps_a_way_out(world, checked.world()).expect("a way out");
+    (checked.write().expect("written"), undo)
+}
+
+/// Applies `edits` to `world` and writes them.
+fn apply_and_write(world: &World, edits: &[Edit]) -> Committed {
+    let mut source = (**world.source()).clone();
+    source.apply_all(edits).expect("applies");
+    source.check().expect("checks").write().expect("written")
+}
+
+fn bytes_of(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    world_files(dir)
+        .into_iter()
+        .map(|p| {
+            let bytes = fs::read(&p).expect("read");
+            (p, bytes)
+        })
+        .collect()
+}
+
+#[test]
+fn a_dug_room_gets_its_way_back_and_its_undo_gives_back_the_same_bytes() {
+    let (_root, dir, world) = lanternfall_copy();
+    let before = bytes_of(&dir);
+    let order = plan::Order::Dig {
+        exit: "d".into(),
+        name: "The Coal Cellar".into(),
+    };
+    let (dug, undo) = build(&world, "old_town:lantern_square", order);
+    let cellar = RoomId::new("old_town", "the_coal_cellar");
+    let room = dug.world.room(&cellar).expect("the new room");
+    assert_eq!(room.exits[0].name, "u", "the way back, in the form typed");
+    assert_eq!(room.num, room_number("lanternfall", &cellar));
+    assert_eq!(dug.written.len(), 1);
+    assert_eq!(load_world(&dir).expect("loads"), dug.world);
+    let undone = apply_and_write(&dug.world, &undo);
+    assert!(undone.world.room(&cellar).is_none());
+    assert_eq!(
+        bytes_of(&dir),
+        before,
+        "the files are back to their own bytes"
+    );
+}
+
+#[test]
+fn a_destroyed_room_takes_every_exit_to_it_and_its_files_go_in_a_crash_safe_order() {
+    let (_root, dir, world) = lanternfall_copy();
+    let before = bytes_of(&dir);
+    // Chandler's Row is linked from the heights (another file).
+    let row = RoomId::new("old_town", "chandlers_row");
+    let linked_from: Vec<&RoomId> = world
+        .rooms
+        .values()
+        .filter(|r| r.exits.iter().any(|e| e.to == row))
+        .map(|r| &r.id)
+        .collect();
+    assert!(
+        linked_from.iter().any(|r| r.zone() == "heights"),
+        "{linked_from:?}"
+    );
+    let (gone, undo) = build(&world, "old_town:chandlers_row", plan::Order::RoomDestroy);
+    assert!(gone.world.room(&row).is_none());
+    assert!(
+        gone.world
+            .rooms
+            .values()
+            .all(|r| r.exits.iter().all(|e| e.to != row)),
+        "no exit leads there any more"
+    );
+    let paths: Vec<&Path> = gone.written.iter().map(|w| w.path.as_path()).collect();
+    assert_eq!(
+        paths.last(),
+        Some(&Path::new("lanternfall/zones/old_town.json")),
+        "the file that loses the room is written last: {paths:?}"
+    );
+    let back = apply_and_write(&gone.world, &undo);
+    let paths: Vec<&Path> = back.written.iter().map(|w| w.path.as_path()).collect();
+    assert_eq!(
+        paths.first(),
+        Some(&Path::new("lanternfall/zones/old_town.json")),
+        "the file that gets the room back is written first: {paths:?}"
+    );
+    assert_eq!(bytes_of(&dir), before);
+}
+
+#[test]
+fn spawn_rooms_are_not_destroyed_and_the_spawn_keeps_a_way_out() {
+    let (_root, _dir, world) = lanternfall_copy();
+    let spawn = world.default_spawn.clone();
+    assert!(matches!(
+        plan::plan(&world, &spawn, &plan::Order::RoomDestroy),
+        Err(plan::Refused::Spawn { .. })
+    ));
+    let mut source = (**world.source()).clone();
+    for exit in &world.room(&spawn).expect("spawn").exits {
+        let unlink = plan::Order::Unlink {
+            exit: exit.name.clone(),
+        };
+        let planned = plan::plan(&world, &spawn, &unlink).expect("planned");
+        source.apply_all(&planned.edits).expect("applies");
+    }
+    let checked = source.check().expect("it loads");
+    assert_eq!(
+        plan::keeps_a_way_out(&world, checked.world()),
+        Err(plan::Refused::LastWayOut(spawn))
+    );
+}
+
+#[test]
+fn a_new_zone_is_listed_after_its_file_is_written_and_its_undo_removes_the_file() {
+    let (_root, dir, world) = lanternfall_copy();
+    let before = bytes_of(&dir);
+    let order = plan::Order::Zone {
+        id: "docks".into(),
+        name: "The Docks".into(),
+    };
+    let (made, undo) = build(&world, "old_town:lantern_square", order);
+    let paths: Vec<&Path> = made.written.iter().map(|w| w.path.as_path()).collect();
+    assert_eq!(
+        paths,
+        [
+            Path::new("lanternfall/zones/docks.json"),
+            Path::new("lanternfall/world.json")
+        ]
+    );
+    let docks = made.world.zone("docks").expect("the zone");
+    assert_eq!(docks.spawn, RoomId::new("docks", "the_docks"));
+    assert_eq!(load_world(&dir).expect("loads"), made.world);
+    let undone = apply_and_write(&made.world, &undo);
+    let paths: Vec<(&Path, bool)> = undone
+        .written
+        .iter()
+        .map(|w| (w.path.as_path(), w.removed))
+        .collect();
+    assert_eq!(
+        paths,
+        [
+            (Path::new("lanternfall/world.json"), false),
+            (Path::new("lanternfall/zones/docks.json"), true)
+        ]
+    );
+    assert_eq!(bytes_of(&dir), before);
+    assert!(!dir.join("zones/docks.json").exists());
+}
+
+#[test]
+fn an_item_created_is_defined_in_its_zone_and_placed_here_and_destroyed_everywhere() {
+    let (_root, _dir, world) = lanternfall_copy();
+    let order = plan::Order::Create {
+        name: "A Brass Key".into(),
+    };
+    let (made, _) = build(&world, "old_town:lantern_square", order);
+    // A global `brass_key` exists: the zone's new item may not shadow it.
+    let square = made
+        .world
+        .room(&RoomId::new("old_town", "lantern_square"))
+        .expect("square");
+    assert_eq!(
+        square.items.last().map(|k| k.as_ref()),
+        Some("old_town:a_brass_key")
+    );
+    let penny: std::sync::Arc<str> = "copper_penny".into();
+    let placed = |world: &World| {
+        world
+            .rooms
+            .values()
+            .map(|r| r.items.iter().filter(|k| **k == penny).count())
+            .sum::<usize>()
+    };
+    assert!(placed(&made.world) > 0);
+    let (gone, _) = build(
+        &made.world,
+        "old_town:lantern_square",
+        plan::Order::Destroy {
+            item: penny.clone(),
+        },
+    );
+    assert_eq!(placed(&gone.world), 0);
+    assert!(gone.world.item("copper_penny").is_none());
+}
+
+#[test]
+fn a_dug_room_whose_number_collides_with_another_is_refused() {
+    let (first, second) = colliding_rooms();
+    let mut f = files();
+    let rooms = f.town["rooms"].as_object_mut().expect("rooms map");
+    rooms.insert(
+        first.clone(),
+        json!({"name": first, "description": "", "exits": {"out": "square"}}),
+    );
+    let root = tempfile::tempdir().expect("a temp dir");
+    let dir = f.write_to(root.path(), "w");
+    let world = load_world(&dir).unwrap_or_else(|errs| panic!("{errs:#?}"));
+    // A room named after the second id gets that id, whose number is taken.
+    let here = RoomId::new("town", "square");
+    let order = plan::Order::Dig {
+        exit: "down".into(),
+        name: second.clone(),
+    };
+    let planned = plan::plan(&world, &here, &order).expect("planned");
+    let mut source = (**world.source()).clone();
+    source.apply_all(&planned.edits).expect("applies");
+    let Err(CommitError::Invalid(errs)) = source.check() else {
+        panic!("a collision must be refused");
+    };
+    assert!(
+        errs.iter().any(|e| e.message.contains("same room number")),
+        "{errs:#?}"
+    );
+}
+
+#[test]
+fn kept_edits_read_back_as_they_were() {
+    let (_root, _dir, world) = lanternfall_copy();
+    let order = plan::Order::Zone {
+        id: "docks".into(),
+        name: "The Docks".into(),
+    };
+    let here = RoomId::new("old_town", "lantern_square");
+    let mut edits = plan::plan(&world, &here, &order).expect("planned").edits;
+    let dig = plan::Order::Dig {
+        exit: "in".into(),
+        name: "Yard".into(),
+    };
+    edits.extend(plan::plan(&world, &here, &dig).expect("planned").edits);
+    let mut source = (**world.source()).clone();
+    edits.extend(source.apply_all(&edits).expect("applies"));
+    let text = edits_to_text(&edits);
+    assert_eq!(edits_from_text(&text), Some(edits));
+    assert_eq!(edits_from_text("[{\"op\": \"fly\"}]"), None);
+    assert_eq!(edits_from_text("not json"), None);
+}
+
+#[test]
+fn unknown_rooms_are_answered_with_the_nearest_ids() {
+    let (_root, _dir, world) = lanternfall_copy();
+    let near = world.nearest_rooms("lantern_squar", 3);
+    assert_eq!(near[0], RoomId::new("old_town", "lantern_square"));
+    assert_eq!(near.len(), 3);
+    let contained = world.nearest_rooms("belfry", 1);
+    assert_eq!(contained, [RoomId::new("old_town", "clocktower_belfry")]);
 }
 
 // ---- the example in docs/worlds.md ----

@@ -3,8 +3,10 @@
 //! same folder, fsync it, rename it over the old file and fsync the folder. A
 //! crash at any point leaves the old file or the new one, never a mixture; a
 //! leftover temporary file is ignored by the loader (it reads only the files
-//! `world.json` names) and overwritten by the next write. This file knows
-//! nothing about what a world file says.
+//! `world.json` names) and overwritten by the next write. A file is removed
+//! (a zone an undo takes back) the same careful way: only when it still holds
+//! what was loaded, then the folder synced. This file knows nothing about
+//! what a world file says.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
@@ -41,6 +43,19 @@ pub fn write_world_file(
     bytes: &[u8],
 ) -> Result<(), WriteError> {
     write_with(path, shown, expected, bytes, &mut |_| Ok(()))
+}
+
+/// Removes the world file at `path`, which must still hold `expected` (a
+/// zone taken back by an undo), and syncs the folder. Like a write, it is
+/// refused when the file is no longer what was loaded.
+pub fn remove_world_file(path: &Path, shown: &Path, expected: &[u8]) -> Result<(), WriteError> {
+    let io_error = |source: io::Error| WriteError::Io {
+        path: shown.to_path_buf(),
+        source,
+    };
+    check_unchanged(path, shown, Some(expected))?;
+    fs::remove_file(path).map_err(io_error)?;
+    sync_folder(path).map_err(io_error)
 }
 
 /// A point in a write at which a test may make it fail, as a crash would.

@@ -30,11 +30,21 @@ pub async fn start_with_env(db: &Path, env: &[(&str, &str)]) -> Running {
 
 /// [`start_with_env`] with more flags for `run` (`--tls-bind ...`).
 pub async fn start_with(db: &Path, run_flags: &[&str], env: &[(&str, &str)]) -> Running {
+    launch(db, &shipped_worlds(), run_flags, env).await
+}
+
+/// [`start_with_env`] on the worlds in `worlds` (a copy a test may build in).
+pub async fn start_in(db: &Path, worlds: &Path, env: &[(&str, &str)]) -> Running {
+    launch(db, worlds, &[], env).await
+}
+
+/// The binary on `worlds` with `run_flags` and `env`.
+async fn launch(db: &Path, worlds: &Path, run_flags: &[&str], env: &[(&str, &str)]) -> Running {
     let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_gaslamp"))
         .args(["--bcrypt-cost", "4", "--log-level", "info", "--db"])
         .arg(db)
         .arg("--worlds")
-        .arg(shipped_worlds())
+        .arg(worlds)
         .args(["run", "--bind", "127.0.0.1:0", "--web-bind", "off"])
         .args(run_flags)
         .env_remove("RUST_LOG")

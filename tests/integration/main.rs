@@ -5,6 +5,7 @@
 mod accounts;
 mod admin;
 mod backup;
+mod building;
 mod cli;
 mod crash;
 mod creation;

@@ -30,6 +30,9 @@
 //!   from another address guess passwords.
 //! - `timing`: wrong-password answer times for known and unknown names, side by
 //!   side.
+//! - `build`: a builder digging room after room while the crowded room talks
+//!   in another room of the same world — `/dig` to its reply and to the
+//!   rename on disk, and the talkers' p99 beside the baseline's.
 //!
 //! The machine has two cores and this process competes with the server for them,
 //! so the latencies include the load generator's own scheduling; the report gives
@@ -176,6 +179,22 @@ pub struct Args {
     /// ws-idle: idle players (once plain, once over WebSocket).
     #[arg(long, default_value_t = 2_000)]
     pub ws_idle_connections: usize,
+
+    /// build: players talking in another room of the builder's world.
+    #[arg(long, default_value_t = 500)]
+    pub build_players: usize,
+    /// build: how many of them talk.
+    #[arg(long, default_value_t = 10)]
+    pub build_speakers: usize,
+    /// build: lines a second per speaker.
+    #[arg(long, default_value_t = 10.0)]
+    pub build_rate: f64,
+    /// build: seconds of talk, alone and beside the builder.
+    #[arg(long, default_value_t = 10)]
+    pub build_secs: u64,
+    /// build: the builder's pause between one dig's reply and the next dig.
+    #[arg(long, default_value_t = 100)]
+    pub build_pause_ms: u64,
 }
 
 fn parse_env(text: &str) -> Result<(String, String), String> {
@@ -201,10 +220,11 @@ pub enum Scenario {
     Timing,
     RoomWs,
     WsIdle,
+    Build,
 }
 
 impl Scenario {
-    const ALL: [Scenario; 14] = [
+    const ALL: [Scenario; 15] = [
         Scenario::Idle,
         Scenario::Room,
         Scenario::Rooms,
@@ -219,6 +239,7 @@ impl Scenario {
         Scenario::Timing,
         Scenario::RoomWs,
         Scenario::WsIdle,
+        Scenario::Build,
     ];
 
     fn name(self) -> &'static str {
@@ -237,6 +258,7 @@ impl Scenario {
             Scenario::Timing => "timing",
             Scenario::RoomWs => "room-ws",
             Scenario::WsIdle => "ws-idle",
+            Scenario::Build => "build",
         }
     }
 
@@ -295,6 +317,14 @@ impl Scenario {
                 "ws-idle: {} players logged in and idle, plain then over WebSocket",
                 args.ws_idle_connections
             ),
+            Scenario::Build => format!(
+                "build: a builder digging while {} players talk in another room ({} speakers at {}/s, {} s alone and {} s beside)",
+                args.build_players,
+                args.build_speakers,
+                args.build_rate,
+                args.build_secs,
+                args.build_secs
+            ),
         }
     }
 }
@@ -321,6 +351,8 @@ impl Args {
             self.storm_logins = self.storm_logins.min(2);
             self.timing_attempts = self.timing_attempts.min(30);
             self.ws_idle_connections = self.ws_idle_connections.min(300);
+            self.build_players = self.build_players.min(100);
+            self.build_secs = self.build_secs.min(3);
         }
         self
     }

@@ -58,20 +58,20 @@ pub static NEWCHAR: Spec = Spec {
 
 pub static GRANT: Spec = Spec {
     name: "grant",
-    usage: "/grant <account> <world>",
-    summary: "Let an account into an invite-only world.",
-    details: "Lets an account into an invite-only world.",
-    example: "/grant ann lanternfall",
+    usage: "/grant <account> <world> [build]",
+    summary: "Let an account into an invite-only world, or (build) build there.",
+    details: "Lets an account into an invite-only world. With \"build\", lets a worldbuilder\nbuild in that world (and enter it); it takes effect at once.",
+    example: "/grant ann lanternfall build",
     run: |ctx, spec, args| done(grant(ctx, spec, args)),
     ..Spec::base(Group::Admin, Role::Admin)
 };
 
 pub static REVOKE: Spec = Spec {
     name: "revoke",
-    usage: "/revoke <account> <world>",
-    summary: "Withdraw an account's access to a world.",
-    details: "Withdraws an account's access to an invite-only world.",
-    example: "/revoke ann lanternfall",
+    usage: "/revoke <account> <world> [build]",
+    summary: "Withdraw an account's access to a world, or (build) its building there.",
+    details: "Withdraws an account's access to an invite-only world. With \"build\", only the\nright to build there; it takes effect at once, even mid-build.",
+    example: "/revoke ann lanternfall build",
     run: |ctx, spec, args| done(grant(ctx, spec, args)),
     ..Spec::base(Group::Admin, Role::Admin)
 };
@@ -168,32 +168,41 @@ async fn ban(ctx: &Ctx<'_>, spec: &'static Spec, args: &str) {
     });
 }
 
-/// `/grant <account> <world>` and `/revoke <account> <world>`.
+/// `/grant <account> <world> [build]` and `/revoke <account> <world> [build]`.
 async fn grant(ctx: &Ctx<'_>, spec: &'static Spec, args: &str) {
-    let (name, world_id) = split_word(args);
+    let (name, rest) = split_word(args);
+    let (world_id, what) = split_word(rest);
     let allow = *spec == GRANT;
+    let build = match what.to_ascii_lowercase().as_str() {
+        "" => false,
+        "build" => true,
+        _ => return ctx.reply(format!("Usage: {}", spec.usage)),
+    };
     if name.is_empty() || world_id.is_empty() {
         return ctx.reply(format!("Usage: {}", spec.usage));
     }
     let Some(world) = ctx.game.world(world_id) else {
         return ctx.reply(format!("There is no world \"{world_id}\"."));
     };
-    let access = AccountChange::Access {
-        world_id: world.id.clone(),
-        allow,
+    let world_id = world.id.clone();
+    let order = if build {
+        AccountChange::Build { world_id, allow }
+    } else {
+        AccountChange::Access { world_id, allow }
     };
-    let Some(done) = change(ctx, spec, name, access).await else {
+    let Some(done) = change(ctx, spec, name, order).await else {
         return;
     };
     let account = &done.account.username;
-    if allow {
-        ctx.reply(format!("{account} may now enter {}.", world.name));
-    } else {
-        ctx.reply(format!(
+    ctx.reply(match (build, allow) {
+        (false, true) => format!("{account} may now enter {}.", world.name),
+        (false, false) => format!(
             "{account} may no longer enter {} by invitation.",
             world.name
-        ));
-    }
+        ),
+        (true, true) => format!("{account} may now build in {}.", world.name),
+        (true, false) => format!("{account} may no longer build in {}.", world.name),
+    });
 }
 
 /// `/role <account> <role>`: only to a role below the acting player's own. The

@@ -11,11 +11,17 @@
 //! before it acts. A demoted admin is therefore refused even when a command
 //! was already typed. The audit row's action is the command's name.
 //!
-//! Commands that must ask the admin something (a hidden password) hand back a
-//! [`Flow`](super::Flow) to the session, which owns the connection.
+//! Building (`build/`, SPEC §13) is decided the same way, by the game's build
+//! action: the builder's right read fresh in the transaction that records the
+//! change with its `build.<verb>` audit row.
+//!
+//! Commands that must ask the admin something (a hidden password, a text in
+//! the editor) hand back a [`Flow`](super::Flow) to the session, which owns
+//! the connection.
 
 pub mod accounts;
 pub mod browse;
+pub mod build;
 pub mod world;
 
 use std::fmt::Write;

@@ -13,6 +13,7 @@ use super::super::Ctx;
 use super::super::common::{Named, find_person, which_names};
 use super::super::parse::split_word;
 use super::super::spec::{Group, Spec, done};
+use super::build::no_room;
 use super::{actor, authorize, authorize_as, change, entry, refuse};
 use crate::auth::Role;
 use crate::config::{DURATION_FORMS, parse_duration};
@@ -27,7 +28,7 @@ pub static GOTO: Spec = Spec {
     name: "goto",
     usage: "/goto <room>",
     summary: "Go to a room (room, or zone:room).",
-    details: "Takes you to a room of this world at once: its id, or zone:room.",
+    details: "Takes you to a room of this world at once: its id, or zone:room. An unknown\nroom is answered with the nearest ids.",
     example: "/goto harbour_gate",
     run: |ctx, spec, args| done(goto(ctx, spec, args)),
     ..Spec::base(Group::Building, Role::Worldbuilder)
@@ -90,7 +91,7 @@ async fn goto(ctx: &Ctx<'_>, spec: &'static Spec, args: &str) {
     };
     let here = ctx.me.room();
     let Some(room) = world.resolve_room(args, Some(here.zone())) else {
-        return ctx.reply(format!("There is no room \"{args}\" in {}.", world.name));
+        return ctx.reply(no_room(&world, args, &world.nearest_rooms(args, 3)));
     };
     if authorize(ctx, spec, Some(room.as_str()), None).await {
         let _ = ctx
@@ -117,10 +118,8 @@ async fn teleport(ctx: &Ctx<'_>, spec: &'static Spec, args: &str) {
         return ctx.reply("You are nowhere at all.");
     };
     let Some(room) = world.resolve_room(room_text, Some(target.room().zone())) else {
-        return ctx.reply(format!(
-            "There is no room \"{room_text}\" in {}.",
-            world.name
-        ));
+        let nearest = world.nearest_rooms(room_text, 3);
+        return ctx.reply(no_room(&world, room_text, &nearest));
     };
     let Some(sent) = permit_teleport(ctx, spec, &target, &room).await else {
         return;

@@ -167,7 +167,7 @@ impl Conn {
                 Err(Hangup::Timeout) => return Ok(()),
                 Err(hangup) => return Err(hangup),
             };
-            if let Some(input) = self.handle_input(input)?
+            if let Some(input) = self.handle_input(input, true)?
                 && self.early.len() < EARLY_AT_MOST
             {
                 self.early.push_back(input);

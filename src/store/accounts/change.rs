@@ -34,6 +34,12 @@ pub enum AccountChange {
         world_id: String,
         allow: bool,
     },
+    /// Grant (`allow`) or revoke the right to build in a world (a grant lets
+    /// the account in, too; a revoke leaves its access as it was).
+    Build {
+        world_id: String,
+        allow: bool,
+    },
     /// A new character for the account, within the server's limits
     /// (`/newchar`, where players do not make their own).
     NewCharacter {
@@ -215,6 +221,10 @@ fn apply(
             grant_access(tx, id, world_id, granted_by, *allow)?;
             (true, Some(world_id.clone()))
         }
+        AccountChange::Build { world_id, allow } => {
+            grant_build(tx, id, world_id, granted_by, *allow)?;
+            (true, Some(format!("{world_id} build")))
+        }
         AccountChange::NewCharacter {
             character: new,
             limits,
@@ -247,6 +257,47 @@ fn set_active(tx: &Connection, account: &Account, active: bool) -> Result<bool, 
     Ok(true)
 }
 
+/// Grants or revokes the right to build in a world, which must be known. A
+/// grant lets the account in too; a revoke changes nothing else (and makes
+/// no row where there was none, which could let it in).
+fn grant_build(
+    tx: &Connection,
+    user_id: i64,
+    world_id: &str,
+    granted_by: Option<i64>,
+    allow: bool,
+) -> Result<(), ChangeRefused> {
+    known_world(tx, world_id)?;
+    let sql = if allow {
+        "INSERT INTO world_permissions \
+         (user_id, world_id, can_access, granted_by, granted_at, can_build) \
+         VALUES (?1, ?2, 1, ?3, ?4, 1) ON CONFLICT (user_id, world_id) DO UPDATE SET \
+         can_build = 1, granted_by = excluded.granted_by, granted_at = excluded.granted_at"
+    } else {
+        "UPDATE world_permissions SET can_build = 0, granted_by = ?3, granted_at = ?4 \
+         WHERE user_id = ?1 AND world_id = ?2"
+    };
+    tx.execute(sql, params![user_id, world_id, granted_by, now_iso()])
+        .map_err(StoreError::from)?;
+    Ok(())
+}
+
+/// Refuses a world the catalogue does not know.
+fn known_world(tx: &Connection, world_id: &str) -> Result<(), ChangeRefused> {
+    let known: bool = tx
+        .query_row(
+            "SELECT EXISTS (SELECT 1 FROM worlds WHERE id = ?1)",
+            [world_id],
+            |r| r.get(0),
+        )
+        .map_err(StoreError::from)?;
+    if known {
+        Ok(())
+    } else {
+        Err(ChangeRefused::NoWorld(world_id.to_string()))
+    }
+}
+
 /// Grants or revokes access to a world, which must be known.
 fn grant_access(
     tx: &Connection,
@@ -255,16 +306,7 @@ fn grant_access(
     granted_by: Option<i64>,
     allow: bool,
 ) -> Result<(), ChangeRefused> {
-    let known: bool = tx
-        .query_row(
-            "SELECT EXISTS (SELECT 1 FROM worlds WHERE id = ?1)",
-            [world_id],
-            |r| r.get(0),
-        )
-        .map_err(StoreError::from)?;
-    if !known {
-        return Err(ChangeRefused::NoWorld(world_id.to_string()));
-    }
+    known_world(tx, world_id)?;
     set_world_access(tx, user_id, world_id, granted_by, allow)?;
     Ok(())
 }

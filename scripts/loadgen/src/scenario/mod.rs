@@ -1,6 +1,7 @@
 //! The scenarios, one module each, and what they share: a server of their own
 //! on the generated world, and the CPU use of both processes over a window.
 
+mod build;
 mod chat;
 mod guard;
 mod idle;
@@ -38,6 +39,7 @@ pub async fn run(scenario: Scenario, ctx: &Ctx) -> anyhow::Result<Outcome> {
         Scenario::IdleMccp => mccp::idle(ctx).await,
         Scenario::Storm => guard::storm(ctx).await,
         Scenario::Timing => guard::timing(ctx).await,
+        Scenario::Build => build::run(ctx).await,
     }
 }
 
