@@ -23,7 +23,7 @@ use super::{StoreError, StoreResult, write_tx};
 pub const SCHEMA_SQL: &str = include_str!("../../schema.sql");
 
 /// Version number of [`SCHEMA_SQL`].
-pub const SCHEMA_VERSION: i64 = 6;
+pub const SCHEMA_VERSION: i64 = 7;
 
 /// One step that brings a file from the version before it to `version`.
 struct Step {
@@ -74,6 +74,17 @@ const STEPS: &[Step] = &[
                   PRIMARY KEY (world_id, room, item_key, ordinal)); \
               CREATE TABLE IF NOT EXISTS placements_recorded (\
                   world_id TEXT PRIMARY KEY REFERENCES worlds (id), since TEXT NOT NULL);",
+        code: None,
+        rebuilds: false,
+    },
+    Step {
+        version: 7,
+        sql: "ALTER TABLE users ADD COLUMN failed_since_login INTEGER NOT NULL DEFAULT 0; \
+              CREATE TABLE IF NOT EXISTS login_addresses (\
+                  user_id INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE, \
+                  address TEXT NOT NULL, last_login_at TEXT NOT NULL, \
+                  failed_attempts INTEGER NOT NULL DEFAULT 0, lockout_until TEXT, \
+                  PRIMARY KEY (user_id, address)) WITHOUT ROWID;",
         code: None,
         rebuilds: false,
     },
@@ -326,12 +337,13 @@ mod tests {
     use std::collections::BTreeMap;
 
     /// The schema as it was at each older version, frozen.
-    const SNAPSHOTS: [(i64, &str); 5] = [
+    const SNAPSHOTS: [(i64, &str); 6] = [
         (1, include_str!("../../tests/fixtures/schema/v1.sql")),
         (2, include_str!("../../tests/fixtures/schema/v2.sql")),
         (3, include_str!("../../tests/fixtures/schema/v3.sql")),
         (4, include_str!("../../tests/fixtures/schema/v4.sql")),
         (5, include_str!("../../tests/fixtures/schema/v5.sql")),
+        (6, include_str!("../../tests/fixtures/schema/v6.sql")),
     ];
 
     /// Rows every version since the first can hold: something in every table,
@@ -555,6 +567,7 @@ mod tests {
                 "chat_kinds",
                 "chat_messages",
                 "item_placements",
+                "login_addresses",
                 "placements_recorded",
                 "room_items",
                 "sessions",
@@ -630,6 +643,11 @@ mod tests {
         };
         let transports = pairs("SELECT session_id, transport FROM sessions");
         assert_eq!(transports, [("s1".into(), Value::Text("plain".into()))]);
+        let failures = pairs("SELECT username, failed_since_login FROM users");
+        assert!(
+            failures.iter().all(|(_, n)| *n == Value::Integer(0)),
+            "v{version}: no failures told yet: {failures:?}"
+        );
         if version < 3 {
             let colours = pairs("SELECT username, color FROM users WHERE color <> 1");
             assert!(colours.is_empty(), "colour is on until the player says");
