@@ -1,114 +1,794 @@
-//! Account lockout after repeated wrong passwords (the seed's `failed_attempts`
-//! and `lockout_until`), as SQL on one account row.
+//! Locks against password guessing (SPEC §6): whose failures count where, the
+//! rows that hold the counts, and what is kept of them in memory while the
+//! disk refuses to take them.
 //!
-//! The rule itself ([`LockoutPolicy`]) lives in `config`. The decision that uses
-//! these functions — read the lock, check the password, record the outcome — is
-//! made under the account's login lock in `accounts::Accounts::check_login`, so
-//! parallel attempts on one account are taken one at a time.
+//! An address from which the account logged in within [`KNOWN_FOR_DAYS`]
+//! days (a `login_addresses` row; the caller keys addresses as it keys client
+//! addresses everywhere, IPv6 by its /64) is *known*: it keeps a failure count
+//! and a lock of its own. Every other address is a stranger, and strangers,
+//! across all their addresses, share the account's one count and lock
+//! (`users.failed_attempts`, `lockout_until`). So strangers get the
+//! threshold's worth of password checks between them, as before, but their
+//! guesses cannot lock the owner out of the places it logs in from: NIST SP
+//! 800-63B (§5.2.2) asks that throttling not let an attacker deny the owner
+//! the account. Every failure also counts in `users.failed_since_login`,
+//! which the owner is told at the next login.
+//!
+//! The rule of how long a lock lasts ([`LockoutPolicy`]) lives in `config`.
+//! The decision that uses these counts — read, lock check, password check,
+//! record — is made under the account's login lock in `accounts::login`, so
+//! parallel attempts on one account are taken one at a time. [`record`]
+//! writes an outcome; a write the disk refuses (full, read-only) is kept in
+//! [`Pending`], which later decisions read over the rows, and written as soon
+//! as the disk takes it again, under the same login lock.
+
+use std::collections::HashMap;
+use std::pin::pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use parking_lot::Mutex;
 use rusqlite::{Connection, OptionalExtension, params};
+use tokio::sync::Notify;
 
-use super::{StoreResult, iso, write_tx};
+use super::{Store, StoreResult, iso, write_tx};
 use crate::config::LockoutPolicy;
 
-/// Whether an account's `lockout_until` is still in the future.
-pub fn is_locked(lockout_until: Option<&str>, now: DateTime<Utc>) -> bool {
-    lockout_until.is_some_and(|until| until > iso(now).as_str())
+/// How many days an address stays known after the account last logged in
+/// from it.
+pub const KNOWN_FOR_DAYS: i64 = 30;
+
+/// How many addresses an account keeps (the ones it logged in from last).
+pub const ADDRESSES_KEPT: i64 = 32;
+
+/// The first pause before records the disk refused are tried again; it
+/// doubles up to [`MAX_RETRY`].
+const FIRST_RETRY: Duration = Duration::from_millis(50);
+const MAX_RETRY: Duration = Duration::from_secs(2);
+
+/// A failure count and the lock it led to (the end, as stored).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Count {
+    pub failures: i64,
+    pub until: Option<String>,
 }
 
-/// Counts a failed login; returns the new lock's end when this failure locks.
-pub(super) fn record_failure(
+impl Count {
+    /// The lock's end, while it is still ahead of `now`.
+    pub fn locked_until(&self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        let until = DateTime::parse_from_rfc3339(self.until.as_deref()?).ok()?;
+        let until = until.with_timezone(&Utc);
+        (until > now).then_some(until)
+    }
+
+    /// The count after one more failure at `now`: locked from the threshold on.
+    fn failed(&self, policy: &LockoutPolicy, now: DateTime<Utc>) -> Count {
+        let failures = self.failures.saturating_add(1);
+        Count {
+            failures,
+            until: lock_end(policy, failures, now).or_else(|| self.until.clone()),
+        }
+    }
+}
+
+/// The minute a lock's end is shown as (to players and admins): rounded up,
+/// so whoever waits until then finds it over.
+pub fn shown_minute(until: DateTime<Utc>) -> DateTime<Utc> {
+    let seconds = until.timestamp();
+    let into_minute = seconds.rem_euclid(60);
+    if into_minute == 0 && until.timestamp_subsec_nanos() == 0 {
+        return until;
+    }
+    DateTime::from_timestamp(seconds - into_minute + 60, 0).unwrap_or(until)
+}
+
+/// When the `failures`-th failure in a row, at `now`, locks until, if it does.
+fn lock_end(policy: &LockoutPolicy, failures: i64, now: DateTime<Utc>) -> Option<String> {
+    let lock = policy.lock_for(u32::try_from(failures).unwrap_or(u32::MAX))?;
+    Some(iso(
+        now + chrono::Duration::from_std(lock).unwrap_or_default()
+    ))
+}
+
+/// The count of one of the account's addresses, and when it last logged in
+/// from there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AddressCount {
+    pub count: Count,
+    pub last_login_at: String,
+}
+
+/// What a login reads of an account's counts: the strangers' (on the
+/// account's row), the failures to tell its owner, and the asking address's
+/// row if it has one.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Counts {
+    pub strangers: Count,
+    pub failed_since_login: i64,
+    pub address: Option<AddressCount>,
+}
+
+impl Counts {
+    /// Whether the asking address is known: the account logged in from it
+    /// within [`KNOWN_FOR_DAYS`] days.
+    pub fn known(&self, now: DateTime<Utc>) -> bool {
+        let since = iso(now - chrono::Duration::days(KNOWN_FOR_DAYS));
+        self.address
+            .as_ref()
+            .is_some_and(|a| a.last_login_at.as_str() >= since.as_str())
+    }
+
+    /// The count that decides for the asking address: its own when it is
+    /// known, the strangers' otherwise.
+    pub fn deciding(&self, now: DateTime<Utc>) -> &Count {
+        match &self.address {
+            Some(address) if self.known(now) => &address.count,
+            _ => &self.strangers,
+        }
+    }
+
+    /// The counts after a failure at `now`.
+    fn failed(&self, policy: &LockoutPolicy, now: DateTime<Utc>) -> Counts {
+        let mut after = self.clone();
+        after.failed_since_login = self.failed_since_login.saturating_add(1);
+        match &mut after.address {
+            Some(address) if self.known(now) => address.count = address.count.failed(policy, now),
+            _ => after.strangers = self.strangers.failed(policy, now),
+        }
+        after
+    }
+
+    /// The counts after a right password at `now`: the deciding count is
+    /// cleared and the address is known from now on; a login (`visit`) has
+    /// told its owner the failures, which start again from none.
+    fn succeeded(&self, now: DateTime<Utc>, visit: bool) -> Counts {
+        let mut after = self.clone();
+        if !self.known(now) {
+            after.strangers = Count::default();
+        }
+        if visit {
+            after.failed_since_login = 0;
+        }
+        after.address = Some(AddressCount {
+            count: Count::default(),
+            last_login_at: iso(now),
+        });
+        after
+    }
+}
+
+/// Reads an account's counts as the login from `address` sees them (the
+/// account id `-1` reads nothing, at the same cost: an unknown name).
+pub(super) fn read_counts(conn: &Connection, user_id: i64, address: &str) -> StoreResult<Counts> {
+    let own = conn
+        .query_row(
+            "SELECT failed_attempts, lockout_until, failed_since_login FROM users WHERE id = ?1",
+            [user_id],
+            |r| {
+                Ok((
+                    Count {
+                        failures: r.get(0)?,
+                        until: r.get(1)?,
+                    },
+                    r.get(2)?,
+                ))
+            },
+        )
+        .optional()?;
+    let address = conn
+        .query_row(
+            "SELECT failed_attempts, lockout_until, last_login_at FROM login_addresses \
+             WHERE user_id = ?1 AND address = ?2",
+            params![user_id, address],
+            |r| {
+                Ok(AddressCount {
+                    count: Count {
+                        failures: r.get(0)?,
+                        until: r.get(1)?,
+                    },
+                    last_login_at: r.get(2)?,
+                })
+            },
+        )
+        .optional()?;
+    let (strangers, failed_since_login) = own.unwrap_or_default();
+    Ok(Counts {
+        strangers,
+        failed_since_login,
+        address,
+    })
+}
+
+/// What an attempt ended in, to be recorded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Outcome {
+    Failed,
+    /// A right password; `visit` when it logs in (rather than answering the
+    /// `password` command's question for the old one).
+    Succeeded {
+        visit: bool,
+    },
+}
+
+/// The account an outcome belongs to.
+pub(super) struct Attempted<'a> {
+    pub user_id: i64,
+    pub username: &'a str,
+    /// The asking address, as stored.
+    pub address: &'a str,
+}
+
+/// Writes what an attempt on an account ended in, its counts read as
+/// `before` by the attempt's decision; the caller holds the account's login
+/// lock. Returns the lock this failure set, if it set one. A write the disk
+/// refuses is kept in memory and tried again until it is taken (see
+/// [`Pending`]), and counts as written: the next decision reads it there.
+pub(super) async fn record(
+    store: &Store,
+    attempt: Attempted<'_>,
+    before: &Counts,
+    outcome: Outcome,
+    policy: LockoutPolicy,
+) -> StoreResult<Option<String>> {
+    let now = Utc::now();
+    let after = match outcome {
+        Outcome::Failed => before.failed(&policy, now),
+        Outcome::Succeeded { visit } => before.succeeded(now, visit),
+    };
+    let set_lock = (outcome == Outcome::Failed)
+        .then(|| after.deciding(now).until.clone())
+        .flatten()
+        .filter(|until| before.deciding(now).until.as_ref() != Some(until));
+    let (user_id, address) = (attempt.user_id, attempt.address.to_string());
+    let mut kept = store.inner.pending.get(user_id).unwrap_or_else(|| Kept {
+        username: attempt.username.to_string(),
+        strangers: before.strangers.clone(),
+        failed_since_login: before.failed_since_login,
+        addresses: HashMap::new(),
+    });
+    let already_kept = store.inner.pending.get(user_id).is_some();
+    kept.take(&address, &after);
+    let written = if already_kept {
+        // What is kept is newer than the rows: it is written whole.
+        let whole = kept.clone();
+        store
+            .call(move |db| write_kept(db, user_id, &whole, now))
+            .await
+    } else {
+        let known = before.known(now);
+        store
+            .call(move |db| match outcome {
+                Outcome::Failed => write_failure(db, user_id, &address, known, &policy, now),
+                Outcome::Succeeded { visit } => {
+                    write_success(db, user_id, &address, known, visit, now)
+                }
+            })
+            .await
+    };
+    match written {
+        Ok(()) => {
+            store.inner.pending.remove(user_id);
+            Ok(set_lock)
+        }
+        Err(err) if err.disk_refused() => {
+            tracing::warn!(%err, account = attempt.username, "the disk refuses a login's record; it is kept in memory until the disk takes it");
+            store.inner.pending.keep(user_id, kept);
+            store.retry_kept_records();
+            Ok(set_lock)
+        }
+        Err(err) => Err(err),
+    }
+}
+
+/// A failure, counted on the row that decided it: the asking address's own
+/// when it is `known`, the strangers' otherwise; and in the failures to tell.
+fn write_failure(
     conn: &mut Connection,
+    user_id: i64,
+    address: &str,
+    known: bool,
+    policy: &LockoutPolicy,
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
+    write_tx(conn, |tx| {
+        if !known {
+            return count_strangers_failure(tx, user_id, policy, now);
+        }
+        let failures: Option<i64> = tx
+            .query_row(
+                "UPDATE login_addresses SET failed_attempts = failed_attempts + 1 \
+                 WHERE user_id = ?1 AND address = ?2 RETURNING failed_attempts",
+                params![user_id, address],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if let Some(until) = failures.and_then(|n| lock_end(policy, n, now)) {
+            tx.execute(
+                "UPDATE login_addresses SET lockout_until = ?3 WHERE user_id = ?1 AND address = ?2",
+                params![user_id, address, until],
+            )?;
+        }
+        tx.execute(
+            "UPDATE users SET failed_since_login = failed_since_login + 1 WHERE id = ?1",
+            [user_id],
+        )?;
+        Ok(())
+    })
+}
+
+/// The strangers' failure on the account's row (with the id `-1`, on no row:
+/// the decoy of an unknown name).
+fn count_strangers_failure(
+    tx: &Connection,
     user_id: i64,
     policy: &LockoutPolicy,
     now: DateTime<Utc>,
-) -> StoreResult<Option<String>> {
-    write_tx(conn, |tx| {
-        let failures: u32 = tx.query_row(
-            "UPDATE users SET failed_attempts = failed_attempts + 1 WHERE id = ?1 \
-             RETURNING failed_attempts",
+) -> StoreResult<()> {
+    let failures: Option<i64> = tx
+        .query_row(
+            "UPDATE users SET failed_attempts = failed_attempts + 1, \
+             failed_since_login = failed_since_login + 1 WHERE id = ?1 RETURNING failed_attempts",
             [user_id],
             |r| r.get(0),
-        )?;
-        let Some(lock) = policy.lock_for(failures) else {
-            return Ok(None);
-        };
-        let until = iso(now + chrono::Duration::from_std(lock).unwrap_or_default());
+        )
+        .optional()?;
+    if let Some(until) = failures.and_then(|n| lock_end(policy, n, now)) {
         tx.execute(
             "UPDATE users SET lockout_until = ?2 WHERE id = ?1",
             params![user_id, until],
         )?;
-        Ok(Some(until))
-    })
+    }
+    Ok(())
 }
 
 /// The write a failure makes, for no account (an unknown name): the same
-/// transaction and statement, matching no row, so that an unknown name costs
-/// the server what a known one does (see `Accounts::check_login`).
-pub(super) fn record_nobody(conn: &mut Connection) -> StoreResult<()> {
+/// transaction and statements as a stranger's failure, matching no row, so
+/// that an unknown name costs the server what a known one does (see
+/// `Accounts::check_login`).
+pub(super) fn record_nobody(conn: &mut Connection, policy: &LockoutPolicy) -> StoreResult<()> {
     write_tx(conn, |tx| {
-        let none: Option<u32> = tx
-            .query_row(
-                "UPDATE users SET failed_attempts = failed_attempts + 1 WHERE id = -1 \
-                 RETURNING failed_attempts",
-                [],
-                |r| r.get(0),
-            )
-            .optional()?;
-        debug_assert!(none.is_none(), "no account has the id -1");
-        Ok(())
+        count_strangers_failure(tx, -1, policy, Utc::now())
     })
 }
 
-/// Clears the failure count and any lock after a right password.
-pub(super) fn record_success(conn: &mut Connection, user_id: i64) -> StoreResult<()> {
+/// A right password from `address`: the count that decided it cleared (the
+/// strangers' unless the address is `known`), the failures told at a
+/// `visit`, and the address known from now, its own count cleared.
+fn write_success(
+    conn: &mut Connection,
+    user_id: i64,
+    address: &str,
+    known: bool,
+    visit: bool,
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
     write_tx(conn, |tx| {
         tx.execute(
-            "UPDATE users SET failed_attempts = 0, lockout_until = NULL WHERE id = ?1",
-            [user_id],
+            "UPDATE users SET \
+             failed_attempts = CASE WHEN ?2 THEN failed_attempts ELSE 0 END, \
+             lockout_until = CASE WHEN ?2 THEN lockout_until ELSE NULL END, \
+             failed_since_login = CASE WHEN ?3 THEN 0 ELSE failed_since_login END \
+             WHERE id = ?1",
+            params![user_id, known, visit],
         )?;
-        Ok(())
+        let fresh = AddressCount {
+            count: Count::default(),
+            last_login_at: iso(now),
+        };
+        put_address(tx, user_id, address, &fresh)?;
+        forget_old_addresses(tx, user_id, now)
     })
+}
+
+/// Writes an account's address row as given.
+fn put_address(
+    tx: &Connection,
+    user_id: i64,
+    address: &str,
+    row: &AddressCount,
+) -> StoreResult<()> {
+    tx.execute(
+        "INSERT INTO login_addresses (user_id, address, last_login_at, failed_attempts, \
+         lockout_until) VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (user_id, address) DO UPDATE \
+         SET last_login_at = excluded.last_login_at, failed_attempts = excluded.failed_attempts, \
+         lockout_until = excluded.lockout_until",
+        params![
+            user_id,
+            address,
+            row.last_login_at,
+            row.count.failures,
+            row.count.until
+        ],
+    )?;
+    Ok(())
+}
+
+/// Makes `address` known to a new account (it signed up from there),
+/// within the caller's transaction.
+pub(super) fn remember_in(
+    tx: &Connection,
+    user_id: i64,
+    address: &str,
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
+    let row = AddressCount {
+        count: Count::default(),
+        last_login_at: iso(now),
+    };
+    put_address(tx, user_id, address, &row)
+}
+
+/// Drops the account's addresses that are no longer known, and all but the
+/// newest [`ADDRESSES_KEPT`].
+fn forget_old_addresses(tx: &Connection, user_id: i64, now: DateTime<Utc>) -> StoreResult<()> {
+    let since = iso(now - chrono::Duration::days(KNOWN_FOR_DAYS));
+    tx.execute(
+        "DELETE FROM login_addresses WHERE user_id = ?1 AND (last_login_at < ?2 \
+         OR address NOT IN (SELECT address FROM login_addresses WHERE user_id = ?1 \
+         ORDER BY last_login_at DESC LIMIT ?3))",
+        params![user_id, since, ADDRESSES_KEPT],
+    )?;
+    Ok(())
+}
+
+/// Clears every count and lock of an account (its password was reset):
+/// within the caller's transaction.
+pub(super) fn clear_in(tx: &Connection, user_id: i64) -> StoreResult<()> {
+    tx.execute(
+        "UPDATE users SET failed_attempts = 0, lockout_until = NULL WHERE id = ?1",
+        [user_id],
+    )?;
+    tx.execute(
+        "UPDATE login_addresses SET failed_attempts = 0, lockout_until = NULL WHERE user_id = ?1",
+        [user_id],
+    )?;
+    Ok(())
+}
+
+/// Writes what is kept of an account whole.
+fn write_kept(
+    conn: &mut Connection,
+    user_id: i64,
+    kept: &Kept,
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
+    write_tx(conn, |tx| {
+        tx.execute(
+            "UPDATE users SET failed_attempts = ?2, lockout_until = ?3, failed_since_login = ?4 \
+             WHERE id = ?1",
+            params![
+                user_id,
+                kept.strangers.failures,
+                kept.strangers.until,
+                kept.failed_since_login
+            ],
+        )?;
+        for (address, row) in &kept.addresses {
+            put_address(tx, user_id, address, row)?;
+        }
+        forget_old_addresses(tx, user_id, now)
+    })
+}
+
+/// What is kept in memory of one account's counts while the disk refuses
+/// them: its row's counts and the address rows the attempts touched, as they
+/// are to be written (newer than the rows on disk).
+#[derive(Debug, Clone)]
+pub(super) struct Kept {
+    /// For the account's login lock, which the retry takes.
+    username: String,
+    strangers: Count,
+    failed_since_login: i64,
+    addresses: HashMap<String, AddressCount>,
+}
+
+impl Kept {
+    /// Takes in the counts an attempt from `address` left.
+    fn take(&mut self, address: &str, after: &Counts) {
+        self.strangers = after.strangers.clone();
+        self.failed_since_login = after.failed_since_login;
+        if let Some(row) = &after.address {
+            self.addresses.insert(address.to_string(), row.clone());
+        }
+    }
+
+    /// `counts` as read from the rows, with what is kept over them.
+    fn over(&self, address: &str, counts: Counts) -> Counts {
+        Counts {
+            strangers: self.strangers.clone(),
+            failed_since_login: self.failed_since_login,
+            address: self.addresses.get(address).cloned().or(counts.address),
+        }
+    }
+}
+
+/// The records the disk refused, by account, until it takes them (SPEC §10:
+/// the lock's promise holds through a full disk). Every account's entry is
+/// read and written under its login lock, so what a decision reads here is
+/// what the last attempt on it left.
+#[derive(Default)]
+pub(super) struct Pending {
+    kept: Mutex<HashMap<i64, Kept>>,
+    /// Whether a retry is running.
+    retrying: AtomicBool,
+    /// Set when the store settles for a shutdown: the retry tries once more
+    /// and then gives up.
+    stopping: AtomicBool,
+    /// Woken when the store settles, and when an entry is written.
+    changed: Notify,
+}
+
+impl Pending {
+    fn get(&self, user_id: i64) -> Option<Kept> {
+        self.kept.lock().get(&user_id).cloned()
+    }
+
+    fn keep(&self, user_id: i64, kept: Kept) {
+        self.kept.lock().insert(user_id, kept);
+    }
+
+    fn remove(&self, user_id: i64) {
+        if self.kept.lock().remove(&user_id).is_some() {
+            self.changed.notify_waiters();
+        }
+    }
+
+    /// Forgets what is kept of an account (its counts were cleared).
+    pub(super) fn forget(&self, user_id: i64) {
+        self.remove(user_id);
+    }
+
+    fn accounts(&self) -> Vec<(i64, String)> {
+        let kept = self.kept.lock();
+        kept.iter()
+            .map(|(id, k)| (*id, k.username.clone()))
+            .collect()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.kept.lock().is_empty()
+    }
+
+    /// `counts` read for `user_id` from `address`, with what is kept over them.
+    pub(super) fn over(&self, user_id: i64, address: &str, counts: Counts) -> Counts {
+        match self.kept.lock().get(&user_id) {
+            Some(kept) => kept.over(address, counts),
+            None => counts,
+        }
+    }
+
+    /// Tells a retry to try once more and give up (a shutdown).
+    pub(super) fn stop(&self) {
+        self.stopping.store(true, Ordering::SeqCst);
+        self.changed.notify_waiters();
+    }
+
+    /// Waits until nothing is kept (every refused record is written).
+    pub(super) async fn written(&self) {
+        loop {
+            let mut changed = pin!(self.changed.notified());
+            changed.as_mut().enable();
+            if self.is_empty() {
+                return;
+            }
+            changed.await;
+        }
+    }
+}
+
+impl Store {
+    /// Starts the retry of kept records unless one runs.
+    fn retry_kept_records(&self) {
+        if !self.inner.pending.retrying.swap(true, Ordering::SeqCst) {
+            let store = self.clone();
+            self.behind_the_answer(async move { retry(&store).await });
+        }
+    }
+}
+
+/// Tries the kept records again, backing off, until all are written; at a
+/// shutdown, once more, and then what is left is given up (and logged).
+async fn retry(store: &Store) {
+    let pending = &store.inner.pending;
+    let mut pause = FIRST_RETRY;
+    loop {
+        if !pending.stopping.load(Ordering::SeqCst) {
+            let woken = pending.changed.notified();
+            let _ = tokio::time::timeout(pause, woken).await;
+        }
+        let stopping = pending.stopping.load(Ordering::SeqCst);
+        write_all_kept(store).await;
+        if pending.is_empty() {
+            pending.retrying.store(false, Ordering::SeqCst);
+            // Kept after that look, with the retry thought to be running.
+            if pending.is_empty() || pending.retrying.swap(true, Ordering::SeqCst) {
+                return;
+            }
+        } else if stopping {
+            for (_, username) in pending.accounts() {
+                tracing::error!(account = %username, "the disk still refuses at shutdown: this account's failed-login count is lost");
+            }
+            pending.kept.lock().clear();
+            pending.retrying.store(false, Ordering::SeqCst);
+            return;
+        }
+        pause = (pause * 2).min(MAX_RETRY);
+    }
+}
+
+/// Writes each kept account whole, under its login lock; stops at the first
+/// refusal (the disk is still full).
+async fn write_all_kept(store: &Store) {
+    for (user_id, username) in store.inner.pending.accounts() {
+        let lock = store.login_lock(&username);
+        let turn = lock.clone().lock_owned().await;
+        let written = match store.inner.pending.get(user_id) {
+            Some(kept) => {
+                let now = Utc::now();
+                store
+                    .call(move |db| write_kept(db, user_id, &kept, now))
+                    .await
+            }
+            None => Ok(()),
+        };
+        drop(turn);
+        store.release_login_lock(&username, lock);
+        match written {
+            Ok(()) => {
+                store.inner.pending.remove(user_id);
+                tracing::info!(account = %username, "a login's record kept through a disk outage is written");
+            }
+            Err(err) if err.disk_refused() => return,
+            Err(err) => {
+                // Not the disk's state: trying again will not help.
+                tracing::error!(%err, account = %username, "a login's kept record cannot be written; it is given up");
+                store.inner.pending.remove(user_id);
+            }
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn a_lock_in_the_future_holds() {
-        let now = Utc::now();
-        let later = iso(now + chrono::Duration::seconds(5));
-        let earlier = iso(now - chrono::Duration::seconds(5));
-        assert!(is_locked(Some(&later), now));
-        assert!(!is_locked(Some(&earlier), now));
-        assert!(!is_locked(None, now));
+    fn policy() -> LockoutPolicy {
+        LockoutPolicy::default()
     }
 
     #[test]
-    fn the_threshold_th_failure_locks_and_a_success_clears() {
-        let (_dir, mut conn) = crate::store::schema::test_db(
-            "INSERT INTO users (id, username, password_hash, created_at) VALUES (1, 'a', 'x', '')",
-        );
-        let policy = LockoutPolicy::default();
+    fn a_lock_in_the_future_holds() {
         let now = Utc::now();
-        for _ in 0..4 {
-            assert_eq!(
-                record_failure(&mut conn, 1, &policy, now).expect("fail"),
-                None
-            );
+        let lock = |at: chrono::DateTime<Utc>| Count {
+            failures: 5,
+            until: Some(iso(at)),
+        };
+        let later = now + chrono::Duration::seconds(5);
+        assert_eq!(lock(later).locked_until(now).map(iso), Some(iso(later)));
+        assert_eq!(
+            lock(now - chrono::Duration::seconds(5)).locked_until(now),
+            None
+        );
+        assert_eq!(Count::default().locked_until(now), None);
+    }
+
+    fn known(last_login_at: DateTime<Utc>) -> Counts {
+        Counts {
+            address: Some(AddressCount {
+                count: Count::default(),
+                last_login_at: iso(last_login_at),
+            }),
+            ..Counts::default()
         }
-        let until = record_failure(&mut conn, 1, &policy, now).expect("fifth");
-        assert!(until.is_some_and(|u| is_locked(Some(&u), now)));
-        record_success(&mut conn, 1).expect("success");
-        let (n, lock): (i64, Option<String>) = conn
-            .query_row(
-                "SELECT failed_attempts, lockout_until FROM users WHERE id = 1",
-                [],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .expect("row");
-        assert_eq!((n, lock), (0, None));
+    }
+
+    #[test]
+    fn a_lock_is_shown_ending_at_the_minute_after_it_ends() {
+        let at = |text: &str| {
+            DateTime::parse_from_rfc3339(text)
+                .expect("time")
+                .with_timezone(&Utc)
+        };
+        let shown = |text: &str| iso(shown_minute(at(text)));
+        assert_eq!(
+            shown("2026-05-01T12:34:00.000Z"),
+            "2026-05-01T12:34:00.000Z"
+        );
+        assert_eq!(
+            shown("2026-05-01T12:34:00.001Z"),
+            "2026-05-01T12:35:00.000Z"
+        );
+        assert_eq!(
+            shown("2026-05-01T23:59:30.000Z"),
+            "2026-05-02T00:00:00.000Z"
+        );
+        assert_eq!(
+            shown("2999-01-02T03:04:05.000Z"),
+            "2999-01-02T03:05:00.000Z"
+        );
+    }
+
+    #[test]
+    fn an_address_is_known_for_thirty_days_after_a_login_from_it() {
+        let now = Utc::now();
+        assert!(known(now - chrono::Duration::days(29)).known(now));
+        assert!(!known(now - chrono::Duration::days(31)).known(now));
+        assert!(!Counts::default().known(now));
+    }
+
+    #[test]
+    fn a_known_address_counts_its_own_failures_and_a_stranger_the_strangers() {
+        let now = Utc::now();
+        let mut home = known(now - chrono::Duration::days(1));
+        let mut away = Counts::default();
+        for _ in 0..5 {
+            home = home.failed(&policy(), now);
+            away = away.failed(&policy(), now);
+        }
+        assert!(home.deciding(now).locked_until(now).is_some());
+        assert_eq!(home.strangers, Count::default(), "strangers untouched");
+        assert!(away.deciding(now).locked_until(now).is_some());
+        assert_eq!((home.failed_since_login, away.failed_since_login), (5, 5));
+        // A right password clears the count that decided and makes the
+        // address known; only a login starts the failures to tell again.
+        let checked = away.succeeded(now, false);
+        assert_eq!(checked.strangers, Count::default());
+        assert!(checked.known(now));
+        assert_eq!(checked.failed_since_login, 5);
+        assert_eq!(checked.succeeded(now, true).failed_since_login, 0);
+    }
+
+    /// Runs `f` in a write transaction on a fresh database with account 1.
+    fn db() -> (tempfile::TempDir, Connection) {
+        crate::store::schema::test_db(
+            "INSERT INTO users (id, username, password_hash, created_at) VALUES (1, 'a', 'x', '')",
+        )
+    }
+
+    #[test]
+    fn the_rows_follow_failures_and_successes_as_the_counts_do() {
+        let (_dir, mut conn) = db();
+        let now = Utc::now();
+        for _ in 0..5 {
+            write_failure(&mut conn, 1, "192.0.2.1", false, &policy(), now).expect("fail");
+        }
+        let away = read_counts(&conn, 1, "192.0.2.1").expect("read");
+        assert_eq!(away.strangers.failures, 5);
+        assert!(away.deciding(now).locked_until(now).is_some());
+        write_success(&mut conn, 1, "192.0.2.9", true, true, now).expect("home");
+        let home = read_counts(&conn, 1, "192.0.2.9").expect("read");
+        assert!(home.known(now));
+        assert_eq!(home.strangers.failures, 5, "a known address clears its own");
+        assert_eq!(home.failed_since_login, 0);
+        write_failure(&mut conn, 1, "192.0.2.9", true, &policy(), now).expect("home fail");
+        let home = read_counts(&conn, 1, "192.0.2.9").expect("read");
+        assert_eq!(home.address.map(|a| a.count.failures), Some(1));
+        assert_eq!((home.strangers.failures, home.failed_since_login), (5, 1));
+        let nobody = read_counts(&conn, -1, "192.0.2.9").expect("read");
+        assert_eq!(nobody, Counts::default());
+        record_nobody(&mut conn, &policy()).expect("decoy");
+    }
+
+    #[test]
+    fn an_account_keeps_its_newest_addresses_and_forgets_the_stale() {
+        let (_dir, mut conn) = db();
+        let now = Utc::now();
+        let old = now - chrono::Duration::days(KNOWN_FOR_DAYS + 1);
+        write_success(&mut conn, 1, "198.51.100.1", false, true, old).expect("old");
+        for n in 0..40 {
+            let at = now - chrono::Duration::minutes(40 - n);
+            write_success(&mut conn, 1, &format!("192.0.2.{n}"), false, true, at).expect("new");
+        }
+        let kept: Vec<String> = conn
+            .prepare("SELECT address FROM login_addresses ORDER BY last_login_at")
+            .expect("prepare")
+            .query_map([], |r| r.get(0))
+            .expect("query")
+            .collect::<Result<_, _>>()
+            .expect("rows");
+        assert_eq!(kept.len(), ADDRESSES_KEPT as usize);
+        assert_eq!(kept[0], "192.0.2.8");
+        assert!(!kept.contains(&"198.51.100.1".to_string()));
     }
 }

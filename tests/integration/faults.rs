@@ -460,6 +460,58 @@ async fn one_address_gets_five_guests_in_ten_minutes() {
     server.stop().await;
 }
 
+const TOO_MANY_SIGNUPS: &str = "Too many new accounts from your address; try again later.";
+
+/// Issue 16: one address made 150 accounts in 0.3 s. Five sign-ups in ten
+/// minutes, apart from guests; one refused before any work (a taken name, a
+/// weak password) does not count, and the sixth costs no bcrypt.
+#[tokio::test]
+async fn one_address_gets_five_sign_ups_in_ten_minutes() {
+    let dir = temp_dir();
+    let config = ServerConfig {
+        signups_per_ip: AddressLimit::SIGNUPS,
+        ..config(dir.path())
+    };
+    let server = TestServer::start_with(config).await;
+    let mut c = server.connect().await;
+    c.expect("Account: ").await;
+    c.send("create Wanda tiny").await;
+    c.expect("at least 12 characters").await;
+    for n in 0..5 {
+        if n == 4 {
+            c.expect("Account: ").await;
+            c.send(&format!("create makera {PASSWORD}")).await;
+            c.expect("That account name is taken.").await;
+        }
+        let mut c = server.connect().await;
+        c.create(&format!("Maker{}", PLAIN[n] as char), PASSWORD)
+            .await;
+    }
+    c.expect("Account: ").await;
+    let runs = server.game.bcrypt_runs();
+    c.send(&format!("create Makerz {PASSWORD}")).await;
+    c.expect(TOO_MANY_SIGNUPS).await;
+    c.expect("Account: ").await;
+    c.send("new").await;
+    let (which, refused) = c
+        .expect_any(&["New account name: ", TOO_MANY_SIGNUPS])
+        .await;
+    assert_eq!(which, 1, "refused at once: {refused}");
+    assert_eq!(server.game.bcrypt_runs(), runs, "no bcrypt for a refusal");
+    let text = guest(&mut c, "Visitorq").await;
+    assert!(
+        text.contains("Guest account guest_"),
+        "guests count apart: {text}"
+    );
+    let mut other = Client::connect_from(server.addr, OTHER).await;
+    other.create("Makerz", PASSWORD).await;
+    assert_eq!(
+        server.count("SELECT count(*) FROM users WHERE is_guest = 0"),
+        6
+    );
+    server.stop().await;
+}
+
 #[tokio::test]
 async fn admin_text_reaches_nobody_with_escape_sequences() {
     let dir = temp_dir();

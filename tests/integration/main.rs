@@ -11,6 +11,7 @@ mod ending;
 mod faults;
 mod items;
 mod limits;
+mod lockout;
 mod login;
 mod persistence;
 mod play;

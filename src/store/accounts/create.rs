@@ -9,6 +9,9 @@
 //! `audit_log` row that says who opened it. Either all three are written, or
 //! nothing is.
 
+use std::net::IpAddr;
+
+use chrono::Utc;
 use rusqlite::{Connection, params};
 
 use super::Accounts;
@@ -17,6 +20,7 @@ use crate::auth::generate::{self, Entropy};
 use crate::auth::names::{check_account_name, name_key};
 use crate::store::audit::{self, AuditEntry};
 use crate::store::characters::{CharacterName, CharacterSummary, NewCharacter, create_in};
+use crate::store::lockout;
 use crate::store::refusal::{CharacterRefused, Refusal, decide};
 use crate::store::{StoreError, StoreResult, now_iso};
 use crate::world::{Naming, World};
@@ -26,11 +30,20 @@ use crate::world::{Naming, World};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Opener {
     /// A player signing up (`new`, `create`): a player, audited as `signup`
-    /// with the new account as its own actor.
-    SignUp { username: String },
+    /// with the new account as its own actor. The address it signed up
+    /// from (keyed as client addresses are), if any, is known to the
+    /// account from then on, as if it had logged in from there.
+    SignUp {
+        username: String,
+        from: Option<IpAddr>,
+    },
     /// A guest (`guest`): a drawn `guest_NNNNN` name, expiring at
-    /// `expires_at`, audited as `guest` with the new account as its actor.
-    Guest { expires_at: String },
+    /// `expires_at`, audited as `guest` with the new account as its actor;
+    /// its address known as a sign-up's is.
+    Guest {
+        expires_at: String,
+        from: Option<IpAddr>,
+    },
     /// The operator's shell (`gaslamp user create`, `create-superuser`):
     /// audited as `cli.create`, with no acting account.
     Shell { username: String, role: Role },
@@ -43,7 +56,7 @@ pub enum Opener {
 impl Opener {
     fn username(&self) -> Option<&str> {
         match self {
-            Opener::SignUp { username }
+            Opener::SignUp { username, .. }
             | Opener::Shell { username, .. }
             | Opener::Environment { username } => Some(username),
             Opener::Guest { .. } => None,
@@ -82,6 +95,14 @@ impl Opener {
     /// itself), rather than the operator or the environment.
     fn acts_itself(&self) -> bool {
         matches!(self, Opener::SignUp { .. } | Opener::Guest { .. })
+    }
+
+    /// The address the account was opened from, if a client opened it.
+    fn from(&self) -> Option<IpAddr> {
+        match self {
+            Opener::SignUp { from, .. } | Opener::Guest { from, .. } => *from,
+            Opener::Shell { .. } | Opener::Environment { .. } => None,
+        }
     }
 }
 
@@ -199,6 +220,11 @@ impl Accounts<'_> {
     ) -> Result<Created, AccountRefused> {
         if let Some(username) = opener.username() {
             check_account_name(username).map_err(|bad| AccountRefused::BadName(bad.0))?;
+            // A taken name is refused before the bcrypt work (the transaction
+            // decides again): a loop of sign-ups for one costs no hashing.
+            if self.name_taken(username).await? {
+                return Err(AccountRefused::NameTaken);
+            }
         }
         let hash = self
             .hash_new_password(password)
@@ -267,6 +293,9 @@ fn create_in_tx(
         character,
     };
     record_creation(tx, new.opener, &created)?;
+    if let Some(from) = new.opener.from() {
+        lockout::remember_in(tx, created.user_id, &from.to_string(), Utc::now())?;
+    }
     Ok(created)
 }
 
@@ -299,7 +328,7 @@ fn insert_account(
     next_guest_name: &mut dyn FnMut() -> String,
 ) -> Result<(i64, String), AccountRefused> {
     let expires_at = match new.opener {
-        Opener::Guest { expires_at } => Some(expires_at.as_str()),
+        Opener::Guest { expires_at, .. } => Some(expires_at.as_str()),
         _ => None,
     };
     let mut username = match new.opener.username() {
@@ -366,6 +395,7 @@ mod tests {
     fn sign_up(name: &str) -> Opener {
         Opener::SignUp {
             username: name.into(),
+            from: None,
         }
     }
 
@@ -395,6 +425,7 @@ mod tests {
             .expect("ann");
         let guest = Opener::Guest {
             expires_at: "2099-01-01T00:00:00.000Z".into(),
+            from: None,
         };
         let wren = first(FirstName::Given(CharacterName::Typed("wren".into())));
         let guest = accounts.create(guest, PASSWORD, wren).await.expect("guest");
@@ -555,6 +586,7 @@ mod tests {
             .call(move |db| {
                 let opener = Opener::Guest {
                     expires_at: "2099-01-01T00:00:00.000Z".into(),
+                    from: None,
                 };
                 let first = first(FirstName::Given(CharacterName::Generated));
                 let new = NewRow {
