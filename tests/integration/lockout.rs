@@ -229,7 +229,12 @@ fn shown_lock_end(until: &str) -> [String; 2] {
     let until = chrono::DateTime::parse_from_rfc3339(until)
         .expect("a stored time")
         .with_timezone(&chrono::Utc);
-    let shown = gaslamp::store::lockout::shown_minute(until);
+    let shown = if until.timestamp() % 60 == 0 && until.timestamp_subsec_nanos() == 0 {
+        until
+    } else {
+        let minute = until.timestamp() - until.timestamp() % 60 + 60;
+        chrono::DateTime::from_timestamp(minute, 0).expect("a time")
+    };
     [
         shown.format("%H:%M").to_string(),
         shown.format("%Y-%m-%d %H:%M").to_string(),
