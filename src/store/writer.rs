@@ -1,5 +1,7 @@
 //! The batching writer: one thread with its own connection that turns a stream of
-//! chat lines, location moves and session renewals into a few large transactions.
+//! chat lines, location moves and session renewals into a few large transactions;
+//! it also takes the session rows (and last logins) the store's own connections
+//! could not write while the disk refused them, and their removal.
 //!
 //! Talk is delivered to players first and written here afterwards, so the fan-out
 //! never waits for the disk. But a line is only delivered once it has its place
@@ -91,11 +93,27 @@ pub struct SessionClient {
     pub client: String,
 }
 
+/// A session row the store's own connection could not write (the disk
+/// refused it), with the account's last login: written when the disk takes
+/// them, in order with everything else the writer holds.
+#[derive(Debug, Clone)]
+pub struct SessionOpen {
+    pub session_id: String,
+    pub user_id: i64,
+    pub peer_address: String,
+    pub client_type: String,
+    pub transport: String,
+    pub opened_at: String,
+    pub expires_at: String,
+}
+
 enum Op {
     Chat(ChatRow),
     Location(LocationRow),
     Touch(SessionTouch),
     Client(SessionClient),
+    OpenSession(SessionOpen),
+    CloseSession(String),
     Flush(oneshot::Sender<()>),
     Stop(oneshot::Sender<WriterStats>),
 }
@@ -270,6 +288,23 @@ impl Writer {
         self.tx.try_send(Op::Client(client)).is_ok()
     }
 
+    /// Queues a session row (and its account's last login) that the store
+    /// could not write, if there is room; never waits. Whatever is queued
+    /// for the session after it (renewals, the client's name, its removal)
+    /// is written after it.
+    pub fn try_open_session(&self, row: SessionOpen) -> bool {
+        self.tx.try_send(Op::OpenSession(row)).is_ok()
+    }
+
+    /// Queues the removal of a session row, if there is room; never waits.
+    /// For a row the store could not remove, or may not have seen yet (one
+    /// queued here by [`Writer::try_open_session`]).
+    pub fn try_close_session(&self, session_id: &str) -> bool {
+        self.tx
+            .try_send(Op::CloseSession(session_id.to_string()))
+            .is_ok()
+    }
+
     /// Resolves when everything queued before this call is committed.
     pub async fn flush(&self) -> Result<(), WriterClosed> {
         let (done, wait) = oneshot::channel();
@@ -335,6 +370,10 @@ struct Batch {
     touches: HashMap<String, SessionTouch>,
     /// The last client name per session, likewise.
     clients: HashMap<String, String>,
+    /// Session rows to write, before the renewals and names that may name
+    /// them; and rows to remove, after them.
+    opens: Vec<SessionOpen>,
+    closes: Vec<String>,
     flushes: Vec<oneshot::Sender<()>>,
     stop: Option<oneshot::Sender<WriterStats>>,
 }
@@ -352,13 +391,20 @@ impl Batch {
             Op::Client(row) => {
                 self.clients.insert(row.session_id, row.client);
             }
+            Op::OpenSession(row) => self.opens.push(row),
+            Op::CloseSession(session_id) => self.closes.push(session_id),
             Op::Flush(done) => self.flushes.push(done),
             Op::Stop(done) => self.stop = Some(done),
         }
     }
 
     fn rows(&self) -> usize {
-        self.chats.len() + self.locations.len() + self.touches.len() + self.clients.len()
+        self.chats.len()
+            + self.locations.len()
+            + self.touches.len()
+            + self.clients.len()
+            + self.opens.len()
+            + self.closes.len()
     }
 
     /// Every row on its own, in the batch's order (chat lines in the order
@@ -380,10 +426,20 @@ impl Batch {
             clients: HashMap::from([(session_id.clone(), client.clone())]),
             ..Batch::default()
         });
-        chats
+        let opens = self.opens.iter().map(|row| Batch {
+            opens: vec![row.clone()],
+            ..Batch::default()
+        });
+        let closes = self.closes.iter().map(|session_id| Batch {
+            closes: vec![session_id.clone()],
+            ..Batch::default()
+        });
+        opens
+            .chain(chats)
             .chain(locations)
             .chain(touches)
             .chain(clients)
+            .chain(closes)
             .collect()
     }
 }
@@ -617,6 +673,7 @@ fn is_refusal(err: &StoreError) -> bool {
 
 fn commit(conn: &mut Connection, batch: &Batch) -> StoreResult<()> {
     write_tx(conn, |tx| {
+        open_sessions(tx, &batch.opens)?;
         let mut chat = tx.prepare_cached(
             "INSERT INTO chat_messages (world_id, room, character_id, user_id, \
              recipient_character_id, kind, message, created_at) \
@@ -658,8 +715,37 @@ fn commit(conn: &mut Connection, batch: &Batch) -> StoreResult<()> {
         for (session_id, name) in &batch.clients {
             client.execute(params![session_id, name])?;
         }
+        let mut close = tx.prepare_cached("DELETE FROM sessions WHERE session_id = ?1")?;
+        for session_id in &batch.closes {
+            close.execute([session_id])?;
+        }
         Ok(())
     })
+}
+
+/// Writes session rows the store could not, with their accounts' last login.
+fn open_sessions(tx: &Connection, opens: &[SessionOpen]) -> StoreResult<()> {
+    let mut row = tx.prepare_cached(
+        "INSERT INTO sessions (session_id, user_id, peer_address, client_type, transport, \
+         created_at, last_activity, expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7) \
+         ON CONFLICT (session_id) DO NOTHING",
+    )?;
+    let mut login = tx.prepare_cached(
+        "UPDATE users SET last_login = ?2 WHERE id = ?1 AND (last_login IS NULL OR last_login < ?2)",
+    )?;
+    for open in opens {
+        row.execute(params![
+            open.session_id,
+            open.user_id,
+            open.peer_address,
+            open.client_type,
+            open.transport,
+            open.opened_at,
+            open.expires_at
+        ])?;
+        login.execute(params![open.user_id, open.opened_at])?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]
