@@ -236,48 +236,57 @@ pub(super) async fn record(
         Outcome::Failed => before.failed(&policy, now),
         Outcome::Succeeded { visit } => before.succeeded(now, visit),
     };
-    let set_lock = (outcome == Outcome::Failed)
-        .then(|| after.deciding(now).until.clone())
-        .flatten()
-        .filter(|until| before.deciding(now).until.as_ref() != Some(until));
+    let set_lock = Some(&after.deciding(now).until)
+        .filter(|_| outcome == Outcome::Failed)
+        .filter(|until| *until != &before.deciding(now).until)
+        .and_then(Clone::clone);
     let (user_id, address) = (attempt.user_id, attempt.address.to_string());
-    let mut kept = store.inner.pending.get(user_id).unwrap_or_else(|| Kept {
-        username: attempt.username.to_string(),
-        strangers: before.strangers.clone(),
-        failed_since_login: before.failed_since_login,
-        addresses: HashMap::new(),
-    });
-    let already_kept = store.inner.pending.get(user_id).is_some();
-    kept.take(&address, &after);
-    let written = if already_kept {
+    let kept = store.inner.pending.get(user_id);
+    let mut keep = kept
+        .clone()
+        .unwrap_or_else(|| Kept::from_rows(attempt.username, before));
+    keep.take(&address, &after);
+    let written = match kept {
         // What is kept is newer than the rows: it is written whole.
-        let whole = kept.clone();
-        store
-            .call(move |db| write_kept(db, user_id, &whole, now))
-            .await
-    } else {
-        let known = before.known(now);
-        store
-            .call(move |db| match outcome {
-                Outcome::Failed => write_failure(db, user_id, &address, known, &policy, now),
-                Outcome::Succeeded { visit } => {
-                    write_success(db, user_id, &address, known, visit, now)
-                }
-            })
-            .await
+        Some(_) => {
+            let whole = keep.clone();
+            store
+                .call(move |db| write_kept(db, user_id, &whole, now))
+                .await
+        }
+        None => {
+            let known = before.known(now);
+            store
+                .call(move |db| write_outcome(db, user_id, &address, known, outcome, &policy, now))
+                .await
+        }
     };
     match written {
-        Ok(()) => {
-            store.inner.pending.remove(user_id);
-            Ok(set_lock)
-        }
+        Ok(()) => store.inner.pending.remove(user_id),
         Err(err) if err.disk_refused() => {
             tracing::warn!(%err, account = attempt.username, "the disk refuses a login's record; it is kept in memory until the disk takes it");
-            store.inner.pending.keep(user_id, kept);
+            store.inner.pending.keep(user_id, keep);
             store.retry_kept_records();
-            Ok(set_lock)
         }
-        Err(err) => Err(err),
+        Err(err) => return Err(err),
+    }
+    Ok(set_lock)
+}
+
+/// Writes one outcome on the rows as they stand (counting on from them, so
+/// a reset that committed meanwhile is not undone).
+fn write_outcome(
+    conn: &mut Connection,
+    user_id: i64,
+    address: &str,
+    known: bool,
+    outcome: Outcome,
+    policy: &LockoutPolicy,
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
+    match outcome {
+        Outcome::Failed => write_failure(conn, user_id, address, known, policy, now),
+        Outcome::Succeeded { visit } => write_success(conn, user_id, address, known, visit, now),
     }
 }
 
@@ -484,6 +493,16 @@ pub(super) struct Kept {
 }
 
 impl Kept {
+    /// Nothing kept yet: the account's rows as an attempt read them.
+    fn from_rows(username: &str, counts: &Counts) -> Kept {
+        Kept {
+            username: username.to_string(),
+            strangers: counts.strangers.clone(),
+            failed_since_login: counts.failed_since_login,
+            addresses: HashMap::new(),
+        }
+    }
+
     /// Takes in the counts an attempt from `address` left.
     fn take(&mut self, address: &str, after: &Counts) {
         self.strangers = after.strangers.clone();

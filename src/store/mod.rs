@@ -497,3 +497,46 @@ pub(crate) async fn test_store(account: &str) -> (tempfile::TempDir, Store, i64)
         .expect("seed");
     (dir, store, user_id)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Why the store stages a full disk with `query_only` and not with the
+    /// writer's page limit: an update in place needs no new page, so the
+    /// limit lets it through, where a real full disk refuses it (the WAL
+    /// cannot grow).
+    #[tokio::test]
+    async fn a_page_limit_lets_an_update_in_place_through_and_the_staged_full_disk_does_not() {
+        let (_dir, store, user_id) = test_store("ann").await;
+        let update = move |db: &mut Connection| {
+            write_tx(db, |tx| {
+                tx.execute(
+                    "UPDATE users SET failed_attempts = failed_attempts + 1 WHERE id = ?1",
+                    [user_id],
+                )?;
+                Ok(())
+            })
+        };
+        let limited = store
+            .call(move |db| {
+                let pages: i64 = db.query_row("PRAGMA page_count", [], |r| r.get(0))?;
+                db.pragma_update(None, "max_page_count", pages)?;
+                let done = update(db);
+                db.pragma_update(None, "max_page_count", i64::from(u32::MAX - 1))?;
+                done
+            })
+            .await;
+        assert!(limited.is_ok(), "{limited:?}");
+        store.stage_full_disk(true);
+        let staged = store.call(update).await;
+        assert!(
+            staged.as_ref().is_err_and(StoreError::disk_refused),
+            "{staged:?}"
+        );
+        let read = store.accounts().find("ann").await;
+        assert!(read.is_ok_and(|a| a.is_some()), "reads go on");
+        store.stage_full_disk(false);
+        assert!(store.call(update).await.is_ok());
+    }
+}

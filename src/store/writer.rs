@@ -966,6 +966,63 @@ mod tests {
         assert_eq!(stats.failed_rows, 1);
     }
 
+    fn session_open(id: &str, user_id: i64) -> SessionOpen {
+        SessionOpen {
+            session_id: id.into(),
+            user_id,
+            peer_address: "127.0.0.1:5".into(),
+            client_type: "unknown".into(),
+            transport: "plain".into(),
+            opened_at: "2030-01-01T00:00:00.000Z".into(),
+            expires_at: "2030-01-02T00:00:00.000Z".into(),
+        }
+    }
+
+    fn session_ids(conn: &Connection) -> Vec<String> {
+        let mut stmt = conn
+            .prepare("SELECT session_id FROM sessions ORDER BY session_id")
+            .expect("prepare");
+        stmt.query_map([], |r| r.get(0))
+            .expect("query")
+            .collect::<Result<_, _>>()
+            .expect("rows")
+    }
+
+    #[tokio::test]
+    async fn session_rows_queued_here_come_with_their_last_login_and_go_in_order() {
+        let (_dir, conn, writer, thread) = fresh(64).await;
+        conn.execute_batch(
+            "INSERT INTO users (id, username, password_hash, created_at) VALUES (1, 'a', 'x', '')",
+        )
+        .expect("account");
+        assert!(writer.try_open_session(session_open("s1", 1)));
+        assert!(writer.try_set_client(SessionClient {
+            session_id: "s1".into(),
+            client: "Mudlet".into(),
+        }));
+        assert!(writer.try_open_session(session_open("s2", 1)));
+        assert!(writer.try_close_session("s2"));
+        // No such account: only this row is refused.
+        assert!(writer.try_open_session(session_open("s3", 99)));
+        writer.flush().await.expect("flush");
+        assert_eq!(session_ids(&conn), ["s1"]);
+        let (client, login): (String, String) = conn
+            .query_row(
+                "SELECT client_type, (SELECT last_login FROM users WHERE id = 1) \
+                 FROM sessions WHERE session_id = 's1'",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .expect("row");
+        assert_eq!(
+            (client.as_str(), login.as_str()),
+            ("Mudlet", "2030-01-01T00:00:00.000Z")
+        );
+        let stats = writer.stop().await.expect("stop");
+        thread.join().await;
+        assert_eq!(stats.failed_rows, 1);
+    }
+
     #[tokio::test]
     async fn a_full_queue_refuses_a_place_for_talk_instead_of_waiting() {
         let (_dir, conn, writer, thread) = fresh(4).await;

@@ -197,9 +197,11 @@ async fn a_login_during_a_full_disk_plays_and_its_records_follow_when_space_retu
     let server = TestServer::start(dir.path()).await;
     let (mut ann, mut ben) = ann_and_ben(&server).await;
     let mut root = server.player_with_role("Root", "admin").await;
-    make_account(&server, "Cai").await;
-    make_account(&server, "Dee").await;
+    for account in ["Cai", "Dee", "Fay"] {
+        make_account(&server, account).await;
+    }
     let cai_login = account_column(&server, "last_login", "Cai");
+    let fay_login = account_column(&server, "last_login", "Fay");
     let writer = server.game.writer().clone();
     writer.flush().await.expect("flush");
     server.game.stage_full_disk(Some(page_count(&server)));
@@ -220,6 +222,11 @@ async fn a_login_during_a_full_disk_plays_and_its_records_follow_when_space_retu
     ben.expect("Cai says, \"hello\"").await;
     assert_eq!(session_rows_of(&server, "Cai"), 0, "the disk is full");
     assert_eq!(account_column(&server, "last_login", "Cai"), cai_login);
+    // Fay comes and goes: her row, queued, is removed after it, in order.
+    let mut fay = server.connect().await;
+    fay.connect_as("Fay", PASSWORD).await;
+    fay.send("quit").await;
+    fay.expect_closed().await;
     // What `/sessions` lists comes from the registry, ahead of the table.
     // (The command itself waits for the disk: its audit row cannot be
     // written, and it says the records are busy.)
@@ -259,7 +266,7 @@ async fn a_login_during_a_full_disk_plays_and_its_records_follow_when_space_retu
     assert_eq!(which, 0, "{refused_eve}");
     let refused_guest = guest(&mut c, "Roamer").await;
     assert!(refused_guest.contains(BUSY), "{refused_guest}");
-    // Space returns: what waited is written, the locks first of all.
+    // Space returns: what waited is written.
     server.game.stage_full_disk(None);
     writer.flush().await.expect("flush");
     tokio::time::timeout(PATIENCE, server.game.login_records_written())
@@ -271,6 +278,8 @@ async fn a_login_during_a_full_disk_plays_and_its_records_follow_when_space_retu
     );
     assert!(account_column(&server, "lockout_until", "Dee").is_some());
     assert_eq!(session_rows_of(&server, "Cai"), 1);
+    assert_eq!(session_rows_of(&server, "Fay"), 0, "gone with Fay");
+    assert!(account_column(&server, "last_login", "Fay") > fay_login);
     let cai_now = account_column(&server, "last_login", "Cai");
     assert!(cai_now > cai_login, "{cai_now:?} after {cai_login:?}");
     let mut said: Vec<String> = (0..8).map(|n| format!("line {n:02}")).collect();
@@ -621,14 +630,14 @@ async fn one_address_gets_five_sign_ups_in_ten_minutes() {
     c.expect("Account: ").await;
     c.send("create Wanda tiny").await;
     c.expect("at least 12 characters").await;
-    for n in 0..5 {
+    for (n, letter) in PLAIN[..5].iter().enumerate() {
         if n == 4 {
             c.expect("Account: ").await;
             c.send(&format!("create makera {PASSWORD}")).await;
             c.expect("That account name is taken.").await;
         }
         let mut c = server.connect().await;
-        c.create(&format!("Maker{}", PLAIN[n] as char), PASSWORD)
+        c.create(&format!("Maker{}", *letter as char), PASSWORD)
             .await;
     }
     c.expect("Account: ").await;

@@ -414,6 +414,32 @@ mod tests {
             .expect("audit rows")
     }
 
+    /// Issue 16: sign-ups' bcrypt work goes through the same fair queue per
+    /// client address as logins: with the one place held, a sign-up waits in
+    /// its own address's queue.
+    #[tokio::test]
+    async fn a_sign_up_hashes_in_its_client_address_queue() {
+        let (_dir, store, _) = test_store("someone").await;
+        let holder = store.inner.hashing.enter_as(None).await;
+        let client: std::net::IpAddr = [192, 0, 2, 44].into();
+        let signing_up = {
+            let store = store.clone();
+            tokio::spawn(crate::store::hashing::for_client(client, async move {
+                store
+                    .accounts()
+                    .create(sign_up("Nell"), PASSWORD, first(FirstName::AfterAccount))
+                    .await
+                    .map(|created| created.username)
+            }))
+        };
+        while !store.inner.hashing.is_waiting(Some(client)) {
+            tokio::task::yield_now().await;
+        }
+        drop(holder);
+        let made = signing_up.await.expect("task");
+        assert_eq!(made.ok().as_deref(), Some("Nell"));
+    }
+
     #[tokio::test]
     async fn every_opener_leaves_its_account_its_character_and_one_audit_row() {
         let (_dir, store, _) = test_store("someone").await;

@@ -395,6 +395,7 @@ mod tests {
     use crate::auth::Role;
     use crate::store::accounts::add_account;
     use crate::store::test_store;
+    use std::time::Duration;
 
     /// The address the tests' attempts come from.
     fn home() -> IpAddr {
@@ -537,6 +538,104 @@ mod tests {
             .check_login("old", "an older hash here".into(), home(), policy)
             .await;
         assert!(matches!(again, Ok(LoginCheck::Verified(_))), "{again:?}");
+    }
+
+    /// Issue 16: while the disk refused writes, a login's record failed and
+    /// the login with it. The counts are kept in memory, decided on as one
+    /// decision per account (the lock holds), and written once the disk
+    /// takes them again.
+    #[tokio::test]
+    async fn failures_the_disk_refuses_are_kept_decided_on_and_written_when_it_takes_them() {
+        let (_dir, store, _) = test_store("someone").await;
+        let hash = store.hash_password("the right one here".into()).await;
+        add_account(&store, "Hal", Role::Player, &hash.expect("hash")).await;
+        let policy = LockoutPolicy::default();
+        store.stage_full_disk(true);
+        let mut answers = Vec::new();
+        for _ in 0..policy.threshold + 1 {
+            let answer = store
+                .accounts()
+                .check_login("hal", "wrong".into(), home(), policy)
+                .await;
+            answers.push(answer);
+            store.accounts().login_records_written("hal").await;
+        }
+        let right = store
+            .accounts()
+            .check_login("hal", "the right one here".into(), home(), policy)
+            .await;
+        assert!(
+            answers[..5]
+                .iter()
+                .all(|a| matches!(a, Ok(LoginCheck::Wrong))),
+            "{answers:?}"
+        );
+        assert!(
+            matches!(answers[5], Ok(LoginCheck::Locked { .. })),
+            "{answers:?}"
+        );
+        assert!(matches!(right, Ok(LoginCheck::Locked { .. })), "{right:?}");
+        let hal = store.accounts().find("hal").await.expect("q").expect("hal");
+        assert_eq!(hal.failed_attempts, 0, "nothing reached the disk");
+        store.stage_full_disk(false);
+        tokio::time::timeout(Duration::from_secs(15), store.kept_records_written())
+            .await
+            .expect("written once the disk takes them");
+        let hal = store.accounts().find("hal").await.expect("q").expect("hal");
+        assert_eq!((hal.failed_attempts, hal.failed_since_login), (5, 5));
+        assert!(hal.lockout_until.is_some());
+    }
+
+    /// A right password on a full disk lets its owner in: the reset it
+    /// records waits in memory.
+    #[tokio::test]
+    async fn a_right_password_on_a_full_disk_gets_in_and_its_reset_waits() {
+        let (_dir, store, _) = test_store("someone").await;
+        let hash = store.hash_password("the right one here".into()).await;
+        add_account(&store, "Ida", Role::Player, &hash.expect("hash")).await;
+        let policy = LockoutPolicy::default();
+        let wrong = store
+            .accounts()
+            .check_login("ida", "wrong".into(), home(), policy)
+            .await;
+        assert!(matches!(wrong, Ok(LoginCheck::Wrong)), "{wrong:?}");
+        store.accounts().login_records_written("ida").await;
+        store.stage_full_disk(true);
+        let right = store
+            .accounts()
+            .check_login("ida", "the right one here".into(), home(), policy)
+            .await;
+        let Ok(LoginCheck::Verified(ida)) = right else {
+            panic!("{right:?}");
+        };
+        assert_eq!(ida.failed_since_login, 1, "the failure is told");
+        store.stage_full_disk(false);
+        tokio::time::timeout(Duration::from_secs(15), store.kept_records_written())
+            .await
+            .expect("written");
+        let ida = store.accounts().find("ida").await.expect("q").expect("ida");
+        assert_eq!((ida.failed_attempts, ida.failed_since_login), (0, 0));
+    }
+
+    /// A shutdown on a disk that still refuses gives the kept records up
+    /// rather than wait for ever.
+    #[tokio::test]
+    async fn records_kept_when_the_store_settles_on_a_full_disk_are_given_up() {
+        let (_dir, store, _) = test_store("someone").await;
+        let hash = store.hash_password("the right one here".into()).await;
+        add_account(&store, "Jo", Role::Player, &hash.expect("hash")).await;
+        store.stage_full_disk(true);
+        let policy = LockoutPolicy::default();
+        let wrong = store
+            .accounts()
+            .check_login("jo", "wrong".into(), home(), policy)
+            .await;
+        assert!(matches!(wrong, Ok(LoginCheck::Wrong)), "{wrong:?}");
+        store.accounts().login_records_written("jo").await;
+        tokio::time::timeout(Duration::from_secs(15), store.settle())
+            .await
+            .expect("the store settles");
+        store.kept_records_written().await;
     }
 
     #[tokio::test]
