@@ -290,8 +290,12 @@ fn write_outcome(
     }
 }
 
-/// A failure, counted on the row that decided it: the asking address's own
-/// when it is `known`, the strangers' otherwise; and in the failures to tell.
+/// A failure, counted on the row that decided it — the asking address's own
+/// when it is `known`, the strangers' otherwise — and in the failures to
+/// tell. Every failure runs the same statements on both tables, each adding
+/// one only where it decides, so that a known address's failure, a
+/// stranger's and an unknown name's decoy (the id `-1`, matching no row)
+/// cost the same.
 fn write_failure(
     conn: &mut Connection,
     user_id: i64,
@@ -301,64 +305,52 @@ fn write_failure(
     now: DateTime<Utc>,
 ) -> StoreResult<()> {
     write_tx(conn, |tx| {
-        if !known {
-            return count_strangers_failure(tx, user_id, policy, now);
-        }
-        let failures: Option<i64> = tx
+        let strangers: Option<i64> = tx
             .query_row(
-                "UPDATE login_addresses SET failed_attempts = failed_attempts + 1 \
-                 WHERE user_id = ?1 AND address = ?2 RETURNING failed_attempts",
-                params![user_id, address],
+                "UPDATE users SET failed_attempts = failed_attempts + ?2, \
+                 failed_since_login = failed_since_login + 1 WHERE id = ?1 \
+                 RETURNING failed_attempts",
+                params![user_id, i64::from(!known)],
                 |r| r.get(0),
             )
             .optional()?;
-        if let Some(until) = failures.and_then(|n| lock_end(policy, n, now)) {
+        let own: Option<i64> = tx
+            .query_row(
+                "UPDATE login_addresses SET failed_attempts = failed_attempts + ?3 \
+                 WHERE user_id = ?1 AND address = ?2 RETURNING failed_attempts",
+                params![user_id, address, i64::from(known)],
+                |r| r.get(0),
+            )
+            .optional()?;
+        let deciding = if known { own } else { strangers };
+        let Some(until) = deciding.and_then(|n| lock_end(policy, n, now)) else {
+            return Ok(());
+        };
+        if known {
             tx.execute(
                 "UPDATE login_addresses SET lockout_until = ?3 WHERE user_id = ?1 AND address = ?2",
                 params![user_id, address, until],
             )?;
+        } else {
+            tx.execute(
+                "UPDATE users SET lockout_until = ?2 WHERE id = ?1",
+                params![user_id, until],
+            )?;
         }
-        tx.execute(
-            "UPDATE users SET failed_since_login = failed_since_login + 1 WHERE id = ?1",
-            [user_id],
-        )?;
         Ok(())
     })
 }
 
-/// The strangers' failure on the account's row (with the id `-1`, on no row:
-/// the decoy of an unknown name).
-fn count_strangers_failure(
-    tx: &Connection,
-    user_id: i64,
-    policy: &LockoutPolicy,
-    now: DateTime<Utc>,
-) -> StoreResult<()> {
-    let failures: Option<i64> = tx
-        .query_row(
-            "UPDATE users SET failed_attempts = failed_attempts + 1, \
-             failed_since_login = failed_since_login + 1 WHERE id = ?1 RETURNING failed_attempts",
-            [user_id],
-            |r| r.get(0),
-        )
-        .optional()?;
-    if let Some(until) = failures.and_then(|n| lock_end(policy, n, now)) {
-        tx.execute(
-            "UPDATE users SET lockout_until = ?2 WHERE id = ?1",
-            params![user_id, until],
-        )?;
-    }
-    Ok(())
-}
-
-/// The write a failure makes, for no account (an unknown name): the same
-/// transaction and statements as a stranger's failure, matching no row, so
-/// that an unknown name costs the server what a known one does (see
+/// The write a failure makes, for no account (an unknown name) asked from
+/// `address`: a stranger's failure on the id `-1`, matching no row, so that
+/// an unknown name costs the server what a known one does (see
 /// `Accounts::check_login`).
-pub(super) fn record_nobody(conn: &mut Connection, policy: &LockoutPolicy) -> StoreResult<()> {
-    write_tx(conn, |tx| {
-        count_strangers_failure(tx, -1, policy, Utc::now())
-    })
+pub(super) fn record_nobody(
+    conn: &mut Connection,
+    address: &str,
+    policy: &LockoutPolicy,
+) -> StoreResult<()> {
+    write_failure(conn, -1, address, false, policy, Utc::now())
 }
 
 /// A right password from `address`: the count that decided it cleared (the
@@ -786,7 +778,9 @@ mod tests {
         assert_eq!((home.strangers.failures, home.failed_since_login), (5, 1));
         let nobody = read_counts(&conn, -1, "192.0.2.9").expect("read");
         assert_eq!(nobody, Counts::default());
-        record_nobody(&mut conn, &policy()).expect("decoy");
+        record_nobody(&mut conn, "192.0.2.9", &policy()).expect("decoy");
+        let after = read_counts(&conn, 1, "192.0.2.9").expect("read");
+        assert_eq!(after.failed_since_login, 1, "the decoy counts nothing");
     }
 
     #[test]

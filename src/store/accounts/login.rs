@@ -232,7 +232,10 @@ impl Accounts<'_> {
             {
                 return Ok((LoginCheck::Withdrawn, LoginRecord::Nothing));
             }
-            return Ok((LoginCheck::Wrong, LoginRecord::Decoy));
+            let decoy = LoginRecord::Decoy {
+                address: asking.from.clone(),
+            };
+            return Ok((LoginCheck::Wrong, decoy));
         };
         let counts = self
             .store
@@ -289,10 +292,10 @@ enum LoginRecord {
     /// A locked account (answered differently anyway): nothing changes.
     Nothing,
     /// No such account: nothing changes, but a write transaction of the same
-    /// shape as a stranger's failure runs all the same, under the name's
-    /// lock, so that the work behind an answer (and how long the name stays
-    /// locked) does not tell a known name from an unknown one.
-    Decoy,
+    /// shape as a failure's runs all the same, under the name's lock, so that
+    /// the work behind an answer (and how long the name stays locked) does
+    /// not tell a known name from an unknown one.
+    Decoy { address: String },
     /// A wrong password: it counts towards the lock that decided it (the
     /// address's own or the strangers'), read as `counts`.
     Failure {
@@ -322,9 +325,9 @@ enum LoginRecord {
 async fn record_login(store: &Store, record: LoginRecord, policy: LockoutPolicy) {
     match record {
         LoginRecord::Nothing => {}
-        LoginRecord::Decoy => {
+        LoginRecord::Decoy { address } => {
             if let Err(err) = store
-                .call(move |db| lockout::record_nobody(db, &policy))
+                .call(move |db| lockout::record_nobody(db, &address, &policy))
                 .await
             {
                 tracing::debug!(%err, "the decoy write for an unknown name failed");
