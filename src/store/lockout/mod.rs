@@ -22,18 +22,16 @@
 //! [`Pending`], which later decisions read over the rows, and written as soon
 //! as the disk takes it again, under the same login lock.
 
-use std::collections::HashMap;
-use std::pin::pin;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
+mod kept;
 
 use chrono::{DateTime, Utc};
-use parking_lot::Mutex;
 use rusqlite::{Connection, OptionalExtension, params};
-use tokio::sync::Notify;
 
 use super::{Store, StoreResult, iso, write_tx};
 use crate::config::LockoutPolicy;
+use kept::{Kept, write_kept};
+
+pub(super) use kept::Pending;
 
 /// How many days an address stays known after the account last logged in
 /// from it.
@@ -41,11 +39,6 @@ pub const KNOWN_FOR_DAYS: i64 = 30;
 
 /// How many addresses an account keeps (the ones it logged in from last).
 pub const ADDRESSES_KEPT: i64 = 32;
-
-/// The first pause before records the disk refused are tried again; it
-/// doubles up to [`MAX_RETRY`].
-const FIRST_RETRY: Duration = Duration::from_millis(50);
-const MAX_RETRY: Duration = Duration::from_secs(2);
 
 /// A failure count and the lock it led to (the end, as stored).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -383,7 +376,7 @@ fn write_success(
 }
 
 /// Writes an account's address row as given.
-fn put_address(
+pub(super) fn put_address(
     tx: &Connection,
     user_id: i64,
     address: &str,
@@ -422,7 +415,11 @@ pub(super) fn remember_in(
 
 /// Drops the account's addresses that are no longer known, and all but the
 /// newest [`ADDRESSES_KEPT`].
-fn forget_old_addresses(tx: &Connection, user_id: i64, now: DateTime<Utc>) -> StoreResult<()> {
+pub(super) fn forget_old_addresses(
+    tx: &Connection,
+    user_id: i64,
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
     let since = iso(now - chrono::Duration::days(KNOWN_FOR_DAYS));
     tx.execute(
         "DELETE FROM login_addresses WHERE user_id = ?1 AND (last_login_at < ?2 \
@@ -445,219 +442,6 @@ pub(super) fn clear_in(tx: &Connection, user_id: i64) -> StoreResult<()> {
         [user_id],
     )?;
     Ok(())
-}
-
-/// Writes what is kept of an account whole.
-fn write_kept(
-    conn: &mut Connection,
-    user_id: i64,
-    kept: &Kept,
-    now: DateTime<Utc>,
-) -> StoreResult<()> {
-    write_tx(conn, |tx| {
-        tx.execute(
-            "UPDATE users SET failed_attempts = ?2, lockout_until = ?3, failed_since_login = ?4 \
-             WHERE id = ?1",
-            params![
-                user_id,
-                kept.strangers.failures,
-                kept.strangers.until,
-                kept.failed_since_login
-            ],
-        )?;
-        for (address, row) in &kept.addresses {
-            put_address(tx, user_id, address, row)?;
-        }
-        forget_old_addresses(tx, user_id, now)
-    })
-}
-
-/// What is kept in memory of one account's counts while the disk refuses
-/// them: its row's counts and the address rows the attempts touched, as they
-/// are to be written (newer than the rows on disk).
-#[derive(Debug, Clone)]
-pub(super) struct Kept {
-    /// For the account's login lock, which the retry takes.
-    username: String,
-    strangers: Count,
-    failed_since_login: i64,
-    addresses: HashMap<String, AddressCount>,
-}
-
-impl Kept {
-    /// Nothing kept yet: the account's rows as an attempt read them.
-    fn from_rows(username: &str, counts: &Counts) -> Kept {
-        Kept {
-            username: username.to_string(),
-            strangers: counts.strangers.clone(),
-            failed_since_login: counts.failed_since_login,
-            addresses: HashMap::new(),
-        }
-    }
-
-    /// Takes in the counts an attempt from `address` left.
-    fn take(&mut self, address: &str, after: &Counts) {
-        self.strangers = after.strangers.clone();
-        self.failed_since_login = after.failed_since_login;
-        if let Some(row) = &after.address {
-            self.addresses.insert(address.to_string(), row.clone());
-        }
-    }
-
-    /// `counts` as read from the rows, with what is kept over them.
-    fn over(&self, address: &str, counts: Counts) -> Counts {
-        Counts {
-            strangers: self.strangers.clone(),
-            failed_since_login: self.failed_since_login,
-            address: self.addresses.get(address).cloned().or(counts.address),
-        }
-    }
-}
-
-/// The records the disk refused, by account, until it takes them (SPEC §10:
-/// the lock's promise holds through a full disk). Every account's entry is
-/// read and written under its login lock, so what a decision reads here is
-/// what the last attempt on it left.
-#[derive(Default)]
-pub(super) struct Pending {
-    kept: Mutex<HashMap<i64, Kept>>,
-    /// Whether a retry is running.
-    retrying: AtomicBool,
-    /// Set when the store settles for a shutdown: the retry tries once more
-    /// and then gives up.
-    stopping: AtomicBool,
-    /// Woken when the store settles, and when an entry is written.
-    changed: Notify,
-}
-
-impl Pending {
-    fn get(&self, user_id: i64) -> Option<Kept> {
-        self.kept.lock().get(&user_id).cloned()
-    }
-
-    fn keep(&self, user_id: i64, kept: Kept) {
-        self.kept.lock().insert(user_id, kept);
-    }
-
-    fn remove(&self, user_id: i64) {
-        if self.kept.lock().remove(&user_id).is_some() {
-            self.changed.notify_waiters();
-        }
-    }
-
-    /// Forgets what is kept of an account (its counts were cleared).
-    pub(super) fn forget(&self, user_id: i64) {
-        self.remove(user_id);
-    }
-
-    fn accounts(&self) -> Vec<(i64, String)> {
-        let kept = self.kept.lock();
-        kept.iter()
-            .map(|(id, k)| (*id, k.username.clone()))
-            .collect()
-    }
-
-    fn is_empty(&self) -> bool {
-        self.kept.lock().is_empty()
-    }
-
-    /// `counts` read for `user_id` from `address`, with what is kept over them.
-    pub(super) fn over(&self, user_id: i64, address: &str, counts: Counts) -> Counts {
-        match self.kept.lock().get(&user_id) {
-            Some(kept) => kept.over(address, counts),
-            None => counts,
-        }
-    }
-
-    /// Tells a retry to try once more and give up (a shutdown).
-    pub(super) fn stop(&self) {
-        self.stopping.store(true, Ordering::SeqCst);
-        self.changed.notify_waiters();
-    }
-
-    /// Waits until nothing is kept (every refused record is written).
-    pub(super) async fn written(&self) {
-        loop {
-            let mut changed = pin!(self.changed.notified());
-            changed.as_mut().enable();
-            if self.is_empty() {
-                return;
-            }
-            changed.await;
-        }
-    }
-}
-
-impl Store {
-    /// Starts the retry of kept records unless one runs.
-    fn retry_kept_records(&self) {
-        if !self.inner.pending.retrying.swap(true, Ordering::SeqCst) {
-            let store = self.clone();
-            self.behind_the_answer(async move { retry(&store).await });
-        }
-    }
-}
-
-/// Tries the kept records again, backing off, until all are written; at a
-/// shutdown, once more, and then what is left is given up (and logged).
-async fn retry(store: &Store) {
-    let pending = &store.inner.pending;
-    let mut pause = FIRST_RETRY;
-    loop {
-        if !pending.stopping.load(Ordering::SeqCst) {
-            let woken = pending.changed.notified();
-            let _ = tokio::time::timeout(pause, woken).await;
-        }
-        let stopping = pending.stopping.load(Ordering::SeqCst);
-        write_all_kept(store).await;
-        if pending.is_empty() {
-            pending.retrying.store(false, Ordering::SeqCst);
-            // Kept after that look, with the retry thought to be running.
-            if pending.is_empty() || pending.retrying.swap(true, Ordering::SeqCst) {
-                return;
-            }
-        } else if stopping {
-            for (_, username) in pending.accounts() {
-                tracing::error!(account = %username, "the disk still refuses at shutdown: this account's failed-login count is lost");
-            }
-            pending.kept.lock().clear();
-            pending.retrying.store(false, Ordering::SeqCst);
-            return;
-        }
-        pause = (pause * 2).min(MAX_RETRY);
-    }
-}
-
-/// Writes each kept account whole, under its login lock; stops at the first
-/// refusal (the disk is still full).
-async fn write_all_kept(store: &Store) {
-    for (user_id, username) in store.inner.pending.accounts() {
-        let lock = store.login_lock(&username);
-        let turn = lock.clone().lock_owned().await;
-        let written = match store.inner.pending.get(user_id) {
-            Some(kept) => {
-                let now = Utc::now();
-                store
-                    .call(move |db| write_kept(db, user_id, &kept, now))
-                    .await
-            }
-            None => Ok(()),
-        };
-        drop(turn);
-        store.release_login_lock(&username, lock);
-        match written {
-            Ok(()) => {
-                store.inner.pending.remove(user_id);
-                tracing::info!(account = %username, "a login's record kept through a disk outage is written");
-            }
-            Err(err) if err.disk_refused() => return,
-            Err(err) => {
-                // Not the disk's state: trying again will not help.
-                tracing::error!(%err, account = %username, "a login's kept record cannot be written; it is given up");
-                store.inner.pending.remove(user_id);
-            }
-        }
-    }
 }
 
 #[cfg(test)]
