@@ -589,6 +589,39 @@ mod tests {
         assert!(hal.lockout_until.is_some());
     }
 
+    /// On a full disk too, the count, the lock and the check are one
+    /// decision per account: parallel guesses get no more checks than the
+    /// threshold.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn parallel_wrong_passwords_on_a_full_disk_get_at_most_the_threshold_of_checks() {
+        let (_dir, store, _) = test_store("someone").await;
+        let hash = store.hash_password("the right one here".into()).await;
+        add_account(&store, "Kim", Role::Player, &hash.expect("hash")).await;
+        store.stage_full_disk(true);
+        let policy = LockoutPolicy::default();
+        let runs = store.bcrypt_runs();
+        let tries = futures::future::join_all((0..30).map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                store
+                    .accounts()
+                    .check_login("kim", "wrong".into(), home(), policy)
+                    .await
+            })
+        }))
+        .await;
+        let wrong = tries
+            .iter()
+            .filter(|t| matches!(t, Ok(Ok(LoginCheck::Wrong))))
+            .count();
+        let locked = tries
+            .iter()
+            .filter(|t| matches!(t, Ok(Ok(LoginCheck::Locked { .. }))))
+            .count();
+        assert_eq!((wrong, locked), (5, 25));
+        assert_eq!(store.bcrypt_runs() - runs, 5);
+    }
+
     /// A right password on a full disk lets its owner in: the reset it
     /// records waits in memory.
     #[tokio::test]
