@@ -235,6 +235,7 @@ pub(super) async fn record(
         .and_then(Clone::clone);
     let (user_id, address) = (attempt.user_id, attempt.address.to_string());
     let kept = store.inner.pending.get(user_id);
+    let was_kept = kept.is_some();
     let mut keep = kept
         .clone()
         .unwrap_or_else(|| Kept::from_rows(attempt.username, before));
@@ -257,7 +258,11 @@ pub(super) async fn record(
     match written {
         Ok(()) => store.inner.pending.remove(user_id),
         Err(err) if err.disk_refused() => {
-            tracing::warn!(%err, account = attempt.username, "the disk refuses a login's record; it is kept in memory until the disk takes it");
+            // One line per account and outage; the attempts after it add to
+            // what is kept.
+            if !was_kept {
+                tracing::warn!(%err, account = attempt.username, "the disk refuses a login's record; it is kept in memory until the disk takes it");
+            }
             store.inner.pending.keep(user_id, keep);
             store.retry_kept_records();
         }
