@@ -110,8 +110,8 @@ impl AddressLimits {
         self.signups.take(address_key(ip), now)
     }
 
-    /// Gives back the sign-up taken last by `ip` (refused before any work,
-    /// or by the records, not by the address).
+    /// Gives back the sign-up taken last by `ip` (it was refused before any
+    /// work: a bad or taken name, a weak password).
     pub fn give_back_signup(&self, ip: IpAddr) {
         self.signups.give_back(address_key(ip));
     }

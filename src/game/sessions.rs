@@ -16,7 +16,8 @@
 //!
 //! **Invariant:** a session's registry entry covers its row: added before the
 //! row is written, taken out only after the row's removal was tried (or the
-//! row was refused).
+//! row was refused). While the disk refuses the row, both its writing and its
+//! removal wait in the batching writer, in order, and follow the entry.
 
 use std::sync::Arc;
 
