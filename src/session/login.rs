@@ -5,7 +5,10 @@
 //! (`Game::check_login`); the ban check and the session row are one more
 //! (`Game::open_session`, through `Link::open_session`). Wrong passwords and
 //! unknown accounts get the same answer after the same bcrypt work, and three
-//! of them on one connection end it.
+//! of them on one connection end it. A locked account is told when the lock
+//! that applies to the asking address ends; a login after failed password
+//! checks tells the owner how many there were. Sign-ups are limited per
+//! address (`game::abuse`), apart from guests.
 //!
 //! Sign-up never throws work away: each answer is checked as soon as it is
 //! given and asked again with the reason, and `quit` or an empty line at any
@@ -608,6 +611,39 @@ mod tests {
         for (line, want) in cases {
             assert_eq!(read_account_line(line), want, "{line:?}");
         }
+    }
+
+    #[test]
+    fn a_lock_is_told_to_the_minute_with_the_date_when_not_today() {
+        let at = |text: &str| {
+            DateTime::parse_from_rfc3339(text)
+                .expect("time")
+                .with_timezone(&Utc)
+        };
+        let now = at("2026-05-01T12:00:00Z");
+        let told = |until: &str| locked_out_until(at(until), now);
+        let lines = |when: &str| {
+            format!(
+                "Too many failed logins; try again later.\nThe account is locked until {when} UTC."
+            )
+        };
+        assert_eq!(told("2026-05-01T12:34:56Z"), lines("12:35"));
+        assert_eq!(told("2026-05-01T12:34:00Z"), lines("12:34"));
+        assert_eq!(told("2026-05-01T23:59:30Z"), lines("2026-05-02 00:00"));
+        assert_eq!(told("2026-05-03T01:02:03Z"), lines("2026-05-03 01:03"));
+    }
+
+    #[test]
+    fn the_failures_since_the_last_visit_are_counted_in_words() {
+        assert_eq!(failures_since_last_visit(0), None);
+        assert_eq!(
+            failures_since_last_visit(1).as_deref(),
+            Some("1 failed login since your last visit.")
+        );
+        assert_eq!(
+            failures_since_last_visit(7).as_deref(),
+            Some("7 failed logins since your last visit.")
+        );
     }
 
     #[test]
