@@ -60,7 +60,7 @@ impl Accounts<'_> {
     /// is counted behind the answer, still holding the account's lock: an
     /// unknown name has nothing to count, so answering only after the count
     /// would tell known names from unknown ones by time. (Behind an unknown
-    /// name's answer runs a write of the same shape as a stranger's failure,
+    /// name's answer runs a write of the same statements as any failure's,
     /// so the work that follows an answer, and how long the name stays
     /// locked, tell nothing either.) A right password is recorded before the
     /// answer (whoever has it learns nothing from time); if its hash was made
