@@ -220,11 +220,14 @@ impl Accounts<'_> {
     ) -> Result<Created, AccountRefused> {
         if let Some(username) = opener.username() {
             check_account_name(username).map_err(|bad| AccountRefused::BadName(bad.0))?;
-            // A taken name is refused before the bcrypt work (the transaction
-            // decides again): a loop of sign-ups for one costs no hashing.
-            if self.name_taken(username).await? {
-                return Err(AccountRefused::NameTaken);
-            }
+        }
+        // A player's taken name is refused before the bcrypt work (the
+        // transaction decides again): a loop of sign-ups for one costs no
+        // hashing.
+        if let Opener::SignUp { username, .. } = &opener
+            && self.name_taken(username).await?
+        {
+            return Err(AccountRefused::NameTaken);
         }
         let hash = self
             .hash_new_password(password)
