@@ -29,16 +29,34 @@ CREATE TABLE IF NOT EXISTS users (
     is_guest         INTEGER NOT NULL DEFAULT 0,
     guest_expires_at TEXT,
     account_origin   TEXT NOT NULL DEFAULT 'telnet',
+    -- Strangers' failed logins in a row and their lock: every address but the
+    -- account's known ones (login_addresses) counts here (src/store/lockout.rs).
     failed_attempts  INTEGER NOT NULL DEFAULT 0,
     lockout_until    TEXT,
     created_at       TEXT NOT NULL,
     last_login       TEXT,
     -- The player's `color on|off`: ANSI colour for clients that show it.
     color            INTEGER NOT NULL DEFAULT 1,
-    tombstoned_at    TEXT
+    tombstoned_at    TEXT,
+    -- Failed password checks from anywhere since the last login, told to the
+    -- owner at the next one.
+    failed_since_login INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS users_guest_expiry ON users (guest_expires_at) WHERE is_guest = 1;
 CREATE UNIQUE INDEX IF NOT EXISTS users_by_name_key ON users (name_key);
+
+-- The addresses an account logged in from (IPv4, or an IPv6 /64 network), each
+-- with its own failed-login count and lock: one that logged in within 30 days
+-- is known, and strangers' guesses do not lock it out (src/store/lockout.rs).
+-- At most 32 per account, the newest.
+CREATE TABLE IF NOT EXISTS login_addresses (
+    user_id         INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    address         TEXT NOT NULL,
+    last_login_at   TEXT NOT NULL,
+    failed_attempts INTEGER NOT NULL DEFAULT 0,
+    lockout_until   TEXT,
+    PRIMARY KEY (user_id, address)
+) WITHOUT ROWID;
 
 -- A character belongs to one world. Deleting an account unlinks its characters
 -- (user_id becomes NULL) rather than deleting them.

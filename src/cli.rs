@@ -205,6 +205,13 @@ pub struct RunArgs {
     /// The window of --max-guests-per-ip.
     #[arg(long, env = "GASLAMP_GUESTS_WINDOW", default_value = "10m", value_parser = parse_duration)]
     pub guests_window: Duration,
+    /// Accounts one address may sign up (`new`, `create`) within
+    /// --signups-window, apart from guests (0: no limit).
+    #[arg(long, env = "GASLAMP_MAX_SIGNUPS_PER_IP", default_value_t = 5)]
+    pub max_signups_per_ip: u32,
+    /// The window of --max-signups-per-ip.
+    #[arg(long, env = "GASLAMP_SIGNUPS_WINDOW", default_value = "10m", value_parser = parse_duration)]
+    pub signups_window: Duration,
     /// How often expired sessions and guests are cleaned up (and accounts banned
     /// from the shell are disconnected).
     #[arg(long, env = "GASLAMP_UPKEEP_INTERVAL", default_value = "30s", value_parser = parse_duration)]
@@ -502,6 +509,10 @@ impl CommonArgs {
             guests_per_ip: AddressLimit {
                 count: run.max_guests_per_ip,
                 window: run.guests_window,
+            },
+            signups_per_ip: AddressLimit {
+                count: run.max_signups_per_ip,
+                window: run.signups_window,
             },
             upkeep_interval: run.upkeep_interval.max(Duration::from_millis(100)),
             registration_open: run.registration == Registration::Open,

@@ -60,6 +60,9 @@ pub struct ServerConfig {
     pub failed_logins_per_ip: AddressLimit,
     /// Guest accounts one address may make in a while.
     pub guests_per_ip: AddressLimit,
+    /// Accounts one address may sign up in a while (`new`, `create`), apart
+    /// from guests.
+    pub signups_per_ip: AddressLimit,
     /// How long a guest account lives.
     pub guest_ttl: Duration,
     /// How often the upkeep job purges expired sessions and guests and closes
@@ -176,6 +179,7 @@ impl ServerConfig {
             lockout: LockoutPolicy::default(),
             failed_logins_per_ip: AddressLimit::FAILED_LOGINS,
             guests_per_ip: AddressLimit::GUESTS,
+            signups_per_ip: AddressLimit::SIGNUPS,
             guest_ttl: Duration::from_secs(24 * 3600),
             upkeep_interval: Duration::from_secs(30),
             bootstrap_admin: None,
@@ -194,7 +198,8 @@ impl ServerConfig {
     /// Defaults for tests: port 0 on loopback (the web listener too, so that
     /// servers started side by side never collide), cheapest bcrypt cost. Every
     /// test client comes from 127.0.0.1, so the limits per address are raised
-    /// far above what the tests do; the tests of those limits set them back.
+    /// far above what the tests do, and sign-ups are not limited at all (the
+    /// helpers make many accounts); the tests of those limits set them back.
     /// The spill folder is `spill` beside the database, so no test leaves a
     /// file in the system's temporary folder.
     pub fn for_tests(db_path: PathBuf, worlds_dir: PathBuf) -> ServerConfig {
@@ -212,6 +217,7 @@ impl ServerConfig {
             failed_logins_per_ip: roomy,
             guests_per_ip: roomy,
             spill_dir: db_path.with_file_name("spill"),
+            signups_per_ip: AddressLimit::OFF,
             ..ServerConfig::new(db_path, worlds_dir)
         }
     }
@@ -314,6 +320,17 @@ impl AddressLimit {
     pub const GUESTS: AddressLimit = AddressLimit {
         count: 5,
         window: Duration::from_secs(10 * 60),
+    };
+
+    /// Sign-ups: 5 in 10 minutes, as guests (SPEC §6).
+    pub const SIGNUPS: AddressLimit = AddressLimit {
+        count: 5,
+        window: Duration::from_secs(10 * 60),
+    };
+    /// No limit at all.
+    pub const OFF: AddressLimit = AddressLimit {
+        count: 0,
+        window: Duration::from_secs(60),
     };
 
     pub fn is_off(&self) -> bool {

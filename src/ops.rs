@@ -454,7 +454,7 @@ mod tests {
         for _ in 0..policy.threshold {
             store
                 .accounts()
-                .check_login("cy", "not it".into(), policy)
+                .check_login("cy", "not it".into(), [192, 0, 2, 1].into(), policy)
                 .await
                 .expect("guess");
         }

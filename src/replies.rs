@@ -53,10 +53,15 @@ pub fn no_permission(command: &str) -> String {
     format!("You don't have permission to use /{command}.")
 }
 
-/// The sentence a player gets for a failed store call; the cause of anything but
-/// a busy database is logged, since it is a bug or a broken disk.
+/// The sentence a player gets for a failed store call: a busy database, or a
+/// disk that refuses writes for now (full, read-only), is the records being
+/// busy — the player may try again later; anything else is logged, since it
+/// is a bug or a broken disk.
 pub fn store_error(err: &StoreError) -> &'static str {
     if matches!(err, StoreError::Busy) {
+        RECORDS_BUSY
+    } else if err.disk_refused() {
+        tracing::warn!(%err, "the disk refuses a store call");
         RECORDS_BUSY
     } else {
         tracing::error!(%err, "store call failed");

@@ -20,11 +20,13 @@ fn defaults_match_the_spec() {
     assert!(config.allow_multiple_sessions);
     assert_eq!(config.failed_logins_per_ip, AddressLimit::FAILED_LOGINS);
     assert_eq!(config.guests_per_ip, AddressLimit::GUESTS);
+    assert_eq!(config.signups_per_ip, AddressLimit::SIGNUPS);
 }
 
 #[test]
 fn the_limits_per_address_come_from_flags_environment_or_file() {
-    let (_dir, path) = config_file("max_guests_per_ip = 2\nguests-window = \"1h\"\n");
+    let (_dir, path) =
+        config_file("max_guests_per_ip = 2\nguests-window = \"1h\"\nmax-signups-per-ip = 3\n");
     let cli = parse_with(
         &path,
         &[
@@ -32,6 +34,8 @@ fn the_limits_per_address_come_from_flags_environment_or_file() {
             "--max-failed-logins-per-ip",
             "0",
             "--failed-logins-window=90s",
+            "--signups-window",
+            "30m",
         ],
     )
     .expect("parse");
@@ -43,6 +47,13 @@ fn the_limits_per_address_come_from_flags_environment_or_file() {
         AddressLimit {
             count: 2,
             window: Duration::from_secs(3600)
+        }
+    );
+    assert_eq!(
+        config.signups_per_ip,
+        AddressLimit {
+            count: 3,
+            window: Duration::from_secs(1800)
         }
     );
 }

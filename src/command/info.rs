@@ -34,7 +34,7 @@ pub static PASSWORD: Spec = Spec {
     name: "password",
     usage: "password",
     summary: "Change your password.",
-    details: "Changes your password: the old one first, then the new one twice (hidden).",
+    details: "Changes your password: the old one first, then the new one twice (hidden). A wrong old one counts like a failed login.",
     example: "password",
     run: |_, _, _| hand_back(Flow::ChangePassword),
     ..Spec::player(Group::Account)

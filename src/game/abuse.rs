@@ -1,19 +1,20 @@
 //! Limits per client address on what one address may try in a while: failed
-//! logins and new guest accounts (SPEC §10).
+//! logins, new accounts and new guest accounts (SPEC §6, §10).
 //!
 //! The per-account lockout (`store::lockout`) protects one account; these limits
 //! protect the server from one address. After `count` failed logins within
 //! `window`, the address's further attempts are refused without a password
-//! check (no bcrypt work); after `count` guest accounts within `window`, it gets
-//! no more guests. Events older than the window no longer count, so an address
-//! is let in again by itself.
+//! check (no bcrypt work); after `count` sign-ups (or guest accounts) within
+//! `window`, it gets no more of them. Events older than the window no longer
+//! count, so an address is let in again by itself.
 //!
 //! IPv6 addresses count by their /64 network, which one host usually has to
 //! itself; an IPv4-mapped IPv6 address counts as its IPv4 address.
 //!
 //! **Invariant:** pure bookkeeping in memory, with the time passed in; it knows
 //! nothing of sessions, the store or telnet. A check that takes a place
-//! ([`AddressLimits::take_guest`]) decides and records under one lock.
+//! ([`AddressLimits::take_guest`], [`AddressLimits::take_signup`]) decides and
+//! records under one lock.
 
 use std::collections::{HashMap, VecDeque};
 use std::net::{IpAddr, Ipv6Addr};
@@ -47,13 +48,19 @@ pub fn address_key(ip: IpAddr) -> IpAddr {
 pub struct AddressLimits {
     failed_logins: Window,
     guests: Window,
+    signups: Window,
 }
 
 impl AddressLimits {
-    pub fn new(failed_logins: AddressLimit, guests: AddressLimit) -> AddressLimits {
+    pub fn new(
+        failed_logins: AddressLimit,
+        guests: AddressLimit,
+        signups: AddressLimit,
+    ) -> AddressLimits {
         AddressLimits {
             failed_logins: Window::new(failed_logins),
             guests: Window::new(guests),
+            signups: Window::new(signups),
         }
     }
 
@@ -89,6 +96,24 @@ impl AddressLimits {
     /// Takes one of `ip`'s guest accounts for the window, if it has one left.
     pub fn take_guest(&self, ip: IpAddr, now: Instant) -> bool {
         self.guests.take(address_key(ip), now)
+    }
+
+    /// Whether `ip` has a sign-up left in the window (asked before the
+    /// questions of `new`, so nobody answers them for nothing).
+    pub fn signup_allowed(&self, ip: IpAddr, now: Instant) -> bool {
+        self.signups.allows(address_key(ip), now)
+    }
+
+    /// Takes one of `ip`'s sign-ups for the window, if it has one left: in
+    /// the step that decides, so sign-ups side by side cannot all slip under.
+    pub fn take_signup(&self, ip: IpAddr, now: Instant) -> bool {
+        self.signups.take(address_key(ip), now)
+    }
+
+    /// Gives back the sign-up taken last by `ip` (it was refused before any
+    /// work: a bad or taken name, a weak password).
+    pub fn give_back_signup(&self, ip: IpAddr) {
+        self.signups.give_back(address_key(ip));
     }
 }
 
@@ -251,7 +276,7 @@ mod tests {
             count,
             window: Duration::from_secs(secs),
         };
-        AddressLimits::new(limit, limit)
+        AddressLimits::new(limit, limit, limit)
     }
 
     #[test]
@@ -288,12 +313,32 @@ mod tests {
     }
 
     #[test]
+    fn sign_ups_are_counted_apart_from_guests_and_a_refused_one_comes_back() {
+        let limits = limits(2, 600);
+        let now = Instant::now();
+        assert!(limits.take_signup(ip(1), now));
+        assert!(limits.take_guest(ip(1), now));
+        assert!(limits.take_signup(ip(1), now));
+        assert!(!limits.signup_allowed(ip(1), now));
+        assert!(!limits.take_signup(ip(1), now));
+        assert!(limits.take_guest(ip(1), now), "guests have their own count");
+        limits.give_back_signup(ip(1));
+        assert!(limits.take_signup(ip(1), now));
+        assert!(
+            limits.take_signup(ip(2), now),
+            "other addresses are not touched"
+        );
+        assert!(limits.take_signup(ip(1), now + Duration::from_secs(600)));
+    }
+
+    #[test]
     fn a_count_of_zero_turns_a_limit_off() {
         let limits = limits(0, 60);
         let now = Instant::now();
         for _ in 0..100 {
             limits.login_failed(ip(1), now);
             assert!(limits.take_guest(ip(1), now));
+            assert!(limits.take_signup(ip(1), now));
         }
         assert!(limits.login_allowed(ip(1), now));
     }

@@ -1,5 +1,7 @@
 //! What the login and the character menu ask about accounts, each by what it
-//! needs: a login attempt decided under the server's lockout policy, whether
+//! needs: a login attempt (and the `password` command's old password) decided
+//! under the server's lockout policy, the client's address keyed as
+//! `abuse` keys addresses (IPv6 by /64), whether
 //! a name is free, signing up and opening a guest account (through the one
 //! path that makes accounts), checking and changing the player's own
 //! password, and the colour preference a session starts with.
@@ -9,27 +11,33 @@
 //! methods say what is asked and return its values and refusals, which the
 //! session words.
 
+use std::net::IpAddr;
+
 use chrono::Utc;
 
 use super::Game;
+use super::abuse::address_key;
 use crate::store::accounts::PasswordRefused;
 use crate::store::accounts::{AccountRefused, Created, FirstCharacter, LoginCheck, Opener};
 use crate::store::{StoreResult, iso};
 
 impl Game {
-    /// Decides a login attempt under the server's lockout policy (see
-    /// `Accounts::check_login_if`): `admitted` is asked again when the
+    /// Decides a login attempt from the client address `from` under the
+    /// server's lockout policy (see `Accounts::check_login_if`): the lock
+    /// that applies is `from`'s own where the account logged in from it
+    /// lately, the strangers' otherwise; `admitted` is asked again when the
     /// attempt's turn at bcrypt comes, and a no withdraws it unchecked.
     pub async fn check_login(
         &self,
         name: &str,
         password: String,
+        from: IpAddr,
         admitted: &(dyn Fn() -> bool + Sync),
     ) -> StoreResult<LoginCheck> {
         let policy = self.config().lockout;
         self.store()
             .accounts()
-            .check_login_if(name, password, policy, admitted)
+            .check_login_if(name, password, address_key(from), policy, admitted)
             .await
     }
 
@@ -39,16 +47,19 @@ impl Game {
         self.store().accounts().name_taken(name).await
     }
 
-    /// Signs a player up: the account `username` with its first character
-    /// and its `signup` audit row, in one transaction.
+    /// Signs a player up from the client address `from`: the account
+    /// `username` with its first character and its `signup` audit row, in
+    /// one transaction; `from` is known to the account from then on.
     pub async fn sign_up(
         &self,
         username: &str,
         password: &str,
         first: FirstCharacter,
+        from: IpAddr,
     ) -> Result<Created, AccountRefused> {
         let opener = Opener::SignUp {
             username: username.to_string(),
+            from: Some(address_key(from)),
         };
         self.store()
             .accounts()
@@ -56,16 +67,19 @@ impl Game {
             .await
     }
 
-    /// Opens a guest account, which expires after the server's guest time,
-    /// with its first character and its `guest` audit row.
+    /// Opens a guest account for the client address `from`, which expires
+    /// after the server's guest time, with its first character and its
+    /// `guest` audit row.
     pub async fn open_guest(
         &self,
         password: &str,
         first: FirstCharacter,
+        from: IpAddr,
     ) -> Result<Created, AccountRefused> {
         let ttl = chrono::Duration::from_std(self.config().guest_ttl).unwrap_or_default();
         let opener = Opener::Guest {
             expires_at: iso(Utc::now() + ttl),
+            from: Some(address_key(from)),
         };
         self.store()
             .accounts()
@@ -73,12 +87,21 @@ impl Game {
             .await
     }
 
-    /// Whether `password` is the account's own (the menu's `password` asks
-    /// for the old one first).
-    pub async fn verify_own_password(&self, user_id: i64, password: String) -> StoreResult<bool> {
+    /// Whether `password` is the account's own (the `password` command asks
+    /// for the old one first), decided as a login from `from` is: a wrong
+    /// answer counts towards the lock, a locked account's is refused
+    /// unchecked (see `Accounts::check_own_password`).
+    pub async fn check_own_password(
+        &self,
+        user_id: i64,
+        password: String,
+        from: IpAddr,
+        admitted: &(dyn Fn() -> bool + Sync),
+    ) -> StoreResult<LoginCheck> {
+        let policy = self.config().lockout;
         self.store()
             .accounts()
-            .verify_password_of(user_id, password)
+            .check_own_password(user_id, password, address_key(from), policy, admitted)
             .await
     }
 

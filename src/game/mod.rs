@@ -81,7 +81,7 @@ pub struct Game {
     /// Cancelled to begin a graceful shutdown (a signal, or `/shutdown`).
     shutdown: CancellationToken,
     connections: Arc<ConnectionCounter>,
-    /// Failed logins and guest accounts per client address.
+    /// Failed logins, sign-ups and guest accounts per client address.
     address_limits: abuse::AddressLimits,
     next_conn: AtomicU64,
     /// A running `/shutdown` countdown, cancellable.
@@ -107,8 +107,11 @@ impl Game {
         store: Store,
         writer: Writer,
     ) -> Game {
-        let address_limits =
-            abuse::AddressLimits::new(config.failed_logins_per_ip, config.guests_per_ip);
+        let address_limits = abuse::AddressLimits::new(
+            config.failed_logins_per_ip,
+            config.guests_per_ip,
+            config.signups_per_ip,
+        );
         let metrics = Metrics::new();
         store.attach_metrics(metrics.clone());
         writer.attach_metrics(metrics.clone());

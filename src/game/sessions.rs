@@ -16,14 +16,15 @@
 //!
 //! **Invariant:** a session's registry entry covers its row: added before the
 //! row is written, taken out only after the row's removal was tried (or the
-//! row was refused).
+//! row was refused). While the disk refuses the row, both its writing and its
+//! removal wait in the batching writer, in order, and follow the entry.
 
 use std::sync::Arc;
 
 use super::Game;
 use super::registry::{Removal, Session};
-use crate::store::StoreResult;
-use crate::store::sessions::{NewSession, OpenRefused};
+use crate::store::sessions::{NewSession, OpenRefused, Opened};
+use crate::store::{StoreError, StoreResult};
 
 /// How long a session row lives without activity when the configured TTL
 /// cannot be told in chrono's terms (it never happens with a sane setting).
@@ -42,12 +43,14 @@ impl Game {
         displaced: &str,
     ) -> Result<(), OpenRefused> {
         self.registry().log_in(session.clone());
-        let opened = match self
-            .store()
-            .sessions()
-            .open(self.session_row(session))
-            .await
-        {
+        let row = self.session_row(session);
+        let opened = match self.store().sessions().open(row.clone()).await {
+            Err(OpenRefused::Store(err)) if err.disk_refused() => {
+                self.open_through_the_writer(row, &err).await
+            }
+            opened => opened,
+        };
+        let opened = match opened {
             Ok(opened) => opened,
             Err(refused) => {
                 self.registry().log_out(session.conn_id);
@@ -65,12 +68,38 @@ impl Game {
         Ok(())
     }
 
+    /// The login's last checks while the disk refuses the session row: the
+    /// same checks, read (a full disk still reads), and the row and last
+    /// login queued for the batching writer, which writes them when the disk
+    /// takes them. `/sessions` reads the registry, so it shows the session at
+    /// once, ahead of the table. Refused as busy when the writer's queue is
+    /// full.
+    async fn open_through_the_writer(
+        &self,
+        row: NewSession,
+        refused: &StoreError,
+    ) -> Result<Opened, OpenRefused> {
+        let opened = self.store().sessions().may_open(row.user_id).await?;
+        if !self.writer().try_open_session(row.queued()) {
+            return Err(OpenRefused::Store(StoreError::Busy));
+        }
+        tracing::warn!(err = %refused, "the disk refuses the session row; it waits in the writer");
+        Ok(opened)
+    }
+
     /// Ends a logged-in session's records, the one way it is done: the row
-    /// removed, then the registry entry. A row whose removal fails stays until
-    /// it expires (the upkeep pass removes it) or the next start.
+    /// removed, then the registry entry. A row the store could not remove,
+    /// or did not find (it may still wait in the writer, queued while the
+    /// disk was full), is removed through the writer, after whatever it holds
+    /// for it; one the writer has no room for stays until it expires (the
+    /// upkeep pass removes it) or the next start.
     pub async fn close_session(&self, session: &Session) {
-        if let Err(err) = self.store().sessions().close(&session.session_id).await {
-            tracing::warn!(%err, "could not remove the session row");
+        let closed = self.store().sessions().close(&session.session_id).await;
+        if !matches!(closed, Ok(true)) {
+            if let Err(err) = closed {
+                tracing::warn!(%err, "could not remove the session row; the writer will");
+            }
+            self.writer().try_close_session(&session.session_id);
         }
         self.registry().log_out(session.conn_id);
     }
@@ -83,6 +112,21 @@ impl Game {
     pub async fn close_records(&self) -> StoreResult<usize> {
         self.store().settle().await;
         self.store().sessions().remove_all().await
+    }
+
+    /// Stages a full disk without root (the tests and fault drills): the
+    /// writer may not grow the database past `pages` pages, and the store's
+    /// own connections are refused every write, as a full disk refuses them
+    /// (see `Store::stage_full_disk`); `None` ends it.
+    pub fn stage_full_disk(&self, pages: Option<u64>) {
+        self.writer().limit_pages(pages);
+        self.store().stage_full_disk(pages.is_some());
+    }
+
+    /// Waits until the login records a full disk refused (failure counts,
+    /// locks, a success's reset) are written; at once when there are none.
+    pub async fn login_records_written(&self) {
+        self.store().kept_records_written().await;
     }
 
     /// The row a session writes when it opens.

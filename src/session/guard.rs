@@ -3,7 +3,7 @@
 //! allowed to try; when the check's turn at bcrypt comes it takes a count from
 //! the address's limit in the same step (given back if the password was
 //! right), so parallel guesses get no more checks than the limit; a guest
-//! account takes one of its guests.
+//! account takes one of its guests, and a sign-up one of its sign-ups.
 //!
 //! A refusal waits [`REFUSAL_DELAY`] before it is said: a storm of guesses
 //! answered at once would turn refusals and reconnections around as fast as
@@ -109,5 +109,25 @@ impl AddressGuard {
         self.game
             .address_limits()
             .take_guest(self.from, Instant::now())
+    }
+
+    /// Whether the address has a sign-up left now.
+    pub fn signup_allowed(&self) -> bool {
+        self.game
+            .address_limits()
+            .signup_allowed(self.from, Instant::now())
+    }
+
+    /// Takes one of the address's sign-ups, if it has one left.
+    pub fn take_signup(&self) -> bool {
+        self.game
+            .address_limits()
+            .take_signup(self.from, Instant::now())
+    }
+
+    /// Gives back the sign-up taken by [`AddressGuard::take_signup`]: it was
+    /// refused before any work.
+    pub fn give_back_signup(&self) {
+        self.game.address_limits().give_back_signup(self.from);
     }
 }

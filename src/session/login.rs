@@ -5,13 +5,18 @@
 //! (`Game::check_login`); the ban check and the session row are one more
 //! (`Game::open_session`, through `Link::open_session`). Wrong passwords and
 //! unknown accounts get the same answer after the same bcrypt work, and three
-//! of them on one connection end it.
+//! of them on one connection end it. A locked account is told when the lock
+//! that applies to the asking address ends; a login after failed password
+//! checks tells the owner how many there were. Sign-ups are limited per
+//! address (`game::abuse`), apart from guests.
 //!
 //! Sign-up never throws work away: each answer is checked as soon as it is
 //! given and asked again with the reason, and `quit` or an empty line at any
 //! step goes back to `Account: `.
 
 use std::time::Instant;
+
+use chrono::{DateTime, Utc};
 
 use super::Link;
 use super::conn::Hangup;
@@ -34,6 +39,10 @@ use crate::world::{Naming, World};
 /// The answer to `guest` from an address that made its share lately.
 pub const TOO_MANY_GUESTS: &str = "Too many guest accounts from your address; try again later.";
 
+/// The answer to `new` and `create` from an address that signed up its share
+/// lately.
+pub const TOO_MANY_SIGNUPS: &str = "Too many new accounts from your address; try again later.";
+
 /// How many wrong logins one connection gets.
 pub const MAX_FAILURES: u32 = 3;
 
@@ -55,6 +64,8 @@ pub struct LoggedIn {
     pub is_guest: bool,
     /// A character to play at once, skipping the menu (a new guest's).
     pub play_at_once: Option<CharacterSummary>,
+    /// Failed password checks since the account's last login, to tell.
+    pub failed_since_last_visit: i64,
 }
 
 impl From<&Account> for LoggedIn {
@@ -65,6 +76,7 @@ impl From<&Account> for LoggedIn {
             role: account.role,
             is_guest: account.is_guest,
             play_at_once: None,
+            failed_since_last_visit: account.failed_since_login,
         }
     }
 }
@@ -188,7 +200,12 @@ pub async fn login(link: &mut Link, deadline: Instant) -> Result<LoggedIn, Hangu
         };
         match attempt {
             Attempt::In(account) => match link.open_session(&account).await {
-                Ok(()) => return Ok(account),
+                Ok(()) => {
+                    if let Some(told) = failures_since_last_visit(account.failed_since_last_visit) {
+                        link.line(told);
+                    }
+                    return Ok(account);
+                }
                 Err(refusal) => link.line(refusal),
             },
             Attempt::Again => {}
@@ -220,9 +237,10 @@ async fn check_credentials(link: &mut Link, name: &str, password: String) -> Att
         link.line(refusal);
         return Attempt::Failed;
     }
+    let from = link.peer().addr.ip();
     let checked = link
         .game()
-        .check_login(name, password, &|| guard.begin_check())
+        .check_login(name, password, from, &|| guard.begin_check())
         .await;
     match checked {
         Ok(LoginCheck::Verified(account)) => {
@@ -242,11 +260,11 @@ async fn check_credentials(link: &mut Link, name: &str, password: String) -> Att
             link.line(refusal);
             Attempt::Failed
         }
-        Ok(LoginCheck::Locked) => {
+        Ok(LoginCheck::Locked { until }) => {
             link.game().metrics().login(LoginOutcome::Locked);
             guard.failed();
-            tracing::info!(account = name, "login refused: account locked");
-            link.line(replies::LOCKED_OUT);
+            tracing::info!(account = name, %until, "login refused: account locked");
+            link.line(locked_out_until(until, Utc::now()));
             Attempt::Failed
         }
         Err(err) => {
@@ -264,12 +282,44 @@ fn store_trouble(link: &Link, err: &StoreError) -> Attempt {
     Attempt::Again
 }
 
+/// [`replies::LOCKED_OUT`], and on the next line when the lock that applies
+/// ends: `The account is locked until <HH:MM> UTC.`, with the date
+/// (`YYYY-MM-DD HH:MM`) when that is not today (UTC). The time is rounded up
+/// to the minute, so a player who waits until then is let in.
+pub fn locked_out_until(until: DateTime<Utc>, now: DateTime<Utc>) -> String {
+    let shown = crate::store::lockout::shown_minute(until);
+    let when = if shown.date_naive() == now.date_naive() {
+        shown.format("%H:%M")
+    } else {
+        shown.format("%Y-%m-%d %H:%M")
+    };
+    format!(
+        "{}\nThe account is locked until {when} UTC.",
+        replies::LOCKED_OUT
+    )
+}
+
+/// What a login after failed password checks tells the owner, if any failed.
+fn failures_since_last_visit(failures: i64) -> Option<String> {
+    match failures {
+        n if n <= 0 => None,
+        1 => Some("1 failed login since your last visit.".into()),
+        n => Some(format!("{n} failed logins since your last visit.")),
+    }
+}
+
 /// `new`: the name (checked at once: valid, not taken), the password (checked
 /// against the policy at once), and its repetition (a mismatch asks for both
 /// again). `quit` or an empty line at any step goes back to `Account: `.
 async fn register_interactively(link: &mut Link, deadline: Instant) -> Result<Attempt, Hangup> {
     if !link.game().config().registration_open {
         link.line(REGISTRATION_CLOSED);
+        return Ok(Attempt::Again);
+    }
+    // Said before the questions, so nobody answers them for nothing; the
+    // sign-up itself takes its place when it is made.
+    if !AddressGuard::new(link).signup_allowed() {
+        link.line(TOO_MANY_SIGNUPS);
         return Ok(Attempt::Again);
     }
     let Some(name) = ask_free_account_name(link, deadline).await? else {
@@ -342,9 +392,26 @@ async fn register(link: &mut Link, name: &str, password: String) -> Attempt {
         link.line(REGISTRATION_CLOSED);
         return Attempt::Again;
     }
+    let guard = AddressGuard::new(link);
+    if !guard.take_signup() {
+        link.line(TOO_MANY_SIGNUPS);
+        return Attempt::Again;
+    }
     let world = link.game().default_world();
     let first = FirstCharacter::usual(&world, is_command_word);
-    let made = link.game().sign_up(name, &password, first).await;
+    let from = link.peer().addr.ip();
+    let made = link.game().sign_up(name, &password, first, from).await;
+    // A refusal before any work (a bad or taken name, a weak password) gives
+    // its place back; one by the records does not, since the password was
+    // hashed (a full disk must not let an address hash for ever).
+    if matches!(
+        made,
+        Err(AccountRefused::BadName(_)
+            | AccountRefused::WeakPassword(_)
+            | AccountRefused::NameTaken)
+    ) {
+        guard.give_back_signup();
+    }
     match created(link, made) {
         Some((logged_in, _)) => Attempt::In(logged_in),
         None => Attempt::Again,
@@ -373,7 +440,8 @@ async fn guest(link: &mut Link, deadline: Instant) -> Result<Attempt, Hangup> {
     }
     let password = generate::password(&mut Entropy);
     let first = FirstCharacter::named(&world, FirstName::Given(name), is_command_word);
-    let made = link.game().open_guest(&password, first).await;
+    let from = link.peer().addr.ip();
+    let made = link.game().open_guest(&password, first, from).await;
     let Some((mut logged_in, character)) = created(link, made) else {
         return Ok(Attempt::Again);
     };
@@ -441,6 +509,7 @@ fn created(
         role: created.role,
         is_guest: created.is_guest,
         play_at_once: None,
+        failed_since_last_visit: 0,
     };
     Some((logged_in, created.character.ok()))
 }
@@ -545,6 +614,39 @@ mod tests {
         for (line, want) in cases {
             assert_eq!(read_account_line(line), want, "{line:?}");
         }
+    }
+
+    #[test]
+    fn a_lock_is_told_to_the_minute_with_the_date_when_not_today() {
+        let at = |text: &str| {
+            DateTime::parse_from_rfc3339(text)
+                .expect("time")
+                .with_timezone(&Utc)
+        };
+        let now = at("2026-05-01T12:00:00Z");
+        let told = |until: &str| locked_out_until(at(until), now);
+        let lines = |when: &str| {
+            format!(
+                "Too many failed logins; try again later.\nThe account is locked until {when} UTC."
+            )
+        };
+        assert_eq!(told("2026-05-01T12:34:56Z"), lines("12:35"));
+        assert_eq!(told("2026-05-01T12:34:00Z"), lines("12:34"));
+        assert_eq!(told("2026-05-01T23:59:30Z"), lines("2026-05-02 00:00"));
+        assert_eq!(told("2026-05-03T01:02:03Z"), lines("2026-05-03 01:03"));
+    }
+
+    #[test]
+    fn the_failures_since_the_last_visit_are_counted_in_words() {
+        assert_eq!(failures_since_last_visit(0), None);
+        assert_eq!(
+            failures_since_last_visit(1).as_deref(),
+            Some("1 failed login since your last visit.")
+        );
+        assert_eq!(
+            failures_since_last_visit(7).as_deref(),
+            Some("7 failed logins since your last visit.")
+        );
     }
 
     #[test]

@@ -5,14 +5,18 @@ use std::fmt::Write;
 use std::sync::Arc;
 use std::time::Instant;
 
+use chrono::Utc;
+
 use super::Link;
 use super::conn::Hangup;
-use super::login::LoggedIn;
+use super::guard::AddressGuard;
+use super::login::{LoggedIn, locked_out_until};
 use crate::auth::Role;
+use crate::auth::password::NUL_IN_PASSWORD;
 use crate::command::is_command_word;
 use crate::game::{Game, WorldRefused};
 use crate::replies;
-use crate::store::accounts::PasswordRefused;
+use crate::store::accounts::{LoginCheck, PasswordRefused};
 use crate::store::characters::{CharacterName, CharacterSummary, NewCharacter};
 use crate::store::refusal::CharacterRefused;
 use crate::world::{Access, Naming, World};
@@ -316,16 +320,8 @@ pub async fn change_password(
     deadline: Instant,
 ) -> Result<(), Hangup> {
     let old = link.ask_secret("Old password: ", deadline).await?;
-    match link.game().verify_own_password(account.user_id, old).await {
-        Ok(true) => {}
-        Ok(false) => {
-            link.line("That is not your current password.");
-            return Ok(());
-        }
-        Err(err) => {
-            link.line(replies::store_error(&err));
-            return Ok(());
-        }
+    if !old_password_right(link, account, old).await {
+        return Ok(());
     }
     let Some(new) = super::login::ask_good_password(link, "New password: ", deadline).await? else {
         return Ok(());
@@ -336,6 +332,52 @@ pub async fn change_password(
         Err(PasswordRefused::Store(err)) => link.line(replies::store_error(&err)),
     }
     Ok(())
+}
+
+/// Checks the answer to `Old password: ` as a login is checked (SPEC §6): a
+/// wrong one counts towards the account's lock and the address's limit, a
+/// locked account's and a shut-out address's are refused unchecked. Says why
+/// when it is not right.
+async fn old_password_right(link: &mut Link, account: &LoggedIn, old: String) -> bool {
+    if old.contains('\0') {
+        link.line(NUL_IN_PASSWORD);
+        return false;
+    }
+    let guard = AddressGuard::new(link);
+    if !guard.admits() {
+        let refusal = guard.refusal(&account.username).await;
+        link.line(refusal);
+        return false;
+    }
+    let from = link.peer().addr.ip();
+    let checked = link
+        .game()
+        .check_own_password(account.user_id, old, from, &|| guard.begin_check())
+        .await;
+    match checked {
+        Ok(LoginCheck::Verified(_)) => {
+            guard.succeeded();
+            return true;
+        }
+        Ok(LoginCheck::Wrong) => {
+            guard.failed();
+            tracing::info!("wrong answer to the old password");
+            link.line("That is not your current password.");
+        }
+        Ok(LoginCheck::Withdrawn) => {
+            let refusal = guard.refusal(&account.username).await;
+            link.line(refusal);
+        }
+        Ok(LoginCheck::Locked { until }) => {
+            guard.failed();
+            link.line(locked_out_until(until, Utc::now()));
+        }
+        Err(err) => {
+            guard.succeeded();
+            link.line(replies::store_error(&err));
+        }
+    }
+    false
 }
 
 /// `/setpassword <account>` after its checks: asks the admin for the new password

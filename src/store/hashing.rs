@@ -178,6 +178,12 @@ impl FairGate {
         }
     }
 
+    /// Whether `client` has someone waiting (tests).
+    #[cfg(test)]
+    pub(crate) fn is_waiting(&self, client: Option<IpAddr>) -> bool {
+        self.inner.state.lock().waiting.contains_key(&client)
+    }
+
     /// Waits for a place, in the queue of the current task's client.
     pub async fn enter(&self) -> GatePermit {
         self.enter_as(current_client()).await

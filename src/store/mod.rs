@@ -41,6 +41,7 @@ pub mod worlds;
 pub mod writer;
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
@@ -99,6 +100,30 @@ fn is_unique_violation(err: &rusqlite::Error) -> bool {
             if e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
                 || e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
     )
+}
+
+impl StoreError {
+    /// Whether the disk refused the call, by its state rather than the
+    /// call's contents: full (SQLite says so for any write once the WAL
+    /// cannot grow), read-only, an I/O error, a file it cannot open. Such a
+    /// refusal passes when the operator makes room; the login's records
+    /// wait in memory meanwhile (`lockout`), and the session row goes
+    /// through the writer.
+    pub fn disk_refused(&self) -> bool {
+        match self {
+            StoreError::Open { .. } => true,
+            StoreError::Sqlite(err) => matches!(
+                err.sqlite_error_code(),
+                Some(
+                    ErrorCode::DiskFull
+                        | ErrorCode::ReadOnly
+                        | ErrorCode::SystemIoFailure
+                        | ErrorCode::CannotOpen
+                )
+            ),
+            _ => false,
+        }
+    }
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -177,7 +202,16 @@ struct Inner {
     /// record, see `accounts::Accounts::check_login`); [`Store::settle`]
     /// waits for it.
     behind: TaskTracker,
+    /// Login records the disk refused, kept until it takes them.
+    pending: lockout::Pending,
+    /// Whether a full disk is staged on the store's connections
+    /// ([`Store::stage_full_disk`]): never, now, or no longer.
+    staged: AtomicU8,
 }
+
+const NEVER_STAGED: u8 = 0;
+const STAGED_FULL: u8 = 1;
+const STAGED_EMPTY: u8 = 2;
 
 /// Idle connections kept for reuse; more may exist briefly under load.
 const MAX_IDLE_CONNECTIONS: usize = 8;
@@ -209,6 +243,8 @@ impl Store {
                 login_locks: DashMap::new(),
                 metrics: OnceLock::new(),
                 behind: TaskTracker::new(),
+                pending: lockout::Pending::default(),
+                staged: AtomicU8::new(NEVER_STAGED),
             }),
         })
     }
@@ -283,10 +319,32 @@ impl Store {
     /// attempt answered before it stopped goes unrecorded. Work left behind
     /// later is waited for by a later call.
     pub async fn settle(&self) {
+        // Records a full disk kept in memory get one more try, then are
+        // given up (and named in the log): the process is ending.
+        self.inner.pending.stop();
         // A closed tracker still tracks what is spawned on it; closing only
         // lets `wait` end whenever nothing is left.
         self.inner.behind.close();
         self.inner.behind.wait().await;
+    }
+
+    /// Waits until the login records the disk refused (failure counts,
+    /// locks, a success's reset) are written: at once when there are none.
+    pub async fn kept_records_written(&self) {
+        self.inner.pending.written().await;
+    }
+
+    /// Stages a full disk on the store's own connections (`true`) or ends
+    /// it: while staged, each runs with `PRAGMA query_only`, so SQLite
+    /// refuses every write transaction as it begins (`SQLITE_READONLY`) and
+    /// reads go on. That is what a full disk does to them: once the WAL cannot
+    /// grow, every write fails (`SQLITE_FULL`), even one that changes a row
+    /// in place. (The writer's page limit, `Writer::limit_pages`, refuses
+    /// only what needs a new page, which the store's small updates rarely
+    /// do.) How the tests and drills stage a full disk without root.
+    pub fn stage_full_disk(&self, full: bool) {
+        let staged = if full { STAGED_FULL } else { STAGED_EMPTY };
+        self.inner.staged.store(staged, Ordering::SeqCst);
     }
 
     /// The schema version the file holds.
@@ -321,9 +379,22 @@ impl Store {
         f: impl FnOnce(&mut Connection) -> StoreResult<T>,
     ) -> StoreResult<T> {
         let mut conn = self.take_connection()?;
+        self.apply_staging(&conn);
         let result = f(&mut conn);
         self.return_connection(conn);
         result
+    }
+
+    /// Puts a connection in or out of a staged full disk (see
+    /// [`Store::stage_full_disk`]); nothing unless one was ever staged.
+    fn apply_staging(&self, conn: &Connection) {
+        let staged = self.inner.staged.load(Ordering::SeqCst);
+        if staged == NEVER_STAGED {
+            return;
+        }
+        if let Err(err) = conn.pragma_update(None, "query_only", staged == STAGED_FULL) {
+            tracing::warn!(%err, "could not stage a full disk on a store connection");
+        }
     }
 
     fn take_connection(&self) -> StoreResult<Connection> {
@@ -355,16 +426,10 @@ impl Store {
             .map_err(|e| StoreError::Task(e.to_string()))?
     }
 
-    /// Checks a password against a stored hash; with no hash (unknown account) it
-    /// checks against the dummy hash and answers false, at the same cost.
-    async fn verify_password(&self, password: String, hash: Option<String>) -> bool {
-        self.verify_password_if(password, hash, &|| true)
-            .await
-            .unwrap_or(false)
-    }
-
-    /// [`Store::verify_password`], once `admitted` still says yes when the
-    /// turn at bcrypt has come; `None` (nothing checked) when it says no.
+    /// Checks a password against a stored hash, once `admitted` still says
+    /// yes when the turn at bcrypt has come; `None` (nothing checked) when it
+    /// says no. With no hash (unknown account) it checks against the dummy
+    /// hash and answers false, at the same cost.
     async fn verify_password_if(
         &self,
         password: String,
@@ -445,4 +510,47 @@ pub(crate) async fn test_store(account: &str) -> (tempfile::TempDir, Store, i64)
         .await
         .expect("seed");
     (dir, store, user_id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Why the store stages a full disk with `query_only` and not with the
+    /// writer's page limit: an update in place needs no new page, so the
+    /// limit lets it through, where a real full disk refuses it (the WAL
+    /// cannot grow).
+    #[tokio::test]
+    async fn a_page_limit_lets_an_update_in_place_through_and_the_staged_full_disk_does_not() {
+        let (_dir, store, user_id) = test_store("ann").await;
+        let update = move |db: &mut Connection| {
+            write_tx(db, |tx| {
+                tx.execute(
+                    "UPDATE users SET failed_attempts = failed_attempts + 1 WHERE id = ?1",
+                    [user_id],
+                )?;
+                Ok(())
+            })
+        };
+        let limited = store
+            .call(move |db| {
+                let pages: i64 = db.query_row("PRAGMA page_count", [], |r| r.get(0))?;
+                db.pragma_update(None, "max_page_count", pages)?;
+                let done = update(db);
+                db.pragma_update(None, "max_page_count", i64::from(u32::MAX - 1))?;
+                done
+            })
+            .await;
+        assert!(limited.is_ok(), "{limited:?}");
+        store.stage_full_disk(true);
+        let staged = store.call(update).await;
+        assert!(
+            staged.as_ref().is_err_and(StoreError::disk_refused),
+            "{staged:?}"
+        );
+        let read = store.accounts().find("ann").await;
+        assert!(read.is_ok_and(|a| a.is_some()), "reads go on");
+        store.stage_full_disk(false);
+        assert!(store.call(update).await.is_ok());
+    }
 }

@@ -24,7 +24,7 @@ use super::{StoreError, StoreResult, write_tx};
 pub const SCHEMA_SQL: &str = include_str!("../../schema.sql");
 
 /// Version number of [`SCHEMA_SQL`].
-pub const SCHEMA_VERSION: i64 = 8;
+pub const SCHEMA_VERSION: i64 = 9;
 
 /// The version that gave each database its identity (`database_identity`),
 /// which spills and backups are tied to.
@@ -104,6 +104,17 @@ const STEPS: &[Step] = &[
                   created_at TEXT NOT NULL); \
               CREATE INDEX IF NOT EXISTS build_history_by_builder \
                   ON build_history (user_id, world_id, id);",
+        code: None,
+        rebuilds: false,
+    },
+    Step {
+        version: 9,
+        sql: "ALTER TABLE users ADD COLUMN failed_since_login INTEGER NOT NULL DEFAULT 0; \
+              CREATE TABLE IF NOT EXISTS login_addresses (\
+                  user_id INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE, \
+                  address TEXT NOT NULL, last_login_at TEXT NOT NULL, \
+                  failed_attempts INTEGER NOT NULL DEFAULT 0, lockout_until TEXT, \
+                  PRIMARY KEY (user_id, address)) WITHOUT ROWID;",
         code: None,
         rebuilds: false,
     },
@@ -409,7 +420,7 @@ mod tests {
     use std::collections::BTreeMap;
 
     /// The schema as it was at each older version, frozen.
-    const SNAPSHOTS: [(i64, &str); 7] = [
+    const SNAPSHOTS: [(i64, &str); 8] = [
         (1, include_str!("../../tests/fixtures/schema/v1.sql")),
         (2, include_str!("../../tests/fixtures/schema/v2.sql")),
         (3, include_str!("../../tests/fixtures/schema/v3.sql")),
@@ -417,6 +428,7 @@ mod tests {
         (5, include_str!("../../tests/fixtures/schema/v5.sql")),
         (6, include_str!("../../tests/fixtures/schema/v6.sql")),
         (7, include_str!("../../tests/fixtures/schema/v7.sql")),
+        (8, include_str!("../../tests/fixtures/schema/v8.sql")),
     ];
 
     /// Rows every version since the first can hold: something in every table,
@@ -642,6 +654,7 @@ mod tests {
                 "chat_messages",
                 "database_identity",
                 "item_placements",
+                "login_addresses",
                 "placements_recorded",
                 "room_items",
                 "sessions",
@@ -732,6 +745,11 @@ mod tests {
         assert_eq!(transports, [("s1".into(), Value::Text("plain".into()))]);
         let identity = database_identity(conn).unwrap_or_else(|e| panic!("v{version}: {e}"));
         assert_eq!(identity.len(), 32, "v{version}: an identity was drawn");
+        let failures = pairs("SELECT username, failed_since_login FROM users");
+        assert!(
+            failures.iter().all(|(_, n)| *n == Value::Integer(0)),
+            "v{version}: no failures told yet: {failures:?}"
+        );
         if version < 3 {
             let colours = pairs("SELECT username, color FROM users WHERE color <> 1");
             assert!(colours.is_empty(), "colour is on until the player says");

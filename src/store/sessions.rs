@@ -5,11 +5,14 @@
 //! A row is opened by [`Sessions::open`], which is also the login's last check:
 //! in the same transaction it reads the account fresh (banned, deleted, an
 //! expired guest are refused), notes the login time and writes the row. A ban
-//! committed a moment earlier is therefore always seen.
+//! committed a moment earlier is therefore always seen. While the disk refuses
+//! that write, [`Sessions::may_open`] makes the same checks by reading, and the
+//! row goes through the batching writer instead ([`NewSession::queued`]).
 
 use chrono::{Duration, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
 
+use super::writer::SessionOpen;
 use super::{Store, StoreError, StoreResult, iso, now_iso, write_tx};
 use crate::auth::Role;
 
@@ -61,6 +64,17 @@ impl<'s> Sessions<'s> {
     pub async fn open(&self, session: NewSession) -> Result<Opened, OpenRefused> {
         self.store
             .call(move |db| write_tx(db, |tx| Ok(open_in(tx, &session))))
+            .await?
+    }
+
+    /// The checks of [`Sessions::open`] alone, read without writing: for a
+    /// login while the disk refuses the row, which then goes through the
+    /// writer (see [`NewSession::queued`]). A ban committed before this
+    /// read is seen by it; one committed later finds the session in the
+    /// registry, as with `open`.
+    pub async fn may_open(&self, user_id: i64) -> Result<Opened, OpenRefused> {
+        self.store
+            .call(move |db| Ok(may_open_in(db, user_id, Utc::now())))
             .await?
     }
 
@@ -134,43 +148,26 @@ struct Standing {
     role: Role,
 }
 
+impl NewSession {
+    /// The row as the writer writes it, opened now (with the account's last
+    /// login), when the store's own connection could not.
+    pub fn queued(&self) -> SessionOpen {
+        let now = Utc::now();
+        SessionOpen {
+            session_id: self.session_id.clone(),
+            user_id: self.user_id,
+            peer_address: self.peer_address.clone(),
+            client_type: self.client_type.clone(),
+            transport: self.transport.clone(),
+            opened_at: iso(now),
+            expires_at: iso(now + self.ttl),
+        }
+    }
+}
+
 fn open_in(tx: &Connection, session: &NewSession) -> Result<Opened, OpenRefused> {
-    let standing = tx
-        .query_row(
-            "SELECT is_active, tombstoned_at IS NOT NULL, \
-             CASE WHEN is_guest = 1 THEN guest_expires_at END, role FROM users WHERE id = ?1",
-            [session.user_id],
-            |r| {
-                let role: String = r.get(3)?;
-                Ok(Standing {
-                    active: r.get(0)?,
-                    deleted: r.get(1)?,
-                    guest_expires_at: r.get(2)?,
-                    // The CHECK constraint keeps the column to the four names.
-                    role: role.parse().unwrap_or(Role::Player),
-                })
-            },
-        )
-        .optional()
-        .map_err(StoreError::from)?;
     let now = Utc::now();
-    let standing = match standing {
-        None => return Err(OpenRefused::Deleted),
-        Some(s) if s.deleted => return Err(OpenRefused::Deleted),
-        Some(s) if !s.active => {
-            return Err(OpenRefused::Banned {
-                reason: ban_reason(tx, session.user_id)?,
-            });
-        }
-        Some(s)
-            if s.guest_expires_at
-                .as_deref()
-                .is_some_and(|at| at <= iso(now).as_str()) =>
-        {
-            return Err(OpenRefused::GuestExpired);
-        }
-        Some(s) => s,
-    };
+    let opened = may_open_in(tx, session.user_id, now)?;
     tx.execute(
         "UPDATE users SET last_login = ?2 WHERE id = ?1",
         params![session.user_id, iso(now)],
@@ -190,9 +187,49 @@ fn open_in(tx: &Connection, session: &NewSession) -> Result<Opened, OpenRefused>
         ],
     )
     .map_err(StoreError::from)?;
-    Ok(Opened {
-        role: standing.role,
-    })
+    Ok(opened)
+}
+
+/// Whether the account may still log in at `now`: not banned, deleted, or
+/// an expired guest.
+fn may_open_in(
+    tx: &Connection,
+    user_id: i64,
+    now: chrono::DateTime<Utc>,
+) -> Result<Opened, OpenRefused> {
+    let standing = tx
+        .query_row(
+            "SELECT is_active, tombstoned_at IS NOT NULL, \
+             CASE WHEN is_guest = 1 THEN guest_expires_at END, role FROM users WHERE id = ?1",
+            [user_id],
+            |r| {
+                let role: String = r.get(3)?;
+                Ok(Standing {
+                    active: r.get(0)?,
+                    deleted: r.get(1)?,
+                    guest_expires_at: r.get(2)?,
+                    // The CHECK constraint keeps the column to the four names.
+                    role: role.parse().unwrap_or(Role::Player),
+                })
+            },
+        )
+        .optional()
+        .map_err(StoreError::from)?;
+    match standing {
+        None => Err(OpenRefused::Deleted),
+        Some(s) if s.deleted => Err(OpenRefused::Deleted),
+        Some(s) if !s.active => Err(OpenRefused::Banned {
+            reason: ban_reason(tx, user_id)?,
+        }),
+        Some(s)
+            if s.guest_expires_at
+                .as_deref()
+                .is_some_and(|at| at <= iso(now).as_str()) =>
+        {
+            Err(OpenRefused::GuestExpired)
+        }
+        Some(s) => Ok(Opened { role: s.role }),
+    }
 }
 
 /// The reason of an account's latest ban, as its audit row recorded it.

@@ -167,6 +167,10 @@ fn write_lines(path: &Path, header: Header, batch: &Batch) -> std::io::Result<()
         locations,
         touches: _,
         clients: _,
+        // Session rows describe live connections, which a stop ends: the
+        // next start removes whatever rows are left, so none are spilled.
+        opens: _,
+        closes: _,
         flushes: _,
         stop: _,
     } = batch;

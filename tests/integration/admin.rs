@@ -196,7 +196,7 @@ async fn browsing_the_database_uses_the_allowlist_and_hides_hashes() {
     );
     let users = admin.command("/rows users").await;
     assert!(
-        users.contains("username        : Ada") && users.contains("password_hash   : (hidden)"),
+        users.contains("username          : Ada") && users.contains("password_hash     : (hidden)"),
         "one record per block, column: value: {users}"
     );
     assert!(

@@ -247,6 +247,26 @@ fn user_list_prints_a_table_and_honours_the_filter() {
     );
 }
 
+/// Issue 22: `gaslamp user list` listed a locked account as `active`.
+#[test]
+fn user_list_shows_a_locked_account_as_locked_until_its_lock_ends() {
+    let db = Db::new();
+    db.superuser("Root");
+    db.conn()
+        .execute(
+            "UPDATE users SET failed_attempts = 5, lockout_until = '2999-03-04T05:06:07.000Z'",
+            [],
+        )
+        .expect("locked");
+    let out = db.run(&["user", "list"], &[]);
+    out.assert_code(0);
+    assert!(
+        out.stdout.contains("locked until 2999-03-04 05:07"),
+        "{out:#?}"
+    );
+    assert!(!out.stdout.contains("active"), "{out:#?}");
+}
+
 #[test]
 fn user_role_changes_the_role_and_refuses_bad_ones() {
     let db = Db::new();

@@ -138,6 +138,159 @@ async fn talk_the_records_cannot_keep_is_refused_before_anyone_hears_it() {
     server.stop().await;
 }
 
+/// Creates an account over telnet (from 127.0.0.1) and leaves again.
+async fn make_account(server: &TestServer, account: &str) {
+    let mut c = server.connect().await;
+    c.create(account, PASSWORD).await;
+    c.send("quit").await;
+    c.expect_closed().await;
+}
+
+/// A column of an account's row, as text (NULL as none).
+fn account_column(server: &TestServer, column: &str, account: &str) -> Option<String> {
+    server
+        .db()
+        .query_row(
+            &format!("SELECT {column} FROM users WHERE username = ?1"),
+            [account],
+            |r| r.get::<_, Option<rusqlite::types::Value>>(0),
+        )
+        .expect("the account's row")
+        .map(|value| match value {
+            rusqlite::types::Value::Text(text) => text,
+            rusqlite::types::Value::Integer(n) => n.to_string(),
+            other => format!("{other:?}"),
+        })
+}
+
+/// How many session rows an account has.
+fn session_rows_of(server: &TestServer, account: &str) -> i64 {
+    server
+        .db()
+        .query_row(
+            "SELECT count(*) FROM sessions s JOIN users u ON u.id = s.user_id \
+             WHERE u.username = ?1",
+            [account],
+            |r| r.get(0),
+        )
+        .expect("count")
+}
+
+/// Issue 16: while the disk was full, players in the game kept talking, but
+/// nobody else could log in: login, sign-up and guests all answered
+/// "Something went wrong". An account logs in and plays; its session row and
+/// last login are written through the writer once space returns, and failed
+/// logins are counted and locked in memory meanwhile, written then too.
+/// Sign-ups and guests are told the records are busy.
+///
+/// The full disk is staged as a real one behaves (see `scripts/disk-full`):
+/// the writer may not grow the file, and the long lines Ann says need new
+/// pages, so their batch — and everything queued behind it — waits, as every
+/// write does on a full disk; and the store's own connections are refused
+/// every write, since on a full disk even an update in place fails once the
+/// WAL cannot grow (a page limit alone would let those through). The test
+/// reads the file itself to see that nothing of the login was written until
+/// space returned.
+#[tokio::test]
+async fn a_login_during_a_full_disk_plays_and_its_records_follow_when_space_returns() {
+    let dir = temp_dir();
+    let server = TestServer::start(dir.path()).await;
+    let (mut ann, mut ben) = ann_and_ben(&server).await;
+    let mut root = server.player_with_role("Root", "admin").await;
+    for account in ["Cai", "Dee", "Fay"] {
+        make_account(&server, account).await;
+    }
+    let cai_login = account_column(&server, "last_login", "Cai");
+    let fay_login = account_column(&server, "last_login", "Fay");
+    let writer = server.game.writer().clone();
+    writer.flush().await.expect("flush");
+    server.game.stage_full_disk(Some(page_count(&server)));
+    for n in 0..8 {
+        let answer = ann.command(&long_line(n)).await;
+        assert!(
+            answer.contains(&format!("You say, \"line {n:02}")),
+            "{answer}"
+        );
+        ben.expect(&format!("Ann says, \"line {n:02}")).await;
+    }
+    refused(&writer, 1).await;
+    // Cai logs in and plays.
+    let mut cai = server.connect().await;
+    cai.connect_as("Cai", PASSWORD).await;
+    cai.enter("1").await;
+    assert_eq!(cai.command("say hello").await, "You say, \"hello\"");
+    ben.expect("Cai says, \"hello\"").await;
+    assert_eq!(session_rows_of(&server, "Cai"), 0, "the disk is full");
+    assert_eq!(account_column(&server, "last_login", "Cai"), cai_login);
+    // Fay comes and goes: her row, queued, is removed after it, in order.
+    let mut fay = server.connect().await;
+    fay.connect_as("Fay", PASSWORD).await;
+    fay.send("quit").await;
+    fay.expect_closed().await;
+    // What `/sessions` lists comes from the registry, ahead of the table.
+    // (The command itself waits for the disk: its audit row cannot be
+    // written, and it says the records are busy.)
+    let live: Vec<String> = server
+        .game
+        .sessions()
+        .iter()
+        .map(|s| s.account.clone())
+        .collect();
+    assert!(live.contains(&"Cai".to_string()), "{live:?}");
+    assert_eq!(server.game.session_rows().await.expect("rows"), 3);
+    assert!(root.command("/sessions").await.contains(BUSY));
+    // Dee's guesses from a stranger's address lock the account all the same.
+    for round in 0..2 {
+        let mut c = Client::connect_from(server.addr, OTHER).await;
+        for _ in 0..(3 - round) {
+            wrong_login(&mut c, "Dee").await;
+        }
+    }
+    let mut c = Client::connect_from(server.addr, OTHER).await;
+    c.expect("Account: ").await;
+    c.send(&format!("connect Dee {PASSWORD}")).await;
+    let refused_dee = c.expect("Account: ").await;
+    assert!(refused_dee.contains(LOCKED), "{refused_dee}");
+    assert!(
+        refused_dee.contains("The account is locked until "),
+        "{refused_dee}"
+    );
+    assert_eq!(
+        account_column(&server, "failed_attempts", "Dee").as_deref(),
+        Some("0"),
+        "the disk is full"
+    );
+    // Sign-ups and guests wait for the disk, in words that say so.
+    c.send(&format!("create Eve {PASSWORD}")).await;
+    let (which, refused_eve) = c.expect_any(&[BUSY, "Character: "]).await;
+    assert_eq!(which, 0, "{refused_eve}");
+    let refused_guest = guest(&mut c, "Roamer").await;
+    assert!(refused_guest.contains(BUSY), "{refused_guest}");
+    // Space returns: what waited is written.
+    server.game.stage_full_disk(None);
+    writer.flush().await.expect("flush");
+    tokio::time::timeout(PATIENCE, server.game.login_records_written())
+        .await
+        .expect("the kept login records are written");
+    assert_eq!(
+        account_column(&server, "failed_attempts", "Dee").as_deref(),
+        Some("5")
+    );
+    assert!(account_column(&server, "lockout_until", "Dee").is_some());
+    assert_eq!(session_rows_of(&server, "Cai"), 1);
+    assert_eq!(session_rows_of(&server, "Fay"), 0, "gone with Fay");
+    assert!(account_column(&server, "last_login", "Fay") > fay_login);
+    let cai_now = account_column(&server, "last_login", "Cai");
+    assert!(cai_now > cai_login, "{cai_now:?} after {cai_login:?}");
+    let mut said: Vec<String> = (0..8).map(|n| format!("line {n:02}")).collect();
+    said.push("hello".into());
+    assert_eq!(said_lines(&server), said);
+    cai.send("quit").await;
+    cai.expect_closed().await;
+    assert_eq!(session_rows_of(&server, "Cai"), 0);
+    server.stop().await;
+}
+
 /// `connect <name> <a wrong password>`; returns the answer.
 async fn wrong_login(c: &mut Client, name: &str) -> String {
     c.expect("Account: ").await;
@@ -455,6 +608,58 @@ async fn one_address_gets_five_guests_in_ten_minutes() {
     assert!(text.contains("Guest account guest_"), "{text}");
     assert_eq!(
         server.count("SELECT count(*) FROM users WHERE is_guest = 1"),
+        6
+    );
+    server.stop().await;
+}
+
+const TOO_MANY_SIGNUPS: &str = "Too many new accounts from your address; try again later.";
+
+/// Issue 16: one address made 150 accounts in 0.3 s. Five sign-ups in ten
+/// minutes, apart from guests; one refused before any work (a taken name, a
+/// weak password) does not count, and the sixth costs no bcrypt.
+#[tokio::test]
+async fn one_address_gets_five_sign_ups_in_ten_minutes() {
+    let dir = temp_dir();
+    let config = ServerConfig {
+        signups_per_ip: AddressLimit::SIGNUPS,
+        ..config(dir.path())
+    };
+    let server = TestServer::start_with(config).await;
+    let mut c = server.connect().await;
+    c.expect("Account: ").await;
+    c.send("create Wanda tiny").await;
+    c.expect("at least 12 characters").await;
+    for (n, letter) in PLAIN[..5].iter().enumerate() {
+        if n == 4 {
+            c.expect("Account: ").await;
+            c.send(&format!("create makera {PASSWORD}")).await;
+            c.expect("That account name is taken.").await;
+        }
+        let mut c = server.connect().await;
+        c.create(&format!("Maker{}", *letter as char), PASSWORD)
+            .await;
+    }
+    c.expect("Account: ").await;
+    let runs = server.game.bcrypt_runs();
+    c.send(&format!("create Makerz {PASSWORD}")).await;
+    c.expect(TOO_MANY_SIGNUPS).await;
+    c.expect("Account: ").await;
+    c.send("new").await;
+    let (which, refused) = c
+        .expect_any(&["New account name: ", TOO_MANY_SIGNUPS])
+        .await;
+    assert_eq!(which, 1, "refused at once: {refused}");
+    assert_eq!(server.game.bcrypt_runs(), runs, "no bcrypt for a refusal");
+    let text = guest(&mut c, "Visitorq").await;
+    assert!(
+        text.contains("Guest account guest_"),
+        "guests count apart: {text}"
+    );
+    let mut other = Client::connect_from(server.addr, OTHER).await;
+    other.create("Makerz", PASSWORD).await;
+    assert_eq!(
+        server.count("SELECT count(*) FROM users WHERE is_guest = 0"),
         6
     );
     server.stop().await;

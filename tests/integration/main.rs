@@ -14,6 +14,7 @@ mod faults;
 mod impressions;
 mod items;
 mod limits;
+mod lockout;
 mod login;
 mod oplog;
 mod persistence;

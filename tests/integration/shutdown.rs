@@ -81,7 +81,8 @@ async fn a_failed_login_answered_just_before_a_stop_is_still_counted() {
     stopping.await.expect("the server stops");
     let failures: i64 = db
         .query_row(
-            "SELECT failed_attempts FROM users WHERE username = 'Ivo'",
+            // Every failure counts here, whichever address it came from.
+            "SELECT failed_since_login FROM users WHERE username = 'Ivo'",
             [],
             |r| r.get(0),
         )

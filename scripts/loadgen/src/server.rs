@@ -103,6 +103,10 @@ impl ServerProcess {
         }
         let child = command
             .env_remove("RUST_LOG")
+            // Every account is made from loopback, thousands of them: the
+            // sign-up limit per address (5 in 10 minutes) is off. Through the
+            // environment, which an older binary without the limit ignores.
+            .env("GASLAMP_MAX_SIGNUPS_PER_IP", "0")
             .envs(launch.env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
             .stdout(Stdio::null())

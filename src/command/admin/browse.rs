@@ -9,6 +9,8 @@ use super::{authorize, count_arg, table, table_at};
 use crate::auth::Role;
 use crate::store::accounts::Account;
 use crate::store::admin;
+use crate::store::lockout::{self, Count};
+use chrono::{DateTime, Utc};
 
 pub static USERS: Spec = Spec {
     name: "users",
@@ -73,13 +75,14 @@ pub static CHATLOG: Spec = Spec {
 /// Accounts as a table: name, role, status, guest, created, last login (UTC,
 /// to the minute). The one format of `/users` and `gaslamp user list`.
 pub fn account_table(accounts: &[Account]) -> String {
+    let now = Utc::now();
     let rows: Vec<Vec<String>> = accounts
         .iter()
         .map(|user| {
             vec![
                 user.username.clone(),
                 user.role.to_string(),
-                status(user).to_string(),
+                status(user, now),
                 if user.is_guest { "yes" } else { "no" }.to_string(),
                 short_time(&user.created_at),
                 user.last_login
@@ -96,14 +99,23 @@ pub fn account_table(accounts: &[Account]) -> String {
     text
 }
 
-/// How an account stands, in one word.
-fn status(user: &Account) -> &'static str {
+/// How an account stands: deleted, banned, `locked until <YYYY-MM-DD HH:MM>`
+/// (UTC; the strangers' lock, which every address the account has not
+/// logged in from lately gets) or active.
+fn status(user: &Account, now: DateTime<Utc>) -> String {
+    let strangers = Count {
+        failures: user.failed_attempts,
+        until: user.lockout_until.clone(),
+    };
     if user.tombstoned_at.is_some() {
-        "deleted"
+        "deleted".into()
     } else if !user.is_active {
-        "banned"
+        "banned".into()
+    } else if let Some(until) = strangers.locked_until(now) {
+        let shown = lockout::shown_minute(until).format("%Y-%m-%d %H:%M");
+        format!("locked until {shown}")
     } else {
-        "active"
+        "active".into()
     }
 }
 
@@ -335,6 +347,7 @@ mod tests {
             created_at: "2026-11-29T10:00:00.000Z".into(),
             last_login: last_login.map(str::to_string),
             tombstoned_at: None,
+            failed_since_login: 0,
         }
     }
 
@@ -363,6 +376,26 @@ mod tests {
             "{table}"
         );
         assert!(lines[2].ends_with("never"), "{table}");
+    }
+
+    /// Issue 22: a locked account was listed as `active`.
+    #[test]
+    fn a_locked_account_is_listed_as_locked_until_its_lock_ends() {
+        let mut locked = account("Cleo", Role::Player, true, None);
+        locked.failed_attempts = 5;
+        locked.lockout_until = Some("2999-01-02T03:04:05.000Z".into());
+        let mut over = account("Dov", Role::Player, true, None);
+        over.lockout_until = Some("2001-01-02T03:04:05.000Z".into());
+        let table = account_table(&[locked, over]);
+        let lines: Vec<&str> = table.lines().collect();
+        assert!(
+            lines[1].contains("  locked until 2999-01-02 03:05  no"),
+            "{table}"
+        );
+        assert!(
+            lines[2].contains("  active  "),
+            "a lock that ended: {table}"
+        );
     }
 
     #[test]

@@ -79,10 +79,17 @@ impl Accounts<'_> {
         action: &str,
     ) -> Result<Changed, ChangeRefused> {
         let (target, action) = (target.to_string(), action.to_string());
-        refusable(self.store, move |tx| {
+        let resets_password = matches!(change, AccountChange::Password { .. });
+        let changed = refusable(self.store, move |tx| {
             change_in(tx, actor, &target, &change, &action)
         })
-        .await
+        .await?;
+        if resets_password {
+            // Its counts are cleared on disk; what a disk outage kept of them
+            // in memory is older.
+            self.store.inner.pending.forget(changed.account.id);
+        }
+        Ok(changed)
     }
 
     /// Whether `actor` may make `change` to `target` now, without making it (to

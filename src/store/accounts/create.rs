@@ -9,6 +9,9 @@
 //! `audit_log` row that says who opened it. Either all three are written, or
 //! nothing is.
 
+use std::net::IpAddr;
+
+use chrono::Utc;
 use rusqlite::{Connection, params};
 
 use super::Accounts;
@@ -19,6 +22,7 @@ use crate::store::audit::{self, AuditEntry};
 use crate::store::characters::{
     CharacterLimits, CharacterName, CharacterSummary, NewCharacter, create_in,
 };
+use crate::store::lockout;
 use crate::store::refusal::{CharacterRefused, Refusal, decide};
 use crate::store::{StoreError, StoreResult, now_iso};
 use crate::world::{Naming, World};
@@ -28,11 +32,20 @@ use crate::world::{Naming, World};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Opener {
     /// A player signing up (`new`, `create`): a player, audited as `signup`
-    /// with the new account as its own actor.
-    SignUp { username: String },
+    /// with the new account as its own actor. The address it signed up
+    /// from (keyed as client addresses are), if any, is known to the
+    /// account from then on, as if it had logged in from there.
+    SignUp {
+        username: String,
+        from: Option<IpAddr>,
+    },
     /// A guest (`guest`): a drawn `guest_NNNNN` name, expiring at
-    /// `expires_at`, audited as `guest` with the new account as its actor.
-    Guest { expires_at: String },
+    /// `expires_at`, audited as `guest` with the new account as its actor;
+    /// its address known as a sign-up's is.
+    Guest {
+        expires_at: String,
+        from: Option<IpAddr>,
+    },
     /// The operator's shell (`gaslamp user create`, `create-superuser`):
     /// audited as `cli.create`, with no acting account.
     Shell { username: String, role: Role },
@@ -45,7 +58,7 @@ pub enum Opener {
 impl Opener {
     fn username(&self) -> Option<&str> {
         match self {
-            Opener::SignUp { username }
+            Opener::SignUp { username, .. }
             | Opener::Shell { username, .. }
             | Opener::Environment { username } => Some(username),
             Opener::Guest { .. } => None,
@@ -84,6 +97,14 @@ impl Opener {
     /// itself), rather than the operator or the environment.
     fn acts_itself(&self) -> bool {
         matches!(self, Opener::SignUp { .. } | Opener::Guest { .. })
+    }
+
+    /// The address the account was opened from, if a client opened it.
+    fn from(&self) -> Option<IpAddr> {
+        match self {
+            Opener::SignUp { from, .. } | Opener::Guest { from, .. } => *from,
+            Opener::Shell { .. } | Opener::Environment { .. } => None,
+        }
     }
 }
 
@@ -202,6 +223,14 @@ impl Accounts<'_> {
         if let Some(username) = opener.username() {
             check_account_name(username).map_err(|bad| AccountRefused::BadName(bad.0))?;
         }
+        // A player's taken name is refused before the bcrypt work (the
+        // transaction decides again): a loop of sign-ups for one costs no
+        // hashing.
+        if let Opener::SignUp { username, .. } = &opener
+            && self.name_taken(username).await?
+        {
+            return Err(AccountRefused::NameTaken);
+        }
         let hash = self
             .hash_new_password(password)
             .await
@@ -276,6 +305,9 @@ fn create_in_tx(
         character,
     };
     record_creation(tx, new.opener, &created)?;
+    if let Some(from) = new.opener.from() {
+        lockout::remember_in(tx, created.user_id, &from.to_string(), Utc::now())?;
+    }
     Ok(created)
 }
 
@@ -308,7 +340,7 @@ fn insert_account(
     next_guest_name: &mut dyn FnMut() -> String,
 ) -> Result<(i64, String), AccountRefused> {
     let expires_at = match new.opener {
-        Opener::Guest { expires_at } => Some(expires_at.as_str()),
+        Opener::Guest { expires_at, .. } => Some(expires_at.as_str()),
         _ => None,
     };
     let mut username = match new.opener.username() {
@@ -375,6 +407,7 @@ mod tests {
     fn sign_up(name: &str) -> Opener {
         Opener::SignUp {
             username: name.into(),
+            from: None,
         }
     }
 
@@ -393,6 +426,32 @@ mod tests {
             .expect("audit rows")
     }
 
+    /// Issue 16: sign-ups' bcrypt work goes through the same fair queue per
+    /// client address as logins: with the one place held, a sign-up waits in
+    /// its own address's queue.
+    #[tokio::test]
+    async fn a_sign_up_hashes_in_its_client_address_queue() {
+        let (_dir, store, _) = test_store("someone").await;
+        let holder = store.inner.hashing.enter_as(None).await;
+        let client: std::net::IpAddr = [192, 0, 2, 44].into();
+        let signing_up = {
+            let store = store.clone();
+            tokio::spawn(crate::store::hashing::for_client(client, async move {
+                store
+                    .accounts()
+                    .create(sign_up("Nell"), PASSWORD, first(FirstName::AfterAccount))
+                    .await
+                    .map(|created| created.username)
+            }))
+        };
+        while !store.inner.hashing.is_waiting(Some(client)) {
+            tokio::task::yield_now().await;
+        }
+        drop(holder);
+        let made = signing_up.await.expect("task");
+        assert_eq!(made.ok().as_deref(), Some("Nell"));
+    }
+
     #[tokio::test]
     async fn every_opener_leaves_its_account_its_character_and_one_audit_row() {
         let (_dir, store, _) = test_store("someone").await;
@@ -404,6 +463,7 @@ mod tests {
             .expect("ann");
         let guest = Opener::Guest {
             expires_at: "2099-01-01T00:00:00.000Z".into(),
+            from: None,
         };
         let wren = first(FirstName::Given(CharacterName::Typed("wren".into())));
         let guest = accounts.create(guest, PASSWORD, wren).await.expect("guest");
@@ -564,6 +624,7 @@ mod tests {
             .call(move |db| {
                 let opener = Opener::Guest {
                     expires_at: "2099-01-01T00:00:00.000Z".into(),
+                    from: None,
                 };
                 let first = first(FirstName::Given(CharacterName::Generated));
                 let new = NewRow {

@@ -41,10 +41,14 @@ pub struct Account {
     pub created_at: String,
     pub last_login: Option<String>,
     pub tombstoned_at: Option<String>,
+    /// Failed password checks since the last login, from anywhere (what the
+    /// owner is told at the next one).
+    pub failed_since_login: i64,
 }
 
 const ACCOUNT_COLUMNS: &str = "id, username, password_hash, role, is_active, is_guest, \
-     guest_expires_at, failed_attempts, lockout_until, created_at, last_login, tombstoned_at";
+     guest_expires_at, failed_attempts, lockout_until, created_at, last_login, tombstoned_at, \
+     failed_since_login";
 
 fn account_from_row(row: &Row<'_>) -> rusqlite::Result<Account> {
     let role: String = row.get(3)?;
@@ -62,6 +66,7 @@ fn account_from_row(row: &Row<'_>) -> rusqlite::Result<Account> {
         created_at: row.get(9)?,
         last_login: row.get(10)?,
         tombstoned_at: row.get(11)?,
+        failed_since_login: row.get(12)?,
     })
 }
 

@@ -1,7 +1,7 @@
 //! New passwords: the policy, then the hash (the one way a password becomes
 //! a hash), and the player's own password — checked, then replaced.
 
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, params};
 
 use super::Accounts;
 use super::change::update_user;
@@ -30,40 +30,24 @@ impl Accounts<'_> {
         Ok(self.store.hash_password(password.to_string()).await?)
     }
 
-    /// Whether `password` is the account's current one (the player changing it).
-    pub async fn verify_password_of(&self, user_id: i64, password: String) -> StoreResult<bool> {
-        let hash = self
-            .store
-            .call(move |db| {
-                Ok(db
-                    .query_row(
-                        "SELECT password_hash FROM users WHERE id = ?1",
-                        [user_id],
-                        |r| r.get::<_, String>(0),
-                    )
-                    .optional()?)
-            })
-            .await?;
-        let known = hash.is_some();
-        Ok(self.store.verify_password(password, hash).await && known)
-    }
-
     /// Replaces the player's own password hash (after they gave the old one).
     pub async fn set_own_password(&self, user_id: i64, hash: String) -> StoreResult<()> {
         self.store
             .call(move |db| write_tx(db, |tx| reset_password_in(tx, user_id, &hash)))
-            .await
+            .await?;
+        self.store.inner.pending.forget(user_id);
+        Ok(())
     }
 }
 
 /// Replaces an account's password hash within the caller's transaction and
-/// lifts any login lockout: an operator resetting a password is usually
-/// letting someone back in.
+/// lifts every login lockout of it (the strangers' and each address's): an
+/// operator resetting a password is usually letting someone back in.
 pub(super) fn reset_password_in(conn: &Connection, user_id: i64, hash: &str) -> StoreResult<()> {
     update_user(
         conn,
-        "UPDATE users SET password_hash = ?2, failed_attempts = 0, lockout_until = NULL \
-         WHERE id = ?1",
+        "UPDATE users SET password_hash = ?2 WHERE id = ?1",
         params![user_id, hash],
-    )
+    )?;
+    crate::store::lockout::clear_in(conn, user_id)
 }
