@@ -46,6 +46,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tower_service::Service;
 
+pub use policy::web_host_name;
 pub use ws::MAX_FRAME;
 
 use self::slots::{HttpSlot, HttpSlots, Refusal};
@@ -66,6 +67,11 @@ const TOO_MANY: &str = "Too many connections from your address; try again later.
 
 /// The answer when every slot a request could use is taken.
 const BUSY: &str = "The server is busy; try again later.";
+
+/// The answer (421) to a request for a host name a loopback listener does
+/// not serve (see [`policy::host_allowed`]).
+const NOT_OUR_HOST: &str = "This server does not answer to that host name \
+     (its operator may add the name with --web-host).";
 
 /// What every handler needs.
 #[derive(Clone)]
@@ -103,6 +109,13 @@ impl WebListener {
         let Some(settings) = game.config().web.clone() else {
             return;
         };
+        if !settings.hosts.is_empty() && !settings.bind.ip().is_loopback() {
+            tracing::warn!(
+                bind = %settings.bind,
+                "--web-host has no effect: the web listener is not bound to a loopback \
+                 address, so it answers any host name and --web-origin guards /ws"
+            );
+        }
         let slots = HttpSlots::new(settings.max_connections, settings.max_per_ip);
         let web = Web {
             game,
@@ -198,8 +211,9 @@ impl Exchange {
     /// Why a request may not be served on this connection, if it may not:
     /// behind a proxy, its client already holds its share of connections;
     /// in a reserved slot, it asks for something else than `/health` or
-    /// `/metrics`.
-    fn refusal(&self, request: &hyper::Request<Incoming>) -> Option<Response> {
+    /// `/metrics`; on a loopback listener, it names a host the listener does
+    /// not serve (monitoring aside, which probes by any name).
+    fn refusal<B>(&self, request: &hyper::Request<B>) -> Option<Response> {
         if self.trust_proxy {
             let client = client_addr(self.peer, request.headers(), true);
             if !self.slot.attribute(client.ip()) {
@@ -207,7 +221,22 @@ impl Exchange {
             }
         }
         let monitoring = matches!(request.uri().path(), "/health" | "/metrics");
-        (self.slot.is_reserved() && !monitoring).then(|| self.refuse(HttpRefusal::Reserved, BUSY))
+        if self.slot.is_reserved() && !monitoring {
+            return Some(self.refuse(HttpRefusal::Reserved, BUSY));
+        }
+        (!monitoring && !self.serves_host(request.headers())).then(misdirected)
+    }
+
+    /// Whether the request's `Host` names this listener (DNS rebinding).
+    fn serves_host(&self, headers: &HeaderMap) -> bool {
+        let settings = &self.web.settings;
+        let host = headers.get(header::HOST).map(|v| v.to_str().unwrap_or(""));
+        let loopback = settings.bind.ip().is_loopback();
+        let served = policy::host_allowed(host, loopback, &settings.hosts);
+        if !served {
+            tracing::info!(peer = %self.peer, host, "HTTP request refused: a host name this listener does not serve (see --web-host)");
+        }
+        served
     }
 
     fn refuse(&self, reason: HttpRefusal, text: &'static str) -> Response {
@@ -219,6 +248,12 @@ impl Exchange {
         ];
         (StatusCode::SERVICE_UNAVAILABLE, headers, text).into_response()
     }
+}
+
+/// The 421 answer to a request for a host name this listener does not serve.
+fn misdirected() -> Response {
+    let headers = [(header::CACHE_CONTROL, "no-store")];
+    (StatusCode::MISDIRECTED_REQUEST, headers, NOT_OUR_HOST).into_response()
 }
 
 /// One HTTP/1.1 connection: requests until the client leaves, its headers

@@ -1,5 +1,7 @@
 //! `GET /ws`: telnet over a WebSocket, into the one session.
 //!
+//! The request reaches the handler only if the listener serves its `Host`
+//! (the front's check against DNS rebinding, `web::policy::host_allowed`).
 //! The handler decides whether the upgrade may happen (the request is a
 //! WebSocket handshake, the server is not shutting down, the page's origin is
 //! allowed, the subprotocol is ours or none, and a connection slot is free
