@@ -25,6 +25,8 @@ mod warnings;
 mod write;
 
 #[cfg(test)]
+mod proptests;
+#[cfg(test)]
 mod tests;
 
 use std::collections::BTreeMap;
@@ -34,7 +36,7 @@ use std::sync::Arc;
 
 pub use edit::EditError;
 pub use json::{Json, Number, ParseError};
-pub use load::{LoadError, Loaded, load};
+pub use load::{LoadError, Loaded, load, load_from_memory};
 pub use model::{Access, Exit, Item, Naming, Room, RoomId, World, Zone, room_number};
 pub use source::{CommitError, Committed, SourceFile, WorldSource, Written};
 pub use write::{WriteError, temp_path, write_world_file};
