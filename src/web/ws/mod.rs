@@ -27,6 +27,7 @@ use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use hyper_util::rt::TokioIo;
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
@@ -203,13 +204,25 @@ fn serve_upgraded(
         if game.is_shutting_down() {
             return;
         }
-        let backlog = Arc::new(Backlog::default());
-        let io = Watched::new(TokioIo::new(upgraded), backlog.clone());
-        let socket =
-            WebSocketStream::from_raw_socket(io, Role::Server, Some(socket_config())).await;
-        let stream = WsStream::new(socket, text_frames, backlog).counted(game.metrics().clone());
+        let stream = server_stream(TokioIo::new(upgraded), text_frames)
+            .await
+            .counted(game.metrics().clone());
         crate::session::serve(game, stream, peer, tracker).await;
     });
+}
+
+/// The server's end of a WebSocket whose handshake is done, over `io`, as a
+/// byte stream ([`WsStream`]), with this module's bounds; `text_frames` when
+/// the client asked for no subprotocol. `/ws` serves every WebSocket
+/// through it, and the fuzz targets drive the adapter through it too.
+pub async fn server_stream<T>(io: T, text_frames: bool) -> WsStream<WebSocketStream<Watched<T>>>
+where
+    T: AsyncRead + AsyncWrite + Unpin,
+{
+    let backlog = Arc::new(Backlog::default());
+    let io = Watched::new(io, backlog.clone());
+    let socket = WebSocketStream::from_raw_socket(io, Role::Server, Some(socket_config())).await;
+    WsStream::new(socket, text_frames, backlog)
 }
 
 /// The bounds of one WebSocket (see the module).
