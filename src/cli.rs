@@ -265,6 +265,14 @@ pub struct RunArgs {
     #[arg(long, env = "GASLAMP_WEB_ORIGIN", value_name = "ORIGIN",
           value_delimiter = ',', value_parser = parse_origin)]
     pub web_origin: Vec<String>,
+    /// Host names a loopback web listener answers besides localhost,
+    /// 127.0.0.1 and [::1], comma-separated or repeated: the name a reverse
+    /// proxy on this machine passes on in `Host` (mud.example.org). Other
+    /// names are refused with 421, against DNS rebinding; /health and
+    /// /metrics answer any. On other binds the --web-origin check guards.
+    #[arg(long, env = "GASLAMP_WEB_HOST", value_name = "NAME",
+          value_delimiter = ',', value_parser = parse_web_host)]
+    pub web_host: Vec<String>,
     /// Take a WebSocket client's address from X-Forwarded-For, as set by the
     /// reverse proxy in front of the web listener (only with such a proxy).
     #[arg(long, env = "GASLAMP_TRUST_PROXY", default_value_t = false,
@@ -332,6 +340,13 @@ fn parse_origin(text: &str) -> Result<String, String> {
     Ok(origin)
 }
 
+/// A `--web-host` name: a host name or address without port, lowercased.
+fn parse_web_host(text: &str) -> Result<String, String> {
+    crate::web::web_host_name(text).ok_or_else(|| {
+        format!("{text:?} is not a host name like mud.example.org (no scheme, port or path)")
+    })
+}
+
 impl RunArgs {
     /// Checks the flags that only make sense together. It runs on the final
     /// line, config file included (clap's own `requires` would judge the typed
@@ -347,11 +362,12 @@ impl RunArgs {
         if self.tls_only && self.tls_bind.is_none() {
             return Err("--tls-only needs --tls-bind, or no listener would be open".into());
         }
-        let web_flags = !self.web_origin.is_empty() || self.trust_proxy;
+        let web_flags =
+            !self.web_origin.is_empty() || !self.web_host.is_empty() || self.trust_proxy;
         if self.web_bind.0.is_none() && (web_flags || self.web_max_per_ip.is_some()) {
             return Err(
-                "--web-origin, --web-max-per-ip and --trust-proxy need the web \
-                 listener (--web-bind is off)"
+                "--web-origin, --web-host, --web-max-per-ip and --trust-proxy need the \
+                 web listener (--web-bind is off)"
                     .into(),
             );
         }
@@ -379,6 +395,7 @@ impl RunArgs {
         let defaults = WebSettings::new(self.web_bind.0?);
         Some(WebSettings {
             origins: self.web_origin.clone(),
+            hosts: self.web_host.clone(),
             trust_proxy: self.trust_proxy,
             max_per_ip: self
                 .web_max_per_ip

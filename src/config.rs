@@ -249,6 +249,10 @@ pub struct WebSettings {
     /// Page origins allowed to open the WebSocket (`https://mud.example`);
     /// empty means the page's own origin (the `Host` the request came to).
     pub origins: Vec<String>,
+    /// Host names a loopback listener answers besides the loopback's own
+    /// (`--web-host`), lowercased: a reverse proxy on the same machine that
+    /// passes its name on (see `web::policy::host_allowed`).
+    pub hosts: Vec<String>,
     /// Whether a client's address is taken from `X-Forwarded-For` (set by a
     /// reverse proxy in front) instead of the TCP peer.
     pub trust_proxy: bool,
@@ -276,6 +280,7 @@ impl WebSettings {
         WebSettings {
             bind,
             origins: Vec::new(),
+            hosts: Vec::new(),
             trust_proxy: false,
             max_per_ip: WebSettings::DEFAULT_MAX_PER_IP,
             max_connections: WebSettings::DEFAULT_MAX_CONNECTIONS,

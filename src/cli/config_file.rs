@@ -168,16 +168,25 @@ fn layer_settings(
 /// One setting as a `--flag=value` argument; the `=` keeps a value that starts
 /// with `-` from reading as a flag.
 fn setting_flag(key: &str, value: &toml::Value) -> Result<OsString, String> {
+    let refused = |what: &str| {
+        format!(
+            "key {key:?} must be a string, a whole number, true/false or a list of \
+             strings, not {what}"
+        )
+    };
     let text = match value {
         toml::Value::String(text) => text.clone(),
         toml::Value::Integer(n) => n.to_string(),
         toml::Value::Boolean(b) => b.to_string(),
-        other => {
-            return Err(format!(
-                "key {key:?} must be a string, a whole number or true/false, not {}",
-                other.type_str()
-            ));
+        // A list for a flag that takes several values (`web-host`): the
+        // flag's own comma-separated form.
+        toml::Value::Array(items) => {
+            let texts: Option<Vec<&str>> = items.iter().map(toml::Value::as_str).collect();
+            texts
+                .ok_or_else(|| refused("a list of other values"))?
+                .join(",")
         }
+        other => return Err(refused(other.type_str())),
     };
     Ok(format!("--{key}={text}").into())
 }

@@ -408,6 +408,7 @@ fn the_web_listener_defaults_to_loopback_4080_and_turns_off() {
         .expect("parse"),
     );
     let web = config.web.expect("web listener");
+    assert!(web.hosts.is_empty());
     assert_eq!(web.bind.to_string(), "0.0.0.0:8080");
     assert_eq!(web.max_per_ip, 500);
     assert_eq!(
@@ -425,10 +426,33 @@ fn the_web_listener_defaults_to_loopback_4080_and_turns_off() {
         &["run", "--web-bind", "off", "--web-origin", "*"],
         &["run", "--web-bind", "off", "--web-max-per-ip", "64"],
         &["run", "--web-max-per-ip", "0"],
+        &["run", "--web-bind", "off", "--web-host", "mud.example.org"],
+        &["run", "--web-host", "https://mud.example.org"],
+        &["run", "--web-host", "mud.example.org:443"],
+        &["run", "--web-host", "mud.example.org/play"],
     ] {
         let args = std::iter::once("gaslamp").chain(refused.iter().copied());
         assert!(parse_from(args).is_err(), "{refused:?} was accepted");
     }
+}
+
+#[test]
+fn web_hosts_are_repeated_or_comma_separated_and_lowercased() {
+    let config = run_config(
+        &parse_from([
+            "gaslamp",
+            "run",
+            "--web-host",
+            "Mud.Example.org, play.example.org.",
+            "--web-host=10.0.0.7",
+        ])
+        .expect("parse"),
+    );
+    let web = config.web.expect("web listener");
+    assert_eq!(
+        web.hosts,
+        ["mud.example.org", "play.example.org", "10.0.0.7"]
+    );
 }
 
 #[test]
@@ -439,15 +463,25 @@ fn web_settings_come_from_the_config_file_too() {
         web_origin = "https://mud.example.org"
         trust-proxy = true
         web_max_per_ip = 7
+        web-host = ["mud.example.org", "Play.example.org"]
     "#,
     );
     let web = run_config(&parse_with(&path, &["run"]).expect("parse"))
         .web
         .expect("web listener");
+    assert_eq!(web.hosts, ["mud.example.org", "play.example.org"]);
     assert_eq!(web.bind.to_string(), "127.0.0.1:4999");
     assert_eq!(web.max_per_ip, 7);
     assert_eq!(web.origins, ["https://mud.example.org"]);
     assert!(web.trust_proxy);
+    let (_dir, path) = config_file("web_host = \"mud.example.org,play.example.org\"\n");
+    let web = run_config(&parse_with(&path, &["run"]).expect("parse"))
+        .web
+        .expect("web listener");
+    assert_eq!(web.hosts, ["mud.example.org", "play.example.org"]);
+    let (_dir, path) = config_file("web-host = [\"mud.example.org\", 443]\n");
+    let refused = parse_with(&path, &["run"]).expect_err("a number is no host name");
+    assert!(refused.to_string().contains("web-host"), "{refused}");
     let (_dir, path) = config_file("web-bind = \"off\"\n");
     let config = run_config(&parse_with(&path, &["run"]).expect("parse"));
     assert!(config.web.is_none());

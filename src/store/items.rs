@@ -270,4 +270,213 @@ mod tests {
         .expect("insert");
         assert_eq!(count(&conn, "SELECT max(id) FROM room_items"), 2);
     }
+
+    /// Issue 16: whatever moves are tried, with right or wrong beliefs about
+    /// where an item is, one after another or from several callers at once,
+    /// every item is in exactly one place, keeps its id and its kind, and a
+    /// move happens exactly when the item was where its caller believed.
+    mod properties {
+        use std::collections::BTreeMap;
+        use std::sync::Arc;
+
+        use proptest::collection::vec;
+        use proptest::prelude::*;
+
+        use crate::store::{Store, StoreResult, test_store};
+
+        const ITEMS: i64 = 4;
+        const ROOMS: [&str; 3] = ["z:a", "z:b", "z:c"];
+        /// Characters 1 to 3.
+        const CHARACTERS: i64 = 3;
+
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        enum Place {
+            Room(usize),
+            Held(i64),
+        }
+
+        /// A move as a caller tries it, believing the item is where it says.
+        #[derive(Debug, Clone, Copy)]
+        enum Move {
+            Take { item: i64, room: usize, by: i64 },
+            PutDown { item: i64, by: i64, room: usize },
+            Give { item: i64, from: i64, to: i64 },
+        }
+
+        impl Move {
+            /// Where the caller believes the item is, and where it goes.
+            fn path(self) -> (Place, Place) {
+                match self {
+                    Move::Take { room, by, .. } => (Place::Room(room), Place::Held(by)),
+                    Move::PutDown { by, room, .. } => (Place::Held(by), Place::Room(room)),
+                    Move::Give { from, to, .. } => (Place::Held(from), Place::Held(to)),
+                }
+            }
+
+            fn item(self) -> i64 {
+                match self {
+                    Move::Take { item, .. }
+                    | Move::PutDown { item, .. }
+                    | Move::Give { item, .. } => item,
+                }
+            }
+
+            async fn apply(self, store: &Store) -> StoreResult<bool> {
+                let items = store.items();
+                match self {
+                    Move::Take { item, room, by } => items.take(item, "w", ROOMS[room], by).await,
+                    Move::PutDown { item, by, room } => {
+                        items.put_down(item, by, "w", ROOMS[room]).await
+                    }
+                    Move::Give { item, from, to } => items.give(item, from, to).await,
+                }
+            }
+        }
+
+        fn a_move() -> impl Strategy<Value = Move> {
+            let item = 1..=ITEMS;
+            let room = 0..ROOMS.len();
+            let character = 1..=CHARACTERS;
+            prop_oneof![
+                (item.clone(), room.clone(), character.clone())
+                    .prop_map(|(item, room, by)| Move::Take { item, room, by }),
+                (item.clone(), character.clone(), room)
+                    .prop_map(|(item, by, room)| Move::PutDown { item, by, room }),
+                (item, character.clone(), character).prop_map(|(item, from, to)| Move::Give {
+                    item,
+                    from,
+                    to
+                }),
+            ]
+        }
+
+        /// Items 1 to 4 (kinds `k1` ...) lying in the rooms in turn, and the
+        /// characters who may carry them.
+        async fn seeded() -> (tempfile::TempDir, Store) {
+            let (dir, store, _) = test_store("ann").await;
+            store
+                .call(|db| {
+                    for c in 1..=CHARACTERS {
+                        db.execute(
+                            "INSERT INTO characters (id, world_id, name, created_at) \
+                             VALUES (?1, 'w', ?2, '')",
+                            rusqlite::params![c, format!("C{c}")],
+                        )?;
+                    }
+                    for item in 1..=ITEMS {
+                        let room = ROOMS[(item as usize - 1) % ROOMS.len()];
+                        db.execute(
+                            "INSERT INTO room_items (id, world_id, room, item_key, placed_at) \
+                             VALUES (?1, 'w', ?2, ?3, '')",
+                            rusqlite::params![item, room, format!("k{item}")],
+                        )?;
+                    }
+                    Ok(())
+                })
+                .await
+                .expect("seed");
+            (dir, store)
+        }
+
+        /// Every row holding an item: its id, its kind and where it is.
+        async fn rows(store: &Store) -> Vec<(i64, String, Place)> {
+            store
+                .call(|db| {
+                    let mut rows = Vec::new();
+                    let mut rooms =
+                        db.prepare("SELECT id, item_key, world_id, room FROM room_items")?;
+                    for row in rooms.query_map([], |r| {
+                        Ok((
+                            r.get::<_, i64>(0)?,
+                            r.get::<_, String>(1)?,
+                            r.get::<_, String>(2)?,
+                            r.get::<_, String>(3)?,
+                        ))
+                    })? {
+                        let (id, key, world, room) = row?;
+                        assert_eq!(world, "w");
+                        let at = ROOMS.iter().position(|r| *r == room).expect("a known room");
+                        rows.push((id, key, Place::Room(at)));
+                    }
+                    let mut held =
+                        db.prepare("SELECT id, item_key, character_id FROM character_items")?;
+                    for row in held.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))? {
+                        let (id, key, by) = row?;
+                        rows.push((id, key, Place::Held(by)));
+                    }
+                    rows.sort_by_key(|(id, _, _)| *id);
+                    Ok(rows)
+                })
+                .await
+                .expect("read the items")
+        }
+
+        /// Each item once, with its own kind: where each one is.
+        fn one_place_each(rows: &[(i64, String, Place)]) -> BTreeMap<i64, Place> {
+            let ids: Vec<i64> = rows.iter().map(|(id, _, _)| *id).collect();
+            assert_eq!(
+                ids,
+                (1..=ITEMS).collect::<Vec<_>>(),
+                "each item in exactly one place: {rows:?}"
+            );
+            for (id, key, _) in rows {
+                assert_eq!(*key, format!("k{id}"), "item {id} changed its kind");
+            }
+            rows.iter().map(|(id, _, place)| (*id, *place)).collect()
+        }
+
+        fn runtime() -> tokio::runtime::Runtime {
+            tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(4)
+                .enable_all()
+                .build()
+                .expect("runtime")
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+            #[test]
+            fn an_item_moves_exactly_when_it_is_where_its_mover_believes(moves in vec(a_move(), 1..40)) {
+                runtime().block_on(async {
+                    let (_dir, store) = seeded().await;
+                    let mut model = one_place_each(&rows(&store).await);
+                    for m in moves {
+                        let (from, to) = m.path();
+                        let moved = m.apply(&store).await.expect("a move");
+                        let believed = model[&m.item()] == from;
+                        assert_eq!(moved, believed, "{m:?} with the items at {model:?}");
+                        if moved {
+                            model.insert(m.item(), to);
+                        }
+                        assert_eq!(one_place_each(&rows(&store).await), model, "after {m:?}");
+                    }
+                });
+            }
+
+            #[test]
+            fn an_item_stays_in_exactly_one_place_whatever_movers_race(
+                lanes in vec(vec(a_move(), 1..25), 2..5),
+            ) {
+                runtime().block_on(async {
+                    let (_dir, store) = seeded().await;
+                    let start = Arc::new(tokio::sync::Barrier::new(lanes.len()));
+                    let mut racing = Vec::new();
+                    for lane in lanes {
+                        let (store, start) = (store.clone(), start.clone());
+                        racing.push(tokio::spawn(async move {
+                            start.wait().await;
+                            for m in lane {
+                                m.apply(&store).await.expect("a move");
+                            }
+                        }));
+                    }
+                    for lane in racing {
+                        lane.await.expect("a lane of moves");
+                    }
+                    one_place_each(&rows(&store).await);
+                });
+            }
+        }
+    }
 }

@@ -931,4 +931,168 @@ mod tests {
         client.read_to_end(&mut out).await.expect("client read");
         assert_eq!(out, cat(&[b"name? ", &[IAC, GA]]));
     }
+
+    /// Issue 16: properties over generated streams. However a stream of
+    /// typed lines is cut, and whatever telnet commands, negotiations and
+    /// subnegotiations are mixed into it, the decoder gives back exactly
+    /// those lines, no byte of line data lost or doubled, and exactly those
+    /// negotiations, in order.
+    mod properties {
+        use proptest::collection::vec;
+        use proptest::prelude::*;
+
+        use super::super::super::{AYT, GA, NOP};
+        use super::*;
+
+        /// Something the client sends between and inside lines that is no
+        /// line data.
+        #[derive(Debug, Clone)]
+        enum Noise {
+            Command(u8),
+            Negotiation(Verb, u8),
+            Subnegotiation(u8, Vec<u8>),
+        }
+
+        impl Noise {
+            fn wire(&self) -> Vec<u8> {
+                let mut out = Vec::new();
+                let escaped = |out: &mut Vec<u8>, data: &[u8]| {
+                    for &b in data {
+                        out.extend_from_slice(if b == IAC {
+                            &[IAC, IAC]
+                        } else {
+                            std::slice::from_ref(&b)
+                        });
+                    }
+                };
+                match self {
+                    Noise::Command(byte) => out.extend_from_slice(&[IAC, *byte]),
+                    Noise::Negotiation(verb, option) => {
+                        out.extend_from_slice(&[IAC, verb.byte(), *option])
+                    }
+                    Noise::Subnegotiation(option, data) => {
+                        out.extend_from_slice(&[IAC, SB, *option]);
+                        escaped(&mut out, data);
+                        out.extend_from_slice(&[IAC, SE]);
+                    }
+                }
+                out
+            }
+
+            fn input(&self) -> Input {
+                match self {
+                    Noise::Command(byte) => Input::Command(*byte),
+                    Noise::Negotiation(verb, option) => Input::Negotiation {
+                        verb: *verb,
+                        option: *option,
+                    },
+                    Noise::Subnegotiation(option, data) => Input::Subnegotiation {
+                        option: *option,
+                        data: Bytes::copy_from_slice(data),
+                    },
+                }
+            }
+        }
+
+        fn noise() -> impl Strategy<Value = Noise> {
+            let verb = prop_oneof![
+                Just(Verb::Will),
+                Just(Verb::Wont),
+                Just(Verb::Do),
+                Just(Verb::Dont)
+            ];
+            prop_oneof![
+                prop::sample::select(vec![NOP, GA, AYT, 241, 242, 243, 244, 245])
+                    .prop_map(Noise::Command),
+                (verb, any::<u8>()).prop_map(|(v, o)| Noise::Negotiation(v, o)),
+                (any::<u8>(), vec(any::<u8>(), 0..64))
+                    .prop_map(|(o, d)| Noise::Subnegotiation(o, d)),
+            ]
+        }
+
+        /// A typed line: any bytes but the line ends and the two erasing
+        /// ones (255 goes on the wire doubled), each with the noise that
+        /// comes after its byte at that position, and how it ends.
+        fn line() -> impl Strategy<Value = (Vec<(u8, Vec<Noise>)>, &'static [u8])> {
+            let byte = any::<u8>().prop_filter("no line end or erasure", |b| {
+                !matches!(*b, b'\r' | b'\n' | BS | DEL)
+            });
+            let ends: &[&'static [u8]] = &[b"\r\n", b"\n", b"\r\0"];
+            let noisy = (byte, vec(noise(), 0..2));
+            (vec(noisy, 0..80), prop::sample::select(ends))
+        }
+
+        /// A stream and what it must decode to, in Latin-1 (one character a
+        /// byte, so every byte of line data shows).
+        fn stream() -> impl Strategy<Value = (Vec<u8>, Vec<Input>)> {
+            vec(line(), 0..12).prop_map(|lines| {
+                let (mut wire, mut want) = (Vec::new(), Vec::new());
+                for (bytes, end) in lines {
+                    let mut text = String::new();
+                    for (byte, noise) in bytes {
+                        wire.extend_from_slice(if byte == IAC {
+                            &[IAC, IAC]
+                        } else {
+                            std::slice::from_ref(&byte)
+                        });
+                        text.push(char::from(byte));
+                        for n in noise {
+                            wire.extend(n.wire());
+                            want.push(n.input());
+                        }
+                    }
+                    wire.extend_from_slice(end);
+                    want.push(Input::Line(text));
+                }
+                (wire, want)
+            })
+        }
+
+        fn decode_latin1<'a>(chunks: impl IntoIterator<Item = &'a [u8]>) -> Vec<Input> {
+            let mut codec = TelnetCodec::new();
+            codec.set_latin1(true);
+            let mut buf = BytesMut::new();
+            let mut items = Vec::new();
+            for chunk in chunks {
+                buf.extend_from_slice(chunk);
+                while let Ok(Some(item)) = codec.decode(&mut buf) {
+                    items.push(item);
+                }
+            }
+            while let Ok(Some(item)) = codec.decode_eof(&mut buf) {
+                items.push(item);
+            }
+            items
+        }
+
+        proptest! {
+            #[test]
+            fn no_byte_of_line_data_is_lost_or_doubled_whatever_the_split(
+                (wire, want) in stream(),
+                cuts in vec(any::<prop::sample::Index>(), 0..24),
+            ) {
+                let mut at: Vec<usize> = cuts.iter().map(|c| c.index(wire.len() + 1)).collect();
+                at.sort_unstable();
+                let mut pieces = Vec::new();
+                let mut start = 0;
+                for cut in at {
+                    pieces.push(&wire[start..cut]);
+                    start = cut;
+                }
+                pieces.push(&wire[start..]);
+                prop_assert_eq!(decode_latin1(pieces), want);
+            }
+
+            #[test]
+            fn a_subnegotiation_the_encoder_writes_decodes_back_whatever_the_split(
+                option in any::<u8>(),
+                data in vec(any::<u8>(), 0..MAX_SUBNEG),
+                piece in 1usize..64,
+            ) {
+                let wire = encode([Output::Subnegotiate(option, Bytes::from(data.clone()))]);
+                let want = [Input::Subnegotiation { option, data: Bytes::from(data) }];
+                prop_assert_eq!(decode_latin1(wire.chunks(piece)), want);
+            }
+        }
+    }
 }

@@ -29,6 +29,7 @@ mod status;
 mod ws;
 
 use std::convert::Infallible;
+use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -41,12 +42,14 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tower_service::Service;
 
-pub use ws::MAX_FRAME;
+pub use policy::web_host_name;
+pub use ws::{MAX_FRAME, Watched, WsStream, server_stream};
 
 use self::slots::{HttpSlot, HttpSlots, Refusal};
 use crate::config::WebSettings;
@@ -66,6 +69,11 @@ const TOO_MANY: &str = "Too many connections from your address; try again later.
 
 /// The answer when every slot a request could use is taken.
 const BUSY: &str = "The server is busy; try again later.";
+
+/// The answer (421) to a request for a host name a loopback listener does
+/// not serve (see [`policy::host_allowed`]).
+const NOT_OUR_HOST: &str = "This server does not answer to that host name \
+     (its operator may add the name with --web-host).";
 
 /// What every handler needs.
 #[derive(Clone)]
@@ -100,20 +108,19 @@ impl WebListener {
     /// exchanges on a tracker of the listener's own, since they go on
     /// answering while the game's tasks are awaited.
     pub async fn run(self, game: Arc<Game>, tracker: TaskTracker, stop: CancellationToken) {
-        let Some(settings) = game.config().web.clone() else {
+        let Some(front) = HttpFront::new(game, tracker, stop.clone()) else {
             return;
         };
-        let slots = HttpSlots::new(settings.max_connections, settings.max_per_ip);
-        let web = Web {
-            game,
-            tracker,
-            settings: Arc::new(settings),
-            slots,
-        };
-        let router = router(web.clone());
+        if !front.web.settings.hosts.is_empty() && !front.web.settings.bind.ip().is_loopback() {
+            tracing::warn!(
+                bind = %front.web.settings.bind,
+                "--web-host has no effect: the web listener is not bound to a loopback \
+                 address, so it answers any host name and --web-origin guards /ws"
+            );
+        }
         let exchanges = TaskTracker::new();
         let accepting = crate::transport::accept_loop(&self.tcp, "web", |tcp, peer| {
-            admit(&web, &exchanges, &router, &stop, tcp, peer);
+            front.admit(&exchanges, tcp, peer);
         });
         tokio::select! {
             _ = accepting => {},
@@ -122,6 +129,97 @@ impl WebListener {
         drop(self);
         exchanges.close();
         exchanges.wait().await;
+    }
+}
+
+/// The web listener without its socket: the routes, the HTTP slots and what
+/// every request is checked against, serving one connection at a time
+/// whatever carries it. The listener serves each TCP connection it accepts
+/// through it; the fuzz targets serve byte streams in memory through it.
+pub struct HttpFront {
+    web: Web,
+    router: Router,
+    stop: CancellationToken,
+}
+
+impl HttpFront {
+    /// The front of `game`'s web listener (`None` with `--web-bind off`):
+    /// its WebSocket sessions go on `tracker`; `stop` ends its exchanges.
+    pub fn new(
+        game: Arc<Game>,
+        tracker: TaskTracker,
+        stop: CancellationToken,
+    ) -> Option<HttpFront> {
+        let settings = game.config().web.clone()?;
+        let slots = HttpSlots::new(settings.max_connections, settings.max_per_ip);
+        let web = Web {
+            game,
+            tracker,
+            settings: Arc::new(settings),
+            slots,
+        };
+        let router = router(web.clone());
+        Some(HttpFront { web, router, stop })
+    }
+
+    /// Takes an HTTP slot for a connection from `peer` and returns what
+    /// serves it to its end, or `None` when the limits refuse it (and
+    /// nothing was said to it).
+    pub fn connection<S>(
+        &self,
+        stream: S,
+        peer: SocketAddr,
+    ) -> Option<impl Future<Output = ()> + Send + use<S>>
+    where
+        S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        let exchange = self.exchange(peer).ok()?;
+        Some(serve_http(
+            stream,
+            exchange,
+            self.router.clone(),
+            self.stop.clone(),
+        ))
+    }
+
+    /// Takes an HTTP slot for a new connection and starts its task, or turns
+    /// it away over the limits with a word, if the socket takes it at once.
+    /// Never waits.
+    fn admit(&self, exchanges: &TaskTracker, tcp: TcpStream, peer: SocketAddr) {
+        match self.exchange(peer) {
+            Ok(exchange) => {
+                exchanges.spawn(serve_http(
+                    tcp,
+                    exchange,
+                    self.router.clone(),
+                    self.stop.clone(),
+                ));
+            }
+            Err(refusal) => {
+                let (reason, text) = match refusal {
+                    Refusal::Address => (HttpRefusal::Address, TOO_MANY),
+                    Refusal::Full => (HttpRefusal::Full, BUSY),
+                };
+                self.web.game.metrics().http_refused(reason);
+                tracing::debug!(%peer, reason = reason.as_str(), "HTTP connection refused");
+                let _ = tcp.try_write(refusal_bytes(text).as_bytes());
+            }
+        }
+    }
+
+    /// A connection's hold on the listener: its HTTP slot, taken now.
+    fn exchange(&self, peer: SocketAddr) -> Result<Exchange, Refusal> {
+        // Behind a proxy the peer is the proxy: the client is known once a
+        // request names it.
+        let trust_proxy = self.web.settings.trust_proxy;
+        let key = (!trust_proxy).then_some(peer.ip());
+        let slot = self.web.slots.admit(key)?;
+        Ok(Exchange {
+            peer,
+            slot: Arc::new(slot),
+            trust_proxy,
+            web: self.web.clone(),
+        })
     }
 }
 
@@ -137,42 +235,6 @@ fn router(web: Web) -> Router {
         .route("/metrics", get(status::metrics))
         .fallback(|| async { (StatusCode::NOT_FOUND, "Not found.") })
         .with_state(web)
-}
-
-/// Takes an HTTP slot for a new connection and starts its task, or turns it
-/// away over the limits with a word, if the socket takes it at once. Never
-/// waits.
-fn admit(
-    web: &Web,
-    exchanges: &TaskTracker,
-    router: &Router,
-    stop: &CancellationToken,
-    tcp: TcpStream,
-    peer: SocketAddr,
-) {
-    // Behind a proxy the peer is the proxy: the client is known once a
-    // request names it.
-    let key = (!web.settings.trust_proxy).then_some(peer.ip());
-    match web.slots.admit(key) {
-        Ok(slot) => {
-            let exchange = Exchange {
-                peer,
-                slot: Arc::new(slot),
-                trust_proxy: web.settings.trust_proxy,
-                web: web.clone(),
-            };
-            exchanges.spawn(serve_http(tcp, exchange, router.clone(), stop.clone()));
-        }
-        Err(refusal) => {
-            let (reason, text) = match refusal {
-                Refusal::Address => (HttpRefusal::Address, TOO_MANY),
-                Refusal::Full => (HttpRefusal::Full, BUSY),
-            };
-            web.game.metrics().http_refused(reason);
-            tracing::debug!(%peer, reason = reason.as_str(), "HTTP connection refused");
-            let _ = tcp.try_write(refusal_bytes(text).as_bytes());
-        }
-    }
 }
 
 /// A whole 503 response, for a connection refused before hyper has it.
@@ -198,8 +260,9 @@ impl Exchange {
     /// Why a request may not be served on this connection, if it may not:
     /// behind a proxy, its client already holds its share of connections;
     /// in a reserved slot, it asks for something else than `/health` or
-    /// `/metrics`.
-    fn refusal(&self, request: &hyper::Request<Incoming>) -> Option<Response> {
+    /// `/metrics`; on a loopback listener, it names a host the listener does
+    /// not serve (monitoring aside, which probes by any name).
+    fn refusal<B>(&self, request: &hyper::Request<B>) -> Option<Response> {
         if self.trust_proxy {
             let client = client_addr(self.peer, request.headers(), true);
             if !self.slot.attribute(client.ip()) {
@@ -207,7 +270,22 @@ impl Exchange {
             }
         }
         let monitoring = matches!(request.uri().path(), "/health" | "/metrics");
-        (self.slot.is_reserved() && !monitoring).then(|| self.refuse(HttpRefusal::Reserved, BUSY))
+        if self.slot.is_reserved() && !monitoring {
+            return Some(self.refuse(HttpRefusal::Reserved, BUSY));
+        }
+        (!monitoring && !self.serves_host(request.headers())).then(misdirected)
+    }
+
+    /// Whether the request's `Host` names this listener (DNS rebinding).
+    fn serves_host(&self, headers: &HeaderMap) -> bool {
+        let settings = &self.web.settings;
+        let host = headers.get(header::HOST).map(|v| v.to_str().unwrap_or(""));
+        let loopback = settings.bind.ip().is_loopback();
+        let served = policy::host_allowed(host, loopback, &settings.hosts);
+        if !served {
+            tracing::info!(peer = %self.peer, host, "HTTP request refused: a host name this listener does not serve (see --web-host)");
+        }
+        served
     }
 
     fn refuse(&self, reason: HttpRefusal, text: &'static str) -> Response {
@@ -221,10 +299,19 @@ impl Exchange {
     }
 }
 
+/// The 421 answer to a request for a host name this listener does not serve.
+fn misdirected() -> Response {
+    let headers = [(header::CACHE_CONTROL, "no-store")];
+    (StatusCode::MISDIRECTED_REQUEST, headers, NOT_OUR_HOST).into_response()
+}
+
 /// One HTTP/1.1 connection: requests until the client leaves, its headers
 /// are late, it upgrades to a WebSocket, or the listener stops. A connection
 /// in a reserved slot serves one request and closes, giving the slot back.
-async fn serve_http(tcp: TcpStream, exchange: Exchange, router: Router, stop: CancellationToken) {
+async fn serve_http<S>(stream: S, exchange: Exchange, router: Router, stop: CancellationToken)
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
     let peer = exchange.peer;
     let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
         let refusal = exchange.refusal(&request);
@@ -246,7 +333,7 @@ async fn serve_http(tcp: TcpStream, exchange: Exchange, router: Router, stop: Ca
     let connection = hyper::server::conn::http1::Builder::new()
         .timer(TokioTimer::new())
         .header_read_timeout(HEADER_TIMEOUT)
-        .serve_connection(TokioIo::new(tcp), service)
+        .serve_connection(TokioIo::new(stream), service)
         .with_upgrades();
     tokio::pin!(connection);
     let outcome = tokio::select! {

@@ -1,5 +1,6 @@
 //! The web listener's decisions about a request, as pure functions tested in
-//! tables: whether a page's `Origin` may open the WebSocket, which
+//! tables: whether a request's `Host` names this listener (against DNS
+//! rebinding), whether a page's `Origin` may open the WebSocket, which
 //! subprotocol a client gets, and which address a client has.
 
 use std::net::{IpAddr, SocketAddr};
@@ -7,6 +8,76 @@ use std::net::{IpAddr, SocketAddr};
 /// The one WebSocket subprotocol gaslamp speaks: the telnet byte stream in
 /// binary frames (mudstandards.org).
 pub const TELNET_PROTOCOL: &str = "telnet.mudstandards.org";
+
+/// Whether a request may be served, judged by the host name in its `Host`
+/// header (against DNS rebinding: a page whose own name the attacker points
+/// at 127.0.0.1 reaches a loopback listener with its own name as both `Host`
+/// and `Origin`, which the Origin check alone lets in).
+///
+/// On a listener bound to a loopback address only the loopback's names may
+/// be served — `localhost`, a loopback address (`127.0.0.1`, `[::1]`) — or
+/// one of `names` (`--web-host`, lowercased, as `cli` stores them), with any
+/// port or none: the port is not what a rebinding changes, and a tunnel to
+/// the listener may arrive on another. A request without `Host` comes from
+/// no browser and may. On any other bind every name may: the listener is
+/// reachable by any name there, and the Origin check guards the WebSocket.
+pub fn host_allowed(host: Option<&str>, loopback_bind: bool, names: &[String]) -> bool {
+    if !loopback_bind {
+        return true;
+    }
+    let Some(host) = host else {
+        return true;
+    };
+    let Some(name) = host_name(host) else {
+        return false;
+    };
+    if name == "localhost" || names.contains(&name) {
+        return true;
+    }
+    let literal = name
+        .strip_prefix('[')
+        .and_then(|n| n.strip_suffix(']'))
+        .unwrap_or(&name);
+    match literal.parse::<IpAddr>() {
+        // IPv6 only in brackets, IPv4 never in them (RFC 3986's host).
+        Ok(IpAddr::V6(ip)) if literal.len() < name.len() => {
+            ip.is_loopback() || ip.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback())
+        }
+        Ok(IpAddr::V4(ip)) if literal.len() == name.len() => ip.is_loopback(),
+        _ => false,
+    }
+}
+
+/// The host name of a `Host` header (`Name.example:8080`, `[::1]:4080`),
+/// lowercased and without a port or the root's trailing dot; `None` when the
+/// header is no `host[:port]`.
+fn host_name(host: &str) -> Option<String> {
+    let host = host.trim();
+    let (name, port) = match host.rfind(':') {
+        // A colon inside brackets belongs to an IPv6 address.
+        Some(at) if !host[at..].contains(']') => (&host[..at], Some(&host[at + 1..])),
+        _ => (host, None),
+    };
+    let port_ok =
+        port.is_none_or(|p| !p.is_empty() && p.len() <= 5 && p.bytes().all(|b| b.is_ascii_digit()));
+    let name = name.strip_suffix('.').unwrap_or(name);
+    let name_ok = !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-._[]:".contains(&b));
+    (port_ok && name_ok).then(|| name.to_ascii_lowercase())
+}
+
+/// A `--web-host` name as [`host_allowed`] compares it: lowercased, without
+/// the root's trailing dot; `None` for anything but a bare host name or
+/// address (no port, no scheme, no path).
+pub fn web_host_name(text: &str) -> Option<String> {
+    let text = text.trim();
+    let name = host_name(text)?;
+    // host_name drops a port; a flag's name has none to drop.
+    let bare = text.strip_suffix('.').unwrap_or(text);
+    (name.len() == bare.len()).then_some(name)
+}
 
 /// Whether a WebSocket request may proceed, judged by its `Origin` header
 /// (against cross-site WebSocket hijacking: a page elsewhere opening the game
@@ -178,6 +249,75 @@ mod tests {
                 *want,
                 "{origin:?} at {host:?} with {allowed:?}"
             );
+        }
+    }
+
+    #[test]
+    fn hosts_in_a_table() {
+        let none: &[String] = &[];
+        let named = &["mud.example.org".to_string()];
+        // Host, whether the listener is bound to loopback, --web-host, and
+        // whether the request may be served.
+        type Case<'a> = (Option<&'a str>, bool, &'a [String], bool);
+        let cases: &[Case] = &[
+            // The loopback's own names, with a port or none, in any case.
+            (Some("localhost:4080"), true, none, true),
+            (Some("LocalHost"), true, none, true),
+            (Some("localhost.:4080"), true, none, true),
+            (Some("127.0.0.1:4080"), true, none, true),
+            (Some("127.0.0.2"), true, none, true),
+            (Some("[::1]:4080"), true, none, true),
+            (Some("[::1]"), true, none, true),
+            (Some("[::ffff:127.0.0.1]:80"), true, none, true),
+            // No Host: no browser page.
+            (None, true, none, true),
+            // A rebound name, another address, and what is no Host at all.
+            (Some("attacker.example:4080"), true, none, false),
+            (Some("attacker.example"), true, none, false),
+            (Some("localhost.attacker.example"), true, none, false),
+            (Some("127.0.0.1.attacker.example"), true, none, false),
+            (Some("0.0.0.0:4080"), true, none, false),
+            (Some("192.168.1.5:4080"), true, none, false),
+            (Some("[::2]:4080"), true, none, false),
+            (Some("::1"), true, none, false),
+            (Some("[127.0.0.1]"), true, none, false),
+            (Some("localhost:http"), true, none, false),
+            (Some("localhost:"), true, none, false),
+            (Some("local host"), true, none, false),
+            (Some(""), true, none, false),
+            // A reverse proxy's name, given with --web-host.
+            (Some("mud.example.org"), true, named, true),
+            (Some("MUD.example.org:443"), true, named, true),
+            (Some("mud.example.org."), true, named, true),
+            (Some("play.example.org"), true, named, false),
+            (Some("localhost:4080"), true, named, true),
+            // Any other bind: the Origin check is the guard.
+            (Some("attacker.example:4080"), false, none, true),
+            (Some(""), false, none, true),
+        ];
+        for (host, loopback, names, want) in cases {
+            assert_eq!(
+                host_allowed(*host, *loopback, names),
+                *want,
+                "{host:?} on loopback={loopback} with {names:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn web_host_names_in_a_table() {
+        let cases = [
+            ("mud.example.org", Some("mud.example.org")),
+            (" Mud.Example.ORG. ", Some("mud.example.org")),
+            ("10.0.0.7", Some("10.0.0.7")),
+            ("[2001:db8::7]", Some("[2001:db8::7]")),
+            ("mud.example.org:443", None),
+            ("https://mud.example.org", None),
+            ("mud.example.org/play", None),
+            ("", None),
+        ];
+        for (text, want) in cases {
+            assert_eq!(web_host_name(text).as_deref(), want, "{text:?}");
         }
     }
 

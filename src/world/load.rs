@@ -6,7 +6,8 @@
 //! `world.json` names are read: a temporary file of an interrupted write
 //! (`.<name>.tmp`) or a draft beside them is never loaded, and folders whose
 //! names start with a dot are not worlds. [`load`] is the one way gaslamp loads
-//! worlds. What the fields mean is `raw.rs`'s business, and references are
+//! worlds; [`load_from_memory`] reads one world's files from memory by the
+//! same code, for the fuzz targets and property tests. What the fields mean is `raw.rs`'s business, and references are
 //! `validate.rs`'s.
 
 use std::collections::{BTreeMap, HashSet};
@@ -121,12 +122,59 @@ fn world_dirs(dir: &Path) -> io::Result<Vec<PathBuf>> {
     Ok(dirs)
 }
 
+/// Loads one world from files held in memory — `world.json` and
+/// `zones/<zone>.json`, by their paths within the world's folder — exactly
+/// as [`load`] reads and checks a folder on disk, `dir` standing for the
+/// folder (its name is the world's id). The fuzz targets and property tests
+/// load worlds through it, with no folder per input.
+pub fn load_from_memory(
+    dir: &Path,
+    files: &[(PathBuf, Vec<u8>)],
+) -> Result<World, Vec<WorldError>> {
+    let mut errs = Errors::default();
+    match read_world_from(dir, &InMemory(files), &mut errs) {
+        Some(world) if errs.is_empty() => Ok(world),
+        _ => Err(errs.into_vec()),
+    }
+}
+
+/// Where a world's files are read from.
+trait Files {
+    /// The bytes of the file `name` within the world's folder; `None` when
+    /// there is no such file.
+    fn read(&self, name: &Path) -> Option<io::Result<Vec<u8>>>;
+}
+
+/// A world's folder on disk.
+struct Folder<'a>(&'a Path);
+
+impl Files for Folder<'_> {
+    fn read(&self, name: &Path) -> Option<io::Result<Vec<u8>>> {
+        let path = self.0.join(name);
+        path.is_file().then(|| fs::read(&path))
+    }
+}
+
+/// A world's files in memory.
+struct InMemory<'a>(&'a [(PathBuf, Vec<u8>)]);
+
+impl Files for InMemory<'_> {
+    fn read(&self, name: &Path) -> Option<io::Result<Vec<u8>>> {
+        let (_, bytes) = self.0.iter().find(|(path, _)| path == name)?;
+        Some(Ok(bytes.clone()))
+    }
+}
+
 /// Reads, checks and builds one world; `None` if anything was reported.
 fn read_world(dir: &Path, errs: &mut Errors) -> Option<World> {
+    read_world_from(dir, &Folder(dir), errs)
+}
+
+fn read_world_from(dir: &Path, files: &dyn Files, errs: &mut Errors) -> Option<World> {
     let start = errs.len();
     // A bad id was reported; reading on still finds the world's other errors.
     let id = world_id(dir, errs).unwrap_or_default();
-    let (source, broken) = read_source(dir, &id, errs)?;
+    let (source, broken) = read_source(dir, &id, files, errs)?;
     let world = build_into(source, &broken, errs);
     world.filter(|_| errs.len() == start)
 }
@@ -192,18 +240,28 @@ fn world_id(dir: &Path, errs: &mut Errors) -> Option<String> {
 /// Reads `world.json` and every zone file it lists that exists (a listed
 /// zone without a file is reported by the build). A zone file that cannot be
 /// read is reported here once and named in the returned set.
-fn read_source(dir: &Path, id: &str, errs: &mut Errors) -> Option<(WorldSource, HashSet<String>)> {
+fn read_source(
+    dir: &Path,
+    id: &str,
+    files: &dyn Files,
+    errs: &mut Errors,
+) -> Option<(WorldSource, HashSet<String>)> {
     let mut source = WorldSource::new(dir, id);
-    let world = read_file(dir, Path::new("world.json"), errs)?;
+    let name = Path::new("world.json");
+    let Some(bytes) = files.read(name) else {
+        errs.add(&dir.join(name), "", "file not found");
+        return None;
+    };
+    let world = read_file(dir, name, bytes, errs)?;
     let zones = listed_zone_ids(world.doc());
     source.push(world);
     let mut broken = HashSet::new();
     for zone in zones {
         let name = WorldSource::zone_file_name(&zone);
-        if !dir.join(&name).is_file() {
+        let Some(bytes) = files.read(&name) else {
             continue;
-        }
-        match read_file(dir, &name, errs) {
+        };
+        match read_file(dir, &name, bytes, errs) {
             Some(file) => source.push(file),
             None => {
                 broken.insert(zone);
@@ -230,9 +288,14 @@ fn listed_zone_ids(doc: &Json) -> Vec<String> {
 
 /// A world file's document, or an error naming the file (with the line and
 /// column of a syntax error).
-fn read_file(dir: &Path, name: &Path, errs: &mut Errors) -> Option<SourceFile> {
+fn read_file(
+    dir: &Path,
+    name: &Path,
+    read: io::Result<Vec<u8>>,
+    errs: &mut Errors,
+) -> Option<SourceFile> {
     let file = dir.join(name);
-    let bytes = match fs::read(&file) {
+    let bytes = match read {
         Ok(bytes) => bytes,
         Err(err) if err.kind() == io::ErrorKind::NotFound => {
             errs.add(&file, "", "file not found");

@@ -58,9 +58,13 @@ async fn upgrade_from(
     }
     for (name, value) in headers {
         let name: tungstenite::http::HeaderName = name.parse().expect("header name");
-        request
-            .headers_mut()
-            .append(name, value.parse().expect("header value"));
+        let value = value.parse().expect("header value");
+        // A test's Host replaces the one the URI gave; other headers add up.
+        if name == tungstenite::http::header::HOST {
+            request.headers_mut().insert(name, value);
+        } else {
+            request.headers_mut().append(name, value);
+        }
     }
     let tcp = MaybeTlsStream::Plain(tcp_from(source, addr).await);
     let connected = tokio::time::timeout(PATIENCE, tokio_tungstenite::client_async(request, tcp))
@@ -413,6 +417,88 @@ async fn a_page_from_another_origin_is_refused() {
     let own = format!("http://{addr}");
     let refused = upgrade(addr, &[TELNET], &[("origin", &own)]).await;
     assert!(matches!(refused, Upgrade::Refused(403, _)));
+    server.stop().await;
+}
+
+/// A plain HTTP/1.1 GET naming `host` in its `Host` header: the status and
+/// the body.
+async fn get_as(addr: SocketAddr, host: &str, path: &str) -> (u16, String) {
+    let mut tcp = tcp_from(HERE, addr).await;
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
+    tcp.write_all(request.as_bytes()).await.expect("send");
+    let mut response = Vec::new();
+    tokio::time::timeout(PATIENCE, tcp.read_to_end(&mut response))
+        .await
+        .expect("answered in time")
+        .expect("read");
+    status_and_body(&response)
+}
+
+/// Issue 16: DNS rebinding. A page at `attacker.example`, whose name the
+/// attacker then pointed at 127.0.0.1, sends `Origin` and `Host` both
+/// `attacker.example`: the Origin check, which compares the two, let it into a
+/// game that listens on loopback only. A loopback listener now answers only
+/// the loopback's names and the `--web-host` names, with 421; `/health` and
+/// `/metrics` answer any name, as monitors probe by address.
+#[tokio::test]
+async fn a_rebound_host_name_is_refused_on_a_loopback_listener() {
+    let dir = temp_dir();
+    let server = TestServer::start(dir.path()).await;
+    let addr = web(&server);
+    let port = addr.port();
+    let rebound = format!("attacker.example:{port}");
+    let headers = [
+        ("host", rebound.as_str()),
+        ("origin", &format!("http://{rebound}")),
+    ];
+    match upgrade(addr, &[TELNET], &headers).await {
+        Upgrade::Refused(status, body) => {
+            assert_eq!(status, 421, "{body}");
+            assert!(body.contains("--web-host"), "{body}");
+        }
+        Upgrade::Open(..) => panic!("a page at {rebound} was let into the game"),
+    }
+    for own in [
+        format!("localhost:{port}"),
+        format!("127.0.0.1:{port}"),
+        format!("[::1]:{port}"),
+        "LocalHost".to_string(),
+    ] {
+        let headers = [("host", own.as_str()), ("origin", &format!("http://{own}"))];
+        match upgrade(addr, &[TELNET], &headers).await {
+            Upgrade::Open(..) => {}
+            Upgrade::Refused(status, body) => panic!("{own} was refused: {status} {body}"),
+        }
+    }
+    let (status, body) = get_as(addr, &rebound, "/").await;
+    assert_eq!(status, 421, "the page too: {body}");
+    for path in ["/health", "/metrics"] {
+        let (status, body) = get_as(addr, &rebound, path).await;
+        assert_eq!(status, 200, "{path}: {body}");
+    }
+    server.stop().await;
+
+    // A reverse proxy on the machine passes its own name on: --web-host.
+    let dir = temp_dir();
+    let mut config = config(dir.path());
+    if let Some(web) = config.web.as_mut() {
+        web.hosts = vec!["mud.example.org".into()];
+    }
+    let server = TestServer::start_with(config).await;
+    let addr = web(&server);
+    let proxied = [
+        ("host", "mud.example.org"),
+        ("origin", "https://mud.example.org"),
+    ];
+    assert!(matches!(
+        upgrade(addr, &[TELNET], &proxied).await,
+        Upgrade::Open(..)
+    ));
+    let (status, _) = get_as(addr, "Mud.Example.Org:443", "/").await;
+    assert_eq!(status, 200);
+    let rebound = format!("attacker.example:{}", addr.port());
+    let (status, _) = get_as(addr, &rebound, "/").await;
+    assert_eq!(status, 421);
     server.stop().await;
 }
 

@@ -146,7 +146,7 @@ enum Refusal {
 /// most [`MAX_FRAME_OUT`] bytes), and shutting down sends the close frame:
 /// 1000, or for refused input 1002 (a frame that breaks RFC 6455), 1003 (a
 /// text frame under the telnet subprotocol), 1007 (text that is not UTF-8)
-/// or 1009 (too big). A client that stops reading leaves writes pending, like
+/// or 1009 (too big); after the client's own close, the answer to it. A client that stops reading leaves writes pending, like
 /// a full TCP socket, until its session drops it; one that also sends pings
 /// is dropped by the reading side (see the module).
 pub struct WsStream<S> {
@@ -161,6 +161,9 @@ pub struct WsStream<S> {
     pongs_owed: usize,
     refusal: Option<Refusal>,
     input_ended: bool,
+    /// The client's close came in: tungstenite has queued the answer and
+    /// refuses a close of ours.
+    peer_closed: bool,
     close_sent: bool,
     /// Where a client dropped for not reading is counted.
     metrics: Option<Metrics>,
@@ -176,6 +179,7 @@ impl<S> WsStream<S> {
             pongs_owed: 0,
             refusal: None,
             input_ended: false,
+            peer_closed: false,
             close_sent: false,
             metrics: None,
         }
@@ -227,7 +231,10 @@ impl<S> WsStream<S> {
             ),
             Message::Ping(data) => self.pinged(data.len()),
             Message::Pong(_) | Message::Frame(_) => {}
-            Message::Close(_) => self.input_ended = true,
+            Message::Close(_) => {
+                self.input_ended = true;
+                self.peer_closed = true;
+            }
         }
     }
 
@@ -314,13 +321,14 @@ where
     }
 
     /// Sends the close frame and flushes (nothing, for a client that does not
-    /// read); the connection itself closes when the stream is dropped.
+    /// read; the answer tungstenite queued, for a client that closed first);
+    /// the connection itself closes when the stream is dropped.
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let this = self.get_mut();
         if matches!(this.refusal, Some(Refusal::Abandon)) {
             return Poll::Ready(Ok(()));
         }
-        if !this.close_sent {
+        if !this.close_sent && !this.peer_closed {
             ready!(this.socket.poll_ready_unpin(cx)).map_err(io::Error::other)?;
             let frame = match this.refusal.take() {
                 Some(Refusal::Close(frame)) => frame,
