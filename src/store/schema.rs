@@ -23,7 +23,7 @@ use super::{StoreError, StoreResult, write_tx};
 pub const SCHEMA_SQL: &str = include_str!("../../schema.sql");
 
 /// Version number of [`SCHEMA_SQL`].
-pub const SCHEMA_VERSION: i64 = 6;
+pub const SCHEMA_VERSION: i64 = 8;
 
 /// One step that brings a file from the version before it to `version`.
 struct Step {
@@ -74,6 +74,13 @@ const STEPS: &[Step] = &[
                   PRIMARY KEY (world_id, room, item_key, ordinal)); \
               CREATE TABLE IF NOT EXISTS placements_recorded (\
                   world_id TEXT PRIMARY KEY REFERENCES worlds (id), since TEXT NOT NULL);",
+        code: None,
+        rebuilds: false,
+    },
+    // Version 7 is another part of issue 17's (it lands beside this one).
+    Step {
+        version: 8,
+        sql: include_str!("migrations/8_community.sql"),
         code: None,
         rebuilds: false,
     },
@@ -326,12 +333,13 @@ mod tests {
     use std::collections::BTreeMap;
 
     /// The schema as it was at each older version, frozen.
-    const SNAPSHOTS: [(i64, &str); 5] = [
+    const SNAPSHOTS: [(i64, &str); 6] = [
         (1, include_str!("../../tests/fixtures/schema/v1.sql")),
         (2, include_str!("../../tests/fixtures/schema/v2.sql")),
         (3, include_str!("../../tests/fixtures/schema/v3.sql")),
         (4, include_str!("../../tests/fixtures/schema/v4.sql")),
         (5, include_str!("../../tests/fixtures/schema/v5.sql")),
+        (6, include_str!("../../tests/fixtures/schema/v6.sql")),
     ];
 
     /// Rows every version since the first can hold: something in every table,
@@ -549,11 +557,14 @@ mod tests {
             tables(&conn),
             [
                 "audit_log",
+                "channel_mutes",
+                "channel_settings",
                 "character_items",
                 "character_locations",
                 "characters",
                 "chat_kinds",
                 "chat_messages",
+                "ignores",
                 "item_placements",
                 "placements_recorded",
                 "room_items",
@@ -633,6 +644,17 @@ mod tests {
         if version < 3 {
             let colours = pairs("SELECT username, color FROM users WHERE color <> 1");
             assert!(colours.is_empty(), "colour is on until the player says");
+        }
+        if version < 8 {
+            let described =
+                pairs("SELECT name, description FROM characters WHERE description <> ''");
+            assert!(described.is_empty(), "no character is described yet");
+            let channelled =
+                pairs("SELECT id, channel FROM chat_messages WHERE channel IS NOT NULL");
+            assert!(channelled.is_empty(), "old talk is room talk");
+            let left =
+                pairs("SELECT username, left_game_at FROM users WHERE left_game_at IS NOT NULL");
+            assert!(left.is_empty(), "nobody has left the game since version 8");
         }
         for (name, key) in pairs("SELECT username, name_key FROM users")
             .into_iter()
@@ -733,14 +755,14 @@ mod tests {
             )
         };
         assert!(
-            insert(&conn, "channel").is_err(),
+            insert(&conn, "chant").is_err(),
             "the table lists no such kind yet"
         );
         // What opening the file does with gaslamp's list, here with one more.
         let mut kinds = our_chat_kinds();
-        kinds.push(("channel", false));
+        kinds.push(("chant", false));
         sync_chat_kinds(&mut conn, &kinds).expect("sync");
-        insert(&conn, "channel").expect("the new kind is stored");
+        insert(&conn, "chant").expect("the new kind is stored");
         assert_eq!(user_version(&conn).expect("version"), SCHEMA_VERSION);
         assert!(
             insert(&conn, "shout").is_err(),

@@ -52,6 +52,9 @@ pub struct ChatRow {
     pub kind: ChatKind,
     pub message: String,
     pub created_at: String,
+    /// The server-wide channel a line of kind `channel` was said on; `None`
+    /// for room talk.
+    pub channel: Option<Arc<str>>,
 }
 
 /// Where a character now stands.
@@ -619,8 +622,8 @@ fn commit(conn: &mut Connection, batch: &Batch) -> StoreResult<()> {
     write_tx(conn, |tx| {
         let mut chat = tx.prepare_cached(
             "INSERT INTO chat_messages (world_id, room, character_id, user_id, \
-             recipient_character_id, kind, message, created_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+             recipient_character_id, kind, message, created_at, channel) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
         )?;
         for row in &batch.chats {
             chat.execute(params![
@@ -631,7 +634,8 @@ fn commit(conn: &mut Connection, batch: &Batch) -> StoreResult<()> {
                 row.recipient_character_id,
                 row.kind.as_str(),
                 row.message,
-                row.created_at
+                row.created_at,
+                row.channel.as_deref()
             ])?;
         }
         let mut location = tx.prepare_cached(
@@ -677,6 +681,7 @@ mod tests {
             kind: ChatKind::Say,
             message: format!("line {n}"),
             created_at: now_iso(),
+            channel: None,
         }
     }
 
