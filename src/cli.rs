@@ -16,7 +16,8 @@ use std::time::Duration;
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use crate::config::{
-    AddressLimit, LockoutPolicy, MsspConfig, ServerConfig, TlsSettings, WebSettings, parse_duration,
+    AddressLimit, ChannelConfig, LockoutPolicy, MsspConfig, ServerConfig, TlsSettings, WebSettings,
+    channels_with, parse_duration,
 };
 
 #[derive(Debug, Parser)]
@@ -244,6 +245,10 @@ pub struct RunArgs {
     #[arg(long, env = "GASLAMP_WEB_MAX_PER_IP", value_name = "N",
           value_parser = clap::value_parser!(u32).range(1..))]
     pub web_max_per_ip: Option<u32>,
+    /// The server-wide channels, from the config file's `[[channel]]` tables
+    /// over the defaults (no flag: `None` is the defaults).
+    #[arg(skip)]
+    pub channels: Option<Vec<ChannelConfig>>,
 }
 
 /// `--web-bind`: an address, or `off` (`None`).
@@ -436,6 +441,7 @@ impl CommonArgs {
             player_characters: run.player_characters == Switch::On,
             mccp: !run.no_mccp,
             mssp: run.mssp.config(),
+            channels: run.channels.clone().unwrap_or_else(ChannelConfig::defaults),
             ..ServerConfig::new(self.db.clone(), self.worlds.clone())
         }
     }
@@ -470,9 +476,19 @@ where
     let Some(path) = matches.get_one::<PathBuf>("config").cloned() else {
         return checked(Cli::from_arg_matches(&matches)?);
     };
-    let matches = config_file::layered(&command, &matches, &args, &path)
-        .map_err(|message| CliError::Config { path, message })?;
-    checked(Cli::from_arg_matches(&matches)?)
+    let layered = config_file::layered(&command, &matches, &args, &path).map_err(|message| {
+        CliError::Config {
+            path: path.clone(),
+            message,
+        }
+    })?;
+    let mut cli = Cli::from_arg_matches(&layered.matches)?;
+    if let Command::Run(run) = &mut cli.command {
+        let channels = channels_with(&layered.channels)
+            .map_err(|message| CliError::Config { path, message })?;
+        run.channels = Some(channels);
+    }
+    checked(cli)
 }
 
 /// The parsed line, once the settings that belong together are checked.

@@ -41,6 +41,10 @@ pub enum StartError {
     /// The TLS certificate or key is missing, unreadable, or they do not match.
     #[error(transparent)]
     Tls(#[from] TlsError),
+    /// The configuration does not hold together (a channel named like a
+    /// command).
+    #[error("{0}")]
+    Config(String),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: SocketAddr,
@@ -99,6 +103,8 @@ impl Server {
             Some(tls) => Some(Arc::new(Certificates::load(&tls.cert, &tls.key)?)),
             None => None,
         };
+        crate::config::check_channel_words(&config.channels, crate::command::is_command_word)
+            .map_err(StartError::Config)?;
         let (worlds, default) = load_worlds(&config)?;
         let options = StoreOptions {
             bcrypt_cost: config.bcrypt_cost,
@@ -133,6 +139,7 @@ impl Server {
         for world in game.worlds().iter() {
             game.load_items(&world.id).await?;
         }
+        game.load_ignores().await?;
         Ok(Server {
             plain,
             tls,
