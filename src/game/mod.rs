@@ -4,8 +4,10 @@
 //! moving an item (`items`), opening and closing a logged-in session
 //! (`sessions`), what the login and the menu ask of accounts and characters
 //! (`accounts`, `characters`), what handlers ask of the records (`records`,
-//! `prune`) and of who is where (`people`), and the counts listings and
-//! monitoring read (`census`). The registry and the store are the game's own:
+//! `prune`) and of who is where (`people`), the counts listings and
+//! monitoring read (`census`), and the community: the server-wide channels
+//! (`channels`), ignores (`ignore`), who a character is to others
+//! (`profile`), and a player's arrival among them (`community`). The registry and the store are the game's own:
 //! the layers above reach them only through these actions.
 //!
 //! A [`Game`] lives in an `Arc` that every connection task holds. The tasks it
@@ -20,14 +22,18 @@
 pub mod abuse;
 mod accounts;
 mod census;
+pub mod channels;
 mod characters;
 pub mod client;
+mod community;
 pub mod data;
 pub mod feed;
+pub mod ignore;
 pub mod items;
 pub mod moves;
 pub mod outbox;
 mod people;
+mod profile;
 mod prune;
 mod records;
 pub mod registry;
@@ -45,9 +51,11 @@ use parking_lot::{Mutex, RwLock};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+pub use channels::{Broadcast, ChannelDef, SpeakRefused};
 pub use characters::WorldRefused;
 pub use client::ClientProfile;
-pub use data::{Channel, Data, ItemRef, Place, RoomInfo, Talk};
+pub use community::Missed;
+pub use data::{Channel, ChannelEntry, Data, ItemRef, Place, RoomInfo, Talk};
 pub use items::{ItemInstance, RoomItems};
 pub use moves::{How, Move, MoveRefused, Mover, RoomObserver};
 pub use outbox::{Message, Outbound, Outbox};
@@ -92,6 +100,12 @@ pub struct Game {
     world_changes: tokio::sync::Mutex<()>,
     /// Who hears of every move, in order: the clients' structured view first.
     observers: Vec<Arc<dyn RoomObserver>>,
+    /// The server-wide channels and who listens to them.
+    channels: channels::Hub,
+    /// Who ignores whom.
+    ignores: ignore::IgnoreIndex,
+    /// The playing characters as others meet them (away, description, ...).
+    personas: profile::Personas,
     /// The game's own tasks; the server waits for them when it stops.
     tasks: TaskTracker,
 }
@@ -107,6 +121,7 @@ impl Game {
         let address_limits =
             abuse::AddressLimits::new(config.failed_logins_per_ip, config.guests_per_ip);
         let metrics = Metrics::new();
+        let channels = channels::Hub::new(&config.channels);
         store.attach_metrics(metrics.clone());
         writer.attach_metrics(metrics.clone());
         Game {
@@ -128,7 +143,10 @@ impl Game {
             tls: None,
             metrics,
             world_changes: tokio::sync::Mutex::new(()),
-            observers: vec![Arc::new(feed::ClientFeed)],
+            observers: vec![Arc::new(feed::ClientFeed), Arc::new(community::Presence)],
+            channels,
+            ignores: ignore::IgnoreIndex::default(),
+            personas: profile::Personas::default(),
             tasks: TaskTracker::new(),
         }
     }
@@ -329,6 +347,9 @@ impl Game {
                 for session in sessions {
                     self.give_role(&session, *role);
                 }
+            }
+            AccountChange::Mute { .. } | AccountChange::Unmute { .. } => {
+                self.mutes_changed(user_id, change);
             }
             _ => {}
         }

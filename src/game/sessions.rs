@@ -72,6 +72,7 @@ impl Game {
         if let Err(err) = self.store().sessions().close(&session.session_id).await {
             tracing::warn!(%err, "could not remove the session row");
         }
+        self.note_left_game(session.user_id).await;
         self.registry().log_out(session.conn_id);
     }
 
