@@ -16,6 +16,7 @@
 
 pub mod accounts;
 pub mod browse;
+pub mod channels;
 pub mod world;
 
 use std::fmt::Write;
