@@ -51,6 +51,13 @@ impl Game {
     /// left) or by an account that has another character in the game.
     pub async fn arrive(&self, player: &Arc<Player>) -> StoreResult<Missed> {
         let user_id = player.user_id();
+        // The lines said a moment ago are on their way to the disk: count
+        // them too.
+        if self.writer().flush().await.is_err() {
+            tracing::warn!(
+                "the arrival reads the channels without a flush: the writer has stopped"
+            );
+        }
         let (records, company) = {
             let _one_at_a_time = self.channels.locks.lock(user_id).await;
             let records = self

@@ -181,11 +181,12 @@ fn arrival(conn: &Connection, user_id: i64, character_id: i64) -> StoreResult<Ar
 }
 
 /// Lines per channel since `since`, but the account's own and those of the
-/// accounts it ignores.
+/// accounts it ignores. A line of the very millisecond the account left
+/// counts: better told once too often than a line missed unseen.
 fn missed_since(conn: &Connection, user_id: i64, since: &str) -> StoreResult<Vec<(String, i64)>> {
     let sql = format!(
         "SELECT m.channel, count(*) FROM chat_messages m \
-         WHERE m.channel IS NOT NULL AND m.created_at > :since \
+         WHERE m.channel IS NOT NULL AND m.created_at >= :since \
            AND m.user_id IS NOT :viewer AND NOT {IGNORED_SPEAKER} \
          GROUP BY m.channel ORDER BY m.channel"
     );

@@ -4,17 +4,20 @@
 
 mod accounts;
 mod admin;
+mod channels;
 mod cli;
 mod crash;
 mod creation;
 mod ending;
 mod faults;
+mod ignore;
 mod items;
 mod limits;
 mod login;
 mod persistence;
 mod play;
 mod policy;
+mod profile;
 mod protocols;
 mod prune;
 mod races;
