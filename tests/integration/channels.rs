@@ -613,3 +613,103 @@ fn the_binary_refuses_to_start_with_a_channel_named_like_a_command() {
     assert!(stderr.contains("gaslamp.toml"), "{stderr}");
     assert!(stderr.contains("must be a role"), "{stderr}");
 }
+
+/// A mute committed while its player is entering the game must hold on the
+/// new connection: the arrival reads the account's mutes and the mute's
+/// live half looks for the member, and in between neither may be lost.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_mute_made_while_its_player_enters_the_game_holds() {
+    let dir = temp_dir();
+    // Forty rounds of four commands each, as fast as they go.
+    let config = ServerConfig {
+        commands_per_second: 1_000,
+        command_burst: 1_000,
+        ..two_worlds(dir.path())
+    };
+    let server = TestServer::start_with(config).await;
+    let mut boss = server.player_with_role("Boss", "admin").await;
+    // Out of the room Ann enters, so her comings and goings are no answer.
+    boss.command("west").await;
+    let ann = player(&server, "Ann").await;
+    quit(ann).await;
+    let mut ann = server.connect().await;
+    ann.connect_as("Ann", PASSWORD).await;
+    for round in 0..40 {
+        send_together(vec![
+            (&mut ann, "1".to_string()),
+            (&mut boss, "/mute ann ooc".to_string()),
+        ])
+        .await;
+        boss.expect("Ann is muted on ooc.\r\n> ").await;
+        // Told once, whenever the mute came: in the menu or in the game.
+        let both = ["You are muted on ooc.", "Exits: north, down, west."];
+        let (first, _) = ann.expect_any(&both).await;
+        ann.expect(both[1 - first]).await;
+        ann.send("ooc can you hear me").await;
+        let answer = ann
+            .expect_any(&["You are muted on ooc.", "[ooc] Ann: can you hear me"])
+            .await;
+        assert_eq!(
+            answer.0, 0,
+            "round {round}: the mute was lost: {}",
+            answer.1
+        );
+        assert_eq!(
+            boss.command("/unmute ann").await,
+            "Ann may speak on every channel again."
+        );
+        ann.expect("You may speak on every channel again.").await;
+        ann.send("characters").await;
+        ann.expect("Character: ").await;
+    }
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_demoted_admin_stops_hearing_the_admin_channel_at_once() {
+    let dir = temp_dir();
+    let server = TestServer::start_with(two_worlds(dir.path())).await;
+    let mut root = server.player_with_role("Root", "superuser").await;
+    let mut boss = server.player_with_role("Boss", "admin").await;
+    root.expect("Boss arrives.").await;
+    root.command("admin one").await;
+    boss.expect("[admin] Root: one").await;
+    root.command("/role boss player").await;
+    boss.expect("Your role is now player.").await;
+    root.command("admin two").await;
+    root.command("ooc marker").await;
+    let heard = boss.expect("[ooc] Root: marker").await;
+    assert!(!heard.contains("two"), "{heard}");
+    assert_eq!(
+        boss.command("admin am I still here").await,
+        "Huh? Type \"help\" for a list of commands."
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_takeover_listens_on_the_new_connection_and_owes_no_catch_up() {
+    let dir = temp_dir();
+    let server = TestServer::start_with(two_worlds(dir.path())).await;
+    let mut ann = player(&server, "Ann").await;
+    let mut ben = player(&server, "Ben").await;
+    ann.expect("Ben arrives.").await;
+    ben.command("ooc while you were here").await;
+    ann.expect("[ooc] Ben: while you were here").await;
+    let (mut again, entered) = back_in(&server, "Ann").await;
+    ann.expect("Your character was taken over by a new connection.")
+        .await;
+    assert!(!entered.contains("new since"), "{entered}");
+    ben.command("ooc after the takeover").await;
+    again.expect("[ooc] Ben: after the takeover").await;
+    let listed = ben.command("channels").await;
+    let ooc = listed
+        .lines()
+        .find(|l| l.trim_start().starts_with("ooc "))
+        .unwrap_or_else(|| panic!("{listed}"));
+    assert!(
+        ooc.contains("   2 listening"),
+        "one listener each: {listed}"
+    );
+    server.stop().await;
+}

@@ -158,3 +158,24 @@ async fn reply_answers_the_last_tell() {
     assert_eq!(ann.command("reply").await, "Usage: reply <text>");
     server.stop().await;
 }
+
+#[tokio::test]
+async fn a_takeover_keeps_the_character_away_and_its_reply() {
+    let dir = temp_dir();
+    let server = TestServer::start_with(two_worlds(dir.path())).await;
+    let (mut ann, mut ben) = ann_and_ben(&server).await;
+    ben.command("tell ann one moment").await;
+    ann.expect("Ben tells you, \"one moment\"").await;
+    ann.command("afk on the stairs").await;
+    let (mut again, _) = back_in(&server, "Ann").await;
+    ann.expect("Your character was taken over by a new connection.")
+        .await;
+    assert_eq!(
+        ben.command("tell ann still?").await,
+        "You tell Ann, \"still?\"\r\nAnn is away: on the stairs."
+    );
+    again.expect("Ben tells you, \"still?\"").await;
+    let answer = again.command("reply yes").await;
+    assert_eq!(answer, "You are back.\r\nYou tell Ben, \"yes\"");
+    server.stop().await;
+}
