@@ -3,7 +3,8 @@
 //! hold for it ([`Game::arrive`], one call when a player enters the game),
 //! the observer of moves that keeps the channels' listeners and the
 //! characters' personas in step with who plays ([`Presence`]), and the note
-//! of when an account left the game, from which its next catch-up counts.
+//! of when an account went back to the character menu, from which its next
+//! catch-up counts (a session's end notes it with the session row's removal).
 
 use std::sync::Arc;
 
@@ -90,8 +91,8 @@ impl Game {
         Ok(missed)
     }
 
-    /// Notes that an account left the game now (its session ended, or it went
-    /// back to the character menu): its next catch-up counts from here.
+    /// Notes that an account left the game now for the character menu: its
+    /// next catch-up counts from here.
     pub(super) async fn note_left_game(&self, user_id: i64) {
         if let Err(err) = self.store().channels().left_game(user_id).await {
             tracing::warn!(%err, "could not note when the account left the game");

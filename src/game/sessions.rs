@@ -66,13 +66,13 @@ impl Game {
     }
 
     /// Ends a logged-in session's records, the one way it is done: the row
-    /// removed, then the registry entry. A row whose removal fails stays until
+    /// removed (noting when the account left the game, for the channels'
+    /// catch-up), then the registry entry. A row whose removal fails stays until
     /// it expires (the upkeep pass removes it) or the next start.
     pub async fn close_session(&self, session: &Session) {
         if let Err(err) = self.store().sessions().close(&session.session_id).await {
             tracing::warn!(%err, "could not remove the session row");
         }
-        self.note_left_game(session.user_id).await;
         self.registry().log_out(session.conn_id);
     }
 

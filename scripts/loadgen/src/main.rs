@@ -30,6 +30,9 @@
 //!   from another address guess passwords.
 //! - `timing`: wrong-password answer times for known and unknown names, side by
 //!   side.
+//! - `channel`: 2,000 players in 100 rooms of two worlds, all on `ooc`, 10 of
+//!   them speaking on it at 2 lines a second — losses and latency, beside the
+//!   crowded room's p99 (measured first, on its own server).
 //!
 //! The machine has two cores and this process competes with the server for them,
 //! so the latencies include the load generator's own scheduling; the report gives
@@ -176,6 +179,22 @@ pub struct Args {
     /// ws-idle: idle players (once plain, once over WebSocket).
     #[arg(long, default_value_t = 2_000)]
     pub ws_idle_connections: usize,
+
+    /// channel: players, half in each of two worlds, all listening on ooc.
+    #[arg(long, default_value_t = 2_000)]
+    pub channel_players: usize,
+    /// channel: rooms in use, half in each world.
+    #[arg(long, default_value_t = 100)]
+    pub channel_rooms: usize,
+    /// channel: how many of them speak on ooc.
+    #[arg(long, default_value_t = 10)]
+    pub channel_speakers: usize,
+    /// channel: lines a second per speaker.
+    #[arg(long, default_value_t = 2.0)]
+    pub channel_rate: f64,
+    /// channel: seconds of talk.
+    #[arg(long, default_value_t = 10)]
+    pub channel_secs: u64,
 }
 
 fn parse_env(text: &str) -> Result<(String, String), String> {
@@ -201,10 +220,11 @@ pub enum Scenario {
     Timing,
     RoomWs,
     WsIdle,
+    Channel,
 }
 
 impl Scenario {
-    const ALL: [Scenario; 14] = [
+    const ALL: [Scenario; 15] = [
         Scenario::Idle,
         Scenario::Room,
         Scenario::Rooms,
@@ -219,6 +239,7 @@ impl Scenario {
         Scenario::Timing,
         Scenario::RoomWs,
         Scenario::WsIdle,
+        Scenario::Channel,
     ];
 
     fn name(self) -> &'static str {
@@ -237,6 +258,7 @@ impl Scenario {
             Scenario::Timing => "timing",
             Scenario::RoomWs => "room-ws",
             Scenario::WsIdle => "ws-idle",
+            Scenario::Channel => "channel",
         }
     }
 
@@ -295,6 +317,14 @@ impl Scenario {
                 "ws-idle: {} players logged in and idle, plain then over WebSocket",
                 args.ws_idle_connections
             ),
+            Scenario::Channel => format!(
+                "channel: {} players in {} rooms of two worlds on ooc, {} speakers at {}/s for {} s",
+                args.channel_players,
+                args.channel_rooms,
+                args.channel_speakers,
+                args.channel_rate,
+                args.channel_secs
+            ),
         }
     }
 }
@@ -321,6 +351,9 @@ impl Args {
             self.storm_logins = self.storm_logins.min(2);
             self.timing_attempts = self.timing_attempts.min(30);
             self.ws_idle_connections = self.ws_idle_connections.min(300);
+            self.channel_players = self.channel_players.min(200);
+            self.channel_rooms = self.channel_rooms.min(20);
+            self.channel_secs = self.channel_secs.min(3);
         }
         self
     }

@@ -1,6 +1,7 @@
 //! The scenarios, one module each, and what they share: a server of their own
 //! on the generated world, and the CPU use of both processes over a window.
 
+mod channel;
 mod chat;
 mod guard;
 mod idle;
@@ -38,6 +39,7 @@ pub async fn run(scenario: Scenario, ctx: &Ctx) -> anyhow::Result<Outcome> {
         Scenario::IdleMccp => mccp::idle(ctx).await,
         Scenario::Storm => guard::storm(ctx).await,
         Scenario::Timing => guard::timing(ctx).await,
+        Scenario::Channel => channel::run(ctx).await,
     }
 }
 
@@ -56,6 +58,13 @@ impl Site {
             db: dir.join("gaslamp.db"),
             worlds,
         })
+    }
+
+    /// A site with two generated worlds of `rooms` rooms each.
+    pub fn two_worlds(ctx: &Ctx, name: &str, rooms: usize) -> anyhow::Result<Site> {
+        let site = Site::new(ctx, name, rooms)?;
+        world::generate_as(&site.worlds, world::SECOND_WORLD_ID, rooms)?;
+        Ok(site)
     }
 
     /// Starts a server on this site's database.
