@@ -146,19 +146,7 @@ fn arrival(conn: &Connection, user_id: i64, character_id: i64) -> StoreResult<Ar
         "SELECT channel FROM channel_settings WHERE user_id = ?1 AND NOT listening ORDER BY channel",
         user_id,
     )?;
-    let mut stmt = conn.prepare_cached(
-        "SELECT channel, until FROM channel_mutes WHERE user_id = ?1 \
-         AND (until IS NULL OR until > ?2) ORDER BY channel",
-    )?;
-    let mutes = stmt
-        .query_map(params![user_id, now_iso()], |r| {
-            let channel: String = r.get(0)?;
-            Ok(MuteRow {
-                channel: (channel != ALL_CHANNELS).then_some(channel),
-                until: r.get(1)?,
-            })
-        })?
-        .collect::<Result<_, _>>()?;
+    let mutes = mutes_in_force(conn, user_id)?;
     let missed = match left_at {
         Some(left_at) => missed_since(conn, user_id, &left_at)?,
         None => Vec::new(),
@@ -178,6 +166,22 @@ fn arrival(conn: &Connection, user_id: i64, character_id: i64) -> StoreResult<Ar
         missed,
         description,
     })
+}
+
+/// The account's mutes that have not ended.
+fn mutes_in_force(conn: &Connection, user_id: i64) -> StoreResult<Vec<MuteRow>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT channel, until FROM channel_mutes WHERE user_id = ?1 \
+         AND (until IS NULL OR until > ?2) ORDER BY channel",
+    )?;
+    let rows = stmt.query_map(params![user_id, now_iso()], |r| {
+        let channel: String = r.get(0)?;
+        Ok(MuteRow {
+            channel: (channel != ALL_CHANNELS).then_some(channel),
+            until: r.get(1)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
 }
 
 /// Lines per channel since `since`, but the account's own and those of the
