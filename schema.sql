@@ -40,7 +40,10 @@ CREATE TABLE IF NOT EXISTS users (
     tombstoned_at    TEXT,
     -- Failed password checks from anywhere since the last login, told to the
     -- owner at the next one.
-    failed_since_login INTEGER NOT NULL DEFAULT 0
+    failed_since_login INTEGER NOT NULL DEFAULT 0,
+    -- When the account last left the game (its session ended, or it went back
+    -- to the character menu): the channels' catch-up counts lines since then.
+    left_game_at     TEXT
 );
 CREATE INDEX IF NOT EXISTS users_guest_expiry ON users (guest_expires_at) WHERE is_guest = 1;
 CREATE UNIQUE INDEX IF NOT EXISTS users_by_name_key ON users (name_key);
@@ -70,6 +73,8 @@ CREATE TABLE IF NOT EXISTS characters (
     is_guest_created INTEGER NOT NULL DEFAULT 0,
     created_at       TEXT NOT NULL,
     last_played_at   TEXT,
+    -- What `look <name>` shows of the character (`describe`), sanitised.
+    description      TEXT NOT NULL DEFAULT '',
     UNIQUE (world_id, name)
 );
 CREATE INDEX IF NOT EXISTS characters_by_user ON characters (user_id, world_id);
@@ -160,10 +165,46 @@ CREATE TABLE IF NOT EXISTS chat_messages (
     recipient_character_id INTEGER REFERENCES characters (id) ON DELETE SET NULL,
     kind                   TEXT NOT NULL REFERENCES chat_kinds (kind),
     message                TEXT NOT NULL,
-    created_at             TEXT NOT NULL
+    created_at             TEXT NOT NULL,
+    -- A line of a server-wide channel (kind `channel`) names its channel here;
+    -- world_id and room are then where the speaker stood. NULL for room talk.
+    channel                TEXT
 );
 CREATE INDEX IF NOT EXISTS chat_by_room ON chat_messages (world_id, room, id);
 CREATE INDEX IF NOT EXISTS chat_by_time ON chat_messages (created_at);
+CREATE INDEX IF NOT EXISTS chat_by_channel ON chat_messages (channel, id) WHERE channel IS NOT NULL;
+
+-- The channels an account turned off (`<channel> off`) or on again; a channel
+-- with no row is on. Channel names are the server's configuration, not rows.
+CREATE TABLE IF NOT EXISTS channel_settings (
+    user_id   INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    channel   TEXT NOT NULL,
+    listening INTEGER NOT NULL,
+    PRIMARY KEY (user_id, channel)
+) WITHOUT ROWID;
+
+-- Mutes set by `/mute`: the channel, or '*' for every channel; until NULL is
+-- for good. An expired row is inert (and replaced by the next mute).
+CREATE TABLE IF NOT EXISTS channel_mutes (
+    user_id  INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    channel  TEXT NOT NULL,
+    until    TEXT,
+    reason   TEXT,
+    muted_by INTEGER REFERENCES users (id) ON DELETE SET NULL,
+    muted_at TEXT NOT NULL,
+    PRIMARY KEY (user_id, channel)
+) WITHOUT ROWID;
+
+-- `ignore`: an account ignores another account (the one behind the character
+-- it named, kept for the list) in every world.
+CREATE TABLE IF NOT EXISTS ignores (
+    user_id         INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    ignored_user_id INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    character_id    INTEGER REFERENCES characters (id) ON DELETE SET NULL,
+    since           TEXT NOT NULL,
+    PRIMARY KEY (user_id, ignored_user_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS ignores_by_ignored ON ignores (ignored_user_id);
 
 -- What an account may do in a world beyond what its role gives it: enter an
 -- invite-only world (`/grant <account> <world>`), and, for a worldbuilder,

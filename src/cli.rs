@@ -16,8 +16,8 @@ use std::time::Duration;
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use crate::config::{
-    AddressLimit, BackupSchedule, LockoutPolicy, MsspConfig, ServerConfig, TlsSettings,
-    WebSettings, parse_duration,
+    AddressLimit, BackupSchedule, ChannelConfig, LockoutPolicy, MsspConfig, ServerConfig,
+    TlsSettings, WebSettings, channels_with, parse_duration,
 };
 
 #[derive(Debug, Parser)]
@@ -303,6 +303,10 @@ pub struct RunArgs {
     /// [default: `backups` beside the database].
     #[arg(long, env = "GASLAMP_BACKUP_DIR", value_name = "DIR")]
     pub backup_dir: Option<PathBuf>,
+    /// The server-wide channels, from the config file's `[[channel]]` tables
+    /// over the defaults (no flag: `None` is the defaults).
+    #[arg(skip)]
+    pub channels: Option<Vec<ChannelConfig>>,
 }
 
 /// `--web-bind`: an address, or `off` (`None`).
@@ -540,6 +544,7 @@ impl CommonArgs {
             mssp: run.mssp.config(),
             spill_dir: run.spill_dir.clone().unwrap_or_else(std::env::temp_dir),
             backups: run.backup_schedule(&self.db),
+            channels: run.channels.clone().unwrap_or_else(ChannelConfig::defaults),
             ..ServerConfig::new(self.db.clone(), self.worlds.clone())
         }
     }
@@ -574,9 +579,19 @@ where
     let Some(path) = matches.get_one::<PathBuf>("config").cloned() else {
         return checked(Cli::from_arg_matches(&matches)?);
     };
-    let matches = config_file::layered(&command, &matches, &args, &path)
-        .map_err(|message| CliError::Config { path, message })?;
-    checked(Cli::from_arg_matches(&matches)?)
+    let layered = config_file::layered(&command, &matches, &args, &path).map_err(|message| {
+        CliError::Config {
+            path: path.clone(),
+            message,
+        }
+    })?;
+    let mut cli = Cli::from_arg_matches(&layered.matches)?;
+    if let Command::Run(run) = &mut cli.command {
+        let channels = channels_with(&layered.channels)
+            .map_err(|message| CliError::Config { path, message })?;
+        run.channels = Some(channels);
+    }
+    checked(cli)
 }
 
 /// The parsed line, once the settings that belong together are checked.

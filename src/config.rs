@@ -8,6 +8,8 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::auth::Role;
+
 /// Everything `gaslamp run` needs to know.
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
@@ -96,6 +98,9 @@ pub struct ServerConfig {
     /// Rotated copies of the database the server makes while it runs
     /// (`--backup-every`, `--backup-keep`, `--backup-dir`), if any.
     pub backups: Option<BackupSchedule>,
+    /// The server-wide channels (the four defaults, changed or added to by
+    /// `[[channel]]` tables), in the order `channels` lists them.
+    pub channels: Vec<ChannelConfig>,
 }
 
 /// The server's own backups: a copy every `every`, named by UTC time in
@@ -192,6 +197,7 @@ impl ServerConfig {
             spill_dir: std::env::temp_dir(),
             writer_stop_grace: crate::store::writer::STOP_GRACE,
             backups: None,
+            channels: ChannelConfig::defaults(),
         }
     }
 
@@ -238,6 +244,157 @@ impl ServerConfig {
     /// port actually bound.
     pub fn web_port(&self) -> Option<u16> {
         self.web.as_ref().map(|web| web.bind.port())
+    }
+}
+
+/// One server-wide channel (SPEC §12): who may read it, who may speak on it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChannelConfig {
+    /// The word that speaks on it (`ooc hello`), lower case.
+    pub name: String,
+    pub description: String,
+    /// The lowest role that hears it; below it, its name is no command.
+    pub read: Role,
+    /// The lowest role that may speak on it.
+    pub write: Role,
+    /// Whether guests may speak on it (they may always read it).
+    pub guests: bool,
+}
+
+/// Most channels a server may have (each account keeps its on/off switches
+/// in one word of bits).
+pub const MAX_CHANNELS: usize = 32;
+
+impl ChannelConfig {
+    fn new(name: &str, description: &str, role: Role, guests: bool) -> ChannelConfig {
+        ChannelConfig {
+            name: name.into(),
+            description: description.into(),
+            read: role,
+            write: role,
+            guests,
+        }
+    }
+
+    /// The four channels every server has unless its configuration changes
+    /// them: `ooc` (everyone, but guests only listen), `newbie` (everyone),
+    /// `builder` (worldbuilder+) and `admin` (admin+).
+    pub fn defaults() -> Vec<ChannelConfig> {
+        vec![
+            ChannelConfig::new(
+                "ooc",
+                "Out-of-character talk, heard in every world.",
+                Role::Player,
+                false,
+            ),
+            ChannelConfig::new(
+                "newbie",
+                "Questions and answers for new players, guests welcome.",
+                Role::Player,
+                true,
+            ),
+            ChannelConfig::new(
+                "builder",
+                "The world builders' shop talk.",
+                Role::Worldbuilder,
+                true,
+            ),
+            ChannelConfig::new("admin", "The staff's own channel.", Role::Admin, true),
+        ]
+    }
+}
+
+/// One `[[channel]]` table of the config file: a default channel changed (by
+/// its name), or a new one. What it leaves out keeps the default's value (a
+/// new channel: no description, everyone reads and speaks, guests too).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ChannelSetting {
+    pub name: String,
+    pub description: Option<String>,
+    pub read: Option<Role>,
+    pub write: Option<Role>,
+    pub guests: Option<bool>,
+}
+
+/// The channels the `settings` make of the defaults, checked: names of 2 to
+/// 20 lower-case letters, digits, `-` or `_`, starting with a letter, each
+/// given once; the write role not below the read role; at most
+/// [`MAX_CHANNELS`]. (Names that are command words are refused at start, by
+/// the server, which knows the commands.)
+pub fn channels_with(settings: &[ChannelSetting]) -> Result<Vec<ChannelConfig>, String> {
+    let mut channels = ChannelConfig::defaults();
+    let mut named: Vec<String> = Vec::new();
+    for setting in settings {
+        let name = setting.name.trim().to_lowercase();
+        check_channel_name(&name)?;
+        if named.contains(&name) {
+            return Err(format!("channel {name:?} is given twice"));
+        }
+        named.push(name.clone());
+        let at = match channels.iter().position(|c| c.name == name) {
+            Some(at) => at,
+            None => {
+                channels.push(ChannelConfig::new(&name, "", Role::Player, true));
+                channels.len() - 1
+            }
+        };
+        let channel = &mut channels[at];
+        if let Some(description) = &setting.description {
+            channel.description = crate::text::sanitize(description);
+        }
+        if let Some(read) = setting.read {
+            channel.read = read;
+            channel.write = channel.write.max(read);
+        }
+        if let Some(write) = setting.write {
+            channel.write = write;
+        }
+        if let Some(guests) = setting.guests {
+            channel.guests = guests;
+        }
+        if channel.write < channel.read {
+            return Err(format!(
+                "channel {name:?}: its write role ({}) is below its read role ({})",
+                channel.write, channel.read
+            ));
+        }
+    }
+    if channels.len() > MAX_CHANNELS {
+        return Err(format!("at most {MAX_CHANNELS} channels may be configured"));
+    }
+    Ok(channels)
+}
+
+/// A channel's name: 2 to 20 characters, lower-case letters, digits, `-` and
+/// `_`, starting with a letter (it is typed as a command's word).
+fn check_channel_name(name: &str) -> Result<(), String> {
+    let fits = (2..=20).contains(&name.chars().count())
+        && name.starts_with(|c: char| c.is_ascii_lowercase())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
+    if fits {
+        Ok(())
+    } else {
+        Err(format!(
+            "channel name {name:?} must be 2 to 20 letters, digits, - or _, starting with a letter"
+        ))
+    }
+}
+
+/// Refuses channels named like a command (`is_command`: the command list's
+/// words, aliases included): the command would always win, and the channel
+/// could never be spoken on.
+pub fn check_channel_words(
+    channels: &[ChannelConfig],
+    is_command: impl Fn(&str) -> bool,
+) -> Result<(), String> {
+    match channels.iter().find(|c| is_command(&c.name)) {
+        Some(channel) => Err(format!(
+            "channel {:?} is named like a command; give it another name",
+            channel.name
+        )),
+        None => Ok(()),
     }
 }
 
@@ -409,6 +566,70 @@ mod tests {
         assert_eq!(policy.lock_for(7), Some(Duration::from_secs(240)));
         assert_eq!(policy.lock_for(11), Some(Duration::from_secs(3600)));
         assert_eq!(policy.lock_for(500), Some(Duration::from_secs(3600)));
+    }
+
+    #[test]
+    fn channel_tables_change_the_defaults_and_add_channels() {
+        let settings = [
+            ChannelSetting {
+                name: "OOC".into(),
+                guests: Some(true),
+                ..ChannelSetting::default()
+            },
+            ChannelSetting {
+                name: "trade".into(),
+                description: Some("Buying and \u{1b}[2Jselling.".into()),
+                write: Some(Role::Worldbuilder),
+                ..ChannelSetting::default()
+            },
+        ];
+        let channels = channels_with(&settings).expect("valid");
+        let names: Vec<&str> = channels.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names, ["ooc", "newbie", "builder", "admin", "trade"]);
+        assert!(channels[0].guests, "ooc now lets guests speak");
+        assert_eq!(channels[4].description, "Buying and selling.");
+        assert_eq!(
+            (channels[4].read, channels[4].write),
+            (Role::Player, Role::Worldbuilder)
+        );
+        assert!(
+            !channels_with(&[]).expect("defaults")[0].guests,
+            "guests only listen on ooc"
+        );
+    }
+
+    #[test]
+    fn bad_channel_tables_are_refused_with_a_reason() {
+        let named = |name: &str| ChannelSetting {
+            name: name.into(),
+            ..ChannelSetting::default()
+        };
+        for bad in ["x", "9lives", "two words", "ünïcode", &"a".repeat(21)] {
+            let refused = channels_with(&[named(bad)]).expect_err(bad);
+            assert!(refused.contains("must be 2 to 20"), "{bad}: {refused}");
+        }
+        let twice = channels_with(&[named("trade"), named("Trade")]).expect_err("twice");
+        assert!(twice.contains("given twice"), "{twice}");
+        let upside_down = ChannelSetting {
+            read: Some(Role::Admin),
+            write: Some(Role::Player),
+            ..named("staff")
+        };
+        let refused = channels_with(&[upside_down]).expect_err("write below read");
+        assert!(refused.contains("below its read role"), "{refused}");
+        let many: Vec<ChannelSetting> =
+            (0..MAX_CHANNELS).map(|n| named(&format!("c{n}"))).collect();
+        assert!(
+            channels_with(&many)
+                .expect_err("too many")
+                .contains("at most")
+        );
+        let words = check_channel_words(&ChannelConfig::defaults(), |w| w == "admin");
+        assert!(
+            words
+                .expect_err("a command word")
+                .contains("\"admin\" is named like a command")
+        );
     }
 
     #[test]

@@ -51,6 +51,10 @@ pub enum StartError {
     /// Another server runs on the database (it holds the database's lock).
     #[error(transparent)]
     Locked(#[from] LockError),
+    /// The configuration does not hold together (a channel named like a
+    /// command).
+    #[error("{0}")]
+    Config(String),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: SocketAddr,
@@ -158,6 +162,8 @@ impl Server {
             Some(tls) => Some(Arc::new(Certificates::load(&tls.cert, &tls.key)?)),
             None => None,
         };
+        crate::config::check_channel_words(&config.channels, crate::command::is_command_word)
+            .map_err(StartError::Config)?;
         let (worlds, default) = load_worlds(&config)?;
         let db_path = config.db_path.clone();
         let lock = tokio::task::spawn_blocking(move || DatabaseLock::acquire(&db_path))
@@ -201,6 +207,7 @@ impl Server {
         for world in game.worlds().iter() {
             game.load_items(&world.id).await?;
         }
+        game.load_ignores().await?;
         Ok(Server {
             plain,
             tls,

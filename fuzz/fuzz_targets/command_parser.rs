@@ -81,6 +81,9 @@ fn named<'l>(parsed: Parsed<'l>) -> Named<'l> {
         Parsed::Command { spec, args } => Named::Command(spec.name, args),
         Parsed::Forbidden(spec) => Named::Forbidden(spec.name),
         Parsed::Ambiguous(names) => Named::Ambiguous(names),
+        // `parse_as` adds no words of a game (channels are one): a line it
+        // reads as a channel is a finding.
+        Parsed::Channel { name, .. } => panic!("{name:?} read as a channel with no channels"),
         Parsed::Unknown => Named::Unknown,
     }
 }

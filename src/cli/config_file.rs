@@ -8,6 +8,10 @@
 //! `mssp-` flags. A key that names no flag, a value of the wrong type, or a
 //! value its flag refuses is an error naming the file.
 //!
+//! The one setting that is no flag is `[[channel]]`, an array of tables (one
+//! server-wide channel each: `name`, `description`, `read`, `write`,
+//! `guests`), read here into [`ChannelSetting`]s for the configuration.
+//!
 //! This module knows the flags only through clap's `Command`: it adds nothing
 //! to them and decides nothing about what they mean.
 
@@ -18,6 +22,16 @@ use std::path::Path;
 use clap::ArgMatches;
 use clap::parser::ValueSource;
 
+use crate::auth::Role;
+use crate::config::ChannelSetting;
+
+/// What a config file holds: its flag settings (layered into the command
+/// line) and its `[[channel]]` tables.
+pub struct Layered {
+    pub matches: ArgMatches,
+    pub channels: Vec<ChannelSetting>,
+}
+
 /// The matches of the command line `args` (first parsed as `matches`) with
 /// the settings of the file at `path` layered in; the message of what is
 /// wrong with the file otherwise.
@@ -26,23 +40,30 @@ pub fn layered(
     matches: &ArgMatches,
     args: &[OsString],
     path: &Path,
-) -> Result<ArgMatches, String> {
-    let settings = read_config_file(path)?;
+) -> Result<Layered, String> {
+    let (settings, channels) = read_config_file(path)?;
     let layered = layer_settings(command, matches, args, &settings)?;
     // The line parsed once already, so a failure now comes from a file value.
-    command
+    let matches = command
         .clone()
         .try_get_matches_from(&layered)
-        .map_err(|err| clap_message(&err))
+        .map_err(|err| clap_message(&err))?;
+    Ok(Layered { matches, channels })
 }
 
 /// The settings of a config file, keyed by flag name (`snake_case` keys are
-/// accepted and turned into the flags' `kebab-case`).
-fn read_config_file(path: &Path) -> Result<BTreeMap<String, toml::Value>, String> {
+/// accepted and turned into the flags' `kebab-case`), and its channels.
+fn read_config_file(
+    path: &Path,
+) -> Result<(BTreeMap<String, toml::Value>, Vec<ChannelSetting>), String> {
     let text = std::fs::read_to_string(path).map_err(|err| format!("cannot read it: {err}"))?;
-    let table: toml::Table = text
+    let mut table: toml::Table = text
         .parse()
         .map_err(|err: toml::de::Error| err.to_string().trim_end().to_string())?;
+    let channels = match table.remove("channel") {
+        Some(value) => channel_settings(value)?,
+        None => Vec::new(),
+    };
     let mut settings = BTreeMap::new();
     for (key, value) in flatten_tables(table)? {
         let flag = key.replace('_', "-");
@@ -52,7 +73,64 @@ fn read_config_file(path: &Path) -> Result<BTreeMap<String, toml::Value>, String
             ));
         }
     }
-    Ok(settings)
+    Ok((settings, channels))
+}
+
+/// The keys a `[[channel]]` table may hold.
+const CHANNEL_KEYS: [&str; 5] = ["name", "description", "read", "write", "guests"];
+
+/// `[[channel]]`: an array of tables, each a channel's settings.
+fn channel_settings(value: toml::Value) -> Result<Vec<ChannelSetting>, String> {
+    let toml::Value::Array(tables) = value else {
+        return Err("\"channel\" must be an array of tables: [[channel]]".into());
+    };
+    tables
+        .into_iter()
+        .enumerate()
+        .map(|(n, table)| match table {
+            toml::Value::Table(table) => {
+                channel_setting(table).map_err(|why| format!("[[channel]] number {}: {why}", n + 1))
+            }
+            _ => Err("\"channel\" must be an array of tables: [[channel]]".into()),
+        })
+        .collect()
+}
+
+fn channel_setting(table: toml::Table) -> Result<ChannelSetting, String> {
+    let mut setting = ChannelSetting::default();
+    for (key, value) in table {
+        let text = || {
+            value
+                .as_str()
+                .map(str::to_string)
+                .ok_or_else(|| format!("{key:?} must be a string"))
+        };
+        let role = || -> Result<Role, String> {
+            text()?.parse().map_err(|_| {
+                format!("{key:?} must be a role: player, worldbuilder, admin or superuser")
+            })
+        };
+        match key.as_str() {
+            "name" => setting.name = text()?,
+            "description" => setting.description = Some(text()?),
+            "read" => setting.read = Some(role()?),
+            "write" => setting.write = Some(role()?),
+            "guests" => {
+                let guests = value.as_bool().ok_or("\"guests\" must be true or false")?;
+                setting.guests = Some(guests);
+            }
+            other => {
+                return Err(format!(
+                    "unknown key {other:?} (a channel has {})",
+                    CHANNEL_KEYS.join(", ")
+                ));
+            }
+        }
+    }
+    if setting.name.is_empty() {
+        return Err("a channel needs a \"name\"".into());
+    }
+    Ok(setting)
 }
 
 /// Tables of settings that stand for a group of flags: `[mssp] name = "x"`

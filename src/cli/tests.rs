@@ -299,6 +299,42 @@ fn bad_values_in_the_file_are_named_with_the_file() {
 }
 
 #[test]
+fn channel_tables_in_the_file_change_and_add_channels() {
+    let (_dir, path) = config_file(
+        "bind = \"127.0.0.1:4100\"\n\
+         [[channel]]\nname = \"ooc\"\nguests = true\n\
+         [[channel]]\nname = \"trade\"\ndescription = \"Buying and selling.\"\nwrite = \"worldbuilder\"\n",
+    );
+    let config = run_config(&parse_with(&path, &["run"]).expect("parse"));
+    let names: Vec<&str> = config.channels.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(names, ["ooc", "newbie", "builder", "admin", "trade"]);
+    assert!(config.channels[0].guests);
+    assert_eq!(config.channels[4].write, gaslamp_role("worldbuilder"));
+    let defaults = run_config(&parse_from(["gaslamp", "run"]).expect("parse"));
+    assert_eq!(defaults.channels, crate::config::ChannelConfig::defaults());
+    // The other subcommands read the file too, and take no channels from it.
+    assert!(parse_with(&path, &["init-db"]).is_ok());
+}
+
+fn gaslamp_role(name: &str) -> crate::auth::Role {
+    name.parse().expect("a role")
+}
+
+#[test]
+fn bad_channel_tables_are_named_with_the_file() {
+    let message = config_error("channel = \"ooc\"\n", &["run"]);
+    assert!(message.contains("[[channel]]"), "{message}");
+    let message = config_error("[[channel]]\nname = \"ooc\"\ncolour = 1\n", &["run"]);
+    assert!(message.contains("unknown key \"colour\""), "{message}");
+    let message = config_error("[[channel]]\ndescription = \"x\"\n", &["run"]);
+    assert!(message.contains("needs a \"name\""), "{message}");
+    let message = config_error("[[channel]]\nname = \"ooc\"\nread = \"wizard\"\n", &["run"]);
+    assert!(message.contains("must be a role"), "{message}");
+    let message = config_error("[[channel]]\nname = \"o o c\"\n", &["run"]);
+    assert!(message.contains("must be 2 to 20"), "{message}");
+}
+
+#[test]
 fn a_missing_config_file_is_an_error_naming_it() {
     let dir = tempfile::tempdir().expect("tempdir");
     let err = parse_with(&dir.path().join("absent.toml"), &["init-db"]).expect_err("refused");

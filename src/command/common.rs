@@ -10,6 +10,9 @@ use super::Ctx;
 use super::parse::split_word;
 use crate::game::data::DIRECTIONS;
 use crate::game::{ConnId, Game, ItemInstance, Player, RoomKey};
+use crate::replies;
+use crate::store::now_iso;
+use crate::store::writer::{ChatKind, ChatRow, ChatSlot, WriterFull};
 use crate::text::{Style, Styled};
 use crate::world::{Exit, Item, Room, RoomId, World};
 
@@ -341,6 +344,62 @@ pub async fn carried(ctx: &Ctx<'_>) -> Option<Vec<ItemInstance>> {
     }
 }
 
+/// Takes the place in the writer's queue that a line of talk will need, before
+/// anyone hears it; when the queue is full (the disk has fallen far behind),
+/// tells the speaker the records are busy and answers `None`.
+pub fn reserve_record<'a>(ctx: &Ctx<'a>) -> Option<ChatSlot<'a>> {
+    match ctx.game.reserve_talk() {
+        Ok(slot) => Some(slot),
+        Err(WriterFull) => {
+            tracing::debug!(character = %ctx.me.name, "talk refused: the writer's queue is full");
+            ctx.reply(replies::RECORDS_BUSY);
+            None
+        }
+    }
+}
+
+/// A line of talk by `me` for `chat_messages`, said where it stands now, to
+/// nobody in particular and on no channel.
+pub fn chat_row(me: &Player, kind: ChatKind, message: String) -> ChatRow {
+    ChatRow {
+        world_id: me.world.clone(),
+        room: Arc::from(me.room().as_str()),
+        character_id: Some(me.character_id),
+        user_id: Some(me.user_id()),
+        recipient_character_id: None,
+        kind,
+        message,
+        created_at: now_iso(),
+        channel: None,
+    }
+}
+
+/// Lines a history shows when no number is given, and the most it shows.
+pub const DEFAULT_HISTORY: usize = 20;
+pub const MAX_HISTORY: usize = 100;
+
+/// A history's `[n]`: a number out of range is held to 1..=100 rather than
+/// refused; `None` for anything but digits.
+pub fn lines_asked(argument: &str) -> Option<usize> {
+    if argument.is_empty() {
+        return Some(DEFAULT_HISTORY);
+    }
+    if !argument.chars().all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    let n = argument.parse::<usize>().unwrap_or(MAX_HISTORY);
+    Some(n.clamp(1, MAX_HISTORY))
+}
+
+/// `YYYY-MM-DD HH:MM` (UTC) from a stored ISO-8601 time; the text itself,
+/// cleaned, when it is not in that form.
+pub fn utc_minute(created_at: &str) -> String {
+    match (created_at.get(..10), created_at.get(11..16)) {
+        (Some(day), Some(time)) => format!("{day} {time}"),
+        _ => crate::text::sanitize(created_at),
+    }
+}
+
 /// A short idle time: `12s`, `4m`, `2h`.
 pub fn short_duration(d: Duration) -> String {
     let s = d.as_secs();
@@ -419,6 +478,23 @@ mod tests {
         assert!(same_name("Ann", "ann"));
         assert!(same_name("Élodie", "éLODIE "));
         assert!(!same_name("Ann", "Anne"));
+    }
+
+    #[test]
+    fn the_number_of_lines_is_held_between_one_and_a_hundred() {
+        assert_eq!(lines_asked(""), Some(DEFAULT_HISTORY));
+        assert_eq!(lines_asked("5"), Some(5));
+        assert_eq!(lines_asked("0"), Some(1));
+        assert_eq!(lines_asked("5000"), Some(MAX_HISTORY));
+        assert_eq!(lines_asked("99999999999999999999999"), Some(MAX_HISTORY));
+        assert_eq!(lines_asked("lots"), None);
+        assert_eq!(lines_asked("-3"), None);
+    }
+
+    #[test]
+    fn stored_times_read_as_utc_minutes() {
+        assert_eq!(utc_minute("2026-03-04T09:15:42.001Z"), "2026-03-04 09:15");
+        assert_eq!(utc_minute("odd\u{1b}[2J"), "odd");
     }
 
     #[test]

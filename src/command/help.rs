@@ -1,6 +1,7 @@
 //! `help`: the commands a player's role allows, grouped, or one command in
 //! detail. Both derive from the command list (`table`), the one module besides
-//! the parser that reads it whole.
+//! the parser that reads it whole. The channels the role hears are listed
+//! after the commands, and `help <channel>` explains one.
 
 use std::fmt::Write;
 
@@ -9,6 +10,7 @@ use super::parse::lookup_as;
 use super::spec::{Group, Spec, finished};
 use super::table::COMMANDS;
 use crate::auth::Role;
+use crate::game::ChannelDef;
 use crate::game::data::direction_named;
 use crate::text::wrap;
 
@@ -36,9 +38,29 @@ fn help(ctx: &Ctx<'_>, topic: &str) {
         } else {
             Layout::Columns(ctx.me.session.width())
         };
-        return ctx.reply(command_list(role, layout));
+        let mut text = command_list(role, layout);
+        let channels: Vec<&str> = ctx
+            .game
+            .channels()
+            .iter()
+            .filter(|c| c.readable_by(role))
+            .map(|c| &*c.name)
+            .collect();
+        if !channels.is_empty() {
+            let _ = write!(
+                text,
+                "\nChannels (\"help <channel>\" explains one):\n  {}",
+                channels.join(", ")
+            );
+        }
+        return ctx.reply(text);
     }
     let topic = topic.trim_start_matches('/');
+    // A channel is never named like a command, so it comes first here as in
+    // the parser's order, before the prefixes of command words.
+    if let Some(channel) = ctx.game.channel_for(topic, role) {
+        return ctx.reply(channel_help(channel));
+    }
     if topic.eq_ignore_ascii_case("building") && role >= Role::Worldbuilder {
         return ctx.reply(building_help(role));
     }
@@ -126,6 +148,31 @@ fn building_help(role: Role) -> String {
          ending with \".\"; \"/undo\" takes the last change back. Every reply ends with\n\
          \"Wrote <file>.\" for each file written.",
     );
+    text
+}
+
+/// One channel's help: what it is for, the three things its name does, and
+/// who hears it and speaks on it.
+fn channel_help(channel: &ChannelDef) -> String {
+    let name = &channel.name;
+    let who = |role: Role| match role {
+        Role::Player => "everyone".to_string(),
+        role => format!("{role}s and above"),
+    };
+    let mut text = format!(
+        "{name}: {}\n\
+         {name} <text>: everyone listening, in every world, hears \"[{name}] <Name>: <text>\"\n\
+         \x20 (someone from another world shows as <Name>@<world>).\n\
+         {name} off, {name} on: stop or start hearing it; kept with your account.\n\
+         {name} history [n]: the last n lines (20, at most 100), times in UTC.\n\
+         Who hears it: {}. Who speaks on it: {}.",
+        channel.description,
+        who(channel.read),
+        who(channel.write)
+    );
+    if !channel.guests {
+        text.push_str(" Guests only listen.");
+    }
     text
 }
 

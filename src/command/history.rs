@@ -10,8 +10,9 @@
 use std::fmt::Write;
 
 use super::Ctx;
+use super::common::lines_asked;
 use super::spec::{Group, Spec, done};
-use crate::store::chat::HistoryLine;
+use crate::store::chat::{HistoryLine, Viewer};
 use crate::store::writer::ChatKind;
 use crate::text::sanitize;
 
@@ -28,23 +29,6 @@ pub static HISTORY: Spec = Spec {
     ..Spec::player(Group::Information)
 };
 
-/// Lines `history` shows when no number is given, and the most it shows.
-pub const DEFAULT_HISTORY: usize = 20;
-pub const MAX_HISTORY: usize = 100;
-
-/// `[n]`: a number out of range is held to 1..=100 rather than refused; `None`
-/// for anything but digits.
-fn lines_asked(argument: &str) -> Option<usize> {
-    if argument.is_empty() {
-        return Some(DEFAULT_HISTORY);
-    }
-    if !argument.chars().all(|c| c.is_ascii_digit()) {
-        return None;
-    }
-    let n = argument.parse::<usize>().unwrap_or(MAX_HISTORY);
-    Some(n.clamp(1, MAX_HISTORY))
-}
-
 /// `history [n]`: the last `n` lines of this room, oldest first (the game
 /// flushes the writer first, so the player's own last line is there).
 async fn history(ctx: &Ctx<'_>, n: usize) {
@@ -56,7 +40,7 @@ async fn history(ctx: &Ctx<'_>, n: usize) {
         .unwrap_or_else(|| "this place".to_string());
     let read = ctx
         .game
-        .room_history(&me.world, room.as_str(), me.character_id, n)
+        .room_history(&me.world, room.as_str(), viewer(me), n)
         .await;
     let lines = match read {
         Ok(lines) => lines,
@@ -78,6 +62,15 @@ async fn history(ctx: &Ctx<'_>, n: usize) {
     ctx.reply(text);
 }
 
+/// The player as a reader of stored talk: its own whispers and tells, and
+/// nothing of the accounts it ignores.
+fn viewer(me: &crate::game::Player) -> Viewer {
+    Viewer {
+        character_id: me.character_id,
+        user_id: me.user_id(),
+    }
+}
+
 /// A stored line as a third-person sentence: `Ann whispers to Ben, "psst"`.
 fn render(line: &HistoryLine) -> String {
     let who = line.speaker.as_deref().unwrap_or("Someone");
@@ -90,6 +83,8 @@ fn render(line: &HistoryLine) -> String {
         ChatKind::Tell => format!("{who} tells {to}, \"{text}\""),
         ChatKind::Yell => format!("{who} yells, \"{text}\""),
         ChatKind::System => text,
+        // Channels' lines are read back with `<channel> history`, never here.
+        ChatKind::Channel => format!("{who}: {text}"),
     }
 }
 
@@ -141,17 +136,6 @@ mod tests {
             render(&line(ChatKind::Say, "a\u{1b}[2Jb\u{202e}c")),
             "Ann says, \"abc\""
         );
-    }
-
-    #[test]
-    fn the_number_of_lines_is_held_between_one_and_a_hundred() {
-        assert_eq!(lines_asked(""), Some(DEFAULT_HISTORY));
-        assert_eq!(lines_asked("5"), Some(5));
-        assert_eq!(lines_asked("0"), Some(1));
-        assert_eq!(lines_asked("5000"), Some(MAX_HISTORY));
-        assert_eq!(lines_asked("99999999999999999999999"), Some(MAX_HISTORY));
-        assert_eq!(lines_asked("lots"), None);
-        assert_eq!(lines_asked("-3"), None);
     }
 
     #[test]

@@ -10,8 +10,8 @@ use super::{Ctx, Flow};
 pub static WHO: Spec = Spec {
     name: "who",
     usage: "who",
-    summary: "List who is playing in this world, and how long they have been idle.",
-    details: "Lists who is playing in this world, and how long each has been idle.",
+    summary: "List who is playing in this world, how long idle, and who is away.",
+    details: "Lists who is playing in this world, how long each has been idle, and who is\naway (afk) and why.",
     example: "who",
     run: |ctx, _, _| {
         who(ctx);
@@ -72,11 +72,18 @@ fn who(ctx: &Ctx<'_>) {
     let mut text = format!("Players in {world_name}:");
     for player in &players {
         let idle = short_duration(player.idle());
+        let away = ctx.game.away_message(player.character_id);
         if ctx.screen_reader() {
             // Padding is read aloud as silence, or worse: none for a screen reader.
             let _ = write!(text, "\n{}, idle {idle}", player.name);
+            if let Some(away) = away {
+                let _ = write!(text, ", away: {away}");
+            }
         } else {
             let _ = write!(text, "\n  {:<20} idle {idle}", player.name);
+            if let Some(away) = away {
+                let _ = write!(text, "{:pad$}away: {away}", "", pad = 6 - idle.len().min(4));
+            }
         }
     }
     let n = players.len();

@@ -91,10 +91,12 @@ async fn look_at(ctx: &Ctx<'_>, thing: &str) {
             };
         }
     };
-    let text = if person.conn_id == ctx.me.conn_id {
-        "You look yourself over. Presentable enough.".to_string()
-    } else {
-        format!("{} is here, looking back at you.", person.name)
+    let described = ctx.game.description_of(person.character_id);
+    let text = match (person.conn_id == ctx.me.conn_id, described) {
+        (true, Some(description)) => format!("You look yourself over.\n{description}"),
+        (true, None) => "You look yourself over. Presentable enough.".to_string(),
+        (false, Some(description)) => format!("{}\n{description}", person.name),
+        (false, None) => format!("{} is here, looking back at you.", person.name),
     };
     ctx.reply(text);
 }

@@ -4,10 +4,13 @@
 //! grammar and the matching order), the command's [`Spec`] — beside its
 //! handler in its family's file, listed in [`table`] — says what it needs, and
 //! its handler parses its own arguments, calls the game's action and replies.
-//! The families: looking, moving, talking, items, information, help, and the
+//! The families: looking, moving, talking, the channels, ignoring, who a
+//! character is (`profile`: describe, afk), items, information, help, and the
 //! admin slash commands; `common` holds what they share, and `narrate` the
 //! sentences rooms hear when someone moves (an observer of the game's moves,
-//! registered when the server starts).
+//! registered when the server starts). A channel's name is a command of its
+//! own for whoever may read it (`ooc hello`), found by the parser through
+//! the player's [`Vocabulary`](parse::Vocabulary).
 //!
 //! **Invariant:** handlers never block: store work goes through the game's
 //! actions (the store's typed fronts on the blocking pool, the writer's
@@ -16,15 +19,18 @@
 //! other; only `help` and the parser read the whole list.
 
 pub mod admin;
+pub mod channels;
 pub mod common;
 pub mod help;
 pub mod history;
+pub mod ignore;
 pub mod info;
 pub mod items;
 pub mod look;
 pub mod movement;
 pub mod narrate;
 pub mod parse;
+pub mod profile;
 pub mod spec;
 pub mod table;
 pub mod talk;
@@ -32,7 +38,7 @@ pub mod talk;
 use std::sync::Arc;
 
 pub use narrate::Narrator;
-pub use parse::{Parsed, parse_as};
+pub use parse::{Parsed, parse_as, parse_with};
 pub use spec::{Group, Needs, Spec};
 pub use table::{COMMANDS, is_command_word};
 
@@ -133,11 +139,22 @@ impl<'a> Ctx<'a> {
 }
 
 /// Carries out one typed line for the playing connection, with the role the
-/// account holds now.
+/// account holds now. Any command but `afk` itself brings a player who was
+/// away back.
 pub async fn execute(ctx: &Ctx<'_>, line: &str) -> Flow {
-    match parse_as(line, ctx.me.role()) {
+    let words = channels::Words::of(ctx);
+    let parsed = parse_with(line, ctx.me.role(), &words);
+    let again_away = matches!(parsed, Parsed::Command { spec, .. } if *spec == profile::AFK);
+    if !matches!(parsed, Parsed::Empty) && !again_away && ctx.game.come_back(ctx.me) {
+        ctx.reply(profile::BACK);
+    }
+    match parsed {
         Parsed::Empty => Flow::Continue,
         Parsed::Command { spec, args } => run(ctx, spec, args).await,
+        Parsed::Channel { name, args } => {
+            channels::channel_command(ctx, name, args).await;
+            Flow::Continue
+        }
         Parsed::Forbidden(spec) => {
             ctx.reply(replies::no_permission(spec.name));
             Flow::Continue

@@ -10,7 +10,9 @@
 //!    word above the player's role is named, to be refused with the role
 //!    sentence);
 //! 3. the room's exits, channel names, social names, and verbs that the room,
-//!    its items or its NPCs add (issues 17 and 19 add them);
+//!    its items or its NPCs add (issues 17 and 19 add them): the words a
+//!    player's game adds beyond the command list, asked of its
+//!    [`Vocabulary`] (channels now: only those the player's role reads);
 //! 4. a prefix that only one command word the role may use starts (`inv`,
 //!    `sa`).
 //!
@@ -46,44 +48,85 @@ pub enum Parsed<'l> {
     Forbidden(&'static Spec),
     /// A prefix several command words start with: their names.
     Ambiguous(Vec<&'static str>),
+    /// A channel's name (as typed) and the text after it (trimmed).
+    Channel {
+        name: &'l str,
+        args: &'l str,
+    },
     Unknown,
 }
+
+/// The words a player's game adds to the command list, each matched in its
+/// place of the order (see the module). Each answers for a word in lower
+/// case; by default a vocabulary adds nothing.
+pub trait Vocabulary {
+    /// Whether `word` names a channel the player may read.
+    fn is_channel(&self, _word: &str) -> bool {
+        false
+    }
+}
+
+/// The command list alone.
+pub struct CommandsOnly;
+
+impl Vocabulary for CommandsOnly {}
 
 /// Parses one line for someone of `role`: abbreviations only reach the
 /// commands that role may use, and a forbidden command is named as such.
 pub fn parse_as(line: &str, role: Role) -> Parsed<'_> {
+    parse_with(line, role, &CommandsOnly)
+}
+
+/// Parses one line for someone of `role` whose game adds `words` to the
+/// command list.
+pub fn parse_with<'l>(line: &'l str, role: Role, words: &dyn Vocabulary) -> Parsed<'l> {
     let Ok((_, (word, args))) = command_line(line.trim()) else {
         return Parsed::Empty;
     };
-    match lookup_as(word, role) {
+    let args = args.trim();
+    let lower = word.to_lowercase();
+    let found = match exact_command(&lower) {
+        Some(spec) => Ok(spec),
+        None if words.is_channel(&lower) => return Parsed::Channel { name: word, args },
+        None => prefix_command(&lower, role),
+    };
+    match found {
         Ok(spec) if spec.role > role => Parsed::Forbidden(spec),
-        Ok(spec) => Parsed::Command {
-            spec,
-            args: args.trim(),
-        },
+        Ok(spec) => Parsed::Command { spec, args },
         Err(candidates) if candidates.len() > 1 => Parsed::Ambiguous(candidates),
         Err(_) => Parsed::Unknown,
     }
 }
 
-/// Finds the command a word names for someone of `role`, in the order the
-/// module describes. `Err` carries the candidates of an ambiguous prefix
-/// (empty if nothing matched).
+/// Finds the command a word names for someone of `role`: a command word
+/// exactly, or else a prefix (see the module). `Err` carries the candidates
+/// of an ambiguous prefix (empty if nothing matched).
 pub fn lookup_as(word: &str, role: Role) -> Result<&'static Spec, Vec<&'static str>> {
     let word = word.to_lowercase();
-    // Player commands before admin commands, should a word ever name both.
+    match exact_command(&word) {
+        Some(spec) => Ok(spec),
+        None => prefix_command(&word, role),
+    }
+}
+
+/// The command a lower-case word names exactly, player commands before admin
+/// commands should a word ever name both.
+fn exact_command(word: &str) -> Option<&'static Spec> {
     let exact = |admin: bool| {
         COMMANDS
             .iter()
-            .find(|spec| spec.is_admin() == admin && spec.answers_to(&word))
+            .copied()
+            .find(|spec| spec.is_admin() == admin && spec.answers_to(word))
     };
-    if let Some(spec) = exact(false).or_else(|| exact(true)) {
-        return Ok(spec);
-    }
+    exact(false).or_else(|| exact(true))
+}
+
+/// The one command the role may use whose name a lower-case word starts.
+fn prefix_command(word: &str, role: Role) -> Result<&'static Spec, Vec<&'static str>> {
     let candidates: Vec<&'static Spec> = COMMANDS
         .iter()
         .copied()
-        .filter(|spec| spec.abbreviable && spec.role <= role && spec.name.starts_with(&word))
+        .filter(|spec| spec.abbreviable && spec.role <= role && spec.name.starts_with(word))
         .collect();
     match candidates.as_slice() {
         [only] => Ok(only),
@@ -135,8 +178,40 @@ mod tests {
             Parsed::Command { spec, args } => format!("{} [{args}]", spec.name),
             Parsed::Forbidden(spec) => format!("forbidden {}", spec.name),
             Parsed::Ambiguous(names) => format!("which {}", names.join(" ")),
+            Parsed::Channel { name, args } => format!("channel {name} [{args}]"),
             Parsed::Unknown => "unknown".into(),
         }
+    }
+
+    /// A game with the channels `ooc` and `wh` (a word that also starts
+    /// `whisper` and `who`).
+    struct TwoChannels;
+
+    impl Vocabulary for TwoChannels {
+        fn is_channel(&self, word: &str) -> bool {
+            matches!(word, "ooc" | "wh")
+        }
+    }
+
+    #[test]
+    fn channel_names_come_after_command_words_and_before_prefixes() {
+        let named = |line| match parse_with(line, Role::Player, &TwoChannels) {
+            Parsed::Channel { name, args } => format!("channel {name} [{args}]"),
+            Parsed::Command { spec, .. } => spec.name.to_string(),
+            Parsed::Ambiguous(_) => "ambiguous".into(),
+            other => format!("{other:?}"),
+        };
+        assert_eq!(named("ooc hello all"), "channel ooc [hello all]");
+        assert_eq!(named("/OOC  hi "), "channel OOC [hi]");
+        assert_eq!(named("ooc"), "channel ooc []");
+        // A prefix of a command that is a channel's name is the channel.
+        assert_eq!(named("wh psst"), "channel wh [psst]");
+        // Command words win; channels are never shortened.
+        assert_eq!(named("say hi"), "say");
+        assert_eq!(named("oo hi"), "Unknown");
+        assert_eq!(named("whi Ann hi"), "whisper");
+        // Without the vocabulary, the channel is no word at all.
+        assert_eq!(parse_as("ooc hi", Role::Player), Parsed::Unknown);
     }
 
     #[test]

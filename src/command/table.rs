@@ -6,7 +6,7 @@
 //! `docs/commands.md` and `docs/admin.md`.
 
 use super::spec::Spec;
-use super::{admin, help, history, info, items, look, movement, talk};
+use super::{admin, channels, help, history, ignore, info, items, look, movement, profile, talk};
 
 /// Every command, in the order `help` lists them within their groups.
 pub static COMMANDS: &[&Spec] = &[
@@ -29,7 +29,11 @@ pub static COMMANDS: &[&Spec] = &[
     &talk::EMOTE,
     &talk::WHISPER,
     &talk::TELL,
+    &talk::REPLY,
     &talk::YELL,
+    &channels::CHANNELS,
+    &ignore::IGNORE,
+    &ignore::UNIGNORE,
     &items::INVENTORY,
     &items::GET,
     &items::DROP,
@@ -40,6 +44,8 @@ pub static COMMANDS: &[&Spec] = &[
     &info::CHARACTERS,
     &info::PASSWORD,
     &info::COLOR,
+    &profile::DESCRIBE,
+    &profile::AFK,
     &info::QUIT,
     &admin::world::GOTO,
     &admin::world::TELEPORT,
@@ -63,6 +69,8 @@ pub static COMMANDS: &[&Spec] = &[
     &admin::accounts::BAN,
     &admin::accounts::UNBAN,
     &admin::world::WALL,
+    &admin::channels::MUTE,
+    &admin::channels::UNMUTE,
     &admin::browse::USERS,
     &admin::browse::SESSIONS,
     &admin::browse::WHERE,

@@ -1,5 +1,6 @@
 //! Talking: `say` and `emote` to the room, `whisper` to one person in it, `tell`
-//! to anyone in the world, `yell` to the room and its neighbours.
+//! to anyone in the world (and `reply` to whoever told you last), `yell` to the
+//! room and its neighbours.
 //!
 //! A line is cleaned ([`crate::text::sanitize`]), given its place in the
 //! writer's queue ([`reserve_record`]; a full queue refuses it with the records'
@@ -9,16 +10,19 @@
 //! their recipient, which is what keeps them out of other people's `history`.
 //! Each line of talk travels as a [`Talk`]: the line as shown, plus its channel
 //! and talker for clients that keep chat apart.
+//!
+//! Nobody hears a speaker their account ignores, and nobody is told of it:
+//! the speaker sees their line as always (`Game::talk_to_room_from`, and the
+//! ignore check for the one who is whispered or told to). Whoever whispers
+//! or tells to someone away is told `<Name> is away: <message>.`
 
 use std::sync::Arc;
 
 use super::Ctx;
-use super::common::{addressee, not_named, tell_room, whence};
+use super::common::{addressee, chat_row, not_named, reserve_record, same_name, whence};
 use super::spec::{Group, Needs, Spec, done};
-use crate::game::{Channel, RoomKey, Talk};
-use crate::replies;
-use crate::store::now_iso;
-use crate::store::writer::{ChatKind, ChatRow, ChatSlot, WriterFull};
+use crate::game::{Channel, Player, RoomKey, Talk};
+use crate::store::writer::{ChatKind, ChatSlot};
 use crate::text::sanitize;
 use crate::world::{RoomId, World};
 
@@ -69,6 +73,17 @@ pub static TELL: Spec = Spec {
     ..Spec::player(Group::Talking)
 };
 
+pub static REPLY: Spec = Spec {
+    name: "reply",
+    usage: "reply <text>",
+    summary: "Answer the last person who told you something.",
+    details: "Tells the last person who told you something, if they are still playing in this world.",
+    example: "reply on my way",
+    needs: Needs::Text,
+    run: |ctx, _, text| done(reply(ctx, text)),
+    ..Spec::player(Group::Talking)
+};
+
 pub static YELL: Spec = Spec {
     name: "yell",
     usage: "yell <text>",
@@ -100,7 +115,8 @@ async fn say(ctx: &Ctx<'_>, raw: &str) {
         &me.name,
         format!("{} says, \"{text}\"", me.name),
     );
-    ctx.game.talk_to_room(&me.room_key(), &line, &[me.conn_id]);
+    ctx.game
+        .talk_to_room_from(me, &me.room_key(), &line, &[me.conn_id]);
     store_chat(ctx, record, ChatKind::Say, text, None);
 }
 
@@ -115,7 +131,7 @@ async fn emote(ctx: &Ctx<'_>, raw: &str) {
     };
     let me = ctx.me;
     let line = Talk::new(Channel::Emote, &me.name, format!("{} {text}", me.name));
-    ctx.game.talk_to_room(&me.room_key(), &line, &[]);
+    ctx.game.talk_to_room_from(me, &me.room_key(), &line, &[]);
     store_chat(ctx, record, ChatKind::Emote, text, None);
 }
 
@@ -140,11 +156,15 @@ async fn whisper(ctx: &Ctx<'_>, argument: &str) {
     let me = ctx.me;
     let said = format!("You whisper to {}, \"{text}\"", to.name);
     me.hear(&Talk::new(Channel::Whisper, &me.name, said));
-    let heard = format!("{} whispers to you, \"{text}\"", me.name);
-    to.hear(&Talk::new(Channel::Whisper, &me.name, heard));
+    if ctx.game.deaf_to(me).hears(&to) {
+        let heard = format!("{} whispers to you, \"{text}\"", me.name);
+        to.hear(&Talk::new(Channel::Whisper, &me.name, heard));
+    }
     let seen = format!("{} whispers something to {}.", me.name, to.name);
-    tell_room(ctx, &seen, &[to.conn_id]);
+    ctx.game
+        .tell_room_from(me, &me.room_key(), &seen, &[me.conn_id, to.conn_id]);
     store_chat(ctx, record, ChatKind::Whisper, text, Some(to.character_id));
+    tell_if_away(ctx, &to);
 }
 
 /// `tell <name> <text>`: a private line to anyone playing in the same world.
@@ -154,6 +174,26 @@ async fn tell(ctx: &Ctx<'_>, argument: &str) {
         Ok(found) => found,
         Err((named, word)) => return not_named(ctx, named, word, "online"),
     };
+    tell_to(ctx, &to, raw);
+}
+
+/// `reply <text>`: a tell to whoever last told the player something, if they
+/// still play in this world.
+async fn reply(ctx: &Ctx<'_>, raw: &str) {
+    let Some(teller) = ctx.game.last_teller(ctx.me) else {
+        return ctx.reply("Nobody has told you anything yet.");
+    };
+    let online = ctx.game.players_in(&ctx.me.world);
+    match online.iter().find(|p| same_name(&p.name, &teller)) {
+        Some(to) => tell_to(ctx, to, raw),
+        None => ctx.reply(format!("{teller} isn't online.")),
+    }
+}
+
+/// Tells `to` the line `raw`: the teller sees it as said, `to` hears it
+/// unless its account ignores the teller's (and may then `reply`), and the
+/// teller learns if `to` is away.
+fn tell_to(ctx: &Ctx<'_>, to: &Arc<Player>, raw: &str) {
     if to.character_id == ctx.me.character_id {
         return ctx.reply("You can't tell yourself anything.");
     }
@@ -167,9 +207,21 @@ async fn tell(ctx: &Ctx<'_>, argument: &str) {
     let me = ctx.me;
     let said = format!("You tell {}, \"{text}\"", to.name);
     me.hear(&Talk::new(Channel::Tell, &me.name, said));
-    let heard = format!("{} tells you, \"{text}\"", me.name);
-    to.hear(&Talk::new(Channel::Tell, &me.name, heard));
+    if ctx.game.deaf_to(me).hears(to) {
+        let heard = format!("{} tells you, \"{text}\"", me.name);
+        to.hear(&Talk::new(Channel::Tell, &me.name, heard));
+        ctx.game.note_tell(to, me);
+    }
     store_chat(ctx, record, ChatKind::Tell, text, Some(to.character_id));
+    tell_if_away(ctx, to);
+}
+
+/// `<Name> is away: <message>.` to the player, if `to` is away.
+fn tell_if_away(ctx: &Ctx<'_>, to: &Player) {
+    if let Some(message) = ctx.game.away_message(to.character_id) {
+        let message = message.trim_end_matches('.');
+        ctx.reply(format!("{} is away: {message}.", to.name));
+    }
 }
 
 /// `yell <text>`: heard in this room and in every room one exit away, whatever
@@ -197,12 +249,14 @@ async fn yell(ctx: &Ctx<'_>, raw: &str) {
         &me.name,
         format!("{} yells, \"{text}\"", me.name),
     );
-    ctx.game.talk_to_room(&me.room_key(), &line, &[me.conn_id]);
+    ctx.game
+        .talk_to_room_from(me, &me.room_key(), &line, &[me.conn_id]);
     for neighbour in neighbours(&world, &here) {
         let from = whence(&world, &neighbour, &here).unwrap_or_else(|| "nearby".to_string());
         let heard = format!("{} yells from {from}, \"{text}\"", me.name);
         let key = RoomKey::new(&me.world, &neighbour);
-        ctx.game.talk_to_room(
+        ctx.game.talk_to_room_from(
+            me,
             &key,
             &Talk::new(Channel::Yell, &me.name, heard),
             &[me.conn_id],
@@ -226,20 +280,6 @@ fn neighbours(world: &World, room: &RoomId) -> Vec<RoomId> {
     found
 }
 
-/// Takes the place in the writer's queue that a line of talk will need, before
-/// anyone hears it; when the queue is full (the disk has fallen far behind),
-/// tells the speaker the records are busy and answers `None`.
-fn reserve_record<'a>(ctx: &Ctx<'a>) -> Option<ChatSlot<'a>> {
-    match ctx.game.reserve_talk() {
-        Ok(slot) => Some(slot),
-        Err(WriterFull) => {
-            tracing::debug!(character = %ctx.me.name, "talk refused: the writer's queue is full");
-            ctx.reply(replies::RECORDS_BUSY);
-            None
-        }
-    }
-}
-
 /// Puts a line of talk for `chat_messages` in the place taken for it.
 fn store_chat(
     ctx: &Ctx<'_>,
@@ -248,16 +288,9 @@ fn store_chat(
     message: String,
     to: Option<i64>,
 ) {
-    let me = ctx.me;
-    let row = ChatRow {
-        world_id: me.world.clone(),
-        room: Arc::from(me.room().as_str()),
-        character_id: Some(me.character_id),
-        user_id: Some(me.user_id()),
+    let row = chat_row(ctx.me, kind, message);
+    record.store(crate::store::writer::ChatRow {
         recipient_character_id: to,
-        kind,
-        message,
-        created_at: now_iso(),
-    };
-    record.store(row);
+        ..row
+    });
 }

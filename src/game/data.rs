@@ -42,6 +42,18 @@ pub enum Data {
     ItemRemove { place: Place, item: ItemRef },
     /// The server is ending the connection, and why.
     Goodbye(Arc<str>),
+    /// The channels the player listens to now (on entering, after on/off).
+    ChannelList(Vec<ChannelEntry>),
+}
+
+/// One channel, as a client lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChannelEntry {
+    pub name: Arc<str>,
+    /// What it is for, in a few words.
+    pub caption: Arc<str>,
+    /// The word that speaks on it.
+    pub command: Arc<str>,
 }
 
 /// Where items are.
@@ -145,6 +157,9 @@ pub use crate::store::chat::ChatKind as Channel;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Talk {
     pub channel: Channel,
+    /// The server-wide channel of a line of kind `channel` (`ooc`); `None`
+    /// for room talk, whose channel is its kind.
+    pub on: Option<Arc<str>>,
     pub talker: Arc<str>,
     /// The line exactly as shown, without colour.
     pub text: Arc<str>,
@@ -154,9 +169,27 @@ impl Talk {
     pub fn new(channel: Channel, talker: &Arc<str>, text: String) -> Arc<Talk> {
         Arc::new(Talk {
             channel,
+            on: None,
             talker: talker.clone(),
             text: Arc::from(text),
         })
+    }
+
+    /// A line said on the server-wide channel `name`, by `talker` as this
+    /// listener knows them (`Ann`, or `Ann@lanternfall` from another world).
+    pub fn on_channel(name: &Arc<str>, talker: String, text: String) -> Arc<Talk> {
+        Arc::new(Talk {
+            channel: Channel::Channel,
+            on: Some(name.clone()),
+            talker: Arc::from(talker),
+            text: Arc::from(text),
+        })
+    }
+
+    /// The channel's name as clients see it (`Comm.Channel.Text`): the
+    /// server-wide channel's, or the kind of room talk (`say`, `tell`, ...).
+    pub fn channel_name(&self) -> &str {
+        self.on.as_deref().unwrap_or(self.channel.as_str())
     }
 }
 

@@ -5,8 +5,11 @@
 //! (`sessions`), what the login and the menu ask of accounts and characters
 //! (`accounts`, `characters`), what handlers ask of the records (`records`,
 //! `prune`) and of who is where (`people`), changing a world while it is
-//! played (`worlds` for `/reload`, `build` for building), and the counts
-//! listings and monitoring read (`census`). The registry and the store are the game's own:
+//! played (`worlds` for `/reload`, `build` for building), the counts
+//! listings and monitoring read (`census`), and the community: the
+//! server-wide channels (`channels`), ignores (`ignore`), who a character is
+//! to others (`profile`), and a player's arrival among them (`community`).
+//! The registry and the store are the game's own:
 //! the layers above reach them only through these actions.
 //!
 //! A [`Game`] lives in an `Arc` that every connection task holds. The tasks it
@@ -22,14 +25,18 @@ pub mod abuse;
 mod accounts;
 pub mod build;
 mod census;
+pub mod channels;
 mod characters;
 pub mod client;
+mod community;
 pub mod data;
 pub mod feed;
+pub mod ignore;
 pub mod items;
 pub mod moves;
 pub mod outbox;
 mod people;
+mod profile;
 mod prune;
 mod records;
 pub mod registry;
@@ -47,9 +54,11 @@ use parking_lot::{Mutex, RwLock};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+pub use channels::{Broadcast, ChannelDef, SpeakRefused};
 pub use characters::WorldRefused;
 pub use client::ClientProfile;
-pub use data::{Channel, Data, ItemRef, Place, RoomInfo, Talk};
+pub use community::Missed;
+pub use data::{Channel, ChannelEntry, Data, ItemRef, Place, RoomInfo, Talk};
 pub use items::{ItemInstance, RoomItems};
 pub use moves::{How, Move, MoveRefused, Mover, RoomObserver};
 pub use outbox::{Message, Outbound, Outbox};
@@ -95,6 +104,12 @@ pub struct Game {
     world_changes: tokio::sync::Mutex<()>,
     /// Who hears of every move, in order: the clients' structured view first.
     observers: Vec<Arc<dyn RoomObserver>>,
+    /// The server-wide channels and who listens to them.
+    channels: channels::Hub,
+    /// Who ignores whom.
+    ignores: ignore::IgnoreIndex,
+    /// The playing characters as others meet them (away, description, ...).
+    personas: profile::Personas,
     /// The game's own tasks; the server waits for them when it stops.
     tasks: TaskTracker,
 }
@@ -113,6 +128,7 @@ impl Game {
             config.signups_per_ip,
         );
         let metrics = Metrics::new();
+        let channels = channels::Hub::new(&config.channels);
         store.attach_metrics(metrics.clone());
         writer.attach_metrics(metrics.clone());
         Game {
@@ -134,7 +150,10 @@ impl Game {
             tls: None,
             metrics,
             world_changes: tokio::sync::Mutex::new(()),
-            observers: vec![Arc::new(feed::ClientFeed)],
+            observers: vec![Arc::new(feed::ClientFeed), Arc::new(community::Presence)],
+            channels,
+            ignores: ignore::IgnoreIndex::default(),
+            personas: profile::Personas::default(),
             tasks: TaskTracker::new(),
         }
     }
@@ -350,6 +369,9 @@ impl Game {
                 for session in sessions {
                     session.outbox.line(line.clone());
                 }
+            }
+            AccountChange::Mute { .. } | AccountChange::Unmute { .. } => {
+                self.mutes_changed(user_id, change);
             }
             _ => {}
         }

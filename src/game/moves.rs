@@ -269,6 +269,7 @@ impl Game {
         if let Err(err) = cleared {
             tracing::warn!(%err, "could not clear the session's character");
         }
+        self.note_left_game(player.user_id()).await;
     }
 
     /// Tells every observer of a move, in the order they were registered.

@@ -17,7 +17,7 @@ use crate::store::accounts::{
 };
 use crate::store::admin::TableRows;
 use crate::store::audit::AuditEntry;
-use crate::store::chat::{ChatLine, HistoryLine};
+use crate::store::chat::{ChatLine, HistoryLine, Viewer};
 use crate::store::writer::{ChatSlot, WriterFull};
 
 impl Game {
@@ -94,13 +94,14 @@ impl Game {
         self.store().chat().recent(limit).await
     }
 
-    /// The last `limit` lines said in a room, as `viewer` (a character) may
-    /// see them: whispers and tells only between their two people.
+    /// The last `limit` lines said in a room, as `viewer` may see them:
+    /// whispers and tells only between their two people, nothing of an
+    /// account the viewer ignores.
     pub async fn room_history(
         &self,
         world: &str,
         room: &str,
-        viewer: i64,
+        viewer: Viewer,
         limit: usize,
     ) -> StoreResult<Vec<HistoryLine>> {
         self.flush_talk().await;
@@ -121,10 +122,9 @@ impl Game {
         self.writer().reserve_chat()
     }
 
-    /// Waits until the talk queued so far is in the database.
+    /// Waits until the talk queued so far is in the database (unless the
+    /// disk refuses it: see `flush_before_reading`).
     async fn flush_talk(&self) {
-        if self.writer().flush().await.is_err() {
-            tracing::warn!("talk read without a flush: the writer has stopped");
-        }
+        self.flush_before_reading("talk").await;
     }
 }

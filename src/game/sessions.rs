@@ -88,7 +88,8 @@ impl Game {
     }
 
     /// Ends a logged-in session's records, the one way it is done: the row
-    /// removed, then the registry entry. A row the store could not remove,
+    /// removed (noting when the account left the game, for the channels'
+    /// catch-up), then the registry entry. A row the store could not remove,
     /// or did not find (it may still wait in the writer, queued while the
     /// disk was full), is removed through the writer, after whatever it holds
     /// for it; one the writer has no room for stays until it expires (the

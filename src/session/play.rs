@@ -48,6 +48,8 @@ pub async fn play(link: &mut Link, account: &LoggedIn, chosen: Chosen) -> Result
     game.enter_game(&player).await;
     send_inventory(&game, &player).await;
     let ctx = Ctx::new(&game, &player);
+    // The channels: what was missed while away, and the client's list.
+    command::channels::on_entry(&ctx).await;
     loop {
         link.prompt("> ");
         let deadline = Instant::now() + game.config().idle_timeout;

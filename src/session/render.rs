@@ -311,13 +311,22 @@ fn gmcp_of(data: &Data) -> (&'static str, Value) {
             json!({"location": location(*place), "item": item(it)}),
         ),
         Data::Goodbye(reason) => ("Core.Goodbye", json!(&**reason)),
+        Data::ChannelList(channels) => (
+            "Comm.Channel.List",
+            Value::Array(
+                channels
+                    .iter()
+                    .map(|c| json!({"name": &*c.name, "caption": &*c.caption, "command": &*c.command}))
+                    .collect(),
+            ),
+        ),
     }
 }
 
 fn channel_text(talk: &Talk) -> (&'static str, Value) {
     (
         "Comm.Channel.Text",
-        json!({"channel": talk.channel.as_str(), "talker": &*talk.talker, "text": &*talk.text}),
+        json!({"channel": talk.channel_name(), "talker": &*talk.talker, "text": &*talk.text}),
     )
 }
 
@@ -513,6 +522,31 @@ mod tests {
         assert_eq!(
             gmcp_text(render.data(&talk)).as_deref(),
             Some(r#"Comm.Channel.Text {"channel":"say","talker":"Ann","text":"Ann says, \"hi\""}"#)
+        );
+        let ooc: Arc<str> = Arc::from("ooc");
+        let line = Message::Talk(Talk::on_channel(
+            &ooc,
+            "Ann@lanternfall".into(),
+            "[ooc] Ann@lanternfall: hi".into(),
+        ));
+        assert_eq!(
+            gmcp_text(render.data(&line)).as_deref(),
+            Some(
+                r#"Comm.Channel.Text {"channel":"ooc","talker":"Ann@lanternfall","text":"[ooc] Ann@lanternfall: hi"}"#
+            )
+        );
+        let list = Message::Data(Arc::new(Data::ChannelList(vec![
+            crate::game::data::ChannelEntry {
+                name: ooc.clone(),
+                caption: Arc::from("Out of character."),
+                command: ooc,
+            },
+        ])));
+        assert_eq!(
+            gmcp_text(render.data(&list)).as_deref(),
+            Some(
+                r#"Comm.Channel.List [{"name":"ooc","caption":"Out of character.","command":"ooc"}]"#
+            )
         );
         let goodbye = Message::Data(Arc::new(Data::Goodbye(Arc::from("Bye."))));
         assert_eq!(

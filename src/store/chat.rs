@@ -62,6 +62,8 @@ chat_kinds! {
     Yell = "yell", private: false;
     /// A line the game itself wrote into a room's history.
     System = "system", private: false;
+    /// A line of a server-wide channel (`ooc`, ...): the row names the channel.
+    Channel = "channel", private: false;
 }
 
 /// A kind name this gaslamp does not know.
@@ -91,13 +93,13 @@ impl<'s> Chat<'s> {
         Chat { store }
     }
 
-    /// The last `limit` lines said in a room, oldest first, as `viewer` (a
-    /// character id) may see them.
+    /// The last `limit` lines said in a room, oldest first, as `viewer` may
+    /// see them.
     pub async fn history(
         &self,
         world_id: &str,
         room: &str,
-        viewer: i64,
+        viewer: Viewer,
         limit: usize,
     ) -> StoreResult<Vec<HistoryLine>> {
         let (world_id, room) = (world_id.to_string(), room.to_string());
@@ -142,6 +144,7 @@ pub struct ChatLine {
     pub created_at: String,
     pub world_id: String,
     pub room: String,
+    /// The kind, and a channel line's channel after it: `channel:ooc`.
     pub kind: String,
     pub speaker: Option<String>,
     pub recipient: Option<String>,
@@ -151,7 +154,8 @@ pub struct ChatLine {
 /// The latest `limit` chat lines of every room, oldest first.
 fn recent_chat(conn: &Connection, limit: i64) -> StoreResult<Vec<ChatLine>> {
     let mut stmt = conn.prepare(
-        "SELECT m.created_at, m.world_id, m.room, m.kind, s.name, r.name, m.message \
+        "SELECT m.created_at, m.world_id, m.room, \
+                coalesce(m.kind || ':' || m.channel, m.kind), s.name, r.name, m.message \
          FROM chat_messages m \
          LEFT JOIN characters s ON s.id = m.character_id \
          LEFT JOIN characters r ON r.id = m.recipient_character_id \
@@ -173,6 +177,14 @@ fn recent_chat(conn: &Connection, limit: i64) -> StoreResult<Vec<ChatLine>> {
     Ok(lines)
 }
 
+/// Who reads stored talk back: the character (whispers and tells are only
+/// its own) and the account behind it (whose ignores leave lines out).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Viewer {
+    pub character_id: i64,
+    pub user_id: i64,
+}
+
 /// One stored line of talk, with the names of its speaker and recipient.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HistoryLine {
@@ -185,25 +197,31 @@ pub struct HistoryLine {
 }
 
 /// The last `limit` lines said in a room, oldest first. Whispers and tells appear
-/// only when `viewer` (a character id) sent or received them.
+/// only when the viewing character sent or received them; lines of accounts
+/// the viewing account ignores (but staff's) do not appear; the channels'
+/// lines, which name the speaker's room too, are no room's talk.
 fn room_history(
     conn: &Connection,
     world_id: &str,
     room: &str,
-    viewer: i64,
+    viewer: Viewer,
     limit: usize,
 ) -> StoreResult<Vec<HistoryLine>> {
     let mut stmt = conn.prepare_cached(
         "SELECT m.kind, s.name, r.name, m.message, m.created_at FROM chat_messages m \
          LEFT JOIN characters s ON s.id = m.character_id \
          LEFT JOIN characters r ON r.id = m.recipient_character_id \
-         WHERE m.world_id = ?1 AND m.room = ?2 \
+         WHERE m.world_id = ?1 AND m.room = ?2 AND m.channel IS NULL \
            AND (m.kind NOT IN (SELECT kind FROM chat_kinds WHERE private) \
                 OR m.character_id = ?3 OR m.recipient_character_id = ?3) \
+           AND NOT EXISTS (SELECT 1 FROM ignores i JOIN users u ON u.id = i.ignored_user_id \
+                WHERE i.user_id = ?5 AND i.ignored_user_id = m.user_id \
+                  AND u.role NOT IN ('admin', 'superuser')) \
          ORDER BY m.id DESC LIMIT ?4",
     )?;
     let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-    let rows = stmt.query_map(params![world_id, room, viewer, limit], |row| {
+    let params = params![world_id, room, viewer.character_id, limit, viewer.user_id];
+    let rows = stmt.query_map(params, |row| {
         let kind: String = row.get(0)?;
         // A kind the table lists but this gaslamp does not know (added by
         // hand, or by a newer version) is left out: how it should read is
@@ -258,8 +276,16 @@ mod tests {
         (dir, conn)
     }
 
+    /// The character `viewer`, played by an account of the same id.
+    fn as_character(viewer: i64) -> Viewer {
+        Viewer {
+            character_id: viewer,
+            user_id: viewer,
+        }
+    }
+
     fn messages(conn: &Connection, viewer: i64, limit: usize) -> Vec<String> {
-        room_history(conn, "w", "z:a", viewer, limit)
+        room_history(conn, "w", "z:a", as_character(viewer), limit)
             .expect("history")
             .into_iter()
             .map(|line| line.message)
@@ -286,11 +312,33 @@ mod tests {
         assert_eq!(messages(&conn, 3, 20), ["hello", "waves"]);
     }
 
+    /// Issue 17: a room's history must not deliver the words of an account
+    /// the reader ignores (staff are never ignored), nor the channels' lines,
+    /// which name the speaker's room.
+    #[test]
+    fn history_leaves_out_ignored_accounts_and_channel_lines() {
+        let (_dir, conn) = seeded();
+        conn.execute_batch(
+            "INSERT INTO users (id, username, password_hash, role, created_at) VALUES
+                 (1, 'ann', 'x', 'player', ''), (2, 'ben', 'x', 'player', ''),
+                 (3, 'cyd', 'x', 'admin', '');
+             UPDATE chat_messages SET user_id = character_id;
+             INSERT INTO ignores (user_id, ignored_user_id, since) VALUES (1, 2, ''), (1, 3, '');
+             INSERT INTO chat_messages (world_id, room, character_id, user_id, kind, message,
+                                        created_at, channel)
+                 VALUES ('w', 'z:a', 3, 3, 'channel', 'on ooc', '2026-01-02T00:00:00.000Z', 'ooc');",
+        )
+        .expect("accounts, ignores and a channel line");
+        // Ann ignores Ben (his tell to her is gone) and Cyd, who is staff.
+        assert_eq!(messages(&conn, 1, 20), ["hello", "psst", "waves"]);
+        assert_eq!(messages(&conn, 2, 20), ["hello", "psst", "noted", "waves"]);
+    }
+
     #[test]
     fn the_limit_keeps_the_latest_lines_in_order() {
         let (_dir, conn) = seeded();
         assert_eq!(messages(&conn, 1, 2), ["noted", "waves"]);
-        let lines = room_history(&conn, "w", "z:a", 1, 20).expect("history");
+        let lines = room_history(&conn, "w", "z:a", as_character(1), 20).expect("history");
         assert_eq!(lines[1].kind, ChatKind::Whisper);
         assert_eq!(lines[1].speaker.as_deref(), Some("Ann"));
         assert_eq!(lines[1].recipient.as_deref(), Some("Ben"));

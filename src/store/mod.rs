@@ -4,7 +4,7 @@
 //! [`Store`] is a cheap, cloneable handle. Callers reach the data through typed
 //! fronts — `store.accounts()`, `store.characters()`, `store.sessions()`,
 //! `store.worlds()`, `store.items()`, `store.chat()`, `store.admin()`,
-//! `store.builds()` — whose async
+//! `store.channels()`, `store.ignores()`, `store.profiles()`, `store.builds()` — whose async
 //! methods run their SQLite work on tokio's blocking pool, each call one
 //! transaction; writes use `BEGIN IMMEDIATE` so a busy database is noticed at the
 //! start of a transaction instead of half-way through it. A check that guards a
@@ -27,12 +27,15 @@ pub mod admin;
 pub mod audit;
 pub mod backup;
 pub mod builds;
+pub mod channels;
 pub mod characters;
 pub mod chat;
 pub mod hashing;
+pub mod ignores;
 pub mod items;
 pub mod lock;
 pub mod lockout;
+pub mod profiles;
 pub mod refusal;
 pub mod schema;
 pub mod sessions;
@@ -300,6 +303,21 @@ impl Store {
     /// Stored talk: a room's history, the admin's chat log, pruning.
     pub fn chat(&self) -> chat::Chat<'_> {
         chat::Chat::new(self)
+    }
+
+    /// The channels' records: on/off switches, mutes, history, catch-up.
+    pub fn channels(&self) -> channels::Channels<'_> {
+        channels::Channels::new(self)
+    }
+
+    /// Which accounts ignore which.
+    pub fn ignores(&self) -> ignores::Ignores<'_> {
+        ignores::Ignores::new(self)
+    }
+
+    /// What characters show of themselves (their descriptions).
+    pub fn profiles(&self) -> profiles::Profiles<'_> {
+        profiles::Profiles::new(self)
     }
 
     /// The admin's views and the upkeep job's clean-ups.

@@ -24,7 +24,7 @@ use super::{StoreError, StoreResult, write_tx};
 pub const SCHEMA_SQL: &str = include_str!("../../schema.sql");
 
 /// Version number of [`SCHEMA_SQL`].
-pub const SCHEMA_VERSION: i64 = 9;
+pub const SCHEMA_VERSION: i64 = 10;
 
 /// The version that gave each database its identity (`database_identity`),
 /// which spills and backups are tied to.
@@ -115,6 +115,12 @@ const STEPS: &[Step] = &[
                   address TEXT NOT NULL, last_login_at TEXT NOT NULL, \
                   failed_attempts INTEGER NOT NULL DEFAULT 0, lockout_until TEXT, \
                   PRIMARY KEY (user_id, address)) WITHOUT ROWID;",
+        code: None,
+        rebuilds: false,
+    },
+    Step {
+        version: 10,
+        sql: include_str!("migrations/10_community.sql"),
         code: None,
         rebuilds: false,
     },
@@ -420,7 +426,7 @@ mod tests {
     use std::collections::BTreeMap;
 
     /// The schema as it was at each older version, frozen.
-    const SNAPSHOTS: [(i64, &str); 8] = [
+    const SNAPSHOTS: [(i64, &str); 9] = [
         (1, include_str!("../../tests/fixtures/schema/v1.sql")),
         (2, include_str!("../../tests/fixtures/schema/v2.sql")),
         (3, include_str!("../../tests/fixtures/schema/v3.sql")),
@@ -429,6 +435,7 @@ mod tests {
         (6, include_str!("../../tests/fixtures/schema/v6.sql")),
         (7, include_str!("../../tests/fixtures/schema/v7.sql")),
         (8, include_str!("../../tests/fixtures/schema/v8.sql")),
+        (9, include_str!("../../tests/fixtures/schema/v9.sql")),
     ];
 
     /// Rows every version since the first can hold: something in every table,
@@ -647,12 +654,15 @@ mod tests {
             [
                 "audit_log",
                 "build_history",
+                "channel_mutes",
+                "channel_settings",
                 "character_items",
                 "character_locations",
                 "characters",
                 "chat_kinds",
                 "chat_messages",
                 "database_identity",
+                "ignores",
                 "item_placements",
                 "login_addresses",
                 "placements_recorded",
@@ -754,6 +764,17 @@ mod tests {
             let colours = pairs("SELECT username, color FROM users WHERE color <> 1");
             assert!(colours.is_empty(), "colour is on until the player says");
         }
+        if version < 10 {
+            let described =
+                pairs("SELECT name, description FROM characters WHERE description <> ''");
+            assert!(described.is_empty(), "no character is described yet");
+            let channelled =
+                pairs("SELECT id, channel FROM chat_messages WHERE channel IS NOT NULL");
+            assert!(channelled.is_empty(), "old talk is room talk");
+            let left =
+                pairs("SELECT username, left_game_at FROM users WHERE left_game_at IS NOT NULL");
+            assert!(left.is_empty(), "nobody has left the game since version 10");
+        }
         for (name, key) in pairs("SELECT username, name_key FROM users")
             .into_iter()
             .chain(pairs("SELECT name, name_key FROM characters"))
@@ -763,7 +784,7 @@ mod tests {
                 assert_eq!(key, Value::Text(want), "{name}");
             }
         }
-        // Version 9: a grant of a world is no grant to build in it.
+        // Version 8: a grant of a world is no grant to build in it.
         let builds = pairs(
             "SELECT u.username, p.can_build FROM world_permissions p \
              JOIN users u ON u.id = p.user_id",
@@ -859,14 +880,14 @@ mod tests {
             )
         };
         assert!(
-            insert(&conn, "channel").is_err(),
+            insert(&conn, "chant").is_err(),
             "the table lists no such kind yet"
         );
         // What opening the file does with gaslamp's list, here with one more.
         let mut kinds = our_chat_kinds();
-        kinds.push(("channel", false));
+        kinds.push(("chant", false));
         sync_chat_kinds(&mut conn, &kinds).expect("sync");
-        insert(&conn, "channel").expect("the new kind is stored");
+        insert(&conn, "chant").expect("the new kind is stored");
         assert_eq!(user_version(&conn).expect("version"), SCHEMA_VERSION);
         assert!(
             insert(&conn, "shout").is_err(),

@@ -96,12 +96,19 @@ impl<'s> Sessions<'s> {
             .await
     }
 
-    /// Deletes one connection's row; false if it was already gone.
+    /// Deletes one connection's row, noting in the same transaction that its
+    /// account left the game now (its next channel catch-up counts from
+    /// here); false if it was already gone.
     pub async fn close(&self, session_id: &str) -> StoreResult<bool> {
         let session_id = session_id.to_string();
         self.store
             .call(move |db| {
                 write_tx(db, |tx| {
+                    tx.execute(
+                        "UPDATE users SET left_game_at = ?2 \
+                         WHERE id = (SELECT user_id FROM sessions WHERE session_id = ?1)",
+                        rusqlite::params![session_id, super::now_iso()],
+                    )?;
                     Ok(tx.execute("DELETE FROM sessions WHERE session_id = ?1", [session_id])? > 0)
                 })
             })

@@ -73,6 +73,10 @@ struct ChatLine {
     kind: String,
     message: String,
     created_at: String,
+    /// The channel of a channel line (absent for room talk, and in spills
+    /// written before channels existed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    channel: Option<String>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -221,6 +225,7 @@ impl From<&ChatRow> for ChatLine {
             kind: row.kind.as_str().to_string(),
             message: row.message.clone(),
             created_at: row.created_at.clone(),
+            channel: row.channel.as_deref().map(str::to_string),
         }
     }
 }
@@ -474,6 +479,7 @@ fn batches_of(lines: &[Line]) -> (Vec<Batch>, usize) {
                     kind,
                     message: chat.message.clone(),
                     created_at: chat.created_at.clone(),
+                    channel: chat.channel.as_deref().map(std::sync::Arc::from),
                 }),
                 Err(_) => {
                     unknown += 1;
@@ -503,17 +509,37 @@ mod tests {
     use super::*;
     use crate::store::test_store;
 
+    /// Line n: room talk when n is even, a line on `ooc` when it is odd.
     fn chat(n: usize) -> ChatRow {
+        let on_ooc = n % 2 == 1;
         ChatRow {
             world_id: "w".into(),
             room: "z:r".into(),
             character_id: None,
             user_id: None,
             recipient_character_id: None,
-            kind: ChatKind::Say,
+            kind: if on_ooc {
+                ChatKind::Channel
+            } else {
+                ChatKind::Say
+            },
             message: format!("line {n:02}"),
             created_at: now_iso(),
+            channel: on_ooc.then(|| "ooc".into()),
         }
+    }
+
+    async fn channel_lines(store: &Store) -> Vec<String> {
+        store
+            .call(|db| {
+                let mut stmt = db.prepare(
+                    "SELECT message FROM chat_messages WHERE channel = 'ooc' AND kind = 'channel' ORDER BY id",
+                )?;
+                let rows = stmt.query_map([], |r| r.get(0))?;
+                Ok(rows.collect::<Result<Vec<String>, _>>()?)
+            })
+            .await
+            .expect("channel lines")
     }
 
     fn leftover(lines: std::ops::Range<usize>) -> Leftover {
@@ -561,6 +587,8 @@ mod tests {
         assert_eq!(replayed.iter().map(|r| r.rows).collect::<Vec<_>>(), [3, 2]);
         let want: Vec<String> = (0..5).map(|n| format!("line {n:02}")).collect();
         assert_eq!(stored(&store).await, want);
+        // A channel line comes back on its channel, not as room talk.
+        assert_eq!(channel_lines(&store).await, ["line 01", "line 03"]);
         assert!(files(&spills).is_empty(), "{:?}", files(&spills));
         assert!(
             store

@@ -58,6 +58,9 @@ pub struct ChatRow {
     pub kind: ChatKind,
     pub message: String,
     pub created_at: String,
+    /// The server-wide channel a line of kind `channel` was said on; `None`
+    /// for room talk.
+    pub channel: Option<Arc<str>>,
 }
 
 /// Where a character now stands.
@@ -873,8 +876,8 @@ pub(super) fn write_rows(tx: &Transaction<'_>, batch: &Batch) -> StoreResult<()>
     open_sessions(tx, &batch.opens)?;
     let mut chat = tx.prepare_cached(
         "INSERT INTO chat_messages (world_id, room, character_id, user_id, \
-         recipient_character_id, kind, message, created_at) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+         recipient_character_id, kind, message, created_at, channel) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
     )?;
     for row in &batch.chats {
         chat.execute(params![
@@ -885,7 +888,8 @@ pub(super) fn write_rows(tx: &Transaction<'_>, batch: &Batch) -> StoreResult<()>
             row.recipient_character_id,
             row.kind.as_str(),
             row.message,
-            row.created_at
+            row.created_at,
+            row.channel.as_deref()
         ])?;
     }
     let mut location = tx.prepare_cached(
@@ -959,6 +963,7 @@ mod tests {
             kind: ChatKind::Say,
             message: format!("line {n}"),
             created_at: now_iso(),
+            channel: None,
         }
     }
 

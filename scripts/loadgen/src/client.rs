@@ -465,6 +465,24 @@ impl Client {
         Ok(())
     }
 
+    /// From the character menu: switches to `world` and plays a new character
+    /// called `name` there (it enters the game at once).
+    pub async fn play_new_in(&mut self, world: &str, name: &str) -> anyhow::Result<()> {
+        self.command(&format!("world {world}"), &["Character: "])
+            .await?;
+        if self
+            .command(&format!("new {name}"), &["> ", "Character: "])
+            .await?
+            != 0
+        {
+            bail!(
+                "could not play a new character in {world}: {:?}",
+                self.recent()
+            );
+        }
+        Ok(())
+    }
+
     /// Walks through a named exit and waits for the prompt.
     pub async fn go(&mut self, exit: &str) -> anyhow::Result<()> {
         self.command(&format!("go {exit}"), &["> "]).await?;

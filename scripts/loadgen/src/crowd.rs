@@ -7,11 +7,17 @@
 //! crowd is in [`Phase::Run`] — at most 10 a second, well under the server's limit of
 //! 20 commands a second per connection.
 //!
-//! A spoken line is `m <speaker> <seq> <sent_us>`. Every listener in the room
-//! counts, per speaker, the lines it got, notes gaps in the sequence, and takes a
-//! latency sample from the embedded send time. [`tally`] turns the members'
-//! results into losses (lines a speaker sent that a listener in its room never
-//! got), duplicates and the samples.
+//! A spoken line is `m <speaker> <seq> <sent_us>`, said in the room (`say`) or
+//! on a server-wide channel (`ooc m ...`), as the crowd's [`Speech`] says.
+//! Every listener in the room (on a channel: every member, in every world)
+//! counts, per speaker, the lines it got, notes gaps in the sequence, and takes
+//! a latency sample from the embedded send time. [`tally`] turns the members'
+//! results into losses (lines a speaker sent that a listener who should have
+//! heard it never got), duplicates and the samples.
+//!
+//! A member may play in another world than the default one: it makes a new
+//! character there from the menu (`world <id>`, `new <name>`) before walking
+//! to its room.
 //!
 //! Logins are done with bounded concurrency (a semaphore) so the accept backlog
 //! never overflows and the server's login work stays the same shape at any size.
@@ -51,6 +57,53 @@ pub struct Member {
     pub speaker: Option<u32>,
     /// Connects to the web listener over WebSocket instead of telnet.
     pub websocket: bool,
+    /// Plays a new character in this world instead of its first character
+    /// in the default world (`Login::Create` only).
+    pub world: Option<String>,
+}
+
+/// How speakers speak, and so who hears them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Speech {
+    /// `say`: the speaker's room hears it.
+    Say,
+    /// On a server-wide channel (`ooc`): every member hears it, in every world.
+    Channel(&'static str),
+}
+
+impl Speech {
+    /// The line a speaker types for `body` (`m <id> <seq> <sent_us>`).
+    fn line(self, body: &str) -> String {
+        match self {
+            Speech::Say => format!("say {body}"),
+            Speech::Channel(name) => format!("{name} {body}"),
+        }
+    }
+
+    /// The body of a benchmark line as a listener receives it, if `line` is
+    /// one: `<Name> says, "m ..."`, or `[ooc] <Name>[@<world>]: m ...`.
+    fn body(self, line: &[u8]) -> Option<&[u8]> {
+        match self {
+            Speech::Say => {
+                const MARK: &[u8] = b"says, \"m ";
+                let at = line.windows(MARK.len()).position(|w| w == MARK)?;
+                let rest = &line[at + MARK.len()..];
+                Some(rest.strip_suffix(b"\"").unwrap_or(rest))
+            }
+            Speech::Channel(name) => {
+                let rest = line.strip_prefix(b"[")?.strip_prefix(name.as_bytes())?;
+                let rest = rest.strip_prefix(b"] ")?;
+                const MARK: &[u8] = b": m ";
+                let at = rest.windows(MARK.len()).position(|w| w == MARK)?;
+                Some(&rest[at + MARK.len()..])
+            }
+        }
+    }
+
+    /// Whether every member hears every speaker, not only its room.
+    pub fn everywhere(self) -> bool {
+        matches!(self, Speech::Channel(_))
+    }
 }
 
 /// What the crowd is doing; members watch it.
@@ -102,6 +155,17 @@ impl Crowd {
         concurrency: usize,
         period: Duration,
     ) -> anyhow::Result<Crowd> {
+        Crowd::assemble_speaking(target, members, concurrency, period, Speech::Say).await
+    }
+
+    /// [`Crowd::assemble`], the speakers speaking by `speech`.
+    pub async fn assemble_speaking(
+        target: impl Into<Target>,
+        members: Vec<Member>,
+        concurrency: usize,
+        period: Duration,
+        speech: Speech,
+    ) -> anyhow::Result<Crowd> {
         let started = Instant::now();
         let target = target.into();
         // On an MCCP2 target every member's connection must come compressed.
@@ -122,6 +186,7 @@ impl Crowd {
                     period,
                     delivered: delivered.clone(),
                     mccp,
+                    speech,
                 };
                 tokio::spawn(play(member, ctx))
             })
@@ -207,6 +272,7 @@ struct MemberCtx {
     period: Duration,
     delivered: Arc<AtomicU64>,
     mccp: bool,
+    speech: Speech,
 }
 
 async fn play(member: Member, ctx: MemberCtx) -> MemberResult {
@@ -243,7 +309,10 @@ async fn arrive(member: &Member, ctx: &MemberCtx) -> anyhow::Result<Client> {
         Login::Create => client.create_account(&member.account).await?,
         Login::Reconnect => client.log_in(&member.account).await?,
     }
-    client.enter_game().await?;
+    match &member.world {
+        Some(world) => client.play_new_in(world, &member.account).await?,
+        None => client.enter_game().await?,
+    }
     if member.login == Login::Reconnect {
         // Back to the hub first; from the hub itself this is only refused.
         client.command("go hub", &["> "]).await?;
@@ -269,7 +338,7 @@ async fn talk_and_listen(
     loop {
         while let Some(event) = client.reader.next_event() {
             if let Event::Line(line) = event {
-                record(line, result, &mut next_seq, &ctx.delivered);
+                record(line, ctx.speech, result, &mut next_seq, &ctx.delivered);
             }
         }
         let phase = *ctx.phase.borrow_and_update();
@@ -293,7 +362,7 @@ async fn talk_and_listen(
             }
             _ = next_tick(&mut ticker) => {
                 let id = member.speaker.unwrap_or(0);
-                let line = format!("say m {id} {} {}", result.sent, now_us());
+                let line = ctx.speech.line(&format!("m {id} {} {}", result.sent, now_us()));
                 if client.send(&line).await.is_err() {
                     result.closed_early = true;
                     return;
@@ -322,23 +391,23 @@ async fn next_tick(ticker: &mut Option<Interval>) {
     }
 }
 
-/// Notes a received line if it is a benchmark line (`... says, "m id seq t"`).
+/// Notes a received line if it is a benchmark line (`... says, "m id seq t"`,
+/// or `[ooc] ...: m id seq t`); a speaker's own line on a channel is not one
+/// it listens for.
 fn record(
     line: &[u8],
+    speech: Speech,
     result: &mut MemberResult,
     next_seq: &mut HashMap<u32, u32>,
     delivered: &AtomicU64,
 ) {
-    const MARK: &[u8] = b"says, \"m ";
-    let Some(at) = line.windows(MARK.len()).position(|w| w == MARK) else {
+    let Some(rest) = speech.body(line) else {
         if line == b"Slow down." {
             result.slow_downs += 1;
         }
         return;
     };
     let now = now_us();
-    let rest = &line[at + MARK.len()..];
-    let rest = rest.strip_suffix(b"\"").unwrap_or(rest);
     let mut fields = rest.split(|&b| b == b' ').map(|f| {
         std::str::from_utf8(f)
             .ok()
@@ -350,6 +419,9 @@ fn record(
         return;
     };
     let (id, seq) = (id as u32, seq as u32);
+    if result.speaker == Some(id) {
+        return;
+    }
     *result.received.entry(id).or_insert(0) += 1;
     let expected = next_seq.entry(id).or_insert(0);
     if seq != *expected {
@@ -383,6 +455,12 @@ pub struct Totals {
 /// Adds up the members' results: every speaker's line should reach every other
 /// member of its room exactly once.
 pub fn tally(results: Vec<MemberResult>) -> Totals {
+    tally_heard(results, Speech::Say)
+}
+
+/// [`tally`], for lines that reach whom `speech` reaches: the speaker's room,
+/// or every member.
+pub fn tally_heard(results: Vec<MemberResult>, speech: Speech) -> Totals {
     let mut sent_by: HashMap<u32, (usize, u32)> = HashMap::new();
     for r in &results {
         if let Some(id) = r.speaker {
@@ -397,7 +475,7 @@ pub fn tally(results: Vec<MemberResult>) -> Totals {
     };
     for mut r in results {
         for (&id, &(room, sent)) in &sent_by {
-            if room != r.room || Some(id) == r.speaker {
+            if (room != r.room && !speech.everywhere()) || Some(id) == r.speaker {
                 continue;
             }
             let got = r.received.get(&id).copied().unwrap_or(0);
@@ -423,25 +501,73 @@ mod tests {
         let mut result = MemberResult::default();
         let mut next = HashMap::new();
         let delivered = AtomicU64::new(0);
+        let say = Speech::Say;
         record(
             b"Zqaaab says, \"m 3 0 5\"",
+            say,
             &mut result,
             &mut next,
             &delivered,
         );
         record(
             b"Zqaaab says, \"m 3 2 6\"",
+            say,
             &mut result,
             &mut next,
             &delivered,
         );
-        record(b"Someone arrives.", &mut result, &mut next, &delivered);
-        record(b"Slow down.", &mut result, &mut next, &delivered);
+        record(b"Someone arrives.", say, &mut result, &mut next, &delivered);
+        record(b"Slow down.", say, &mut result, &mut next, &delivered);
         assert_eq!(result.received[&3], 2);
         assert_eq!(result.out_of_order, 1);
         assert_eq!(result.samples.len(), 2);
         assert_eq!(result.slow_downs, 1);
         assert_eq!(delivered.load(Ordering::Relaxed), 2);
+    }
+
+    #[test]
+    fn a_channel_line_is_counted_from_any_world_but_the_speakers_own_is_not() {
+        let ooc = Speech::Channel("ooc");
+        let mut result = MemberResult {
+            speaker: Some(1),
+            ..MemberResult::default()
+        };
+        let mut next = HashMap::new();
+        let delivered = AtomicU64::new(0);
+        for line in [
+            &b"[ooc] Zqaaab: m 3 0 5"[..],
+            b"[ooc] Zqaaac@benchworld2: m 4 0 6",
+            b"[ooc] Zqaaad: m 1 0 7",
+            b"[newbie] Zqaaab: m 3 1 8",
+            b"Zqaaab says, \"m 3 1 9\"",
+        ] {
+            record(line, ooc, &mut result, &mut next, &delivered);
+        }
+        assert_eq!(result.received.get(&3), Some(&1));
+        assert_eq!(result.received.get(&4), Some(&1));
+        assert_eq!(result.received.get(&1), None, "its own line");
+        assert_eq!(delivered.load(Ordering::Relaxed), 2);
+        assert_eq!(ooc.line("m 1 2 3"), "ooc m 1 2 3");
+    }
+
+    #[test]
+    fn on_a_channel_every_other_member_should_hear_every_line() {
+        let speaker = MemberResult {
+            room: 1,
+            speaker: Some(0),
+            sent: 10,
+            ..MemberResult::default()
+        };
+        let elsewhere = MemberResult {
+            room: 2,
+            received: HashMap::from([(0, 10)]),
+            ..MemberResult::default()
+        };
+        let totals = tally_heard(vec![speaker, elsewhere], Speech::Channel("ooc"));
+        assert_eq!(
+            (totals.expected, totals.delivered, totals.lost),
+            (10, 10, 0)
+        );
     }
 
     #[test]

@@ -33,6 +33,9 @@
 //! - `build`: a builder digging room after room while the crowded room talks
 //!   in another room of the same world — `/dig` to its reply and to the
 //!   rename on disk, and the talkers' p99 beside the baseline's.
+//! - `channel`: 2,000 players in 100 rooms of two worlds, all on `ooc`, 10 of
+//!   them speaking on it at 2 lines a second — losses and latency, beside the
+//!   crowded room's p99 (measured first, on its own server).
 //!
 //! The machine has two cores and this process competes with the server for them,
 //! so the latencies include the load generator's own scheduling; the report gives
@@ -195,6 +198,21 @@ pub struct Args {
     /// build: the builder's pause between one dig's reply and the next dig.
     #[arg(long, default_value_t = 100)]
     pub build_pause_ms: u64,
+    /// channel: players, half in each of two worlds, all listening on ooc.
+    #[arg(long, default_value_t = 2_000)]
+    pub channel_players: usize,
+    /// channel: rooms in use, half in each world.
+    #[arg(long, default_value_t = 100)]
+    pub channel_rooms: usize,
+    /// channel: how many of them speak on ooc.
+    #[arg(long, default_value_t = 10)]
+    pub channel_speakers: usize,
+    /// channel: lines a second per speaker.
+    #[arg(long, default_value_t = 2.0)]
+    pub channel_rate: f64,
+    /// channel: seconds of talk.
+    #[arg(long, default_value_t = 10)]
+    pub channel_secs: u64,
 }
 
 fn parse_env(text: &str) -> Result<(String, String), String> {
@@ -221,10 +239,11 @@ pub enum Scenario {
     RoomWs,
     WsIdle,
     Build,
+    Channel,
 }
 
 impl Scenario {
-    const ALL: [Scenario; 15] = [
+    const ALL: [Scenario; 16] = [
         Scenario::Idle,
         Scenario::Room,
         Scenario::Rooms,
@@ -240,6 +259,7 @@ impl Scenario {
         Scenario::RoomWs,
         Scenario::WsIdle,
         Scenario::Build,
+        Scenario::Channel,
     ];
 
     fn name(self) -> &'static str {
@@ -259,6 +279,7 @@ impl Scenario {
             Scenario::RoomWs => "room-ws",
             Scenario::WsIdle => "ws-idle",
             Scenario::Build => "build",
+            Scenario::Channel => "channel",
         }
     }
 
@@ -325,6 +346,14 @@ impl Scenario {
                 args.build_secs,
                 args.build_secs
             ),
+            Scenario::Channel => format!(
+                "channel: {} players in {} rooms of two worlds on ooc, {} speakers at {}/s for {} s",
+                args.channel_players,
+                args.channel_rooms,
+                args.channel_speakers,
+                args.channel_rate,
+                args.channel_secs
+            ),
         }
     }
 }
@@ -353,6 +382,9 @@ impl Args {
             self.ws_idle_connections = self.ws_idle_connections.min(300);
             self.build_players = self.build_players.min(100);
             self.build_secs = self.build_secs.min(3);
+            self.channel_players = self.channel_players.min(200);
+            self.channel_rooms = self.channel_rooms.min(20);
+            self.channel_secs = self.channel_secs.min(3);
         }
         self
     }

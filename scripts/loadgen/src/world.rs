@@ -14,6 +14,10 @@ use serde_json::{Map, Value, json};
 /// The world's id (its directory name).
 pub const WORLD_ID: &str = "benchworld";
 
+/// A second world of the same shape, for scenarios across worlds (`channel`);
+/// the first stays the default (the first by id).
+pub const SECOND_WORLD_ID: &str = "benchworld2";
+
 /// The exit from the hub to room `k`.
 pub fn exit_to(room: usize) -> String {
     format!("r{room}")
@@ -26,7 +30,12 @@ pub fn room_id(room: usize) -> String {
 
 /// Writes the world under `dir/benchworld/`.
 pub fn generate(dir: &Path, rooms: usize) -> anyhow::Result<()> {
-    let world_dir = dir.join(WORLD_ID);
+    generate_as(dir, WORLD_ID, rooms)
+}
+
+/// Writes a world of `rooms` rooms under `dir/<id>/`.
+pub fn generate_as(dir: &Path, id: &str, rooms: usize) -> anyhow::Result<()> {
+    let world_dir = dir.join(id);
     std::fs::create_dir_all(world_dir.join("zones"))?;
     let world = json!({
         "name": "Bench World",

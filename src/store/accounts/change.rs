@@ -8,6 +8,7 @@ use super::password::reset_password_in;
 use super::{Account, Accounts, find_account};
 use crate::auth::{self, Refusal, Role};
 use crate::store::audit::{self, AuditEntry};
+use crate::store::channels::{mute_in, unmute_in};
 use crate::store::characters::{CharacterLimits, CharacterSummary, NewCharacter, create_in};
 use crate::store::refusal::{Actor, ChangeRefused, acting_account, refusable};
 use crate::store::{StoreError, StoreResult, now_iso};
@@ -50,6 +51,18 @@ pub enum AccountChange {
     /// (a kick or a teleport, carried out by the caller).
     Oversee {
         detail: Option<String>,
+    },
+    /// Mute on a channel (`None`: every channel) until a time (`None`: for
+    /// good, ISO-8601 UTC otherwise); the caller brings it to live sessions.
+    Mute {
+        channel: Option<String>,
+        until: Option<String>,
+        reason: Option<String>,
+    },
+    /// Lift the mute on a channel (`None`: every mute); changed only if one
+    /// was in force.
+    Unmute {
+        channel: Option<String>,
     },
 }
 
@@ -243,12 +256,55 @@ fn apply(
             (true, Some(detail))
         }
         AccountChange::Oversee { detail } => (false, detail.clone()),
+        AccountChange::Mute {
+            channel,
+            until,
+            reason,
+        } => {
+            let reason = reason.as_deref().map(sanitize).filter(|r| !r.is_empty());
+            mute_in(
+                tx,
+                id,
+                channel.as_deref(),
+                until.as_deref(),
+                reason.as_deref(),
+                granted_by,
+            )?;
+            (
+                true,
+                Some(mute_detail(
+                    channel.as_deref(),
+                    until.as_deref(),
+                    reason.as_deref(),
+                )),
+            )
+        }
+        AccountChange::Unmute { channel } => {
+            let lifted = unmute_in(tx, id, channel.as_deref())?;
+            (
+                lifted > 0,
+                Some(channel.as_deref().unwrap_or("all").to_string()),
+            )
+        }
     };
     Ok(Applied {
         changed,
         detail,
         character,
     })
+}
+
+/// The audit detail of a mute: `ooc until 2026-05-01T12:00:00.000Z: spam`.
+fn mute_detail(channel: Option<&str>, until: Option<&str>, reason: Option<&str>) -> String {
+    let mut detail = channel.unwrap_or("all").to_string();
+    match until {
+        Some(until) => detail.push_str(&format!(" until {until}")),
+        None => detail.push_str(" for good"),
+    }
+    if let Some(reason) = reason {
+        detail.push_str(&format!(": {reason}"));
+    }
+    detail
 }
 
 /// Bans (`false`) or unbans (`true`) an account; whether that changed it.

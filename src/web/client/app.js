@@ -1,7 +1,7 @@
 // gaslamp's browser client: telnet over a WebSocket (subprotocol
 // telnet.mudstandards.org, binary frames), shown as a scrollback with ANSI
 // colours, links, an input line with history, and a side panel built from
-// GMCP (room, exits, people, a map of visited rooms).
+// GMCP (room, exits, people, the channels heard, a map of visited rooms).
 //
 // Server text only ever reaches the page as text nodes (textContent,
 // createTextNode): never as HTML.
@@ -36,6 +36,7 @@ const ui = {
   roomArea: $("room-area"),
   exits: $("exits"),
   people: $("people"),
+  channels: $("channels"),
   map: $("map"),
 };
 
@@ -384,6 +385,7 @@ class Panel {
     this.people = [];
     this.here = null;
     this.rooms = loadMap();
+    this.channels = new ChannelList();
     this.renderPeople();
     this.renderExits({});
     this.renderMap();
@@ -398,6 +400,8 @@ class Panel {
       case "char.name":
         if (body && body.name) document.title = `${body.name} — gaslamp`;
         return undefined;
+      case "comm.channel.list": return this.channels.list(body);
+      case "comm.channel.text": return this.channels.line(body);
       default: return undefined;
     }
   }
@@ -535,6 +539,70 @@ function fitted(cells, cell) {
   const middleX = ((minX + maxX) / 2) * cell;
   const middleY = ((minY + maxY) / 2) * cell;
   return `${middleX - span / 2} ${middleY - span / 2} ${span} ${span}`;
+}
+
+/**
+ * The channels the player hears (Comm.Channel.List), each with what it is
+ * for and the latest line said on it (Comm.Channel.Text); a channel's name
+ * puts "<channel> " on the input line, ready to speak.
+ */
+class ChannelList {
+  constructor() {
+    this.channels = [];
+    this.latest = new Map();
+    this.render();
+  }
+
+  list(body) {
+    if (!Array.isArray(body)) return;
+    this.channels = body
+      .filter((c) => c && typeof c === "object" && c.name)
+      .map((c) => ({
+        name: String(c.name),
+        caption: String(c.caption ?? ""),
+        command: String(c.command ?? c.name),
+      }));
+    this.render();
+  }
+
+  /** A line of talk: kept when it is a channel's (say and tell are not). */
+  line(body) {
+    if (!body || typeof body !== "object") return;
+    const name = String(body.channel ?? "");
+    if (!this.channels.some((c) => c.name === name)) return;
+    this.latest.set(name, String(body.text ?? ""));
+    this.render();
+  }
+
+  render() {
+    if (!this.channels.length) {
+      ui.channels.replaceChildren(emptyItem("None yet"));
+      return;
+    }
+    ui.channels.replaceChildren(...this.channels.map((channel) => {
+      const item = document.createElement("li");
+      const button = document.createElement("button");
+      button.type = "button";
+      button.textContent = channel.name;
+      button.title = `Speak on ${channel.name}`;
+      button.addEventListener("click", () => {
+        ui.input.value = `${channel.command} `;
+        ui.input.focus();
+      });
+      const caption = document.createElement("span");
+      caption.className = "caption";
+      caption.textContent = channel.caption;
+      item.append(button, caption);
+      const latest = this.latest.get(channel.name);
+      if (latest) {
+        const said = document.createElement("span");
+        said.className = "latest";
+        said.textContent = latest;
+        item.append(said);
+      }
+      return item;
+    }));
+  }
 }
 
 function personName(p) {

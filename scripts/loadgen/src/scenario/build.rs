@@ -51,6 +51,7 @@ pub async fn run(ctx: &Ctx) -> anyhow::Result<Outcome> {
                 room: 0,
                 speaker: (i < args.build_speakers).then_some(i as u32),
                 websocket: false,
+                world: None,
             })
             .collect()
     };

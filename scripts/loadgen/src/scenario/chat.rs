@@ -26,7 +26,7 @@ use serde_json::{Value, json};
 use super::{CpuWindow, Site, cpu_brief};
 use crate::Ctx;
 use crate::client::{Target, name};
-use crate::crowd::{Crowd, Login, Member, Totals, tally};
+use crate::crowd::{Crowd, Login, Member, Speech, Totals, tally_heard};
 use crate::report::{Figure, Outcome};
 use crate::server::ServerProcess;
 use crate::stats::{Summary, round3};
@@ -66,6 +66,7 @@ pub async fn one_room(ctx: &Ctx, over: Over) -> anyhow::Result<Outcome> {
             room: 0,
             speaker: (i < args.room_speakers).then_some(i as u32),
             websocket: over == Over::HalfWebSocket && i % 2 == 1,
+            world: None,
         })
         .collect();
     let talk = talk(
@@ -111,6 +112,7 @@ pub async fn many_rooms(ctx: &Ctx) -> anyhow::Result<Outcome> {
             room: i % rooms,
             speaker: Some(i as u32),
             websocket: false,
+            world: None,
         })
         .collect();
     let target = server.target(false)?;
@@ -160,8 +162,22 @@ pub(super) async fn talk(
     rate: f64,
     secs: u64,
 ) -> anyhow::Result<Talk> {
+    talk_by(ctx, server, target, members, (rate, secs), Speech::Say).await
+}
+
+/// [`talk`], the speakers speaking by `speech` at `rate` lines a second for
+/// `secs` seconds.
+pub(super) async fn talk_by(
+    ctx: &Ctx,
+    server: &ServerProcess,
+    target: Target,
+    members: Vec<Member>,
+    (rate, secs): (f64, u64),
+    speech: Speech,
+) -> anyhow::Result<Talk> {
     let period = Duration::from_secs_f64(1.0 / rate.max(0.01));
-    let crowd = Crowd::assemble(target, members, ctx.args.setup_concurrency, period).await?;
+    let concurrency = ctx.args.setup_concurrency;
+    let crowd = Crowd::assemble_speaking(target, members, concurrency, period, speech).await?;
     // Let the last arrivals' announcements settle before talking starts.
     tokio::time::sleep(Duration::from_secs(1)).await;
     let cpu = CpuWindow::start(server)?;
@@ -171,7 +187,7 @@ pub(super) async fn talk(
     let window_secs = cpu["window_secs"].as_f64().unwrap_or(secs as f64);
     crowd.drain(Duration::from_secs(15)).await;
     let setup_secs = crowd.setup_secs;
-    let totals = tally(crowd.finish().await?);
+    let totals = tally_heard(crowd.finish().await?, speech);
     Ok(Talk {
         totals,
         cpu,

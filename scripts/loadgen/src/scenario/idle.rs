@@ -115,6 +115,7 @@ pub async fn measure_over(
             room: i % ROOMS,
             speaker: None,
             websocket,
+            world: None,
         })
         .collect();
     // Idle members never speak, so the period is irrelevant.

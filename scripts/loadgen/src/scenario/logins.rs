@@ -147,6 +147,7 @@ fn talkers(n: usize, rooms: usize, login: Login) -> Vec<Member> {
             room: i % rooms,
             speaker: Some(i as u32),
             websocket: false,
+            world: None,
         })
         .collect()
 }

@@ -43,6 +43,7 @@ pub async fn crowded_room(ctx: &Ctx) -> anyhow::Result<Outcome> {
                 room: 0,
                 speaker: (i < args.room_speakers).then_some(i as u32),
                 websocket: false,
+                world: None,
             })
             .collect();
         let target = server.target(false)?.with_mccp(mccp);
@@ -115,6 +116,7 @@ pub async fn idle(ctx: &Ctx) -> anyhow::Result<Outcome> {
                 room: i % IDLE_ROOMS,
                 speaker: None,
                 websocket: false,
+                world: None,
             })
             .collect();
         let target = server.target(false)?.with_mccp(mccp);

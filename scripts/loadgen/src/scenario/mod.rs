@@ -2,6 +2,7 @@
 //! on the generated world, and the CPU use of both processes over a window.
 
 mod build;
+mod channel;
 mod chat;
 mod guard;
 mod idle;
@@ -40,6 +41,7 @@ pub async fn run(scenario: Scenario, ctx: &Ctx) -> anyhow::Result<Outcome> {
         Scenario::Storm => guard::storm(ctx).await,
         Scenario::Timing => guard::timing(ctx).await,
         Scenario::Build => build::run(ctx).await,
+        Scenario::Channel => channel::run(ctx).await,
     }
 }
 
@@ -58,6 +60,13 @@ impl Site {
             db: dir.join("gaslamp.db"),
             worlds,
         })
+    }
+
+    /// A site with two generated worlds of `rooms` rooms each.
+    pub fn two_worlds(ctx: &Ctx, name: &str, rooms: usize) -> anyhow::Result<Site> {
+        let site = Site::new(ctx, name, rooms)?;
+        world::generate_as(&site.worlds, world::SECOND_WORLD_ID, rooms)?;
+        Ok(site)
     }
 
     /// Starts a server on this site's database.

@@ -111,6 +111,7 @@ async fn produce(writer: Writer, task: usize, count: usize) -> anyhow::Result<()
             kind: ChatKind::Say,
             message: format!("line {i} from task {task}: the lamps are lit along the quay"),
             created_at: created_at.clone(),
+            channel: None,
         };
         writer.chat(row).await?;
     }
