@@ -5,7 +5,7 @@
 //! world), 2 the database or the TLS certificate or key unusable, or a stop
 //! that lost rows the disk refused (even the spill failed). It also
 //! owns the process's signals: SIGINT and SIGTERM shut the server down,
-//! SIGHUP reloads its TLS certificate.
+//! SIGHUP reloads its TLS certificate, SIGUSR2 upgrades it in place.
 
 use std::process::ExitCode;
 
@@ -115,12 +115,51 @@ fn is_unusable_file(err: &anyhow::Error) -> bool {
 }
 
 async fn run_server(common: &CommonArgs, run: &gaslamp::cli::RunArgs) -> anyhow::Result<()> {
-    let server = gaslamp::Server::start(shell::server_config(common, run)).await?;
+    // First, before anything opens a descriptor: what an old image of an
+    // upgrade handed over, if this process is its new image.
+    let inherited = gaslamp::upgrade::take_inherited()?;
+    let plan = upgrade_plan(run);
+    let server = gaslamp::Server::start_inherited(shell::server_config(common, run), inherited)
+        .await?
+        .with_upgrades(plan);
     let reloading = tokio::spawn(reload_on_hangup(server.game()));
+    let upgrading = tokio::spawn(upgrade_on_usr2(server.game()));
     let outcome = server.run(shutdown_signal()).await;
     reloading.abort();
+    upgrading.abort();
     outcome?;
     Ok(())
+}
+
+/// What an upgrade runs: `--exe`, or the path this binary was started from
+/// (resolved now: once the file is replaced on disk, the running binary's
+/// own path reads as deleted), with the arguments it was started with.
+fn upgrade_plan(run: &gaslamp::cli::RunArgs) -> gaslamp::upgrade::Plan {
+    let started_as = std::env::current_exe().unwrap_or_else(|_| "gaslamp".into());
+    gaslamp::upgrade::Plan {
+        exe: run.exe.clone().unwrap_or(started_as),
+        args: std::env::args_os().skip(1).collect(),
+    }
+}
+
+/// Starts an upgrade on every SIGUSR2 (SPEC §15).
+async fn upgrade_on_usr2(game: std::sync::Arc<gaslamp::game::Game>) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let Ok(mut signals) = signal(SignalKind::user_defined2()) else {
+        tracing::warn!("cannot listen for SIGUSR2; upgrades only by /copyover");
+        return;
+    };
+    while signals.recv().await.is_some() {
+        tracing::info!("SIGUSR2 received: upgrade");
+        match game.handoffs().request("SIGUSR2") {
+            Ok(outcome) => {
+                if let Ok(Err(reason)) = outcome.await {
+                    tracing::warn!(%reason, "the upgrade asked by SIGUSR2 failed");
+                }
+            }
+            Err(refused) => tracing::warn!("{refused}"),
+        }
+    }
 }
 
 /// Reloads the TLS certificate on every SIGHUP, for renewed certificates. The

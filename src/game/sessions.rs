@@ -65,6 +65,14 @@ impl Game {
         Ok(())
     }
 
+    /// Takes over a logged-in session from an upgrade's old image: its row
+    /// is still there (the start kept it), so only the registry entry is
+    /// made again. A ban or deletion committed while the upgrade ran is
+    /// caught by the upkeep pass, as one made from the shell is.
+    pub fn resume_session(&self, session: &Arc<Session>) {
+        self.registry().log_in(session.clone());
+    }
+
     /// Ends a logged-in session's records, the one way it is done: the row
     /// removed, then the registry entry. A row whose removal fails stays until
     /// it expires (the upkeep pass removes it) or the next start.
@@ -83,6 +91,14 @@ impl Game {
     pub async fn close_records(&self) -> StoreResult<usize> {
         self.store().settle().await;
         self.store().sessions().remove_all().await
+    }
+
+    /// Before an upgrade hands over: what logins left behind their answers
+    /// written, and the writer's queue committed, so nothing acknowledged is
+    /// only in this image's memory. False if the writer could not say so.
+    pub async fn settle_for_handoff(&self) -> bool {
+        self.store().settle().await;
+        self.writer().flush().await.is_ok()
     }
 
     /// The row a session writes when it opens.

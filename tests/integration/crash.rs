@@ -95,6 +95,16 @@ fn listening_address(line: &str) -> Option<std::net::SocketAddr> {
 }
 
 impl Running {
+    /// The server process's id.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.id()
+    }
+
+    /// Whether the server process is still running.
+    pub fn alive(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
     /// Waits for a log line containing every one of `needles`; returns it.
     pub async fn expect_log(&self, needles: &[&str]) -> String {
         let found = tokio::time::timeout(PATIENCE, async {

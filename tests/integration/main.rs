@@ -27,5 +27,6 @@ mod spill;
 mod support;
 mod talk;
 mod tls;
+mod upgrade;
 mod web;
 mod worlds;

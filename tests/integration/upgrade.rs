@@ -1,0 +1,142 @@
+//! Upgrades without dropping anyone (SPEC §15), with the real binary: it
+//! replaces itself (same PID) by a second copy of itself, and every plain
+//! telnet player stays connected — in the game in the same room with the
+//! same session row, at `Account:`, at `Password:`, at the menu, compressed
+//! with MCCP2 or not — with no option renegotiated and a line typed during
+//! the handoff answered after it.
+
+use std::path::{Path, PathBuf};
+
+use crate::crash::{Running, start_with};
+use crate::support::*;
+
+const UPGRADING: &str = "The server is being upgraded; please wait.";
+const COMPLETE: &str = "Upgrade complete.";
+
+/// A second copy of the binary, as an operator would install a new build.
+fn second_copy(dir: &Path) -> PathBuf {
+    let copy = dir.join("gaslamp-new");
+    std::fs::copy(env!("CARGO_BIN_EXE_gaslamp"), &copy).expect("copy the binary");
+    copy
+}
+
+/// The server with the admin Ada, upgrading to `exe`.
+async fn start_upgradable(dir: &Path, exe: &Path) -> Running {
+    let db = dir.join("gaslamp.db");
+    let exe = exe.to_str().expect("utf-8 path").to_string();
+    start_with(
+        &db,
+        &["--exe", &exe],
+        &[("MUD_ADMIN_USER", "Ada"), ("MUD_ADMIN_PASSWORD", PASSWORD)],
+    )
+    .await
+}
+
+fn session_rows(dir: &Path) -> Vec<(String, i64)> {
+    let conn = rusqlite::Connection::open(dir.join("gaslamp.db")).expect("open");
+    let mut stmt = conn
+        .prepare("SELECT session_id, user_id FROM sessions ORDER BY session_id")
+        .expect("prepare");
+    stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .expect("query")
+        .collect::<Result<_, _>>()
+        .expect("rows")
+}
+
+/// Ada in the game, ready to give the command.
+async fn admin_in_game(server: &Running) -> Client {
+    let mut ada = Client::connect(server.addr).await;
+    ada.connect_as("Ada", PASSWORD).await;
+    ada.enter("1").await;
+    ada
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn copyover_keeps_every_plain_player_where_they_stood() {
+    let dir = temp_dir();
+    let exe = second_copy(dir.path());
+    let mut server = start_upgradable(dir.path(), &exe).await;
+    let pid = server.pid();
+    let mut ada = admin_in_game(&server).await;
+
+    // Kit plays, compressed, in a room away from the spawn.
+    let mut kit = Client::connect(server.addr).await;
+    kit.send_raw(&[IAC, DO, MCCP2]).await;
+    kit.create("Kit", PASSWORD).await;
+    kit.enter("1").await;
+    assert_eq!(kit.compression_started, 1);
+    let exits = kit.command("exits").await;
+    let way = exits
+        .split_whitespace()
+        .find(|w| {
+            ["north", "south", "east", "west"]
+                .contains(&w.trim_matches(|c: char| !c.is_alphabetic()))
+        })
+        .map(|w| w.trim_matches(|c: char| !c.is_alphabetic()).to_string())
+        .expect("a way out of the spawn");
+    kit.command(&way).await;
+    let room_before = kit.command("look").await;
+
+    // Lee at the menu, Mo at Password:, a newcomer at Account:.
+    let mut lee = Client::connect(server.addr).await;
+    lee.create("Lee", PASSWORD).await;
+    let mut mo = Client::connect(server.addr).await;
+    mo.expect("Account: ").await;
+    mo.send("Kit").await;
+    mo.expect("Password: ").await;
+    let mut newcomer = Client::connect(server.addr).await;
+    newcomer.expect("Account: ").await;
+
+    let rows_before = session_rows(dir.path());
+    assert_eq!(rows_before.len(), 3, "Ada, Kit and Lee are logged in");
+    let negotiations: Vec<usize> = [&kit, &lee, &mo, &newcomer]
+        .iter()
+        .map(|c| c.negotiations.len())
+        .collect();
+
+    ada.send("/copyover a better lamp").await;
+    ada.expect(UPGRADING).await;
+    kit.expect(UPGRADING).await;
+    // Typed during the handoff: answered after it.
+    kit.send("say still here").await;
+    for c in [&mut ada, &mut kit, &mut lee, &mut mo, &mut newcomer] {
+        c.expect(COMPLETE).await;
+    }
+    server.expect_log(&["upgraded: taking over"]).await;
+    assert!(server.alive(), "the process is the one that was started");
+    assert_eq!(server.pid(), pid);
+
+    kit.expect("You say, \"still here\"").await;
+    assert_eq!(
+        kit.compression_ended, 1,
+        "MCCP2 ended cleanly before the handoff"
+    );
+    assert_eq!(kit.compression_started, 2, "and started afresh after it");
+    assert_eq!(kit.command("look").await, room_before, "same room");
+    assert_eq!(
+        session_rows(dir.path()),
+        rows_before,
+        "the same session rows"
+    );
+
+    // Nobody is asked anything again.
+    let after: Vec<usize> = [&kit, &lee, &mo, &newcomer]
+        .iter()
+        .map(|c| c.negotiations.len())
+        .collect();
+    assert_eq!(after, negotiations, "no option renegotiated");
+
+    // Each one is back at its step.
+    mo.expect("Password: ").await;
+    mo.send(PASSWORD).await;
+    mo.expect("Character: ").await;
+    lee.expect("Character: ").await;
+    lee.enter("1").await;
+    newcomer.expect("Account: ").await;
+    newcomer.send("connect Lee wrong-password-here").await;
+    newcomer.expect("Wrong").await;
+    assert!(ada.command("who").await.contains("Kit"));
+    assert!(!kit.closed && !lee.closed && !mo.closed && !newcomer.closed);
+    assert_eq!(server.terminate().await, Some(0));
+    eprintln!("{}", server.log_lines().join("\n"));
+}
