@@ -115,6 +115,14 @@ fn is_unusable_file(err: &anyhow::Error) -> bool {
 }
 
 async fn run_server(common: &CommonArgs, run: &gaslamp::cli::RunArgs) -> anyhow::Result<()> {
+    if gaslamp::upgrade::check::asked() {
+        // An upgrade's self-check: the old server reads the last line.
+        let said = gaslamp::upgrade::check::check_here(&shell::server_config(common, run))
+            .await
+            .map_err(anyhow::Error::msg)?;
+        println!("{said}");
+        return Ok(());
+    }
     // First, before anything opens a descriptor: what an old image of an
     // upgrade handed over, if this process is its new image.
     let inherited = gaslamp::upgrade::take_inherited()?;

@@ -22,6 +22,7 @@
 //! This module decides how an upgrade runs; it knows nothing of what a
 //! connection's state says (the session's own JSON) beyond its descriptor.
 
+pub mod check;
 pub mod fds;
 
 use std::collections::{HashMap, HashSet};
@@ -56,6 +57,8 @@ pub enum UpgradeError {
     Missing(PathBuf),
     #[error("the new binary {0} is not an executable file")]
     NotExecutable(PathBuf),
+    #[error("the new binary's self-check failed: {0}")]
+    CheckFailed(String),
     #[error("{0} connection(s) did not stand still within {FREEZE_WAIT:?}")]
     Busy(usize),
     #[error("the database writer did not commit what it held in time")]
@@ -127,7 +130,12 @@ pub async fn carry_out(
             return;
         };
         tracing::info!(exe = %plan.exe.display(), reason = %request.reason, "upgrade begins");
-        let failed = upgrade(&game, &plan, &request.reason).await.to_string();
+        let failed = tokio::select! {
+            failed = upgrade(&game, &plan, &request.reason) => failed.to_string(),
+            // A shutdown wins: the check is killed, frozen connections carry
+            // on into the shutdown's goodbye.
+            _ = shutdown.cancelled() => UpgradeError::ShuttingDown.to_string(),
+        };
         tracing::warn!(reason = %failed, "upgrade failed; the server carries on");
         game.handoffs().abort(&failed);
         if let Some(reply) = request.reply {
@@ -140,6 +148,13 @@ pub async fn carry_out(
 async fn upgrade(game: &Arc<Game>, plan: &Plan, reason: &str) -> UpgradeError {
     if let Err(err) = check_binary(plan) {
         return err;
+    }
+    match check::run_new_binary(plan).await {
+        Ok(said) => tracing::info!(new = %said, "the new binary passed its self-check"),
+        Err(err) => return err,
+    }
+    if game.is_shutting_down() {
+        return UpgradeError::ShuttingDown;
     }
     game.handoffs().pause_accepting();
     let frozen = match freeze(game).await {

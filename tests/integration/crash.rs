@@ -39,7 +39,7 @@ pub async fn start_in(db: &Path, worlds: &Path, env: &[(&str, &str)]) -> Running
 }
 
 /// The binary on `worlds` with `run_flags` and `env`.
-async fn launch(db: &Path, worlds: &Path, run_flags: &[&str], env: &[(&str, &str)]) -> Running {
+pub async fn launch(db: &Path, worlds: &Path, run_flags: &[&str], env: &[(&str, &str)]) -> Running {
     let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_gaslamp"))
         .args(["--bcrypt-cost", "4", "--log-level", "info", "--db"])
         .arg(db)

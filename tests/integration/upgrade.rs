@@ -7,7 +7,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::crash::{Running, start_with};
+use crate::crash::{Running, launch};
 use crate::support::*;
 
 const UPGRADING: &str = "The server is being upgraded; please wait.";
@@ -20,12 +20,16 @@ fn second_copy(dir: &Path) -> PathBuf {
     copy
 }
 
-/// The server with the admin Ada, upgrading to `exe`.
+/// The server with the admin Ada, upgrading to `exe`, on a copy of the
+/// shipped worlds in `dir/worlds`.
 async fn start_upgradable(dir: &Path, exe: &Path) -> Running {
     let db = dir.join("gaslamp.db");
+    let worlds = dir.join("worlds");
+    copy_dir(&shipped_worlds(), &worlds);
     let exe = exe.to_str().expect("utf-8 path").to_string();
-    start_with(
+    launch(
         &db,
+        &worlds,
         &["--exe", &exe],
         &[("MUD_ADMIN_USER", "Ada"), ("MUD_ADMIN_PASSWORD", PASSWORD)],
     )
@@ -139,4 +143,143 @@ async fn copyover_keeps_every_plain_player_where_they_stood() {
     assert!(!kit.closed && !lee.closed && !mo.closed && !newcomer.closed);
     assert_eq!(server.terminate().await, Some(0));
     eprintln!("{}", server.log_lines().join("\n"));
+}
+
+/// A stand-in for a new build: a script that runs `body` and then the real
+/// binary (`$REAL`).
+fn wrapper(dir: &Path, name: &str, body: &str) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let path = dir.join(name);
+    let script = format!(
+        "#!/bin/sh\n{body}\nexec '{}' \"$@\"\n",
+        env!("CARGO_BIN_EXE_gaslamp")
+    );
+    std::fs::write(&path, script).expect("write the wrapper");
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    path
+}
+
+/// `/copyover`, refused for a reason that says `needle` (wrapped at the
+/// admin's width, so compared with the line breaks taken out).
+async fn refused_because(ada: &mut Client, needle: &str) {
+    ada.send("/copyover").await;
+    ada.expect("The upgrade failed:").await;
+    ada.expect(".\r\n> ").await;
+    let said = ada.all_text();
+    let said = said.rsplit("Upgrading from").next().unwrap_or_default();
+    let said = said.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(said.contains(needle), "{said}");
+}
+
+/// Kit in the game beside Ada, for the failure cases.
+async fn kit_in_game(server: &Running) -> Client {
+    let mut kit = Client::connect(server.addr).await;
+    kit.create("Kit", PASSWORD).await;
+    kit.enter("1").await;
+    kit
+}
+
+/// After a refused upgrade: the same process, and Kit plays on, never
+/// having seen a word of it.
+async fn nobody_noticed(server: &mut Running, pid: Option<u32>, kit: &mut Client) {
+    assert!(server.alive());
+    assert_eq!(server.pid(), pid);
+    assert_eq!(kit.command("say carry on").await, "You say, \"carry on\"");
+    assert!(!kit.all_text().contains(UPGRADING), "{}", kit.all_text());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_missing_unrunnable_or_failing_new_binary_is_refused_and_nobody_notices() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = temp_dir();
+    let slot = dir.path().join("gaslamp-next");
+    let mut server = start_upgradable(dir.path(), &slot).await;
+    let pid = server.pid();
+    let mut ada = admin_in_game(&server).await;
+    let mut kit = kit_in_game(&server).await;
+
+    // Missing.
+    refused_because(&mut ada, "does not exist.").await;
+    nobody_noticed(&mut server, pid, &mut kit).await;
+
+    // There, but not executable.
+    std::fs::copy(env!("CARGO_BIN_EXE_gaslamp"), &slot).expect("copy");
+    std::fs::set_permissions(&slot, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+    refused_because(&mut ada, "is not an executable file.").await;
+    nobody_noticed(&mut server, pid, &mut kit).await;
+
+    // Executable, but its self-check fails, saying why.
+    std::fs::remove_file(&slot).expect("rm");
+    wrapper(
+        dir.path(),
+        "gaslamp-next",
+        "if [ -n \"$GASLAMP_UPGRADE_CHECK\" ]; then echo 'gaslamp: the lamps are out' >&2; exit 1; fi",
+    );
+    refused_because(
+        &mut ada,
+        "The upgrade failed: the new binary's self-check failed: gaslamp: the lamps are out.",
+    )
+    .await;
+    nobody_noticed(&mut server, pid, &mut kit).await;
+
+    // The real new binary, whose check finds a world broken since the start
+    // (the running server never read it).
+    wrapper(dir.path(), "gaslamp-next", "");
+    write_broken_world(&dir.path().join("worlds"), "nowhere");
+    refused_because(&mut ada, "self-check failed").await;
+    nobody_noticed(&mut server, pid, &mut kit).await;
+    let rows = session_rows(dir.path());
+    assert_eq!(rows.len(), 2, "the sessions are untouched");
+    assert_eq!(server.terminate().await, Some(0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_second_upgrade_is_refused_and_sigterm_during_one_still_shuts_down_cleanly() {
+    let dir = temp_dir();
+    // The new binary's check waits until the test lets it go on.
+    let fifo = dir.path().join("go");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("mkfifo");
+    assert!(made.success());
+    let exe = wrapper(
+        dir.path(),
+        "gaslamp-next",
+        &format!(
+            "if [ -n \"$GASLAMP_UPGRADE_CHECK\" ]; then read go < '{}'; fi",
+            fifo.display()
+        ),
+    );
+    let mut server = start_upgradable(dir.path(), &exe).await;
+    let mut ada = admin_in_game(&server).await;
+    let mut kit = kit_in_game(&server).await;
+
+    ada.send("/copyover").await;
+    ada.expect("Upgrading from gaslamp").await;
+    server.expect_log(&["upgrade begins"]).await;
+    // While the first one's check runs: a second by command, one by signal.
+    assert!(
+        ada.command("/copyover")
+            .await
+            .contains("An upgrade is already under way.")
+    );
+    let pid = server.pid().expect("pid").to_string();
+    let usr2 = std::process::Command::new("kill")
+        .args(["-USR2", &pid])
+        .status()
+        .expect("kill");
+    assert!(usr2.success());
+    server
+        .expect_log(&["An upgrade is already under way."])
+        .await;
+    assert_eq!(
+        kit.command("say still fine").await,
+        "You say, \"still fine\""
+    );
+
+    // SIGTERM in the middle of it: a clean shutdown, everyone told.
+    assert_eq!(server.terminate().await, Some(0));
+    kit.expect("The server is shutting down.").await;
+    assert_eq!(session_rows(dir.path()).len(), 0);
 }
