@@ -19,7 +19,10 @@ use gaslamp::{ShutdownError, StartError, world};
 fn main() -> ExitCode {
     let cli = match gaslamp::cli::parse_from(std::env::args_os()) {
         Ok(cli) => cli,
-        Err(err) => return report_cli_error(&err),
+        Err(err) => {
+            fall_back_if_upgrading(&err.to_string());
+            return report_cli_error(&err);
+        }
     };
     init_logging(&cli.common.log_level);
     if let Command::CheckWorlds = &cli.command {
@@ -59,6 +62,20 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         }
+    }
+}
+
+/// The new image of an upgrade whose command line it refuses gives the
+/// players back to the old binary; returns if there is nothing to give back.
+fn fall_back_if_upgrading(why: &str) {
+    if let Ok(Some(inherited)) = gaslamp::upgrade::take_inherited() {
+        // Logging is not set up yet: said plainly on stderr.
+        let why = why.lines().next().unwrap_or_default().trim();
+        eprintln!(
+            "gaslamp: the new binary cannot start; handing the players back to the old binary: {why}"
+        );
+        let failed = gaslamp::upgrade::fall_back(inherited, why);
+        eprintln!("gaslamp: cannot give the players back to the old binary: {failed}");
     }
 }
 
@@ -125,11 +142,23 @@ async fn run_server(common: &CommonArgs, run: &gaslamp::cli::RunArgs) -> anyhow:
     }
     // First, before anything opens a descriptor: what an old image of an
     // upgrade handed over, if this process is its new image.
-    let inherited = gaslamp::upgrade::take_inherited()?;
+    let mut inherited = gaslamp::upgrade::take_inherited()?;
     let plan = upgrade_plan(run);
-    let server = gaslamp::Server::start_inherited(shell::server_config(common, run), inherited)
-        .await?
-        .with_upgrades(plan);
+    let config = shell::server_config(common, run);
+    let server = match gaslamp::Server::start_inherited(config, &mut inherited).await {
+        Ok(server) => server.with_upgrades(plan),
+        // The new image of an upgrade that cannot start gives everything
+        // back to the old binary (this returns only if it cannot).
+        Err(err) => match inherited.take() {
+            Some(inherited) => {
+                let why = format!("{err:#}");
+                return Err(
+                    anyhow::Error::new(gaslamp::upgrade::fall_back(inherited, &why)).context(why),
+                );
+            }
+            None => return Err(err.into()),
+        },
+    };
     let reloading = tokio::spawn(reload_on_hangup(server.game()));
     let upgrading = tokio::spawn(upgrade_on_usr2(server.game()));
     let outcome = server.run(shutdown_signal()).await;
@@ -145,8 +174,9 @@ async fn run_server(common: &CommonArgs, run: &gaslamp::cli::RunArgs) -> anyhow:
 fn upgrade_plan(run: &gaslamp::cli::RunArgs) -> gaslamp::upgrade::Plan {
     let started_as = std::env::current_exe().unwrap_or_else(|_| "gaslamp".into());
     gaslamp::upgrade::Plan {
-        exe: run.exe.clone().unwrap_or(started_as),
+        exe: run.exe.clone().unwrap_or(started_as.clone()),
         args: std::env::args_os().skip(1).collect(),
+        fallback: Some(started_as),
     }
 }
 

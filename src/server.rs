@@ -109,6 +109,8 @@ pub struct Server {
     backups: tokio::sync::watch::Sender<Rotation>,
     /// The connections an upgrade's old image handed over, to be served.
     resumed: Vec<(OwnedFd, serde_json::Value)>,
+    /// Why the upgrade failed, when this is the old binary taking back.
+    fell_back: Option<String>,
     /// How upgrades are carried out, if they may be (the binary's server).
     upgrades: Option<crate::upgrade::Plan>,
 }
@@ -160,16 +162,18 @@ pub fn load_worlds(config: &ServerConfig) -> Result<(Worlds, Arc<World>), StartE
 impl Server {
     /// Prepares everything and binds the listeners.
     pub async fn start(config: ServerConfig) -> Result<Server, StartError> {
-        Server::start_inherited(config, None).await
+        Server::start_inherited(config, &mut None).await
     }
 
     /// [`Server::start`], or, as the new image of an upgrade, with the
     /// listeners and connections the old one handed over (`inherited`):
     /// those listeners instead of binding, and the sessions of those
-    /// connections kept when the start clears stale rows.
+    /// connections kept when the start clears stale rows. They are taken
+    /// out of `inherited` only once the start succeeded: a failed one leaves
+    /// them there, to be handed back to the old binary.
     pub async fn start_inherited(
         mut config: ServerConfig,
-        mut inherited: Option<Inherited>,
+        inherited: &mut Option<Inherited>,
     ) -> Result<Server, StartError> {
         // The certificate first: a bad one should stop the start before anything
         // is touched.
@@ -193,10 +197,10 @@ impl Server {
         // Before anything else writes: what the last stop could not commit
         // comes first, in its order.
         let spill = replay_spills(&store, &config).await?;
-        let stale = match &inherited {
+        let stale = match inherited.as_ref() {
             None => store.sessions().remove_all().await?,
             Some(inherited) => {
-                let kept = crate::session::handover::session_ids(&inherited.connections);
+                let kept = crate::session::handover::session_ids(inherited.states());
                 store.sessions().remove_all_but(kept).await?
             }
         };
@@ -210,7 +214,7 @@ impl Server {
         report_superuser(&store).await;
         let (writer, writer_thread) = Writer::start(&config.db_path, config.writer_queue).await?;
         writer.set_stop_grace(config.writer_stop_grace);
-        let (plain, tls, web) = match inherited.as_mut() {
+        let (plain, tls, web) = match inherited.as_ref() {
             Some(inherited) => take_listeners(&mut config, certificates.clone(), inherited)?,
             None => {
                 let (plain, tls) = bind_listeners(&mut config, certificates.clone()).await?;
@@ -236,19 +240,20 @@ impl Server {
             tls: tls.as_ref().map(Listener::raw_fd),
             web: web.as_ref().map(WebListener::raw_fd),
         });
-        let resumed = match inherited {
+        let (resumed, fell_back) = match inherited.take() {
             Some(inherited) => {
+                let fell_back = inherited.fell_back().map(str::to_string);
                 tracing::info!(
-                    from_version = %inherited.from_version,
+                    from_version = %inherited.from_version(),
                     version = env!("CARGO_PKG_VERSION"),
-                    connections = inherited.connections.len(),
-                    reason = %inherited.reason,
+                    reason = %inherited.reason(),
+                    fell_back = fell_back.as_deref(),
                     "upgraded: taking over from the old binary"
                 );
-                game.ids_from(inherited.next_conn_id);
-                inherited.connections
+                game.ids_from(inherited.next_conn_id());
+                (inherited.take_connections(), fell_back)
             }
-            None => Vec::new(),
+            None => (Vec::new(), None),
         };
         Ok(Server {
             plain,
@@ -260,6 +265,7 @@ impl Server {
             lock,
             backups: tokio::sync::watch::Sender::new(Rotation::default()),
             resumed,
+            fell_back,
             upgrades: None,
         })
     }
@@ -314,6 +320,7 @@ impl Server {
             lock,
             backups,
             resumed,
+            fell_back,
             upgrades,
         } = self;
         // The game's own tasks (a /shutdown countdown) share the tracker.
@@ -327,7 +334,7 @@ impl Server {
             tracker.spawn(crate::upgrade::carry_out(game.clone(), plan, requests));
         }
         for (fd, state) in resumed {
-            serve_resumed(&game, &tracker, fd, state);
+            serve_resumed(&game, &tracker, fd, state, fell_back.is_some());
         }
         let mut accepting: Vec<BoxFuture<'static, ()>> = Vec::new();
         if let Some(plain) = plain {
@@ -405,7 +412,7 @@ async fn bind_listeners(
 fn take_listeners(
     config: &mut ServerConfig,
     certificates: Option<Arc<Certificates>>,
-    inherited: &mut Inherited,
+    inherited: &Inherited,
 ) -> Result<
     (
         Option<Listener<transport::Plain>>,
@@ -415,31 +422,40 @@ fn take_listeners(
     StartError,
 > {
     let failed = |addr| move |source| StartError::Bind { addr, source };
-    let plain = match inherited.plain.take().filter(|_| config.plain) {
+    let plain = match inherited.listener(|l| l.plain).filter(|_| config.plain) {
         Some(tcp) => {
-            let listener =
-                Listener::inherited(tcp, transport::Plain).map_err(failed(config.bind))?;
+            let listener = tcp
+                .and_then(|tcp| Listener::inherited(tcp, transport::Plain))
+                .map_err(failed(config.bind))?;
             config.bind = listener.local_addr().map_err(failed(config.bind))?;
             Some(listener)
         }
         None => None,
     };
-    let tls = match (config.tls.as_mut(), certificates, inherited.tls.take()) {
+    let tls = match (
+        config.tls.as_mut(),
+        certificates,
+        inherited.listener(|l| l.tls),
+    ) {
         (Some(settings), Some(certificates), Some(tcp)) => {
             let handshake = transport::Tls {
                 certificates,
                 deadline: settings.handshake_timeout,
                 plain_port: plain.is_some().then_some(config.bind.port()),
             };
-            let listener = Listener::inherited(tcp, handshake).map_err(failed(settings.bind))?;
+            let listener = tcp
+                .and_then(|tcp| Listener::inherited(tcp, handshake))
+                .map_err(failed(settings.bind))?;
             settings.bind = listener.local_addr().map_err(failed(settings.bind))?;
             Some(listener)
         }
         _ => None,
     };
-    let web = match (config.web.as_mut(), inherited.web.take()) {
+    let web = match (config.web.as_mut(), inherited.listener(|l| l.web)) {
         (Some(settings), Some(tcp)) => {
-            let listener = WebListener::inherited(tcp).map_err(failed(settings.bind))?;
+            let listener = tcp
+                .and_then(WebListener::inherited)
+                .map_err(failed(settings.bind))?;
             settings.bind = listener.local_addr().map_err(failed(settings.bind))?;
             Some(listener)
         }
@@ -451,7 +467,13 @@ fn take_listeners(
 /// Serves one connection an upgrade's old image handed over, from where it
 /// stood. It takes a connection slot like any other (over the limits it is
 /// still served: it was admitted once already).
-fn serve_resumed(game: &Arc<Game>, tracker: &TaskTracker, fd: OwnedFd, state: serde_json::Value) {
+fn serve_resumed(
+    game: &Arc<Game>,
+    tracker: &TaskTracker,
+    fd: OwnedFd,
+    state: serde_json::Value,
+    fell_back: bool,
+) {
     let state: crate::session::handover::ConnState = match serde_json::from_value(state) {
         Ok(state) => state,
         Err(err) => {
@@ -480,7 +502,7 @@ fn serve_resumed(game: &Arc<Game>, tracker: &TaskTracker, fd: OwnedFd, state: se
     let (game, inner) = (game.clone(), tracker.clone());
     tracker.spawn(async move {
         let _slot = slot;
-        crate::session::handover::resume(game, stream, raw, state, inner).await;
+        crate::session::handover::resume(game, stream, raw, state, fell_back, inner).await;
     });
 }
 

@@ -188,10 +188,9 @@ impl Link {
 
 /// The session rows of handed-over connections (the new image's start keeps
 /// them when it clears stale rows).
-pub fn session_ids<T>(connections: &[(T, serde_json::Value)]) -> Vec<String> {
-    connections
-        .iter()
-        .filter_map(|(_, state)| state.get("session")?.get("session_id")?.as_str())
+pub fn session_ids<'a>(states: impl Iterator<Item = &'a serde_json::Value>) -> Vec<String> {
+    states
+        .filter_map(|state| state.get("session")?.get("session_id")?.as_str())
         .map(str::to_string)
         .collect()
 }
@@ -203,6 +202,7 @@ pub async fn resume<S>(
     stream: S,
     fd: std::os::fd::RawFd,
     state: ConnState,
+    fell_back: bool,
     tracker: TaskTracker,
 ) where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
@@ -224,7 +224,12 @@ pub async fn resume<S>(
             .register(state.id, link.conn.control_sender(), Some(fd));
         tracing::info!("taken over from the upgrade");
         let client = crate::game::abuse::address_key(peer.addr.ip());
-        let (phase, hangup) = super::for_client(client, run_from(&mut link, state)).await;
+        let said = if fell_back {
+            UPGRADE_CALLED_OFF
+        } else {
+            UPGRADE_COMPLETE
+        };
+        let (phase, hangup) = super::for_client(client, run_from(&mut link, state, said)).await;
         link.finish(phase, hangup).await;
         tracing::info!(phase = %phase.as_str(), "disconnected: {}", hangup.as_str());
     }
@@ -270,9 +275,9 @@ where
 }
 
 /// The session again from the step it stood at.
-async fn run_from(link: &mut Link, state: ConnState) -> (Phase, Hangup) {
+async fn run_from(link: &mut Link, state: ConnState, said: &'static str) -> (Phase, Hangup) {
     link.failures = state.failures;
-    link.line(UPGRADE_COMPLETE);
+    link.line(said);
     link.conn.restart_compression();
     let account = state.session.as_ref().map(|s| rebuild_session(link, s));
     let deadline = Instant::now() + link.game.config().login_timeout;

@@ -38,20 +38,36 @@ pub fn close_on_exec_raw(fd: RawFd) -> io::Result<()> {
     close_on_exec(unsafe { BorrowedFd::borrow_raw(fd) })
 }
 
-/// Takes ownership of a descriptor inherited across `execve`, once it is
-/// known to be open. Each number must be taken at most once.
-pub fn take_inherited(fd: RawFd) -> io::Result<OwnedFd> {
+/// Checks that a number the state file names is an open descriptor (and
+/// not a standard stream), and puts close-on-exec back on it.
+pub fn check_inherited(fd: RawFd) -> io::Result<()> {
     if fd < 3 {
         return Err(io::Error::other(format!(
             "descriptor {fd} is a standard stream, not a handed-over one"
         )));
     }
+    // SAFETY: only borrowed to ask whether the number is open and to set
+    // its flag; a closed number fails the first call.
+    let borrowed = unsafe { BorrowedFd::borrow_raw(fd) };
+    fcntl_getfd(borrowed)?;
+    close_on_exec(borrowed)
+}
+
+/// A copy (`dup`) of an inherited descriptor, leaving the original open.
+pub fn copy_inherited(fd: RawFd) -> io::Result<OwnedFd> {
+    // SAFETY: `check_inherited` found the number open, and nothing closes
+    // it before `take_inherited` takes it; only borrowed for the `dup`.
+    unsafe { BorrowedFd::borrow_raw(fd) }.try_clone_to_owned()
+}
+
+/// Takes ownership of a descriptor inherited across `execve`. Each number
+/// must be taken at most once, after `check_inherited`.
+pub fn take_inherited(fd: RawFd) -> io::Result<OwnedFd> {
     // SAFETY: only borrowed to ask whether the number is open.
     fcntl_getfd(unsafe { BorrowedFd::borrow_raw(fd) })?;
     // SAFETY: the number is open, was named in the state file the old image
-    // wrote for us, and nothing in this process has taken it yet (the state
-    // is read once, at start, before anything else opens descriptors that
-    // could reuse the number; the caller takes each number once).
+    // wrote for us, and nothing in this process owns it (the state is read
+    // once, at start, and each number is taken once, by `Inherited`).
     let owned = unsafe { OwnedFd::from_raw_fd(fd) };
     close_on_exec(&owned)?;
     Ok(owned)
@@ -69,6 +85,7 @@ pub fn state_file(bytes: &[u8]) -> io::Result<File> {
 
 /// Reads the state file the old image left at `fd`, and closes it.
 pub fn read_state(fd: RawFd) -> io::Result<Vec<u8>> {
+    check_inherited(fd)?;
     let mut file = File::from(take_inherited(fd)?);
     let mut bytes = Vec::new();
     file.read_to_end(&mut bytes)?;

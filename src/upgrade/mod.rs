@@ -79,10 +79,12 @@ pub enum UpgradeError {
 pub struct Plan {
     pub exe: PathBuf,
     pub args: Vec<OsString>,
+    /// This binary, for a new one that cannot start to hand back to.
+    pub fallback: Option<PathBuf>,
 }
 
 /// The state file, as one image writes it and the next reads it.
-#[derive(Debug, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 struct Handoff {
     /// The version of the image that wrote it.
     from_version: String,
@@ -91,26 +93,83 @@ struct Handoff {
     /// The next connection id (the new image keeps the old ids).
     next_conn_id: u64,
     connections: Vec<Handed>,
+    /// The old binary and its arguments, which a new image that cannot
+    /// start hands everything back to (`None` once it has: no loop).
+    fallback: Option<(PathBuf, Vec<OsString>)>,
+    /// Why the upgrade failed, when the old binary took everything back.
+    fell_back: Option<String>,
 }
 
 /// One connection handed over: its socket and the session's own state.
-#[derive(Debug, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 struct Handed {
     fd: RawFd,
     state: serde_json::Value,
 }
 
-/// What a new image takes over from the old one.
+/// What a new image takes over from the old one. The descriptors stay
+/// open under their numbers, owned by nothing, until the server started
+/// (`take_connections`, `release`): a start that fails can still hand them
+/// all back to the old binary ([`fall_back`]).
 #[derive(Debug)]
 pub struct Inherited {
-    pub from_version: String,
-    pub reason: String,
-    pub plain: Option<std::net::TcpListener>,
-    pub tls: Option<std::net::TcpListener>,
-    pub web: Option<std::net::TcpListener>,
-    pub next_conn_id: u64,
-    /// Each connection's socket and its state as the session described it.
-    pub connections: Vec<(OwnedFd, serde_json::Value)>,
+    handoff: Handoff,
+}
+
+impl Inherited {
+    pub fn from_version(&self) -> &str {
+        &self.handoff.from_version
+    }
+
+    pub fn reason(&self) -> &str {
+        &self.handoff.reason
+    }
+
+    /// Why the upgrade failed, if this is the old binary taking back.
+    pub fn fell_back(&self) -> Option<&str> {
+        self.handoff.fell_back.as_deref()
+    }
+
+    pub fn next_conn_id(&self) -> u64 {
+        self.handoff.next_conn_id
+    }
+
+    /// The session rows of the handed-over connections' states, by `read`.
+    pub fn states(&self) -> impl Iterator<Item = &serde_json::Value> {
+        self.handoff.connections.iter().map(|c| &c.state)
+    }
+
+    /// A listener to serve, as a copy of the inherited one (the original
+    /// stays open for a fall-back until [`Inherited::release`]).
+    pub fn listener(
+        &self,
+        which: fn(&ListenerFds) -> Option<RawFd>,
+    ) -> Option<std::io::Result<std::net::TcpListener>> {
+        which(&self.handoff.listeners)
+            .map(|fd| fds::copy_inherited(fd).map(std::net::TcpListener::from))
+    }
+
+    /// The connections, now this image's own; the listeners' originals
+    /// closed. Called once the server started.
+    pub fn take_connections(self) -> Vec<(OwnedFd, serde_json::Value)> {
+        let listeners = self.handoff.listeners;
+        for fd in [listeners.plain, listeners.tls, listeners.web]
+            .into_iter()
+            .flatten()
+        {
+            drop(fds::take_inherited(fd));
+        }
+        let mut taken = Vec::with_capacity(self.handoff.connections.len());
+        for handed in self.handoff.connections {
+            match fds::take_inherited(handed.fd) {
+                Ok(fd) => taken.push((fd, handed.state)),
+                Err(err) => {
+                    tracing::warn!(fd = handed.fd, %err, "a handed-over connection is gone")
+                }
+            }
+        }
+        taken
+    }
 }
 
 /// Carries out upgrade requests, one at a time, until the game stops taking
@@ -182,6 +241,8 @@ async fn upgrade(game: &Arc<Game>, plan: &Plan, reason: &str) -> UpgradeError {
                 })
             })
             .collect(),
+        fallback: plan.fallback.clone().map(|exe| (exe, plan.args.clone())),
+        fell_back: None,
     };
     let closing = frozen.iter().filter(|f| f.fd.is_none()).count();
     game.handoffs().commit(closing);
@@ -280,39 +341,46 @@ fn exec(plan: &Plan, handoff: &Handoff) -> UpgradeError {
 }
 
 /// The state an old image left for this one, if this process is the new
-/// image of an upgrade: its listeners and connections, taken as this
-/// process's own. Called once, at start, before anything else opens
-/// descriptors.
+/// image of an upgrade. Called once, at start, before anything else opens
+/// descriptors; every number it names is checked to be open.
 pub fn take_inherited() -> Result<Option<Inherited>, UpgradeError> {
     let Some(value) = std::env::var_os(STATE_ENV) else {
         return Ok(None);
     };
-    let bad = |why: String| UpgradeError::BadState(why);
     let fd: RawFd = value
         .to_str()
         .and_then(|text| text.parse().ok())
-        .ok_or_else(|| bad("not a descriptor number".into()))?;
+        .ok_or_else(|| UpgradeError::BadState("not a descriptor number".into()))?;
     let bytes = fds::read_state(fd)?;
     let handoff: Handoff = serde_json::from_slice(&bytes)?;
-    let listener = |fd: Option<RawFd>| -> Result<Option<std::net::TcpListener>, UpgradeError> {
-        fd.map(|fd| fds::take_inherited(fd).map(std::net::TcpListener::from))
-            .transpose()
-            .map_err(UpgradeError::from)
-    };
-    let mut connections = Vec::with_capacity(handoff.connections.len());
-    for handed in handoff.connections {
-        match fds::take_inherited(handed.fd) {
-            Ok(fd) => connections.push((fd, handed.state)),
-            Err(err) => tracing::warn!(fd = handed.fd, %err, "a handed-over connection is gone"),
-        }
+    let listeners = handoff.listeners;
+    let named = [listeners.plain, listeners.tls, listeners.web]
+        .into_iter()
+        .flatten()
+        .chain(handoff.connections.iter().map(|c| c.fd));
+    for fd in named {
+        fds::check_inherited(fd)?;
     }
-    Ok(Some(Inherited {
-        from_version: handoff.from_version,
-        reason: handoff.reason,
-        plain: listener(handoff.listeners.plain)?,
-        tls: listener(handoff.listeners.tls)?,
-        web: listener(handoff.listeners.web)?,
-        next_conn_id: handoff.next_conn_id,
-        connections,
-    }))
+    Ok(Some(Inherited { handoff }))
+}
+
+/// A new image that cannot start hands everything back to the old binary,
+/// which takes the players over as if from an upgrade and tells them it did
+/// not happen. Returns only if that is impossible (no old binary named, or
+/// it cannot be started): then the players are lost.
+pub fn fall_back(inherited: Inherited, why: &str) -> UpgradeError {
+    let mut handoff = inherited.handoff;
+    let Some((exe, args)) = handoff.fallback.take() else {
+        return UpgradeError::BadState("no old binary to fall back to".into());
+    };
+    tracing::error!(old = %exe.display(), reason = %why, "the new binary cannot start; handing the players back to the old binary");
+    handoff.fell_back = Some(why.to_string());
+    exec(
+        &Plan {
+            exe,
+            args,
+            fallback: None,
+        },
+        &handoff,
+    )
 }

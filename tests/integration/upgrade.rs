@@ -283,3 +283,46 @@ async fn a_second_upgrade_is_refused_and_sigterm_during_one_still_shuts_down_cle
     kit.expect("The server is shutting down.").await;
     assert_eq!(session_rows(dir.path()).len(), 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_new_binary_that_cannot_start_hands_everyone_back_to_the_old_one() {
+    let dir = temp_dir();
+    // It passes its check, then its real start refuses its command line.
+    let real = env!("CARGO_BIN_EXE_gaslamp");
+    let exe = wrapper(
+        dir.path(),
+        "gaslamp-next",
+        &format!(
+            "if [ -n \"$GASLAMP_UPGRADE_STATE\" ]; then exec '{real}' --no-such-flag \"$@\"; fi"
+        ),
+    );
+    let mut server = start_upgradable(dir.path(), &exe).await;
+    let pid = server.pid();
+    let mut ada = admin_in_game(&server).await;
+    let mut kit = kit_in_game(&server).await;
+    let room = kit.command("look").await;
+    let rows = session_rows(dir.path());
+
+    ada.send("/copyover").await;
+    kit.expect(UPGRADING).await;
+    if kit
+        .expect_any_or_closed(&["The upgrade did not happen; carry on."])
+        .await
+        .is_none()
+    {
+        panic!("{}", server.log_lines().join("\n"));
+    }
+    ada.expect("The upgrade did not happen; carry on.").await;
+    server
+        .expect_log(&["handing the players back to the old binary"])
+        .await;
+    server
+        .expect_log(&["upgraded: taking over", "fell_back"])
+        .await;
+    assert!(server.alive());
+    assert_eq!(server.pid(), pid);
+    assert_eq!(kit.command("look").await, room);
+    assert_eq!(session_rows(dir.path()), rows);
+    assert!(!kit.all_text().contains(COMPLETE));
+    assert_eq!(server.terminate().await, Some(0));
+}
