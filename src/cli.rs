@@ -252,6 +252,10 @@ pub struct RunArgs {
     /// Do not offer MCCP2 compression.
     #[arg(long, env = "GASLAMP_NO_MCCP")]
     pub no_mccp: bool,
+    /// The binary an upgrade (/copyover, SIGUSR2) replaces the server by
+    /// [default: the path this one was started from].
+    #[arg(long, env = "GASLAMP_EXE", value_name = "PATH")]
+    pub exe: Option<PathBuf>,
     #[command(flatten)]
     pub mssp: MsspArgs,
     /// Address of the web listener: the browser client at /, telnet over

@@ -6,7 +6,8 @@
 //! `world` loads world files; `auth` holds the account rules; `tls` loads
 //! certificates; `transport` runs the listeners; `web` serves the browser
 //! client, telnet over WebSocket, health and metrics (`metrics`); `server` runs
-//! it all.
+//! it all; `upgrade` replaces the running server by a new binary, keeping
+//! its players.
 //! See ARCHITECTURE.md for the map and the invariants.
 
 pub mod auth;
@@ -26,6 +27,7 @@ mod test_rng;
 pub mod text;
 pub mod tls;
 pub mod transport;
+pub mod upgrade;
 pub mod web;
 pub mod world;
 

@@ -5,7 +5,7 @@
 //! world), 2 the database or the TLS certificate or key unusable, or a stop
 //! that lost rows the disk refused (even the spill failed). It also
 //! owns the process's signals: SIGINT and SIGTERM shut the server down,
-//! SIGHUP reloads its TLS certificate.
+//! SIGHUP reloads its TLS certificate, SIGUSR2 upgrades it in place.
 
 use std::process::ExitCode;
 
@@ -19,7 +19,10 @@ use gaslamp::{ShutdownError, StartError, world};
 fn main() -> ExitCode {
     let cli = match gaslamp::cli::parse_from(std::env::args_os()) {
         Ok(cli) => cli,
-        Err(err) => return report_cli_error(&err),
+        Err(err) => {
+            fall_back_if_upgrading(&err.to_string());
+            return report_cli_error(&err);
+        }
     };
     init_logging(&cli.common.log_level);
     if let Command::CheckWorlds = &cli.command {
@@ -59,6 +62,20 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         }
+    }
+}
+
+/// The new image of an upgrade whose command line it refuses gives the
+/// players back to the old binary; returns if there is nothing to give back.
+fn fall_back_if_upgrading(why: &str) {
+    if let Ok(Some(inherited)) = gaslamp::upgrade::take_inherited() {
+        // Logging is not set up yet: said plainly on stderr.
+        let why = why.lines().next().unwrap_or_default().trim();
+        eprintln!(
+            "gaslamp: the new binary cannot start; handing the players back to the old binary: {why}"
+        );
+        let failed = gaslamp::upgrade::fall_back(inherited, why);
+        eprintln!("gaslamp: cannot give the players back to the old binary: {failed}");
     }
 }
 
@@ -115,12 +132,72 @@ fn is_unusable_file(err: &anyhow::Error) -> bool {
 }
 
 async fn run_server(common: &CommonArgs, run: &gaslamp::cli::RunArgs) -> anyhow::Result<()> {
-    let server = gaslamp::Server::start(shell::server_config(common, run)).await?;
+    if gaslamp::upgrade::check::asked() {
+        // An upgrade's self-check: the old server reads the last line.
+        let said = gaslamp::upgrade::check::check_here(&shell::server_config(common, run))
+            .await
+            .map_err(anyhow::Error::msg)?;
+        println!("{said}");
+        return Ok(());
+    }
+    // First, before anything opens a descriptor: what an old image of an
+    // upgrade handed over, if this process is its new image.
+    let mut inherited = gaslamp::upgrade::take_inherited()?;
+    let plan = upgrade_plan(run);
+    let config = shell::server_config(common, run);
+    let server = match gaslamp::Server::start_inherited(config, &mut inherited).await {
+        Ok(server) => server.with_upgrades(plan),
+        // The new image of an upgrade that cannot start gives everything
+        // back to the old binary (this returns only if it cannot).
+        Err(err) => match inherited.take() {
+            Some(inherited) => {
+                let why = format!("{err:#}");
+                return Err(
+                    anyhow::Error::new(gaslamp::upgrade::fall_back(inherited, &why)).context(why),
+                );
+            }
+            None => return Err(err.into()),
+        },
+    };
     let reloading = tokio::spawn(reload_on_hangup(server.game()));
+    let upgrading = tokio::spawn(upgrade_on_usr2(server.game()));
     let outcome = server.run(shutdown_signal()).await;
     reloading.abort();
+    upgrading.abort();
     outcome?;
     Ok(())
+}
+
+/// What an upgrade runs: `--exe`, or the path this binary was started from
+/// (resolved now: once the file is replaced on disk, the running binary's
+/// own path reads as deleted), with the arguments it was started with.
+fn upgrade_plan(run: &gaslamp::cli::RunArgs) -> gaslamp::upgrade::Plan {
+    let started_as = std::env::current_exe().unwrap_or_else(|_| "gaslamp".into());
+    gaslamp::upgrade::Plan {
+        exe: run.exe.clone().unwrap_or(started_as.clone()),
+        args: std::env::args_os().skip(1).collect(),
+        fallback: Some(started_as),
+    }
+}
+
+/// Starts an upgrade on every SIGUSR2 (SPEC §15).
+async fn upgrade_on_usr2(game: std::sync::Arc<gaslamp::game::Game>) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let Ok(mut signals) = signal(SignalKind::user_defined2()) else {
+        tracing::warn!("cannot listen for SIGUSR2; upgrades only by /copyover");
+        return;
+    };
+    while signals.recv().await.is_some() {
+        tracing::info!("SIGUSR2 received: upgrade");
+        match game.handoffs().request("SIGUSR2") {
+            Ok(outcome) => {
+                if let Ok(Err(reason)) = outcome.await {
+                    tracing::warn!(%reason, "the upgrade asked by SIGUSR2 failed");
+                }
+            }
+            Err(refused) => tracing::warn!("{refused}"),
+        }
+    }
 }
 
 /// Reloads the TLS certificate on every SIGHUP, for renewed certificates. The

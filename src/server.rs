@@ -20,11 +20,14 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use std::os::fd::OwnedFd;
+
 use futures::future::BoxFuture;
 use tokio_util::task::TaskTracker;
 
 use crate::config::ServerConfig;
 use crate::game::Game;
+use crate::game::handoff::ListenerFds;
 use crate::ops::backup::Rotation;
 use crate::store::lock::{DatabaseLock, LockError};
 use crate::store::spill::{self, SpillFailed, Spilled};
@@ -32,6 +35,7 @@ use crate::store::writer::{Leftover, Stopped, Writer, WriterClosed, WriterThread
 use crate::store::{Store, StoreError, StoreOptions};
 use crate::tls::{Certificates, TlsError};
 use crate::transport::{self, Listener};
+use crate::upgrade::Inherited;
 use crate::web::WebListener;
 use crate::world::{self, LoadError, World, Worlds};
 
@@ -107,6 +111,12 @@ pub struct Server {
     lock: DatabaseLock,
     /// What the server's backups have done (`--backup-every`).
     backups: tokio::sync::watch::Sender<Rotation>,
+    /// The connections an upgrade's old image handed over, to be served.
+    resumed: Vec<(OwnedFd, serde_json::Value)>,
+    /// Why the upgrade failed, when this is the old binary taking back.
+    fell_back: Option<String>,
+    /// How upgrades are carried out, if they may be (the binary's server).
+    upgrades: Option<crate::upgrade::Plan>,
 }
 
 /// Registers every loaded world in the database (the catalogue, and the first
@@ -155,7 +165,20 @@ pub fn load_worlds(config: &ServerConfig) -> Result<(Worlds, Arc<World>), StartE
 
 impl Server {
     /// Prepares everything and binds the listeners.
-    pub async fn start(mut config: ServerConfig) -> Result<Server, StartError> {
+    pub async fn start(config: ServerConfig) -> Result<Server, StartError> {
+        Server::start_inherited(config, &mut None).await
+    }
+
+    /// [`Server::start`], or, as the new image of an upgrade, with the
+    /// listeners and connections the old one handed over (`inherited`):
+    /// those listeners instead of binding, and the sessions of those
+    /// connections kept when the start clears stale rows. They are taken
+    /// out of `inherited` only once the start succeeded: a failed one leaves
+    /// them there, to be handed back to the old binary.
+    pub async fn start_inherited(
+        mut config: ServerConfig,
+        inherited: &mut Option<Inherited>,
+    ) -> Result<Server, StartError> {
         // The certificate first: a bad one should stop the start before anything
         // is touched.
         let certificates = match &config.tls {
@@ -180,7 +203,13 @@ impl Server {
         // Before anything else writes: what the last stop could not commit
         // comes first, in its order.
         let spill = replay_spills(&store, &config).await?;
-        let stale = store.sessions().remove_all().await?;
+        let stale = match inherited.as_ref() {
+            None => store.sessions().remove_all().await?,
+            Some(inherited) => {
+                let kept = crate::session::handover::session_ids(inherited.states());
+                store.sessions().remove_all_but(kept).await?
+            }
+        };
         if stale > 0 {
             tracing::info!(stale, "removed session rows left by an earlier run");
         }
@@ -191,8 +220,13 @@ impl Server {
         report_superuser(&store).await;
         let (writer, writer_thread) = Writer::start(&config.db_path, config.writer_queue).await?;
         writer.set_stop_grace(config.writer_stop_grace);
-        let (plain, tls) = bind_listeners(&mut config, certificates.clone()).await?;
-        let web = bind_web(&mut config).await?;
+        let (plain, tls, web) = match inherited.as_ref() {
+            Some(inherited) => take_listeners(&mut config, certificates.clone(), inherited)?,
+            None => {
+                let (plain, tls) = bind_listeners(&mut config, certificates.clone()).await?;
+                (plain, tls, bind_web(&mut config).await?)
+            }
+        };
         // The narrator writes what rooms hear when someone moves.
         let game = Game::new(config, worlds, default, store, writer)
             .observed_by(Arc::new(crate::command::Narrator));
@@ -208,6 +242,26 @@ impl Server {
             game.load_items(&world.id).await?;
         }
         game.load_ignores().await?;
+        game.handoffs().set_listeners(ListenerFds {
+            plain: plain.as_ref().map(Listener::raw_fd),
+            tls: tls.as_ref().map(Listener::raw_fd),
+            web: web.as_ref().map(WebListener::raw_fd),
+        });
+        let (resumed, fell_back) = match inherited.take() {
+            Some(inherited) => {
+                let fell_back = inherited.fell_back().map(str::to_string);
+                tracing::info!(
+                    from_version = %inherited.from_version(),
+                    version = env!("CARGO_PKG_VERSION"),
+                    reason = %inherited.reason(),
+                    fell_back = fell_back.as_deref(),
+                    "upgraded: taking over from the old binary"
+                );
+                game.ids_from(inherited.next_conn_id());
+                (inherited.take_connections(), fell_back)
+            }
+            None => (Vec::new(), None),
+        };
         Ok(Server {
             plain,
             tls,
@@ -217,7 +271,17 @@ impl Server {
             spill,
             lock,
             backups: tokio::sync::watch::Sender::new(Rotation::default()),
+            resumed,
+            fell_back,
+            upgrades: None,
         })
+    }
+
+    /// The same server, carrying out upgrades (`/copyover`, SIGUSR2) by
+    /// `plan`. Without it an upgrade is refused as unavailable.
+    pub fn with_upgrades(mut self, plan: crate::upgrade::Plan) -> Server {
+        self.upgrades = Some(plan);
+        self
     }
 
     /// What the server's own backups have done so far.
@@ -262,12 +326,22 @@ impl Server {
             spill,
             lock,
             backups,
+            resumed,
+            fell_back,
+            upgrades,
         } = self;
         // The game's own tasks (a /shutdown countdown) share the tracker.
         let tracker = game.tasks().clone();
         tracker.spawn(crate::game::upkeep::run(game.clone()));
         if let Some(schedule) = game.config().backups.clone() {
             tracker.spawn(crate::ops::backup::rotate(game.clone(), schedule, backups));
+        }
+        if let Some(plan) = upgrades {
+            let requests = game.handoffs().take_requests();
+            tracker.spawn(crate::upgrade::carry_out(game.clone(), plan, requests));
+        }
+        for (fd, state) in resumed {
+            serve_resumed(&game, &tracker, fd, state, fell_back.is_some());
         }
         let mut accepting: Vec<BoxFuture<'static, ()>> = Vec::new();
         if let Some(plain) = plain {
@@ -336,6 +410,107 @@ async fn bind_listeners(
         _ => None,
     };
     Ok((plain, tls))
+}
+
+/// The listeners an upgrade's old image handed over, for the transports
+/// this configuration has (one it no longer has is closed; one it newly has
+/// is not opened until a restart: the ports are the old image's).
+#[allow(clippy::type_complexity)]
+fn take_listeners(
+    config: &mut ServerConfig,
+    certificates: Option<Arc<Certificates>>,
+    inherited: &Inherited,
+) -> Result<
+    (
+        Option<Listener<transport::Plain>>,
+        Option<Listener<transport::Tls>>,
+        Option<WebListener>,
+    ),
+    StartError,
+> {
+    let failed = |addr| move |source| StartError::Bind { addr, source };
+    let plain = match inherited.listener(|l| l.plain).filter(|_| config.plain) {
+        Some(tcp) => {
+            let listener = tcp
+                .and_then(|tcp| Listener::inherited(tcp, transport::Plain))
+                .map_err(failed(config.bind))?;
+            config.bind = listener.local_addr().map_err(failed(config.bind))?;
+            Some(listener)
+        }
+        None => None,
+    };
+    let tls = match (
+        config.tls.as_mut(),
+        certificates,
+        inherited.listener(|l| l.tls),
+    ) {
+        (Some(settings), Some(certificates), Some(tcp)) => {
+            let handshake = transport::Tls {
+                certificates,
+                deadline: settings.handshake_timeout,
+                plain_port: plain.is_some().then_some(config.bind.port()),
+            };
+            let listener = tcp
+                .and_then(|tcp| Listener::inherited(tcp, handshake))
+                .map_err(failed(settings.bind))?;
+            settings.bind = listener.local_addr().map_err(failed(settings.bind))?;
+            Some(listener)
+        }
+        _ => None,
+    };
+    let web = match (config.web.as_mut(), inherited.listener(|l| l.web)) {
+        (Some(settings), Some(tcp)) => {
+            let listener = tcp
+                .and_then(WebListener::inherited)
+                .map_err(failed(settings.bind))?;
+            settings.bind = listener.local_addr().map_err(failed(settings.bind))?;
+            Some(listener)
+        }
+        _ => None,
+    };
+    Ok((plain, tls, web))
+}
+
+/// Serves one connection an upgrade's old image handed over, from where it
+/// stood. It takes a connection slot like any other (over the limits it is
+/// still served: it was admitted once already).
+fn serve_resumed(
+    game: &Arc<Game>,
+    tracker: &TaskTracker,
+    fd: OwnedFd,
+    state: serde_json::Value,
+    fell_back: bool,
+) {
+    let state: crate::session::handover::ConnState = match serde_json::from_value(state) {
+        Ok(state) => state,
+        Err(err) => {
+            tracing::warn!(%err, "a handed-over connection's state is unreadable; it is closed");
+            return;
+        }
+    };
+    let raw = std::os::fd::AsRawFd::as_raw_fd(&fd);
+    let tcp = std::net::TcpStream::from(fd);
+    let stream = tcp
+        .set_nonblocking(true)
+        .and_then(|()| tokio::net::TcpStream::from_std(tcp));
+    let stream = match stream {
+        Ok(stream) => stream,
+        Err(err) => {
+            tracing::warn!(%err, "a handed-over connection cannot be served; it is closed");
+            return;
+        }
+    };
+    let slot = game.connections().admit(
+        state.addr.ip(),
+        crate::game::Transport::Plain,
+        usize::MAX,
+        usize::MAX,
+    );
+    let (game, inner) = (game.clone(), tracker.clone());
+    tracker.spawn(async move {
+        let _slot = slot;
+        crate::session::handover::resume(game, stream, raw, state, fell_back, inner).await;
+    });
 }
 
 /// Binds the web listener, if configured, and writes the address bound back

@@ -17,11 +17,13 @@
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
+use std::os::fd::AsRawFd;
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
 use tokio_util::task::TaskTracker;
 
 use crate::game::{Game, Peer, Transport};
@@ -46,6 +48,12 @@ pub trait Handshake: Send + Sync + 'static {
     fn refusal(&self) -> Option<&'static [u8]> {
         None
     }
+
+    /// Whether an upgrade's new image can inherit the connection's socket
+    /// and go on reading and writing it (plain TCP: nothing else is kept).
+    fn inheritable(&self) -> bool {
+        false
+    }
 }
 
 /// Telnet over plain TCP: no handshake.
@@ -64,6 +72,10 @@ impl Handshake for Plain {
 
     fn refusal(&self) -> Option<&'static [u8]> {
         Some(b"Too many connections.\r\n")
+    }
+
+    fn inheritable(&self) -> bool {
+        true
     }
 }
 
@@ -141,9 +153,23 @@ impl<H: Handshake> Listener<H> {
         })
     }
 
+    /// A listener an upgrade's old image bound and left open for this one.
+    pub fn inherited(tcp: std::net::TcpListener, handshake: H) -> io::Result<Listener<H>> {
+        tcp.set_nonblocking(true)?;
+        Ok(Listener {
+            tcp: TcpListener::from_std(tcp)?,
+            handshake: Arc::new(handshake),
+        })
+    }
+
     /// The address actually bound (port 0 becomes a real port).
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         self.tcp.local_addr()
+    }
+
+    /// The listening socket's descriptor (an upgrade hands it on).
+    pub fn raw_fd(&self) -> std::os::fd::RawFd {
+        self.tcp.as_raw_fd()
     }
 
     /// Accepts connections until the future is dropped (the server drops it
@@ -151,7 +177,8 @@ impl<H: Handshake> Listener<H> {
     /// `tracker`: handshake, then the session.
     pub async fn run(self, game: Arc<Game>, tracker: TaskTracker) {
         let transport = self.handshake.transport().as_str();
-        accept_loop(&self.tcp, transport, |stream, addr| {
+        let paused = game.handoffs().paused();
+        accept_loop(&self.tcp, transport, paused, |stream, addr| {
             self.admit(&game, &tracker, stream, addr);
         })
         .await
@@ -181,6 +208,7 @@ impl<H: Handshake> Listener<H> {
         };
         let (game, handshake, inner_tracker) =
             (game.clone(), self.handshake.clone(), tracker.clone());
+        let fd = handshake.inheritable().then(|| tcp.as_raw_fd());
         tracker.spawn(async move {
             let _slot = slot;
             let shutdown = game.shutdown_token().clone();
@@ -189,7 +217,9 @@ impl<H: Handshake> Listener<H> {
                 _ = shutdown.cancelled() => return,
             };
             match stream {
-                Ok(stream) => crate::session::serve(game, stream, peer, inner_tracker).await,
+                Ok(stream) => {
+                    crate::session::serve_inheritable(game, stream, peer, inner_tracker, fd).await
+                }
                 Err(err) => tracing::debug!(
                     peer = %addr,
                     transport = peer.transport.as_str(),
@@ -206,9 +236,14 @@ impl<H: Handshake> Listener<H> {
 /// address and `TCP_NODELAY` set, to `admit`, which must not wait — whatever
 /// a client can stall runs in a task of its own. When accepting fails
 /// (usually: out of file descriptors) it backs off instead of spinning.
+///
+/// While `paused` is true (an upgrade is handing over) it accepts nothing:
+/// new connections wait in the listener's backlog for whichever image
+/// accepts next.
 pub async fn accept_loop(
     tcp: &TcpListener,
     transport: &str,
+    mut paused: watch::Receiver<bool>,
     mut admit: impl FnMut(TcpStream, SocketAddr),
 ) {
     match tcp.local_addr() {
@@ -218,7 +253,14 @@ pub async fn accept_loop(
         }
     }
     loop {
-        match tcp.accept().await {
+        if paused.wait_for(|paused| !paused).await.is_err() {
+            return;
+        }
+        let accepted = tokio::select! {
+            accepted = tcp.accept() => accepted,
+            _ = paused.wait_for(|paused| *paused) => continue,
+        };
+        match accepted {
             Ok((stream, addr)) => {
                 let _ = stream.set_nodelay(true);
                 admit(stream, addr);

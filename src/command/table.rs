@@ -81,6 +81,7 @@ pub static COMMANDS: &[&Spec] = &[
     &admin::accounts::GRANT,
     &admin::accounts::REVOKE,
     &admin::world::SHUTDOWN,
+    &admin::upgrade::COPYOVER,
     &admin::accounts::ROLE,
     &admin::accounts::SETPASSWORD,
     &admin::accounts::DELETE,

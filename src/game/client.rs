@@ -62,7 +62,63 @@ impl Default for ClientProfile {
     }
 }
 
+/// A [`ClientProfile`] as plain values, carried across an upgrade so that
+/// the client is shaped for exactly as before and never asked again.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ProfileState {
+    name: String,
+    width: u32,
+    height: u16,
+    flags: [bool; 8],
+}
+
 impl ClientProfile {
+    /// What has been learned so far, as values.
+    pub fn snapshot(&self) -> ProfileState {
+        let flag = |value: &AtomicBool| value.load(Ordering::Relaxed);
+        ProfileState {
+            name: self.name(),
+            width: self.width.load(Ordering::Relaxed),
+            height: self.height.load(Ordering::Relaxed),
+            flags: [
+                flag(&self.colour_capable),
+                flag(&self.colour_wanted),
+                flag(&self.utf8),
+                flag(&self.ascii),
+                flag(&self.screen_reader),
+                flag(&self.tls_capable),
+                flag(&self.structured),
+                false,
+            ],
+        }
+    }
+
+    /// A profile standing where `state` left one.
+    pub fn restored(state: &ProfileState) -> ClientProfile {
+        let [
+            colour_capable,
+            colour_wanted,
+            utf8,
+            ascii,
+            screen_reader,
+            tls_capable,
+            structured,
+            _,
+        ] = state.flags;
+        ClientProfile {
+            name: Mutex::new(state.name.clone()),
+            width: AtomicU32::new(state.width),
+            height: AtomicU16::new(state.height),
+            colour_capable: AtomicBool::new(colour_capable),
+            colour_wanted: AtomicBool::new(colour_wanted),
+            utf8: AtomicBool::new(utf8),
+            ascii: AtomicBool::new(ascii),
+            screen_reader: AtomicBool::new(screen_reader),
+            tls_capable: AtomicBool::new(tls_capable),
+            structured: AtomicBool::new(structured),
+        }
+    }
+
     /// The client's name (and version, where it gave one), or "unknown".
     pub fn name(&self) -> String {
         self.name.lock().clone()

@@ -31,6 +31,7 @@ pub mod client;
 mod community;
 pub mod data;
 pub mod feed;
+pub mod handoff;
 pub mod ignore;
 pub mod items;
 pub mod moves;
@@ -112,6 +113,8 @@ pub struct Game {
     personas: profile::Personas,
     /// The game's own tasks; the server waits for them when it stops.
     tasks: TaskTracker,
+    /// The connections as an upgrade reaches them, and the upgrade's state.
+    handoffs: handoff::Handoffs,
 }
 
 impl Game {
@@ -155,6 +158,7 @@ impl Game {
             ignores: ignore::IgnoreIndex::default(),
             personas: profile::Personas::default(),
             tasks: TaskTracker::new(),
+            handoffs: handoff::Handoffs::default(),
         }
     }
 
@@ -263,6 +267,17 @@ impl Game {
     /// A fresh connection id.
     pub fn next_conn_id(&self) -> ConnId {
         self.next_conn.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Connection ids from here on start at `next` at least (an upgrade's
+    /// new image keeps the ids of the connections it took over).
+    pub fn ids_from(&self, next: ConnId) {
+        self.next_conn.fetch_max(next, Ordering::Relaxed);
+    }
+
+    /// The connections as an upgrade reaches them (`crate::upgrade`).
+    pub fn handoffs(&self) -> &handoff::Handoffs {
+        &self.handoffs
     }
 
     /// The current set of worlds (a snapshot; a reload swaps in a new one).

@@ -237,6 +237,18 @@ impl Game {
         self.save_location(player).await;
     }
 
+    /// Puts back a player an upgrade's old image had in the game, where it
+    /// stood, telling nobody: to everyone else it never left. The session
+    /// row already records the character.
+    pub fn resume_play(&self, player: &Arc<Player>) {
+        let _one_at_a_time = player.moving();
+        if let Some(old) = self.registry().enter(player.clone()) {
+            // Only one connection played a character in the old image.
+            tracing::warn!(character = %player.name, "a resumed character was already in play");
+            old.session.order(Control::TakenOver);
+        }
+    }
+
     /// Takes a player out of the game; false if it was no longer there (taken
     /// over, whose newcomer keeps the character, or already gone). Nobody is
     /// told while the server shuts down: everyone hears that instead.

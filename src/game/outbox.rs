@@ -66,6 +66,9 @@ pub enum Outbound {
     InputSeen,
     /// Write everything queued before this, then close the connection.
     Close,
+    /// Write everything queued before this, then say so (an upgrade waits
+    /// for it: nothing acknowledged may be left in memory).
+    Drained(tokio::sync::oneshot::Sender<()>),
 }
 
 /// The sending side of a connection's queue.
@@ -172,6 +175,15 @@ impl Outbox {
     /// Queues a change of the stream's compression, in order with the rest.
     pub fn compress(&self, on: bool) -> bool {
         self.queue(Outbound::Compress(on))
+    }
+
+    /// Resolves once the writer has written everything queued before this
+    /// call (or the connection is gone: nothing more can be written).
+    pub async fn drained(&self) {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        if self.queue(Outbound::Drained(tx)) {
+            let _ = rx.await;
+        }
     }
 
     /// Tells the writer the client has just ended a line of input.

@@ -53,6 +53,10 @@ pub enum Control {
     TakenOver,
     /// Close the connection after showing `message`; `why` is for the log.
     Kick { why: Removal, message: String },
+    /// An upgrade: stand still at the next wait for input and hand in the
+    /// connection's state (`game::handoff`); the only order that does not
+    /// end the connection.
+    Freeze,
 }
 
 /// Why a connection was closed from elsewhere, in the words of the log.

@@ -87,6 +87,14 @@ impl Game {
         Ok(opened)
     }
 
+    /// Takes over a logged-in session from an upgrade's old image: its row
+    /// is still there (the start kept it), so only the registry entry is
+    /// made again. A ban or deletion committed while the upgrade ran is
+    /// caught by the upkeep pass, as one made from the shell is.
+    pub fn resume_session(&self, session: &Arc<Session>) {
+        self.registry().log_in(session.clone());
+    }
+
     /// Ends a logged-in session's records, the one way it is done: the row
     /// removed (noting when the account left the game, for the channels'
     /// catch-up), then the registry entry. A row the store could not remove,
@@ -128,6 +136,14 @@ impl Game {
     /// locks, a success's reset) are written; at once when there are none.
     pub async fn login_records_written(&self) {
         self.store().kept_records_written().await;
+    }
+
+    /// Before an upgrade hands over: what logins left behind their answers
+    /// written, and the writer's queue committed, so nothing acknowledged is
+    /// only in this image's memory. False if the writer could not say so.
+    pub async fn settle_for_handoff(&self) -> bool {
+        self.store().settle().await;
+        self.writer().flush().await.is_ok()
     }
 
     /// The row a session writes when it opens.

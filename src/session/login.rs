@@ -21,6 +21,7 @@ use chrono::{DateTime, Utc};
 use super::Link;
 use super::conn::Hangup;
 use super::guard::AddressGuard;
+use super::handover::Step;
 use crate::auth::Role;
 use crate::auth::generate::{self, Entropy};
 use crate::auth::names::{check_account_name, check_character_name, display_character_name};
@@ -156,11 +157,74 @@ enum Attempt {
     Again,
 }
 
+/// Where a login begins: with what to type (a new connection), or, for a
+/// connection an upgrade's new image took over, at the prompt it stood at.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Begin {
+    Greeting,
+    Account,
+    /// At `Password:` for this account name.
+    Password(String),
+}
+
 /// Runs the `Account: ` prompt until someone is logged in with an open session.
 pub async fn login(link: &mut Link, deadline: Instant) -> Result<LoggedIn, Hangup> {
-    link.paragraphs(HOW_TO_LOG_IN);
-    let mut failures = 0;
+    login_from(link, deadline, Begin::Greeting).await
+}
+
+/// [`login`] from where `begin` says.
+pub async fn login_from(
+    link: &mut Link,
+    deadline: Instant,
+    begin: Begin,
+) -> Result<LoggedIn, Hangup> {
+    let mut resumed = match begin {
+        Begin::Greeting => {
+            link.paragraphs(HOW_TO_LOG_IN);
+            None
+        }
+        Begin::Account => None,
+        Begin::Password(name) => Some(name),
+    };
     loop {
+        link.at_step(Step::Account);
+        let attempt = match resumed.take() {
+            Some(name) => ask_password(link, name, deadline).await?,
+            None => account_line(link, deadline).await?,
+        };
+        match attempt {
+            Attempt::In(account) => match link.open_session(&account).await {
+                Ok(()) => {
+                    if let Some(told) = failures_since_last_visit(account.failed_since_last_visit) {
+                        link.line(told);
+                    }
+                    return Ok(account);
+                }
+                Err(refusal) => link.line(refusal),
+            },
+            Attempt::Again => {}
+            Attempt::Failed => {
+                link.failures += 1;
+                if link.failures >= MAX_FAILURES {
+                    link.last_words(replies::TOO_MANY_WRONG_PASSWORDS);
+                    return Err(Hangup::WrongPasswords);
+                }
+            }
+        }
+    }
+}
+
+/// `Password: ` for an account name typed alone, then the check.
+async fn ask_password(link: &mut Link, name: String, deadline: Instant) -> Result<Attempt, Hangup> {
+    link.at_step(Step::Password { name: name.clone() });
+    let password = link.ask_secret("Password: ", deadline).await?;
+    link.at_step(Step::Account);
+    Ok(check_credentials(link, &name, password).await)
+}
+
+/// One line at `Account: ` and what it leads to.
+async fn account_line(link: &mut Link, deadline: Instant) -> Result<Attempt, Hangup> {
+    {
         let line = link.ask("Account: ", deadline).await?;
         let attempt = match read_account_line(&line) {
             AccountLine::Empty => Attempt::Again,
@@ -192,31 +256,9 @@ pub async fn login(link: &mut Link, deadline: Instant) -> Result<LoggedIn, Hangu
                 link.paragraphs(HOW_TO_LOG_IN);
                 Attempt::Again
             }
-            AccountLine::Name(name) => {
-                let name = name.to_string();
-                let password = link.ask_secret("Password: ", deadline).await?;
-                check_credentials(link, &name, password).await
-            }
+            AccountLine::Name(name) => ask_password(link, name.to_string(), deadline).await?,
         };
-        match attempt {
-            Attempt::In(account) => match link.open_session(&account).await {
-                Ok(()) => {
-                    if let Some(told) = failures_since_last_visit(account.failed_since_last_visit) {
-                        link.line(told);
-                    }
-                    return Ok(account);
-                }
-                Err(refusal) => link.line(refusal),
-            },
-            Attempt::Again => {}
-            Attempt::Failed => {
-                failures += 1;
-                if failures >= MAX_FAILURES {
-                    link.last_words(replies::TOO_MANY_WRONG_PASSWORDS);
-                    return Err(Hangup::WrongPasswords);
-                }
-            }
-        }
+        Ok(attempt)
     }
 }
 
@@ -316,6 +358,7 @@ async fn register_interactively(link: &mut Link, deadline: Instant) -> Result<At
         link.line(REGISTRATION_CLOSED);
         return Ok(Attempt::Again);
     }
+    link.at_step(Step::SignUp);
     // Said before the questions, so nobody answers them for nothing; the
     // sign-up itself takes its place when it is made.
     if !AddressGuard::new(link).signup_allowed() {
@@ -426,6 +469,7 @@ async fn guest(link: &mut Link, deadline: Instant) -> Result<Attempt, Hangup> {
         link.line("Guest accounts are not available here.");
         return Ok(Attempt::Again);
     }
+    link.at_step(Step::SignUp);
     let world = link.game().default_world();
     let name = match world.naming {
         Naming::Generated => CharacterName::Generated,

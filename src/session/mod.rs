@@ -19,6 +19,7 @@
 pub mod conn;
 pub mod editor;
 pub mod guard;
+pub mod handover;
 pub mod login;
 pub mod menu;
 pub mod mssp;
@@ -68,6 +69,20 @@ pub async fn serve<S>(game: Arc<Game>, stream: S, peer: Peer, tracker: TaskTrack
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
+    serve_inheritable(game, stream, peer, tracker, None).await
+}
+
+/// [`serve`] for a connection whose socket an upgrade's new image can
+/// inherit (`fd`: plain TCP); `None` for one it cannot.
+pub async fn serve_inheritable<S>(
+    game: Arc<Game>,
+    stream: S,
+    peer: Peer,
+    tracker: TaskTracker,
+    fd: Option<std::os::fd::RawFd>,
+) where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
     let id = game.next_conn_id();
     let span = tracing::info_span!(
         "conn",
@@ -78,6 +93,9 @@ where
     );
     async move {
         let mut link = connect(game, stream, id, peer, tracker);
+        link.game
+            .handoffs()
+            .register(id, link.conn.control_sender(), fd);
         tracing::info!("connected");
         // Password hashing this connection asks for queues under its address.
         let client = crate::game::abuse::address_key(peer.addr.ip());
@@ -117,7 +135,7 @@ where
 /// The state machine; returns where and why it ended.
 async fn run(link: &mut Link) -> (Phase, Hangup) {
     link.conn.offer_options();
-    let mut world = link.game.default_world();
+    let world = link.game.default_world();
     // The greeting waits (briefly) for the client's window size, so that it is
     // wrapped once at the right width; a client that never tells gets whole
     // paragraphs to wrap itself rather than lines broken at a guess.
@@ -130,10 +148,21 @@ async fn run(link: &mut Link) -> (Phase, Hangup) {
     }
     link.paragraphs(format!("{}\n", world.greeting));
     let deadline = Instant::now() + link.game.config().login_timeout;
-    let mut account = match login::login(link, deadline).await {
+    let account = match login::login(link, deadline).await {
         Ok(account) => account,
         Err(hangup) => return (Phase::Login, hangup),
     };
+    after_login(link, account, world).await
+}
+
+/// The menu and the game, from a login on (or from a menu or a game an
+/// upgrade's old image left).
+async fn after_login(
+    link: &mut Link,
+    mut account: LoggedIn,
+    mut world: Arc<crate::world::World>,
+) -> (Phase, Hangup) {
+    link.logged_in = Some(account.clone());
     // A new guest goes straight into the game with the character it named.
     let mut at_once = account.play_at_once.take().map(|character| menu::Chosen {
         character,
@@ -142,7 +171,7 @@ async fn run(link: &mut Link) -> (Phase, Hangup) {
     loop {
         let chosen = match at_once.take() {
             Some(chosen) => chosen,
-            None => match menu::character_menu(link, &account, &mut world).await {
+            None => match menu_step(link, &account, &mut world).await {
                 Ok(chosen) => chosen,
                 Err(hangup) => return (Phase::Menu, hangup),
             },
@@ -151,6 +180,16 @@ async fn run(link: &mut Link) -> (Phase, Hangup) {
             return (Phase::Playing, hangup);
         }
     }
+}
+
+/// The character menu, marked as the step an upgrade resumes at.
+async fn menu_step(
+    link: &mut Link,
+    account: &LoggedIn,
+    world: &mut Arc<crate::world::World>,
+) -> Result<menu::Chosen, Hangup> {
+    link.step = handover::Step::Menu;
+    menu::character_menu(link, account, world).await
 }
 
 /// How often activity renews a session row (sliding expiry) at most.
@@ -170,6 +209,16 @@ pub struct Link {
     /// Where the connection's tasks are tracked for shutdown; an end left to
     /// the drop guard runs there too.
     tracker: TaskTracker,
+    /// The step an upgrade would resume at (set by login and the menu).
+    step: handover::Step,
+    /// The account logged in, once there is one.
+    logged_in: Option<LoggedIn>,
+    /// The character being played, if any (set by `play`).
+    playing: Option<Arc<crate::game::Player>>,
+    /// What an upgrade now would lose, said after it (an editor's draft).
+    aside: Option<&'static str>,
+    /// Wrong logins on this connection so far.
+    failures: u32,
 }
 
 impl Link {
@@ -180,7 +229,22 @@ impl Link {
             session: None,
             last_renewal: Instant::now(),
             tracker,
+            step: handover::Step::default(),
+            logged_in: None,
+            playing: None,
+            aside: None,
+            failures: 0,
         }
+    }
+
+    /// Marks the step an upgrade now would resume at.
+    pub fn at_step(&mut self, step: handover::Step) {
+        self.step = step;
+    }
+
+    /// Marks what an upgrade now would lose (`None`: nothing).
+    pub fn set_aside(&mut self, lost: Option<&'static str>) {
+        self.aside = lost;
     }
 
     pub fn game(&self) -> &Arc<Game> {
@@ -237,9 +301,16 @@ impl Link {
     ) -> Result<String, Hangup> {
         loop {
             let input = if charged {
-                self.conn.next(deadline).await?
+                self.conn.next(deadline).await
             } else {
-                self.conn.next_text(deadline).await?
+                self.conn.next_text(deadline).await
+            };
+            let input = match input {
+                Err(Hangup::Frozen) => {
+                    self.stand_still().await;
+                    continue;
+                }
+                other => other?,
             };
             match input {
                 Input::Line(line) => {
@@ -379,6 +450,7 @@ impl Link {
             self.game.close_session(&session).await;
             self.session = None;
         }
+        self.game.handoffs().unregister(self.conn.id());
         self.conn.outbox().close();
     }
 }
@@ -404,6 +476,7 @@ fn open_refused(refused: &OpenRefused) -> String {
 /// has already been told by `play`'s own guard, dropped before this one.
 impl Drop for Link {
     fn drop(&mut self) {
+        self.game.handoffs().unregister(self.conn.id());
         let Some(session) = self.session.take() else {
             return;
         };
@@ -440,7 +513,8 @@ fn last_words(phase: Phase, hangup: Hangup) -> Option<&'static str> {
             | Hangup::TakenOver
             | Hangup::Overflow
             | Hangup::Removed(_)
-            | Hangup::Flooded,
+            | Hangup::Flooded
+            | Hangup::Frozen,
             _,
         ) => None,
         (Hangup::Closed | Hangup::Dead, _) => None,

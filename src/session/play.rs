@@ -11,6 +11,7 @@ use std::time::Instant;
 
 use super::Link;
 use super::conn::Hangup;
+use super::handover::{DRAFT_LOST, PROMPT_LOST};
 use super::login::LoggedIn;
 use super::menu::Chosen;
 use crate::command::{self, Ctx, Flow};
@@ -50,28 +51,97 @@ pub async fn play(link: &mut Link, account: &LoggedIn, chosen: Chosen) -> Result
     let ctx = Ctx::new(&game, &player);
     // The channels: what was missed while away, and the client's list.
     command::channels::on_entry(&ctx).await;
+    command_loop(link, account, &player).await
+}
+
+/// A character an upgrade's old image had in the game, and where it stood.
+#[derive(Debug, Clone)]
+pub struct Resumed {
+    pub character_id: i64,
+    pub name: String,
+    pub world: String,
+    pub room: String,
+}
+
+/// Plays on a character the old image of an upgrade had in the game: it is
+/// put back where it stood, telling nobody, and the command loop goes on.
+pub async fn resume(link: &mut Link, account: &LoggedIn, resumed: Resumed) -> Result<(), Hangup> {
+    let game = link.game().clone();
+    let Some(session) = link.session().cloned() else {
+        return Err(Hangup::Closed);
+    };
+    let Some(world) = game.worlds().get(&resumed.world).cloned() else {
+        // The world went away with the upgrade: back to the menu.
+        return Ok(());
+    };
+    let player = Player::new(PlayerInit {
+        character_id: resumed.character_id,
+        name: Arc::from(resumed.name.as_str()),
+        world: Arc::from(world.id.as_str()),
+        session,
+        room: game.arrival_room(&world, Some(&resumed.room)),
+    });
+    let _in_game = InGame {
+        game: game.clone(),
+        player: player.clone(),
+    };
+    game.resume_play(&player);
+    // Back among the channels' listeners. Nothing was missed (the player
+    // never left), so no catch-up: what `arrive` counts is discarded.
+    if let Err(err) = game.arrive(&player).await {
+        tracing::warn!(%err, "a resumed player's channel settings could not be read");
+    }
+    command_loop(link, account, &player).await
+}
+
+/// The command loop, until the connection ends (`Err`) or the player goes
+/// back to the character menu (`Ok`).
+async fn command_loop(
+    link: &mut Link,
+    account: &LoggedIn,
+    player: &Arc<Player>,
+) -> Result<(), Hangup> {
+    let game = link.game().clone();
+    link.playing = Some(player.clone());
+    let ended = commands(link, account, &game, player).await;
+    link.playing = None;
+    link.set_aside(None);
+    ended
+}
+
+async fn commands(
+    link: &mut Link,
+    account: &LoggedIn,
+    game: &Arc<Game>,
+    player: &Arc<Player>,
+) -> Result<(), Hangup> {
+    let ctx = Ctx::new(game, player);
     loop {
+        link.set_aside(None);
         link.prompt("> ");
         let deadline = Instant::now() + game.config().idle_timeout;
         let line = link.next_line(deadline).await?;
         match command::execute(&ctx, &line).await {
             Flow::Continue => {}
             Flow::Quit => {
-                game.leave_game(&player);
+                game.leave_game(player);
                 link.last_words(replies::GOODBYE);
                 return Err(Hangup::Quit);
             }
             Flow::Characters => {
-                game.leave_for_menu(&player).await;
+                game.leave_for_menu(player).await;
                 return Ok(());
             }
             Flow::ChangePassword => {
+                link.set_aside(Some(PROMPT_LOST));
                 super::menu::change_password(link, account, deadline).await?;
             }
             Flow::SetPassword { account: target } => {
+                link.set_aside(Some(PROMPT_LOST));
                 super::menu::set_password_for(link, &ctx, &target, deadline).await?;
             }
             Flow::Write(draft) => {
+                link.set_aside(Some(DRAFT_LOST));
                 let idle = game.config().idle_timeout;
                 let text = super::editor::write(link, &draft, idle).await?;
                 command::finish_draft(&ctx, draft.purpose, text).await;

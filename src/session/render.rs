@@ -102,7 +102,37 @@ impl Packages {
     }
 }
 
+/// A [`Protocol`] as plain values (EOR, and GMCP with its packages, if on),
+/// carried across an upgrade.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ProtocolState {
+    eor: bool,
+    gmcp: Option<Vec<String>>,
+}
+
 impl Protocol {
+    pub fn snapshot(&self) -> ProtocolState {
+        let gmcp = self.gmcp.lock();
+        ProtocolState {
+            eor: self.eor(),
+            gmcp: gmcp.as_ref().map(|p| {
+                let mut names: Vec<String> = p.0.iter().cloned().collect();
+                names.sort();
+                names
+            }),
+        }
+    }
+
+    /// The state again; the caps hold as for a client's own `Core.Supports`.
+    pub fn restored(state: &ProtocolState) -> Protocol {
+        let protocol = Protocol::default();
+        protocol.set_eor(state.eor);
+        if let Some(names) = &state.gmcp {
+            protocol.set_gmcp(true);
+            protocol.change_supports(SupportsChange::Set, names);
+        }
+        protocol
+    }
     pub fn set_eor(&self, on: bool) {
         self.eor.store(on, Ordering::Relaxed);
     }

@@ -102,6 +102,12 @@ async fn write_batch<W: AsyncWrite + Unpin>(
     let mut frames = Vec::new();
     let mut next = Some(first);
     while let Some(item) = next.take() {
+        if let Outbound::Drained(done) = item {
+            wire.flush().await?;
+            let _ = done.send(());
+            next = queue.try_recv().ok();
+            continue;
+        }
         let step = screen.show(item, &mut frames);
         for frame in frames.drain(..) {
             wire.encode(frame);
@@ -269,6 +275,8 @@ impl Screen {
                 self.interrupted = false;
             }
             Outbound::Close => return Step::Closing,
+            // The writer answers it before the screen sees it.
+            Outbound::Drained(_) => {}
         }
         Step::More
     }

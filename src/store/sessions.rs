@@ -123,6 +123,30 @@ impl<'s> Sessions<'s> {
             .await
     }
 
+    /// Deletes every row but those of `kept` (the sessions an upgrade's new
+    /// image takes over); returns how many went.
+    pub async fn remove_all_but(&self, kept: Vec<String>) -> StoreResult<usize> {
+        self.store
+            .call(move |db| {
+                write_tx(db, |tx| {
+                    tx.execute_batch("CREATE TEMP TABLE IF NOT EXISTS kept_sessions(id TEXT PRIMARY KEY); DELETE FROM kept_sessions;")?;
+                    {
+                        let mut keep = tx.prepare("INSERT OR IGNORE INTO kept_sessions(id) VALUES (?1)")?;
+                        for id in &kept {
+                            keep.execute([id])?;
+                        }
+                    }
+                    let removed = tx.execute(
+                        "DELETE FROM sessions WHERE session_id NOT IN (SELECT id FROM kept_sessions)",
+                        [],
+                    )?;
+                    tx.execute("DELETE FROM kept_sessions", [])?;
+                    Ok(removed)
+                })
+            })
+            .await
+    }
+
     /// Deletes rows whose expiry has passed; returns their ids (the connections
     /// behind them, if any, are closed by the caller).
     pub async fn purge_expired(&self) -> StoreResult<Vec<String>> {

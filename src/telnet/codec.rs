@@ -59,7 +59,7 @@ impl Input {
 }
 
 /// How a prompt is marked at its end so that clients can tell it from text.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub enum PromptMark {
     /// `IAC GA`, understood by nearly every MUD client.
     #[default]
@@ -89,7 +89,7 @@ pub enum Output {
 
 /// Where the decoder is inside the telnet grammar. It lives in the codec, not
 /// in the buffer, so a read may end at any byte and the next one resumes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 enum State {
     /// Ordinary data.
     Data,
@@ -106,8 +106,9 @@ enum State {
 }
 
 /// Telnet codec for one direction of one connection. The read half and the
-/// write half of a socket each get their own instance.
-#[derive(Debug, Clone)]
+/// write half of a socket each get their own instance. It serializes (a
+/// line half typed across an upgrade comes back as it was).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct TelnetCodec {
     state: State,
     /// The bytes of the line being typed, never more than `MAX_LINE`.

@@ -12,7 +12,7 @@ pub mod mud;
 pub mod options;
 
 pub use codec::{Input, Output, PromptMark, TelnetCodec};
-pub use options::{Negotiated, OptionChange, OptionTable, Policy, Verb};
+pub use options::{Negotiated, OptionChange, OptionStates, OptionTable, Policy, Verb};
 
 /// "Interpret as command": introduces every telnet command; doubled in data.
 pub const IAC: u8 = 255;

@@ -8,7 +8,7 @@
 use super::{DO, DONT, WILL, WONT};
 
 /// The four option negotiation verbs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum Verb {
     Will,
     Wont,
@@ -122,14 +122,14 @@ pub struct Negotiated {
 
 /// The queue bit of RFC 1143: whether the opposite request is waiting until
 /// the one in flight is answered.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 enum Queue {
     Empty,
     Opposite,
 }
 
 /// The state of one side of one option, as RFC 1143 names it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 enum QState {
     #[default]
     No,
@@ -289,14 +289,32 @@ pub struct OptionTable {
 }
 
 /// Both sides of one option.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, serde::Serialize, serde::Deserialize)]
 struct OptionState {
     option: u8,
     us: QState,
     him: QState,
 }
 
+/// The state of every option of one connection, as a new server image
+/// takes it over (an upgrade): the client never hears it renegotiated.
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+pub struct OptionStates(Vec<OptionState>);
+
 impl OptionTable {
+    /// What both sides of every option stand at, to carry across an upgrade.
+    pub fn snapshot(&self) -> OptionStates {
+        OptionStates(self.states.clone())
+    }
+
+    /// A table standing where `states` left it, under `policy`.
+    pub fn restored(policy: Policy, states: OptionStates) -> Self {
+        OptionTable {
+            policy,
+            states: states.0,
+        }
+    }
+
     /// A table with every option off on both sides, as a connection starts.
     pub fn new(policy: Policy) -> Self {
         OptionTable {

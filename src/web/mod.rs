@@ -97,9 +97,22 @@ impl WebListener {
         })
     }
 
+    /// A listener an upgrade's old image bound and left open for this one.
+    pub fn inherited(tcp: std::net::TcpListener) -> io::Result<WebListener> {
+        tcp.set_nonblocking(true)?;
+        Ok(WebListener {
+            tcp: TcpListener::from_std(tcp)?,
+        })
+    }
+
     /// The address actually bound (port 0 becomes a real port).
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         self.tcp.local_addr()
+    }
+
+    /// The listening socket's descriptor (an upgrade hands it on).
+    pub fn raw_fd(&self) -> std::os::fd::RawFd {
+        std::os::fd::AsRawFd::as_raw_fd(&self.tcp)
     }
 
     /// Serves until `stop` is cancelled (the server cancels it once the game
@@ -119,7 +132,8 @@ impl WebListener {
             );
         }
         let exchanges = TaskTracker::new();
-        let accepting = crate::transport::accept_loop(&self.tcp, "web", |tcp, peer| {
+        let paused = front.web.game.handoffs().paused();
+        let accepting = crate::transport::accept_loop(&self.tcp, "web", paused, |tcp, peer| {
             front.admit(&exchanges, tcp, peer);
         });
         tokio::select! {

@@ -39,7 +39,7 @@ pub async fn start_in(db: &Path, worlds: &Path, env: &[(&str, &str)]) -> Running
 }
 
 /// The binary on `worlds` with `run_flags` and `env`.
-async fn launch(db: &Path, worlds: &Path, run_flags: &[&str], env: &[(&str, &str)]) -> Running {
+pub async fn launch(db: &Path, worlds: &Path, run_flags: &[&str], env: &[(&str, &str)]) -> Running {
     let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_gaslamp"))
         .args(["--bcrypt-cost", "4", "--log-level", "info", "--db"])
         .arg(db)
@@ -95,6 +95,16 @@ fn listening_address(line: &str) -> Option<std::net::SocketAddr> {
 }
 
 impl Running {
+    /// The server process's id.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.id()
+    }
+
+    /// Whether the server process is still running.
+    pub fn alive(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
     /// Waits for a log line containing every one of `needles`; returns it.
     pub async fn expect_log(&self, needles: &[&str]) -> String {
         let found = tokio::time::timeout(PATIENCE, async {

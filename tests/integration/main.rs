@@ -31,5 +31,6 @@ mod spill;
 mod support;
 mod talk;
 mod tls;
+mod upgrade;
 mod web;
 mod worlds;

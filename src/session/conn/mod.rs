@@ -25,6 +25,9 @@ mod gmcp;
 mod mud;
 mod negotiation;
 mod rate;
+mod snapshot;
+
+pub use snapshot::TelnetState;
 
 use std::collections::VecDeque;
 use std::future::Future;
@@ -73,6 +76,9 @@ pub enum Hangup {
     WrongPasswords,
     /// The client went over its negotiation budget; it has been told.
     Flooded,
+    /// An upgrade asked the connection to stand still (not an end: the
+    /// session hands in its state and waits; see `session::handover`).
+    Frozen,
 }
 
 impl Hangup {
@@ -89,6 +95,7 @@ impl Hangup {
             Hangup::Quit => "the player quit",
             Hangup::WrongPasswords => "too many wrong passwords",
             Hangup::Flooded => "too much telnet negotiation",
+            Hangup::Frozen => "frozen for an upgrade",
         }
     }
 }
@@ -162,6 +169,9 @@ pub struct Conn {
     /// What the client sent while the greeting waited for its window size
     /// (a MUD client's auto-login line, say), handed out first by `next`.
     early: VecDeque<Input>,
+    /// An upgrade asked to freeze while the greeting waited; the next wait
+    /// for a line freezes.
+    freeze_asked: bool,
 }
 
 /// Initial size of a connection's read buffer.
@@ -184,6 +194,21 @@ impl Conn {
         limits: ReadLimits,
         offers: Offers,
     ) -> Conn {
+        // Most lines are short: start small (the buffer grows up to the
+        // codec's caps when needed), which matters at 10,000 connections.
+        let framed = FramedRead::with_capacity(reader, TelnetCodec::new(), READ_BUFFER);
+        Conn::build(id, peer, framed, outbox, shutdown, limits, offers)
+    }
+
+    fn build(
+        id: ConnId,
+        peer: Peer,
+        framed: FramedRead<Reader, TelnetCodec>,
+        outbox: Outbox,
+        shutdown: CancellationToken,
+        limits: ReadLimits,
+        offers: Offers,
+    ) -> Conn {
         let (control_tx, control_rx) = mpsc::channel(8);
         let dead = outbox.dead().clone();
         Conn {
@@ -192,13 +217,7 @@ impl Conn {
             outbox,
             control_tx,
             control_rx,
-            // Most lines are short: start small (the buffer grows up to the
-            // codec's caps when needed), which matters at 10,000 connections.
-            reader: Mutex::new(FramedRead::with_capacity(
-                reader,
-                TelnetCodec::new(),
-                READ_BUFFER,
-            )),
+            reader: Mutex::new(framed),
             options: OptionTable::new(negotiation::policy(offers)),
             limiter: RateLimiter::new(limits.per_second, limits.burst),
             budget: NegotiationBudget::new(),
@@ -215,6 +234,7 @@ impl Conn {
             ended_with: None,
             timer: Box::pin(tokio::time::sleep(Duration::ZERO)),
             early: VecDeque::new(),
+            freeze_asked: false,
         }
     }
 
@@ -251,6 +271,34 @@ impl Conn {
         self.outbox.line(text);
     }
 
+    /// Shows the last prompt again (after something said between prompts).
+    pub fn show_prompt_again(&self) {
+        self.outbox.prompt(self.prompt.clone());
+    }
+
+    /// Whether output is compressed (MCCP2 is on).
+    pub fn compressing(&self) -> bool {
+        self.options.local_enabled(opt::MCCP2)
+    }
+
+    /// Ends the zlib stream (an orderly end, which MCCP2 allows at any time);
+    /// the option stays on, for [`Conn::restart_compression`].
+    pub fn end_compression(&self) {
+        if self.compressing() {
+            self.outbox.compress(false);
+        }
+    }
+
+    /// Starts a fresh zlib stream after [`Conn::end_compression`]: the
+    /// marker, then everything compressed again.
+    pub fn restart_compression(&mut self) {
+        if self.compressing() {
+            self.subnegotiate(opt::MCCP2, bytes::Bytes::new());
+            self.send_replies();
+            self.outbox.compress(true);
+        }
+    }
+
     /// Shows a prompt (remembered, to be shown again after an input error).
     pub fn prompt(&mut self, text: &str) {
         if self.prompt.as_ref() != text {
@@ -283,6 +331,9 @@ impl Conn {
     async fn next_charged(&mut self, deadline: Instant, charged: bool) -> Result<Input, Hangup> {
         if let Some(hangup) = self.ended_with {
             return Err(hangup);
+        }
+        if std::mem::take(&mut self.freeze_asked) {
+            return Err(Hangup::Frozen);
         }
         if let Some(input) = self.early.pop_front() {
             return Ok(input);
@@ -347,6 +398,8 @@ impl Conn {
     /// Carries out a control order; every order ends the connection.
     fn obey(&mut self, order: Control) -> Hangup {
         let hangup = match order {
+            // Not an end: the wait resumes once the upgrade is decided.
+            Control::Freeze => return Hangup::Frozen,
             Control::TakenOver => {
                 self.last_words(replies::TAKEN_OVER);
                 Hangup::TakenOver

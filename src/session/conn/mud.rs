@@ -22,7 +22,7 @@ use crate::telnet::opt;
 const TTYPE_ASKS: u8 = 3;
 
 /// Where a connection's TTYPE cycle stands: asked so often, last answer.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone, serde::Serialize, serde::Deserialize)]
 pub(super) struct TtypeCycle {
     asked: u8,
     last: Option<String>,
@@ -165,6 +165,10 @@ impl Conn {
                 Ok(Some(input)) => input,
                 Ok(None) => return Err(Hangup::Closed),
                 Err(Hangup::Timeout) => return Ok(()),
+                Err(Hangup::Frozen) => {
+                    self.freeze_asked = true;
+                    return Ok(());
+                }
                 Err(hangup) => return Err(hangup),
             };
             if let Some(input) = self.handle_input(input, true)?

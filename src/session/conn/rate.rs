@@ -61,6 +61,58 @@ impl Bucket {
     }
 }
 
+/// A bucket's fill as plain values: tokens left, and how long ago it was
+/// counted (an `Instant` means nothing to another process image).
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct BucketState {
+    tokens: f64,
+    counted_ago: f64,
+}
+
+/// Seconds from `at` to `now`.
+fn ago(at: Instant, now: Instant) -> f64 {
+    now.saturating_duration_since(at).as_secs_f64()
+}
+
+/// The instant `seconds` before `now` (now itself if the clock cannot go back
+/// that far, which only makes the bucket fill a little later).
+fn before(now: Instant, seconds: f64) -> Instant {
+    Duration::try_from_secs_f64(seconds)
+        .ok()
+        .and_then(|back| now.checked_sub(back))
+        .unwrap_or(now)
+}
+
+impl Bucket {
+    fn snapshot(&self, now: Instant) -> BucketState {
+        BucketState {
+            tokens: self.tokens,
+            counted_ago: ago(self.last, now),
+        }
+    }
+
+    fn restore(&mut self, state: BucketState, now: Instant) {
+        self.tokens = state.tokens.clamp(0.0, self.burst);
+        self.last = before(now, state.counted_ago);
+    }
+}
+
+/// The command rate's state, carried across an upgrade so that a flood
+/// cannot use the upgrade to start afresh.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct LimiterState {
+    bucket: BucketState,
+    warned_ago: Option<f64>,
+}
+
+/// The negotiation budget's state, carried likewise.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct BudgetState {
+    messages: f64,
+    bytes: f64,
+    counted_ago: f64,
+}
+
 /// The outcome of asking the command rate limiter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Admit {
@@ -84,6 +136,19 @@ impl RateLimiter {
             bucket: Bucket::new(rate, burst, Instant::now()),
             last_warning: None,
         }
+    }
+
+    pub fn snapshot(&self, now: Instant) -> LimiterState {
+        LimiterState {
+            bucket: self.bucket.snapshot(now),
+            warned_ago: self.last_warning.map(|at| ago(at, now)),
+        }
+    }
+
+    /// The limiter (with the operator's current figures) filled as `state` says.
+    pub fn restore(&mut self, state: LimiterState, now: Instant) {
+        self.bucket.restore(state.bucket, now);
+        self.last_warning = state.warned_ago.map(|seconds| before(now, seconds));
     }
 
     /// Admits one line, or says whether to warn about dropping it (at most
@@ -152,6 +217,22 @@ impl NegotiationBudget {
             messages: f64::from(NEGOTIATION_BURST),
             bytes: f64::from(NEGOTIATION_BYTES_BURST),
             last: now,
+        }
+    }
+
+    pub fn snapshot(&self, now: Instant) -> BudgetState {
+        BudgetState {
+            messages: self.messages,
+            bytes: self.bytes,
+            counted_ago: ago(self.last, now),
+        }
+    }
+
+    pub fn restored(state: BudgetState, now: Instant) -> NegotiationBudget {
+        NegotiationBudget {
+            messages: state.messages.clamp(0.0, f64::from(NEGOTIATION_BURST)),
+            bytes: state.bytes.clamp(0.0, f64::from(NEGOTIATION_BYTES_BURST)),
+            last: before(now, state.counted_ago),
         }
     }
 

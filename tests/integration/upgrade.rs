@@ -1,0 +1,330 @@
+//! Upgrades without dropping anyone (SPEC §15), with the real binary: it
+//! replaces itself (same PID) by a second copy of itself, and every plain
+//! telnet player stays connected — in the game in the same room with the
+//! same session row, at `Account:`, at `Password:`, at the menu, compressed
+//! with MCCP2 or not — with no option renegotiated and a line typed during
+//! the handoff answered after it.
+
+use std::path::{Path, PathBuf};
+
+use crate::crash::{Running, launch};
+use crate::support::*;
+
+const UPGRADING: &str = "The server is being upgraded; please wait.";
+const COMPLETE: &str = "Upgrade complete.";
+
+/// A second copy of the binary, as an operator would install a new build.
+fn second_copy(dir: &Path) -> PathBuf {
+    let copy = dir.join("gaslamp-new");
+    std::fs::copy(env!("CARGO_BIN_EXE_gaslamp"), &copy).expect("copy the binary");
+    copy
+}
+
+/// The server with the admin Ada, upgrading to `exe`, on a copy of the
+/// shipped worlds in `dir/worlds`.
+async fn start_upgradable(dir: &Path, exe: &Path) -> Running {
+    let db = dir.join("gaslamp.db");
+    let worlds = dir.join("worlds");
+    copy_dir(&shipped_worlds(), &worlds);
+    let exe = exe.to_str().expect("utf-8 path").to_string();
+    launch(
+        &db,
+        &worlds,
+        &["--exe", &exe],
+        &[("MUD_ADMIN_USER", "Ada"), ("MUD_ADMIN_PASSWORD", PASSWORD)],
+    )
+    .await
+}
+
+fn session_rows(dir: &Path) -> Vec<(String, i64)> {
+    let conn = rusqlite::Connection::open(dir.join("gaslamp.db")).expect("open");
+    let mut stmt = conn
+        .prepare("SELECT session_id, user_id FROM sessions ORDER BY session_id")
+        .expect("prepare");
+    stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .expect("query")
+        .collect::<Result<_, _>>()
+        .expect("rows")
+}
+
+/// Ada in the game, ready to give the command.
+async fn admin_in_game(server: &Running) -> Client {
+    let mut ada = Client::connect(server.addr).await;
+    ada.connect_as("Ada", PASSWORD).await;
+    ada.enter("1").await;
+    ada
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn copyover_keeps_every_plain_player_where_they_stood() {
+    let dir = temp_dir();
+    let exe = second_copy(dir.path());
+    let mut server = start_upgradable(dir.path(), &exe).await;
+    let pid = server.pid();
+    let mut ada = admin_in_game(&server).await;
+
+    // Kit plays, compressed, in a room away from the spawn.
+    let mut kit = Client::connect(server.addr).await;
+    kit.send_raw(&[IAC, DO, MCCP2]).await;
+    kit.create("Kit", PASSWORD).await;
+    kit.enter("1").await;
+    assert_eq!(kit.compression_started, 1);
+    let exits = kit.command("exits").await;
+    let way = exits
+        .split_whitespace()
+        .find(|w| {
+            ["north", "south", "east", "west"]
+                .contains(&w.trim_matches(|c: char| !c.is_alphabetic()))
+        })
+        .map(|w| w.trim_matches(|c: char| !c.is_alphabetic()).to_string())
+        .expect("a way out of the spawn");
+    kit.command(&way).await;
+    let room_before = kit.command("look").await;
+
+    // Lee at the menu, Mo at Password:, a newcomer at Account:.
+    let mut lee = Client::connect(server.addr).await;
+    lee.create("Lee", PASSWORD).await;
+    let mut mo = Client::connect(server.addr).await;
+    mo.expect("Account: ").await;
+    mo.send("Kit").await;
+    mo.expect("Password: ").await;
+    let mut newcomer = Client::connect(server.addr).await;
+    newcomer.expect("Account: ").await;
+
+    let rows_before = session_rows(dir.path());
+    assert_eq!(rows_before.len(), 3, "Ada, Kit and Lee are logged in");
+    let negotiations: Vec<usize> = [&kit, &lee, &mo, &newcomer]
+        .iter()
+        .map(|c| c.negotiations.len())
+        .collect();
+
+    ada.send("/copyover a better lamp").await;
+    ada.expect(UPGRADING).await;
+    kit.expect(UPGRADING).await;
+    // Typed during the handoff: answered after it.
+    kit.send("say still here").await;
+    for c in [&mut ada, &mut kit, &mut lee, &mut mo, &mut newcomer] {
+        c.expect(COMPLETE).await;
+    }
+    server.expect_log(&["upgraded: taking over"]).await;
+    assert!(server.alive(), "the process is the one that was started");
+    assert_eq!(server.pid(), pid);
+
+    kit.expect("You say, \"still here\"").await;
+    assert_eq!(
+        kit.compression_ended, 1,
+        "MCCP2 ended cleanly before the handoff"
+    );
+    assert_eq!(kit.compression_started, 2, "and started afresh after it");
+    assert_eq!(kit.command("look").await, room_before, "same room");
+    assert_eq!(
+        session_rows(dir.path()),
+        rows_before,
+        "the same session rows"
+    );
+
+    // Nobody is asked anything again.
+    let after: Vec<usize> = [&kit, &lee, &mo, &newcomer]
+        .iter()
+        .map(|c| c.negotiations.len())
+        .collect();
+    assert_eq!(after, negotiations, "no option renegotiated");
+
+    // Each one is back at its step.
+    mo.expect("Password: ").await;
+    mo.send(PASSWORD).await;
+    mo.expect("Character: ").await;
+    lee.expect("Character: ").await;
+    lee.enter("1").await;
+    newcomer.expect("Account: ").await;
+    newcomer.send("connect Lee wrong-password-here").await;
+    newcomer.expect("Wrong").await;
+    assert!(ada.command("who").await.contains("Kit"));
+    assert!(!kit.closed && !lee.closed && !mo.closed && !newcomer.closed);
+    assert_eq!(server.terminate().await, Some(0));
+    eprintln!("{}", server.log_lines().join("\n"));
+}
+
+/// A stand-in for a new build: a script that runs `body` and then the real
+/// binary (`$REAL`).
+fn wrapper(dir: &Path, name: &str, body: &str) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let path = dir.join(name);
+    let script = format!(
+        "#!/bin/sh\n{body}\nexec '{}' \"$@\"\n",
+        env!("CARGO_BIN_EXE_gaslamp")
+    );
+    std::fs::write(&path, script).expect("write the wrapper");
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    path
+}
+
+/// `/copyover`, refused for a reason that says `needle` (wrapped at the
+/// admin's width, so compared with the line breaks taken out).
+async fn refused_because(ada: &mut Client, needle: &str) {
+    ada.send("/copyover").await;
+    ada.expect("The upgrade failed:").await;
+    ada.expect(".\r\n> ").await;
+    let said = ada.all_text();
+    let said = said.rsplit("Upgrading from").next().unwrap_or_default();
+    let said = said.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(said.contains(needle), "{said}");
+}
+
+/// Kit in the game beside Ada, for the failure cases.
+async fn kit_in_game(server: &Running) -> Client {
+    let mut kit = Client::connect(server.addr).await;
+    kit.create("Kit", PASSWORD).await;
+    kit.enter("1").await;
+    kit
+}
+
+/// After a refused upgrade: the same process, and Kit plays on, never
+/// having seen a word of it.
+async fn nobody_noticed(server: &mut Running, pid: Option<u32>, kit: &mut Client) {
+    assert!(server.alive());
+    assert_eq!(server.pid(), pid);
+    assert_eq!(kit.command("say carry on").await, "You say, \"carry on\"");
+    assert!(!kit.all_text().contains(UPGRADING), "{}", kit.all_text());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_missing_unrunnable_or_failing_new_binary_is_refused_and_nobody_notices() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = temp_dir();
+    let slot = dir.path().join("gaslamp-next");
+    let mut server = start_upgradable(dir.path(), &slot).await;
+    let pid = server.pid();
+    let mut ada = admin_in_game(&server).await;
+    let mut kit = kit_in_game(&server).await;
+
+    // Missing.
+    refused_because(&mut ada, "does not exist.").await;
+    nobody_noticed(&mut server, pid, &mut kit).await;
+
+    // There, but not executable.
+    std::fs::copy(env!("CARGO_BIN_EXE_gaslamp"), &slot).expect("copy");
+    std::fs::set_permissions(&slot, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+    refused_because(&mut ada, "is not an executable file.").await;
+    nobody_noticed(&mut server, pid, &mut kit).await;
+
+    // Executable, but its self-check fails, saying why.
+    std::fs::remove_file(&slot).expect("rm");
+    wrapper(
+        dir.path(),
+        "gaslamp-next",
+        "if [ -n \"$GASLAMP_UPGRADE_CHECK\" ]; then echo 'gaslamp: the lamps are out' >&2; exit 1; fi",
+    );
+    refused_because(
+        &mut ada,
+        "The upgrade failed: the new binary's self-check failed: gaslamp: the lamps are out.",
+    )
+    .await;
+    nobody_noticed(&mut server, pid, &mut kit).await;
+
+    // The real new binary, whose check finds a world broken since the start
+    // (the running server never read it).
+    wrapper(dir.path(), "gaslamp-next", "");
+    write_broken_world(&dir.path().join("worlds"), "nowhere");
+    refused_because(&mut ada, "self-check failed").await;
+    nobody_noticed(&mut server, pid, &mut kit).await;
+    let rows = session_rows(dir.path());
+    assert_eq!(rows.len(), 2, "the sessions are untouched");
+    assert_eq!(server.terminate().await, Some(0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_second_upgrade_is_refused_and_sigterm_during_one_still_shuts_down_cleanly() {
+    let dir = temp_dir();
+    // The new binary's check waits until the test lets it go on.
+    let fifo = dir.path().join("go");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("mkfifo");
+    assert!(made.success());
+    let exe = wrapper(
+        dir.path(),
+        "gaslamp-next",
+        &format!(
+            "if [ -n \"$GASLAMP_UPGRADE_CHECK\" ]; then read go < '{}'; fi",
+            fifo.display()
+        ),
+    );
+    let mut server = start_upgradable(dir.path(), &exe).await;
+    let mut ada = admin_in_game(&server).await;
+    let mut kit = kit_in_game(&server).await;
+
+    ada.send("/copyover").await;
+    ada.expect("Upgrading from gaslamp").await;
+    server.expect_log(&["upgrade begins"]).await;
+    // While the first one's check runs: a second by command, one by signal.
+    assert!(
+        ada.command("/copyover")
+            .await
+            .contains("An upgrade is already under way.")
+    );
+    let pid = server.pid().expect("pid").to_string();
+    let usr2 = std::process::Command::new("kill")
+        .args(["-USR2", &pid])
+        .status()
+        .expect("kill");
+    assert!(usr2.success());
+    server
+        .expect_log(&["An upgrade is already under way."])
+        .await;
+    assert_eq!(
+        kit.command("say still fine").await,
+        "You say, \"still fine\""
+    );
+
+    // SIGTERM in the middle of it: a clean shutdown, everyone told.
+    assert_eq!(server.terminate().await, Some(0));
+    kit.expect("The server is shutting down.").await;
+    assert_eq!(session_rows(dir.path()).len(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_new_binary_that_cannot_start_hands_everyone_back_to_the_old_one() {
+    let dir = temp_dir();
+    // It passes its check, then its real start refuses its command line.
+    let real = env!("CARGO_BIN_EXE_gaslamp");
+    let exe = wrapper(
+        dir.path(),
+        "gaslamp-next",
+        &format!(
+            "if [ -n \"$GASLAMP_UPGRADE_STATE\" ]; then exec '{real}' --no-such-flag \"$@\"; fi"
+        ),
+    );
+    let mut server = start_upgradable(dir.path(), &exe).await;
+    let pid = server.pid();
+    let mut ada = admin_in_game(&server).await;
+    let mut kit = kit_in_game(&server).await;
+    let room = kit.command("look").await;
+    let rows = session_rows(dir.path());
+
+    ada.send("/copyover").await;
+    kit.expect(UPGRADING).await;
+    if kit
+        .expect_any_or_closed(&["The upgrade did not happen; carry on."])
+        .await
+        .is_none()
+    {
+        panic!("{}", server.log_lines().join("\n"));
+    }
+    // The prompt that follows, so the next command's answer is its own.
+    kit.expect("> ").await;
+    ada.expect("The upgrade did not happen; carry on.").await;
+    server
+        .expect_log(&["handing the players back to the old binary"])
+        .await;
+    server
+        .expect_log(&["upgraded: taking over", "fell_back"])
+        .await;
+    assert!(server.alive());
+    assert_eq!(server.pid(), pid);
+    assert_eq!(kit.command("look").await, room);
+    assert_eq!(session_rows(dir.path()), rows);
+    assert!(!kit.all_text().contains(COMPLETE));
+    assert_eq!(server.terminate().await, Some(0));
+}
