@@ -27,6 +27,7 @@ pub mod ignore;
 pub mod info;
 pub mod items;
 pub mod look;
+pub mod mail;
 pub mod movement;
 pub mod narrate;
 pub mod parse;
@@ -62,6 +63,37 @@ pub enum Flow {
     ChangePassword,
     /// An admin sets another account's password: ask for it.
     SetPassword { account: String },
+    /// Write a text in the session's editor, then hand it to
+    /// [`finish_draft`].
+    Write(Draft),
+}
+
+/// A text to be written in the session's editor (lines until `.`, `~q` to
+/// throw it away), and what becomes of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Draft {
+    /// Said before the first line: what is written and how to end it.
+    pub intro: String,
+    /// At most this many characters (the newlines between lines counted).
+    pub max_chars: usize,
+    /// At most this many lines.
+    pub max_lines: usize,
+    pub purpose: Purpose,
+}
+
+/// What a text written in the editor is for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Purpose {
+    /// A letter to another character of the world (`mail <name> <subject>`).
+    Mail(mail::Letter),
+}
+
+/// Hands a text written in the editor to the command that asked for it:
+/// `Some(text)` when it was ended with `.`, `None` when thrown away.
+pub async fn finish_draft(ctx: &Ctx<'_>, purpose: Purpose, text: Option<String>) {
+    match purpose {
+        Purpose::Mail(letter) => mail::finish_draft(ctx, letter, text).await,
+    }
 }
 
 /// What a handler works with: the game and the player who typed the command.

@@ -6,7 +6,9 @@
 //! `docs/commands.md` and `docs/admin.md`.
 
 use super::spec::Spec;
-use super::{admin, channels, help, history, ignore, info, items, look, movement, profile, talk};
+use super::{
+    admin, channels, help, history, ignore, info, items, look, mail, movement, profile, talk,
+};
 
 /// Every command, in the order `help` lists them within their groups.
 pub static COMMANDS: &[&Spec] = &[
@@ -32,6 +34,7 @@ pub static COMMANDS: &[&Spec] = &[
     &talk::REPLY,
     &talk::YELL,
     &channels::CHANNELS,
+    &mail::MAIL,
     &ignore::IGNORE,
     &ignore::UNIGNORE,
     &items::INVENTORY,

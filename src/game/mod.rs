@@ -30,6 +30,7 @@ pub mod data;
 pub mod feed;
 pub mod ignore;
 pub mod items;
+pub mod mail;
 pub mod moves;
 pub mod outbox;
 mod people;

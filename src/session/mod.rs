@@ -17,6 +17,7 @@
 //! opens and closes the session's records.
 
 pub mod conn;
+pub mod editor;
 pub mod guard;
 pub mod login;
 pub mod menu;
@@ -193,8 +194,27 @@ impl Link {
     /// Waits for the next line the player types, until `deadline`. Control
     /// orders end the wait (see [`Conn::next`]); news of the client is recorded.
     pub async fn next_line(&mut self, deadline: Instant) -> Result<String, Hangup> {
+        self.next_line_charged(deadline, true).await
+    }
+
+    /// Waits for the next line of text being written in an editor: like
+    /// [`Link::next_line`], but not charged to the command rate.
+    pub async fn next_text_line(&mut self, deadline: Instant) -> Result<String, Hangup> {
+        self.next_line_charged(deadline, false).await
+    }
+
+    async fn next_line_charged(
+        &mut self,
+        deadline: Instant,
+        charged: bool,
+    ) -> Result<String, Hangup> {
         loop {
-            match self.conn.next(deadline).await? {
+            let input = if charged {
+                self.conn.next(deadline).await?
+            } else {
+                self.conn.next_text(deadline).await?
+            };
+            match input {
                 Input::Line(line) => {
                     self.game.metrics().line_in();
                     self.note_activity();

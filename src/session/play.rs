@@ -50,6 +50,7 @@ pub async fn play(link: &mut Link, account: &LoggedIn, chosen: Chosen) -> Result
     let ctx = Ctx::new(&game, &player);
     // The channels: what was missed while away, and the client's list.
     command::channels::on_entry(&ctx).await;
+    command::mail::on_entry(&ctx).await;
     loop {
         link.prompt("> ");
         let deadline = Instant::now() + game.config().idle_timeout;
@@ -70,6 +71,11 @@ pub async fn play(link: &mut Link, account: &LoggedIn, chosen: Chosen) -> Result
             }
             Flow::SetPassword { account: target } => {
                 super::menu::set_password_for(link, &ctx, &target, deadline).await?;
+            }
+            Flow::Write(draft) => {
+                let idle = game.config().idle_timeout;
+                let text = super::editor::write(link, &draft, idle).await?;
+                command::finish_draft(&ctx, draft.purpose, text).await;
             }
         }
     }

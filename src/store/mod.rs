@@ -29,6 +29,7 @@ pub mod hashing;
 pub mod ignores;
 pub mod items;
 pub mod lockout;
+pub mod mail;
 pub mod profiles;
 pub mod refusal;
 pub mod schema;
@@ -264,6 +265,12 @@ impl Store {
     /// Which accounts ignore which.
     pub fn ignores(&self) -> ignores::Ignores<'_> {
         ignores::Ignores::new(self)
+    }
+
+    /// Mail between characters of a world: sending within its limits, a
+    /// mailbox read, a letter read or deleted.
+    pub fn mail(&self) -> mail::MailBox<'_> {
+        mail::MailBox::new(self)
     }
 
     /// What characters show of themselves (their descriptions).

@@ -23,7 +23,7 @@ use super::{StoreError, StoreResult, write_tx};
 pub const SCHEMA_SQL: &str = include_str!("../../schema.sql");
 
 /// Version number of [`SCHEMA_SQL`].
-pub const SCHEMA_VERSION: i64 = 8;
+pub const SCHEMA_VERSION: i64 = 9;
 
 /// One step that brings a file from the version before it to `version`.
 struct Step {
@@ -81,6 +81,12 @@ const STEPS: &[Step] = &[
     Step {
         version: 8,
         sql: include_str!("migrations/8_community.sql"),
+        code: None,
+        rebuilds: false,
+    },
+    Step {
+        version: 9,
+        sql: include_str!("migrations/9_mail_aliases.sql"),
         code: None,
         rebuilds: false,
     },
@@ -333,13 +339,14 @@ mod tests {
     use std::collections::BTreeMap;
 
     /// The schema as it was at each older version, frozen.
-    const SNAPSHOTS: [(i64, &str); 6] = [
+    const SNAPSHOTS: [(i64, &str); 7] = [
         (1, include_str!("../../tests/fixtures/schema/v1.sql")),
         (2, include_str!("../../tests/fixtures/schema/v2.sql")),
         (3, include_str!("../../tests/fixtures/schema/v3.sql")),
         (4, include_str!("../../tests/fixtures/schema/v4.sql")),
         (5, include_str!("../../tests/fixtures/schema/v5.sql")),
         (6, include_str!("../../tests/fixtures/schema/v6.sql")),
+        (8, include_str!("../../tests/fixtures/schema/v8.sql")),
     ];
 
     /// Rows every version since the first can hold: something in every table,
@@ -556,6 +563,7 @@ mod tests {
         assert_eq!(
             tables(&conn),
             [
+                "aliases",
                 "audit_log",
                 "channel_mutes",
                 "channel_settings",
@@ -566,6 +574,8 @@ mod tests {
                 "chat_messages",
                 "ignores",
                 "item_placements",
+                "mail",
+                "mail_sent",
                 "placements_recorded",
                 "room_items",
                 "sessions",

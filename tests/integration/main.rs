@@ -14,6 +14,7 @@ mod ignore;
 mod items;
 mod limits;
 mod login;
+mod mail;
 mod persistence;
 mod play;
 mod policy;

@@ -245,6 +245,17 @@ impl Conn {
     /// control order ends the wait whatever the session was asking: a takeover
     /// or a kick is a [`Hangup`], with its last words already queued.
     pub async fn next(&mut self, deadline: Instant) -> Result<Input, Hangup> {
+        self.next_charged(deadline, true).await
+    }
+
+    /// [`Conn::next`] for a line of text being written (an editor's line,
+    /// SPEC §12): not charged to the command rate, whose caps are the
+    /// text's own. Everything else is as for a command.
+    pub async fn next_text(&mut self, deadline: Instant) -> Result<Input, Hangup> {
+        self.next_charged(deadline, false).await
+    }
+
+    async fn next_charged(&mut self, deadline: Instant, charged: bool) -> Result<Input, Hangup> {
         if let Some(hangup) = self.ended_with {
             return Err(hangup);
         }
@@ -256,7 +267,7 @@ impl Conn {
                 self.settle();
                 return Err(Hangup::Closed);
             };
-            let handled = self.handle_input(input);
+            let handled = self.handle_input(input, charged);
             if !matches!(handled, Ok(None)) {
                 // The read's work is done before anything the session says next.
                 self.settle();
@@ -322,11 +333,20 @@ impl Conn {
     }
 
     /// Deals with one decoded input; what the session should see is returned.
-    fn handle_input(&mut self, input: telnet::Input) -> Result<Option<Input>, Hangup> {
+    /// A line is charged to the command rate when `charged` says so.
+    fn handle_input(
+        &mut self,
+        input: telnet::Input,
+        charged: bool,
+    ) -> Result<Option<Input>, Hangup> {
         if let Some(size) = input.negotiation_size() {
             self.charge_negotiation(size)?;
         }
         match input {
+            telnet::Input::Line(line) if !charged => {
+                self.outbox.input_seen();
+                Ok(Some(Input::Line(line)))
+            }
             telnet::Input::Line(line) => {
                 self.outbox.input_seen();
                 Ok(self.admit_line(line).map(Input::Line))
