@@ -19,6 +19,7 @@
 //! other; only `help` and the parser read the whole list.
 
 pub mod admin;
+pub mod alias;
 pub mod channels;
 pub mod common;
 pub mod help;

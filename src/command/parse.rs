@@ -5,7 +5,9 @@
 //! say, `:` for emote) or a word, then its argument text. The word is matched
 //! without regard to case, in SPEC §4's order, the first match winning:
 //!
-//! 1. the player's aliases (issue 17 adds them);
+//! 1. the player's aliases, which rewrite the line before it is parsed
+//!    (`alias::expand_line`, called by the session; what an alias runs is
+//!    parsed here and never expanded again);
 //! 2. command words, exactly: player commands, then admin commands (an admin
 //!    word above the player's role is named, to be refused with the role
 //!    sentence);

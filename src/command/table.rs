@@ -7,7 +7,7 @@
 
 use super::spec::Spec;
 use super::{
-    admin, channels, help, history, ignore, info, items, look, mail, movement, profile, talk,
+    admin, alias, channels, help, history, ignore, info, items, look, mail, movement, profile, talk,
 };
 
 /// Every command, in the order `help` lists them within their groups.
@@ -49,6 +49,8 @@ pub static COMMANDS: &[&Spec] = &[
     &info::COLOR,
     &profile::DESCRIBE,
     &profile::AFK,
+    &alias::ALIAS,
+    &alias::UNALIAS,
     &info::QUIT,
     &admin::world::GOTO,
     &admin::world::TELEPORT,

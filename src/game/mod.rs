@@ -21,6 +21,7 @@
 
 pub mod abuse;
 mod accounts;
+pub mod aliases;
 mod census;
 pub mod channels;
 mod characters;
@@ -107,6 +108,8 @@ pub struct Game {
     ignores: ignore::IgnoreIndex,
     /// The playing characters as others meet them (away, description, ...).
     personas: profile::Personas,
+    /// The aliases of the accounts that play now.
+    aliases: aliases::AliasBook,
     /// The game's own tasks; the server waits for them when it stops.
     tasks: TaskTracker,
 }
@@ -148,6 +151,7 @@ impl Game {
             channels,
             ignores: ignore::IgnoreIndex::default(),
             personas: profile::Personas::default(),
+            aliases: aliases::AliasBook::default(),
             tasks: TaskTracker::new(),
         }
     }

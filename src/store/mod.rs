@@ -21,6 +21,7 @@
 
 pub mod accounts;
 pub mod admin;
+pub mod aliases;
 pub mod audit;
 pub mod channels;
 pub mod characters;
@@ -260,6 +261,11 @@ impl Store {
     /// The channels' records: on/off switches, mutes, history, catch-up.
     pub fn channels(&self) -> channels::Channels<'_> {
         channels::Channels::new(self)
+    }
+
+    /// Each account's aliases.
+    pub fn aliases(&self) -> aliases::Aliases<'_> {
+        aliases::Aliases::new(self)
     }
 
     /// Which accounts ignore which.

@@ -4,6 +4,7 @@
 
 mod accounts;
 mod admin;
+mod aliases;
 mod channels;
 mod cli;
 mod crash;
