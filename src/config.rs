@@ -78,6 +78,9 @@ pub struct ServerConfig {
     /// The server-wide channels (the four defaults, changed or added to by
     /// `[[channel]]` tables), in the order `channels` lists them.
     pub channels: Vec<ChannelConfig>,
+    /// The socials' data file (`--socials`); `None` reads `socials.toml`
+    /// beside the worlds, if there is one.
+    pub socials_file: Option<PathBuf>,
 }
 
 /// The operator's answers for MUD listings (MSSP, SPEC §8). Everything else
@@ -147,6 +150,7 @@ impl ServerConfig {
             mccp: true,
             mssp: MsspConfig::defaults(),
             channels: ChannelConfig::defaults(),
+            socials_file: None,
         }
     }
 

@@ -33,6 +33,7 @@ pub mod movement;
 pub mod narrate;
 pub mod parse;
 pub mod profile;
+pub mod socials;
 pub mod spec;
 pub mod table;
 pub mod talk;
@@ -151,6 +152,10 @@ pub async fn execute(ctx: &Ctx<'_>, line: &str) -> Flow {
         Parsed::Command { spec, args } => run(ctx, spec, args).await,
         Parsed::Channel { name, args } => {
             channels::channel_command(ctx, name, args).await;
+            Flow::Continue
+        }
+        Parsed::Social { name, args } => {
+            socials::social_command(ctx, name, args);
             Flow::Continue
         }
         Parsed::Forbidden(spec) => {

@@ -7,7 +7,8 @@
 
 use super::spec::Spec;
 use super::{
-    admin, alias, channels, help, history, ignore, info, items, look, mail, movement, profile, talk,
+    admin, alias, channels, help, history, ignore, info, items, look, mail, movement, profile,
+    socials, talk,
 };
 
 /// Every command, in the order `help` lists them within their groups.
@@ -35,6 +36,7 @@ pub static COMMANDS: &[&Spec] = &[
     &talk::YELL,
     &channels::CHANNELS,
     &mail::MAIL,
+    &socials::SOCIALS,
     &ignore::IGNORE,
     &ignore::UNIGNORE,
     &items::INVENTORY,
@@ -43,6 +45,7 @@ pub static COMMANDS: &[&Spec] = &[
     &items::GIVE,
     &history::HISTORY,
     &info::WHO,
+    &socials::FINGER,
     &help::HELP,
     &info::CHARACTERS,
     &info::PASSWORD,

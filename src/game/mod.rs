@@ -29,6 +29,7 @@ pub mod client;
 mod community;
 pub mod data;
 pub mod feed;
+pub mod finger;
 pub mod ignore;
 pub mod items;
 pub mod mail;
@@ -69,6 +70,7 @@ use crate::auth::Role;
 use crate::config::ServerConfig;
 use crate::metrics::Metrics;
 use crate::replies;
+use crate::socials::Socials;
 use crate::store::accounts::AccountChange;
 use crate::store::writer::Writer;
 use crate::store::{Store, StoreResult};
@@ -110,6 +112,8 @@ pub struct Game {
     personas: profile::Personas,
     /// The aliases of the accounts that play now.
     aliases: aliases::AliasBook,
+    /// The socials, from their data file.
+    socials: Arc<Socials>,
     /// The game's own tasks; the server waits for them when it stops.
     tasks: TaskTracker,
 }
@@ -152,6 +156,7 @@ impl Game {
             ignores: ignore::IgnoreIndex::default(),
             personas: profile::Personas::default(),
             aliases: aliases::AliasBook::default(),
+            socials: Arc::default(),
             tasks: TaskTracker::new(),
         }
     }
@@ -180,6 +185,19 @@ impl Game {
             tls: Some(certificates),
             ..self
         }
+    }
+
+    /// The same game, with the socials read at start.
+    pub fn with_socials(self, socials: Socials) -> Game {
+        Game {
+            socials: Arc::new(socials),
+            ..self
+        }
+    }
+
+    /// The socials players may make.
+    pub fn socials(&self) -> &Socials {
+        &self.socials
     }
 
     /// The TLS listener's certificate, if the server has one.

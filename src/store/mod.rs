@@ -35,6 +35,7 @@ pub mod profiles;
 pub mod refusal;
 pub mod schema;
 pub mod sessions;
+pub mod whois;
 pub mod worlds;
 pub mod writer;
 
@@ -282,6 +283,11 @@ impl Store {
     /// What characters show of themselves (their descriptions).
     pub fn profiles(&self) -> profiles::Profiles<'_> {
         profiles::Profiles::new(self)
+    }
+
+    /// A character looked up by name, for `finger`.
+    pub fn whois(&self) -> whois::Whois<'_> {
+        whois::Whois::new(self)
     }
 
     /// The admin's views and the upkeep job's clean-ups.

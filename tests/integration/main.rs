@@ -24,6 +24,7 @@ mod protocols;
 mod prune;
 mod races;
 mod shutdown;
+mod socials;
 mod support;
 mod talk;
 mod tls;
