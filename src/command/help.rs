@@ -1,7 +1,8 @@
 //! `help`: the commands a player's role allows, grouped, or one command in
 //! detail. Both derive from the command list (`table`), the one module besides
 //! the parser that reads it whole. The channels the role hears are listed
-//! after the commands, and `help <channel>` explains one.
+//! after the commands, and `help <channel>` explains one; so are the
+//! socials, and `help <social>` gives a social's sentences.
 
 use std::fmt::Write;
 
@@ -12,6 +13,7 @@ use super::table::COMMANDS;
 use crate::auth::Role;
 use crate::game::ChannelDef;
 use crate::game::data::direction_named;
+use crate::socials::Social;
 
 pub static HELP: Spec = Spec {
     name: "help",
@@ -47,6 +49,14 @@ fn help(ctx: &Ctx<'_>, topic: &str) {
                 channels.join(", ")
             );
         }
+        let socials = ctx.game.socials().len();
+        if socials > 0 {
+            let _ = write!(
+                text,
+                "\nSocials: {socials} (\"socials\" lists them, \"help <social>\" explains one)."
+            );
+        }
+        text.push_str("\nAliases of your own: \"help alias\".");
         return ctx.reply(text);
     }
     let topic = topic.trim_start_matches('/');
@@ -54,6 +64,10 @@ fn help(ctx: &Ctx<'_>, topic: &str) {
     // the parser's order, before the prefixes of command words.
     if let Some(channel) = ctx.game.channel_for(topic, role) {
         return ctx.reply(channel_help(channel));
+    }
+    // A social is never named like a command either.
+    if let Some(social) = ctx.game.socials().get(&topic.to_lowercase()) {
+        return ctx.reply(social_help(social));
     }
     match lookup_as(topic, role) {
         Ok(spec) if spec.role <= role => ctx.reply(command_help(spec)),
@@ -134,6 +148,21 @@ fn channel_help(channel: &ChannelDef) -> String {
         text.push_str(" Guests only listen.");
     }
     text
+}
+
+/// One social's help: its sentences, alone and at someone.
+fn social_help(social: &Social) -> String {
+    let name = &social.name;
+    format!(
+        "{name}: a social (\"socials\" lists them all). Alone:\n\
+         \x20 you see: {}\n\
+         \x20 the room sees: {}\n\
+         At someone (\"{name} <name>\"):\n\
+         \x20 you see: {}\n\
+         \x20 they see: {}\n\
+         \x20 the others see: {}",
+        social.you, social.room, social.you_at, social.target, social.room_at
+    )
 }
 
 /// Whether a command is one of the walking directions (listed on one line).

@@ -36,11 +36,14 @@ pub static MAIL: Spec = Spec {
     summary: "Send a letter to someone of this world, even offline; alone, list yours.",
     details: "Alone, lists your letters, newest last, * marking the unread.\n\
               \"mail <name> <subject>\" writes a letter: type its lines, then a line\n\
-              holding only \".\" sends it, \"~q\" throws it away. \"mail <name> <subject> = <text>\"\n\
-              sends one line. \"mail read <n>\" shows a letter, \"mail delete <n>\" deletes it,\n\
+              holding only \".\" sends it, \"~q\" throws it away.\n\
+              \"mail <name> <subject> = <text>\" sends one line at once.\n\
+              \"mail read <n>\" shows a letter, \"mail delete <n>\" deletes it,\n\
               \"mail reply <n>\" answers it (\"Re: \" before its subject).\n\
-              A letter holds up to 4,000 characters and 100 lines; a mailbox holds 500 letters;\n\
-              an account sends at most 10 letters in 10 minutes. Guests cannot send mail.\n\
+              A letter holds up to 4,000 characters and 100 lines.\n\
+              A mailbox holds 500 letters.\n\
+              An account sends at most 10 letters in 10 minutes.\n\
+              Guests cannot send mail.\n\
               Letters from players you ignore are kept but never shown.",
     example: "mail Ann Lanterns = Meet me at the quay at dusk.",
     run: |ctx, _, argument| mail(ctx, argument),

@@ -228,3 +228,53 @@ async fn a_bad_socials_file_stops_the_start() {
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn help_lists_the_new_commands_in_their_groups_and_explains_them() {
+    let dir = temp_dir();
+    let server = TestServer::start_with(with_socials(dir.path())).await;
+    let mut ann = player(&server, "Ann").await;
+    let help = ann.command("help").await;
+    let at = |needle: &str| {
+        help.find(needle)
+            .unwrap_or_else(|| panic!("{needle:?} not in {help}"))
+    };
+    // Each under its group's heading, in the groups' order.
+    assert!(
+        at("Talking:") < at("\n  mail [") && at("\n  mail [") < at("Items:"),
+        "{help}"
+    );
+    assert!(at("Talking:") < at("\n  socials ") && at("\n  socials ") < at("Items:"));
+    assert!(at("Information:") < at("\n  finger ") && at("\n  finger ") < at("Your account:"));
+    assert!(at("Your account:") < at("\n  alias [") && at("\n  unalias ") > at("Your account:"));
+    assert!(
+        help.contains("Socials: 39 (\"socials\" lists them"),
+        "{help}"
+    );
+    assert!(help.contains("Channels: ooc, newbie"), "{help}");
+
+    let mail = ann.command("help mail").await;
+    assert!(mail.starts_with("mail [<name> <subject>"), "{mail}");
+    for needle in [
+        "\"mail read <n>\"",
+        "4,000 characters and 100 lines",
+        "500 letters",
+        "10 letters in 10 minutes",
+        "Guests cannot send mail.",
+    ] {
+        assert!(mail.contains(needle), "{needle} in {mail}");
+    }
+    let alias = ann.command("help alias").await;
+    assert!(alias.contains("$1 to $9"), "{alias}");
+    let ooc = ann.command("help ooc").await;
+    assert!(ooc.contains("ooc history [n]"), "{ooc}");
+    assert_eq!(
+        ann.command("help bow").await,
+        "bow: a social (\"socials\" lists them all). Alone:\r\n  you see: You bow gracefully.\r\n  \
+         the room sees: <Name> bows gracefully.\r\nAt someone (\"bow <name>\"):\r\n  \
+         you see: You bow before <Target>.\r\n  they see: <Name> bows before you.\r\n  \
+         the others see: <Name> bows before <Target>."
+    );
+    assert!(ann.command("help pose").await.contains("Also: :, pose"));
+    server.stop().await;
+}
