@@ -206,6 +206,39 @@ CREATE TABLE IF NOT EXISTS ignores (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS ignores_by_ignored ON ignores (ignored_user_id);
 
+-- Mail (`mail`): a letter to a character of the same world, kept until its
+-- recipient deletes it. The sender's name is kept as it was; the sender's
+-- account is what an ignore hides and what the rate counts.
+CREATE TABLE IF NOT EXISTS mail (
+    id             INTEGER PRIMARY KEY,
+    world_id       TEXT NOT NULL REFERENCES worlds (id),
+    recipient_id   INTEGER NOT NULL REFERENCES characters (id) ON DELETE CASCADE,
+    sender_id      INTEGER REFERENCES characters (id) ON DELETE SET NULL,
+    sender_user_id INTEGER REFERENCES users (id) ON DELETE SET NULL,
+    sender_name    TEXT NOT NULL,
+    subject        TEXT NOT NULL,
+    body           TEXT NOT NULL,
+    sent_at        TEXT NOT NULL,
+    read_at        TEXT
+);
+CREATE INDEX IF NOT EXISTS mail_by_recipient ON mail (recipient_id, id);
+
+-- When each account sent mail lately, for the sending rate (a deleted letter
+-- still counts); rows older than the rate's window are dropped as it is read.
+CREATE TABLE IF NOT EXISTS mail_sent (
+    user_id INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    sent_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS mail_sent_by_user ON mail_sent (user_id, sent_at);
+
+-- `alias <word> <expansion>`, kept per account.
+CREATE TABLE IF NOT EXISTS aliases (
+    user_id   INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    word      TEXT NOT NULL,
+    expansion TEXT NOT NULL,
+    PRIMARY KEY (user_id, word)
+) WITHOUT ROWID;
+
 -- What an account may do in a world beyond what its role gives it: enter an
 -- invite-only world (`/grant <account> <world>`), and, for a worldbuilder,
 -- build there (`/grant <account> <world> build`, which lets it in too).

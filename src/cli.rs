@@ -53,6 +53,10 @@ pub struct CommonArgs {
     /// World that new accounts start in [default: the first world by id].
     #[arg(long, global = true, env = "GASLAMP_DEFAULT_WORLD")]
     pub default_world: Option<String>,
+    /// The socials' data file [default: socials.toml in the worlds
+    /// directory, if there is one].
+    #[arg(long, global = true, env = "GASLAMP_SOCIALS", value_name = "FILE")]
+    pub socials: Option<PathBuf>,
     /// bcrypt cost factor for new password hashes (4 to 31).
     #[arg(long, global = true, env = "GASLAMP_BCRYPT_COST", default_value_t = 12,
           value_parser = clap::value_parser!(u32).range(4..=31))]
@@ -549,6 +553,7 @@ impl CommonArgs {
             spill_dir: run.spill_dir.clone().unwrap_or_else(std::env::temp_dir),
             backups: run.backup_schedule(&self.db),
             channels: run.channels.clone().unwrap_or_else(ChannelConfig::defaults),
+            socials_file: self.socials.clone(),
             ..ServerConfig::new(self.db.clone(), self.worlds.clone())
         }
     }

@@ -101,6 +101,9 @@ pub struct ServerConfig {
     /// The server-wide channels (the four defaults, changed or added to by
     /// `[[channel]]` tables), in the order `channels` lists them.
     pub channels: Vec<ChannelConfig>,
+    /// The socials' data file (`--socials`); `None` reads `socials.toml`
+    /// beside the worlds, if there is one.
+    pub socials_file: Option<PathBuf>,
 }
 
 /// The server's own backups: a copy every `every`, named by UTC time in
@@ -198,6 +201,7 @@ impl ServerConfig {
             writer_stop_grace: crate::store::writer::STOP_GRACE,
             backups: None,
             channels: ChannelConfig::defaults(),
+            socials_file: None,
         }
     }
 

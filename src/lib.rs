@@ -4,7 +4,7 @@
 //! → `session` (Login ▶ CharacterMenu ▶ Playing) → `command` (nom parser and
 //! handlers) → `game` (worlds in play, registry, fan-out) and `store` (SQLite).
 //! `world` loads world files; `auth` holds the account rules; `tls` loads
-//! certificates; `transport` runs the listeners; `web` serves the browser
+//! certificates; `socials` reads the socials' data file; `transport` runs the listeners; `web` serves the browser
 //! client, telnet over WebSocket, health and metrics (`metrics`); `server` runs
 //! it all; `upgrade` replaces the running server by a new binary, keeping
 //! its players.
@@ -20,6 +20,7 @@ pub mod ops;
 pub mod replies;
 pub mod server;
 pub mod session;
+pub mod socials;
 pub mod store;
 pub mod telnet;
 #[cfg(test)]

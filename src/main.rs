@@ -253,7 +253,7 @@ async fn shutdown_signal() {
 /// world included) and prints a line per world and each warning, or each
 /// error. Warnings do not fail the check; an error does (exit 1).
 fn check_worlds(common: &CommonArgs) -> ExitCode {
-    match world::load(&common.worlds, common.default_world.as_deref()) {
+    let worlds = match world::load(&common.worlds, common.default_world.as_deref()) {
         Ok(loaded) => {
             for w in loaded.worlds.iter() {
                 println!("{}", world::summary(w));
@@ -265,18 +265,47 @@ fn check_worlds(common: &CommonArgs) -> ExitCode {
             if !loaded.warnings.is_empty() {
                 eprintln!("{} warning(s).", loaded.warnings.len());
             }
-            ExitCode::SUCCESS
+            true
         }
         Err(world::LoadError::Invalid(errors)) => {
             for error in &errors {
                 eprintln!("{error}");
             }
             eprintln!("{} error(s).", errors.len());
-            ExitCode::FAILURE
+            false
         }
         Err(err) => {
             eprintln!("gaslamp: {err}");
-            ExitCode::FAILURE
+            false
+        }
+    };
+    if worlds && check_socials(common) {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+/// The socials' half of `check-worlds`: the file `--socials` names, or the
+/// one beside the worlds if there is one; each error names file, social and
+/// field.
+fn check_socials(common: &CommonArgs) -> bool {
+    let (path, required) = gaslamp::socials::path_for(common.socials.as_deref(), &common.worlds);
+    match gaslamp::socials::load(&path, required, gaslamp::command::is_command_word) {
+        Ok(Some(socials)) => {
+            println!("{} social(s) OK ({}).", socials.len(), path.display());
+            true
+        }
+        Ok(None) => {
+            println!("No socials file ({}).", path.display());
+            true
+        }
+        Err(errors) => {
+            for error in &errors {
+                eprintln!("{error}");
+            }
+            eprintln!("{} error(s) in the socials.", errors.len());
+            false
         }
     }
 }

@@ -29,6 +29,7 @@ use crate::config::ServerConfig;
 use crate::game::Game;
 use crate::game::handoff::ListenerFds;
 use crate::ops::backup::Rotation;
+use crate::socials::Socials;
 use crate::store::lock::{DatabaseLock, LockError};
 use crate::store::spill::{self, SpillFailed, Spilled};
 use crate::store::writer::{Leftover, Stopped, Writer, WriterClosed, WriterThread};
@@ -163,6 +164,29 @@ pub fn load_worlds(config: &ServerConfig) -> Result<(Worlds, Arc<World>), StartE
     Ok((loaded.worlds, loaded.default))
 }
 
+/// Reads the socials through [`socials::load`](crate::socials::load): the
+/// file `--socials` names, which must be there, or `socials.toml` beside
+/// the worlds, whose absence means no socials. A file with errors stops
+/// the start, each error on a line.
+pub fn load_socials(config: &ServerConfig) -> Result<Socials, StartError> {
+    let (path, required) =
+        crate::socials::path_for(config.socials_file.as_deref(), &config.worlds_dir);
+    match crate::socials::load(&path, required, crate::command::is_command_word) {
+        Ok(Some(socials)) => {
+            tracing::info!(path = %path.display(), socials = socials.len(), "socials read");
+            Ok(socials)
+        }
+        Ok(None) => {
+            tracing::info!(path = %path.display(), "no socials file; no socials");
+            Ok(Socials::default())
+        }
+        Err(errors) => {
+            let lines: Vec<String> = errors.iter().map(ToString::to_string).collect();
+            Err(StartError::Config(lines.join("\n")))
+        }
+    }
+}
+
 impl Server {
     /// Prepares everything and binds the listeners.
     pub async fn start(config: ServerConfig) -> Result<Server, StartError> {
@@ -192,6 +216,7 @@ impl Server {
         let lock = tokio::task::spawn_blocking(move || DatabaseLock::acquire(&db_path))
             .await
             .map_err(|e| StoreError::Task(e.to_string()))??;
+        let socials = load_socials(&config)?;
         let options = StoreOptions {
             bcrypt_cost: config.bcrypt_cost,
             ..StoreOptions::default()
@@ -229,7 +254,8 @@ impl Server {
         };
         // The narrator writes what rooms hear when someone moves.
         let game = Game::new(config, worlds, default, store, writer)
-            .observed_by(Arc::new(crate::command::Narrator));
+            .observed_by(Arc::new(crate::command::Narrator))
+            .with_socials(socials);
         let game = Arc::new(match certificates {
             Some(certificates) => game.with_tls(certificates),
             None => game,

@@ -41,6 +41,7 @@ pub static CHANNELS: Spec = Spec {
 pub struct Words<'a> {
     game: &'a Game,
     role: Role,
+    me: &'a crate::game::Player,
 }
 
 impl<'a> Words<'a> {
@@ -48,6 +49,7 @@ impl<'a> Words<'a> {
         Words {
             game: ctx.game,
             role: ctx.me.role(),
+            me: ctx.me,
         }
     }
 }
@@ -55,6 +57,19 @@ impl<'a> Words<'a> {
 impl Vocabulary for Words<'_> {
     fn is_channel(&self, word: &str) -> bool {
         self.game.channel_for(word, self.role).is_some()
+    }
+
+    fn is_exit(&self, word: &str) -> bool {
+        let Some(world) = self.game.world(&self.me.world) else {
+            return false;
+        };
+        world
+            .room(&self.me.room())
+            .is_some_and(|room| room.exits.iter().any(|exit| exit.key == word))
+    }
+
+    fn is_social(&self, word: &str) -> bool {
+        self.game.socials().get(word).is_some()
     }
 }
 

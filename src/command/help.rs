@@ -1,7 +1,8 @@
 //! `help`: the commands a player's role allows, grouped, or one command in
 //! detail. Both derive from the command list (`table`), the one module besides
 //! the parser that reads it whole. The channels the role hears are listed
-//! after the commands, and `help <channel>` explains one.
+//! after the commands, and `help <channel>` explains one; so are the
+//! socials, and `help <social>` gives a social's sentences.
 
 use std::fmt::Write;
 
@@ -12,6 +13,7 @@ use super::table::COMMANDS;
 use crate::auth::Role;
 use crate::game::ChannelDef;
 use crate::game::data::direction_named;
+use crate::socials::Social;
 use crate::text::wrap;
 
 pub static HELP: Spec = Spec {
@@ -39,20 +41,7 @@ fn help(ctx: &Ctx<'_>, topic: &str) {
             Layout::Columns(ctx.me.session.width())
         };
         let mut text = command_list(role, layout);
-        let channels: Vec<&str> = ctx
-            .game
-            .channels()
-            .iter()
-            .filter(|c| c.readable_by(role))
-            .map(|c| &*c.name)
-            .collect();
-        if !channels.is_empty() {
-            let _ = write!(
-                text,
-                "\nChannels (\"help <channel>\" explains one):\n  {}",
-                channels.join(", ")
-            );
-        }
+        text.push_str(&more_topics(ctx, role, layout));
         return ctx.reply(text);
     }
     let topic = topic.trim_start_matches('/');
@@ -64,12 +53,52 @@ fn help(ctx: &Ctx<'_>, topic: &str) {
     if topic.eq_ignore_ascii_case("building") && role >= Role::Worldbuilder {
         return ctx.reply(building_help(role));
     }
+    // A social is never named like a command either.
+    if let Some(social) = ctx.game.socials().get(&topic.to_lowercase()) {
+        return ctx.reply(social_help(social));
+    }
     match lookup_as(topic, role) {
         Ok(spec) if spec.role <= role => ctx.reply(command_help(spec)),
         _ => ctx.reply(format!(
             "There is no help on \"{topic}\". Type \"help\" for the list of commands."
         )),
     }
+}
+
+/// After the commands, a group of its own: the channels the role hears, the
+/// socials and aliases, each line wrapped under its indent.
+fn more_topics(ctx: &Ctx<'_>, role: Role, layout: Layout) -> String {
+    let width = match layout {
+        Layout::Columns(width) => width,
+        Layout::Spoken => None,
+    };
+    let channels: Vec<&str> = ctx
+        .game
+        .channels()
+        .iter()
+        .filter(|c| c.readable_by(role))
+        .map(|c| &*c.name)
+        .collect();
+    let mut lines = Vec::new();
+    if !channels.is_empty() {
+        lines.push(format!(
+            "Channels: {} (\"help <channel>\" explains one).",
+            channels.join(", ")
+        ));
+    }
+    let socials = ctx.game.socials().len();
+    if socials > 0 {
+        lines.push(format!(
+            "Socials: {socials} (\"socials\" lists them, \"help <social>\" explains one)."
+        ));
+    }
+    lines.push("Aliases of your own: \"help alias\".".to_string());
+    let mut text = String::from("\nMore:");
+    for line in lines {
+        text.push('\n');
+        text.push_str(&wrap::hanging("  ", &line, width));
+    }
+    text
 }
 
 /// One command's help.
@@ -98,6 +127,12 @@ const USAGE_COLUMN: usize = 30;
 /// Every command `role` may use, by group, the directions on one line.
 fn command_list(role: Role, layout: Layout) -> String {
     let entry = |usage: &str, summary: &str| match layout {
+        // A usage too long for its column has a line of its own, and its
+        // summary starts under the column on the next.
+        Layout::Columns(width) if usage.chars().count() > USAGE_COLUMN => {
+            let lead = " ".repeat(USAGE_COLUMN + 3);
+            format!("\n  {usage}\n{}", wrap::hanging(&lead, summary, width))
+        }
         Layout::Columns(width) => {
             let lead = format!("  {usage:<USAGE_COLUMN$} ");
             format!("\n{}", wrap::hanging(&lead, summary, width))
@@ -174,6 +209,21 @@ fn channel_help(channel: &ChannelDef) -> String {
         text.push_str(" Guests only listen.");
     }
     text
+}
+
+/// One social's help: its sentences, alone and at someone.
+fn social_help(social: &Social) -> String {
+    let name = &social.name;
+    format!(
+        "{name}: a social (\"socials\" lists them all). Alone:\n\
+         \x20 you see: {}\n\
+         \x20 the room sees: {}\n\
+         At someone (\"{name} <name>\"):\n\
+         \x20 you see: {}\n\
+         \x20 they see: {}\n\
+         \x20 the others see: {}",
+        social.you, social.room, social.you_at, social.target, social.room_at
+    )
 }
 
 /// Whether a command is one of the walking directions (listed on one line).

@@ -19,6 +19,7 @@
 //! other; only `help` and the parser read the whole list.
 
 pub mod admin;
+pub mod alias;
 pub mod channels;
 pub mod common;
 pub mod help;
@@ -27,10 +28,12 @@ pub mod ignore;
 pub mod info;
 pub mod items;
 pub mod look;
+pub mod mail;
 pub mod movement;
 pub mod narrate;
 pub mod parse;
 pub mod profile;
+pub mod socials;
 pub mod spec;
 pub mod table;
 pub mod talk;
@@ -83,19 +86,27 @@ pub struct Draft {
 /// What a text written in the editor is for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Purpose {
-    /// The description of the room `/rdesc` was typed in.
-    RoomDescription { room: RoomId },
-    /// The description of an item kind (`/idesc`).
-    ItemDescription { item: Arc<str> },
+    /// A description for the building commands (`/rdesc`, `/idesc`).
+    Describe(Described),
+    /// A letter to another character of the world (`mail <name> <subject>`).
+    Mail(mail::Letter),
+}
+
+/// What a description written in the editor describes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Described {
+    /// The room `/rdesc` was typed in.
+    Room { room: RoomId },
+    /// An item kind (`/idesc`).
+    Item { item: Arc<str> },
 }
 
 /// Hands a text written in the editor to the command that asked for it:
 /// `Some(text)` when it was ended with `.`, `None` when thrown away.
 pub async fn finish_draft(ctx: &Ctx<'_>, purpose: Purpose, text: Option<String>) {
     match purpose {
-        Purpose::RoomDescription { .. } | Purpose::ItemDescription { .. } => {
-            admin::build::finish_draft(ctx, purpose, text).await;
-        }
+        Purpose::Describe(described) => admin::build::finish_draft(ctx, described, text).await,
+        Purpose::Mail(letter) => mail::finish_draft(ctx, letter, text).await,
     }
 }
 
@@ -153,6 +164,10 @@ pub async fn execute(ctx: &Ctx<'_>, line: &str) -> Flow {
         Parsed::Command { spec, args } => run(ctx, spec, args).await,
         Parsed::Channel { name, args } => {
             channels::channel_command(ctx, name, args).await;
+            Flow::Continue
+        }
+        Parsed::Social { name, args } => {
+            socials::social_command(ctx, name, args);
             Flow::Continue
         }
         Parsed::Forbidden(spec) => {

@@ -5,14 +5,17 @@
 //! say, `:` for emote) or a word, then its argument text. The word is matched
 //! without regard to case, in SPEC §4's order, the first match winning:
 //!
-//! 1. the player's aliases (issue 17 adds them);
+//! 1. the player's aliases, which rewrite the line before it is parsed
+//!    (`alias::expand_line`, called by the session; what an alias runs is
+//!    parsed here and never expanded again);
 //! 2. command words, exactly: player commands, then admin commands (an admin
 //!    word above the player's role is named, to be refused with the role
 //!    sentence);
-//! 3. the room's exits, channel names, social names, and verbs that the room,
-//!    its items or its NPCs add (issues 17 and 19 add them): the words a
-//!    player's game adds beyond the command list, asked of its
-//!    [`Vocabulary`] (channels now: only those the player's role reads);
+//! 3. the room's exits (typed alone they are `go <exit>`), channel names,
+//!    social names, and verbs that the room, its items or its NPCs add
+//!    (issue 19 adds them): the words a player's game adds beyond the
+//!    command list, asked of its [`Vocabulary`] (the channels only those
+//!    the player's role reads);
 //! 4. a prefix that only one command word the role may use starts (`inv`,
 //!    `sa`).
 //!
@@ -53,6 +56,11 @@ pub enum Parsed<'l> {
         name: &'l str,
         args: &'l str,
     },
+    /// A social's name (as typed) and the text after it (trimmed).
+    Social {
+        name: &'l str,
+        args: &'l str,
+    },
     Unknown,
 }
 
@@ -62,6 +70,17 @@ pub enum Parsed<'l> {
 pub trait Vocabulary {
     /// Whether `word` names a channel the player may read.
     fn is_channel(&self, _word: &str) -> bool {
+        false
+    }
+
+    /// Whether `word` names an exit of the player's room: typed as a
+    /// command, it is `go <exit>`.
+    fn is_exit(&self, _word: &str) -> bool {
+        false
+    }
+
+    /// Whether `word` names a social.
+    fn is_social(&self, _word: &str) -> bool {
         false
     }
 }
@@ -87,7 +106,17 @@ pub fn parse_with<'l>(line: &'l str, role: Role, words: &dyn Vocabulary) -> Pars
     let lower = word.to_lowercase();
     let found = match exact_command(&lower) {
         Some(spec) => Ok(spec),
+        None if words.is_exit(&lower) => match exact_command("go") {
+            Some(go) => {
+                return Parsed::Command {
+                    spec: go,
+                    args: word,
+                };
+            }
+            None => prefix_command(&lower, role),
+        },
         None if words.is_channel(&lower) => return Parsed::Channel { name: word, args },
+        None if words.is_social(&lower) => return Parsed::Social { name: word, args },
         None => prefix_command(&lower, role),
     };
     match found {
@@ -179,6 +208,7 @@ mod tests {
             Parsed::Forbidden(spec) => format!("forbidden {}", spec.name),
             Parsed::Ambiguous(names) => format!("which {}", names.join(" ")),
             Parsed::Channel { name, args } => format!("channel {name} [{args}]"),
+            Parsed::Social { name, args } => format!("social {name} [{args}]"),
             Parsed::Unknown => "unknown".into(),
         }
     }
@@ -212,6 +242,39 @@ mod tests {
         assert_eq!(named("whi Ann hi"), "whisper");
         // Without the vocabulary, the channel is no word at all.
         assert_eq!(parse_as("ooc hi", Role::Player), Parsed::Unknown);
+    }
+
+    /// A room with an exit `bow` and `gate`, the channel `ooc`, and the
+    /// socials `bow`, `smile` and `ooc`.
+    struct Crowded;
+
+    impl Vocabulary for Crowded {
+        fn is_channel(&self, word: &str) -> bool {
+            word == "ooc"
+        }
+        fn is_exit(&self, word: &str) -> bool {
+            matches!(word, "bow" | "gate")
+        }
+        fn is_social(&self, word: &str) -> bool {
+            matches!(word, "bow" | "smile" | "ooc" | "say")
+        }
+    }
+
+    #[test]
+    fn commands_exits_and_channels_win_over_socials_which_win_over_prefixes() {
+        let named = |line| match parse_with(line, Role::Player, &Crowded) {
+            Parsed::Command { spec, args } => format!("{} [{args}]", spec.name),
+            Parsed::Channel { name, .. } => format!("channel {name}"),
+            Parsed::Social { name, args } => format!("social {name} [{args}]"),
+            other => format!("{other:?}"),
+        };
+        assert_eq!(named("smile"), "social smile []");
+        assert_eq!(named("Smile Ann"), "social Smile [Ann]");
+        assert_eq!(named("bow"), "go [bow]", "an exit wins");
+        assert_eq!(named("GATE"), "go [GATE]");
+        assert_eq!(named("ooc hi"), "channel ooc");
+        assert_eq!(named("say hi"), "say [hi]", "a command wins");
+        assert_eq!(named("smi"), "Unknown", "socials are never shortened");
     }
 
     #[test]

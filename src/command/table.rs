@@ -6,7 +6,10 @@
 //! `docs/commands.md` and `docs/admin.md`.
 
 use super::spec::Spec;
-use super::{admin, channels, help, history, ignore, info, items, look, movement, profile, talk};
+use super::{
+    admin, alias, channels, help, history, ignore, info, items, look, mail, movement, profile,
+    socials, talk,
+};
 
 /// Every command, in the order `help` lists them within their groups.
 pub static COMMANDS: &[&Spec] = &[
@@ -32,6 +35,8 @@ pub static COMMANDS: &[&Spec] = &[
     &talk::REPLY,
     &talk::YELL,
     &channels::CHANNELS,
+    &mail::MAIL,
+    &socials::SOCIALS,
     &ignore::IGNORE,
     &ignore::UNIGNORE,
     &items::INVENTORY,
@@ -40,12 +45,15 @@ pub static COMMANDS: &[&Spec] = &[
     &items::GIVE,
     &history::HISTORY,
     &info::WHO,
+    &socials::FINGER,
     &help::HELP,
     &info::CHARACTERS,
     &info::PASSWORD,
     &info::COLOR,
     &profile::DESCRIBE,
     &profile::AFK,
+    &alias::ALIAS,
+    &alias::UNALIAS,
     &info::QUIT,
     &admin::world::GOTO,
     &admin::world::TELEPORT,

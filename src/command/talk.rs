@@ -40,7 +40,7 @@ pub static SAY: Spec = Spec {
 
 pub static EMOTE: Spec = Spec {
     name: "emote",
-    aliases: &[":"],
+    aliases: &[":", "pose"],
     usage: "emote <action>  or  :<action>",
     summary: "Act something out: \"emote waves\" shows \"<Name> waves\".",
     details: "Acts something out: the room sees your name followed by the text.",

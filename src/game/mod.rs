@@ -23,6 +23,7 @@
 
 pub mod abuse;
 mod accounts;
+pub mod aliases;
 pub mod build;
 mod census;
 pub mod channels;
@@ -31,9 +32,11 @@ pub mod client;
 mod community;
 pub mod data;
 pub mod feed;
+pub mod finger;
 pub mod handoff;
 pub mod ignore;
 pub mod items;
+pub mod mail;
 pub mod moves;
 pub mod outbox;
 mod people;
@@ -72,6 +75,7 @@ use crate::auth::Role;
 use crate::config::ServerConfig;
 use crate::metrics::Metrics;
 use crate::replies;
+use crate::socials::Socials;
 use crate::store::accounts::AccountChange;
 use crate::store::writer::Writer;
 use crate::store::{Store, StoreResult};
@@ -111,6 +115,10 @@ pub struct Game {
     ignores: ignore::IgnoreIndex,
     /// The playing characters as others meet them (away, description, ...).
     personas: profile::Personas,
+    /// The aliases of the accounts that play now.
+    aliases: aliases::AliasBook,
+    /// The socials, from their data file.
+    socials: Arc<Socials>,
     /// The game's own tasks; the server waits for them when it stops.
     tasks: TaskTracker,
     /// The connections as an upgrade reaches them, and the upgrade's state.
@@ -157,6 +165,8 @@ impl Game {
             channels,
             ignores: ignore::IgnoreIndex::default(),
             personas: profile::Personas::default(),
+            aliases: aliases::AliasBook::default(),
+            socials: Arc::default(),
             tasks: TaskTracker::new(),
             handoffs: handoff::Handoffs::default(),
         }
@@ -186,6 +196,19 @@ impl Game {
             tls: Some(certificates),
             ..self
         }
+    }
+
+    /// The same game, with the socials read at start.
+    pub fn with_socials(self, socials: Socials) -> Game {
+        Game {
+            socials: Arc::new(socials),
+            ..self
+        }
+    }
+
+    /// The socials players may make.
+    pub fn socials(&self) -> &Socials {
+        &self.socials
     }
 
     /// The TLS listener's certificate, if the server has one.

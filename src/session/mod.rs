@@ -272,6 +272,12 @@ impl Link {
         self.conn.outbox().paragraphs(text);
     }
 
+    /// Charges one more command to the command rate (a command an alias
+    /// runs beyond the first); whether it may run (see [`Conn::admit_command`]).
+    pub fn admit_command(&mut self) -> bool {
+        self.conn.admit_command()
+    }
+
     /// Shows a prompt.
     pub fn prompt(&mut self, text: &str) {
         self.conn.prompt(text);

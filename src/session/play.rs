@@ -46,11 +46,15 @@ pub async fn play(link: &mut Link, account: &LoggedIn, chosen: Chosen) -> Result
         game: game.clone(),
         player: player.clone(),
     };
+    // The account's aliases stay in memory while this connection plays.
+    let _aliases = game.hold_aliases(player.user_id());
     game.enter_game(&player).await;
     send_inventory(&game, &player).await;
     let ctx = Ctx::new(&game, &player);
     // The channels: what was missed while away, and the client's list.
     command::channels::on_entry(&ctx).await;
+    command::mail::on_entry(&ctx).await;
+    command::alias::on_entry(&ctx).await;
     command_loop(link, account, &player).await
 }
 
@@ -91,6 +95,9 @@ pub async fn resume(link: &mut Link, account: &LoggedIn, resumed: Resumed) -> Re
     if let Err(err) = game.arrive(&player).await {
         tracing::warn!(%err, "a resumed player's channel settings could not be read");
     }
+    // Its aliases, held again by this image (the mail it had was told).
+    let _aliases = game.hold_aliases(player.user_id());
+    command::alias::on_entry(&Ctx::new(&game, &player)).await;
     command_loop(link, account, &player).await
 }
 
@@ -121,33 +128,64 @@ async fn commands(
         link.prompt("> ");
         let deadline = Instant::now() + game.config().idle_timeout;
         let line = link.next_line(deadline).await?;
-        match command::execute(&ctx, &line).await {
-            Flow::Continue => {}
-            Flow::Quit => {
-                game.leave_game(player);
-                link.last_words(replies::GOODBYE);
-                return Err(Hangup::Quit);
+        // An alias may run several commands; the rate counts each past the
+        // first (the line itself was counted when it came in).
+        for (n, one) in command::alias::expand_line(&ctx, &line).iter().enumerate() {
+            if n > 0 && !link.admit_command() {
+                break;
             }
-            Flow::Characters => {
-                game.leave_for_menu(player).await;
+            if run(link, account, &ctx, one, deadline).await? == After::Menu {
                 return Ok(());
-            }
-            Flow::ChangePassword => {
-                link.set_aside(Some(PROMPT_LOST));
-                super::menu::change_password(link, account, deadline).await?;
-            }
-            Flow::SetPassword { account: target } => {
-                link.set_aside(Some(PROMPT_LOST));
-                super::menu::set_password_for(link, &ctx, &target, deadline).await?;
-            }
-            Flow::Write(draft) => {
-                link.set_aside(Some(DRAFT_LOST));
-                let idle = game.config().idle_timeout;
-                let text = super::editor::write(link, &draft, idle).await?;
-                command::finish_draft(&ctx, draft.purpose, text).await;
             }
         }
     }
+}
+
+/// What follows a command that did not end the connection.
+#[derive(Debug, PartialEq, Eq)]
+enum After {
+    /// The next command.
+    Play,
+    /// Back to the character menu.
+    Menu,
+}
+
+/// Runs one command and does what it hands back.
+async fn run(
+    link: &mut Link,
+    account: &LoggedIn,
+    ctx: &Ctx<'_>,
+    line: &str,
+    deadline: Instant,
+) -> Result<After, Hangup> {
+    let game = ctx.game;
+    match command::execute(ctx, line).await {
+        Flow::Continue => {}
+        Flow::Quit => {
+            game.leave_game(ctx.me);
+            link.last_words(replies::GOODBYE);
+            return Err(Hangup::Quit);
+        }
+        Flow::Characters => {
+            game.leave_for_menu(ctx.me).await;
+            return Ok(After::Menu);
+        }
+        Flow::ChangePassword => {
+            link.set_aside(Some(PROMPT_LOST));
+            super::menu::change_password(link, account, deadline).await?;
+        }
+        Flow::SetPassword { account: target } => {
+            link.set_aside(Some(PROMPT_LOST));
+            super::menu::set_password_for(link, ctx, &target, deadline).await?;
+        }
+        Flow::Write(draft) => {
+            link.set_aside(Some(DRAFT_LOST));
+            let idle = game.config().idle_timeout;
+            let text = super::editor::write(link, &draft, idle).await?;
+            command::finish_draft(ctx, draft.purpose, text).await;
+        }
+    }
+    Ok(After::Play)
 }
 
 /// The chosen character as a player of this session, in the room it last

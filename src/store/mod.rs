@@ -24,6 +24,7 @@
 
 pub mod accounts;
 pub mod admin;
+pub mod aliases;
 pub mod audit;
 pub mod backup;
 pub mod builds;
@@ -35,11 +36,13 @@ pub mod ignores;
 pub mod items;
 pub mod lock;
 pub mod lockout;
+pub mod mail;
 pub mod profiles;
 pub mod refusal;
 pub mod schema;
 pub mod sessions;
 pub mod spill;
+pub mod whois;
 pub mod worlds;
 pub mod writer;
 
@@ -310,14 +313,30 @@ impl Store {
         channels::Channels::new(self)
     }
 
+    /// Each account's aliases.
+    pub fn aliases(&self) -> aliases::Aliases<'_> {
+        aliases::Aliases::new(self)
+    }
+
     /// Which accounts ignore which.
     pub fn ignores(&self) -> ignores::Ignores<'_> {
         ignores::Ignores::new(self)
     }
 
+    /// Mail between characters of a world: sending within its limits, a
+    /// mailbox read, a letter read or deleted.
+    pub fn mail(&self) -> mail::MailBox<'_> {
+        mail::MailBox::new(self)
+    }
+
     /// What characters show of themselves (their descriptions).
     pub fn profiles(&self) -> profiles::Profiles<'_> {
         profiles::Profiles::new(self)
+    }
+
+    /// A character looked up by name, for `finger`.
+    pub fn whois(&self) -> whois::Whois<'_> {
+        whois::Whois::new(self)
     }
 
     /// The admin's views and the upkeep job's clean-ups.

@@ -24,7 +24,7 @@ use super::{StoreError, StoreResult, write_tx};
 pub const SCHEMA_SQL: &str = include_str!("../../schema.sql");
 
 /// Version number of [`SCHEMA_SQL`].
-pub const SCHEMA_VERSION: i64 = 10;
+pub const SCHEMA_VERSION: i64 = 11;
 
 /// The version that gave each database its identity (`database_identity`),
 /// which spills and backups are tied to.
@@ -121,6 +121,12 @@ const STEPS: &[Step] = &[
     Step {
         version: 10,
         sql: include_str!("migrations/10_community.sql"),
+        code: None,
+        rebuilds: false,
+    },
+    Step {
+        version: 11,
+        sql: include_str!("migrations/11_mail_aliases.sql"),
         code: None,
         rebuilds: false,
     },
@@ -426,7 +432,7 @@ mod tests {
     use std::collections::BTreeMap;
 
     /// The schema as it was at each older version, frozen.
-    const SNAPSHOTS: [(i64, &str); 9] = [
+    const SNAPSHOTS: [(i64, &str); 10] = [
         (1, include_str!("../../tests/fixtures/schema/v1.sql")),
         (2, include_str!("../../tests/fixtures/schema/v2.sql")),
         (3, include_str!("../../tests/fixtures/schema/v3.sql")),
@@ -436,6 +442,7 @@ mod tests {
         (7, include_str!("../../tests/fixtures/schema/v7.sql")),
         (8, include_str!("../../tests/fixtures/schema/v8.sql")),
         (9, include_str!("../../tests/fixtures/schema/v9.sql")),
+        (10, include_str!("../../tests/fixtures/schema/v10.sql")),
     ];
 
     /// Rows every version since the first can hold: something in every table,
@@ -652,6 +659,7 @@ mod tests {
         assert_eq!(
             tables(&conn),
             [
+                "aliases",
                 "audit_log",
                 "build_history",
                 "channel_mutes",
@@ -665,6 +673,8 @@ mod tests {
                 "ignores",
                 "item_placements",
                 "login_addresses",
+                "mail",
+                "mail_sent",
                 "placements_recorded",
                 "room_items",
                 "sessions",

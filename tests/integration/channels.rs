@@ -211,9 +211,7 @@ async fn a_channel_the_role_cannot_read_is_an_unknown_command() {
     assert!(help.contains("admin history [n]"), "{help}");
     let listed = boss.command("help").await;
     assert!(
-        listed.contains(
-            "Channels (\"help <channel>\" explains one):\r\n  ooc, newbie, builder, admin"
-        ),
+        listed.contains("\r\nMore:\r\n  Channels: ooc, newbie, builder, admin ("),
         "{listed}"
     );
     let _ = ann;

@@ -4,6 +4,7 @@
 
 mod accounts;
 mod admin;
+mod aliases;
 mod backup;
 mod building;
 mod channels;
@@ -18,6 +19,7 @@ mod items;
 mod limits;
 mod lockout;
 mod login;
+mod mail;
 mod oplog;
 mod persistence;
 mod play;
@@ -27,6 +29,7 @@ mod protocols;
 mod prune;
 mod races;
 mod shutdown;
+mod socials;
 mod spill;
 mod support;
 mod talk;

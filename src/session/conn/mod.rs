@@ -499,6 +499,13 @@ impl Conn {
         Some(Input::ClientNamed(name))
     }
 
+    /// Charges one more command to the command rate: one that an alias runs
+    /// beyond the line typed (SPEC §12), which is dropped, as a typed line
+    /// is, when the rate has none left. Whether it may run.
+    pub fn admit_command(&mut self) -> bool {
+        self.admit_line(String::new()).is_some()
+    }
+
     /// Applies the command rate: excess lines are dropped with `Slow down.`,
     /// said at most once a second.
     fn admit_line(&mut self, line: String) -> Option<String> {

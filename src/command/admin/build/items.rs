@@ -7,7 +7,7 @@ use std::sync::Arc;
 use super::super::super::common::{Found, carried, find_item, which_one};
 use super::super::super::parse::split_word;
 use super::super::super::spec::{Group, Needs, Spec, done};
-use super::super::super::{Ctx, Flow, Purpose};
+use super::super::super::{Ctx, Described, Flow};
 use super::{build_here, description_draft, may_build};
 use crate::auth::Role;
 use crate::world::plan::Order;
@@ -130,7 +130,7 @@ async fn idesc(ctx: &Ctx<'_>, spec: &'static Spec, args: &str) -> Flow {
         .world()
         .and_then(|world| world.item(&item).map(|i| i.name.clone()))
         .unwrap_or_else(|| item.to_string());
-    Flow::Write(description_draft(&name, Purpose::ItemDescription { item }))
+    Flow::Write(description_draft(&name, Described::Item { item }))
 }
 
 /// `/destroy <item>`.

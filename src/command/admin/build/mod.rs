@@ -18,7 +18,7 @@ pub mod rooms;
 
 use std::fmt::Write;
 
-use super::super::{Ctx, Purpose};
+use super::super::{Ctx, Described, Purpose};
 use crate::game::build::{Ask, BuildFailed, Builder, Built, Did};
 use crate::replies;
 use crate::world::plan::{Done, MAX_DESCRIPTION_CHARS, Order, Refused};
@@ -70,19 +70,19 @@ async fn may_build(ctx: &Ctx<'_>, command: &str) -> bool {
 }
 
 /// A text written in the editor, for the command that asked for it.
-pub async fn finish_draft(ctx: &Ctx<'_>, purpose: Purpose, text: Option<String>) {
+pub async fn finish_draft(ctx: &Ctx<'_>, described: Described, text: Option<String>) {
     let Some(text) = text else {
         return ctx.reply("Description thrown away.");
     };
     if text.is_empty() {
         return ctx.reply("Nothing was written; the description stays as it was.");
     }
-    match purpose {
-        Purpose::RoomDescription { room } => {
+    match described {
+        Described::Room { room } => {
             let order = Order::RoomDescription(text);
             build(ctx, rooms::RDESC.name, room, Ask::Order(order)).await;
         }
-        Purpose::ItemDescription { item } => {
+        Described::Item { item } => {
             let order = Order::ItemDescription { item, text };
             build_here(ctx, items::IDESC.name, order).await;
         }
@@ -98,12 +98,12 @@ fn description_intro(what: &str) -> String {
 }
 
 /// A draft of a description (at most 4,000 characters in 100 lines).
-fn description_draft(what: &str, purpose: Purpose) -> super::super::Draft {
+fn description_draft(what: &str, described: Described) -> super::super::Draft {
     super::super::Draft {
         intro: description_intro(what),
         max_chars: MAX_DESCRIPTION_CHARS,
         max_lines: DESCRIPTION_LINES,
-        purpose,
+        purpose: Purpose::Describe(described),
     }
 }
 

@@ -11,7 +11,7 @@ use super::super::super::spec::{Group, Needs, Spec, done};
 use super::super::{authorize, table};
 use super::{build_here, description_draft, may_build};
 use crate::auth::Role;
-use crate::command::Purpose;
+use crate::command::Described;
 use crate::world::plan::Order;
 use crate::world::{RoomId, World};
 
@@ -162,7 +162,7 @@ async fn rdesc(ctx: &Ctx<'_>, spec: &'static Spec, args: &str) -> Flow {
         .world()
         .and_then(|world| world.room(&room).map(|r| r.name.clone()))
         .unwrap_or_else(|| "this room".to_string());
-    Flow::Write(description_draft(&what, Purpose::RoomDescription { room }))
+    Flow::Write(description_draft(&what, Described::Room { room }))
 }
 
 /// `/rdestroy`.
