@@ -3,8 +3,10 @@
 //!
 //! [`MailBox::send`] decides in the transaction that stores the letter, on
 //! fresh state: the sender's account is no guest, the recipient is still a
-//! character of that world with an account, its mailbox holds fewer than
-//! [`MAILBOX_LIMIT`] letters, and the sender's account sent fewer than
+//! character of that world with an account, its mailbox shows fewer than
+//! [`MAILBOX_LIMIT`] letters (those of accounts it ignores do not count, so
+//! a pest cannot fill it; past that many of theirs, a letter of theirs is
+//! not kept, its sender told nothing of it), and the sender's account sent fewer than
 //! [`RATE_LIMIT`] in the last [`RATE_WINDOW`] (counted in `mail_sent`, so a
 //! deleted letter still counts). Parallel senders of one account therefore
 //! cannot pass the rate together.
@@ -286,10 +288,21 @@ fn by_name(tx: &Connection, world_id: &str, name: &str) -> Result<Recipient, Mai
     .ok_or(MailRefused::NoSuchCharacter)
 }
 
-/// The checks that guard a letter: no guest sends, the mailbox has room,
-/// the sender is within the rate. Also drops the sender's sends older than
-/// the rate's window.
-fn allowed(tx: &Connection, sender_user_id: i64, to: &Recipient) -> Result<(), MailRefused> {
+/// Whether a letter that may be sent is kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kept {
+    Yes,
+    /// From an account the recipient ignores, whose hidden letters already
+    /// fill a mailbox's worth: not kept, and the sender, told it was sent
+    /// as always, learns nothing.
+    No,
+}
+
+/// The checks that guard a letter: no guest sends, the mailbox has room
+/// (the letters its owner sees: a pest it ignores cannot fill it; their
+/// hidden letters have a bound of their own), the sender is within the
+/// rate. Also drops the sender's sends older than the rate's window.
+fn allowed(tx: &Connection, sender_user_id: i64, to: &Recipient) -> Result<Kept, MailRefused> {
     let guest: bool = tx
         .query_row(
             "SELECT is_guest FROM users WHERE id = ?1",
@@ -302,16 +315,28 @@ fn allowed(tx: &Connection, sender_user_id: i64, to: &Recipient) -> Result<(), M
     if guest {
         return Err(MailRefused::Guest);
     }
-    let held: i64 = tx
+    let shown_sql = format!(
+        "SELECT count(*), (SELECT count(*) FROM mail WHERE recipient_id = ?1), \
+                EXISTS (SELECT 1 FROM ignores i JOIN users u ON u.id = i.ignored_user_id \
+                        WHERE i.user_id = ?2 AND i.ignored_user_id = ?3 \
+                          AND u.role NOT IN ('admin', 'superuser')) \
+         FROM mail m WHERE {SHOWN}"
+    );
+    let (shown, all, ignored): (i64, i64, bool) = tx
         .query_row(
-            "SELECT count(*) FROM mail WHERE recipient_id = ?1",
-            [to.character_id],
-            |r| r.get(0),
+            &shown_sql,
+            params![to.character_id, to.user_id, sender_user_id],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )
         .map_err(StoreError::from)?;
-    if held >= MAILBOX_LIMIT {
+    if shown >= MAILBOX_LIMIT {
         return Err(MailRefused::Full(to.name.clone()));
     }
+    let kept = if ignored && all - shown >= MAILBOX_LIMIT {
+        Kept::No
+    } else {
+        Kept::Yes
+    };
     let since = iso(Utc::now() - RATE_WINDOW);
     tx.execute(
         "DELETE FROM mail_sent WHERE user_id = ?1 AND sent_at <= ?2",
@@ -328,7 +353,7 @@ fn allowed(tx: &Connection, sender_user_id: i64, to: &Recipient) -> Result<(), M
     if sent >= RATE_LIMIT {
         return Err(MailRefused::TooMuch);
     }
-    Ok(())
+    Ok(kept)
 }
 
 fn send_in(tx: &Connection, letter: &Outgoing) -> Result<Recipient, MailRefused> {
@@ -348,8 +373,16 @@ fn send_in(tx: &Connection, letter: &Outgoing) -> Result<Recipient, MailRefused>
         .optional()
         .map_err(StoreError::from)?
         .ok_or(MailRefused::NoSuchCharacter)?;
-    allowed(tx, letter.sender_user_id, &to)?;
+    let kept = allowed(tx, letter.sender_user_id, &to)?;
     let now = now_iso();
+    tx.execute(
+        "INSERT INTO mail_sent (user_id, sent_at) VALUES (?1, ?2)",
+        params![letter.sender_user_id, now],
+    )
+    .map_err(StoreError::from)?;
+    if kept == Kept::No {
+        return Ok(to);
+    }
     tx.execute(
         "INSERT INTO mail (world_id, recipient_id, sender_id, sender_user_id, sender_name, \
                            subject, body, sent_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
@@ -363,11 +396,6 @@ fn send_in(tx: &Connection, letter: &Outgoing) -> Result<Recipient, MailRefused>
             letter.body,
             now
         ],
-    )
-    .map_err(StoreError::from)?;
-    tx.execute(
-        "INSERT INTO mail_sent (user_id, sent_at) VALUES (?1, ?2)",
-        params![letter.sender_user_id, now],
     )
     .map_err(StoreError::from)?;
     Ok(to)
@@ -462,6 +490,41 @@ mod tests {
             outcome(send_in(&conn, &letter(2, 2, 1))),
             "Ann's mailbox is full"
         );
+    }
+
+    #[test]
+    fn an_ignored_sender_cannot_fill_the_mailbox_and_its_hidden_letters_are_bounded() {
+        let (_dir, conn) = seeded();
+        // 500 letters from Ben, whom Ann ignores: hidden, so her mailbox
+        // still takes Cyd's; Ben's next is told sent but not kept.
+        conn.execute(
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?1) \
+             INSERT INTO mail (world_id, recipient_id, sender_user_id, sender_name, subject, \
+                               body, sent_at) SELECT 'w', 1, 2, 'Ben', 's', 'b', '' FROM n",
+            [MAILBOX_LIMIT],
+        )
+        .expect("filled");
+        conn.execute(
+            "INSERT INTO ignores (user_id, ignored_user_id, since) VALUES (1, 2, '')",
+            [],
+        )
+        .expect("ignored");
+        let count = || -> i64 {
+            conn.query_row("SELECT count(*) FROM mail", [], |r| r.get(0))
+                .expect("count")
+        };
+        assert_eq!(outcome(send_in(&conn, &letter(3, 3, 1))), "sent to Ann");
+        assert_eq!(count(), MAILBOX_LIMIT + 1);
+        assert_eq!(outcome(send_in(&conn, &letter(2, 2, 1))), "sent to Ann");
+        assert_eq!(count(), MAILBOX_LIMIT + 1, "not kept");
+        let sends: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM mail_sent WHERE user_id = 2",
+                [],
+                |r| r.get(0),
+            )
+            .expect("sends");
+        assert_eq!(sends, 1, "it counts against Ben's rate all the same");
     }
 
     #[test]

@@ -265,6 +265,34 @@ async fn a_takeover_reaches_a_player_in_the_mail_editor_and_the_letter_is_not_se
     server.stop().await;
 }
 
+#[tokio::test]
+async fn a_kick_or_a_shutdown_reaches_a_player_in_the_mail_editor_and_nothing_is_sent() {
+    let dir = temp_dir();
+    let server = TestServer::start_with(two_worlds(dir.path())).await;
+    let mut ann = player(&server, "Ann").await;
+    let mut ben = player(&server, "Ben").await;
+    let mut root = server.player_with_role("Root", "admin").await;
+    start_letter(&mut ann, "mail Ben Interrupted").await;
+    line(&mut ann, "Half of it").await;
+    assert_eq!(
+        root.command("/kick Ann enough").await,
+        "Ann has been kicked."
+    );
+    ann.expect("You have been kicked from the game: enough")
+        .await;
+    ann.expect_closed().await;
+    start_letter(&mut ben, "mail Root Also interrupted").await;
+    line(&mut ben, "Half of this too").await;
+    let db = server.db();
+    server.stop().await;
+    ben.expect("The server is shutting down.").await;
+    ben.expect_closed().await;
+    let letters: i64 = db
+        .query_row("SELECT count(*) FROM mail", [], |r| r.get(0))
+        .expect("count");
+    assert_eq!(letters, 0);
+}
+
 const TAKEN_OVER_LINE: &str = "Your character was taken over by a new connection.";
 
 /// Four connections of one account, each playing its own character, send
