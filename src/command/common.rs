@@ -362,6 +362,7 @@ mod tests {
             id: key.rsplit(':').next().unwrap_or(key).to_string(),
             name: name.to_string(),
             description: String::new(),
+            container: false,
         }
     }
 

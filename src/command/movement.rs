@@ -137,6 +137,7 @@ mod tests {
                     name: name.to_string(),
                     key: name.to_lowercase(),
                     to: RoomId::new("z", name),
+                    door: None,
                 })
                 .collect(),
             items: Vec::new(),
