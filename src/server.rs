@@ -200,6 +200,7 @@ impl Server {
         }
         for world in game.worlds().iter() {
             game.load_items(&world.id).await?;
+            game.load_doors(&world.id).await?;
         }
         Ok(Server {
             plain,

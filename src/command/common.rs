@@ -24,6 +24,9 @@ pub fn describe_room(game: &Game, world: &World, room_id: &RoomId, viewer: u64) 
     let mut text = Styled::with(Style::RoomName, room.name.as_str())
         .plain(format!("\n{}\n", room.description))
         .styled(Style::Exits, exits_line(world, room_id));
+    for line in door_lines(game, world, room) {
+        text = text.plain(format!("\n{line}"));
+    }
     let key = RoomKey {
         world: Arc::from(world.id.as_str()),
         room: room_id.clone(),
@@ -70,6 +73,96 @@ pub fn exits_line(world: &World, room_id: &RoomId) -> String {
     }
 }
 
+/// A line for each door of a room, after the exits line, in the same order:
+/// `The oak door (east) is closed.`
+pub fn door_lines(game: &Game, world: &World, room: &Room) -> Vec<String> {
+    listed_exits(room)
+        .into_iter()
+        .filter_map(|exit| {
+            let door = exit.door.as_ref()?;
+            let state = game.door_state(&world.id, door);
+            let is = if state.closed { "closed" } else { "open" };
+            Some(format!("The {} ({}) is {is}.", door.name, exit_name(exit)))
+        })
+        .collect()
+}
+
+/// What a player's words name among the doors of a room.
+pub enum DoorNamed<'r> {
+    One(&'r Exit),
+    /// An exit that has no door.
+    NoDoor(&'r Exit),
+    /// Several doors fit: `the door (east)` for each, to ask which.
+    Several(Vec<String>),
+    Nothing,
+}
+
+/// Finds the door `wanted` names in `room`: by its exit (`east`, `e`,
+/// `trapdoor`), by the words of its name (`oak`, `oak door`), or both (`door
+/// east`). A door several exits share a name with is asked back.
+pub fn find_door<'r>(room: &'r Room, wanted: &str) -> DoorNamed<'r> {
+    let wanted = wanted.trim();
+    let wanted = wanted.strip_prefix("the ").unwrap_or(wanted).trim();
+    if let Some(exit) = exit_exactly(room, wanted) {
+        return match exit.door {
+            Some(_) => DoorNamed::One(exit),
+            None => DoorNamed::NoDoor(exit),
+        };
+    }
+    // `door east`: a name, then the exit.
+    if let Some((name, way)) = wanted.rsplit_once(' ')
+        && let Some(exit) = exit_exactly(room, way)
+        && exit
+            .door
+            .as_ref()
+            .is_some_and(|door| names_a_door(&door.name, name))
+    {
+        return DoorNamed::One(exit);
+    }
+    let fits: Vec<&Exit> = listed_exits(room)
+        .into_iter()
+        .filter(|exit| {
+            exit.door
+                .as_ref()
+                .is_some_and(|door| names_a_door(&door.name, wanted))
+        })
+        .collect();
+    match fits.as_slice() {
+        [] => DoorNamed::Nothing,
+        [one] => DoorNamed::One(one),
+        several => DoorNamed::Several(
+            several
+                .iter()
+                .filter_map(|exit| {
+                    let door = exit.door.as_ref()?;
+                    Some(format!("the {} ({})", door.name, exit_name(exit)))
+                })
+                .collect(),
+        ),
+    }
+}
+
+/// The exit named exactly (any case) or by its direction in either form; no
+/// prefixes, so a word meant for a thing does not find an exit.
+pub fn exit_exactly<'r>(room: &'r Room, wanted: &str) -> Option<&'r Exit> {
+    let wanted = wanted.trim().to_lowercase();
+    room.exits.iter().find(|exit| {
+        exit.key == wanted
+            || direction_named(&wanted).is_some_and(|d| direction_named(&exit.key) == Some(d))
+    })
+}
+
+/// Whether every typed word starts a word of the door's name (`oak` and
+/// `oak door` name `oak door`; so does `door`).
+fn names_a_door(name: &str, wanted: &str) -> bool {
+    let name = words(name);
+    let typed = words(wanted);
+    !typed.is_empty()
+        && typed
+            .iter()
+            .all(|t| name.iter().any(|n| n.starts_with(t.as_str())))
+}
+
 /// How players read an exit's name: a compass or vertical direction in one
 /// form, its long name (`ne`, `NE` and `Northeast` are `northeast`); any other
 /// exit as its world file writes it (`Trapdoor`).
@@ -94,6 +187,31 @@ fn compass_rank(name: &str) -> usize {
         .iter()
         .position(|(direction, _)| Some(*direction) == long)
         .unwrap_or(DIRECTIONS.len())
+}
+
+/// Finds the exit a player means, without regard to case: the exact name, the
+/// same direction however either is written (`se` typed or `southeast` typed
+/// finds an exit a world file calls `se` or `southeast`), or a prefix only one
+/// exit name starts with.
+pub fn find_exit<'r>(room: &'r Room, wanted: &str) -> Option<&'r Exit> {
+    let wanted = wanted.trim().to_lowercase();
+    if let Some(exit) = room.exits.iter().find(|e| e.key == wanted) {
+        return Some(exit);
+    }
+    // A direction typed in either form (`n`, `north`, `NE`).
+    if let Some(direction) = direction_named(&wanted)
+        && let Some(exit) = room
+            .exits
+            .iter()
+            .find(|e| direction_named(&e.key) == Some(direction))
+    {
+        return Some(exit);
+    }
+    let mut prefixed = room.exits.iter().filter(|e| e.key.starts_with(&wanted));
+    match (prefixed.next(), prefixed.next()) {
+        (Some(only), None) => Some(only),
+        _ => None,
+    }
 }
 
 /// The reply when no item or person matches what was named.

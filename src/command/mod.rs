@@ -17,6 +17,7 @@
 
 pub mod admin;
 pub mod common;
+pub mod doors;
 pub mod help;
 pub mod history;
 pub mod info;

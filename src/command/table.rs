@@ -6,7 +6,7 @@
 //! `docs/commands.md` and `docs/admin.md`.
 
 use super::spec::Spec;
-use super::{admin, help, history, info, items, look, movement, talk};
+use super::{admin, doors, help, history, info, items, look, movement, talk};
 
 /// Every command, in the order `help` lists them within their groups.
 pub static COMMANDS: &[&Spec] = &[
@@ -25,6 +25,10 @@ pub static COMMANDS: &[&Spec] = &[
     &movement::GO,
     &look::EXITS,
     &movement::RECALL,
+    &doors::OPEN,
+    &doors::CLOSE,
+    &doors::LOCK,
+    &doors::UNLOCK,
     &talk::SAY,
     &talk::EMOTE,
     &talk::WHISPER,

@@ -24,7 +24,7 @@ use super::{StoreError, StoreResult, write_tx};
 pub const SCHEMA_SQL: &str = include_str!("../../schema.sql");
 
 /// Version number of [`SCHEMA_SQL`].
-pub const SCHEMA_VERSION: i64 = 8;
+pub const SCHEMA_VERSION: i64 = 9;
 
 /// The version that gave each database its identity (`database_identity`),
 /// which spills and backups are tied to.
@@ -104,6 +104,20 @@ const STEPS: &[Step] = &[
                   created_at TEXT NOT NULL); \
               CREATE INDEX IF NOT EXISTS build_history_by_builder \
                   ON build_history (user_id, world_id, id);",
+        code: None,
+        rebuilds: false,
+    },
+    Step {
+        version: 9,
+        sql: "CREATE TABLE IF NOT EXISTS door_states (\
+                  world_id TEXT NOT NULL REFERENCES worlds (id), door TEXT NOT NULL, \
+                  closed INTEGER NOT NULL, locked INTEGER NOT NULL, version INTEGER NOT NULL, \
+                  changed_at TEXT NOT NULL, PRIMARY KEY (world_id, door)); \
+              CREATE TABLE IF NOT EXISTS container_items (\
+                  id INTEGER PRIMARY KEY, container_id INTEGER NOT NULL, \
+                  world_id TEXT NOT NULL, item_key TEXT NOT NULL, put_at TEXT NOT NULL); \
+              CREATE INDEX IF NOT EXISTS container_items_by_container \
+                  ON container_items (container_id);",
         code: None,
         rebuilds: false,
     },
@@ -409,7 +423,7 @@ mod tests {
     use std::collections::BTreeMap;
 
     /// The schema as it was at each older version, frozen.
-    const SNAPSHOTS: [(i64, &str); 7] = [
+    const SNAPSHOTS: [(i64, &str); 8] = [
         (1, include_str!("../../tests/fixtures/schema/v1.sql")),
         (2, include_str!("../../tests/fixtures/schema/v2.sql")),
         (3, include_str!("../../tests/fixtures/schema/v3.sql")),
@@ -417,6 +431,7 @@ mod tests {
         (5, include_str!("../../tests/fixtures/schema/v5.sql")),
         (6, include_str!("../../tests/fixtures/schema/v6.sql")),
         (7, include_str!("../../tests/fixtures/schema/v7.sql")),
+        (8, include_str!("../../tests/fixtures/schema/v8.sql")),
     ];
 
     /// Rows every version since the first can hold: something in every table,
@@ -640,7 +655,9 @@ mod tests {
                 "characters",
                 "chat_kinds",
                 "chat_messages",
+                "container_items",
                 "database_identity",
+                "door_states",
                 "item_placements",
                 "placements_recorded",
                 "room_items",

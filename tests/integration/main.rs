@@ -9,6 +9,7 @@ mod building;
 mod cli;
 mod crash;
 mod creation;
+mod doors;
 mod ending;
 mod faults;
 mod impressions;

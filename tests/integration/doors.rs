@@ -1,0 +1,207 @@
+//! Doors over TCP (SPEC §14, issue 19): Lanternfall's Customs House has an
+//! iron door south to the Bonded Warehouse, locked, whose key is the brass
+//! key lying in the Customs House. A door is one door from both sides, the
+//! room and the room beyond hear it worked, nobody walks through it shut,
+//! its state survives a `/reload` and a restart, and players working it at
+//! once leave it in a state some order of their commands explains.
+
+use crate::support::*;
+
+/// A new account whose first character stands in the Customs House.
+async fn at_the_customs_house(server: &TestServer, name: &str) -> Client {
+    let mut c = server.connect().await;
+    c.create(name, PASSWORD).await;
+    c.enter("1").await;
+    for way in ["south", "south", "se"] {
+        c.command(way).await;
+    }
+    c
+}
+
+const DOOR_ROW: &str = "SELECT closed * 2 + locked FROM door_states \
+    WHERE door = 'quayside:customs_house/south'";
+
+#[tokio::test]
+async fn a_locked_door_opens_with_its_key_and_both_sides_hear_it() {
+    let dir = temp_dir();
+    let server = TestServer::start(dir.path()).await;
+    let mut ann = at_the_customs_house(&server, "Ann").await;
+    let mut ben = at_the_customs_house(&server, "Ben").await;
+    ann.expect("Ben arrives from the northwest.").await;
+
+    let look = ann.command("look").await;
+    assert!(
+        look.contains("Exits: south, northwest.\r\nThe iron door (south) is closed.\r\n"),
+        "{look}"
+    );
+    assert_eq!(ann.command("south").await, "The iron door is closed.");
+    assert_eq!(ann.command("open door").await, "The iron door is locked.");
+    assert_eq!(ann.command("unlock door").await, "You don't have the key.");
+    assert_eq!(
+        ann.command("get brass key").await,
+        "You pick up a brass key."
+    );
+    assert_eq!(
+        ann.command("unlock iron").await,
+        "You unlock the iron door."
+    );
+    ben.expect("Ann unlocks the iron door.").await;
+    assert_eq!(
+        ann.command("unlock s").await,
+        "The iron door is not locked."
+    );
+    assert_eq!(ann.command("open south").await, "You open the iron door.");
+    ben.expect("Ann opens the iron door.").await;
+    assert_eq!(
+        ann.command("open door").await,
+        "The iron door is already open."
+    );
+    assert_eq!(ann.command("lock door").await, "Close the iron door first.");
+    assert_eq!(ann.command("open nw").await, "There is no door northwest.");
+    assert_eq!(ann.command("open gate").await, "You see no such door here.");
+    assert!(
+        ben.command("look")
+            .await
+            .contains("The iron door (south) is open.")
+    );
+
+    // Through it, and the same door from the other side.
+    let inside = ann.command("south").await;
+    assert!(inside.contains("The Bonded Warehouse"), "{inside}");
+    assert!(
+        inside.contains("The iron door (north) is open."),
+        "{inside}"
+    );
+    assert_eq!(ben.command("close door").await, "You close the iron door.");
+    ann.expect("The iron door (north) closes from the other side.")
+        .await;
+    assert_eq!(ann.command("north").await, "The iron door is closed.");
+    assert_eq!(ann.command("lock door").await, "You lock the iron door.");
+    ben.expect("The iron door (south) is locked from the other side.")
+        .await;
+    assert_eq!(ben.command("open door").await, "The iron door is locked.");
+    assert_eq!(
+        server.count(DOOR_ROW),
+        3,
+        "closed and locked, in the database"
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_doors_state_survives_a_reload_and_a_restart() {
+    let dir = temp_dir();
+    let server = TestServer::start(dir.path()).await;
+    let mut ann = at_the_customs_house(&server, "Ann").await;
+    ann.command("get brass key").await;
+    ann.command("unlock door").await;
+    assert_eq!(ann.command("open door").await, "You open the iron door.");
+    let mut admin = server.player_with_role("Ada", "admin").await;
+    let reloaded = admin.command("/reload").await;
+    assert!(reloaded.starts_with("Worlds reloaded: "), "{reloaded}");
+    assert!(
+        ann.command("look")
+            .await
+            .contains("The iron door (south) is open.")
+    );
+    drop(admin);
+    server.stop().await;
+
+    let server = TestServer::start(dir.path()).await;
+    let mut ann = server.connect().await;
+    ann.connect_as("Ann", PASSWORD).await;
+    let entered = ann.enter("1").await;
+    assert!(
+        entered.contains("The iron door (south) is open."),
+        "{entered}"
+    );
+    let inside = ann.command("south").await;
+    assert!(inside.contains("The Bonded Warehouse"), "{inside}");
+    assert_eq!(server.count(DOOR_ROW), 0, "open and unlocked");
+    server.stop().await;
+}
+
+/// Sends each client its line at once and waits for each answer among
+/// `answers`; how many got each answer.
+async fn all_at_once(clients: &mut [Client], lines: &[&str], answers: &[&str]) -> Vec<usize> {
+    let sends = clients
+        .iter_mut()
+        .zip(lines)
+        .map(|(c, line)| {
+            c.skip_shown_prompts();
+            (c, line.to_string())
+        })
+        .collect();
+    send_together(sends).await;
+    let mut got = vec![0; answers.len()];
+    for c in clients.iter_mut() {
+        let (which, _) = c.expect_any(answers).await;
+        got[which] += 1;
+    }
+    got
+}
+
+const OPENED: [&str; 3] = [
+    "You open the iron door.",
+    "The iron door is already open.",
+    "The iron door is locked.",
+];
+const CLOSED: [&str; 5] = [
+    "You close the iron door.",
+    "The iron door is already closed.",
+    "You lock the iron door.",
+    "Close the iron door first.",
+    "The iron door is already locked.",
+];
+
+/// Issue 19: players working one door at once are decided one after the
+/// other, each on the state the one before left: of four opening a closed
+/// door together exactly one opens it, of four closing it exactly one, and a
+/// lock sent with the closes locks it only once it is closed. At the end the
+/// door is as the database says, from both sides.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn players_working_a_door_at_once_are_decided_one_after_the_other() {
+    let dir = temp_dir();
+    // Each player types faster than the command rate allows anyone.
+    let mut config = config(dir.path());
+    config.command_burst = 1000;
+    let server = TestServer::start_with(config).await;
+    let mut clients = Vec::new();
+    for name in ["Keeper", "Ann", "Ben", "Cai"] {
+        clients.push(at_the_customs_house(&server, name).await);
+    }
+    clients[0].command("get brass key").await;
+    assert_eq!(
+        clients[0].command("unlock door").await,
+        "You unlock the iron door."
+    );
+    let mut locks = 0;
+    for round in 0..15 {
+        let opened = all_at_once(&mut clients, &["open door"; 4], &OPENED).await;
+        assert_eq!(opened, [1, 3, 0], "round {round}: who opened it");
+        // The keeper locks while the others close: after one of them, or refused.
+        let lines = ["lock door", "close door", "close door", "close door"];
+        let closed = all_at_once(&mut clients, &lines, &CLOSED).await;
+        assert_eq!(closed[0], 1, "round {round}: one closed it: {closed:?}");
+        assert_eq!(closed[1] + closed[0], 3, "round {round}: {closed:?}");
+        assert_eq!(closed[2] + closed[3], 1, "round {round}: {closed:?}");
+        if closed[2] == 1 {
+            locks += 1;
+            clients[0].send("unlock door").await;
+            clients[0].expect("You unlock the iron door.").await;
+        }
+    }
+    let changes =
+        server.count("SELECT version FROM door_states WHERE door = 'quayside:customs_house/south'");
+    assert_eq!(changes, 1 + 15 * 2 + 2 * locks, "each change stored once");
+    assert_eq!(server.count(DOOR_ROW), 2, "closed, unlocked");
+    for c in &mut clients {
+        c.skip_shown_prompts();
+        c.send("look").await;
+        let (seen, _) = c.expect_any(&["The iron door (south) is "]).await;
+        assert_eq!(seen, 0);
+        let state = c.expect(".").await;
+        assert_eq!(state, "closed.", "as the database says");
+    }
+    server.stop().await;
+}
