@@ -205,3 +205,37 @@ async fn players_working_a_door_at_once_are_decided_one_after_the_other() {
     }
     server.stop().await;
 }
+
+#[tokio::test]
+async fn looking_a_way_says_where_it_leads_and_whether_its_door_is_shut() {
+    let dir = temp_dir();
+    let server = TestServer::start(dir.path()).await;
+    let mut ann = at_the_customs_house(&server, "Ann").await;
+    assert_eq!(
+        ann.command("look south").await,
+        "To the south lies The Bonded Warehouse.\r\nThe iron door is closed."
+    );
+    assert_eq!(
+        ann.command("look nw").await,
+        "To the northwest lies The Long Quay."
+    );
+    assert_eq!(
+        ann.command("look at NORTHWEST").await,
+        "To the northwest lies The Long Quay."
+    );
+    // A way that is not here is no thing here either.
+    assert_eq!(ann.command("look east").await, "You don't see that here.");
+    ann.command("get key").await;
+    ann.command("unlock door").await;
+    ann.command("open door").await;
+    assert_eq!(
+        ann.command("look s").await,
+        "To the south lies The Bonded Warehouse.\r\nThe iron door is open."
+    );
+    ann.command("nw").await;
+    assert_eq!(
+        ann.command("look down").await,
+        "Below lies The Outflow Tunnel."
+    );
+    server.stop().await;
+}
