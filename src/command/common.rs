@@ -9,7 +9,7 @@ use std::time::Duration;
 use super::Ctx;
 use super::parse::split_word;
 use crate::game::data::DIRECTIONS;
-use crate::game::{ConnId, Game, ItemInstance, Player, RoomKey};
+use crate::game::{ConnId, Game, Holding, ItemInstance, Player, RoomKey};
 use crate::text::{Style, Styled};
 use crate::world::{Exit, Item, Room, RoomId, World};
 
@@ -457,6 +457,71 @@ pub async fn carried(ctx: &Ctx<'_>) -> Option<Vec<ItemInstance>> {
             None
         }
     }
+}
+
+/// Names listed with several of a kind counted on one entry, in the order
+/// first met: `a brass key, a copper penny (2)`.
+pub fn counted_list(names: &[&str]) -> String {
+    let mut counted: Vec<(&str, usize)> = Vec::new();
+    for name in names {
+        match counted.iter_mut().find(|(seen, _)| seen == name) {
+            Some((_, n)) => *n += 1,
+            None => counted.push((name, 1)),
+        }
+    }
+    let listed: Vec<String> = counted
+        .iter()
+        .map(|(name, n)| match n {
+            1 => name.to_string(),
+            n => format!("{name} ({n})"),
+        })
+        .collect();
+    listed.join(", ")
+}
+
+/// `A sea chest` from `a sea chest`: a name starting a sentence.
+pub fn capitalised(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+/// The container a player's words name, in its hands or lying here, its
+/// kind, and where it is; `None` after telling the player why not (nothing
+/// of that name, several, or a thing that holds nothing).
+pub async fn container_named<'w>(
+    ctx: &Ctx<'_>,
+    world: &'w World,
+    wanted: &str,
+) -> Option<(&'w Item, ItemInstance, Holding)> {
+    let carried = carried(ctx).await?;
+    let here = ctx.game.items_here(&ctx.me.room_key());
+    let mut all = carried.clone();
+    all.extend(here);
+    let (item, instances) = match find_item(world, &all, wanted) {
+        Found::One(item, instances) => (item, instances),
+        Found::Several(names) => {
+            ctx.reply(which_one(&names));
+            return None;
+        }
+        Found::Nothing => {
+            ctx.reply(NOT_HERE);
+            return None;
+        }
+    };
+    if !item.container {
+        ctx.reply(format!("{} is not a container.", capitalised(&item.name)));
+        return None;
+    }
+    let instance = instances.into_iter().next()?;
+    let holding = if carried.iter().any(|c| c.id == instance.id) {
+        Holding::Carried
+    } else {
+        Holding::Here
+    };
+    Some((item, instance, holding))
 }
 
 /// A short idle time: `12s`, `4m`, `2h`.

@@ -6,8 +6,8 @@ use std::fmt::Write;
 
 use super::Ctx;
 use super::common::{
-    Found, NOT_HERE, Named, carried, describe_room, direction_named, exit_exactly, exit_name,
-    find_item, listed_exits, person_here, which_names, which_one,
+    Found, NOT_HERE, Named, carried, container_named, counted_list, describe_room, direction_named,
+    exit_exactly, exit_name, find_item, listed_exits, person_here, which_names, which_one,
 };
 use super::spec::{Group, Needs, Spec, done, finished};
 use crate::world::{Exit, World};
@@ -17,7 +17,7 @@ pub static LOOK: Spec = Spec {
     aliases: &["l"],
     usage: "look [thing]",
     summary: "Describe the room, or a thing or person in it.",
-    details: "Shows the room: its name, description, exits, what lies here and who is here. With a word, looks at a person here or a thing here or in your hands; with a way out, says where it leads and whether its door is closed.",
+    details: "Shows the room: its name, description, exits, what lies here and who is here. With a word, looks at a person here or a thing here or in your hands; with a way out, says where it leads and whether its door is closed; \"look in <container>\" shows what it holds.",
     example: "look, look lamp, look north",
     run: |ctx, _, thing| {
         if thing.is_empty() {
@@ -75,6 +75,9 @@ async fn look_at(ctx: &Ctx<'_>, thing: &str) {
         return ctx.reply("You are nowhere at all.");
     };
     let thing = thing.strip_prefix("at ").unwrap_or(thing).trim();
+    if let Some(container) = thing.strip_prefix("in ") {
+        return look_in(ctx, &world, container).await;
+    }
     // An exit named whole, or a direction, before anything else: `look
     // north` is a look that way.
     if let Some(exit) = world
@@ -106,6 +109,29 @@ async fn look_at(ctx: &Ctx<'_>, thing: &str) {
         format!("{} is here, looking back at you.", person.name)
     };
     ctx.reply(text);
+}
+
+/// `look in <container>`: what it holds, several of a kind counted.
+async fn look_in(ctx: &Ctx<'_>, world: &World, container: &str) {
+    let Some((bag, instance, _)) = container_named(ctx, world, container).await else {
+        return;
+    };
+    let inside = match ctx.game.contents(&instance).await {
+        Ok(inside) => inside,
+        Err(err) => return ctx.store_trouble(&err),
+    };
+    if inside.is_empty() {
+        return ctx.reply(format!("There is nothing in {}.", bag.name));
+    }
+    let names: Vec<&str> = inside
+        .iter()
+        .map(|one| {
+            world
+                .item(&one.key)
+                .map_or("something", |item| item.name.as_str())
+        })
+        .collect();
+    ctx.reply(format!("In {}: {}.", bag.name, counted_list(&names)));
 }
 
 /// `look <direction>`: where the exit leads, and whether its door is shut:

@@ -38,6 +38,7 @@ pub static COMMANDS: &[&Spec] = &[
     &items::GET,
     &items::DROP,
     &items::GIVE,
+    &items::PUT,
     &history::HISTORY,
     &info::WHO,
     &help::HELP,

@@ -52,7 +52,7 @@ pub use characters::WorldRefused;
 pub use client::ClientProfile;
 pub use data::{Channel, Data, ItemRef, Place, RoomInfo, Talk};
 pub use doors::{DoorActor, DoorChange, DoorChanged, DoorRefusal, DoorState, WalkRefused};
-pub use items::{ItemInstance, RoomItems};
+pub use items::{Holding, ItemInstance, RoomItems, Stowed};
 pub use moves::{How, Move, MoveRefused, Mover, RoomObserver};
 pub use outbox::{Message, Outbound, Outbox};
 pub use registry::{

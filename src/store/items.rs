@@ -1,8 +1,9 @@
-//! Moving item instances between rooms and characters, and reading what a
-//! character carries.
+//! Moving item instances between rooms, characters and containers, and
+//! reading what a character carries and what a container holds.
 //!
-//! An instance keeps its id for life and sits in exactly one of `room_items` and
-//! `character_items` at any moment. Every move here is one `BEGIN IMMEDIATE`
+//! An instance keeps its id for life and sits in exactly one of `room_items`,
+//! `character_items` and `container_items` at any moment (the contents of a
+//! container name it, so they go wherever it goes). Every move here is one `BEGIN IMMEDIATE`
 //! transaction that first checks the instance is still where the caller believes
 //! it is. SQLite runs such transactions one at a time, so when two players grab
 //! the same thing the second transaction finds the row gone and changes nothing:
@@ -65,6 +66,41 @@ impl<'s> Items<'s> {
         let (world_id, room) = (world_id.to_string(), room.to_string());
         self.store
             .call(move |db| drop_in_room(db, item_id, character_id, &world_id, &room))
+            .await
+    }
+
+    /// What a container instance holds, in the order it was put there.
+    pub async fn contents(&self, container_id: i64) -> StoreResult<Vec<CarriedItem>> {
+        self.store
+            .call(move |db| contents_of(db, container_id))
+            .await
+    }
+
+    /// Puts an instance a character carries into a container that is where
+    /// the caller believes, if it holds fewer than `room` things; what came
+    /// of it, nothing written unless [`Stowed::Done`].
+    pub async fn put_in(
+        &self,
+        item_id: i64,
+        character_id: i64,
+        container: Container,
+        room: usize,
+    ) -> StoreResult<Stowed> {
+        self.store
+            .call(move |db| put_in_container(db, item_id, character_id, &container, room))
+            .await
+    }
+
+    /// Takes an instance out of a container into a character's hands; false
+    /// (nothing written) when either is no longer where the caller believes.
+    pub async fn take_out(
+        &self,
+        item_id: i64,
+        container: Container,
+        character_id: i64,
+    ) -> StoreResult<bool> {
+        self.store
+            .call(move |db| take_from_container(db, item_id, &container, character_id))
             .await
     }
 
@@ -181,6 +217,135 @@ fn give_item(conn: &mut Connection, item_id: i64, from: i64, to: i64) -> StoreRe
         )?;
         Ok(changed == 1)
     })
+}
+
+/// A container instance and where the caller believes it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Container {
+    pub id: i64,
+    pub world_id: String,
+    pub at: ContainerAt,
+}
+
+/// Where a container is: in a character's hands, or lying in a room.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ContainerAt {
+    Carried { character_id: i64 },
+    Room { room: String },
+}
+
+/// What came of putting something in a container.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stowed {
+    Done,
+    /// The character no longer carries the thing, or the container is no
+    /// longer where it was believed to be.
+    Moved,
+    /// The container holds as much as it may.
+    Full,
+}
+
+fn contents_of(conn: &Connection, container_id: i64) -> StoreResult<Vec<CarriedItem>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, item_key FROM container_items WHERE container_id = ?1 ORDER BY put_at, id",
+    )?;
+    let rows = stmt.query_map([container_id], |row| {
+        Ok(CarriedItem {
+            id: row.get(0)?,
+            item_key: row.get(1)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Whether the container is still where the caller believes it is.
+fn container_is_there(tx: &Transaction<'_>, container: &Container) -> StoreResult<bool> {
+    Ok(match &container.at {
+        ContainerAt::Carried { character_id } => {
+            carried_key(tx, container.id, *character_id)?.is_some()
+        }
+        ContainerAt::Room { room } => tx
+            .query_row(
+                "SELECT 1 FROM room_items WHERE id = ?1 AND world_id = ?2 AND room = ?3",
+                params![container.id, container.world_id, room],
+                |_| Ok(()),
+            )
+            .optional()?
+            .is_some(),
+    })
+}
+
+fn put_in_container(
+    conn: &mut Connection,
+    item_id: i64,
+    character_id: i64,
+    container: &Container,
+    room: usize,
+) -> StoreResult<Stowed> {
+    write_tx(conn, |tx| {
+        if item_id == container.id || !container_is_there(tx, container)? {
+            return Ok(Stowed::Moved);
+        }
+        let Some(key) = carried_key(tx, item_id, character_id)? else {
+            return Ok(Stowed::Moved);
+        };
+        let held: i64 = tx.query_row(
+            "SELECT count(*) FROM container_items WHERE container_id = ?1",
+            [container.id],
+            |r| r.get(0),
+        )?;
+        if usize::try_from(held).unwrap_or(usize::MAX) >= room {
+            return Ok(Stowed::Full);
+        }
+        tx.execute("DELETE FROM character_items WHERE id = ?1", [item_id])?;
+        tx.execute(
+            "INSERT INTO container_items (id, container_id, world_id, item_key, put_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![item_id, container.id, container.world_id, key, now_iso()],
+        )?;
+        Ok(Stowed::Done)
+    })
+}
+
+fn take_from_container(
+    conn: &mut Connection,
+    item_id: i64,
+    container: &Container,
+    character_id: i64,
+) -> StoreResult<bool> {
+    write_tx(conn, |tx| {
+        if !container_is_there(tx, container)? {
+            return Ok(false);
+        }
+        let key: Option<String> = tx
+            .query_row(
+                "SELECT item_key FROM container_items WHERE id = ?1 AND container_id = ?2",
+                params![item_id, container.id],
+                |r| r.get(0),
+            )
+            .optional()?;
+        let Some(key) = key else {
+            return Ok(false);
+        };
+        tx.execute("DELETE FROM container_items WHERE id = ?1", [item_id])?;
+        tx.execute(
+            "INSERT INTO character_items (id, character_id, world_id, item_key, acquired_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![item_id, character_id, container.world_id, key, now_iso()],
+        )?;
+        Ok(true)
+    })
+}
+
+/// Takes away the contents of containers that are gone (a kind a build
+/// removed, a character deleted with what it carried), so that nothing
+/// waits inside a container nobody can reach.
+pub(super) fn drop_orphaned_contents(tx: &Connection) -> StoreResult<usize> {
+    Ok(tx.execute(
+        "DELETE FROM container_items WHERE container_id NOT IN (SELECT id FROM room_items) \
+         AND container_id NOT IN (SELECT id FROM character_items)",
+        [],
+    )?)
 }
 
 /// The item key of an instance if `character_id` carries it.

@@ -7,6 +7,7 @@ mod admin;
 mod backup;
 mod building;
 mod cli;
+mod containers;
 mod crash;
 mod creation;
 mod doors;

@@ -18,6 +18,7 @@ pub mod rooms;
 
 use std::fmt::Write;
 
+use super::super::common::capitalised;
 use super::super::{Ctx, Purpose};
 use crate::game::build::{Ask, BuildFailed, Builder, Built, Did};
 use crate::replies;
@@ -291,15 +292,6 @@ fn invalid_sentence(ctx: &Ctx<'_>, errors: &[WorldError]) -> String {
         let _ = write!(text, "\n  ... and {} more.", errors.len() - 3);
     }
     text
-}
-
-/// `A brass key` from `a brass key`.
-fn capitalised(text: &str) -> String {
-    let mut chars = text.chars();
-    match chars.next() {
-        Some(first) => first.to_uppercase().chain(chars).collect(),
-        None => String::new(),
-    }
 }
 
 #[cfg(test)]
