@@ -57,6 +57,8 @@ pub static COMMANDS: &[&Spec] = &[
     &admin::build::rooms::RDESC,
     &admin::build::rooms::RDESTROY,
     &admin::build::rooms::ZONE,
+    &admin::build::doors::DOOR,
+    &admin::build::doors::UNDOOR,
     &admin::build::items::CREATE,
     &admin::build::items::INAME,
     &admin::build::items::IDESC,

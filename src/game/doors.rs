@@ -15,6 +15,7 @@
 //! layer's narrator's. This file writes no sentence.
 
 use std::cell::Cell;
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use dashmap::DashMap;
@@ -258,6 +259,23 @@ impl Game {
         Ok(())
     }
 
+    /// Forgets the stored state of each door whose declaration a change to
+    /// the world's files changed or took away, so a door put on anew starts
+    /// as its file says; doors the change left alone keep their state.
+    pub async fn forget_changed_doors(&self, old: &World, new: &World) {
+        let (before, after) = (declared_doors(old), declared_doors(new));
+        let changed = before
+            .iter()
+            .filter(|(id, door)| after.get(*id) != Some(*door))
+            .map(|(id, _)| id)
+            .chain(after.keys().filter(|id| !before.contains_key(*id)));
+        for id in changed {
+            if let Err(err) = self.forget_door(&new.id, id).await {
+                tracing::warn!(%err, door = %id, "could not forget a changed door's state");
+            }
+        }
+    }
+
     /// Walks a player through `exit` of the room it stands in, unless the
     /// exit's door is closed: both decided under the player's moving lock,
     /// on the room it stands in then and the door's state then.
@@ -291,6 +309,17 @@ impl Game {
             Ok(false) => Err(WalkRefused::Moved),
         }
     }
+}
+
+/// Every door of a world by id.
+fn declared_doors(world: &World) -> HashMap<Arc<str>, Arc<Door>> {
+    world
+        .rooms
+        .values()
+        .flat_map(|room| &room.exits)
+        .filter_map(|exit| exit.door.clone())
+        .map(|door| (door.id.clone(), door))
+        .collect()
 }
 
 /// The other side of a door on `exit` of `room`: the room beyond and its

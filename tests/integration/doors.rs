@@ -239,3 +239,124 @@ async fn looking_a_way_says_where_it_leads_and_whether_its_door_is_shut() {
     );
     server.stop().await;
 }
+
+/// The real binary's `check-worlds` on `worlds` passes.
+fn assert_check_worlds_passes(worlds: &std::path::Path) {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_gaslamp"))
+        .args(["--worlds", &worlds.display().to_string(), "check-worlds"])
+        .env_clear()
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("the gaslamp binary runs");
+    let text = String::from_utf8_lossy(&output.stdout).into_owned()
+        + &String::from_utf8_lossy(&output.stderr);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "check-worlds refuses:\n{text}"
+    );
+}
+
+/// The Long Quay's exits in the copied world's file.
+fn long_quay_exits(worlds: &std::path::Path) -> serde_json::Value {
+    let path = worlds.join("lanternfall/zones/quayside.json");
+    let text = std::fs::read_to_string(path).expect("the zone file");
+    let zone: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+    let rooms = zone["rooms"].as_array().expect("a list of rooms");
+    let quay = rooms.iter().find(|room| room["id"] == "long_quay");
+    quay.expect("the Long Quay")["exits"].clone()
+}
+
+#[tokio::test]
+async fn builders_put_doors_on_and_take_them_off_both_sides_undoably() {
+    let dir = temp_dir();
+    let worlds = dir.path().join("worlds");
+    copy_dir(&shipped_worlds(), &worlds);
+    let config = gaslamp::ServerConfig::for_tests(dir.path().join("g.db"), worlds.clone());
+    let server = TestServer::start_with(config).await;
+    let mut ada = server.player_with_role("Ada", "admin").await;
+    ada.command("/goto quayside:long_quay").await;
+
+    assert_eq!(
+        ada.command("/door se wooden door locked pewter tankard")
+            .await,
+        "Exit se has a door now: the wooden door, locked by quayside:pewter_tankard.\r\n\
+         Wrote lanternfall/zones/quayside.json."
+    );
+    let door = serde_json::json!({"to": "customs_house", "door": {
+        "name": "wooden door", "closed": true, "locked": true, "key": "pewter_tankard"}});
+    assert_eq!(long_quay_exits(&worlds)["se"], door);
+    assert_check_worlds_passes(&worlds);
+    assert!(
+        ada.command("look")
+            .await
+            .contains("The wooden door (southeast) is closed.")
+    );
+    assert_eq!(ada.command("se").await, "The wooden door is closed.");
+    assert_eq!(ada.command("open door").await, "The wooden door is locked.");
+
+    // From the other side it is the same door, which only /undoor takes off.
+    ada.command("/goto quayside:customs_house").await;
+    assert!(
+        ada.command("look")
+            .await
+            .contains("The wooden door (northwest) is closed.")
+    );
+    assert_eq!(
+        ada.command("/door nw gate").await,
+        "Exit nw already has a door, the wooden door; \"/undoor nw\" first."
+    );
+    assert_eq!(
+        ada.command("/door nw gate locked anchor").await,
+        "Exit nw already has a door, the wooden door; \"/undoor nw\" first."
+    );
+    assert_eq!(
+        ada.command("/undoor nw").await,
+        "Took the wooden door off exit nw.\r\nWrote lanternfall/zones/quayside.json."
+    );
+    assert_eq!(long_quay_exits(&worlds)["se"], "customs_house");
+    assert_eq!(ada.command("/undoor nw").await, "Exit nw has no door.");
+    let look = ada.command("look").await;
+    assert!(!look.contains("wooden door"), "{look}");
+    assert!(ada.command("nw").await.contains("The Long Quay"));
+
+    // Undone, it is back as its file says; a key that is no item is refused.
+    let undone = ada.command("/undo").await;
+    assert!(
+        undone.starts_with("Undone: took the wooden door off"),
+        "{undone}"
+    );
+    assert_eq!(long_quay_exits(&worlds)["se"], door);
+    assert_eq!(ada.command("se").await, "The wooden door is closed.");
+    assert_eq!(
+        ada.command("/door north gate locked anchor").await,
+        "There is no item anchor."
+    );
+    assert_check_worlds_passes(&worlds);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_door_put_on_anew_starts_as_its_file_says() {
+    let dir = temp_dir();
+    let worlds = dir.path().join("worlds");
+    copy_dir(&shipped_worlds(), &worlds);
+    let config = gaslamp::ServerConfig::for_tests(dir.path().join("g.db"), worlds.clone());
+    let server = TestServer::start_with(config).await;
+    let mut ada = server.player_with_role("Ada", "admin").await;
+    ada.command("/goto quayside:long_quay").await;
+    ada.command("/door se wooden door").await;
+    assert_eq!(ada.command("open door").await, "You open the wooden door.");
+    ada.command("/undoor se").await;
+    ada.command("/door se wooden door").await;
+    assert!(
+        ada.command("look")
+            .await
+            .contains("The wooden door (southeast) is closed.")
+    );
+    assert_eq!(
+        server.count("SELECT count(*) FROM door_states WHERE door = 'quayside:long_quay/se'"),
+        0
+    );
+    server.stop().await;
+}
