@@ -2025,8 +2025,16 @@ fn the_documented_example_loads_without_a_warning_in_the_canonical_layout() {
     let world = loaded.default;
     assert_eq!(
         (world.id.as_str(), world.room_count(), world.item_count()),
-        ("harbour", 3, 2)
+        ("harbour", 3, 3)
     );
     let lane = room(&world, "town:lane");
     assert_eq!(lane.exits[1].name, "Trapdoor");
+    let door = lane.exits[1].door.as_ref().expect("the trapdoor");
+    assert_eq!(
+        (door.name.as_str(), door.closed, door.locked),
+        ("trapdoor", true, false)
+    );
+    // The pier leads back to the square, not the lane: a door on one side only.
+    assert_eq!(room(&world, "pier:end").exits[0].door, None);
+    assert!(world.item("town:crate").expect("the crate").container);
 }

@@ -360,3 +360,78 @@ async fn a_door_put_on_anew_starts_as_its_file_says() {
     );
     server.stop().await;
 }
+
+/// The action scripts call (issue 19's "open or close an exit"): the world
+/// works a door with no key, both sides hear it said of the door, and a
+/// player then finds it as the script left it.
+#[tokio::test]
+async fn a_script_works_a_door_through_the_same_action_and_both_sides_hear_it() {
+    use gaslamp::game::{DoorActor, DoorChange};
+    use gaslamp::world::RoomId;
+    let dir = temp_dir();
+    let server = TestServer::start(dir.path()).await;
+    let mut ann = at_the_customs_house(&server, "Ann").await;
+    let world = server.game.default_world();
+    let warehouse = RoomId::new("quayside", "bonded_warehouse");
+    let world_side = |change| {
+        let (game, world, room) = (server.game.clone(), world.clone(), warehouse.clone());
+        async move {
+            let by = DoorActor::Script { name: None };
+            game.set_door(&world, &room, "north", change, by).await
+        }
+    };
+    world_side(DoorChange::Unlock)
+        .await
+        .expect("unlocked without a key");
+    ann.expect("The iron door (south) is unlocked from the other side.")
+        .await;
+    world_side(DoorChange::Open).await.expect("opened");
+    ann.expect("The iron door (south) opens from the other side.")
+        .await;
+    let refused = world_side(DoorChange::Open)
+        .await
+        .expect_err("open already");
+    assert_eq!(refused.to_string(), "the door is open already");
+    let inside = ann.command("south").await;
+    assert!(inside.contains("The Bonded Warehouse"), "{inside}");
+    let by = DoorActor::Script {
+        name: Some("Old Tam".into()),
+    };
+    let closed = server
+        .game
+        .set_door(&world, &warehouse, "NORTH", DoorChange::Close, by)
+        .await;
+    assert!(closed.is_ok(), "{closed:?}");
+    ann.expect("Old Tam closes the iron door.").await;
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn check_worlds_names_the_file_and_field_of_a_bad_door() {
+    let dir = temp_dir();
+    let worlds = dir.path().join("worlds");
+    write_world(
+        &worlds,
+        "w",
+        r#"{"name": "W", "description": "", "default_spawn": {"zone": "z", "room": "a"}, "zones": ["z"]}"#,
+        &[(
+            "z",
+            r#"{"id": "z", "name": "Z", "description": "", "spawn_room": "a", "rooms": [
+                {"id": "a", "name": "A", "description": "", "items": [],
+                 "exits": {"north": {"to": "b", "door": {"name": "gate", "locked": true, "key": "anchor"}}}},
+                {"id": "b", "name": "B", "description": "", "exits": {"south": "a"}, "items": []}]}"#,
+        )],
+    );
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_gaslamp"))
+        .args(["--worlds", &worlds.display().to_string(), "check-worlds"])
+        .env_clear()
+        .output()
+        .expect("the gaslamp binary runs");
+    let text = String::from_utf8_lossy(&output.stdout).into_owned()
+        + &String::from_utf8_lossy(&output.stderr);
+    assert_ne!(output.status.code(), Some(0), "{text}");
+    assert!(
+        text.contains("zones/z.json: rooms.a.exits.north.door.key: the door's key is no item: unknown item \"anchor\""),
+        "{text}"
+    );
+}
