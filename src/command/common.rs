@@ -549,6 +549,55 @@ mod tests {
         }
     }
 
+    /// A room with an oak door east, a door west, a doorless north.
+    fn doors_room() -> Room {
+        let exit = |name: &str, door: Option<&str>| Exit {
+            door: door.map(|door| {
+                Arc::new(crate::world::Door {
+                    id: Arc::from(format!("z:here/{name}")),
+                    name: door.to_string(),
+                    closed: true,
+                    locked: false,
+                    key: None,
+                })
+            }),
+            ..Exit::new(name, RoomId::new("z", name))
+        };
+        Room {
+            id: RoomId::new("z", "here"),
+            num: 1,
+            name: "Here".into(),
+            description: String::new(),
+            exits: vec![
+                exit("north", None),
+                exit("e", Some("oak door")),
+                exit("west", Some("door")),
+            ],
+            items: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn doors_are_found_by_their_exit_their_name_or_both() {
+        let room = doors_room();
+        let found = |wanted: &str| match find_door(&room, wanted) {
+            DoorNamed::One(exit) => format!("one {}", exit.name),
+            DoorNamed::NoDoor(exit) => format!("no door {}", exit.name),
+            DoorNamed::Several(doors) => doors.join(" | "),
+            DoorNamed::Nothing => "nothing".to_string(),
+        };
+        assert_eq!(found("east"), "one e");
+        assert_eq!(found("E"), "one e");
+        assert_eq!(found("oak"), "one e");
+        assert_eq!(found("the oak door"), "one e");
+        assert_eq!(found("door west"), "one west");
+        assert_eq!(found("door e"), "one e");
+        assert_eq!(found("door"), "the oak door (east) | the door (west)");
+        assert_eq!(found("n"), "no door north");
+        assert_eq!(found("gate"), "nothing");
+        assert_eq!(found("oak west"), "nothing");
+    }
+
     fn names(found: Vec<&Item>) -> Vec<&str> {
         found.into_iter().map(|i| i.name.as_str()).collect()
     }

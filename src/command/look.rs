@@ -189,6 +189,11 @@ fn exits(ctx: &Ctx<'_>) {
         {
             let _ = write!(text, " ({})", zone.name);
         }
+        if let Some(door) = &exit.door {
+            let state = ctx.game.door_state(&world.id, door);
+            let is = if state.closed { "closed" } else { "open" };
+            let _ = write!(text, ", through the {} ({is})", door.name);
+        }
     }
     ctx.reply(text);
 }

@@ -223,6 +223,11 @@ async fn looking_a_way_says_where_it_leads_and_whether_its_door_is_shut() {
         ann.command("look at NORTHWEST").await,
         "To the northwest lies The Long Quay."
     );
+    let exits = ann.command("exits").await;
+    assert!(
+        exits.contains("south      The Bonded Warehouse, through the iron door (closed)"),
+        "{exits}"
+    );
     // A way that is not here is no thing here either.
     assert_eq!(ann.command("look east").await, "You don't see that here.");
     ann.command("get key").await;
