@@ -435,4 +435,130 @@ mod tests {
         .expect("insert");
         assert_eq!(count(&conn, "SELECT max(id) FROM room_items"), 2);
     }
+
+    /// Where an instance is, as the model of the randomised test keeps it.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    enum Place {
+        Room(String),
+        Hands(i64),
+        Inside(i64),
+    }
+
+    /// Every instance's place as the database has it; an instance in two
+    /// places (or none) fails the test.
+    fn places(conn: &Connection, ids: &[i64]) -> Vec<Place> {
+        let column = |sql: &str, id: i64| -> Vec<rusqlite::types::Value> {
+            conn.prepare(sql)
+                .and_then(|mut s| s.query_map([id], |r| r.get(0))?.collect())
+                .expect("a place")
+        };
+        let text = |value: rusqlite::types::Value| match value {
+            rusqlite::types::Value::Text(text) => text,
+            other => format!("{other:?}"),
+        };
+        let number = |value: rusqlite::types::Value| match value {
+            rusqlite::types::Value::Integer(n) => n,
+            _ => -1,
+        };
+        ids.iter()
+            .map(|&id| {
+                let sql = "SELECT room FROM room_items WHERE id = ?1";
+                let mut found: Vec<Place> = column(sql, id)
+                    .into_iter()
+                    .map(|room| Place::Room(text(room)))
+                    .collect();
+                let sql = "SELECT character_id FROM character_items WHERE id = ?1";
+                found.extend(column(sql, id).into_iter().map(|c| Place::Hands(number(c))));
+                let sql = "SELECT container_id FROM container_items WHERE id = ?1";
+                found.extend(
+                    column(sql, id)
+                        .into_iter()
+                        .map(|c| Place::Inside(number(c))),
+                );
+                assert_eq!(found.len(), 1, "instance {id} is in {found:?}");
+                found.remove(0)
+            })
+            .collect()
+    }
+
+    /// A belief about where a container is, drawn at random, and whether the
+    /// model says it is right.
+    fn believed(rng: &mut crate::test_rng::Rng, who: i64, bag: &Place) -> (ContainerAt, bool) {
+        if rng.below(2) == 0 {
+            (
+                ContainerAt::Carried { character_id: who },
+                *bag == Place::Hands(who),
+            )
+        } else {
+            let room = ["z:a", "z:b"][rng.below(2)].to_string();
+            let right = *bag == Place::Room(room.clone());
+            (ContainerAt::Room { room }, right)
+        }
+    }
+
+    /// Issue 19: random moves — take, drop, give, put into a container, take
+    /// out — each made on a belief that may be stale, against a model of
+    /// where everything is. A move goes through exactly when the model says
+    /// the thing (and the container) is where the mover believes, and after
+    /// every move each instance is in one place, the model's.
+    #[test]
+    fn random_moves_on_stale_beliefs_keep_every_item_in_one_place() {
+        let (_dir, mut conn) = schema::test_db(
+            "INSERT INTO worlds (id, name, registered_at, updated_at) VALUES ('w', 'W', '', '');
+             INSERT INTO characters (id, world_id, name, created_at) VALUES (1, 'w', 'Ann', '');
+             INSERT INTO characters (id, world_id, name, created_at) VALUES (2, 'w', 'Ben', '');
+             INSERT INTO room_items (id, world_id, room, item_key, placed_at) VALUES
+                 (1, 'w', 'z:a', 'chest', ''), (2, 'w', 'z:a', 'key', ''),
+                 (3, 'w', 'z:b', 'penny', ''), (4, 'w', 'z:b', 'bag', '');",
+        );
+        let ids = [1, 2, 3, 4];
+        let mut model = places(&conn, &ids);
+        let mut rng = crate::test_rng::Rng(0x2545_f491_4f6c_dd1d);
+        for step in 0..3000 {
+            let who = 1 + rng.below(2) as i64;
+            let slot = rng.below(ids.len());
+            let (item, now) = (ids[slot], model[slot].clone());
+            let room = ["z:a", "z:b"][rng.below(2)].to_string();
+            let bag = [1, 4][rng.below(2)];
+            let (at, bag_there) = believed(&mut rng, who, &model[bag as usize - 1]);
+            let container = Container {
+                id: bag,
+                world_id: "w".into(),
+                at,
+            };
+            let (done, expected, to) = match rng.below(5) {
+                0 => (
+                    take_from_room(&mut conn, item, "w", &room, who).expect("take"),
+                    now == Place::Room(room.clone()),
+                    Place::Hands(who),
+                ),
+                1 => (
+                    drop_in_room(&mut conn, item, who, "w", &room).expect("drop"),
+                    now == Place::Hands(who),
+                    Place::Room(room),
+                ),
+                2 => (
+                    give_item(&mut conn, item, who, 3 - who).expect("give"),
+                    now == Place::Hands(who),
+                    Place::Hands(3 - who),
+                ),
+                3 => (
+                    put_in_container(&mut conn, item, who, &container, 50).expect("put")
+                        == Stowed::Done,
+                    bag_there && item != bag && now == Place::Hands(who),
+                    Place::Inside(bag),
+                ),
+                _ => (
+                    take_from_container(&mut conn, item, &container, who).expect("take out"),
+                    bag_there && now == Place::Inside(bag),
+                    Place::Hands(who),
+                ),
+            };
+            assert_eq!(done, expected, "step {step}: a move of {item} by {who}");
+            if done {
+                model[slot] = to;
+            }
+            assert_eq!(places(&conn, &ids), model, "step {step}");
+        }
+    }
 }
