@@ -60,9 +60,9 @@ pub static DROP: Spec = Spec {
 
 pub static PUT: Spec = Spec {
     name: "put",
-    usage: "put <item> in <container>",
+    usage: "put <item|all> in <container>",
     summary: "Put something you carry into a container you carry or see here.",
-    details: "Puts something you carry into a container (a chest, a bag) that you carry or that lies here. What is inside goes wherever the container goes; \"look in <container>\" shows it.",
+    details: "Puts something you carry into a container (a chest, a bag) that you carry or that lies here. What is inside goes wherever the container goes; \"look in <container>\" shows it. \"put all\" puts in everything you carry but containers.",
     example: "put key in chest",
     run: |ctx, spec, argument| match split_at_word(argument, &["in", "into"]) {
         Some((item, container)) => done(put(ctx, item, container)),
@@ -261,6 +261,9 @@ async fn put(ctx: &Ctx<'_>, wanted: String, container: String) {
     let Some((bag, bag_instance, holding)) = container_named(ctx, &world, &container).await else {
         return;
     };
+    if means_all(&wanted) {
+        return put_all(ctx, &world, bag, &bag_instance, holding).await;
+    }
     let Some((item_name, instance)) = carried_one(ctx, &wanted).await else {
         return;
     };
@@ -288,6 +291,55 @@ async fn put(ctx: &Ctx<'_>, wanted: String, container: String) {
         Ok(Stowed::Moved) => ctx.reply(NOT_CARRIED),
         Err(err) => ctx.store_trouble(&err),
     }
+}
+
+/// `put all in <container>`: everything carried but containers, until the
+/// container is full.
+async fn put_all(
+    ctx: &Ctx<'_>,
+    world: &World,
+    bag: &crate::world::Item,
+    bag_instance: &ItemInstance,
+    holding: Holding,
+) {
+    let Some(instances) = carried(ctx).await else {
+        return;
+    };
+    let fitting = instances
+        .into_iter()
+        .filter(|one| world.item(&one.key).is_some_and(|item| !item.container))
+        .take(AT_ONCE);
+    let (mut put, mut full) = (Vec::new(), false);
+    for instance in fitting {
+        match ctx
+            .game
+            .put_in(ctx.me, &instance, bag_instance, holding)
+            .await
+        {
+            Ok(Stowed::Done) => put.push(instance),
+            Ok(Stowed::Moved) => {}
+            Ok(Stowed::Full) => {
+                full = true;
+                break;
+            }
+            Err(err) => {
+                ctx.store_trouble(&err);
+                break;
+            }
+        }
+    }
+    let mut reply = if put.is_empty() {
+        format!("You have nothing to put in {}.", bag.name)
+    } else {
+        let listed = counted_list(&names_of(world, &put));
+        let line = format!("{} puts {listed} in {}.", ctx.me.name, bag.name);
+        tell_room(ctx, &line, &[]);
+        format!("You put {listed} in {}.", bag.name)
+    };
+    if full {
+        reply.push_str(&format!("\n{} is full.", capitalised(&bag.name)));
+    }
+    ctx.reply(reply);
 }
 
 /// `drop all`: puts down everything the player carries.

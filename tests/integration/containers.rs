@@ -113,6 +113,14 @@ async fn things_go_into_a_container_travel_with_it_and_come_out() {
         ben.command("get all from chest").await,
         "There is nothing in a sea chest."
     );
+    assert_eq!(
+        ben.command("put all in chest").await,
+        "You put a brass key, a harbour chart in a sea chest."
+    );
+    assert_eq!(
+        ben.command("put all in chest").await,
+        "You have nothing to put in a sea chest."
+    );
     assert_eq!(server.count(PLACES), 0);
     server.stop().await;
 }

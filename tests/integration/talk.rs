@@ -276,7 +276,7 @@ async fn help_explains_the_new_commands_and_abbreviations_work() {
         "get <item|all> [from <container>]",
         "drop <item|all>",
         "give <item> [to] <name>",
-        "put <item> in <container>",
+        "put <item|all> in <container>",
         "open <door>",
         "whisper <name> <text>",
         "tell <name> <text>",
