@@ -299,3 +299,30 @@ CREATE TABLE IF NOT EXISTS spill_replays (
     rows        INTEGER NOT NULL,
     replayed_at TEXT NOT NULL
 );
+
+-- The state of each door in play (src/store/doors.rs), by the world and the
+-- door's id (`zone:room/exit` of the side its file declares it on). A door
+-- without a row is as its file starts it. `version` counts the changes, so
+-- the game's cache takes each change once and in order.
+CREATE TABLE IF NOT EXISTS door_states (
+    world_id   TEXT NOT NULL REFERENCES worlds (id),
+    door       TEXT NOT NULL,
+    closed     INTEGER NOT NULL,
+    locked     INTEGER NOT NULL,
+    version    INTEGER NOT NULL,
+    changed_at TEXT NOT NULL,
+    PRIMARY KEY (world_id, door)
+);
+
+-- Item instances inside other instances (containers, `"container": true`):
+-- an instance lies in exactly one of room_items, character_items and
+-- container_items, and keeps its id. Contents go wherever their container
+-- goes, since they name it, not a place.
+CREATE TABLE IF NOT EXISTS container_items (
+    id           INTEGER PRIMARY KEY,
+    container_id INTEGER NOT NULL,
+    world_id     TEXT NOT NULL,
+    item_key     TEXT NOT NULL,
+    put_at       TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS container_items_by_container ON container_items (container_id);

@@ -266,6 +266,7 @@ impl Server {
         }
         for world in game.worlds().iter() {
             game.load_items(&world.id).await?;
+            game.load_doors(&world.id).await?;
         }
         game.load_ignores().await?;
         game.handoffs().set_listeners(ListenerFds {

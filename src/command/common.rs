@@ -9,7 +9,7 @@ use std::time::Duration;
 use super::Ctx;
 use super::parse::split_word;
 use crate::game::data::DIRECTIONS;
-use crate::game::{ConnId, Game, ItemInstance, Player, RoomKey};
+use crate::game::{ConnId, Game, Holding, ItemInstance, Player, RoomKey};
 use crate::replies;
 use crate::store::now_iso;
 use crate::store::writer::{ChatKind, ChatRow, ChatSlot, WriterFull};
@@ -27,6 +27,9 @@ pub fn describe_room(game: &Game, world: &World, room_id: &RoomId, viewer: u64) 
     let mut text = Styled::with(Style::RoomName, room.name.as_str())
         .plain(format!("\n{}\n", room.description))
         .styled(Style::Exits, exits_line(world, room_id));
+    for line in door_lines(game, world, room) {
+        text = text.plain(format!("\n{line}"));
+    }
     let key = RoomKey {
         world: Arc::from(world.id.as_str()),
         room: room_id.clone(),
@@ -73,6 +76,96 @@ pub fn exits_line(world: &World, room_id: &RoomId) -> String {
     }
 }
 
+/// A line for each door of a room, after the exits line, in the same order:
+/// `The oak door (east) is closed.`
+pub fn door_lines(game: &Game, world: &World, room: &Room) -> Vec<String> {
+    listed_exits(room)
+        .into_iter()
+        .filter_map(|exit| {
+            let door = exit.door.as_ref()?;
+            let state = game.door_state(&world.id, door);
+            let is = if state.closed { "closed" } else { "open" };
+            Some(format!("The {} ({}) is {is}.", door.name, exit_name(exit)))
+        })
+        .collect()
+}
+
+/// What a player's words name among the doors of a room.
+pub enum DoorNamed<'r> {
+    One(&'r Exit),
+    /// An exit that has no door.
+    NoDoor(&'r Exit),
+    /// Several doors fit: `the door (east)` for each, to ask which.
+    Several(Vec<String>),
+    Nothing,
+}
+
+/// Finds the door `wanted` names in `room`: by its exit (`east`, `e`,
+/// `trapdoor`), by the words of its name (`oak`, `oak door`), or both (`door
+/// east`). A door several exits share a name with is asked back.
+pub fn find_door<'r>(room: &'r Room, wanted: &str) -> DoorNamed<'r> {
+    let wanted = wanted.trim();
+    let wanted = wanted.strip_prefix("the ").unwrap_or(wanted).trim();
+    if let Some(exit) = exit_exactly(room, wanted) {
+        return match exit.door {
+            Some(_) => DoorNamed::One(exit),
+            None => DoorNamed::NoDoor(exit),
+        };
+    }
+    // `door east`: a name, then the exit.
+    if let Some((name, way)) = wanted.rsplit_once(' ')
+        && let Some(exit) = exit_exactly(room, way)
+        && exit
+            .door
+            .as_ref()
+            .is_some_and(|door| names_a_door(&door.name, name))
+    {
+        return DoorNamed::One(exit);
+    }
+    let fits: Vec<&Exit> = listed_exits(room)
+        .into_iter()
+        .filter(|exit| {
+            exit.door
+                .as_ref()
+                .is_some_and(|door| names_a_door(&door.name, wanted))
+        })
+        .collect();
+    match fits.as_slice() {
+        [] => DoorNamed::Nothing,
+        [one] => DoorNamed::One(one),
+        several => DoorNamed::Several(
+            several
+                .iter()
+                .filter_map(|exit| {
+                    let door = exit.door.as_ref()?;
+                    Some(format!("the {} ({})", door.name, exit_name(exit)))
+                })
+                .collect(),
+        ),
+    }
+}
+
+/// The exit named exactly (any case) or by its direction in either form; no
+/// prefixes, so a word meant for a thing does not find an exit.
+pub fn exit_exactly<'r>(room: &'r Room, wanted: &str) -> Option<&'r Exit> {
+    let wanted = wanted.trim().to_lowercase();
+    room.exits.iter().find(|exit| {
+        exit.key == wanted
+            || direction_named(&wanted).is_some_and(|d| direction_named(&exit.key) == Some(d))
+    })
+}
+
+/// Whether every typed word starts a word of the door's name (`oak` and
+/// `oak door` name `oak door`; so does `door`).
+fn names_a_door(name: &str, wanted: &str) -> bool {
+    let name = words(name);
+    let typed = words(wanted);
+    !typed.is_empty()
+        && typed
+            .iter()
+            .all(|t| name.iter().any(|n| n.starts_with(t.as_str())))
+}
+
 /// How players read an exit's name: a compass or vertical direction in one
 /// form, its long name (`ne`, `NE` and `Northeast` are `northeast`); any other
 /// exit as its world file writes it (`Trapdoor`).
@@ -97,6 +190,31 @@ fn compass_rank(name: &str) -> usize {
         .iter()
         .position(|(direction, _)| Some(*direction) == long)
         .unwrap_or(DIRECTIONS.len())
+}
+
+/// Finds the exit a player means, without regard to case: the exact name, the
+/// same direction however either is written (`se` typed or `southeast` typed
+/// finds an exit a world file calls `se` or `southeast`), or a prefix only one
+/// exit name starts with.
+pub fn find_exit<'r>(room: &'r Room, wanted: &str) -> Option<&'r Exit> {
+    let wanted = wanted.trim().to_lowercase();
+    if let Some(exit) = room.exits.iter().find(|e| e.key == wanted) {
+        return Some(exit);
+    }
+    // A direction typed in either form (`n`, `north`, `NE`).
+    if let Some(direction) = direction_named(&wanted)
+        && let Some(exit) = room
+            .exits
+            .iter()
+            .find(|e| direction_named(&e.key) == Some(direction))
+    {
+        return Some(exit);
+    }
+    let mut prefixed = room.exits.iter().filter(|e| e.key.starts_with(&wanted));
+    match (prefixed.next(), prefixed.next()) {
+        (Some(only), None) => Some(only),
+        _ => None,
+    }
 }
 
 /// The reply when no item or person matches what was named.
@@ -400,6 +518,71 @@ pub fn utc_minute(created_at: &str) -> String {
     }
 }
 
+/// Names listed with several of a kind counted on one entry, in the order
+/// first met: `a brass key, a copper penny (2)`.
+pub fn counted_list(names: &[&str]) -> String {
+    let mut counted: Vec<(&str, usize)> = Vec::new();
+    for name in names {
+        match counted.iter_mut().find(|(seen, _)| seen == name) {
+            Some((_, n)) => *n += 1,
+            None => counted.push((name, 1)),
+        }
+    }
+    let listed: Vec<String> = counted
+        .iter()
+        .map(|(name, n)| match n {
+            1 => name.to_string(),
+            n => format!("{name} ({n})"),
+        })
+        .collect();
+    listed.join(", ")
+}
+
+/// `A sea chest` from `a sea chest`: a name starting a sentence.
+pub fn capitalised(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+/// The container a player's words name, in its hands or lying here, its
+/// kind, and where it is; `None` after telling the player why not (nothing
+/// of that name, several, or a thing that holds nothing).
+pub async fn container_named<'w>(
+    ctx: &Ctx<'_>,
+    world: &'w World,
+    wanted: &str,
+) -> Option<(&'w Item, ItemInstance, Holding)> {
+    let carried = carried(ctx).await?;
+    let here = ctx.game.items_here(&ctx.me.room_key());
+    let mut all = carried.clone();
+    all.extend(here);
+    let (item, instances) = match find_item(world, &all, wanted) {
+        Found::One(item, instances) => (item, instances),
+        Found::Several(names) => {
+            ctx.reply(which_one(&names));
+            return None;
+        }
+        Found::Nothing => {
+            ctx.reply(NOT_HERE);
+            return None;
+        }
+    };
+    if !item.container {
+        ctx.reply(format!("{} is not a container.", capitalised(&item.name)));
+        return None;
+    }
+    let instance = instances.into_iter().next()?;
+    let holding = if carried.iter().any(|c| c.id == instance.id) {
+        Holding::Carried
+    } else {
+        Holding::Here
+    };
+    Some((item, instance, holding))
+}
+
 /// A short idle time: `12s`, `4m`, `2h`.
 pub fn short_duration(d: Duration) -> String {
     let s = d.as_secs();
@@ -421,7 +604,57 @@ mod tests {
             id: key.rsplit(':').next().unwrap_or(key).to_string(),
             name: name.to_string(),
             description: String::new(),
+            container: false,
         }
+    }
+
+    /// A room with an oak door east, a door west, a doorless north.
+    fn doors_room() -> Room {
+        let exit = |name: &str, door: Option<&str>| Exit {
+            door: door.map(|door| {
+                Arc::new(crate::world::Door {
+                    id: Arc::from(format!("z:here/{name}")),
+                    name: door.to_string(),
+                    closed: true,
+                    locked: false,
+                    key: None,
+                })
+            }),
+            ..Exit::new(name, RoomId::new("z", name))
+        };
+        Room {
+            id: RoomId::new("z", "here"),
+            num: 1,
+            name: "Here".into(),
+            description: String::new(),
+            exits: vec![
+                exit("north", None),
+                exit("e", Some("oak door")),
+                exit("west", Some("door")),
+            ],
+            items: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn doors_are_found_by_their_exit_their_name_or_both() {
+        let room = doors_room();
+        let found = |wanted: &str| match find_door(&room, wanted) {
+            DoorNamed::One(exit) => format!("one {}", exit.name),
+            DoorNamed::NoDoor(exit) => format!("no door {}", exit.name),
+            DoorNamed::Several(doors) => doors.join(" | "),
+            DoorNamed::Nothing => "nothing".to_string(),
+        };
+        assert_eq!(found("east"), "one e");
+        assert_eq!(found("E"), "one e");
+        assert_eq!(found("oak"), "one e");
+        assert_eq!(found("the oak door"), "one e");
+        assert_eq!(found("door west"), "one west");
+        assert_eq!(found("door e"), "one e");
+        assert_eq!(found("door"), "the oak door (east) | the door (west)");
+        assert_eq!(found("n"), "no door north");
+        assert_eq!(found("gate"), "nothing");
+        assert_eq!(found("oak west"), "nothing");
     }
 
     fn names(found: Vec<&Item>) -> Vec<&str> {

@@ -6,16 +6,23 @@
 //! follow. The player and the room are told only then; when the instance was
 //! gone (another player was quicker) nothing changes and the player hears so.
 //! What a character carries is not cached: it is read from the database when
-//! needed.
+//! needed; nor is what a container holds. `all` (`get all`, `drop all`,
+//! `get all from <container>`) moves every thing, each by its own
+//! transaction, at most [`AT_ONCE`] a command.
 
 use std::sync::Arc;
 
 use super::Ctx;
 use super::common::{
-    Found, NOT_HERE, Named, carried, find_item, not_named, person_here, tell_room, which_one,
+    Found, NOT_HERE, Named, capitalised, carried, container_named, counted_list, find_item,
+    not_named, person_here, tell_room, which_one,
 };
 use super::spec::{Group, Needs, Spec, done};
-use crate::game::{ItemInstance, Player};
+use crate::game::{Holding, ItemInstance, Player, Stowed};
+use crate::world::World;
+
+/// The most things one `all` moves; what is left needs another.
+pub const AT_ONCE: usize = 50;
 
 pub static INVENTORY: Spec = Spec {
     name: "inventory",
@@ -31,10 +38,10 @@ pub static INVENTORY: Spec = Spec {
 pub static GET: Spec = Spec {
     name: "get",
     aliases: &["take"],
-    usage: "get <item>",
-    summary: "Pick up something lying here. Any word of its name will do.",
-    details: "Picks up something lying here. Any word of its name, or its start, will do; when several things fit you are asked which.",
-    example: "get penny",
+    usage: "get <item|all> [from <container>]",
+    summary: "Pick up something lying here, or take it out of a container.",
+    details: "Picks up something lying here. Any word of its name, or its start, will do; when several things fit you are asked which. \"get all\" picks up everything here; \"from <container>\" takes out of a container you carry or see here.",
+    example: "get penny, get all, get key from chest",
     needs: Needs::Text,
     run: |ctx, _, item| done(get(ctx, item)),
     ..Spec::player(Group::Items)
@@ -42,14 +49,44 @@ pub static GET: Spec = Spec {
 
 pub static DROP: Spec = Spec {
     name: "drop",
-    usage: "drop <item>",
+    usage: "drop <item|all>",
     summary: "Put down something you carry; it stays here for anyone to find.",
-    details: "Puts down something you carry; it stays here, for anyone to find.",
-    example: "drop penny",
+    details: "Puts down something you carry; it stays here, for anyone to find. \"drop all\" puts down everything you carry.",
+    example: "drop penny, drop all",
     needs: Needs::Text,
     run: |ctx, _, item| done(drop(ctx, item)),
     ..Spec::player(Group::Items)
 };
+
+pub static PUT: Spec = Spec {
+    name: "put",
+    usage: "put <item|all> in <container>",
+    summary: "Put something you carry into a container you carry or see here.",
+    details: "Puts something you carry into a container (a chest, a bag) that you carry or that lies here. What is inside goes wherever the container goes; \"look in <container>\" shows it. \"put all\" puts in everything you carry but containers.",
+    example: "put key in chest",
+    run: |ctx, spec, argument| match split_at_word(argument, &["in", "into"]) {
+        Some((item, container)) => done(put(ctx, item, container)),
+        None => done(async move { ctx.reply(format!("Usage: {}", spec.usage)) }),
+    },
+    ..Spec::player(Group::Items)
+};
+
+/// `<first> <word> <second>`, split at the last of `words` (any case) with
+/// something on both sides: `box of tin in chest` is `box of tin` in `chest`.
+fn split_at_word(argument: &str, words: &[&str]) -> Option<(String, String)> {
+    let parts: Vec<&str> = argument.split_whitespace().collect();
+    let at = parts
+        .iter()
+        .rposition(|part| words.iter().any(|w| part.eq_ignore_ascii_case(w)))?;
+    (at > 0 && at + 1 < parts.len()).then(|| (parts[..at].join(" "), parts[at + 1..].join(" ")))
+}
+
+/// Whether the player's words mean every thing (`all`, `everything`).
+fn means_all(wanted: &str) -> bool {
+    ["all", "everything"]
+        .iter()
+        .any(|word| wanted.trim().eq_ignore_ascii_case(word))
+}
 
 pub static GIVE: Spec = Spec {
     name: "give",
@@ -92,35 +129,37 @@ async fn inventory(ctx: &Ctx<'_>) {
     let Some(instances) = carried(ctx).await else {
         return;
     };
-    // Same kinds are counted on one entry, in the order first acquired.
-    let mut counted: Vec<(&str, usize)> = Vec::new();
-    for instance in &instances {
-        let name = world
-            .item(&instance.key)
-            .map_or("something unrecognisable", |item| item.name.as_str());
-        match counted.iter_mut().find(|(seen, _)| *seen == name) {
-            Some((_, n)) => *n += 1,
-            None => counted.push((name, 1)),
-        }
-    }
-    if counted.is_empty() {
+    if instances.is_empty() {
         return ctx.reply("You are carrying nothing.");
     }
-    let listed: Vec<String> = counted
-        .iter()
-        .map(|(name, n)| match n {
-            1 => name.to_string(),
-            n => format!("{name} ({n})"),
-        })
-        .collect();
-    ctx.reply(format!("You are carrying: {}.", listed.join(", ")));
+    // Same kinds are counted on one entry, in the order first acquired.
+    let names = names_of(&world, &instances);
+    ctx.reply(format!("You are carrying: {}.", counted_list(&names)));
 }
 
-/// `get <item>`: moves an item lying here into the player's hands.
+/// The names of instances, as their world's items name them.
+fn names_of<'w>(world: &'w World, instances: &[ItemInstance]) -> Vec<&'w str> {
+    instances
+        .iter()
+        .map(|instance| {
+            world
+                .item(&instance.key)
+                .map_or("something unrecognisable", |item| item.name.as_str())
+        })
+        .collect()
+}
+
+/// `get <item>`, `get all`, and either `from <container>`.
 async fn get(ctx: &Ctx<'_>, wanted: &str) {
     let Some(world) = ctx.world() else {
         return ctx.reply("You are nowhere at all.");
     };
+    if let Some((wanted, container)) = split_at_word(wanted, &["from"]) {
+        return get_from(ctx, &world, &wanted, &container).await;
+    }
+    if means_all(wanted) {
+        return get_all(ctx, &world).await;
+    }
     let lying = ctx.game.items_here(&ctx.me.room_key());
     let (item, instances) = match find_item(&world, &lying, wanted) {
         Found::Nothing => return ctx.reply(NOT_HERE),
@@ -140,8 +179,204 @@ async fn get(ctx: &Ctx<'_>, wanted: &str) {
     }
 }
 
+/// `get all`: picks up every thing lying here, each as `get` would.
+async fn get_all(ctx: &Ctx<'_>, world: &World) {
+    let lying = ctx.game.items_here(&ctx.me.room_key());
+    if lying.is_empty() {
+        return ctx.reply("There is nothing here to pick up.");
+    }
+    let mut got = Vec::new();
+    for instance in lying.into_iter().take(AT_ONCE) {
+        match ctx.game.pick_up(ctx.me, vec![instance]).await {
+            Ok(Some(instance)) => got.push(instance),
+            Ok(None) => {}
+            Err(err) => {
+                ctx.store_trouble(&err);
+                break;
+            }
+        }
+    }
+    if got.is_empty() {
+        return ctx.reply("Someone else got to it first.");
+    }
+    let listed = counted_list(&names_of(world, &got));
+    ctx.reply(format!("You pick up {listed}."));
+    tell_room(ctx, &format!("{} picks up {listed}.", ctx.me.name), &[]);
+}
+
+/// `get <item> from <container>` and `get all from <container>`.
+async fn get_from(ctx: &Ctx<'_>, world: &World, wanted: &str, container: &str) {
+    let Some((bag, bag_instance, holding)) = container_named(ctx, world, container).await else {
+        return;
+    };
+    let inside = match ctx.game.contents(&bag_instance).await {
+        Ok(inside) => inside,
+        Err(err) => return ctx.store_trouble(&err),
+    };
+    if inside.is_empty() {
+        return ctx.reply(format!("There is nothing in {}.", bag.name));
+    }
+    let wanted: Vec<Vec<ItemInstance>> = if means_all(wanted) {
+        inside
+            .into_iter()
+            .take(AT_ONCE)
+            .map(|one| vec![one])
+            .collect()
+    } else {
+        match find_item(world, &inside, wanted) {
+            Found::One(_, instances) => vec![instances],
+            Found::Several(names) => return ctx.reply(which_one(&names)),
+            Found::Nothing => return ctx.reply(format!("There is no such thing in {}.", bag.name)),
+        }
+    };
+    let mut got = Vec::new();
+    for candidates in wanted {
+        match ctx
+            .game
+            .take_out(ctx.me, candidates, &bag_instance, holding)
+            .await
+        {
+            Ok(Some(instance)) => got.push(instance),
+            Ok(None) => {}
+            Err(err) => {
+                ctx.store_trouble(&err);
+                break;
+            }
+        }
+    }
+    if got.is_empty() {
+        return ctx.reply("Someone else got to it first.");
+    }
+    let listed = counted_list(&names_of(world, &got));
+    ctx.reply(format!("You take {listed} from {}.", bag.name));
+    let line = format!("{} takes {listed} from {}.", ctx.me.name, bag.name);
+    tell_room(ctx, &line, &[]);
+}
+
+/// `put <item> in <container>`: into a container carried or lying here.
+async fn put(ctx: &Ctx<'_>, wanted: String, container: String) {
+    let Some(world) = ctx.world() else {
+        return ctx.reply("You are nowhere at all.");
+    };
+    let Some((bag, bag_instance, holding)) = container_named(ctx, &world, &container).await else {
+        return;
+    };
+    if means_all(&wanted) {
+        return put_all(ctx, &world, bag, &bag_instance, holding).await;
+    }
+    let Some((item_name, instance)) = carried_one(ctx, &wanted).await else {
+        return;
+    };
+    if instance.id == bag_instance.id {
+        return ctx.reply(format!(
+            "{} won't go inside itself.",
+            capitalised(&item_name)
+        ));
+    }
+    if world.item(&instance.key).is_some_and(|item| item.container) {
+        return ctx.reply("You can't put a container inside another.");
+    }
+    match ctx
+        .game
+        .put_in(ctx.me, &instance, &bag_instance, holding)
+        .await
+    {
+        Ok(Stowed::Done) => {
+            ctx.reply(format!("You put {item_name} in {}.", bag.name));
+            let line = format!("{} puts {item_name} in {}.", ctx.me.name, bag.name);
+            tell_room(ctx, &line, &[]);
+        }
+        Ok(Stowed::Full) => ctx.reply(format!("{} is full.", capitalised(&bag.name))),
+        Ok(Stowed::Moved) if holding == Holding::Here => ctx.reply(NOT_HERE),
+        Ok(Stowed::Moved) => ctx.reply(NOT_CARRIED),
+        Err(err) => ctx.store_trouble(&err),
+    }
+}
+
+/// `put all in <container>`: everything carried but containers, until the
+/// container is full.
+async fn put_all(
+    ctx: &Ctx<'_>,
+    world: &World,
+    bag: &crate::world::Item,
+    bag_instance: &ItemInstance,
+    holding: Holding,
+) {
+    let Some(instances) = carried(ctx).await else {
+        return;
+    };
+    let fitting = instances
+        .into_iter()
+        .filter(|one| world.item(&one.key).is_some_and(|item| !item.container))
+        .take(AT_ONCE);
+    let (mut put, mut full) = (Vec::new(), false);
+    for instance in fitting {
+        match ctx
+            .game
+            .put_in(ctx.me, &instance, bag_instance, holding)
+            .await
+        {
+            Ok(Stowed::Done) => put.push(instance),
+            Ok(Stowed::Moved) => {}
+            Ok(Stowed::Full) => {
+                full = true;
+                break;
+            }
+            Err(err) => {
+                ctx.store_trouble(&err);
+                break;
+            }
+        }
+    }
+    let mut reply = if put.is_empty() {
+        format!("You have nothing to put in {}.", bag.name)
+    } else {
+        let listed = counted_list(&names_of(world, &put));
+        let line = format!("{} puts {listed} in {}.", ctx.me.name, bag.name);
+        tell_room(ctx, &line, &[]);
+        format!("You put {listed} in {}.", bag.name)
+    };
+    if full {
+        reply.push_str(&format!("\n{} is full.", capitalised(&bag.name)));
+    }
+    ctx.reply(reply);
+}
+
+/// `drop all`: puts down everything the player carries.
+async fn drop_all(ctx: &Ctx<'_>, world: &World) {
+    let Some(instances) = carried(ctx).await else {
+        return;
+    };
+    if instances.is_empty() {
+        return ctx.reply("You are carrying nothing.");
+    }
+    let mut dropped = Vec::new();
+    for instance in instances.into_iter().take(AT_ONCE) {
+        match ctx.game.put_down(ctx.me, instance.clone()).await {
+            Ok(true) => dropped.push(instance),
+            Ok(false) => {}
+            Err(err) => {
+                ctx.store_trouble(&err);
+                break;
+            }
+        }
+    }
+    if dropped.is_empty() {
+        return ctx.reply(NOT_CARRIED);
+    }
+    let listed = counted_list(&names_of(world, &dropped));
+    ctx.reply(format!("You drop {listed}."));
+    tell_room(ctx, &format!("{} drops {listed}.", ctx.me.name), &[]);
+}
+
 /// `drop <item>`: puts something the player carries down here.
 async fn drop(ctx: &Ctx<'_>, wanted: &str) {
+    if means_all(wanted) {
+        let Some(world) = ctx.world() else {
+            return ctx.reply("You are nowhere at all.");
+        };
+        return drop_all(ctx, &world).await;
+    }
     let Some((item_name, instance)) = carried_one(ctx, wanted).await else {
         return;
     };

@@ -6,18 +6,19 @@ use std::fmt::Write;
 
 use super::Ctx;
 use super::common::{
-    Found, NOT_HERE, Named, carried, describe_room, exit_name, find_item, listed_exits,
-    person_here, which_names, which_one,
+    Found, NOT_HERE, Named, carried, container_named, counted_list, describe_room, direction_named,
+    exit_exactly, exit_name, find_item, listed_exits, person_here, which_names, which_one,
 };
 use super::spec::{Group, Needs, Spec, done, finished};
+use crate::world::{Exit, World};
 
 pub static LOOK: Spec = Spec {
     name: "look",
     aliases: &["l"],
     usage: "look [thing]",
     summary: "Describe the room, or a thing or person in it.",
-    details: "Shows the room: its name, description, exits, what lies here and who is here. With a word, looks at a person here or a thing here or in your hands.",
-    example: "look, look lamp, look Ann",
+    details: "Shows the room: its name, description, exits, what lies here and who is here. With a word, looks at a person here or a thing here or in your hands; with a way out, says where it leads and whether its door is closed; \"look in <container>\" shows what it holds.",
+    example: "look, look lamp, look north",
     run: |ctx, _, thing| {
         if thing.is_empty() {
             look_room(ctx);
@@ -74,6 +75,17 @@ async fn look_at(ctx: &Ctx<'_>, thing: &str) {
         return ctx.reply("You are nowhere at all.");
     };
     let thing = thing.strip_prefix("at ").unwrap_or(thing).trim();
+    if let Some(container) = thing.strip_prefix("in ") {
+        return look_in(ctx, &world, container).await;
+    }
+    // An exit named whole, or a direction, before anything else: `look
+    // north` is a look that way.
+    if let Some(exit) = world
+        .room(&ctx.me.room())
+        .and_then(|room| exit_exactly(room, thing))
+    {
+        return ctx.reply(look_through(ctx, &world, exit));
+    }
     // People first, as items are: a thing is only looked for when nobody here
     // answers to the words.
     let person = match person_here(ctx, thing) {
@@ -99,6 +111,49 @@ async fn look_at(ctx: &Ctx<'_>, thing: &str) {
         (false, None) => format!("{} is here, looking back at you.", person.name),
     };
     ctx.reply(text);
+}
+
+/// `look in <container>`: what it holds, several of a kind counted.
+async fn look_in(ctx: &Ctx<'_>, world: &World, container: &str) {
+    let Some((bag, instance, _)) = container_named(ctx, world, container).await else {
+        return;
+    };
+    let inside = match ctx.game.contents(&instance).await {
+        Ok(inside) => inside,
+        Err(err) => return ctx.store_trouble(&err),
+    };
+    if inside.is_empty() {
+        return ctx.reply(format!("There is nothing in {}.", bag.name));
+    }
+    let names: Vec<&str> = inside
+        .iter()
+        .map(|one| {
+            world
+                .item(&one.key)
+                .map_or("something", |item| item.name.as_str())
+        })
+        .collect();
+    ctx.reply(format!("In {}: {}.", bag.name, counted_list(&names)));
+}
+
+/// `look <direction>`: where the exit leads, and whether its door is shut:
+/// `To the south lies The Bonded Warehouse.` then `The iron door is closed.`
+fn look_through(ctx: &Ctx<'_>, world: &World, exit: &Exit) -> String {
+    let to = world
+        .room(&exit.to)
+        .map_or("somewhere", |room| room.name.as_str());
+    let mut text = match direction_named(&exit.name) {
+        Some("up") => format!("Above lies {to}."),
+        Some("down") => format!("Below lies {to}."),
+        Some(direction) => format!("To the {direction} lies {to}."),
+        None => format!("The {} leads to {to}.", exit.name),
+    };
+    if let Some(door) = &exit.door {
+        let state = ctx.game.door_state(&world.id, door);
+        let is = if state.closed { "closed" } else { "open" };
+        let _ = write!(text, "\nThe {} is {is}.", door.name);
+    }
+    text
 }
 
 /// `exits`: each exit and the room it leads to.
@@ -135,6 +190,11 @@ fn exits(ctx: &Ctx<'_>) {
             && let Some(zone) = world.zone(exit.to.zone())
         {
             let _ = write!(text, " ({})", zone.name);
+        }
+        if let Some(door) = &exit.door {
+            let state = ctx.game.door_state(&world.id, door);
+            let is = if state.closed { "closed" } else { "open" };
+            let _ = write!(text, ", through the {} ({is})", door.name);
         }
     }
     ctx.reply(text);

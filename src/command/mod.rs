@@ -22,6 +22,7 @@ pub mod admin;
 pub mod alias;
 pub mod channels;
 pub mod common;
+pub mod doors;
 pub mod help;
 pub mod history;
 pub mod ignore;

@@ -5,10 +5,10 @@
 //! then sees are the narrator's (`narrate`).
 
 use super::Ctx;
-use super::common::direction_named;
+use super::common::find_exit;
 use super::spec::{Group, Needs, Spec, done};
-use crate::game::{How, MoveRefused};
-use crate::world::{Exit, Room, RoomId};
+use crate::game::{How, MoveRefused, WalkRefused};
+use crate::world::RoomId;
 
 /// A direction command: walks through the exit of that direction.
 const fn direction(name: &'static str, aliases: &'static [&'static str]) -> Spec {
@@ -57,31 +57,6 @@ pub static RECALL: Spec = Spec {
     ..Spec::player(Group::Moving)
 };
 
-/// Finds the exit a player means, without regard to case: the exact name, the
-/// same direction however either is written (`se` typed or `southeast` typed
-/// finds an exit a world file calls `se` or `southeast`), or a prefix only one
-/// exit name starts with.
-pub fn find_exit<'r>(room: &'r Room, wanted: &str) -> Option<&'r Exit> {
-    let wanted = wanted.trim().to_lowercase();
-    if let Some(exit) = room.exits.iter().find(|e| e.key == wanted) {
-        return Some(exit);
-    }
-    // A direction typed in either form (`n`, `north`, `NE`).
-    if let Some(direction) = direction_named(&wanted)
-        && let Some(exit) = room
-            .exits
-            .iter()
-            .find(|e| direction_named(&e.key) == Some(direction))
-    {
-        return Some(exit);
-    }
-    let mut prefixed = room.exits.iter().filter(|e| e.key.starts_with(&wanted));
-    match (prefixed.next(), prefixed.next()) {
-        (Some(only), None) => Some(only),
-        _ => None,
-    }
-}
-
 /// Moves the player through the exit it names.
 async fn go(ctx: &Ctx<'_>, wanted: &str) {
     let Some(world) = ctx.world() else {
@@ -93,12 +68,12 @@ async fn go(ctx: &Ctx<'_>, wanted: &str) {
     else {
         return ctx.reply("You can't go that way.");
     };
-    let how = How::Walked {
-        exit: exit.name.clone(),
-    };
-    let to = exit.to.clone();
-    if ctx.game.move_player(ctx.me, &to, how).await == Err(MoveRefused::NoSuchRoom) {
-        ctx.reply("You can't go that way.");
+    match ctx.game.walk(ctx.me, exit).await {
+        Ok(()) => {}
+        Err(WalkRefused::DoorClosed(door)) => ctx.reply(format!("The {} is closed.", door.name)),
+        // Moved by someone else meanwhile: the walk is for the room it left.
+        Err(WalkRefused::Moved | WalkRefused::Move(MoveRefused::NotPlaying)) => {}
+        Err(WalkRefused::Move(MoveRefused::NoSuchRoom)) => ctx.reply("You can't go that way."),
     }
 }
 
@@ -124,6 +99,7 @@ mod tests {
     use super::*;
     use crate::command::table::COMMANDS;
     use crate::game::data::DIRECTIONS;
+    use crate::world::{Exit, Room};
 
     fn room(exits: &[&str]) -> Room {
         Room {
@@ -137,6 +113,7 @@ mod tests {
                     name: name.to_string(),
                     key: name.to_lowercase(),
                     to: RoomId::new("z", name),
+                    door: None,
                 })
                 .collect(),
             items: Vec::new(),

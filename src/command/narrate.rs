@@ -11,10 +11,10 @@
 //!
 //! **Invariant:** never waits: every sentence is queued to outboxes.
 
-use crate::game::{Game, How, Move, RoomObserver};
-use crate::world::World;
+use crate::game::{DoorActor, DoorChange, DoorChanged, Game, How, Move, RoomKey, RoomObserver};
+use crate::world::{Exit, World};
 
-use super::common::{describe_room, direction_named, whence};
+use super::common::{describe_room, direction_named, exit_name, whence};
 
 /// Writes what rooms hear of moves; the server registers it when it starts.
 pub struct Narrator;
@@ -42,6 +42,85 @@ impl RoomObserver for Narrator {
         }
         player.tell_styled(describe_room(game, &world, &to.room, player.conn_id));
     }
+
+    fn door_changed(&self, game: &Game, changed: &DoorChanged) {
+        let Some(world) = game.world(&changed.world) else {
+            return;
+        };
+        let (here, line) = door_here(&world, changed);
+        let except = match &changed.by {
+            DoorActor::Player(player) => vec![player.conn_id],
+            DoorActor::Script { .. } => Vec::new(),
+        };
+        game.tell_room(&RoomKey::new(&changed.world, &here), &line, &except);
+        if let Some((there, exit)) = &changed.there {
+            let line = door_there(&world, changed, there, exit);
+            game.tell_room(&RoomKey::new(&changed.world, there), &line, &[]);
+        }
+    }
+}
+
+/// What the room a door was worked from hears: `Ann opens the oak door.`,
+/// or, when a script did it as nobody, `The oak door (east) opens.`
+fn door_here(world: &World, changed: &DoorChanged) -> (crate::world::RoomId, String) {
+    let (room, exit) = &changed.here;
+    let name = &changed.door.name;
+    let doer = match &changed.by {
+        DoorActor::Player(player) => Some(player.name.clone()),
+        DoorActor::Script { name } => name.clone(),
+    };
+    let line = match doer {
+        Some(doer) => {
+            let verb = match changed.change {
+                DoorChange::Open => "opens",
+                DoorChange::Close => "closes",
+                DoorChange::Lock => "locks",
+                DoorChange::Unlock => "unlocks",
+            };
+            format!("{doer} {verb} the {name}.")
+        }
+        None => format!(
+            "The {name} ({}) {}.",
+            way(world, room, exit),
+            happened(changed.change)
+        ),
+    };
+    (room.clone(), line)
+}
+
+/// What the room beyond a door hears: `The oak door (west) opens from the
+/// other side.`
+fn door_there(
+    world: &World,
+    changed: &DoorChanged,
+    room: &crate::world::RoomId,
+    exit: &str,
+) -> String {
+    format!(
+        "The {} ({}) {} from the other side.",
+        changed.door.name,
+        way(world, room, exit),
+        happened(changed.change)
+    )
+}
+
+/// What happened to a door, said of the door.
+fn happened(change: DoorChange) -> &'static str {
+    match change {
+        DoorChange::Open => "opens",
+        DoorChange::Close => "closes",
+        DoorChange::Lock => "is locked",
+        DoorChange::Unlock => "is unlocked",
+    }
+}
+
+/// The exit as players read it (`east`, `trapdoor`).
+fn way(world: &World, room: &crate::world::RoomId, exit: &str) -> String {
+    let key = exit.to_lowercase();
+    world
+        .room(room)
+        .and_then(|room| room.exits.iter().find(|e| e.key == key))
+        .map_or(exit.to_string(), |e: &Exit| exit_name(e).to_string())
 }
 
 /// What the room left hears.

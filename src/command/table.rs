@@ -7,8 +7,8 @@
 
 use super::spec::Spec;
 use super::{
-    admin, alias, channels, help, history, ignore, info, items, look, mail, movement, profile,
-    socials, talk,
+    admin, alias, channels, doors, help, history, ignore, info, items, look, mail, movement,
+    profile, socials, talk,
 };
 
 /// Every command, in the order `help` lists them within their groups.
@@ -28,6 +28,10 @@ pub static COMMANDS: &[&Spec] = &[
     &movement::GO,
     &look::EXITS,
     &movement::RECALL,
+    &doors::OPEN,
+    &doors::CLOSE,
+    &doors::LOCK,
+    &doors::UNLOCK,
     &talk::SAY,
     &talk::EMOTE,
     &talk::WHISPER,
@@ -43,6 +47,7 @@ pub static COMMANDS: &[&Spec] = &[
     &items::GET,
     &items::DROP,
     &items::GIVE,
+    &items::PUT,
     &history::HISTORY,
     &info::WHO,
     &socials::FINGER,
@@ -66,6 +71,8 @@ pub static COMMANDS: &[&Spec] = &[
     &admin::build::rooms::RDESC,
     &admin::build::rooms::RDESTROY,
     &admin::build::rooms::ZONE,
+    &admin::build::doors::DOOR,
+    &admin::build::doors::UNDOOR,
     &admin::build::items::CREATE,
     &admin::build::items::INAME,
     &admin::build::items::IDESC,

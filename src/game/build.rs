@@ -217,6 +217,7 @@ impl Game {
         self.put_world(new.clone());
         let vanished = self.follow_items(old, &new, placed, vanished);
         self.refresh_room_info(old, &new);
+        self.forget_changed_doors(old, &new).await;
         let rescued = self.rescue_from_gone_rooms(&new.id).await;
         (written, vanished, rescued)
     }

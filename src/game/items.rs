@@ -1,5 +1,6 @@
 //! Item instances: those lying in rooms, cached in memory for `look`, and the
-//! game's actions that move one (picking up, putting down, handing over).
+//! game's actions that move one (picking up, putting down, handing over,
+//! putting into a container and taking out of one).
 //!
 //! The database (`room_items`, `character_items`) is the truth: each move is
 //! one conditional transaction in `store::items` that first checks the
@@ -15,6 +16,20 @@ use super::Game;
 use super::data::{Data, ItemRef, Place};
 use super::registry::{Player, RoomKey};
 use crate::store::StoreResult;
+use crate::store::items::{Container, ContainerAt};
+
+pub use crate::store::items::Stowed;
+
+/// The most things one container holds.
+pub const CONTAINER_ROOM: usize = 50;
+
+/// Where a container the player works with is: in its hands or lying in its
+/// room.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Holding {
+    Carried,
+    Here,
+}
 
 /// One item instance: its database id and its world item key.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -167,6 +182,93 @@ impl Game {
             });
         }
         Ok(given)
+    }
+
+    /// What a container instance holds, oldest first (read from the
+    /// database, the only record of it).
+    pub async fn contents(&self, container: &ItemInstance) -> StoreResult<Vec<ItemInstance>> {
+        let rows = self.store().items().contents(container.id).await?;
+        Ok(rows
+            .into_iter()
+            .map(|row| ItemInstance {
+                id: row.id,
+                key: Arc::from(row.item_key),
+            })
+            .collect())
+    }
+
+    /// Puts an instance the player carries into a container it carries or
+    /// that lies in its room: one store transaction that checks both are
+    /// still there and the container has room.
+    pub async fn put_in(
+        &self,
+        player: &Player,
+        instance: &ItemInstance,
+        container: &ItemInstance,
+        holding: Holding,
+    ) -> StoreResult<Stowed> {
+        let stowed = self
+            .store()
+            .items()
+            .put_in(
+                instance.id,
+                player.character_id,
+                self.container(player, container, holding),
+                CONTAINER_ROOM,
+            )
+            .await?;
+        if stowed == Stowed::Done {
+            player.give(Data::ItemRemove {
+                place: Place::Inventory,
+                item: self.item_ref(&player.world, instance),
+            });
+        }
+        Ok(stowed)
+    }
+
+    /// Takes one of `candidates` (instances of one kind inside `container`)
+    /// into the player's hands, the first still there. `None` when every one
+    /// was gone, or the container itself.
+    pub async fn take_out(
+        &self,
+        player: &Player,
+        candidates: Vec<ItemInstance>,
+        container: &ItemInstance,
+        holding: Holding,
+    ) -> StoreResult<Option<ItemInstance>> {
+        for instance in candidates {
+            let at = self.container(player, container, holding);
+            let taken = self
+                .store()
+                .items()
+                .take_out(instance.id, at, player.character_id)
+                .await?;
+            if taken {
+                player.give(Data::ItemAdd {
+                    place: Place::Inventory,
+                    item: self.item_ref(&player.world, &instance),
+                });
+                return Ok(Some(instance));
+            }
+        }
+        Ok(None)
+    }
+
+    /// A container as the store checks it: its id, where the player finds it.
+    fn container(&self, player: &Player, container: &ItemInstance, holding: Holding) -> Container {
+        let at = match holding {
+            Holding::Carried => ContainerAt::Carried {
+                character_id: player.character_id,
+            },
+            Holding::Here => ContainerAt::Room {
+                room: player.room().as_str().to_string(),
+            },
+        };
+        Container {
+            id: container.id,
+            world_id: player.world.to_string(),
+            at,
+        }
     }
 
     /// One instance as clients list it, named by its world's item.

@@ -1,7 +1,7 @@
 //! The shared state of a running server: worlds, who is online, what lies where,
 //! and the store and the writer behind it; and the game's actions, the one
 //! function for each job that every caller uses: moving someone (`moves`),
-//! moving an item (`items`), opening and closing a logged-in session
+//! moving an item (`items`), opening or closing a door (`doors`), opening and closing a logged-in session
 //! (`sessions`), what the login and the menu ask of accounts and characters
 //! (`accounts`, `characters`), what handlers ask of the records (`records`,
 //! `prune`) and of who is where (`people`), changing a world while it is
@@ -31,6 +31,7 @@ mod characters;
 pub mod client;
 mod community;
 pub mod data;
+pub mod doors;
 pub mod feed;
 pub mod finger;
 pub mod handoff;
@@ -63,7 +64,8 @@ pub use characters::WorldRefused;
 pub use client::ClientProfile;
 pub use community::Missed;
 pub use data::{Channel, ChannelEntry, Data, ItemRef, Place, RoomInfo, Talk};
-pub use items::{ItemInstance, RoomItems};
+pub use doors::{DoorActor, DoorChange, DoorChanged, DoorRefusal, DoorState, WalkRefused};
+pub use items::{Holding, ItemInstance, RoomItems, Stowed};
 pub use moves::{How, Move, MoveRefused, Mover, RoomObserver};
 pub use outbox::{Message, Outbound, Outbox};
 pub use registry::{
@@ -89,6 +91,8 @@ pub struct Game {
     worlds: RwLock<LoadedWorlds>,
     registry: Registry,
     items: RoomItems,
+    /// The doors in play, as last changed (`doors`).
+    doors: doors::DoorStates,
     store: Store,
     writer: Writer,
     started_at: Instant,
@@ -150,6 +154,7 @@ impl Game {
             }),
             registry: Registry::new(),
             items: RoomItems::new(),
+            doors: doors::DoorStates::default(),
             store,
             writer,
             started_at: Instant::now(),
@@ -243,6 +248,11 @@ impl Game {
     /// What lies in each room.
     pub fn items(&self) -> &RoomItems {
         &self.items
+    }
+
+    /// The doors in play.
+    fn doors(&self) -> &doors::DoorStates {
+        &self.doors
     }
 
     /// The database. Private to the game: the layers above ask for what

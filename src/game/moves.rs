@@ -122,6 +122,10 @@ impl Move {
 pub trait RoomObserver: Send + Sync {
     /// Someone moved; never waits.
     fn moved(&self, game: &Game, moved: &Move);
+
+    /// A door was opened, closed, locked or unlocked (`game::doors`), after
+    /// the change committed; never waits. Most observers need not know.
+    fn door_changed(&self, _game: &Game, _changed: &super::doors::DoorChanged) {}
 }
 
 /// Why a move was not made.
@@ -171,7 +175,7 @@ impl Game {
     /// room the player stands in; both decided, with the room's existence,
     /// under the player's moving lock (a change to the world is swapped in
     /// before it rescues anyone, so a room checked here is still there).
-    fn move_player_if(
+    pub(super) fn move_player_if(
         &self,
         player: &Arc<Player>,
         to: &RoomId,
@@ -292,7 +296,7 @@ impl Game {
     }
 
     /// Queues a player's current room for the batching writer.
-    async fn save_location(&self, player: &Player) {
+    pub(super) async fn save_location(&self, player: &Player) {
         let row = LocationRow {
             character_id: player.character_id,
             world_id: player.world.clone(),

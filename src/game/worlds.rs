@@ -98,8 +98,12 @@ impl Game {
             default,
             warnings,
         } = loaded;
+        let before = self.worlds();
         self.replace_worlds(worlds, default);
         for world in self.worlds().iter() {
+            if let Some(old) = before.get(&world.id) {
+                self.forget_changed_doors(old, world).await;
+            }
             if let Err(err) = self.load_items(&world.id).await {
                 tracing::error!(%err, world = %world.id, "could not load items after a reload");
             }

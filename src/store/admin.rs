@@ -91,6 +91,8 @@ pub const BROWSABLE_TABLES: &[&str] = &[
     "characters",
     "chat_kinds",
     "chat_messages",
+    "container_items",
+    "door_states",
     "room_items",
     "sessions",
     "users",

@@ -391,7 +391,12 @@ fn take_away(tx: &Connection, world_id: &str, keys: &[String]) -> StoreResult<Ve
                 from: VanishedFrom::Character(character),
             });
         }
-        for table in ["room_items", "character_items", "item_placements"] {
+        for table in [
+            "room_items",
+            "character_items",
+            "container_items",
+            "item_placements",
+        ] {
             // The table names are constants of this function, never input.
             tx.execute(
                 &format!("DELETE FROM {table} WHERE world_id = ?1 AND item_key = ?2"),
@@ -399,6 +404,7 @@ fn take_away(tx: &Connection, world_id: &str, keys: &[String]) -> StoreResult<Ve
             )?;
         }
     }
+    super::items::drop_orphaned_contents(tx)?;
     Ok(vanished)
 }
 

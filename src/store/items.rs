@@ -1,8 +1,9 @@
-//! Moving item instances between rooms and characters, and reading what a
-//! character carries.
+//! Moving item instances between rooms, characters and containers, and
+//! reading what a character carries and what a container holds.
 //!
-//! An instance keeps its id for life and sits in exactly one of `room_items` and
-//! `character_items` at any moment. Every move here is one `BEGIN IMMEDIATE`
+//! An instance keeps its id for life and sits in exactly one of `room_items`,
+//! `character_items` and `container_items` at any moment (the contents of a
+//! container name it, so they go wherever it goes). Every move here is one `BEGIN IMMEDIATE`
 //! transaction that first checks the instance is still where the caller believes
 //! it is. SQLite runs such transactions one at a time, so when two players grab
 //! the same thing the second transaction finds the row gone and changes nothing:
@@ -65,6 +66,41 @@ impl<'s> Items<'s> {
         let (world_id, room) = (world_id.to_string(), room.to_string());
         self.store
             .call(move |db| drop_in_room(db, item_id, character_id, &world_id, &room))
+            .await
+    }
+
+    /// What a container instance holds, in the order it was put there.
+    pub async fn contents(&self, container_id: i64) -> StoreResult<Vec<CarriedItem>> {
+        self.store
+            .call(move |db| contents_of(db, container_id))
+            .await
+    }
+
+    /// Puts an instance a character carries into a container that is where
+    /// the caller believes, if it holds fewer than `room` things; what came
+    /// of it, nothing written unless [`Stowed::Done`].
+    pub async fn put_in(
+        &self,
+        item_id: i64,
+        character_id: i64,
+        container: Container,
+        room: usize,
+    ) -> StoreResult<Stowed> {
+        self.store
+            .call(move |db| put_in_container(db, item_id, character_id, &container, room))
+            .await
+    }
+
+    /// Takes an instance out of a container into a character's hands; false
+    /// (nothing written) when either is no longer where the caller believes.
+    pub async fn take_out(
+        &self,
+        item_id: i64,
+        container: Container,
+        character_id: i64,
+    ) -> StoreResult<bool> {
+        self.store
+            .call(move |db| take_from_container(db, item_id, &container, character_id))
             .await
     }
 
@@ -181,6 +217,135 @@ fn give_item(conn: &mut Connection, item_id: i64, from: i64, to: i64) -> StoreRe
         )?;
         Ok(changed == 1)
     })
+}
+
+/// A container instance and where the caller believes it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Container {
+    pub id: i64,
+    pub world_id: String,
+    pub at: ContainerAt,
+}
+
+/// Where a container is: in a character's hands, or lying in a room.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ContainerAt {
+    Carried { character_id: i64 },
+    Room { room: String },
+}
+
+/// What came of putting something in a container.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stowed {
+    Done,
+    /// The character no longer carries the thing, or the container is no
+    /// longer where it was believed to be.
+    Moved,
+    /// The container holds as much as it may.
+    Full,
+}
+
+fn contents_of(conn: &Connection, container_id: i64) -> StoreResult<Vec<CarriedItem>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, item_key FROM container_items WHERE container_id = ?1 ORDER BY put_at, id",
+    )?;
+    let rows = stmt.query_map([container_id], |row| {
+        Ok(CarriedItem {
+            id: row.get(0)?,
+            item_key: row.get(1)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Whether the container is still where the caller believes it is.
+fn container_is_there(tx: &Transaction<'_>, container: &Container) -> StoreResult<bool> {
+    Ok(match &container.at {
+        ContainerAt::Carried { character_id } => {
+            carried_key(tx, container.id, *character_id)?.is_some()
+        }
+        ContainerAt::Room { room } => tx
+            .query_row(
+                "SELECT 1 FROM room_items WHERE id = ?1 AND world_id = ?2 AND room = ?3",
+                params![container.id, container.world_id, room],
+                |_| Ok(()),
+            )
+            .optional()?
+            .is_some(),
+    })
+}
+
+fn put_in_container(
+    conn: &mut Connection,
+    item_id: i64,
+    character_id: i64,
+    container: &Container,
+    room: usize,
+) -> StoreResult<Stowed> {
+    write_tx(conn, |tx| {
+        if item_id == container.id || !container_is_there(tx, container)? {
+            return Ok(Stowed::Moved);
+        }
+        let Some(key) = carried_key(tx, item_id, character_id)? else {
+            return Ok(Stowed::Moved);
+        };
+        let held: i64 = tx.query_row(
+            "SELECT count(*) FROM container_items WHERE container_id = ?1",
+            [container.id],
+            |r| r.get(0),
+        )?;
+        if usize::try_from(held).unwrap_or(usize::MAX) >= room {
+            return Ok(Stowed::Full);
+        }
+        tx.execute("DELETE FROM character_items WHERE id = ?1", [item_id])?;
+        tx.execute(
+            "INSERT INTO container_items (id, container_id, world_id, item_key, put_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![item_id, container.id, container.world_id, key, now_iso()],
+        )?;
+        Ok(Stowed::Done)
+    })
+}
+
+fn take_from_container(
+    conn: &mut Connection,
+    item_id: i64,
+    container: &Container,
+    character_id: i64,
+) -> StoreResult<bool> {
+    write_tx(conn, |tx| {
+        if !container_is_there(tx, container)? {
+            return Ok(false);
+        }
+        let key: Option<String> = tx
+            .query_row(
+                "SELECT item_key FROM container_items WHERE id = ?1 AND container_id = ?2",
+                params![item_id, container.id],
+                |r| r.get(0),
+            )
+            .optional()?;
+        let Some(key) = key else {
+            return Ok(false);
+        };
+        tx.execute("DELETE FROM container_items WHERE id = ?1", [item_id])?;
+        tx.execute(
+            "INSERT INTO character_items (id, character_id, world_id, item_key, acquired_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![item_id, character_id, container.world_id, key, now_iso()],
+        )?;
+        Ok(true)
+    })
+}
+
+/// Takes away the contents of containers that are gone (a kind a build
+/// removed, a character deleted with what it carried), so that nothing
+/// waits inside a container nobody can reach.
+pub(super) fn drop_orphaned_contents(tx: &Connection) -> StoreResult<usize> {
+    Ok(tx.execute(
+        "DELETE FROM container_items WHERE container_id NOT IN (SELECT id FROM room_items) \
+         AND container_id NOT IN (SELECT id FROM character_items)",
+        [],
+    )?)
 }
 
 /// The item key of an instance if `character_id` carries it.
@@ -477,6 +642,132 @@ mod tests {
                     one_place_each(&rows(&store).await);
                 });
             }
+        }
+    }
+
+    /// Where an instance is, as the model of the randomised test keeps it.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    enum Place {
+        Room(String),
+        Hands(i64),
+        Inside(i64),
+    }
+
+    /// Every instance's place as the database has it; an instance in two
+    /// places (or none) fails the test.
+    fn places(conn: &Connection, ids: &[i64]) -> Vec<Place> {
+        let column = |sql: &str, id: i64| -> Vec<rusqlite::types::Value> {
+            conn.prepare(sql)
+                .and_then(|mut s| s.query_map([id], |r| r.get(0))?.collect())
+                .expect("a place")
+        };
+        let text = |value: rusqlite::types::Value| match value {
+            rusqlite::types::Value::Text(text) => text,
+            other => format!("{other:?}"),
+        };
+        let number = |value: rusqlite::types::Value| match value {
+            rusqlite::types::Value::Integer(n) => n,
+            _ => -1,
+        };
+        ids.iter()
+            .map(|&id| {
+                let sql = "SELECT room FROM room_items WHERE id = ?1";
+                let mut found: Vec<Place> = column(sql, id)
+                    .into_iter()
+                    .map(|room| Place::Room(text(room)))
+                    .collect();
+                let sql = "SELECT character_id FROM character_items WHERE id = ?1";
+                found.extend(column(sql, id).into_iter().map(|c| Place::Hands(number(c))));
+                let sql = "SELECT container_id FROM container_items WHERE id = ?1";
+                found.extend(
+                    column(sql, id)
+                        .into_iter()
+                        .map(|c| Place::Inside(number(c))),
+                );
+                assert_eq!(found.len(), 1, "instance {id} is in {found:?}");
+                found.remove(0)
+            })
+            .collect()
+    }
+
+    /// A belief about where a container is, drawn at random, and whether the
+    /// model says it is right.
+    fn believed(rng: &mut crate::test_rng::Rng, who: i64, bag: &Place) -> (ContainerAt, bool) {
+        if rng.below(2) == 0 {
+            (
+                ContainerAt::Carried { character_id: who },
+                *bag == Place::Hands(who),
+            )
+        } else {
+            let room = ["z:a", "z:b"][rng.below(2)].to_string();
+            let right = *bag == Place::Room(room.clone());
+            (ContainerAt::Room { room }, right)
+        }
+    }
+
+    /// Issue 19: random moves — take, drop, give, put into a container, take
+    /// out — each made on a belief that may be stale, against a model of
+    /// where everything is. A move goes through exactly when the model says
+    /// the thing (and the container) is where the mover believes, and after
+    /// every move each instance is in one place, the model's.
+    #[test]
+    fn random_moves_on_stale_beliefs_keep_every_item_in_one_place() {
+        let (_dir, mut conn) = schema::test_db(
+            "INSERT INTO worlds (id, name, registered_at, updated_at) VALUES ('w', 'W', '', '');
+             INSERT INTO characters (id, world_id, name, created_at) VALUES (1, 'w', 'Ann', '');
+             INSERT INTO characters (id, world_id, name, created_at) VALUES (2, 'w', 'Ben', '');
+             INSERT INTO room_items (id, world_id, room, item_key, placed_at) VALUES
+                 (1, 'w', 'z:a', 'chest', ''), (2, 'w', 'z:a', 'key', ''),
+                 (3, 'w', 'z:b', 'penny', ''), (4, 'w', 'z:b', 'bag', '');",
+        );
+        let ids = [1, 2, 3, 4];
+        let mut model = places(&conn, &ids);
+        let mut rng = crate::test_rng::Rng(0x2545_f491_4f6c_dd1d);
+        for step in 0..3000 {
+            let who = 1 + rng.below(2) as i64;
+            let slot = rng.below(ids.len());
+            let (item, now) = (ids[slot], model[slot].clone());
+            let room = ["z:a", "z:b"][rng.below(2)].to_string();
+            let bag = [1, 4][rng.below(2)];
+            let (at, bag_there) = believed(&mut rng, who, &model[bag as usize - 1]);
+            let container = Container {
+                id: bag,
+                world_id: "w".into(),
+                at,
+            };
+            let (done, expected, to) = match rng.below(5) {
+                0 => (
+                    take_from_room(&mut conn, item, "w", &room, who).expect("take"),
+                    now == Place::Room(room.clone()),
+                    Place::Hands(who),
+                ),
+                1 => (
+                    drop_in_room(&mut conn, item, who, "w", &room).expect("drop"),
+                    now == Place::Hands(who),
+                    Place::Room(room),
+                ),
+                2 => (
+                    give_item(&mut conn, item, who, 3 - who).expect("give"),
+                    now == Place::Hands(who),
+                    Place::Hands(3 - who),
+                ),
+                3 => (
+                    put_in_container(&mut conn, item, who, &container, 50).expect("put")
+                        == Stowed::Done,
+                    bag_there && item != bag && now == Place::Hands(who),
+                    Place::Inside(bag),
+                ),
+                _ => (
+                    take_from_container(&mut conn, item, &container, who).expect("take out"),
+                    bag_there && now == Place::Inside(bag),
+                    Place::Hands(who),
+                ),
+            };
+            assert_eq!(done, expected, "step {step}: a move of {item} by {who}");
+            if done {
+                model[slot] = to;
+            }
+            assert_eq!(places(&conn, &ids), model, "step {step}");
         }
     }
 }

@@ -31,6 +31,7 @@ pub mod builds;
 pub mod channels;
 pub mod characters;
 pub mod chat;
+pub mod doors;
 pub mod hashing;
 pub mod ignores;
 pub mod items;
@@ -296,6 +297,12 @@ impl Store {
     /// transaction a build commits in.
     pub fn builds(&self) -> builds::Builds<'_> {
         builds::Builds::new(self)
+    }
+
+    /// Doors in play: their stored states and the one transaction that
+    /// changes one.
+    pub fn doors(&self) -> doors::Doors<'_> {
+        doors::Doors::new(self)
     }
 
     /// Item instances: what lies in rooms, what characters carry, and moves.

@@ -24,7 +24,7 @@ use super::{StoreError, StoreResult, write_tx};
 pub const SCHEMA_SQL: &str = include_str!("../../schema.sql");
 
 /// Version number of [`SCHEMA_SQL`].
-pub const SCHEMA_VERSION: i64 = 11;
+pub const SCHEMA_VERSION: i64 = 12;
 
 /// The version that gave each database its identity (`database_identity`),
 /// which spills and backups are tied to.
@@ -127,6 +127,20 @@ const STEPS: &[Step] = &[
     Step {
         version: 11,
         sql: include_str!("migrations/11_mail_aliases.sql"),
+        code: None,
+        rebuilds: false,
+    },
+    Step {
+        version: 12,
+        sql: "CREATE TABLE IF NOT EXISTS door_states (\
+                  world_id TEXT NOT NULL REFERENCES worlds (id), door TEXT NOT NULL, \
+                  closed INTEGER NOT NULL, locked INTEGER NOT NULL, version INTEGER NOT NULL, \
+                  changed_at TEXT NOT NULL, PRIMARY KEY (world_id, door)); \
+              CREATE TABLE IF NOT EXISTS container_items (\
+                  id INTEGER PRIMARY KEY, container_id INTEGER NOT NULL, \
+                  world_id TEXT NOT NULL, item_key TEXT NOT NULL, put_at TEXT NOT NULL); \
+              CREATE INDEX IF NOT EXISTS container_items_by_container \
+                  ON container_items (container_id);",
         code: None,
         rebuilds: false,
     },
@@ -432,7 +446,7 @@ mod tests {
     use std::collections::BTreeMap;
 
     /// The schema as it was at each older version, frozen.
-    const SNAPSHOTS: [(i64, &str); 10] = [
+    const SNAPSHOTS: [(i64, &str); 11] = [
         (1, include_str!("../../tests/fixtures/schema/v1.sql")),
         (2, include_str!("../../tests/fixtures/schema/v2.sql")),
         (3, include_str!("../../tests/fixtures/schema/v3.sql")),
@@ -443,6 +457,7 @@ mod tests {
         (8, include_str!("../../tests/fixtures/schema/v8.sql")),
         (9, include_str!("../../tests/fixtures/schema/v9.sql")),
         (10, include_str!("../../tests/fixtures/schema/v10.sql")),
+        (11, include_str!("../../tests/fixtures/schema/v11.sql")),
     ];
 
     /// Rows every version since the first can hold: something in every table,
@@ -669,7 +684,9 @@ mod tests {
                 "characters",
                 "chat_kinds",
                 "chat_messages",
+                "container_items",
                 "database_identity",
+                "door_states",
                 "ignores",
                 "item_placements",
                 "login_addresses",

@@ -50,6 +50,8 @@ impl<'s> WorldRows<'s> {
             for world in &worlds {
                 placed.push((world.id.clone(), register_world(tx, world)?.len()));
             }
+            // A deleted character's containers took nothing of theirs along.
+            super::items::drop_orphaned_contents(tx)?;
             Ok(placed)
         })
         .await

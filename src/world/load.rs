@@ -211,8 +211,9 @@ fn build_into(source: WorldSource, broken: &HashSet<String>, errs: &mut Errors) 
     if errs.len() > start {
         return None;
     }
-    let world = validate::assemble(parts, Arc::new(source))?;
+    let mut world = validate::assemble(parts, Arc::new(source))?;
     validate::check_room_numbers(&world, &file, errs);
+    validate::share_doors(&mut world, errs);
     (errs.len() == start).then_some(world)
 }
 

@@ -84,6 +84,8 @@ pub struct Item {
     pub id: String,
     pub name: String,
     pub description: String,
+    /// Holds other items (`"container": true`): `put <item> in <it>`.
+    pub container: bool,
 }
 
 /// A way out of a room.
@@ -96,6 +98,9 @@ pub struct Exit {
     /// matters there, and two exits of a room may not differ only in case.
     pub key: String,
     pub to: RoomId,
+    /// The door on this exit, if there is one: declared on this side or on
+    /// the way back from the other, the same door either way (one `Arc`).
+    pub door: Option<Arc<Door>>,
 }
 
 impl Exit {
@@ -104,7 +109,35 @@ impl Exit {
             name: name.to_string(),
             key: name.to_lowercase(),
             to,
+            door: None,
         }
+    }
+}
+
+/// A door on an exit (SPEC §14: `{"to": ..., "door": {...}}`). A door
+/// declared on one side is the door of the way back too. What the file says
+/// of it is how it starts: its state in play is the game's, kept in the
+/// database, and survives reloads and restarts.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Door {
+    /// Unique in the world: `zone:room/exit` of the side that declares it
+    /// (the exit's lowercase key), which is how its state is stored.
+    pub id: Arc<str>,
+    /// What players call it (`door`, `iron gate`).
+    pub name: String,
+    /// As the file starts it.
+    pub closed: bool,
+    /// As the file starts it; a locked door is closed.
+    pub locked: bool,
+    /// The world key of the item that locks and unlocks it (`zone:item` or a
+    /// global `item`); a door without one has no lock.
+    pub key: Option<Arc<str>>,
+}
+
+impl Door {
+    /// The id of the door declared on exit `exit` of `room`.
+    pub fn id_of(room: &RoomId, exit: &str) -> Arc<str> {
+        Arc::from(format!("{room}/{}", exit.to_lowercase()))
     }
 }
 

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use super::edit::{Edit, ItemHome, new_item, new_room};
 use super::fields::is_simple_id;
 use super::json::Json;
-use super::model::{RoomId, World};
+use super::model::{Exit, RoomId, World};
 use super::source::WorldSource;
 
 /// The longest name a room, item or zone may have, in characters.
@@ -72,6 +72,18 @@ pub enum Order {
         id: String,
         name: String,
     },
+    /// A door called `name` on exit `exit` of here (the door of the way back
+    /// too), closed, and locked with the item `key` (its id, `zone:item`, or
+    /// its name) when one is given.
+    Door {
+        exit: String,
+        name: String,
+        key: Option<String>,
+    },
+    /// Takes the door off exit `exit` of here, on whichever side declares it.
+    Undoor {
+        exit: String,
+    },
 }
 
 impl Order {
@@ -89,6 +101,8 @@ impl Order {
             Order::ItemDescription { .. } => "idesc",
             Order::Destroy { .. } => "destroy",
             Order::Zone { .. } => "zone",
+            Order::Door { .. } => "door",
+            Order::Undoor { .. } => "undoor",
         }
     }
 }
@@ -150,6 +164,17 @@ pub enum Done {
         name: String,
         spawn: RoomId,
     },
+    Doored {
+        room: RoomId,
+        exit: String,
+        name: String,
+        key: Option<Arc<str>>,
+    },
+    Undoored {
+        room: RoomId,
+        exit: String,
+        name: String,
+    },
 }
 
 impl Done {
@@ -161,7 +186,9 @@ impl Done {
             | Done::RoomDescribed { room, .. }
             | Done::RoomDestroyed { room, .. }
             | Done::Linked { from: room, .. }
-            | Done::Unlinked { from: room, .. } => room.to_string(),
+            | Done::Unlinked { from: room, .. }
+            | Done::Doored { room, .. }
+            | Done::Undoored { room, .. } => room.to_string(),
             Done::Created { item, .. }
             | Done::ItemRenamed { item, .. }
             | Done::ItemDescribed { item, .. }
@@ -202,6 +229,18 @@ impl Done {
             Done::ItemDestroyed { item, name, .. } => format!("destroyed {name} ({item})"),
             Done::Zoned { zone, name, spawn } => {
                 format!("made zone {name} ({zone}) with {spawn}")
+            }
+            Done::Doored {
+                room,
+                exit,
+                name,
+                key,
+            } => match key {
+                Some(key) => format!("put a {name} locked by {key} on {room} {exit}"),
+                None => format!("put a {name} on {room} {exit}"),
+            },
+            Done::Undoored { room, exit, name } => {
+                format!("took the {name} off {room} {exit}")
             }
         }
     }
@@ -247,6 +286,10 @@ pub enum Refused {
     ZoneTaken(String),
     #[error("that would take the last way out of {0}, the world's spawn")]
     LastWayOut(RoomId),
+    #[error("exit {exit} already has a door, the {name}")]
+    DoorThere { exit: String, name: String },
+    #[error("exit {0} has no door")]
+    NoDoor(String),
 }
 
 /// Turns an order into edits of `world`'s documents, for a builder standing
@@ -282,6 +325,8 @@ pub fn plan(world: &World, here: &RoomId, order: &Order) -> Result<Plan, Refused
         Order::ItemDescription { item, text } => describe_item(world, item, text),
         Order::Destroy { item } => destroy_item(world, item),
         Order::Zone { id, name } => zone(world, id, name),
+        Order::Door { exit, name, key } => door(world, here, exit, name, key.as_deref()),
+        Order::Undoor { exit } => undoor(world, here, exit),
     }
 }
 
@@ -646,6 +691,131 @@ fn zone(world: &World, id: &str, name: &str) -> Result<Plan, Refused> {
         zone: id.to_string(),
         name,
         spawn: RoomId::new(id, &room_id),
+    };
+    Ok(one(edit, done))
+}
+
+/// The exit of `here` named `exit` (any case).
+fn exit_here<'w>(world: &'w World, here: &RoomId, exit: &str) -> Result<&'w Exit, Refused> {
+    let key = exit.trim().to_lowercase();
+    world
+        .room(here)
+        .and_then(|room| room.exits.iter().find(|e| e.key == key))
+        .ok_or_else(|| Refused::NoExit(exit.trim().to_string()))
+}
+
+/// An item kind named by its world key, its id in `zone` or among the
+/// global items, or else by its whole name (with or without its article)
+/// when only one kind has it.
+fn item_named(world: &World, zone: &str, typed: &str) -> Option<Arc<str>> {
+    let typed = typed.trim();
+    let by_id = [format!("{zone}:{typed}"), typed.to_string()];
+    if let Some(item) = by_id.iter().find_map(|key| world.item(key)) {
+        return Some(item.key.clone());
+    }
+    let bare = |name: &str| {
+        let lower = name.trim().to_lowercase();
+        ["a ", "an ", "the ", "some "]
+            .iter()
+            .find_map(|article| lower.strip_prefix(article).map(str::to_string))
+            .unwrap_or(lower)
+    };
+    let wanted = bare(typed);
+    let mut named = world
+        .items
+        .values()
+        .filter(|item| bare(&item.name) == wanted);
+    match (named.next(), named.next()) {
+        (Some(only), None) => Some(only.key.clone()),
+        _ => None,
+    }
+}
+
+/// How a door's key is written in the file of `zone`: a local id for the
+/// zone's own item or a global one, `zone:item` for another zone's.
+fn key_text(zone: &str, key: &str) -> String {
+    match key.split_once(':') {
+        Some((home, id)) if home == zone => id.to_string(),
+        _ => key.to_string(),
+    }
+}
+
+fn door(
+    world: &World,
+    here: &RoomId,
+    exit: &str,
+    name: &str,
+    key: Option<&str>,
+) -> Result<Plan, Refused> {
+    let found = exit_here(world, here, exit)?;
+    if let Some(door) = &found.door {
+        return Err(Refused::DoorThere {
+            exit: found.name.clone(),
+            name: door.name.clone(),
+        });
+    }
+    let name = checked_name(name)?;
+    let key = match key {
+        Some(typed) => Some(
+            item_named(world, here.zone(), typed)
+                .ok_or_else(|| Refused::NoItem(typed.trim().to_string()))?,
+        ),
+        None => None,
+    };
+    let mut fields = vec![
+        ("name".to_string(), Json::text(name.as_str())),
+        ("closed".to_string(), Json::Bool(true)),
+        ("locked".to_string(), Json::Bool(key.is_some())),
+    ];
+    if let Some(key) = &key {
+        fields.push(("key".to_string(), Json::text(key_text(here.zone(), key))));
+    }
+    let value = Json::Object(vec![
+        ("to".to_string(), Json::text(target_text(here, &found.to))),
+        ("door".to_string(), Json::Object(fields)),
+    ]);
+    let edit = Edit::SetExit {
+        room: here.clone(),
+        name: found.name.clone(),
+        value: Some(value),
+        at: None,
+    };
+    let done = Done::Doored {
+        room: here.clone(),
+        exit: found.name.clone(),
+        name,
+        key,
+    };
+    Ok(one(edit, done))
+}
+
+/// The door is taken off the side that declares it, which may be the room
+/// beyond: its exit goes back to naming only its room.
+fn undoor(world: &World, here: &RoomId, exit: &str) -> Result<Plan, Refused> {
+    let found = exit_here(world, here, exit)?;
+    let door = found
+        .door
+        .as_ref()
+        .ok_or_else(|| Refused::NoDoor(found.name.clone()))?;
+    let (room, key) = door
+        .id
+        .rsplit_once('/')
+        .and_then(|(room, key)| Some((RoomId::parse_full(room)?, key)))
+        .ok_or(Refused::NowhereHere)?;
+    let declared = world
+        .room(&room)
+        .and_then(|r| r.exits.iter().find(|e| e.key == key))
+        .ok_or(Refused::NowhereHere)?;
+    let edit = Edit::SetExit {
+        room: room.clone(),
+        name: declared.name.clone(),
+        value: Some(Json::text(target_text(&room, &declared.to))),
+        at: None,
+    };
+    let done = Done::Undoored {
+        room: here.clone(),
+        exit: found.name.clone(),
+        name: door.name.clone(),
     };
     Ok(one(edit, done))
 }

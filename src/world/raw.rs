@@ -36,7 +36,11 @@ pub(super) const ZONE_KEYS: &[&str] =
 /// The keys of a room.
 pub(super) const ROOM_KEYS: &[&str] = &["id", "name", "description", "exits", "items"];
 /// The keys of an item (in a zone's `items` or the world's `global_items`).
-pub(super) const ITEM_KEYS: &[&str] = &["id", "name", "description"];
+pub(super) const ITEM_KEYS: &[&str] = &["id", "name", "description", "container"];
+/// The keys of an exit written as an object (`{"to": ..., "door": ...}`).
+pub(super) const EXIT_KEYS: &[&str] = &["to", "door"];
+/// The keys of an exit's `door`.
+pub(super) const DOOR_KEYS: &[&str] = &["name", "closed", "locked", "key"];
 
 /// `world.json`, with unreadable fields left at their defaults (an error has
 /// been recorded for each, so the world will not be built from them).
@@ -105,6 +109,19 @@ pub(super) struct RawExit {
     pub(super) name: String,
     pub(super) target: String,
     pub(super) field: String,
+    /// Where the target is written: the exit itself, or its object's `to`.
+    pub(super) target_field: String,
+    pub(super) door: Option<RawDoor>,
+}
+
+/// An exit's `door`, as written: it starts closed unless it says not, and
+/// unlocked unless it says so.
+pub(super) struct RawDoor {
+    pub(super) name: String,
+    pub(super) closed: bool,
+    pub(super) locked: bool,
+    /// An item id as rooms list them, or `zone:item`.
+    pub(super) key: Option<String>,
 }
 
 /// An item id listed in a room.
@@ -117,6 +134,7 @@ pub(super) struct RawItem {
     pub(super) id: String,
     pub(super) name: String,
     pub(super) description: String,
+    pub(super) container: bool,
 }
 
 /// Reads `world.json`; `None` only when it is not an object at all.
@@ -301,16 +319,77 @@ fn exits(room: &Obj, json: &Json, errs: &mut Errors) -> Vec<RawExit> {
             Json::String(target) => exits.push(RawExit {
                 name,
                 target: target.trim().to_string(),
+                target_field: field.clone(),
                 field,
+                door: None,
             }),
+            Json::Object(_) => {
+                if let Some(exit) = exit_object(obj.file, name, target, field, errs) {
+                    exits.push(exit);
+                }
+            }
             other => errs.add(
                 obj.file,
                 &field,
-                format!("expected a room id, found {}", other.kind()),
+                format!(
+                    "expected a room id or an exit object ({{\"to\": ...}}), found {}",
+                    other.kind()
+                ),
             ),
         }
     }
     exits
+}
+
+/// An exit written as an object: `{"to": "<room>", "door": {...}}`.
+fn exit_object(
+    file: &Path,
+    name: String,
+    json: &Json,
+    field: String,
+    errs: &mut Errors,
+) -> Option<RawExit> {
+    let obj = Obj::of(json, file, field.clone(), errs)?;
+    let target = obj.string("to", errs);
+    let door = obj
+        .get("door", errs)
+        .and_then(|json| door(&obj, json, errs));
+    Some(RawExit {
+        name,
+        target: target?.trim().to_string(),
+        target_field: obj.field("to"),
+        field,
+        door,
+    })
+}
+
+/// An exit's `door`. A locked door must be closed and have a key: else no
+/// player could ever open it.
+fn door(exit: &Obj, json: &Json, errs: &mut Errors) -> Option<RawDoor> {
+    let obj = Obj::of(json, exit.file, exit.field("door"), errs)?;
+    let name = obj.text("name", errs);
+    let closed = obj.opt_bool("closed", errs).unwrap_or(true);
+    let locked = obj.opt_bool("locked", errs).unwrap_or(false);
+    let key = obj
+        .opt_string("key", errs)
+        .map(|key| key.trim().to_string());
+    if locked && !closed {
+        errs.add(
+            obj.file,
+            &obj.field("locked"),
+            "a locked door must be closed",
+        );
+    }
+    if locked && key.is_none() {
+        let message = "a locked door needs a key (an item id) to be opened by";
+        errs.add(obj.file, &obj.field("key"), message);
+    }
+    Some(RawDoor {
+        name: name?.trim().to_string(),
+        closed,
+        locked,
+        key,
+    })
 }
 
 /// A room's `items`: a list of item ids.
@@ -348,6 +427,7 @@ fn items(json: &Json, file: &Path, path: &str, errs: &mut Errors) -> Vec<RawItem
     let read = |entry: Entry, errs: &mut Errors| RawItem {
         name: entry.obj.text("name", errs).unwrap_or_default(),
         description: entry.obj.string("description", errs).unwrap_or_default(),
+        container: entry.obj.opt_bool("container", errs).unwrap_or(false),
         id: entry.id,
     };
     entries.into_iter().map(|entry| read(entry, errs)).collect()

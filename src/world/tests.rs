@@ -657,6 +657,153 @@ fn exits_need_names_and_no_repeats() {
     );
 }
 
+// ---- doors and containers ----
+
+/// The town's square with a door north to the hall, locked by the lamp.
+fn with_a_door(door: Value) -> Files {
+    let mut f = files();
+    f.town["rooms"]["square"]["exits"]["north"] = json!({"to": "hall", "door": door});
+    f
+}
+
+fn door_of<'w>(world: &'w World, room: &str, exit: &str) -> Option<&'w Door> {
+    let exit = super::model::World::room(world, &RoomId::parse_full(room)?)?
+        .exits
+        .iter()
+        .find(|e| e.key == exit)?;
+    exit.door.as_deref()
+}
+
+#[test]
+fn a_door_declared_on_one_side_is_the_door_of_both() {
+    let root = tempfile::tempdir().expect("a temp dir");
+    let f = with_a_door(json!({"name": "oak door", "locked": true, "key": "lamp"}));
+    let dir = f.write_to(root.path(), "w");
+    let world = load_world(&dir).unwrap_or_else(|errs| panic!("{errs:#?}"));
+    let here = door_of(&world, "town:square", "north").expect("the door");
+    let there = door_of(&world, "town:hall", "south").expect("the same door from the hall");
+    assert_eq!(here, there);
+    assert_eq!(&*here.id, "town:square/north");
+    assert_eq!(here.name, "oak door");
+    assert!(here.closed && here.locked, "closed unless said open");
+    assert_eq!(here.key.as_deref(), Some("town:lamp"));
+    assert_eq!(door_of(&world, "town:square", "east"), None);
+    let exit = &room(&world, "town:square").exits[0];
+    assert_eq!(exit.to, RoomId::new("town", "hall"), "the object's `to`");
+}
+
+#[test]
+fn door_mistakes_name_their_file_and_field() {
+    let f = with_a_door(json!({"name": "door", "locked": true, "key": "anchor"}));
+    assert_error(
+        &f.errors(),
+        "zones/town.json",
+        "rooms.square.exits.north.door.key",
+        "unknown item \"anchor\"",
+    );
+    let f = with_a_door(json!({"name": "door", "locked": true}));
+    assert_error(
+        &f.errors(),
+        "zones/town.json",
+        "rooms.square.exits.north.door.key",
+        "a locked door needs a key",
+    );
+    let f = with_a_door(json!({"name": "door", "closed": false, "locked": true, "key": "coin"}));
+    assert_error(
+        &f.errors(),
+        "zones/town.json",
+        "rooms.square.exits.north.door.locked",
+        "a locked door must be closed",
+    );
+    let f = with_a_door(json!({"name": " ", "closed": "yes"}));
+    let errs = f.errors();
+    assert_error(
+        &errs,
+        "zones/town.json",
+        "rooms.square.exits.north.door.name",
+        "must not be empty",
+    );
+    assert_error(
+        &errs,
+        "zones/town.json",
+        "rooms.square.exits.north.door.closed",
+        "expected true or false",
+    );
+    let mut f = files();
+    f.town["rooms"]["square"]["exits"]["north"] = json!({"door": {"name": "door"}});
+    f.town["rooms"]["hall"]["exits"]["up"] = json!({"to": "attic"});
+    let errs = f.errors();
+    assert_error(
+        &errs,
+        "zones/town.json",
+        "rooms.square.exits.north.to",
+        "missing required field",
+    );
+    assert_error(
+        &errs,
+        "zones/town.json",
+        "rooms.hall.exits.up.to",
+        "unknown room \"attic\"",
+    );
+}
+
+#[test]
+fn a_door_declared_on_both_sides_is_refused() {
+    let mut f = with_a_door(json!({"name": "door"}));
+    f.town["rooms"]["hall"]["exits"]["south"] = json!({"to": "square", "door": {"name": "door"}});
+    let errs = f.errors();
+    assert_error(
+        &errs,
+        "zones/town.json",
+        "rooms.hall.exits.south.door",
+        "declare it once",
+    );
+}
+
+#[test]
+fn exit_objects_and_doors_warn_of_unknown_keys() {
+    let root = tempfile::tempdir().expect("a temp dir");
+    let mut f = with_a_door(json!({"name": "door", "lockd": true}));
+    f.town["rooms"]["square"]["exits"]["north"]["too"] = json!(1);
+    let dir = f.write_to(root.path(), "w");
+    let world = load_world(&dir).unwrap_or_else(|errs| panic!("{errs:#?}"));
+    let fields: Vec<String> = super::warnings::of_world(&world)
+        .into_iter()
+        .map(|w| format!("{} {}", w.field, w.message))
+        .collect();
+    assert!(
+        fields
+            .iter()
+            .any(|w| w.starts_with("rooms.square.exits.north.too unknown key")),
+        "{fields:#?}"
+    );
+    assert!(
+        fields
+            .iter()
+            .any(|w| w.starts_with("rooms.square.exits.north.door.lockd")
+                && w.contains("did you mean \"locked\"")),
+        "{fields:#?}"
+    );
+}
+
+#[test]
+fn items_may_be_containers() {
+    let root = tempfile::tempdir().expect("a temp dir");
+    let mut f = files();
+    f.town["items"]["chest"] = json!({"name": "a chest", "description": "Oak.", "container": true});
+    let dir = f.write_to(root.path(), "w");
+    let world = load_world(&dir).unwrap_or_else(|errs| panic!("{errs:#?}"));
+    assert!(world.item("town:chest").expect("the chest").container);
+    assert!(!world.item("town:lamp").expect("the lamp").container);
+    f.town["items"]["chest"]["container"] = json!("yes");
+    assert_error(
+        &f.errors(),
+        "zones/town.json",
+        "items.chest.container",
+        "expected true or false",
+    );
+}
+
 #[test]
 fn missing_spawns() {
     let mut f = files();
@@ -1878,8 +2025,16 @@ fn the_documented_example_loads_without_a_warning_in_the_canonical_layout() {
     let world = loaded.default;
     assert_eq!(
         (world.id.as_str(), world.room_count(), world.item_count()),
-        ("harbour", 3, 2)
+        ("harbour", 3, 3)
     );
     let lane = room(&world, "town:lane");
     assert_eq!(lane.exits[1].name, "Trapdoor");
+    let door = lane.exits[1].door.as_ref().expect("the trapdoor");
+    assert_eq!(
+        (door.name.as_str(), door.closed, door.locked),
+        ("trapdoor", true, false)
+    );
+    // The pier leads back to the square, not the lane: a door on one side only.
+    assert_eq!(room(&world, "pier:end").exits[0].door, None);
+    assert!(world.item("town:crate").expect("the crate").container);
 }

@@ -7,8 +7,8 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use super::fields::Errors;
-use super::model::{Exit, Item, Room, RoomId, World, Zone, room_number};
-use super::raw::{Parts, RawRoom, ZoneFile};
+use super::model::{Door, Exit, Item, Room, RoomId, World, Zone, room_number};
+use super::raw::{Parts, RawDoor, RawRoom, ZoneFile};
 use super::source::WorldSource;
 use super::suggest::nearest;
 
@@ -95,6 +95,15 @@ impl<'a> Index<'a> {
 
     /// An item placed in a room of `zone`: the zone's own first, then global.
     fn item(&self, zone: &str, id: &str) -> Lookup<Arc<str>> {
+        if let Some((other, id)) = id.split_once(':') {
+            return match self.items.get(other) {
+                Some(items) if items.contains(id) => {
+                    Lookup::Found(Arc::from(format!("{other}:{id}")))
+                }
+                None if self.broken.contains(other) => Lookup::Broken,
+                _ => Lookup::Missing(format!("unknown item \"{id}\" in zone \"{other}\"")),
+            };
+        }
         if self.items.get(zone).is_some_and(|items| items.contains(id)) {
             Lookup::Found(Arc::from(format!("{zone}:{id}")))
         } else if self.global.contains(id) {
@@ -148,10 +157,18 @@ fn check_default_spawn(parts: &Parts, index: &Index, errs: &mut Errors) {
 fn check_room(zone: &ZoneFile, room: &RawRoom, index: &Index, errs: &mut Errors) {
     for exit in &room.exits {
         if let Lookup::Missing(why) = index.room(&zone.id, &exit.target) {
+            let message = format!("exit leads nowhere: {why}");
+            errs.add(&zone.file, &exit.target_field, message);
+        }
+        let key = exit.door.as_ref().and_then(|door| door.key.as_ref());
+        if let Some(key) = key
+            && let Lookup::Missing(why) = index.item(&zone.id, key)
+        {
+            let field = format!("{}.door.key", exit.field);
             errs.add(
                 &zone.file,
-                &exit.field,
-                format!("exit leads nowhere: {why}"),
+                &field,
+                format!("the door's key is no item: {why}"),
             );
         }
     }
@@ -212,20 +229,123 @@ fn build_room(world: &str, zone: &ZoneFile, room: &RawRoom, index: &Index) -> Ro
     let id = RoomId::new(&zone.id, &room.id);
     let exits = room.exits.iter().filter_map(|exit| {
         let to = index.room(&zone.id, &exit.target).found()?;
-        Some(Exit::new(&exit.name, to))
+        let door = exit
+            .door
+            .as_ref()
+            .map(|door| Arc::new(build_door(&id, &exit.name, &zone.id, door, index)));
+        Some(Exit {
+            door,
+            ..Exit::new(&exit.name, to)
+        })
     });
+    let exits = exits.collect();
     Room {
         num: room_number(world, &id),
         id,
         name: room.name.clone(),
         description: room.description.clone(),
-        exits: exits.collect(),
+        exits,
         items: room
             .items
             .iter()
             .filter_map(|placed| index.item(&zone.id, &placed.id).found())
             .collect(),
     }
+}
+
+fn build_door(room: &RoomId, exit: &str, zone: &str, door: &RawDoor, index: &Index) -> Door {
+    Door {
+        id: Door::id_of(room, exit),
+        name: door.name.clone(),
+        closed: door.closed,
+        locked: door.locked,
+        key: door
+            .key
+            .as_ref()
+            .and_then(|key| index.item(zone, key).found()),
+    }
+}
+
+/// Hangs each door on the way back too, so both sides are one door: the
+/// exit of the other room that leads back here, the one in the opposite
+/// direction when there are several. A way back that declares a door of its
+/// own is an error naming both: one door has one state.
+pub(super) fn share_doors(world: &mut World, errs: &mut Errors) {
+    let mut ids: Vec<RoomId> = world.rooms.keys().cloned().collect();
+    ids.sort();
+    let mut shares = Vec::new();
+    for id in &ids {
+        let Some(room) = world.room(id) else { continue };
+        for exit in &room.exits {
+            let Some(door) = &exit.door else { continue };
+            if exit.to == *id {
+                continue;
+            }
+            let Some(back) = world
+                .room(&exit.to)
+                .and_then(|there| way_back(there, id, &exit.key))
+            else {
+                continue;
+            };
+            match &back.door {
+                Some(other) if other.id != door.id => {
+                    let file = world
+                        .source()
+                        .path_of(&WorldSource::zone_file_name(id.zone()));
+                    let field = format!("rooms.{}.exits.{}.door", id.local(), exit.name);
+                    let message = format!(
+                        "the way back, exit \"{}\" of \"{}\", has a door of its own: \
+                         a door declared on one side is the door of both, so declare it once",
+                        back.name, exit.to
+                    );
+                    errs.add(&file, &field, message);
+                }
+                Some(_) => {}
+                None => shares.push((exit.to.clone(), back.key.clone(), door.clone())),
+            }
+        }
+    }
+    for (room, key, door) in shares {
+        let exit = world
+            .rooms
+            .get_mut(&room)
+            .and_then(|room| room.exits.iter_mut().find(|exit| exit.key == key));
+        if let Some(exit) = exit {
+            exit.door = Some(door);
+        }
+    }
+}
+
+/// The exit of `there` that leads back to `here` through a door on exit
+/// `key`: the one in the opposite direction if any, else the first.
+fn way_back<'w>(there: &'w Room, here: &RoomId, key: &str) -> Option<&'w Exit> {
+    let back: Vec<&Exit> = there.exits.iter().filter(|e| e.to == *here).collect();
+    let opposite = super::plan::way_back(&long_direction(key)).map(|b| long_direction(&b));
+    let facing = back
+        .iter()
+        .find(|exit| opposite.is_some() && Some(long_direction(&exit.key)) == opposite);
+    facing.or(back.first()).copied()
+}
+
+/// A direction in its long form (`n` is `north`); any other name as it is.
+fn long_direction(name: &str) -> String {
+    const SHORT: [(&str, &str); 10] = [
+        ("n", "north"),
+        ("e", "east"),
+        ("s", "south"),
+        ("w", "west"),
+        ("ne", "northeast"),
+        ("nw", "northwest"),
+        ("se", "southeast"),
+        ("sw", "southwest"),
+        ("u", "up"),
+        ("d", "down"),
+    ];
+    let lower = name.to_lowercase();
+    SHORT
+        .iter()
+        .find(|(short, _)| *short == lower)
+        .map_or(lower, |(_, long)| long.to_string())
 }
 
 /// Reports two rooms of a built world whose numbers ([`room_number`]) are the
@@ -271,6 +391,7 @@ fn all_items(parts: &Parts) -> HashMap<Arc<str>, Item> {
                 id: item.id.clone(),
                 name: item.name.clone(),
                 description: item.description.clone(),
+                container: item.container,
             };
             (key, item)
         })

@@ -13,7 +13,7 @@ use super::WorldWarning;
 use super::fields::join;
 use super::json::Json;
 use super::model::{RoomId, World};
-use super::raw::{ITEM_KEYS, ROOM_KEYS, SPAWN_KEYS, WORLD_KEYS, ZONE_KEYS};
+use super::raw::{DOOR_KEYS, EXIT_KEYS, ITEM_KEYS, ROOM_KEYS, SPAWN_KEYS, WORLD_KEYS, ZONE_KEYS};
 use super::source::WorldSource;
 use super::suggest::nearest;
 
@@ -61,6 +61,47 @@ fn unknown_keys(world: &World, found: &mut Vec<WorldWarning>) {
         check_keys(doc, ZONE_KEYS, &path, "", found);
         check_entries(doc.get("rooms"), ROOM_KEYS, &path, "rooms", found);
         check_entries(doc.get("items"), ITEM_KEYS, &path, "items", found);
+        for (field, room) in entries(doc.get("rooms"), "rooms") {
+            check_exit_objects(room, &path, &field, found);
+        }
+    }
+}
+
+/// The keys of each exit written as an object, and of its door.
+fn check_exit_objects(room: &Json, file: &Path, path: &str, found: &mut Vec<WorldWarning>) {
+    let Some(Json::Object(exits)) = room.get("exits") else {
+        return;
+    };
+    let path = join(path, "exits");
+    for (name, exit) in exits {
+        if !matches!(exit, Json::Object(_)) {
+            continue;
+        }
+        let field = join(&path, name);
+        check_keys(exit, EXIT_KEYS, file, &field, found);
+        if let Some(door) = exit.get("door") {
+            check_keys(door, DOOR_KEYS, file, &join(&field, "door"), found);
+        }
+    }
+}
+
+/// The entries of a collection written as a map by id or as a list, each
+/// with its field as errors name it (`rooms.<id>`).
+fn entries<'a>(collection: Option<&'a Json>, path: &str) -> Vec<(String, &'a Json)> {
+    match collection {
+        Some(Json::Object(entries)) => entries
+            .iter()
+            .map(|(id, entry)| (join(path, id), entry))
+            .collect(),
+        Some(Json::Array(items)) => items
+            .iter()
+            .enumerate()
+            .map(|(index, entry)| {
+                let id = entry.get("id").and_then(Json::as_str);
+                (join(path, id.unwrap_or(&index.to_string())), entry)
+            })
+            .collect(),
+        _ => Vec::new(),
     }
 }
 
@@ -92,20 +133,8 @@ fn check_entries(
     path: &str,
     found: &mut Vec<WorldWarning>,
 ) {
-    match collection {
-        Some(Json::Object(entries)) => {
-            for (id, entry) in entries {
-                check_keys(entry, known, file, &join(path, id), found);
-            }
-        }
-        Some(Json::Array(items)) => {
-            for (index, entry) in items.iter().enumerate() {
-                let id = entry.get("id").and_then(Json::as_str);
-                let field = join(path, id.unwrap_or(&index.to_string()));
-                check_keys(entry, known, file, &field, found);
-            }
-        }
-        _ => {}
+    for (field, entry) in entries(collection, path) {
+        check_keys(entry, known, file, &field, found);
     }
 }
 

@@ -273,9 +273,11 @@ async fn help_explains_the_new_commands_and_abbreviations_work() {
     for usage in [
         "examine <thing>",
         "inventory",
-        "get <item>",
-        "drop <item>",
+        "get <item|all> [from <container>]",
+        "drop <item|all>",
         "give <item> [to] <name>",
+        "put <item|all> in <container>",
+        "open <door>",
         "whisper <name> <text>",
         "tell <name> <text>",
         "yell <text>",
@@ -298,7 +300,11 @@ async fn help_explains_the_new_commands_and_abbreviations_work() {
         assert!(list.contains(group), "{group} missing from:\n{list}");
     }
     assert!(ask(&mut ann, "help x").await.starts_with("examine <thing>"));
-    assert!(ask(&mut ann, "help take").await.starts_with("get <item>"));
+    assert!(
+        ask(&mut ann, "help take")
+            .await
+            .starts_with("get <item|all>")
+    );
     assert!(ask(&mut ann, "help i").await.contains("Also: inv, i"));
     assert_eq!(ask(&mut ann, "i").await, "You are carrying nothing.");
     assert_eq!(ask(&mut ann, "inv").await, "You are carrying nothing.");

@@ -9,15 +9,18 @@
 //!
 //! The families: `rooms` (`/dig`, `/link`, `/unlink`, `/rname`, `/rdesc`,
 //! `/rdestroy`, `/rooms`, `/zone`), `items` (`/create`, `/iname`, `/idesc`,
-//! `/destroy`), `history` (`/undo`, `/redo`, `/builds`). A description
+//! `/destroy`), `doors` (`/door`, `/undoor`), `history` (`/undo`, `/redo`,
+//! `/builds`). A description
 //! written in the session's editor comes back through [`finish_draft`].
 
+pub mod doors;
 pub mod history;
 pub mod items;
 pub mod rooms;
 
 use std::fmt::Write;
 
+use super::super::common::capitalised;
 use super::super::{Ctx, Described, Purpose};
 use crate::game::build::{Ask, BuildFailed, Builder, Built, Did};
 use crate::replies;
@@ -197,6 +200,15 @@ fn done_sentence(done: &Done) -> String {
         Done::Zoned { zone, name, spawn } => format!(
             "Made zone {name} ({zone}) with its spawn {spawn}; \"/goto {spawn}\" takes you there."
         ),
+        Done::Doored {
+            exit, name, key, ..
+        } => match key {
+            Some(key) => {
+                format!("Exit {exit} has a door now: the {name}, locked by {key}.")
+            }
+            None => format!("Exit {exit} has a door now: the {name}, closed."),
+        },
+        Done::Undoored { exit, name, .. } => format!("Took the {name} off exit {exit}."),
     }
 }
 
@@ -254,6 +266,10 @@ fn refused_sentence(ctx: &Ctx<'_>, world: &World, refused: &Refused) -> String {
             "A zone id may hold only letters, digits, '_' and '-' (at most 40).".to_string()
         }
         Refused::ZoneTaken(zone) => format!("There is already a zone {zone}."),
+        Refused::DoorThere { exit, name } => {
+            format!("Exit {exit} already has a door, the {name}; \"/undoor {exit}\" first.")
+        }
+        Refused::NoDoor(exit) => format!("Exit {exit} has no door."),
         Refused::LastWayOut(room) => format!(
             "That would take the last way out of {room}, the world's spawn; nothing was written."
         ),
@@ -291,15 +307,6 @@ fn invalid_sentence(ctx: &Ctx<'_>, errors: &[WorldError]) -> String {
         let _ = write!(text, "\n  ... and {} more.", errors.len() - 3);
     }
     text
-}
-
-/// `A brass key` from `a brass key`.
-fn capitalised(text: &str) -> String {
-    let mut chars = text.chars();
-    match chars.next() {
-        Some(first) => first.to_uppercase().chain(chars).collect(),
-        None => String::new(),
-    }
 }
 
 #[cfg(test)]
