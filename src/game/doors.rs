@@ -215,15 +215,7 @@ impl Game {
             .and_then(|here| here.exits.iter().find(|e| e.key == key))
             .ok_or(DoorRefusal::NoSuchExit)?;
         let door = exit.door.clone().ok_or(DoorRefusal::NoDoor)?;
-        let needs_key = matches!(by, DoorActor::Player(_))
-            && matches!(change, DoorChange::Lock | DoorChange::Unlock);
-        let holder = match (&by, &door.key) {
-            (DoorActor::Player(player), Some(key)) if needs_key => Some(Holder {
-                character_id: player.character_id,
-                key: key.to_string(),
-            }),
-            _ => None,
-        };
+        let (needs_key, holder) = key_check(&by, &door, change);
         let has_lock = door.key.is_some();
         let row = self
             .store()
@@ -309,6 +301,21 @@ impl Game {
             Ok(false) => Err(WalkRefused::Moved),
         }
     }
+}
+
+/// Whether `by` needs the door's key for `change` (a player locking or
+/// unlocking), and whose hands the store looks in for it.
+fn key_check(by: &DoorActor, door: &Door, change: DoorChange) -> (bool, Option<Holder>) {
+    let needs_key = matches!(by, DoorActor::Player(_))
+        && matches!(change, DoorChange::Lock | DoorChange::Unlock);
+    let holder = match (by, &door.key) {
+        (DoorActor::Player(player), Some(key)) if needs_key => Some(Holder {
+            character_id: player.character_id,
+            key: key.to_string(),
+        }),
+        _ => None,
+    };
+    (needs_key, holder)
 }
 
 /// Every door of a world by id.
