@@ -358,6 +358,31 @@ mod tests {
         locked: true,
     };
 
+    /// Two changes committed in one order and cached in the other: the
+    /// cache keeps the later commit's state.
+    #[test]
+    fn the_cache_keeps_the_newest_committed_state() {
+        let cache = DoorStates::default();
+        let door = Door {
+            id: Arc::from("z:a/east"),
+            name: "door".into(),
+            closed: true,
+            locked: false,
+            key: None,
+        };
+        let row = |state, version| DoorRow {
+            door: "z:a/east".into(),
+            state,
+            version,
+        };
+        cache.take("w", &row(OPEN, 2));
+        cache.take("w", &row(SHUT, 1));
+        assert_eq!(cache.get("w", &door), Some(OPEN));
+        cache.take("w", &row(LOCKED, 3));
+        assert_eq!(cache.get("w", &door), Some(LOCKED));
+        assert_eq!(cache.get("other", &door), None);
+    }
+
     /// (state, change, has a lock, needs the key, has the key) -> outcome.
     type Case = (
         DoorState,
