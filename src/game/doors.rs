@@ -215,15 +215,7 @@ impl Game {
             .and_then(|here| here.exits.iter().find(|e| e.key == key))
             .ok_or(DoorRefusal::NoSuchExit)?;
         let door = exit.door.clone().ok_or(DoorRefusal::NoDoor)?;
-        let needs_key = matches!(by, DoorActor::Player(_))
-            && matches!(change, DoorChange::Lock | DoorChange::Unlock);
-        let holder = match (&by, &door.key) {
-            (DoorActor::Player(player), Some(key)) if needs_key => Some(Holder {
-                character_id: player.character_id,
-                key: key.to_string(),
-            }),
-            _ => None,
-        };
+        let (needs_key, holder) = key_check(&by, &door, change);
         let has_lock = door.key.is_some();
         let row = self
             .store()
@@ -311,6 +303,21 @@ impl Game {
     }
 }
 
+/// Whether `by` needs the door's key for `change` (a player locking or
+/// unlocking), and whose hands the store looks in for it.
+fn key_check(by: &DoorActor, door: &Door, change: DoorChange) -> (bool, Option<Holder>) {
+    let needs_key = matches!(by, DoorActor::Player(_))
+        && matches!(change, DoorChange::Lock | DoorChange::Unlock);
+    let holder = match (by, &door.key) {
+        (DoorActor::Player(player), Some(key)) if needs_key => Some(Holder {
+            character_id: player.character_id,
+            key: key.to_string(),
+        }),
+        _ => None,
+    };
+    (needs_key, holder)
+}
+
 /// Every door of a world by id.
 fn declared_doors(world: &World) -> HashMap<Arc<str>, Arc<Door>> {
     world
@@ -350,6 +357,31 @@ mod tests {
         closed: true,
         locked: true,
     };
+
+    /// Two changes committed in one order and cached in the other: the
+    /// cache keeps the later commit's state.
+    #[test]
+    fn the_cache_keeps_the_newest_committed_state() {
+        let cache = DoorStates::default();
+        let door = Door {
+            id: Arc::from("z:a/east"),
+            name: "door".into(),
+            closed: true,
+            locked: false,
+            key: None,
+        };
+        let row = |state, version| DoorRow {
+            door: "z:a/east".into(),
+            state,
+            version,
+        };
+        cache.take("w", &row(OPEN, 2));
+        cache.take("w", &row(SHUT, 1));
+        assert_eq!(cache.get("w", &door), Some(OPEN));
+        cache.take("w", &row(LOCKED, 3));
+        assert_eq!(cache.get("w", &door), Some(LOCKED));
+        assert_eq!(cache.get("other", &door), None);
+    }
 
     /// (state, change, has a lock, needs the key, has the key) -> outcome.
     type Case = (
