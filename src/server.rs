@@ -201,6 +201,8 @@ impl Server {
         for world in game.worlds().iter() {
             game.load_items(&world.id).await?;
         }
+        game.start_life().await;
+        game.start_wandering();
         Ok(Server {
             plain,
             tls,

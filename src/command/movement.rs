@@ -140,6 +140,8 @@ mod tests {
                 })
                 .collect(),
             items: Vec::new(),
+            commands: Vec::new(),
+            script: None,
         }
     }
 

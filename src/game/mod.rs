@@ -27,7 +27,9 @@ pub mod client;
 pub mod data;
 pub mod feed;
 pub mod items;
+pub mod life;
 pub mod moves;
+pub mod npcs;
 pub mod outbox;
 mod people;
 mod prune;
@@ -49,7 +51,7 @@ use tokio_util::task::TaskTracker;
 
 pub use characters::WorldRefused;
 pub use client::ClientProfile;
-pub use data::{Channel, Data, ItemRef, Place, RoomInfo, Talk};
+pub use data::{Channel, Data, ItemRef, Place, Present, RoomInfo, Talk};
 pub use items::{ItemInstance, RoomItems};
 pub use moves::{How, Move, MoveRefused, Mover, RoomObserver};
 pub use outbox::{Message, Outbound, Outbox};
@@ -75,6 +77,10 @@ pub struct Game {
     worlds: RwLock<LoadedWorlds>,
     registry: Registry,
     items: RoomItems,
+    /// The worlds' NPCs in play.
+    npcs: npcs::Npcs,
+    /// The worlds' scripts.
+    life: life::Life,
     store: Store,
     writer: Writer,
     started_at: Instant,
@@ -120,6 +126,8 @@ impl Game {
             }),
             registry: Registry::new(),
             items: RoomItems::new(),
+            npcs: npcs::Npcs::default(),
+            life: life::Life::default(),
             store,
             writer,
             started_at: Instant::now(),
@@ -131,7 +139,7 @@ impl Game {
             tls: None,
             metrics,
             world_changes: tokio::sync::Mutex::new(()),
-            observers: vec![Arc::new(feed::ClientFeed)],
+            observers: vec![Arc::new(feed::ClientFeed), Arc::new(life::ScriptFeed)],
             tasks: TaskTracker::new(),
         }
     }

@@ -24,7 +24,7 @@ use super::{StoreError, StoreResult, write_tx};
 pub const SCHEMA_SQL: &str = include_str!("../../schema.sql");
 
 /// Version number of [`SCHEMA_SQL`].
-pub const SCHEMA_VERSION: i64 = 8;
+pub const SCHEMA_VERSION: i64 = 9;
 
 /// The version that gave each database its identity (`database_identity`),
 /// which spills and backups are tied to.
@@ -104,6 +104,12 @@ const STEPS: &[Step] = &[
                   created_at TEXT NOT NULL); \
               CREATE INDEX IF NOT EXISTS build_history_by_builder \
                   ON build_history (user_id, world_id, id);",
+        code: None,
+        rebuilds: false,
+    },
+    Step {
+        version: 9,
+        sql: include_str!("migrations/9_npcs_scripts.sql"),
         code: None,
         rebuilds: false,
     },
@@ -409,7 +415,7 @@ mod tests {
     use std::collections::BTreeMap;
 
     /// The schema as it was at each older version, frozen.
-    const SNAPSHOTS: [(i64, &str); 7] = [
+    const SNAPSHOTS: [(i64, &str); 8] = [
         (1, include_str!("../../tests/fixtures/schema/v1.sql")),
         (2, include_str!("../../tests/fixtures/schema/v2.sql")),
         (3, include_str!("../../tests/fixtures/schema/v3.sql")),
@@ -417,6 +423,7 @@ mod tests {
         (5, include_str!("../../tests/fixtures/schema/v5.sql")),
         (6, include_str!("../../tests/fixtures/schema/v6.sql")),
         (7, include_str!("../../tests/fixtures/schema/v7.sql")),
+        (8, include_str!("../../tests/fixtures/schema/v8.sql")),
     ];
 
     /// Rows every version since the first can hold: something in every table,
@@ -642,8 +649,11 @@ mod tests {
                 "chat_messages",
                 "database_identity",
                 "item_placements",
+                "npc_items",
+                "npc_places",
                 "placements_recorded",
                 "room_items",
+                "script_state",
                 "sessions",
                 "spill_replays",
                 "users",

@@ -7,7 +7,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use super::fields::Errors;
-use super::model::{Exit, Item, Room, RoomId, World, Zone, room_number};
+use super::model::{Exit, Item, Npc, Room, RoomId, World, Zone, room_number};
 use super::raw::{Parts, RawRoom, ZoneFile};
 use super::source::WorldSource;
 use super::suggest::nearest;
@@ -124,6 +124,12 @@ pub(super) fn check(parts: &Parts, errs: &mut Errors) {
         for room in &zone.rooms {
             check_room(zone, room, &index, errs);
         }
+        for npc in &zone.npcs {
+            // An NPC starts, and wanders, inside its own zone.
+            if let Lookup::Missing(why) = index.room_in(&zone.id, &npc.room) {
+                errs.add(&zone.file, &npc.room_field, why);
+            }
+        }
     }
 }
 
@@ -187,6 +193,7 @@ pub(super) fn assemble(parts: Parts, source: Arc<WorldSource>) -> Option<World> 
         rooms.extend(built.into_iter().map(|room| (room.id.clone(), room)));
     }
     let items = all_items(&parts);
+    let npcs = all_npcs(&parts);
     let world = parts.world;
     Some(World {
         greeting: world
@@ -204,6 +211,8 @@ pub(super) fn assemble(parts: Parts, source: Arc<WorldSource>) -> Option<World> 
         zones,
         rooms,
         items,
+        npcs,
+        scripts: Default::default(),
         source,
     })
 }
@@ -225,7 +234,26 @@ fn build_room(world: &str, zone: &ZoneFile, room: &RawRoom, index: &Index) -> Ro
             .iter()
             .filter_map(|placed| index.item(&zone.id, &placed.id).found())
             .collect(),
+        commands: room.life.commands.clone(),
+        script: room.life.script.clone(),
     }
+}
+
+/// Every NPC, zone by zone in file order.
+fn all_npcs(parts: &Parts) -> Vec<Npc> {
+    let npcs = parts.zones.iter().flat_map(|zone| {
+        zone.npcs.iter().map(move |npc| Npc {
+            key: Arc::from(format!("{}:{}", zone.id, npc.id)),
+            id: npc.id.clone(),
+            name: npc.name.clone(),
+            description: npc.description.clone(),
+            room: RoomId::new(&zone.id, &npc.room),
+            wander: npc.wander,
+            commands: npc.life.commands.clone(),
+            script: npc.life.script.clone(),
+        })
+    });
+    npcs.collect()
 }
 
 /// Reports two rooms of a built world whose numbers ([`room_number`]) are the
@@ -271,6 +299,8 @@ fn all_items(parts: &Parts) -> HashMap<Arc<str>, Item> {
                 id: item.id.clone(),
                 name: item.name.clone(),
                 description: item.description.clone(),
+                commands: item.life.commands.clone(),
+                script: item.life.script.clone(),
             };
             (key, item)
         })

@@ -15,6 +15,7 @@ mod impressions;
 mod items;
 mod limits;
 mod login;
+mod npcs;
 mod oplog;
 mod persistence;
 mod play;
