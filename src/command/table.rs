@@ -59,6 +59,7 @@ pub static COMMANDS: &[&Spec] = &[
     &admin::build::history::UNDO,
     &admin::build::history::REDO,
     &admin::build::history::BUILDS,
+    &admin::scripts::SCRIPT,
     &admin::accounts::KICK,
     &admin::accounts::BAN,
     &admin::accounts::UNBAN,

@@ -226,6 +226,11 @@ impl Game {
                 }
             }
         }
+        // A script that is off claims nothing: the player hears `Huh?`.
+        claims.retain(|(owner, _)| {
+            self.script_status(&world.id, owner)
+                .is_some_and(|status| status.on)
+        });
         // The longest verb is the one meant: `pull lever` before `pull`.
         let (owner, verb) = claims.into_iter().max_by_key(|(_, verb)| verb.len())?;
         let rest = typed[verb.len()..].trim().to_string();

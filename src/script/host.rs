@@ -175,8 +175,8 @@ impl Host {
                 Err(failure) => {
                     // A script that cannot load is off until `/reload`.
                     self.scripts.insert(owner.clone(), loaded);
-                    self.report(&owner, failure.message.clone(), true);
-                    self.show(&owner, Some(failure.message));
+                    self.show(&owner, Some(failure.message.clone()));
+                    self.report(&owner, failure.message, true);
                 }
             }
         }
@@ -312,8 +312,9 @@ impl Host {
                     // Its globals go with it, and whatever memory it hoarded.
                     self.vm.unload(&script);
                 }
-                self.report(owner, failure.message.clone(), off);
-                self.show(owner, Some(failure.message));
+                // `/script` and the verbs see it off before anyone is told.
+                self.show(owner, Some(failure.message.clone()));
+                self.report(owner, failure.message, off);
                 return;
             }
         }

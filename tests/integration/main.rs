@@ -23,6 +23,7 @@ mod policy;
 mod protocols;
 mod prune;
 mod races;
+mod scripts;
 mod shutdown;
 mod spill;
 mod support;

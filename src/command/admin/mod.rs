@@ -22,6 +22,7 @@
 pub mod accounts;
 pub mod browse;
 pub mod build;
+pub mod scripts;
 pub mod world;
 
 use std::fmt::Write;
