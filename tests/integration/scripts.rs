@@ -191,3 +191,30 @@ fn check_worlds_names_a_broken_scripts_file_and_line() {
         "{text}"
     );
 }
+
+#[tokio::test]
+async fn the_shipped_world_answers_at_the_bar_in_the_belfry_and_at_the_lever() {
+    let dir = temp_dir();
+    let server = TestServer::start(dir.path()).await;
+    let mut ann = player(&server, "ann").await;
+    ann.command("south").await;
+    let tavern = ann.command("west").await;
+    assert!(tavern.contains("Also here: Mags."), "{tavern}");
+    ann.send("say hello there").await;
+    ann.expect("Mags says, \"Evening, love. Sit where you like, mind the puddles.\"").await;
+    ann.command("east").await;
+    ann.command("north").await;
+    ann.command("east").await;
+    ann.command("up").await;
+    ann.send("ring bell").await;
+    ann.expect("The bell has been rung by hand 1 times.").await;
+    ann.command("down").await;
+    ann.command("west").await;
+    ann.command("west").await;
+    ann.command("down").await;
+    ann.send("pull lever").await;
+    ann.expect("Ann hauls the brass lever down.").await;
+    ann.send("pull lever").await;
+    ann.expect("Ann shoves the brass lever up.").await;
+    server.stop().await;
+}
