@@ -201,7 +201,8 @@ async fn the_shipped_world_answers_at_the_bar_in_the_belfry_and_at_the_lever() {
     let tavern = ann.command("west").await;
     assert!(tavern.contains("Also here: Mags."), "{tavern}");
     ann.send("say hello there").await;
-    ann.expect("Mags says, \"Evening, love. Sit where you like, mind the puddles.\"").await;
+    ann.expect("Mags says, \"Evening, love. Sit where you like, mind the puddles.\"")
+        .await;
     ann.command("east").await;
     ann.command("north").await;
     ann.command("east").await;
