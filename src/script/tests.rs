@@ -238,3 +238,126 @@ fn scripts_in_one_vm_keep_their_own_globals() {
     // A handler is only the script's own: `say` is the API, not a handler.
     assert!(!vm.handles(&a, "say"));
 }
+
+/// Pieces of scripts, good and bad, that the sandbox's property test puts
+/// together at random.
+const PIECES: &[&str] = &[
+    "say('hi')",
+    "emote(string.rep('x', 400))",
+    "tell(actor, 'psst')",
+    "move('north')",
+    "give(actor, 'penny')",
+    "take(actor, 'penny')",
+    "spawn('penny')",
+    "open('east')",
+    "state.set('k', (state.get('k') or 0) + 1)",
+    "state.set('s', string.rep('y', 2000))",
+    "wait(0.01)",
+    "wait(-1)",
+    "wait('soon')",
+    "every(0.5, function() end)",
+    "after(1, function() say('later') end)",
+    "while true do end",
+    "local s = 'x' for i = 1, 30 do s = s .. s end",
+    "local function f() return f() + 1 end f()",
+    "for i = 1, 100 do say(i) end",
+    "error('boom')",
+    "coroutine.yield()",
+    "coroutine.wrap(function() wait(1) end)()",
+    "local t = {} setmetatable(t, {__index = function(t, k) return t[k] end}) local _ = t.x",
+    "string.rep = nil",
+    "x = os",
+    "_G.say = nil",
+    "getmetatable('').__index = nil",
+    "local t = {} for i = 1, 1e6 do t[i] = i end",
+    "pcall(function() while true do end end)",
+    "say(nil)",
+    "move()",
+    "state.set(string.rep('k', 100), 1)",
+    "local a = actor and actor.name",
+    "(",
+    "end",
+    "\u{0}\u{1b}[31m",
+];
+
+#[test]
+fn random_scripts_and_events_never_panic_or_outlive_their_budgets() {
+    let mut rng = crate::test_rng::Rng(0x5eed_1e55);
+    let limits = Limits {
+        memory: 8 * 1024 * 1024,
+        ..Limits::default()
+    };
+    let vm = Vm::new(limits).expect("a VM");
+    let handlers = ["on_enter", "on_say", "on_command", "on_give"];
+    // A slice may run its 50 ms and a little more before the interrupt
+    // notices; never seconds.
+    let bound = Duration::from_millis(500);
+    for round in 0..150 {
+        let mut text = String::new();
+        for handler in handlers {
+            text.push_str(&format!("function {handler}(actor, a, b)\n"));
+            for _ in 0..rng.below(4) {
+                text.push_str(PIECES[rng.below(PIECES.len())]);
+                text.push('\n');
+            }
+            text.push_str("end\n");
+        }
+        if rng.below(3) == 0 {
+            text.push_str(PIECES[rng.below(PIECES.len())]);
+        }
+        let started = Instant::now();
+        let loaded = vm.load(
+            &format!("r{round}.lua"),
+            &text,
+            BTreeMap::new(),
+            rng.below(2) == 0,
+        );
+        assert!(
+            started.elapsed() < bound,
+            "loading took {:?}",
+            started.elapsed()
+        );
+        let Ok((script, _)) = loaded else { continue };
+        for _ in 0..4 {
+            let handler = handlers[rng.below(handlers.len())];
+            let started = Instant::now();
+            let mut ran = vm.run(
+                &script,
+                handler,
+                Some(&actor()),
+                &["penny".into(), "x".into()],
+            );
+            // Follow a waiting coroutine to its end, a few slices at most.
+            for _ in 0..3 {
+                assert!(
+                    started.elapsed() < bound,
+                    "{handler} took {:?}:\n{text}",
+                    started.elapsed()
+                );
+                assert!(
+                    ran.calls.len() <= limits.calls,
+                    "more calls than a slice may make"
+                );
+                let Slice::Waiting(thread, _) = ran.slice else {
+                    break;
+                };
+                ran = vm.resume_waiting(&script, &thread);
+            }
+        }
+        vm.take_timers();
+        vm.unload(&script);
+    }
+    // The sandbox is still whole: a fresh script still has its API.
+    let (script, _) = vm
+        .load(
+            "last.lua",
+            "function on_say() say('still here') end",
+            BTreeMap::new(),
+            false,
+        )
+        .expect("loads");
+    assert_eq!(
+        vm.run(&script, "on_say", None, &[]).calls,
+        [Call::Say("still here".into())]
+    );
+}
