@@ -60,6 +60,7 @@ pub static COMMANDS: &[&Spec] = &[
     &admin::build::history::REDO,
     &admin::build::history::BUILDS,
     &admin::scripts::SCRIPT,
+    &admin::scripts::NPC,
     &admin::accounts::KICK,
     &admin::accounts::BAN,
     &admin::accounts::UNBAN,

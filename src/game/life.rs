@@ -253,7 +253,17 @@ impl Game {
         world: Arc<str>,
         mut calls: tokio::sync::mpsc::UnboundedReceiver<Out>,
     ) {
-        while let Some(out) = calls.recv().await {
+        loop {
+            let out = tokio::select! {
+                // At shutdown the scripts are let go: their threads end.
+                _ = self.shutdown_token().cancelled() => {
+                    self.life.worlds.write().clear();
+                    return;
+                }
+                out = calls.recv() => out,
+            };
+            // `None`: the world's scripts were replaced (a `/reload`).
+            let Some(out) = out else { return };
             match out {
                 Out::Act { owner, place, call } => self.act(&world, &owner, place, call).await,
                 Out::Failed {

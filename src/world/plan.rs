@@ -72,6 +72,10 @@ pub enum Order {
         id: String,
         name: String,
     },
+    /// A new NPC of this zone, standing here.
+    Npc {
+        name: String,
+    },
 }
 
 impl Order {
@@ -89,6 +93,7 @@ impl Order {
             Order::ItemDescription { .. } => "idesc",
             Order::Destroy { .. } => "destroy",
             Order::Zone { .. } => "zone",
+            Order::Npc { .. } => "npc",
         }
     }
 }
@@ -150,6 +155,11 @@ pub enum Done {
         name: String,
         spawn: RoomId,
     },
+    NpcPlaced {
+        npc: String,
+        name: String,
+        room: RoomId,
+    },
 }
 
 impl Done {
@@ -167,6 +177,7 @@ impl Done {
             | Done::ItemDescribed { item, .. }
             | Done::ItemDestroyed { item, .. } => item.clone(),
             Done::Zoned { spawn, .. } => spawn.to_string(),
+            Done::NpcPlaced { npc, .. } => npc.clone(),
         }
     }
 
@@ -203,6 +214,7 @@ impl Done {
             Done::Zoned { zone, name, spawn } => {
                 format!("made zone {name} ({zone}) with {spawn}")
             }
+            Done::NpcPlaced { npc, name, room } => format!("placed {name} ({npc}) in {room}"),
         }
     }
 }
@@ -278,6 +290,7 @@ pub fn plan(world: &World, here: &RoomId, order: &Order) -> Result<Plan, Refused
         }
         Order::RoomDestroy => destroy_room(world, here),
         Order::Create { name } => create(world, here, name),
+        Order::Npc { name } => npc(world, here, name),
         Order::ItemName { item, name } => rename_item(world, item, name),
         Order::ItemDescription { item, text } => describe_item(world, item, text),
         Order::Destroy { item } => destroy_item(world, item),
@@ -526,6 +539,36 @@ fn create(world: &World, here: &RoomId, name: &str) -> Result<Plan, Refused> {
     Ok(Plan {
         edits,
         done: Done::Created { item, name },
+    })
+}
+
+/// `/npc <name>`: a new NPC of this zone, standing here, with an empty
+/// description (written in the file, or later in the game).
+fn npc(world: &World, here: &RoomId, name: &str) -> Result<Plan, Refused> {
+    let name = checked_name(name)?;
+    let zone = here.zone();
+    let id = id_from_name(&name, "npc", |id| {
+        world.npc(&format!("{zone}:{id}")).is_some()
+    });
+    let value = Json::Object(vec![
+        ("id".to_string(), Json::text(&id)),
+        ("name".to_string(), Json::text(&name)),
+        ("description".to_string(), Json::text("")),
+        ("room".to_string(), Json::text(here.local())),
+    ]);
+    let edits = vec![Edit::AddNpc {
+        zone: zone.to_string(),
+        id: id.clone(),
+        value,
+        at: None,
+    }];
+    Ok(Plan {
+        edits,
+        done: Done::NpcPlaced {
+            npc: format!("{zone}:{id}"),
+            name,
+            room: here.clone(),
+        },
     })
 }
 

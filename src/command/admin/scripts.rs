@@ -1,13 +1,17 @@
 //! `/script [room|item|npc]`: which script a room, an item kind or an NPC
-//! here has, whether it is on, and its last error (SPEC §14). Scripts
-//! themselves stay files: `check-worlds` checks them, `/reload` loads them.
+//! here has, whether it is on, and its last error (SPEC §14); and `/npc
+//! <name>`, a new NPC here through the world writer (undoable like every
+//! build). Scripts themselves stay files: `check-worlds` checks them,
+//! `/reload` loads them.
 
 use super::super::Ctx;
 use super::super::common::{Found, carried, find_item, npc_here};
-use super::super::spec::{Group, Spec, done};
+use super::super::spec::{Group, Needs, Spec, done};
 use super::authorize;
+use super::build::build_here;
 use crate::auth::Role;
 use crate::script::Owner;
+use crate::world::plan::Order;
 
 pub static SCRIPT: Spec = Spec {
     name: "script",
@@ -16,6 +20,25 @@ pub static SCRIPT: Spec = Spec {
     details: "Without a word, this room's script; with one, the script of an NPC here or of an item here or carried. Shows the file under the world's scripts/ folder, whether it is on (a script that fails 3 times in a row is off until /reload), and its last error with file and line.",
     example: "/script tam",
     run: |ctx, spec, args| done(script(ctx, spec, args)),
+    ..Spec::base(Group::Building, Role::Worldbuilder)
+};
+
+pub static NPC: Spec = Spec {
+    name: "npc",
+    usage: "/npc <name>",
+    summary: "Place a new NPC of this zone here, written in the zone file (undoable).",
+    details: "Places a new NPC standing here, written in this zone's file under \"npcs\" with an empty description; its description, wander, commands and script are written in the file (docs/scripting.md). /undo takes it away again.",
+    example: "/npc Old Tam",
+    needs: Needs::Text,
+    run: |ctx, spec, args| {
+        done(build_here(
+            ctx,
+            spec.name,
+            Order::Npc {
+                name: args.to_string(),
+            },
+        ))
+    },
     ..Spec::base(Group::Building, Role::Worldbuilder)
 };
 

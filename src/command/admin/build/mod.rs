@@ -49,7 +49,7 @@ async fn build(ctx: &Ctx<'_>, command: &str, here: RoomId, ask: Ask) {
 }
 
 /// A build by this player where they stand.
-async fn build_here(ctx: &Ctx<'_>, command: &str, order: Order) {
+pub(in crate::command::admin) async fn build_here(ctx: &Ctx<'_>, command: &str, order: Order) {
     build(ctx, command, ctx.me.room(), Ask::Order(order)).await;
 }
 
@@ -196,6 +196,10 @@ fn done_sentence(done: &Done) -> String {
         } => format!("Destroyed {name} ({item}) and its {listings} place(s) in rooms."),
         Done::Zoned { zone, name, spawn } => format!(
             "Made zone {name} ({zone}) with its spawn {spawn}; \"/goto {spawn}\" takes you there."
+        ),
+        Done::NpcPlaced { npc, name, .. } => format!(
+            "Placed {name} ({npc}) here. Its description, wander, commands and script are \
+             written in the zone file (see docs/scripting.md)."
         ),
     }
 }
