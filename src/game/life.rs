@@ -528,7 +528,7 @@ fn same_kind(world: &World, room: &RoomKey, key: &str, item: &str) -> bool {
 }
 
 /// Tells the scripts of the rooms left and reached, and of the NPCs there,
-/// who came and went. Registered with the game's observers.
+/// who came and went. Told after every observer of a move (`Game::emit`).
 pub struct ScriptFeed;
 
 impl RoomObserver for ScriptFeed {

@@ -139,7 +139,7 @@ impl Game {
             tls: None,
             metrics,
             world_changes: tokio::sync::Mutex::new(()),
-            observers: vec![Arc::new(feed::ClientFeed), Arc::new(life::ScriptFeed)],
+            observers: vec![Arc::new(feed::ClientFeed)],
             tasks: TaskTracker::new(),
         }
     }

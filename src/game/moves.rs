@@ -281,6 +281,9 @@ impl Game {
         for observer in self.observers() {
             observer.moved(self, moved);
         }
+        // Scripts hear of it last, so whatever they answer comes after
+        // every line of the move itself in each outbox.
+        super::life::ScriptFeed.moved(self, moved);
     }
 
     /// Queues a player's current room for the batching writer.
