@@ -326,3 +326,38 @@ CREATE TABLE IF NOT EXISTS container_items (
     put_at       TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS container_items_by_container ON container_items (container_id);
+
+-- Where each NPC of a world stands now (issue 19), by its key `zone:npc`:
+-- written when it moves, read when the world comes into play, so NPCs keep
+-- their places across a restart. A row whose room is gone is ignored (the
+-- NPC starts where its zone file puts it).
+CREATE TABLE IF NOT EXISTS npc_places (
+    world_id   TEXT NOT NULL REFERENCES worlds (id),
+    npc_key    TEXT NOT NULL,
+    room       TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (world_id, npc_key)
+);
+
+-- What NPCs carry, like character_items: an instance sits in exactly one of
+-- room_items, character_items and npc_items, and keeps its id for life.
+CREATE TABLE IF NOT EXISTS npc_items (
+    id          INTEGER PRIMARY KEY,
+    world_id    TEXT NOT NULL REFERENCES worlds (id),
+    npc_key     TEXT NOT NULL,
+    item_key    TEXT NOT NULL,
+    acquired_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS npc_items_by_npc ON npc_items (world_id, npc_key);
+
+-- A script's own small key-value state (src/script), by the thing it is
+-- attached to (`room:<zone:room>`, `item:<key>`, `npc:<zone:npc>`); values
+-- are JSON text of a string, number or boolean.
+CREATE TABLE IF NOT EXISTS script_state (
+    world_id   TEXT NOT NULL REFERENCES worlds (id),
+    owner      TEXT NOT NULL,
+    key        TEXT NOT NULL,
+    value      TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (world_id, owner, key)
+);

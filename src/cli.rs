@@ -256,6 +256,10 @@ pub struct RunArgs {
     /// Do not offer MCCP2 compression.
     #[arg(long, env = "GASLAMP_NO_MCCP")]
     pub no_mccp: bool,
+    /// Run no world scripts and let no NPC wander (NPCs still stand where
+    /// their zone files put them).
+    #[arg(long, env = "GASLAMP_NO_SCRIPTS")]
+    pub no_scripts: bool,
     /// The binary an upgrade (/copyover, SIGUSR2) replaces the server by
     /// [default: the path this one was started from].
     #[arg(long, env = "GASLAMP_EXE", value_name = "PATH")]
@@ -549,6 +553,7 @@ impl CommonArgs {
             player_characters: run.player_characters == Switch::On,
             multi_world_characters: run.multi_world_characters == Switch::On,
             mccp: !run.no_mccp,
+            scripts: !run.no_scripts,
             mssp: run.mssp.config(),
             spill_dir: run.spill_dir.clone().unwrap_or_else(std::env::temp_dir),
             backups: run.backup_schedule(&self.db),

@@ -86,6 +86,11 @@ pub struct ServerConfig {
     pub multi_world_characters: bool,
     /// Whether MCCP2 compression is offered (`--no-mccp` turns it off).
     pub mccp: bool,
+    /// Whether the worlds' scripts run and their NPCs wander (`--no-scripts`
+    /// turns both off; NPCs still stand where their files put them). Off in
+    /// the test configuration, so a lamplighter's chatter never lands in the
+    /// middle of a test of something else; the tests of scripts turn it on.
+    pub scripts: bool,
     /// What the MSSP table says about the server (`--mssp-*`, `[mssp]`).
     pub mssp: MsspConfig,
     /// Where what the writer still holds goes when a stop finds the disk
@@ -196,6 +201,7 @@ impl ServerConfig {
             player_characters: true,
             multi_world_characters: true,
             mccp: true,
+            scripts: true,
             mssp: MsspConfig::defaults(),
             spill_dir: std::env::temp_dir(),
             writer_stop_grace: crate::store::writer::STOP_GRACE,
@@ -228,6 +234,7 @@ impl ServerConfig {
             guests_per_ip: roomy,
             spill_dir: db_path.with_file_name("spill"),
             signups_per_ip: AddressLimit::OFF,
+            scripts: false,
             ..ServerConfig::new(db_path, worlds_dir)
         }
     }

@@ -18,6 +18,7 @@ pub mod game;
 pub mod metrics;
 pub mod ops;
 pub mod replies;
+pub mod script;
 pub mod server;
 pub mod session;
 pub mod socials;

@@ -253,7 +253,16 @@ async fn shutdown_signal() {
 /// world included) and prints a line per world and each warning, or each
 /// error. Warnings do not fail the check; an error does (exit 1).
 fn check_worlds(common: &CommonArgs) -> ExitCode {
-    let worlds = match world::load(&common.worlds, common.default_world.as_deref()) {
+    // Every script is compiled too: its syntax errors are the world's.
+    let loaded = world::load(&common.worlds, common.default_world.as_deref()).and_then(|loaded| {
+        let errors = gaslamp::script::check_all(&loaded.worlds);
+        if errors.is_empty() {
+            Ok(loaded)
+        } else {
+            Err(world::LoadError::Invalid(errors))
+        }
+    });
+    let worlds = match loaded {
         Ok(loaded) => {
             for w in loaded.worlds.iter() {
                 println!("{}", world::summary(w));

@@ -68,3 +68,43 @@ pub fn store_error(err: &StoreError) -> &'static str {
         STORE_FAILED
     }
 }
+
+/// What a room hears an NPC say (the same form as a player's line).
+pub fn npc_says(name: &str, text: &str) -> String {
+    format!("{name} says, \"{text}\"")
+}
+
+/// What a room sees an NPC do.
+pub fn npc_emotes(name: &str, text: &str) -> String {
+    format!("{name} {text}")
+}
+
+/// What a player hears an NPC tell them.
+pub fn npc_tells(name: &str, text: &str) -> String {
+    format!("{name} tells you, \"{text}\"")
+}
+
+/// What a player is told when an NPC hands them something.
+pub fn npc_gives_you(name: &str, item: &str) -> String {
+    format!("{name} gives you {item}.")
+}
+
+/// What the others in the room see of it.
+pub fn npc_gives(name: &str, item: &str, to: &str) -> String {
+    format!("{name} gives {item} to {to}.")
+}
+
+/// What a player is told when an NPC takes something from them.
+pub fn npc_takes_from_you(name: &str, item: &str) -> String {
+    format!("{name} takes {item} from you.")
+}
+
+/// What the world's builders online are told of a failing script.
+pub fn script_failed(owner: &str, message: &str, switched_off: bool) -> String {
+    let off = if switched_off {
+        " It is off until /reload."
+    } else {
+        ""
+    };
+    format!("[script] {owner}: {message}.{off}")
+}

@@ -289,6 +289,12 @@ impl Server {
             }
             None => (Vec::new(), None),
         };
+        game.start_life().await;
+        if game.config().scripts {
+            game.start_wandering();
+        } else {
+            tracing::info!("scripts are off (--no-scripts): NPCs stand still and nothing runs");
+        }
         Ok(Server {
             plain,
             tls,

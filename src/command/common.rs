@@ -20,7 +20,7 @@ pub use crate::game::data::direction_named;
 
 /// The full description of a room as `viewer` sees it: name, description, exits,
 /// items, and the others present; name, exits and items styled for colour.
-pub fn describe_room(game: &Game, world: &World, room_id: &RoomId, viewer: u64) -> Styled {
+pub fn describe_room(game: &Game, world: &World, room_id: &RoomId, viewer: &Player) -> Styled {
     let Some(room) = world.room(room_id) else {
         return Styled::from("You are nowhere at all.");
     };
@@ -50,12 +50,21 @@ pub fn describe_room(game: &Game, world: &World, room_id: &RoomId, viewer: u64) 
         }
         text = text.plain(".");
     }
-    let others: Vec<String> = game
+    let mut others: Vec<String> = game
         .occupants(&key)
         .iter()
-        .filter(|p| p.conn_id != viewer)
+        .filter(|p| p.conn_id != viewer.conn_id)
         .map(|p| p.name.to_string())
         .collect();
+    // NPCs after the players; a screen reader is told in words which they are.
+    let spoken = viewer.session.profile().screen_reader();
+    others.extend(game.npcs_in(&key).iter().map(|npc| {
+        if spoken {
+            format!("{} (NPC)", npc.name)
+        } else {
+            npc.name.to_string()
+        }
+    }));
     if !others.is_empty() {
         text = text.plain(format!("\nAlso here: {}.", others.join(", ")));
     }
@@ -298,6 +307,43 @@ pub fn not_named(ctx: &Ctx<'_>, named: Named, wanted: &str, place: &str) {
         Named::Several(names) => ctx.reply(which_names(&names)),
         _ => ctx.reply(format!("{} isn't {place}.", crate::text::sanitize(wanted))),
     }
+}
+
+/// The NPC standing in the player's room whom `name` names, matched as
+/// people are (a whole name, or every typed word starting a word of it).
+pub fn npc_here(ctx: &Ctx<'_>, name: &str) -> Option<Arc<crate::game::npcs::LiveNpc>> {
+    let here = ctx.game.npcs_in(&ctx.me.room_key());
+    let wanted = name.trim();
+    if let Some(npc) = here.iter().find(|n| same_name(&n.name, wanted)) {
+        return Some(npc.clone());
+    }
+    let typed = name_words(wanted);
+    if typed.is_empty() {
+        return None;
+    }
+    let mut fits = here.iter().filter(|npc| {
+        let words = name_words(&npc.name);
+        typed
+            .iter()
+            .all(|t| words.iter().any(|w| w.starts_with(t.as_str())))
+    });
+    match (fits.next(), fits.next()) {
+        (Some(one), None) => Some(one.clone()),
+        _ => None,
+    }
+}
+
+/// The NPC a line begins with, for `tell` and `whisper` (`<name> <text>`):
+/// a two-word name before a one-word one.
+pub fn npc_addressed(ctx: &Ctx<'_>, argument: &str) -> Option<Arc<crate::game::npcs::LiveNpc>> {
+    let (first, rest) = split_word(argument);
+    let (second, _) = split_word(rest);
+    if !second.is_empty()
+        && let Some(npc) = npc_here(ctx, &format!("{first} {second}"))
+    {
+        return Some(npc);
+    }
+    npc_here(ctx, first)
 }
 
 /// The person standing in the same room whom `name` names (see [`find_person`]).
@@ -605,6 +651,8 @@ mod tests {
             name: name.to_string(),
             description: String::new(),
             container: false,
+            commands: Vec::new(),
+            script: None,
         }
     }
 
@@ -633,6 +681,8 @@ mod tests {
                 exit("west", Some("door")),
             ],
             items: Vec::new(),
+            commands: Vec::new(),
+            script: None,
         }
     }
 

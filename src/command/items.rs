@@ -15,7 +15,7 @@ use std::sync::Arc;
 use super::Ctx;
 use super::common::{
     Found, NOT_HERE, Named, capitalised, carried, container_named, counted_list, find_item,
-    not_named, person_here, tell_room, which_one,
+    not_named, npc_here, person_here, tell_room, which_one,
 };
 use super::spec::{Group, Needs, Spec, done};
 use crate::game::{Holding, ItemInstance, Player, Stowed};
@@ -173,6 +173,7 @@ async fn get(ctx: &Ctx<'_>, wanted: &str) {
             ctx.reply(format!("You pick up {}.", item.name));
             let line = format!("{} picks up {}.", ctx.me.name, item.name);
             tell_room(ctx, &line, &[]);
+            ctx.game.item_moved_by(ctx.me, &item.key, true);
         }
         Ok(None) => ctx.reply("Someone else got to it first."),
         Err(err) => ctx.store_trouble(&err),
@@ -380,20 +381,26 @@ async fn drop(ctx: &Ctx<'_>, wanted: &str) {
     let Some((item_name, instance)) = carried_one(ctx, wanted).await else {
         return;
     };
+    let key = instance.key.clone();
     match ctx.game.put_down(ctx.me, instance).await {
         Ok(true) => {
             ctx.reply(format!("You drop {item_name}."));
             tell_room(ctx, &format!("{} drops {item_name}.", ctx.me.name), &[]);
+            ctx.game.item_moved_by(ctx.me, &key, false);
         }
         Ok(false) => ctx.reply(NOT_CARRIED),
         Err(err) => ctx.store_trouble(&err),
     }
 }
 
-/// `give <item> to <name>`: hands something to a player standing here.
+/// `give <item> to <name>`: hands something to a player standing here, or
+/// to an NPC, who keeps it (and whose script hears `on_give`).
 async fn give(ctx: &Ctx<'_>, wanted: String, target: String) {
     let to = match person_here(ctx, &target) {
         Named::One(to) => to,
+        Named::Nobody if let Some(npc) = npc_here(ctx, &target) => {
+            return give_to_npc(ctx, &wanted, &npc).await;
+        }
         other => return not_named(ctx, other, &target, "here"),
     };
     if to.character_id == ctx.me.character_id {
@@ -404,6 +411,25 @@ async fn give(ctx: &Ctx<'_>, wanted: String, target: String) {
     };
     match ctx.game.hand_over(ctx.me, &to, &instance).await {
         Ok(true) => handed_over(ctx, &to, &item_name),
+        Ok(false) => ctx.reply(NOT_CARRIED),
+        Err(err) => ctx.store_trouble(&err),
+    }
+}
+
+/// `give <item> to <npc>`: the NPC keeps it, like a character would.
+async fn give_to_npc(ctx: &Ctx<'_>, wanted: &str, npc: &crate::game::npcs::LiveNpc) {
+    let Some((item_name, instance)) = carried_one(ctx, wanted).await else {
+        return;
+    };
+    match ctx.game.give_to_npc(ctx.me, npc, instance.id).await {
+        Ok(true) => {
+            ctx.reply(format!("You give {item_name} to {}.", npc.name));
+            let line = format!("{} gives {item_name} to {}.", ctx.me.name, npc.name);
+            tell_room(ctx, &line, &[]);
+            if let Some(carried) = carried(ctx).await {
+                ctx.game.send_inventory_data(ctx.me, &carried);
+            }
+        }
         Ok(false) => ctx.reply(NOT_CARRIED),
         Err(err) => ctx.store_trouble(&err),
     }

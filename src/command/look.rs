@@ -7,7 +7,8 @@ use std::fmt::Write;
 use super::Ctx;
 use super::common::{
     Found, NOT_HERE, Named, carried, container_named, counted_list, describe_room, direction_named,
-    exit_exactly, exit_name, find_item, listed_exits, person_here, which_names, which_one,
+    exit_exactly, exit_name, find_item, listed_exits, npc_here, person_here, which_names,
+    which_one,
 };
 use super::spec::{Group, Needs, Spec, done, finished};
 use crate::world::{Exit, World};
@@ -60,12 +61,7 @@ fn look_room(ctx: &Ctx<'_>) {
     let Some(world) = ctx.world() else {
         return ctx.reply("You are nowhere at all.");
     };
-    ctx.reply_styled(describe_room(
-        ctx.game,
-        &world,
-        &ctx.me.room(),
-        ctx.me.conn_id,
-    ));
+    ctx.reply_styled(describe_room(ctx.game, &world, &ctx.me.room(), ctx.me));
 }
 
 /// `look <thing>` and `examine <thing>`: someone standing here, or an item
@@ -91,6 +87,10 @@ async fn look_at(ctx: &Ctx<'_>, thing: &str) {
     let person = match person_here(ctx, thing) {
         Named::One(person) => person,
         Named::Several(names) => return ctx.reply(which_names(&names)),
+        Named::Nobody if let Some(npc) = npc_here(ctx, thing) => {
+            let described = world.npc(&npc.key).map_or("", |n| n.description.as_str());
+            return ctx.reply(format!("{}\n{described}", npc.name));
+        }
         Named::Nobody => {
             let Some(mut instances) = carried(ctx).await else {
                 return;

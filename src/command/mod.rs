@@ -160,6 +160,11 @@ pub async fn execute(ctx: &Ctx<'_>, line: &str) -> Flow {
     if !matches!(parsed, Parsed::Empty) && !again_away && ctx.game.come_back(ctx.me) {
         ctx.reply(profile::BACK);
     }
+    // A verb a script here adds comes after the command words, before
+    // their prefixes and the game's own words (SPEC §4's order).
+    if !parse::names_a_command(line) && script_verb(ctx, line).await {
+        return Flow::Continue;
+    }
     match parsed {
         Parsed::Empty => Flow::Continue,
         Parsed::Command { spec, args } => run(ctx, spec, args).await,
@@ -184,6 +189,23 @@ pub async fn execute(ctx: &Ctx<'_>, line: &str) -> Flow {
             Flow::Continue
         }
     }
+}
+
+/// Hands the line to the script whose verb it begins with, if one here
+/// has such a verb; true when one took it.
+async fn script_verb(ctx: &Ctx<'_>, line: &str) -> bool {
+    let line = sanitize(line);
+    let Some(world) = ctx.world() else {
+        return false;
+    };
+    let any_verbs = world.npcs.iter().any(|n| !n.commands.is_empty())
+        || world.rooms.values().any(|r| !r.commands.is_empty())
+        || world.items.values().any(|i| !i.commands.is_empty());
+    if !any_verbs {
+        return false;
+    }
+    let carried = ctx.game.carried(ctx.me).await.unwrap_or_default();
+    ctx.game.script_verb(ctx.me, &line, &carried).is_some()
 }
 
 /// Runs one command. An admin command's arguments are cleaned first like any

@@ -117,6 +117,8 @@ mod tests {
                 })
                 .collect(),
             items: Vec::new(),
+            commands: Vec::new(),
+            script: None,
         }
     }
 

@@ -40,7 +40,7 @@ impl RoomObserver for Narrator {
         if let Some(line) = sent_by(&world, moved) {
             player.tell(line);
         }
-        player.tell_styled(describe_room(game, &world, &to.room, player.conn_id));
+        player.tell_styled(describe_room(game, &world, &to.room, player));
     }
 
     fn door_changed(&self, game: &Game, changed: &DoorChanged) {

@@ -163,6 +163,16 @@ fn prefix_command(word: &str, role: Role) -> Result<&'static Spec, Vec<&'static 
     }
 }
 
+/// Whether a line's first word is exactly a command's word or alias (the
+/// second step of the matching order, before the verbs scripts add).
+pub fn names_a_command(line: &str) -> bool {
+    let Ok((_, (word, _))) = command_line(line.trim()) else {
+        return false;
+    };
+    let word = word.to_lowercase();
+    COMMANDS.iter().any(|spec| spec.answers_to(&word))
+}
+
 /// Finds the command a word names for a player (see [`lookup_as`]).
 pub fn lookup(word: &str) -> Result<&'static Spec, Vec<&'static str>> {
     lookup_as(word, Role::Player)

@@ -80,6 +80,8 @@ pub static COMMANDS: &[&Spec] = &[
     &admin::build::history::UNDO,
     &admin::build::history::REDO,
     &admin::build::history::BUILDS,
+    &admin::scripts::SCRIPT,
+    &admin::scripts::NPC,
     &admin::accounts::KICK,
     &admin::accounts::BAN,
     &admin::accounts::UNBAN,

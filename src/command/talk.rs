@@ -19,7 +19,9 @@
 use std::sync::Arc;
 
 use super::Ctx;
-use super::common::{addressee, chat_row, not_named, reserve_record, same_name, whence};
+use super::common::{
+    Named, addressee, chat_row, not_named, npc_addressed, reserve_record, same_name, whence,
+};
 use super::spec::{Group, Needs, Spec, done};
 use crate::game::{Channel, Player, RoomKey, Talk};
 use crate::store::writer::{ChatKind, ChatSlot};
@@ -117,6 +119,8 @@ async fn say(ctx: &Ctx<'_>, raw: &str) {
     );
     ctx.game
         .talk_to_room_from(me, &me.room_key(), &line, &[me.conn_id]);
+    // The room's scripts and its NPCs' hear it after everyone else.
+    ctx.game.heard_in_room(me, &text);
     store_chat(ctx, record, ChatKind::Say, text, None);
 }
 
@@ -141,6 +145,12 @@ async fn whisper(ctx: &Ctx<'_>, argument: &str) {
     let here = ctx.game.occupants(&ctx.me.room_key());
     let (to, raw) = match addressee(&here, ctx.me, argument) {
         Ok(found) => found,
+        Err((Named::Nobody, _)) if let Some(npc) = npc_addressed(ctx, argument) => {
+            return ctx.reply(format!(
+                "{} does not answer whispers; say it aloud.",
+                npc.name
+            ));
+        }
         Err((named, word)) => return not_named(ctx, named, word, "here"),
     };
     if to.character_id == ctx.me.character_id {
@@ -172,6 +182,12 @@ async fn tell(ctx: &Ctx<'_>, argument: &str) {
     let online = ctx.game.players_in(&ctx.me.world);
     let (to, raw) = match addressee(&online, ctx.me, argument) {
         Ok(found) => found,
+        Err((Named::Nobody, _)) if let Some(npc) = npc_addressed(ctx, argument) => {
+            return ctx.reply(format!(
+                "{} is no player and hears no tells; say it aloud.",
+                npc.name
+            ));
+        }
         Err((named, word)) => return not_named(ctx, named, word, "online"),
     };
     tell_to(ctx, &to, raw);

@@ -215,6 +215,8 @@ impl Game {
         } = recorded;
         let new = Arc::new(world);
         self.put_world(new.clone());
+        // An NPC placed or taken away by the build comes or goes now.
+        self.place_npcs(&new).await;
         let vanished = self.follow_items(old, &new, placed, vanished);
         self.refresh_room_info(old, &new);
         self.forget_changed_doors(old, &new).await;

@@ -28,10 +28,10 @@ pub enum Data {
     },
     /// The room the character now stands in.
     RoomInfo(Arc<RoomInfo>),
-    /// Everyone else in the room, on arrival.
-    RoomPlayers(Vec<Arc<str>>),
+    /// Everyone else in the room, on arrival: players, then NPCs.
+    RoomPlayers(Vec<Present>),
     /// Someone came into the room.
-    RoomAddPlayer(Arc<str>),
+    RoomAddPlayer(Present),
     /// Someone left the room.
     RoomRemovePlayer(Arc<str>),
     /// Everything lying in the room or carried.
@@ -54,6 +54,14 @@ pub struct ChannelEntry {
     pub caption: Arc<str>,
     /// The word that speaks on it.
     pub command: Arc<str>,
+}
+
+/// Someone in a room, as a client lists them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Present {
+    pub name: Arc<str>,
+    /// An NPC, not a player.
+    pub npc: bool,
 }
 
 /// Where items are.

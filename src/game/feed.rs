@@ -7,7 +7,7 @@
 
 use std::sync::Arc;
 
-use super::data::{Data, ItemRef, Place, RoomInfo};
+use super::data::{Data, ItemRef, Place, Present, RoomInfo};
 use super::moves::{How, Move, RoomObserver};
 use super::registry::{Player, RoomKey};
 use super::{Game, ItemInstance};
@@ -28,7 +28,11 @@ impl RoomObserver for ClientFeed {
             return;
         };
         if moved.how != How::TookOver {
-            let added = Data::RoomAddPlayer(name.clone());
+            let npc = matches!(moved.who, super::moves::Mover::Npc(_));
+            let added = Data::RoomAddPlayer(Present {
+                name: name.clone(),
+                npc,
+            });
             game.registry().data_to_room(&to, added, moved.who.except());
         }
         let Some(player) = moved.who.player() else {
@@ -61,7 +65,14 @@ impl Game {
             .occupants(&key)
             .iter()
             .filter(|p| p.conn_id != player.conn_id)
-            .map(|p| p.name.clone())
+            .map(|p| Present {
+                name: p.name.clone(),
+                npc: false,
+            })
+            .chain(self.npcs_in(&key).iter().map(|npc| Present {
+                name: npc.name.clone(),
+                npc: true,
+            }))
             .collect();
         player.give(Data::RoomPlayers(others));
         let items = item_refs(&world, &self.items().in_room(&key));

@@ -37,8 +37,10 @@ pub mod finger;
 pub mod handoff;
 pub mod ignore;
 pub mod items;
+pub mod life;
 pub mod mail;
 pub mod moves;
+pub mod npcs;
 pub mod outbox;
 mod people;
 mod profile;
@@ -63,7 +65,7 @@ pub use channels::{Broadcast, ChannelDef, SpeakRefused};
 pub use characters::WorldRefused;
 pub use client::ClientProfile;
 pub use community::Missed;
-pub use data::{Channel, ChannelEntry, Data, ItemRef, Place, RoomInfo, Talk};
+pub use data::{Channel, ChannelEntry, Data, ItemRef, Place, Present, RoomInfo, Talk};
 pub use doors::{DoorActor, DoorChange, DoorChanged, DoorRefusal, DoorState, WalkRefused};
 pub use items::{Holding, ItemInstance, RoomItems, Stowed};
 pub use moves::{How, Move, MoveRefused, Mover, RoomObserver};
@@ -93,6 +95,10 @@ pub struct Game {
     items: RoomItems,
     /// The doors in play, as last changed (`doors`).
     doors: doors::DoorStates,
+    /// The worlds' NPCs in play.
+    npcs: npcs::Npcs,
+    /// The worlds' scripts.
+    life: life::Life,
     store: Store,
     writer: Writer,
     started_at: Instant,
@@ -155,6 +161,8 @@ impl Game {
             registry: Registry::new(),
             items: RoomItems::new(),
             doors: doors::DoorStates::default(),
+            npcs: npcs::Npcs::default(),
+            life: life::Life::default(),
             store,
             writer,
             started_at: Instant::now(),

@@ -50,11 +50,12 @@ pub enum How {
     LeftGame,
 }
 
-/// Who moved. Players only, for now; NPCs (issue 19) move through the same
-/// actions and observers, as another kind of mover.
+/// Who moved: a player, or an NPC (`game::npcs`), which moves through the
+/// same observers.
 #[derive(Debug, Clone)]
 pub enum Mover {
     Player(Arc<Player>),
+    Npc(Arc<super::npcs::LiveNpc>),
 }
 
 impl Mover {
@@ -62,6 +63,7 @@ impl Mover {
     pub fn name(&self) -> &Arc<str> {
         match self {
             Mover::Player(player) => &player.name,
+            Mover::Npc(npc) => &npc.name,
         }
     }
 
@@ -69,6 +71,7 @@ impl Mover {
     pub fn world(&self) -> &Arc<str> {
         match self {
             Mover::Player(player) => &player.world,
+            Mover::Npc(npc) => &npc.world,
         }
     }
 
@@ -76,6 +79,7 @@ impl Mover {
     pub fn player(&self) -> Option<&Arc<Player>> {
         match self {
             Mover::Player(player) => Some(player),
+            Mover::Npc(_) => None,
         }
     }
 
@@ -84,6 +88,7 @@ impl Mover {
     pub fn except(&self) -> &[ConnId] {
         match self {
             Mover::Player(player) => std::slice::from_ref(&player.conn_id),
+            Mover::Npc(_) => &[],
         }
     }
 }
@@ -289,10 +294,13 @@ impl Game {
     }
 
     /// Tells every observer of a move, in the order they were registered.
-    fn emit(&self, moved: &Move) {
+    pub(super) fn emit(&self, moved: &Move) {
         for observer in self.observers() {
             observer.moved(self, moved);
         }
+        // Scripts hear of it last, so whatever they answer comes after
+        // every line of the move itself in each outbox.
+        super::life::ScriptFeed.moved(self, moved);
     }
 
     /// Queues a player's current room for the batching writer.

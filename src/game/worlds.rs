@@ -9,6 +9,8 @@
 //! `failed: ...`. The action decides and reports what happened; the caller
 //! words the reply.
 
+use std::sync::Arc;
+
 use super::Game;
 use crate::store::accounts::{Actor, ChangeRefused};
 use crate::store::audit::AuditEntry;
@@ -57,7 +59,7 @@ impl Game {
     /// Reads the world files again and puts them in play; players whose room
     /// vanished go to their world's spawn by the one move path
     /// ([`Game::rescue_if_stranded`]).
-    pub async fn reload_worlds(&self, by: &Reloader) -> Result<Reloaded, ReloadFailed> {
+    pub async fn reload_worlds(self: &Arc<Self>, by: &Reloader) -> Result<Reloaded, ReloadFailed> {
         // Two reloads at once could swap in the older of two loads last.
         let _one_at_a_time = self.world_changes.lock().await;
         let (loaded, placed) = match self.load_and_register(by).await {
@@ -71,6 +73,9 @@ impl Game {
         };
         let (worlds, rooms) = counts(&loaded.worlds);
         let warnings = self.put_in_play(loaded).await;
+        // The NPCs keep their places where their rooms are still there; the
+        // scripts start afresh from their files.
+        self.start_life().await;
         let sent_to_spawn = self.rescue_stranded().await;
         tracing::info!(
             by = %by.account,
@@ -128,6 +133,10 @@ impl Game {
                 LoadError::Invalid(errors) => ReloadFailed::Invalid(errors),
                 LoadError::NoDefaultWorld { wanted, .. } => ReloadFailed::NoDefaultWorld(wanted),
             })?;
+        let broken_scripts = crate::script::check_all(&loaded.worlds);
+        if !broken_scripts.is_empty() {
+            return Err(ReloadFailed::Invalid(broken_scripts));
+        }
         self.check_no_world_in_use(&loaded.worlds)?;
         let (worlds, rooms) = counts(&loaded.worlds);
         let detail = format!(

@@ -324,9 +324,9 @@ fn gmcp_of(data: &Data) -> (&'static str, Value) {
         }
         Data::RoomPlayers(names) => (
             "Room.Players",
-            Value::Array(names.iter().map(|n| player(n)).collect()),
+            Value::Array(names.iter().map(player).collect()),
         ),
-        Data::RoomAddPlayer(name) => ("Room.AddPlayer", player(name)),
+        Data::RoomAddPlayer(someone) => ("Room.AddPlayer", player(someone)),
         Data::RoomRemovePlayer(name) => ("Room.RemovePlayer", json!(&**name)),
         Data::Items { place, items } => (
             "Char.Items.List",
@@ -360,8 +360,15 @@ fn channel_text(talk: &Talk) -> (&'static str, Value) {
     )
 }
 
-fn player(name: &str) -> Value {
-    json!({"name": name, "fullname": name})
+/// A player or an NPC as `Room.Players` and `Room.AddPlayer` list them; an
+/// NPC says so (`"npc": true`), a player as before.
+fn player(someone: &crate::game::Present) -> Value {
+    let name = &*someone.name;
+    if someone.npc {
+        json!({"name": name, "fullname": name, "npc": true})
+    } else {
+        json!({"name": name, "fullname": name})
+    }
 }
 
 fn location(place: Place) -> &'static str {

@@ -35,6 +35,7 @@ pub mod doors;
 pub mod hashing;
 pub mod ignores;
 pub mod items;
+pub mod life;
 pub mod lock;
 pub mod lockout;
 pub mod mail;
@@ -308,6 +309,11 @@ impl Store {
     /// Item instances: what lies in rooms, what characters carry, and moves.
     pub fn items(&self) -> items::Items<'_> {
         items::Items::new(self)
+    }
+
+    /// The world's life: NPCs' places and items, scripts' state.
+    pub fn life(&self) -> life::Life<'_> {
+        life::Life::new(self)
     }
 
     /// Stored talk: a room's history, the admin's chat log, pruning.

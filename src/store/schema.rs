@@ -24,7 +24,7 @@ use super::{StoreError, StoreResult, write_tx};
 pub const SCHEMA_SQL: &str = include_str!("../../schema.sql");
 
 /// Version number of [`SCHEMA_SQL`].
-pub const SCHEMA_VERSION: i64 = 12;
+pub const SCHEMA_VERSION: i64 = 13;
 
 /// The version that gave each database its identity (`database_identity`),
 /// which spills and backups are tied to.
@@ -141,6 +141,12 @@ const STEPS: &[Step] = &[
                   world_id TEXT NOT NULL, item_key TEXT NOT NULL, put_at TEXT NOT NULL); \
               CREATE INDEX IF NOT EXISTS container_items_by_container \
                   ON container_items (container_id);",
+        code: None,
+        rebuilds: false,
+    },
+    Step {
+        version: 13,
+        sql: include_str!("migrations/13_npcs_scripts.sql"),
         code: None,
         rebuilds: false,
     },
@@ -446,7 +452,7 @@ mod tests {
     use std::collections::BTreeMap;
 
     /// The schema as it was at each older version, frozen.
-    const SNAPSHOTS: [(i64, &str); 11] = [
+    const SNAPSHOTS: [(i64, &str); 12] = [
         (1, include_str!("../../tests/fixtures/schema/v1.sql")),
         (2, include_str!("../../tests/fixtures/schema/v2.sql")),
         (3, include_str!("../../tests/fixtures/schema/v3.sql")),
@@ -458,6 +464,7 @@ mod tests {
         (9, include_str!("../../tests/fixtures/schema/v9.sql")),
         (10, include_str!("../../tests/fixtures/schema/v10.sql")),
         (11, include_str!("../../tests/fixtures/schema/v11.sql")),
+        (12, include_str!("../../tests/fixtures/schema/v12.sql")),
     ];
 
     /// Rows every version since the first can hold: something in every table,
@@ -692,8 +699,11 @@ mod tests {
                 "login_addresses",
                 "mail",
                 "mail_sent",
+                "npc_items",
+                "npc_places",
                 "placements_recorded",
                 "room_items",
+                "script_state",
                 "sessions",
                 "spill_replays",
                 "users",

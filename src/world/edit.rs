@@ -38,6 +38,10 @@ pub enum EditError {
     ItemExists(String),
     #[error("room \"{room}\" lists no item \"{item}\"")]
     NotPlaced { room: RoomId, item: String },
+    #[error("there is no NPC \"{0}\"")]
+    NoNpc(String),
+    #[error("there is already an NPC \"{0}\"")]
+    NpcExists(String),
     /// The document is not shaped as a loaded world's is (a field that
     /// should hold an object or a list holds something else).
     #[error("{file}: {field} is not {expected}")]
@@ -160,6 +164,18 @@ pub enum Edit {
     RemoveZone {
         zone: String,
     },
+    /// An NPC (its object as it is to be written) into its zone's `npcs`,
+    /// made a list when the zone has none.
+    AddNpc {
+        zone: String,
+        id: String,
+        value: Json,
+        at: Option<usize>,
+    },
+    RemoveNpc {
+        zone: String,
+        id: String,
+    },
 }
 
 impl Edit {
@@ -222,6 +238,32 @@ impl WorldSource {
                 value,
                 at,
             } => self.apply_exit(room, name, value.as_ref(), *at),
+            Edit::AddNpc {
+                zone,
+                id,
+                value,
+                at,
+            } => {
+                let npcs = self.npcs_mut(zone, true)?;
+                insert_entry_at(npcs, id, value.clone(), *at).map_err(|refused| {
+                    refused.named(|| EditError::NpcExists(format!("{zone}:{id}")), "an NPC")
+                })?;
+                Ok(Edit::RemoveNpc {
+                    zone: zone.clone(),
+                    id: id.clone(),
+                })
+            }
+            Edit::RemoveNpc { zone, id } => {
+                let no_npc = || EditError::NoNpc(format!("{zone}:{id}"));
+                let npcs = self.npcs_mut(zone, false)?;
+                let (at, value) = remove_entry(npcs, id).ok_or_else(no_npc)?;
+                Ok(Edit::AddNpc {
+                    zone: zone.clone(),
+                    id: id.clone(),
+                    value,
+                    at: Some(at),
+                })
+            }
             Edit::AddItem {
                 home,
                 id,
@@ -533,6 +575,28 @@ impl WorldSource {
         }
     }
 
+    /// A zone's `npcs`, a list or a map; made a list (SPEC §14's form)
+    /// when there are none and `make` says so.
+    fn npcs_mut(&mut self, zone: &str, make: bool) -> Result<&mut Json, EditError> {
+        let name = WorldSource::zone_file_name(zone);
+        let file = self.shown(&name).display().to_string();
+        let doc = self
+            .doc_mut(&name)
+            .ok_or_else(|| EditError::NoZone(zone.to_string()))?;
+        if make && matches!(doc.get("npcs"), None | Some(Json::Null)) {
+            doc.set("npcs", Json::Array(Vec::new()));
+        }
+        match doc.get_mut("npcs") {
+            Some(npcs @ (Json::Array(_) | Json::Object(_))) => Ok(npcs),
+            None | Some(Json::Null) => Err(EditError::NoNpc(zone.to_string())),
+            _ => Err(EditError::Shape {
+                file,
+                field: "npcs".to_string(),
+                expected: "a list or an object",
+            }),
+        }
+    }
+
     /// `world.json`'s `zones` list.
     fn zone_list_mut(&mut self) -> Result<&mut Vec<Json>, EditError> {
         let name = std::path::Path::new("world.json");
@@ -789,6 +853,23 @@ impl Edit {
                 fields.push(("item", s(&home.key(id))));
                 "remove_item"
             }
+            Edit::AddNpc {
+                zone,
+                id,
+                value,
+                at,
+            } => {
+                fields.extend([
+                    ("npc", s(&format!("{zone}:{id}"))),
+                    ("value", value.clone()),
+                ]);
+                fields.extend(at_field(*at));
+                "add_npc"
+            }
+            Edit::RemoveNpc { zone, id } => {
+                fields.push(("npc", s(&format!("{zone}:{id}"))));
+                "remove_npc"
+            }
             Edit::SetItemField {
                 home,
                 id,
@@ -835,6 +916,11 @@ impl Edit {
             })
         };
         let item = || text("item").map(|key| ItemHome::of_key(&key));
+        let npc = || {
+            let key = text("npc")?;
+            let (zone, id) = key.split_once(':')?;
+            Some((zone.to_string(), id.to_string()))
+        };
         Some(match text("op")?.as_str() {
             "add_room" => Edit::AddRoom {
                 room: room()?,
@@ -865,6 +951,19 @@ impl Edit {
             "remove_item" => {
                 let (home, id) = item()?;
                 Edit::RemoveItem { home, id }
+            }
+            "add_npc" => {
+                let (zone, id) = npc()?;
+                Edit::AddNpc {
+                    zone,
+                    id,
+                    value: value()?,
+                    at: at(),
+                }
+            }
+            "remove_npc" => {
+                let (zone, id) = npc()?;
+                Edit::RemoveNpc { zone, id }
             }
             "set_item_field" => {
                 let (home, id) = item()?;

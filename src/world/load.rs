@@ -208,13 +208,65 @@ fn build_into(source: WorldSource, broken: &HashSet<String>, errs: &mut Errors) 
         broken,
     };
     validate::check(&parts, errs);
+    let scripts = read_scripts(&parts, source.dir(), errs);
     if errs.len() > start {
         return None;
     }
     let mut world = validate::assemble(parts, Arc::new(source))?;
+    world.scripts = scripts;
     validate::check_room_numbers(&world, &file, errs);
     validate::share_doors(&mut world, errs);
     (errs.len() == start).then_some(world)
+}
+
+/// The longest script file the loader reads.
+const MAX_SCRIPT_BYTES: u64 = 64 * 1024;
+
+/// The text of every script file the world names, from its `scripts/`
+/// folder; a file that is missing, too big or not UTF-8 is reported at the
+/// field that names it. Compiling them is `crate::script`'s job.
+fn read_scripts(parts: &Parts, dir: &Path, errs: &mut Errors) -> BTreeMap<String, Arc<str>> {
+    let mut named: Vec<(&Path, &super::life::Life)> = Vec::new();
+    named.extend(
+        parts
+            .world
+            .global_items
+            .iter()
+            .map(|i| (parts.file.as_path(), &i.life)),
+    );
+    for zone in &parts.zones {
+        let file = zone.file.as_path();
+        named.extend(zone.rooms.iter().map(|r| (file, &r.life)));
+        named.extend(zone.items.iter().map(|i| (file, &i.life)));
+        named.extend(zone.npcs.iter().map(|n| (file, &n.life)));
+    }
+    let mut scripts = BTreeMap::new();
+    for (file, life) in named {
+        let Some(name) = &life.script else { continue };
+        if scripts.contains_key(name) {
+            continue;
+        }
+        match read_script(&dir.join("scripts").join(name)) {
+            Ok(text) => {
+                scripts.insert(name.clone(), Arc::from(text));
+            }
+            Err(why) => errs.add(file, &life.script_field, why),
+        }
+    }
+    scripts
+}
+
+fn read_script(path: &Path) -> Result<String, String> {
+    let shown = format!(
+        "scripts/{}",
+        path.file_name().unwrap_or_default().to_string_lossy()
+    );
+    let meta = fs::metadata(path).map_err(|_| format!("there is no file {shown}"))?;
+    if meta.len() > MAX_SCRIPT_BYTES {
+        return Err(format!("{shown} is over {} KiB", MAX_SCRIPT_BYTES / 1024));
+    }
+    let bytes = fs::read(path).map_err(|err| format!("cannot read {shown}: {err}"))?;
+    String::from_utf8(bytes).map_err(|_| format!("{shown} is not UTF-8 text"))
 }
 
 /// The world's id: its folder's name, which must be a simple id.

@@ -16,6 +16,7 @@ mod edit;
 mod fields;
 mod fuzz;
 mod json;
+mod life;
 mod load;
 mod model;
 pub mod plan;
@@ -40,7 +41,7 @@ pub use edit::{Edit, EditError, ItemHome, edits_from_text, edits_to_text};
 pub use fuzz::check_builds;
 pub use json::{Json, Number, ParseError};
 pub use load::{LoadError, Loaded, load, load_from_memory};
-pub use model::{Access, Door, Exit, Item, Naming, Room, RoomId, World, Zone, room_number};
+pub use model::{Access, Door, Exit, Item, Naming, Npc, Room, RoomId, World, Zone, room_number};
 pub use source::{Checked, CommitError, Committed, NotWritten, SourceFile, WorldSource, Written};
 pub use write::{WriteError, remove_world_file, temp_path, write_world_file};
 

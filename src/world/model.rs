@@ -86,6 +86,10 @@ pub struct Item {
     pub description: String,
     /// Holds other items (`"container": true`): `put <item> in <it>`.
     pub container: bool,
+    /// Verbs its script handles (`"commands"`), lowercased: `pull lever`.
+    pub commands: Vec<String>,
+    /// The file under the world's `scripts/` that brings it to life.
+    pub script: Option<String>,
 }
 
 /// A way out of a room.
@@ -155,6 +159,30 @@ pub struct Room {
     /// twice is placed twice). Each placement is put into the database once,
     /// the first time a registration sees it (`store::worlds`).
     pub items: Vec<Arc<str>>,
+    /// Verbs the room's script handles, lowercased.
+    pub commands: Vec<String>,
+    /// The file under the world's `scripts/` that brings it to life.
+    pub script: Option<String>,
+}
+
+/// A character of the world that no player plays (`"npcs"` of a zone file):
+/// where it starts, whether it wanders, what its script handles. Where it
+/// stands now is the game's business (`game::npcs`), kept in the database.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Npc {
+    /// Unique in the world: `zone:npc`.
+    pub key: Arc<str>,
+    /// The id as written in its file.
+    pub id: String,
+    pub name: String,
+    pub description: String,
+    /// Where the file puts it, a room of its own zone.
+    pub room: RoomId,
+    /// How often it walks to a neighbouring room of its zone, if it does.
+    pub wander: Option<std::time::Duration>,
+    /// Verbs its script handles, lowercased (`ask`).
+    pub commands: Vec<String>,
+    pub script: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -205,6 +233,11 @@ pub struct World {
     pub zones: Vec<Zone>,
     pub rooms: HashMap<RoomId, Room>,
     pub items: HashMap<Arc<str>, Item>,
+    /// In zone order, then file order.
+    pub npcs: Vec<Npc>,
+    /// The text of every script a room, item or NPC names, by file name
+    /// (`lamplighter.lua`), read from the world's `scripts/` folder.
+    pub scripts: std::collections::BTreeMap<String, Arc<str>>,
     /// The documents this world was built from, with what each file held
     /// when it was read.
     pub(super) source: Arc<WorldSource>,
@@ -229,6 +262,8 @@ impl PartialEq for World {
             zones,
             rooms,
             items,
+            npcs,
+            scripts,
             source: _,
         } = self;
         (id, name, description, version, greeting, default_spawn)
@@ -248,6 +283,7 @@ impl PartialEq for World {
                     &other.inactive_reason,
                 )
             && (zones, rooms, items) == (&other.zones, &other.rooms, &other.items)
+            && (npcs, scripts) == (&other.npcs, &other.scripts)
     }
 }
 
@@ -268,6 +304,11 @@ impl World {
 
     pub fn item(&self, key: &str) -> Option<&Item> {
         self.items.get(key)
+    }
+
+    /// An NPC by key (`zone:npc`).
+    pub fn npc(&self, key: &str) -> Option<&Npc> {
+        self.npcs.iter().find(|npc| &*npc.key == key)
     }
 
     pub fn room_count(&self) -> usize {

@@ -84,6 +84,10 @@ pub enum Order {
     Undoor {
         exit: String,
     },
+    /// A new NPC of this zone, standing here.
+    Npc {
+        name: String,
+    },
 }
 
 impl Order {
@@ -103,6 +107,7 @@ impl Order {
             Order::Zone { .. } => "zone",
             Order::Door { .. } => "door",
             Order::Undoor { .. } => "undoor",
+            Order::Npc { .. } => "npc",
         }
     }
 }
@@ -175,6 +180,11 @@ pub enum Done {
         exit: String,
         name: String,
     },
+    NpcPlaced {
+        npc: String,
+        name: String,
+        room: RoomId,
+    },
 }
 
 impl Done {
@@ -194,6 +204,7 @@ impl Done {
             | Done::ItemDescribed { item, .. }
             | Done::ItemDestroyed { item, .. } => item.clone(),
             Done::Zoned { spawn, .. } => spawn.to_string(),
+            Done::NpcPlaced { npc, .. } => npc.clone(),
         }
     }
 
@@ -242,6 +253,7 @@ impl Done {
             Done::Undoored { room, exit, name } => {
                 format!("took the {name} off {room} {exit}")
             }
+            Done::NpcPlaced { npc, name, room } => format!("placed {name} ({npc}) in {room}"),
         }
     }
 }
@@ -321,6 +333,7 @@ pub fn plan(world: &World, here: &RoomId, order: &Order) -> Result<Plan, Refused
         }
         Order::RoomDestroy => destroy_room(world, here),
         Order::Create { name } => create(world, here, name),
+        Order::Npc { name } => npc(world, here, name),
         Order::ItemName { item, name } => rename_item(world, item, name),
         Order::ItemDescription { item, text } => describe_item(world, item, text),
         Order::Destroy { item } => destroy_item(world, item),
@@ -571,6 +584,36 @@ fn create(world: &World, here: &RoomId, name: &str) -> Result<Plan, Refused> {
     Ok(Plan {
         edits,
         done: Done::Created { item, name },
+    })
+}
+
+/// `/npc <name>`: a new NPC of this zone, standing here, with an empty
+/// description (written in the file, or later in the game).
+fn npc(world: &World, here: &RoomId, name: &str) -> Result<Plan, Refused> {
+    let name = checked_name(name)?;
+    let zone = here.zone();
+    let id = id_from_name(&name, "npc", |id| {
+        world.npc(&format!("{zone}:{id}")).is_some()
+    });
+    let value = Json::Object(vec![
+        ("id".to_string(), Json::text(&id)),
+        ("name".to_string(), Json::text(&name)),
+        ("description".to_string(), Json::text("")),
+        ("room".to_string(), Json::text(here.local())),
+    ]);
+    let edits = vec![Edit::AddNpc {
+        zone: zone.to_string(),
+        id: id.clone(),
+        value,
+        at: None,
+    }];
+    Ok(Plan {
+        edits,
+        done: Done::NpcPlaced {
+            npc: format!("{zone}:{id}"),
+            name,
+            room: here.clone(),
+        },
     })
 }
 

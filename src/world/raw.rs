@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 
 use super::fields::{Entry, Errors, Obj, collection, is_simple_id, join};
 use super::json::Json;
+use super::life::{Life, RawNpc, life, npcs};
 use super::model::{Access, Naming};
 
 /// The keys of `world.json` that gaslamp reads.
@@ -31,12 +32,34 @@ pub(super) const WORLD_KEYS: &[&str] = &[
 /// The keys of `default_spawn`.
 pub(super) const SPAWN_KEYS: &[&str] = &["zone", "room"];
 /// The keys of a zone file.
-pub(super) const ZONE_KEYS: &[&str] =
-    &["id", "name", "description", "spawn_room", "rooms", "items"];
+pub(super) const ZONE_KEYS: &[&str] = &[
+    "id",
+    "name",
+    "description",
+    "spawn_room",
+    "rooms",
+    "items",
+    "npcs",
+];
 /// The keys of a room.
-pub(super) const ROOM_KEYS: &[&str] = &["id", "name", "description", "exits", "items"];
+pub(super) const ROOM_KEYS: &[&str] = &[
+    "id",
+    "name",
+    "description",
+    "exits",
+    "items",
+    "commands",
+    "script",
+];
 /// The keys of an item (in a zone's `items` or the world's `global_items`).
-pub(super) const ITEM_KEYS: &[&str] = &["id", "name", "description", "container"];
+pub(super) const ITEM_KEYS: &[&str] = &[
+    "id",
+    "name",
+    "description",
+    "container",
+    "commands",
+    "script",
+];
 /// The keys of an exit written as an object (`{"to": ..., "door": ...}`).
 pub(super) const EXIT_KEYS: &[&str] = &["to", "door"];
 /// The keys of an exit's `door`.
@@ -94,6 +117,7 @@ pub(super) struct ZoneFile {
     pub(super) spawn_room: Option<String>,
     pub(super) rooms: Vec<RawRoom>,
     pub(super) items: Vec<RawItem>,
+    pub(super) npcs: Vec<RawNpc>,
 }
 
 pub(super) struct RawRoom {
@@ -102,6 +126,7 @@ pub(super) struct RawRoom {
     pub(super) description: String,
     pub(super) exits: Vec<RawExit>,
     pub(super) items: Vec<Placed>,
+    pub(super) life: Life,
 }
 
 pub(super) struct RawExit {
@@ -135,6 +160,7 @@ pub(super) struct RawItem {
     pub(super) name: String,
     pub(super) description: String,
     pub(super) container: bool,
+    pub(super) life: Life,
 }
 
 /// Reads `world.json`; `None` only when it is not an object at all.
@@ -260,6 +286,7 @@ pub(super) fn zone_file(
     }
     let rooms = obj.required("rooms", errs);
     let items_json = obj.get("items", errs);
+    let npcs_json = obj.get("npcs", errs);
     Some(ZoneFile {
         file: file.to_path_buf(),
         id: expected_id.to_string(),
@@ -271,6 +298,7 @@ pub(super) fn zone_file(
             entries.into_iter().map(|entry| room(entry, errs)).collect()
         }),
         items: items_json.map_or_else(Vec::new, |json| items(json, file, "items", errs)),
+        npcs: npcs_json.map_or_else(Vec::new, |json| npcs(json, file, errs)),
     })
 }
 
@@ -287,6 +315,7 @@ fn room(entry: Entry, errs: &mut Errors) -> RawRoom {
         description: obj.string("description", errs).unwrap_or_default(),
         exits,
         items,
+        life: life(obj, errs),
         id: entry.id,
     }
 }
@@ -428,6 +457,7 @@ fn items(json: &Json, file: &Path, path: &str, errs: &mut Errors) -> Vec<RawItem
         name: entry.obj.text("name", errs).unwrap_or_default(),
         description: entry.obj.string("description", errs).unwrap_or_default(),
         container: entry.obj.opt_bool("container", errs).unwrap_or(false),
+        life: life(&entry.obj, errs),
         id: entry.id,
     };
     entries.into_iter().map(|entry| read(entry, errs)).collect()

@@ -2038,3 +2038,57 @@ fn the_documented_example_loads_without_a_warning_in_the_canonical_layout() {
     assert_eq!(room(&world, "pier:end").exits[0].door, None);
     assert!(world.item("town:crate").expect("the crate").container);
 }
+
+// ---- NPCs, commands and scripts (issue 19) ----
+
+#[test]
+fn npcs_commands_and_scripts_load_with_their_scripts_text() {
+    let mut f = files();
+    f.town["npcs"] = json!([{"id": "tam", "name": "Old Tam", "description": "Stooped.",
+        "room": "hall", "wander": "45s", "commands": ["Ask", "pull  lever"], "script": "tam.lua"}]);
+    f.town["rooms"]["square"]["script"] = json!("square.lua");
+    let root = tempfile::tempdir().expect("a temp dir");
+    let dir = f.write_to(root.path(), "w");
+    write(&dir.join("scripts/tam.lua"), "function on_say() end");
+    write(&dir.join("scripts/square.lua"), "-- quiet");
+    let world = load_world(&dir).unwrap_or_else(|errs| panic!("{errs:#?}"));
+    let tam = world.npc("town:tam").expect("Old Tam");
+    assert_eq!(tam.room, RoomId::new("town", "hall"));
+    assert_eq!(tam.wander, Some(std::time::Duration::from_secs(45)));
+    assert_eq!(tam.commands, ["ask", "pull lever"]);
+    assert_eq!(world.scripts.len(), 2);
+    assert_eq!(&*world.scripts["tam.lua"], "function on_say() end");
+    assert_eq!(
+        room(&world, "town:square").script.as_deref(),
+        Some("square.lua")
+    );
+}
+
+#[test]
+fn mistakes_in_npcs_name_their_file_and_field() {
+    let mut f = files();
+    f.town["npcs"] = json!({
+        "tam": {"name": "Old Tam", "description": "", "room": "hal", "wander": "soon",
+                "commands": ["ask?"], "script": "../tam.lua"},
+        "bo": {"name": "", "description": "", "room": "dock:quay", "script": "bo.lua"}
+    });
+    let errs = f.errors();
+    let town = "zones/town.json";
+    assert_error(
+        &errs,
+        town,
+        "npcs.tam.room",
+        "unknown room \"hal\" in zone \"town\" (did you mean \"hall\"?)",
+    );
+    assert_error(&errs, town, "npcs.tam.wander", "is not");
+    assert_error(&errs, town, "npcs.tam.commands.0", "is not a verb");
+    assert_error(&errs, town, "npcs.tam.script", "is not a script file name");
+    assert_error(&errs, town, "npcs.bo.name", "must not be empty");
+    assert_error(&errs, town, "npcs.bo.room", "unknown room \"dock:quay\"");
+    assert_error(
+        &errs,
+        town,
+        "npcs.bo.script",
+        "there is no file scripts/bo.lua",
+    );
+}

@@ -7,7 +7,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use super::fields::Errors;
-use super::model::{Door, Exit, Item, Room, RoomId, World, Zone, room_number};
+use super::model::{Door, Exit, Item, Npc, Room, RoomId, World, Zone, room_number};
 use super::raw::{Parts, RawDoor, RawRoom, ZoneFile};
 use super::source::WorldSource;
 use super::suggest::nearest;
@@ -133,6 +133,12 @@ pub(super) fn check(parts: &Parts, errs: &mut Errors) {
         for room in &zone.rooms {
             check_room(zone, room, &index, errs);
         }
+        for npc in &zone.npcs {
+            // An NPC starts, and wanders, inside its own zone.
+            if let Lookup::Missing(why) = index.room_in(&zone.id, &npc.room) {
+                errs.add(&zone.file, &npc.room_field, why);
+            }
+        }
     }
 }
 
@@ -204,6 +210,7 @@ pub(super) fn assemble(parts: Parts, source: Arc<WorldSource>) -> Option<World> 
         rooms.extend(built.into_iter().map(|room| (room.id.clone(), room)));
     }
     let items = all_items(&parts);
+    let npcs = all_npcs(&parts);
     let world = parts.world;
     Some(World {
         greeting: world
@@ -221,6 +228,8 @@ pub(super) fn assemble(parts: Parts, source: Arc<WorldSource>) -> Option<World> 
         zones,
         rooms,
         items,
+        npcs,
+        scripts: Default::default(),
         source,
     })
 }
@@ -250,6 +259,8 @@ fn build_room(world: &str, zone: &ZoneFile, room: &RawRoom, index: &Index) -> Ro
             .iter()
             .filter_map(|placed| index.item(&zone.id, &placed.id).found())
             .collect(),
+        commands: room.life.commands.clone(),
+        script: room.life.script.clone(),
     }
 }
 
@@ -348,6 +359,23 @@ fn long_direction(name: &str) -> String {
         .map_or(lower, |(_, long)| long.to_string())
 }
 
+/// Every NPC, zone by zone in file order.
+fn all_npcs(parts: &Parts) -> Vec<Npc> {
+    let npcs = parts.zones.iter().flat_map(|zone| {
+        zone.npcs.iter().map(move |npc| Npc {
+            key: Arc::from(format!("{}:{}", zone.id, npc.id)),
+            id: npc.id.clone(),
+            name: npc.name.clone(),
+            description: npc.description.clone(),
+            room: RoomId::new(&zone.id, &npc.room),
+            wander: npc.wander,
+            commands: npc.life.commands.clone(),
+            script: npc.life.script.clone(),
+        })
+    });
+    npcs.collect()
+}
+
 /// Reports two rooms of a built world whose numbers ([`room_number`]) are the
 /// same: a client's map could not tell them apart. The error names both.
 pub(super) fn check_room_numbers(world: &World, file: &std::path::Path, errs: &mut Errors) {
@@ -392,6 +420,8 @@ fn all_items(parts: &Parts) -> HashMap<Arc<str>, Item> {
                 name: item.name.clone(),
                 description: item.description.clone(),
                 container: item.container,
+                commands: item.life.commands.clone(),
+                script: item.life.script.clone(),
             };
             (key, item)
         })

@@ -61,6 +61,7 @@ fn unknown_keys(world: &World, found: &mut Vec<WorldWarning>) {
         check_keys(doc, ZONE_KEYS, &path, "", found);
         check_entries(doc.get("rooms"), ROOM_KEYS, &path, "rooms", found);
         check_entries(doc.get("items"), ITEM_KEYS, &path, "items", found);
+        check_entries(doc.get("npcs"), super::life::NPC_KEYS, &path, "npcs", found);
         for (field, room) in entries(doc.get("rooms"), "rooms") {
             check_exit_objects(room, &path, &field, found);
         }

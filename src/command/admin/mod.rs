@@ -23,6 +23,7 @@ pub mod accounts;
 pub mod browse;
 pub mod build;
 pub mod channels;
+pub mod scripts;
 pub mod upgrade;
 pub mod world;
 

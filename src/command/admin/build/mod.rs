@@ -52,7 +52,7 @@ async fn build(ctx: &Ctx<'_>, command: &str, here: RoomId, ask: Ask) {
 }
 
 /// A build by this player where they stand.
-async fn build_here(ctx: &Ctx<'_>, command: &str, order: Order) {
+pub(in crate::command::admin) async fn build_here(ctx: &Ctx<'_>, command: &str, order: Order) {
     build(ctx, command, ctx.me.room(), Ask::Order(order)).await;
 }
 
@@ -209,6 +209,10 @@ fn done_sentence(done: &Done) -> String {
             None => format!("Exit {exit} has a door now: the {name}, closed."),
         },
         Done::Undoored { exit, name, .. } => format!("Took the {name} off exit {exit}."),
+        Done::NpcPlaced { npc, name, .. } => format!(
+            "Placed {name} ({npc}) here. Its description, wander, commands and script are \
+             written in the zone file (see docs/scripting.md)."
+        ),
     }
 }
 
