@@ -64,6 +64,17 @@ impl WorldScripts {
                 kept.entry(owner).or_default().insert(key, value);
             }
         }
+        // Each script counts as on from the start: events sent while the
+        // thread loads it wait in the queue, which it reads only after.
+        status.lock().extend(scripts.iter().map(|(owner, file, _)| {
+            let status = Status {
+                file: file.clone(),
+                on: true,
+                last_error: None,
+                memory: 0,
+            };
+            (owner.clone(), status)
+        }));
         let shown = status.clone();
         std::thread::Builder::new()
             .name(format!("scripts-{}", world.id))

@@ -196,8 +196,10 @@ async fn an_item_given_to_an_npc_is_its_own_and_its_script_hears_it() {
     ann.send("give penny to tam").await;
     ann.expect("Old Tam says, \"Thank you, Ann, for the penny.\"")
         .await;
-    let all = ann.all_text();
-    assert!(all.contains("You give a copper penny to Old Tam."), "{all}");
+    let given = "You give a copper penny to Old Tam.";
+    if !ann.all_text().contains(given) {
+        ann.expect(given).await;
+    }
     // In one place: Tam's hands.
     assert_eq!(
         server.count("SELECT count(*) FROM npc_items WHERE npc_key = 'z:tam'"),
@@ -205,8 +207,8 @@ async fn an_item_given_to_an_npc_is_its_own_and_its_script_hears_it() {
     );
     assert_eq!(server.count("SELECT count(*) FROM character_items"), 0);
     assert_eq!(server.count("SELECT count(*) FROM room_items"), 0);
-    let again = ann.command("give penny to tam").await;
-    assert!(again.contains("You aren't carrying that."), "{again}");
+    ann.send("give penny to tam").await;
+    ann.expect("You aren't carrying that.").await;
     server.stop().await;
 }
 
