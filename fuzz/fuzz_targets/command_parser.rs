@@ -16,8 +16,8 @@
 use std::sync::{Arc, OnceLock};
 
 use gaslamp::auth::Role;
+use gaslamp::command::common::find_exit;
 use gaslamp::command::common::match_items;
-use gaslamp::command::movement::find_exit;
 use gaslamp::command::parse::{lookup_as, split_word};
 use gaslamp::command::{COMMANDS, Parsed, Spec, is_command_word, parse_as};
 use gaslamp::config::parse_duration;
@@ -84,6 +84,7 @@ fn named<'l>(parsed: Parsed<'l>) -> Named<'l> {
         // `parse_as` adds no words of a game (channels are one): a line it
         // reads as a channel is a finding.
         Parsed::Channel { name, .. } => panic!("{name:?} read as a channel with no channels"),
+        Parsed::Social { name, .. } => panic!("{name:?} read as a social with no socials"),
         Parsed::Unknown => Named::Unknown,
     }
 }
