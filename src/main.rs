@@ -47,6 +47,7 @@ fn main() -> ExitCode {
             Command::Backup { file, force } => ops::backup::back_up(common, file, *force).await,
             Command::Restore { file } => ops::backup::restore(common, file).await,
             Command::CheckWorlds => return Ok(()),
+            Command::Upgrade { reason } => return upgrade(common, reason).await,
         };
         let report = report?;
         println!("{}", report.trim_end());
@@ -178,6 +179,15 @@ fn upgrade_plan(run: &gaslamp::cli::RunArgs) -> gaslamp::upgrade::Plan {
         args: std::env::args_os().skip(1).collect(),
         fallback: Some(started_as),
     }
+}
+
+/// `gaslamp upgrade [reason]`: asks the running server on its control
+/// socket and waits for the end; exits 1 with the reason if it failed.
+async fn upgrade(common: &CommonArgs, reason: &[String]) -> anyhow::Result<()> {
+    let reason = reason.join(" ");
+    let said = gaslamp::upgrade::control::ask_upgrade(&common.control_path(), &reason).await?;
+    println!("{said}");
+    Ok(())
 }
 
 /// Starts an upgrade on every SIGUSR2 (SPEC §15).

@@ -279,6 +279,8 @@ async fn run_from(link: &mut Link, state: ConnState, said: &'static str) -> (Pha
     link.failures = state.failures;
     link.line(said);
     link.conn.restart_compression();
+    link.conn.outbox().drained().await;
+    link.game.handoffs().told_one();
     let account = state.session.as_ref().map(|s| rebuild_session(link, s));
     let deadline = Instant::now() + link.game.config().login_timeout;
     let world = link.game.default_world();

@@ -111,6 +111,7 @@ async fn copyover_keeps_every_plain_player_where_they_stood() {
     assert_eq!(server.pid(), pid);
 
     kit.expect("You say, \"still here\"").await;
+    kit.expect("> ").await;
     assert_eq!(
         kit.compression_ended, 1,
         "MCCP2 ended cleanly before the handoff"
@@ -312,6 +313,7 @@ async fn a_new_binary_that_cannot_start_hands_everyone_back_to_the_old_one() {
     {
         panic!("{}", server.log_lines().join("\n"));
     }
+    kit.expect("> ").await;
     ada.expect("The upgrade did not happen; carry on.").await;
     server
         .expect_log(&["handing the players back to the old binary"])
@@ -324,5 +326,63 @@ async fn a_new_binary_that_cannot_start_hands_everyone_back_to_the_old_one() {
     assert_eq!(kit.command("look").await, room);
     assert_eq!(session_rows(dir.path()), rows);
     assert!(!kit.all_text().contains(COMPLETE));
+    assert_eq!(server.terminate().await, Some(0));
+}
+
+/// `gaslamp upgrade` on the server of `dir`: its exit code and output.
+async fn gaslamp_upgrade(dir: &Path) -> (Option<i32>, String, String) {
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_gaslamp"))
+        .arg("--db")
+        .arg(dir.join("gaslamp.db"))
+        .args(["upgrade", "from", "the", "shell"])
+        .output();
+    let out = tokio::time::timeout(PATIENCE, out)
+        .await
+        .expect("gaslamp upgrade ends in time")
+        .expect("runs");
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn gaslamp_upgrade_asks_on_the_control_socket_and_waits_for_the_end() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = temp_dir();
+    let slot = dir.path().join("gaslamp-next");
+    let mut server = start_upgradable(dir.path(), &slot).await;
+    let control = dir.path().join("gaslamp.db.control");
+    let mode = std::fs::metadata(&control)
+        .expect("the control socket")
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600, "only the server's user may ask");
+    let mut kit = kit_in_game(&server).await;
+
+    // No binary there yet: refused, exit 1, the reason on stderr.
+    let (code, _, stderr) = gaslamp_upgrade(dir.path()).await;
+    assert_eq!(code, Some(1));
+    assert!(stderr.contains("does not exist"), "{stderr}");
+    assert_eq!(kit.command("say fine").await, "You say, \"fine\"");
+
+    // Now there: exit 0 once Kit was told, naming the game and the front.
+    std::fs::copy(env!("CARGO_BIN_EXE_gaslamp"), &slot).expect("copy");
+    let (code, stdout, stderr) = gaslamp_upgrade(dir.path()).await;
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stdout.contains("game upgraded to gaslamp"), "{stdout}");
+    assert!(stdout.contains("front: none"), "{stdout}");
+    assert!(stdout.contains("1 connection(s) kept"), "{stdout}");
+    kit.expect(COMPLETE).await;
+    kit.expect("> ").await;
+    assert_eq!(
+        kit.command("say still fine").await,
+        "You say, \"still fine\""
+    );
+    server
+        .expect_log(&["upgrade asked on the control socket"])
+        .await;
+    assert!(server.alive());
     assert_eq!(server.terminate().await, Some(0));
 }
