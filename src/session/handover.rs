@@ -83,6 +83,11 @@ struct SessionState {
     account: String,
     role: String,
     is_guest: bool,
+    /// Seconds since the connection logged in, and since its last line.
+    #[serde(default)]
+    connected_secs: f64,
+    #[serde(default)]
+    idle_secs: f64,
 }
 
 /// Everything the new image needs to take one connection over.
@@ -164,6 +169,8 @@ impl Link {
             account: session.account.clone(),
             role: session.role().as_str().to_string(),
             is_guest: self.logged_in.as_ref().is_some_and(|a| a.is_guest),
+            connected_secs: session.connected_at.elapsed().as_secs_f64(),
+            idle_secs: session.idle().as_secs_f64(),
         });
         let step = match (&self.playing, &self.step) {
             (Some(player), _) => Step::Playing {
@@ -341,17 +348,22 @@ async fn resume_logged_in(
 /// still there), and the account as the menu and the game need it.
 fn rebuild_session(link: &mut Link, state: &SessionState) -> LoggedIn {
     let role = state.role.parse().unwrap_or(Role::Player);
-    let session = Session::new(SessionInit {
-        conn_id: link.conn.id(),
-        session_id: state.session_id.clone(),
-        user_id: state.user_id,
-        account: state.account.clone(),
-        role,
-        peer: link.conn.peer(),
-        client: link.conn.profile().clone(),
-        outbox: link.conn.outbox().clone(),
-        control: link.conn.control_sender(),
-    });
+    let seconds = |s: f64| std::time::Duration::try_from_secs_f64(s).unwrap_or_default();
+    let session = Session::resumed(
+        SessionInit {
+            conn_id: link.conn.id(),
+            session_id: state.session_id.clone(),
+            user_id: state.user_id,
+            account: state.account.clone(),
+            role,
+            peer: link.conn.peer(),
+            client: link.conn.profile().clone(),
+            outbox: link.conn.outbox().clone(),
+            control: link.conn.control_sender(),
+        },
+        seconds(state.connected_secs),
+        seconds(state.idle_secs),
+    );
     link.game.resume_session(&session);
     link.session = Some(session);
     tracing::Span::current().record("account", tracing::field::display(&state.account));
