@@ -284,6 +284,9 @@ where
 /// The session again from the step it stood at.
 async fn run_from(link: &mut Link, state: ConnState, said: &'static str) -> (Phase, Hangup) {
     link.failures = state.failures;
+    // The old image left the client at a prompt (shown again after the
+    // upgrade's first sentence): this one starts on a line of its own.
+    link.line("");
     link.line(said);
     link.conn.restart_compression();
     link.conn.outbox().drained().await;

@@ -138,6 +138,11 @@ async fn copyover_keeps_every_plain_player_where_they_stood() {
     lee.expect("Character: ").await;
     lee.enter("1").await;
     newcomer.expect("Account: ").await;
+    let seen = newcomer.all_text();
+    assert!(
+        seen.ends_with("please wait.\r\nAccount: \r\nUpgrade complete.\r\nAccount: "),
+        "{seen:?}"
+    );
     newcomer.send("connect Lee wrong-password-here").await;
     newcomer.expect("Wrong").await;
     assert!(ada.command("who").await.contains("Kit"));
@@ -384,5 +389,108 @@ async fn gaslamp_upgrade_asks_on_the_control_socket_and_waits_for_the_end() {
         .expect_log(&["upgrade asked on the control socket"])
         .await;
     assert!(server.alive());
+    assert_eq!(server.terminate().await, Some(0));
+}
+
+const GMCP_OPT: u8 = 201;
+const NAWS: u8 = 31;
+const EOR_OPTION: u8 = 25;
+
+/// `IAC SB option data IAC SE`.
+fn sb(option: u8, data: &[u8]) -> Vec<u8> {
+    let mut bytes = vec![IAC, SB, option];
+    for &b in data {
+        bytes.push(b);
+        if b == IAC {
+            bytes.push(IAC);
+        }
+    }
+    bytes.extend_from_slice(&[IAC, SE]);
+    bytes
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sigusr2_keeps_gmcp_packages_width_and_eor_and_says_what_was_lost() {
+    let dir = temp_dir();
+    let exe = second_copy(dir.path());
+    let mut server = start_upgradable(dir.path(), &exe).await;
+    let mut ada = admin_in_game(&server).await;
+
+    // A mapper: GMCP for the Room package only, 40 columns, EOR prompts.
+    let mut mapper = Client::connect(server.addr).await;
+    mapper.expect("Account: ").await;
+    let mut hello = vec![IAC, DO, GMCP_OPT, IAC, DO, EOR_OPTION, IAC, WILL, NAWS];
+    hello.extend(sb(GMCP_OPT, br#"Core.Supports.Set ["Room 1"]"#));
+    hello.extend(sb(NAWS, &[0, 40, 0, 24]));
+    mapper.send_raw(&hello).await;
+    mapper.send(&format!("create Mapper {PASSWORD}")).await;
+    mapper.expect("Character: ").await;
+    mapper.enter("1").await;
+    mapper.expect_gmcp("Room.Info").await;
+    let negotiated = mapper.negotiations.len();
+
+    // Ada writing a room description; Sid halfway through signing up.
+    ada.send("/rdesc").await;
+    ada.expect("~q").await;
+    ada.send("A line that will not survive.").await;
+    let mut sid = Client::connect(server.addr).await;
+    sid.expect("Account: ").await;
+    sid.send("new").await;
+    sid.expect("New account name: ").await;
+
+    let pid = server.pid().expect("pid").to_string();
+    let usr2 = std::process::Command::new("kill")
+        .args(["-USR2", &pid])
+        .status()
+        .expect("kill");
+    assert!(usr2.success());
+    for c in [&mut ada, &mut mapper, &mut sid] {
+        // (At the mapper's 40 columns the sentence takes two lines.)
+        c.expect("The server is being upgraded;").await;
+        c.expect(COMPLETE).await;
+    }
+    server
+        .expect_log(&["upgraded: taking over", "reason=SIGUSR2"])
+        .await;
+
+    ada.expect("The upgrade interrupted your writing; what you wrote was lost.")
+        .await;
+    ada.expect("> ").await;
+    sid.expect("The upgrade interrupted your sign-up; type \"new\" to start it again.")
+        .await;
+    sid.expect("Account: ").await;
+
+    // The mapper's packages, width and prompt marks are as they were.
+    mapper.expect("> ").await;
+    let eors = mapper.end_of_records.len();
+    let look = mapper.command("look").await;
+    assert!(
+        look.lines().all(|line| line.chars().count() <= 40),
+        "{look}"
+    );
+    assert!(
+        mapper.end_of_records.len() > eors,
+        "prompts still end with EOR"
+    );
+    let exits = mapper.command("exits").await;
+    let way = ["north", "east", "south", "west"]
+        .into_iter()
+        .find(|w| exits.contains(w))
+        .expect("a way out");
+    mapper.command(way).await;
+    mapper.expect_gmcp("Room.Info").await;
+    mapper.command("say hello").await;
+    assert!(
+        mapper
+            .gmcp_messages()
+            .iter()
+            .all(|(name, _)| !name.starts_with("Comm")),
+        "no package it did not ask for"
+    );
+    assert_eq!(
+        mapper.negotiations.len(),
+        negotiated,
+        "nothing renegotiated"
+    );
     assert_eq!(server.terminate().await, Some(0));
 }
