@@ -42,8 +42,7 @@ pub const UPGRADE_COMPLETE: &str = "Upgrade complete.";
 /// What players see when an upgrade failed and the server carries on.
 pub const UPGRADE_CALLED_OFF: &str = "The upgrade did not happen; carry on.";
 /// What a connection the new image cannot keep is told before it closes.
-pub const RECONNECT: &str =
-    "This connection cannot be kept across the upgrade; please connect again in a moment.";
+pub const RECONNECT: &str = "This connection cannot be kept across the upgrade; please reconnect.";
 /// What a player in the editor is told after the upgrade.
 pub const DRAFT_LOST: &str = "The upgrade interrupted your writing; what you wrote was lost.";
 /// What a player changing a password is told after the upgrade.

@@ -494,3 +494,89 @@ async fn sigusr2_keeps_gmcp_packages_width_and_eor_and_says_what_was_lost() {
     );
     assert_eq!(server.terminate().await, Some(0));
 }
+
+/// A TLS client of the test's own certificate.
+async fn tls_client(
+    addr: std::net::SocketAddr,
+    der: &rustls_pki_types::CertificateDer<'static>,
+) -> Client {
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(der.clone()).expect("trust");
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("versions")
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let connector = tokio_rustls::TlsConnector::from(std::sync::Arc::new(config));
+    let tcp = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let name = rustls_pki_types::ServerName::try_from("localhost").expect("name");
+    let stream = connector.connect(name, tcp).await.expect("handshake");
+    Client::over(stream)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_tls_player_is_asked_to_reconnect_and_can_at_once() {
+    let dir = temp_dir();
+    let exe = second_copy(dir.path());
+    let made = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).expect("cert");
+    let (cert, key) = (dir.path().join("tls.crt"), dir.path().join("tls.key"));
+    std::fs::write(&cert, made.cert.pem()).expect("write");
+    std::fs::write(&key, made.signing_key.serialize_pem()).expect("write");
+    let der = made.cert.der().clone();
+    let db = dir.path().join("gaslamp.db");
+    let worlds = dir.path().join("worlds");
+    copy_dir(&shipped_worlds(), &worlds);
+    let flags = [
+        "--exe",
+        exe.to_str().expect("utf-8"),
+        "--tls-bind",
+        "127.0.0.1:0",
+        "--tls-cert",
+        cert.to_str().expect("utf-8"),
+        "--tls-key",
+        key.to_str().expect("utf-8"),
+    ];
+    let mut server = launch(&db, &worlds, &flags, &[]).await;
+    let line = server.expect_log(&["listening", "transport=tls"]).await;
+    let tls_addr: std::net::SocketAddr = line
+        .split("addr=")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|addr| addr.parse().ok())
+        .expect("the TLS address");
+
+    let mut sam = tls_client(tls_addr, &der).await;
+    sam.create("Sam", PASSWORD).await;
+    sam.enter("1").await;
+    let mut kit = kit_in_game(&server).await;
+
+    let pid = server.pid().expect("pid").to_string();
+    let usr2 = std::process::Command::new("kill")
+        .args(["-USR2", &pid])
+        .status()
+        .expect("kill");
+    assert!(usr2.success());
+    sam.expect(UPGRADING).await;
+    let last = sam.expect_closed().await;
+    assert!(
+        last.contains("This connection cannot be kept across the upgrade; please reconnect."),
+        "{last}"
+    );
+    kit.expect(COMPLETE).await;
+    server
+        .expect_log(&["handing over to the new binary", "kept=1", "closed=1"])
+        .await;
+
+    // The TLS listener never closed: Sam is back at once, on the new binary.
+    let mut again = tls_client(tls_addr, &der).await;
+    again.connect_as("Sam", PASSWORD).await;
+    again.enter("1").await;
+    assert!(again.command("who").await.contains("Kit"));
+    assert_eq!(
+        session_rows(dir.path()).len(),
+        2,
+        "Kit's row kept, Sam's new one"
+    );
+    assert_eq!(server.terminate().await, Some(0));
+}
