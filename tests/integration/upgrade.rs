@@ -580,3 +580,127 @@ async fn a_tls_player_is_asked_to_reconnect_and_can_at_once() {
     );
     assert_eq!(server.terminate().await, Some(0));
 }
+
+/// What one of the fifty is doing when the upgrade comes.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Doing {
+    Playing,
+    Compressed,
+    AtAccount,
+    AtPassword,
+    AtMenu,
+}
+
+/// One of the fifty, connected and brought to what it is doing.
+async fn one_of_fifty(addr: std::net::SocketAddr, n: usize) -> (Doing, Client, String) {
+    let ways = ["north", "east", "south", "west"];
+    let doing = match n % 7 {
+        0..=2 => Doing::Playing,
+        3 | 4 => Doing::Compressed,
+        5 => [Doing::AtAccount, Doing::AtPassword, Doing::AtMenu][n / 7 % 3],
+        _ => Doing::AtMenu,
+    };
+    let mut c = Client::connect(addr).await;
+    if doing == Doing::Compressed {
+        c.send_raw(&[IAC, DO, MCCP2]).await;
+    }
+    let name = format!(
+        "Play{}{}",
+        char::from(b'a' + (n / 26) as u8),
+        char::from(b'a' + (n % 26) as u8)
+    );
+    let mut room = String::new();
+    match doing {
+        Doing::AtAccount => {
+            c.expect("Account: ").await;
+        }
+        Doing::AtPassword => {
+            c.expect("Account: ").await;
+            c.send("Ada").await;
+            c.expect("Password: ").await;
+        }
+        Doing::AtMenu => c.create(&name, PASSWORD).await,
+        Doing::Playing | Doing::Compressed => {
+            c.create(&name, PASSWORD).await;
+            c.enter("1").await;
+            c.command(ways[n % 4]).await;
+            let look = c.command("look").await;
+            room = look.lines().next().unwrap_or_default().to_string();
+        }
+    }
+    (doing, c, room)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn fifty_players_across_rooms_and_prompts_stay_through_an_upgrade() {
+    let dir = temp_dir();
+    let exe = second_copy(dir.path());
+    let mut server = start_upgradable(dir.path(), &exe).await;
+    let pid = server.pid();
+    let mut ada = admin_in_game(&server).await;
+    let addr = server.addr;
+    let mut players: Vec<(Doing, Client, String)> =
+        futures::future::join_all((0..49).map(|n| one_of_fifty(addr, n))).await;
+    // Half a line typed before the upgrade; the rest comes during it.
+    for (doing, c, _) in players.iter_mut() {
+        if matches!(doing, Doing::Playing | Doing::Compressed) {
+            c.send_raw(b"say ha").await;
+        }
+    }
+    let rows = session_rows(dir.path());
+    let negotiated: Vec<usize> = players
+        .iter()
+        .map(|(_, c, _)| c.negotiations.len())
+        .collect();
+
+    ada.send("/copyover fifty").await;
+    for (doing, c, _) in players.iter_mut() {
+        c.expect(UPGRADING).await;
+        if matches!(doing, Doing::Playing | Doing::Compressed) {
+            c.send("lf, mid-handoff").await;
+        }
+    }
+    for (_, c, _) in players.iter_mut() {
+        c.expect(COMPLETE).await;
+    }
+    assert!(server.alive());
+    assert_eq!(server.pid(), pid);
+    for (n, (doing, c, room)) in players.iter_mut().enumerate() {
+        match doing {
+            Doing::Playing | Doing::Compressed => {
+                c.expect("You say, \"half, mid-handoff\"").await;
+                c.expect("> ").await;
+                let look = c.command("look").await;
+                assert!(
+                    look.lines().any(|line| line == room.as_str()),
+                    "player {n} in {room}: {look}"
+                );
+                if *doing == Doing::Compressed {
+                    assert_eq!((c.compression_ended, c.compression_started), (1, 2));
+                }
+            }
+            Doing::AtAccount => {
+                c.expect("Account: ").await;
+            }
+            Doing::AtPassword => {
+                c.expect("Password: ").await;
+                c.send(PASSWORD).await;
+                c.expect("Character: ").await;
+            }
+            Doing::AtMenu => {
+                c.expect("Character: ").await;
+            }
+        }
+        assert!(!c.closed, "player {n} still connected");
+    }
+    let after: Vec<usize> = players
+        .iter()
+        .map(|(_, c, _)| c.negotiations.len())
+        .collect();
+    assert_eq!(after, negotiated, "no option renegotiated");
+    let mut rows_after = session_rows(dir.path());
+    // The one at Password: logged in after the upgrade, as Ada.
+    rows_after.retain(|row| rows.contains(row));
+    assert_eq!(rows_after, rows, "every session row kept");
+    assert_eq!(server.terminate().await, Some(0));
+}
