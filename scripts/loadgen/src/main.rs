@@ -195,6 +195,16 @@ pub struct Args {
     /// build: the builder's pause between one dig's reply and the next dig.
     #[arg(long, default_value_t = 100)]
     pub build_pause_ms: u64,
+
+    /// upgrade: players held in the game across the upgrade (half on MCCP2).
+    #[arg(long, default_value_t = 2_000)]
+    pub upgrade_players: usize,
+    /// upgrade: speakers in the room that talks before and after.
+    #[arg(long, default_value_t = 10)]
+    pub upgrade_speakers: usize,
+    /// upgrade: seconds of talk before and after.
+    #[arg(long, default_value_t = 5)]
+    pub upgrade_secs: u64,
 }
 
 fn parse_env(text: &str) -> Result<(String, String), String> {
@@ -221,10 +231,11 @@ pub enum Scenario {
     RoomWs,
     WsIdle,
     Build,
+    Upgrade,
 }
 
 impl Scenario {
-    const ALL: [Scenario; 15] = [
+    const ALL: [Scenario; 16] = [
         Scenario::Idle,
         Scenario::Room,
         Scenario::Rooms,
@@ -240,6 +251,7 @@ impl Scenario {
         Scenario::RoomWs,
         Scenario::WsIdle,
         Scenario::Build,
+        Scenario::Upgrade,
     ];
 
     fn name(self) -> &'static str {
@@ -259,6 +271,7 @@ impl Scenario {
             Scenario::RoomWs => "room-ws",
             Scenario::WsIdle => "ws-idle",
             Scenario::Build => "build",
+            Scenario::Upgrade => "upgrade",
         }
     }
 
@@ -325,6 +338,10 @@ impl Scenario {
                 args.build_secs,
                 args.build_secs
             ),
+            Scenario::Upgrade => format!(
+                "upgrade: SIGUSR2 with {} players held in the game (half on MCCP2), a room talking before and after",
+                args.upgrade_players
+            ),
         }
     }
 }
@@ -353,6 +370,8 @@ impl Args {
             self.ws_idle_connections = self.ws_idle_connections.min(300);
             self.build_players = self.build_players.min(100);
             self.build_secs = self.build_secs.min(3);
+            self.upgrade_players = self.upgrade_players.min(200);
+            self.upgrade_secs = self.upgrade_secs.min(2);
         }
         self
     }

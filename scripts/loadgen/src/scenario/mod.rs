@@ -10,6 +10,7 @@ mod mccp;
 mod storm;
 mod tls;
 mod web;
+mod upgrade;
 mod writer;
 
 use std::path::PathBuf;
@@ -40,6 +41,7 @@ pub async fn run(scenario: Scenario, ctx: &Ctx) -> anyhow::Result<Outcome> {
         Scenario::Storm => guard::storm(ctx).await,
         Scenario::Timing => guard::timing(ctx).await,
         Scenario::Build => build::run(ctx).await,
+        Scenario::Upgrade => upgrade::run(ctx).await,
     }
 }
 
