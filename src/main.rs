@@ -200,11 +200,13 @@ async fn upgrade_on_usr2(game: std::sync::Arc<gaslamp::game::Game>) {
     while signals.recv().await.is_some() {
         tracing::info!("SIGUSR2 received: upgrade");
         match game.handoffs().request("SIGUSR2") {
-            Ok(outcome) => {
+            // Answered apart, so that another signal meanwhile is heard (and
+            // told an upgrade is under way).
+            Ok(outcome) => drop(tokio::spawn(async move {
                 if let Ok(Err(reason)) = outcome.await {
                     tracing::warn!(%reason, "the upgrade asked by SIGUSR2 failed");
                 }
-            }
+            })),
             Err(refused) => tracing::warn!("{refused}"),
         }
     }

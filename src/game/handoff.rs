@@ -187,6 +187,15 @@ impl Handoffs {
         self.conns.lock().len()
     }
 
+    /// How many of them a new image can inherit (plain TCP).
+    pub fn inheritable_count(&self) -> usize {
+        self.conns
+            .lock()
+            .values()
+            .filter(|h| h.fd.is_some())
+            .count()
+    }
+
     /// Takes the one upgrade slot; false if an upgrade is already under way.
     pub fn claim(&self) -> bool {
         self.under_way

@@ -148,7 +148,13 @@ impl Link {
                 self.conn.outbox().close();
                 self.conn.outbox().drained().await;
                 self.game.handoffs().closed_one();
-                std::future::pending::<()>().await
+                // Nothing more for this image to do with it: it ends with
+                // the image, or, if the new one never started, here (its
+                // writer is gone, so the next wait ends the session).
+                tokio::select! {
+                    _ = self.game.handoffs().called_off() => {}
+                    _ = shutdown.cancelled() => {}
+                }
             }
             Verdict::Aborted(_) | Verdict::Pending => {
                 if compressed {

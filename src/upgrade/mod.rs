@@ -299,7 +299,7 @@ async fn freeze(game: &Arc<Game>) -> Result<Vec<Frozen>, UpgradeError> {
             }
         }
         let waiting = ids.iter().filter(|id| !got.contains_key(*id)).count();
-        if waiting == 0 {
+        if waiting == 0 && !plain_unregistered(game) {
             got.retain(|id, _| ids.contains(id));
             return Ok(got.into_values().collect());
         }
@@ -315,6 +315,20 @@ async fn freeze(game: &Arc<Game>) -> Result<Vec<Frozen>, UpgradeError> {
             got.insert(report.conn_id, report);
         }
     }
+}
+
+/// Whether a plain connection accepted just before the pause has not
+/// registered yet (its task has not run): it must be frozen too, or the
+/// `exec` would close it.
+fn plain_unregistered(game: &Game) -> bool {
+    let plain = game
+        .connections()
+        .by_transport()
+        .iter()
+        .find(|(transport, _)| *transport == crate::game::Transport::Plain)
+        .map_or(0, |(_, count)| *count);
+    let registered = game.handoffs().inheritable_count() as u64;
+    plain > registered
 }
 
 /// Replaces the process image; returns only if that failed.

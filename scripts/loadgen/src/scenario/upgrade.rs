@@ -45,11 +45,13 @@ async fn measure(
 ) -> anyhow::Result<Outcome> {
     let args = &ctx.args;
     let held = hold(&target, args.upgrade_players, args.setup_concurrency).await?;
-    let crowd = |login| -> Vec<Member> {
+    // Two crowds of new accounts: logging in again would run into the
+    // per-address login limit with so many checks from one address at once.
+    let crowd = |prefix: &str| -> Vec<Member> {
         (0..ROOM)
             .map(|i| Member {
-                account: name("ur", i),
-                login,
+                account: name(prefix, i),
+                login: Login::Create,
                 room: 0,
                 speaker: (i < args.upgrade_speakers).then_some(i as u32),
                 websocket: false,
@@ -57,7 +59,7 @@ async fn measure(
             .collect()
     };
     let secs = args.upgrade_secs;
-    let mut before = talk(ctx, server, target.clone(), crowd(Login::Create), 10.0, secs).await?;
+    let mut before = talk(ctx, server, target.clone(), crowd("ub"), 10.0, secs).await?;
     let sent = Instant::now();
     let signal = std::process::Command::new("kill")
         .args(["-USR2", &server.pid.to_string()])
@@ -74,7 +76,7 @@ async fn measure(
     let lost = told.iter().filter(|t| t.is_err()).count();
     let mut times: Vec<u32> = told.into_iter().filter_map(Result::ok).collect();
     let complete = Summary::of(&mut times);
-    let mut after = talk(ctx, server, target, crowd(Login::Reconnect), 10.0, secs).await?;
+    let mut after = talk(ctx, server, target, crowd("ua"), 10.0, secs).await?;
     let (p_before, p_after) = (latency(&mut before.totals), latency(&mut after.totals));
     let last = Duration::from_secs_f64(complete.max_ms / 1000.0);
     let figures = vec![
