@@ -47,6 +47,18 @@ fn session_rows(dir: &Path) -> Vec<(String, i64)> {
         .expect("rows")
 }
 
+/// What a client has been sent of telnet negotiation: option verbs, and
+/// subnegotiations but MCCP2's marker (a fresh stream after an upgrade is
+/// allowed; it is not asking the client anything).
+fn asked(c: &Client) -> (usize, usize) {
+    let subnegotiations = c
+        .subnegotiations
+        .iter()
+        .filter(|(option, _)| *option != MCCP2)
+        .count();
+    (c.negotiations.len(), subnegotiations)
+}
+
 /// Ada in the game, ready to give the command.
 async fn admin_in_game(server: &Running) -> Client {
     let mut ada = Client::connect(server.addr).await;
@@ -93,9 +105,9 @@ async fn copyover_keeps_every_plain_player_where_they_stood() {
 
     let rows_before = session_rows(dir.path());
     assert_eq!(rows_before.len(), 3, "Ada, Kit and Lee are logged in");
-    let negotiations: Vec<usize> = [&kit, &lee, &mo, &newcomer]
+    let negotiations: Vec<(usize, usize)> = [&kit, &lee, &mo, &newcomer]
         .iter()
-        .map(|c| c.negotiations.len())
+        .map(|c| asked(c))
         .collect();
 
     ada.send("/copyover a better lamp").await;
@@ -125,9 +137,9 @@ async fn copyover_keeps_every_plain_player_where_they_stood() {
     );
 
     // Nobody is asked anything again.
-    let after: Vec<usize> = [&kit, &lee, &mo, &newcomer]
+    let after: Vec<(usize, usize)> = [&kit, &lee, &mo, &newcomer]
         .iter()
-        .map(|c| c.negotiations.len())
+        .map(|c| asked(c))
         .collect();
     assert_eq!(after, negotiations, "no option renegotiated");
 
@@ -662,10 +674,7 @@ async fn fifty_players_across_rooms_and_prompts_stay_through_an_upgrade() {
         }
     }
     let rows = session_rows(dir.path());
-    let negotiated: Vec<usize> = players
-        .iter()
-        .map(|(_, c, _)| c.negotiations.len())
-        .collect();
+    let negotiated: Vec<(usize, usize)> = players.iter().map(|(_, c, _)| asked(c)).collect();
 
     ada.send("/copyover fifty").await;
     for (doing, c, _) in players.iter_mut() {
@@ -703,14 +712,68 @@ async fn fifty_players_across_rooms_and_prompts_stay_through_an_upgrade() {
         }
         assert!(!c.closed, "player {n} still connected");
     }
-    let after: Vec<usize> = players
-        .iter()
-        .map(|(_, c, _)| c.negotiations.len())
-        .collect();
+    let after: Vec<(usize, usize)> = players.iter().map(|(_, c, _)| asked(c)).collect();
     assert_eq!(after, negotiated, "no option renegotiated");
     let mut rows_after = session_rows(dir.path());
     // The one at Password: logged in after the upgrade, as Ada.
     rows_after.retain(|row| rows.contains(row));
     assert_eq!(rows_after, rows, "every session row kept");
+    assert_eq!(server.terminate().await, Some(0));
+}
+
+/// A WebSocket player of the web listener at `web`, as a telnet client.
+async fn ws_client(web: std::net::SocketAddr) -> Client {
+    use crate::web::{TELNET, Upgrade, over_websocket, upgrade};
+    match upgrade(web, &[TELNET], &[]).await {
+        Upgrade::Open(socket, _) => over_websocket(socket).0,
+        Upgrade::Refused(status, body) => panic!("refused: {status} {body}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_websocket_player_is_asked_to_reconnect_and_the_web_listener_stays() {
+    let dir = temp_dir();
+    let exe = second_copy(dir.path());
+    let db = dir.path().join("gaslamp.db");
+    let worlds = dir.path().join("worlds");
+    copy_dir(&shipped_worlds(), &worlds);
+    let flags = [
+        "--exe",
+        exe.to_str().expect("utf-8"),
+        "--web-bind",
+        "127.0.0.1:0",
+    ];
+    let mut server = launch(&db, &worlds, &flags, &[]).await;
+    let line = server.expect_log(&["listening", "transport=web"]).await;
+    let web: std::net::SocketAddr = line
+        .split("addr=")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|addr| addr.parse().ok())
+        .expect("the web address");
+    let mut wes = ws_client(web).await;
+    wes.create("Wes", PASSWORD).await;
+    wes.enter("1").await;
+    let mut kit = kit_in_game(&server).await;
+
+    let pid = server.pid().expect("pid").to_string();
+    let usr2 = std::process::Command::new("kill")
+        .args(["-USR2", &pid])
+        .status()
+        .expect("kill");
+    assert!(usr2.success());
+    wes.expect(UPGRADING).await;
+    let last = wes.expect_closed().await;
+    assert!(last.contains("please reconnect."), "{last}");
+    kit.expect(COMPLETE).await;
+    server
+        .expect_log(&["handing over to the new binary", "kept=1", "closed=1"])
+        .await;
+
+    // The web listener was handed over too: Wes is back at once.
+    let mut again = ws_client(web).await;
+    again.connect_as("Wes", PASSWORD).await;
+    again.enter("1").await;
+    assert!(again.command("who").await.contains("Kit"));
     assert_eq!(server.terminate().await, Some(0));
 }
