@@ -94,7 +94,8 @@ pub async fn launch(db: &Path, worlds: &Path, run_flags: &[&str], env: &[(&str, 
 
 /// The address in the `listening addr=127.0.0.1:PORT` log line.
 fn listening_address(line: &str) -> Option<std::net::SocketAddr> {
-    if !line.contains("listening") {
+    // The telnet port (the web listener, when a test opens it, says so too).
+    if !line.contains("listening") || line.contains("transport=web") {
         return None;
     }
     let start = line.find("addr=")? + "addr=".len();

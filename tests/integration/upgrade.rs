@@ -772,7 +772,11 @@ async fn a_websocket_player_is_asked_to_reconnect_and_the_web_listener_stays() {
 
     // The web listener was handed over too: Wes is back at once.
     let mut again = ws_client(web).await;
-    again.connect_as("Wes", PASSWORD).await;
+    if again.expect_any_or_closed(&["Account: "]).await.is_none() {
+        panic!("{}", server.log_lines().join("\n"));
+    }
+    again.send(&format!("connect Wes {PASSWORD}")).await;
+    again.expect("Character: ").await;
     again.enter("1").await;
     assert!(again.command("who").await.contains("Kit"));
     assert_eq!(server.terminate().await, Some(0));
