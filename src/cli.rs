@@ -64,6 +64,22 @@ pub struct CommonArgs {
     /// Log filter when RUST_LOG is not set: error, warn, info, debug, trace.
     #[arg(long, global = true, env = "GASLAMP_LOG_LEVEL", default_value = "info")]
     pub log_level: String,
+    /// The running server's control socket (a Unix socket of mode 0600),
+    /// where `gaslamp upgrade` asks [default: the database's path with
+    /// `.control` added].
+    #[arg(long, global = true, env = "GASLAMP_CONTROL", value_name = "PATH")]
+    pub control: Option<PathBuf>,
+}
+
+impl CommonArgs {
+    /// Where the control socket is.
+    pub fn control_path(&self) -> PathBuf {
+        self.control.clone().unwrap_or_else(|| {
+            let mut path = self.db.clone().into_os_string();
+            path.push(".control");
+            PathBuf::from(path)
+        })
+    }
 }
 
 // One value, parsed once at start: the size of `run`'s flags costs nothing.
@@ -99,6 +115,12 @@ pub enum Command {
     /// Ask a running server for its MSSP table over telnet, as a MUD listing's
     /// crawler does (IAC DO MSSP), and print what it answers.
     Mssp(MsspQueryArgs),
+    /// Upgrade the running server in place to its `--exe` binary, keeping
+    /// every player connected; waits for the end (exit 0, or 1 and why).
+    Upgrade {
+        /// Why, for the log and the audit (words).
+        reason: Vec<String>,
+    },
 }
 
 /// Flags of `gaslamp mssp`.
@@ -555,6 +577,7 @@ impl CommonArgs {
             mccp: !run.no_mccp,
             scripts: !run.no_scripts,
             mssp: run.mssp.config(),
+            control: Some(self.control_path()),
             spill_dir: run.spill_dir.clone().unwrap_or_else(std::env::temp_dir),
             backups: run.backup_schedule(&self.db),
             channels: run.channels.clone().unwrap_or_else(ChannelConfig::defaults),

@@ -93,6 +93,8 @@ pub struct ServerConfig {
     pub scripts: bool,
     /// What the MSSP table says about the server (`--mssp-*`, `[mssp]`).
     pub mssp: MsspConfig,
+    /// The control socket `gaslamp upgrade` asks (`--control`), or none.
+    pub control: Option<PathBuf>,
     /// Where what the writer still holds goes when a stop finds the disk
     /// full (`--spill-dir`): a folder on another filesystem than the
     /// database's. The system's temporary folder unless set.
@@ -203,6 +205,7 @@ impl ServerConfig {
             mccp: true,
             scripts: true,
             mssp: MsspConfig::defaults(),
+            control: None,
             spill_dir: std::env::temp_dir(),
             writer_stop_grace: crate::store::writer::STOP_GRACE,
             backups: None,

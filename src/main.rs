@@ -47,6 +47,7 @@ fn main() -> ExitCode {
             Command::Backup { file, force } => ops::backup::back_up(common, file, *force).await,
             Command::Restore { file } => ops::backup::restore(common, file).await,
             Command::CheckWorlds => return Ok(()),
+            Command::Upgrade { reason } => return upgrade(common, reason).await,
         };
         let report = report?;
         println!("{}", report.trim_end());
@@ -180,6 +181,15 @@ fn upgrade_plan(run: &gaslamp::cli::RunArgs) -> gaslamp::upgrade::Plan {
     }
 }
 
+/// `gaslamp upgrade [reason]`: asks the running server on its control
+/// socket and waits for the end; exits 1 with the reason if it failed.
+async fn upgrade(common: &CommonArgs, reason: &[String]) -> anyhow::Result<()> {
+    let reason = reason.join(" ");
+    let said = gaslamp::upgrade::control::ask_upgrade(&common.control_path(), &reason).await?;
+    println!("{said}");
+    Ok(())
+}
+
 /// Starts an upgrade on every SIGUSR2 (SPEC §15).
 async fn upgrade_on_usr2(game: std::sync::Arc<gaslamp::game::Game>) {
     use tokio::signal::unix::{SignalKind, signal};
@@ -190,11 +200,13 @@ async fn upgrade_on_usr2(game: std::sync::Arc<gaslamp::game::Game>) {
     while signals.recv().await.is_some() {
         tracing::info!("SIGUSR2 received: upgrade");
         match game.handoffs().request("SIGUSR2") {
-            Ok(outcome) => {
+            // Answered apart, so that another signal meanwhile is heard (and
+            // told an upgrade is under way).
+            Ok(outcome) => drop(tokio::spawn(async move {
                 if let Ok(Err(reason)) = outcome.await {
                     tracing::warn!(%reason, "the upgrade asked by SIGUSR2 failed");
                 }
-            }
+            })),
             Err(refused) => tracing::warn!("{refused}"),
         }
     }

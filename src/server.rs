@@ -60,6 +60,9 @@ pub enum StartError {
     /// command).
     #[error("{0}")]
     Config(String),
+    /// The control socket cannot be opened, or another server has it.
+    #[error(transparent)]
+    Control(#[from] crate::upgrade::control::ControlError),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: SocketAddr,
@@ -118,6 +121,11 @@ pub struct Server {
     fell_back: Option<String>,
     /// How upgrades are carried out, if they may be (the binary's server).
     upgrades: Option<crate::upgrade::Plan>,
+    /// The control socket (`--control`), if configured.
+    control: Option<tokio::net::UnixListener>,
+    /// The control connection of a `gaslamp upgrade` that waits for this
+    /// new image to tell everyone.
+    waiting: Option<OwnedFd>,
 }
 
 /// Registers every loaded world in the database (the catalogue, and the first
@@ -274,7 +282,11 @@ impl Server {
             tls: tls.as_ref().map(Listener::raw_fd),
             web: web.as_ref().map(WebListener::raw_fd),
         });
-        let (resumed, fell_back) = match inherited.take() {
+        let control = match &game.config().control {
+            Some(path) => Some(crate::upgrade::control::bind(path).await?),
+            None => None,
+        };
+        let (resumed, fell_back, waiting) = match inherited.take() {
             Some(inherited) => {
                 let fell_back = inherited.fell_back().map(str::to_string);
                 tracing::info!(
@@ -285,9 +297,10 @@ impl Server {
                     "upgraded: taking over from the old binary"
                 );
                 game.ids_from(inherited.next_conn_id());
-                (inherited.take_connections(), fell_back)
+                let (resumed, waiting) = inherited.take_connections();
+                (resumed, fell_back, waiting)
             }
-            None => (Vec::new(), None),
+            None => (Vec::new(), None, None),
         };
         game.start_life().await;
         if game.config().scripts {
@@ -307,6 +320,8 @@ impl Server {
             resumed,
             fell_back,
             upgrades: None,
+            control,
+            waiting,
         })
     }
 
@@ -362,6 +377,8 @@ impl Server {
             resumed,
             fell_back,
             upgrades,
+            control,
+            waiting,
         } = self;
         // The game's own tasks (a /shutdown countdown) share the tracker.
         let tracker = game.tasks().clone();
@@ -373,8 +390,16 @@ impl Server {
             let requests = game.handoffs().take_requests();
             tracker.spawn(crate::upgrade::carry_out(game.clone(), plan, requests));
         }
+        if let Some(control) = control {
+            tracker.spawn(crate::upgrade::control::serve(game.clone(), control));
+        }
+        game.handoffs().to_tell(resumed.len());
+        let kept = resumed.len();
         for (fd, state) in resumed {
             serve_resumed(&game, &tracker, fd, state, fell_back.is_some());
+        }
+        if let Some(waiting) = waiting {
+            tracker.spawn(tell_the_upgrader(game.clone(), waiting, kept, fell_back));
         }
         let mut accepting: Vec<BoxFuture<'static, ()>> = Vec::new();
         if let Some(plain) = plain {
@@ -544,6 +569,27 @@ fn serve_resumed(
         let _slot = slot;
         crate::session::handover::resume(game, stream, raw, state, fell_back, inner).await;
     });
+}
+
+/// Answers the `gaslamp upgrade` that waits on a handed-over control
+/// connection, once every resumed player was told (or after a while).
+async fn tell_the_upgrader(
+    game: Arc<Game>,
+    waiting: OwnedFd,
+    kept: usize,
+    fell_back: Option<String>,
+) {
+    let _ = tokio::time::timeout(Duration::from_secs(10), game.handoffs().all_told()).await;
+    let said = match fell_back {
+        Some(why) => {
+            format!("failed: the new binary could not start; the old one carries on: {why}")
+        }
+        None => format!(
+            "ok: game upgraded to gaslamp {}; front: none (TLS and WebSocket players reconnect); {kept} connection(s) kept",
+            env!("CARGO_PKG_VERSION")
+        ),
+    };
+    crate::upgrade::control::answer_handed_over(waiting, said).await;
 }
 
 /// Binds the web listener, if configured, and writes the address bound back

@@ -12,7 +12,7 @@
 //! `Aborted` lets every frozen connection carry on where it stood.
 
 use std::collections::HashMap;
-use std::os::fd::RawFd;
+use std::os::fd::{OwnedFd, RawFd};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use parking_lot::Mutex;
@@ -66,6 +66,9 @@ pub struct Request {
     /// Told how it ended: `Err` with the reason it failed. (A successful
     /// upgrade replaces the process; the new image tells the players.)
     pub reply: Option<oneshot::Sender<Result<(), String>>>,
+    /// The connection of whoever waits for the end (`gaslamp upgrade`),
+    /// handed over with the players for the new image to answer.
+    pub waiting: Option<OwnedFd>,
 }
 
 /// Why an upgrade cannot even begin.
@@ -91,6 +94,8 @@ pub struct Handoffs {
     verdict: watch::Sender<Verdict>,
     /// Connections that are closing because the new image cannot keep them.
     closing: watch::Sender<usize>,
+    /// In a new image: resumed connections not yet told `Upgrade complete.`
+    untold: watch::Sender<usize>,
 }
 
 impl Default for Handoffs {
@@ -104,6 +109,7 @@ impl Default for Handoffs {
             reports: Mutex::default(),
             verdict: watch::Sender::new(Verdict::Pending),
             closing: watch::Sender::new(0),
+            untold: watch::Sender::new(0),
         }
     }
 }
@@ -132,6 +138,16 @@ impl Handoffs {
         &self,
         reason: &str,
     ) -> Result<oneshot::Receiver<Result<(), String>>, RequestRefused> {
+        self.request_waited(reason, None)
+    }
+
+    /// [`Handoffs::request`] by someone waiting on a connection of its own
+    /// for the end, which the new image answers.
+    pub fn request_waited(
+        &self,
+        reason: &str,
+        waiting: Option<OwnedFd>,
+    ) -> Result<oneshot::Receiver<Result<(), String>>, RequestRefused> {
         let requests = self.requests.lock();
         let Some(requests) = requests.as_ref() else {
             return Err(RequestRefused::Unavailable);
@@ -143,6 +159,7 @@ impl Handoffs {
         let request = Request {
             reason: reason.to_string(),
             reply: Some(tx),
+            waiting,
         };
         if requests.send(request).is_err() {
             self.abort("the server is stopping");
@@ -168,6 +185,15 @@ impl Handoffs {
     /// How many connections there are.
     pub fn count(&self) -> usize {
         self.conns.lock().len()
+    }
+
+    /// How many of them a new image can inherit (plain TCP).
+    pub fn inheritable_count(&self) -> usize {
+        self.conns
+            .lock()
+            .values()
+            .filter(|h| h.fd.is_some())
+            .count()
     }
 
     /// Takes the one upgrade slot; false if an upgrade is already under way.
@@ -268,6 +294,23 @@ impl Handoffs {
             Ok(_) => String::new(),
             Err(_) => std::future::pending().await,
         }
+    }
+
+    /// In a new image: `count` resumed connections are to be told.
+    pub fn to_tell(&self, count: usize) {
+        self.untold.send_replace(count);
+    }
+
+    /// A resumed connection's `Upgrade complete.` is on the wire.
+    pub fn told_one(&self) {
+        self.untold
+            .send_modify(|left| *left = left.saturating_sub(1));
+    }
+
+    /// Waits until every resumed connection has been told.
+    pub async fn all_told(&self) {
+        let mut untold = self.untold.subscribe();
+        let _ = untold.wait_for(|left| *left == 0).await;
     }
 
     /// A connection the new image cannot keep has said goodbye.

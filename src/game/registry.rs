@@ -169,6 +169,10 @@ pub struct SessionInit {
 
 impl Session {
     pub fn new(init: SessionInit) -> Arc<Session> {
+        Session::made(init, Instant::now(), 0)
+    }
+
+    fn made(init: SessionInit, connected_at: Instant, last_input_ms: u64) -> Arc<Session> {
         Arc::new(Session {
             conn_id: init.conn_id,
             session_id: init.session_id,
@@ -179,10 +183,23 @@ impl Session {
             client: init.client,
             outbox: init.outbox,
             control: init.control,
-            connected_at: Instant::now(),
-            last_input_ms: AtomicU64::new(0),
+            connected_at,
+            last_input_ms: AtomicU64::new(last_input_ms),
             character: Mutex::new(None),
         })
+    }
+
+    /// A session an upgrade's old image had open: connected `connected`
+    /// ago and idle for `idle`, so listings read as if nothing happened.
+    pub fn resumed(
+        init: SessionInit,
+        connected: std::time::Duration,
+        idle: std::time::Duration,
+    ) -> Arc<Session> {
+        let now = Instant::now();
+        let connected_at = now.checked_sub(connected).unwrap_or(now);
+        let active = connected.saturating_sub(idle).as_millis() as u64;
+        Session::made(init, connected_at, active)
     }
 
     /// The columns text is shaped to for this client: its window's width

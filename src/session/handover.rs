@@ -42,8 +42,7 @@ pub const UPGRADE_COMPLETE: &str = "Upgrade complete.";
 /// What players see when an upgrade failed and the server carries on.
 pub const UPGRADE_CALLED_OFF: &str = "The upgrade did not happen; carry on.";
 /// What a connection the new image cannot keep is told before it closes.
-pub const RECONNECT: &str =
-    "This connection cannot be kept across the upgrade; please connect again in a moment.";
+pub const RECONNECT: &str = "This connection cannot be kept across the upgrade; please reconnect.";
 /// What a player in the editor is told after the upgrade.
 pub const DRAFT_LOST: &str = "The upgrade interrupted your writing; what you wrote was lost.";
 /// What a player changing a password is told after the upgrade.
@@ -83,6 +82,11 @@ struct SessionState {
     account: String,
     role: String,
     is_guest: bool,
+    /// Seconds since the connection logged in, and since its last line.
+    #[serde(default)]
+    connected_secs: f64,
+    #[serde(default)]
+    idle_secs: f64,
 }
 
 /// Everything the new image needs to take one connection over.
@@ -144,7 +148,13 @@ impl Link {
                 self.conn.outbox().close();
                 self.conn.outbox().drained().await;
                 self.game.handoffs().closed_one();
-                std::future::pending::<()>().await
+                // Nothing more for this image to do with it: it ends with
+                // the image, or, if the new one never started, here (its
+                // writer is gone, so the next wait ends the session).
+                tokio::select! {
+                    _ = self.game.handoffs().called_off() => {}
+                    _ = shutdown.cancelled() => {}
+                }
             }
             Verdict::Aborted(_) | Verdict::Pending => {
                 if compressed {
@@ -164,6 +174,8 @@ impl Link {
             account: session.account.clone(),
             role: session.role().as_str().to_string(),
             is_guest: self.logged_in.as_ref().is_some_and(|a| a.is_guest),
+            connected_secs: session.connected_at.elapsed().as_secs_f64(),
+            idle_secs: session.idle().as_secs_f64(),
         });
         let step = match (&self.playing, &self.step) {
             (Some(player), _) => Step::Playing {
@@ -277,8 +289,13 @@ where
 /// The session again from the step it stood at.
 async fn run_from(link: &mut Link, state: ConnState, said: &'static str) -> (Phase, Hangup) {
     link.failures = state.failures;
+    // The old image left the client at a prompt (shown again after the
+    // upgrade's first sentence): this one starts on a line of its own.
+    link.line("");
     link.line(said);
     link.conn.restart_compression();
+    link.conn.outbox().drained().await;
+    link.game.handoffs().told_one();
     let account = state.session.as_ref().map(|s| rebuild_session(link, s));
     let deadline = Instant::now() + link.game.config().login_timeout;
     let world = link.game.default_world();
@@ -339,17 +356,22 @@ async fn resume_logged_in(
 /// still there), and the account as the menu and the game need it.
 fn rebuild_session(link: &mut Link, state: &SessionState) -> LoggedIn {
     let role = state.role.parse().unwrap_or(Role::Player);
-    let session = Session::new(SessionInit {
-        conn_id: link.conn.id(),
-        session_id: state.session_id.clone(),
-        user_id: state.user_id,
-        account: state.account.clone(),
-        role,
-        peer: link.conn.peer(),
-        client: link.conn.profile().clone(),
-        outbox: link.conn.outbox().clone(),
-        control: link.conn.control_sender(),
-    });
+    let seconds = |s: f64| std::time::Duration::try_from_secs_f64(s).unwrap_or_default();
+    let session = Session::resumed(
+        SessionInit {
+            conn_id: link.conn.id(),
+            session_id: state.session_id.clone(),
+            user_id: state.user_id,
+            account: state.account.clone(),
+            role,
+            peer: link.conn.peer(),
+            client: link.conn.profile().clone(),
+            outbox: link.conn.outbox().clone(),
+            control: link.conn.control_sender(),
+        },
+        seconds(state.connected_secs),
+        seconds(state.idle_secs),
+    );
     link.game.resume_session(&session);
     link.session = Some(session);
     tracing::Span::current().record("account", tracing::field::display(&state.account));

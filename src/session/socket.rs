@@ -103,6 +103,12 @@ async fn write_batch<W: AsyncWrite + Unpin>(
     let mut next = Some(first);
     while let Some(item) = next.take() {
         if let Outbound::Drained(done) = item {
+            // Everything before it on the wire, the prompt shown again
+            // included: nothing is left for this writer to write after it.
+            screen.end_batch(&mut frames);
+            for frame in frames.drain(..) {
+                wire.encode(frame);
+            }
             wire.flush().await?;
             let _ = done.send(());
             next = queue.try_recv().ok();

@@ -23,6 +23,7 @@
 //! connection's state says (the session's own JSON) beyond its descriptor.
 
 pub mod check;
+pub mod control;
 pub mod fds;
 
 use std::collections::{HashMap, HashSet};
@@ -98,6 +99,8 @@ struct Handoff {
     fallback: Option<(PathBuf, Vec<OsString>)>,
     /// Why the upgrade failed, when the old binary took everything back.
     fell_back: Option<String>,
+    /// The control connection waiting for the end (`gaslamp upgrade`).
+    waiting: Option<RawFd>,
 }
 
 /// One connection handed over: its socket and the session's own state.
@@ -149,9 +152,14 @@ impl Inherited {
             .map(|fd| fds::copy_inherited(fd).map(std::net::TcpListener::from))
     }
 
-    /// The connections, now this image's own; the listeners' originals
-    /// closed. Called once the server started.
-    pub fn take_connections(self) -> Vec<(OwnedFd, serde_json::Value)> {
+    /// The connections, now this image's own, and the control connection
+    /// waiting for the end, if any; the listeners' originals closed. Called
+    /// once the server started.
+    pub fn take_connections(self) -> (Vec<(OwnedFd, serde_json::Value)>, Option<OwnedFd>) {
+        let waiting = self
+            .handoff
+            .waiting
+            .and_then(|fd| fds::take_inherited(fd).ok());
         let listeners = self.handoff.listeners;
         for fd in [listeners.plain, listeners.tls, listeners.web]
             .into_iter()
@@ -168,7 +176,7 @@ impl Inherited {
                 }
             }
         }
-        taken
+        (taken, waiting)
     }
 }
 
@@ -189,8 +197,9 @@ pub async fn carry_out(
             return;
         };
         tracing::info!(exe = %plan.exe.display(), reason = %request.reason, "upgrade begins");
+        let waiting = request.waiting.as_ref().map(AsRawFd::as_raw_fd);
         let failed = tokio::select! {
-            failed = upgrade(&game, &plan, &request.reason) => failed.to_string(),
+            failed = upgrade(&game, &plan, &request.reason, waiting) => failed.to_string(),
             // A shutdown wins: the check is killed, frozen connections carry
             // on into the shutdown's goodbye.
             _ = shutdown.cancelled() => UpgradeError::ShuttingDown.to_string(),
@@ -204,7 +213,12 @@ pub async fn carry_out(
 }
 
 /// One upgrade; returns only why it failed.
-async fn upgrade(game: &Arc<Game>, plan: &Plan, reason: &str) -> UpgradeError {
+async fn upgrade(
+    game: &Arc<Game>,
+    plan: &Plan,
+    reason: &str,
+    waiting: Option<RawFd>,
+) -> UpgradeError {
     if let Err(err) = check_binary(plan) {
         return err;
     }
@@ -243,6 +257,7 @@ async fn upgrade(game: &Arc<Game>, plan: &Plan, reason: &str) -> UpgradeError {
             .collect(),
         fallback: plan.fallback.clone().map(|exe| (exe, plan.args.clone())),
         fell_back: None,
+        waiting,
     };
     let closing = frozen.iter().filter(|f| f.fd.is_none()).count();
     game.handoffs().commit(closing);
@@ -284,7 +299,7 @@ async fn freeze(game: &Arc<Game>) -> Result<Vec<Frozen>, UpgradeError> {
             }
         }
         let waiting = ids.iter().filter(|id| !got.contains_key(*id)).count();
-        if waiting == 0 {
+        if waiting == 0 && !plain_unregistered(game) {
             got.retain(|id, _| ids.contains(id));
             return Ok(got.into_values().collect());
         }
@@ -300,6 +315,20 @@ async fn freeze(game: &Arc<Game>) -> Result<Vec<Frozen>, UpgradeError> {
             got.insert(report.conn_id, report);
         }
     }
+}
+
+/// Whether a plain connection accepted just before the pause has not
+/// registered yet (its task has not run): it must be frozen too, or the
+/// `exec` would close it.
+fn plain_unregistered(game: &Game) -> bool {
+    let plain = game
+        .connections()
+        .by_transport()
+        .iter()
+        .find(|(transport, _)| *transport == crate::game::Transport::Plain)
+        .map_or(0, |(_, count)| *count);
+    let registered = game.handoffs().inheritable_count() as u64;
+    plain > registered
 }
 
 /// Replaces the process image; returns only if that failed.
@@ -321,6 +350,7 @@ fn exec(plan: &Plan, handoff: &Handoff) -> UpgradeError {
         .into_iter()
         .flatten()
         .chain(handoff.connections.iter().map(|c| c.fd))
+        .chain(handoff.waiting)
         .chain([file.as_raw_fd()])
         .collect();
     for fd in &kept {
@@ -358,7 +388,7 @@ pub fn take_inherited() -> Result<Option<Inherited>, UpgradeError> {
         .into_iter()
         .flatten()
         .chain(handoff.connections.iter().map(|c| c.fd));
-    for fd in named {
+    for fd in named.chain(handoff.waiting) {
         fds::check_inherited(fd)?;
     }
     Ok(Some(Inherited { handoff }))

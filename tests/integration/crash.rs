@@ -45,7 +45,14 @@ pub async fn launch(db: &Path, worlds: &Path, run_flags: &[&str], env: &[(&str, 
         .arg(db)
         .arg("--worlds")
         .arg(worlds)
-        .args(["run", "--bind", "127.0.0.1:0", "--web-bind", "off"])
+        .args(["run", "--bind", "127.0.0.1:0"])
+        // The web listener stays off unless the flags open it.
+        .args(
+            (!run_flags.contains(&"--web-bind"))
+                .then_some(["--web-bind", "off"])
+                .into_iter()
+                .flatten(),
+        )
         .args(run_flags)
         .env_remove("RUST_LOG")
         .env_remove("MUD_ADMIN_USER")
@@ -87,7 +94,8 @@ pub async fn launch(db: &Path, worlds: &Path, run_flags: &[&str], env: &[(&str, 
 
 /// The address in the `listening addr=127.0.0.1:PORT` log line.
 fn listening_address(line: &str) -> Option<std::net::SocketAddr> {
-    if !line.contains("listening") {
+    // The telnet port (the web listener, when a test opens it, says so too).
+    if !line.contains("listening") || line.contains("transport=web") {
         return None;
     }
     let start = line.find("addr=")? + "addr=".len();

@@ -30,7 +30,8 @@ async fn start_upgradable(dir: &Path, exe: &Path) -> Running {
     launch(
         &db,
         &worlds,
-        &["--exe", &exe],
+        // Every test player signs up from 127.0.0.1: no sign-up limit.
+        &["--exe", &exe, "--max-signups-per-ip", "0"],
         &[("MUD_ADMIN_USER", "Ada"), ("MUD_ADMIN_PASSWORD", PASSWORD)],
     )
     .await
@@ -45,6 +46,18 @@ fn session_rows(dir: &Path) -> Vec<(String, i64)> {
         .expect("query")
         .collect::<Result<_, _>>()
         .expect("rows")
+}
+
+/// What a client has been sent of telnet negotiation: option verbs, and
+/// subnegotiations but MCCP2's marker (a fresh stream after an upgrade is
+/// allowed; it is not asking the client anything).
+fn asked(c: &Client) -> (usize, usize) {
+    let subnegotiations = c
+        .subnegotiations
+        .iter()
+        .filter(|(option, _)| *option != MCCP2)
+        .count();
+    (c.negotiations.len(), subnegotiations)
 }
 
 /// Ada in the game, ready to give the command.
@@ -93,9 +106,9 @@ async fn copyover_keeps_every_plain_player_where_they_stood() {
 
     let rows_before = session_rows(dir.path());
     assert_eq!(rows_before.len(), 3, "Ada, Kit and Lee are logged in");
-    let negotiations: Vec<usize> = [&kit, &lee, &mo, &newcomer]
+    let negotiations: Vec<(usize, usize)> = [&kit, &lee, &mo, &newcomer]
         .iter()
-        .map(|c| c.negotiations.len())
+        .map(|c| asked(c))
         .collect();
 
     ada.send("/copyover a better lamp").await;
@@ -111,6 +124,7 @@ async fn copyover_keeps_every_plain_player_where_they_stood() {
     assert_eq!(server.pid(), pid);
 
     kit.expect("You say, \"still here\"").await;
+    kit.expect("> ").await;
     assert_eq!(
         kit.compression_ended, 1,
         "MCCP2 ended cleanly before the handoff"
@@ -124,9 +138,9 @@ async fn copyover_keeps_every_plain_player_where_they_stood() {
     );
 
     // Nobody is asked anything again.
-    let after: Vec<usize> = [&kit, &lee, &mo, &newcomer]
+    let after: Vec<(usize, usize)> = [&kit, &lee, &mo, &newcomer]
         .iter()
-        .map(|c| c.negotiations.len())
+        .map(|c| asked(c))
         .collect();
     assert_eq!(after, negotiations, "no option renegotiated");
 
@@ -137,6 +151,11 @@ async fn copyover_keeps_every_plain_player_where_they_stood() {
     lee.expect("Character: ").await;
     lee.enter("1").await;
     newcomer.expect("Account: ").await;
+    let seen = newcomer.all_text();
+    assert!(
+        seen.ends_with("please wait.\r\nAccount: \r\nUpgrade complete.\r\nAccount: "),
+        "{seen:?}"
+    );
     newcomer.send("connect Lee wrong-password-here").await;
     newcomer.expect("Wrong").await;
     assert!(ada.command("who").await.contains("Kit"));
@@ -326,5 +345,441 @@ async fn a_new_binary_that_cannot_start_hands_everyone_back_to_the_old_one() {
     assert_eq!(kit.command("look").await, room);
     assert_eq!(session_rows(dir.path()), rows);
     assert!(!kit.all_text().contains(COMPLETE));
+    assert_eq!(server.terminate().await, Some(0));
+}
+
+/// `gaslamp upgrade` on the server of `dir`: its exit code and output.
+async fn gaslamp_upgrade(dir: &Path) -> (Option<i32>, String, String) {
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_gaslamp"))
+        .arg("--db")
+        .arg(dir.join("gaslamp.db"))
+        .args(["upgrade", "from", "the", "shell"])
+        .output();
+    let out = tokio::time::timeout(PATIENCE, out)
+        .await
+        .expect("gaslamp upgrade ends in time")
+        .expect("runs");
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn gaslamp_upgrade_asks_on_the_control_socket_and_waits_for_the_end() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = temp_dir();
+    let slot = dir.path().join("gaslamp-next");
+    let mut server = start_upgradable(dir.path(), &slot).await;
+    let control = dir.path().join("gaslamp.db.control");
+    let mode = std::fs::metadata(&control)
+        .expect("the control socket")
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600, "only the server's user may ask");
+    let mut kit = kit_in_game(&server).await;
+
+    // No binary there yet: refused, exit 1, the reason on stderr.
+    let (code, _, stderr) = gaslamp_upgrade(dir.path()).await;
+    assert_eq!(code, Some(1));
+    assert!(stderr.contains("does not exist"), "{stderr}");
+    assert_eq!(kit.command("say fine").await, "You say, \"fine\"");
+
+    // Now there: exit 0 once Kit was told, naming the game and the front.
+    std::fs::copy(env!("CARGO_BIN_EXE_gaslamp"), &slot).expect("copy");
+    let (code, stdout, stderr) = gaslamp_upgrade(dir.path()).await;
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stdout.contains("game upgraded to gaslamp"), "{stdout}");
+    assert!(stdout.contains("front: none"), "{stdout}");
+    assert!(stdout.contains("1 connection(s) kept"), "{stdout}");
+    kit.expect(COMPLETE).await;
+    kit.expect("> ").await;
+    assert_eq!(
+        kit.command("say still fine").await,
+        "You say, \"still fine\""
+    );
+    server
+        .expect_log(&["upgrade asked on the control socket"])
+        .await;
+    assert!(server.alive());
+    assert_eq!(server.terminate().await, Some(0));
+}
+
+const GMCP_OPT: u8 = 201;
+const NAWS: u8 = 31;
+const EOR_OPTION: u8 = 25;
+
+/// `IAC SB option data IAC SE`.
+fn sb(option: u8, data: &[u8]) -> Vec<u8> {
+    let mut bytes = vec![IAC, SB, option];
+    for &b in data {
+        bytes.push(b);
+        if b == IAC {
+            bytes.push(IAC);
+        }
+    }
+    bytes.extend_from_slice(&[IAC, SE]);
+    bytes
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sigusr2_keeps_gmcp_packages_width_and_eor_and_says_what_was_lost() {
+    let dir = temp_dir();
+    let exe = second_copy(dir.path());
+    let mut server = start_upgradable(dir.path(), &exe).await;
+    let mut ada = admin_in_game(&server).await;
+
+    // A mapper: GMCP for the Room package only, 40 columns, EOR prompts.
+    let mut mapper = Client::connect(server.addr).await;
+    mapper.expect("Account: ").await;
+    let mut hello = vec![IAC, DO, GMCP_OPT, IAC, DO, EOR_OPTION, IAC, WILL, NAWS];
+    hello.extend(sb(GMCP_OPT, br#"Core.Supports.Set ["Room 1"]"#));
+    hello.extend(sb(NAWS, &[0, 40, 0, 24]));
+    mapper.send_raw(&hello).await;
+    mapper.send(&format!("create Mapper {PASSWORD}")).await;
+    mapper.expect("Character: ").await;
+    mapper.enter("1").await;
+    mapper.expect_gmcp("Room.Info").await;
+    let negotiated = mapper.negotiations.len();
+
+    // Ada writing a room description; Sid halfway through signing up.
+    ada.send("/rdesc").await;
+    ada.expect("~q").await;
+    ada.send("A line that will not survive.").await;
+    let mut sid = Client::connect(server.addr).await;
+    sid.expect("Account: ").await;
+    sid.send("new").await;
+    sid.expect("New account name: ").await;
+
+    let pid = server.pid().expect("pid").to_string();
+    let usr2 = std::process::Command::new("kill")
+        .args(["-USR2", &pid])
+        .status()
+        .expect("kill");
+    assert!(usr2.success());
+    for c in [&mut ada, &mut mapper, &mut sid] {
+        // (At the mapper's 40 columns the sentence takes two lines.)
+        c.expect("The server is being upgraded;").await;
+        c.expect(COMPLETE).await;
+    }
+    server
+        .expect_log(&["upgraded: taking over", "reason=SIGUSR2"])
+        .await;
+
+    ada.expect("The upgrade interrupted your writing; what you wrote was lost.")
+        .await;
+    ada.expect("> ").await;
+    sid.expect("The upgrade interrupted your sign-up; type \"new\" to start it again.")
+        .await;
+    sid.expect("Account: ").await;
+
+    // The mapper's packages, width and prompt marks are as they were.
+    mapper.expect("> ").await;
+    let eors = mapper.end_of_records.len();
+    let look = mapper.command("look").await;
+    assert!(
+        look.lines().all(|line| line.chars().count() <= 40),
+        "{look}"
+    );
+    assert!(
+        mapper.end_of_records.len() > eors,
+        "prompts still end with EOR"
+    );
+    let exits = mapper.command("exits").await;
+    let way = ["north", "east", "south", "west"]
+        .into_iter()
+        .find(|w| exits.contains(w))
+        .expect("a way out");
+    mapper.command(way).await;
+    mapper.expect_gmcp("Room.Info").await;
+    mapper.command("say hello").await;
+    assert!(
+        mapper
+            .gmcp_messages()
+            .iter()
+            .all(|(name, _)| !name.starts_with("Comm")),
+        "no package it did not ask for"
+    );
+    assert_eq!(
+        mapper.negotiations.len(),
+        negotiated,
+        "nothing renegotiated"
+    );
+    assert_eq!(server.terminate().await, Some(0));
+}
+
+/// A TLS client of the test's own certificate.
+async fn tls_client(
+    addr: std::net::SocketAddr,
+    der: &rustls_pki_types::CertificateDer<'static>,
+) -> Client {
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(der.clone()).expect("trust");
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("versions")
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let connector = tokio_rustls::TlsConnector::from(std::sync::Arc::new(config));
+    let tcp = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let name = rustls_pki_types::ServerName::try_from("localhost").expect("name");
+    let stream = connector.connect(name, tcp).await.expect("handshake");
+    Client::over(stream)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_tls_player_is_asked_to_reconnect_and_can_at_once() {
+    let dir = temp_dir();
+    let exe = second_copy(dir.path());
+    let made = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).expect("cert");
+    let (cert, key) = (dir.path().join("tls.crt"), dir.path().join("tls.key"));
+    std::fs::write(&cert, made.cert.pem()).expect("write");
+    std::fs::write(&key, made.signing_key.serialize_pem()).expect("write");
+    let der = made.cert.der().clone();
+    let db = dir.path().join("gaslamp.db");
+    let worlds = dir.path().join("worlds");
+    copy_dir(&shipped_worlds(), &worlds);
+    let flags = [
+        "--exe",
+        exe.to_str().expect("utf-8"),
+        "--tls-bind",
+        "127.0.0.1:0",
+        "--tls-cert",
+        cert.to_str().expect("utf-8"),
+        "--tls-key",
+        key.to_str().expect("utf-8"),
+    ];
+    let mut server = launch(&db, &worlds, &flags, &[]).await;
+    let line = server.expect_log(&["listening", "transport=tls"]).await;
+    let tls_addr: std::net::SocketAddr = line
+        .split("addr=")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|addr| addr.parse().ok())
+        .expect("the TLS address");
+
+    let mut sam = tls_client(tls_addr, &der).await;
+    sam.create("Sam", PASSWORD).await;
+    sam.enter("1").await;
+    let mut kit = kit_in_game(&server).await;
+
+    let pid = server.pid().expect("pid").to_string();
+    let usr2 = std::process::Command::new("kill")
+        .args(["-USR2", &pid])
+        .status()
+        .expect("kill");
+    assert!(usr2.success());
+    sam.expect(UPGRADING).await;
+    let last = sam.expect_closed().await;
+    assert!(
+        last.contains("This connection cannot be kept across the upgrade; please reconnect."),
+        "{last}"
+    );
+    kit.expect(COMPLETE).await;
+    server
+        .expect_log(&["handing over to the new binary", "kept=1", "closed=1"])
+        .await;
+
+    // The TLS listener never closed: Sam is back at once, on the new binary.
+    let mut again = tls_client(tls_addr, &der).await;
+    again.connect_as("Sam", PASSWORD).await;
+    again.enter("1").await;
+    assert!(again.command("who").await.contains("Kit"));
+    assert_eq!(
+        session_rows(dir.path()).len(),
+        2,
+        "Kit's row kept, Sam's new one"
+    );
+    assert_eq!(server.terminate().await, Some(0));
+}
+
+/// What one of the fifty is doing when the upgrade comes.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Doing {
+    Playing,
+    Compressed,
+    AtAccount,
+    AtPassword,
+    AtMenu,
+}
+
+/// `look`'s last line of description, just before the exits: the room's
+/// own (others' comings and goings are lines of their own, and may come
+/// between the command and its answer).
+async fn room_line(c: &mut Client) -> String {
+    c.skip_shown_prompts();
+    c.send("look").await;
+    let upto = c.expect("\r\nExits:").await;
+    c.expect("\r\n> ").await;
+    upto.trim_end_matches("\r\nExits:")
+        .lines()
+        .last()
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// One of the fifty, connected and brought to what it is doing.
+async fn one_of_fifty(addr: std::net::SocketAddr, n: usize) -> (Doing, Client, String) {
+    let ways = ["north", "east", "south", "west"];
+    let doing = match n % 7 {
+        0..=2 => Doing::Playing,
+        3 | 4 => Doing::Compressed,
+        5 => [Doing::AtAccount, Doing::AtPassword, Doing::AtMenu][n / 7 % 3],
+        _ => Doing::AtMenu,
+    };
+    let mut c = Client::connect(addr).await;
+    if doing == Doing::Compressed {
+        c.send_raw(&[IAC, DO, MCCP2]).await;
+    }
+    let name = format!(
+        "Play{}{}",
+        char::from(b'a' + (n / 26) as u8),
+        char::from(b'a' + (n % 26) as u8)
+    );
+    let mut room = String::new();
+    match doing {
+        Doing::AtAccount => {
+            c.expect("Account: ").await;
+        }
+        Doing::AtPassword => {
+            c.expect("Account: ").await;
+            c.send("Ada").await;
+            c.expect("Password: ").await;
+        }
+        Doing::AtMenu => c.create(&name, PASSWORD).await,
+        Doing::Playing | Doing::Compressed => {
+            c.create(&name, PASSWORD).await;
+            c.enter("1").await;
+            c.command(ways[n % 4]).await;
+            room = room_line(&mut c).await;
+        }
+    }
+    (doing, c, room)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn fifty_players_across_rooms_and_prompts_stay_through_an_upgrade() {
+    let dir = temp_dir();
+    let exe = second_copy(dir.path());
+    let mut server = start_upgradable(dir.path(), &exe).await;
+    let pid = server.pid();
+    let mut ada = admin_in_game(&server).await;
+    let addr = server.addr;
+    let mut players: Vec<(Doing, Client, String)> =
+        futures::future::join_all((0..49).map(|n| one_of_fifty(addr, n))).await;
+    // Half a line typed before the upgrade; the rest comes during it.
+    for (doing, c, _) in players.iter_mut() {
+        if matches!(doing, Doing::Playing | Doing::Compressed) {
+            c.send_raw(b"say ha").await;
+        }
+    }
+    let rows = session_rows(dir.path());
+    let negotiated: Vec<(usize, usize)> = players.iter().map(|(_, c, _)| asked(c)).collect();
+
+    ada.send("/copyover fifty").await;
+    for (doing, c, _) in players.iter_mut() {
+        c.expect(UPGRADING).await;
+        if matches!(doing, Doing::Playing | Doing::Compressed) {
+            c.send("lf, mid-handoff").await;
+        }
+    }
+    for (_, c, _) in players.iter_mut() {
+        c.expect(COMPLETE).await;
+    }
+    assert!(server.alive());
+    assert_eq!(server.pid(), pid);
+    for (n, (doing, c, room)) in players.iter_mut().enumerate() {
+        match doing {
+            Doing::Playing | Doing::Compressed => {
+                c.expect("You say, \"half, mid-handoff\"").await;
+                c.expect("> ").await;
+                assert_eq!(&room_line(c).await, room, "player {n} in the same room");
+                if *doing == Doing::Compressed {
+                    assert_eq!((c.compression_ended, c.compression_started), (1, 2));
+                }
+            }
+            Doing::AtAccount => {
+                c.expect("Account: ").await;
+            }
+            Doing::AtPassword => {
+                c.expect("Password: ").await;
+                c.send(PASSWORD).await;
+                c.expect("Character: ").await;
+            }
+            Doing::AtMenu => {
+                c.expect("Character: ").await;
+            }
+        }
+        assert!(!c.closed, "player {n} still connected");
+    }
+    let after: Vec<(usize, usize)> = players.iter().map(|(_, c, _)| asked(c)).collect();
+    assert_eq!(after, negotiated, "no option renegotiated");
+    let mut rows_after = session_rows(dir.path());
+    // The one at Password: logged in after the upgrade, as Ada.
+    rows_after.retain(|row| rows.contains(row));
+    assert_eq!(rows_after, rows, "every session row kept");
+    assert_eq!(server.terminate().await, Some(0));
+}
+
+/// A WebSocket player of the web listener at `web`, as a telnet client.
+async fn ws_client(web: std::net::SocketAddr) -> Client {
+    use crate::web::{TELNET, Upgrade, over_websocket, upgrade};
+    match upgrade(web, &[TELNET], &[]).await {
+        Upgrade::Open(socket, _) => over_websocket(socket).0,
+        Upgrade::Refused(status, body) => panic!("refused: {status} {body}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_websocket_player_is_asked_to_reconnect_and_the_web_listener_stays() {
+    let dir = temp_dir();
+    let exe = second_copy(dir.path());
+    let db = dir.path().join("gaslamp.db");
+    let worlds = dir.path().join("worlds");
+    copy_dir(&shipped_worlds(), &worlds);
+    let flags = [
+        "--exe",
+        exe.to_str().expect("utf-8"),
+        "--web-bind",
+        "127.0.0.1:0",
+    ];
+    let mut server = launch(&db, &worlds, &flags, &[]).await;
+    let line = server.expect_log(&["listening", "transport=web"]).await;
+    let web: std::net::SocketAddr = line
+        .split("addr=")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|addr| addr.parse().ok())
+        .expect("the web address");
+    let mut wes = ws_client(web).await;
+    wes.create("Wes", PASSWORD).await;
+    wes.enter("1").await;
+    let mut kit = kit_in_game(&server).await;
+
+    let pid = server.pid().expect("pid").to_string();
+    let usr2 = std::process::Command::new("kill")
+        .args(["-USR2", &pid])
+        .status()
+        .expect("kill");
+    assert!(usr2.success());
+    wes.expect(UPGRADING).await;
+    let last = wes.expect_closed().await;
+    assert!(last.contains("please reconnect."), "{last}");
+    kit.expect(COMPLETE).await;
+    server
+        .expect_log(&["handing over to the new binary", "kept=1", "closed=1"])
+        .await;
+
+    // The web listener was handed over too: Wes is back at once.
+    let mut again = ws_client(web).await;
+    if again.expect_any_or_closed(&["Account: "]).await.is_none() {
+        panic!("{}", server.log_lines().join("\n"));
+    }
+    again.send(&format!("connect Wes {PASSWORD}")).await;
+    again.expect("Character: ").await;
+    again.enter("1").await;
+    assert!(again.command("who").await.contains("Kit"));
     assert_eq!(server.terminate().await, Some(0));
 }

@@ -18,9 +18,9 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 use crate::support::*;
 
-type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+pub(crate) type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
-const TELNET: &str = "telnet.mudstandards.org";
+pub(crate) const TELNET: &str = "telnet.mudstandards.org";
 
 /// Client addresses (loopback: all of 127.0.0.0/8 reaches the server).
 const HERE: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
@@ -29,14 +29,18 @@ const THIRD: IpAddr = IpAddr::V4(Ipv4Addr::new(127, 0, 0, 3));
 
 /// What the server answered to an upgrade request: a socket and the
 /// subprotocol it chose, or the HTTP status and body of a refusal.
-enum Upgrade {
+pub(crate) enum Upgrade {
     Open(Box<Socket>, Option<String>),
     Refused(u16, String),
 }
 
 /// Opens `/ws` offering `protocols`, with `headers` (an `Origin`, a
 /// forwarded address) added.
-async fn upgrade(addr: SocketAddr, protocols: &[&str], headers: &[(&str, &str)]) -> Upgrade {
+pub(crate) async fn upgrade(
+    addr: SocketAddr,
+    protocols: &[&str],
+    headers: &[(&str, &str)],
+) -> Upgrade {
     upgrade_from(HERE, addr, protocols, headers).await
 }
 
@@ -109,7 +113,9 @@ fn web(server: &TestServer) -> SocketAddr {
 /// The test's end of a WebSocket as a telnet [`Client`]: binary frames in are
 /// bytes read, bytes written go out as binary frames. The receiver gets the
 /// server's close frame when the server closes.
-fn over_websocket(socket: Box<Socket>) -> (Client, oneshot::Receiver<Option<CloseFrame>>) {
+pub(crate) fn over_websocket(
+    socket: Box<Socket>,
+) -> (Client, oneshot::Receiver<Option<CloseFrame>>) {
     let (ours, pipe) = tokio::io::duplex(64 * 1024);
     let (mut from_client, mut to_client) = tokio::io::split(pipe);
     let (mut sink, mut stream) = socket.split();

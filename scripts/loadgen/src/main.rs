@@ -213,6 +213,16 @@ pub struct Args {
     /// channel: seconds of talk.
     #[arg(long, default_value_t = 10)]
     pub channel_secs: u64,
+
+    /// upgrade: players held in the game across the upgrade (half on MCCP2).
+    #[arg(long, default_value_t = 2_000)]
+    pub upgrade_players: usize,
+    /// upgrade: speakers in the room that talks before and after.
+    #[arg(long, default_value_t = 10)]
+    pub upgrade_speakers: usize,
+    /// upgrade: seconds of talk before and after.
+    #[arg(long, default_value_t = 5)]
+    pub upgrade_secs: u64,
 }
 
 fn parse_env(text: &str) -> Result<(String, String), String> {
@@ -240,10 +250,11 @@ pub enum Scenario {
     WsIdle,
     Build,
     Channel,
+    Upgrade,
 }
 
 impl Scenario {
-    const ALL: [Scenario; 16] = [
+    const ALL: [Scenario; 17] = [
         Scenario::Idle,
         Scenario::Room,
         Scenario::Rooms,
@@ -260,6 +271,7 @@ impl Scenario {
         Scenario::WsIdle,
         Scenario::Build,
         Scenario::Channel,
+        Scenario::Upgrade,
     ];
 
     fn name(self) -> &'static str {
@@ -280,6 +292,7 @@ impl Scenario {
             Scenario::WsIdle => "ws-idle",
             Scenario::Build => "build",
             Scenario::Channel => "channel",
+            Scenario::Upgrade => "upgrade",
         }
     }
 
@@ -354,6 +367,10 @@ impl Scenario {
                 args.channel_rate,
                 args.channel_secs
             ),
+            Scenario::Upgrade => format!(
+                "upgrade: SIGUSR2 with {} players held in the game (half on MCCP2), a room talking before and after",
+                args.upgrade_players
+            ),
         }
     }
 }
@@ -385,6 +402,8 @@ impl Args {
             self.channel_players = self.channel_players.min(200);
             self.channel_rooms = self.channel_rooms.min(20);
             self.channel_secs = self.channel_secs.min(3);
+            self.upgrade_players = self.upgrade_players.min(200);
+            self.upgrade_secs = self.upgrade_secs.min(2);
         }
         self
     }

@@ -268,6 +268,39 @@ mod tests {
     use super::*;
 
     #[test]
+    fn an_emptied_limiter_carried_across_an_upgrade_stays_empty() {
+        let start = Instant::now();
+        let mut limiter = RateLimiter::new(20, 40);
+        limiter.bucket.last = start;
+        for _ in 0..40 {
+            assert_eq!(limiter.take(start), Admit::Yes);
+        }
+        assert_eq!(limiter.take(start), Admit::NoAndWarn);
+        // Carried as JSON, as the state file does, and taken up at once.
+        let json = serde_json::to_string(&limiter.snapshot(start)).expect("serializes");
+        let state: LimiterState = serde_json::from_str(&json).expect("reads back");
+        let mut again = RateLimiter::new(20, 40);
+        again.restore(state, start);
+        assert_eq!(again.take(start), Admit::No, "still empty, already warned");
+        // And it refills at the same pace as before.
+        let later = start + Duration::from_millis(100);
+        assert_eq!(again.take(later), Admit::Yes);
+    }
+
+    #[test]
+    fn a_negotiation_budget_carried_across_an_upgrade_keeps_what_was_spent() {
+        let start = Instant::now();
+        let mut budget = NegotiationBudget::starting(start);
+        for _ in 0..NEGOTIATION_BURST {
+            budget.charge(1, start).expect("within the burst");
+        }
+        let json = serde_json::to_string(&budget.snapshot(start)).expect("serializes");
+        let state: BudgetState = serde_json::from_str(&json).expect("reads back");
+        let mut again = NegotiationBudget::restored(state, start);
+        assert!(again.charge(1, start).is_err(), "the burst stays spent");
+    }
+
+    #[test]
     fn a_burst_passes_then_excess_is_dropped_with_one_warning() {
         let start = Instant::now();
         let mut limiter = RateLimiter::new(20, 40);

@@ -10,6 +10,7 @@ mod logins;
 mod mccp;
 mod storm;
 mod tls;
+mod upgrade;
 mod web;
 mod writer;
 
@@ -42,6 +43,7 @@ pub async fn run(scenario: Scenario, ctx: &Ctx) -> anyhow::Result<Outcome> {
         Scenario::Timing => guard::timing(ctx).await,
         Scenario::Build => build::run(ctx).await,
         Scenario::Channel => channel::run(ctx).await,
+        Scenario::Upgrade => upgrade::run(ctx).await,
     }
 }
 

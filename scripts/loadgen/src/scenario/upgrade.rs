@@ -1,0 +1,144 @@
+//! `upgrade`: an in-place upgrade with a crowd connected (issue 20).
+//!
+//! `upgrade_players` players log in and enter the game, every second one
+//! with MCCP2, and stay connected. A crowded room talks beside them for a
+//! baseline (`upgrade_speakers` of 100 players in room 0); then the server
+//! is sent SIGUSR2 and upgrades to itself (the same binary, as an operator
+//! re-deploying would), and the time from the signal to each held player's
+//! `Upgrade complete.` is measured — the last player's is the figure, with a
+//! goal of under 2 s; then the room talks again. Reported: those times, the
+//! connections that did not come through, and the talk p99 before and after.
+
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use futures::StreamExt;
+use serde_json::json;
+
+use super::chat::{latency, talk};
+use super::{Site, cpu_brief};
+use crate::Ctx;
+use crate::client::{Client, Target, name};
+use crate::crowd::{Login, Member};
+use crate::report::{Figure, Outcome};
+use crate::stats::Summary;
+
+/// The goal for the last player's `Upgrade complete.`.
+const GOAL: Duration = Duration::from_secs(2);
+/// Players in the talking room, beside the held crowd.
+const ROOM: usize = 100;
+
+pub async fn run(ctx: &Ctx) -> anyhow::Result<Outcome> {
+    let args = &ctx.args;
+    let site = Site::new(ctx, "upgrade", 1)?;
+    let server = site.serve(ctx, 4, args.upgrade_players + ROOM + 10).await?;
+    let target = server.target(false)?;
+    let outcome = measure(ctx, &server, target).await;
+    server.stop().await?;
+    outcome
+}
+
+async fn measure(
+    ctx: &Ctx,
+    server: &crate::server::ServerProcess,
+    target: Target,
+) -> anyhow::Result<Outcome> {
+    let args = &ctx.args;
+    let held = hold(&target, args.upgrade_players, args.setup_concurrency).await?;
+    // Two crowds of new accounts: logging in again would run into the
+    // per-address login limit with so many checks from one address at once.
+    let crowd = |prefix: &str| -> Vec<Member> {
+        (0..ROOM)
+            .map(|i| Member {
+                account: name(prefix, i),
+                login: Login::Create,
+                room: 0,
+                speaker: (i < args.upgrade_speakers).then_some(i as u32),
+                websocket: false,
+                world: None,
+            })
+            .collect()
+    };
+    let secs = args.upgrade_secs;
+    let mut before = talk(ctx, server, target.clone(), crowd("ub"), 10.0, secs).await?;
+    let sent = Instant::now();
+    let signal = std::process::Command::new("kill")
+        .args(["-USR2", &server.pid.to_string()])
+        .status()
+        .context("kill -USR2")?;
+    if !signal.success() {
+        bail!("could not signal the server");
+    }
+    let told: Vec<anyhow::Result<u32>> = futures::stream::iter(held)
+        .map(|client| told_after(client, sent))
+        .buffer_unordered(usize::MAX)
+        .collect()
+        .await;
+    let lost = told.iter().filter(|t| t.is_err()).count();
+    let mut times: Vec<u32> = told.into_iter().filter_map(Result::ok).collect();
+    let complete = Summary::of(&mut times);
+    let mut after = talk(ctx, server, target, crowd("ua"), 10.0, secs).await?;
+    let (p_before, p_after) = (latency(&mut before.totals), latency(&mut after.totals));
+    let last = Duration::from_secs_f64(complete.max_ms / 1000.0);
+    let figures = vec![
+        Figure::info(
+            "held players (half on MCCP2)",
+            format!("{}", times.len() + lost),
+        ),
+        Figure::target(
+            "signal to the last Upgrade complete.",
+            format!("{:.0} ms", complete.max_ms),
+            "< 2 s",
+            lost == 0 && last < GOAL,
+        ),
+        Figure::info(
+            "signal to Upgrade complete. p50 / p99 / max",
+            complete.brief(),
+        ),
+        Figure::target("held players dropped", format!("{lost}"), "0", lost == 0),
+        Figure::info("talk p50 / p99 / max, before", p_before.brief()),
+        Figure::info("talk p50 / p99 / max, after", p_after.brief()),
+        Figure::info("CPU while talking after", cpu_brief(&after.cpu)),
+    ];
+    let json = json!({
+        "held_players": times.len() + lost,
+        "dropped": lost,
+        "signal_to_complete": complete.json(),
+        "talk_before": before.json(p_before),
+        "talk_after": after.json(p_after),
+    });
+    Ok(Outcome { json, figures })
+}
+
+/// `count` players in the game, every second one compressed, held open.
+async fn hold(target: &Target, count: usize, concurrency: usize) -> anyhow::Result<Vec<Client>> {
+    futures::stream::iter(0..count)
+        .map(|i| {
+            let target = target.clone().with_mccp(i % 2 == 0);
+            async move {
+                let mut client = Client::connect(target).await?;
+                client.create_account(&name("uh", i)).await?;
+                client.enter_game().await?;
+                anyhow::Ok(client)
+            }
+        })
+        .buffer_unordered(concurrency.max(1))
+        .collect::<Vec<_>>()
+        .await
+        .into_iter()
+        .collect()
+}
+
+/// Microseconds from `sent` until this player saw `Upgrade complete.`.
+async fn told_after(mut client: Client, sent: Instant) -> anyhow::Result<u32> {
+    loop {
+        client.wait_prompt(&["> "]).await?;
+        if client
+            .recent()
+            .iter()
+            .any(|line| line == "Upgrade complete.")
+        {
+            return Ok(sent.elapsed().as_micros().min(u128::from(u32::MAX)) as u32);
+        }
+    }
+}
