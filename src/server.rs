@@ -283,7 +283,7 @@ impl Server {
             web: web.as_ref().map(WebListener::raw_fd),
         });
         let control = match &game.config().control {
-            Some(path) => Some(crate::upgrade::control::bind(path).await?),
+            Some(path) => open_control(path).await?,
             None => None,
         };
         let (resumed, fell_back, waiting) = match inherited.take() {
@@ -569,6 +569,23 @@ fn serve_resumed(
         let _slot = slot;
         crate::session::handover::resume(game, stream, raw, state, fell_back, inner).await;
     });
+}
+
+/// The control socket; one another live server answers on stops the start,
+/// one that cannot be made (a path too long for a Unix socket, a folder
+/// that refuses it) only costs `gaslamp upgrade`, and is logged.
+async fn open_control(
+    path: &std::path::Path,
+) -> Result<Option<tokio::net::UnixListener>, StartError> {
+    use crate::upgrade::control::{ControlError, bind};
+    match bind(path).await {
+        Ok(listener) => Ok(Some(listener)),
+        Err(err @ ControlError::InUse { .. }) => Err(err.into()),
+        Err(err) => {
+            tracing::warn!(%err, "no control socket: `gaslamp upgrade` cannot reach this server (/copyover and SIGUSR2 still upgrade it)");
+            Ok(None)
+        }
+    }
 }
 
 /// Answers the `gaslamp upgrade` that waits on a handed-over control
