@@ -13,7 +13,7 @@
 
 #![no_main]
 
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use gaslamp::auth::Role;
 use gaslamp::command::common::find_exit;
@@ -24,16 +24,8 @@ use gaslamp::config::parse_duration;
 use gaslamp::world::{Item, Room, World};
 use libfuzzer_sys::fuzz_target;
 
-/// The shipped world, loaded once.
 fn world() -> &'static Arc<World> {
-    static WORLD: OnceLock<Arc<World>> = OnceLock::new();
-    WORLD.get_or_init(|| {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../worlds");
-        match gaslamp::world::load(&dir, None) {
-            Ok(loaded) => loaded.default,
-            Err(err) => panic!("the shipped world does not load: {err}"),
-        }
-    })
+    gaslamp_fuzz::shipped_world()
 }
 
 fuzz_target!(|data: &[u8]| {

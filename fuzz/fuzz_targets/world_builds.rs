@@ -9,25 +9,10 @@
 
 #![no_main]
 
-use std::sync::{Arc, OnceLock};
-
-use gaslamp::world::World;
 use libfuzzer_sys::fuzz_target;
 
-/// The shipped world, loaded once.
-fn world() -> &'static Arc<World> {
-    static WORLD: OnceLock<Arc<World>> = OnceLock::new();
-    WORLD.get_or_init(|| {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../worlds");
-        match gaslamp::world::load(&dir, None) {
-            Ok(loaded) => loaded.default,
-            Err(err) => panic!("the shipped world does not load: {err}"),
-        }
-    })
-}
-
 fuzz_target!(|data: &[u8]| {
-    if let Err(broken) = gaslamp::world::check_builds(world(), data) {
+    if let Err(broken) = gaslamp::world::check_builds(gaslamp_fuzz::shipped_world(), data) {
         panic!("a build broke the world: {broken}");
     }
 });

@@ -9,6 +9,21 @@
 pub mod telnet_model;
 pub mod ws_model;
 
+use std::sync::{Arc, OnceLock};
+
+/// The shipped world (`worlds/` of the repository), loaded once for the
+/// targets that work on a real world.
+pub fn shipped_world() -> &'static Arc<gaslamp::world::World> {
+    static WORLD: OnceLock<Arc<gaslamp::world::World>> = OnceLock::new();
+    WORLD.get_or_init(|| {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../worlds");
+        match gaslamp::world::load(&dir, None) {
+            Ok(loaded) => loaded.default,
+            Err(err) => panic!("the shipped world does not load: {err}"),
+        }
+    })
+}
+
 /// A small, fast generator (xorshift64*) for the choices an input's seed
 /// makes: where a stream is cut, which order messages go in.
 #[derive(Debug, Clone)]
