@@ -384,6 +384,28 @@ impl Game {
         }
     }
 
+    /// A line from the server itself to everyone listening to the channel
+    /// `name` whose role reads it, in every world (nobody's ignore applies:
+    /// it has no speaker). Not stored: it is no player's talk. False when no
+    /// channel has that name (an operator may have configured it away).
+    pub fn announce_on(&self, name: &str, text: &str) -> bool {
+        let Some(channel) = self.channel_named(name) else {
+            return false;
+        };
+        let talk = Talk::on_channel(
+            &channel.name,
+            "gaslamp".to_string(),
+            format!("[{}] {text}", channel.name),
+        );
+        for listener in self.channels.listeners().iter() {
+            if listener.member.listens(channel.index) && channel.readable_by(listener.player.role())
+            {
+                listener.player.hear(&talk);
+            }
+        }
+        true
+    }
+
     /// How many players listen to `channel` now.
     pub fn listening_to(&self, channel: &ChannelDef) -> usize {
         self.channels

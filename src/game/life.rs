@@ -510,10 +510,16 @@ impl Game {
         }
     }
 
-    /// A script failed: the log, and the world's builders online.
+    /// A script failed: the log, and the `builder` channel (or, where the
+    /// operator configured none, the world's builders online).
     fn script_failed(&self, world: &str, owner: &Owner, message: &str, switched_off: bool) {
         tracing::warn!(world, %owner, switched_off, "script failed: {message}");
         let line = replies::script_failed(&owner.to_string(), message, switched_off);
+        // The builder channel (SPEC §14), naming the world, since it is
+        // heard in every world; without one, the world's builders online.
+        if self.announce_on("builder", &format!("{world}: {line}")) {
+            return;
+        }
         for player in self.players_in(world) {
             if player.role() >= Role::Worldbuilder {
                 player.tell(line.clone());

@@ -143,7 +143,11 @@ async fn a_runaway_script_is_stopped_told_to_builders_and_off_after_three_failur
     ann.send("ask loop").await;
     let told = wes.expect("(in on_command).").await;
     assert!(
-        told.contains("[script] npc:z:tam: tam.lua:2: stopped: over its budget of 200000 ticks"),
+        // On the builder channel, naming the world (the channel is heard in
+        // every world).
+        told.contains(
+            "[builder] alive: [script] npc:z:tam: tam.lua:2: stopped: over its budget of 200000 ticks"
+        ),
         "{told}"
     );
     // A success in between starts the count again.
