@@ -36,6 +36,10 @@
 //! - `channel`: 2,000 players in 100 rooms of two worlds, all on `ooc`, 10 of
 //!   them speaking on it at 2 lines a second — losses and latency, beside the
 //!   crowded room's p99 (measured first, on its own server).
+//! - `npcs`: the crowded room three times, with no NPC, beside 1,000 NPCs
+//!   saying a line on 5-second timers, and with a runaway script a second
+//!   besides — the talkers' p99 beside the baseline's, the scripts' CPU and
+//!   the memory per loaded script.
 //!
 //! The machine has two cores and this process competes with the server for them,
 //! so the latencies include the load generator's own scheduling; the report gives
@@ -223,6 +227,28 @@ pub struct Args {
     /// upgrade: seconds of talk before and after.
     #[arg(long, default_value_t = 5)]
     pub upgrade_secs: u64,
+
+    /// npcs: scripted NPCs, spread over the rooms other than the crowd's.
+    #[arg(long, default_value_t = 1_000)]
+    pub npc_count: usize,
+    /// npcs: seconds between an NPC's lines (its timer).
+    #[arg(long, default_value_t = 5)]
+    pub npc_every_secs: u64,
+    /// npcs: rooms the NPCs stand in.
+    #[arg(long, default_value_t = 100)]
+    pub npc_rooms: usize,
+    /// npcs: players in the crowded room.
+    #[arg(long, default_value_t = 500)]
+    pub npc_players: usize,
+    /// npcs: how many of them talk.
+    #[arg(long, default_value_t = 10)]
+    pub npc_speakers: usize,
+    /// npcs: lines a second per speaker.
+    #[arg(long, default_value_t = 10.0)]
+    pub npc_rate: f64,
+    /// npcs: seconds of talk in each of the three runs.
+    #[arg(long, default_value_t = 10)]
+    pub npc_secs: u64,
 }
 
 fn parse_env(text: &str) -> Result<(String, String), String> {
@@ -251,10 +277,11 @@ pub enum Scenario {
     Build,
     Channel,
     Upgrade,
+    Npcs,
 }
 
 impl Scenario {
-    const ALL: [Scenario; 17] = [
+    const ALL: [Scenario; 18] = [
         Scenario::Idle,
         Scenario::Room,
         Scenario::Rooms,
@@ -272,6 +299,7 @@ impl Scenario {
         Scenario::Build,
         Scenario::Channel,
         Scenario::Upgrade,
+        Scenario::Npcs,
     ];
 
     fn name(self) -> &'static str {
@@ -293,6 +321,7 @@ impl Scenario {
             Scenario::Build => "build",
             Scenario::Channel => "channel",
             Scenario::Upgrade => "upgrade",
+            Scenario::Npcs => "npcs",
         }
     }
 
@@ -371,6 +400,15 @@ impl Scenario {
                 "upgrade: SIGUSR2 with {} players held in the game (half on MCCP2), a room talking before and after",
                 args.upgrade_players
             ),
+            Scenario::Npcs => format!(
+                "npcs: {} players in one room ({} speakers at {}/s, {} s) without NPCs, beside {} NPCs on {}-second timers, and with a runaway a second",
+                args.npc_players,
+                args.npc_speakers,
+                args.npc_rate,
+                args.npc_secs,
+                args.npc_count,
+                args.npc_every_secs
+            ),
         }
     }
 }
@@ -404,6 +442,10 @@ impl Args {
             self.channel_secs = self.channel_secs.min(3);
             self.upgrade_players = self.upgrade_players.min(200);
             self.upgrade_secs = self.upgrade_secs.min(2);
+            self.npc_count = self.npc_count.min(100);
+            self.npc_rooms = self.npc_rooms.min(20);
+            self.npc_players = self.npc_players.min(100);
+            self.npc_secs = self.npc_secs.min(3);
         }
         self
     }

@@ -8,6 +8,7 @@ mod guard;
 mod idle;
 mod logins;
 mod mccp;
+mod npcs;
 mod storm;
 mod tls;
 mod upgrade;
@@ -44,6 +45,7 @@ pub async fn run(scenario: Scenario, ctx: &Ctx) -> anyhow::Result<Outcome> {
         Scenario::Build => build::run(ctx).await,
         Scenario::Channel => channel::run(ctx).await,
         Scenario::Upgrade => upgrade::run(ctx).await,
+        Scenario::Npcs => npcs::run(ctx).await,
     }
 }
 
