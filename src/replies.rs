@@ -99,6 +99,20 @@ pub fn npc_takes_from_you(name: &str, item: &str) -> String {
     format!("{name} takes {item} from you.")
 }
 
+/// A script's handlers paused in `wait()` that an upgrade could not carry
+/// over (SPEC §15), told on the builder channel after it.
+pub fn script_waits_dropped(owner: &str, handlers: usize) -> String {
+    if handlers == 1 {
+        format!(
+            "[script] {owner}: a handler paused in wait() was dropped by the upgrade; its event is lost."
+        )
+    } else {
+        format!(
+            "[script] {owner}: {handlers} handlers paused in wait() were dropped by the upgrade; their events are lost."
+        )
+    }
+}
+
 /// What the world's builders online are told of a failing script.
 pub fn script_failed(owner: &str, message: &str, switched_off: bool) -> String {
     let off = if switched_off {

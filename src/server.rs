@@ -126,6 +126,9 @@ pub struct Server {
     /// The control connection of a `gaslamp upgrade` that waits for this
     /// new image to tell everyone.
     waiting: Option<OwnedFd>,
+    /// The scripts' handlers the upgrade dropped from `wait()`, for the
+    /// builder channel once everyone was told.
+    dropped_waits: Vec<(String, String, usize)>,
 }
 
 /// Registers every loaded world in the database (the catalogue, and the first
@@ -286,9 +289,10 @@ impl Server {
             Some(path) => open_control(path).await?,
             None => None,
         };
-        let (resumed, fell_back, waiting) = match inherited.take() {
+        let (resumed, fell_back, waiting, dropped_waits) = match inherited.take() {
             Some(inherited) => {
                 let fell_back = inherited.fell_back().map(str::to_string);
+                let dropped_waits = inherited.dropped_waits().to_vec();
                 tracing::info!(
                     from_version = %inherited.from_version(),
                     version = env!("CARGO_PKG_VERSION"),
@@ -298,9 +302,9 @@ impl Server {
                 );
                 game.ids_from(inherited.next_conn_id());
                 let (resumed, waiting) = inherited.take_connections();
-                (resumed, fell_back, waiting)
+                (resumed, fell_back, waiting, dropped_waits)
             }
-            None => (Vec::new(), None, None),
+            None => (Vec::new(), None, None, Vec::new()),
         };
         game.start_life().await;
         if game.config().scripts {
@@ -322,6 +326,7 @@ impl Server {
             upgrades: None,
             control,
             waiting,
+            dropped_waits,
         })
     }
 
@@ -379,6 +384,7 @@ impl Server {
             upgrades,
             control,
             waiting,
+            dropped_waits,
         } = self;
         // The game's own tasks (a /shutdown countdown) share the tracker.
         let tracker = game.tasks().clone();
@@ -400,6 +406,17 @@ impl Server {
         }
         if let Some(waiting) = waiting {
             tracker.spawn(tell_the_upgrader(game.clone(), waiting, kept, fell_back));
+        }
+        if !dropped_waits.is_empty() {
+            let game = game.clone();
+            tracker.spawn(async move {
+                // After `Upgrade complete.`, once the builders are among the
+                // channel's listeners again, so they read it as news of the
+                // upgrade.
+                let _ =
+                    tokio::time::timeout(Duration::from_secs(10), game.handoffs().all_back()).await;
+                game.tell_dropped_waits(&dropped_waits);
+            });
         }
         let mut accepting: Vec<BoxFuture<'static, ()>> = Vec::new();
         if let Some(plain) = plain {

@@ -96,6 +96,9 @@ pub struct Handoffs {
     closing: watch::Sender<usize>,
     /// In a new image: resumed connections not yet told `Upgrade complete.`
     untold: watch::Sender<usize>,
+    /// In a new image: resumed connections not yet back where they stood
+    /// (a player among the channels' listeners again).
+    unreturned: watch::Sender<usize>,
 }
 
 impl Default for Handoffs {
@@ -110,6 +113,7 @@ impl Default for Handoffs {
             verdict: watch::Sender::new(Verdict::Pending),
             closing: watch::Sender::new(0),
             untold: watch::Sender::new(0),
+            unreturned: watch::Sender::new(0),
         }
     }
 }
@@ -299,6 +303,20 @@ impl Handoffs {
     /// In a new image: `count` resumed connections are to be told.
     pub fn to_tell(&self, count: usize) {
         self.untold.send_replace(count);
+        self.unreturned.send_replace(count);
+    }
+
+    /// A resumed connection is back where it stood: at its prompt, or a
+    /// player in the game and among the channels' listeners.
+    pub fn back_one(&self) {
+        self.unreturned
+            .send_modify(|left| *left = left.saturating_sub(1));
+    }
+
+    /// Waits until every resumed connection is back where it stood.
+    pub async fn all_back(&self) {
+        let mut unreturned = self.unreturned.subscribe();
+        let _ = unreturned.wait_for(|left| *left == 0).await;
     }
 
     /// A resumed connection's `Upgrade complete.` is on the wire.

@@ -79,6 +79,40 @@ impl Game {
         self.scripts_of(world)?.status(owner)
     }
 
+    /// Every script with a handler paused in `wait()`, by world: what an
+    /// upgrade drops (SPEC §15), as `(world, owner, handlers)`.
+    pub fn paused_scripts(&self) -> Vec<(String, String, usize)> {
+        let worlds: Vec<_> = self
+            .life
+            .worlds
+            .read()
+            .iter()
+            .map(|(id, scripts)| (id.clone(), scripts.clone()))
+            .collect();
+        let mut paused = Vec::new();
+        for (world, scripts) in worlds {
+            for (owner, handlers) in scripts.paused() {
+                paused.push((world.to_string(), owner.to_string(), handlers));
+            }
+        }
+        paused.sort();
+        paused
+    }
+
+    /// In a new image: tells the builders of the handlers the upgrade
+    /// dropped from `wait()`, one line a script.
+    pub fn tell_dropped_waits(&self, dropped: &[(String, String, usize)]) {
+        for (world, owner, handlers) in dropped {
+            tracing::warn!(
+                world = %world,
+                owner = %owner,
+                handlers,
+                "an upgrade dropped a script's paused handlers"
+            );
+            self.tell_builders(world, &replies::script_waits_dropped(owner, *handlers));
+        }
+    }
+
     fn scripts_of(&self, world: &str) -> Option<Arc<WorldScripts>> {
         self.life.worlds.read().get(world).cloned()
     }
@@ -515,14 +549,18 @@ impl Game {
     fn script_failed(&self, world: &str, owner: &Owner, message: &str, switched_off: bool) {
         tracing::warn!(world, %owner, switched_off, "script failed: {message}");
         let line = replies::script_failed(&owner.to_string(), message, switched_off);
-        // The builder channel (SPEC §14), naming the world, since it is
-        // heard in every world; without one, the world's builders online.
+        self.tell_builders(world, &line);
+    }
+
+    /// The builder channel (SPEC §14), naming the world, since it is heard
+    /// in every world; without one, the world's builders online.
+    fn tell_builders(&self, world: &str, line: &str) {
         if self.announce_on("builder", &format!("{world}: {line}")) {
             return;
         }
         for player in self.players_in(world) {
             if player.role() >= Role::Worldbuilder {
-                player.tell(line.clone());
+                player.tell(line.to_string());
             }
         }
     }

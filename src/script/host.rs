@@ -37,7 +37,13 @@ pub struct Status {
 pub struct WorldScripts {
     events: SyncSender<Event>,
     status: Arc<Mutex<HashMap<Owner, Status>>>,
+    paused: Paused,
 }
+
+/// How many handlers of each script wait in `wait()` right now: what an
+/// upgrade cannot carry over (a coroutine lives in its VM) and tells the
+/// builders of.
+type Paused = Arc<Mutex<HashMap<Owner, usize>>>;
 
 impl WorldScripts {
     /// Loads every script of `world` on a thread of its own and runs it;
@@ -76,6 +82,8 @@ impl WorldScripts {
             (owner.clone(), status)
         }));
         let shown = status.clone();
+        let paused = Paused::default();
+        let waits = paused.clone();
         std::thread::Builder::new()
             .name(format!("scripts-{}", world.id))
             .spawn(move || {
@@ -94,11 +102,16 @@ impl WorldScripts {
                     next: 0,
                     out,
                     status: shown,
+                    paused: waits,
                 };
                 host.load_all(scripts, kept);
                 host.run(&inbox);
             })?;
-        Ok(WorldScripts { events, status })
+        Ok(WorldScripts {
+            events,
+            status,
+            paused,
+        })
     }
 
     /// Queues an event; never waits. A full queue drops it, with a log line.
@@ -115,6 +128,19 @@ impl WorldScripts {
     /// What `/script` shows of the script attached to `owner`.
     pub fn status(&self, owner: &Owner) -> Option<Status> {
         self.status.lock().get(owner).cloned()
+    }
+
+    /// The scripts with a handler paused in `wait()`, and how many each.
+    pub fn paused(&self) -> Vec<(Owner, usize)> {
+        let mut paused: Vec<_> = self
+            .paused
+            .lock()
+            .iter()
+            .filter(|(_, n)| **n > 0)
+            .map(|(o, n)| (o.clone(), *n))
+            .collect();
+        paused.sort();
+        paused
     }
 
     /// Every script's status.
@@ -161,6 +187,7 @@ struct Host {
     next: u64,
     out: tokio::sync::mpsc::UnboundedSender<Out>,
     status: Arc<Mutex<HashMap<Owner, Status>>>,
+    paused: Paused,
 }
 
 impl Host {
@@ -243,6 +270,7 @@ impl Host {
                     thread,
                     place,
                 } => {
+                    self.count_paused(&owner, false);
                     let Some(script) = self.running(&owner) else {
                         continue;
                     };
@@ -315,6 +343,7 @@ impl Host {
                     place,
                 };
                 self.schedule(Instant::now() + wait, due);
+                self.count_paused(owner, true);
             }
             Slice::Failed(failure) => {
                 loaded.failures += 1;
@@ -352,6 +381,19 @@ impl Host {
                 repeat,
             };
             self.schedule(now + every, due);
+        }
+    }
+
+    /// One more or one fewer of `owner`'s handlers in `wait()`.
+    fn count_paused(&self, owner: &Owner, more: bool) {
+        let mut paused = self.paused.lock();
+        if more {
+            *paused.entry(owner.clone()).or_default() += 1;
+        } else if let Some(n) = paused.get_mut(owner) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                paused.remove(owner);
+            }
         }
     }
 

@@ -296,6 +296,10 @@ async fn run_from(link: &mut Link, state: ConnState, said: &'static str) -> (Pha
     link.conn.restart_compression();
     link.conn.outbox().drained().await;
     link.game.handoffs().told_one();
+    if !matches!(state.step, Step::Playing { .. }) || state.session.is_none() {
+        // A player is back once among the listeners again (`play::resume`).
+        link.game.handoffs().back_one();
+    }
     let account = state.session.as_ref().map(|s| rebuild_session(link, s));
     let deadline = Instant::now() + link.game.config().login_timeout;
     let world = link.game.default_world();

@@ -72,10 +72,12 @@ pub struct Resumed {
 pub async fn resume(link: &mut Link, account: &LoggedIn, resumed: Resumed) -> Result<(), Hangup> {
     let game = link.game().clone();
     let Some(session) = link.session().cloned() else {
+        game.handoffs().back_one();
         return Err(Hangup::Closed);
     };
     let Some(world) = game.worlds().get(&resumed.world).cloned() else {
         // The world went away with the upgrade: back to the menu.
+        game.handoffs().back_one();
         return Ok(());
     };
     let player = Player::new(PlayerInit {
@@ -95,6 +97,7 @@ pub async fn resume(link: &mut Link, account: &LoggedIn, resumed: Resumed) -> Re
     if let Err(err) = game.arrive(&player).await {
         tracing::warn!(%err, "a resumed player's channel settings could not be read");
     }
+    game.handoffs().back_one();
     // Its aliases, held again by this image (the mail it had was told).
     let _aliases = game.hold_aliases(player.user_id());
     command::alias::on_entry(&Ctx::new(&game, &player)).await;

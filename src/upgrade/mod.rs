@@ -101,6 +101,11 @@ struct Handoff {
     fell_back: Option<String>,
     /// The control connection waiting for the end (`gaslamp upgrade`).
     waiting: Option<RawFd>,
+    /// The scripts' handlers paused in `wait()` at the handoff, which live
+    /// in the old image's VMs and cannot come along: `(world, owner,
+    /// handlers)`, told on the builder channel by the new image.
+    #[serde(default)]
+    dropped_waits: Vec<(String, String, usize)>,
 }
 
 /// One connection handed over: its socket and the session's own state.
@@ -135,6 +140,11 @@ impl Inherited {
 
     pub fn next_conn_id(&self) -> u64 {
         self.handoff.next_conn_id
+    }
+
+    /// The scripts' handlers the handoff dropped from `wait()`.
+    pub fn dropped_waits(&self) -> &[(String, String, usize)] {
+        &self.handoff.dropped_waits
     }
 
     /// The session rows of the handed-over connections' states, by `read`.
@@ -258,6 +268,7 @@ async fn upgrade(
         fallback: plan.fallback.clone().map(|exe| (exe, plan.args.clone())),
         fell_back: None,
         waiting,
+        dropped_waits: game.paused_scripts(),
     };
     let closing = frozen.iter().filter(|f| f.fd.is_none()).count();
     game.handoffs().commit(closing);

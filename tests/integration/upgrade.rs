@@ -783,3 +783,67 @@ async fn a_websocket_player_is_asked_to_reconnect_and_the_web_listener_stays() {
     assert!(again.command("who").await.contains("Kit"));
     assert_eq!(server.terminate().await, Some(0));
 }
+
+/// SPEC §15: a script's handler paused in `wait()` lives in the old image's
+/// VM and cannot come along. Its event is dropped, the builder channel is
+/// told after `Upgrade complete.`, and the script itself carries on in the
+/// new image.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_script_paused_in_wait_is_dropped_by_an_upgrade_and_the_builders_are_told() {
+    let dir = temp_dir();
+    let exe = second_copy(dir.path());
+    let script =
+        "function on_command(a, verb, rest)\n  say('Hold on.')\n  wait(60)\n  say('There.')\nend\n";
+    let worlds = crate::npcs::alive_world(
+        &dir.path().join("w"),
+        r#", "commands": ["ask"], "script": "tam.lua""#,
+        &[("tam.lua", script)],
+    );
+    let exe_arg = exe.to_str().expect("utf-8 path").to_string();
+    let mut server = launch(
+        &dir.path().join("gaslamp.db"),
+        &worlds,
+        &["--exe", &exe_arg, "--max-signups-per-ip", "0"],
+        &[("MUD_ADMIN_USER", "Ada"), ("MUD_ADMIN_PASSWORD", PASSWORD)],
+    )
+    .await;
+    let mut ada = admin_in_game(&server).await;
+    let mut ann = Client::connect(server.addr).await;
+    ann.create("ann", PASSWORD).await;
+    ann.enter("1").await;
+    ann.send("ask").await;
+    ann.expect("Old Tam says, \"Hold on.\"").await;
+    // Tam's handler now waits a minute; Ann is not ignored meanwhile.
+    ann.command("look").await;
+
+    let pid = server.pid().expect("pid").to_string();
+    let usr2 = std::process::Command::new("kill")
+        .args(["-USR2", &pid])
+        .status()
+        .expect("kill");
+    assert!(usr2.success());
+    ann.expect(COMPLETE).await;
+    // (Ada's client told no width: the line is wrapped at 80 columns.)
+    let told = ada.expect("its event is lost.").await.replace("\r\n", " ");
+    assert!(
+        told.contains(COMPLETE),
+        "told before the upgrade ended: {told}"
+    );
+    assert!(
+        told.contains(
+            "[builder] alive: [script] npc:z:tam: a handler paused in wait() was dropped by the upgrade; its event is lost."
+        ),
+        "{told}"
+    );
+    server
+        .expect_log(&[
+            "an upgrade dropped a script's paused handlers",
+            "owner=npc:z:tam",
+        ])
+        .await;
+    // The script carries on in the new image: a new ask is answered.
+    ann.send("ask").await;
+    let again = ann.expect("Old Tam says, \"Hold on.\"").await;
+    assert!(!again.contains("There."), "{again}");
+    assert_eq!(server.terminate().await, Some(0));
+}
