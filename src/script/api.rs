@@ -59,6 +59,7 @@ pub(super) struct Shared {
     wait: Option<Duration>,
     timers: Vec<NewTimer>,
     limits: Limits,
+    stop: Stop,
     /// The script whose slice runs now.
     current: usize,
     scripts: HashMap<usize, PerScript>,
@@ -94,12 +95,13 @@ const MIN_EVERY: Duration = Duration::from_secs(1);
 const MAX_DELAY: Duration = Duration::from_secs(86_400);
 
 impl Shared {
-    pub(super) fn new(limits: Limits) -> Shared {
+    pub(super) fn new(limits: Limits, stop: Stop) -> Shared {
         Shared {
             calls: Vec::new(),
             wait: None,
             timers: Vec::new(),
             limits,
+            stop,
             current: 0,
             scripts: HashMap::new(),
         }
@@ -140,12 +142,18 @@ impl Shared {
     }
 
     /// Writes a call down, or stops the slice when it has had its share.
+    /// A flood stops the slice as its budgets do: for good.
     fn push(&mut self, call: Call) -> mlua::Result<()> {
+        if let Some(message) = self.stop.borrow().as_ref() {
+            return Err(mlua::Error::runtime(message.clone()));
+        }
         if self.calls.len() >= self.limits.calls {
-            return Err(mlua::Error::runtime(format!(
+            let message = format!(
                 "stopped: more than {} actions in one event (a flood)",
                 self.limits.calls
-            )));
+            );
+            self.stop.replace(Some(message.clone()));
+            return Err(mlua::Error::runtime(message));
         }
         self.calls.push(call);
         Ok(())
@@ -153,6 +161,10 @@ impl Shared {
 }
 
 type Share = Rc<RefCell<Shared>>;
+
+/// Why the slice running now was stopped, once it was (shared with the
+/// VM's interrupt and its guarded catchers).
+pub(super) type Stop = Rc<RefCell<Option<String>>>;
 
 /// Installs the API into the globals (before the sandbox locks them).
 pub(super) fn install(lua: &Lua, shared: &Share) -> mlua::Result<()> {
