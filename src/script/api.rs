@@ -207,7 +207,10 @@ fn install_items(lua: &Lua, globals: &mlua::Table, shared: &Share) -> mlua::Resu
         "give",
         lua.create_function(move |_, (who, item): (Value, String)| {
             let to = someone(&who)?;
-            s.borrow_mut().push(Call::Give { to, item })
+            s.borrow_mut().push(Call::Give {
+                to,
+                item: named(item)?,
+            })
         })?,
     )?;
     let s = shared.clone();
@@ -215,13 +218,16 @@ fn install_items(lua: &Lua, globals: &mlua::Table, shared: &Share) -> mlua::Resu
         "take",
         lua.create_function(move |_, (who, item): (Value, String)| {
             let from = someone(&who)?;
-            s.borrow_mut().push(Call::Take { from, item })
+            s.borrow_mut().push(Call::Take {
+                from,
+                item: named(item)?,
+            })
         })?,
     )?;
     let s = shared.clone();
     globals.set(
         "spawn",
-        lua.create_function(move |_, item: String| s.borrow_mut().push(Call::Spawn(item)))?,
+        lua.create_function(move |_, item: String| s.borrow_mut().push(Call::Spawn(named(item)?)))?,
     )?;
     for (name, open) in [("open", true), ("close", false)] {
         let s = shared.clone();
@@ -366,11 +372,22 @@ fn delay(seconds: f64, least: Duration) -> mlua::Result<Duration> {
 
 /// Someone a call names: the actor table a handler was given, or a name.
 fn someone(who: &Value) -> mlua::Result<String> {
-    match who {
-        Value::Table(t) => t.get::<String>("name"),
-        Value::String(s) => Ok(s.to_str()?.to_string()),
-        _ => Err(mlua::Error::runtime("expected the actor or a name")),
+    named(match who {
+        Value::Table(t) => t.get::<String>("name")?,
+        Value::String(s) => s.to_str()?.to_string(),
+        _ => return Err(mlua::Error::runtime("expected the actor or a name")),
+    })
+}
+
+/// A name or an item's id, no longer than a line: what the game looks up
+/// with it, and the log lines of what it refused, stay short.
+fn named(name: String) -> mlua::Result<String> {
+    if name.chars().count() > MAX_TEXT {
+        return Err(mlua::Error::runtime(format!(
+            "a name or an item is at most {MAX_TEXT} characters"
+        )));
     }
+    Ok(name)
 }
 
 /// A line of text for the room, cut to its length.

@@ -529,3 +529,29 @@ fn the_probe_sees_a_script_switched_off_and_another_run_on() {
     // The bad script's timer never fired: it was off before its time.
     assert!(!calls.contains(&&Call::Say("bad timer".into())));
 }
+
+/// Regression (the fuzz target's seed `string_rep_huge`): the names and
+/// item ids of `tell`, `give`, `take` and `spawn` came out of the sandbox
+/// at any length, as long as the memory cap allowed, into the game's
+/// look-ups and its log lines; now they are held to a line's 500
+/// characters, as texts are.
+#[test]
+fn names_and_items_are_no_longer_than_a_line() {
+    for call in [
+        "spawn(string.rep('i', 501))",
+        "give(string.rep('n', 501), 'penny')",
+        "take(actor, string.rep('i', 10000))",
+        "tell(string.rep('n', 501), 'hi')",
+        "tell({name = string.rep('n', 501)}, 'hi')",
+    ] {
+        let slice = probed_say(&format!("function on_say(actor) {call} end"));
+        assert_eq!(slice.calls, [], "{call}");
+        let failure = slice.failure.unwrap_or_default();
+        assert!(
+            failure.contains("at most 500 characters"),
+            "{call}: {failure}"
+        );
+    }
+    let slice = probed_say("function on_say(actor) spawn(string.rep('i', 500)) end");
+    assert_eq!(slice.calls, [Call::Spawn("i".repeat(500))]);
+}
