@@ -178,7 +178,9 @@ impl Vm {
         names(&script.env)
     }
 
-    /// The names the shared, read-only globals hold.
+    /// The names the table every script's environment reads through
+    /// holds: after Luau's sandbox, the main thread's own table over the
+    /// read-only globals, which no script may reach to write.
     pub(super) fn shared_globals(&self) -> Vec<String> {
         names(&self.lua.globals())
     }
