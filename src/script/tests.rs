@@ -555,3 +555,18 @@ fn names_and_items_are_no_longer_than_a_line() {
     let slice = probed_say("function on_say(actor) spawn(string.rep('i', 500)) end");
     assert_eq!(slice.calls, [Call::Spawn("i".repeat(500))]);
 }
+
+/// Regression (the fuzz target's finding crash-3a2343bf): a script whose
+/// text begins with a byte that mlua takes for a binary chunk's failed
+/// with `attempt to load a binary chunk (mode is 't')`, naming no file.
+#[test]
+fn a_text_taken_for_a_binary_chunk_fails_naming_its_file() {
+    let failure = load("\u{2}").err().expect("does not load");
+    assert!(
+        failure.message.starts_with("t.lua: "),
+        "{}",
+        failure.message
+    );
+    let message = super::compile_error("odd.lua", "\u{2}").expect("an error");
+    assert!(message.starts_with("odd.lua: "), "{message}");
+}

@@ -318,7 +318,7 @@ impl Vm {
                 "{file}: in {event}: stopped: over the world's script memory cap of {} KiB",
                 self.limits.memory / 1024
             ),
-            mlua::Error::SyntaxError { message, .. } => message.clone(),
+            mlua::Error::SyntaxError { message, .. } => syntax_error(file, message),
             mlua::Error::RuntimeError(message) => with_file(file, event, message),
             other => with_file(file, event, &other.to_string()),
         }
@@ -354,6 +354,16 @@ fn root_cause(e: &mlua::Error) -> &mlua::Error {
     match e {
         mlua::Error::CallbackError { cause, .. } => root_cause(cause),
         other => other,
+    }
+}
+
+/// A syntax error is worded `file.lua:3: message` by Luau; one that is not
+/// (a text mlua takes for a binary chunk) gets the file too.
+fn syntax_error(file: &str, message: &str) -> String {
+    if message.starts_with(&format!("{file}:")) {
+        message.to_string()
+    } else {
+        format!("{file}: {message}")
     }
 }
 
@@ -496,7 +506,7 @@ pub fn compile_error(file: &str, text: &str) -> Option<String> {
         .into_function();
     match compiled {
         Ok(_) => None,
-        Err(mlua::Error::SyntaxError { message, .. }) => Some(message),
+        Err(mlua::Error::SyntaxError { message, .. }) => Some(syntax_error(file, &message)),
         Err(other) => Some(format!("{file}: {other}")),
     }
 }
