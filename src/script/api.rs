@@ -59,6 +59,7 @@ pub(super) struct Shared {
     wait: Option<Duration>,
     timers: Vec<NewTimer>,
     limits: Limits,
+    stop: Stop,
     /// The script whose slice runs now.
     current: usize,
     scripts: HashMap<usize, PerScript>,
@@ -94,12 +95,13 @@ const MIN_EVERY: Duration = Duration::from_secs(1);
 const MAX_DELAY: Duration = Duration::from_secs(86_400);
 
 impl Shared {
-    pub(super) fn new(limits: Limits) -> Shared {
+    pub(super) fn new(limits: Limits, stop: Stop) -> Shared {
         Shared {
             calls: Vec::new(),
             wait: None,
             timers: Vec::new(),
             limits,
+            stop,
             current: 0,
             scripts: HashMap::new(),
         }
@@ -140,12 +142,18 @@ impl Shared {
     }
 
     /// Writes a call down, or stops the slice when it has had its share.
+    /// A flood stops the slice as its budgets do: for good.
     fn push(&mut self, call: Call) -> mlua::Result<()> {
+        if let Some(message) = self.stop.borrow().as_ref() {
+            return Err(mlua::Error::runtime(message.clone()));
+        }
         if self.calls.len() >= self.limits.calls {
-            return Err(mlua::Error::runtime(format!(
+            let message = format!(
                 "stopped: more than {} actions in one event (a flood)",
                 self.limits.calls
-            )));
+            );
+            self.stop.replace(Some(message.clone()));
+            return Err(mlua::Error::runtime(message));
         }
         self.calls.push(call);
         Ok(())
@@ -153,6 +161,10 @@ impl Shared {
 }
 
 type Share = Rc<RefCell<Shared>>;
+
+/// Why the slice running now was stopped, once it was (shared with the
+/// VM's interrupt and its guarded catchers).
+pub(super) type Stop = Rc<RefCell<Option<String>>>;
 
 /// Installs the API into the globals (before the sandbox locks them).
 pub(super) fn install(lua: &Lua, shared: &Share) -> mlua::Result<()> {
@@ -195,7 +207,10 @@ fn install_items(lua: &Lua, globals: &mlua::Table, shared: &Share) -> mlua::Resu
         "give",
         lua.create_function(move |_, (who, item): (Value, String)| {
             let to = someone(&who)?;
-            s.borrow_mut().push(Call::Give { to, item })
+            s.borrow_mut().push(Call::Give {
+                to,
+                item: named(item)?,
+            })
         })?,
     )?;
     let s = shared.clone();
@@ -203,13 +218,16 @@ fn install_items(lua: &Lua, globals: &mlua::Table, shared: &Share) -> mlua::Resu
         "take",
         lua.create_function(move |_, (who, item): (Value, String)| {
             let from = someone(&who)?;
-            s.borrow_mut().push(Call::Take { from, item })
+            s.borrow_mut().push(Call::Take {
+                from,
+                item: named(item)?,
+            })
         })?,
     )?;
     let s = shared.clone();
     globals.set(
         "spawn",
-        lua.create_function(move |_, item: String| s.borrow_mut().push(Call::Spawn(item)))?,
+        lua.create_function(move |_, item: String| s.borrow_mut().push(Call::Spawn(named(item)?)))?,
     )?;
     for (name, open) in [("open", true), ("close", false)] {
         let s = shared.clone();
@@ -354,11 +372,22 @@ fn delay(seconds: f64, least: Duration) -> mlua::Result<Duration> {
 
 /// Someone a call names: the actor table a handler was given, or a name.
 fn someone(who: &Value) -> mlua::Result<String> {
-    match who {
-        Value::Table(t) => t.get::<String>("name"),
-        Value::String(s) => Ok(s.to_str()?.to_string()),
-        _ => Err(mlua::Error::runtime("expected the actor or a name")),
+    named(match who {
+        Value::Table(t) => t.get::<String>("name")?,
+        Value::String(s) => s.to_str()?.to_string(),
+        _ => return Err(mlua::Error::runtime("expected the actor or a name")),
+    })
+}
+
+/// A name or an item's id, no longer than a line: what the game looks up
+/// with it, and the log lines of what it refused, stay short.
+fn named(name: String) -> mlua::Result<String> {
+    if name.chars().count() > MAX_TEXT {
+        return Err(mlua::Error::runtime(format!(
+            "a name or an item is at most {MAX_TEXT} characters"
+        )));
     }
+    Ok(name)
 }
 
 /// A line of text for the room, cut to its length.

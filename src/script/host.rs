@@ -94,16 +94,8 @@ impl WorldScripts {
                         return;
                     }
                 };
-                let mut host = Host {
-                    vm,
-                    scripts: HashMap::new(),
-                    queue: BinaryHeap::new(),
-                    pending: HashMap::new(),
-                    next: 0,
-                    out,
-                    status: shown,
-                    paused: waits,
-                };
+                let mut host = Host::new(vm, out, shown);
+                host.paused = waits;
                 host.load_all(scripts, kept);
                 host.run(&inbox);
             })?;
@@ -179,7 +171,7 @@ enum Due {
     },
 }
 
-struct Host {
+pub(super) struct Host {
     vm: Vm,
     scripts: HashMap<Owner, Loaded>,
     queue: BinaryHeap<Reverse<(Instant, u64)>>,
@@ -191,6 +183,25 @@ struct Host {
 }
 
 impl Host {
+    /// A host with no script loaded yet, sending what its scripts ask for
+    /// to `out` and their status to `status`.
+    pub(super) fn new(
+        vm: Vm,
+        out: tokio::sync::mpsc::UnboundedSender<Out>,
+        status: Arc<Mutex<HashMap<Owner, Status>>>,
+    ) -> Host {
+        Host {
+            vm,
+            scripts: HashMap::new(),
+            queue: BinaryHeap::new(),
+            pending: HashMap::new(),
+            next: 0,
+            out,
+            status,
+            paused: Paused::default(),
+        }
+    }
+
     fn load_all(
         &mut self,
         scripts: Vec<(Owner, String, Arc<str>)>,
@@ -198,24 +209,36 @@ impl Host {
     ) {
         for (owner, file, text) in scripts {
             let state = kept.remove(&owner.to_string()).unwrap_or_default();
-            let is_npc = matches!(owner, Owner::Npc(_));
-            let mut loaded = Loaded {
-                script: None,
-                file: file.clone(),
-                failures: 0,
-            };
-            match self.vm.load(&file, &text, state, is_npc) {
-                Ok((script, calls)) => {
-                    loaded.script = Some(script);
-                    self.scripts.insert(owner.clone(), loaded);
-                    self.after_slice(&owner, None, calls, Slice::Done);
-                }
-                Err(failure) => {
-                    // A script that cannot load is off until `/reload`.
-                    self.scripts.insert(owner.clone(), loaded);
-                    self.show(&owner, Some(failure.message.clone()));
-                    self.report(&owner, failure.message, true);
-                }
+            self.load_one(owner, file, &text, state);
+        }
+    }
+
+    /// Loads one script and runs its top level; one that cannot load is off
+    /// until `/reload`.
+    pub(super) fn load_one(
+        &mut self,
+        owner: Owner,
+        file: String,
+        text: &str,
+        state: BTreeMap<String, StateValue>,
+    ) {
+        let is_npc = matches!(owner, Owner::Npc(_));
+        let mut loaded = Loaded {
+            script: None,
+            file: file.clone(),
+            failures: 0,
+        };
+        match self.vm.load(&file, text, state, is_npc) {
+            Ok((script, calls)) => {
+                loaded.script = Some(script);
+                self.scripts.insert(owner.clone(), loaded);
+                self.after_slice(&owner, None, calls, Slice::Done);
+            }
+            Err(failure) => {
+                // A script that cannot load is off until `/reload`.
+                self.scripts.insert(owner.clone(), loaded);
+                self.show(&owner, Some(failure.message.clone()));
+                self.report(&owner, failure.message, true);
             }
         }
     }
@@ -240,7 +263,7 @@ impl Host {
         }
     }
 
-    fn handle(&mut self, event: Event) {
+    pub(super) fn handle(&mut self, event: Event) {
         let Some(script) = self.running(&event.owner) else {
             return;
         };
@@ -261,47 +284,88 @@ impl Host {
                 return;
             }
             self.queue.pop();
-            let Some(due) = self.pending.remove(&id) else {
-                continue;
-            };
-            match due {
-                Due::Resume {
-                    owner,
-                    thread,
-                    place,
-                } => {
-                    self.count_paused(&owner, false);
-                    let Some(script) = self.running(&owner) else {
-                        continue;
-                    };
+            self.fire(id, now);
+        }
+    }
+
+    /// Fires the timer or resumes the coroutine due first, whenever it is
+    /// due (the probe's clock is the order of the queue); returns whose it
+    /// was, `None` when nothing waits.
+    pub(super) fn fire_next(&mut self) -> Option<Owner> {
+        let Reverse((at, id)) = self.queue.pop()?;
+        self.fire(id, at)
+    }
+
+    /// Fires one timer or coroutine; returns whose it was.
+    fn fire(&mut self, id: u64, now: Instant) -> Option<Owner> {
+        let due = self.pending.remove(&id)?;
+        match due {
+            Due::Resume {
+                owner,
+                thread,
+                place,
+            } => {
+                self.count_paused(&owner, false);
+                if let Some(script) = self.running(&owner) {
                     let ran = self.vm.resume_waiting(script, &thread);
                     self.after(&owner, place, ran);
                 }
-                Due::Timer {
-                    owner,
-                    key,
-                    every,
-                    repeat,
-                } => {
-                    let Some(script) = self.running(&owner) else {
-                        continue;
-                    };
-                    let ran = self.vm.run_timer(script, &key);
-                    if repeat {
-                        self.schedule(
-                            now + every,
-                            Due::Timer {
-                                owner: owner.clone(),
-                                key,
-                                every,
-                                repeat,
-                            },
-                        );
-                    }
-                    self.after(&owner, None, ran);
+                Some(owner)
+            }
+            Due::Timer {
+                owner,
+                key,
+                every,
+                repeat,
+            } => {
+                let Some(script) = self.running(&owner) else {
+                    return Some(owner);
+                };
+                let ran = self.vm.run_timer(script, &key);
+                if repeat {
+                    self.schedule(
+                        now + every,
+                        Due::Timer {
+                            owner: owner.clone(),
+                            key,
+                            every,
+                            repeat,
+                        },
+                    );
                 }
+                self.after(&owner, None, ran);
+                Some(owner)
             }
         }
+    }
+
+    /// The world's VM.
+    pub(super) fn vm(&self) -> &Vm {
+        &self.vm
+    }
+
+    /// Whether the script of `owner` is loaded and on.
+    pub(super) fn is_on(&self, owner: &Owner) -> bool {
+        self.running(owner).is_some()
+    }
+
+    /// The names of the own globals of `owner`'s script, while it is on.
+    pub(super) fn own_globals(&self, owner: &Owner) -> Option<Vec<String>> {
+        Some(self.vm.own_globals(self.running(owner)?))
+    }
+
+    /// The timers `owner` has waiting, and its coroutines that wait.
+    pub(super) fn waiting_of(&self, owner: &Owner) -> (usize, usize) {
+        let mut timers = 0;
+        let mut waits = 0;
+        for due in self.pending.values() {
+            match due {
+                Due::Timer { owner: o, .. } if o == owner => timers += 1,
+                Due::Resume { owner: o, .. } if o == owner => waits += 1,
+                _ => {}
+            }
+        }
+        (timers, waits)
     }
 
     /// A script that is on.

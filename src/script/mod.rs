@@ -17,6 +17,7 @@
 
 mod api;
 mod host;
+pub mod probe;
 mod vm;
 
 #[cfg(test)]

@@ -3,8 +3,9 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
+use super::probe::{self, Step};
 use super::vm::{Failure, Script, Slice, Vm};
-use super::{Actor, Call, Limits};
+use super::{Actor, Call, Hook, Limits};
 
 fn load(text: &str) -> Result<(Vm, Script), Failure> {
     load_with(text, Limits::default())
@@ -360,4 +361,212 @@ fn random_scripts_and_events_never_panic_or_outlive_their_budgets() {
         vm.run(&script, "on_say", None, &[]).calls,
         [Call::Say("still here".into())]
     );
+}
+
+/// Small budgets, as the fuzz target's: a stop shows within a few
+/// thousand ticks, and the clock is generous enough never to be the reason.
+fn probe_limits() -> Limits {
+    Limits {
+        ticks: 5_000,
+        wall: Duration::from_secs(5),
+        memory: 4 * 1024 * 1024,
+        calls: 20,
+    }
+}
+
+fn probe_script(file: &str, text: &str) -> probe::Script {
+    probe::Script {
+        file: file.into(),
+        text: text.into(),
+        npc: true,
+    }
+}
+
+fn say_to(script: usize, text: &str) -> Step {
+    Step::Event {
+        script,
+        hook: Hook::Say,
+        actor: Some(actor()),
+        words: vec![text.into()],
+    }
+}
+
+/// Runs `on_say` once under the probe's budgets and returns its slice.
+fn probed_say(text: &str) -> probe::Slice {
+    let report = probe::run(
+        probe_limits(),
+        &[probe_script("t.lua", text)],
+        &[say_to(0, "hi")],
+    )
+    .expect("a VM");
+    match report.slices.as_slice() {
+        [_, said] => said.clone(),
+        other => panic!("not one load and one on_say: {other:?}"),
+    }
+}
+
+/// Regression (the fuzz target's first finding): the stop of a slice over
+/// its ticks was an ordinary error, which `pcall` caught, so a script
+/// whose every level caught it ran on: `f` below ran twice its budget of
+/// ticks before the stops of all its levels were spent, and any amount of
+/// work between them.
+#[test]
+fn a_caught_stop_stays_stopped() {
+    let limits = probe_limits();
+    for text in [
+        "local function f() pcall(f) pcall(f) pcall(f) pcall(f) end\nfunction on_say() f() end",
+        "local function f() xpcall(f, f) xpcall(f, f) xpcall(f, f) end\nfunction on_say() f() end",
+        "local function f() coroutine.resume(coroutine.create(f)) coroutine.resume(coroutine.create(f)) end\nfunction on_say() f() end",
+        "function on_say()\n  while true do pcall(function() while true do end end) end\nend",
+    ] {
+        let slice = probed_say(text);
+        assert!(
+            slice.ticks <= limits.ticks + 1,
+            "{} ticks of {}: {text}",
+            slice.ticks,
+            limits.ticks
+        );
+        let failure = slice.failure.unwrap_or_default();
+        assert!(failure.starts_with("t.lua:"), "{failure}: {text}");
+        assert!(failure.contains("over its budget"), "{failure}: {text}");
+    }
+    // Stopped for a flood is stopped too: no call after the twentieth.
+    let slice =
+        probed_say("function on_say() for i = 1, 100 do pcall(say, 'x') end say('after') end");
+    assert_eq!(slice.calls.len(), limits.calls);
+    assert!(!slice.calls.contains(&Call::Say("after".into())));
+    assert!(
+        slice
+            .failure
+            .as_deref()
+            .is_some_and(|f| f.contains("flood")),
+        "{:?}",
+        slice.failure
+    );
+    // An xpcall's handler does not run for a stop.
+    let slice = probed_say(
+        "function on_say() xpcall(function() while true do end end, function(e) say('caught') return e end) say('after') end",
+    );
+    assert_eq!(slice.calls, []);
+}
+
+/// A stop inside a guarded `pcall` is worded with the script's line, not
+/// the line of the sandbox's wrapper around it.
+#[test]
+fn a_stop_inside_pcall_names_the_scripts_line() {
+    let slice =
+        probed_say("function on_say()\n  pcall(function()\n    while true do end\n  end)\nend");
+    let failure = slice.failure.unwrap_or_default();
+    assert!(failure.starts_with("t.lua:3: stopped"), "{failure}");
+}
+
+/// The probe drives the host as the server does: three failures in a row
+/// switch a script off, its globals freed and its timers silent; the other
+/// script runs on, with its own globals, its wait and its timer.
+#[test]
+fn the_probe_sees_a_script_switched_off_and_another_run_on() {
+    let bad = probe_script(
+        "bad.lua",
+        "n = 0\nafter(1, function() say('bad timer') end)\nfunction on_say() n = n + 1 error('boom ' .. n) end",
+    );
+    let good = probe_script(
+        "good.lua",
+        "every(2, function() say('tick') end)\nfunction on_say(a, t) say(a.name .. ': ' .. t) wait(5) say(tostring(n)) end",
+    );
+    let steps = [
+        say_to(0, "one"),
+        say_to(0, "two"),
+        say_to(1, "hi"),
+        say_to(0, "three"),
+        say_to(0, "four"),
+        // The bad script's timer (off: nothing runs), two ticks, the wait.
+        Step::Fire,
+        Step::Fire,
+        Step::Fire,
+        Step::Fire,
+    ];
+    let report = probe::run(probe_limits(), &[bad, good], &steps).expect("a VM");
+    let of = |script: usize| -> Vec<&probe::Slice> {
+        report
+            .slices
+            .iter()
+            .filter(|s| s.script == script && s.step.is_some())
+            .collect()
+    };
+    let bad = of(0);
+    assert_eq!(bad.len(), 3, "{bad:?}");
+    for (n, slice) in bad.iter().enumerate() {
+        let failure = slice.failure.as_deref().unwrap_or_default();
+        assert!(failure.starts_with("bad.lua:3: boom"), "{failure}");
+        assert_eq!(slice.switched_off, n == 2, "{slice:?}");
+    }
+    assert_eq!(report.on, [false, true]);
+    assert_eq!(report.own_globals[0], None);
+    let good = of(1);
+    let calls: Vec<&Call> = good.iter().flat_map(|s| &s.calls).collect();
+    assert_eq!(
+        calls,
+        [
+            &Call::Say("Ann: hi".into()),
+            &Call::Say("tick".into()),
+            &Call::Say("tick".into()),
+            &Call::Say("nil".into()),
+        ],
+        "{good:?}"
+    );
+    assert!(
+        good.iter()
+            .all(|s| s.failure.is_none() && s.foreign_calls == 0)
+    );
+    assert_eq!(
+        report.own_globals[1].as_deref(),
+        Some(&["on_say".to_string()][..])
+    );
+    for slice in &report.slices {
+        assert!(slice.ticks <= probe_limits().ticks + 1, "{slice:?}");
+        assert!(slice.memory <= probe_limits().memory, "{slice:?}");
+    }
+    // The bad script's timer never fired: it was off before its time.
+    assert!(!calls.contains(&&Call::Say("bad timer".into())));
+}
+
+/// Regression (the fuzz target's seed `string_rep_huge`): the names and
+/// item ids of `tell`, `give`, `take` and `spawn` came out of the sandbox
+/// at any length, as long as the memory cap allowed, into the game's
+/// look-ups and its log lines; now they are held to a line's 500
+/// characters, as texts are.
+#[test]
+fn names_and_items_are_no_longer_than_a_line() {
+    for call in [
+        "spawn(string.rep('i', 501))",
+        "give(string.rep('n', 501), 'penny')",
+        "take(actor, string.rep('i', 10000))",
+        "tell(string.rep('n', 501), 'hi')",
+        "tell({name = string.rep('n', 501)}, 'hi')",
+    ] {
+        let slice = probed_say(&format!("function on_say(actor) {call} end"));
+        assert_eq!(slice.calls, [], "{call}");
+        let failure = slice.failure.unwrap_or_default();
+        assert!(
+            failure.contains("at most 500 characters"),
+            "{call}: {failure}"
+        );
+    }
+    let slice = probed_say("function on_say(actor) spawn(string.rep('i', 500)) end");
+    assert_eq!(slice.calls, [Call::Spawn("i".repeat(500))]);
+}
+
+/// Regression (the fuzz target's finding crash-3a2343bf): a script whose
+/// text begins with a byte that mlua takes for a binary chunk's failed
+/// with `attempt to load a binary chunk (mode is 't')`, naming no file.
+#[test]
+fn a_text_taken_for_a_binary_chunk_fails_naming_its_file() {
+    let failure = load("\u{2}").err().expect("does not load");
+    assert!(
+        failure.message.starts_with("t.lua: "),
+        "{}",
+        failure.message
+    );
+    let message = super::compile_error("odd.lua", "\u{2}").expect("an error");
+    assert!(message.starts_with("odd.lua: "), "{message}");
 }

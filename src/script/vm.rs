@@ -17,7 +17,7 @@ use mlua::chunk::ChunkMode;
 use mlua::thread::ThreadStatus;
 use mlua::{Function, Lua, LuaOptions, StdLib, Table, Thread, Value, VmState};
 
-use super::api::{self, Shared};
+use super::api::{self, Shared, Stop};
 use super::{Actor, Call, Limits};
 
 /// A failure of one slice, worded for builders: `<file>:<line>: <what>`.
@@ -46,6 +46,10 @@ struct Budget {
     ticks: Cell<u64>,
     deadline: Cell<Instant>,
     file: RefCell<String>,
+    /// Why the slice was stopped, once it was: every interrupt after it
+    /// fails the same way, and the catchers pass it on (see
+    /// [`guard_catchers`]), so no `pcall` keeps a stopped script going.
+    stop: Stop,
 }
 
 /// One loaded script: its own globals (an environment whose reads fall
@@ -64,6 +68,8 @@ pub(super) struct Vm {
     budget: Rc<Budget>,
     shared: Rc<RefCell<Shared>>,
     next: Cell<usize>,
+    /// Slices run so far, for the probe and the tests.
+    slices: Cell<u64>,
 }
 
 impl Vm {
@@ -74,13 +80,15 @@ impl Vm {
             message: format!("the sandbox could not be made: {e}"),
         };
         let lua = Lua::new_with(safe_libraries(), LuaOptions::default()).map_err(fail)?;
-        let shared = Rc::new(RefCell::new(Shared::new(limits)));
-        prepare(&lua, &shared).map_err(fail)?;
+        let stop: Stop = Rc::new(RefCell::new(None));
+        let shared = Rc::new(RefCell::new(Shared::new(limits, stop.clone())));
+        prepare(&lua, &shared, &stop).map_err(fail)?;
         lua.set_memory_limit(limits.memory).map_err(fail)?;
         let budget = Rc::new(Budget {
             ticks: Cell::new(0),
             deadline: Cell::new(Instant::now() + limits.wall),
             file: RefCell::new(String::new()),
+            stop,
         });
         set_interrupt(&lua, &budget, limits);
         Ok(Vm {
@@ -89,6 +97,7 @@ impl Vm {
             budget,
             shared,
             next: Cell::new(1),
+            slices: Cell::new(0),
         })
     }
 
@@ -156,6 +165,24 @@ impl Vm {
         meta.set("__metatable", false)?;
         env.set_metatable(Some(meta))?;
         Ok(env)
+    }
+
+    /// How many slices this VM has run, and the interrupt ticks the last
+    /// one counted (for the probe and the tests).
+    pub(super) fn last_slice(&self) -> (u64, u64) {
+        (self.slices.get(), self.budget.ticks.get())
+    }
+
+    /// The names a script's own globals hold (its environment's raw keys).
+    pub(super) fn own_globals(&self, script: &Script) -> Vec<String> {
+        names(&script.env)
+    }
+
+    /// The names the table every script's environment reads through
+    /// holds: after Luau's sandbox, the main thread's own table over the
+    /// read-only globals, which no script may reach to write.
+    pub(super) fn shared_globals(&self) -> Vec<String> {
+        names(&self.lua.globals())
     }
 
     /// Bytes the VM holds now.
@@ -228,18 +255,25 @@ impl Vm {
 
     /// One slice of `thread` under fresh budgets.
     fn resume(&self, script: &Script, thread: &Thread, event: &str, args: mlua::MultiValue) -> Ran {
+        self.slices.set(self.slices.get() + 1);
         self.budget.ticks.set(0);
         self.budget.deadline.set(Instant::now() + self.limits.wall);
         self.budget.file.replace(script.file.clone());
+        self.budget.stop.replace(None);
         self.shared.borrow_mut().begin_slice(script.id);
         let resumed = thread.resume::<mlua::MultiValue>(args);
         let calls = self.shared.borrow_mut().take_calls();
-        let slice = match resumed {
-            Err(e) => Slice::Failed(Failure {
+        let stopped = self.budget.stop.take();
+        let slice = match (resumed, stopped) {
+            // Stopped is stopped, however the script ended the slice.
+            (_, Some(stopped)) => Slice::Failed(Failure {
+                message: with_file(&script.file, event, &stopped),
+            }),
+            (Err(e), None) => Slice::Failed(Failure {
                 message: self.worded(&e, &script.file, event),
             }),
-            Ok(_) if thread.status() == ThreadStatus::Finished => Slice::Done,
-            Ok(_) => match self.shared.borrow_mut().take_wait() {
+            (Ok(_), None) if thread.status() == ThreadStatus::Finished => Slice::Done,
+            (Ok(_), None) => match self.shared.borrow_mut().take_wait() {
                 Some(wait) => Slice::Waiting(thread.clone(), wait),
                 None => Slice::Failed(Failure {
                     message: format!(
@@ -284,7 +318,7 @@ impl Vm {
                 "{file}: in {event}: stopped: over the world's script memory cap of {} KiB",
                 self.limits.memory / 1024
             ),
-            mlua::Error::SyntaxError { message, .. } => message.clone(),
+            mlua::Error::SyntaxError { message, .. } => syntax_error(file, message),
             mlua::Error::RuntimeError(message) => with_file(file, event, message),
             other => with_file(file, event, &other.to_string()),
         }
@@ -301,11 +335,35 @@ impl Vm {
     }
 }
 
+/// A table's string keys, sorted (others as `<type>`).
+fn names(table: &Table) -> Vec<String> {
+    let mut names: Vec<String> = table
+        .pairs::<Value, Value>()
+        .filter_map(Result::ok)
+        .map(|(key, _)| match key {
+            Value::String(s) => s.to_string_lossy(),
+            other => format!("<{}>", other.type_name()),
+        })
+        .collect();
+    names.sort();
+    names
+}
+
 /// The innermost error of a callback's chain.
 fn root_cause(e: &mlua::Error) -> &mlua::Error {
     match e {
         mlua::Error::CallbackError { cause, .. } => root_cause(cause),
         other => other,
+    }
+}
+
+/// A syntax error is worded `file.lua:3: message` by Luau; one that is not
+/// (a text mlua takes for a binary chunk) gets the file too.
+fn syntax_error(file: &str, message: &str) -> String {
+    if message.starts_with(&format!("{file}:")) {
+        message.to_string()
+    } else {
+        format!("{file}: {message}")
     }
 }
 
@@ -326,7 +384,7 @@ fn safe_libraries() -> StdLib {
 /// Takes away what the base library offers beyond pure computation, adds
 /// the API, then locks the globals (Luau's sandbox: globals and libraries
 /// read-only, the script's own globals kept in an environment of its own).
-fn prepare(lua: &Lua, shared: &Rc<RefCell<Shared>>) -> mlua::Result<()> {
+fn prepare(lua: &Lua, shared: &Rc<RefCell<Shared>>, stop: &Stop) -> mlua::Result<()> {
     let globals = lua.globals();
     for name in [
         "require",
@@ -348,7 +406,48 @@ fn prepare(lua: &Lua, shared: &Rc<RefCell<Shared>>) -> mlua::Result<()> {
         globals.raw_set(name, Value::Nil)?;
     }
     api::install(lua, shared)?;
+    guard_catchers(lua, stop)?;
     lua.sandbox(true)
+}
+
+/// `pcall`, `xpcall` and `coroutine.resume` catch errors, and a stopped
+/// slice's error with them: a script that caught its stop would run on,
+/// and one that nests catchers deeply would run many times its budget
+/// before the stops of all its levels were spent. Each is wrapped so that
+/// what it caught goes through `check`, which raises the stop again, and
+/// an `xpcall`'s handler is reached through a call (an interrupt, which
+/// fails at once) rather than run.
+fn guard_catchers(lua: &Lua, stop: &Stop) -> mlua::Result<()> {
+    let stop = stop.clone();
+    let check =
+        lua.create_function(
+            move |_, results: mlua::MultiValue| match stop.borrow().as_ref() {
+                Some(message) => Err(mlua::Error::runtime(message.clone())),
+                None => Ok(results),
+            },
+        )?;
+    let globals = lua.globals();
+    let coroutine: Table = globals.get("coroutine")?;
+    let (pcall, xpcall, resume): (Function, Function, Function) = lua
+        .load(
+            "local rawpcall, rawxpcall, rawresume, check = ...
+            local function pcall(...) return check(rawpcall(...)) end
+            local function xpcall(f, handler, ...)
+                return check(rawxpcall(f, function(...) return handler(...) end, ...))
+            end
+            local function resume(...) return check(rawresume(...)) end
+            return pcall, xpcall, resume",
+        )
+        .set_name("=sandbox")
+        .call((
+            globals.get::<Function>("pcall")?,
+            globals.get::<Function>("xpcall")?,
+            coroutine.get::<Function>("resume")?,
+            check,
+        ))?;
+    globals.set("pcall", pcall)?;
+    globals.set("xpcall", xpcall)?;
+    coroutine.set("resume", resume)
 }
 
 /// Counts ticks (Luau interrupts at calls and loop back-edges) and watches
@@ -357,6 +456,10 @@ fn prepare(lua: &Lua, shared: &Rc<RefCell<Shared>>) -> mlua::Result<()> {
 fn set_interrupt(lua: &Lua, budget: &Rc<Budget>, limits: Limits) {
     let budget = budget.clone();
     lua.set_interrupt(move |lua| {
+        // A stopped slice stays stopped; what it tries after counts no more.
+        if let Some(message) = budget.stop.borrow().as_ref() {
+            return Err(mlua::Error::runtime(message.clone()));
+        }
         let ticks = budget.ticks.get() + 1;
         budget.ticks.set(ticks);
         let over = if ticks > limits.ticks {
@@ -372,13 +475,23 @@ fn set_interrupt(lua: &Lua, budget: &Rc<Budget>, limits: Limits) {
         let Some(over) = over else {
             return Ok(VmState::Continue);
         };
-        let line =
-            (0..4).find_map(|level| lua.inspect_stack(level, |d| d.current_line()).flatten());
+        // The line is the script's own, not that of the sandbox's wrappers
+        // (`pcall`, `wait`) it may be inside.
         let file = budget.file.borrow();
-        Err(mlua::Error::runtime(match line {
+        let source = format!("={file}");
+        let line = (0..8).find_map(|level| {
+            lua.inspect_stack(level, |d| {
+                let own = d.source().source.as_deref() == Some(source.as_str());
+                if own { d.current_line() } else { None }
+            })
+            .flatten()
+        });
+        let message = match line {
             Some(line) => format!("{file}:{line}: stopped: {over}"),
             None => format!("{file}: stopped: {over}"),
-        }))
+        };
+        budget.stop.replace(Some(message.clone()));
+        Err(mlua::Error::runtime(message))
     });
 }
 
@@ -393,7 +506,7 @@ pub fn compile_error(file: &str, text: &str) -> Option<String> {
         .into_function();
     match compiled {
         Ok(_) => None,
-        Err(mlua::Error::SyntaxError { message, .. }) => Some(message),
+        Err(mlua::Error::SyntaxError { message, .. }) => Some(syntax_error(file, &message)),
         Err(other) => Some(format!("{file}: {other}")),
     }
 }
