@@ -147,6 +147,16 @@ impl Link {
                 self.last_words(RECONNECT);
                 self.conn.outbox().close();
                 self.conn.outbox().drained().await;
+                // Its session ends with this image, so this is its last line.
+                let phase = match (&self.playing, &self.session) {
+                    (Some(_), _) => "playing",
+                    (None, Some(_)) => "menu",
+                    (None, None) => "login",
+                };
+                tracing::info!(
+                    phase = %phase,
+                    "disconnected: the upgrade could not keep the connection"
+                );
                 self.game.handoffs().closed_one();
                 // Nothing more for this image to do with it: it ends with
                 // the image, or, if the new one never started, here (its

@@ -579,6 +579,12 @@ async fn a_tls_player_is_asked_to_reconnect_and_can_at_once() {
     );
     kit.expect(COMPLETE).await;
     server
+        .expect_log(&[
+            "disconnected: the upgrade could not keep the connection",
+            "phase=playing",
+        ])
+        .await;
+    server
         .expect_log(&["handing over to the new binary", "kept=1", "closed=1"])
         .await;
 
