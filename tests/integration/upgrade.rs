@@ -60,6 +60,16 @@ fn asked(c: &Client) -> (usize, usize) {
     (c.negotiations.len(), subnegotiations)
 }
 
+/// Asks the server for an upgrade as a service manager would: SIGUSR2.
+fn sigusr2(server: &Running) {
+    let pid = server.pid().expect("pid").to_string();
+    let usr2 = std::process::Command::new("kill")
+        .args(["-USR2", &pid])
+        .status()
+        .expect("kill");
+    assert!(usr2.success());
+}
+
 /// Ada in the game, ready to give the command.
 async fn admin_in_game(server: &Running) -> Client {
     let mut ada = Client::connect(server.addr).await;
@@ -283,12 +293,7 @@ async fn a_second_upgrade_is_refused_and_sigterm_during_one_still_shuts_down_cle
             .await
             .contains("An upgrade is already under way.")
     );
-    let pid = server.pid().expect("pid").to_string();
-    let usr2 = std::process::Command::new("kill")
-        .args(["-USR2", &pid])
-        .status()
-        .expect("kill");
-    assert!(usr2.success());
+    sigusr2(&server);
     server
         .expect_log(&["An upgrade is already under way."])
         .await;
@@ -452,12 +457,7 @@ async fn sigusr2_keeps_gmcp_packages_width_and_eor_and_says_what_was_lost() {
     sid.send("new").await;
     sid.expect("New account name: ").await;
 
-    let pid = server.pid().expect("pid").to_string();
-    let usr2 = std::process::Command::new("kill")
-        .args(["-USR2", &pid])
-        .status()
-        .expect("kill");
-    assert!(usr2.success());
+    sigusr2(&server);
     for c in [&mut ada, &mut mapper, &mut sid] {
         // (At the mapper's 40 columns the sentence takes two lines.)
         c.expect("The server is being upgraded;").await;
@@ -565,12 +565,7 @@ async fn a_tls_player_is_asked_to_reconnect_and_can_at_once() {
     sam.enter("1").await;
     let mut kit = kit_in_game(&server).await;
 
-    let pid = server.pid().expect("pid").to_string();
-    let usr2 = std::process::Command::new("kill")
-        .args(["-USR2", &pid])
-        .status()
-        .expect("kill");
-    assert!(usr2.success());
+    sigusr2(&server);
     sam.expect(UPGRADING).await;
     let last = sam.expect_closed().await;
     assert!(
@@ -764,12 +759,7 @@ async fn a_websocket_player_is_asked_to_reconnect_and_the_web_listener_stays() {
     wes.enter("1").await;
     let mut kit = kit_in_game(&server).await;
 
-    let pid = server.pid().expect("pid").to_string();
-    let usr2 = std::process::Command::new("kill")
-        .args(["-USR2", &pid])
-        .status()
-        .expect("kill");
-    assert!(usr2.success());
+    sigusr2(&server);
     wes.expect(UPGRADING).await;
     let last = wes.expect_closed().await;
     assert!(last.contains("please reconnect."), "{last}");
@@ -822,12 +812,7 @@ async fn a_script_paused_in_wait_is_dropped_by_an_upgrade_and_the_builders_are_t
     // Tam's handler now waits a minute; Ann is not ignored meanwhile.
     ann.command("look").await;
 
-    let pid = server.pid().expect("pid").to_string();
-    let usr2 = std::process::Command::new("kill")
-        .args(["-USR2", &pid])
-        .status()
-        .expect("kill");
-    assert!(usr2.success());
+    sigusr2(&server);
     ann.expect(COMPLETE).await;
     // (Ada's client told no width: the line is wrapped at 80 columns.)
     let told = ada.expect("its event is lost.").await.replace("\r\n", " ");
