@@ -8,12 +8,19 @@
 //! `window`, it gets no more of them. Events older than the window no longer
 //! count, so an address is let in again by itself.
 //!
+//! A password check holds a place against the failed-login limit while it
+//! runs ([`AddressLimits::reserve_login`]), so parallel guesses get no more
+//! checks than the limit; a check that finds every place held by checks still
+//! running waits for one to end instead of being refused, so a household
+//! behind one address logging in at once is not told it failed.
+//!
 //! IPv6 addresses count by their /64 network, which one host usually has to
 //! itself; an IPv4-mapped IPv6 address counts as its IPv4 address.
 //!
 //! **Invariant:** pure bookkeeping in memory, with the time passed in; it knows
-//! nothing of sessions, the store or telnet. A check that takes a place
-//! ([`AddressLimits::take_guest`], [`AddressLimits::take_signup`]) decides and
+//! nothing of sessions, the store or telnet (its one wait is a [`Notify`]).
+//! A check that takes a place ([`AddressLimits::reserve_login`],
+//! [`AddressLimits::take_guest`], [`AddressLimits::take_signup`]) decides and
 //! records under one lock.
 
 use std::collections::{HashMap, VecDeque};
@@ -21,6 +28,7 @@ use std::net::{IpAddr, Ipv6Addr};
 use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
+use tokio::sync::Notify;
 
 use crate::config::AddressLimit;
 
@@ -76,21 +84,30 @@ impl AddressLimits {
         self.failed_logins.record(address_key(ip), now)
     }
 
-    /// Starts a password check for `ip`: counted as a failure at once, in the
-    /// same step as the check that the address is under its limit, so checks
-    /// running side by side cannot all slip under it. `None` when the address
-    /// is shut out; else whether this attempt is the one that reaches the
-    /// limit. A check that succeeds gives its count back
-    /// ([`AddressLimits::login_succeeded`]).
-    pub fn begin_login(&self, ip: IpAddr, now: Instant) -> Option<bool> {
-        self.failed_logins.take_counting(address_key(ip), now)
+    /// Reserves a place for a password check from `ip`: the address's recent
+    /// failures and the checks it has under way together stay within its
+    /// limit, decided under one lock, so checks running side by side cannot
+    /// all slip under it. [`Reservation::Busy`] when the places are held by
+    /// checks still running: one of them may end well and free its place, so
+    /// the caller waits on [`AddressLimits::login_ended`] and asks again
+    /// rather than refuse a right password for the guesses of others.
+    /// A reservation is ended by [`AddressLimits::end_login`].
+    pub fn reserve_login(&self, ip: IpAddr, now: Instant) -> Reservation {
+        self.failed_logins.reserve(address_key(ip), now)
     }
 
-    /// Gives back the count a successful check took in [`begin_login`].
-    ///
-    /// [`begin_login`]: AddressLimits::begin_login
-    pub fn login_succeeded(&self, ip: IpAddr) {
-        self.failed_logins.give_back(address_key(ip));
+    /// Ends a reservation of [`AddressLimits::reserve_login`]: a failed check
+    /// counts as a failed login, any other end frees the place. True when the
+    /// failure shuts the address out. Wakes the waiters either way.
+    pub fn end_login(&self, ip: IpAddr, now: Instant, failed: bool) -> bool {
+        self.failed_logins
+            .end_reserved(address_key(ip), now, failed)
+    }
+
+    /// Notified whenever a reserved check ends (see
+    /// [`AddressLimits::reserve_login`]).
+    pub fn login_ended(&self) -> &Notify {
+        &self.failed_logins.ended
     }
 
     /// Takes one of `ip`'s guest accounts for the window, if it has one left.
@@ -117,15 +134,32 @@ impl AddressLimits {
     }
 }
 
+/// What [`AddressLimits::reserve_login`] decided.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reservation {
+    /// A place is held for this check.
+    Taken,
+    /// Every place is held, some by checks still under way: wait for one to
+    /// end and ask again.
+    Busy,
+    /// The address failed too often lately.
+    ShutOut,
+}
+
 /// Events per address within a sliding window.
 struct Window {
     limit: AddressLimit,
     seen: Mutex<Seen>,
+    /// Notified when a reserved place is given up (see [`Window::reserve`]).
+    ended: Notify,
 }
 
 #[derive(Default)]
 struct Seen {
     by_address: HashMap<IpAddr, VecDeque<Instant>>,
+    /// Places reserved per address by attempts still under way, which count
+    /// against the limit beside the events.
+    reserved: HashMap<IpAddr, u32>,
     /// Events recorded since the last sweep of idle addresses.
     since_sweep: usize,
 }
@@ -139,6 +173,7 @@ impl Window {
         Window {
             limit,
             seen: Mutex::new(Seen::default()),
+            ended: Notify::new(),
         }
     }
 
@@ -192,18 +227,50 @@ impl Window {
         true
     }
 
-    /// Like `take`, answering also whether the event taken reached the limit.
-    fn take_counting(&self, ip: IpAddr, now: Instant) -> Option<bool> {
+    /// Holds a place for an attempt under way, if the events and the places
+    /// already held leave one.
+    fn reserve(&self, ip: IpAddr, now: Instant) -> Reservation {
         if self.limit.is_off() {
-            return Some(false);
+            return Reservation::Taken;
         }
         let mut seen = self.seen.lock();
-        let before = self.recent(&mut seen, ip, now);
-        if before >= self.limit.count as usize {
-            return None;
+        let events = self.recent(&mut seen, ip, now);
+        let held = seen.reserved.get(&ip).copied().unwrap_or(0);
+        if events + held as usize >= self.limit.count as usize {
+            return if held > 0 {
+                Reservation::Busy
+            } else {
+                Reservation::ShutOut
+            };
         }
-        self.add(&mut seen, ip, now);
-        Some(before + 1 == self.limit.count as usize)
+        *seen.reserved.entry(ip).or_default() += 1;
+        Reservation::Taken
+    }
+
+    /// Gives up a place held by [`Window::reserve`], recording an event in
+    /// its stead when `happened`; true when that event reaches the limit.
+    fn end_reserved(&self, ip: IpAddr, now: Instant, happened: bool) -> bool {
+        if self.limit.is_off() {
+            return false;
+        }
+        let reached = {
+            let mut seen = self.seen.lock();
+            if let Some(held) = seen.reserved.get_mut(&ip) {
+                *held = held.saturating_sub(1);
+                if *held == 0 {
+                    seen.reserved.remove(&ip);
+                }
+            }
+            if happened {
+                let before = self.recent(&mut seen, ip, now);
+                self.add(&mut seen, ip, now);
+                before + 1 == self.limit.count as usize
+            } else {
+                false
+            }
+        };
+        self.ended.notify_waiters();
+        reached
     }
 
     /// Removes the newest event of `ip` (one that turned out not to count).
@@ -251,24 +318,30 @@ mod tests {
     }
 
     #[test]
-    fn checks_begun_on_many_threads_at_once_never_pass_the_limit() {
+    fn checks_reserved_on_many_threads_at_once_never_pass_the_limit() {
         let limits = std::sync::Arc::new(limits(5, 300));
         let now = Instant::now();
-        let begun: usize = (0..16)
+        let taken: usize = (0..16)
             .map(|_| {
                 let limits = limits.clone();
-                std::thread::spawn(move || limits.begin_login(ip(9), now).is_some())
+                std::thread::spawn(move || limits.reserve_login(ip(9), now) == Reservation::Taken)
             })
             .collect::<Vec<_>>()
             .into_iter()
             .map(|t| usize::from(t.join().expect("thread")))
             .sum();
-        assert_eq!(begun, 5);
-        // A check that succeeded gives its count back: one more may begin.
-        limits.login_succeeded(ip(9));
-        assert_eq!(limits.begin_login(ip(9), now), Some(true));
-        assert_eq!(limits.begin_login(ip(9), now), None);
+        assert_eq!(taken, 5);
+        // Every place is held by a check under way: the next one waits.
+        assert_eq!(limits.reserve_login(ip(9), now), Reservation::Busy);
+        // A check that ended well frees its place for one more.
+        assert!(!limits.end_login(ip(9), now, false));
+        assert_eq!(limits.reserve_login(ip(9), now), Reservation::Taken);
+        // Five failures shut the address out; the fifth says so.
+        let reached: Vec<bool> = (0..5).map(|_| limits.end_login(ip(9), now, true)).collect();
+        assert_eq!(reached, [false, false, false, false, true]);
+        assert_eq!(limits.reserve_login(ip(9), now), Reservation::ShutOut);
         assert!(!limits.login_allowed(ip(9), now));
+        assert_eq!(limits.reserve_login(ip(8), now), Reservation::Taken);
     }
 
     fn limits(count: u32, secs: u64) -> AddressLimits {

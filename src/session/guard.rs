@@ -1,16 +1,21 @@
 //! The login's guards per client address: the session's side of
-//! `game::abuse`. Before a password is checked, the address must still be
-//! allowed to try; when the check's turn at bcrypt comes it takes a count from
-//! the address's limit in the same step (given back if the password was
-//! right), so parallel guesses get no more checks than the limit; a guest
-//! account takes one of its guests, and a sign-up one of its sign-ups.
+//! `game::abuse`. Before a password is checked, the attempt reserves a place
+//! under the address's failed-login limit ([`AddressGuard::admit`]), waiting
+//! while every place is held by checks still running; a failed check turns
+//! its place into a failure, any other end gives it back, so parallel guesses
+//! get no more checks than the limit and parallel right passwords all get
+//! theirs. A guest account takes one of its guests, and a sign-up one of its
+//! sign-ups.
 //!
 //! A refusal waits [`REFUSAL_DELAY`] before it is said: a storm of guesses
 //! answered at once would turn refusals and reconnections around as fast as
 //! the server can go.
 //!
 //! **Invariant:** no bcrypt work for an address that is shut out; this module
-//! only asks and counts, the login flow decides what to say and ask next.
+//! only asks and counts, the login flow decides what to say and ask next. A
+//! guard dropped with its place still held (the connection went away during
+//! the check) ends it as the check would have: a check that had its turn at
+//! bcrypt counts as a failure, one that had not is given back.
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -19,36 +24,51 @@ use std::time::Instant;
 
 use super::Link;
 use crate::game::Game;
-use crate::game::abuse::REFUSAL_DELAY;
+use crate::game::abuse::{REFUSAL_DELAY, Reservation};
 use crate::replies;
 
 /// One connection's standing with the limits of its address.
 pub struct AddressGuard {
     game: Arc<Game>,
     from: IpAddr,
-    /// What [`AddressGuard::begin_check`] took: nothing yet, a count, or the
-    /// count that reached the limit.
-    took: AtomicU8,
+    /// Where the attempt is: no place held, a place held, or a place held by
+    /// a check that has had its turn at bcrypt.
+    held: AtomicU8,
 }
 
-const TOOK_NOTHING: u8 = 0;
-const TOOK_ONE: u8 = 1;
-const TOOK_THE_LAST: u8 = 2;
+const HOLDS_NOTHING: u8 = 0;
+const HOLDS_A_PLACE: u8 = 1;
+const CHECKING: u8 = 2;
 
 impl AddressGuard {
     pub fn new(link: &Link) -> AddressGuard {
         AddressGuard {
             game: link.game().clone(),
             from: link.peer().addr.ip(),
-            took: AtomicU8::new(TOOK_NOTHING),
+            held: AtomicU8::new(HOLDS_NOTHING),
         }
     }
 
-    /// Whether the address may try a password now.
-    pub fn admits(&self) -> bool {
-        self.game
-            .address_limits()
-            .login_allowed(self.from, Instant::now())
+    /// Reserves a place for a password check; false when the address is shut
+    /// out. While every place is held by other checks from the address still
+    /// running, waits for one of them to end and asks again: each wait ends
+    /// with a check that does, so it is as long as the bcrypt queue.
+    pub async fn admit(&self) -> bool {
+        let limits = self.game.address_limits();
+        loop {
+            // Listening before asking, so an end between the two is not missed.
+            let ended = limits.login_ended().notified();
+            tokio::pin!(ended);
+            ended.as_mut().enable();
+            match limits.reserve_login(self.from, Instant::now()) {
+                Reservation::Taken => {
+                    self.held.store(HOLDS_A_PLACE, Ordering::Relaxed);
+                    return true;
+                }
+                Reservation::ShutOut => return false,
+                Reservation::Busy => ended.await,
+            }
+        }
     }
 
     /// Waits out the refusal delay; returns what to say.
@@ -61,43 +81,38 @@ impl AddressGuard {
         replies::LOCKED_OUT
     }
 
-    /// At the password check's own turn: takes a count from the address's
-    /// limit, in the same step as asking whether it is still under it, so
-    /// checks from one address running side by side cannot all slip under.
-    /// False (nothing taken) when the address is shut out.
+    /// At the password check's own turn at bcrypt: true when this attempt
+    /// holds its place (it always does after [`AddressGuard::admit`]), which
+    /// from now on counts as a failure unless the check ends otherwise.
     pub fn begin_check(&self) -> bool {
-        match self
-            .game
-            .address_limits()
-            .begin_login(self.from, Instant::now())
-        {
-            None => false,
-            Some(reached) => {
-                let took = if reached { TOOK_THE_LAST } else { TOOK_ONE };
-                self.took.store(took, Ordering::Relaxed);
-                true
-            }
-        }
+        self.held
+            .compare_exchange(
+                HOLDS_A_PLACE,
+                CHECKING,
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            )
+            .is_ok()
     }
 
     /// The check did not end in a wrong password (it was right, or the store
-    /// failed): the count it took is given back.
+    /// failed): the place is given back.
     pub fn succeeded(&self) {
-        if self.took.swap(TOOK_NOTHING, Ordering::Relaxed) != TOOK_NOTHING {
-            self.game.address_limits().login_succeeded(self.from);
+        if self.held.swap(HOLDS_NOTHING, Ordering::Relaxed) != HOLDS_NOTHING {
+            self.game
+                .address_limits()
+                .end_login(self.from, Instant::now(), false);
         }
     }
 
-    /// The password was wrong (already counted when its check began), or the
-    /// account was locked (counted now); logs once when the address is shut
-    /// out.
+    /// The password was wrong, or the account was locked: one failure for the
+    /// address; logs once when that shuts the address out.
     pub fn failed(&self) {
-        let reached = match self.took.swap(TOOK_NOTHING, Ordering::Relaxed) {
-            TOOK_NOTHING => self
-                .game
-                .address_limits()
-                .login_failed(self.from, Instant::now()),
-            took => took == TOOK_THE_LAST,
+        let limits = self.game.address_limits();
+        let reached = if self.held.swap(HOLDS_NOTHING, Ordering::Relaxed) == HOLDS_NOTHING {
+            limits.login_failed(self.from, Instant::now())
+        } else {
+            limits.end_login(self.from, Instant::now(), true)
         };
         if reached {
             tracing::warn!(from = %self.from, "address shut out after too many failed logins");
@@ -129,5 +144,18 @@ impl AddressGuard {
     /// refused before any work.
     pub fn give_back_signup(&self) {
         self.game.address_limits().give_back_signup(self.from);
+    }
+}
+
+impl Drop for AddressGuard {
+    fn drop(&mut self) {
+        match self.held.swap(HOLDS_NOTHING, Ordering::Relaxed) {
+            HOLDS_NOTHING => {}
+            held => {
+                self.game
+                    .address_limits()
+                    .end_login(self.from, Instant::now(), held == CHECKING);
+            }
+        }
     }
 }

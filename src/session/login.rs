@@ -266,14 +266,15 @@ async fn account_line(link: &mut Link, deadline: Instant) -> Result<Attempt, Han
 /// `Accounts::check_login`).
 async fn check_credentials(link: &mut Link, name: &str, password: String) -> Attempt {
     // Refused before any bcrypt work: a password no account can have, and any
-    // attempt from an address that failed too often lately (asked again when
-    // the check's turn at bcrypt comes).
+    // attempt from an address that failed too often lately. The check holds a
+    // place under the address's limit while it runs, waiting while other
+    // checks from there hold every place (see `AddressGuard::admit`).
     if password.contains('\0') {
         link.line(NUL_IN_PASSWORD);
         return Attempt::Again;
     }
     let guard = AddressGuard::new(link);
-    if !guard.admits() {
+    if !guard.admit().await {
         link.game().metrics().login(LoginOutcome::Throttled);
         let refusal = guard.refusal(name).await;
         link.line(refusal);

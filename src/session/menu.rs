@@ -344,7 +344,7 @@ async fn old_password_right(link: &mut Link, account: &LoggedIn, old: String) ->
         return false;
     }
     let guard = AddressGuard::new(link);
-    if !guard.admits() {
+    if !guard.admit().await {
         let refusal = guard.refusal(&account.username).await;
         link.line(refusal);
         return false;

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use gaslamp::ServerConfig;
-use gaslamp::config::LockoutPolicy;
+use gaslamp::config::{AddressLimit, LockoutPolicy};
 
 use crate::support::*;
 
@@ -132,6 +132,99 @@ async fn a_right_password_racing_wrong_ones_does_not_reopen_the_lock() {
              right password got in: {got_in}); at most {allowed} may be checked"
         );
     }
+    server.stop().await;
+}
+
+/// `racing_config` with the failed-login limit of one client address set to
+/// `count` in a long window (all the tests' clients come from 127.0.0.1).
+fn address_limited_config(dir: &std::path::Path, count: u32) -> ServerConfig {
+    ServerConfig {
+        failed_logins_per_ip: AddressLimit {
+            count,
+            window: Duration::from_secs(3600),
+        },
+        ..racing_config(dir)
+    }
+}
+
+/// Right passwords for `n` accounts sent together from one address; how
+/// many got to `Character: `, and what the others were told.
+async fn parallel_right_logins(server: &TestServer, n: usize) -> (usize, Vec<String>) {
+    let accounts: Vec<String> = (0..n).map(|i| format!("Kin{i}")).collect();
+    for account in &accounts {
+        make_account(server, account).await;
+    }
+    let mut clients = at_account_prompt(server, n).await;
+    send_together(
+        clients
+            .iter_mut()
+            .zip(&accounts)
+            .map(|(c, account)| (c, format!("connect {account} {PASSWORD}")))
+            .collect(),
+    )
+    .await;
+    let mut refused = Vec::new();
+    let mut got_in = 0;
+    for c in &mut clients {
+        match c.expect_any(&[WRONG, LOCKED, "Character: "]).await {
+            (2, _) => got_in += 1,
+            (_, text) => refused.push(text),
+        }
+    }
+    (got_in, refused)
+}
+
+/// A household behind one address logging in at once: every right password
+/// gets in, however many there are and however small the address's limit.
+/// The limit counted checks still running as failures, so the ones that came
+/// while others were under way were told `Too many failed logins`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn parallel_right_passwords_from_one_address_all_get_in() {
+    for count in [1, 5] {
+        let dir = temp_dir();
+        let server = TestServer::start_with(address_limited_config(dir.path(), count)).await;
+        let (got_in, refused) = parallel_right_logins(&server, 12).await;
+        assert!(
+            refused.is_empty(),
+            "with a limit of {count}, {got_in} of 12 right passwords got in; \
+             the others were told: {refused:?}"
+        );
+        server.stop().await;
+    }
+}
+
+/// The address's own limit holds against parallel guesses as the account's
+/// lock does: 30 wrong passwords for 30 accounts at once from one address get
+/// no more checks than the limit, and the rest are refused unchecked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn parallel_guesses_at_many_accounts_get_no_more_than_the_address_limit() {
+    let dir = temp_dir();
+    let server = TestServer::start_with(address_limited_config(dir.path(), THRESHOLD)).await;
+    let mut clients = at_account_prompt(&server, 30).await;
+    let runs = server.game.bcrypt_runs();
+    send_together(
+        clients
+            .iter_mut()
+            .enumerate()
+            .map(|(i, c)| (c, format!("connect Nobody{i} not-the-password-at-all")))
+            .collect(),
+    )
+    .await;
+    let (mut wrong, mut locked) = (0, 0);
+    for c in &mut clients {
+        match c.expect_any(&[WRONG, LOCKED]).await.0 {
+            0 => wrong += 1,
+            _ => locked += 1,
+        }
+    }
+    let checked = server.game.bcrypt_runs() - runs;
+    assert_eq!(wrong + locked, 30);
+    assert!(
+        wrong <= THRESHOLD as usize && checked <= u64::from(THRESHOLD),
+        "{wrong} parallel guesses were answered {WRONG:?} and {checked} checked; \
+         the address's limit allows {THRESHOLD}"
+    );
+    assert!(wrong > 0, "no guess was checked at all");
     server.stop().await;
 }
 
