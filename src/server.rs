@@ -26,8 +26,8 @@ use futures::future::BoxFuture;
 use tokio_util::task::TaskTracker;
 
 use crate::config::ServerConfig;
-use crate::game::Game;
-use crate::game::handoff::ListenerFds;
+use crate::game::handoff::{Departed, ListenerFds};
+use crate::game::{Game, RoomKey};
 use crate::ops::backup::Rotation;
 use crate::socials::Socials;
 use crate::store::lock::{DatabaseLock, LockError};
@@ -38,7 +38,7 @@ use crate::tls::{Certificates, TlsError};
 use crate::transport::{self, Listener};
 use crate::upgrade::Inherited;
 use crate::web::WebListener;
-use crate::world::{self, LoadError, World, Worlds};
+use crate::world::{self, LoadError, RoomId, World, Worlds};
 
 /// Why the server could not start; the binary turns each into an exit code.
 #[derive(Debug, thiserror::Error)]
@@ -129,6 +129,8 @@ pub struct Server {
     /// The scripts' handlers the upgrade dropped from `wait()`, for the
     /// builder channel once everyone was told.
     dropped_waits: Vec<(String, String, usize)>,
+    /// The players whose connections the upgrade closed.
+    departed: Vec<Departed>,
 }
 
 /// Registers every loaded world in the database (the catalogue, and the first
@@ -289,10 +291,11 @@ impl Server {
             Some(path) => open_control(path).await?,
             None => None,
         };
-        let (resumed, fell_back, waiting, dropped_waits) = match inherited.take() {
+        let (resumed, fell_back, waiting, dropped_waits, departed) = match inherited.take() {
             Some(inherited) => {
                 let fell_back = inherited.fell_back().map(str::to_string);
                 let dropped_waits = inherited.dropped_waits().to_vec();
+                let departed = inherited.departed().to_vec();
                 tracing::info!(
                     from_version = %inherited.from_version(),
                     version = env!("CARGO_PKG_VERSION"),
@@ -302,9 +305,9 @@ impl Server {
                 );
                 game.ids_from(inherited.next_conn_id());
                 let (resumed, waiting) = inherited.take_connections();
-                (resumed, fell_back, waiting, dropped_waits)
+                (resumed, fell_back, waiting, dropped_waits, departed)
             }
-            None => (Vec::new(), None, None, Vec::new()),
+            None => (Vec::new(), None, None, Vec::new(), Vec::new()),
         };
         game.start_life().await;
         if game.config().scripts {
@@ -327,6 +330,7 @@ impl Server {
             control,
             waiting,
             dropped_waits,
+            departed,
         })
     }
 
@@ -385,6 +389,7 @@ impl Server {
             control,
             waiting,
             dropped_waits,
+            departed,
         } = self;
         // The game's own tasks (a /shutdown countdown) share the tracker.
         let tracker = game.tasks().clone();
@@ -407,14 +412,15 @@ impl Server {
         if let Some(waiting) = waiting {
             tracker.spawn(tell_the_upgrader(game.clone(), waiting, kept, fell_back));
         }
-        if !dropped_waits.is_empty() {
+        if !dropped_waits.is_empty() || !departed.is_empty() {
             let game = game.clone();
             tracker.spawn(async move {
-                // After `Upgrade complete.`, once the builders are among the
-                // channel's listeners again, so they read it as news of the
-                // upgrade.
+                // After `Upgrade complete.`, once the resumed players are back
+                // in their rooms and the builders among the channel's
+                // listeners, so they read it as news of the upgrade.
                 let _ =
                     tokio::time::timeout(Duration::from_secs(10), game.handoffs().all_back()).await;
+                tell_departed(&game, &departed);
                 game.tell_dropped_waits(&dropped_waits);
             });
         }
@@ -549,6 +555,22 @@ fn take_listeners(
 /// Serves one connection an upgrade's old image handed over, from where it
 /// stood. It takes a connection slot like any other (over the limits it is
 /// still served: it was admitted once already).
+/// Tells the rooms of the players whose connections the upgrade closed that
+/// they left the game, as a `quit` would have.
+fn tell_departed(game: &Game, departed: &[Departed]) {
+    for gone in departed {
+        let Some(room) = RoomId::parse_full(&gone.room) else {
+            continue;
+        };
+        let key = RoomKey::new(&Arc::from(gone.world.as_str()), &room);
+        game.tell_room(
+            &key,
+            &crate::command::narrate::left_the_game(&gone.name),
+            &[],
+        );
+    }
+}
+
 fn serve_resumed(
     game: &Arc<Game>,
     tracker: &TaskTracker,

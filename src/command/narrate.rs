@@ -134,9 +134,15 @@ fn leaving(moved: &Move) -> Option<String> {
         }
         How::Recalled => Some(format!("{name} leaves.")),
         How::Sent { .. } | How::Rescued => Some(format!("{name} vanishes.")),
-        How::LeftGame => Some(format!("{name} leaves the game.")),
+        How::LeftGame => Some(left_the_game(name)),
         How::Entered | How::TookOver => None,
     }
+}
+
+/// `<Name> leaves the game.` (SPEC §3): what the room hears of a player
+/// who quit, and of one whose connection an upgrade could not keep.
+pub fn left_the_game(name: &str) -> String {
+    format!("{name} leaves the game.")
 }
 
 /// What the room reached hears: a walker arrives from the direction whose exit

@@ -37,6 +37,19 @@ pub struct Frozen {
     pub fd: Option<RawFd>,
     /// The session's own description of where it stood (JSON).
     pub state: serde_json::Value,
+    /// The player in the game on this connection, if any: when the
+    /// connection cannot be kept, the new image tells its room it left.
+    pub playing: Option<Departed>,
+}
+
+/// A player whose connection an upgrade closed: its room hears it leave the
+/// game from the new image (the old one no longer writes to anyone once the
+/// handoff is committed).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct Departed {
+    pub world: String,
+    pub room: String,
+    pub name: String,
 }
 
 /// How an upgrade ended, as frozen connections learn it.

@@ -32,7 +32,7 @@ use super::conn::{Conn, Offers, ReadLimits, TelnetState};
 use super::login::{self, LoggedIn};
 use super::{Link, Phase, play, render, socket};
 use crate::auth::Role;
-use crate::game::handoff::{Frozen, Verdict};
+use crate::game::handoff::{Departed, Frozen, Verdict};
 use crate::game::{ConnId, Game, Outbox, Peer, Session, SessionInit, Transport};
 
 /// What every player sees when an upgrade begins (SPEC §15).
@@ -121,6 +121,11 @@ impl Link {
             conn_id: self.conn.id(),
             fd: fd.filter(|_| !state.is_null()),
             state,
+            playing: self.playing.as_ref().map(|player| Departed {
+                world: player.world.to_string(),
+                room: player.room().as_str().to_string(),
+                name: player.name.to_string(),
+            }),
         };
         let kept = report.fd.is_some();
         let shutdown = self.game.shutdown_token().clone();

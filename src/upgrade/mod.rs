@@ -38,7 +38,7 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 
 use crate::game::Game;
-use crate::game::handoff::{Frozen, ListenerFds, Request};
+use crate::game::handoff::{Departed, Frozen, ListenerFds, Request};
 
 /// The environment variable naming the state file's descriptor in the new
 /// image.
@@ -106,6 +106,10 @@ struct Handoff {
     /// handlers)`, told on the builder channel by the new image.
     #[serde(default)]
     dropped_waits: Vec<(String, String, usize)>,
+    /// The players whose connections the handoff closed, whose rooms the
+    /// new image tells they left the game.
+    #[serde(default)]
+    departed: Vec<Departed>,
 }
 
 /// One connection handed over: its socket and the session's own state.
@@ -145,6 +149,11 @@ impl Inherited {
     /// The scripts' handlers the handoff dropped from `wait()`.
     pub fn dropped_waits(&self) -> &[(String, String, usize)] {
         &self.handoff.dropped_waits
+    }
+
+    /// The players whose connections the handoff closed.
+    pub fn departed(&self) -> &[Departed] {
+        &self.handoff.departed
     }
 
     /// The session rows of the handed-over connections' states, by `read`.
@@ -269,6 +278,11 @@ async fn upgrade(
         fell_back: None,
         waiting,
         dropped_waits: game.paused_scripts(),
+        departed: frozen
+            .iter()
+            .filter(|f| f.fd.is_none())
+            .filter_map(|f| f.playing.clone())
+            .collect(),
     };
     let closing = frozen.iter().filter(|f| f.fd.is_none()).count();
     game.handoffs().commit(closing);

@@ -573,6 +573,8 @@ async fn a_tls_player_is_asked_to_reconnect_and_can_at_once() {
         "{last}"
     );
     kit.expect(COMPLETE).await;
+    // Kit stands where Sam stood, and hears Sam go as a `quit` is heard.
+    kit.expect("Sam leaves the game.").await;
     server
         .expect_log(&[
             "disconnected: the upgrade could not keep the connection",
@@ -764,6 +766,7 @@ async fn a_websocket_player_is_asked_to_reconnect_and_the_web_listener_stays() {
     let last = wes.expect_closed().await;
     assert!(last.contains("please reconnect."), "{last}");
     kit.expect(COMPLETE).await;
+    kit.expect("Wes leaves the game.").await;
     server
         .expect_log(&["handing over to the new binary", "kept=1", "closed=1"])
         .await;
