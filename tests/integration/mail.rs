@@ -266,11 +266,12 @@ async fn a_takeover_reaches_a_player_in_the_mail_editor_and_the_letter_is_not_se
 }
 
 #[tokio::test]
-async fn a_kick_or_a_shutdown_reaches_a_player_in_the_mail_editor_and_nothing_is_sent() {
+async fn a_kick_a_ban_or_a_shutdown_reaches_a_player_in_the_mail_editor_and_nothing_is_sent() {
     let dir = temp_dir();
     let server = TestServer::start_with(two_worlds(dir.path())).await;
     let mut ann = player(&server, "Ann").await;
     let mut ben = player(&server, "Ben").await;
+    let mut cal = player(&server, "Cal").await;
     let mut root = server.player_with_role("Root", "admin").await;
     start_letter(&mut ann, "mail Ben Interrupted").await;
     line(&mut ann, "Half of it").await;
@@ -281,6 +282,14 @@ async fn a_kick_or_a_shutdown_reaches_a_player_in_the_mail_editor_and_nothing_is
     ann.expect("You have been kicked from the game: enough")
         .await;
     ann.expect_closed().await;
+    start_letter(&mut cal, "mail Ben Banned halfway").await;
+    line(&mut cal, "Half of a rude letter").await;
+    assert_eq!(root.command("/ban Cal rude").await, "Cal is banned.");
+    let last = cal.expect_closed().await;
+    assert!(
+        last.contains("This account is banned.\r\nThe reason given: rude"),
+        "{last}"
+    );
     start_letter(&mut ben, "mail Root Also interrupted").await;
     line(&mut ben, "Half of this too").await;
     let db = server.db();
