@@ -263,6 +263,14 @@ impl Reader {
         Ok(produced)
     }
 
+    /// Bytes the MCCP2 stream has taken in and given out so far, while it
+    /// runs.
+    pub fn inflated(&self) -> Option<(u64, u64)> {
+        self.inflater
+            .as_ref()
+            .map(|inflater| (inflater.total_in(), inflater.total_out()))
+    }
+
     /// Whether the server's output arrives compressed now.
     pub fn compressed(&self) -> bool {
         self.inflater.is_some()

@@ -134,6 +134,10 @@ pub struct MemberResult {
     pub slow_downs: u32,
     /// The server closed the connection before the end.
     pub closed_early: bool,
+    /// MCCP2 bytes read and what they inflated to, over the connection.
+    pub compression: (u64, u64),
+    /// The member listened over WebSocket.
+    pub websocket: bool,
 }
 
 /// A crowd that has logged in and is waiting for [`Crowd::run`].
@@ -279,9 +283,10 @@ async fn play(member: Member, ctx: MemberCtx) -> MemberResult {
     let mut result = MemberResult {
         room: member.room,
         speaker: member.speaker,
+        websocket: member.websocket,
         ..MemberResult::default()
     };
-    let client = match arrive(&member, &ctx).await {
+    let mut client = match arrive(&member, &ctx).await {
         Ok(client) => {
             let _ = ctx.ready.send(Ok(())).await;
             client
@@ -293,7 +298,10 @@ async fn play(member: Member, ctx: MemberCtx) -> MemberResult {
             return result;
         }
     };
-    talk_and_listen(client, &member, ctx, &mut result).await;
+    talk_and_listen(&mut client, &member, ctx, &mut result).await;
+    if let Some(compression) = client.reader.inflated() {
+        result.compression = compression;
+    }
     result
 }
 
@@ -328,7 +336,7 @@ async fn arrive(member: &Member, ctx: &MemberCtx) -> anyhow::Result<Client> {
 
 /// The member's life after arriving: read everything, speak on schedule.
 async fn talk_and_listen(
-    mut client: Client,
+    client: &mut Client,
     member: &Member,
     mut ctx: MemberCtx,
     result: &mut MemberResult,
@@ -450,6 +458,12 @@ pub struct Totals {
     pub slow_downs: u64,
     pub closed_early: usize,
     pub samples: Vec<Sample>,
+    /// MCCP2 bytes on the wire and inflated, over every member.
+    pub compressed: u64,
+    pub inflated: u64,
+    /// The latencies (µs) of the members listening over plain telnet and
+    /// over WebSocket, apart, for a room that has both.
+    pub by_transport: [Vec<u32>; 2],
 }
 
 /// Adds up the members' results: every speaker's line should reach every other
@@ -487,7 +501,11 @@ pub fn tally_heard(results: Vec<MemberResult>, speech: Speech) -> Totals {
         totals.out_of_order += u64::from(r.out_of_order);
         totals.slow_downs += u64::from(r.slow_downs);
         totals.closed_early += usize::from(r.closed_early);
+        totals.by_transport[usize::from(r.websocket)]
+            .extend(r.samples.iter().map(|s| s.latency_us));
         totals.samples.append(&mut r.samples);
+        totals.compressed += r.compression.0;
+        totals.inflated += r.compression.1;
     }
     totals
 }

@@ -12,6 +12,9 @@ pub enum Verdict {
     Missed,
     /// No target: the figure is reported for information.
     Info,
+    /// A comparison not judged, because the machine was busy with other
+    /// work before the scenario began.
+    Refused,
 }
 
 impl Verdict {
@@ -24,6 +27,7 @@ impl Verdict {
             Verdict::Met => "met",
             Verdict::Missed => "MISSED",
             Verdict::Info => "",
+            Verdict::Refused => "NOT JUDGED",
         }
     }
 }
@@ -35,6 +39,10 @@ pub struct Figure {
     pub value: String,
     pub target: String,
     pub verdict: Verdict,
+    /// A comparison of two runs (a ratio of latencies or costs), which
+    /// other work on the machine makes meaningless: not judged when the
+    /// machine was busy beforehand.
+    pub compares: bool,
 }
 
 impl Figure {
@@ -44,6 +52,7 @@ impl Figure {
             value,
             target: String::new(),
             verdict: Verdict::Info,
+            compares: false,
         }
     }
 
@@ -59,6 +68,28 @@ impl Figure {
             value,
             target: target.into(),
             verdict: Verdict::from_check(ok),
+            compares: false,
+        }
+    }
+
+    /// A target that compares two runs (see [`Figure::compares`]).
+    pub fn comparison(metric: &str, value: String, target: &str, ok: bool) -> Figure {
+        Figure {
+            compares: true,
+            ..Figure::target(metric, value, target, ok)
+        }
+    }
+
+    /// This comparison, refused: the machine was busy, so the figure is not
+    /// printed as if it meant something.
+    pub fn refused(self) -> Figure {
+        if !self.compares {
+            return self;
+        }
+        Figure {
+            value: "(machine busy)".into(),
+            verdict: Verdict::Refused,
+            ..self
         }
     }
 }

@@ -107,11 +107,6 @@ impl ServerProcess {
             // sign-up limit per address (5 in 10 minutes) is off. Through the
             // environment, which an older binary without the limit ignores.
             .env("GASLAMP_MAX_SIGNUPS_PER_IP", "0")
-            // Nor may the failed-login limit per address (5) refuse them: a
-            // password check in flight counts against it until it succeeds,
-            // so 64 reconnecting at once from 127.0.0.1 were told "Too many
-            // failed logins" though none had failed.
-            .env("GASLAMP_MAX_FAILED_LOGINS_PER_IP", "0")
             .envs(launch.env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
             .stdout(Stdio::null())

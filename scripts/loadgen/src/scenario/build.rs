@@ -117,7 +117,7 @@ fn outcome(
         Figure::info("/dig to the rename on disk p50 / p99 / max", rename.brief()),
         Figure::info("talk p50 / p99 / max, alone", alone.brief()),
         Figure::info("talk p50 / p99 / max, beside the builder", beside.brief()),
-        Figure::target(
+        Figure::comparison(
             "talk p99 beside the builder / alone",
             format!("{ratio:.2}"),
             "≤ 1.2",

@@ -90,7 +90,7 @@ pub async fn run(ctx: &Ctx) -> anyhow::Result<Outcome> {
             "crowded room: latency p50 / p99 / max",
             room_latency.brief(),
         ),
-        Figure::target(
+        Figure::comparison(
             "channel p99 / room p99",
             format!("{ratio:.2}"),
             "within 1.5",

@@ -33,6 +33,9 @@ use crate::stats::{Summary, round3};
 
 /// SPEC §11: p99 delivery latency under 10 ms.
 const TARGET_P99_MS: f64 = 10.0;
+/// Issue 21: the WebSocket half's p99 within this many times the plain
+/// half's, in the same run.
+const TARGET_WS_RATIO: f64 = 1.5;
 
 /// How the crowded room's players connect.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -95,8 +98,34 @@ pub async fn one_room(ctx: &Ctx, over: Over) -> anyhow::Result<Outcome> {
             latency.p99_ms < TARGET_P99_MS,
         ),
     ];
+    let mut json = talk.json(latency);
+    if over == Over::HalfWebSocket {
+        // The two halves of one run: the WebSocket listeners beside the
+        // plain ones, who heard the same lines at the same moments.
+        let [plain, websocket] = &mut talk.totals.by_transport;
+        let (plain, websocket) = (Summary::of(plain), Summary::of(websocket));
+        let ratio = websocket.p99_ms / plain.p99_ms.max(1e-9);
+        figures.push(Figure::info(
+            "plain half: latency p50 / p99 / max",
+            plain.brief(),
+        ));
+        figures.push(Figure::info(
+            "WebSocket half: latency p50 / p99 / max",
+            websocket.brief(),
+        ));
+        figures.push(Figure::comparison(
+            "WebSocket p99 / plain p99",
+            format!("{ratio:.2}×"),
+            "< 1.5×",
+            ratio < TARGET_WS_RATIO,
+        ));
+        if let Value::Object(map) = &mut json {
+            map.insert("plain_half_latency".into(), plain.json());
+            map.insert("websocket_half_latency".into(), websocket.json());
+            map.insert("websocket_p99_ratio".into(), json!(round3(ratio)));
+        }
+    }
     figures.extend(talk.common_figures());
-    let json = talk.json(latency);
     Ok(Outcome { json, figures })
 }
 
@@ -180,12 +209,18 @@ pub(super) async fn talk_by(
     let crowd = Crowd::assemble_speaking(target, members, concurrency, period, speech).await?;
     // Let the last arrivals' announcements settle before talking starts.
     tokio::time::sleep(Duration::from_secs(1)).await;
+    if ctx.args.callgrind {
+        super::callgrind_instrumentation(server, true).await?;
+    }
     let cpu = CpuWindow::start(server)?;
     crowd.run();
     tokio::time::sleep(Duration::from_secs(secs)).await;
     let cpu = cpu.finish(server)?;
     let window_secs = cpu["window_secs"].as_f64().unwrap_or(secs as f64);
     crowd.drain(Duration::from_secs(15)).await;
+    if ctx.args.callgrind {
+        super::callgrind_instrumentation(server, false).await?;
+    }
     let setup_secs = crowd.setup_secs;
     let totals = tally_heard(crowd.finish().await?, speech);
     Ok(Talk {

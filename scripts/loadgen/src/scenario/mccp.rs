@@ -22,6 +22,8 @@ use crate::report::{Figure, Outcome};
 use crate::stats::round3;
 
 const TARGET_P99_MS: f64 = 10.0;
+/// Issue 21: MCCP2's p99 within this many times plain's, in one run.
+const TARGET_RATIO: f64 = 1.5;
 const TARGET_EXTRA_KIB: f64 = 64.0;
 const IDLE_ROOMS: usize = 100;
 
@@ -63,8 +65,20 @@ pub async fn crowded_room(ctx: &Ctx) -> anyhow::Result<Outcome> {
     }
     let [(plain, plain_latency), (zipped, zipped_latency)] =
         <[_; 2]>::try_from(runs).map_err(|_| anyhow::anyhow!("two runs"))?;
+    let ratio = zipped_latency.p99_ms / plain_latency.p99_ms.max(1e-9);
+    let squeezed = zipped.totals.inflated as f64 / (zipped.totals.compressed.max(1) as f64);
     let mut figures = vec![
         Figure::info("plain: latency p50 / p99 / max", plain_latency.brief()),
+        Figure::comparison(
+            "MCCP2 p99 / plain p99",
+            format!("{ratio:.2}×"),
+            "< 1.5×",
+            ratio < TARGET_RATIO,
+        ),
+        Figure::info(
+            "MCCP2 compression (inflated / on the wire)",
+            format!("{squeezed:.1}×"),
+        ),
         Figure::target(
             "MCCP2: latency p50 / p99 / max",
             zipped_latency.brief(),
@@ -92,6 +106,11 @@ pub async fn crowded_room(ctx: &Ctx) -> anyhow::Result<Outcome> {
     let json = json!({
         "plain": plain.json(plain_latency),
         "mccp2": zipped.json(zipped_latency),
+        "p99_ratio": round3(ratio),
+        "target_p99_ratio": TARGET_RATIO,
+        "compressed_bytes": zipped.totals.compressed,
+        "inflated_bytes": zipped.totals.inflated,
+        "compression_ratio": round3(squeezed),
     });
     Ok(Outcome { json, figures })
 }

@@ -4,6 +4,7 @@
 mod build;
 mod channel;
 mod chat;
+mod floor;
 mod guard;
 mod idle;
 mod logins;
@@ -30,6 +31,7 @@ pub async fn run(scenario: Scenario, ctx: &Ctx) -> anyhow::Result<Outcome> {
     match scenario {
         Scenario::Idle => idle::run(ctx).await,
         Scenario::Room => chat::one_room(ctx, chat::Over::Plain).await,
+        Scenario::RoomFloor => floor::run(ctx).await,
         Scenario::RoomTls => chat::one_room(ctx, chat::Over::Tls).await,
         Scenario::RoomWs => chat::one_room(ctx, chat::Over::HalfWebSocket).await,
         Scenario::WsIdle => web::idle(ctx).await,
@@ -149,6 +151,22 @@ impl Site {
             self.serve(ctx, bcrypt_cost, connections).await
         }
     }
+}
+
+/// Switches callgrind's instrumentation of the server on or off
+/// (`--callgrind`): the server must be running under
+/// `valgrind --tool=callgrind --instr-atstart=no`.
+pub async fn callgrind_instrumentation(server: &ServerProcess, on: bool) -> anyhow::Result<()> {
+    let status = tokio::process::Command::new("callgrind_control")
+        .args(["-i", if on { "on" } else { "off" }, &server.pid.to_string()])
+        .stdout(std::process::Stdio::null())
+        .status()
+        .await?;
+    anyhow::ensure!(
+        status.success(),
+        "callgrind_control -i could not reach the server (is it under callgrind?)"
+    );
+    Ok(())
 }
 
 /// CPU use over a window: the server's, the load generator's, and the whole

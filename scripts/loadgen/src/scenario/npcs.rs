@@ -209,13 +209,13 @@ fn outcome(
             "talk p50 / p99 / max, NPCs + a runaway a second",
             runaways.latency.brief(),
         ),
-        Figure::target(
+        Figure::comparison(
             "talk p99 with NPCs / without",
             format!("{npc_ratio:.2}"),
             "≤ 1.2",
             npc_ratio > 0.0 && npc_ratio <= TARGET_RATIO,
         ),
-        Figure::target(
+        Figure::comparison(
             "talk p99 with runaways / without",
             format!("{runaway_ratio:.2}"),
             "≤ 1.2",
