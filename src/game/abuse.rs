@@ -25,6 +25,7 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::net::{IpAddr, Ipv6Addr};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
@@ -89,9 +90,10 @@ impl AddressLimits {
     /// limit, decided under one lock, so checks running side by side cannot
     /// all slip under it. [`Reservation::Busy`] when the places are held by
     /// checks still running: one of them may end well and free its place, so
-    /// the caller waits on [`AddressLimits::login_ended`] and asks again
-    /// rather than refuse a right password for the guesses of others.
-    /// A reservation is ended by [`AddressLimits::end_login`].
+    /// the caller waits on the notice it carries (the address's own: an end
+    /// elsewhere wakes nobody here) and asks again, rather than refuse a right
+    /// password for the guesses of others. A reservation is ended by
+    /// [`AddressLimits::end_login`].
     pub fn reserve_login(&self, ip: IpAddr, now: Instant) -> Reservation {
         self.failed_logins.reserve(address_key(ip), now)
     }
@@ -102,12 +104,6 @@ impl AddressLimits {
     pub fn end_login(&self, ip: IpAddr, now: Instant, failed: bool) -> bool {
         self.failed_logins
             .end_reserved(address_key(ip), now, failed)
-    }
-
-    /// Notified whenever a reserved check ends (see
-    /// [`AddressLimits::reserve_login`]).
-    pub fn login_ended(&self) -> &Notify {
-        &self.failed_logins.ended
     }
 
     /// Takes one of `ip`'s guest accounts for the window, if it has one left.
@@ -135,13 +131,13 @@ impl AddressLimits {
 }
 
 /// What [`AddressLimits::reserve_login`] decided.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 pub enum Reservation {
     /// A place is held for this check.
     Taken,
-    /// Every place is held, some by checks still under way: wait for one to
-    /// end and ask again.
-    Busy,
+    /// Every place is held, some by checks still under way: wait for one of
+    /// them to end (this is notified when one does) and ask again.
+    Busy(Arc<Notify>),
     /// The address failed too often lately.
     ShutOut,
 }
@@ -150,8 +146,13 @@ pub enum Reservation {
 struct Window {
     limit: AddressLimit,
     seen: Mutex<Seen>,
-    /// Notified when a reserved place is given up (see [`Window::reserve`]).
-    ended: Notify,
+}
+
+/// The places an address holds for attempts under way.
+struct Held {
+    count: u32,
+    /// Notified when one of them is given up (see [`Window::reserve`]).
+    ended: Arc<Notify>,
 }
 
 #[derive(Default)]
@@ -159,7 +160,7 @@ struct Seen {
     by_address: HashMap<IpAddr, VecDeque<Instant>>,
     /// Places reserved per address by attempts still under way, which count
     /// against the limit beside the events.
-    reserved: HashMap<IpAddr, u32>,
+    reserved: HashMap<IpAddr, Held>,
     /// Events recorded since the last sweep of idle addresses.
     since_sweep: usize,
 }
@@ -173,7 +174,6 @@ impl Window {
         Window {
             limit,
             seen: Mutex::new(Seen::default()),
-            ended: Notify::new(),
         }
     }
 
@@ -235,15 +235,21 @@ impl Window {
         }
         let mut seen = self.seen.lock();
         let events = self.recent(&mut seen, ip, now);
-        let held = seen.reserved.get(&ip).copied().unwrap_or(0);
-        if events + held as usize >= self.limit.count as usize {
-            return if held > 0 {
-                Reservation::Busy
-            } else {
-                Reservation::ShutOut
+        let held = seen.reserved.get(&ip);
+        let count = held.map_or(0, |held| held.count);
+        if events + count as usize >= self.limit.count as usize {
+            return match held {
+                Some(held) if held.count > 0 => Reservation::Busy(held.ended.clone()),
+                _ => Reservation::ShutOut,
             };
         }
-        *seen.reserved.entry(ip).or_default() += 1;
+        seen.reserved
+            .entry(ip)
+            .or_insert_with(|| Held {
+                count: 0,
+                ended: Arc::new(Notify::new()),
+            })
+            .count += 1;
         Reservation::Taken
     }
 
@@ -253,23 +259,30 @@ impl Window {
         if self.limit.is_off() {
             return false;
         }
-        let reached = {
+        let (reached, ended) = {
             let mut seen = self.seen.lock();
+            let mut ended = None;
             if let Some(held) = seen.reserved.get_mut(&ip) {
-                *held = held.saturating_sub(1);
-                if *held == 0 {
+                held.count = held.count.saturating_sub(1);
+                ended = Some(held.ended.clone());
+                if held.count == 0 {
                     seen.reserved.remove(&ip);
                 }
             }
-            if happened {
+            let reached = if happened {
                 let before = self.recent(&mut seen, ip, now);
                 self.add(&mut seen, ip, now);
                 before + 1 == self.limit.count as usize
             } else {
                 false
-            }
+            };
+            (reached, ended)
         };
-        self.ended.notify_waiters();
+        // Every waiter of the address asks again: one may now have a place,
+        // or all may now be shut out.
+        if let Some(ended) = ended {
+            ended.notify_waiters();
+        }
         reached
     }
 
@@ -324,7 +337,9 @@ mod tests {
         let taken: usize = (0..16)
             .map(|_| {
                 let limits = limits.clone();
-                std::thread::spawn(move || limits.reserve_login(ip(9), now) == Reservation::Taken)
+                std::thread::spawn(move || {
+                    matches!(limits.reserve_login(ip(9), now), Reservation::Taken)
+                })
             })
             .collect::<Vec<_>>()
             .into_iter()
@@ -332,16 +347,59 @@ mod tests {
             .sum();
         assert_eq!(taken, 5);
         // Every place is held by a check under way: the next one waits.
-        assert_eq!(limits.reserve_login(ip(9), now), Reservation::Busy);
+        assert!(matches!(
+            limits.reserve_login(ip(9), now),
+            Reservation::Busy(_)
+        ));
         // A check that ended well frees its place for one more.
         assert!(!limits.end_login(ip(9), now, false));
-        assert_eq!(limits.reserve_login(ip(9), now), Reservation::Taken);
+        assert!(matches!(
+            limits.reserve_login(ip(9), now),
+            Reservation::Taken
+        ));
         // Five failures shut the address out; the fifth says so.
         let reached: Vec<bool> = (0..5).map(|_| limits.end_login(ip(9), now, true)).collect();
         assert_eq!(reached, [false, false, false, false, true]);
-        assert_eq!(limits.reserve_login(ip(9), now), Reservation::ShutOut);
+        assert!(matches!(
+            limits.reserve_login(ip(9), now),
+            Reservation::ShutOut
+        ));
         assert!(!limits.login_allowed(ip(9), now));
-        assert_eq!(limits.reserve_login(ip(8), now), Reservation::Taken);
+        assert!(matches!(
+            limits.reserve_login(ip(8), now),
+            Reservation::Taken
+        ));
+    }
+
+    #[test]
+    fn a_busy_address_has_its_own_notice_which_an_end_there_rings() {
+        let limits = limits(1, 300);
+        let now = Instant::now();
+        assert!(matches!(
+            limits.reserve_login(ip(1), now),
+            Reservation::Taken
+        ));
+        assert!(matches!(
+            limits.reserve_login(ip(2), now),
+            Reservation::Taken
+        ));
+        let notice = |ip| match limits.reserve_login(ip, now) {
+            Reservation::Busy(notice) => notice,
+            other => panic!("not busy: {other:?}"),
+        };
+        let (one, again, two) = (notice(ip(1)), notice(ip(1)), notice(ip(2)));
+        assert!(Arc::ptr_eq(&one, &again), "one notice per address");
+        assert!(!Arc::ptr_eq(&one, &two), "addresses wait apart");
+        let waiting = one.notified();
+        tokio::pin!(waiting);
+        assert!(!waiting.as_mut().enable(), "nothing ended yet");
+        limits.end_login(ip(2), now, false);
+        assert!(
+            !waiting.as_mut().enable(),
+            "an end elsewhere rings nobody here"
+        );
+        limits.end_login(ip(1), now, false);
+        assert!(waiting.as_mut().enable(), "the end here rings its waiters");
     }
 
     fn limits(count: u32, secs: u64) -> AddressLimits {

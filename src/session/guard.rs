@@ -55,18 +55,30 @@ impl AddressGuard {
     /// with a check that does, so it is as long as the bcrypt queue.
     pub async fn admit(&self) -> bool {
         let limits = self.game.address_limits();
+        let decided = |reservation: Reservation| match reservation {
+            Reservation::Taken => {
+                self.held.store(HOLDS_A_PLACE, Ordering::Relaxed);
+                Ok(true)
+            }
+            Reservation::ShutOut => Ok(false),
+            Reservation::Busy(ended) => Err(ended),
+        };
         loop {
-            // Listening before asking, so an end between the two is not missed.
-            let ended = limits.login_ended().notified();
-            tokio::pin!(ended);
-            ended.as_mut().enable();
-            match limits.reserve_login(self.from, Instant::now()) {
-                Reservation::Taken => {
-                    self.held.store(HOLDS_A_PLACE, Ordering::Relaxed);
-                    return true;
-                }
-                Reservation::ShutOut => return false,
-                Reservation::Busy => ended.await,
+            let ended = match decided(limits.reserve_login(self.from, Instant::now())) {
+                Ok(admitted) => return admitted,
+                Err(ended) => ended,
+            };
+            // Listening, then asking again, so an end between the first
+            // answer and the wait is not missed.
+            let notified = ended.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            match decided(limits.reserve_login(self.from, Instant::now())) {
+                Ok(admitted) => return admitted,
+                Err(now) if Arc::ptr_eq(&now, &ended) => notified.await,
+                // Every place was given up and taken again meanwhile: the
+                // places have a new notice, listened to on the next turn.
+                Err(_) => {}
             }
         }
     }
