@@ -552,9 +552,6 @@ fn take_listeners(
     Ok((plain, tls, web))
 }
 
-/// Serves one connection an upgrade's old image handed over, from where it
-/// stood. It takes a connection slot like any other (over the limits it is
-/// still served: it was admitted once already).
 /// Tells the rooms of the players whose connections the upgrade closed that
 /// they left the game, as a `quit` would have.
 fn tell_departed(game: &Game, departed: &[Departed]) {
@@ -571,6 +568,9 @@ fn tell_departed(game: &Game, departed: &[Departed]) {
     }
 }
 
+/// Serves one connection an upgrade's old image handed over, from where it
+/// stood. It takes a connection slot like any other (over the limits it is
+/// still served: it was admitted once already).
 fn serve_resumed(
     game: &Arc<Game>,
     tracker: &TaskTracker,
