@@ -41,6 +41,19 @@ async fn make_account(server: &TestServer, account: &str) {
     c.expect_closed().await;
 }
 
+/// How many of `clients` were answered that the password was wrong, and how
+/// many that they were locked out.
+async fn wrong_or_locked(clients: &mut [Client]) -> (u32, u32) {
+    let (mut wrong, mut locked) = (0, 0);
+    for c in clients {
+        match c.expect_any(&[WRONG, LOCKED]).await.0 {
+            0 => wrong += 1,
+            _ => locked += 1,
+        }
+    }
+    (wrong, locked)
+}
+
 /// `n` fresh connections, each waiting at `Account: `.
 async fn at_account_prompt(server: &TestServer, n: usize) -> Vec<Client> {
     let mut clients = Vec::with_capacity(n);
@@ -65,13 +78,7 @@ async fn parallel_wrong_passwords_get_no_more_than_the_threshold_of_checks() {
             .collect(),
     )
     .await;
-    let (mut wrong, mut locked) = (0, 0);
-    for c in &mut clients {
-        match c.expect_any(&[WRONG, LOCKED]).await.0 {
-            0 => wrong += 1,
-            _ => locked += 1,
-        }
-    }
+    let (wrong, locked) = wrong_or_locked(&mut clients).await;
     assert_eq!(wrong + locked, 30);
     assert!(
         wrong <= THRESHOLD,
@@ -210,17 +217,11 @@ async fn parallel_guesses_at_many_accounts_get_no_more_than_the_address_limit() 
             .collect(),
     )
     .await;
-    let (mut wrong, mut locked) = (0, 0);
-    for c in &mut clients {
-        match c.expect_any(&[WRONG, LOCKED]).await.0 {
-            0 => wrong += 1,
-            _ => locked += 1,
-        }
-    }
+    let (wrong, locked) = wrong_or_locked(&mut clients).await;
     let checked = server.game.bcrypt_runs() - runs;
     assert_eq!(wrong + locked, 30);
     assert!(
-        wrong <= THRESHOLD as usize && checked <= u64::from(THRESHOLD),
+        wrong <= THRESHOLD && checked <= u64::from(THRESHOLD),
         "{wrong} parallel guesses were answered {WRONG:?} and {checked} checked; \
          the address's limit allows {THRESHOLD}"
     );
