@@ -62,6 +62,23 @@ pub struct Member {
     pub world: Option<String>,
 }
 
+impl Member {
+    /// A crowded room: `players` new accounts (`<prefix>` names) in room 0 of
+    /// the default world over plain telnet, the first `speakers` speaking.
+    pub fn one_room(prefix: &str, players: usize, speakers: usize) -> Vec<Member> {
+        (0..players)
+            .map(|i| Member {
+                account: crate::client::name(prefix, i),
+                login: Login::Create,
+                room: 0,
+                speaker: (i < speakers).then_some(i as u32),
+                websocket: false,
+                world: None,
+            })
+            .collect()
+    }
+}
+
 /// How speakers speak, and so who hears them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Speech {

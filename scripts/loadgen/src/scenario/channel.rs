@@ -31,16 +31,7 @@ pub async fn run(ctx: &Ctx) -> anyhow::Result<Outcome> {
     eprintln!("    the crowded room first, for its p99");
     let site = Site::new(ctx, "channel-room", 1)?;
     let server = site.serve(ctx, 4, args.room_players).await?;
-    let members = (0..args.room_players)
-        .map(|i| Member {
-            account: name("cr", i),
-            login: Login::Create,
-            room: 0,
-            speaker: (i < args.room_speakers).then_some(i as u32),
-            websocket: false,
-            world: None,
-        })
-        .collect();
+    let members = Member::one_room("cr", args.room_players, args.room_speakers);
     let target = server.target(false)?;
     let room = talk(
         ctx,

@@ -15,8 +15,7 @@ use serde_json::json;
 use super::Site;
 use super::chat::{Talk, latency, talk};
 use crate::Ctx;
-use crate::client::name;
-use crate::crowd::{Login, Member};
+use crate::crowd::Member;
 use crate::report::{Figure, Outcome};
 use crate::server::{Launch, ServerProcess};
 use crate::stats::round3;
@@ -27,18 +26,7 @@ const TARGET_RATIO: f64 = 1.3;
 
 pub async fn run(ctx: &Ctx) -> anyhow::Result<Outcome> {
     let args = &ctx.args;
-    let crowd = |prefix: &str| -> Vec<Member> {
-        (0..args.room_players)
-            .map(|i| Member {
-                account: name(prefix, i),
-                login: Login::Create,
-                room: 0,
-                speaker: (i < args.room_speakers).then_some(i as u32),
-                websocket: false,
-                world: None,
-            })
-            .collect()
-    };
+    let crowd = |prefix: &str| Member::one_room(prefix, args.room_players, args.room_speakers);
 
     eprintln!("    the floor: a server that only writes");
     let fanout = fanout_binary()?;

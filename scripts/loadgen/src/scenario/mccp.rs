@@ -38,16 +38,8 @@ pub async fn crowded_room(ctx: &Ctx) -> anyhow::Result<Outcome> {
         };
         let site = Site::new(ctx, label, 1)?;
         let server = site.serve(ctx, 4, args.room_players).await?;
-        let members = (0..args.room_players)
-            .map(|i| Member {
-                account: name(if mccp { "rz" } else { "rp" }, i),
-                login: Login::Create,
-                room: 0,
-                speaker: (i < args.room_speakers).then_some(i as u32),
-                websocket: false,
-                world: None,
-            })
-            .collect();
+        let prefix = if mccp { "rz" } else { "rp" };
+        let members = Member::one_room(prefix, args.room_players, args.room_speakers);
         let target = server.target(false)?.with_mccp(mccp);
         let outcome = talk(
             ctx,

@@ -20,7 +20,7 @@ use super::chat::{latency, talk};
 use super::{Site, cpu_brief};
 use crate::Ctx;
 use crate::client::{Client, Target, name};
-use crate::crowd::{Login, Member};
+use crate::crowd::Member;
 use crate::report::{Figure, Outcome};
 use crate::stats::Summary;
 use crate::world::exit_to;
@@ -53,20 +53,9 @@ async fn measure(
 ) -> anyhow::Result<Outcome> {
     let args = &ctx.args;
     let held = hold(&target, args.upgrade_players, args.setup_concurrency).await?;
-    // Two crowds of new accounts: logging in again would run into the
-    // per-address login limit with so many checks from one address at once.
-    let crowd = |prefix: &str| -> Vec<Member> {
-        (0..ROOM)
-            .map(|i| Member {
-                account: name(prefix, i),
-                login: Login::Create,
-                room: 0,
-                speaker: (i < args.upgrade_speakers).then_some(i as u32),
-                websocket: false,
-                world: None,
-            })
-            .collect()
-    };
+    // Two crowds of new accounts, so the talk after the upgrade is timed
+    // from fresh arrivals as the talk before it was.
+    let crowd = |prefix: &str| Member::one_room(prefix, ROOM, args.upgrade_speakers);
     let secs = args.upgrade_secs;
     let mut before = talk(ctx, server, target.clone(), crowd("ub"), 10.0, secs).await?;
     let sent = Instant::now();
