@@ -23,7 +23,7 @@ use super::registry::{ConnId, Control};
 /// A connection the upgrade can reach.
 #[derive(Debug, Clone)]
 struct Handle {
-    control: mpsc::Sender<Control>,
+    control: super::queue::Sender<Control>,
     /// The socket's descriptor, for a connection a new image can inherit
     /// (plain TCP); `None` for one it cannot (TLS, WebSocket).
     fd: Option<RawFd>,
@@ -190,7 +190,12 @@ impl Handoffs {
         self.conns.lock().keys().copied().collect()
     }
     /// A connection begins: it may be asked to freeze from now on.
-    pub fn register(&self, conn_id: ConnId, control: mpsc::Sender<Control>, fd: Option<RawFd>) {
+    pub fn register(
+        &self,
+        conn_id: ConnId,
+        control: super::queue::Sender<Control>,
+        fd: Option<RawFd>,
+    ) {
         self.conns.lock().insert(conn_id, Handle { control, fd });
     }
 

@@ -45,6 +45,7 @@ pub mod outbox;
 mod people;
 mod profile;
 mod prune;
+pub mod queue;
 mod records;
 pub mod registry;
 mod sessions;

@@ -23,11 +23,10 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
-use tokio::sync::mpsc;
-use tokio::sync::mpsc::error::TrySendError;
 use tokio_util::sync::CancellationToken;
 
 use super::data::{Data, Talk};
+use super::queue;
 use crate::metrics::Metrics;
 use crate::text::Styled;
 
@@ -74,7 +73,7 @@ pub enum Outbound {
 /// The sending side of a connection's queue.
 #[derive(Clone, Debug)]
 pub struct Outbox {
-    tx: mpsc::Sender<Outbound>,
+    tx: queue::Sender<Outbound>,
     dead: CancellationToken,
     /// The connection's own span, for the warning when it is dropped.
     span: tracing::Span,
@@ -86,8 +85,8 @@ impl Outbox {
     /// Makes a queue of `capacity` entries; `dead` is cancelled when the queue
     /// overflows (and by whoever else ends the connection). Made inside the
     /// connection's span, which its warnings are logged under.
-    pub fn new(capacity: usize, dead: CancellationToken) -> (Outbox, mpsc::Receiver<Outbound>) {
-        let (tx, rx) = mpsc::channel(capacity.max(1));
+    pub fn new(capacity: usize, dead: CancellationToken) -> (Outbox, queue::Receiver<Outbound>) {
+        let (tx, rx) = queue::bounded(capacity);
         let span = tracing::Span::current();
         let metrics = None;
         (
@@ -157,7 +156,7 @@ impl Outbox {
     fn queue(&self, item: Outbound) -> bool {
         match self.tx.try_send(item) {
             Ok(()) => true,
-            Err(TrySendError::Full(_)) => {
+            Err(queue::Full(_)) => {
                 if !self.dead.is_cancelled() {
                     self.metrics.iter().for_each(Metrics::outbox_overflow);
                     tracing::warn!(
@@ -168,7 +167,7 @@ impl Outbox {
                 }
                 false
             }
-            Err(TrySendError::Closed(_)) => false,
+            Err(queue::Closed(_)) => false,
         }
     }
 

@@ -15,9 +15,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 use std::time::Instant;
 
+use super::queue;
 use dashmap::DashMap;
 use parking_lot::Mutex;
-use tokio::sync::mpsc;
 
 use super::client::ClientProfile;
 use super::data::{Data, Talk};
@@ -146,7 +146,7 @@ pub struct Session {
     /// What the client is and can show (its name, width, colour, ...).
     client: Arc<ClientProfile>,
     pub outbox: Outbox,
-    control: mpsc::Sender<Control>,
+    control: queue::Sender<Control>,
     pub connected_at: Instant,
     /// Milliseconds after `connected_at` of the last line typed.
     last_input_ms: AtomicU64,
@@ -164,7 +164,7 @@ pub struct SessionInit {
     pub peer: Peer,
     pub client: Arc<ClientProfile>,
     pub outbox: Outbox,
-    pub control: mpsc::Sender<Control>,
+    pub control: queue::Sender<Control>,
 }
 
 impl Session {
@@ -604,7 +604,7 @@ pub(crate) fn test_player_in(
 ) -> Arc<Player> {
     let (outbox, queue) = Outbox::new(16, tokio_util::sync::CancellationToken::new());
     std::mem::forget(queue);
-    let (control, orders) = mpsc::channel(4);
+    let (control, orders) = queue::bounded(4);
     std::mem::forget(orders);
     let session = Session::new(SessionInit {
         conn_id,

@@ -333,7 +333,7 @@ async fn run_from(link: &mut Link, state: ConnState, said: &'static str) -> (Pha
             login::Begin::Account
         }
     };
-    match login::login_from(link, deadline, begin).await {
+    match Box::pin(login::login_from(link, deadline, begin)).await {
         Ok(account) => super::after_login(link, account, world).await,
         Err(hangup) => (Phase::Login, hangup),
     }

@@ -57,7 +57,7 @@ pub async fn character_menu(
                     characters = show_menu(link, account, world).await;
                 }
             }
-            MenuLine::Password => change_password(link, account, deadline).await?,
+            MenuLine::Password => Box::pin(change_password(link, account, deadline)).await?,
             MenuLine::Pick(wanted) => match pick(&characters, wanted) {
                 // A number means the list shown; a name may be a character made
                 // since (by an admin, or on another connection): look again.

@@ -148,7 +148,10 @@ async fn run(link: &mut Link) -> (Phase, Hangup) {
     }
     link.paragraphs(format!("{}\n", world.greeting));
     let deadline = Instant::now() + link.game.config().login_timeout;
-    let account = match login::login(link, deadline).await {
+    // Boxed here and below: the login's and the menu's futures (a bcrypt
+    // check through the store is deep) would otherwise take their room in
+    // every connection's task for its whole life, an idle player's included.
+    let account = match Box::pin(login::login(link, deadline)).await {
         Ok(account) => account,
         Err(hangup) => return (Phase::Login, hangup),
     };
@@ -171,7 +174,7 @@ async fn after_login(
     loop {
         let chosen = match at_once.take() {
             Some(chosen) => chosen,
-            None => match menu_step(link, &account, &mut world).await {
+            None => match Box::pin(menu_step(link, &account, &mut world)).await {
                 Ok(chosen) => chosen,
                 Err(hangup) => return (Phase::Menu, hangup),
             },
@@ -313,7 +316,9 @@ impl Link {
             };
             let input = match input {
                 Err(Hangup::Frozen) => {
-                    self.stand_still().await;
+                    // Rare (an upgrade's freeze): boxed, out of every
+                    // waiting connection's task.
+                    Box::pin(self.stand_still()).await;
                     continue;
                 }
                 other => other?,

@@ -48,14 +48,21 @@ pub async fn play(link: &mut Link, account: &LoggedIn, chosen: Chosen) -> Result
     };
     // The account's aliases stay in memory while this connection plays.
     let _aliases = game.hold_aliases(player.user_id());
-    game.enter_game(&player).await;
-    send_inventory(&game, &player).await;
-    let ctx = Ctx::new(&game, &player);
+    // Entering is boxed, so that the command loop after it (where the player
+    // spends the session) does not carry its room.
+    Box::pin(enter(&game, &player)).await;
+    command_loop(link, account, &player).await
+}
+
+/// Into the room, and what a player is told on entering.
+async fn enter(game: &Arc<Game>, player: &Arc<Player>) {
+    game.enter_game(player).await;
+    send_inventory(game, player).await;
+    let ctx = Ctx::new(game, player);
     // The channels: what was missed while away, and the client's list.
     command::channels::on_entry(&ctx).await;
     command::mail::on_entry(&ctx).await;
     command::alias::on_entry(&ctx).await;
-    command_loop(link, account, &player).await
 }
 
 /// A character an upgrade's old image had in the game, and where it stood.
@@ -94,13 +101,13 @@ pub async fn resume(link: &mut Link, account: &LoggedIn, resumed: Resumed) -> Re
     game.resume_play(&player);
     // Back among the channels' listeners. Nothing was missed (the player
     // never left), so no catch-up: what `arrive` counts is discarded.
-    if let Err(err) = game.arrive(&player).await {
+    if let Err(err) = Box::pin(game.arrive(&player)).await {
         tracing::warn!(%err, "a resumed player's channel settings could not be read");
     }
     game.handoffs().back_one();
     // Its aliases, held again by this image (the mail it had was told).
     let _aliases = game.hold_aliases(player.user_id());
-    command::alias::on_entry(&Ctx::new(&game, &player)).await;
+    Box::pin(command::alias::on_entry(&Ctx::new(&game, &player))).await;
     command_loop(link, account, &player).await
 }
 
@@ -162,7 +169,9 @@ async fn run(
     deadline: Instant,
 ) -> Result<After, Hangup> {
     let game = ctx.game;
-    match command::execute(ctx, line).await {
+    // Boxed, like everything this loop awaits but rarely: each connection's
+    // task holds only what an idle player waits in.
+    match Box::pin(command::execute(ctx, line)).await {
         Flow::Continue => {}
         Flow::Quit => {
             game.leave_game(ctx.me);
@@ -170,22 +179,24 @@ async fn run(
             return Err(Hangup::Quit);
         }
         Flow::Characters => {
-            game.leave_for_menu(ctx.me).await;
+            Box::pin(game.leave_for_menu(ctx.me)).await;
             return Ok(After::Menu);
         }
         Flow::ChangePassword => {
             link.set_aside(Some(PROMPT_LOST));
-            super::menu::change_password(link, account, deadline).await?;
+            // Rare, and deep (a bcrypt check): boxed, so that the command
+            // loop every player sits in does not carry their room.
+            Box::pin(super::menu::change_password(link, account, deadline)).await?;
         }
         Flow::SetPassword { account: target } => {
             link.set_aside(Some(PROMPT_LOST));
-            super::menu::set_password_for(link, ctx, &target, deadline).await?;
+            Box::pin(super::menu::set_password_for(link, ctx, &target, deadline)).await?;
         }
         Flow::Write(draft) => {
             link.set_aside(Some(DRAFT_LOST));
             let idle = game.config().idle_timeout;
-            let text = super::editor::write(link, &draft, idle).await?;
-            command::finish_draft(ctx, draft.purpose, text).await;
+            let text = Box::pin(super::editor::write(link, &draft, idle)).await?;
+            Box::pin(command::finish_draft(ctx, draft.purpose, text)).await;
         }
     }
     Ok(After::Play)

@@ -21,16 +21,15 @@ use std::time::Duration;
 
 use bytes::BytesMut;
 use tokio::io::{AsyncWrite, AsyncWriteExt};
-use tokio::sync::mpsc;
 use tokio_util::codec::Encoder;
 use tokio_util::sync::CancellationToken;
 
 use super::render::Renderer;
-use crate::game::{Message, Outbound};
+use crate::game::{Message, Outbound, queue};
 use crate::telnet::mccp::Compressor;
 use crate::telnet::{Output, TelnetCodec};
 
-/// Initial size of a connection's write buffer.
+/// Size of a connection's write buffer when a batch begins.
 const WRITE_BUFFER: usize = 1024;
 /// Buffered bytes at which a batch is written out before the next frame.
 const FLUSH_AT: usize = 8 * 1024;
@@ -45,7 +44,7 @@ const CLOSE_GRACE: Duration = Duration::from_secs(5);
 /// reading side ends too.
 pub async fn write_loop<W: AsyncWrite + Unpin>(
     write: W,
-    mut queue: mpsc::Receiver<Outbound>,
+    mut queue: queue::Receiver<Outbound>,
     dead: CancellationToken,
     renderer: Renderer,
 ) {
@@ -96,7 +95,7 @@ enum Step {
 async fn write_batch<W: AsyncWrite + Unpin>(
     wire: &mut Wire<W>,
     first: Outbound,
-    queue: &mut mpsc::Receiver<Outbound>,
+    queue: &mut queue::Receiver<Outbound>,
     screen: &mut Screen,
 ) -> std::io::Result<Batch> {
     let mut frames = Vec::new();
@@ -111,7 +110,7 @@ async fn write_batch<W: AsyncWrite + Unpin>(
             }
             wire.flush().await?;
             let _ = done.send(());
-            next = queue.try_recv().ok();
+            next = queue.try_recv();
             continue;
         }
         let step = screen.show(item, &mut frames);
@@ -124,13 +123,14 @@ async fn write_batch<W: AsyncWrite + Unpin>(
             Step::Compress(on) => wire.compress(on).await?,
             Step::Closing => return Ok(Batch::Closing),
         }
-        next = queue.try_recv().ok();
+        next = queue.try_recv();
     }
     screen.end_batch(&mut frames);
     for frame in frames.drain(..) {
         wire.encode(frame);
     }
     wire.flush().await?;
+    wire.rest();
     Ok(Batch::More)
 }
 
@@ -151,14 +151,17 @@ impl<W: AsyncWrite + Unpin> Wire<W> {
         Wire {
             write,
             codec: TelnetCodec::new(),
-            // Small to start: idle connections stay cheap; bursts grow it.
-            plain: BytesMut::with_capacity(WRITE_BUFFER),
+            // None until there is something to write (see `rest`).
+            plain: BytesMut::new(),
             zipped: Vec::new(),
             compressor: None,
         }
     }
 
     fn encode(&mut self, frame: Output) {
+        if self.plain.capacity() == 0 {
+            self.plain.reserve(WRITE_BUFFER);
+        }
         // Encoding into memory cannot fail.
         let _ = self.codec.encode(frame, &mut self.plain);
     }
@@ -219,10 +222,20 @@ impl<W: AsyncWrite + Unpin> Wire<W> {
         self.write.shutdown().await
     }
 
+    /// Nothing is queued after what was just written: the write buffer goes
+    /// back, so that an idle connection holds none (10,000 idle players would
+    /// hold 10 MiB of empty buffers). The next batch takes a new one, one
+    /// allocation a batch, not a line.
+    fn rest(&mut self) {
+        if self.plain.is_empty() {
+            self.plain = BytesMut::new();
+        }
+    }
+
     /// Gives back memory a burst took, so idle connections stay small.
     fn trim(&mut self) {
         if self.plain.capacity() > KEEP_AT_MOST {
-            self.plain = BytesMut::with_capacity(WRITE_BUFFER);
+            self.plain = BytesMut::new();
         }
         if self.zipped.capacity() > KEEP_AT_MOST {
             self.zipped = Vec::new();

@@ -38,12 +38,11 @@ use std::time::{Duration, Instant};
 use futures::{FutureExt, StreamExt};
 use parking_lot::Mutex;
 use tokio::io::AsyncRead;
-use tokio::sync::mpsc;
 use tokio_util::codec::FramedRead;
 use tokio_util::sync::CancellationToken;
 
 use super::render::Protocol;
-use crate::game::{ClientProfile, ConnId, Control, Outbox, Peer, Removal};
+use crate::game::{ClientProfile, ConnId, Control, Outbox, Peer, Removal, queue};
 use crate::replies;
 use crate::telnet::{self, OptionTable, TelnetCodec, opt};
 use negotiation::Replies;
@@ -129,8 +128,8 @@ pub struct Conn {
     id: ConnId,
     peer: Peer,
     outbox: Outbox,
-    control_tx: mpsc::Sender<Control>,
-    control_rx: mpsc::Receiver<Control>,
+    control_tx: queue::Sender<Control>,
+    control_rx: queue::Receiver<Control>,
     /// The decoded input. Only ever used through `&mut self` (`Mutex::get_mut`
     /// takes no lock); the mutex is there so that `Conn` is `Sync` whatever
     /// stream it reads, and a session may hold `&Link` across an await.
@@ -174,8 +173,9 @@ pub struct Conn {
     freeze_asked: bool,
 }
 
-/// Initial size of a connection's read buffer.
-const READ_BUFFER: usize = 512;
+/// Initial size of a connection's read buffer: typed lines are short, and
+/// every idle connection holds one (a long paste grows it).
+const READ_BUFFER: usize = 128;
 
 /// The protocols a connection offers beside the basics.
 #[derive(Debug, Clone, Copy)]
@@ -209,7 +209,7 @@ impl Conn {
         limits: ReadLimits,
         offers: Offers,
     ) -> Conn {
-        let (control_tx, control_rx) = mpsc::channel(8);
+        let (control_tx, control_rx) = queue::bounded(8);
         let dead = outbox.dead().clone();
         Conn {
             id,
@@ -252,7 +252,7 @@ impl Conn {
     }
 
     /// Where others send this connection orders (the registry keeps a clone).
-    pub fn control_sender(&self) -> mpsc::Sender<Control> {
+    pub fn control_sender(&self) -> queue::Sender<Control> {
         self.control_tx.clone()
     }
 
