@@ -20,7 +20,7 @@ use futures::task::AtomicWaker;
 use parking_lot::Mutex;
 
 /// A drained deque whose buffer grew past this many items gives it back.
-const KEEP_AT_MOST: usize = 8;
+const KEEP_AT_MOST: usize = 4;
 
 /// Why an item was not queued; the item comes back.
 #[derive(Debug, PartialEq, Eq)]

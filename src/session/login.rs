@@ -64,7 +64,7 @@ pub struct LoggedIn {
     pub role: Role,
     pub is_guest: bool,
     /// A character to play at once, skipping the menu (a new guest's).
-    pub play_at_once: Option<CharacterSummary>,
+    pub play_at_once: Option<Box<CharacterSummary>>,
     /// Failed password checks since the account's last login, to tell.
     pub failed_since_last_visit: i64,
 }
@@ -498,7 +498,7 @@ async fn guest(link: &mut Link, deadline: Instant) -> Result<Attempt, Hangup> {
     if let Some(character) = &character {
         link.line(format!("You play {}.", character.name));
     }
-    logged_in.play_at_once = character;
+    logged_in.play_at_once = character.map(Box::new);
     Ok(Attempt::In(logged_in))
 }
 

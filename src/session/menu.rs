@@ -23,7 +23,9 @@ use crate::world::{Access, Naming, World};
 
 /// A character chosen to play, with its world.
 pub struct Chosen {
-    pub character: CharacterSummary,
+    /// Boxed: a chosen character is carried through the whole session's
+    /// task, and every idle connection would hold it inline, several times.
+    pub character: Box<CharacterSummary>,
     pub world: Arc<World>,
 }
 
@@ -46,7 +48,7 @@ pub async fn character_menu(
             MenuLine::New(name) => {
                 if let Some(made) = new_character(link, account, world, name).await {
                     return Ok(Chosen {
-                        character: made,
+                        character: Box::new(made),
                         world: world.clone(),
                     });
                 }
@@ -70,7 +72,7 @@ pub async fn character_menu(
                     match pick(&fresh, wanted) {
                         Some(character) => {
                             return Ok(Chosen {
-                                character: character.clone(),
+                                character: Box::new(character.clone()),
                                 world: world.clone(),
                             });
                         }
@@ -81,7 +83,7 @@ pub async fn character_menu(
                 }
                 Some(character) => {
                     return Ok(Chosen {
-                        character: character.clone(),
+                        character: Box::new(character.clone()),
                         world: world.clone(),
                     });
                 }

@@ -16,6 +16,7 @@
 //! marker. Each batch ends in a zlib sync flush, so compression never holds a
 //! line back; turning it off, closing and shutting down end the zlib stream.
 
+use std::cell::RefCell;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -35,6 +36,37 @@ const WRITE_BUFFER: usize = 1024;
 const FLUSH_AT: usize = 8 * 1024;
 /// A buffer grown past this by a burst is given back once written.
 const KEEP_AT_MOST: usize = 64 * 1024;
+
+/// Idle buffers a worker thread keeps for the next batch, at most.
+const SPARE_AT_MOST: usize = 64;
+
+thread_local! {
+    /// Write buffers given back by connections that went idle on this worker
+    /// thread, for the next batch to take: an idle connection holds no
+    /// buffer, and a busy room does not pay an allocation a batch.
+    static SPARE: RefCell<Vec<BytesMut>> = const { RefCell::new(Vec::new()) };
+}
+
+/// A write buffer for a batch: a spare one if this thread has one.
+fn take_buffer() -> BytesMut {
+    SPARE
+        .with_borrow_mut(Vec::pop)
+        .unwrap_or_else(|| BytesMut::with_capacity(WRITE_BUFFER))
+}
+
+/// Keeps an emptied write buffer for another batch on this thread (one
+/// a burst grew large is dropped instead).
+fn give_back(mut buffer: BytesMut) {
+    if buffer.capacity() < WRITE_BUFFER || buffer.capacity() > 4 * WRITE_BUFFER {
+        return;
+    }
+    buffer.clear();
+    SPARE.with_borrow_mut(|spare| {
+        if spare.len() < SPARE_AT_MOST {
+            spare.push(buffer);
+        }
+    });
+}
 
 /// How long a closing socket may take to send what is left.
 const CLOSE_GRACE: Duration = Duration::from_secs(5);
@@ -160,7 +192,7 @@ impl<W: AsyncWrite + Unpin> Wire<W> {
 
     fn encode(&mut self, frame: Output) {
         if self.plain.capacity() == 0 {
-            self.plain.reserve(WRITE_BUFFER);
+            self.plain = take_buffer();
         }
         // Encoding into memory cannot fail.
         let _ = self.codec.encode(frame, &mut self.plain);
@@ -224,11 +256,11 @@ impl<W: AsyncWrite + Unpin> Wire<W> {
 
     /// Nothing is queued after what was just written: the write buffer goes
     /// back, so that an idle connection holds none (10,000 idle players would
-    /// hold 10 MiB of empty buffers). The next batch takes a new one, one
-    /// allocation a batch, not a line.
+    /// hold 10 MiB of empty buffers). The next batch takes one back from
+    /// the thread's spares.
     fn rest(&mut self) {
-        if self.plain.is_empty() {
-            self.plain = BytesMut::new();
+        if self.plain.is_empty() && self.plain.capacity() > 0 {
+            give_back(std::mem::take(&mut self.plain));
         }
     }
 
