@@ -47,6 +47,14 @@ pub struct ServerConfig {
     /// Frames a connection's outbound queue holds before the client counts as
     /// not reading and is dropped.
     pub outbound_queue: usize,
+    /// Players in a room from which entries into the game are gathered for a
+    /// moment and told together (`<Name>, <Name> and <n> others arrive.`), so
+    /// that a login storm into a crowded room costs a line a moment, not a
+    /// line an arrival, to everyone there.
+    pub crowded_room: usize,
+    /// How long the first entry into a crowded room waits for others to be
+    /// told with it.
+    pub arrivals_gathered_for: Duration,
     /// Operations the batching writer's queue holds.
     pub writer_queue: usize,
     /// Sustained commands per second allowed from one connection.
@@ -187,6 +195,8 @@ impl ServerConfig {
             session_ttl: Duration::from_secs(24 * 3600),
             allow_multiple_sessions: true,
             outbound_queue: 1024,
+            crowded_room: 50,
+            arrivals_gathered_for: Duration::from_millis(250),
             writer_queue: 65_536,
             commands_per_second: 20,
             command_burst: 40,

@@ -266,13 +266,17 @@ impl Server {
             }
         };
         // The narrator writes what rooms hear when someone moves.
+        let narrator = Arc::new(crate::command::Narrator::new());
         let game = Game::new(config, worlds, default, store, writer)
-            .observed_by(Arc::new(crate::command::Narrator))
+            .observed_by(narrator.clone())
             .with_socials(socials);
         let game = Arc::new(match certificates {
             Some(certificates) => game.with_tls(certificates),
             None => game,
         });
+        // Entries into crowded rooms, told together (on the game's tracker,
+        // which a shutdown waits for).
+        game.tasks().spawn(narrator.tell_arrivals(game.clone()));
         if let Some(tls) = &game.config().tls {
             let certificate = game.tls().map(|c| c.info().to_string());
             tracing::info!(addr = %tls.bind, certificate, "TLS certificate loaded");

@@ -9,15 +9,116 @@
 //! reached `<Name> arrives from the south.` (or `arrives.`, or `appears.`),
 //! and shows a player who moved its new room.
 //!
-//! **Invariant:** never waits: every sentence is queued to outboxes.
+//! Entries into the game of a crowded room (a login storm) are gathered for
+//! a moment (`arrivals_gathered_for`) and told together, `<Name>, <Name> and <n> others arrive.`
+//! (SPEC §4), by [`Narrator::tell_arrivals`], the one task that waits here.
+//!
+//! **Invariant:** `moved` never waits: every sentence is queued to outboxes.
 
-use crate::game::{DoorActor, DoorChange, DoorChanged, Game, How, Move, RoomKey, RoomObserver};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+use tokio::sync::Notify;
+
+use crate::game::{
+    ConnId, DoorActor, DoorChange, DoorChanged, Game, How, Move, Player, RoomKey, RoomObserver,
+};
 use crate::world::{Exit, World};
 
 use super::common::{describe_room, direction_named, exit_name, whence};
 
-/// Writes what rooms hear of moves; the server registers it when it starts.
-pub struct Narrator;
+/// A gathered group this large is told in one line; a smaller one gets its
+/// usual line for each (the quoted form names two and counts the others).
+const TOLD_TOGETHER: usize = 4;
+
+/// Writes what rooms hear of moves; the server registers it when it starts,
+/// and runs its [`tell_arrivals`](Narrator::tell_arrivals).
+#[derive(Default)]
+pub struct Narrator {
+    /// Entries into crowded rooms not told yet, by room, in order.
+    gathered: Mutex<HashMap<RoomKey, Vec<Arc<Player>>>>,
+    /// Rung by the first entry gathered.
+    first_gathered: Notify,
+}
+
+impl Narrator {
+    pub fn new() -> Narrator {
+        Narrator::default()
+    }
+
+    /// Tells the gathered entries, a moment after the first of each round,
+    /// until the server shuts down.
+    pub async fn tell_arrivals(self: Arc<Self>, game: Arc<Game>) {
+        let shutdown = game.shutdown_token().clone();
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => return,
+                _ = self.first_gathered.notified() => {}
+            }
+            tokio::select! {
+                _ = shutdown.cancelled() => return,
+                _ = tokio::time::sleep(game.config().arrivals_gathered_for) => {}
+            }
+            self.tell_gathered(&game);
+        }
+    }
+
+    /// Tells every group gathered so far.
+    fn tell_gathered(&self, game: &Game) {
+        let gathered = std::mem::take(&mut *self.gathered.lock());
+        for (room, arrived) in gathered {
+            // Whoever left again before being told is not told of.
+            let here = game.occupants(&room);
+            let arrived: Vec<&Arc<Player>> = arrived
+                .iter()
+                .filter(|p| here.iter().any(|h| h.conn_id == p.conn_id))
+                .collect();
+            if arrived.len() < TOLD_TOGETHER {
+                for player in arrived {
+                    game.tell_room(
+                        &room,
+                        &format!("{} arrives.", player.name),
+                        &[player.conn_id],
+                    );
+                }
+                continue;
+            }
+            let except: Vec<ConnId> = arrived.iter().map(|p| p.conn_id).collect();
+            let line = arrive_together(&arrived[0].name, &arrived[1].name, arrived.len() - 2);
+            game.tell_room(&room, &line, &except);
+        }
+    }
+
+    /// Gathers an entry into a crowded room instead of telling it now.
+    /// False when the room is not crowded (tell it now).
+    fn gather(&self, game: &Game, moved: &Move, to: &RoomKey) -> bool {
+        let Some(player) = moved.who.player() else {
+            return false;
+        };
+        if !matches!(moved.how, How::Entered)
+            || game.occupants(to).len() < game.config().crowded_room
+        {
+            return false;
+        }
+        let first = {
+            let mut gathered = self.gathered.lock();
+            let first = gathered.is_empty();
+            gathered.entry(to.clone()).or_default().push(player.clone());
+            first
+        };
+        if first {
+            self.first_gathered.notify_one();
+        }
+        true
+    }
+}
+
+/// `<Name>, <Name> and <n> others arrive.` (SPEC §4): the first two to
+/// arrive, and how many more did (two at least: see [`TOLD_TOGETHER`]).
+fn arrive_together(first: &str, second: &str, others: usize) -> String {
+    format!("{first}, {second} and {others} others arrive.")
+}
 
 impl RoomObserver for Narrator {
     fn moved(&self, game: &Game, moved: &Move) {
@@ -31,7 +132,7 @@ impl RoomObserver for Narrator {
         let Some(to) = moved.to_key() else {
             return;
         };
-        if let Some(line) = arriving(&world, moved) {
+        if let Some(line) = arriving(&world, moved).filter(|_| !self.gather(game, moved, &to)) {
             game.tell_room(&to, &line, not_the_mover);
         }
         let Some(player) = moved.who.player() else {

@@ -504,3 +504,46 @@ async fn people_are_named_like_items_by_any_word_prefix_or_me() {
     mike.expect("Ann gives you a copper penny.").await;
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn entries_into_a_crowded_room_are_told_together_in_one_line() {
+    let dir = temp_dir();
+    let mut config = config(dir.path());
+    // Crowded from three players on; the window wide enough that five
+    // entries sent together always fall in it.
+    config.crowded_room = 3;
+    config.arrivals_gathered_for = std::time::Duration::from_secs(2);
+    let server = TestServer::start_with(config).await;
+    let mut ann = player(&server, "Ann").await;
+    let _ben = player(&server, "Ben").await;
+    ann.expect("Ben arrives.").await;
+    let names = ["Cyd", "Dee", "Eve", "Fay", "Gus"];
+    let mut newcomers = Vec::new();
+    for name in names {
+        let mut c = server.connect().await;
+        c.create(name, PASSWORD).await;
+        newcomers.push(c);
+    }
+    send_together(newcomers.iter_mut().map(|c| (c, "1".to_string())).collect()).await;
+    let told = ann.expect(" others arrive.").await;
+    let line = told
+        .lines()
+        .find(|line| line.ends_with(" and 3 others arrive."))
+        .unwrap_or_else(|| panic!("no line of the five together in {told:?}"));
+    let (two, _) = line.split_once(" and 3 others").unwrap_or_default();
+    let (first, second) = two.split_once(", ").unwrap_or_default();
+    assert!(
+        names.contains(&first) && names.contains(&second) && first != second,
+        "{line:?}"
+    );
+    // Nobody was told one by one.
+    assert!(!told.contains(" arrives."), "{told:?}");
+    // The newcomers are not told of each other: what they were sent before a
+    // look's answer holds no such line.
+    for (c, name) in newcomers.iter_mut().zip(names) {
+        c.send(&format!("say {name} is here")).await;
+        let seen = c.expect(&format!("You say, \"{name} is here\"")).await;
+        assert!(!seen.contains("arrive"), "{seen:?}");
+    }
+    server.stop().await;
+}
