@@ -438,6 +438,23 @@ impl Client {
         self.wait_prompt(prompts).await
     }
 
+    /// Reads (and forgets) whatever the server sends until `stop` resolves:
+    /// true then, false if the server closed the connection first.
+    pub async fn read_until(&mut self, stop: impl Future<Output = ()>) -> std::io::Result<bool> {
+        tokio::pin!(stop);
+        loop {
+            while self.reader.next_event().is_some() {}
+            tokio::select! {
+                _ = &mut stop => return Ok(true),
+                more = self.reader.fill() => {
+                    if !more? {
+                        return Ok(false);
+                    }
+                }
+            }
+        }
+    }
+
     /// The last lines seen, for error messages.
     pub fn recent(&self) -> Vec<String> {
         self.recent.iter().cloned().collect()

@@ -62,6 +62,10 @@ pub struct Member {
     pub world: Option<String>,
 }
 
+/// A member's room meaning the hub itself, where new characters start (they
+/// walk nowhere).
+pub const HUB: usize = usize::MAX;
+
 impl Member {
     /// A crowded room: `players` new accounts (`<prefix>` names) in room 0 of
     /// the default world over plain telnet, the first `speakers` speaking.
@@ -342,7 +346,9 @@ async fn arrive(member: &Member, ctx: &MemberCtx) -> anyhow::Result<Client> {
         // Back to the hub first; from the hub itself this is only refused.
         client.command("go hub", &["> "]).await?;
     }
-    client.go(&exit_to(member.room)).await?;
+    if member.room != HUB {
+        client.go(&exit_to(member.room)).await?;
+    }
     anyhow::ensure!(
         client.reader.compressed() == ctx.mccp,
         "MCCP2 is {} though the member asked otherwise",

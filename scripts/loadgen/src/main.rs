@@ -36,6 +36,9 @@
 //! - `channel`: 2,000 players in 100 rooms of two worlds, all on `ooc`, 10 of
 //!   them speaking on it at 2 lines a second — losses and latency, beside the
 //!   crowded room's p99 (measured first, on its own server).
+//! - `arrivals`: a login storm into one crowded room: 5,000 arrivals at 200 a
+//!   second from 64 addresses while 100 players there talk — every login
+//!   completes, and the talk's p99 during the storm.
 //! - `npcs`: the crowded room three times, with no NPC, beside 1,000 NPCs
 //!   saying a line on 5-second timers, and with a runaway script a second
 //!   besides — the talkers' p99 beside the baseline's, the scripts' CPU and
@@ -162,6 +165,25 @@ pub struct Args {
     /// logins: seconds of talk before the storm, for a baseline.
     #[arg(long, default_value_t = 5)]
     pub login_baseline_secs: u64,
+
+    /// arrivals: accounts that log in and enter the crowded room.
+    #[arg(long, default_value_t = 5_000)]
+    pub arrivals: usize,
+    /// arrivals: logins begun a second.
+    #[arg(long, default_value_t = 200.0)]
+    pub arrivals_rate: f64,
+    /// arrivals: loopback addresses the logins come from.
+    #[arg(long, default_value_t = 64)]
+    pub arrivals_addresses: usize,
+    /// arrivals: players in the room before the storm.
+    #[arg(long, default_value_t = 100)]
+    pub arrivals_talkers: usize,
+    /// arrivals: how many of them talk.
+    #[arg(long, default_value_t = 10)]
+    pub arrivals_speakers: usize,
+    /// arrivals: lines a second per talker.
+    #[arg(long, default_value_t = 2.0)]
+    pub arrivals_talk_rate: f64,
 
     /// tls-handshakes: connections made (once plain, once over TLS).
     #[arg(long, default_value_t = 2_000)]
@@ -290,10 +312,11 @@ pub enum Scenario {
     Channel,
     Upgrade,
     Npcs,
+    Arrivals,
 }
 
 impl Scenario {
-    const ALL: [Scenario; 19] = [
+    const ALL: [Scenario; 20] = [
         Scenario::Idle,
         Scenario::Room,
         Scenario::RoomFloor,
@@ -313,6 +336,7 @@ impl Scenario {
         Scenario::Channel,
         Scenario::Upgrade,
         Scenario::Npcs,
+        Scenario::Arrivals,
     ];
 
     fn name(self) -> &'static str {
@@ -336,6 +360,7 @@ impl Scenario {
             Scenario::Channel => "channel",
             Scenario::Upgrade => "upgrade",
             Scenario::Npcs => "npcs",
+            Scenario::Arrivals => "arrivals",
         }
     }
 
@@ -418,6 +443,10 @@ impl Scenario {
                 "upgrade: SIGUSR2 with {} players held in the game (half on MCCP2), a room talking before and after",
                 args.upgrade_players
             ),
+            Scenario::Arrivals => format!(
+                "arrivals: {} logins at {}/s from {} addresses into one room where {} talk (cost 4)",
+                args.arrivals, args.arrivals_rate, args.arrivals_addresses, args.arrivals_talkers
+            ),
             Scenario::Npcs => format!(
                 "npcs: {} players in one room ({} speakers at {}/s, {} s) without NPCs, beside {} NPCs on {}-second timers, and with a runaway a second",
                 args.npc_players,
@@ -464,6 +493,8 @@ impl Args {
             self.npc_rooms = self.npc_rooms.min(20);
             self.npc_players = self.npc_players.min(100);
             self.npc_secs = self.npc_secs.min(3);
+            self.arrivals = self.arrivals.min(300);
+            self.arrivals_talkers = self.arrivals_talkers.min(40);
         }
         self
     }

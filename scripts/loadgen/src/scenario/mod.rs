@@ -1,6 +1,7 @@
 //! The scenarios, one module each, and what they share: a server of their own
 //! on the generated world, and the CPU use of both processes over a window.
 
+mod arrivals;
 mod build;
 mod channel;
 mod chat;
@@ -30,6 +31,7 @@ use crate::{Ctx, Scenario, world};
 pub async fn run(scenario: Scenario, ctx: &Ctx) -> anyhow::Result<Outcome> {
     match scenario {
         Scenario::Idle => idle::run(ctx).await,
+        Scenario::Arrivals => arrivals::run(ctx).await,
         Scenario::Room => chat::one_room(ctx, chat::Over::Plain).await,
         Scenario::RoomFloor => floor::run(ctx).await,
         Scenario::RoomTls => chat::one_room(ctx, chat::Over::Tls).await,
