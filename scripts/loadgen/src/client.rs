@@ -438,6 +438,21 @@ impl Client {
         self.wait_prompt(prompts).await
     }
 
+    /// Waits for a line that is exactly `wanted`; whatever comes before it is
+    /// skipped (however many lines: a prompt need not follow it).
+    pub async fn wait_line(&mut self, wanted: &str) -> anyhow::Result<()> {
+        loop {
+            while let Some(event) = self.reader.next_event() {
+                if matches!(event, Event::Line(text) if text == wanted.as_bytes()) {
+                    return Ok(());
+                }
+            }
+            if !self.reader.fill().await? {
+                bail!("server closed the connection before {wanted:?}");
+            }
+        }
+    }
+
     /// Reads (and forgets) whatever the server sends until `stop` resolves:
     /// true then, false if the server closed the connection first.
     pub async fn read_until(&mut self, stop: impl Future<Output = ()>) -> std::io::Result<bool> {

@@ -72,6 +72,10 @@ async fn measure(
         .collect()
         .await;
     let lost = told.iter().filter(|t| t.is_err()).count();
+    let first_failure = told
+        .iter()
+        .find_map(|t| t.as_ref().err())
+        .map(|err| format!("{err:#}"));
     let mut times: Vec<u32> = told.into_iter().filter_map(Result::ok).collect();
     let complete = Summary::of(&mut times);
     let mut after = talk(ctx, server, target, crowd("ua"), 10.0, secs).await?;
@@ -100,6 +104,7 @@ async fn measure(
     let json = json!({
         "held_players": times.len() + lost,
         "dropped": lost,
+        "first_failure": first_failure,
         "signal_to_complete": complete.json(),
         "talk_before": before.json(p_before),
         "talk_after": after.json(p_after),
@@ -145,15 +150,9 @@ async fn told_after(client: Client, sent: Instant) -> anyhow::Result<u32> {
         .map_err(|_| anyhow::anyhow!("no Upgrade complete. within {TOLD_WITHIN:?}"))?
 }
 
+/// The line itself, not the prompt after it: the new image shows the room
+/// again after it, and more than a few lines came between the two.
 async fn wait_told(mut client: Client, sent: Instant) -> anyhow::Result<u32> {
-    loop {
-        client.wait_prompt(&["> "]).await?;
-        if client
-            .recent()
-            .iter()
-            .any(|line| line == "Upgrade complete.")
-        {
-            return Ok(sent.elapsed().as_micros().min(u128::from(u32::MAX)) as u32);
-        }
-    }
+    client.wait_line("Upgrade complete.").await?;
+    Ok(sent.elapsed().as_micros().min(u128::from(u32::MAX)) as u32)
 }
