@@ -110,7 +110,7 @@ async fn check(stream: Vec<u8>, model: &Model) {
     }
     drop(conn);
     let mut wire = BytesMut::new();
-    while let Ok(item) = queue.try_recv() {
+    while let Some(item) = queue.try_recv() {
         if let Outbound::Wire(bytes) = item {
             wire.extend_from_slice(&bytes);
         }
