@@ -18,12 +18,13 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 use tokio::sync::watch;
 
+use super::storm::{Storm, create_accounts};
 use super::{CpuWindow, Site, cpu_brief};
 use crate::Ctx;
 use crate::client::{Client, name};
 use crate::crowd::{Crowd, HUB, Login, Member, tally};
 use crate::report::{Figure, Outcome};
-use crate::stats::{Summary, now_us, round3};
+use crate::stats::{now_us, round3};
 
 const TARGET_P99_MS: f64 = 50.0;
 /// Account-name prefixes: the room's talkers and the storm's arrivals.
@@ -37,7 +38,7 @@ pub async fn run(ctx: &Ctx) -> anyhow::Result<Outcome> {
     let server = site.serve(ctx, 4, connections).await?;
 
     eprintln!("    creating {} accounts at cost 4", args.arrivals);
-    create(ctx, server.addr, args.arrivals).await?;
+    create_accounts(server.addr, ARRIVER, args.arrivals, args.setup_concurrency).await?;
 
     let members = (0..args.arrivals_talkers)
         .map(|i| Member {
@@ -78,29 +79,23 @@ pub async fn run(ctx: &Ctx) -> anyhow::Result<Outcome> {
     let storm = storm?.end().await;
     server.stop().await?;
 
-    let (mut before, mut during) = (Vec::new(), Vec::new());
-    for s in &totals.samples {
-        if s.sent_us < storm_from {
-            before.push(s.latency_us);
-        } else if s.sent_us <= storm_to {
-            during.push(s.latency_us);
-        }
-    }
-    let before = Summary::of(&mut before);
-    let during = Summary::of(&mut during);
-    let mut times = storm.times_us.clone();
-    let times = Summary::of(&mut times);
-    let complete = storm.ok == args.arrivals && storm.dropped == 0;
+    let (before, during) = Storm::before_and_during(&totals.samples, storm_from, storm_to);
+    let Arrived {
+        storm: mut tally,
+        dropped,
+    } = storm;
+    let times = tally.summary();
+    let complete = tally.ok == args.arrivals && dropped == 0;
     let json = json!({
         "arrivals": args.arrivals,
         "rate_per_sec": args.arrivals_rate,
         "addresses": args.arrivals_addresses,
         "bcrypt_cost": 4,
-        "logins_ok": storm.ok,
-        "login_failures": storm.failures,
-        "first_failure": storm.first_failure,
-        "arrivals_dropped_by_server": storm.dropped,
-        "storm_secs": round3(storm.secs),
+        "logins_ok": tally.ok,
+        "login_failures": tally.failures,
+        "first_failure": tally.first_failure,
+        "arrivals_dropped_by_server": dropped,
+        "storm_secs": round3(tally.secs),
         "login_time": times.json(),
         "talkers": totals.members,
         "latency_before_storm": before.json(),
@@ -116,7 +111,7 @@ pub async fn run(ctx: &Ctx) -> anyhow::Result<Outcome> {
             "arrivals in the game",
             format!(
                 "{} of {} ({} failed, {} dropped) in {:.1} s",
-                storm.ok, args.arrivals, storm.failures, storm.dropped, storm.secs
+                tally.ok, args.arrivals, tally.failures, dropped, tally.secs
             ),
             "all",
             complete,
@@ -142,38 +137,11 @@ pub async fn run(ctx: &Ctx) -> anyhow::Result<Outcome> {
     Ok(Outcome { json, figures })
 }
 
-/// The storm's accounts, each with its first character, made over telnet.
-async fn create(ctx: &Ctx, addr: std::net::SocketAddr, n: usize) -> anyhow::Result<()> {
-    let permits = std::sync::Arc::new(tokio::sync::Semaphore::new(
-        ctx.args.setup_concurrency.max(1),
-    ));
-    let tasks: Vec<_> = (0..n)
-        .map(|i| {
-            let permits = permits.clone();
-            tokio::spawn(async move {
-                let _permit = permits.acquire().await?;
-                let mut client = Client::connect(addr).await?;
-                client.create_account(&name(ARRIVER, i)).await?;
-                let _ = client.send("quit").await;
-                anyhow::Ok(())
-            })
-        })
-        .collect();
-    for task in tasks {
-        task.await??;
-    }
-    Ok(())
-}
-
-/// What the storm did.
+/// What the storm did: the logins' tally, and how many of those who got in
+/// the server closed before the storm was over.
 struct Arrived {
-    ok: usize,
-    failures: usize,
-    first_failure: Option<String>,
-    /// Arrivals the server closed before the storm was over.
+    storm: Storm,
     dropped: usize,
-    secs: f64,
-    times_us: Vec<u32>,
 }
 
 /// The arrivals, all in the game (or failed), reading until [`end`](Self::end).
@@ -193,27 +161,14 @@ impl InTheRoom {
         } = self;
         let _ = stop.send(true);
         for task in tasks {
-            match task.await {
-                Ok(Ok((took, stayed))) => {
-                    arrived.ok += 1;
-                    arrived
-                        .times_us
-                        .push(took.as_micros().min(u128::from(u32::MAX)) as u32);
-                    if !stayed {
-                        arrived.dropped += 1;
-                    }
-                }
-                Ok(Err(err)) => {
-                    arrived.failures += 1;
-                    arrived
-                        .first_failure
-                        .get_or_insert_with(|| format!("{err:#}"));
-                }
-                Err(err) => {
-                    arrived.failures += 1;
-                    arrived.first_failure.get_or_insert_with(|| err.to_string());
-                }
+            let answer = match task.await {
+                Ok(answer) => answer,
+                Err(err) => Err(err.into()),
+            };
+            if matches!(answer, Ok((_, false))) {
+                arrived.dropped += 1;
             }
+            arrived.storm.record(answer.map(|(took, _)| took));
         }
         arrived
     }
@@ -265,12 +220,8 @@ async fn storm(
         .collect();
     drop(entered);
     let mut arrived = Arrived {
-        ok: 0,
-        failures: 0,
-        first_failure: None,
+        storm: Storm::for_tasks(n),
         dropped: 0,
-        secs: 0.0,
-        times_us: Vec::with_capacity(n),
     };
     // Everyone in (or failed), then the stop; the client's own step timeout
     // bounds each arrival, so this ends.
@@ -279,7 +230,7 @@ async fn storm(
             break;
         }
     }
-    arrived.secs = started.elapsed().as_secs_f64();
+    arrived.storm.secs = started.elapsed().as_secs_f64();
     Ok(InTheRoom {
         stop,
         tasks,

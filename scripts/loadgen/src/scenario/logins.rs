@@ -28,7 +28,7 @@ use gaslamp::store::{Store, StoreOptions};
 use serde_json::json;
 use tokio::sync::Semaphore;
 
-use super::storm::Storm;
+use super::storm::{Storm, create_accounts};
 use super::{CpuWindow, Site, cpu_brief};
 use crate::Ctx;
 use crate::client::{Client, PASSWORD, name};
@@ -83,17 +83,7 @@ pub async fn run(ctx: &Ctx) -> anyhow::Result<Outcome> {
     server.stop().await?;
     let storm = storm?;
 
-    let mut before: Vec<u32> = Vec::new();
-    let mut during: Vec<u32> = Vec::new();
-    for s in &totals.samples {
-        if s.sent_us < storm_from {
-            before.push(s.latency_us);
-        } else if s.sent_us <= storm_to {
-            during.push(s.latency_us);
-        }
-    }
-    let before = Summary::of(&mut before);
-    let during = Summary::of(&mut during);
+    let (before, during) = Storm::before_and_during(&totals.samples, storm_from, storm_to);
     let mut login_times: Vec<u32> = storm.times_us.clone();
     let login_times = Summary::of(&mut login_times);
     let per_sec = storm.ok as f64 / storm.secs.max(1e-3);
@@ -163,20 +153,7 @@ async fn create_everyone(ctx: &Ctx, addr: SocketAddr, rooms: usize) -> anyhow::R
     )
     .await?;
     crowd.finish().await?;
-    let permits = Arc::new(Semaphore::new(args.setup_concurrency.max(1)));
-    let tasks: Vec<_> = (0..args.logins)
-        .map(|i| {
-            let permits = permits.clone();
-            tokio::spawn(async move {
-                let _permit = permits.acquire().await?;
-                let mut client = Client::connect(addr).await?;
-                client.create_account(&name(STORMER, i)).await
-            })
-        })
-        .collect();
-    for task in tasks {
-        task.await??;
-    }
+    create_accounts(addr, STORMER, args.logins, args.setup_concurrency).await?;
     Ok(())
 }
 
