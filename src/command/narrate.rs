@@ -104,7 +104,11 @@ impl Narrator {
         let first = {
             let mut gathered = self.gathered.lock();
             let first = gathered.is_empty();
-            gathered.entry(to.clone()).or_default().push(player.clone());
+            let room = gathered.entry(to.clone()).or_default();
+            // Back to the menu and in again within the moment: told once.
+            if !room.iter().any(|p| p.conn_id == player.conn_id) {
+                room.push(player.clone());
+            }
             first
         };
         if first {
