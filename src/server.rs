@@ -26,9 +26,10 @@ use futures::future::BoxFuture;
 use tokio_util::task::TaskTracker;
 
 use crate::config::ServerConfig;
-use crate::game::handoff::{Departed, ListenerFds};
-use crate::game::{Game, RoomKey};
+use crate::game::handoff::{Carried, Carrier, Departed, ListenerFds};
+use crate::game::{Game, RoomKey, Transport};
 use crate::ops::backup::Rotation;
+use crate::session::handover::resume;
 use crate::socials::Socials;
 use crate::store::lock::{DatabaseLock, LockError};
 use crate::store::spill::{self, SpillFailed, Spilled};
@@ -116,7 +117,7 @@ pub struct Server {
     /// What the server's backups have done (`--backup-every`).
     backups: tokio::sync::watch::Sender<Rotation>,
     /// The connections an upgrade's old image handed over, to be served.
-    resumed: Vec<(OwnedFd, serde_json::Value)>,
+    resumed: Vec<crate::upgrade::TakenOver>,
     /// Why the upgrade failed, when this is the old binary taking back.
     fell_back: Option<String>,
     /// How upgrades are carried out, if they may be (the binary's server).
@@ -410,8 +411,8 @@ impl Server {
         }
         game.handoffs().to_tell(resumed.len());
         let kept = resumed.len();
-        for (fd, state) in resumed {
-            serve_resumed(&game, &tracker, fd, state, fell_back.is_some());
+        for (fd, carried, state) in resumed {
+            serve_resumed(&game, &tracker, fd, carried, state, fell_back.is_some());
         }
         if let Some(waiting) = waiting {
             tracker.spawn(tell_the_upgrader(game.clone(), waiting, kept, fell_back));
@@ -579,6 +580,7 @@ fn serve_resumed(
     game: &Arc<Game>,
     tracker: &TaskTracker,
     fd: OwnedFd,
+    carried: Carried,
     state: serde_json::Value,
     fell_back: bool,
 ) {
@@ -589,29 +591,51 @@ fn serve_resumed(
             return;
         }
     };
-    let raw = std::os::fd::AsRawFd::as_raw_fd(&fd);
-    let tcp = std::net::TcpStream::from(fd);
-    let stream = tcp
-        .set_nonblocking(true)
-        .and_then(|()| tokio::net::TcpStream::from_std(tcp));
-    let stream = match stream {
-        Ok(stream) => stream,
-        Err(err) => {
-            tracing::warn!(%err, "a handed-over connection cannot be served; it is closed");
-            return;
-        }
+    let transport = match carried {
+        Carried::Tcp => Transport::Plain,
+        Carried::WebSocket { .. } => Transport::WebSocket,
     };
-    let slot = game.connections().admit(
-        state.addr.ip(),
-        crate::game::Transport::Plain,
-        usize::MAX,
-        usize::MAX,
-    );
+    let slot = game
+        .connections()
+        .admit(state.addr.ip(), transport, usize::MAX, usize::MAX);
     let (game, inner) = (game.clone(), tracker.clone());
     tracker.spawn(async move {
         let _slot = slot;
-        crate::session::handover::resume(game, stream, raw, state, fell_back, inner).await;
+        let raw = std::os::fd::AsRawFd::as_raw_fd(&fd);
+        match carried {
+            Carried::Tcp => {
+                let stream = match tcp_stream(fd) {
+                    Ok(stream) => stream,
+                    Err(err) => return cannot_serve(err),
+                };
+                resume(game, stream, Carrier::Tcp(raw), state, fell_back, inner).await;
+            }
+            Carried::WebSocket {
+                text_frames,
+                unparsed,
+            } => {
+                let tcp = match tcp_stream(fd) {
+                    Ok(stream) => stream,
+                    Err(err) => return cannot_serve(err),
+                };
+                let (stream, carrier) =
+                    crate::web::inheritable_stream(tcp, text_frames, unparsed).await;
+                let stream = stream.counted(game.metrics().clone());
+                resume(game, stream, carrier, state, fell_back, inner).await;
+            }
+        }
     });
+}
+
+/// A handed-over TCP socket, ready for tokio.
+fn tcp_stream(fd: OwnedFd) -> std::io::Result<tokio::net::TcpStream> {
+    let tcp = std::net::TcpStream::from(fd);
+    tcp.set_nonblocking(true)?;
+    tokio::net::TcpStream::from_std(tcp)
+}
+
+fn cannot_serve(err: std::io::Error) {
+    tracing::warn!(%err, "a handed-over connection cannot be served; it is closed");
 }
 
 /// The control socket; one another live server answers on stops the start,
@@ -645,7 +669,7 @@ async fn tell_the_upgrader(
             format!("failed: the new binary could not start; the old one carries on: {why}")
         }
         None => format!(
-            "ok: game upgraded to gaslamp {}; front: none (TLS and WebSocket players reconnect); {kept} connection(s) kept",
+            "ok: game upgraded to gaslamp {}; front: none (TLS players reconnect); {kept} connection(s) kept",
             env!("CARGO_PKG_VERSION")
         ),
     };

@@ -208,7 +208,9 @@ impl<H: Handshake> Listener<H> {
         };
         let (game, handshake, inner_tracker) =
             (game.clone(), self.handshake.clone(), tracker.clone());
-        let fd = handshake.inheritable().then(|| tcp.as_raw_fd());
+        let carrier = handshake
+            .inheritable()
+            .then(|| crate::game::handoff::Carrier::Tcp(tcp.as_raw_fd()));
         tracker.spawn(async move {
             let _slot = slot;
             let shutdown = game.shutdown_token().clone();
@@ -218,7 +220,8 @@ impl<H: Handshake> Listener<H> {
             };
             match stream {
                 Ok(stream) => {
-                    crate::session::serve_inheritable(game, stream, peer, inner_tracker, fd).await
+                    crate::session::serve_inheritable(game, stream, peer, inner_tracker, carrier)
+                        .await
                 }
                 Err(err) => tracing::debug!(
                     peer = %addr,

@@ -13,6 +13,7 @@
 
 use std::collections::HashMap;
 use std::os::fd::{OwnedFd, RawFd};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use parking_lot::Mutex;
@@ -24,17 +25,79 @@ use super::registry::{ConnId, Control};
 #[derive(Debug, Clone)]
 struct Handle {
     control: super::queue::Sender<Control>,
-    /// The socket's descriptor, for a connection a new image can inherit
-    /// (plain TCP); `None` for one it cannot (TLS, WebSocket).
-    fd: Option<RawFd>,
+    /// What carries its bytes, for a connection a new image can inherit;
+    /// `None` for one it cannot.
+    carrier: Option<Carrier>,
+}
+
+/// What carries a connection's bytes, when a new image can go on with it:
+/// a socket it inherits, and what it must know to read and write it.
+#[derive(Clone)]
+pub enum Carrier {
+    /// Telnet on the TCP socket itself.
+    Tcp(RawFd),
+    /// A WebSocket on its TCP socket: frames carry no state between them,
+    /// so the new image starts a fresh WebSocket on the socket with what
+    /// was read past the last whole message.
+    WebSocket {
+        fd: RawFd,
+        /// The client asked for no subprotocol (text frames carry bytes).
+        text_frames: bool,
+        /// The bytes read past the last whole message, now.
+        unparsed: Arc<dyn Fn() -> Vec<u8> + Send + Sync>,
+    },
+}
+
+impl std::fmt::Debug for Carrier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:?} on {}", self.describe(), self.fd())
+    }
+}
+
+impl Carrier {
+    /// The socket's descriptor.
+    pub fn fd(&self) -> RawFd {
+        match self {
+            Carrier::Tcp(fd) => *fd,
+            Carrier::WebSocket { fd, .. } => *fd,
+        }
+    }
+
+    /// What the new image needs beside the socket, as it stands now.
+    pub fn describe(&self) -> Carried {
+        match self {
+            Carrier::Tcp(_) => Carried::Tcp,
+            Carrier::WebSocket {
+                text_frames,
+                unparsed,
+                ..
+            } => Carried::WebSocket {
+                text_frames: *text_frames,
+                unparsed: unparsed(),
+            },
+        }
+    }
+}
+
+/// A [`Carrier`] as the state file names it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Carried {
+    #[default]
+    Tcp,
+    WebSocket {
+        text_frames: bool,
+        unparsed: Vec<u8>,
+    },
 }
 
 /// What a frozen connection hands in.
 #[derive(Debug)]
 pub struct Frozen {
     pub conn_id: ConnId,
-    /// The socket to inherit, or `None`: this connection cannot be kept.
-    pub fd: Option<RawFd>,
+    /// The socket to inherit and what carries it, or `None`: this
+    /// connection cannot be kept.
+    pub carried: Option<(RawFd, Carried)>,
     /// The session's own description of where it stood (JSON).
     pub state: serde_json::Value,
     /// The player in the game on this connection, if any: when the
@@ -194,9 +257,11 @@ impl Handoffs {
         &self,
         conn_id: ConnId,
         control: super::queue::Sender<Control>,
-        fd: Option<RawFd>,
+        carrier: Option<Carrier>,
     ) {
-        self.conns.lock().insert(conn_id, Handle { control, fd });
+        self.conns
+            .lock()
+            .insert(conn_id, Handle { control, carrier });
     }
 
     /// A connection ended.
@@ -209,12 +274,12 @@ impl Handoffs {
         self.conns.lock().len()
     }
 
-    /// How many of them a new image can inherit (plain TCP).
+    /// How many of them on plain TCP a new image can inherit.
     pub fn inheritable_count(&self) -> usize {
         self.conns
             .lock()
             .values()
-            .filter(|h| h.fd.is_some())
+            .filter(|h| matches!(h.carrier, Some(Carrier::Tcp(_))))
             .count()
     }
 
@@ -245,6 +310,11 @@ impl Handoffs {
         self.paused.send_replace(true);
     }
 
+    /// Whether the listeners are paused now (an upgrade is handing over).
+    pub fn accepting_paused(&self) -> bool {
+        *self.paused.borrow()
+    }
+
     /// What the accept loops watch: true while they must not accept.
     pub fn paused(&self) -> watch::Receiver<bool> {
         self.paused.subscribe()
@@ -273,9 +343,11 @@ impl Handoffs {
         }
     }
 
-    /// The descriptor of a connection, if a new image can inherit it.
-    pub fn fd_of(&self, conn_id: ConnId) -> Option<RawFd> {
-        self.conns.lock().get(&conn_id).and_then(|h| h.fd)
+    /// The socket of a connection and what carries it now, if a new image
+    /// can inherit it.
+    pub fn carried_of(&self, conn_id: ConnId) -> Option<(RawFd, Carried)> {
+        let carrier = self.conns.lock().get(&conn_id)?.carrier.clone()?;
+        Some((carrier.fd(), carrier.describe()))
     }
 
     /// A frozen connection hands in its state and waits for the verdict

@@ -8,8 +8,8 @@
 //! [`ConnState`] — the telnet state, the logged-in session, and the step it
 //! stood at — then waits for the verdict. Aborted, it carries on where it
 //! stood (compression restarted). Committed, a connection the new image can
-//! inherit waits for the process image to be replaced; one it cannot (TLS,
-//! WebSocket, for now) says goodbye and closes.
+//! inherit (plain telnet, WebSocket) waits for the process image to be
+//! replaced; one it cannot (TLS, for now) says goodbye and closes.
 //!
 //! Resuming: [`resume`] rebuilds the connection in the new image from its
 //! `ConnState`: the same id, options, profile and session; `Upgrade
@@ -109,7 +109,7 @@ impl Link {
         let compressed = self.conn.compressing();
         self.conn.end_compression();
         self.conn.outbox().drained().await;
-        let fd = self.game.handoffs().fd_of(self.conn.id());
+        let carried = self.game.handoffs().carried_of(self.conn.id());
         let state = match serde_json::to_value(self.conn_state()) {
             Ok(state) => state,
             Err(err) => {
@@ -119,7 +119,7 @@ impl Link {
         };
         let report = Frozen {
             conn_id: self.conn.id(),
-            fd: fd.filter(|_| !state.is_null()),
+            carried: carried.filter(|_| !state.is_null()),
             state,
             playing: self.playing.as_ref().map(|player| Departed {
                 world: player.world.to_string(),
@@ -127,7 +127,7 @@ impl Link {
                 name: player.name.to_string(),
             }),
         };
-        let kept = report.fd.is_some();
+        let kept = report.carried.is_some();
         let shutdown = self.game.shutdown_token().clone();
         let verdict = tokio::select! {
             verdict = self.game.handoffs().frozen(report) => verdict,
@@ -227,16 +227,20 @@ pub fn session_ids<'a>(states: impl Iterator<Item = &'a serde_json::Value>) -> V
 pub async fn resume<S>(
     game: Arc<Game>,
     stream: S,
-    fd: std::os::fd::RawFd,
+    carrier: crate::game::handoff::Carrier,
     state: ConnState,
     fell_back: bool,
     tracker: TaskTracker,
 ) where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
+    let transport = match carrier {
+        crate::game::handoff::Carrier::Tcp(_) => Transport::Plain,
+        crate::game::handoff::Carrier::WebSocket { .. } => Transport::WebSocket,
+    };
     let peer = Peer {
         addr: state.addr,
-        transport: Transport::Plain,
+        transport,
     };
     let span = tracing::info_span!(
         "conn",
@@ -248,7 +252,7 @@ pub async fn resume<S>(
     async move {
         let mut link = reconnect(&game, stream, peer, &state, tracker);
         game.handoffs()
-            .register(state.id, link.conn.control_sender(), Some(fd));
+            .register(state.id, link.conn.control_sender(), Some(carrier));
         tracing::info!("taken over from the upgrade");
         let client = crate::game::abuse::address_key(peer.addr.ip());
         let said = if fell_back {

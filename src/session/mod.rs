@@ -73,13 +73,13 @@ where
 }
 
 /// [`serve`] for a connection whose socket an upgrade's new image can
-/// inherit (`fd`: plain TCP); `None` for one it cannot.
+/// inherit (`carrier`: what carries its bytes); `None` for one it cannot.
 pub async fn serve_inheritable<S>(
     game: Arc<Game>,
     stream: S,
     peer: Peer,
     tracker: TaskTracker,
-    fd: Option<std::os::fd::RawFd>,
+    carrier: Option<crate::game::handoff::Carrier>,
 ) where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
@@ -95,7 +95,7 @@ pub async fn serve_inheritable<S>(
         let mut link = connect(game, stream, id, peer, tracker);
         link.game
             .handoffs()
-            .register(id, link.conn.control_sender(), fd);
+            .register(id, link.conn.control_sender(), carrier);
         tracing::info!("connected");
         // Password hashing this connection asks for queues under its address.
         let client = crate::game::abuse::address_key(peer.addr.ip());

@@ -1,8 +1,8 @@
 //! Upgrades without dropping anyone (SPEC §15): the running server replaces
 //! its own process image with the binary at `--exe` (`execve`, so the PID a
 //! service manager tracks stays the same), handing over its listeners and
-//! every plain-TCP connection's socket, which the new image goes on reading
-//! and writing as if nothing happened.
+//! the socket of every plain-TCP and WebSocket connection, which the new
+//! image goes on reading and writing as if nothing happened.
 //!
 //! The old image's side is [`carry_out`], the server's task that takes the
 //! requests (`/copyover`, SIGUSR2) one at a time: it checks the new binary,
@@ -38,7 +38,7 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 
 use crate::game::Game;
-use crate::game::handoff::{Departed, Frozen, ListenerFds, Request};
+use crate::game::handoff::{Carried, Departed, Frozen, ListenerFds, Request};
 
 /// The environment variable naming the state file's descriptor in the new
 /// image.
@@ -112,12 +112,19 @@ struct Handoff {
     departed: Vec<Departed>,
 }
 
-/// One connection handed over: its socket and the session's own state.
+/// One connection handed over: its socket, what carries it, and the
+/// session's own state.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 struct Handed {
     fd: RawFd,
+    #[serde(default)]
+    carried: Carried,
     state: serde_json::Value,
 }
+
+/// A connection a new image takes over: its socket, what carries it, and
+/// the session's own state.
+pub type TakenOver = (OwnedFd, Carried, serde_json::Value);
 
 /// What a new image takes over from the old one. The descriptors stay
 /// open under their numbers, owned by nothing, until the server started
@@ -174,7 +181,7 @@ impl Inherited {
     /// The connections, now this image's own, and the control connection
     /// waiting for the end, if any; the listeners' originals closed. Called
     /// once the server started.
-    pub fn take_connections(self) -> (Vec<(OwnedFd, serde_json::Value)>, Option<OwnedFd>) {
+    pub fn take_connections(self) -> (Vec<TakenOver>, Option<OwnedFd>) {
         let waiting = self
             .handoff
             .waiting
@@ -189,7 +196,7 @@ impl Inherited {
         let mut taken = Vec::with_capacity(self.handoff.connections.len());
         for handed in self.handoff.connections {
             match fds::take_inherited(handed.fd) {
-                Ok(fd) => taken.push((fd, handed.state)),
+                Ok(fd) => taken.push((fd, handed.carried, handed.state)),
                 Err(err) => {
                     tracing::warn!(fd = handed.fd, %err, "a handed-over connection is gone")
                 }
@@ -268,8 +275,9 @@ async fn upgrade(
         connections: frozen
             .iter()
             .filter_map(|f| {
-                f.fd.map(|fd| Handed {
+                f.carried.clone().map(|(fd, carried)| Handed {
                     fd,
+                    carried,
                     state: f.state.clone(),
                 })
             })
@@ -280,11 +288,11 @@ async fn upgrade(
         dropped_waits: game.paused_scripts(),
         departed: frozen
             .iter()
-            .filter(|f| f.fd.is_none())
+            .filter(|f| f.carried.is_none())
             .filter_map(|f| f.playing.clone())
             .collect(),
     };
-    let closing = frozen.iter().filter(|f| f.fd.is_none()).count();
+    let closing = frozen.iter().filter(|f| f.carried.is_none()).count();
     game.handoffs().commit(closing);
     let _ = tokio::time::timeout(GOODBYE_WAIT, game.handoffs().all_closed()).await;
     if game.is_shutting_down() {

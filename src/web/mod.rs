@@ -49,7 +49,7 @@ use tokio_util::task::TaskTracker;
 use tower_service::Service;
 
 pub use policy::web_host_name;
-pub use ws::{MAX_FRAME, Watched, WsStream, server_stream};
+pub use ws::{KeptStream, MAX_FRAME, Watched, WsStream, inheritable_stream, server_stream};
 
 use self::slots::{HttpSlot, HttpSlots, Refusal};
 use crate::config::WebSettings;

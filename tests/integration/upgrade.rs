@@ -735,8 +735,82 @@ async fn ws_client(web: std::net::SocketAddr) -> Client {
     }
 }
 
+/// A WebSocket player whose frames the test makes itself: a telnet
+/// [`Client`] (each write one masked binary frame) and a sender of raw
+/// bytes for the socket, to cut a frame in two.
+async fn raw_ws_client(
+    web: std::net::SocketAddr,
+) -> (Client, tokio::sync::mpsc::UnboundedSender<Vec<u8>>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let tcp = crate::web::raw_websocket(web).await;
+    let (mut from_server, mut to_server) = tcp.into_split();
+    let (ours, pipe) = tokio::io::duplex(64 * 1024);
+    let (mut from_client, mut to_client) = tokio::io::split(pipe);
+    let (raw, mut raws) = tokio::sync::mpsc::unbounded_channel::<Vec<u8>>();
+    let lines = raw.clone();
+    tokio::spawn(async move {
+        let mut buf = vec![0u8; 4096];
+        while let Ok(n @ 1..) = from_client.read(&mut buf).await {
+            for chunk in buf[..n].chunks(100) {
+                let _ = lines.send(crate::web::client_frame(0x80, 0x2, chunk));
+            }
+        }
+    });
+    tokio::spawn(async move {
+        while let Some(bytes) = raws.recv().await {
+            if to_server.write_all(&bytes).await.is_err() {
+                break;
+            }
+        }
+    });
+    tokio::spawn(async move {
+        // The server's frames: unmasked; binary payloads are the text.
+        let mut bytes = Vec::new();
+        let mut buf = vec![0u8; 8192];
+        while let Ok(n @ 1..) = from_server.read(&mut buf).await {
+            bytes.extend_from_slice(&buf[..n]);
+            while let Some(&second) = bytes.get(1) {
+                let (len, header) = match second & 0x7f {
+                    126 if bytes.len() >= 4 => {
+                        (usize::from(u16::from_be_bytes([bytes[2], bytes[3]])), 4)
+                    }
+                    126 | 127 => break,
+                    n => (usize::from(n), 2),
+                };
+                if bytes.len() < header + len {
+                    break;
+                }
+                let opcode = bytes[0] & 0x0f;
+                let payload: Vec<u8> = bytes.drain(..header + len).skip(header).collect();
+                if opcode == 0x2 && to_client.write_all(&payload).await.is_err() {
+                    return;
+                }
+                if opcode == 0x8 {
+                    let _ = to_client.shutdown().await;
+                    return;
+                }
+            }
+        }
+        let _ = to_client.shutdown().await;
+    });
+    (Client::over(ours), raw)
+}
+
+/// The web listener's address, from the log.
+async fn web_addr(server: &mut Running) -> std::net::SocketAddr {
+    let line = server.expect_log(&["listening", "transport=web"]).await;
+    line.split("addr=")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|addr| addr.parse().ok())
+        .expect("the web address")
+}
+
+/// A WebSocket carries no state between its frames: the new image starts a
+/// fresh one on the inherited socket, with the half frame the old one had
+/// read, and the browser's player notices nothing but the two sentences.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_websocket_player_is_asked_to_reconnect_and_the_web_listener_stays() {
+async fn a_websocket_player_stays_through_an_upgrade_even_mid_frame() {
     let dir = temp_dir();
     let exe = second_copy(dir.path());
     let db = dir.path().join("gaslamp.db");
@@ -749,37 +823,54 @@ async fn a_websocket_player_is_asked_to_reconnect_and_the_web_listener_stays() {
         "127.0.0.1:0",
     ];
     let mut server = launch(&db, &worlds, &flags, &[]).await;
-    let line = server.expect_log(&["listening", "transport=web"]).await;
-    let web: std::net::SocketAddr = line
-        .split("addr=")
-        .nth(1)
-        .and_then(|rest| rest.split_whitespace().next())
-        .and_then(|addr| addr.parse().ok())
-        .expect("the web address");
-    let mut wes = ws_client(web).await;
+    let web = web_addr(&mut server).await;
+    let (mut wes, raw) = raw_ws_client(web).await;
     wes.create("Wes", PASSWORD).await;
     wes.enter("1").await;
+    let room_before = wes.command("look").await;
+    let mut wren = ws_client(web).await;
+    wren.expect("Account: ").await;
     let mut kit = kit_in_game(&server).await;
+    let rows_before = session_rows(dir.path());
 
+    // Half a frame, sent as the upgrade begins: the old image reads it
+    // (the upgrade's self-check of the new binary takes far longer), the
+    // new one gets the rest, typed during the handoff.
+    let frame = crate::web::client_frame(0x80, 0x2, b"say across the gap\r\n");
+    let (half, rest) = frame.split_at(frame.len() / 2);
+    raw.send(half.to_vec()).expect("the writer runs");
     sigusr2(&server);
     wes.expect(UPGRADING).await;
-    let last = wes.expect_closed().await;
-    assert!(last.contains("please reconnect."), "{last}");
-    kit.expect(COMPLETE).await;
-    kit.expect("Wes leaves the game.").await;
+    wren.expect(UPGRADING).await;
     server
-        .expect_log(&["handing over to the new binary", "kept=1", "closed=1"])
+        .expect_log(&["handing over to the new binary", "kept=3", "closed=0"])
         .await;
+    raw.send(rest.to_vec()).expect("the writer runs");
+    for c in [&mut wes, &mut wren, &mut kit] {
+        c.expect(COMPLETE).await;
+    }
+    wes.expect("You say, \"across the gap\"").await;
+    wes.expect("> ").await;
+    kit.expect("Wes says, \"across the gap\"").await;
+    let room_after = wes.command("look").await;
+    // The same room (where Kit has come meanwhile).
+    assert_eq!(room_after, format!("{room_before}\r\nAlso here: Kit."));
+    assert_eq!(
+        session_rows(dir.path()),
+        rows_before,
+        "the same session rows"
+    );
+    wren.expect("Account: ").await;
+    wren.send(&format!("connect Wes {PASSWORD}")).await;
+    wren.expect("Character: ").await;
+    assert!(kit.command("who").await.contains("Wes"));
+    assert!(!wes.closed, "the WebSocket was never closed");
 
-    // The web listener was handed over too: Wes is back at once.
+    // And the web listener still opens new ones.
     let mut again = ws_client(web).await;
     if again.expect_any_or_closed(&["Account: "]).await.is_none() {
         panic!("{}", server.log_lines().join("\n"));
     }
-    again.send(&format!("connect Wes {PASSWORD}")).await;
-    again.expect("Character: ").await;
-    again.enter("1").await;
-    assert!(again.command("who").await.contains("Kit"));
     assert_eq!(server.terminate().await, Some(0));
 }
 

@@ -877,7 +877,7 @@ async fn behind_a_trusted_proxy_the_cap_counts_the_forwarded_address() {
 /// its receive buffer as small as the system allows (so a client that never
 /// reads backs up into the server's buffers at once). The server's first
 /// frames are left unread.
-async fn raw_websocket(addr: SocketAddr) -> TcpStream {
+pub(crate) async fn raw_websocket(addr: SocketAddr) -> TcpStream {
     let socket = tokio::net::TcpSocket::new_v4().expect("socket");
     socket.set_recv_buffer_size(4096).expect("receive buffer");
     socket.set_send_buffer_size(4096).expect("send buffer");
@@ -905,7 +905,7 @@ async fn raw_websocket(addr: SocketAddr) -> TcpStream {
 
 /// A client frame: FIN and `opcode` in the first byte (plus `flags`), masked
 /// with a zero key (which leaves the payload as it is).
-fn client_frame(flags: u8, opcode: u8, payload: &[u8]) -> Vec<u8> {
+pub(crate) fn client_frame(flags: u8, opcode: u8, payload: &[u8]) -> Vec<u8> {
     assert!(payload.len() < 126);
     let mut frame = vec![flags | opcode, 0x80 | payload.len() as u8, 0, 0, 0, 0];
     frame.extend_from_slice(payload);

@@ -40,7 +40,7 @@ async fn copyover(ctx: &Ctx<'_>, spec: &'static Spec, args: &str) {
     // The game and the front apart: a fix to the TLS or WebSocket code is
     // deployed only by a front that is upgraded too (there is none yet).
     ctx.reply(format!(
-        "Upgrading from gaslamp {} (the game; front: none, so TLS and WebSocket players will be asked to reconnect).",
+        "Upgrading from gaslamp {} (the game; front: none, so TLS players will be asked to reconnect).",
         env!("CARGO_PKG_VERSION")
     ));
     // Answered only if it fails; on the game's tracker, so a shutdown waits.

@@ -32,9 +32,10 @@ use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 
-pub use self::stream::{Backlog, MAX_FRAME_OUT, MAX_PONGS_OWED, Watched, WsStream};
+pub use self::stream::{Backlog, MAX_FRAME_OUT, MAX_PONGS_OWED, Unparsed, Watched, WsStream};
 use super::Web;
 use super::policy::{self, Subprotocol, TELNET_PROTOCOL};
+use crate::game::handoff::Carrier;
 use crate::game::{ConnectionSlot, Peer, Transport};
 
 /// The largest frame (and message) a client may send; larger ones close the
@@ -164,6 +165,13 @@ fn refusal(
             "The server is shutting down.",
         ));
     }
+    // A WebSocket opened while an upgrade hands over might miss the handoff.
+    if web.game.handoffs().accepting_paused() {
+        return Some(refuse(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "The server is being upgraded; try again in a moment.",
+        ));
+    }
     let text = |name| headers.get(name).and_then(|v| v.to_str().ok());
     let (origin, host) = (text(header::ORIGIN), text(header::HOST));
     if !policy::origin_allowed(origin, host, &web.settings.origins) {
@@ -204,11 +212,52 @@ fn serve_upgraded(
         if game.is_shutting_down() {
             return;
         }
-        let stream = server_stream(TokioIo::new(upgraded), text_frames)
-            .await
-            .counted(game.metrics().clone());
-        crate::session::serve(game, stream, peer, tracker).await;
+        // On the listener's own TCP socket (always, but for the fuzz
+        // targets' in-memory streams), an upgrade can hand the socket on.
+        match upgraded.downcast::<TokioIo<tokio::net::TcpStream>>() {
+            Ok(parts) => {
+                let tcp = parts.io.into_inner();
+                let (stream, carrier) =
+                    inheritable_stream(tcp, text_frames, parts.read_buf.to_vec()).await;
+                let stream = stream.counted(game.metrics().clone());
+                crate::session::serve_inheritable(game, stream, peer, tracker, Some(carrier)).await;
+            }
+            Err(upgraded) => {
+                let stream = server_stream(TokioIo::new(upgraded), text_frames)
+                    .await
+                    .counted(game.metrics().clone());
+                crate::session::serve(game, stream, peer, tracker).await;
+            }
+        }
     });
+}
+
+/// A kept WebSocket: the stream the session reads and writes.
+pub type KeptStream = WsStream<WebSocketStream<Watched<tokio::net::TcpStream>>>;
+
+/// The server's end of a WebSocket on a TCP socket an upgrade can hand on,
+/// and what the upgrade must know of it (its [`Carrier`]). `read` is what was
+/// read from the socket and not yet taken as frames: the handshake's
+/// leftover, or in a new image what the old one read past the last whole
+/// message. `/ws` serves its WebSockets through it, and an upgrade's new
+/// image those it took over.
+pub async fn inheritable_stream(
+    tcp: tokio::net::TcpStream,
+    text_frames: bool,
+    read: Vec<u8>,
+) -> (KeptStream, Carrier) {
+    let fd = std::os::fd::AsRawFd::as_raw_fd(&tcp);
+    let backlog = Arc::new(Backlog::default());
+    let unparsed = Arc::new(Unparsed::starting_with(&read));
+    let io = Watched::new(tcp, backlog.clone()).keeping(unparsed.clone());
+    let config = Some(socket_config());
+    let socket = WebSocketStream::from_partially_read(io, read, Role::Server, config).await;
+    let carrier = Carrier::WebSocket {
+        fd,
+        text_frames,
+        unparsed: Arc::new(move || unparsed.now()),
+    };
+    (WsStream::new(socket, text_frames, backlog), carrier)
 }
 
 /// The server's end of a WebSocket whose handshake is done, over `io`, as a

@@ -71,15 +71,29 @@ impl Backlog {
 }
 
 /// The upgraded connection, noting in its [`Backlog`] whether writes go
-/// through.
+/// through, and, for a socket an upgrade can hand on, what it read past the
+/// last whole message ([`Unparsed`]).
 pub struct Watched<T> {
     io: T,
     backlog: Arc<Backlog>,
+    unparsed: Option<Arc<Unparsed>>,
 }
 
 impl<T> Watched<T> {
     pub fn new(io: T, backlog: Arc<Backlog>) -> Watched<T> {
-        Watched { io, backlog }
+        Watched {
+            io,
+            backlog,
+            unparsed: None,
+        }
+    }
+
+    /// Also keeps, in `unparsed`, the bytes read past the last whole message.
+    pub fn keeping(self, unparsed: Arc<Unparsed>) -> Watched<T> {
+        Watched {
+            unparsed: Some(unparsed),
+            ..self
+        }
     }
 }
 
@@ -89,8 +103,102 @@ impl<T: AsyncRead + Unpin> AsyncRead for Watched<T> {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().io).poll_read(cx, buf)
+        let this = self.get_mut();
+        let before = buf.filled().len();
+        let outcome = Pin::new(&mut this.io).poll_read(cx, buf);
+        if let (Poll::Ready(Ok(())), Some(unparsed)) = (&outcome, &this.unparsed) {
+            unparsed.read(&buf.filled()[before..]);
+        }
+        outcome
     }
+}
+
+/// The bytes a WebSocket's reader took from the socket past the end of the
+/// last whole message: an unfinished frame, or the frames of a message
+/// whose last fragment has not come. tungstenite holds exactly these in its
+/// buffers when the session waits for input, so an upgrade hands them to
+/// the new image (`WebSocketStream::from_partially_read`) and nothing the
+/// client sent is lost or read twice.
+#[derive(Debug, Default)]
+pub struct Unparsed {
+    bytes: parking_lot::Mutex<Vec<u8>>,
+}
+
+/// A buffer kept no larger than this once it is empty again.
+const UNPARSED_KEPT: usize = 1024;
+
+impl Unparsed {
+    /// Starts from bytes read before (the handshake's leftover, or what an
+    /// old image handed over).
+    pub fn starting_with(bytes: &[u8]) -> Unparsed {
+        let unparsed = Unparsed::default();
+        unparsed.read(bytes);
+        unparsed
+    }
+
+    /// Notes bytes just read from the socket.
+    fn read(&self, new: &[u8]) {
+        if new.is_empty() {
+            return;
+        }
+        let mut bytes = self.bytes.lock();
+        if bytes.is_empty() {
+            let done = whole_messages(new);
+            bytes.extend_from_slice(&new[done..]);
+        } else {
+            bytes.extend_from_slice(new);
+            let done = whole_messages(&bytes);
+            bytes.drain(..done);
+        }
+        if bytes.is_empty() && bytes.capacity() > UNPARSED_KEPT {
+            *bytes = Vec::new();
+        }
+    }
+
+    /// The bytes read past the last whole message, now.
+    pub fn now(&self) -> Vec<u8> {
+        self.bytes.lock().clone()
+    }
+}
+
+/// How many leading bytes of `bytes` are whole messages: whole frames, the
+/// last of them ending a message (a control frame, or a data frame with its
+/// FIN bit, outside a fragmented message).
+fn whole_messages(bytes: &[u8]) -> usize {
+    let (mut at, mut done, mut fragmented) = (0usize, 0usize, false);
+    while let Some(len) = frame_len(&bytes[at..]) {
+        let (fin, opcode) = (bytes[at] & 0x80 != 0, bytes[at] & 0x0f);
+        if opcode < 8 {
+            fragmented = !fin;
+        }
+        at += len;
+        if !fragmented {
+            done = at;
+        }
+    }
+    done
+}
+
+/// The length of the whole frame `bytes` begins with, if all of it is there
+/// (RFC 6455 §5.2).
+fn frame_len(bytes: &[u8]) -> Option<usize> {
+    let second = *bytes.get(1)?;
+    let mask = if second & 0x80 != 0 { 4 } else { 0 };
+    let (extended, payload) = match second & 0x7f {
+        126 => (
+            2,
+            u64::from(u16::from_be_bytes([*bytes.get(2)?, *bytes.get(3)?])),
+        ),
+        127 => {
+            let ext: [u8; 8] = bytes.get(2..10)?.try_into().ok()?;
+            (8, u64::from_be_bytes(ext))
+        }
+        len => (0, u64::from(len)),
+    };
+    let total = usize::try_from(payload)
+        .ok()?
+        .checked_add(2 + extended + mask)?;
+    (total <= bytes.len()).then_some(total)
 }
 
 impl<T: AsyncWrite + Unpin> AsyncWrite for Watched<T> {
@@ -423,6 +531,75 @@ mod tests {
             Some(Message::Close(frame)) => frame.as_ref().map(|f| u16::from(f.code)),
             _ => None,
         }
+    }
+
+    /// A masked client frame: `head` is FIN and opcode.
+    fn client_frame(head: u8, payload: &[u8]) -> Vec<u8> {
+        let mut frame = vec![head];
+        match payload.len() {
+            n @ 0..126 => frame.push(0x80 | n as u8),
+            n => {
+                frame.push(0x80 | 126);
+                frame.extend_from_slice(&(n as u16).to_be_bytes());
+            }
+        }
+        frame.extend_from_slice(&[1, 2, 3, 4]);
+        frame.extend(
+            payload
+                .iter()
+                .enumerate()
+                .map(|(i, b)| b ^ (i % 4 + 1) as u8),
+        );
+        frame
+    }
+
+    /// What an upgrade hands on is exactly what follows the last whole
+    /// message, however the bytes arrived.
+    #[test]
+    fn unparsed_keeps_what_follows_the_last_whole_message() {
+        let line = client_frame(0x82, b"look\r\n");
+        let long = client_frame(0x82, &[b'x'; 300]);
+        let ping = client_frame(0x89, b"hi");
+        let first_part = client_frame(0x02, b"say ");
+        let last_part = client_frame(0x80, b"hello\r\n");
+        let stream = [
+            line.clone(),
+            long.clone(),
+            first_part.clone(),
+            ping.clone(),
+            last_part.clone(),
+            line.clone(),
+        ]
+        .concat();
+        // Where each whole message ends: after `line`, `long`, then only
+        // after the fragmented message's last part (the ping inside it does
+        // not end it), and after the last `line`.
+        let mut ends = vec![line.len(), line.len() + long.len()];
+        let fragmented = first_part.len() + ping.len() + last_part.len();
+        ends.push(ends[1] + fragmented);
+        ends.push(stream.len());
+        for step in [1, 3, 7, 64, stream.len()] {
+            let unparsed = Unparsed::default();
+            let mut read = 0;
+            for chunk in stream.chunks(step) {
+                unparsed.read(chunk);
+                read += chunk.len();
+                let done = ends
+                    .iter()
+                    .copied()
+                    .filter(|&e| e <= read)
+                    .max()
+                    .unwrap_or(0);
+                assert_eq!(
+                    unparsed.now(),
+                    &stream[done..read],
+                    "step {step}, read {read}"
+                );
+            }
+        }
+        let handed = Unparsed::starting_with(&line[..3]);
+        handed.read(&line[3..]);
+        assert!(handed.now().is_empty());
     }
 
     #[tokio::test]
